@@ -1,0 +1,1 @@
+"""Training: the memory estimator, the QLoRA/LoRA/full trainer and the embedded tiny model."""

@@ -1,0 +1,188 @@
+"""Small shared pieces every stage needs: user-facing errors, atomic outputs, manifests."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+
+class CorpusFtError(Exception):
+    """An error the user can act on: the message names the file, line or key and the fix.
+
+    The CLI prints it as one line (no traceback) and exits with `exit_code`
+    (2 for bad input, 1 for a failure while working).
+    """
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_tree(path: str | os.PathLike) -> str:
+    """Hash of a file, or of every file under a directory (names and contents), for manifests."""
+    path = Path(path)
+    if path.is_file():
+        return sha256_file(path)
+    h = hashlib.sha256()
+    for p in sorted(q for q in path.rglob("*") if q.is_file()):
+        h.update(p.relative_to(path).as_posix().encode())
+        h.update(sha256_file(p).encode())
+    return h.hexdigest()
+
+
+def _tmp_sibling(final: Path, suffix: str = "") -> Path:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".tmp{suffix}", dir=final.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write a file so that readers see the old content or the new, never half of it."""
+    final = Path(path)
+    tmp = _tmp_sibling(final)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return final
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temp directory beside `path`; on success it replaces `path` whole.
+
+    On an exception the temp directory is removed and `path` keeps its previous content,
+    so a crash never leaves a half-written output that looks complete.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+_VERSIONED = ("corpus-ft", "torch", "transformers", "peft", "trl", "datasets", "accelerate",
+              "bitsandbytes", "tokenizers", "tree-sitter", "langchain-text-splitters")
+
+
+def package_versions(names: tuple[str, ...] = _VERSIONED) -> dict[str, str]:
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def manifest(stage: str, inputs: Mapping[str, str | os.PathLike], config: Mapping[str, Any]) -> dict:
+    """What a stage read (hashes), how it was configured and with which packages."""
+    return {
+        "stage": stage,
+        "inputs": {k: {"path": str(v), "sha256": sha256_tree(v) if Path(v).exists() else None}
+                   for k, v in inputs.items()},
+        "config": dict(config),
+        "versions": package_versions(),
+        "python": sys.version.split()[0],
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def write_manifest(out_dir: str | os.PathLike, stage: str,
+                   inputs: Mapping[str, str | os.PathLike], config: Mapping[str, Any]) -> dict:
+    m = manifest(stage, inputs, config)
+    atomic_write_json(Path(out_dir) / "manifest.json", m)
+    return m
+
+
+def is_up_to_date(out_dir: str | os.PathLike, inputs: Mapping[str, str | os.PathLike],
+                  config: Mapping[str, Any]) -> bool:
+    """True when `out_dir/manifest.json` records the same input hashes and config."""
+    path = Path(out_dir) / "manifest.json"
+    if not path.is_file():
+        return False
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    new = manifest("", inputs, config)
+    same_inputs = {k: v["sha256"] for k, v in old.get("inputs", {}).items()} == \
+        {k: v["sha256"] for k, v in new["inputs"].items()}
+    return same_inputs and json.loads(json.dumps(old.get("config"), default=str)) == \
+        json.loads(json.dumps(dict(config), default=str))
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    """Read JSON lines; a bad line is a CorpusFtError naming file and line."""
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise CorpusFtError(f"{path}:{lineno}: not valid JSON ({e.msg}); fix or remove that line") from None
+    return rows
+
+
+def write_jsonl(path: str | os.PathLike, rows) -> Path:
+    return atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))
+
+
+def offline_env() -> None:
+    """Keep huggingface_hub from reaching for the network; must run before it is imported."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,69 @@
+"""Shared, session-scoped fixtures: real files, the real tiny model, built once per test run.
+
+Session fixtures are read-only for tests: a test that writes into a run directory takes
+its own copy with `copy_run`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_CORPUS = ROOT / "sample_corpus"
+ARTIFACTS = ROOT / "tests" / "artifacts"  # screenshots and reports a person can look at
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory) -> Path:
+    """`corpus-ft ingest sample_corpus/` into a run directory (units.parquet, ingest_report.json)."""
+    from corpus_ft.ingest import ingest_repo
+
+    run = tmp_path_factory.mktemp("sample") / "run"
+    ingest_repo(SAMPLE_CORPUS, run, workers=1)
+    return run
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, sample_run) -> Path:
+    """The embedded tiny Llama, tokenizer trained on the sample corpus."""
+    from corpus_ft.train.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny", corpus_run=sample_run)
+
+
+@pytest.fixture(scope="session")
+def built_run(tmp_path_factory, sample_run) -> Path:
+    """sample_run plus all four dataset kinds built with the offline heuristic generator."""
+    from corpus_ft.build import build_dataset
+
+    run = tmp_path_factory.mktemp("built") / "run"
+    shutil.copytree(sample_run, run)
+    for kind in ("paragraphs", "qa", "keywords", "code_summary"):
+        build_dataset(kind, run, generator="heuristic")
+    return run
+
+
+@pytest.fixture
+def copy_run(tmp_path):
+    """Copy a session run directory so that a test may write into it."""
+
+    def _copy(run: Path) -> Path:
+        dst = tmp_path / f"{run.name}-copy"
+        shutil.copytree(run, dst)
+        return dst
+
+    return _copy
