@@ -1,0 +1,172 @@
+"""Review decisions: an append-only log a reviewer writes and the builder and trainer honour.
+
+`RUN_DIR/review/decisions.jsonl` holds one JSON object per line:
+`{"record_id", "kind", "action": "accept"|"reject"|"edit", "fields": {...}, "time"}`.
+The last decision for a record wins, so undoing a rejection is one more line, and the log
+is the audit trail. A corrupt line is reported with its line number and skipped; nothing
+else in the log is lost.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from corpus_ft.util import CorpusFtError
+
+log = logging.getLogger(__name__)
+
+DECISIONS_FILE = Path("review") / "decisions.jsonl"
+ACTIONS = ("accept", "reject", "edit")
+EDITABLE_FIELDS = ("messages", "text")  # instruction kinds carry messages; paragraphs carry text
+MESSAGE_ROLES = ("system", "user", "assistant")
+
+
+def decisions_path(run_dir: str | os.PathLike) -> Path:
+    return Path(run_dir) / DECISIONS_FILE
+
+
+def _problem(entry: Any) -> str | None:
+    """Why a decoded line is not a usable decision, or None when it is."""
+    if not isinstance(entry, dict):
+        return f"expected a JSON object, got {type(entry).__name__}"
+    if not isinstance(entry.get("record_id"), str) or not entry["record_id"]:
+        return 'missing "record_id"'
+    if entry.get("action") not in ACTIONS:
+        return f'"action" must be one of {", ".join(ACTIONS)}, got {entry.get("action")!r}'
+    if entry["action"] == "edit":
+        try:
+            validate_fields(entry.get("fields"))
+        except CorpusFtError as e:
+            return str(e)
+    return None
+
+
+def validate_fields(fields: Any) -> dict:
+    """Check edited fields before they reach a dataset: `text` a string, `messages` chat turns."""
+    if not isinstance(fields, dict) or not fields:
+        raise CorpusFtError(f'an edit needs "fields" with one of {", ".join(EDITABLE_FIELDS)}')
+    unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise CorpusFtError(f"cannot edit field(s) {', '.join(unknown)}; editable: {', '.join(EDITABLE_FIELDS)}")
+    if "text" in fields and not (isinstance(fields["text"], str) and fields["text"].strip()):
+        raise CorpusFtError('edited "text" must be a non-empty string')
+    if "messages" in fields:
+        msgs = fields["messages"]
+        if not isinstance(msgs, list) or not msgs:
+            raise CorpusFtError('edited "messages" must be a non-empty list of {"role", "content"}')
+        for i, m in enumerate(msgs):
+            if not (isinstance(m, dict) and m.get("role") in MESSAGE_ROLES and isinstance(m.get("content"), str)):
+                raise CorpusFtError(f'edited "messages"[{i}] must be {{"role": system|user|assistant, "content": str}}')
+        if not any(m["role"] == "assistant" and m["content"].strip() for m in msgs):
+            raise CorpusFtError('edited "messages" need a non-empty assistant turn to train on')
+    return fields
+
+
+def read_decisions(path: str | os.PathLike) -> tuple[list[dict], list[str]]:
+    """All decisions in file order, and one warning (file:line: why) per skipped line."""
+    path = Path(path)
+    if not path.is_file():
+        return [], []
+    decisions, warnings = [], []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError as e:
+                warnings.append(f"{path}:{lineno}: not valid JSON ({e.msg}); line skipped")
+                continue
+            why = _problem(entry)
+            if why:
+                warnings.append(f"{path}:{lineno}: {why}; line skipped")
+                continue
+            decisions.append(entry)
+    return decisions, warnings
+
+
+def latest(decisions: Iterable[dict]) -> dict[str, dict]:
+    """The last decision per record id (later lines win)."""
+    out: dict[str, dict] = {}
+    for d in decisions:
+        out[d["record_id"]] = d
+    return out
+
+
+def load_decisions(run_dir: str | os.PathLike, warnings: list[str] | None = None) -> dict[str, dict]:
+    """Latest decision per record id; skipped lines are logged and appended to `warnings`."""
+    decisions, problems = read_decisions(decisions_path(run_dir))
+    for w in problems:
+        log.warning("%s", w)
+    if warnings is not None:
+        warnings.extend(problems)
+    return latest(decisions)
+
+
+def append_decision(run_dir: str | os.PathLike, record_id: str, kind: str, action: str,
+                    fields: dict | None = None) -> dict:
+    """Record one decision durably; safe with concurrent writers (one locked O_APPEND write)."""
+    if not isinstance(record_id, str) or not record_id:
+        raise CorpusFtError("record_id must be a non-empty string")
+    if action not in ACTIONS:
+        raise CorpusFtError(f"action must be one of {', '.join(ACTIONS)}, got {action!r}")
+    if action == "edit":
+        fields = validate_fields(fields)
+        expected = "text" if kind == "paragraphs" else "messages"
+        if set(fields) != {expected}:
+            raise CorpusFtError(f'a {kind} record is edited through "{expected}", got {", ".join(sorted(fields))}')
+    elif fields:
+        raise CorpusFtError(f'only an edit carries "fields"; got fields with action {action!r}')
+    entry = {"record_id": record_id, "kind": kind, "action": action,
+             "fields": fields if action == "edit" else None,
+             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
+    data = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
+    path = decisions_path(run_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if _torn_tail(fd):  # a crashed writer left a line without its newline
+                data = b"\n" + data
+            written = os.write(fd, data)
+            if written != len(data):  # a full disk; the reader will skip the partial line
+                raise CorpusFtError(f"{path}: short write ({written} of {len(data)} bytes); disk full?", exit_code=1)
+            os.fsync(fd)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+    return entry
+
+
+def _torn_tail(fd: int) -> bool:
+    """True when the file does not end with a newline, so our line must start a fresh one."""
+    size = os.fstat(fd).st_size
+    return bool(size) and os.pread(fd, 1, size - 1) != b"\n"
+
+
+def apply_decisions(records: Iterable[dict], decisions: dict[str, dict]) -> tuple[list[dict], dict]:
+    """Drop rejected records and replace edited fields; counts say what changed."""
+    kept: list[dict] = []
+    counts = {"rejected": 0, "edited": 0, "accepted": 0}
+    for rec in records:
+        d = decisions.get(rec.get("id"))
+        action = d["action"] if d else None
+        if action == "reject":
+            counts["rejected"] += 1
+            continue
+        if action == "edit":
+            rec = {**rec, **{k: v for k, v in d["fields"].items() if k in EDITABLE_FIELDS}}
+            counts["edited"] += 1
+        elif action == "accept":
+            counts["accepted"] += 1
+        kept.append(rec)
+    return kept, counts
