@@ -1,0 +1,145 @@
+"""The `hf` generator: a local transformers model (a directory or a hub id, offline), batched.
+
+Runs on CUDA in bf16 when a GPU is present, else on the CPU in fp32; left-pads batches,
+applies the tokenizer's chat template when it has one, and decodes greedily at temperature 0
+so a run is reproducible. Responses go to the same persistent cache as the `openai`
+generator, so a re-run is free. `corpus-ft serve` uses `load_model` and `generate` too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from corpus_ft.generate import GeneratorConfig
+from corpus_ft.generate.cache import ResponseCache, request_key
+from corpus_ft.generate.llm import Messages, PromptGenerator
+from corpus_ft.util import CorpusFtError, offline_env, sha256_text
+
+
+@dataclass
+class Completion:
+    text: str
+    finish_reason: str  # "stop" (end of sequence) or "length" (max_new_tokens reached)
+    prompt_tokens: int
+    completion_tokens: int
+
+
+def load_model(model: str | Path) -> tuple[Any, Any]:
+    """(model, tokenizer) ready for batched generation: eval mode, left padding, a pad token."""
+    offline_env()
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    ref = str(model)
+    local = Path(ref).expanduser()
+    if local.exists() and not (local / "config.json").is_file():
+        raise CorpusFtError(f"{local}: not a transformers model directory (no config.json); "
+                            "pass a directory written by save_pretrained, e.g. `corpus-ft tiny-model DIR`")
+    cuda = torch.cuda.is_available()
+    dtype = torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else (torch.float16 if cuda else torch.float32)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(ref)
+        lm = AutoModelForCausalLM.from_pretrained(ref, dtype=dtype)
+    except OSError as e:
+        raise CorpusFtError(f"model {ref!r} cannot be loaded offline ({str(e).splitlines()[0]}); "
+                            "pass a local model directory or a hub id already in the HF cache") from None
+    tokenizer.padding_side = "left"  # decoder-only models continue from the right end
+    tokenizer.truncation_side = "left"  # keep the end of an over-long prompt: the instruction and turn marker
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    lm.generation_config.pad_token_id = tokenizer.pad_token_id
+    lm.to("cuda" if cuda else "cpu").eval()
+    return lm, tokenizer
+
+
+def render_chat(tokenizer, messages: Messages) -> str:
+    """The prompt text: the chat template when the tokenizer has one, else the plain contents."""
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return "\n\n".join(m["content"] for m in messages) + "\n\n"
+
+
+def generate(model, tokenizer, prompts: list[str], *, max_new_tokens: int, temperature: float = 0.0,
+             batch_size: int = 8, chat_template_applied: bool = True) -> list[Completion]:
+    """Complete each prompt text; batches of similar length, left-padded; greedy at temperature 0."""
+    import torch
+
+    max_prompt = max(1, getattr(model.config, "max_position_embeddings", 4096) - max_new_tokens)
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # less padding per batch
+    out: list[Completion | None] = [None] * len(prompts)
+    eos = model.generation_config.eos_token_id
+    eos_ids = set(eos if isinstance(eos, list) else [eos]) | {tokenizer.eos_token_id}
+    sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        enc = tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True, truncation=True,
+                        max_length=max_prompt, add_special_tokens=not chat_template_applied).to(model.device)
+        with torch.inference_mode():
+            seqs = model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
+                                  **sampling)
+        new = seqs[:, enc["input_ids"].shape[1]:].tolist()
+        for row, i in enumerate(idx):
+            ids = new[row]
+            stop = next((k for k, t in enumerate(ids) if t in eos_ids), None)
+            ids = ids[:stop] if stop is not None else ids
+            out[i] = Completion(text=tokenizer.decode(ids, skip_special_tokens=True),
+                                finish_reason="stop" if stop is not None else "length",
+                                prompt_tokens=int(enc["attention_mask"][row].sum()),
+                                completion_tokens=len(ids))
+    return out  # type: ignore[return-value]
+
+
+def model_fingerprint(model: str) -> str:
+    """Identifies the weights in cache keys: a local dir's file names, sizes and mtimes; else the hub id.
+
+    Cheap (no hashing of gigabytes) and changes when the directory is rewritten, e.g. retrained.
+    """
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        return model
+    files = sorted((p.relative_to(path).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+                   for p in path.rglob("*") if p.is_file())
+    return f"{path.name}@{sha256_text(repr(files))[:16]}"
+
+
+class HFGenerator(PromptGenerator):
+    """Questions and summaries from a local transformers model; the model loads on first use."""
+
+    name = "hf"
+    version = "1"
+
+    def __init__(self, cfg: GeneratorConfig, cache_dir: str | Path | None = None):
+        if not cfg.model:
+            raise CorpusFtError("datasets.generator.model is required for type: hf "
+                                "(a local model directory or a hub id in the HF cache)")
+        super().__init__(cfg)
+        self.model = cfg.model
+        self.cache = ResponseCache(cache_dir) if cache_dir is not None and cfg.cache else None
+        self._lm = None
+        self._tokenizer = None
+
+    def complete(self, batch: list[Messages]) -> list[str]:
+        params = {"max_tokens": self.cfg.max_new_tokens, "temperature": self.cfg.temperature}
+        fingerprint = model_fingerprint(self.model) if self.cache is not None else ""
+        keys = [request_key(fingerprint, m, params) for m in batch]
+        results = [self.cache.get(k) if self.cache is not None else None for k in keys]
+        self.stats["cache_hits"] += sum(r is not None for r in results)
+        todo = [i for i, r in enumerate(results) if r is None]
+        if self._lm is None and todo:
+            self._lm, self._tokenizer = load_model(self.model)
+        texts = {i: render_chat(self._tokenizer, batch[i]) for i in todo}
+        todo.sort(key=lambda i: len(texts[i]))  # batches of similar length waste less on padding
+        bs = self.cfg.batch_size
+        for start in range(0, len(todo), bs):  # cache each batch as it finishes: a killed run keeps it
+            idx = todo[start:start + bs]
+            done = generate(self._lm, self._tokenizer, [texts[i] for i in idx], max_new_tokens=self.cfg.max_new_tokens,
+                            temperature=self.cfg.temperature, batch_size=bs,
+                            chat_template_applied=bool(getattr(self._tokenizer, "chat_template", None)))
+            for i, completion in zip(idx, done):
+                results[i] = completion.text
+                if self.cache is not None:
+                    self.cache.put(keys[i], completion.text, {"model": fingerprint, "messages": batch[i], **params})
+        return results  # type: ignore[return-value]
+

@@ -1,0 +1,57 @@
+"""What the `hf` and `openai` generators share: prompt, complete, parse, count.
+
+A subclass only says how to complete a batch of conversations (`complete`); this class turns
+chunks and code units into prompts from the templates, and replies into pairs or summaries.
+`stats` is read by the builder and written into the dataset's stats.json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from corpus_ft.generate import Chunk, GeneratorConfig, QAPair
+from corpus_ft.generate.parse import parse_qa, parse_summary
+from corpus_ft.generate.prompts import load_templates, qa_prompt, summary_prompt
+
+Messages = list[dict[str, str]]
+
+
+class PromptGenerator:
+    name = "llm"
+    version = "1"
+
+    def __init__(self, cfg: GeneratorConfig):
+        self.cfg = cfg
+        self.templates = load_templates(cfg.prompts)
+        # prompts: asked for; cache_hits: answered from the cache; unparseable: replies dropped
+        # because no pair/summary could be read; failed: requests the endpoint refused.
+        self.stats: dict[str, int] = {"prompts": 0, "cache_hits": 0, "unparseable": 0, "failed": 0}
+
+    def complete(self, batch: list[Messages]) -> list[str | None]:
+        """The model's reply to each conversation, in order (None for a request that failed)."""
+        raise NotImplementedError
+
+    def _replies(self, prompts: list[str]) -> list[str | None]:
+        self.stats["prompts"] += len(prompts)
+        return self.complete([[{"role": "user", "content": p}] for p in prompts]) if prompts else []
+
+    def questions(self, chunks: Sequence[Chunk]) -> list[list[QAPair]]:
+        """For each chunk, up to questions_per_chunk pairs ([] when the reply could not be read)."""
+        n = self.cfg.questions_per_chunk
+        replies = self._replies([qa_prompt(self.templates["qa"], c, n) for c in chunks])
+        out = []
+        for reply in replies:
+            pairs = parse_qa(reply, limit=n) if reply is not None else None
+            self.stats["unparseable"] += reply is not None and pairs is None
+            out.append(pairs or [])
+        return out
+
+    def summaries(self, units: Sequence[dict]) -> list[str | None]:
+        """For each code unit, a one-paragraph summary, or None when the reply could not be read."""
+        replies = self._replies([summary_prompt(self.templates["code_summary"], u) for u in units])
+        out = []
+        for reply in replies:
+            summary = parse_summary(reply) if reply is not None else None
+            self.stats["unparseable"] += reply is not None and summary is None
+            out.append(summary)
+        return out
