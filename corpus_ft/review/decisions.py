@@ -153,6 +153,11 @@ def _torn_tail(fd: int) -> bool:
     return bool(size) and os.pread(fd, 1, size - 1) != b"\n"
 
 
+def flag(decision: dict | None) -> str:
+    """How a record shows in review: accepted, rejected, edited or undecided."""
+    return {"accept": "accepted", "reject": "rejected", "edit": "edited"}.get((decision or {}).get("action"), "undecided")
+
+
 def apply_decisions(records: Iterable[dict], decisions: dict[str, dict]) -> tuple[list[dict], dict]:
     """Drop rejected records and replace edited fields; counts say what changed."""
     kept: list[dict] = []

@@ -1,0 +1,153 @@
+"""Read what build and ingest wrote, in the shape review needs: records with their split,
+removed candidates, stats, and the source lines each record came from."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corpus_ft.util import CorpusFtError, read_jsonl
+
+KINDS = ("paragraphs", "qa", "keywords", "code_summary")
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass
+class KindData:
+    """One dataset kind: its records (each tagged with its split), removals and stats."""
+
+    kind: str
+    stats: dict
+    records: list[tuple[str, dict]]  # (split, record)
+    removed: list[dict] = field(default_factory=list)
+    card: str = ""
+
+
+@dataclass
+class Unit:
+    path: str
+    language: str
+    start_line: int
+    end_line: int
+    text: str
+
+
+@dataclass
+class Run:
+    """Everything the review page shows for one run directory."""
+
+    run_dir: Path
+    kinds: dict[str, KindData]
+    units: dict[str, Unit]            # unit id -> unit
+    units_by_path: dict[str, list[Unit]]
+    ingest_report: dict
+
+    def record_index(self) -> dict[str, tuple[str, str, dict]]:
+        """Record id -> (kind, split, record), for the web app's look-ups."""
+        return {rec["id"]: (kind, split, rec)
+                for kind, kd in self.kinds.items() for split, rec in kd.records}
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise CorpusFtError(f"{path}:{e.lineno}: not valid JSON ({e.msg}); rebuild it with `corpus-ft build`") from None
+
+
+def dataset_kinds(run_dir: str | os.PathLike) -> list[str]:
+    """Kinds built in RUN_DIR/datasets (known kinds first, in pipeline order)."""
+    root = Path(run_dir) / "datasets"
+    if not root.is_dir():
+        return []
+    found = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+             and any((p / f"{s}.jsonl").is_file() for s in SPLITS)]
+    return sorted(found, key=lambda k: (KINDS.index(k) if k in KINDS else len(KINDS), k))
+
+
+def load_kind(run_dir: str | os.PathLike, kind: str) -> KindData:
+    d = Path(run_dir) / "datasets" / kind
+    records = [(split, rec) for split in SPLITS if (d / f"{split}.jsonl").is_file()
+               for rec in read_jsonl(d / f"{split}.jsonl")]
+    stats = _read_json(d / "stats.json") if (d / "stats.json").is_file() else {}
+    removed = read_jsonl(d / "removed.jsonl") if (d / "removed.jsonl").is_file() else []
+    card = (d / "card.md").read_text(encoding="utf-8") if (d / "card.md").is_file() else ""
+    return KindData(kind, stats, records, removed, card)
+
+
+def load_units(run_dir: str | os.PathLike) -> dict[str, Unit]:
+    """Units by id from units.parquet (only the columns review shows); {} when absent."""
+    path = Path(run_dir) / "units.parquet"
+    if not path.is_file():
+        return {}
+    import pyarrow.parquet as pq
+
+    cols = ["id", "path", "language", "start_line", "end_line", "text"]
+    try:
+        table = pq.read_table(path, columns=cols)
+    except Exception as e:  # pyarrow raises several types for a bad or foreign file
+        raise CorpusFtError(f"{path}: cannot read units ({e}); re-run `corpus-ft ingest`") from None
+    return {row["id"]: Unit(row["path"], row["language"] or "", int(row["start_line"]),
+                            int(row["end_line"]), row["text"] or "")
+            for row in table.to_pylist()}
+
+
+def load_run(run_dir: str | os.PathLike) -> Run:
+    """Load a built run; a run without datasets is a clear error (exit 2)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CorpusFtError(f"{run_dir}: no such run directory; pass the directory `corpus-ft build` wrote")
+    kinds = dataset_kinds(run_dir)
+    if not kinds:
+        raise CorpusFtError(f"{run_dir / 'datasets'}: no datasets to review (no <kind>/train.jsonl); "
+                            f"run `corpus-ft build {run_dir}` first")
+    units = load_units(run_dir)
+    by_path: dict[str, list[Unit]] = {}
+    for u in units.values():
+        by_path.setdefault(u.path, []).append(u)
+    report_path = run_dir / "ingest_report.json"
+    report = _read_json(report_path) if report_path.is_file() else {}
+    return Run(run_dir, {k: load_kind(run_dir, k) for k in kinds}, units, by_path, report)
+
+
+def source_span(run: Run, source: dict) -> dict:
+    """The source lines a record came from: path, line range, language and text (from units)."""
+    path, start, end = source.get("path", ""), source.get("start_line"), source.get("end_line")
+    unit = run.units.get(source.get("unit_id") or "")
+    if unit is None and isinstance(start, int):  # fall back to a unit of that file covering the span
+        unit = next((u for u in run.units_by_path.get(path, [])
+                     if u.start_line <= start and (end or start) <= u.end_line), None)
+    if unit is None:
+        return {"path": path, "start_line": start, "end_line": end, "language": "", "text": None}
+    lines = unit.text.splitlines()
+    s = max((start or unit.start_line) - unit.start_line, 0)
+    e = min((end or unit.end_line) - unit.start_line + 1, len(lines))
+    return {"path": path or unit.path, "start_line": unit.start_line + s, "end_line": unit.start_line + e - 1,
+            "language": unit.language, "text": "\n".join(lines[s:e])}
+
+
+def ingested_paths(run: Run) -> dict[str, str]:
+    """Every file ingest saw -> what became of it ("units" or the report's reason for skipping)."""
+    out = {p: "units" for p in run.units_by_path}
+    rep = run.ingest_report
+    for key in ("files", "skipped", "failed", "errors"):
+        entries = rep.get(key)
+        if isinstance(entries, dict):
+            entries = [{"path": p, **(v if isinstance(v, dict) else {"reason": v})} for p, v in entries.items()]
+        if not isinstance(entries, list):
+            continue
+        for e in entries:
+            if isinstance(e, str):
+                out.setdefault(e, key)
+            elif isinstance(e, dict) and isinstance(e.get("path"), str):
+                out.setdefault(e["path"], str(e.get("reason") or e.get("status") or key))
+    return out
+
+
+def record_text(rec: dict) -> str:
+    """All the text a record trains on, for search, token counts and keywords."""
+    if isinstance(rec.get("text"), str):
+        return rec["text"]
+    return "\n".join(m.get("content", "") for m in rec.get("messages") or [] if isinstance(m, dict))

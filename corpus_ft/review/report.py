@@ -1,0 +1,158 @@
+"""The review page: one self-contained HTML file per run (inline CSS/JS, plots as base64 PNG),
+so it opens from disk with no network and can be attached to a ticket."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import random
+import re
+import statistics
+from collections import Counter
+from pathlib import Path
+
+from corpus_ft.review.data import SPLITS, KindData, Run, ingested_paths, load_run, record_text, source_span
+from corpus_ft.review.decisions import decisions_path, flag, latest, read_decisions
+from corpus_ft.util import CorpusFtError, atomic_write_text
+
+HERE = Path(__file__).parent
+STOP_WORDS = frozenset("""a about above after again all also an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had has have having
+he her here hers him his how i if in into is it its itself just me more most my no nor not now of off on once only
+or other our out over own same she should so some such than that the their them then there these they this those
+through to too under until up very was we were what when where which while who whom why will with would you your
+yours self none true false return def class import from none null var let const function public private static
+void int str string new use used using get set value returns section does what which""".split())
+WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{2,}")
+
+
+class Tokens:
+    """Counts tokens with the target model's tokenizer when one is given, else by whitespace."""
+
+    def __init__(self, model_dir: str | os.PathLike | None = None):
+        self._tok = None
+        if model_dir is None:
+            self.label = "whitespace tokens (pass --model DIR for the target tokenizer's tokens)"
+            return
+        path = Path(model_dir) / "tokenizer.json"
+        if not path.is_file():
+            raise CorpusFtError(f"{model_dir}: no tokenizer.json; pass a model directory saved with save_pretrained")
+        from tokenizers import Tokenizer
+
+        self._tok = Tokenizer.from_file(str(path))
+        self.label = f"tokens of {Path(model_dir).name}'s tokenizer (message contents, no chat template)"
+
+    def count(self, texts: list[str]) -> list[int]:
+        if self._tok is None:
+            return [len(t.split()) for t in texts]
+        return [len(e.ids) for e in self._tok.encode_batch(texts, add_special_tokens=False)]
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def length_histogram(lengths_by_split: dict[str, list[int]], label: str, kind: str) -> str | None:
+    """A stacked histogram of record lengths per split, as a data URI."""
+    data = {s: v for s, v in lengths_by_split.items() if v}
+    if not data:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 2.6))
+    ax.hist(list(data.values()), bins=30, stacked=True, label=list(data), color=["#4c72b0", "#dd8452", "#55a868"][:len(data)])
+    ax.set_xlabel(label.split(" (")[0])
+    ax.set_ylabel("records")
+    ax.set_title(f"{kind}: record length")
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)
+
+
+def _summary(values: list[int]) -> dict:
+    if not values:
+        return {}
+    s = sorted(values)
+    return {"min": s[0], "median": int(statistics.median(s)), "p95": s[min(len(s) - 1, int(0.95 * len(s)))],
+            "max": s[-1], "total": sum(s)}
+
+
+def top_keywords(kd: KindData, n: int = 20) -> list[tuple[str, int]]:
+    """The corpus's own vocabulary: keywords the records name, else frequent non-stop words."""
+    counts: Counter[str] = Counter()
+    for _, rec in kd.records:
+        kws = (rec.get("meta") or {}).get("keywords")
+        if kws:
+            counts.update(str(k).lower() for k in kws)
+        else:
+            counts.update(w.lower() for w in WORD.findall(record_text(rec)) if w.lower() not in STOP_WORDS)
+    return counts.most_common(n)
+
+
+def kind_section(run: Run, kd: KindData, tokens: Tokens, decisions: dict, samples: int, seen: dict[str, str]) -> dict:
+    """Everything the page shows for one dataset kind."""
+    lengths = {s: tokens.count([record_text(r) for sp, r in kd.records if sp == s]) for s in SPLITS}
+    split_counts = Counter(sp for sp, _ in kd.records)
+    langs = kd.stats.get("languages") or Counter((r.get("meta") or {}).get("language", "?") for _, r in kd.records)
+    files = Counter((r.get("source") or {}).get("path", "?") for _, r in kd.records)
+    removed_examples: dict[str, list[str]] = {}
+    for row in kd.removed:
+        ex = removed_examples.setdefault(str(row.get("reason", "?")), [])
+        if len(ex) < 3:
+            ex.append(record_text(row.get("record") or {})[:300])
+    removed = dict(kd.stats.get("removed") or Counter(str(r.get("reason", "?")) for r in kd.removed))
+    flags = Counter(flag(decisions.get(r["id"])) for _, r in kd.records)
+    picked = random.Random(0).sample(kd.records, min(samples, len(kd.records)))
+    return {
+        "kind": kd.kind, "stats": kd.stats, "generator": kd.stats.get("generator", "?"),
+        "splits": {s: split_counts.get(s, 0) for s in SPLITS}, "total": len(kd.records),
+        "removed": removed, "removed_examples": removed_examples,
+        "redactions": kd.stats.get("redactions") or {},
+        "histogram": length_histogram(lengths, tokens.label, kd.kind),
+        "length_summary": _summary([v for vs in lengths.values() for v in vs]),
+        "keywords": top_keywords(kd), "languages": dict(Counter(langs).most_common()),
+        "files": files.most_common(), "silent_files": sorted(p for p in seen if p not in files),
+        "flags": {f: flags.get(f, 0) for f in ("accepted", "rejected", "edited", "undecided")},
+        "samples": [{"split": sp, "record": r, "flag": flag(decisions.get(r["id"])),
+                     "source": source_span(run, r.get("source") or {})} for sp, r in picked],
+    }
+
+
+def render(run: Run, *, model_dir: str | os.PathLike | None = None, samples: int = 5,
+           interactive: bool = False, warnings: list[str] | None = None) -> str:
+    """The page as a string; `interactive` adds the record browser the web app feeds.
+
+    Skipped decision lines are shown on the page and appended to `warnings`.
+    """
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    entries, problems = read_decisions(decisions_path(run.run_dir))
+    decisions = latest(entries)
+    if warnings is not None:
+        warnings.extend(problems)
+    tokens = Tokens(model_dir)
+    seen = ingested_paths(run)
+    sections = [kind_section(run, kd, tokens, decisions, samples, seen) for kd in run.kinds.values()]
+    producing = {p for s in sections for p, _ in s["files"]}
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
+    return env.get_template("index.html.jinja").render(
+        run_dir=str(run.run_dir), sections=sections, token_label=tokens.label,
+        ingested=len(seen), silent=sorted((p, why) for p, why in seen.items() if p not in producing),
+        warnings=problems, css=(HERE / "static" / "review.css").read_text(), js=(HERE / "static" / "review.js").read_text(),
+        interactive=interactive, n_decisions=len(decisions))
+
+
+def write_report(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | None = None,
+                 samples: int = 5, warnings: list[str] | None = None) -> Path:
+    """Write RUN_DIR/review/index.html and return its path; skipped decision lines go to `warnings`."""
+    run = load_run(run_dir)
+    return atomic_write_text(Path(run_dir) / "review" / "index.html", render(run, model_dir=model_dir, samples=samples, warnings=warnings))

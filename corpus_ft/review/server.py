@@ -1,0 +1,160 @@
+"""The review web app: the report page plus a JSON API to page through, filter and decide on
+records. Local by design: bound to loopback, same-origin JSON posts only, decisions appended
+to RUN_DIR/review/decisions.jsonl as they are made."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Route
+
+from corpus_ft.review.data import load_run, record_text, source_span
+from corpus_ft.review.decisions import append_decision, apply_decisions, flag, load_decisions
+from corpus_ft.review.report import render
+from corpus_ft.util import CorpusFtError
+
+FLAGS = ("accepted", "rejected", "edited", "undecided")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | None = None,
+               allowed_hosts: list[str] | None = None) -> Starlette:
+    """Build the app for one run; the run is read once, decisions are re-read per request."""
+    run = load_run(run_dir)
+    index = run.record_index()
+    order = list(index)  # kind, split, file order as build wrote them
+    paths = sorted({(rec.get("source") or {}).get("path", "") for _, _, rec in index.values()})
+    page = render(run, model_dir=model_dir, interactive=True)
+
+    def item(rid: str, decisions: dict) -> dict:
+        kind, split, rec = index[rid]
+        d = decisions.get(rid)
+        effective = apply_decisions([rec], {rid: d})[0][0] if d and d["action"] == "edit" else rec
+        return {"id": rid, "kind": kind, "split": split, "flag": flag(d), "record": effective,
+                "source": source_span(run, rec.get("source") or {})}
+
+    async def home(request: Request) -> HTMLResponse:
+        return HTMLResponse(page)
+
+    async def files(request: Request) -> JSONResponse:
+        return JSONResponse({"paths": paths})
+
+    async def records(request: Request) -> JSONResponse:
+        q = request.query_params
+        try:
+            offset, limit = max(int(q.get("offset", 0)), 0), min(max(int(q.get("limit", 20)), 1), 200)
+        except ValueError:
+            return JSONResponse({"error": "offset and limit must be integers"}, status_code=400)
+        if q.get("flag") and q["flag"] not in FLAGS:
+            return JSONResponse({"error": f"flag must be one of {', '.join(FLAGS)}"}, status_code=400)
+        decisions = load_decisions(run.run_dir)
+        needle = (q.get("q") or "").lower()
+        hits = []
+        for rid in order:
+            kind, split, rec = index[rid]
+            if (q.get("kind") and kind != q["kind"]) or (q.get("split") and split != q["split"]):
+                continue
+            if q.get("path") and (rec.get("source") or {}).get("path") != q["path"]:
+                continue
+            if q.get("flag") and flag(decisions.get(rid)) != q["flag"]:
+                continue
+            if needle and needle not in rid.lower() and needle not in record_text(rec).lower():
+                continue
+            hits.append(rid)
+        return JSONResponse({"total": len(hits), "offset": offset, "limit": limit,
+                             "items": [item(r, decisions) for r in hits[offset:offset + limit]]})
+
+    async def decide(request: Request) -> JSONResponse:
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return JSONResponse({"error": "send JSON (Content-Type: application/json)"}, status_code=415)
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "body is not valid JSON"}, status_code=400)
+        rid = body.get("record_id") if isinstance(body, dict) else None
+        if rid not in index:
+            return JSONResponse({"error": f"unknown record_id {rid!r}"}, status_code=404)
+        try:
+            entry = append_decision(run.run_dir, rid, index[rid][0], body.get("action"), body.get("fields"))
+        except CorpusFtError as e:
+            return JSONResponse({"error": str(e)}, status_code=400)
+        it = item(rid, {rid: entry})
+        return JSONResponse({"decision": entry, "flag": it["flag"], "record": it["record"]})
+
+    async def decisions(request: Request) -> JSONResponse:
+        warnings: list[str] = []
+        return JSONResponse({"decisions": load_decisions(run.run_dir, warnings), "warnings": warnings})
+
+    routes = [Route("/", home), Route("/api/files", files), Route("/api/records", records),
+              Route("/api/decisions", decisions, methods=["GET"]),
+              Route("/api/decisions", decide, methods=["POST"])]
+    hosts = allowed_hosts or ["127.0.0.1", "localhost", "[::1]"]  # refuses DNS-rebinding hosts
+    return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
+
+
+def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """Bind the listening socket first, so a busy port is a clear error and port 0 works."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise CorpusFtError(f"cannot listen on {host}:{port} ({e.strerror}); pass another --port") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+
+
+def make_server(app: Starlette):
+    import uvicorn
+
+    return uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+
+
+def serve(run_dir: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 8765,
+          model_dir: str | os.PathLike | None = None, on_ready=print) -> None:
+    """Serve the review app until interrupted; `on_ready` gets the URL."""
+    hosts = None if host in LOOPBACK else ["*"]  # a non-loopback bind is the user's explicit choice
+    app = create_app(run_dir, model_dir=model_dir, allowed_hosts=hosts)
+    sock = bind(host, port)
+    on_ready(url_of(sock))
+    make_server(app).run(sockets=[sock])
+
+
+class ServerThread:
+    """The app on a free loopback port in a background thread (tests, notebooks)."""
+
+    def __init__(self, run_dir: str | os.PathLike, **kwargs):
+        self.sock = bind("127.0.0.1", 0)
+        self.url = url_of(self.sock)
+        self.server = make_server(create_app(run_dir, **kwargs))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> "ServerThread":
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not self.server.started:
+            raise RuntimeError("review server did not start within 10 s")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
