@@ -44,6 +44,86 @@ def echo_json(obj) -> None:
 
 # --- build (corpus_ft/build, corpus_ft/generate) ---------------------------------------
 
+_BUILD_KINDS = ("paragraphs", "qa", "keywords", "code_summary")
+
+
+def _build_table(results: dict[str, dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="corpus-ft build")
+    for col in ("kind", "train", "validation", "test", "total", "removed", "redacted", "status"):
+        table.add_column(col, justify="left" if col in ("kind", "status") else "right")
+    for kind, s in results.items():
+        table.add_row(kind, *(str(s["splits"].get(n, 0)) for n in ("train", "validation", "test")), str(s["total"]),
+                      str(sum(s["removed"].values())), str(sum(s["redactions"].values())),
+                      "up to date" if s.get("skipped") else "built")
+    Console(stderr=True, width=100).print(table)
+
+
+@main.command("build")
+@click.argument("kind", type=click.Choice([*_BUILD_KINDS, "all"]))
+@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Run directory holding units.parquet (from `corpus-ft ingest`); writes RUN/datasets/KIND/.")
+@click.option("--generator", type=click.Choice(["heuristic", "hf", "openai"]),
+              help="Who writes questions and summaries [default: heuristic, offline, no model].")
+@click.option("--model", "generator_model", help="hf: local model dir or hub id; openai: served model name.")
+@click.option("--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--tokenizer", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Local model dir: chunk sizes count its tokens (characters without).")
+@click.option("--chunk-size", type=int, help="Chunk size [default: 384 tokens / 1500 characters].")
+@click.option("--chunk-overlap", type=int, help="Overlap between chunks [default: a tenth of the size].")
+@click.option("--max-records", type=int, help="Cap per kind (a seeded sample of what passed the filters).")
+@click.option("--seed", type=int, help="Seed of the file-to-split assignment and the --max-records sample [default: 0].")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["alpaca", "completion", "sharegpt"]),
+              help="Also write <split>.<format>.jsonl (repeatable); chat `messages` JSONL is always written.")
+@click.option("--apply-review", is_flag=True, help="Drop rejected and use edited records from RUN/review/decisions.jsonl.")
+@click.option("--force", is_flag=True, help="Rebuild even when the manifest shows the same inputs and config.")
+@click.option("--json", "as_json", is_flag=True, help="Print the stats of every kind as JSON on stdout.")
+def build_cmd(kind: str, run_dir: Path, generator: str | None, generator_model: str | None, base_url: str | None,
+              apply_review: bool, force: bool, as_json: bool, **options) -> None:
+    """Build fine-tuning datasets (paragraphs, qa, keywords, code_summary, or all) from RUN/units.parquet.
+
+    Secrets and personal data are redacted first; records are filtered (empty, length,
+    content, exact and near-duplicates), split by source file and written as a datasets
+    DatasetDict, JSONL, stats.json and card.md under RUN/datasets/KIND/.
+    """
+    from corpus_ft.build import KINDS, build_dataset, resolve_config
+
+    gen = {k: v for k, v in (("type", generator), ("model", generator_model), ("base_url", base_url)) if v}
+    overrides = {k: v for k, v in options.items() if v not in (None, ())}
+    if gen:
+        overrides["generator"] = gen
+    cfg = resolve_config(None, overrides)
+    results = {}
+    for k in (KINDS if kind == "all" else (kind,)):
+        click.echo(f"building {k} ...", err=True)
+        results[k] = build_dataset(k, run_dir, cfg, apply_review=apply_review, force=force)
+    _build_table(results)
+    click.echo(f"datasets in {run_dir / 'datasets'}", err=True)
+    if as_json:
+        echo_json(results)
+
+
+@main.command("serve")
+@click.argument("model_dir")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to bind. The server has no authentication: keep it on loopback unless you must share it.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--model-name", default=None, help="Model id that /v1/models reports (default: the directory name).")
+def serve_cmd(model_dir: str, host: str, port: int, model_name: str | None) -> None:
+    """Serve a local transformers model over an OpenAI-compatible API (/v1/chat/completions).
+
+    MODEL_DIR is a save_pretrained directory (e.g. from `corpus-ft tiny-model`) or a hub id in
+    the local HF cache. Point `datasets.generator` (type: openai) or the evaluator's judge at
+    http://HOST:PORT/v1. One request at a time; for real workloads use vLLM or TGI.
+    """
+    from corpus_ft.generate.server import serve
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: binding {host}: anyone who reaches this port can use the model", err=True)
+    serve(model_dir, host=host, port=port, model_name=model_name)
+
 
 # --- review (corpus_ft/review) ---------------------------------------------------------
 
@@ -90,6 +170,51 @@ def review_cmd(run_dir: Path, serve: bool, host: str, port: int, model_dir: Path
 # --- estimate (corpus_ft/train/estimate.py) --------------------------------------------
 
 
+@main.command("estimate")
+@click.argument("model")
+@click.option("--method", type=click.Choice(["qlora", "lora", "full"]), default="qlora", show_default=True)
+@click.option("--seq-len", default=2048, show_default=True, type=click.IntRange(1))
+@click.option("--micro-batch", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--grad-accum", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--lora-r", default=16, show_default=True, type=click.IntRange(1))
+@click.option("--target-modules", default="all-linear", show_default=True,
+              help="'all-linear' or a comma list, e.g. q_proj,v_proj.")
+@click.option("--lora-dropout", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True))
+@click.option("--gradient-checkpointing/--no-gradient-checkpointing", default=True, show_default=True)
+@click.option("--optimizer", type=click.Choice(["adamw_torch", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit"]),
+              default="adamw_torch", show_default=True)
+@click.option("--precision", type=click.Choice(["bf16", "fp16", "fp32"]), default="bf16", show_default=True)
+@click.option("--liger/--no-liger", default=True, show_default=True, help="Liger kernels + fused linear cross-entropy.")
+@click.option("--upcast", is_flag=True, help="Model the guide recipe: prepare_model_for_kbit_training's fp32 upcast.")
+@click.option("--packing/--no-packing", default=True, show_default=True)
+@click.option("--num-gpus", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--sharding", type=click.Choice(["none", "ddp", "fsdp"]), default="none", show_default=True)
+@click.option("--gpu", help="Check the fit: a size ('24GiB', '80GB') or a name ('A100-80', 'RTX 4090').")
+@click.option("--run", "run_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write RUN_DIR/estimate.json.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+def estimate_cmd(model: str, target_modules: str, gpu: str | None, run_dir: Path | None, as_json: bool,
+                 **settings) -> None:
+    """Estimate peak GPU memory of a fine-tuning run; with --gpu, say whether it fits (exit 3 if not).
+
+    MODEL is a local directory with config.json, a hub id whose config is in the Hugging Face
+    cache, or a preset (llama-3-8b, llama-3.2-1b, mistral-7b, ...). Nothing is downloaded.
+    """
+    from corpus_ft.train.estimate import NO_FIT_EXIT, check_fit, estimate, print_estimate, write_estimate
+
+    targets = "all-linear" if target_modules == "all-linear" else [t.strip() for t in target_modules.split(",") if t.strip()]
+    est = estimate(model, target_modules=targets, **settings)
+    report = check_fit(est, gpu) if gpu else None
+    if run_dir is not None:
+        write_estimate(run_dir, est, report)
+    if as_json:
+        echo_json({**est.to_dict(), "fit": report.to_dict() if report else None})
+    else:
+        print_estimate(est, report)
+    if report is not None and not report.fits:
+        sys.exit(NO_FIT_EXIT)
+
+
 # --- train, export, tiny-model (corpus_ft/train) ---------------------------------------
 
 
@@ -118,12 +243,120 @@ def tiny_model_cmd(out_dir: Path, corpus_run: Path | None, vocab_size: int, hidd
 # --- evaluate (corpus_ft/evaluate) -----------------------------------------------------
 
 
+def _eval_table(summary: dict) -> None:
+    """Per-group base -> tuned figures on stderr, for people; --json prints the summary."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from corpus_ft.evaluate.report import num
+
+    agg = summary["aggregate"]
+    table = Table(title="base → tuned", title_justify="left")
+    for col in ("group", "n", "perplexity", "ROUGE-L", "token F1", "keyword recall", "tuned better/worse/tie"):
+        table.add_column(col, justify="left" if col == "group" else "right")
+    groups = [("all", agg["all"])] + [(g, agg[g]) for g in ("queries", "test") if g in agg]
+    for label, a in groups + [(f"kind: {k}", v) for k, v in agg["kinds"].items()]:
+        table.add_row(label, str(a["n"]), *(f"{num(a['base'][m])} → {num(a['tuned'][m])}"
+                                              for m in ("ppl", "rougeL", "f1", "keyword_recall")),
+                      f"{a['tuned_better']}/{a['tuned_worse']}/{a['ties']}")
+    console = Console(stderr=True)
+    console.print(table)
+    f = summary["forgetting"]
+    console.print(f"forgetting check: general-text perplexity base {num(f['base_ppl'])} → tuned {num(f['tuned_ppl'])}"
+                  + (" [bold red]FORGETTING[/]" if f["flag"] else " (ok)"))
+
+
+@main.command("evaluate")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--queries", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML/JSONL domain queries: query, reference, keywords/identifiers, tags, source.")
+@click.option("--base", help="Base model dir or hub id [default: adapter_config.json's base_model_name_or_path].")
+@click.option("--adapter", type=click.Path(file_okay=False, path_type=Path), help="[default: RUN_DIR/model/adapter]")
+@click.option("--test-sample", type=int, help="Held-out test records per dataset kind (0: only --queries) [default: 20].")
+@click.option("--kinds", help="Comma-separated dataset kinds to sample [default: all four].")
+@click.option("--max-new-tokens", type=int, help="Per answer [default: 128].")
+@click.option("--temperature", type=float, help="0 is greedy [default: 0].")
+@click.option("--top-p", type=float)
+@click.option("--seed", type=int)
+@click.option("--batch-size", type=int)
+@click.option("--device", help="auto, cpu, cuda, cuda:1 … [default: auto].")
+@click.option("--system-prompt", help="System message before each custom query.")
+@click.option("--probes", type=click.Path(dir_okay=False, path_type=Path),
+              help="General-text probes for the forgetting check (.txt paragraphs or .jsonl `text`).")
+@click.option("--judge-url", help="OpenAI-compatible endpoint for the LLM judge, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--judge-model", help="Model name the judge endpoint serves.")
+@click.option("--judge-rubric", type=click.Path(dir_okay=False, path_type=Path), help="Rubric prompt file.")
+@click.option("--ratings", type=click.Path(dir_okay=False, path_type=Path),
+              help="Fold a filled-in ratings.csv into the report (reuses results.jsonl; generates nothing).")
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json on stdout.")
+def evaluate_cmd(run_dir: Path, as_json: bool, kinds: str | None, **options) -> None:
+    """Compare the base and fine-tuned model on domain queries and the held-out test split.
+
+    Writes RUN_DIR/eval/: report.html, report.md, results.jsonl, ratings.csv, summary.json.
+    """
+    from corpus_ft.evaluate import EvalConfig, evaluate
+
+    fields = {k: v for k, v in options.items() if v is not None}
+    if kinds:
+        fields["kinds"] = [k.strip() for k in kinds.split(",") if k.strip()]
+    try:
+        config = EvalConfig(**fields)
+    except ValueError as e:
+        raise CorpusFtError(f"bad option: {e}") from None
+    summary = evaluate(run_dir, config, progress=not as_json)
+    if as_json:
+        echo_json(summary)
+        return
+    _eval_table(summary)
+    click.echo(f"report: {run_dir / 'eval' / 'report.html'} (and report.md, ratings.csv for human reviewers)", err=True)
+
+
 # --- run, bench (corpus_ft/recipe.py, corpus_ft/run.py) -------------------------------
 
 
 @main.group()
 def bench() -> None:
     """Benchmarks that print the figures the README quotes (speed, memory, time)."""
+
+
+@bench.command("estimate")  # estimate's benchmark (corpus_ft/train/calibration.py)
+@click.option("--grid", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Measured grid (JSONL; default docs/calibration/h100-memory-grid.jsonl).")
+@click.option("--json", "as_json", is_flag=True)
+def bench_estimate_cmd(grid: Path | None, as_json: bool) -> None:
+    """Residuals of the memory estimator against every measured point (exit 1 if any is off by > 10%)."""
+    from corpus_ft.train.calibration import GRID, grid_residuals, print_residuals, reference_residuals
+
+    rows, refs = grid_residuals(grid or GRID), reference_residuals()
+    worst = max(abs(r[k]) for r in rows for k in ("alloc_err_pct", "reserved_err_pct"))
+    worst = max([worst] + [abs(r["err_pct"]) for r in refs])
+    if as_json:
+        echo_json({"grid": rows, "reference": refs, "worst_err_pct": worst})
+    else:
+        print_residuals(rows, refs)
+    if worst > 10:
+        sys.exit(1)
+
+
+@bench.command("eval")  # evaluate's benchmark (corpus_ft/evaluate/bench.py)
+@click.option("--queries", "n_queries", default=200, show_default=True, help="Queries to evaluate.")
+@click.option("--max-new-tokens", default=32, show_default=True)
+@click.option("--batch-size", default=8, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def bench_eval_cmd(n_queries: int, max_new_tokens: int, batch_size: int, as_json: bool) -> None:
+    """Wall time of `evaluate` (base + tuned generation and perplexity) for N queries on the tiny model."""
+    import os
+
+    from corpus_ft.evaluate.bench import bench_eval
+
+    result = bench_eval(n_queries, max_new_tokens=max_new_tokens, batch_size=batch_size)
+    result["cpus"] = os.cpu_count()
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(f"evaluate: {result['queries']} queries (base + tuned, max_new_tokens {max_new_tokens}, "
+               f"batch {batch_size}) on {result['device']} ({result['cpus']} CPUs): "
+               f"{result['wall_s']} s wall, {result['queries_per_s']} queries/s")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,197 @@
+"""`corpus-ft build`: units.parquet -> the four fine-tuning datasets, filtered, redacted, split by file.
+
+    build_dataset("qa", "runs/demo", generator="heuristic")   # -> stats dict
+
+writes `runs/demo/datasets/qa/` (layout in docs/architecture.md). Secrets and personal data
+are redacted from every unit before any record exists, so no output file can hold them.
+No torch/transformers import here: `datasets` and a tokenizer load only inside the build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from corpus_ft.build.config import KINDS, BuildConfig
+from corpus_ft.util import CorpusFtError, atomic_dir, is_up_to_date, write_jsonl, write_manifest
+
+__all__ = ["KINDS", "BuildConfig", "build_all", "build_dataset", "load_units", "resolve_config"]
+
+DOC_KINDS = ("section",)
+CODE_KINDS = ("function", "method", "class")
+_REQUIRED = ("id", "path", "language", "kind", "text")
+
+
+def resolve_config(config: BuildConfig | dict | None, overrides: dict[str, Any]) -> BuildConfig:
+    """The config with CLI/keyword overrides applied and validated; bad keys name the fix."""
+    base = config.model_dump() if isinstance(config, BuildConfig) else dict(config or {})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return BuildConfig.model_validate({**base, **given})
+    except ValidationError as e:
+        err = e.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "datasets"
+        raise CorpusFtError(f"datasets.{key}: {err['msg']} (got {err.get('input')!r}); "
+                            "see `corpus-ft build --help` or docs/datasets.md for allowed values") from None
+
+
+def load_units(run_dir: Path) -> list[dict]:
+    """Rows of RUN_DIR/units.parquet; a missing file or column is an error that says what to run."""
+    path = Path(run_dir) / "units.parquet"
+    if not path.is_file():
+        raise CorpusFtError(f"{path}: not found; run `corpus-ft ingest REPO_DIR --run {run_dir}` first "
+                            "to write units.parquet, then build")
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as e:  # noqa: BLE001 - any reader failure means the file is unusable
+        raise CorpusFtError(f"{path}: cannot be read as Parquet ({e}); re-run `corpus-ft ingest` to rewrite it") from None
+    missing = [c for c in _REQUIRED if c not in table.column_names]
+    if missing:
+        raise CorpusFtError(f"{path}: missing column(s) {', '.join(missing)}; it was not written by this "
+                            "corpus-ft ingest - re-run `corpus-ft ingest` to rewrite it")
+    return table.to_pylist()
+
+
+def _manifest_config(kind: str, cfg: BuildConfig, apply_review: bool) -> dict:
+    return {"kind": kind, "apply_review": apply_review, **cfg.model_dump(mode="json", exclude={"kinds"})}
+
+
+def _cap(records: list[dict], limit: int | None, seed: int) -> tuple[list[dict], list[dict]]:
+    """A seeded sample of at most `limit` records, in their original order."""
+    if limit is None or len(records) <= limit:
+        return records, []
+    rank = sorted(records, key=lambda r: hashlib.sha256(f"{seed}\0{r['id']}".encode()).hexdigest())
+    keep = {r["id"] for r in rank[:limit]}
+    return [r for r in records if r["id"] in keep], [{"reason": "max_records", "record": r} for r in records if r["id"] not in keep]
+
+
+def _candidates(kind: str, units: list[dict], cfg: BuildConfig, run_dir: Path) -> tuple[list[dict], list[dict], int]:
+    """(candidates, removed by the kind itself, units read) for one kind."""
+    from corpus_ft.build import kinds
+    from corpus_ft.build.chunk import chunk_units, make_splitter
+
+    if kind == "code_summary":
+        code = [u for u in units if u["kind"] in CODE_KINDS]
+        if not code:
+            return [], [], 0
+        kept, removed = kinds.code_summary(code, _generator(cfg, run_dir), cfg)
+        return kept, removed, len(code)
+    docs = [u for u in units if u["kind"] in DOC_KINDS]
+    size, overlap = cfg.resolved_chunking()
+    chunks = chunk_units(docs, make_splitter(size, overlap, cfg.tokenizer)) if docs else []
+    if kind == "paragraphs":
+        return kinds.paragraphs(chunks), [], len(docs)
+    if kind == "keywords":
+        return kinds.keywords(chunks, cfg), [], len(docs)
+    kept, removed = kinds.qa(chunks, _generator(cfg, run_dir), cfg) if chunks else ([], [])
+    return kept, removed, len(docs)
+
+
+def _generator(cfg: BuildConfig, run_dir: Path):
+    from corpus_ft.generate import get_generator
+
+    return get_generator(cfg.generator, cache_dir=run_dir / "cache" / "generate")
+
+
+def _apply_review(records: list[dict], run_dir: Path, counts: Counter) -> tuple[list[dict], dict]:
+    """Reviewer decisions applied; edited text is redacted again (a reviewer may paste anything)."""
+    from corpus_ft.build.redact import redact
+    from corpus_ft.review.decisions import apply_decisions, load_decisions
+
+    kept, review = apply_decisions(records, load_decisions(run_dir))
+    for rec in kept:
+        lang = rec["meta"].get("language") or "text"
+        if "text" in rec:
+            rec["text"] = redact(rec["text"], filename=rec["source"]["path"], language=lang, counts=counts)
+        if "messages" in rec:
+            rec["messages"] = [{**m, "content": redact(m["content"], filename=rec["source"]["path"],
+                                                        language=lang, counts=counts)} for m in rec["messages"]]
+    return kept, {"rejected": review.get("rejected", 0), "edited": review.get("edited", 0)}
+
+
+def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = None, *,
+                  apply_review: bool = False, force: bool = False, **overrides: Any) -> dict:
+    """Build RUN_DIR/datasets/KIND from RUN_DIR/units.parquet and return its stats.
+
+    Skips the work (returning the stored stats with "skipped": true) when the manifest shows
+    the same units.parquet, review decisions and config, unless `force`.
+    """
+    from corpus_ft.build.card import write_card
+    from corpus_ft.build.export import write_splits
+    from corpus_ft.build.quality import REASONS, filter_records
+    from corpus_ft.build.redact import redact_unit
+    from corpus_ft.build.split import split_records
+
+    if kind not in KINDS:
+        raise CorpusFtError(f"unknown dataset kind {kind!r}; choose one of {', '.join(KINDS)} or `all`")
+    run_dir = Path(run_dir)
+    cfg = resolve_config(config, overrides)
+    units_path = run_dir / "units.parquet"
+    units = load_units(run_dir)
+    out_dir = run_dir / "datasets" / kind
+    inputs: dict[str, Path] = {"units": units_path}
+    decisions = run_dir / "review" / "decisions.jsonl"
+    if apply_review:
+        inputs["decisions"] = decisions
+    manifest_config = _manifest_config(kind, cfg, apply_review)
+    if not force and is_up_to_date(out_dir, inputs, manifest_config) and (out_dir / "stats.json").is_file():
+        return {**json.loads((out_dir / "stats.json").read_text()), "skipped": True}
+
+    redactions: Counter = Counter()
+    units = [redact_unit(u, redactions) for u in units]
+    candidates, removed, units_in = _candidates(kind, units, cfg, run_dir)
+    kept, filtered = filter_records(candidates, cfg)
+    removed += filtered
+    kept, capped = _cap(kept, cfg.max_records, cfg.seed)
+    removed += capped
+    review = {"rejected": 0, "edited": 0}
+    if apply_review:
+        kept, review = _apply_review(kept, run_dir, redactions)
+    splits = split_records(kept, cfg.split_ratios, cfg.seed)
+
+    size, overlap = cfg.resolved_chunking()
+    settings = {**cfg.model_dump(mode="json", exclude={"kinds", "generator", "chunk_size", "chunk_overlap"}),
+                "chunk_size": size, "chunk_overlap": overlap, "chunk_unit": "tokens" if cfg.tokenizer else "characters",
+                "generator": cfg.generator.model_dump(mode="json", include={"type", "model", "base_url", "questions_per_chunk", "temperature"}),
+                "apply_review": apply_review}
+    reasons = Counter(r["reason"] for r in removed)
+    stats = {
+        "kind": kind, "generator": cfg.generator.type, "units_in": units_in,
+        "candidates": len(candidates) + sum(1 for r in removed if r["reason"] in ("ungrounded", "no_summary")),
+        "total": len(kept),
+        "splits": {name: len(rows) for name, rows in splits.items()},
+        "removed": {reason: reasons.get(reason, 0) for reason in REASONS},
+        "redactions": dict(sorted(redactions.items())),
+        "review": review,
+        "languages": dict(Counter(r["meta"]["language"] for r in kept).most_common()),
+        "files": dict(sorted(Counter(r["source"]["path"] for r in kept).items())),
+        "settings": settings,
+    }
+    warnings = []
+    if not units_in:
+        what = "code definitions" if kind == "code_summary" else "document sections"
+        warnings.append(f"units.parquet has no {what}, so the {kind} dataset is empty")
+    elif len(stats["files"]) < 3:
+        warnings.append(f"only {len(stats['files'])} source file(s): validation/test need 3 or more files to be non-empty")
+    stats["warnings"] = warnings
+    with atomic_dir(out_dir) as tmp:
+        stats["exports"] = write_splits(tmp, splits, cfg.formats)
+        write_jsonl(tmp / "removed.jsonl", removed)
+        (tmp / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_card(tmp / "card.md", stats, splits, units_path)
+        write_manifest(tmp, "build", inputs, manifest_config)
+    return stats
+
+
+def build_all(run_dir: str | Path, config: BuildConfig | None = None, *, kinds: list[str] | None = None,
+              apply_review: bool = False, force: bool = False, **overrides: Any) -> dict[str, dict]:
+    """Every kind the config lists (or `kinds`), one stats dict per kind."""
+    cfg = resolve_config(config, overrides)
+    return {k: build_dataset(k, run_dir, cfg, apply_review=apply_review, force=force) for k in (kinds or cfg.kinds)}

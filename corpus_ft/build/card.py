@@ -1,0 +1,84 @@
+"""card.md: what a dataset is, what it was built from and how, and what each filter removed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from corpus_ft.util import atomic_write_text, sha256_file
+
+WHAT = {
+    "paragraphs": "text-completion records (`text`) for continued pre-training: paragraph chunks of the "
+                  "documents under their heading path, never cut inside a fenced code block",
+    "qa": "question -> answer chat records (`messages`), each grounded in one paragraph chunk "
+          "(`meta.chunk_id`); answers whose words the chunk does not support were removed as `ungrounded`",
+    "keywords": "\"Tell me about <keywords>\" -> paragraph chunk chat records; keywords extracted by YAKE, "
+                "prompt templates rotated",
+    "code_summary": "summary -> code (write it) and code -> summary (explain it) chat records for every function, "
+                    "method and class, with language, path and qualified name in the prompt",
+}
+GENERATOR_NOTE = {
+    "heuristic": "The **heuristic** generator wrote the questions, answers and summaries: offline and "
+                 "deterministic, no model. Questions come from headings, definitions (\"X is ...\") and numbered "
+                 "steps, answers are sentences of the chunk, summaries come from names, signatures and comments. "
+                 "Expect plain, repetitive phrasing; a model generator (`hf`, `openai`) writes richer text.",
+    "hf": "A local transformers model wrote the questions, answers and summaries (`hf` generator).",
+    "openai": "An OpenAI-compatible endpoint wrote the questions, answers and summaries (`openai` generator).",
+}
+
+
+def _table(rows: list[tuple], head: tuple) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _sample(record: dict, limit: int = 600) -> str:
+    text = json.dumps({k: record[k] for k in ("messages", "text") if k in record}, ensure_ascii=False, indent=1)
+    return text if len(text) <= limit else text[:limit] + "\n... (truncated)"
+
+
+def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_path: Path) -> Path:
+    """Write the dataset card a person reads before training on the data."""
+    kind, s = stats["kind"], stats["settings"]
+    uses_generator = kind in ("qa", "code_summary")
+    parts = [
+        f"# Dataset card: `{kind}`",
+        "",
+        f"**What**: {WHAT[kind]}.",
+        "",
+        f"**From**: `{units_path.name}` (sha256 `{sha256_file(units_path)[:16]}...`), {stats['units_in']} "
+        f"{'code units' if kind == 'code_summary' else 'document sections'}, "
+        f"{len(stats['files'])} source files. **Records**: {stats['total']} of {stats['candidates']} candidates.",
+        "",
+    ]
+    if uses_generator:
+        parts += [GENERATOR_NOTE.get(stats["generator"], f"Generator: `{stats['generator']}`."), ""]
+        if kind == "code_summary":
+            parts += ["Summaries come from the docstring when it has at least "
+                      f"{s['min_docstring_words']} words (`meta.summary_source: docstring`), otherwise from the generator.", ""]
+    parts += ["## Splits (by source file: no file is in two splits)", "",
+              _table([(k, v) for k, v in stats["splits"].items()], ("split", "records")), ""]
+    parts += ["## Removed by filters", "", _table([(k, v) for k, v in stats["removed"].items()], ("reason", "records")),
+              "", "Every removed candidate is in `removed.jsonl` with its reason.", ""]
+    red = stats["redactions"]
+    parts += ["## Redactions", "",
+              "Secrets and personal data were replaced by `[REDACTED_<TYPE>]` in every unit before records were made "
+              "(detect-secrets plugins plus regexes for e-mail and IP addresses, private keys, AWS keys, GitHub/Slack "
+              "tokens and password assignments).", "",
+              _table(sorted(red.items()), ("type", "count")) if red else "None found.", ""]
+    review = stats["review"]
+    parts += ["## Review", "",
+              f"Review decisions applied: {review['rejected']} rejected, {review['edited']} edited."
+              if s.get("apply_review") else "Review decisions were not applied (`--apply-review` not given).", ""]
+    parts += ["## Settings", "", "```json", json.dumps(s, indent=2, ensure_ascii=False), "```", ""]
+    if stats.get("warnings"):
+        parts += ["## Warnings", ""] + [f"- {w}" for w in stats["warnings"]] + [""]
+    if stats.get("languages"):
+        parts += ["## Languages", "", _table(list(stats["languages"].items()), ("language", "records")), ""]
+    samples = [r for r in splits.get("train", [])[:3]]
+    if samples:
+        parts += ["## Samples (train)", ""]
+        for r in samples:
+            parts += [f"`{r['id']}` from `{r['source']['path']}:{r['source']['start_line']}`", "", "```json", _sample(r), "```", ""]
+    return atomic_write_text(path, "\n".join(parts))

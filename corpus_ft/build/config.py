@@ -1,0 +1,65 @@
+"""BuildConfig: every knob of `corpus-ft build`, validated, with the trade-off beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from corpus_ft.generate import GeneratorConfig
+
+KINDS = ("paragraphs", "qa", "keywords", "code_summary")
+Kind = Literal["paragraphs", "qa", "keywords", "code_summary"]
+ExportFormat = Literal["alpaca", "completion", "sharegpt"]
+
+
+class BuildConfig(BaseModel):
+    """How `units.parquet` becomes the four datasets (the `datasets:` block of a recipe)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kinds: list[Kind] = Field(list(KINDS), description="which datasets `build all` and recipes build")
+    generator: GeneratorConfig = Field(default_factory=GeneratorConfig,
+                                       description="writes questions/answers and code summaries; a bare string names the type")
+    tokenizer: Path | None = Field(None, description="local model dir whose tokenizer measures chunks; none: sizes are characters")
+    chunk_size: int | None = Field(None, ge=16, description="per chunk; default 384 tokens with a tokenizer, 1500 characters without. Larger: fewer, longer records")
+    chunk_overlap: int | None = Field(None, ge=0, description="carried into the next chunk; default a tenth of chunk_size. More keeps context across cuts, adds near-duplicates")
+    keywords_per_record: int = Field(3, ge=1, le=10, description="YAKE keywords named in each `keywords` prompt")
+    grounding_threshold: float = Field(0.6, ge=0.0, le=1.0, description="qa: share of answer words found in its chunk; higher removes more loosely grounded answers")
+    min_docstring_words: int = Field(4, ge=1, description="code_summary: a docstring this long is the summary; shorter ones go to the generator")
+    min_chars: int = Field(20, ge=0, description="too_short: the response (answer, text or code) has fewer characters")
+    max_chars: int = Field(12000, ge=1, description="too_long: the whole record has more characters; long records cost memory in training")
+    min_words: int = Field(3, ge=0, description="min_content: fewer words than this")
+    min_word_ratio: float = Field(0.4, ge=0.0, le=1.0, description="min_content: share of word characters among non-space ones (drops ASCII art, tables of dashes)")
+    near_dup_threshold: float = Field(0.85, gt=0.0, le=1.0, description="MinHash Jaccard above which a record is a near-duplicate of an earlier one; lower removes more")
+    minhash_perm: int = Field(64, ge=16, le=512, description="MinHash permutations; more is more exact and slower")
+    seed: int = Field(0, description="file-to-split assignment and the --max-records sample")
+    split_ratios: tuple[float, float, float] = Field((0.8, 0.1, 0.1), description="train/validation/test share of source files (not records)")
+    max_records: int | None = Field(None, ge=1, description="cap per kind, a seeded sample of what passed the filters")
+    formats: list[ExportFormat] = Field(default_factory=list, description="extra <split>.<format>.jsonl exports besides the chat `messages` JSONL")
+    system_prompt: str | None = Field(None, description="system message of instruction records; default says what the corpus is")
+
+    @field_validator("generator", mode="before")
+    @classmethod
+    def _generator_by_name(cls, v):
+        return {"type": v} if isinstance(v, str) else v
+
+    @field_validator("kinds", "formats", mode="before")
+    @classmethod
+    def _one_or_many(cls, v):
+        return [v] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _check(self) -> BuildConfig:
+        if abs(sum(self.split_ratios) - 1.0) > 1e-6 or min(self.split_ratios) < 0:
+            raise ValueError(f"split_ratios must be three non-negative shares summing to 1, got {self.split_ratios}")
+        if self.chunk_size and self.chunk_overlap is not None and self.chunk_overlap >= self.chunk_size:
+            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})")
+        return self
+
+    def resolved_chunking(self) -> tuple[int, int]:
+        """(size, overlap) in tokens with a tokenizer, characters without."""
+        size = self.chunk_size or (384 if self.tokenizer else 1500)
+        overlap = self.chunk_overlap if self.chunk_overlap is not None else size // 10
+        return size, min(overlap, size - 1)

@@ -1,0 +1,90 @@
+"""Filters every dataset kind passes: empty, too short/long, too little content, exact and
+near-duplicates (MinHash LSH). Each removed candidate keeps the reason it was removed."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from corpus_ft.build.config import BuildConfig
+
+REASONS = ("empty", "exact_duplicate", "near_duplicate", "too_short", "too_long", "min_content",
+           "ungrounded", "no_summary", "max_records")
+_WORD = re.compile(r"\w", re.UNICODE)
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def response(record: dict) -> str:
+    """What the model learns to produce: the assistant turn, or the text of a completion record."""
+    if "messages" in record:
+        return next((m["content"] for m in reversed(record["messages"]) if m["role"] == "assistant"), "")
+    return record.get("text") or ""
+
+
+def content(record: dict) -> str:
+    """Everything but the system prompt, roles kept, so swapped user/assistant turns differ."""
+    if "messages" in record:
+        return "\n".join(f"{m['role']}: {m['content']}" for m in record["messages"] if m["role"] != "system")
+    return record.get("text") or ""
+
+
+def check(record: dict, cfg: BuildConfig) -> str | None:
+    """The reason one record fails the per-record checks, or None."""
+    out = response(record)
+    if not out.strip() or ("messages" in record and not any(
+            m["content"].strip() for m in record["messages"] if m["role"] == "user")):
+        return "empty"
+    if len(out.strip()) < cfg.min_chars:
+        return "too_short"
+    if len(content(record)) > cfg.max_chars:
+        return "too_long"
+    visible = re.sub(r"\s+", "", out)
+    if len(_TOKEN.findall(out)) < cfg.min_words or len(_WORD.findall(visible)) < cfg.min_word_ratio * len(visible):
+        return "min_content"
+    return None
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _shingles(text: str, n: int = 3) -> set[bytes]:
+    words = _TOKEN.findall(text.lower())
+    if len(words) < n:
+        return {" ".join(words).encode()}
+    return {" ".join(words[i:i + n]).encode() for i in range(len(words) - n + 1)}
+
+
+def dedup_group(record: dict) -> str:
+    """Records compete for duplicates only within one task (e.g. code->summary vs summary->code)."""
+    return f"{record['kind']}/{record['meta'].get('direction') or ''}"
+
+
+def filter_records(records: list[dict], cfg: BuildConfig) -> tuple[list[dict], list[dict]]:
+    """(kept, removed): removed entries are {"reason", "record"}; the first of duplicates is kept."""
+    from datasketch import MinHash, MinHashLSH
+
+    kept: list[dict] = []
+    removed: list[dict] = []
+    seen: set[str] = set()
+    lsh: dict[str, MinHashLSH] = {}
+    for rec in records:
+        reason = check(rec, cfg)
+        if reason is None:
+            key = hashlib.sha256((dedup_group(rec) + "\0" + _normal(content(rec))).encode()).hexdigest()
+            if key in seen:
+                reason = "exact_duplicate"
+            seen.add(key)
+        if reason is None:
+            mh = MinHash(num_perm=cfg.minhash_perm, seed=1)
+            mh.update_batch(list(_shingles(content(rec))))
+            index = lsh.setdefault(dedup_group(rec), MinHashLSH(threshold=cfg.near_dup_threshold, num_perm=cfg.minhash_perm))
+            if index.query(mh):
+                reason = "near_duplicate"
+            else:
+                index.insert(rec["id"], mh)
+        if reason is None:
+            kept.append(rec)
+        else:
+            removed.append({"reason": reason, "record": rec})
+    return kept, removed
