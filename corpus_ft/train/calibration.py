@@ -1,0 +1,98 @@
+"""The measurements the estimator is held to, and its residuals against them (`corpus-ft bench estimate`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from corpus_ft.train.estimate import estimate
+from corpus_ft.util import CorpusFtError
+
+GRID = Path(__file__).resolve().parents[2] / "docs" / "calibration" / "h100-memory-grid.jsonl"
+
+# The issue's reference points (seq 2048, LoRA r16 on all seven projections, checkpointing on).
+# kind "load": weights after loading; "peak": peak allocated during training.
+REFERENCE_POINTS = [
+    dict(what="load", model="llama-3-8b", method="qlora", gib=5.38),
+    dict(what="load", model="llama-3-8b", method="lora", gib=15.02),
+    dict(what="load", model="llama-3.2-1b", method="qlora", gib=0.96),
+    dict(what="peak", model="llama-3-8b", method="qlora", micro_batch=1, upcast=True, liger=False, gib=12.75),
+    dict(what="peak", model="llama-3-8b", method="qlora", micro_batch=4, upcast=True, liger=False, gib=27.59),
+    dict(what="peak", model="llama-3.2-1b", method="qlora", micro_batch=4, upcast=True, liger=False, gib=18.36),
+    dict(what="peak", model="llama-3-8b", method="qlora", micro_batch=1, gib=6.98),
+    dict(what="peak", model="llama-3-8b", method="qlora", micro_batch=4, gib=10.38),
+    dict(what="peak", model="llama-3.2-1b", method="qlora", micro_batch=4, gib=3.01),
+    dict(what="peak", model="llama-3-8b", method="lora", micro_batch=4, liger=False, gib=31.32),
+]
+
+
+def read_grid(path: str | Path = GRID) -> list[dict]:
+    """The measured rows (the first line, `_about`, describes the stack and is skipped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusFtError(f"{path}: calibration grid not found")
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise CorpusFtError(f"{path}:{n}: not JSON ({e})")
+            if "_about" not in row:
+                rows.append(row)
+    return rows
+
+
+def _err(pred: float, meas: float) -> float:
+    return round(100 * (pred / meas - 1), 2)
+
+
+def grid_residuals(path: str | Path = GRID) -> list[dict]:
+    """Predicted vs measured peak allocated and reserved for every grid row, in GiB and %."""
+    out = []
+    for r in read_grid(path):
+        e = estimate(r["model"], method=r["method"], seq_len=r["seq"], micro_batch=r["mb"],
+                     gradient_checkpointing=r["ckpt"])
+        out.append({"model": r["model"], "method": r["method"], "seq": r["seq"], "mb": r["mb"], "ckpt": r["ckpt"],
+                    "alloc_measured": r["peak_alloc_gib"], "alloc_predicted": round(e.peak_allocated_gib, 3),
+                    "alloc_err_pct": _err(e.peak_allocated_gib, r["peak_alloc_gib"]),
+                    "reserved_measured": r["peak_reserved_gib"], "reserved_predicted": round(e.reserved_gib, 3),
+                    "reserved_err_pct": _err(e.reserved_gib, r["peak_reserved_gib"]),
+                    "load_measured": r["load_gib"], "load_predicted": round(e.breakdown["weights"], 3)})
+    return out
+
+
+def reference_residuals() -> list[dict]:
+    """Predicted vs the issue's reference points (guide recipe with fp32 upcast, and the bf16 + Liger stack)."""
+    out = []
+    for p in REFERENCE_POINTS:
+        kwargs = {k: v for k, v in p.items() if k not in ("what", "model", "gib")}
+        e = estimate(p["model"], **kwargs)
+        pred = e.breakdown["weights"] if p["what"] == "load" else e.peak_allocated_gib
+        out.append({**p, "predicted": round(pred, 3), "err_pct": _err(pred, p["gib"])})
+    return out
+
+
+def print_residuals(rows: list[dict], refs: list[dict]) -> None:
+    """Both residual tables, rich, on stderr."""
+    from rich.console import Console
+    from rich.table import Table
+
+    grid = Table(title="estimate vs measured grid (GiB; H100, bf16 + Liger stack)")
+    for col in ("model", "method", "seq", "mb", "ckpt", "alloc meas", "alloc pred", "err %",
+                "reserved meas", "reserved pred", "err %"):
+        grid.add_column(col, justify="right")
+    for r in rows:
+        grid.add_row(r["model"], r["method"], str(r["seq"]), str(r["mb"]), "on" if r["ckpt"] else "off",
+                     f"{r['alloc_measured']:.2f}", f"{r['alloc_predicted']:.2f}", f"{r['alloc_err_pct']:+.1f}",
+                     f"{r['reserved_measured']:.2f}", f"{r['reserved_predicted']:.2f}", f"{r['reserved_err_pct']:+.1f}")
+    ref = Table(title="estimate vs the issue's reference points (seq 2048, r16, checkpointing)")
+    for col in ("what", "model", "method", "settings", "measured", "predicted", "err %"):
+        ref.add_column(col, justify="right")
+    for p in refs:
+        settings = ", ".join(f"{k}={p[k]}" for k in ("micro_batch", "upcast", "liger") if k in p)
+        ref.add_row(p["what"], p["model"], p["method"], settings, f"{p['gib']:.2f}", f"{p['predicted']:.2f}",
+                    f"{p['err_pct']:+.1f}")
+    console = Console(stderr=True, width=140)
+    console.print(grid)
+    console.print(ref)

@@ -1,0 +1,457 @@
+"""GPU-memory estimate for a fine-tuning run, and the trainer's pre-flight that refuses a run that won't fit.
+
+The model is physical: bytes per parameter for weights (NF4 + double-quant constants, bf16
+embeddings), adapters, gradients and optimizer states; bytes per token per layer for the
+saved activations; the logits/loss buffers. Three constants are fitted to measurements
+(`docs/calibration/`): how many layers' worth of activations are live at the peak with and
+without gradient checkpointing, and how many fp32 copies of the logits the un-fused loss keeps.
+`corpus-ft bench estimate` prints the residuals against every measured point.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpus_ft.train.shapes import GIB, PRESETS, ModelShape, load_shape, parse_gpu
+from corpus_ft.util import CorpusFtError
+
+__all__ = ["Estimate", "EstimateConfig", "FitReport", "check_fit", "choose_fastest", "estimate",
+           "parse_gpu", "preflight", "load_shape", "PRESETS", "NO_FIT_EXIT"]
+
+NO_FIT_EXIT = 3  # exit code of `corpus-ft estimate --gpu` and of `train`'s pre-flight when it does not fit
+
+# --- fitted constants (docs/calibration/README.md; re-check with `corpus-ft bench estimate`) ---
+CKPT_LAYERS = 2.43     # with checkpointing: one layer recomputed + its gradients, in layers' worth of activations
+NOCKPT_LAYERS = 1.94   # without: saved activations per layer, in units of `_layer_bytes`
+LOGIT_COPIES_FP32 = 4  # un-fused loss, fp32 lm_head (guide recipe's upcast): logits, log-softmax, 2 grads
+LOGIT_COPIES_BF16 = 3  # un-fused loss, bf16 lm_head: .float() copy, log-softmax, grad (+ the bf16 logits)
+# Allocator cache beyond the peak: GiB + fraction of activations (checkpointed lora, checkpointed qlora, no checkpointing)
+RESERVED_SLACK = (0.14, 0.09, 0.25, 0.04)
+CUDA_CONTEXT_GIB = 0.5  # CUDA context + cuBLAS workspace, outside torch's allocator (not in the grid)
+
+SEVEN = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+OPTIMIZERS = ("adamw_torch", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit")
+
+
+class EstimateConfig(BaseModel):
+    """The recipe's `estimate:` section: what GPU to plan for (the rest comes from `train:`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    gpu: str | None = Field(None, description=(
+        "GPU to check the fit against: a size ('24GiB') or a name ('A100-80', 'RTX 4090'). "
+        "Unset: train's `gpu`, else the visible GPU, else no fit check."))
+    margin_gib: float = Field(0.5, ge=0, description="Memory kept free beyond the estimate: higher is safer.")
+
+
+@dataclass
+class Estimate:
+    """A breakdown in GiB, the peak torch allocates, and what the GPU must hold (reserved + context)."""
+
+    model: str
+    settings: dict[str, Any]
+    shape: ModelShape
+    num_params: int
+    trainable_params: int
+    breakdown: dict[str, float]
+    peak_allocated_gib: float
+    reserved_gib: float
+    cuda_context_gib: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def required_gib(self) -> float:
+        """What must fit on one GPU: the allocator's reserve plus the CUDA context."""
+        return self.reserved_gib + self.cuda_context_gib
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "shape": self.shape.to_dict(), "settings": self.settings,
+                "num_params": self.num_params, "trainable_params": self.trainable_params,
+                "breakdown_gib": {k: round(v, 3) for k, v in self.breakdown.items()},
+                "peak_allocated_gib": round(self.peak_allocated_gib, 3),
+                "reserved_gib": round(self.reserved_gib, 3), "cuda_context_gib": self.cuda_context_gib,
+                "required_gib": round(self.required_gib, 3), "notes": self.notes}
+
+
+@dataclass
+class FitReport:
+    """Whether an estimate fits a GPU, by how much, and what would make it fit."""
+
+    gpu_gib: float
+    required_gib: float
+    fits: bool
+    headroom_gib: float
+    max_micro_batch: int  # 0: not even 1 fits at this seq_len
+    max_seq_len: int      # 0: not even 128 tokens fit at micro_batch 1... at this micro_batch
+    suggestions: list[dict] = field(default_factory=list)  # {"change": {...}, "required_gib": x, "text": "..."}
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for k in ("gpu_gib", "required_gib", "headroom_gib"):
+            d[k] = round(d[k], 3)
+        return d
+
+
+def _targets(target_modules) -> tuple[str, ...]:
+    if target_modules in (None, "all-linear", "all_linear"):
+        return SEVEN
+    names = (target_modules,) if isinstance(target_modules, str) else tuple(target_modules)
+    unknown = [n for n in names if n not in SEVEN]
+    if unknown:
+        raise CorpusFtError(f"target_modules: unknown module(s) {unknown}; choose from {list(SEVEN)} or 'all-linear'")
+    return names
+
+
+def _check_choice(key: str, value, choices) -> None:
+    if value not in choices:
+        raise CorpusFtError(f"{key}: expected one of {list(choices)}, got {value!r}")
+
+
+def _layer_bytes(s: ModelShape, resid: int, lora_dropout: float, targets: tuple[str, ...]) -> int:
+    """Bytes per token one decoder layer saves for backward (Liger kernels, SDPA/flash attention).
+
+    Residual-stream tensors (layer input after attention, the two RMSNorm outputs) take `resid`
+    bytes; projection outputs are bf16: q, k, v, attention output (+ fp32 log-sum-exp per head),
+    gate, up and SwiGLU output. LoRA dropout > 0 adds a dropped copy of each adapted module's
+    input plus its bool mask.
+    """
+    h, q, kv, f = s.hidden, s.heads * s.hd, s.kv_heads * s.hd, s.ffn
+    n = 3 * resid * h + 2 * (q + 2 * kv) + 2 * q + 4 * s.heads + 6 * f
+    if lora_dropout > 0:
+        n += 3 * sum(s.linears()[t][0] for t in targets)
+    return n
+
+
+def _flce_chunk_tokens(s: ModelShape, tokens: int) -> int:
+    """Liger fused linear cross-entropy materialises logits for this many tokens at a time."""
+    inc = math.ceil(s.vocab / s.hidden)
+    return 1 << max(0, math.ceil(math.log2(max(1, math.ceil(tokens / inc)))))
+
+
+def estimate(model: str | os.PathLike | ModelShape, *, method: str = "qlora", seq_len: int = 2048,
+             micro_batch: int = 1, grad_accum: int = 1, lora_r: int = 16, target_modules="all-linear",
+             gradient_checkpointing: bool = True, optimizer: str = "adamw_torch", precision: str = "bf16",
+             liger: bool = True, packing: bool = True, num_gpus: int = 1, sharding: str = "none",
+             lora_dropout: float = 0.0, upcast: bool = False) -> Estimate:
+    """Peak GPU memory of one training step, per GPU, for the trainer this project ships.
+
+    `upcast=True, liger=False` models the common guide recipe instead: prepare_model_for_kbit_training
+    casts embeddings, norms and lm_head to fp32 and the loss materialises fp32 logits.
+    """
+    shape = load_shape(model)
+    _check_choice("method", method, ("qlora", "lora", "full"))
+    _check_choice("optimizer", optimizer, OPTIMIZERS)
+    _check_choice("precision", precision, ("bf16", "fp16", "fp32"))
+    _check_choice("sharding", sharding, ("none", "ddp", "fsdp"))
+    for key, value in (("seq_len", seq_len), ("micro_batch", micro_batch), ("grad_accum", grad_accum),
+                       ("lora_r", lora_r), ("num_gpus", num_gpus)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise CorpusFtError(f"{key}: must be a positive integer, got {value!r}")
+    if num_gpus > 1 and sharding == "none":
+        raise CorpusFtError(f"num_gpus={num_gpus} with sharding='none': set sharding to 'ddp' or 'fsdp'")
+    targets = _targets(target_modules)
+    settings = dict(method=method, seq_len=seq_len, micro_batch=micro_batch, grad_accum=grad_accum, lora_r=lora_r,
+                    target_modules=list(targets) if target_modules not in (None, "all-linear") else "all-linear",
+                    gradient_checkpointing=bool(gradient_checkpointing), optimizer=optimizer, precision=precision,
+                    liger=bool(liger), packing=bool(packing), num_gpus=num_gpus, sharding=sharding,
+                    lora_dropout=lora_dropout, upcast=bool(upcast))
+    s, T, notes = shape, seq_len * micro_batch, []
+
+    # Weights in the compute dtype (the trainer loads lora/full bases that way; full trains pure bf16/fp16).
+    low = 4 if precision == "fp32" else 2
+    embed_b = 4 if (upcast or precision == "fp32") else 2
+    if method == "qlora":
+        nl = s.linear_params
+        quant = nl * 0.5 + nl / 64 + nl / 64 / 256 * 4  # nf4 + uint8 absmax per 64 + fp32 per 256 absmax
+        weights = quant + (s.embed_params + s.norm_params) * embed_b
+    else:
+        weights = s.linear_params * low + (s.embed_params + s.norm_params) * (embed_b if upcast else low)
+    # Trainable parameters: LoRA A and B (fp32, PEFT's adapter autocast), or every weight.
+    if method == "full":
+        trainable, train_b = s.num_params, low
+    else:
+        lin = s.linears()
+        trainable = s.layers * sum(lora_r * (lin[t][0] + lin[t][1]) for t in targets)
+        train_b = 4
+    trainable_w = trainable * train_b if method != "full" else 0.0
+    grads = trainable * train_b
+    state_b = {"adamw_torch": 2 * train_b, "paged_adamw_32bit": 8, "adamw_8bit": 2, "paged_adamw_8bit": 2}[optimizer]
+    opt = trainable * state_b
+    if optimizer.startswith("paged"):
+        notes.append("paged optimizer states are counted on the GPU; under pressure they page to CPU memory")
+
+    # Sharding: DDP adds gradient buckets; FSDP splits weights, grads and states, gathers one layer at a time.
+    comm = 0.0
+    if sharding == "ddp" and num_gpus > 1:
+        comm = grads
+    elif sharding == "fsdp" and num_gpus > 1:
+        per_layer = weights * s.linear_params / max(1, s.num_params) / s.layers
+        weights, trainable_w, grads, opt = (x / num_gpus for x in (weights, trainable_w, grads, opt))
+        comm = 2 * per_layer  # the gathered layer and the prefetched next one
+        if method == "qlora":
+            notes.append("FSDP + QLoRA stores the 4-bit weights in a bf16 container (bnb quant_storage)")
+
+    # Activations, per token. Residual stream in fp32 when upcast or fp32 precision.
+    resid = 4 if (upcast or precision == "fp32") else 2
+    layer = T * _layer_bytes(s, resid, lora_dropout, targets)
+    if lora_dropout > 0:
+        notes.append(f"lora_dropout={lora_dropout} keeps a dropped copy of every adapted input (not in the calibration grid)")
+    if liger:
+        chunk = _flce_chunk_tokens(s, T)
+        logits = T * s.hidden * 2 + chunk * s.vocab * (4 if upcast else 2)
+    else:
+        lm_fp32 = upcast or precision == "fp32"
+        logits = T * s.vocab * (4 * LOGIT_COPIES_FP32 if lm_fp32 else 4 * LOGIT_COPIES_BF16 + 2)
+    if not packing:
+        logits += micro_batch * seq_len * seq_len  # the 4-D bool padding mask SDPA gets
+    if gradient_checkpointing:
+        saved = T * s.layers * s.hidden * resid
+        act = saved + (CKPT_LAYERS * layer + logits if liger else max(CKPT_LAYERS * layer, logits))
+    else:
+        act = s.layers * NOCKPT_LAYERS * layer + logits
+    act -= logits  # shown separately
+
+    # Dequantising a 4-bit weight to bf16 for each matmul: the largest one is live at a time.
+    workspace = max(i * o for i, o in s.linears().values()) * 2 if method == "qlora" else 0.0
+
+    # Gradients appear as backward frees activations: LoRA's are live at the peak only when they
+    # accumulate over micro-batches; full fine-tuning's can outgrow the activations they replace.
+    if grad_accum > 1:
+        grads_at_peak = grads
+    elif method == "full":
+        grads_at_peak = max(0.0, grads - act - logits)
+    else:
+        grads_at_peak = 0.0
+    breakdown = {"weights": weights, "adapters": trainable_w, "gradients": grads_at_peak, "optimizer": opt,
+                 "activations": act, "logits": logits, "buffers": workspace + comm}
+    peak = sum(breakdown.values())
+    breakdown = {k: v / GIB for k, v in breakdown.items()}
+    frac = RESERVED_SLACK[3] if not gradient_checkpointing else RESERVED_SLACK[2 if method == "qlora" else 1]
+    reserved = peak / GIB + RESERVED_SLACK[0] + frac * (act + logits) / GIB
+    if shape.name in PRESETS or str(model) in PRESETS:
+        notes.append(f"shape from the built-in preset {shape.name!r}")
+    return Estimate(str(model) if not isinstance(model, ModelShape) else model.name, settings, shape,
+                    shape.num_params, trainable, breakdown, peak / GIB, reserved, CUDA_CONTEXT_GIB, notes)
+
+
+def _rerun(est: Estimate, **change) -> Estimate:
+    return estimate(est.shape, **{**est.settings, **change})
+
+
+def _largest(fits, lo: int, hi: int) -> int:
+    """Largest n in [lo, hi] with fits(n) (monotone), or lo - 1 when none does."""
+    if not fits(lo):
+        return lo - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
+    return lo
+
+
+def _suggestions(est: Estimate, budget: float) -> list[dict]:
+    """Single changes that make the run fit, cheapest in speed and quality first."""
+    st, out = est.settings, []
+    candidates: list[tuple[dict, str]] = []
+    if not st["gradient_checkpointing"]:
+        candidates.append(({"gradient_checkpointing": True}, "turn gradient checkpointing on (~25-30% slower)"))
+    if not st["liger"]:
+        candidates.append(({"liger": True}, "use the Liger kernels (pip install liger-kernel): no full logits"))
+    if st["upcast"]:
+        candidates.append(({"upcast": False}, "keep embeddings and lm_head in bf16 (no fp32 upcast)"))
+    if st["micro_batch"] > 1:
+        mb, ga = st["micro_batch"], st["grad_accum"]
+        candidates.append(({"micro_batch": 1, "grad_accum": ga * mb},
+                           f"micro_batch 1 x grad_accum {ga * mb}: same effective batch, slower"))
+    if st["method"] == "lora":
+        candidates.append(({"method": "qlora"}, "qlora instead of lora: 4-bit base weights"))
+    if st["method"] == "full":
+        candidates.append(({"method": "lora"}, "lora instead of full fine-tuning"))
+        candidates.append(({"method": "qlora"}, "qlora instead of full fine-tuning"))
+    if st["optimizer"] in ("adamw_torch", "paged_adamw_32bit"):
+        candidates.append(({"optimizer": "paged_adamw_8bit"}, "8-bit paged AdamW (bitsandbytes)"))
+    if st["lora_dropout"] > 0 and st["method"] != "full":
+        candidates.append(({"lora_dropout": 0.0}, "lora_dropout 0: no dropped copies of the adapter inputs"))
+    for change, text in candidates:
+        required = _rerun(est, **change).required_gib
+        if required <= budget:
+            out.append({"change": change, "required_gib": round(required, 2), "text": text})
+    # No single change is enough: everything at once.
+    combo = {k: v for change, _ in candidates for k, v in change.items() if k != "method"}
+    if st["method"] != "qlora":
+        combo["method"] = "qlora"
+    if not out and combo and (required := _rerun(est, **combo).required_gib) <= budget:
+        out.append({"change": combo, "required_gib": round(required, 2),
+                    "text": "all of: " + ", ".join(f"{k}={v}" for k, v in combo.items())})
+    return out
+
+
+def check_fit(est: Estimate, gpu: str | int | float, *, margin_gib: float = 0.0) -> FitReport:
+    """Does `est` fit on `gpu` (a name, a size or bytes)? If not: the largest batch/length that do and fixes."""
+    gpu_gib = parse_gpu(gpu) / GIB
+    budget = gpu_gib - margin_gib
+    st = est.settings
+    fits = est.required_gib <= budget
+    max_mb = _largest(lambda n: _rerun(est, micro_batch=n).required_gib <= budget, 1, max(64, st["micro_batch"]))
+    steps = _largest(lambda n: _rerun(est, seq_len=128 * n).required_gib <= budget, 1, max(1024, st["seq_len"] // 128))
+    report = FitReport(gpu_gib, est.required_gib, fits, gpu_gib - est.required_gib, max(0, max_mb), 128 * max(0, steps))
+    if not fits:
+        report.suggestions = _suggestions(est, budget)
+    return report
+
+
+def _setting(config: Any, name: str, default: Any) -> Any:
+    value = getattr(config, name, default)
+    return default if value is None else value
+
+
+def settings_from_config(config: Any, *, gradient_checkpointing: bool | None = None) -> dict:
+    """estimate() keyword arguments from a TrainConfig-like object (duck-typed), resolving 'auto'."""
+    import importlib.util
+
+    precision = _setting(config, "precision", "auto")
+    liger = _setting(config, "liger", "auto")
+    ckpt = _setting(config, "gradient_checkpointing", "auto") if gradient_checkpointing is None else gradient_checkpointing
+    return dict(
+        method=_setting(config, "method", "qlora"), seq_len=_setting(config, "seq_len", 2048),
+        micro_batch=_setting(config, "micro_batch", 1), grad_accum=_setting(config, "grad_accum", 1),
+        lora_r=_setting(config, "lora_r", 16), target_modules=_setting(config, "target_modules", "all-linear"),
+        gradient_checkpointing=True if ckpt == "auto" else bool(ckpt),
+        optimizer=_setting(config, "optimizer", "adamw_torch"),
+        precision="bf16" if precision == "auto" else precision,
+        liger=(importlib.util.find_spec("liger_kernel") is not None) if liger == "auto" else bool(liger),
+        packing=bool(_setting(config, "packing", True)), num_gpus=_setting(config, "num_gpus", 1),
+        sharding=_setting(config, "sharding", "none"), lora_dropout=float(_setting(config, "lora_dropout", 0.0)))
+
+
+def choose_fastest(shape_or_model: Any, config: Any = None, gpu_bytes: int | float | None = None,
+                   *, margin: float = 0.10) -> Any:
+    """The fastest settings that fit: checkpointing off when the run fits without it with `margin` to spare.
+
+    `choose_fastest(model, config, gpu_bytes) -> {"gradient_checkpointing": bool}`. Called with a
+    TrainConfig alone, `choose_fastest(config)` plans for `config.gpu` or the visible GPU and returns
+    a copy of the config with `gradient_checkpointing` resolved (unchanged when it is not "auto").
+    """
+    if config is None:
+        config = shape_or_model
+        if _setting(config, "gradient_checkpointing", "auto") != "auto":
+            return config
+        gpu = _setting(config, "gpu", None)
+        budget = parse_gpu(gpu) if gpu else _visible_gpu_bytes()
+        choice = {"gradient_checkpointing": True} if budget is None else \
+            choose_fastest(_setting(config, "model", "tiny"), config, budget, margin=margin)
+        return config.model_copy(update=choice) if hasattr(config, "model_copy") else choice
+    without = estimate(shape_or_model, **settings_from_config(config, gradient_checkpointing=False))
+    fits = without.required_gib <= (gpu_bytes / GIB) * (1 - margin)
+    return {"gradient_checkpointing": not fits}
+
+
+def _visible_gpu_bytes() -> int | None:
+    """Memory this process can use on the current CUDA GPU (free + the context it already holds), or None."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    free, _total = torch.cuda.mem_get_info()
+    return int(free + CUDA_CONTEXT_GIB * GIB)
+
+
+def format_no_fit(est: Estimate, report: FitReport) -> str:
+    """The message a user reads when the run does not fit: the breakdown and the fixes."""
+    parts = [f"{est.model} ({est.settings['method']}, seq_len {est.settings['seq_len']}, "
+             f"micro_batch {est.settings['micro_batch']}) needs ~{report.required_gib:.1f} GiB, "
+             f"the GPU has {report.gpu_gib:.1f} GiB",
+             "breakdown: " + ", ".join(f"{k} {v:.2f}" for k, v in est.breakdown.items() if v > 0.005)]
+    if report.max_micro_batch:
+        parts.append(f"largest micro_batch that fits: {report.max_micro_batch}")
+    if report.max_seq_len:
+        parts.append(f"largest seq_len that fits at micro_batch {est.settings['micro_batch']}: {report.max_seq_len}")
+    if report.suggestions:
+        parts.append("settings that fit: " + "; ".join(f"{s['text']} (~{s['required_gib']:.1f} GiB)"
+                                                       for s in report.suggestions))
+    else:
+        parts.append("no single setting makes it fit: use a bigger GPU, more GPUs with fsdp, or a smaller model")
+    return "; ".join(parts)
+
+
+def preflight(config: Any) -> Estimate | None:
+    """Before training: estimate, and refuse (CorpusFtError, exit 3) a run that won't fit the GPU.
+
+    Plans for `config.gpu` when set, else the visible CUDA GPU; returns None on a CPU-only
+    machine with no `gpu` set (nothing to check).
+    """
+    gpu = _setting(config, "gpu", None)
+    gpu_bytes = parse_gpu(gpu) if gpu else _visible_gpu_bytes()
+    if gpu_bytes is None:
+        return None
+    model = _setting(config, "model", "tiny")
+    ckpt = _setting(config, "gradient_checkpointing", "auto")
+    if ckpt == "auto":
+        ckpt = choose_fastest(model, config, gpu_bytes)["gradient_checkpointing"]
+    est = estimate(model, **settings_from_config(config, gradient_checkpointing=bool(ckpt)))
+    report = check_fit(est, gpu_bytes)
+    if not report.fits:
+        raise CorpusFtError("does not fit: " + format_no_fit(est, report), exit_code=NO_FIT_EXIT)
+    return est
+
+
+def write_estimate(run_dir: str | os.PathLike, est: Estimate, report: FitReport | None = None) -> Path:
+    """RUN_DIR/estimate.json, written atomically."""
+    from corpus_ft.util import atomic_write_json
+
+    data = est.to_dict()
+    if report is not None:
+        data["fit"] = report.to_dict()
+    return atomic_write_json(Path(run_dir) / "estimate.json", data)
+
+
+def _labels(st: dict) -> dict[str, str]:
+    """What each breakdown key holds, for people."""
+    return {
+        "weights": "weights (" + {"qlora": "nf4 + double-quant constants, bf16 embeddings",
+                                  "lora": "base, frozen", "full": "trained"}[st["method"]] + ")",
+        "adapters": "LoRA adapters (fp32)",
+        "gradients": "gradients live at the peak",
+        "optimizer": f"optimizer states ({st['optimizer']})",
+        "activations": ("activations: checkpointed layer inputs + one layer recomputed"
+                        if st["gradient_checkpointing"] else "activations: every layer saved"),
+        "logits": "logits/loss: Liger fused CE chunks" if st["liger"] else "logits/loss: full fp32 logits",
+        "buffers": "4-bit dequant / sharding buffers",
+    }
+
+
+def print_estimate(est: Estimate, report: FitReport | None = None) -> None:
+    """The breakdown as a rich table on stderr, then the fit verdict and the fixes."""
+    from rich.console import Console
+    from rich.table import Table
+
+    st = est.settings
+    title = (f"{est.model}: {st['method']}, seq_len {st['seq_len']} x micro_batch {st['micro_batch']}, "
+             f"checkpointing {'on' if st['gradient_checkpointing'] else 'off'}, liger {'on' if st['liger'] else 'off'}")
+    table = Table(title=title)
+    table.add_column("component")
+    table.add_column("GiB", justify="right")
+    labels = _labels(st)
+    for name, gib in est.breakdown.items():
+        table.add_row(labels.get(name, name), f"{gib:.2f}")
+    table.add_row("[bold]peak allocated[/bold]", f"[bold]{est.peak_allocated_gib:.2f}[/bold]")
+    table.add_row("allocator reserve (predicted)", f"{est.reserved_gib:.2f}")
+    table.add_row("CUDA context", f"{est.cuda_context_gib:.2f}")
+    table.add_row("[bold]GPU memory needed[/bold]", f"[bold]{est.required_gib:.2f}[/bold]")
+    console = Console(stderr=True)
+    console.print(table)
+    console.print(f"parameters {est.num_params / 1e9:.2f} B, trainable {est.trainable_params / 1e6:.1f} M")
+    for note in est.notes:
+        console.print(f"note: {note}", highlight=False)
+    if report is None:
+        return
+    if report.fits:
+        console.print(f"[green]fits[/green] on {report.gpu_gib:.1f} GiB with {report.headroom_gib:.1f} GiB to spare; "
+                      f"largest micro_batch {report.max_micro_batch}, largest seq_len {report.max_seq_len}")
+        return
+    console.print(f"[red]does not fit[/red]: {format_no_fit(est, report)}", highlight=False)
