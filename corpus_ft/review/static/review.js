@@ -9,7 +9,7 @@
   const status = document.getElementById("status");
   const range = document.getElementById("range");
   const LIMIT = 20;
-  let offset = 0, total = 0, timer = null;
+  let offset = 0, total = 0, timer = null, seq = 0;
 
   function el(tag, props, ...children) {
     const node = document.createElement(tag);
@@ -35,8 +35,10 @@
 
   async function load() {
     status.textContent = "loading…";
+    const mine = ++seq;
     try {
       const data = await api("api/records?" + query());
+      if (mine !== seq) return;  // a newer filter was chosen while this one loaded
       total = data.total;
       list.replaceChildren(...data.items.map(render));
       range.textContent = total ? `${offset + 1}–${offset + data.items.length} of ${total}` : "no records match";
