@@ -78,7 +78,10 @@ def filter_records(records: list[dict], cfg: BuildConfig) -> tuple[list[dict], l
         if reason is None:
             mh = MinHash(num_perm=cfg.minhash_perm, seed=1)
             mh.update_batch(list(_shingles(content(rec))))
-            index = lsh.setdefault(dedup_group(rec), MinHashLSH(threshold=cfg.near_dup_threshold, num_perm=cfg.minhash_perm))
+            group = dedup_group(rec)
+            if group not in lsh:  # building an index solves for its band sizes: do it once per group
+                lsh[group] = MinHashLSH(threshold=cfg.near_dup_threshold, num_perm=cfg.minhash_perm)
+            index = lsh[group]
             if index.query(mh):
                 reason = "near_duplicate"
             else:
