@@ -34,6 +34,9 @@ def load_model(model: str | Path) -> tuple[Any, Any]:
 
     ref = str(model)
     local = Path(ref).expanduser()
+    if not local.exists() and ref.startswith(("/", ".", "~")):
+        raise CorpusFtError(f"{ref}: no such model directory; build one with `corpus-ft tiny-model {ref}` "
+                            "or pass a local Llama directory")
     if local.exists() and not (local / "config.json").is_file():
         raise CorpusFtError(f"{local}: not a transformers model directory (no config.json); "
                             "pass a directory written by save_pretrained, e.g. `corpus-ft tiny-model DIR`")

@@ -64,8 +64,9 @@ def load_templates(overrides: Mapping[str, str | Path] | None = None) -> dict[st
 
 
 def qa_prompt(template: jinja2.Template, chunk: Mapping, n: int) -> str:
+    headings = chunk.get("heading_path")
     return template.render(
-        text=chunk.get("text", ""), heading_path=" > ".join(chunk.get("heading_path") or []),
+        text=chunk.get("text", ""), heading_path=" > ".join([] if headings is None else list(headings)),
         path=chunk.get("path", ""), language=chunk.get("language", ""),
         start_line=chunk.get("start_line"), end_line=chunk.get("end_line"), n=n).strip()
 
