@@ -42,6 +42,48 @@ def echo_json(obj) -> None:
 # --- ingest (corpus_ft/ingest) ---------------------------------------------------------
 
 
+@main.command("ingest")
+@click.argument("repo_dir", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Run directory: units.parquet, ingest_report.json and manifest.json go here.")
+@click.option("--include", multiple=True, metavar="GLOB", help="Only read files matching this gitignore-style glob (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Also skip files matching this glob (repeatable).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Parser processes [default: all cores].")
+@click.option("--max-file-bytes", type=click.IntRange(min=1), default=None, help="Skip larger files [default: 2000000].")
+@click.option("--no-gitignore", is_flag=True, help="Read files that .gitignore excludes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+def ingest_cmd(repo_dir: Path, out_dir: Path, include: tuple[str, ...], exclude: tuple[str, ...],
+               workers: int | None, max_file_bytes: int | None, no_gitignore: bool, as_json: bool) -> None:
+    """Walk REPO_DIR and write its document sections and code definitions to RUN_DIR/units.parquet."""
+    from corpus_ft.ingest import IngestConfig, ingest_repo
+    from corpus_ft.ingest.summary import print_summary
+
+    config = IngestConfig(use_gitignore=not no_gitignore,
+                          **({"max_file_bytes": max_file_bytes} if max_file_bytes else {}))
+    report = ingest_repo(repo_dir, out_dir, config=config, workers=workers, include=include, exclude=exclude,
+                         progress=not as_json and sys.stderr.isatty())
+    print_summary(report, str(out_dir))
+    if as_json:
+        echo_json(report)
+
+
+@click.command("ingest")
+@click.argument("repo_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Parser processes [default: all cores].")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching this glob (ingest only).")
+@click.option("--no-recall", is_flag=True, help="Only time it; skip the recall comparison with ast and ctags.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON on stdout.")
+def bench_ingest_cmd(repo_dir: Path, workers: int | None, exclude: tuple[str, ...], no_recall: bool,
+                     as_json: bool) -> None:
+    """Time a full ingest and an unchanged re-run against `ctags -R` on REPO_DIR; recall vs ast and ctags."""
+    from corpus_ft.ingest.bench import bench_ingest, print_bench
+
+    result = bench_ingest(repo_dir, workers=workers, exclude=exclude, recall=not no_recall)
+    print_bench(result)
+    if as_json:
+        echo_json(result)
+
+
 # --- build (corpus_ft/build, corpus_ft/generate) ---------------------------------------
 
 _BUILD_KINDS = ("paragraphs", "qa", "keywords", "code_summary")
@@ -313,10 +355,91 @@ def evaluate_cmd(run_dir: Path, as_json: bool, kinds: str | None, **options) -> 
 
 # --- run, bench (corpus_ft/recipe.py, corpus_ft/run.py) -------------------------------
 
+RUN_STAGES = ("ingest", "datasets", "review", "estimate", "train", "evaluate")  # corpus_ft.run.STAGES
+
+
+def _load_recipe(recipe_path: Path, repo: Path | None, run_dir: Path | None):
+    """The validated recipe with command-line overrides (paths relative to the current directory)."""
+    from corpus_ft.recipe import load_recipe
+
+    recipe = load_recipe(recipe_path)
+    if repo is not None:
+        recipe.repo = repo.resolve()
+    if run_dir is not None:
+        recipe.run_dir = run_dir.resolve()
+    return recipe
+
+
+@main.command("run")
+@click.argument("recipe_path", metavar="RECIPE", type=click.Path(path_type=Path))
+@click.option("--stage", "stages", multiple=True, type=click.Choice(RUN_STAGES),
+              help="Run only this stage (repeatable); default: every stage, skipping what is up to date.")
+@click.option("--repo", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Ingest this repository instead of the recipe's `repo`.")
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write here instead of the recipe's `run_dir` (default runs/<name>).")
+@click.option("--json", "as_json", is_flag=True, help="Per-stage results and timings as JSON on stdout.")
+def run_cmd(recipe_path: Path, stages: tuple[str, ...], repo: Path | None, run_dir: Path | None,
+            as_json: bool) -> None:
+    """Run a recipe: ingest, datasets, review, estimate, train, evaluate.
+
+    RECIPE is a YAML file (see recipes/); relative paths in it resolve against the current
+    directory. A stage whose inputs and settings did not change since its last run is skipped.
+    """
+    from corpus_ft.run import run_recipe
+
+    recipe = _load_recipe(recipe_path, repo, run_dir)
+    result = run_recipe(recipe, stages or None, progress=not as_json)
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(f"run directory:     {result['run_dir']}", err=True)
+    if result["review_page"]:
+        click.echo(f"review page:       {result['review_page']}", err=True)
+    if result["eval_report"]:
+        click.echo(f"evaluation report: {result['eval_report']}", err=True)
+
+
+@main.command("recipe-info")
+@click.argument("recipe_path", metavar="RECIPE", type=click.Path(path_type=Path))
+@click.option("--field", type=click.Choice(["name", "repo", "run_dir", "model"]),
+              help="Print one resolved field (what the Makefile reads); default: the whole recipe as JSON.")
+@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), help="As for `run`.")
+def recipe_info_cmd(recipe_path: Path, field: str | None, repo: Path | None) -> None:
+    """Validate a recipe and print it with every default filled in and paths resolved."""
+    recipe = _load_recipe(recipe_path, repo, None)
+    if field:
+        click.echo(str(recipe.run_path if field == "run_dir" else getattr(recipe, field)))
+    else:
+        echo_json(recipe.model_dump(mode="json"))
+
 
 @main.group()
 def bench() -> None:
     """Benchmarks that print the figures the README quotes (speed, memory, time)."""
+
+
+@bench.command("demo")  # run's benchmark (corpus_ft/run.py)
+@click.option("--recipe", "recipe_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Recipe to time (default: recipes/demo.yaml of this checkout).")
+@click.option("--keep", is_flag=True, help="Keep the temporary run directory and print where it is.")
+@click.option("--json", "as_json", is_flag=True)
+def bench_demo_cmd(recipe_path: Path | None, keep: bool, as_json: bool) -> None:
+    """Run the demo recipe end to end in a fresh run directory; print the wall time per stage."""
+    from corpus_ft.run import bench_demo
+
+    result = bench_demo(recipe_path, keep=keep)
+    if as_json:
+        echo_json(result)
+        return
+    for stage, r in result["stages"].items():
+        click.echo(f"{stage:<11} {r['seconds']:7.1f} s")
+    click.echo(f"{'total':<11} {result['seconds']:7.1f} s  ({result['cpus']} CPUs, {result['device']})")
+    ppl = result["test_ppl"]
+    if ppl:
+        click.echo(f"held-out test perplexity: base {ppl['base']:.1f} -> tuned {ppl['tuned']:.1f}")
+    if keep:
+        click.echo(f"run directory: {result['run_dir']}")
 
 
 @bench.command("estimate")  # estimate's benchmark (corpus_ft/train/calibration.py)
@@ -325,15 +448,16 @@ def bench() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def bench_estimate_cmd(grid: Path | None, as_json: bool) -> None:
     """Residuals of the memory estimator against every measured point (exit 1 if any is off by > 10%)."""
-    from corpus_ft.train.calibration import GRID, grid_residuals, print_residuals, reference_residuals
+    from corpus_ft.train.calibration import (GRID, cross_shape_holdout, grid_residuals, print_residuals,
+                                             reference_residuals)
 
-    rows, refs = grid_residuals(grid or GRID), reference_residuals()
+    rows, refs, holdout = grid_residuals(grid or GRID), reference_residuals(), cross_shape_holdout(grid or GRID)
     worst = max(abs(r[k]) for r in rows for k in ("alloc_err_pct", "reserved_err_pct"))
     worst = max([worst] + [abs(r["err_pct"]) for r in refs])
     if as_json:
-        echo_json({"grid": rows, "reference": refs, "worst_err_pct": worst})
+        echo_json({"grid": rows, "reference": refs, "cross_shape_holdout": holdout, "worst_err_pct": worst})
     else:
-        print_residuals(rows, refs)
+        print_residuals(rows, refs, holdout)
     if worst > 10:
         sys.exit(1)
 
@@ -357,6 +481,38 @@ def bench_eval_cmd(n_queries: int, max_new_tokens: int, batch_size: int, as_json
     click.echo(f"evaluate: {result['queries']} queries (base + tuned, max_new_tokens {max_new_tokens}, "
                f"batch {batch_size}) on {result['device']} ({result['cpus']} CPUs): "
                f"{result['wall_s']} s wall, {result['queries_per_s']} queries/s")
+
+
+bench.add_command(bench_ingest_cmd)  # defined in the ingest section, above the `bench` group
+
+
+@bench.command("generate")  # the generators' benchmark (corpus_ft/generate/bench.py)
+@click.option("--model", "model_dir", default=None, help="Model dir or hub id [default: a tiny Llama built on the fly].")
+@click.option("--prompts", "n_prompts", default=32, show_default=True)
+@click.option("--max-new-tokens", default=32, show_default=True)
+@click.option("--batch-sizes", default="1,8", show_default=True, help="hf: comma-separated batch sizes to time.")
+@click.option("--concurrency", default=4, show_default=True, help="openai: requests in flight.")
+@click.option("--json", "as_json", is_flag=True)
+def bench_generate_cmd(model_dir: str | None, n_prompts: int, max_new_tokens: int, batch_sizes: str,
+                       concurrency: int, as_json: bool) -> None:
+    """Tokens/s of hf generation per batch size; openai client over `corpus-ft serve`, cold and cached."""
+    from corpus_ft.generate.bench import bench_generate
+
+    try:
+        sizes = tuple(int(b) for b in batch_sizes.split(","))
+    except ValueError:
+        raise CorpusFtError(f"--batch-sizes must be comma-separated integers, got {batch_sizes!r}") from None
+    r = bench_generate(model_dir, n_prompts, max_new_tokens, sizes, concurrency)
+    if as_json:
+        echo_json(r)
+        return
+    click.echo(f"{r['model']} on {r['device']} ({r['threads']} threads), {r['prompts']} prompts x {max_new_tokens} new tokens")
+    for h in r["hf"]:
+        click.echo(f"  hf batch {h['batch_size']:>3}: {h['tokens_per_s']:>8} tokens/s  {h['prompts_per_s']:>6} prompts/s")
+    s = r["openai_over_serve"]
+    for run in ("cold", "cached"):
+        click.echo(f"  openai over serve, {run:>6}: {s[run]['requests_per_s']:>8} requests/s  "
+                   f"({s[run]['http_requests']} HTTP requests, concurrency {s['concurrency']})")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
+from corpus_ft.train import estimate as estimate_module
 from corpus_ft.train.estimate import estimate
 from corpus_ft.util import CorpusFtError
 
@@ -73,7 +75,66 @@ def reference_residuals() -> list[dict]:
     return out
 
 
-def print_residuals(rows: list[dict], refs: list[dict]) -> None:
+@contextlib.contextmanager
+def _constant(name: str, value: float):
+    old = getattr(estimate_module, name)
+    setattr(estimate_module, name, value)
+    try:
+        yield
+    finally:
+        setattr(estimate_module, name, old)
+
+
+def _peak(r: dict, name: str, value: float) -> float:
+    with _constant(name, value):
+        return estimate(r["model"], method=r["method"], seq_len=r["seq"], micro_batch=r["mb"],
+                        gradient_checkpointing=r["ckpt"]).peak_allocated_gib
+
+
+def fit_constant(name: str, rows: list[dict]) -> float:
+    """Least-squares value (relative error) of a constant the peak is linear in, over `rows`."""
+    zero = [_peak(r, name, 0.0) for r in rows]
+    a = [(_peak(r, name, 1.0) - z) / r["peak_alloc_gib"] for r, z in zip(rows, zero)]
+    b = [(r["peak_alloc_gib"] - z) / r["peak_alloc_gib"] for r, z in zip(rows, zero)]
+    return sum(x * y for x, y in zip(a, b)) / sum(x * x for x in a)
+
+
+def refit(path: str | Path = GRID) -> dict[str, float]:
+    """The activation constants refitted on the whole grid: what to paste into estimate.py after a re-measure."""
+    import numpy as np
+
+    rows = read_grid(path)
+    fitted = {"CKPT_LAYERS": round(fit_constant("CKPT_LAYERS", [r for r in rows if r["ckpt"]]), 3),
+              "NOCKPT_LAYERS": round(fit_constant("NOCKPT_LAYERS", [r for r in rows if not r["ckpt"]]), 3)}
+    # reserved - allocated = s0 + s_k * activations, k by (checkpointed lora, checkpointed qlora, not checkpointed)
+    x, y = [], []
+    for r in rows:
+        e = estimate(r["model"], method=r["method"], seq_len=r["seq"], micro_batch=r["mb"],
+                     gradient_checkpointing=r["ckpt"])
+        act = e.breakdown["activations"] + e.breakdown["logits"]
+        k = 3 if not r["ckpt"] else 2 if r["method"] == "qlora" else 1
+        x.append([1.0 if i == 0 else act if i == k else 0.0 for i in range(4)])
+        y.append(r["peak_reserved_gib"] - r["peak_alloc_gib"])
+    w = np.array([1 / r["peak_reserved_gib"] for r in rows])
+    slack = np.linalg.lstsq(np.array(x) * w[:, None], np.array(y) * w, rcond=None)[0]
+    fitted["RESERVED_SLACK"] = tuple(round(float(v), 3) for v in slack)
+    return fitted
+
+
+def cross_shape_holdout(path: str | Path = GRID) -> list[dict]:
+    """Refit CKPT_LAYERS on one model's checkpointed rows, predict the other's: does the physics transfer?"""
+    rows = [r for r in read_grid(path) if r["ckpt"]]
+    out = []
+    for train in sorted({r["model"] for r in rows}):
+        layers = fit_constant("CKPT_LAYERS", [r for r in rows if r["model"] == train])
+        held = [r for r in rows if r["model"] != train]
+        worst = max(abs(_err(_peak(r, "CKPT_LAYERS", layers), r["peak_alloc_gib"])) for r in held)
+        out.append({"fitted_on": train, "ckpt_layers": round(layers, 3),
+                    "held_out": sorted({r["model"] for r in held}), "held_out_worst_err_pct": worst})
+    return out
+
+
+def print_residuals(rows: list[dict], refs: list[dict], holdout: list[dict] | None = None) -> None:
     """Both residual tables, rich, on stderr."""
     from rich.console import Console
     from rich.table import Table
@@ -96,3 +157,10 @@ def print_residuals(rows: list[dict], refs: list[dict]) -> None:
     console = Console(stderr=True, width=140)
     console.print(grid)
     console.print(ref)
+    for h in holdout or []:
+        console.print(f"cross-shape check: CKPT_LAYERS fitted on {h['fitted_on']} alone = {h['ckpt_layers']}; "
+                      f"worst error on {', '.join(h['held_out'])}: {h['held_out_worst_err_pct']:.1f}%")
+    console.print(f"refitted on this grid: {refit()}", highlight=False)
+    console.print(f"constants in use: CKPT_LAYERS={estimate_module.CKPT_LAYERS} NOCKPT_LAYERS={estimate_module.NOCKPT_LAYERS} "
+                  f"LOGIT_COPIES_FP32={estimate_module.LOGIT_COPIES_FP32} LOGIT_COPIES_BF16={estimate_module.LOGIT_COPIES_BF16} "
+                  f"RESERVED_SLACK={estimate_module.RESERVED_SLACK}", highlight=False)

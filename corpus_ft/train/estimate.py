@@ -27,12 +27,12 @@ __all__ = ["Estimate", "EstimateConfig", "FitReport", "check_fit", "choose_faste
 NO_FIT_EXIT = 3  # exit code of `corpus-ft estimate --gpu` and of `train`'s pre-flight when it does not fit
 
 # --- fitted constants (docs/calibration/README.md; re-check with `corpus-ft bench estimate`) ---
-CKPT_LAYERS = 2.43     # with checkpointing: one layer recomputed + its gradients, in layers' worth of activations
-NOCKPT_LAYERS = 1.94   # without: saved activations per layer, in units of `_layer_bytes`
+CKPT_LAYERS = 2.31     # with checkpointing: one layer recomputed + its gradients, in layers' worth of activations
+NOCKPT_LAYERS = 1.93   # without: saved activations per layer, in units of `_layer_bytes`
 LOGIT_COPIES_FP32 = 4  # un-fused loss, fp32 lm_head (guide recipe's upcast): logits, log-softmax, 2 grads
 LOGIT_COPIES_BF16 = 3  # un-fused loss, bf16 lm_head: .float() copy, log-softmax, grad (+ the bf16 logits)
 # Allocator cache beyond the peak: GiB + fraction of activations (checkpointed lora, checkpointed qlora, no checkpointing)
-RESERVED_SLACK = (0.14, 0.09, 0.25, 0.04)
+RESERVED_SLACK = (0.14, 0.09, 0.26, 0.04)
 CUDA_CONTEXT_GIB = 0.5  # CUDA context + cuBLAS workspace, outside torch's allocator (not in the grid)
 
 SEVEN = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -454,4 +454,34 @@ def print_estimate(est: Estimate, report: FitReport | None = None) -> None:
         console.print(f"[green]fits[/green] on {report.gpu_gib:.1f} GiB with {report.headroom_gib:.1f} GiB to spare; "
                       f"largest micro_batch {report.max_micro_batch}, largest seq_len {report.max_seq_len}")
         return
-    console.print(f"[red]does not fit[/red]: {format_no_fit(est, report)}", highlight=False)
+    console.print(f"[red]does not fit[/red] on {report.gpu_gib:.1f} GiB: needs {report.required_gib:.1f} GiB", highlight=False)
+    if report.max_micro_batch:
+        console.print(f"  largest micro_batch that fits: {report.max_micro_batch}")
+    if report.max_seq_len:
+        console.print(f"  largest seq_len that fits at micro_batch {st['micro_batch']}: {report.max_seq_len}")
+    for s in report.suggestions:
+        console.print(f"  fits with: {s['text']} (~{s['required_gib']:.1f} GiB)", highlight=False)
+    if not report.suggestions:
+        console.print("  no setting makes it fit: a bigger GPU, more GPUs with fsdp, or a smaller model")
+
+
+def run_estimate(run_dir: str | os.PathLike, train_config: Any, config: EstimateConfig | None = None) -> dict:
+    """The recipe's estimate stage: estimate the train config, check it against a GPU, write RUN_DIR/estimate.json.
+
+    The GPU is `config.gpu`, else `train_config.gpu`, else the visible one, else none (no verdict).
+    A run that does not fit is reported (`fit.fits` false), not raised: `train`'s pre-flight refuses it.
+    """
+    config = config or EstimateConfig()
+    model = _setting(train_config, "model", "tiny")
+    built_tiny = Path(run_dir) / "tiny-model"
+    if model == "tiny" and (built_tiny / "config.json").is_file():
+        model = str(built_tiny)
+    gpu = config.gpu or _setting(train_config, "gpu", None)
+    gpu_bytes = parse_gpu(gpu) if gpu else _visible_gpu_bytes()
+    ckpt = _setting(train_config, "gradient_checkpointing", "auto")
+    if ckpt == "auto":
+        ckpt = True if gpu_bytes is None else choose_fastest(model, train_config, gpu_bytes)["gradient_checkpointing"]
+    est = estimate(model, **settings_from_config(train_config, gradient_checkpointing=bool(ckpt)))
+    report = check_fit(est, gpu_bytes, margin_gib=config.margin_gib) if gpu_bytes is not None else None
+    write_estimate(run_dir, est, report)
+    return {**est.to_dict(), "fit": report.to_dict() if report else None}

@@ -1,0 +1,253 @@
+"""The GPU-memory estimator: held to measured H100 points, shapes read offline, fit verdicts and the CLI."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from click.testing import CliRunner
+
+from corpus_ft.cli import main
+from corpus_ft.train.calibration import grid_residuals, read_grid, reference_residuals
+from corpus_ft.train.estimate import (NO_FIT_EXIT, check_fit, choose_fastest, estimate, load_shape, parse_gpu,
+                                      preflight)
+from corpus_ft.train.shapes import GIB, PRESETS
+from corpus_ft.util import CorpusFtError
+
+# Llama-3.2-1B's config.json as published on the hub (trimmed of keys the estimator ignores).
+LLAMA_32_1B_CONFIG = {
+    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 2048, "head_dim": 64,
+    "intermediate_size": 8192, "num_attention_heads": 32, "num_hidden_layers": 16, "num_key_value_heads": 8,
+    "vocab_size": 128256, "tie_word_embeddings": True, "torch_dtype": "bfloat16", "rope_theta": 500000.0,
+}
+
+
+# --- calibration ---------------------------------------------------------------------------
+
+def test_every_grid_point_within_10_percent():
+    rows = grid_residuals()
+    assert len(rows) == len(read_grid()) == 27
+    bad = [r for r in rows if abs(r["alloc_err_pct"]) > 10 or abs(r["reserved_err_pct"]) > 10]
+    assert not bad, bad
+    # weights after load are exact arithmetic (nf4 + double-quant constants, bf16 embeddings)
+    assert all(abs(r["load_predicted"] - r["load_measured"]) < 0.01 for r in rows)
+
+
+def test_reference_points_within_10_percent():
+    refs = reference_residuals()
+    assert {r["what"] for r in refs} == {"load", "peak"}
+    bad = [r for r in refs if abs(r["err_pct"]) > 10]
+    assert not bad, bad
+
+
+def test_constants_are_the_grid_fit_and_transfer_across_shapes():
+    import corpus_ft.train.estimate as est_module
+    from corpus_ft.train.calibration import cross_shape_holdout, refit
+
+    fitted = refit()  # after a re-measure, paste these into estimate.py
+    assert fitted["CKPT_LAYERS"] == pytest.approx(est_module.CKPT_LAYERS, abs=0.02)
+    assert fitted["NOCKPT_LAYERS"] == pytest.approx(est_module.NOCKPT_LAYERS, abs=0.02)
+    assert fitted["RESERVED_SLACK"] == pytest.approx(est_module.RESERVED_SLACK, abs=0.01)
+    # fitted on one model's rows alone, the constant predicts the other model's within 5%
+    assert all(h["held_out_worst_err_pct"] < 5 for h in cross_shape_holdout())
+
+
+def test_fp32_upcast_recipe_costs_what_the_guide_measured():
+    lean = estimate("llama-3-8b", micro_batch=4)
+    guide = estimate("llama-3-8b", micro_batch=4, upcast=True, liger=False)
+    # full fp32 logits (micro_batch * seq * vocab * 4 bytes, several copies) dominate without Liger
+    assert guide.breakdown["logits"] > 10 * lean.breakdown["logits"]
+    assert guide.breakdown["logits"] > 4 * 2048 * 128256 * 4 * 3 / GIB
+    assert guide.breakdown["weights"] - lean.breakdown["weights"] == pytest.approx(2 * 128256 * 4096 * 2 / GIB, rel=0.01)
+
+
+def test_physics_moves_the_right_way():
+    base = estimate("llama-3-8b", method="lora", micro_batch=2)
+    assert estimate("llama-3-8b", method="lora", micro_batch=4).peak_allocated_gib > base.peak_allocated_gib
+    assert estimate("llama-3-8b", method="lora", micro_batch=2, gradient_checkpointing=False).peak_allocated_gib \
+        > 2 * base.peak_allocated_gib
+    assert estimate("llama-3-8b", method="lora", micro_batch=2, lora_dropout=0.05).breakdown["activations"] \
+        > base.breakdown["activations"]
+    assert estimate("llama-3-8b", method="lora", micro_batch=2, lora_r=64).breakdown["adapters"] \
+        == pytest.approx(4 * base.breakdown["adapters"])
+    few = estimate("llama-3-8b", method="lora", micro_batch=2, target_modules=["q_proj", "v_proj"])
+    assert few.trainable_params == 32 * 16 * ((4096 + 4096) + (4096 + 1024))
+    full = estimate("llama-3-8b", method="full")
+    assert full.trainable_params == full.num_params == PRESETS["llama-3-8b"].num_params
+    assert estimate("llama-3-8b", method="full", optimizer="adamw_8bit").breakdown["optimizer"] \
+        == pytest.approx(full.breakdown["optimizer"] / 2)
+    fsdp = estimate("llama-3-70b", method="qlora", num_gpus=4, sharding="fsdp")
+    single = estimate("llama-3-70b", method="qlora")
+    assert fsdp.breakdown["weights"] == pytest.approx(single.breakdown["weights"] / 4)
+    assert estimate("llama-3-8b", grad_accum=4).breakdown["gradients"] > 0 == estimate("llama-3-8b").breakdown["gradients"]
+
+
+def test_bad_settings_name_the_key():
+    with pytest.raises(CorpusFtError, match="method"):
+        estimate("llama-3-8b", method="prefix")
+    with pytest.raises(CorpusFtError, match="target_modules.*lm_head"):
+        estimate("llama-3-8b", target_modules=["lm_head"])
+    with pytest.raises(CorpusFtError, match="micro_batch"):
+        estimate("llama-3-8b", micro_batch=0)
+    with pytest.raises(CorpusFtError, match="sharding"):
+        estimate("llama-3-8b", num_gpus=2)
+
+
+# --- shapes -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, billions", [
+    ("llama-2-7b", 6.74), ("llama-2-13b", 13.02), ("llama-2-70b", 68.98), ("llama-3.2-1b", 1.24),
+    ("llama-3.2-3b", 3.21), ("llama-3-8b", 8.03), ("llama-3-70b", 70.55), ("mistral-7b", 7.24)])
+def test_presets_have_the_published_parameter_counts(name, billions):
+    assert load_shape(name).num_params / 1e9 == pytest.approx(billions, abs=0.01)
+
+
+def test_hub_ids_find_their_preset():
+    assert load_shape("meta-llama/Meta-Llama-3-8B-Instruct").name == "llama-3-8b"
+    assert load_shape("meta-llama/Llama-3.2-1B").name == "llama-3.2-1b"
+    assert load_shape("mistralai/Mistral-7B-v0.1").name == "mistral-7b"
+
+
+def test_local_config_dir(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps(LLAMA_32_1B_CONFIG))
+    shape = load_shape(tmp_path)
+    assert shape.num_params == PRESETS["llama-3.2-1b"].num_params
+    assert estimate(tmp_path).peak_allocated_gib == pytest.approx(estimate("llama-3.2-1b").peak_allocated_gib)
+
+
+def test_hub_cache_config_is_read_offline(tmp_path, monkeypatch):
+    snap = tmp_path / "hub" / "models--acme--llama-7b-internal" / "snapshots" / "0123abc"
+    snap.mkdir(parents=True)
+    (snap / "config.json").write_text(json.dumps({**LLAMA_32_1B_CONFIG, "num_hidden_layers": 8}))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    shape = load_shape("acme/llama-7b-internal")
+    assert (shape.layers, shape.hidden, shape.name) == (8, 2048, "acme/llama-7b-internal")
+
+
+def test_bad_models_are_named(tmp_path):
+    with pytest.raises(CorpusFtError, match="unknown model 'gpt-17'.*llama-3-8b"):
+        load_shape("gpt-17")
+    with pytest.raises(CorpusFtError, match="no config.json"):
+        load_shape(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({"hidden_size": 64}))
+    with pytest.raises(CorpusFtError, match="config.json: missing key 'num_attention_heads'"):
+        load_shape(tmp_path)
+
+
+# --- GPUs and fit ----------------------------------------------------------------------------
+
+def test_parse_gpu():
+    assert parse_gpu("24GiB") == 24 * GIB
+    assert parse_gpu("80GB") == 80 * 10**9
+    assert parse_gpu("16000MiB") == 16000 << 20
+    assert parse_gpu("A100-80") == 81920 << 20
+    assert parse_gpu("a100 80gb") == parse_gpu("A100-80")
+    assert parse_gpu("RTX 4090") == 24564 << 20
+    for name in ("T4", "A10G", "L4", "A100-40", "H100-80", "H200"):
+        assert 14 * GIB < parse_gpu(name) < 141 * GIB
+    with pytest.raises(CorpusFtError, match="unknown GPU 'B300'.*A100-80"):
+        parse_gpu("B300")
+    with pytest.raises(CorpusFtError):
+        parse_gpu("lots")
+
+
+def test_no_fit_names_the_largest_batch_and_the_fixes():
+    est = estimate("llama-3-8b", method="lora", seq_len=4096, micro_batch=4)  # measured: 25.8 GiB reserved
+    report = check_fit(est, "24GiB")
+    assert not report.fits and report.headroom_gib < 0
+    assert check_fit(estimate("llama-3-8b", method="lora", seq_len=4096, micro_batch=report.max_micro_batch),
+                     "24GiB").fits
+    assert not check_fit(estimate("llama-3-8b", method="lora", seq_len=4096, micro_batch=report.max_micro_batch + 1),
+                         "24GiB").fits
+    assert report.max_seq_len % 128 == 0 and 2048 <= report.max_seq_len < 4096
+    changes = [s["change"] for s in report.suggestions]
+    assert {"method": "qlora"} in changes
+    for s in report.suggestions:  # every suggestion really fits
+        assert check_fit(estimate("llama-3-8b", **{**est.settings, **s["change"]}), "24GiB").fits
+
+
+def test_guide_recipe_lora_does_not_fit_24gib_but_liger_does():
+    report = check_fit(estimate("llama-3-8b", method="lora", micro_batch=4, liger=False), "RTX 4090")
+    assert not report.fits
+    assert {"liger": True} in [s["change"] for s in report.suggestions]
+
+
+def test_fits_with_headroom():
+    report = check_fit(estimate("llama-3.2-1b", micro_batch=4), "T4")
+    assert report.fits and report.headroom_gib > 5 and not report.suggestions
+    assert report.max_micro_batch >= 8
+
+
+# --- trainer pre-flight -----------------------------------------------------------------------
+
+def _train_config(**kw):
+    return SimpleNamespace(**{"model": "llama-3-8b", "method": "qlora", "seq_len": 2048, "micro_batch": 4,
+                              "grad_accum": 1, "gradient_checkpointing": "auto", "liger": True, "gpu": None, **kw})
+
+
+def test_preflight_refuses_what_does_not_fit():
+    with pytest.raises(CorpusFtError) as e:
+        preflight(_train_config(gpu="8GiB"))
+    assert e.value.exit_code == NO_FIT_EXIT
+    assert "8.0 GiB" in str(e.value) and "settings that fit" in str(e.value) and "micro_batch=1" in str(e.value)
+
+
+def test_preflight_passes_and_picks_checkpointing():
+    est = preflight(_train_config(gpu="A100-80", micro_batch=1))
+    assert est is not None and est.settings["gradient_checkpointing"] is False  # fits without: faster
+    est = preflight(_train_config(gpu="24GiB"))
+    assert est.settings["gradient_checkpointing"] is True
+
+
+def test_preflight_on_cpu_without_gpu_is_a_no_op():
+    pytest.importorskip("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible")
+    assert preflight(_train_config()) is None
+
+
+def test_choose_fastest_both_forms():
+    cfg = _train_config(micro_batch=1)
+    assert choose_fastest("llama-3.2-1b", cfg, parse_gpu("H100-80")) == {"gradient_checkpointing": False}
+    assert choose_fastest("llama-3-8b", cfg, 12 * GIB) == {"gradient_checkpointing": True}
+    from corpus_ft.train.config import TrainConfig
+
+    chosen = choose_fastest(TrainConfig(model="llama-3.2-1b", gpu="80GiB", micro_batch=1))
+    assert isinstance(chosen, TrainConfig) and chosen.gradient_checkpointing is False
+    fixed = TrainConfig(model="llama-3.2-1b", gpu="80GiB", gradient_checkpointing=True)
+    assert choose_fastest(fixed).gradient_checkpointing is True
+
+
+# --- CLI ----------------------------------------------------------------------------------------
+
+def test_cli_exit_codes_json_and_run_dir(tmp_path):
+    runner = CliRunner()
+    ok = runner.invoke(main, ["estimate", "llama-3.2-1b", "--micro-batch", "4", "--gpu", "T4", "--json",
+                              "--run", str(tmp_path)])
+    assert ok.exit_code == 0, ok.output
+    data = json.loads(ok.stdout)
+    assert data["fit"]["fits"] is True and data["peak_allocated_gib"] == pytest.approx(3.04, abs=0.1)
+    assert json.loads((tmp_path / "estimate.json").read_text())["peak_allocated_gib"] == data["peak_allocated_gib"]
+
+    no = runner.invoke(main, ["estimate", "llama-3-8b", "--method", "lora", "--micro-batch", "4",
+                              "--no-liger", "--gpu", "24GiB"])
+    assert no.exit_code == NO_FIT_EXIT
+    assert "does not fit" in no.output and "liger" in no.output
+
+    bad = runner.invoke(main, ["estimate", "gpt-17"])
+    assert bad.exit_code == 2 and "llama-3-8b" in bad.output
+    bad_gpu = runner.invoke(main, ["estimate", "llama-3-8b", "--gpu", "B300"])
+    assert bad_gpu.exit_code == 2 and "A100-80" in bad_gpu.output
+
+    human = runner.invoke(main, ["estimate", "llama-3-8b", "--target-modules", "q_proj,v_proj"])
+    assert human.exit_code == 0 and "peak allocated" in human.output and "GPU memory needed" in human.output
+
+
+def test_bench_estimate_prints_residuals():
+    res = CliRunner().invoke(main, ["bench", "estimate", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert len(data["grid"]) == 27 and data["worst_err_pct"] < 10
