@@ -49,7 +49,10 @@ def write_splits(out: Path, splits: dict[str, list[dict]], formats: list[str]) -
     parts, start = {}, 0
     for n in names:
         count = len(splits[n])
-        parts[n] = everything.select(range(start, start + count)) if everything is not None else Dataset.from_dict({"id": []})
+        if everything is None:
+            parts[n] = Dataset.from_dict({"id": []})
+        else:  # an empty range at the end trips datasets' contiguous-range check; a list does not
+            parts[n] = everything.select(range(start, start + count) if count else [])
         start += count
     from datasets.utils import logging as ds_logging
 

@@ -27,7 +27,8 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
 # `password = "x"`, `DB_PASSWORD=x`, `api_key: x`, `"token": "x"`: the value goes, the key stays.
 _ASSIGNMENT = re.compile(
     r"""(?ix)
-    (?P<key>\b[\w.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)[\w.-]*["']?)
+    (?P<key>\b[\w.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)[\w.-]*["']?
+      (?:\s*:\s*[A-Za-z_][\w\[\].]*(?:\s*\|\s*[A-Za-z_][\w\[\].]*)*(?=\s*=[^=>]))?)  # a type annotation: `password: str = ...`
     (?P<sep>\s*(?::=|=>|[:=])\s*)
     (?P<q>["']?)(?P<value>[^\s"',;#)}\]]{3,})(?P=q)""")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]*\w)")
@@ -35,7 +36,7 @@ _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w
 _KEEP_IPS = {"127.0.0.1", "0.0.0.0", "::1", "::", "255.255.255.255"}
 _CODE_LANGS = {"python", "java", "go", "javascript", "typescript", "c", "cpp", "rust", "ruby", "c_sharp", "csharp",
                "kotlin", "scala", "php", "swift"}
-_REFERENCE = re.compile(r"^(?:\$|%|<|\{|\[REDACTED|os\.|env\.|process\.env|getenv|none$|null$|true$|false$|\*+$|x+$)", re.I)
+_REFERENCE = re.compile(r"^(?:\$|%|<|\{|\.{3}|\[REDACTED|os\.|env\.|process\.env|getenv|none$|null$|true$|false$|\*+$|x+$)", re.I)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][\w.]*(?:\(.*)?$")
 
 
