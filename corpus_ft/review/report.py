@@ -23,7 +23,8 @@ he her here hers him his how i if in into is it its itself just me more most my 
 or other our out over own same she should so some such than that the their them then there these they this those
 through to too under until up very was we were what when where which while who whom why will with would you your
 yours self none true false return def class import from none null var let const function public private static
-void int str string new use used using get set value returns section does what which""".split())
+void int str string new use used using get set value returns section does what which one every two see also
+may must need needs way ways like per via etc""".split())
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{2,}")
 
 
@@ -52,9 +53,6 @@ class Tokens:
 def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -63,13 +61,13 @@ def length_histogram(lengths_by_split: dict[str, list[int]], label: str, kind: s
     data = {s: v for s, v in lengths_by_split.items() if v}
     if not data:
         return None
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: no global state, safe in the web app's threads
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 2.6))
-    ax.hist(list(data.values()), bins=30, stacked=True, label=list(data), color=["#4c72b0", "#dd8452", "#55a868"][:len(data)])
+    fig = Figure(figsize=(6.4, 2.6))
+    ax = fig.subplots()
+    lo, hi = min(map(min, data.values())), max(map(max, data.values()))
+    bins = range(lo, hi + 2) if hi - lo < 30 else 30  # one bar per length when the range is small
+    ax.hist(list(data.values()), bins=bins, stacked=True, label=list(data), color=["#4c72b0", "#dd8452", "#55a868"][:len(data)])
     ax.set_xlabel(label.split(" (")[0])
     ax.set_ylabel("records")
     ax.set_title(f"{kind}: record length")

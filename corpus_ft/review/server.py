@@ -10,6 +10,7 @@ import threading
 import time
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
@@ -17,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from corpus_ft.review.data import load_run, record_text, source_span
-from corpus_ft.review.decisions import append_decision, apply_decisions, flag, load_decisions
+from corpus_ft.review.decisions import append_decision, apply_decisions, decisions_path, flag, load_decisions
 from corpus_ft.review.report import render
 from corpus_ft.util import CorpusFtError
 
@@ -32,7 +33,19 @@ def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | Non
     index = run.record_index()
     order = list(index)  # kind, split, file order as build wrote them
     paths = sorted({(rec.get("source") or {}).get("path", "") for _, _, rec in index.values()})
-    page = render(run, model_dir=model_dir, interactive=True)
+    page = {"key": (), "html": ""}
+    lock = threading.Lock()
+
+    def current_page() -> str:
+        """The page, re-rendered when decisions changed, so its counts are never stale."""
+        p = decisions_path(run.run_dir)
+        key = (p.stat().st_mtime_ns, p.stat().st_size) if p.exists() else None
+        with lock:
+            if page["key"] != key:
+                page.update(key=key, html=render(run, model_dir=model_dir, interactive=True))
+            return page["html"]
+
+    current_page()  # render once up front: a bad --model fails before the server starts
 
     def item(rid: str, decisions: dict) -> dict:
         kind, split, rec = index[rid]
@@ -42,7 +55,7 @@ def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | Non
                 "source": source_span(run, rec.get("source") or {})}
 
     async def home(request: Request) -> HTMLResponse:
-        return HTMLResponse(page)
+        return HTMLResponse(await run_in_threadpool(current_page))
 
     async def files(request: Request) -> JSONResponse:
         return JSONResponse({"paths": paths})

@@ -1,0 +1,174 @@
+"""The review web app in a real headless Chromium: decide on real records, restart the server,
+see the decisions again, and find them applied by the next `build --apply-review`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from corpus_ft.review.decisions import decisions_path, load_decisions
+from corpus_ft.review.server import ServerThread
+from test_review import make_run
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                 reason="headless Chromium not installed (`make test-deps` installs it with apt)")]
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield ctx.new_page()
+    ctx.close()
+
+
+@pytest.fixture
+def run(built_run, copy_run) -> Path:
+    return copy_run(built_run)
+
+
+def _open(page, url: str):
+    page.goto(url)
+    page.wait_for_selector("#records article")
+    return page.locator("#records article")
+
+
+def _flag(page, rid: str) -> str:
+    return page.locator(f'#records article[data-id="{rid}"] .flag').inner_text()
+
+
+def _wait_all(page, predicate: str) -> None:
+    """Wait until the browser lists records and every one satisfies the JS predicate."""
+    page.wait_for_function(f"(() => {{ const a = [...document.querySelectorAll('#records article')];"
+                           f" return a.length > 0 && a.every({predicate}); }})()")
+
+
+def _wait_flag(page, rid: str, flag: str) -> None:
+    page.wait_for_function("([rid, flag]) => document.querySelector(`#records article[data-id='${rid}'] .flag`)"
+                           "?.textContent === flag", arg=[rid, flag])
+
+
+def test_decide_restart_and_apply_review(page, run, artifacts_dir):
+    with ServerThread(run) as srv:
+        page.goto(srv.url)
+        page.select_option("#filters select[name=kind]", "qa")
+        _wait_all(page, "a => a.dataset.id.startsWith('qa-')")
+        cards = page.locator("#records article")
+        ids = [cards.nth(i).get_attribute("data-id") for i in range(3)]
+        assert all(i.startswith("qa-") for i in ids)
+        cards.nth(0).get_by_role("button", name="Accept").click()
+        _wait_flag(page, ids[0], 'accepted')
+        cards.nth(1).get_by_role("button", name="Reject").click()
+        _wait_flag(page, ids[1], 'rejected')
+        card = page.locator(f'#records article[data-id="{ids[2]}"]')
+        card.get_by_role("button", name="Edit").click()
+        card.locator("textarea").last.fill("Edited by a reviewer: <b>restart</b> the service.")
+        card.get_by_role("button", name="Save edit").click()
+        _wait_flag(page, ids[2], 'edited')
+        assert "Edited by a reviewer: <b>restart</b>" in card.inner_text()  # shown as text, not markup
+
+    decisions = load_decisions(run)
+    assert {rid: d["action"] for rid, d in decisions.items()} == dict(zip(ids, ["accept", "reject", "edit"]))
+
+    with ServerThread(run) as srv:  # a restart: the page shows the decisions made before it
+        page.goto(srv.url)
+        page.select_option("#filters select[name=kind]", "qa")
+        page.wait_for_selector(f'#records article[data-id="{ids[2]}"]')
+        assert [_flag(page, i) for i in ids] == ["accepted", "rejected", "edited"]
+        page.select_option("#filters select[name=flag]", "rejected")
+        page.wait_for_function("document.querySelector('#range').textContent.startsWith('1–1 of 1')")
+        assert page.locator("#records article").first.get_attribute("data-id") == ids[1]
+        page.select_option("#filters select[name=flag]", "")
+        page.wait_for_selector(f'#records article[data-id="{ids[2]}"]')
+        assert "1 accepted, 1 rejected, 1 edited" in page.locator("#kind-qa").inner_text()
+        page.screenshot(path=str(artifacts_dir / "review_page.png"))
+        page.evaluate("document.getElementById('browser').scrollIntoView()")
+        page.screenshot(path=str(artifacts_dir / "review_browser.png"))
+
+    from corpus_ft.build import build_dataset
+
+    stats = build_dataset("qa", run, generator="heuristic", apply_review=True)
+    assert stats["review"]["rejected"] == 1 and stats["review"]["edited"] == 1
+    records = {json.loads(line)["id"]: json.loads(line) for split in ("train", "validation", "test")
+               for line in (run / "datasets" / "qa" / f"{split}.jsonl").read_text().splitlines()}
+    assert ids[1] not in records and ids[0] in records
+    assert records[ids[2]]["messages"][-1]["content"] == "Edited by a reviewer: <b>restart</b> the service."
+    card_md = (run / "datasets" / "qa" / "card.md").read_text()
+    assert "rejected" in card_md and "edited" in card_md
+
+
+def test_two_tabs_deciding_at_once_keep_both_decisions(browser, run):
+    ctx = browser.new_context()
+    try:
+        with ServerThread(run) as srv:
+            tabs = [ctx.new_page(), ctx.new_page()]
+            for tab in tabs:
+                _open(tab, srv.url)
+            first = tabs[0].locator("#records article").nth(0)
+            second = tabs[1].locator("#records article").nth(1)
+            ids = [first.get_attribute("data-id"), second.get_attribute("data-id")]
+            # fire both clicks before waiting on either, so the two POSTs overlap
+            tabs[0].evaluate("b => b.click()", first.get_by_role("button", name="Reject").element_handle())
+            tabs[1].evaluate("b => b.click()", second.get_by_role("button", name="Accept").element_handle())
+            for tab, rid, want in zip(tabs, ids, ["rejected", "accepted"]):
+                _wait_flag(tab, rid, want)
+            tabs[0].reload()
+            tabs[0].wait_for_selector(f'#records article[data-id="{ids[1]}"]')
+            assert _flag(tabs[0], ids[0]) == "rejected" and _flag(tabs[0], ids[1]) == "accepted"
+    finally:
+        ctx.close()
+    lines = decisions_path(run).read_text().splitlines()
+    assert sorted(json.loads(x)["record_id"] for x in lines) == sorted(ids)
+
+
+def test_filters_search_and_paging_match_the_data(page, run):
+    qa_train = [json.loads(x)["id"] for x in (run / "datasets" / "qa" / "train.jsonl").read_text().splitlines()]
+    with ServerThread(run) as srv:
+        _open(page, srv.url)
+        page.select_option("#filters select[name=kind]", "qa")
+        page.select_option("#filters select[name=split]", "train")
+        page.wait_for_function(f"document.querySelector('#range').textContent.endsWith('of {len(qa_train)}')")
+        shown = page.locator("#records article").evaluate_all("els => els.map(e => e.dataset.id)")
+        assert shown == qa_train[:20]
+        if len(qa_train) > 20:
+            page.click("#next")
+            page.wait_for_function("document.querySelector('#range').textContent.startsWith('21–')")
+        needle = json.loads((run / "datasets" / "qa" / "train.jsonl").read_text().splitlines()[0])["messages"][1]["content"][:30]
+        page.fill("#filters input[name=q]", needle)
+        _wait_all(page, f"a => a.querySelector('.rec').textContent.toLowerCase().includes({json.dumps(needle.lower())})")
+        assert page.locator("#range").inner_text().startswith("1–")
+
+
+def test_record_html_is_shown_as_text_and_nothing_is_fetched_from_the_network(page, tmp_path):
+    run = make_run(tmp_path)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    with ServerThread(run) as srv:
+        articles = _open(page, srv.url)
+        assert articles.count() == 20
+        assert page.evaluate("window.__pwned") is None
+        assert "<script>window.__pwned = 1</script>" in page.locator("#records").inner_text()
+        assert all(u.startswith(srv.url) or u.startswith("data:") for u in requests), requests
+    static = (run / "review" / "index.html")
+    from corpus_ft.review import write_report
+
+    write_report(run)
+    page.goto(static.as_uri())
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#browser").count() == 0 and page.locator("img").count() == 3
