@@ -1,0 +1,530 @@
+"""Code to `function`, `method` and `class` units with tree-sitter: qualified names, signatures, doc comments.
+
+One tree-sitter query per language finds the definition nodes in C; Python code then names
+each one (from its own `name` field, or from what it is assigned to), finds its decorators and
+leading doc comment, and nests it under the enclosing definition by byte range.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import re
+from dataclasses import dataclass
+
+from tree_sitter import Language, Node, Parser, Query, QueryCursor
+
+# grammar module, function returning its language, and the node types a query captures
+GRAMMARS = {
+    "python": ("tree_sitter_python", "language"),
+    "javascript": ("tree_sitter_javascript", "language"),
+    "typescript": ("tree_sitter_typescript", "language_typescript"),
+    "tsx": ("tree_sitter_typescript", "language_tsx"),
+    "java": ("tree_sitter_java", "language"),
+    "go": ("tree_sitter_go", "language"),
+    "c": ("tree_sitter_c", "language"),
+    "cpp": ("tree_sitter_cpp", "language"),
+    "rust": ("tree_sitter_rust", "language"),
+    "ruby": ("tree_sitter_ruby", "language"),
+    "csharp": ("tree_sitter_c_sharp", "language"),
+}
+_JS = ["function_declaration", "generator_function_declaration", "class_declaration", "class",
+       "method_definition", "arrow_function", "function_expression", "generator_function", "function"]
+_TS = _JS + ["abstract_class_declaration", "interface_declaration", "enum_declaration"]
+CAPTURED = {
+    "python": ["function_definition", "class_definition"],
+    "javascript": _JS,
+    "typescript": _TS,
+    "tsx": _TS,
+    "java": ["class_declaration", "interface_declaration", "enum_declaration", "record_declaration",
+             "annotation_type_declaration", "method_declaration", "constructor_declaration",
+             "compact_constructor_declaration"],
+    "go": ["function_declaration", "method_declaration", "type_spec"],
+    "c": ["function_definition", "struct_specifier", "union_specifier", "enum_specifier"],
+    "cpp": ["function_definition", "class_specifier", "struct_specifier", "union_specifier", "enum_specifier"],
+    "rust": ["function_item", "function_signature_item", "struct_item", "enum_item", "union_item",
+             "trait_item", "impl_item"],
+    "ruby": ["method", "singleton_method", "class", "module"],
+    "csharp": ["class_declaration", "struct_declaration", "interface_declaration", "record_declaration",
+               "enum_declaration", "method_declaration", "constructor_declaration", "destructor_declaration",
+               "operator_declaration", "local_function_statement"],
+}
+COMMENTS = {"comment", "line_comment", "block_comment"}
+# Nodes that sit before a definition and belong to it: its span starts at the first of them.
+ATTACHED = {"decorator", "attribute_item", "attribute_list", "annotation"}
+_CLASSY = {"class", "scope"}
+
+_parsers: dict[str, tuple[Parser, Query]] = {}
+
+
+def parser_for(language: str) -> tuple[Parser, Query]:
+    """A parser and the definitions query for `language`, built once per process."""
+    if language not in _parsers:
+        module, fn = GRAMMARS[language]
+        lang = Language(getattr(importlib.import_module(module), fn)())
+        types = [t for t in CAPTURED[language] if _has_type(lang, t)]
+        query = Query(lang, "[" + " ".join(f"({t})" for t in types) + "] @def")
+        _parsers[language] = (Parser(lang), query)
+    return _parsers[language]
+
+
+def _has_type(lang: Language, name: str) -> bool:
+    return lang.id_for_node_kind(name, True) is not None
+
+
+@dataclass(slots=True)
+class Def:
+    """A definition found in the tree, before it is nested under its parent."""
+
+    kind: str       # function | method | class | scope (a namer only, e.g. a Rust impl block)
+    name: str
+    node: Node      # the definition itself
+    outer: Node     # what its span covers: adds export, template, decorators held by a parent node
+    body: Node | None
+    doc: str = ""
+
+
+def code_units(text: str, language: str) -> tuple[list[dict], list[dict]]:
+    """(units, warnings) for one source file; a syntax error keeps what the parser recovered."""
+    src = text.encode("utf-8")
+    parser, query = parser_for(language)
+    tree = parser.parse(src)
+    root = tree.root_node
+    warnings = []
+    if root.has_error:
+        line, what = _first_error(root)
+        warnings.append({"kind": "syntax_error", "line": line,
+                         "message": f"{what} at line {line}; definitions tree-sitter recovered were kept"})
+    if root.has_error and language == "python":
+        return _python_chunks(text), warnings
+    return _units(root, src, language, query), warnings
+
+
+def _units(root: Node, src: bytes, language: str, query: Query) -> list[dict]:
+    describe = _DESCRIBE[language]
+    defs = []
+    for node in QueryCursor(query).captures(root).get("def", []):
+        d = describe(node, src)
+        if d is not None and d.name:
+            defs.append(d)
+    return _nest(defs, src, language)
+
+
+_PY_TOP = re.compile(r"^(?:@|def\s|async\s+def\s|class\s)", re.M)
+
+
+def _python_chunks(text: str) -> list[dict]:
+    """Recover from a Python syntax error: parse each top-level definition on its own.
+
+    tree-sitter's recovery inside an indentation-based grammar often folds the rest of the
+    file into one ERROR node; cutting at column-0 `def`/`class`/decorator lines confines an
+    error to the definition that holds it.
+    """
+    starts = [m.start() for m in _PY_TOP.finditer(text)]
+    starts = [0] + [s for s in starts if s > 0 and text[s - 1] == "\n"]
+    # a decorator line and the def under it belong to one chunk
+    merged = [s for i, s in enumerate(starts) if i == 0 or text[starts[i - 1]] != "@"]
+    parser, query = parser_for("python")
+    units = []
+    for i, begin in enumerate(merged):
+        end = merged[i + 1] if i + 1 < len(merged) else len(text)
+        chunk = text[begin:end]
+        offset = text.count("\n", 0, begin)
+        chunk_src = chunk.encode("utf-8")
+        for u in _units(parser.parse(chunk_src).root_node, chunk_src, "python", query):
+            u["start_line"] += offset
+            u["end_line"] += offset
+            units.append(u)
+    return units
+
+
+def _first_error(node: Node) -> tuple[int, str]:
+    """Line and kind of the first ERROR or MISSING node, found by descending only where errors are."""
+    while True:
+        if node.is_missing:
+            return node.start_point.row + 1, f"missing '{node.type}'"
+        if node.is_error:
+            return node.start_point.row + 1, "syntax error"
+        nxt = next((c for c in node.children if c.has_error or c.is_missing), None)
+        if nxt is None:
+            return node.start_point.row + 1, "syntax error"
+        node = nxt
+
+
+def _nest(defs: list[Def], src: bytes, language: str) -> list[dict]:
+    """Qualify names by the enclosing definitions (byte-range nesting) and render the units."""
+    defs.sort(key=lambda d: (d.outer.start_byte, -d.outer.end_byte))
+    stack: list[tuple[int, str, str]] = []  # (end_byte, qualified name, kind)
+    units = []
+    for d in defs:
+        start = d.outer.start_byte
+        while stack and stack[-1][0] <= start:
+            stack.pop()
+        parent = stack[-1] if stack else None
+        qual = f"{parent[1]}.{d.name}" if parent and parent[1] else d.name
+        kind = d.kind
+        if kind == "function" and parent is not None and parent[2] in _CLASSY:
+            kind = "method"
+        stack.append((d.outer.end_byte, qual, kind))
+        if kind == "scope":
+            continue
+        units.append(_render(d, kind, qual, parent[1] if parent else "", src, language))
+    return units
+
+
+def _render(d: Def, kind: str, qual: str, parent: str, src: bytes, language: str) -> dict:
+    outer, node = d.outer, d.node
+    line_start = outer.start_byte - outer.start_point.column
+    begin = line_start if not src[line_start:outer.start_byte].strip() else outer.start_byte
+    text = src[begin:outer.end_byte].decode("utf-8", "replace")
+    sig_from = node.start_byte
+    if language == "ruby":
+        signature = src[sig_from:node.end_byte].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+    elif d.body is not None and d.body.start_byte > sig_from:
+        signature = src[sig_from:d.body.start_byte].decode("utf-8", "replace").strip()
+    else:
+        signature = src[sig_from:node.end_byte].decode("utf-8", "replace").strip().rstrip(";").strip()
+    if outer is not node and outer.start_byte < node.start_byte and outer.type in _NAMING_PARENTS:
+        # `const f = () => ...`: the declaration line is the signature
+        body_start = d.body.start_byte if d.body is not None else node.end_byte
+        signature = src[outer.start_byte:body_start].decode("utf-8", "replace").strip()
+    signature = _drop_annotations(signature.rstrip("{").rstrip())
+    doc = d.doc if d.doc else _leading_comment(outer, src, language)
+    return {"kind": kind, "name": qual, "heading_path": [], "signature": signature, "docstring": doc,
+            "text": text, "start_line": outer.start_point.row + 1, "end_line": outer.end_point.row + 1,
+            "parent": parent}
+
+
+_ANNOTATION_LINE = re.compile(r"^\s*(@[\w.]+(\([^\n]*\))?|#\[[^\n]*\]|\[[A-Z][^\n]*\])\s*$")
+
+
+def _drop_annotations(signature: str) -> str:
+    """`@Override\n public String f()` -> `public String f()`: annotations sit on lines of their own."""
+    if "\n" not in signature:
+        return signature
+    lines = signature.split("\n")
+    while len(lines) > 1 and _ANNOTATION_LINE.match(lines[0]):
+        lines.pop(0)
+    return "\n".join(lines).strip()
+
+
+_NAMING_PARENTS = {"lexical_declaration", "variable_declaration", "expression_statement",
+                   "public_field_definition", "field_definition", "pair", "export_statement"}
+
+
+def _with_attached(node: Node) -> Node:
+    """Extend to decorators/attributes that precede `node` as siblings (TS class bodies, Rust)."""
+    first = node
+    prev = node.prev_named_sibling
+    while prev is not None and (prev.type in ATTACHED or prev.type in COMMENTS):
+        if prev.type in ATTACHED:
+            first = prev
+        prev = prev.prev_named_sibling
+    return first
+
+
+@dataclass(slots=True)
+class _Span:
+    """A node-like span from the first attached decorator to the end of the definition."""
+
+    start_byte: int
+    end_byte: int
+    start_point: object
+    end_point: object
+    type: str
+    prev_named_sibling: Node | None
+
+
+def _span(first: Node, last: Node) -> Node:
+    if first is last:
+        return last
+    return _Span(first.start_byte, last.end_byte, first.start_point, last.end_point, last.type,
+                 first.prev_named_sibling)  # type: ignore[return-value]
+
+
+def _leading_comment(outer: Node, src: bytes, language: str) -> str:
+    """The comment block directly above a definition (no blank line between), cleaned of markers."""
+    parts = []
+    row = outer.start_point.row
+    prev = outer.prev_named_sibling
+    while prev is not None and (prev.type in COMMENTS or prev.type in ATTACHED):
+        if prev.end_point.row < row - 1:
+            break
+        if prev.type in COMMENTS:
+            parts.append(src[prev.start_byte:prev.end_byte].decode("utf-8", "replace"))
+        row = prev.start_point.row
+        prev = prev.prev_named_sibling
+    if not parts:
+        return ""
+    return clean_comment("\n".join(reversed(parts)))
+
+
+_COMMENT_LINE = re.compile(r"^\s*(?:///?!?|#+|\*(?!/)|--)\s?")
+
+
+def clean_comment(raw: str) -> str:
+    """Strip comment markers (`/** */`, `*`, `///`, `//`, `#`) and keep the words."""
+    text = raw.strip()
+    if text.startswith("/*"):
+        text = text[2:].lstrip("*!")
+        if text.endswith("*/"):
+            text = text[:-2]
+    lines = [_COMMENT_LINE.sub("", ln, count=1).rstrip() for ln in text.split("\n")]
+    return "\n".join(ln for ln in lines).strip().strip("*/").strip()
+
+
+def _text(node: Node | None, src: bytes) -> str:
+    return "" if node is None else src[node.start_byte:node.end_byte].decode("utf-8", "replace")
+
+
+def _field(node: Node, name: str) -> Node | None:
+    return node.child_by_field_name(name)
+
+
+# --- Python ------------------------------------------------------------------------------
+
+def _python(node: Node, src: bytes) -> Def | None:
+    name = _text(_field(node, "name"), src)
+    body = _field(node, "body")
+    parent = node.parent
+    outer = parent if parent is not None and parent.type == "decorated_definition" else node
+    kind = "class" if node.type == "class_definition" else "function"
+    if body is not None and body.end_byte == node.end_byte and _ends_in_comment(body):
+        outer = _Span(outer.start_byte, 0, outer.start_point, None, outer.type, outer.prev_named_sibling)
+        last = _last_code(body)
+        outer.end_byte, outer.end_point = last.end_byte, last.end_point
+    return Def(kind, name, node, outer, body, _python_docstring(body, src))
+
+
+def _ends_in_comment(node: Node) -> bool:
+    """Does an indented comment close this block? Python's own spans stop at the last statement."""
+    while node.named_child_count:
+        last = node.named_children[-1]
+        if last.type == "comment":
+            return True
+        if last.end_byte != node.end_byte:
+            return False
+        node = last
+    return False
+
+
+def _last_code(node: Node) -> Node:
+    """The deepest last node that is not a trailing comment."""
+    while node.named_child_count:
+        kids = [k for k in node.named_children if k.type != "comment"]
+        if not kids:
+            break
+        last = kids[-1]
+        if last.end_byte != node.end_byte and node.named_children[-1].type != "comment":
+            break
+        node = last
+    return node
+
+
+def _python_docstring(body: Node | None, src: bytes) -> str:
+    if body is None or body.named_child_count == 0:
+        return ""
+    first = body.named_children[0]
+    if first.type != "expression_statement" or first.named_child_count != 1:
+        return ""
+    string = first.named_children[0]
+    if string.type not in ("string", "concatenated_string"):
+        return ""
+    raw = _text(string, src)
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        value = raw.strip("\"'rRuUbBfF")
+    return inspect.cleandoc(value) if isinstance(value, str) else ""
+
+
+# --- JavaScript / TypeScript -------------------------------------------------------------
+
+_JS_CLASSES = {"class_declaration", "abstract_class_declaration", "interface_declaration", "enum_declaration"}
+_JS_FUNCS = {"function_declaration", "generator_function_declaration"}
+_JS_ANON = {"arrow_function", "function_expression", "generator_function", "function", "class"}
+
+
+def _export(node: Node) -> Node:
+    parent = node.parent
+    return parent if parent is not None and parent.type == "export_statement" else node
+
+
+def _js(node: Node, src: bytes) -> Def | None:
+    t = node.type
+    body = _field(node, "body")
+    if t in _JS_CLASSES:
+        return Def("class", _text(_field(node, "name"), src), node, _span(_with_attached(_export(node)), _export(node)), body)
+    if t in _JS_FUNCS:
+        return Def("function", _text(_field(node, "name"), src), node, _export(node), body)
+    if t == "method_definition":
+        return Def("method", _text(_field(node, "name"), src), node, _span(_with_attached(node), node), body)
+    if t not in _JS_ANON:
+        return None
+    kind = "class" if t == "class" else "function"
+    name, outer = _assigned_name(node, src)
+    if not name:
+        own = _field(node, "name")
+        if own is None:
+            return None
+        name, outer = _text(own, src), node
+    return Def(kind, name, node, outer, body)
+
+
+def _assigned_name(node: Node, src: bytes) -> tuple[str, Node]:
+    """The name a function or class expression is bound to, and the statement that binds it."""
+    parent = node.parent
+    while parent is not None and parent.type in ("parenthesized_expression", "as_expression", "satisfies_expression"):
+        node, parent = parent, parent.parent
+    if parent is None:
+        return "", node
+    t = parent.type
+    if t == "variable_declarator" and _field(parent, "value") == node:
+        name = _field(parent, "name")
+        if name is None or name.type != "identifier":
+            return "", node
+        decl = parent.parent
+        outer = parent
+        if decl is not None and decl.type in ("lexical_declaration", "variable_declaration") and decl.named_child_count == 1:
+            outer = _export(decl)
+        return _text(name, src), outer
+    if t == "assignment_expression" and _field(parent, "right") == node:
+        left = _field(parent, "left")
+        if left is None or left.type not in ("identifier", "member_expression"):
+            return "", node
+        name = re.sub(r"^this\.|\.prototype(?=\.)", "", _text(left, src))
+        stmt = parent.parent
+        return name, stmt if stmt is not None and stmt.type == "expression_statement" else parent
+    if t == "pair" and _field(parent, "value") == node:
+        key = _field(parent, "key")
+        return _text(key, src).strip("'\"`"), parent
+    if t in ("public_field_definition", "field_definition"):
+        key = _field(parent, "name") or _field(parent, "property")
+        return _text(key, src), _span(_with_attached(parent), parent)
+    return "", node
+
+
+# --- Java / C# ---------------------------------------------------------------------------
+
+def _java(node: Node, src: bytes) -> Def | None:
+    t = node.type
+    kind = "method" if "method" in t or "constructor" in t or "operator" in t or t.startswith("destructor") \
+        else "function" if t == "local_function_statement" else "class"
+    name = _text(_field(node, "name"), src)
+    if t == "destructor_declaration":
+        name = "~" + name
+    elif t == "operator_declaration":
+        name = "operator" + _text(_field(node, "operator"), src)
+    return Def(kind, name, node, _span(_with_attached(node), node), _field(node, "body"))
+
+
+# --- Go ----------------------------------------------------------------------------------
+
+def _go(node: Node, src: bytes) -> Def | None:
+    t = node.type
+    if t == "type_spec":
+        typ = _field(node, "type")
+        if typ is None or typ.type not in ("struct_type", "interface_type"):
+            return None
+        parent = node.parent
+        outer = parent if parent is not None and parent.type == "type_declaration" and parent.named_child_count == 1 else node
+        return Def("class", _text(_field(node, "name"), src), node, outer, typ)
+    name = _text(_field(node, "name"), src)
+    if t == "method_declaration":
+        recv = _go_receiver(_field(node, "receiver"), src)
+        return Def("method", f"{recv}.{name}" if recv else name, node, node, _field(node, "body"))
+    return Def("function", name, node, node, _field(node, "body"))
+
+
+def _go_receiver(params: Node | None, src: bytes) -> str:
+    if params is None:
+        return ""
+    for p in params.named_children:
+        typ = _field(p, "type")
+        while typ is not None and typ.type in ("pointer_type", "generic_type", "parenthesized_type"):
+            typ = _field(typ, "type") if typ.type == "generic_type" else typ.named_children[0] if typ.named_child_count else None
+        if typ is not None:
+            return _text(typ, src)
+    return ""
+
+
+# --- C / C++ -----------------------------------------------------------------------------
+
+_C_WRAPPERS = {"pointer_declarator", "reference_declarator", "parenthesized_declarator",
+               "attributed_declarator", "function_declarator"}
+
+
+def _c_name(declarator: Node | None, src: bytes) -> str:
+    """Walk a declarator (pointers, references, parentheses) down to the function's name."""
+    node, func = declarator, None
+    while node is not None and node.type in _C_WRAPPERS:
+        if node.type == "function_declarator":
+            func = node
+        inner = _field(node, "declarator")
+        if inner is None:
+            inner = next((c for c in node.named_children if c.type in _C_WRAPPERS or c.type.endswith("identifier")), None)
+        node = inner
+    if func is None or node is None:
+        return ""
+    text = _text(node, src)
+    while "<" in text and re.search(r"<[^<>]*>", text):  # Foo<T>::bar -> Foo::bar
+        text = re.sub(r"<[^<>]*>", "", text)
+    return ".".join(p.strip() for p in text.lstrip(":").split("::"))
+
+
+def _template(node: Node) -> Node:
+    parent = node.parent
+    return parent if parent is not None and parent.type == "template_declaration" else node
+
+
+def _c(node: Node, src: bytes) -> Def | None:
+    t = node.type
+    if t == "function_definition":
+        name = _c_name(_field(node, "declarator"), src)
+        return Def("method" if "." in name else "function", name, node, _template(node), _field(node, "body"))
+    body = _field(node, "body")
+    name = _field(node, "name")
+    if body is None or name is None:
+        return None
+    outer = _template(node)
+    parent = node.parent
+    if outer is node and parent is not None and parent.type in ("type_definition", "declaration") \
+            and _field(parent, "type") == node:
+        outer = parent
+    return Def("class", _text(name, src).split("::")[-1], node, outer, body)
+
+
+# --- Rust --------------------------------------------------------------------------------
+
+def _rust(node: Node, src: bytes) -> Def | None:
+    t = node.type
+    body = _field(node, "body")
+    outer = _span(_with_attached(node), node)
+    if t == "impl_item":
+        return Def("scope", _rust_type(_field(node, "type"), src), node, node, body)
+    if t in ("function_item", "function_signature_item"):
+        return Def("function", _text(_field(node, "name"), src), node, outer, body)
+    return Def("class", _text(_field(node, "name"), src), node, outer, body)
+
+
+def _rust_type(typ: Node | None, src: bytes) -> str:
+    while typ is not None and typ.type in ("generic_type", "reference_type", "scoped_type_identifier", "pointer_type"):
+        typ = _field(typ, "type") if typ.type in ("generic_type", "reference_type", "pointer_type") else _field(typ, "name")
+    return _text(typ, src)
+
+
+# --- Ruby --------------------------------------------------------------------------------
+
+def _ruby(node: Node, src: bytes) -> Def | None:
+    t = node.type
+    name = _text(_field(node, "name"), src)
+    if t in ("class", "module"):
+        return Def("class", name.split("::")[-1], node, node, None)
+    if t == "singleton_method":
+        return Def("method", name, node, node, None)
+    return Def("function", name, node, node, None)
+
+
+_DESCRIBE = {"python": _python, "javascript": _js, "typescript": _js, "tsx": _js, "java": _java,
+             "csharp": _java, "go": _go, "c": _c, "cpp": _c, "rust": _rust, "ruby": _ruby}

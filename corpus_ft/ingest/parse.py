@@ -1,0 +1,107 @@
+"""One file to units (runs in worker processes): read, sniff, decode, cap, then the document or code reader."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+
+from corpus_ft.ingest.read import decode, is_binary
+
+PARSER_VERSION = "1"  # bump when a reader changes what it emits: cached results are then re-parsed
+DOCUMENTS = {"markdown", "rst", "text", "html", "pdf", "docx"}
+_CPP_HINT = re.compile(rb"^\s*(class|namespace|template\s*<|public:|private:)|\w::\w", re.M)
+
+
+def parse_file(path: str, language: str | None, settings: dict) -> dict:
+    """Everything ingest keeps about one file; never raises, a problem becomes a skip reason or a warning."""
+    result = {"sha": "", "status": "skipped", "reason": "", "detail": "", "language": language,
+              "encoding": "", "units": [], "warnings": []}
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        result.update(reason="unreadable", detail=e.strerror or str(e))
+        return result
+    result["sha"] = hashlib.sha256(data).hexdigest()
+    try:
+        _parse(data, language, settings, result, os.path.basename(path))
+    except Exception as e:  # a reader bug must not stop the run; the report names the file
+        result.update(status="skipped", reason="parse_error", detail=f"{type(e).__name__}: {e}"[:300], units=[])
+    return result
+
+
+def _parse(data: bytes, language: str | None, settings: dict, result: dict, title: str) -> None:
+    if language in ("pdf", "docx"):
+        if not settings[f"read_{language}"]:
+            result.update(reason="unsupported_type", detail=f"read_{language} is off")
+            return
+        from corpus_ft.ingest import docs
+
+        reader = docs.pdf_sections if language == "pdf" else docs.docx_sections
+        _finish(result, reader(data, title, settings["min_section_chars"]), [])
+        return
+    if is_binary(data[:8192]):
+        result.update(reason="binary", detail="control bytes in the first 8 KiB")
+        return
+    if language is None:
+        result.update(reason="unsupported_type", detail="text file of a type ingest has no reader for")
+        return
+    text, encoding = decode(data)
+    if text is None:
+        result.update(reason="decode_error", detail=encoding)
+        return
+    result["encoding"] = encoding
+    warnings = []
+    if encoding not in ("utf-8", "utf-8-sig", "ascii"):
+        warnings.append({"kind": "encoding", "line": 0, "message": f"not UTF-8: decoded as {encoding}"})
+    if not text.strip():
+        result.update(reason="empty", detail="only whitespace")
+        return
+    longest = max(map(len, text.split("\n")))
+    if longest > settings["max_line_length"]:
+        result.update(reason="minified", detail=f"a line of {longest} characters (max_line_length "
+                                                f"{settings['max_line_length']})")
+        return
+    if language == "c" and _CPP_HINT.search(data):
+        language = result["language"] = "cpp"  # a .h file that holds C++
+    if language in DOCUMENTS:
+        from corpus_ft.ingest import docs
+
+        reader = {"markdown": docs.markdown_sections, "rst": docs.rst_sections,
+                  "text": docs.text_sections, "html": docs.html_sections}[language]
+        _finish(result, reader(text, title, settings["min_section_chars"]), warnings)
+        return
+    from corpus_ft.ingest.code import code_units
+
+    units, syntax = code_units(text, language)
+    _finish(result, units, warnings + syntax)
+
+
+def _finish(result: dict, units: list[dict], warnings: list[dict]) -> None:
+    for u in units:
+        u["sha256"] = hashlib.sha256(u["text"].encode("utf-8")).hexdigest()
+    result.update(status="ingested", units=units, warnings=warnings)
+
+
+def parse_batch(batch: list[tuple[str, str, str | None]], settings: dict):
+    """Worker entry point: (rel, path, language) triples to ({rel: record}, Arrow table of their units).
+
+    Records keep what the report needs (status, reason, warnings, unit count) and no text, so the
+    units travel back to the main process as Arrow buffers, not as pickled dicts.
+    """
+    from corpus_ft.ingest.table import unit_id, units_table
+
+    records, rows = {}, []
+    for rel, path, language in batch:
+        r = parse_file(path, language, settings)
+        language = _OUTPUT_LANGUAGE.get(r["language"], r["language"])
+        for u in r.pop("units"):
+            rows.append({**u, "id": unit_id(rel, u), "path": rel, "language": language, "file_sha256": r["sha"]})
+            r["n_units"] = r.get("n_units", 0) + 1
+        r["language"] = language
+        records[rel] = r
+    return records, units_table(rows)
+
+
+_OUTPUT_LANGUAGE = {"tsx": "typescript"}

@@ -1,0 +1,62 @@
+"""units.parquet: its Arrow schema, rows to a table, and an atomic write."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+UNIT_COLUMNS = ["id", "path", "language", "kind", "name", "heading_path", "signature", "docstring", "text",
+                "start_line", "end_line", "sha256", "parent", "file_sha256"]
+
+
+def schema():
+    import pyarrow as pa
+
+    return pa.schema([("id", pa.string()), ("path", pa.string()), ("language", pa.string()),
+                      ("kind", pa.string()), ("name", pa.string()), ("heading_path", pa.list_(pa.string())),
+                      ("signature", pa.string()), ("docstring", pa.string()), ("text", pa.string()),
+                      ("start_line", pa.int32()), ("end_line", pa.int32()), ("sha256", pa.string()),
+                      ("parent", pa.string()), ("file_sha256", pa.string())])
+
+
+def unit_id(path: str, u: dict) -> str:
+    """Stable id: the same path, span, kind, name and text always give the same id."""
+    key = f"{path}\0{u['start_line']}\0{u['end_line']}\0{u['kind']}\0{u['name']}\0{u['sha256']}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def units_table(rows: list[dict]):
+    """Rows (dicts with every UNIT_COLUMNS key) to an Arrow table in the units.parquet schema."""
+    import pyarrow as pa
+
+    return pa.Table.from_pydict({c: [r[c] for r in rows] for c in UNIT_COLUMNS}, schema=schema())
+
+
+def sort_units(table):
+    """Fixed row order whatever the worker count: by path, then start line, outer before inner."""
+    import pyarrow.compute as pc
+
+    keys = [("path", "ascending"), ("start_line", "ascending"), ("end_line", "descending"),
+            ("kind", "ascending"), ("name", "ascending")]
+    return table.take(pc.sort_indices(table, sort_keys=keys))
+
+
+def write_units(path: Path, table) -> None:
+    """Write through a temp file and os.replace, so a reader never sees half a file."""
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(table, tmp, compression="zstd", use_dictionary=["path", "language", "kind", "file_sha256"])
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def read_units(path: Path):
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).read()

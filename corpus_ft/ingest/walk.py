@@ -1,0 +1,182 @@
+"""Walk a repository: honour .gitignore, skip vendored trees, never leave the root through a symlink."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from corpus_ft.ingest.config import IngestConfig
+
+DOC_EXT = {".md": "markdown", ".markdown": "markdown", ".mdown": "markdown", ".mkd": "markdown",
+           ".rst": "rst", ".rest": "rst", ".txt": "text", ".text": "text",
+           ".html": "html", ".htm": "html", ".xhtml": "html", ".pdf": "pdf", ".docx": "docx"}
+CODE_EXT = {".py": "python", ".pyi": "python", ".pyw": "python",
+            ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".jsx": "javascript",
+            ".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".tsx": "tsx",
+            ".java": "java", ".go": "go", ".c": "c", ".h": "c",
+            ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".c++": "cpp", ".hpp": "cpp", ".hh": "cpp",
+            ".hxx": "cpp", ".h++": "cpp", ".ipp": "cpp", ".inl": "cpp",
+            ".rs": "rust", ".rb": "ruby", ".cs": "csharp"}
+EXTENSIONS = {**DOC_EXT, **CODE_EXT}
+# Extension-less files that are prose by convention.
+TEXT_NAMES = {"readme", "changelog", "changes", "license", "licence", "notice", "authors",
+              "contributing", "copying", "install", "news", "todo", "history"}
+VCS_DIRS = {".git", ".hg", ".svn", ".bzr"}
+
+
+def language_for(rel: str) -> str | None:
+    """The reader for a path by its name (content decides later whether it is binary)."""
+    name = rel.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    if dot > 0:
+        return EXTENSIONS.get(name[dot:].lower())
+    return "text" if name.lower() in TEXT_NAMES else None
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A regular file inside the root that the walk kept; `language` None means 'sniff it'."""
+
+    rel: str
+    path: str
+    size: int
+    mtime_ns: int
+    ino: int
+    language: str | None
+
+
+@dataclass
+class WalkResult:
+    files: list[Candidate]
+    skipped: list[tuple[str, str, str]]  # (path, reason, detail); a pruned directory ends with "/"
+
+
+def _spec(lines: list[str]) -> pathspec.GitIgnoreSpec | None:
+    lines = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+
+
+def _read_ignore(path: str) -> pathspec.GitIgnoreSpec | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return _spec(f.read().splitlines())
+    except OSError:
+        return None
+
+
+def _ignored(levels: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str) -> bool:
+    """git's rule: the deepest .gitignore that has an opinion about the path decides."""
+    for prefix, spec in reversed(levels):
+        result = spec.check_file(rel[len(prefix):])
+        if result.include is not None:
+            return bool(result.include)
+    return False
+
+
+def walk(root: str | os.PathLike, config: IngestConfig, skip_dirs: tuple[str, ...] = ()) -> WalkResult:
+    """List the files to read under `root` and every file or directory left out, with its reason."""
+    root_real = os.path.realpath(root)
+    excludes = _spec(list(config.default_excludes) + list(config.exclude))
+    includes = _spec(list(config.include))
+    files: list[Candidate] = []
+    skipped: list[tuple[str, str, str]] = []
+    skip_real = {os.path.realpath(d) for d in skip_dirs}
+    root_levels: list[tuple[str, pathspec.GitIgnoreSpec]] = []
+    if config.use_gitignore:
+        info = _read_ignore(os.path.join(root_real, ".git", "info", "exclude"))
+        if info is not None:
+            root_levels.append(("", info))
+    # stack of (directory on disk, its path relative to root with trailing "/", gitignore levels)
+    stack: list[tuple[str, str, list]] = [(root_real, "", root_levels)]
+    while stack:
+        dir_path, dir_rel, levels = stack.pop()
+        try:
+            with os.scandir(dir_path) as it:
+                entries = list(it)
+        except OSError as e:
+            skipped.append((dir_rel or "./", "unreadable", e.strerror or str(e)))
+            continue
+        if config.use_gitignore and any(e.name == ".gitignore" for e in entries):
+            spec = _read_ignore(os.path.join(dir_path, ".gitignore"))
+            if spec is not None:
+                levels = levels + [(dir_rel, spec)]
+        for entry in entries:
+            name = entry.name
+            rel = dir_rel + name
+            try:
+                is_link = entry.is_symlink()
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError as e:
+                skipped.append((rel, "unreadable", e.strerror or str(e)))
+                continue
+            if is_dir and name in VCS_DIRS:
+                continue
+            target = entry.path
+            if is_link:
+                target, reason = _resolve_link(entry.path, root_real)
+                if reason:
+                    skipped.append((rel + ("/" if os.path.isdir(entry.path) else ""), reason, os.readlink(entry.path)))
+                    continue
+                if not config.follow_symlinks:
+                    skipped.append((rel, "symlink", os.readlink(entry.path)))
+                    continue
+                is_dir = os.path.isdir(target)
+            if is_dir:
+                drel = rel + "/"
+                if _ignored(levels, drel):
+                    skipped.append((drel, "gitignored", ""))
+                elif excludes is not None and excludes.match_file(drel):
+                    skipped.append((drel, "excluded", ""))
+                elif os.path.realpath(target) in skip_real:
+                    skipped.append((drel, "excluded", "the output directory"))
+                elif is_link and (dir_path == target or dir_path.startswith(target + os.sep)):
+                    skipped.append((drel, "symlink_loop", os.readlink(entry.path)))
+                else:
+                    stack.append((target, drel, levels))
+                continue
+            if _ignored(levels, rel):
+                skipped.append((rel, "gitignored", ""))
+                continue
+            if excludes is not None and excludes.match_file(rel):
+                skipped.append((rel, "excluded", ""))
+                continue
+            if includes is not None and not includes.match_file(rel):
+                skipped.append((rel, "not_included", ""))
+                continue
+            try:
+                st = os.stat(target) if is_link else entry.stat(follow_symlinks=False)
+            except OSError as e:
+                skipped.append((rel, "unreadable", e.strerror or str(e)))
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                skipped.append((rel, "not_regular_file", ""))
+                continue
+            files.append(Candidate(rel, target, st.st_size, st.st_mtime_ns, st.st_ino, language_for(rel)))
+    files.sort(key=lambda c: c.rel)
+    skipped.sort()
+    return WalkResult(files, skipped)
+
+
+def _resolve_link(path: str, root_real: str) -> tuple[str, str]:
+    """(real target, "") for a link that stays inside the root, else ("", the reason to skip it)."""
+    try:
+        real = os.path.realpath(path, strict=True)
+    except OSError as e:
+        return "", "symlink_loop" if e.errno == errno.ELOOP else "broken_symlink"
+    if real != root_real and not real.startswith(root_real + os.sep):
+        return "", "symlink_outside_root"
+    return real, ""
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    """True when `path` (resolved) lies under `root` (resolved)."""
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
