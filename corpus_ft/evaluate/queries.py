@@ -1,0 +1,201 @@
+"""What is evaluated: domain queries from a YAML/JSONL file and a sample of each test split.
+
+Every query becomes one plain dict (see `_query`), whatever it came from, so that scoring,
+metrics and reports treat a hand-written question and a held-out record alike. Bad input is
+a CorpusFtError naming the file and line, raised before any model loads.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+from corpus_ft.util import CorpusFtError, sha256_text
+
+FIELDS = {"id", "query", "reference", "keywords", "identifiers", "tags", "source", "system", "context"}
+_SPAN = re.compile(r"^(?P<path>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
+
+
+def _query(*, id: str, kind: str, origin: str, prompt: str | None, messages: list[dict] | None,
+           reference: str | None, keywords: list[str], tags: list[str], source: dict | None,
+           source_text: str | None = None) -> dict:
+    return {"id": id, "kind": kind, "origin": origin, "prompt": prompt, "messages": messages,
+            "reference": reference, "keywords": keywords, "tags": tags, "source": source,
+            "source_text": source_text}
+
+
+def _str_list(value: Any, where: str, key: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [s.strip() for s in value.split(",") if s.strip()]
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        return [str(v) for v in value]
+    raise CorpusFtError(f"{where}: `{key}` must be a list of strings or a comma-separated string, got {value!r}")
+
+
+def _source(value: Any, where: str) -> dict | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and (m := _SPAN.match(value.strip())):
+        start = int(m["start"])
+        return {"path": m["path"], "start_line": start, "end_line": int(m["end"] or start)}
+    if isinstance(value, str):
+        return {"path": value.strip(), "start_line": None, "end_line": None}
+    if isinstance(value, dict) and isinstance(value.get("path"), str):
+        return {"path": value["path"], "start_line": value.get("start_line"), "end_line": value.get("end_line")}
+    raise CorpusFtError(f"{where}: `source` must be `path`, `path:start-end` or {{path, start_line, end_line}}, got {value!r}")
+
+
+def _from_entry(entry: Any, where: str, system_prompt: str | None) -> dict:
+    if not isinstance(entry, dict):
+        raise CorpusFtError(f"{where}: each query must be a mapping with a `query` key, got {type(entry).__name__}")
+    unknown = sorted(set(entry) - FIELDS)
+    if unknown:
+        raise CorpusFtError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {', '.join(sorted(FIELDS))}")
+    query = entry.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise CorpusFtError(f"{where}: missing `query` (a non-empty string); every entry needs the question to ask")
+    reference = entry.get("reference")
+    if reference is not None and not isinstance(reference, str):
+        raise CorpusFtError(f"{where}: `reference` must be a string, got {reference!r}")
+    system = entry.get("system", system_prompt)
+    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": query}]
+    qid = str(entry.get("id") or "query-" + sha256_text(query)[:12])
+    keywords = _str_list(entry.get("keywords"), where, "keywords") + _str_list(entry.get("identifiers"), where, "identifiers")
+    return _query(id=qid, kind="query", origin=where, prompt=query, messages=messages,
+                  reference=reference or None, keywords=keywords,
+                  tags=_str_list(entry.get("tags"), where, "tags"), source=_source(entry.get("source"), where),
+                  source_text=entry.get("context"))
+
+
+def _load_yaml(path: Path) -> list[tuple[Any, int]]:
+    import yaml
+
+    try:
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        context = f"; {e.context} at line {e.context_mark.line + 1}" if e.context and e.context_mark else ""
+        raise CorpusFtError(f"{path}{line}: not valid YAML ({e.problem or e.context}{context}); fix the file") from None
+    except yaml.YAMLError as e:
+        raise CorpusFtError(f"{path}: not valid YAML ({e}); fix the file") from None
+    if isinstance(data, dict) and "queries" in data:
+        node = next(v for k, v in node.value if k.value == "queries")
+        data = data["queries"]
+    if not isinstance(data, list):
+        raise CorpusFtError(f"{path}:1: expected a list of queries (or `queries:` holding one), "
+                            f"each a mapping with a `query` key")
+    return [(entry, item.start_mark.line + 1) for entry, item in zip(data, node.value)]
+
+
+def _load_jsonl(path: Path, fix: str = "one query object per line") -> list[tuple[Any, int]]:
+    """(object, line number) per non-empty line; the line number is what errors name."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                out.append((json.loads(line), lineno))
+            except json.JSONDecodeError as e:
+                raise CorpusFtError(f"{path}:{lineno}: not valid JSON ({e.msg}); {fix}") from None
+    return out
+
+
+def load_queries(path: str | Path, system_prompt: str | None = None) -> list[dict]:
+    """Read and validate a queries file (.yaml/.yml or .jsonl/.json lines); errors name file:line."""
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusFtError(f"{path}: queries file not found")
+    entries = _load_jsonl(path) if path.suffix in (".jsonl", ".json") else _load_yaml(path)
+    queries = [_from_entry(entry, f"{path}:{line}", system_prompt) for entry, line in entries]
+    seen: dict[str, str] = {}
+    for q in queries:
+        if q["id"] in seen:
+            raise CorpusFtError(f"{q['origin']}: duplicate id {q['id']!r} (first at {seen[q['id']]}); ids must be unique")
+        seen[q["id"]] = q["origin"]
+    if not queries:
+        raise CorpusFtError(f"{path}: no queries in the file")
+    return queries
+
+
+def _from_record(rec: dict, where: str) -> dict:
+    kind, meta = rec.get("kind"), rec.get("meta") or {}
+    src = rec.get("source") or {}
+    source = {k: src.get(k) for k in ("path", "start_line", "end_line", "unit_id")} if src.get("path") else None
+    tags = [meta["language"]] if meta.get("language") else []
+    keywords = _str_list(meta.get("keywords") or meta.get("identifiers"), where, "meta.keywords")
+    if kind == "paragraphs":
+        return _query(id=rec["id"], kind=kind, origin=where, prompt=None, messages=None,
+                      reference=rec.get("text"), keywords=[], tags=tags, source=source)
+    messages = rec.get("messages") or []
+    if not messages or messages[-1].get("role") != "assistant":
+        raise CorpusFtError(f"{where}: a {kind} record must end with an assistant message; rebuild the dataset")
+    prompt_msgs = messages[:-1]
+    reference = messages[-1]["content"]
+    if kind == "keywords" and not keywords:
+        keywords = [k.strip(" -*•") for k in re.split(r"[,\n;]", reference) if k.strip(" -*•")]
+    user = next((m["content"] for m in reversed(prompt_msgs) if m.get("role") == "user"), "")
+    return _query(id=rec["id"], kind=kind, origin=where, prompt=user, messages=prompt_msgs,
+                  reference=reference, keywords=keywords, tags=tags, source=source)
+
+
+def sample_test_split(run_dir: str | Path, kinds: list[str], n: int, seed: int) -> tuple[list[dict], dict[str, str]]:
+    """Up to `n` held-out test records per kind (seeded), and a note per kind that had none."""
+    out, missing = [], {}
+    for kind in kinds if n else ():
+        path = Path(run_dir) / "datasets" / kind / "test.jsonl"
+        if not path.is_file():
+            missing[kind] = f"{path} not found (build it with `corpus-ft build {run_dir} --kind {kind}`)"
+            continue
+        rows = [(rec, f"{path}:{line}") for rec, line in _load_jsonl(path, "rebuild the dataset")]
+        if not rows:
+            missing[kind] = f"{path} is empty"
+            continue
+        picked = sorted(random.Random(f"{seed}:{kind}").sample(range(len(rows)), min(n, len(rows))))
+        out += [_from_record(rows[i][0], rows[i][1]) for i in picked]
+    return out, missing
+
+
+def attach_source_text(run_dir: str | Path, queries: list[dict], max_chars: int = 4000) -> None:
+    """Fill `source_text` (the span a query came from) from units.parquet, for the report and the judge."""
+    units = Path(run_dir) / "units.parquet"
+    wanted = {q["source"]["unit_id"] for q in queries
+              if q["source"] and q["source"].get("unit_id") and not q["source_text"]}
+    if not wanted or not units.is_file():
+        return
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(units, columns=["id", "text", "start_line"]).to_pylist()
+    by_id = {u["id"]: u for u in table if u["id"] in wanted}
+    for q in queries:
+        src = q["source"]
+        unit = by_id.get((src or {}).get("unit_id"))
+        if unit is None or q["source_text"]:
+            continue
+        lines = unit["text"].splitlines()
+        if src.get("start_line") and unit.get("start_line"):
+            lo = max(0, src["start_line"] - unit["start_line"])
+            hi = max(lo + 1, (src.get("end_line") or src["start_line"]) - unit["start_line"] + 1)
+            lines = lines[lo:hi] or lines
+        q["source_text"] = "\n".join(lines)[:max_chars]
+
+
+def span(source: dict | None) -> str:
+    """`path:start-end` for people to open the file where an answer's ground truth lives."""
+    if not source:
+        return ""
+    start, end = source.get("start_line"), source.get("end_line")
+    if not start:
+        return source["path"]
+    return f"{source['path']}:{start}" + (f"-{end}" if end and end != start else "")

@@ -1,0 +1,69 @@
+"""report.html (self-contained, every value escaped) and report.md, from summary and results."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from corpus_ft.evaluate.metrics import BETTER, METRICS
+from corpus_ft.evaluate.queries import span
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def num(v) -> str:
+    """Numbers for people: 3 significant digits, '–' where a metric does not apply."""
+    if v is None or v == "":
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    return str(v)
+
+
+def cmp(metric: str, base, tuned) -> str:
+    """CSS class for the tuned figure: better, worse or neither."""
+    if base is None or tuned is None or BETTER[metric] == 0 or base == tuned:
+        return ""
+    return "better" if (tuned - base) * BETTER[metric] > 0 else "worse"
+
+
+def _cell(text) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _fence(text: str) -> str:
+    return "~~~~text\n" + str(text).replace("~~~~", "~ ~ ~ ~") + "\n~~~~"
+
+
+@lru_cache(maxsize=2)
+def _env(autoescape: bool):
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=autoescape,
+                             undefined=jinja2.ChainableUndefined, keep_trailing_newline=True)
+    env.filters.update(num=num, cell=_cell, fence=_fence)
+    env.globals.update(cmp=cmp, span=span)
+    return env
+
+
+def _context(summary: dict, rows: list[dict]) -> dict:
+    agg = summary["aggregate"]
+    table = [("all", agg["all"])]
+    table += [(f"{g}: {'queries file' if g == 'queries' else 'held-out test split'}", agg[g])
+              for g in ("queries", "test") if g in agg]
+    table += [(f"kind: {k}", a) for k, a in agg["kinds"].items()]
+    table += [(f"tag: {t}", a) for t, a in agg["tags"].items()]
+    by_id = {r["id"]: r for r in rows}
+    return {"s": summary, "rows": rows, "table": table, "metrics": METRICS,
+            "anchors": {r["id"]: f"q-{i + 1}" for i, r in enumerate(rows)},
+            "better": [by_id[i] for i in summary["highlights"]["better"] if i in by_id],
+            "worse": [by_id[i] for i in summary["highlights"]["worse"] if i in by_id]}
+
+
+def html(summary: dict, rows: list[dict]) -> str:
+    """One file, no external assets: inline CSS, no scripts; opens from disk or a mail attachment."""
+    return _env(True).get_template("report.html.jinja").render(**_context(summary, rows))
+
+
+def markdown(summary: dict, rows: list[dict]) -> str:
+    return _env(False).get_template("report.md.jinja").render(**_context(summary, rows))
