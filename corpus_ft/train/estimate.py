@@ -134,6 +134,47 @@ def _flce_chunk_tokens(s: ModelShape, tokens: int) -> int:
     return 1 << max(0, math.ceil(math.log2(max(1, math.ceil(tokens / inc)))))
 
 
+def _parameter_bytes(s: ModelShape, method: str, precision: str, upcast: bool, lora_r: int,
+                     targets: tuple[str, ...], optimizer: str) -> dict[str, float]:
+    """Bytes of weights, adapters, their gradients and optimizer states, and the trainable count."""
+    low = 4 if precision == "fp32" else 2  # the trainer loads lora/full bases in the compute dtype
+    embed_b = 4 if (upcast or precision == "fp32") else 2  # prepare_model_for_kbit_training upcasts these
+    nl = s.linear_params
+    linear = nl * 0.5 + nl / 64 + nl / 64 / 256 * 4 if method == "qlora" else nl * low  # nf4 + absmax per 64 + per 256
+    # embeddings, lm_head and norms are never quantised
+    weights = linear + (s.embed_params + s.norm_params) * (embed_b if upcast or method == "qlora" else low)
+    if method == "full":  # pure bf16/fp16 training: gradients and AdamW states in the weights' dtype
+        trainable, train_b, adapters = s.num_params, low, 0.0
+    else:  # LoRA A and B, fp32 (PEFT casts adapters up)
+        lin = s.linears()
+        trainable, train_b = s.layers * sum(lora_r * (lin[t][0] + lin[t][1]) for t in targets), 4
+        adapters = trainable * train_b
+    state_b = {"adamw_torch": 2 * train_b, "paged_adamw_32bit": 8, "adamw_8bit": 2, "paged_adamw_8bit": 2}[optimizer]
+    return {"weights": weights, "adapters": adapters, "gradients": trainable * train_b,
+            "optimizer": trainable * state_b, "trainable": trainable, "layer_weights": linear / s.layers}
+
+
+def _activation_bytes(s: ModelShape, seq_len: int, micro_batch: int, checkpointing: bool, liger: bool,
+                      packing: bool, fp32: bool, lora_dropout: float, targets: tuple[str, ...]) -> tuple[float, float]:
+    """(activations, logits/loss buffers) live at the peak, in bytes."""
+    tokens = seq_len * micro_batch
+    resid = 4 if fp32 else 2  # residual stream in fp32 after the upcast (fp32 norms) or in fp32 training
+    layer = tokens * _layer_bytes(s, resid, lora_dropout, targets)
+    if liger:  # one chunk of logits at a time + the gradient of the hidden states
+        logits = tokens * s.hidden * 2 + _flce_chunk_tokens(s, tokens) * s.vocab * (4 if fp32 else 2)
+    else:  # micro_batch x seq x vocab, several fp32 copies (+ the bf16 logits when lm_head is bf16)
+        logits = tokens * s.vocab * (4 * LOGIT_COPIES_FP32 if fp32 else 4 * LOGIT_COPIES_BF16 + 2)
+    if not packing:
+        logits += micro_batch * seq_len * seq_len  # the 4-D bool padding mask SDPA gets
+    if not checkpointing:
+        return s.layers * NOCKPT_LAYERS * layer, logits
+    saved = tokens * s.layers * s.hidden * resid  # each layer's input
+    if liger:
+        return saved + CKPT_LAYERS * layer, logits
+    # un-fused loss: the peak is at the loss (logits) or in the last layer's recompute, whichever is larger
+    return saved + max(CKPT_LAYERS * layer - logits, 0.0), logits
+
+
 def estimate(model: str | os.PathLike | ModelShape, *, method: str = "qlora", seq_len: int = 2048,
              micro_batch: int = 1, grad_accum: int = 1, lora_r: int = 16, target_modules="all-linear",
              gradient_checkpointing: bool = True, optimizer: str = "adamw_torch", precision: str = "bf16",
@@ -161,82 +202,40 @@ def estimate(model: str | os.PathLike | ModelShape, *, method: str = "qlora", se
                     gradient_checkpointing=bool(gradient_checkpointing), optimizer=optimizer, precision=precision,
                     liger=bool(liger), packing=bool(packing), num_gpus=num_gpus, sharding=sharding,
                     lora_dropout=lora_dropout, upcast=bool(upcast))
-    s, T, notes = shape, seq_len * micro_batch, []
-
-    # Weights in the compute dtype (the trainer loads lora/full bases that way; full trains pure bf16/fp16).
-    low = 4 if precision == "fp32" else 2
-    embed_b = 4 if (upcast or precision == "fp32") else 2
-    if method == "qlora":
-        nl = s.linear_params
-        quant = nl * 0.5 + nl / 64 + nl / 64 / 256 * 4  # nf4 + uint8 absmax per 64 + fp32 per 256 absmax
-        weights = quant + (s.embed_params + s.norm_params) * embed_b
-    else:
-        weights = s.linear_params * low + (s.embed_params + s.norm_params) * (embed_b if upcast else low)
-    # Trainable parameters: LoRA A and B (fp32, PEFT's adapter autocast), or every weight.
-    if method == "full":
-        trainable, train_b = s.num_params, low
-    else:
-        lin = s.linears()
-        trainable = s.layers * sum(lora_r * (lin[t][0] + lin[t][1]) for t in targets)
-        train_b = 4
-    trainable_w = trainable * train_b if method != "full" else 0.0
-    grads = trainable * train_b
-    state_b = {"adamw_torch": 2 * train_b, "paged_adamw_32bit": 8, "adamw_8bit": 2, "paged_adamw_8bit": 2}[optimizer]
-    opt = trainable * state_b
+    notes: list[str] = []
+    mem = _parameter_bytes(shape, method, precision, upcast, lora_r, targets, optimizer)
+    trainable, layer_weights = mem.pop("trainable"), mem.pop("layer_weights")
     if optimizer.startswith("paged"):
         notes.append("paged optimizer states are counted on the GPU; under pressure they page to CPU memory")
-
     # Sharding: DDP adds gradient buckets; FSDP splits weights, grads and states, gathers one layer at a time.
     comm = 0.0
     if sharding == "ddp" and num_gpus > 1:
-        comm = grads
+        comm = mem["gradients"]
     elif sharding == "fsdp" and num_gpus > 1:
-        per_layer = weights * s.linear_params / max(1, s.num_params) / s.layers
-        weights, trainable_w, grads, opt = (x / num_gpus for x in (weights, trainable_w, grads, opt))
-        comm = 2 * per_layer  # the gathered layer and the prefetched next one
+        comm = 2 * layer_weights  # the gathered layer and the prefetched next one
+        mem = {k: v / num_gpus for k, v in mem.items()}
         if method == "qlora":
             notes.append("FSDP + QLoRA stores the 4-bit weights in a bf16 container (bnb quant_storage)")
-
-    # Activations, per token. Residual stream in fp32 when upcast or fp32 precision.
-    resid = 4 if (upcast or precision == "fp32") else 2
-    layer = T * _layer_bytes(s, resid, lora_dropout, targets)
-    if lora_dropout > 0:
+    if lora_dropout > 0 and method != "full":
         notes.append(f"lora_dropout={lora_dropout} keeps a dropped copy of every adapted input (not in the calibration grid)")
-    if liger:
-        chunk = _flce_chunk_tokens(s, T)
-        logits = T * s.hidden * 2 + chunk * s.vocab * (4 if upcast else 2)
-    else:
-        lm_fp32 = upcast or precision == "fp32"
-        logits = T * s.vocab * (4 * LOGIT_COPIES_FP32 if lm_fp32 else 4 * LOGIT_COPIES_BF16 + 2)
-    if not packing:
-        logits += micro_batch * seq_len * seq_len  # the 4-D bool padding mask SDPA gets
-    if gradient_checkpointing:
-        saved = T * s.layers * s.hidden * resid
-        act = saved + (CKPT_LAYERS * layer + logits if liger else max(CKPT_LAYERS * layer, logits))
-    else:
-        act = s.layers * NOCKPT_LAYERS * layer + logits
-    act -= logits  # shown separately
-
+    act, logits = _activation_bytes(shape, seq_len, micro_batch, gradient_checkpointing, liger, packing,
+                                    upcast or precision == "fp32", lora_dropout if method != "full" else 0.0, targets)
     # Dequantising a 4-bit weight to bf16 for each matmul: the largest one is live at a time.
-    workspace = max(i * o for i, o in s.linears().values()) * 2 if method == "qlora" else 0.0
-
+    workspace = max(i * o for i, o in shape.linears().values()) * 2 if method == "qlora" else 0.0
     # Gradients appear as backward frees activations: LoRA's are live at the peak only when they
     # accumulate over micro-batches; full fine-tuning's can outgrow the activations they replace.
-    if grad_accum > 1:
-        grads_at_peak = grads
-    elif method == "full":
-        grads_at_peak = max(0.0, grads - act - logits)
-    else:
-        grads_at_peak = 0.0
-    breakdown = {"weights": weights, "adapters": trainable_w, "gradients": grads_at_peak, "optimizer": opt,
-                 "activations": act, "logits": logits, "buffers": workspace + comm}
+    grads = mem["gradients"]
+    if grad_accum == 1:
+        grads = max(0.0, grads - act - logits) if method == "full" else 0.0
+    breakdown = {"weights": mem["weights"], "adapters": mem["adapters"], "gradients": grads,
+                 "optimizer": mem["optimizer"], "activations": act, "logits": logits, "buffers": workspace + comm}
     peak = sum(breakdown.values())
     breakdown = {k: v / GIB for k, v in breakdown.items()}
     frac = RESERVED_SLACK[3] if not gradient_checkpointing else RESERVED_SLACK[2 if method == "qlora" else 1]
     reserved = peak / GIB + RESERVED_SLACK[0] + frac * (act + logits) / GIB
-    if shape.name in PRESETS or str(model) in PRESETS:
+    if PRESETS.get(shape.name) is shape:
         notes.append(f"shape from the built-in preset {shape.name!r}")
-    return Estimate(str(model) if not isinstance(model, ModelShape) else model.name, settings, shape,
+    return Estimate(model.name if isinstance(model, ModelShape) else str(model), settings, shape,
                     shape.num_params, trainable, breakdown, peak / GIB, reserved, CUDA_CONTEXT_GIB, notes)
 
 
@@ -254,7 +253,7 @@ def _largest(fits, lo: int, hi: int) -> int:
     return lo
 
 
-def _suggestions(est: Estimate, budget: float) -> list[dict]:
+def _suggestions(est: Estimate, budget: float, max_micro_batch: int) -> list[dict]:
     """Single changes that make the run fit, cheapest in speed and quality first."""
     st, out = est.settings, []
     candidates: list[tuple[dict, str]] = []
@@ -264,10 +263,11 @@ def _suggestions(est: Estimate, budget: float) -> list[dict]:
         candidates.append(({"liger": True}, "use the Liger kernels (pip install liger-kernel): no full logits"))
     if st["upcast"]:
         candidates.append(({"upcast": False}, "keep embeddings and lm_head in bf16 (no fp32 upcast)"))
-    if st["micro_batch"] > 1:
+    if st["micro_batch"] > 1:  # the largest micro-batch that divides the current one and fits
         mb, ga = st["micro_batch"], st["grad_accum"]
-        candidates.append(({"micro_batch": 1, "grad_accum": ga * mb},
-                           f"micro_batch 1 x grad_accum {ga * mb}: same effective batch, slower"))
+        d = next((d for d in range(min(max_micro_batch, mb - 1), 1, -1) if mb % d == 0), 1)
+        candidates.append(({"micro_batch": d, "grad_accum": ga * mb // d},
+                           f"micro_batch {d} x grad_accum {ga * mb // d}: same effective batch, slower"))
     if st["method"] == "lora":
         candidates.append(({"method": "qlora"}, "qlora instead of lora: 4-bit base weights"))
     if st["method"] == "full":
@@ -301,7 +301,7 @@ def check_fit(est: Estimate, gpu: str | int | float, *, margin_gib: float = 0.0)
     steps = _largest(lambda n: _rerun(est, seq_len=128 * n).required_gib <= budget, 1, max(1024, st["seq_len"] // 128))
     report = FitReport(gpu_gib, est.required_gib, fits, gpu_gib - est.required_gib, max(0, max_mb), 128 * max(0, steps))
     if not fits:
-        report.suggestions = _suggestions(est, budget)
+        report.suggestions = _suggestions(est, budget, report.max_micro_batch)
     return report
 
 
