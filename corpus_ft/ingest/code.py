@@ -31,7 +31,8 @@ GRAMMARS = {
 }
 _JS = ["function_declaration", "generator_function_declaration", "class_declaration", "class",
        "method_definition", "arrow_function", "function_expression", "generator_function", "function"]
-_TS = _JS + ["abstract_class_declaration", "interface_declaration", "enum_declaration"]
+_TS = _JS + ["abstract_class_declaration", "interface_declaration", "enum_declaration", "abstract_method_signature",
+             "method_signature", "function_signature"]
 CAPTURED = {
     "python": ["function_definition", "class_definition"],
     "javascript": _JS,
@@ -342,7 +343,7 @@ def _python_docstring(body: Node | None, src: bytes) -> str:
 # --- JavaScript / TypeScript -------------------------------------------------------------
 
 _JS_CLASSES = {"class_declaration", "abstract_class_declaration", "interface_declaration", "enum_declaration"}
-_JS_FUNCS = {"function_declaration", "generator_function_declaration"}
+_JS_FUNCS = {"function_declaration", "generator_function_declaration", "function_signature"}
 _JS_ANON = {"arrow_function", "function_expression", "generator_function", "function", "class"}
 
 
@@ -358,7 +359,7 @@ def _js(node: Node, src: bytes) -> Def | None:
         return Def("class", _text(_field(node, "name"), src), node, _span(_with_attached(_export(node)), _export(node)), body)
     if t in _JS_FUNCS:
         return Def("function", _text(_field(node, "name"), src), node, _export(node), body)
-    if t == "method_definition":
+    if t in ("method_definition", "abstract_method_signature", "method_signature"):
         return Def("method", _text(_field(node, "name"), src), node, _span(_with_attached(node), node), body)
     if t not in _JS_ANON:
         return None

@@ -107,7 +107,7 @@ def text_sections(text: str, title: str, min_chars: int = 1) -> list[dict]:
 
 _BLOCK = {"p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "li", "ul", "ol",
           "table", "tr", "pre", "blockquote", "br", "hr", "dl", "dt", "dd", "figure", "figcaption",
-          "form", "details", "summary", "td", "th", "caption"}
+          "form", "details", "summary", "caption"}
 _DROP = {"script", "style", "noscript", "template", "svg", "head", "iframe", "object"}
 
 

@@ -89,7 +89,8 @@ def ctags_tags(repo: str | Path, paths: list[str]) -> list[dict]:
             tag = json.loads(line)
         except ValueError:
             continue
-        if tag.get("_type") == "tag" and tag.get("kind") in CTAGS_KINDS and tag.get("language") in CTAGS_LANGUAGES:
+        if tag.get("_type") == "tag" and tag.get("kind") in CTAGS_KINDS and tag.get("language") in CTAGS_LANGUAGES \
+                and not tag["name"].startswith("__anon"):  # lambdas and callbacks have no name to match
             tags.append(tag)
     return tags
 
