@@ -55,8 +55,8 @@ def make_run(root: Path) -> Path:
     run.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(units), run / "units.parquet")
     (run / "ingest_report.json").write_text(json.dumps(
-        {"files": [{"path": "docs/runbook.md"}, {"path": "src/app.py"}, {"path": "docs/empty.md"}],
-         "skipped": [{"path": "assets/logo.png", "reason": "binary"}]}))
+        {"files_seen": 4, "files_without_units": 0,
+         "skipped": [{"path": "assets/logo.png", "reason": "binary", "detail": "control bytes in the first 8 KiB"}]}))
     kinds = {
         "paragraphs": {"train": [_record("paragraphs", "paragraphs-1", units[0], DOC + XSS, (1, 4))],
                        "validation": [], "test": [_record("paragraphs", "paragraphs-2", units[0], "Check the log.", (4, 4))]},
@@ -179,7 +179,10 @@ def test_report_is_self_contained_and_escapes_records(run):
     for kind in ("paragraphs", "qa", "code_summary"):
         assert f'id="kind-{kind}"' in page
     assert "whitespace tokens" in page
-    assert "docs/empty.md" in page and "assets/logo.png" in page  # files that produced nothing
+    coverage = page.split('id="coverage"')[1].split("</section>")[0]  # paths that produced nothing, and why
+    assert "<code>docs/empty.md</code></td><td>1 unit(s)" in coverage
+    assert "<code>assets/logo.png</code></td><td>skipped: binary (control bytes" in coverage
+    assert "docs/runbook.md" not in coverage
     assert "exact_duplicate" in page and "too_short" not in page.split('id="kind-qa"')[1].split("Redactions")[0]
     assert "email" in page and "aws_access_key" not in page
     assert "Restart the &lt;api&gt; service" in page  # the source span, from units.parquet

@@ -8,7 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from corpus_ft.cli import main
+from corpus_ft.review import write_report
 from corpus_ft.review.decisions import decisions_path, load_decisions
 from corpus_ft.review.server import ServerThread
 from test_review import make_run
@@ -101,16 +104,15 @@ def test_decide_restart_and_apply_review(page, run, artifacts_dir):
         page.evaluate("document.getElementById('browser').scrollIntoView()")
         page.screenshot(path=str(artifacts_dir / "review_browser.png"))
 
-    from corpus_ft.build import build_dataset
-
-    stats = build_dataset("qa", run, generator="heuristic", apply_review=True)
+    result = CliRunner().invoke(main, ["build", "qa", "--run", str(run), "--apply-review", "--json"])
+    assert result.exit_code == 0, result.output
+    stats = json.loads((run / "datasets" / "qa" / "stats.json").read_text())
     assert stats["review"]["rejected"] == 1 and stats["review"]["edited"] == 1
     records = {json.loads(line)["id"]: json.loads(line) for split in ("train", "validation", "test")
                for line in (run / "datasets" / "qa" / f"{split}.jsonl").read_text().splitlines()}
     assert ids[1] not in records and ids[0] in records
     assert records[ids[2]]["messages"][-1]["content"] == "Edited by a reviewer: <b>restart</b> the service."
-    card_md = (run / "datasets" / "qa" / "card.md").read_text()
-    assert "rejected" in card_md and "edited" in card_md
+    assert "Review decisions applied: 1 rejected, 1 edited." in (run / "datasets" / "qa" / "card.md").read_text()
 
 
 def test_two_tabs_deciding_at_once_keep_both_decisions(browser, run):
@@ -165,10 +167,6 @@ def test_record_html_is_shown_as_text_and_nothing_is_fetched_from_the_network(pa
         assert page.evaluate("window.__pwned") is None
         assert "<script>window.__pwned = 1</script>" in page.locator("#records").inner_text()
         assert all(u.startswith(srv.url) or u.startswith("data:") for u in requests), requests
-    static = (run / "review" / "index.html")
-    from corpus_ft.review import write_report
-
-    write_report(run)
-    page.goto(static.as_uri())
+    page.goto(write_report(run).as_uri())
     assert page.evaluate("window.__pwned") is None
     assert page.locator("#browser").count() == 0 and page.locator("img").count() == 3

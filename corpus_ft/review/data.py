@@ -129,20 +129,12 @@ def source_span(run: Run, source: dict) -> dict:
 
 
 def ingested_paths(run: Run) -> dict[str, str]:
-    """Every file ingest saw -> what became of it ("units" or the report's reason for skipping)."""
-    out = {p: "units" for p in run.units_by_path}
-    rep = run.ingest_report
-    for key in ("files", "skipped", "failed", "errors"):
-        entries = rep.get(key)
-        if isinstance(entries, dict):
-            entries = [{"path": p, **(v if isinstance(v, dict) else {"reason": v})} for p, v in entries.items()]
-        if not isinstance(entries, list):
-            continue
-        for e in entries:
-            if isinstance(e, str):
-                out.setdefault(e, key)
-            elif isinstance(e, dict) and isinstance(e.get("path"), str):
-                out.setdefault(e["path"], str(e.get("reason") or e.get("status") or key))
+    """Every path ingest saw -> what became of it: "N units" or "skipped: reason (detail)"."""
+    out = {p: f"{len(us)} unit(s)" for p, us in run.units_by_path.items()}
+    for e in run.ingest_report.get("skipped") or []:
+        if isinstance(e, dict) and isinstance(e.get("path"), str):
+            why = str(e.get("reason") or "?") + (f" ({e['detail']})" if e.get("detail") else "")
+            out.setdefault(e["path"], f"skipped: {why}")
     return out
 
 

@@ -143,7 +143,7 @@ def render(run: Run, *, model_dir: str | os.PathLike | None = None, samples: int
     producing = {p for s in sections for p, _ in s["files"]}
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
     return env.get_template("index.html.jinja").render(
-        run_dir=str(run.run_dir), sections=sections, token_label=tokens.label,
+        run_dir=str(run.run_dir), sections=sections, report=run.ingest_report, token_label=tokens.label,
         ingested=len(seen), silent=sorted((p, why) for p, why in seen.items() if p not in producing),
         warnings=problems, css=(HERE / "static" / "review.css").read_text(), js=(HERE / "static" / "review.js").read_text(),
         interactive=interactive, n_decisions=len(decisions))
