@@ -92,7 +92,7 @@ def build_tiny_model(out_dir: str | Path, corpus_run: str | Path | None = None, 
     tokenizer = train_tokenizer(_corpus_texts(Path(corpus_run) if corpus_run else None), vocab_size)
     torch.manual_seed(seed)
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 8 // 3 // 8 * 8,
+        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=-(-hidden_size * 8 // 3 // 64) * 64,  # multiple of 64: bitsandbytes' CPU 4-bit kernels need it
         num_hidden_layers=num_layers, num_attention_heads=num_heads, num_key_value_heads=num_kv_heads,
         max_position_embeddings=max_positions, rms_norm_eps=1e-5, tie_word_embeddings=True,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,

@@ -1,0 +1,120 @@
+"""`TrainConfig`: every knob of `corpus-ft train`, with the trade-off beside it.
+
+The estimator (`train/estimate.py`) reads the same fields to size the GPU, so a config that
+the estimator accepts is the config that trains.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+KINDS = ("paragraphs", "qa", "keywords", "code_summary")
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(GiB|GB|MiB|MB)\s*$", re.IGNORECASE)
+
+
+class TrainConfig(BaseModel):
+    """How to fine-tune: model and method, LoRA shape, batch and schedule, speed switches, scale."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # --- model and method ---
+    model: str = Field("tiny", description=(
+        "Base model: a local directory with config.json, a hub id (needs the hub cache, offline), or "
+        "'tiny' for the embedded random-init Llama (built into RUN_DIR/tiny-model; NOT a useful model)."))
+    method: Literal["qlora", "lora", "full"] = Field("qlora", description=(
+        "qlora: 4-bit NF4 base + LoRA, least memory; lora: bf16 base + LoRA, ~2-3x the base's memory, "
+        "a little faster; full: every weight trained, ~16 bytes/parameter, best fit to the data."))
+    lora_r: int = Field(16, ge=1, description="LoRA rank: higher fits more of the data and costs memory and time.")
+    lora_alpha: int = Field(32, ge=1, description="LoRA scale (alpha/r multiplies the update); 2*r is the usual choice.")
+    lora_dropout: float = Field(0.05, ge=0.0, lt=1.0, description="Dropout on the LoRA input: regularises small datasets.")
+    target_modules: Literal["all-linear"] | list[str] = Field("all-linear", description=(
+        "Layers that get adapters: 'all-linear' (attention + MLP, QLoRA paper) or names like ['q_proj', 'v_proj'] "
+        "(fewer adapters: less memory, usually worse)."))
+    use_dora: bool = Field(False, description="DoRA (weight-decomposed LoRA): a little better at low rank, ~20-30% slower.")
+    assistant_only_loss: bool = Field(True, description=(
+        "Loss on assistant tokens only for chat records (paragraphs always train on every token); "
+        "False also trains the model to write the questions."))
+
+    # --- data ---
+    mix: dict[str, float] = Field(default_factory=dict, description=(
+        "Dataset kind -> weight, e.g. {paragraphs: 1.0, qa: 2.0}. Weight 2 repeats each record twice per epoch, "
+        "0.5 samples half of them (seeded), 0 leaves the kind out. Empty: every built kind, weight 1."))
+    seq_len: int = Field(2048, ge=16, description=(
+        "Tokens per packed sequence (max length): longer holds longer records, memory grows with it."))
+    packing: bool = Field(True, description=(
+        "Pack records into seq_len rows (best-fit, padding-free, no attention across records): "
+        "2-5x fewer wasted tokens than padding."))
+
+    # --- batch and schedule ---
+    micro_batch: int = Field(4, ge=1, description="Sequences per forward pass per GPU: higher is faster and uses more memory.")
+    grad_accum: int = Field(4, ge=1, description="Micro-batches per optimizer step: raises the effective batch at no memory cost.")
+    learning_rate: float = Field(2e-4, gt=0, description="Peak learning rate: 1e-4..3e-4 for LoRA, ~1e-5 for full fine-tuning.")
+    lr_scheduler: Literal["cosine", "linear", "constant"] = Field("cosine", description="Decay after warm-up.")
+    warmup_ratio: float = Field(0.03, ge=0.0, lt=1.0, description="Fraction of the steps spent warming the learning rate up.")
+    epochs: float = Field(1.0, gt=0, description="Passes over the (mixed) training data; ignored when max_steps > 0.")
+    max_steps: int = Field(-1, description="Stop after this many optimizer steps (-1: run `epochs`).")
+    weight_decay: float = Field(0.0, ge=0.0, description="AdamW weight decay.")
+    max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
+    optimizer: Literal["adamw_torch", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit"] = Field(
+        "adamw_torch", description=(
+            "adamw_torch: plain AdamW (adapter states are small with LoRA); *_8bit: bitsandbytes, ~4x less optimizer "
+            "memory (matters for full); paged_*: survive memory spikes by paging to CPU (GPU only)."))
+
+    # --- evaluation, checkpoints, logging ---
+    eval_steps: int = Field(50, ge=1, description="Validation loss every N steps: lower watches closer, costs time.")
+    save_steps: int = Field(50, ge=1, description="Checkpoint every N steps (what --resume restarts from).")
+    save_total_limit: int = Field(2, ge=1, description="Checkpoints kept on disk (the best one is always kept).")
+    logging_steps: int = Field(10, ge=1, description="A metrics.jsonl/TensorBoard line every N steps.")
+    early_stopping_patience: int = Field(3, ge=0, description=(
+        "Stop after this many evaluations without a better validation loss (0: never stop early)."))
+    seed: int = Field(0, description="Seeds data order, sampling and adapter init: same seed, same run.")
+
+    # --- speed and memory ---
+    gradient_checkpointing: Literal["auto"] | bool = Field("auto", description=(
+        "Recompute activations in backward: ~3-5x less activation memory, ~25-30% slower. "
+        "auto: off when the estimator says it fits without (GPU), always off on the CPU."))
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = Field("auto", description=(
+        "Compute dtype. auto: bf16 on GPUs that have it, fp16 on older GPUs, fp32 on the CPU (bf16 is ~10x slower there)."))
+    liger: Literal["auto"] | bool = Field("auto", description=(
+        "Liger Triton kernels (RMSNorm, RoPE, SwiGLU): less memory, faster. auto: on when liger-kernel is installed and a GPU is used."))
+    attn_implementation: Literal["sdpa", "flash_attention_2", "eager"] = Field("sdpa", description=(
+        "Attention kernel. sdpa works everywhere; flash_attention_2 (if installed) is fastest with packing."))
+
+    # --- scale ---
+    gpu: str | None = Field(None, description=(
+        "GPU memory to plan for, e.g. '24GiB'. Set: the estimator checks the fit even on a machine without that GPU. "
+        "Unset: the visible GPU's memory."))
+    num_gpus: int = Field(1, ge=1, description="GPUs that train together (set by accelerate launch; used by the estimator).")
+    sharding: Literal["none", "ddp", "fsdp"] = Field("none", description=(
+        "none: one GPU; ddp: one full copy per GPU, faster; fsdp: weights sharded across GPUs, fits bigger models "
+        "(QLoRA stores 4-bit weights as bf16 for FSDP)."))
+
+    @field_validator("mix")
+    @classmethod
+    def _known_kinds(cls, mix: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(mix) - set(KINDS))
+        if unknown:
+            raise ValueError(f"unknown dataset kind(s) {unknown}; choose from {list(KINDS)}")
+        bad = {k: w for k, w in mix.items() if w < 0}
+        if bad:
+            raise ValueError(f"weights must be >= 0, got {bad}")
+        if mix and not any(w > 0 for w in mix.values()):
+            raise ValueError("every weight is 0: nothing would train")
+        return mix
+
+    @field_validator("gpu")
+    @classmethod
+    def _memory_size(cls, gpu: str | None) -> str | None:
+        if gpu is not None and not _MEMORY.match(gpu):
+            raise ValueError(f"expected a size like '24GiB' or '80GB', got {gpu!r}")
+        return gpu
+
+    @field_validator("target_modules")
+    @classmethod
+    def _targets(cls, t):
+        if isinstance(t, list) and not t:
+            raise ValueError("name at least one module, or use 'all-linear'")
+        return t

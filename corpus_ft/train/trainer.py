@@ -1,0 +1,369 @@
+"""Fine-tune a causal LM on the run's datasets: QLoRA (default), LoRA or full, with TRL's SFTTrainer.
+
+Features, in the order `train()` runs them:
+- model: a local `save_pretrained` directory, a cached hub id, or the embedded tiny Llama;
+  any architecture `AutoModelForCausalLM` loads (Llama family is what the estimator models).
+- memory: `estimate.preflight` refuses a config that will not fit the GPU before anything loads;
+  gradient checkpointing is switched off when the estimator says the run fits without it.
+- fast path on the GPU: the 4-bit base stays in bf16 (no `prepare_model_for_kbit_training`
+  fp32 upcast), non-reentrant checkpointing, Liger kernels when installed, packed padding-free
+  batches (best-fit decreasing; position_ids keep packed records from attending to each other).
+- data: kinds mixed by weight, review decisions applied, chat loss on assistant tokens only.
+- reliability: eval loss every N steps, early stopping, best checkpoint restored at the end;
+  checkpoints carry a completion marker and `resume=True` restarts from the last complete one
+  (model, optimizer, scheduler, RNG and data position, through HF Trainer).
+- output: `RUN_DIR/model/` (adapter + tokenizer, train_config.json, metrics.jsonl, TensorBoard).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import torch
+from transformers import ProgressCallback, TrainerCallback
+from transformers.integrations import TensorBoardCallback
+from trl import SFTConfig, SFTTrainer
+
+from corpus_ft.train.config import TrainConfig
+from corpus_ft.train.data import kind_weights, load_datasets
+from corpus_ft.util import CorpusFtError, atomic_write_json, offline_env, write_manifest
+
+log = logging.getLogger(__name__)
+
+COMPLETE = "corpus_ft_complete.json"  # written into a checkpoint after every file of it is on disk
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+# --- setup --------------------------------------------------------------------------------
+
+
+def resolve_model(run_dir: Path, name: str) -> str:
+    """A loadable model reference: 'tiny' (built on first use), a checked local dir, or a hub id."""
+    if name == "tiny":
+        path = run_dir / "tiny-model"
+        if not (path / "config.json").is_file():
+            from corpus_ft.train.tiny import build_tiny_model
+
+            corpus = run_dir if (run_dir / "units.parquet").is_file() else None
+            build_tiny_model(path, corpus_run=corpus)
+        return str(path.resolve())
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path.is_dir() and (path / "config.json").is_file()):
+            raise CorpusFtError(f"{path}: no config.json, so it is not a `save_pretrained` model directory; "
+                                "pass the directory that holds config.json, the weights and the tokenizer")
+        return str(path.resolve())
+    if not _HUB_ID.match(name):
+        raise CorpusFtError(f"model {name!r}: no such directory, and not a hub id like 'meta-llama/Llama-3.2-1B'")
+    return name
+
+
+def device_and_dtype(config: TrainConfig) -> tuple[str, torch.dtype]:
+    """cuda or cpu, and the compute dtype `precision` resolves to there."""
+    cuda = torch.cuda.is_available()
+    if config.precision == "auto":
+        if not cuda:
+            return "cpu", torch.float32
+        return "cuda", torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[config.precision]
+    if dtype == torch.float16 and not cuda:
+        raise CorpusFtError("train.precision=fp16 needs a GPU; use fp32 (or auto) on the CPU")
+    return ("cuda" if cuda else "cpu"), dtype
+
+
+def fit_plan(config: TrainConfig, device: str) -> TrainConfig:
+    """Ask the estimator first: refuse what does not fit, drop checkpointing when it fits without."""
+    if device == "cpu":
+        if config.gpu is not None:  # planning for a named GPU is checked even where there is none
+            from corpus_ft.train.estimate import preflight
+
+            preflight(config)
+        return config.model_copy(update={"gradient_checkpointing": False})
+    from corpus_ft.train import estimate
+
+    if config.gradient_checkpointing == "auto":
+        config = estimate.choose_fastest(config)
+    estimate.preflight(config)
+    return config
+
+
+def load_model(model_ref: str, config: TrainConfig, device: str, dtype: torch.dtype):
+    """The base model in the method's form: 4-bit NF4 (qlora), `dtype` weights (lora, full)."""
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    kwargs: dict = {"dtype": dtype, "attn_implementation": config.attn_implementation}
+    if config.method == "qlora":
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=dtype,
+            # FSDP shards flat tensors of one dtype: store the packed 4-bit weights as the compute dtype
+            bnb_4bit_quant_storage=dtype if config.sharding == "fsdp" else torch.uint8)
+    if device == "cuda" and config.sharding != "fsdp":
+        kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", 0))}
+    try:
+        model = AutoModelForCausalLM.from_pretrained(model_ref, **kwargs)
+    except (OSError, ValueError, KeyError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CorpusFtError(f"model {model_ref!r} does not load as a causal LM ({first}); pass a local "
+                            "Llama-family directory (config.json + weights + tokenizer) or a cached hub id") from None
+    model.config.use_cache = False  # the KV cache is useless in training and costs memory
+    return model
+
+
+def load_tokenizer(model_ref: str):
+    """The model's tokenizer with a chat template that marks assistant turns for the loss mask."""
+    from transformers import AutoTokenizer
+    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+
+    from corpus_ft.train.tiny import DEFAULT_CHAT_TEMPLATE
+
+    try:
+        tok = AutoTokenizer.from_pretrained(model_ref)
+    except (OSError, ValueError, KeyError) as e:
+        raise CorpusFtError(f"model {model_ref!r}: no usable tokenizer ({str(e).strip()[:200]}); "
+                            "the model directory must hold the tokenizer files too") from None
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    if not tok.chat_template:
+        tok.chat_template = DEFAULT_CHAT_TEMPLATE
+    elif not has_generation_markers(tok.chat_template):
+        try:
+            tok.chat_template = get_training_chat_template(tok) or tok.chat_template
+        except Exception:  # a template TRL cannot patch: train on the documented default instead
+            log.warning("the model's chat template has no {%% generation %%} markers and TRL cannot patch it; "
+                        "training with corpus-ft's default template (saved with the adapter)")
+            tok.chat_template = DEFAULT_CHAT_TEMPLATE
+    return tok
+
+
+def lora_config(config: TrainConfig):
+    from peft import LoraConfig
+
+    return LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                      target_modules=config.target_modules, use_dora=config.use_dora, bias="none",
+                      task_type="CAUSAL_LM")
+
+
+def use_liger(config: TrainConfig, device: str) -> bool:
+    from transformers.utils import is_liger_kernel_available
+
+    if config.liger == "auto":
+        return device == "cuda" and is_liger_kernel_available()
+    if config.liger and not is_liger_kernel_available():
+        raise CorpusFtError("train.liger=true but liger-kernel is not installed; `pip install liger-kernel` "
+                            "or set liger: auto")
+    return bool(config.liger)
+
+
+def sft_config(config: TrainConfig, out: Path, dtype: torch.dtype, device: str, has_eval: bool,
+               progress: bool) -> SFTConfig:
+    """TRL/HF arguments for the resolved config; the CPU gets fp32 and no checkpointing (10x faster)."""
+    if has_eval and config.save_steps % config.eval_steps:
+        raise CorpusFtError(f"train.save_steps ({config.save_steps}) must be a multiple of train.eval_steps "
+                            f"({config.eval_steps}) so that the best evaluated checkpoint is on disk")
+    return SFTConfig(
+        output_dir=str(out / "checkpoints"),
+        per_device_train_batch_size=config.micro_batch, per_device_eval_batch_size=config.micro_batch,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.learning_rate, lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=config.warmup_ratio, num_train_epochs=config.epochs, max_steps=config.max_steps,
+        weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm, optim=config.optimizer,
+        bf16=dtype == torch.bfloat16 and device == "cuda", fp16=dtype == torch.float16,
+        activation_checkpointing=bool(config.gradient_checkpointing),
+        activation_checkpointing_kwargs={"use_reentrant": False},
+        use_liger_kernel=use_liger(config, device),
+        max_length=config.seq_len, packing=config.packing, packing_strategy="bfd",
+        eval_strategy="steps" if has_eval else "no", eval_steps=config.eval_steps,
+        save_strategy="steps", save_steps=config.save_steps, save_total_limit=config.save_total_limit,
+        load_best_model_at_end=has_eval, metric_for_best_model="eval_loss", greater_is_better=False,
+        logging_steps=config.logging_steps, logging_first_step=True, report_to="none",
+        disable_tqdm=not progress, seed=config.seed, data_seed=config.seed, use_cpu=device == "cpu",
+        ddp_find_unused_parameters=False, dataloader_num_workers=0,
+    )
+
+
+# --- callbacks and checkpoints ------------------------------------------------------------
+
+
+class MetricsLog(TrainerCallback):
+    """One JSON line per log in metrics.jsonl (step, loss, eval_loss, lr, tokens_per_s), rank 0 only."""
+
+    def __init__(self, path: Path):
+        self.path, self.last = path, None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.last = (time.monotonic(), 0)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or logs is None:
+            return
+        now = time.monotonic()
+        if "num_tokens" in logs and self.last is not None:
+            t0, n0 = self.last
+            if now > t0 and logs["num_tokens"] >= n0:
+                logs["tokens_per_s"] = round((logs["num_tokens"] - n0) / (now - t0), 1)
+            self.last = (now, logs["num_tokens"])
+        row = {"step": state.global_step, "epoch": round(state.epoch or 0, 4), **logs}
+        if "learning_rate" in row:
+            row["lr"] = row["learning_rate"]
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row, default=float) + "\n")
+
+
+class Progress(ProgressCallback):
+    """The step bar (with its ETA) shows loss and tokens/s; evaluations print one line each."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not (state.is_world_process_zero and self.training_bar is not None and logs):
+            return
+        if "eval_loss" in logs:
+            self.training_bar.write(f"step {state.global_step}: eval_loss {logs['eval_loss']:.4f}")
+        elif "loss" in logs:
+            post = {"loss": f"{logs['loss']:.4f}"}
+            if "tokens_per_s" in logs:
+                post["tok/s"] = f"{logs['tokens_per_s']:,.0f}"
+            self.training_bar.set_postfix(post, refresh=False)
+
+
+class CorpusFtTrainer(SFTTrainer):
+    """SFTTrainer whose checkpoints end with a completion marker, so a crash mid-save is never resumed."""
+
+    def _save_checkpoint(self, model, trial):
+        super()._save_checkpoint(model, trial)
+        if self.args.should_save:
+            ckpt = Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}"
+            atomic_write_json(ckpt / COMPLETE, {"step": self.state.global_step})
+
+
+def last_complete_checkpoint(checkpoints: Path, *, clean: bool) -> Path | None:
+    """The newest checkpoint with its marker; with `clean`, incomplete ones are deleted."""
+    done = []
+    for d in checkpoints.glob("checkpoint-*") if checkpoints.is_dir() else []:
+        if (d / COMPLETE).is_file():
+            done.append(d)
+        elif clean:
+            log.warning("removing incomplete checkpoint %s (the run stopped while writing it)", d)
+            shutil.rmtree(d, ignore_errors=True)
+    return max(done, key=lambda d: int(d.name.split("-")[-1]), default=None)
+
+
+def _keep_metrics_upto(path: Path, step: int) -> None:
+    """On resume, forget log lines past the checkpoint: those steps are trained again."""
+    if path.is_file():
+        rows = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln).get("step", 0) <= step]
+        path.write_text("".join(r + "\n" for r in rows))
+
+
+# --- train --------------------------------------------------------------------------------
+
+
+def train(run_dir: str | os.PathLike, config: TrainConfig, *, resume: bool = False, progress: bool = True) -> dict:
+    """Fine-tune on RUN_DIR/datasets and write RUN_DIR/model/; returns losses, steps and paths."""
+    offline_env()
+    from accelerate import PartialState
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CorpusFtError(f"{run_dir}: run directory not found; run `corpus-ft ingest` and `corpus-ft build` first")
+    kind_weights(run_dir, config)  # fail on missing datasets before anything heavy loads
+    state = PartialState()
+    device, dtype = device_and_dtype(config)
+    if config.method == "qlora" and device == "cpu":
+        log.warning("QLoRA on the CPU: bitsandbytes' CPU backend trains 4-bit, but slowly and with no memory "
+                    "gain on small models; `--method lora` is faster here")
+    model_ref = resolve_model(run_dir, config.model) if state.is_main_process else None
+    state.wait_for_everyone()
+    model_ref = model_ref or resolve_model(run_dir, config.model)  # other ranks see the built tiny model
+    config = fit_plan(config.model_copy(update={"model": model_ref}), device)
+    resolved = config.model_copy(update={
+        "precision": {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}[dtype],
+        "liger": use_liger(config, device)})
+
+    tokenizer = load_tokenizer(model_ref)
+    train_ds, eval_ds, data_summary = load_datasets(run_dir, config, tokenizer)
+
+    out = run_dir / "model"
+    checkpoints = out / "checkpoints"
+    start = last_complete_checkpoint(checkpoints, clean=state.is_main_process) if resume else None
+    if state.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        if resume and start is None:
+            log.warning("--resume: no complete checkpoint under %s; training from step 0", checkpoints)
+        if start is None:
+            shutil.rmtree(checkpoints, ignore_errors=True)
+            (out / "metrics.jsonl").unlink(missing_ok=True)
+        else:
+            _keep_metrics_upto(out / "metrics.jsonl", int(start.name.split("-")[-1]))
+        atomic_write_json(out / "train_config.json", resolved.model_dump())
+    state.wait_for_everyone()
+
+    model = load_model(model_ref, config, device, dtype)
+    args = sft_config(config, out, dtype, device, eval_ds is not None, progress)
+    tb = TensorBoardCallback()
+    tb.logging_dir = str(out / "tensorboard")
+    callbacks = [tb]
+    if eval_ds is not None and config.early_stopping_patience > 0:
+        from transformers import EarlyStoppingCallback
+
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    trainer = CorpusFtTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+                              processing_class=tokenizer, callbacks=callbacks,
+                              peft_config=None if config.method == "full" else lora_config(config))
+    if config.method == "qlora" and dtype == torch.float32:
+        # TRL keeps QLoRA adapters in bf16 (the paper's choice on GPUs); bf16 math is ~10x slower on the CPU
+        for p in trainer.model.parameters():
+            if p.requires_grad:
+                p.data = p.data.float()
+    trainer.callback_handler.callbacks.insert(0, MetricsLog(out / "metrics.jsonl"))  # adds tokens/s before others log
+    if progress:
+        trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(Progress())
+
+    t0 = time.monotonic()
+    result = trainer.train(resume_from_checkpoint=str(start) if start else None)
+    final = _save_final(trainer, out, "full" if config.method == "full" else "adapter", state)
+
+    eval_loss = trainer.state.best_metric  # the kept (best) checkpoint's eval loss; None without validation
+    summary = {
+        "output": str(final), "method": config.method, "model": model_ref, "device": device,
+        "steps": trainer.state.global_step, "train_loss": result.training_loss, "eval_loss": eval_loss,
+        "best_checkpoint": trainer.state.best_model_checkpoint, "resumed_from": str(start) if start else None,
+        "runtime_s": round(time.monotonic() - t0, 1), "data": data_summary,
+    }
+    if state.is_main_process:
+        atomic_write_json(out / "train_result.json", summary)
+        inputs = {f"datasets/{k}": run_dir / "datasets" / k for k in data_summary}
+        decisions = run_dir / "review" / "decisions.jsonl"
+        if decisions.is_file():
+            inputs["review"] = decisions
+        if Path(model_ref).is_dir():
+            inputs["model_config"] = Path(model_ref) / "config.json"
+        write_manifest(out, "train", inputs, resolved.model_dump())
+    return summary
+
+
+def _save_final(trainer: SFTTrainer, out: Path, name: str, state) -> Path:
+    """Adapter (or full model) + tokenizer, swapped into place only once every rank has written it."""
+    final, staging = out / name, out / f".{name}.partial"
+    if state.is_main_process:
+        shutil.rmtree(staging, ignore_errors=True)
+    state.wait_for_everyone()
+    trainer.save_model(str(staging))  # collective under FSDP; only rank 0 writes files
+    state.wait_for_everyone()
+    if state.is_main_process:
+        old = out / f".{name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            os.replace(final, old)
+        os.replace(staging, final)
+        shutil.rmtree(old, ignore_errors=True)
+        for junk in ("training_args.bin",):
+            (final / junk).unlink(missing_ok=True)
+    state.wait_for_everyone()
+    return final
