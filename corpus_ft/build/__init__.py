@@ -178,6 +178,9 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
     if not units_in:
         what = "code definitions" if kind == "code_summary" else "document sections"
         warnings.append(f"units.parquet has no {what}, so the {kind} dataset is empty")
+    elif not candidates and kind in ("qa", "code_summary"):
+        warnings.append(f"the {cfg.generator.type} generator wrote nothing usable for {units_in} units; "
+                        "check its model and prompts (a tiny random-init model writes none)")
     elif len(stats["files"]) < 3:
         warnings.append(f"only {len(stats['files'])} source file(s): validation/test need 3 or more files to be non-empty")
     stats["warnings"] = warnings
