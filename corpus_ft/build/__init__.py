@@ -72,8 +72,10 @@ def _cap(records: list[dict], limit: int | None, seed: int) -> tuple[list[dict],
     return [r for r in records if r["id"] in keep], [{"reason": "max_records", "record": r} for r in records if r["id"] not in keep]
 
 
-def _candidates(kind: str, units: list[dict], cfg: BuildConfig, run_dir: Path) -> tuple[list[dict], list[dict], int]:
-    """(candidates, removed by the kind itself, units read) for one kind."""
+def _candidates(kind: str, units: list[dict], cfg: BuildConfig, run_dir: Path,
+                generation: dict) -> tuple[list[dict], list[dict], int]:
+    """(candidates, removed by the kind itself, units read) for one kind; `generation` gets the
+    generator's own counts (prompts, cache hits, unparseable replies) when it keeps them."""
     from corpus_ft.build import kinds
     from corpus_ft.build.chunk import chunk_units, make_splitter
 
@@ -81,7 +83,9 @@ def _candidates(kind: str, units: list[dict], cfg: BuildConfig, run_dir: Path) -
         code = [u for u in units if u["kind"] in CODE_KINDS]
         if not code:
             return [], [], 0
-        kept, removed = kinds.code_summary(code, _generator(cfg, run_dir), cfg)
+        gen = _generator(cfg, run_dir)
+        kept, removed = kinds.code_summary(code, gen, cfg)
+        generation.update(getattr(gen, "stats", {}) or {})
         return kept, removed, len(code)
     docs = [u for u in units if u["kind"] in DOC_KINDS]
     size, overlap = cfg.resolved_chunking()
@@ -90,7 +94,11 @@ def _candidates(kind: str, units: list[dict], cfg: BuildConfig, run_dir: Path) -
         return kinds.paragraphs(chunks), [], len(docs)
     if kind == "keywords":
         return kinds.keywords(chunks, cfg), [], len(docs)
-    kept, removed = kinds.qa(chunks, _generator(cfg, run_dir), cfg) if chunks else ([], [])
+    if not chunks:
+        return [], [], len(docs)
+    gen = _generator(cfg, run_dir)
+    kept, removed = kinds.qa(chunks, gen, cfg)
+    generation.update(getattr(gen, "stats", {}) or {})
     return kept, removed, len(docs)
 
 
@@ -146,7 +154,8 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
 
     redactions: Counter = Counter()
     units = [redact_unit(u, redactions) for u in units]
-    candidates, removed, units_in = _candidates(kind, units, cfg, run_dir)
+    generation: dict = {}
+    candidates, removed, units_in = _candidates(kind, units, cfg, run_dir, generation)
     kept, filtered = filter_records(candidates, cfg)
     removed += filtered
     kept, capped = _cap(kept, cfg.max_records, cfg.seed)
@@ -173,6 +182,7 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
         "languages": dict(Counter(r["meta"]["language"] for r in kept).most_common()),
         "files": dict(sorted(Counter(r["source"]["path"] for r in kept).items())),
         "settings": settings,
+        "generation": generation,
     }
     warnings = []
     if not units_in:

@@ -54,6 +54,8 @@ def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_pat
     ]
     if uses_generator:
         parts += [GENERATOR_NOTE.get(stats["generator"], f"Generator: `{stats['generator']}`."), ""]
+        if stats.get("generation"):
+            parts += ["Generator calls: " + ", ".join(f"{k} {v}" for k, v in stats["generation"].items()) + ".", ""]
         if kind == "code_summary":
             parts += ["Summaries come from the docstring when it has at least "
                       f"{s['min_docstring_words']} words (`meta.summary_source: docstring`), otherwise from the generator.", ""]
