@@ -268,3 +268,12 @@ def test_chat_many_keeps_order_and_returns_exceptions():
         client = OpenAIClient(url, "m", concurrency=1)
         out = client.chat_many([USER, [{"role": "user", "content": "other"}]], return_exceptions=True)
     assert isinstance(out[0], EndpointError) and out[0].status == 422 and out[1] == "Run systemctl restart billing."
+
+
+@pytest.mark.slow
+def test_bench_generate_reports_speed_and_a_free_cached_rerun(tiny):
+    from corpus_ft.generate.bench import bench_generate
+
+    r = bench_generate(tiny, n_prompts=3, max_new_tokens=2, batch_sizes=(1, 3), concurrency=2)
+    assert [h["batch_size"] for h in r["hf"]] == [1, 3] and all(h["new_tokens"] == 6 for h in r["hf"])
+    assert r["openai_over_serve"]["cold"]["http_requests"] == 3 and r["openai_over_serve"]["cached"]["http_requests"] == 0

@@ -14,7 +14,7 @@ from typing import Any
 
 from corpus_ft.generate import GeneratorConfig
 from corpus_ft.generate.cache import ResponseCache, request_key
-from corpus_ft.generate.llm import Messages, PromptGenerator
+from corpus_ft.generate.llm import Advance, Messages, PromptGenerator
 from corpus_ft.util import CorpusFtError, offline_env, sha256_text
 
 
@@ -123,12 +123,13 @@ class HFGenerator(PromptGenerator):
         self._lm = None
         self._tokenizer = None
 
-    def complete(self, batch: list[Messages]) -> list[str]:
+    def complete(self, batch: list[Messages], advance: Advance = lambda n: None) -> list[str]:
         params = {"max_tokens": self.cfg.max_new_tokens, "temperature": self.cfg.temperature}
         fingerprint = model_fingerprint(self.model) if self.cache is not None else ""
         keys = [request_key(fingerprint, m, params) for m in batch]
         results = [self.cache.get(k) if self.cache is not None else None for k in keys]
         self.stats["cache_hits"] += sum(r is not None for r in results)
+        advance(sum(r is not None for r in results))
         todo = [i for i, r in enumerate(results) if r is None]
         if self._lm is None and todo:
             self._lm, self._tokenizer = load_model(self.model)
@@ -144,5 +145,6 @@ class HFGenerator(PromptGenerator):
                 results[i] = completion.text
                 if self.cache is not None:
                     self.cache.put(keys[i], completion.text, {"model": fingerprint, "messages": batch[i], **params})
+            advance(len(idx))
         return results  # type: ignore[return-value]
 

@@ -7,13 +7,31 @@ chunks and code units into prompts from the templates, and replies into pairs or
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import sys
+from collections.abc import Callable, Iterator, Sequence
 
 from corpus_ft.generate import Chunk, GeneratorConfig, QAPair
 from corpus_ft.generate.parse import parse_qa, parse_summary
 from corpus_ft.generate.prompts import load_templates, qa_prompt, summary_prompt
 
 Messages = list[dict[str, str]]
+Advance = Callable[[int], None]
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, label: str, enabled: bool) -> Iterator[Advance]:
+    """A progress bar on stderr (thread-safe `advance(n)`), or a no-op when disabled."""
+    if not enabled:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
 
 
 class PromptGenerator:
@@ -23,22 +41,29 @@ class PromptGenerator:
     def __init__(self, cfg: GeneratorConfig):
         self.cfg = cfg
         self.templates = load_templates(cfg.prompts)
+        self.progress = sys.stderr.isatty()  # a bar while generating, for a person watching
         # prompts: asked for; cache_hits: answered from the cache; unparseable: replies dropped
         # because no pair/summary could be read; failed: requests the endpoint refused.
         self.stats: dict[str, int] = {"prompts": 0, "cache_hits": 0, "unparseable": 0, "failed": 0}
 
-    def complete(self, batch: list[Messages]) -> list[str | None]:
-        """The model's reply to each conversation, in order (None for a request that failed)."""
+    def complete(self, batch: list[Messages], advance: Advance = lambda n: None) -> list[str | None]:
+        """The model's reply to each conversation, in order (None for a request that failed).
+
+        Calls `advance(n)` as replies arrive, for the progress bar.
+        """
         raise NotImplementedError
 
-    def _replies(self, prompts: list[str]) -> list[str | None]:
+    def _replies(self, prompts: list[str], what: str) -> list[str | None]:
         self.stats["prompts"] += len(prompts)
-        return self.complete([[{"role": "user", "content": p}] for p in prompts]) if prompts else []
+        if not prompts:
+            return []
+        with progress_bar(len(prompts), f"{self.name}: {what}", self.progress) as advance:
+            return self.complete([[{"role": "user", "content": p}] for p in prompts], advance)
 
     def questions(self, chunks: Sequence[Chunk]) -> list[list[QAPair]]:
         """For each chunk, up to questions_per_chunk pairs ([] when the reply could not be read)."""
         n = self.cfg.questions_per_chunk
-        replies = self._replies([qa_prompt(self.templates["qa"], c, n) for c in chunks])
+        replies = self._replies([qa_prompt(self.templates["qa"], c, n) for c in chunks], "questions")
         out = []
         for reply in replies:
             pairs = parse_qa(reply, limit=n) if reply is not None else None
@@ -48,7 +73,7 @@ class PromptGenerator:
 
     def summaries(self, units: Sequence[dict]) -> list[str | None]:
         """For each code unit, a one-paragraph summary, or None when the reply could not be read."""
-        replies = self._replies([summary_prompt(self.templates["code_summary"], u) for u in units])
+        replies = self._replies([summary_prompt(self.templates["code_summary"], u) for u in units], "summaries")
         out = []
         for reply in replies:
             summary = parse_summary(reply) if reply is not None else None

@@ -14,7 +14,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ import httpx
 
 from corpus_ft.generate import GeneratorConfig
 from corpus_ft.generate.cache import ResponseCache, request_key
-from corpus_ft.generate.llm import Messages, PromptGenerator
+from corpus_ft.generate.llm import Advance, Messages, PromptGenerator
 from corpus_ft.util import CorpusFtError
 
 RETRY_STATUS = {408, 409, 425, 429}  # and every 5xx
@@ -148,11 +148,12 @@ class OpenAIClient:
         return content
 
     def chat_many(self, batch: Sequence[Messages], *, return_exceptions: bool = False,
-                  **params: Any) -> list[str | Exception]:
+                  on_done: Callable[[int], None] | None = None, **params: Any) -> list[str | Exception]:
         """`chat` for every conversation, `concurrency` at a time, in input order.
 
         Identical conversations are sent once. With return_exceptions, a failed request yields
         its EndpointError in place and the others still complete (and are cached).
+        `on_done(n)` is called as replies arrive (from worker threads), e.g. for a progress bar.
         """
         unique: dict[str, Messages] = {}
         keys = []
@@ -168,12 +169,17 @@ class OpenAIClient:
                 if return_exceptions:
                     return e
                 raise
+            finally:
+                if on_done is not None:
+                    on_done(1)
 
         workers = min(self.concurrency, max(1, len(unique)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai") as pool:
             results = dict(zip(unique, pool.map(one, unique.values())))
         self._count("requests", len(batch) - len(unique))  # duplicates were answered without a request
         self._count("cache_hits", len(batch) - len(unique))
+        if on_done is not None and len(batch) > len(unique):
+            on_done(len(batch) - len(unique))
         return [results[k] for k in keys]
 
     def models(self) -> list[str]:
@@ -217,9 +223,9 @@ class OpenAIGenerator(PromptGenerator):
                                    cache_dir=cache_dir if cfg.cache else None)
         self.stats.update(http_requests=0, retries=0)
 
-    def complete(self, batch: list[Messages]) -> list[str | None]:
-        replies = self.client.chat_many(batch, return_exceptions=True, max_tokens=self.cfg.max_new_tokens,
-                                        temperature=self.cfg.temperature)
+    def complete(self, batch: list[Messages], advance: Advance = lambda n: None) -> list[str | None]:
+        replies = self.client.chat_many(batch, return_exceptions=True, on_done=advance,
+                                        max_tokens=self.cfg.max_new_tokens, temperature=self.cfg.temperature)
         for key in ("cache_hits", "http_requests", "retries"):
             self.stats[key] = self.client.stats[key]
         out: list[str | None] = []
