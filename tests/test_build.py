@@ -199,6 +199,22 @@ def test_small_run_all_kinds_counts_and_exports(small_run):
     assert "min_content" in {r["reason"] for r in read_jsonl(small_run / "datasets" / "paragraphs" / "removed.jsonl")}
 
 
+def test_a_kind_with_no_source_units_is_empty_but_loadable(tmp_path):
+    from datasets import load_from_disk
+
+    code_only = [u for u in json.loads(FIXTURE_UNITS.read_text()) if u["kind"] != "section"]
+    run = write_units(tmp_path / "code-only", code_only)
+    stats = build_dataset("paragraphs", run)
+    assert stats["total"] == 0 and "no document sections" in stats["warnings"][0]
+    dd = load_from_disk(str(run / "datasets" / "paragraphs"))
+    assert {n: len(d) for n, d in dd.items()} == {"train": 0, "validation": 0, "test": 0}
+    two_files = [u for u in code_only if u["path"].endswith(".py") or u["path"].endswith("main.go")]
+    run2 = write_units(tmp_path / "two-files", two_files)
+    stats = build_dataset("code_summary", run2)
+    assert stats["splits"]["validation"] == 0 and stats["splits"]["train"] > 0 and stats["splits"]["test"] > 0
+    assert len(load_from_disk(str(run2 / "datasets" / "code_summary"))["validation"]) == 0
+
+
 def test_rebuild_skips_when_up_to_date_and_ids_are_stable(small_run):
     first = build_dataset("code_summary", small_run)
     ids = [r["id"] for r in read_jsonl(small_run / "datasets" / "code_summary" / "train.jsonl")]

@@ -30,7 +30,7 @@ def to_format(record: dict, fmt: str) -> dict | None:
 
 def write_splits(out: Path, splits: dict[str, list[dict]], formats: list[str]) -> dict[str, list[str]]:
     """All files of one kind's splits; returns format -> files written (skipped formats absent)."""
-    from datasets import Dataset, DatasetDict
+    from datasets import Dataset, DatasetDict, Features, Value
 
     written: dict[str, list[str]] = {"messages": []}
     for name, rows in splits.items():
@@ -50,7 +50,7 @@ def write_splits(out: Path, splits: dict[str, list[dict]], formats: list[str]) -
     for n in names:
         count = len(splits[n])
         if everything is None:
-            parts[n] = Dataset.from_dict({"id": []})
+            parts[n] = Dataset.from_dict({"id": []}, features=Features({"id": Value("string")}))
         else:  # an empty range at the end trips datasets' contiguous-range check; a list does not
             parts[n] = everything.select(range(start, start + count) if count else [])
         start += count
@@ -59,7 +59,8 @@ def write_splits(out: Path, splits: dict[str, list[dict]], formats: list[str]) -
     bars = ds_logging.is_progress_bar_enabled()
     ds_logging.disable_progress_bar()  # a bar per tiny split is noise; the CLI prints a table
     try:
-        DatasetDict(parts).save_to_disk(str(out))
+        # An empty split needs one explicit (empty) shard, or load_from_disk fails on it.
+        DatasetDict(parts).save_to_disk(str(out), num_shards={n: 1 for n, d in parts.items() if len(d) == 0})
     finally:
         if bars:
             ds_logging.enable_progress_bar()
