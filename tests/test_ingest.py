@@ -212,7 +212,7 @@ def test_unchanged_rerun_reuses_everything_and_a_changed_file_is_reparsed(tmp_pa
 
 def test_output_is_identical_whatever_the_worker_count(tmp_path, fixture_run):
     _, rows, _ = fixture_run
-    ingest_repo(FIXTURE, tmp_path / "two", workers=2)
+    ingest_repo(FIXTURE, tmp_path / "two", workers=2, config=IngestConfig(parallel_min_bytes=0))
     assert units(tmp_path / "two") == rows
 
 

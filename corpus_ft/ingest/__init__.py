@@ -64,7 +64,7 @@ def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, conf
         atomic_write_json(out / "ingest_report.json", previous)
         return previous
 
-    new_records, tables = _parse_all(todo, settings, workers, progress)
+    new_records, tables = _parse_all(todo, settings, workers, progress, config.parallel_min_bytes)
     records.update(new_records)
     from corpus_ft.ingest.table import read_units, sort_units, units_table, write_units
 
@@ -113,12 +113,14 @@ def _grammar_versions() -> dict[str, str]:
     return out
 
 
-def _parse_all(todo: list[Candidate], settings: dict, workers: int, progress: bool) -> tuple[dict, list]:
+def _parse_all(todo: list[Candidate], settings: dict, workers: int, progress: bool,
+               min_bytes: int = 0) -> tuple[dict, list]:
     """Parse files in `workers` processes (big files first, so no worker is left with the tail)."""
     jobs = [(c.rel, c.path, c.language) for c in sorted(todo, key=lambda c: (-c.size, c.rel))]
     if not jobs:
         return {}, []
-    n_batches = 1 if workers == 1 or len(jobs) < 8 else min(len(jobs), workers * 8)
+    small = sum(c.size for c in todo) < min_bytes  # forking workers would cost more than it saves
+    n_batches = 1 if workers == 1 or len(jobs) < 8 or small else min(len(jobs), workers * 8)
     batches = [jobs[i::n_batches] for i in range(n_batches)]
     records, tables = {}, []
     with _progress(len(jobs), progress) as advance:

@@ -303,7 +303,7 @@ def _ends_in_comment(node: Node) -> bool:
     while node.named_child_count:
         last = node.named_children[-1]
         if last.type == "comment":
-            return True
+            return last.end_byte == node.end_byte  # not when a bracket closes after it
         if last.end_byte != node.end_byte:
             return False
         node = last
@@ -333,10 +333,14 @@ def _python_docstring(body: Node | None, src: bytes) -> str:
     if string.type not in ("string", "concatenated_string"):
         return ""
     raw = _text(string, src)
-    try:
-        value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        value = raw.strip("\"'rRuUbBfF")
+    quote = raw[:3] if raw[:3] in ('"""', "'''") else raw[:1]
+    if quote in ('"""', "'''", '"', "'") and "\\" not in raw and raw.endswith(quote) and len(raw) >= 2 * len(quote):
+        value = raw[len(quote):-len(quote)]  # the common case, without compiling a literal
+    else:
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            value = raw.strip("\"'rRuUbBfF")
     return inspect.cleandoc(value) if isinstance(value, str) else ""
 
 

@@ -37,5 +37,7 @@ class IngestConfig(BaseModel):
         "A file with a longer line is skipped as minified (bundles, one-line JSON blobs)."))
     read_pdf: bool = Field(True, description="Read .pdf files with pypdf (one section per page).")
     read_docx: bool = Field(True, description="Read .docx files with python-docx (sections from Heading styles).")
+    parallel_min_bytes: int = Field(1_000_000, ge=0, description=(
+        "Below this many bytes to parse, one process reads everything (starting workers costs more)."))
     min_section_chars: int = Field(1, ge=0, description=(
         "Document sections whose body (without the heading) is shorter than this are dropped."))

@@ -58,10 +58,10 @@ def _parse(data: bytes, language: str | None, settings: dict, result: dict, titl
     if not text.strip():
         result.update(reason="empty", detail="only whitespace")
         return
-    longest = max(map(len, text.split("\n")))
-    if longest > settings["max_line_length"]:
-        result.update(reason="minified", detail=f"a line of {longest} characters (max_line_length "
-                                                f"{settings['max_line_length']})")
+    cap = settings["max_line_length"]
+    if len(text) > cap and re.search(f"[^\n]{{{cap + 1}}}", text):
+        longest = max(map(len, text.split("\n")))
+        result.update(reason="minified", detail=f"a line of {longest} characters (max_line_length {cap})")
         return
     if language == "c" and _CPP_HINT.search(data):
         language = result["language"] = "cpp"  # a .h file that holds C++
