@@ -86,10 +86,11 @@ def extract_keywords(text: str, top: int, heading: str = "") -> list[str]:
     out: list[str] = []
     for phrase, _score in _yake(top * 4).extract_keywords(keyword_text(f"{heading}\n{text}" if heading else text)):
         p = phrase.strip(" `*_#.,")
-        low = f" {p.lower()} "
-        if len(p) < 3 or not any(ch.isalpha() for ch in p) or \
-                any(low in f" {q.lower()} " or f" {q.lower()} " in low for q in out):
-            continue
+        if p.isupper() and len(p) > 5:  # SHOUTED headings of plain-text files
+            p = p.lower()
+        words = set(p.lower().split())
+        if len(p) < 3 or not any(ch.isalpha() for ch in p) or any(words & set(q.lower().split()) for q in out):
+            continue  # one phrase per idea: "service level" after "ledgerline service" adds nothing
         out.append(p)
         if len(out) >= top:
             break

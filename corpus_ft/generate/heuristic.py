@@ -22,7 +22,18 @@ _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _VERB_PREFIX = {"is": "checks whether", "has": "checks whether it has", "can": "checks whether it can",
                 "to": "converts to", "on": "handles", "handle": "handles", "do": "does", "get": "returns",
                 "set": "sets", "init": "initialises", "new": "creates a new", "make": "makes", "build": "builds"}
-_NOT_A_TERM = {"it", "this", "that", "these", "those", "there", "here", "your", "our", "my", "their", "his", "her",
+_VERBS = set("""accept add allow append apply assert assign authenticate authorize book build calculate call cancel
+check clean clear close collect compare compute configure connect convert copy count create decode delete deserialize
+dispatch download drain emit encode enqueue ensure enrich escalate evaluate execute expire export extract fail fetch
+fill filter find finish flush format generate group handle hash import increment index init insert list load lock
+log login logout lookup map mark match merge migrate move normalize notify open pad parse patch pick poll pop
+post prepare print process publish pull push put query queue read rebuild receive reconcile record refresh register
+reject release reload remove render replace replay report request reset resolve restart restore retry return
+rotate route run save scan schedule score search select send serialize serve set setup sign skip sort split start
+stop store stream submit subscribe sum sync tag test track transform trigger try undo unlock unmatch update upload
+upsert use validate verify visit wait walk watch wrap write""".split())
+_GENERIC_HEADINGS = {"procedure", "steps", "instructions", "usage", "how to", "process", "what to do", "checklist"}
+_NOT_A_TERM = {"its", "it", "this", "that", "these", "those", "there", "here", "your", "our", "my", "their", "his", "her",
                "each", "every", "we", "you", "they", "he", "she", "which", "what", "who", "if", "when", "all", "one", "why", "how", "where"}
 _COMMENT = re.compile(r"^\s*(?:#|//|/\*+|\*|--)\s?(.*?)\s*(?:\*/)?$")
 
@@ -55,10 +66,20 @@ def _steps(text: str) -> list[str]:
 
 
 def _procedure_question(heading: str) -> str:
-    h = heading.rstrip("?.")
+    """A question a numbered list answers: "Rotate the key" -> "How do I rotate the key?"."""
+    h = re.sub(r"^(?:runbook|how ?to|guide|procedure|playbook)\s*:\s*", "", heading.rstrip("?.").strip(), flags=re.I)
     low = h[0].lower() + h[1:] if h else h
+    first, _, rest = low.partition(" ")
     if low.startswith("how to "):
         return f"How do I {low[7:]}?"
+    if first in _VERBS:
+        return f"How do I {low}?"
+    stem = first[:-3] if first.endswith("ing") else ""
+    verb = next((v for v in (stem, stem + "e", stem[:-1]) if v in _VERBS), None) if stem else None
+    if verb:  # "Starting the stack" -> "How do I start the stack?"
+        return f"How do I {verb} {rest}?".replace(" ?", "?")
+    if first.endswith("s") and not first.endswith("ss") and " " not in low:
+        return f"What are the {low}?"
     return f"What are the steps for {low}?"
 
 
@@ -82,7 +103,9 @@ class HeuristicGenerator:
         pairs: list[QAPair] = []
         steps = _steps(text)
         if steps and heading:
-            pairs.append(QAPair(question=_procedure_question(heading), answer="\n".join(steps)))
+            # "Procedure" or "Steps" says nothing: name the parent section instead.
+            topic = heads[-2] if len(heads) > 1 and heading.lower() in _GENERIC_HEADINGS else heading
+            pairs.append(QAPair(question=_procedure_question(topic), answer="\n".join(steps)))
         for s in sents:
             m = _DEFINITION.match(s)
             if m and not s.endswith("?") and len(m.group("term").split()) <= 6 and m.group("term").split()[0].lower() not in _NOT_A_TERM:
@@ -113,13 +136,14 @@ class HeuristicGenerator:
         kind = unit.get("kind") or "function"
         lang = unit.get("language") or ""
         if kind == "class":
-            first = f"`{qualified}` is a {lang} class representing a {' '.join(words)}."
+            first = f"`{qualified}` is a {lang} class representing {_article(words[0])} {' '.join(words)}."
         else:
-            verb = _VERB_PREFIX.get(words[0]) or _third_person(words[0])
-            rest = " ".join(words[1:])
             owner = qualified.rsplit(".", 1)[0] if "." in qualified else ""
             of = f" of `{owner}`" if owner and kind == "method" else ""
-            first = f"`{qualified}` is a {lang} {kind}{of} that {verb}{(' ' + rest) if rest else ''}."
+            if owner and owner.rsplit(".", 1)[-1] in (short, "__init__") or short in ("__init__", "constructor", "new"):
+                first = f"`{qualified}` is the {lang} constructor of `{owner or short}`."
+            else:
+                first = f"`{qualified}` is a {lang} {kind}{of} that {_action(words)}."
         parts = [first]
         params = _parameters(unit.get("signature") or "")
         if params:
@@ -131,6 +155,21 @@ class HeuristicGenerator:
         if comments:
             parts.append(" ".join(comments))
         return " ".join(parts)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _action(words: list[str]) -> str:
+    """What a function named like `words` does: "parse_config" -> "parses config",
+    "overdueCount" -> "works out the overdue count" (no verb in the name: say so plainly)."""
+    head, rest = words[0], " ".join(words[1:])
+    if head in _VERB_PREFIX:
+        return f"{_VERB_PREFIX[head]} {rest}".strip()
+    if head in _VERBS:
+        return f"{_third_person(head)} {rest}".strip()
+    return f"works with the {' '.join(words)}"
 
 
 def _third_person(verb: str) -> str:
