@@ -35,9 +35,11 @@ def resolve_config(config: BuildConfig | dict | None, overrides: dict[str, Any])
         return BuildConfig.model_validate({**base, **given})
     except ValidationError as e:
         err = e.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "datasets"
-        raise CorpusFtError(f"datasets.{key}: {err['msg']} (got {err.get('input')!r}); "
-                            "see `corpus-ft build --help` or docs/datasets.md for allowed values") from None
+        key = ".".join(["datasets", *(str(p) for p in err["loc"])])
+        msg = err["msg"].removeprefix("Value error, ")
+        got = f" (got {err.get('input')!r})" if err["loc"] else ""
+        raise CorpusFtError(f"{key}: {msg}{got}; see `corpus-ft build --help` or docs/datasets.md "
+                            "for allowed values") from None
 
 
 def load_units(run_dir: Path) -> list[dict]:
