@@ -175,7 +175,7 @@ def test_report_is_self_contained_and_escapes_records(run):
     assert page.count("<script>") == 1  # ours only; the record's <script> arrives escaped
     assert "&lt;script&gt;window.__pwned" in page and "onerror=alert" not in page.replace("&lt;img src=x onerror=alert", "")
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing fetched from the network
-    assert "data:image/png;base64," in page
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg"') == 3  # one length histogram per kind, inline
     for kind in ("paragraphs", "qa", "code_summary"):
         assert f'id="kind-{kind}"' in page
     assert "whitespace tokens" in page
@@ -189,10 +189,33 @@ def test_report_is_self_contained_and_escapes_records(run):
     assert '<span class="flag flag-rejected">rejected</span>' in page or "1 rejected" in page
 
 
-def test_report_uses_the_target_tokenizer_when_a_model_is_given(run, tiny_model):
-    page = write_report(run, model_dir=tiny_model).read_text()
-    assert f"tokens of {tiny_model.name}&#39;s tokenizer" in page
-    assert "whitespace tokens" not in page
+def _bpe_model_dir(path: Path, texts: list[str]) -> Path:
+    """A model directory with a real byte-level BPE tokenizer.json (as save_pretrained writes)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=300, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    path.mkdir()
+    tok.save(str(path / "tokenizer.json"))
+    return path
+
+
+def test_report_uses_the_target_tokenizer_when_a_model_is_given(run, tmp_path):
+    model = _bpe_model_dir(tmp_path / "my-model", [DOC, CODE] * 20)
+    page = write_report(run, model_dir=model).read_text()
+    assert "tokens of my-model&#39;s tokenizer" in page and "whitespace tokens" not in page
+    # the paragraphs train record is DOC + XSS: byte-level BPE with a tiny vocab yields more tokens than words
+    words = len((DOC + XSS).split())
+    summary = page.split('id="kind-paragraphs"')[1].split("Top keywords")[0]
+    assert int(re.search(r"max (\d+),", summary)[1]) > words
+
+
+def test_a_model_without_tokenizer_is_a_clear_error(run, tmp_path):
+    (tmp_path / "empty-model").mkdir()
+    result = CliRunner().invoke(main, ["review", str(run), "--model", str(tmp_path / "empty-model")])
+    assert result.exit_code == 2 and "no tokenizer.json" in result.output
+    assert not (run / "review" / "index.html").exists()
 
 
 def test_cli_review_writes_the_page_and_reports_skipped_lines(run):

@@ -169,4 +169,4 @@ def test_record_html_is_shown_as_text_and_nothing_is_fetched_from_the_network(pa
         assert all(u.startswith(srv.url) or u.startswith("data:") for u in requests), requests
     page.goto(write_report(run).as_uri())
     assert page.evaluate("window.__pwned") is None
-    assert page.locator("#browser").count() == 0 and page.locator("img").count() == 3
+    assert page.locator("#browser").count() == 0 and page.locator(".chart svg rect").count() > 3

@@ -138,8 +138,13 @@ def ingested_paths(run: Run) -> dict[str, str]:
     return out
 
 
-def record_text(rec: dict) -> str:
-    """All the text a record trains on, for search, token counts and keywords."""
+def record_text(rec: dict, roles: tuple[str, ...] = ("system", "user", "assistant")) -> str:
+    """The text a record trains on (all of it for lengths; without the shared system prompt
+    for search and keywords, where it would match every record)."""
     if isinstance(rec.get("text"), str):
         return rec["text"]
-    return "\n".join(m.get("content", "") for m in rec.get("messages") or [] if isinstance(m, dict))
+    return "\n".join(m.get("content", "") for m in rec.get("messages") or []
+                     if isinstance(m, dict) and m.get("role") in roles)
+
+
+CONTENT_ROLES = ("user", "assistant")

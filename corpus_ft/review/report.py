@@ -1,10 +1,8 @@
-"""The review page: one self-contained HTML file per run (inline CSS/JS, plots as base64 PNG),
+"""The review page: one self-contained HTML file per run (inline CSS/JS/SVG),
 so it opens from disk with no network and can be attached to a ticket."""
 
 from __future__ import annotations
 
-import base64
-import io
 import os
 import random
 import re
@@ -12,8 +10,9 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from corpus_ft.review.data import SPLITS, KindData, Run, ingested_paths, load_run, record_text, source_span
+from corpus_ft.review.data import CONTENT_ROLES, SPLITS, KindData, Run, ingested_paths, load_run, record_text, source_span
 from corpus_ft.review.decisions import decisions_path, flag, latest, read_decisions
+from corpus_ft.review.plots import histogram_svg
 from corpus_ft.util import CorpusFtError, atomic_write_text
 
 HERE = Path(__file__).parent
@@ -50,32 +49,6 @@ class Tokens:
         return [len(e.ids) for e in self._tok.encode_batch(texts, add_special_tokens=False)]
 
 
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def length_histogram(lengths_by_split: dict[str, list[int]], label: str, kind: str) -> str | None:
-    """A stacked histogram of record lengths per split, as a data URI."""
-    data = {s: v for s, v in lengths_by_split.items() if v}
-    if not data:
-        return None
-    from matplotlib.figure import Figure  # no pyplot: no global state, safe in the web app's threads
-
-    fig = Figure(figsize=(6.4, 2.6))
-    ax = fig.subplots()
-    lo, hi = min(map(min, data.values())), max(map(max, data.values()))
-    bins = range(lo, hi + 2) if hi - lo < 30 else 30  # one bar per length when the range is small
-    ax.hist(list(data.values()), bins=bins, stacked=True, label=list(data), color=["#4c72b0", "#dd8452", "#55a868"][:len(data)])
-    ax.set_xlabel(label.split(" (")[0])
-    ax.set_ylabel("records")
-    ax.set_title(f"{kind}: record length")
-    ax.legend(frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    return _png(fig)
-
-
 def _summary(values: list[int]) -> dict:
     if not values:
         return {}
@@ -92,7 +65,7 @@ def top_keywords(kd: KindData, n: int = 20) -> list[tuple[str, int]]:
         if kws:
             counts.update(str(k).lower() for k in kws)
         else:
-            counts.update(w.lower() for w in WORD.findall(record_text(rec)) if w.lower() not in STOP_WORDS)
+            counts.update(w.lower() for w in WORD.findall(record_text(rec, CONTENT_ROLES)) if w.lower() not in STOP_WORDS)
     return counts.most_common(n)
 
 
@@ -106,7 +79,7 @@ def kind_section(run: Run, kd: KindData, tokens: Tokens, decisions: dict, sample
     for row in kd.removed:
         ex = removed_examples.setdefault(str(row.get("reason", "?")), [])
         if len(ex) < 3:
-            ex.append(record_text(row.get("record") or {})[:300])
+            ex.append(record_text(row.get("record") or {}, CONTENT_ROLES)[:300])
     removed = dict(kd.stats.get("removed") or Counter(str(r.get("reason", "?")) for r in kd.removed))
     flags = Counter(flag(decisions.get(r["id"])) for _, r in kd.records)
     picked = random.Random(0).sample(kd.records, min(samples, len(kd.records)))
@@ -115,7 +88,7 @@ def kind_section(run: Run, kd: KindData, tokens: Tokens, decisions: dict, sample
         "splits": {s: split_counts.get(s, 0) for s in SPLITS}, "total": len(kd.records),
         "removed": removed, "removed_examples": removed_examples,
         "redactions": kd.stats.get("redactions") or {},
-        "histogram": length_histogram(lengths, tokens.label, kd.kind),
+        "histogram": histogram_svg(lengths, title=f"{kd.kind}: record length", xlabel=tokens.label.split(" (")[0]),
         "length_summary": _summary([v for vs in lengths.values() for v in vs]),
         "keywords": top_keywords(kd), "languages": dict(Counter(langs).most_common()),
         "files": files.most_common(), "silent_files": sorted(p for p in seen if p not in files),

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
-from corpus_ft.review.data import load_run, record_text, source_span
+from corpus_ft.review.data import CONTENT_ROLES, load_run, record_text, source_span
 from corpus_ft.review.decisions import append_decision, apply_decisions, decisions_path, flag, load_decisions
 from corpus_ft.review.report import render
 from corpus_ft.util import CorpusFtError
@@ -79,7 +79,7 @@ def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | Non
                 continue
             if q.get("flag") and flag(decisions.get(rid)) != q["flag"]:
                 continue
-            if needle and needle not in rid.lower() and needle not in record_text(rec).lower():
+            if needle and needle not in rid.lower() and needle not in record_text(rec, CONTENT_ROLES).lower():
                 continue
             hits.append(rid)
         return JSONResponse({"total": len(hits), "offset": offset, "limit": limit,
