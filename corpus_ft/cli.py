@@ -282,6 +282,112 @@ def tiny_model_cmd(out_dir: Path, corpus_run: Path | None, vocab_size: int, hidd
     click.echo(f"tiny Llama written to {path}")
 
 
+def _train_config(config_file: Path | None, recipe_path: Path | None, options: dict):
+    """TrainConfig from a recipe's `train:`, a YAML file of fields, then the options given on the command line."""
+    from pydantic import ValidationError
+
+    from corpus_ft.train.config import TrainConfig
+
+    base: dict = {}
+    if recipe_path is not None:
+        from corpus_ft.recipe import load_recipe
+
+        base = load_recipe(recipe_path).train_config().model_dump()
+    if config_file is not None:
+        import yaml
+
+        data = yaml.safe_load(config_file.read_text()) or {}
+        if not isinstance(data, dict):
+            raise CorpusFtError(f"{config_file}: expected a mapping of TrainConfig fields")
+        base.update(data.get("train", data))
+    given = {k: v for k, v in options.items() if v is not None}
+    if "mix" in given:
+        given["mix"] = _parse_mix(given["mix"])
+    if "target_modules" in given and given["target_modules"] != "all-linear":
+        given["target_modules"] = [m.strip() for m in given["target_modules"].split(",") if m.strip()]
+    if "gradient_checkpointing" in given and given["gradient_checkpointing"] != "auto":
+        given["gradient_checkpointing"] = given["gradient_checkpointing"] == "on"
+    try:
+        return TrainConfig.model_validate({**base, **given})
+    except ValidationError as e:
+        where = config_file or recipe_path or "options"
+        msgs = "; ".join(f"train.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
+        raise CorpusFtError(f"{where}: {msgs}") from None
+
+
+def _parse_mix(text: str) -> dict[str, float]:
+    try:
+        return {k.strip(): float(w) for k, w in (part.split("=") for part in text.split(",") if part.strip())}
+    except ValueError:
+        raise CorpusFtError(f"--mix expects kind=weight pairs like 'qa=1,paragraphs=0.5', got {text!r}") from None
+
+
+@main.command("train")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--model", help="Local model dir, cached hub id, or 'tiny' (embedded test model) [default: tiny].")
+@click.option("--recipe", "recipe_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Take the model and `train:` settings from this recipe (options below override).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML file of TrainConfig fields (or a mapping with a `train:` key).")
+@click.option("--method", type=click.Choice(["qlora", "lora", "full"]), help="[default: qlora]")
+@click.option("--lora-r", type=int)
+@click.option("--lora-alpha", type=int)
+@click.option("--lora-dropout", type=float)
+@click.option("--target-modules", help="'all-linear' or comma-separated names, e.g. q_proj,v_proj.")
+@click.option("--dora/--no-dora", "use_dora", default=None, help="Weight-decomposed LoRA.")
+@click.option("--mix", help="Dataset kinds and weights, e.g. 'qa=2,paragraphs=1' [default: every built kind, 1].")
+@click.option("--seq-len", type=int)
+@click.option("--micro-batch", type=int)
+@click.option("--grad-accum", type=int)
+@click.option("--lr", "learning_rate", type=float)
+@click.option("--lr-scheduler", type=click.Choice(["cosine", "linear", "constant"]))
+@click.option("--epochs", type=float)
+@click.option("--max-steps", type=int)
+@click.option("--eval-steps", type=int)
+@click.option("--save-steps", type=int)
+@click.option("--logging-steps", type=int)
+@click.option("--patience", "early_stopping_patience", type=int, help="Early-stopping patience in evaluations.")
+@click.option("--seed", type=int)
+@click.option("--optimizer", type=click.Choice(["adamw_torch", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit"]))
+@click.option("--precision", type=click.Choice(["auto", "bf16", "fp16", "fp32"]))
+@click.option("--gradient-checkpointing", type=click.Choice(["auto", "on", "off"]))
+@click.option("--packing/--no-packing", default=None)
+@click.option("--gpu", help="GPU memory to plan for, e.g. 24GiB (checked before loading).")
+@click.option("--sharding", type=click.Choice(["none", "ddp", "fsdp"]))
+@click.option("--resume", is_flag=True, help="Continue from the last complete checkpoint in RUN_DIR/model/checkpoints.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+def train_cmd(run_dir: Path, recipe_path: Path | None, config_file: Path | None, resume: bool, as_json: bool,
+              **options) -> None:
+    """Fine-tune a model on RUN_DIR/datasets and write RUN_DIR/model/ (adapter, metrics, checkpoints).
+
+    QLoRA (4-bit NF4 base + LoRA on every linear layer) by default. Multi-GPU: run it under
+    `accelerate launch --config_file configs/accelerate/ddp.yaml -m corpus_ft.cli train ...`.
+    """
+    from corpus_ft.train.trainer import train
+
+    config = _train_config(config_file, recipe_path, options)
+    result = train(run_dir, config, resume=resume, progress=not as_json)
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(f"trained {result['steps']} steps in {result['runtime_s']} s: train loss {result['train_loss']:.4f}"
+               + (f", best eval loss {result['eval_loss']:.4f}" if result["eval_loss"] is not None else ""), err=True)
+    click.echo(f"written to {result['output']}", err=True)
+
+
+@main.command("export")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--merge", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Write the base model with the adapter merged in here (a plain transformers model).")
+@click.option("--dtype", type=click.Choice(["bf16", "fp16", "fp32"]), default="bf16", show_default=True)
+def export_cmd(run_dir: Path, out_dir: Path, dtype: str) -> None:
+    """Merge RUN_DIR/model/adapter into its base model, for vLLM, TGI or transformers to serve."""
+    from corpus_ft.train.export import export_merged
+
+    path = export_merged(run_dir, out_dir, dtype=dtype)
+    click.echo(f"merged model written to {path}", err=True)
+
+
 # --- evaluate (corpus_ft/evaluate) -----------------------------------------------------
 
 
@@ -445,9 +551,20 @@ def bench_demo_cmd(recipe_path: Path | None, keep: bool, as_json: bool) -> None:
 @bench.command("estimate")  # estimate's benchmark (corpus_ft/train/calibration.py)
 @click.option("--grid", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Measured grid (JSONL; default docs/calibration/h100-memory-grid.jsonl).")
+@click.option("--saved-tensors", is_flag=True,
+              help="Instead: count the bytes one real Llama layer saves for backward on the CPU (1B and 8B shapes, ~1 min).")
 @click.option("--json", "as_json", is_flag=True)
-def bench_estimate_cmd(grid: Path | None, as_json: bool) -> None:
+def bench_estimate_cmd(grid: Path | None, saved_tensors: bool, as_json: bool) -> None:
     """Residuals of the memory estimator against every measured point (exit 1 if any is off by > 10%)."""
+    if saved_tensors:
+        from corpus_ft.train.calibration import saved_bytes_report
+
+        rows = saved_bytes_report()
+        if as_json:
+            echo_json(rows)
+        for r in rows if not as_json else []:
+            click.echo(", ".join(f"{k} {v:,.0f}" if not isinstance(v, str) else v for k, v in r.items()), err=True)
+        return
     from corpus_ft.train.calibration import (GRID, cross_shape_holdout, grid_residuals, print_residuals,
                                              reference_residuals)
 

@@ -251,3 +251,18 @@ def test_bench_estimate_prints_residuals():
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert len(data["grid"]) == 27 and data["worst_err_pct"] < 10
+
+
+@pytest.mark.slow
+def test_layer_count_matches_what_a_real_layer_saves():
+    """One real transformers LlamaDecoderLayer + PEFT LoRA on the CPU: autograd's saved bytes = the formula."""
+    from corpus_ft.train.calibration import measure_saved_bytes
+    from corpus_ft.train.estimate import SEVEN, _layer_bytes
+    from corpus_ft.train.shapes import ModelShape
+
+    shape = ModelShape("small-gqa", hidden=512, layers=1, heads=8, kv_heads=2, ffn=1536, vocab=256)
+    cpu = dict(cast_bytes=4, mask_bytes=2)  # no autocast on the CPU; dropout keeps a bf16 mask there
+    for dropout in (0.0, 0.05):
+        predicted = 2 * shape.hidden + _layer_bytes(shape, 2, SEVEN, dropout, **cpu)
+        # within 1 KiB/token: the rotary cos/sin tables (shared by all layers) and per-head scalars
+        assert measure_saved_bytes(shape, tokens=64, lora_dropout=dropout) == pytest.approx(predicted, abs=1024)

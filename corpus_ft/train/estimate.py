@@ -27,8 +27,8 @@ __all__ = ["Estimate", "EstimateConfig", "FitReport", "check_fit", "choose_faste
 NO_FIT_EXIT = 3  # exit code of `corpus-ft estimate --gpu` and of `train`'s pre-flight when it does not fit
 
 # --- fitted constants (docs/calibration/README.md; re-check with `corpus-ft bench estimate`) ---
-CKPT_LAYERS = 2.31     # with checkpointing: one layer recomputed + its gradients, in layers' worth of activations
-NOCKPT_LAYERS = 1.93   # without: saved activations per layer, in units of `_layer_bytes`
+CKPT_LAYERS = 1.46     # with checkpointing: the recomputed layer (1) + its gradients during its backward, in layers
+NOCKPT_LAYERS = 1.22   # without: every layer's saved tensors (1) + backward's transients, per layer
 LOGIT_COPIES_FP32 = 4  # un-fused loss, fp32 lm_head (guide recipe's upcast): logits, log-softmax, 2 grads
 LOGIT_COPIES_BF16 = 3  # un-fused loss, bf16 lm_head: .float() copy, log-softmax, grad (+ the bf16 logits)
 # Allocator cache beyond the peak: GiB + fraction of activations (checkpointed lora, checkpointed qlora, no checkpointing)
@@ -113,18 +113,23 @@ def _check_choice(key: str, value, choices) -> None:
         raise CorpusFtError(f"{key}: expected one of {list(choices)}, got {value!r}")
 
 
-def _layer_bytes(s: ModelShape, resid: int, lora_dropout: float, targets: tuple[str, ...]) -> int:
-    """Bytes per token one decoder layer saves for backward (Liger kernels, SDPA/flash attention).
+def _layer_bytes(s: ModelShape, resid: int, targets: tuple[str, ...], lora_dropout: float = 0.0,
+                 cast_bytes: int = 2, mask_bytes: int = 1) -> int:
+    """Bytes per token one decoder layer saves for backward (SDPA/flash attention), its input excluded.
 
-    Residual-stream tensors (layer input after attention, the two RMSNorm outputs) take `resid`
-    bytes; projection outputs are bf16: q, k, v, attention output (+ fp32 log-sum-exp per head),
-    gate, up and SwiGLU output. LoRA dropout > 0 adds a dropped copy of each adapted module's
-    input plus its bool mask.
+    Residual-stream tensors (the layer's state after attention, the two RMSNorm outputs) take
+    `resid` bytes; projection outputs are bf16: q, k, v, attention output (+ fp32 log-sum-exp per
+    head), gate, up and SwiGLU output. Each adapted projection (`targets`) also saves its own copy
+    of its input: PEFT casts the input to the adapter's fp32 and autocast casts it back to bf16
+    (`cast_bytes` 2; 4 without autocast, 0 for full fine-tuning). LoRA dropout > 0 adds a dropped
+    bf16 copy and a mask per adapted input (bool on CUDA; the CPU keeps it in bf16, `mask_bytes` 2).
+    `corpus-ft bench estimate --saved-tensors` checks this count against what a real layer saves.
     """
     h, q, kv, f = s.hidden, s.heads * s.hd, s.kv_heads * s.hd, s.ffn
-    n = 3 * resid * h + 2 * (q + 2 * kv) + 2 * q + 4 * s.heads + 6 * f
+    adapted_inputs = sum(s.linears()[t][0] for t in targets)
+    n = 3 * resid * h + 2 * (q + 2 * kv) + 2 * q + 4 * s.heads + 6 * f + cast_bytes * adapted_inputs
     if lora_dropout > 0:
-        n += 3 * sum(s.linears()[t][0] for t in targets)
+        n += (2 + mask_bytes) * adapted_inputs
     return n
 
 
@@ -159,7 +164,7 @@ def _activation_bytes(s: ModelShape, seq_len: int, micro_batch: int, checkpointi
     """(activations, logits/loss buffers) live at the peak, in bytes."""
     tokens = seq_len * micro_batch
     resid = 4 if fp32 else 2  # residual stream in fp32 after the upcast (fp32 norms) or in fp32 training
-    layer = tokens * _layer_bytes(s, resid, lora_dropout, targets)
+    layer = tokens * _layer_bytes(s, resid, targets, lora_dropout, cast_bytes=2 if targets else 0)
     if liger:  # one chunk of logits at a time + the gradient of the hidden states
         logits = tokens * s.hidden * 2 + _flce_chunk_tokens(s, tokens) * s.vocab * (4 if fp32 else 2)
     else:  # micro_batch x seq x vocab, several fp32 copies (+ the bf16 logits when lm_head is bf16)
@@ -218,8 +223,9 @@ def estimate(model: str | os.PathLike | ModelShape, *, method: str = "qlora", se
             notes.append("FSDP + QLoRA stores the 4-bit weights in a bf16 container (bnb quant_storage)")
     if lora_dropout > 0 and method != "full":
         notes.append(f"lora_dropout={lora_dropout} keeps a dropped copy of every adapted input (not in the calibration grid)")
+    lora = method != "full"
     act, logits = _activation_bytes(shape, seq_len, micro_batch, gradient_checkpointing, liger, packing,
-                                    upcast or precision == "fp32", lora_dropout if method != "full" else 0.0, targets)
+                                    upcast or precision == "fp32", lora_dropout if lora else 0.0, targets if lora else ())
     # Dequantising a 4-bit weight to bf16 for each matmul: the largest one is live at a time.
     workspace = max(i * o for i, o in shape.linears().values()) * 2 if method == "qlora" else 0.0
     # Gradients appear as backward frees activations: LoRA's are live at the peak only when they
