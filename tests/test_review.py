@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
+import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -247,3 +252,31 @@ def test_terminal_sample_prints_records_per_kind(run):
         assert f"{kind}" in out
     assert out.count("qa-") == 2 and "window.__pwned" in out  # shown literally, not interpreted
     assert "src/app.py:10-12" in out and "def render(user):" in out
+
+
+def test_a_record_without_id_is_a_clear_error(run):
+    path = run / "datasets" / "qa" / "validation.jsonl"
+    path.write_text(path.read_text() + '{"kind": "qa", "messages": []}\n')
+    result = CliRunner().invoke(main, ["review", str(run)])
+    assert result.exit_code == 2
+    assert f"{path}: record 2 has no \"id\"" in result.output and "corpus-ft build qa" in result.output
+
+
+def test_cli_serve_prints_the_loopback_url_and_serves_the_api(run):
+    """The real command in its own process: URL on stderr, page and API answer, Ctrl-C stops it."""
+    proc = subprocess.Popen([sys.executable, "-m", "corpus_ft.cli", "review", str(run), "--serve", "--port", "0"],
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        lines = [proc.stderr.readline() for _ in range(2)]
+        url = re.search(r"at (http://127\.0\.0\.1:\d+/)", lines[1])[1]
+        assert "<title>corpus-ft review" in httpx.get(url).text
+        r = httpx.post(url + "api/decisions", json={"record_id": "qa-3", "action": "reject"})
+        assert r.status_code == 200 and r.json()["flag"] == "rejected"
+        assert httpx.get(url + "api/records", params={"flag": "rejected"}).json()["total"] == 1
+        assert httpx.get(url, headers={"Host": "evil.example"}).status_code == 400  # DNS rebinding refused
+        assert httpx.post(url + "api/decisions", content="record_id=qa-4&action=reject",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 415
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+    assert [d["record_id"] for d in load_decisions(run).values()] == ["qa-3"]

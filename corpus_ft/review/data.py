@@ -69,8 +69,14 @@ def dataset_kinds(run_dir: str | os.PathLike) -> list[str]:
 
 def load_kind(run_dir: str | os.PathLike, kind: str) -> KindData:
     d = Path(run_dir) / "datasets" / kind
-    records = [(split, rec) for split in SPLITS if (d / f"{split}.jsonl").is_file()
-               for rec in read_jsonl(d / f"{split}.jsonl")]
+    records = []
+    for split in SPLITS:
+        if (d / f"{split}.jsonl").is_file():
+            for n, rec in enumerate(read_jsonl(d / f"{split}.jsonl"), 1):
+                if not (isinstance(rec, dict) and isinstance(rec.get("id"), str)):
+                    raise CorpusFtError(f"{d / f'{split}.jsonl'}: record {n} has no \"id\"; "
+                                        f"rebuild it with `corpus-ft build {kind} --run {run_dir}`")
+                records.append((split, rec))
     stats = _read_json(d / "stats.json") if (d / "stats.json").is_file() else {}
     removed = read_jsonl(d / "removed.jsonl") if (d / "removed.jsonl").is_file() else []
     card = (d / "card.md").read_text(encoding="utf-8") if (d / "card.md").is_file() else ""
