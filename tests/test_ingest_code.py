@@ -105,6 +105,9 @@ def test_java_go_c_cpp_rust_ruby_csharp(by_file):
     assert {"Matrix.Matrix", "Matrix.~Matrix", "Matrix.at", "Matrix.operator==", "Matrix.Shape.size",
             "Stack.push", "Stack.pop", "clamp", "main"} <= set(cpp)
     assert span(cpp["clamp"]) == ("function", 37, 40)                        # starts at template <...>
+    assert span(cpp["Flag.operator bool"]) == ("method", 66, 66)            # conversion operator
+    assert span(cpp["exported_entry"]) == ("function", 70, 72)              # behind two export macros
+    assert cpp["exported_entry"]["text"].startswith("static LINALG_API LINALG_INLINE int")
     rs = by_file["rust/lib.rs"]
     assert span(rs["Amount.minor"]) == ("method", 30, 33)                    # starts at #[inline]
     assert rs["Amount.from_major"]["docstring"] == "Builds an amount from major units."

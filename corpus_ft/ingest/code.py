@@ -99,7 +99,26 @@ def code_units(text: str, language: str) -> tuple[list[dict], list[dict]]:
                          "message": f"{what} at line {line}; definitions tree-sitter recovered were kept"})
     if root.has_error and language == "python":
         return _python_chunks(text), warnings
-    return _units(root, src, language, query), warnings
+    units = _units(root, src, language, query)
+    if root.has_error and language in ("c", "cpp"):
+        units = max(units, _without_macros(src, language), key=len)
+    return units, warnings
+
+
+_MACRO = re.compile(rb"\b[A-Z_][A-Z0-9_]{2,}\b(?=[ \t]+[A-Za-z_~])")
+
+
+def _without_macros(src: bytes, language: str) -> list[dict]:
+    """Re-parse with ALL_CAPS macros in declarations (`C10_API`, `CYTHON_INLINE`) blanked out.
+
+    The grammar cannot expand macros, and `static EXPORT int f(void)` defeats its recovery;
+    spaces of the same length keep every byte offset and line, so units keep their real text.
+    """
+    parser, query = parser_for(language)
+    blanked = _MACRO.sub(lambda m: b" " * len(m.group(0)), src)
+    if blanked == src:
+        return []
+    return _units(parser.parse(blanked).root_node, src, language, query)  # text from the real source
 
 
 def _units(root: Node, src: bytes, language: str, query: Query) -> list[dict]:
@@ -470,12 +489,30 @@ def _c_name(declarator: Node | None, src: bytes) -> str:
         if inner is None:
             inner = next((c for c in node.named_children if c.type in _C_WRAPPERS or c.type.endswith("identifier")), None)
         node = inner
+    if node is not None and (node.type == "operator_cast" or _has_cast(node)):
+        func = node  # `operator bool() const`: the declarator holds no function_declarator
     if func is None or node is None:
         return ""
-    text = _text(node, src)
+    text = _declarator_text(node, src)
     while "<" in text and re.search(r"<[^<>]*>", text):  # Foo<T>::bar -> Foo::bar
         text = re.sub(r"<[^<>]*>", "", text)
     return ".".join(p.strip() for p in text.lstrip(":").split("::"))
+
+
+def _has_cast(node: Node) -> bool:
+    while node is not None and node.type == "qualified_identifier":
+        node = _field(node, "name")
+    return node is not None and node.type == "operator_cast"
+
+
+def _declarator_text(node: Node, src: bytes) -> str:
+    """`A::operator int() const` -> `A::operator int`; other names as written."""
+    if node.type == "operator_cast":
+        return _text(node, src).split("(", 1)[0].strip()
+    if node.type == "qualified_identifier" and _has_cast(node):
+        scope = _field(node, "scope")
+        return f"{_text(scope, src)}::{_declarator_text(_field(node, 'name'), src)}"
+    return _text(node, src)
 
 
 def _template(node: Node) -> Node:

@@ -90,7 +90,7 @@ def ctags_tags(repo: str | Path, paths: list[str]) -> list[dict]:
         except ValueError:
             continue
         if tag.get("_type") == "tag" and tag.get("kind") in CTAGS_KINDS and tag.get("language") in CTAGS_LANGUAGES \
-                and not tag["name"].startswith("__anon"):  # lambdas and callbacks have no name to match
+                and not tag["name"].startswith(("__anon", "AnonymousFunction")):  # lambdas, callbacks: no name
             tags.append(tag)
     return tags
 
