@@ -42,12 +42,18 @@ def resolve_config(config: BuildConfig | dict | None, overrides: dict[str, Any])
                             "for allowed values") from None
 
 
-def load_units(run_dir: Path) -> list[dict]:
-    """Rows of RUN_DIR/units.parquet; a missing file or column is an error that says what to run."""
+def units_file(run_dir: Path) -> Path:
+    """RUN_DIR/units.parquet, or an error that says which command writes it."""
     path = Path(run_dir) / "units.parquet"
     if not path.is_file():
         raise CorpusFtError(f"{path}: not found; run `corpus-ft ingest REPO_DIR --run {run_dir}` first "
                             "to write units.parquet, then build")
+    return path
+
+
+def load_units(run_dir: Path) -> list[dict]:
+    """Rows of RUN_DIR/units.parquet; a missing file or column is an error that says what to run."""
+    path = units_file(run_dir)
     import pyarrow.parquet as pq
 
     try:
@@ -126,6 +132,44 @@ def _apply_review(records: list[dict], run_dir: Path, counts: Counter) -> tuple[
     return kept, {"rejected": review.get("rejected", 0), "edited": review.get("edited", 0)}
 
 
+def _stats(kind: str, cfg: BuildConfig, units_in: int, candidates: list[dict], kept: list[dict],
+           removed: list[dict], splits: dict[str, list[dict]], redactions: Counter, review: dict,
+           generation: dict) -> dict:
+    """stats.json: the counts the card, the review page and `corpus-ft build --json` show."""
+    from corpus_ft.build.quality import REASONS
+
+    size, overlap = cfg.resolved_chunking()
+    settings = {**cfg.model_dump(mode="json", exclude={"kinds", "generator", "chunk_size", "chunk_overlap"}),
+                "chunk_size": size, "chunk_overlap": overlap, "chunk_unit": "tokens" if cfg.tokenizer else "characters",
+                "generator": cfg.generator.model_dump(mode="json", include={"type", "model", "base_url",
+                                                                            "questions_per_chunk", "temperature"})}
+    reasons = Counter(r["reason"] for r in removed)
+    files = dict(sorted(Counter(r["source"]["path"] for r in kept).items()))
+    warnings = []
+    if not units_in:
+        what = "code definitions" if kind == "code_summary" else "document sections"
+        warnings.append(f"units.parquet has no {what}, so the {kind} dataset is empty")
+    elif not candidates and kind in ("qa", "code_summary"):
+        warnings.append(f"the {cfg.generator.type} generator wrote nothing usable for {units_in} units; "
+                        "check its model and prompts (a tiny random-init model writes none)")
+    elif len(files) < 3:
+        warnings.append(f"only {len(files)} source file(s): validation/test need 3 or more files to be non-empty")
+    return {
+        "kind": kind, "generator": cfg.generator.type, "units_in": units_in,
+        "candidates": len(candidates) + reasons["ungrounded"] + reasons["no_summary"],
+        "total": len(kept),
+        "splits": {name: len(rows) for name, rows in splits.items()},
+        "removed": {reason: reasons.get(reason, 0) for reason in REASONS},
+        "redactions": dict(sorted(redactions.items())),
+        "review": review,
+        "languages": dict(Counter(r["meta"]["language"] for r in kept).most_common()),
+        "files": files,
+        "settings": settings,
+        "generation": generation,
+        "warnings": warnings,
+    }
+
+
 def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = None, *,
                   apply_review: bool = False, force: bool = False, **overrides: Any) -> dict:
     """Build RUN_DIR/datasets/KIND from RUN_DIR/units.parquet and return its stats.
@@ -135,7 +179,7 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
     """
     from corpus_ft.build.card import write_card
     from corpus_ft.build.export import write_splits
-    from corpus_ft.build.quality import REASONS, filter_records
+    from corpus_ft.build.quality import filter_records
     from corpus_ft.build.redact import redact_unit
     from corpus_ft.build.split import split_records
 
@@ -143,8 +187,7 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
         raise CorpusFtError(f"unknown dataset kind {kind!r}; choose one of {', '.join(KINDS)} or `all`")
     run_dir = Path(run_dir)
     cfg = resolve_config(config, overrides)
-    units_path = run_dir / "units.parquet"
-    units = load_units(run_dir)
+    units_path = units_file(run_dir)
     out_dir = run_dir / "datasets" / kind
     inputs: dict[str, Path] = {"units": units_path}
     decisions = run_dir / "review" / "decisions.jsonl"
@@ -155,7 +198,7 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
         return {**json.loads((out_dir / "stats.json").read_text()), "skipped": True}
 
     redactions: Counter = Counter()
-    units = [redact_unit(u, redactions) for u in units]
+    units = [redact_unit(u, redactions) for u in load_units(run_dir)]
     generation: dict = {}
     candidates, removed, units_in = _candidates(kind, units, cfg, run_dir, generation)
     kept, filtered = filter_records(candidates, cfg)
@@ -167,35 +210,8 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
         kept, review = _apply_review(kept, run_dir, redactions)
     splits = split_records(kept, cfg.split_ratios, cfg.seed)
 
-    size, overlap = cfg.resolved_chunking()
-    settings = {**cfg.model_dump(mode="json", exclude={"kinds", "generator", "chunk_size", "chunk_overlap"}),
-                "chunk_size": size, "chunk_overlap": overlap, "chunk_unit": "tokens" if cfg.tokenizer else "characters",
-                "generator": cfg.generator.model_dump(mode="json", include={"type", "model", "base_url", "questions_per_chunk", "temperature"}),
-                "apply_review": apply_review}
-    reasons = Counter(r["reason"] for r in removed)
-    stats = {
-        "kind": kind, "generator": cfg.generator.type, "units_in": units_in,
-        "candidates": len(candidates) + sum(1 for r in removed if r["reason"] in ("ungrounded", "no_summary")),
-        "total": len(kept),
-        "splits": {name: len(rows) for name, rows in splits.items()},
-        "removed": {reason: reasons.get(reason, 0) for reason in REASONS},
-        "redactions": dict(sorted(redactions.items())),
-        "review": review,
-        "languages": dict(Counter(r["meta"]["language"] for r in kept).most_common()),
-        "files": dict(sorted(Counter(r["source"]["path"] for r in kept).items())),
-        "settings": settings,
-        "generation": generation,
-    }
-    warnings = []
-    if not units_in:
-        what = "code definitions" if kind == "code_summary" else "document sections"
-        warnings.append(f"units.parquet has no {what}, so the {kind} dataset is empty")
-    elif not candidates and kind in ("qa", "code_summary"):
-        warnings.append(f"the {cfg.generator.type} generator wrote nothing usable for {units_in} units; "
-                        "check its model and prompts (a tiny random-init model writes none)")
-    elif len(stats["files"]) < 3:
-        warnings.append(f"only {len(stats['files'])} source file(s): validation/test need 3 or more files to be non-empty")
-    stats["warnings"] = warnings
+    stats = _stats(kind, cfg, units_in, candidates, kept, removed, splits, redactions, review, generation)
+    stats["settings"]["apply_review"] = apply_review
     with atomic_dir(out_dir) as tmp:
         stats["exports"] = write_splits(tmp, splits, cfg.formats)
         write_jsonl(tmp / "removed.jsonl", removed)
