@@ -2,10 +2,11 @@
 
 The model is physical: bytes per parameter for weights (NF4 + double-quant constants, bf16
 embeddings), adapters, gradients and optimizer states; bytes per token per layer for the
-saved activations; the logits/loss buffers. Three constants are fitted to measurements
-(`docs/calibration/`): how many layers' worth of activations are live at the peak with and
-without gradient checkpointing, and how many fp32 copies of the logits the un-fused loss keeps.
-`corpus-ft bench estimate` prints the residuals against every measured point.
+saved activations (checked against a real layer's saved tensors); the logits/loss buffers.
+A few constants are fitted to measurements (`docs/calibration/`): how many layers' worth of
+activations are live at the peak with and without gradient checkpointing, how many fp32 copies
+of the logits the un-fused loss keeps, and the allocator's cache. `corpus-ft bench estimate`
+prints the residuals against every measured point and the refitted constants.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from corpus_ft.train.shapes import GIB, PRESETS, ModelShape, load_shape, parse_gpu
 from corpus_ft.util import CorpusFtError
 
-__all__ = ["Estimate", "EstimateConfig", "FitReport", "check_fit", "choose_fastest", "estimate",
-           "parse_gpu", "preflight", "load_shape", "PRESETS", "NO_FIT_EXIT"]
+__all__ = ["Estimate", "EstimateConfig", "FitReport", "check_fit", "choose_fastest", "estimate", "parse_gpu",
+           "preflight", "run_estimate", "write_estimate", "load_shape", "PRESETS", "NO_FIT_EXIT"]
 
 NO_FIT_EXIT = 3  # exit code of `corpus-ft estimate --gpu` and of `train`'s pre-flight when it does not fit
 
