@@ -221,6 +221,21 @@ def test_choose_fastest_both_forms():
     assert choose_fastest(fixed).gradient_checkpointing is True
 
 
+def test_run_estimate_writes_the_verdict_and_uses_the_built_tiny_model(tmp_path):
+    from corpus_ft.train.config import TrainConfig
+    from corpus_ft.train.estimate import EstimateConfig, run_estimate
+
+    tiny = tmp_path / "tiny-model"
+    tiny.mkdir()
+    (tiny / "config.json").write_text(json.dumps({**LLAMA_32_1B_CONFIG, "hidden_size": 256, "num_hidden_layers": 2,
+                                                  "intermediate_size": 688, "vocab_size": 4000, "head_dim": 32}))
+    data = run_estimate(tmp_path, TrainConfig(model="tiny", micro_batch=2), EstimateConfig(gpu="T4"))
+    assert data["shape"]["hidden"] == 256 and data["fit"]["fits"] is True
+    assert json.loads((tmp_path / "estimate.json").read_text()) == json.loads(json.dumps(data))
+    big = run_estimate(tmp_path, TrainConfig(model="llama-3-70b", method="lora"), EstimateConfig(gpu="24GiB"))
+    assert big["fit"]["fits"] is False and big["fit"]["max_micro_batch"] == 0
+
+
 # --- CLI ----------------------------------------------------------------------------------------
 
 def test_cli_exit_codes_json_and_run_dir(tmp_path):
