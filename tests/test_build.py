@@ -111,6 +111,10 @@ def test_keywords_and_code_summary_shapes(built_run):
         user = r["messages"][1]["content"]
         assert r["meta"]["name"] in user and r["source"]["path"] in user and r["meta"]["language"] in user
     assert sum(d == {"summary_to_code", "code_to_summary"} for d in by_unit.values()) >= 0.9 * len(by_unit)
+    explained = [r for r in cs if r["meta"]["direction"] == "code_to_summary" and r["meta"]["language"] == "python"
+                 and r["meta"]["summary_source"] == "docstring"]
+    assert explained and all(r["messages"][2]["content"] not in r["messages"][1]["content"] for r in explained), \
+        "the docstring being explained must not sit in the prompt's code"
     sources = {r["meta"]["summary_source"] for r in cs}
     assert sources == {"docstring", "heuristic"}, sources
 

@@ -125,6 +125,22 @@ def good_docstring(doc: str | None, min_words: int) -> str | None:
     return first
 
 
+_PY_DOCSTRING = re.compile(r'[ \t]*[rRuU]?("""|\'\'\')[\s\S]*?\1[ \t]*\n(?:[ \t]*\n)?')
+
+
+def without_docstring(code: str, language: str) -> str:
+    """Code to explain with its docstring taken out, so the answer is not a copy of the prompt.
+    Only Python keeps the docstring inside the unit; other languages' doc comments sit above it."""
+    if language != "python":
+        return code
+    header = re.search(r":[ \t]*(?:#[^\n]*)?\n", code)  # end of the `def`/`class` header
+    if not header:
+        return code
+    body = code[header.end():]
+    m = _PY_DOCSTRING.match(body)
+    return code[:header.end()] + body[m.end():] if m else code
+
+
 def _fence(language: str, code: str) -> str:
     return f"```{language}\n{code}\n```"
 
@@ -145,7 +161,8 @@ def code_summary(units: Sequence[dict], generator: Generator, cfg: BuildConfig) 
         code = u.get("text") or ""
         pairs = (
             ("summary_to_code", f"Write {where}.\n\nWhat it does: {summary}", _fence(lang, code)),
-            ("code_to_summary", f"Explain what {where} does.\n\n{_fence(lang, code)}", summary or ""),
+            ("code_to_summary", f"Explain what {where} does.\n\n{_fence(lang, without_docstring(code, lang))}",
+             summary or ""),
         )
         for direction, user, assistant in pairs:
             rec = {"id": record_id("code_summary", u["id"], direction, user, assistant), "kind": "code_summary",
