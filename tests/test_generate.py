@@ -197,8 +197,9 @@ def test_gives_up_after_max_retries_with_a_clear_error():
     server = Scripted(failures=[(503, {})] * 10)
     with run_in_background(server.app) as url:
         client = OpenAIClient(url, "m", max_retries=2, backoff_s=0.01)
-        with pytest.raises(EndpointError, match=r"HTTP 503: scripted 503 \(gave up after 3 attempts"):
+        with pytest.raises(EndpointError, match=r"HTTP 503: scripted 503 \(gave up after 3 attempts") as e:
             client.chat(USER)
+    assert e.value.status == 503 and e.value.exit_code == 1
     assert len(server.requests) == 3 and client.stats["failures"] == 1
 
 

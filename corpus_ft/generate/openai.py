@@ -99,6 +99,7 @@ class OpenAIClient:
     def _post(self, path: str, body: dict) -> dict:
         """POST with retries: 429/5xx/408, connection errors and timeouts back off and try again."""
         url = f"{self.base_url}{path}"
+        status = None
         for attempt in range(self.max_retries + 1):
             wait = None
             self._count("http_requests")
@@ -113,7 +114,7 @@ class OpenAIClient:
                     except ValueError:
                         raise EndpointError(f"{url}: the response is not JSON: {response.text[:200]!r}",
                                             response.status_code) from None
-                problem = f"HTTP {response.status_code}: {_error_text(response)}"
+                status, problem = response.status_code, f"HTTP {response.status_code}: {_error_text(response)}"
                 if response.status_code not in RETRY_STATUS and response.status_code < 500:
                     self._count("failures")
                     hint = {401: "; check the API key", 403: "; check the API key",
@@ -128,7 +129,7 @@ class OpenAIClient:
             time.sleep(min(wait, self.max_backoff_s))
         self._count("failures")
         raise EndpointError(f"{url}: {problem} (gave up after {self.max_retries + 1} attempts; "
-                            "is the server up and the timeout long enough?)")
+                            "is the server up and the timeout long enough?)", status)
 
     def chat(self, messages: Messages, **params: Any) -> str:
         """The assistant's reply to `messages`; params are sampling fields (max_tokens, temperature, …)."""
