@@ -261,6 +261,13 @@ def test_cli_exit_codes_json_and_run_dir(tmp_path):
     assert human.exit_code == 0 and "peak allocated" in human.output and "GPU memory needed" in human.output
 
 
+def test_bench_estimate_names_a_bad_grid_line(tmp_path):
+    grid = tmp_path / "grid.jsonl"
+    grid.write_text('{"_about": "x"}\n{"model": "llama-3-8b", "method": "qlora", "seq": 512}\n')
+    res = CliRunner().invoke(main, ["bench", "estimate", "--grid", str(grid)])
+    assert res.exit_code == 2 and "grid.jsonl:2: missing" in res.output
+
+
 def test_bench_estimate_prints_residuals():
     res = CliRunner().invoke(main, ["bench", "estimate", "--json"])
     assert res.exit_code == 0, res.output

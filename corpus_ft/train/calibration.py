@@ -11,6 +11,8 @@ from corpus_ft.train.estimate import estimate
 from corpus_ft.util import CorpusFtError
 
 GRID = Path(__file__).resolve().parents[2] / "docs" / "calibration" / "h100-memory-grid.jsonl"
+# One measured run per line (what `corpus-ft bench train` should write for a re-measure).
+GRID_KEYS = ("model", "method", "seq", "mb", "ckpt", "load_gib", "peak_alloc_gib", "peak_reserved_gib")
 
 # The reference points (seq 2048, LoRA r16 on all seven projections, checkpointing on).
 # kind "load": weights after loading; "peak": peak allocated during training.
@@ -40,8 +42,12 @@ def read_grid(path: str | Path = GRID) -> list[dict]:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
                 raise CorpusFtError(f"{path}:{n}: not JSON ({e})")
-            if "_about" not in row:
-                rows.append(row)
+            if "_about" in row:
+                continue
+            missing = [k for k in GRID_KEYS if k not in row]
+            if missing:
+                raise CorpusFtError(f"{path}:{n}: missing {missing}; a grid row needs {list(GRID_KEYS)}")
+            rows.append(row)
     return rows
 
 
