@@ -85,6 +85,8 @@ def test_decide_restart_and_apply_review(page, run, artifacts_dir):
         card.get_by_role("button", name="Save edit").click()
         _wait_flag(page, ids[2], 'edited')
         assert "Edited by a reviewer: <b>restart</b>" in card.inner_text()  # shown as text, not markup
+        card.locator("summary").click()
+        assert "original (before the edit)" in card.inner_text()
 
     decisions = load_decisions(run)
     assert {rid: d["action"] for rid, d in decisions.items()} == dict(zip(ids, ["accept", "reject", "edit"]))
@@ -151,6 +153,13 @@ def test_filters_search_and_paging_match_the_data(page, run):
         if len(qa_train) > 20:
             page.click("#next")
             page.wait_for_function("document.querySelector('#range').textContent.startsWith('21–')")
+        page.click("#browser h2")  # keyboard review: j j r rejects the second record on the page
+        for key in "jjr":
+            page.keyboard.press(key)
+        second = page.locator("#records article").nth(1).get_attribute("data-id")
+        _wait_flag(page, second, "rejected")
+        assert "current" in page.locator("#records article").nth(1).get_attribute("class")
+        assert [d["action"] for d in load_decisions(run).values()] == ["reject"]
         needle = json.loads((run / "datasets" / "qa" / "train.jsonl").read_text().splitlines()[0])["messages"][1]["content"][:30]
         page.fill("#filters input[name=q]", needle)
         _wait_all(page, f"a => a.querySelector('.rec').textContent.toLowerCase().includes({json.dumps(needle.lower())})")

@@ -50,9 +50,10 @@ def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | Non
     def item(rid: str, decisions: dict) -> dict:
         kind, split, rec = index[rid]
         d = decisions.get(rid)
-        effective = apply_decisions([rec], {rid: d})[0][0] if d and d["action"] == "edit" else rec
-        return {"id": rid, "kind": kind, "split": split, "flag": flag(d), "record": effective,
-                "source": source_span(run, rec.get("source") or {})}
+        edited = bool(d and d["action"] == "edit")
+        return {"id": rid, "kind": kind, "split": split, "flag": flag(d),
+                "record": apply_decisions([rec], {rid: d})[0][0] if edited else rec,
+                "original": rec if edited else None, "source": source_span(run, rec.get("source") or {})}
 
     async def home(request: Request) -> HTMLResponse:
         return HTMLResponse(await run_in_threadpool(current_page))
@@ -100,7 +101,7 @@ def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | Non
         except CorpusFtError as e:
             return JSONResponse({"error": str(e)}, status_code=400)
         it = item(rid, {rid: entry})
-        return JSONResponse({"decision": entry, "flag": it["flag"], "record": it["record"]})
+        return JSONResponse({"decision": entry, "flag": it["flag"], "record": it["record"], "original": it["original"]})
 
     async def decisions(request: Request) -> JSONResponse:
         warnings: list[str] = []

@@ -41,6 +41,7 @@
       if (mine !== seq) return;  // a newer filter was chosen while this one loaded
       total = data.total;
       list.replaceChildren(...data.items.map(render));
+      current = -1;
       range.textContent = total ? `${offset + 1}–${offset + data.items.length} of ${total}` : "no records match";
       document.getElementById("prev").disabled = offset === 0;
       document.getElementById("next").disabled = offset + LIMIT >= total;
@@ -69,11 +70,17 @@
     art.dataset.id = item.id;
     const flag = el("span", {className: "flag flag-" + item.flag, textContent: item.flag});
     const body = el("div", {className: "rec"}, ...renderBody(item.record));
+    if (item.original) body.append(el("details", {}, el("summary", {textContent: "original (before the edit)"}), ...renderBody(item.original)));
+    const rerender = () => {  // a fresh card for the same record, still selected if it was
+      const fresh = render(item);
+      fresh.classList.toggle("current", art.classList.contains("current"));
+      art.replaceWith(fresh);
+    };
     const decide = async (action, fields) => {
       try {
         const res = await api("api/decisions", {record_id: item.id, action, fields});
-        item.flag = res.flag; item.record = res.record;
-        art.replaceWith(render(item));
+        item.flag = res.flag; item.record = res.record; item.original = res.original;
+        rerender();
         status.textContent = `${item.id}: ${res.flag}`;
       } catch (e) { status.textContent = "error: " + e.message; }
     };
@@ -87,8 +94,9 @@
           : {text: areas[0].value};
         decide("edit", fields);
       }});
-      const cancel = el("button", {type: "button", textContent: "Cancel", onclick: () => art.replaceWith(render(item))});
+      const cancel = el("button", {type: "button", textContent: "Cancel", onclick: rerender});
       body.replaceChildren(...areas.flatMap(t => [el("b", {textContent: t.dataset.role || "text"}), t]), save, " ", cancel);
+      areas[areas.length - 1].focus();  // the answer is what a reviewer usually fixes
     };
     const head = el("div", {className: "rechead"},
       el("code", {textContent: item.id}), el("span", {className: "badge", textContent: item.kind}),
@@ -105,6 +113,26 @@
     const select = form.elements.path;
     for (const p of data.paths) select.append(el("option", {value: p, textContent: p}));
   }
+
+  // Keyboard: j/k move between records, a accept, r reject, e edit (not while typing).
+  let current = -1;
+  function select(i) {
+    const cards = list.querySelectorAll("article");
+    if (!cards.length) return;
+    current = Math.max(0, Math.min(i, cards.length - 1));
+    cards.forEach((c, n) => c.classList.toggle("current", n === current));
+    cards[current].scrollIntoView({block: "nearest"});
+  }
+  document.addEventListener("keydown", ev => {
+    if (ev.target.closest("input, textarea, select") || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const card = list.querySelectorAll("article")[current];
+    const press = cls => card && card.querySelector("button." + cls).click();
+    if (ev.key === "j") select(current + 1);
+    else if (ev.key === "k") select(current - 1);
+    else if (ev.key === "a") press("accept");
+    else if (ev.key === "r") press("reject");
+    else if (ev.key === "e") { press("edit"); ev.preventDefault(); }
+  });
 
   form.addEventListener("change", () => { offset = 0; load(); });
   form.elements.q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { offset = 0; load(); }, 250); });
