@@ -1,5 +1,6 @@
 """Inline SVG charts for the review page: drawn by hand because a stacked histogram is a few
-rectangles, and matplotlib took ~1 s per chart here, paid again on every served re-render."""
+rectangles, and matplotlib's drawing dominated the page's render time, paid again on every
+served re-render."""
 
 from __future__ import annotations
 
