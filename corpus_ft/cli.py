@@ -229,6 +229,8 @@ def review_cmd(run_dir: Path, serve: bool, host: str, port: int, model_dir: Path
 @click.option("--liger/--no-liger", default=True, show_default=True, help="Liger kernels + fused linear cross-entropy.")
 @click.option("--upcast", is_flag=True, help="Model the guide recipe: prepare_model_for_kbit_training's fp32 upcast.")
 @click.option("--packing/--no-packing", default=True, show_default=True)
+@click.option("--attention", type=click.Choice(["sdpa", "flash_attention_2", "eager"]), default="sdpa",
+              show_default=True, help="eager keeps seq x seq attention probabilities per layer.")
 @click.option("--num-gpus", default=1, show_default=True, type=click.IntRange(1))
 @click.option("--sharding", type=click.Choice(["none", "ddp", "fsdp"]), default="none", show_default=True)
 @click.option("--gpu", help="Check the fit: a size ('24GiB', '80GB') or a name ('A100-80', 'RTX 4090').")

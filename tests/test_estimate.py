@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from corpus_ft.cli import main
+from corpus_ft.train import estimate as est_module
 from corpus_ft.train.calibration import grid_residuals, read_grid, reference_residuals
 from corpus_ft.train.estimate import (NO_FIT_EXIT, check_fit, choose_fastest, estimate, load_shape, parse_gpu,
                                       preflight)
@@ -42,7 +43,6 @@ def test_reference_points_within_10_percent():
 
 
 def test_constants_are_the_grid_fit_and_transfer_across_shapes():
-    import corpus_ft.train.estimate as est_module
     from corpus_ft.train.calibration import cross_shape_holdout, refit
 
     fitted = refit()  # after a re-measure, paste these into estimate.py
@@ -77,6 +77,10 @@ def test_physics_moves_the_right_way():
     assert full.trainable_params == full.num_params == PRESETS["llama-3-8b"].num_params
     assert estimate("llama-3-8b", method="full", optimizer="adamw_8bit").breakdown["optimizer"] \
         == pytest.approx(full.breakdown["optimizer"] / 2)
+    eager = estimate("llama-3-8b", method="lora", micro_batch=2, attention="eager", gradient_checkpointing=False)
+    sdpa = estimate("llama-3-8b", method="lora", micro_batch=2, gradient_checkpointing=False)
+    quadratic = 32 * 2 * 32 * 2048 * 2048 * 6 * est_module.NOCKPT_LAYERS / GIB  # layers x mb x heads x seq^2 x 6 bytes
+    assert eager.breakdown["activations"] - sdpa.breakdown["activations"] == pytest.approx(quadratic, rel=0.02)
     fsdp = estimate("llama-3-70b", method="qlora", num_gpus=4, sharding="fsdp")
     single = estimate("llama-3-70b", method="qlora")
     assert fsdp.breakdown["weights"] == pytest.approx(single.breakdown["weights"] / 4)

@@ -38,6 +38,7 @@ CUDA_CONTEXT_GIB = 0.5  # CUDA context + cuBLAS workspace, outside torch's alloc
 
 SEVEN = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 OPTIMIZERS = ("adamw_torch", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit")
+ATTENTIONS = ("sdpa", "flash_attention_2", "eager")
 
 
 class EstimateConfig(BaseModel):
@@ -160,22 +161,28 @@ def _parameter_bytes(s: ModelShape, method: str, precision: str, upcast: bool, l
             "optimizer": trainable * state_b, "trainable": trainable, "layer_weights": linear / s.layers}
 
 
-def _activation_bytes(s: ModelShape, seq_len: int, micro_batch: int, checkpointing: bool, liger: bool,
-                      packing: bool, fp32: bool, lora_dropout: float, targets: tuple[str, ...]) -> tuple[float, float]:
-    """(activations, logits/loss buffers) live at the peak, in bytes."""
-    tokens = seq_len * micro_batch
+def _activation_bytes(s: ModelShape, st: dict, targets: tuple[str, ...]) -> tuple[float, float]:
+    """(activations, logits/loss buffers) live at the peak, in bytes, for the settings `st`."""
+    seq, mb = st["seq_len"], st["micro_batch"]
+    tokens, fp32, lora = seq * mb, st["upcast"] or st["precision"] == "fp32", st["method"] != "full"
     resid = 4 if fp32 else 2  # residual stream in fp32 after the upcast (fp32 norms) or in fp32 training
-    layer = tokens * _layer_bytes(s, resid, targets, lora_dropout, cast_bytes=2 if targets else 0)
-    if liger:  # one chunk of logits at a time + the gradient of the hidden states
+    per_token = _layer_bytes(s, resid, targets if lora else (), st["lora_dropout"] if lora else 0.0,
+                             cast_bytes=2 if lora else 0)
+    layer = tokens * per_token
+    if st["attention"] == "eager":  # seq x seq probabilities per head: the fp32 softmax and its bf16 copy
+        layer += mb * s.heads * seq * seq * 6
+    # a 4-D mask: an additive bf16 one for eager, a bool one for SDPA without packing; none when packed padding-free
+    mask = 0
+    if st["attention"] == "eager" or not st["packing"]:
+        mask = mb * seq * seq * (2 if st["attention"] == "eager" else 1)
+    if st["liger"]:  # one chunk of logits at a time + the gradient of the hidden states
         logits = tokens * s.hidden * 2 + _flce_chunk_tokens(s, tokens) * s.vocab * (4 if fp32 else 2)
     else:  # micro_batch x seq x vocab, several fp32 copies (+ the bf16 logits when lm_head is bf16)
         logits = tokens * s.vocab * (4 * LOGIT_COPIES_FP32 if fp32 else 4 * LOGIT_COPIES_BF16 + 2)
-    if not packing:
-        logits += micro_batch * seq_len * seq_len  # the 4-D bool padding mask SDPA gets
-    if not checkpointing:
-        return s.layers * NOCKPT_LAYERS * layer, logits
-    saved = tokens * s.layers * s.hidden * resid  # each layer's input
-    if liger:
+    if not st["gradient_checkpointing"]:
+        return mask + s.layers * NOCKPT_LAYERS * layer, logits
+    saved = mask + tokens * s.layers * s.hidden * resid  # each layer's input
+    if st["liger"]:
         return saved + CKPT_LAYERS * layer, logits
     # un-fused loss: the peak is at the loss (logits) or in the last layer's recompute, whichever is larger
     return saved + max(CKPT_LAYERS * layer - logits, 0.0), logits
@@ -185,7 +192,7 @@ def estimate(model: str | os.PathLike | ModelShape, *, method: str = "qlora", se
              micro_batch: int = 1, grad_accum: int = 1, lora_r: int = 16, target_modules="all-linear",
              gradient_checkpointing: bool = True, optimizer: str = "adamw_torch", precision: str = "bf16",
              liger: bool = True, packing: bool = True, num_gpus: int = 1, sharding: str = "none",
-             lora_dropout: float = 0.0, upcast: bool = False) -> Estimate:
+             lora_dropout: float = 0.0, upcast: bool = False, attention: str = "sdpa") -> Estimate:
     """Peak GPU memory of one training step, per GPU, for the trainer this project ships.
 
     `upcast=True, liger=False` models the common guide recipe instead: prepare_model_for_kbit_training
@@ -196,6 +203,7 @@ def estimate(model: str | os.PathLike | ModelShape, *, method: str = "qlora", se
     _check_choice("optimizer", optimizer, OPTIMIZERS)
     _check_choice("precision", precision, ("bf16", "fp16", "fp32"))
     _check_choice("sharding", sharding, ("none", "ddp", "fsdp"))
+    _check_choice("attention", attention, ATTENTIONS)
     for key, value in (("seq_len", seq_len), ("micro_batch", micro_batch), ("grad_accum", grad_accum),
                        ("lora_r", lora_r), ("num_gpus", num_gpus)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -207,7 +215,7 @@ def estimate(model: str | os.PathLike | ModelShape, *, method: str = "qlora", se
                     target_modules=list(targets) if target_modules not in (None, "all-linear") else "all-linear",
                     gradient_checkpointing=bool(gradient_checkpointing), optimizer=optimizer, precision=precision,
                     liger=bool(liger), packing=bool(packing), num_gpus=num_gpus, sharding=sharding,
-                    lora_dropout=lora_dropout, upcast=bool(upcast))
+                    lora_dropout=lora_dropout, upcast=bool(upcast), attention=attention)
     notes: list[str] = []
     mem = _parameter_bytes(shape, method, precision, upcast, lora_r, targets, optimizer)
     trainable, layer_weights = mem.pop("trainable"), mem.pop("layer_weights")
@@ -223,10 +231,11 @@ def estimate(model: str | os.PathLike | ModelShape, *, method: str = "qlora", se
         if method == "qlora":
             notes.append("FSDP + QLoRA stores the 4-bit weights in a bf16 container (bnb quant_storage)")
     if lora_dropout > 0 and method != "full":
-        notes.append(f"lora_dropout={lora_dropout} keeps a dropped copy of every adapted input (not in the calibration grid)")
-    lora = method != "full"
-    act, logits = _activation_bytes(shape, seq_len, micro_batch, gradient_checkpointing, liger, packing,
-                                    upcast or precision == "fp32", lora_dropout if lora else 0.0, targets if lora else ())
+        notes.append(f"lora_dropout={lora_dropout} keeps a dropped copy of every adapted input "
+                     "(counted exactly; not in the GPU grid)")
+    act, logits = _activation_bytes(shape, settings, targets)
+    if attention == "eager":
+        notes.append("eager attention keeps seq x seq probabilities per head and layer (not in the calibration grid)")
     # Dequantising a 4-bit weight to bf16 for each matmul: the largest one is live at a time.
     workspace = max(i * o for i, o in shape.linears().values()) * 2 if method == "qlora" else 0.0
     # Gradients appear as backward frees activations: LoRA's are live at the peak only when they
@@ -333,7 +342,8 @@ def settings_from_config(config: Any, *, gradient_checkpointing: bool | None = N
         precision="bf16" if precision == "auto" else precision,
         liger=(importlib.util.find_spec("liger_kernel") is not None) if liger == "auto" else bool(liger),
         packing=bool(_setting(config, "packing", True)), num_gpus=_setting(config, "num_gpus", 1),
-        sharding=_setting(config, "sharding", "none"), lora_dropout=float(_setting(config, "lora_dropout", 0.0)))
+        sharding=_setting(config, "sharding", "none"), lora_dropout=float(_setting(config, "lora_dropout", 0.0)),
+        attention=_setting(config, "attn_implementation", "sdpa"))
 
 
 def choose_fastest(shape_or_model: Any, config: Any = None, gpu_bytes: int | float | None = None,
