@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import torch
-from transformers import ProgressCallback, TrainerCallback
+from transformers import PrinterCallback, ProgressCallback, TrainerCallback
 from transformers.integrations import TensorBoardCallback
 from trl import SFTConfig, SFTTrainer
 
@@ -324,6 +324,8 @@ def train(run_dir: str | os.PathLike, config: TrainConfig, *, resume: bool = Fal
     if progress:
         trainer.remove_callback(ProgressCallback)
         trainer.add_callback(Progress())
+    else:  # HF prints every log dict to stdout without a bar; stdout is for --json
+        trainer.remove_callback(PrinterCallback)
 
     t0 = time.monotonic()
     result = trainer.train(resume_from_checkpoint=str(start) if start else None)
@@ -335,6 +337,7 @@ def train(run_dir: str | os.PathLike, config: TrainConfig, *, resume: bool = Fal
         "steps": trainer.state.global_step, "train_loss": result.training_loss, "eval_loss": eval_loss,
         "best_checkpoint": trainer.state.best_model_checkpoint, "resumed_from": str(start) if start else None,
         "runtime_s": round(time.monotonic() - t0, 1), "data": data_summary,
+        "rank": state.process_index, "world_size": state.num_processes,
     }
     if state.is_main_process:
         atomic_write_json(out / "train_result.json", summary)

@@ -1,0 +1,221 @@
+"""The trainer on the CPU with the real tiny Llama: data mixing and masks, outputs, bad input, export."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from train_fixtures import write_datasets, write_units
+
+from corpus_ft.cli import main
+from corpus_ft.train.config import TrainConfig
+
+FAST = dict(seq_len=128, micro_batch=4, grad_accum=1, learning_rate=3e-3, eval_steps=5, save_steps=5,
+            logging_steps=1, method="lora")
+
+
+@pytest.fixture(scope="module")
+def base_run(tmp_path_factory) -> Path:
+    """units.parquet, datasets/{paragraphs,qa} and the tiny model at run/tiny-model (what `model: tiny` uses)."""
+    from corpus_ft.train.tiny import build_tiny_model
+
+    run = write_datasets(write_units(tmp_path_factory.mktemp("train") / "run"))
+    build_tiny_model(run / "tiny-model", corpus_run=run)
+    return run
+
+
+@pytest.fixture
+def run(base_run, tmp_path) -> Path:
+    dst = tmp_path / "run"
+    shutil.copytree(base_run, dst)
+    return dst
+
+
+def cli(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+# --- config and data (no training) -------------------------------------------------------
+
+
+def test_config_rejects_unknown_kind_and_bad_sizes():
+    from pydantic import ValidationError
+
+    assert TrainConfig().method == "qlora" and TrainConfig().lora_r == 16 and TrainConfig().seq_len == 2048
+    for bad in ({"mix": {"faq": 1.0}}, {"mix": {"qa": 0.0}}, {"gpu": "lots"}, {"lora_r": 0}, {"lora_rank": 8}):
+        with pytest.raises(ValidationError):
+            TrainConfig(**bad)
+
+
+def test_mix_repeats_and_samples_by_weight():
+    from corpus_ft.train.data import mix
+
+    by_kind = {"qa": [{"id": f"q{i}"} for i in range(10)], "paragraphs": [{"id": f"p{i}"} for i in range(10)]}
+    out = mix(by_kind, {"qa": 2.0, "paragraphs": 0.5}, seed=1)
+    ids = [r["id"] for r in out]
+    assert sum(i.startswith("q") for i in ids) == 20 and sum(i.startswith("p") for i in ids) == 5
+    assert all(ids.count(f"q{i}") == 2 for i in range(10))
+    assert ids == [r["id"] for r in mix(by_kind, {"qa": 2.0, "paragraphs": 0.5}, seed=1)]
+    assert ids != [r["id"] for r in mix(by_kind, {"qa": 2.0, "paragraphs": 0.5}, seed=2)]
+
+
+def test_loss_masks_assistant_turns_and_trains_every_paragraph_token(base_run):
+    from transformers import AutoTokenizer
+
+    from corpus_ft.train.data import tokenize
+
+    tok = AutoTokenizer.from_pretrained(base_run / "tiny-model")
+    msgs = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "How do I restart billing?"},
+            {"role": "assistant", "content": "Run make restart-billing."}]
+    r = tokenize({"messages": msgs}, tok, assistant_only_loss=True)
+    trained = tok.decode([t for t in r["labels"] if t != -100])
+    assert trained == "Run make restart-billing.<|end|>\n"
+    assert "restart billing?" not in trained
+    p = tokenize({"text": "The billing service runs on port 8000."}, tok, assistant_only_loss=True)
+    assert p["labels"] == p["input_ids"] and tok.decode(p["input_ids"]).endswith("<|end|>")
+
+
+def test_review_decisions_drop_rejected_and_use_edits(run):
+    from transformers import AutoTokenizer
+
+    from corpus_ft.review.decisions import append_decision
+    from corpus_ft.train.data import load_datasets
+
+    append_decision(run, "qa-0000", "qa", "reject")
+    append_decision(run, "paragraphs-0001", "paragraphs", "edit", {"text": "Zebra zebra zebra edited text."})
+    tok = AutoTokenizer.from_pretrained(run / "tiny-model")
+    train_ds, eval_ds, summary = load_datasets(run, TrainConfig(**FAST), tok)
+    assert summary["qa"]["train"] == 37 and summary["qa"]["review"] == {"rejected": 1, "edited": 0}
+    assert summary["paragraphs"]["review"]["edited"] == 1
+    texts = [tok.decode(ids) for ids in train_ds["input_ids"]]
+    assert any("Zebra zebra zebra edited text." in t for t in texts)
+    assert not any("port 8001" in t for t in texts)  # paragraphs-0001's original text
+    assert len(train_ds) == 75 and len(eval_ds) == 20
+
+
+# --- bad input: refused with a clear message, nothing written ----------------------------
+
+
+def test_missing_datasets_refused(tmp_path):
+    (tmp_path / "run").mkdir()
+    r = cli("train", tmp_path / "run", "--method", "lora")
+    assert r.exit_code == 2 and "no dataset built" in r.output and "corpus-ft build" in r.output
+    r = cli("train", tmp_path / "nowhere")
+    assert r.exit_code == 2 and "run directory not found" in r.output
+
+
+def test_empty_or_unbuilt_kind_refused(run):
+    (run / "datasets" / "qa" / "train.jsonl").write_text("")
+    r = cli("train", run, "--method", "lora", "--max-steps", "1")
+    assert r.exit_code == 2 and "qa/train.jsonl: no training records" in r.output
+    r = cli("train", run, "--method", "lora", "--mix", "keywords=1")
+    assert r.exit_code == 2 and "datasets/keywords: not found" in r.output
+    r = cli("train", run, "--mix", "faq=1")
+    assert r.exit_code == 2 and "train.mix" in r.output and "unknown dataset kind" in r.output
+    assert not (run / "model").exists()
+
+
+def test_model_dir_without_config_json_refused(run, tmp_path):
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "model.safetensors").write_bytes(b"")
+    r = cli("train", run, "--model", tmp_path / "weights", "--method", "lora")
+    assert r.exit_code == 2 and "no config.json" in r.output
+    r = cli("train", run, "--model", "not a model", "--method", "lora")
+    assert r.exit_code == 2 and "not a hub id" in r.output
+
+
+def test_too_little_gpu_memory_refused_before_loading(run, tmp_path):
+    """An 8B shape (config.json only, no weights) planned for a 1 GiB GPU: refused by the estimator, exit 3."""
+    from transformers import LlamaConfig
+
+    LlamaConfig(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
+                num_key_value_heads=8, vocab_size=128256).save_pretrained(tmp_path / "llama8b")
+    r = cli("train", run, "--model", tmp_path / "llama8b", "--gpu", "1GiB")
+    assert r.exit_code == 3, r.output
+    assert "does not fit" in r.output and "GiB" in r.output
+    assert not (run / "model" / "checkpoints").exists()
+
+
+def test_save_steps_must_be_multiple_of_eval_steps(run):
+    r = cli("train", run, "--method", "lora", "--eval-steps", "4", "--save-steps", "6", "--max-steps", "1")
+    assert r.exit_code == 2 and "save_steps (6) must be a multiple of train.eval_steps (4)" in r.output
+
+
+# --- training ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_train_writes_adapter_metrics_and_export_merges(run, tmp_path):
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from corpus_ft.train.trainer import COMPLETE, train
+
+    result = train(run, TrainConfig(**FAST, max_steps=20), progress=False)
+    out = run / "model"
+    assert result["steps"] == 20 and result["output"] == str(out / "adapter")
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in rows if "loss" in r]
+    evals = [r["eval_loss"] for r in rows if "eval_loss" in r]
+    assert len(evals) == 4 and evals[-1] < evals[0] - 0.3, evals
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.3, losses
+    assert all(r["tokens_per_s"] > 0 for r in rows if "loss" in r and r["step"] > 1)
+    assert result["eval_loss"] == min(evals)
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+    assert all((c / COMPLETE).is_file() for c in (out / "checkpoints").glob("checkpoint-*"))
+    saved = TrainConfig(**json.loads((out / "train_config.json").read_text()))
+    assert saved.precision == "fp32" and saved.gradient_checkpointing is False and saved.model.endswith("tiny-model")
+    cfg = json.loads((out / "adapter" / "adapter_config.json").read_text())
+    assert cfg["base_model_name_or_path"] == str((run / "tiny-model").resolve()) and cfg["r"] == 16
+
+    # the adapter loads in plain PEFT, and the merged export computes the same logits
+    tok = AutoTokenizer.from_pretrained(out / "adapter")
+    ids = tok("The billing service runs on port", return_tensors="pt")["input_ids"]
+    base = AutoModelForCausalLM.from_pretrained(cfg["base_model_name_or_path"], dtype=torch.float32)
+    tuned = PeftModel.from_pretrained(base, out / "adapter").eval()
+    r = cli("export", run, "--merge", tmp_path / "merged", "--dtype", "fp32")
+    assert r.exit_code == 0, r.output
+    merged = AutoModelForCausalLM.from_pretrained(tmp_path / "merged").eval()
+    with torch.no_grad():
+        torch.testing.assert_close(merged(ids).logits, tuned(ids).logits, atol=1e-4, rtol=1e-4)
+        untouched = AutoModelForCausalLM.from_pretrained(cfg["base_model_name_or_path"], dtype=torch.float32)
+        assert not torch.allclose(untouched(ids).logits, tuned(ids).logits, atol=1e-3)  # the adapter changed it
+    r = cli("export", run, "--merge", tmp_path / "merged-bf16")
+    assert r.exit_code == 0 and AutoModelForCausalLM.from_pretrained(tmp_path / "merged-bf16").dtype == torch.bfloat16
+
+
+@pytest.mark.slow
+def test_qlora_on_cpu_trains_4bit_with_a_warning(run, caplog):
+    """bitsandbytes' CPU backend really trains a 4-bit base: allowed, with a warning that LoRA is faster."""
+    from corpus_ft.train.trainer import train
+
+    cfg = TrainConfig(**{**FAST, "method": "qlora"}, max_steps=4, mix={"qa": 1.0})
+    with caplog.at_level("WARNING"):
+        result = train(run, cfg, progress=False)
+    assert "QLoRA on the CPU" in caplog.text and "--method lora" in caplog.text
+    rows = [json.loads(x) for x in (run / "model" / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in rows if "loss" in r]
+    assert losses[-1] < losses[0], losses
+    assert (run / "model" / "adapter" / "adapter_model.safetensors").is_file() and result["method"] == "qlora"
+
+
+@pytest.mark.slow
+def test_full_finetune_and_non_llama_architecture(run, tmp_path):
+    """A GPT-2 built locally trains through the same path (AutoModelForCausalLM), here fully fine-tuned."""
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    tok = AutoTokenizer.from_pretrained(run / "tiny-model")
+    gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_embd=64, n_layer=2, n_head=2, n_positions=256,
+                                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id))
+    gpt2.save_pretrained(tmp_path / "gpt2")
+    tok.save_pretrained(tmp_path / "gpt2")
+    r = cli("train", run, "--model", tmp_path / "gpt2", "--method", "full", "--max-steps", "4", "--seq-len", "128",
+            "--eval-steps", "2", "--save-steps", "2", "--lr", "1e-3", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["output"].endswith("model/full")
+    assert (run / "model" / "full" / "config.json").is_file()
+    assert json.loads((run / "model" / "full" / "config.json").read_text())["model_type"] == "gpt2"
