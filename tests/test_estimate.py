@@ -204,6 +204,14 @@ def test_preflight_passes_and_picks_checkpointing():
     assert est.settings["gradient_checkpointing"] is True
 
 
+def test_preflight_skips_an_uncached_hub_model_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    with pytest.warns(UserWarning, match="pre-flight skipped.*acme/secret-13b"):
+        assert preflight(_train_config(model="acme/secret-13b", gpu="24GiB")) is None
+    with pytest.raises(CorpusFtError, match="unknown model"):  # not a hub id: a typo the user must fix
+        preflight(_train_config(model="llama-3-8", gpu="24GiB"))
+
+
 def test_preflight_on_cpu_without_gpu_is_a_no_op():
     pytest.importorskip("torch")
     import torch

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -360,12 +361,29 @@ def choose_fastest(shape_or_model: Any, config: Any = None, gpu_bytes: int | flo
             return config
         gpu = _setting(config, "gpu", None)
         budget = parse_gpu(gpu) if gpu else _visible_gpu_bytes()
-        choice = {"gradient_checkpointing": True} if budget is None else \
-            choose_fastest(_setting(config, "model", "tiny"), config, budget, margin=margin)
+        shape = _known_shape(_setting(config, "model", "tiny"))
+        choice = {"gradient_checkpointing": True} if budget is None or shape is None else \
+            choose_fastest(shape, config, budget, margin=margin)
         return config.model_copy(update=choice) if hasattr(config, "model_copy") else choice
     without = estimate(shape_or_model, **settings_from_config(config, gradient_checkpointing=False))
     fits = without.required_gib <= (gpu_bytes / GIB) * (1 - margin)
     return {"gradient_checkpointing": not fits}
+
+
+def _known_shape(model: Any) -> ModelShape | None:
+    """The model's shape, or None (with a warning) for a hub id whose config is not cached yet.
+
+    Training may download such a model; the pre-flight must not block it for want of a config.
+    """
+    try:
+        return load_shape(model)
+    except CorpusFtError:
+        text = str(model)
+        if "/" in text and not Path(text).expanduser().exists() and not text.startswith((".", "/", "~")):
+            warnings.warn(f"memory pre-flight skipped: no cached config.json for {text!r} and no preset; "
+                          "run `corpus-ft estimate` with a preset of the same shape to check the fit", stacklevel=2)
+            return None
+        raise
 
 
 def _visible_gpu_bytes() -> int | None:
@@ -406,7 +424,9 @@ def preflight(config: Any) -> Estimate | None:
     gpu_bytes = parse_gpu(gpu) if gpu else _visible_gpu_bytes()
     if gpu_bytes is None:
         return None
-    model = _setting(config, "model", "tiny")
+    model = _known_shape(_setting(config, "model", "tiny"))
+    if model is None:
+        return None
     ckpt = _setting(config, "gradient_checkpointing", "auto")
     if ckpt == "auto":
         ckpt = choose_fastest(model, config, gpu_bytes)["gradient_checkpointing"]
