@@ -66,7 +66,7 @@ def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, conf
 
     new_records, tables = _parse_all(todo, settings, workers, progress, config.parallel_min_bytes)
     records.update(new_records)
-    from corpus_ft.ingest.table import read_units, sort_units, units_table, write_units
+    from corpus_ft.ingest.table import by_path, read_units, write_units
 
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -74,7 +74,7 @@ def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, conf
     if reused:
         previous_units = read_units(out / "units.parquet")
         tables.append(previous_units.filter(pc.is_in(previous_units["path"], pa.array(reused))))
-    table = sort_units(pa.concat_tables(tables or [units_table([])]))
+    table = by_path(tables)
     report = _report(repo, walked, skipped, records, table)
     report.update(seconds=round(time.perf_counter() - started, 3), workers=workers,
                   cache={"reused_files": len(reused), "parsed_files": len(todo), "unchanged": False})

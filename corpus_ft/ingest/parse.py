@@ -96,7 +96,7 @@ def parse_batch(batch: list[tuple[str, str, str | None]], settings: dict):
     for rel, path, language in batch:
         r = parse_file(path, language, settings)
         language = _OUTPUT_LANGUAGE.get(r["language"], r["language"])
-        for u in r.pop("units"):
+        for u in sorted(r.pop("units"), key=_unit_order):
             rows.append({**u, "id": unit_id(rel, u), "path": rel, "language": language, "file_sha256": r["sha"]})
             r["n_units"] = r.get("n_units", 0) + 1
         r["language"] = language
@@ -105,3 +105,8 @@ def parse_batch(batch: list[tuple[str, str, str | None]], settings: dict):
 
 
 _OUTPUT_LANGUAGE = {"tsx": "typescript"}
+
+
+def _unit_order(u: dict) -> tuple:
+    """Within a file: by start line, an outer unit before the units inside it."""
+    return u["start_line"], -u["end_line"], u["kind"], u["name"]

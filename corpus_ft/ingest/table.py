@@ -33,13 +33,26 @@ def units_table(rows: list[dict]):
     return pa.Table.from_pydict({c: [r[c] for r in rows] for c in UNIT_COLUMNS}, schema=schema())
 
 
-def sort_units(table):
-    """Fixed row order whatever the worker count: by path, then start line, outer before inner."""
-    import pyarrow.compute as pc
+def by_path(tables: list):
+    """One table with the files in path order; rows inside a file keep the order the worker gave.
 
-    keys = [("path", "ascending"), ("start_line", "ascending"), ("end_line", "descending"),
-            ("kind", "ascending"), ("name", "ascending")]
-    return table.take(pc.sort_indices(table, sort_keys=keys))
+    Each input table holds whole files, so the result is zero-copy slices, not a sort and take
+    of every row (which copies all the text).
+    """
+    import pyarrow as pa
+
+    runs = []  # (path, table index, offset, length)
+    for i, table in enumerate(tables):
+        paths = table["path"].to_pylist()
+        start = 0
+        for j in range(1, len(paths) + 1):
+            if j == len(paths) or paths[j] != paths[start]:
+                runs.append((paths[start], i, start, j - start))
+                start = j
+    runs.sort()
+    if not runs:
+        return units_table([])
+    return pa.concat_tables([tables[i].slice(offset, length) for _, i, offset, length in runs])
 
 
 def write_units(path: Path, table) -> None:
