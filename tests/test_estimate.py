@@ -177,6 +177,13 @@ def test_guide_recipe_lora_does_not_fit_24gib_but_liger_does():
     assert {"liger": True} in [s["change"] for s in report.suggestions]
 
 
+def test_too_big_for_one_gpu_suggests_fsdp():
+    report = check_fit(estimate("llama-3-70b", method="qlora"), "A100-40")
+    assert not report.fits and report.max_micro_batch == 0
+    assert report.suggestions == [{"change": {"num_gpus": 2, "sharding": "fsdp"}, "required_gib": pytest.approx(26, abs=2),
+                                   "text": "FSDP over 2 GPUs of this size (per GPU)"}]
+
+
 def test_fits_with_headroom():
     report = check_fit(estimate("llama-3.2-1b", micro_batch=4), "T4")
     assert report.fits and report.headroom_gib > 5 and not report.suggestions

@@ -305,6 +305,13 @@ def _suggestions(est: Estimate, budget: float, max_micro_batch: int) -> list[dic
     if not out and combo and (required := _rerun(est, **combo).required_gib) <= budget:
         out.append({"change": combo, "required_gib": round(required, 2),
                     "text": "all of: " + ", ".join(f"{k}={v}" for k, v in combo.items())})
+    # Still nothing: the fewest GPUs of this size that fit it with FSDP.
+    for n in (2, 4, 8, 16) if not out and st["num_gpus"] == 1 else ():
+        change = {"num_gpus": n, "sharding": "fsdp"}
+        if (required := _rerun(est, **change).required_gib) <= budget:
+            out.append({"change": change, "required_gib": round(required, 2),
+                        "text": f"FSDP over {n} GPUs of this size (per GPU)"})
+            break
     return out
 
 
