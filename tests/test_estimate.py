@@ -111,6 +111,9 @@ def test_hub_ids_find_their_preset():
     assert load_shape("meta-llama/Meta-Llama-3-8B-Instruct").name == "llama-3-8b"
     assert load_shape("meta-llama/Llama-3.2-1B").name == "llama-3.2-1b"
     assert load_shape("mistralai/Mistral-7B-v0.1").name == "mistral-7b"
+    assert load_shape("mistralai/Mistral-7B-Instruct-v0.3").name == "mistral-7b-v0.3"
+    assert load_shape("meta-llama/Llama-2-7b-chat-hf").name == "llama-2-7b"
+    assert load_shape("meta-llama/Llama-3.3-70B-Instruct").name == "llama-3.3-70b"
 
 
 def test_local_config_dir(tmp_path):

@@ -90,7 +90,7 @@ def _preset_key(name: str) -> str:
     """'meta-llama/Meta-Llama-3-8B-Instruct' -> 'llama-3-8b', so hub ids find their preset."""
     key = name.lower().rsplit("/", 1)[-1]
     key = re.sub(r"^meta-", "", key)
-    key = re.sub(r"-(instruct|chat|hf|base)(-.*)?$", "", key)
+    key = re.sub(r"-(instruct|chat|hf|base)(?=-|$)", "", key)
     key = key.replace("llama3", "llama-3").replace("llama2", "llama-2")
     return {"mistral-7b-v0.1": "mistral-7b"}.get(key, key)
 
