@@ -160,7 +160,7 @@ def _adapter(model_dir: Path, out: Path, texts: list[str], steps: int) -> Path:
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir),
                            LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0,
                                       target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "down_proj"]))
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-3)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     model.train()
     for step in range(steps):
         ids = tok(texts[step % len(texts)], return_tensors="pt", add_special_tokens=False)["input_ids"]
@@ -170,6 +170,18 @@ def _adapter(model_dir: Path, out: Path, texts: list[str], steps: int) -> Path:
     model.save_pretrained(out)
     tok.save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """The tiny model's ops are too small to gain from 2 threads, and on a shared 2-core machine
+    two spinning threads run ~3x slower than one; restored after this module."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +204,7 @@ def eval_run(tmp_path_factory, tiny) -> Path:
         for line in (run / "datasets" / kind / "train.jsonl").read_text().splitlines():
             rec = json.loads(line)
             texts.append(rec.get("text") or tok.apply_chat_template(rec["messages"], tokenize=False))
-    _adapter(tiny, run / "model" / "adapter", texts, steps=40)
+    _adapter(tiny, run / "model" / "adapter", texts, steps=16)
     return run
 
 
@@ -329,3 +341,79 @@ def test_judge_over_a_real_openai_compatible_server(evaluated, tiny, tmp_path):
     for r in rows:
         assert sorted(r["judge"]["order"]) == ["base", "tuned"] and r["judge"]["raw"] is not None
     assert (run / "cache" / "judge").exists()
+
+
+
+@pytest.mark.slow
+def test_judge_scores_map_back_through_the_blind_order(evaluated, tmp_path):
+    """A scripted judge on loopback always prefers answer A: the preference must land on whichever
+    model was shown first, and the rubric it received must name neither model."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from corpus_ft.generate.server import run_in_background
+
+    seen = []
+    verdict = json.dumps({"A": dict.fromkeys(("relevance", "coherence", "factuality", "helpfulness"), 5),
+                          "B": dict.fromkeys(("relevance", "coherence", "factuality", "helpfulness"), 1),
+                          "preferred": "A", "reason": "A is grounded"})
+
+    async def chat(request):
+        seen.append((await request.json())["messages"][0]["content"])
+        return JSONResponse({"choices": [{"message": {"role": "assistant", "content": verdict}}]})
+
+    src, _ = evaluated
+    run = tmp_path / "run"
+    shutil.copytree(src, run, ignore=shutil.ignore_patterns("eval"))
+    app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
+    with run_in_background(app) as url:
+        s = evaluate(run, EvalConfig(test_sample=3, kinds=["qa"], max_new_tokens=6, seed=3,
+                                     judge_url=url, judge_model="scripted"))
+    assert s["judge"]["judged"] == 3 and s["judge"]["unparseable"] == 0
+    rows = [json.loads(x) for x in (run / "eval" / "results.jsonl").read_text().splitlines()]
+    for r in rows:
+        first = r["judge"]["order"][0]
+        assert r["judge"]["preferred"] == first and r[first]["judge"] == 5.0
+        assert r["judge"][first]["factuality"] == 5 and r["judge"]["reason"] == "A is grounded"
+    assert sum(s["judge"]["preferred"].values()) == 3
+    assert len(seen) == 3 and all("tuned" not in p and "base model" not in p for p in seen)
+    assert "Source excerpt (docs/" in seen[0] and "Restart: make restart-" in seen[0]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="headless Chromium not installed (`make test-deps` installs it with apt)")
+def test_report_renders_in_chromium(evaluated, artifacts_dir):
+    """Opened from disk in headless Chromium: it renders, links work, markup is inert, nothing is fetched."""
+    from playwright.sync_api import sync_playwright
+
+    run, summary = evaluated
+    report = run / "eval" / "report.html"
+    requests = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(report.as_uri())
+        assert page.title().startswith("corpus-ft evaluation")  # the injected onerror did not run
+        assert page.locator("h2").all_inner_texts()[:3] == ["Setup", "Aggregate", "Forgetting check"]
+        rows = page.locator("h2:has-text('Aggregate') + p + table tr")
+        assert rows.count() == 1 + len(["all", "queries", "test"]) + 3 + 3  # + kinds query/qa/paragraphs, tags
+        assert page.locator(".q").count() == summary["counts"]["total"]
+        # the injected tag is shown as text, not parsed into an element
+        assert page.locator(".q img").count() == 0
+        assert page.get_by_text("<img src=x onerror=", exact=False).count() == 1
+        assert page.locator(".q .pair .ans").count() == 2 * summary["counts"]["total"]
+        assert "docs/billing.md:3-9" in page.locator(".q").first.inner_text()
+        better = page.locator("h2:has-text('Where tuned beat base') + ul a")
+        if better.count():  # a highlight jumps to its query
+            target = better.first.get_attribute("href")
+            assert page.locator(target).count() == 1
+        page.screenshot(path=str(artifacts_dir / "eval_report.png"), full_page=False)
+        page.locator(".q").nth(2).screenshot(path=str(artifacts_dir / "eval_report_query.png"))
+        browser.close()
+    assert all(u.startswith("file://") for u in requests), requests  # self-contained: nothing fetched

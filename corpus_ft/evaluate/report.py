@@ -13,7 +13,9 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 def num(v) -> str:
     """Numbers for people: 3 significant digits, '–' where a metric does not apply."""
-    if v is None or v == "":
+    import jinja2
+
+    if v is None or v == "" or isinstance(v, jinja2.Undefined):
         return "–"
     if isinstance(v, float):
         return f"{v:.3g}" if abs(v) < 1e4 else f"{v:,.0f}"
