@@ -118,6 +118,9 @@ def _bad_repo(root: Path, outside: Path) -> Path:
     os.symlink(outside / "secret.md", root / "outside.md")
     os.symlink(outside, root / "outside_dir")
     os.symlink("missing.md", root / "dangling.md")
+    (root / "locked").mkdir()
+    (root / "locked" / "inside.md").write_text("# Locked\n\nnever read\n")
+    os.chmod(root / "locked", 0)
     (root / "docs").mkdir()
     os.symlink("../good.py", root / "docs" / "alias.py")  # inside the root: followed
     return root
@@ -144,7 +147,7 @@ def test_bad_input_is_reported_with_its_reason_and_never_stops_the_run(tmp_path)
                 "picture.txt": "binary", "huge.md": "too_large", "minified.js": "minified", "empty.py": "empty",
                 "blank.md": "empty", "loop/": "symlink_loop", "self_link": "symlink_loop",
                 "outside.md": "symlink_outside_root", "outside_dir/": "symlink_outside_root",
-                "dangling.md": "broken_symlink", "notes": "unsupported_type"}
+                "dangling.md": "broken_symlink", "notes": "unsupported_type", "locked/": "unreadable"}
     for path, reason in expected.items():
         assert reasons.get(path) == reason, (path, reasons.get(path))
     assert all(s["detail"] for s in report["skipped"] if s["path"] in expected)  # says why, not just what
@@ -194,11 +197,15 @@ def test_unchanged_rerun_reuses_everything_and_a_changed_file_is_reparsed(tmp_pa
     assert (run / "units.parquet").stat().st_mtime_ns == stamp
     assert again["units"] == first["units"]
 
+    same = repo / "docs" / "notes.txt"
+    st = same.stat()  # touched: new mtime, same bytes -> known by its hash, not parsed again
+    os.utime(same, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     src = repo / "py" / "billing.py"
     src.write_text(src.read_text() + "\n\ndef added_later(x):\n    return x\n")
     (repo / "ruby" / "report.rb").unlink()
     changed = ingest_repo(repo, run, workers=1)
     assert changed["cache"]["parsed_files"] == 1 and not changed["cache"]["unchanged"]
+    assert changed["cache"]["reused_files"] == first["cache"]["parsed_files"] - 2  # all but billing.py, report.rb
     after = units(run)
     assert "added_later" in {r["name"] for r in after if r["path"] == "py/billing.py"}
     assert not [r for r in after if r["path"] == "ruby/report.rb"]

@@ -64,8 +64,13 @@ def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, conf
         atomic_write_json(out / "ingest_report.json", previous)
         return previous
 
-    new_records, tables = _parse_all(todo, settings, workers, progress, config.parallel_min_bytes)
+    known = {c.rel: index.files[c.rel][3]["sha"] for c in todo if c.rel in index.files}
+    new_records, tables = _parse_all(todo, settings, workers, progress, config.parallel_min_bytes, known)
+    touched = [rel for rel, rec in new_records.items() if rec["status"] == "unchanged"]
+    for rel in touched:  # touched, same bytes: keep the previous outcome and units
+        new_records[rel] = index.files[rel][3]
     records.update(new_records)
+    reused += touched
     from corpus_ft.ingest.table import by_path, read_units, write_units
 
     import pyarrow as pa
@@ -77,7 +82,7 @@ def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, conf
     table = by_path(tables)
     report = _report(repo, walked, skipped, records, table)
     report.update(seconds=round(time.perf_counter() - started, 3), workers=workers,
-                  cache={"reused_files": len(reused), "parsed_files": len(todo), "unchanged": False})
+                  cache={"reused_files": len(reused), "parsed_files": len(todo) - len(touched), "unchanged": False})
     write_units(out / "units.parquet", table)
     atomic_write_json(out / "ingest_report.json", report)
     m = manifest("ingest", {}, config.model_dump())
@@ -114,9 +119,10 @@ def _grammar_versions() -> dict[str, str]:
 
 
 def _parse_all(todo: list[Candidate], settings: dict, workers: int, progress: bool,
-               min_bytes: int = 0) -> tuple[dict, list]:
+               min_bytes: int = 0, known: dict[str, str] | None = None) -> tuple[dict, list]:
     """Parse files in `workers` processes (big files first, so no worker is left with the tail)."""
-    jobs = [(c.rel, c.path, c.language) for c in sorted(todo, key=lambda c: (-c.size, c.rel))]
+    known = known or {}
+    jobs = [(c.rel, c.path, c.language, known.get(c.rel)) for c in sorted(todo, key=lambda c: (-c.size, c.rel))]
     if not jobs:
         return {}, []
     small = sum(c.size for c in todo) < min_bytes  # forking workers would cost more than it saves

@@ -13,8 +13,12 @@ DOCUMENTS = {"markdown", "rst", "text", "html", "pdf", "docx"}
 _CPP_HINT = re.compile(rb"^\s*(class|namespace|template\s*<|public:|private:)|\w::\w", re.M)
 
 
-def parse_file(path: str, language: str | None, settings: dict) -> dict:
-    """Everything ingest keeps about one file; never raises, a problem becomes a skip reason or a warning."""
+def parse_file(path: str, language: str | None, settings: dict, known_sha: str | None = None) -> dict:
+    """Everything ingest keeps about one file; never raises, a problem becomes a skip reason or a warning.
+
+    When the content hash equals `known_sha` (the file was touched, not changed) it stops there
+    with status "unchanged": the caller already holds its units.
+    """
     result = {"sha": "", "status": "skipped", "reason": "", "detail": "", "language": language,
               "encoding": "", "units": [], "warnings": []}
     try:
@@ -24,6 +28,9 @@ def parse_file(path: str, language: str | None, settings: dict) -> dict:
         result.update(reason="unreadable", detail=e.strerror or str(e))
         return result
     result["sha"] = hashlib.sha256(data).hexdigest()
+    if result["sha"] == known_sha:
+        result["status"] = "unchanged"
+        return result
     try:
         _parse(data, language, settings, result, os.path.basename(path))
     except Exception as e:  # a reader bug must not stop the run; the report names the file
@@ -84,8 +91,8 @@ def _finish(result: dict, units: list[dict], warnings: list[dict]) -> None:
     result.update(status="ingested", units=units, warnings=warnings)
 
 
-def parse_batch(batch: list[tuple[str, str, str | None]], settings: dict):
-    """Worker entry point: (rel, path, language) triples to ({rel: record}, Arrow table of their units).
+def parse_batch(batch: list[tuple[str, str, str | None, str | None]], settings: dict):
+    """Worker entry point: (rel, path, language, known sha) to ({rel: record}, Arrow table of their units).
 
     Records keep what the report needs (status, reason, warnings, unit count) and no text, so the
     units travel back to the main process as Arrow buffers, not as pickled dicts.
@@ -93,8 +100,8 @@ def parse_batch(batch: list[tuple[str, str, str | None]], settings: dict):
     from corpus_ft.ingest.table import unit_id, units_table
 
     records, rows = {}, []
-    for rel, path, language in batch:
-        r = parse_file(path, language, settings)
+    for rel, path, language, known_sha in batch:
+        r = parse_file(path, language, settings, known_sha)
         language = _OUTPUT_LANGUAGE.get(r["language"], r["language"])
         for u in sorted(r.pop("units"), key=_unit_order):
             rows.append({**u, "id": unit_id(rel, u), "path": rel, "language": language, "file_sha256": r["sha"]})
