@@ -145,7 +145,7 @@ def _write_run(run: Path) -> None:
             rows = [_record(kind, split, i, s) for i, s in enumerate(svcs)]
             (d / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     units = [{"id": f"unit-{s}", "text": f"# {s}\n\n{s} runs on three hosts.\nRestart: make restart-{s}.\nSee also.\n",
-              "start_line": 1} for s in SERVICES]
+              "path": f"docs/{s}.md", "start_line": 1, "end_line": 5} for s in SERVICES]
     pq.write_table(pa.Table.from_pylist(units), run / "units.parquet")
 
 
@@ -253,6 +253,7 @@ def test_tuned_beats_base_on_held_out_perplexity(evaluated):
     assert qa["base"]["answer"] is not None and qa["tuned"]["new_tokens"] <= 12
     assert qa["source_text"] == "indexer runs on three hosts.\nRestart: make restart-indexer."  # lines 3-4 of the unit
     assert qa["keywords"] == ["restart-indexer", "healthz"] and qa["tags"] == ["markdown"]
+    assert rows[0]["source_text"] == "billing runs on three hosts.\nRestart: make restart-billing.\nSee also."  # by path:3-9
     para = next(r for r in rows if r["kind"] == "paragraphs")
     assert "answer" not in para["base"] and para["base"]["ppl"] > para["tuned"]["ppl"]
     with open(out / "ratings.csv", newline="") as fh:

@@ -167,28 +167,46 @@ def sample_test_split(run_dir: str | Path, kinds: list[str], n: int, seed: int) 
     return out, missing
 
 
+def _lines(unit: dict, start: int | None, end: int | None) -> str:
+    """The part of a unit's text that lies within [start, end] (1-based file lines)."""
+    lines = unit["text"].splitlines()
+    if not start or not unit.get("start_line"):
+        return unit["text"]
+    lo = max(0, start - unit["start_line"])
+    hi = max(lo + 1, (end or start) - unit["start_line"] + 1)
+    return "\n".join(lines[lo:hi] or lines)
+
+
 def attach_source_text(run_dir: str | Path, queries: list[dict], max_chars: int = 4000) -> None:
-    """Fill `source_text` (the span a query came from) from units.parquet, for the report and the judge."""
-    units = Path(run_dir) / "units.parquet"
-    wanted = {q["source"]["unit_id"] for q in queries
-              if q["source"] and q["source"].get("unit_id") and not q["source_text"]}
-    if not wanted or not units.is_file():
+    """Fill `source_text` (the span a query came from) from units.parquet, for the report and the judge.
+
+    A test record names its unit; a custom query names a path (and maybe lines): every unit of
+    that file overlapping those lines is used, in file order.
+    """
+    units_path = Path(run_dir) / "units.parquet"
+    todo = [q for q in queries if q["source"] and not q["source_text"]]
+    if not todo or not units_path.is_file():
         return
     import pyarrow.parquet as pq
 
-    table = pq.read_table(units, columns=["id", "text", "start_line"]).to_pylist()
-    by_id = {u["id"]: u for u in table if u["id"] in wanted}
-    for q in queries:
+    paths = {q["source"]["path"] for q in todo}
+    units = [u for u in pq.read_table(units_path, columns=["id", "path", "text", "start_line", "end_line"]).to_pylist()
+             if u["path"] in paths]
+    by_id = {u["id"]: u for u in units}
+    for q in todo:
         src = q["source"]
-        unit = by_id.get((src or {}).get("unit_id"))
-        if unit is None or q["source_text"]:
+        start, end = src.get("start_line"), src.get("end_line") or src.get("start_line")
+        if (unit := by_id.get(src.get("unit_id"))) is not None:
+            q["source_text"] = _lines(unit, start, end)[:max_chars]
             continue
-        lines = unit["text"].splitlines()
-        if src.get("start_line") and unit.get("start_line"):
-            lo = max(0, src["start_line"] - unit["start_line"])
-            hi = max(lo + 1, (src.get("end_line") or src["start_line"]) - unit["start_line"] + 1)
-            lines = lines[lo:hi] or lines
-        q["source_text"] = "\n".join(lines)[:max_chars]
+        hits = sorted((u for u in units if u["path"] == src["path"]
+                       and (not start or (u["start_line"] <= end and u["end_line"] >= start))),
+                      key=lambda u: u["start_line"])
+        # nested units (a method inside its class) would repeat text: keep the outermost
+        outer = [u for u in hits if not any(o is not u and o["start_line"] <= u["start_line"]
+                                            and o["end_line"] >= u["end_line"] for o in hits)]
+        if outer:
+            q["source_text"] = "\n\n".join(_lines(u, start, end) for u in outer)[:max_chars]
 
 
 def span(source: dict | None) -> str:
