@@ -56,6 +56,10 @@ def bench_ingest(repo_dir: str | Path, *, workers: int | None = None, exclude=()
                             "files_per_s": round(report["files_seen"] / wall, 1),
                             "mb_per_s": round(report["bytes_ingested"] / 1e6 / wall, 2),
                             "x_ctags_wall": round(wall / ctags_wall, 2), "x_ctags_cpu": round(cpu / max(ctags_cpu, 1e-9), 2)}
+        floor_wall, floor_cpu, _ = _timed(lambda: _parse_only(repo, table))
+        result["tree_sitter_parse_only"] = {
+            "cpu_s": round(floor_cpu, 3), "x_ctags_cpu": round(floor_cpu / max(ctags_cpu, 1e-9), 2),
+            "note": "one process, tree-sitter parse of every code file and nothing else: the floor for 'full'"}
         if recall:
             from corpus_ft.ingest.recall import ctags_recall, python_recall
 
@@ -65,6 +69,21 @@ def bench_ingest(repo_dir: str | Path, *, workers: int | None = None, exclude=()
     except OSError:
         pass
     return result
+
+
+def _parse_only(repo: Path, table) -> int:
+    """Parse each code file once with tree-sitter (no extraction), to show what parsing alone costs."""
+    from corpus_ft.ingest.code import GRAMMARS, parser_for
+
+    files = dict(zip(table["path"].to_pylist(), table["language"].to_pylist()))
+    n = 0
+    for rel, language in sorted(files.items()):
+        if language == "typescript" and rel.endswith(".tsx"):
+            language = "tsx"
+        if language in GRAMMARS:
+            parser_for(language)[0].parse((repo / rel).read_bytes())
+            n += 1
+    return n
 
 
 def print_bench(result: dict) -> None:
@@ -84,6 +103,9 @@ def print_bench(result: dict) -> None:
         table.add_row(name.replace("_", " "), str(r["wall_s"]), str(r["cpu_s"]), str(r["files_per_s"]),
                       str(r["mb_per_s"]), str(r["x_ctags_wall"]), str(r["x_ctags_cpu"]))
     console.print(table)
+    floor = result["tree_sitter_parse_only"]
+    console.print(f"tree-sitter parse alone (one process, no extraction): {floor['cpu_s']} CPU s = "
+                  f"{floor['x_ctags_cpu']} x ctags CPU")
     rec = result.get("recall")
     if rec:
         py, other = rec["python_vs_ast"], rec["others_vs_ctags"]
