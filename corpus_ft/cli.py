@@ -585,20 +585,26 @@ def bench_estimate_cmd(grid: Path | None, saved_tensors: bool, as_json: bool) ->
 @click.option("--queries", "n_queries", default=200, show_default=True, help="Queries to evaluate.")
 @click.option("--max-new-tokens", default=32, show_default=True)
 @click.option("--batch-size", default=8, show_default=True)
+@click.option("--threads", type=int, help="torch CPU threads [default: torch's choice, one per core].")
 @click.option("--json", "as_json", is_flag=True)
-def bench_eval_cmd(n_queries: int, max_new_tokens: int, batch_size: int, as_json: bool) -> None:
+def bench_eval_cmd(n_queries: int, max_new_tokens: int, batch_size: int, threads: int | None, as_json: bool) -> None:
     """Wall time of `evaluate` (base + tuned generation and perplexity) for N queries on the tiny model."""
     import os
 
+    import torch
+
     from corpus_ft.evaluate.bench import bench_eval
 
+    if threads:
+        torch.set_num_threads(threads)
     result = bench_eval(n_queries, max_new_tokens=max_new_tokens, batch_size=batch_size)
-    result["cpus"] = os.cpu_count()
+    result.update(cpus=os.cpu_count(), threads=torch.get_num_threads(), load_avg_1m=round(os.getloadavg()[0], 1))
     if as_json:
         echo_json(result)
         return
     click.echo(f"evaluate: {result['queries']} queries (base + tuned, max_new_tokens {max_new_tokens}, "
-               f"batch {batch_size}) on {result['device']} ({result['cpus']} CPUs): "
+               f"batch {batch_size}) on {result['device']} ({result['cpus']} CPUs, {result['threads']} torch threads, "
+               f"load average {result['load_avg_1m']}): "
                f"{result['wall_s']} s wall, {result['queries_per_s']} queries/s")
 
 
