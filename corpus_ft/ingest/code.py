@@ -86,9 +86,9 @@ class Def:
     doc: str = ""
 
 
-def code_units(text: str, language: str) -> tuple[list[dict], list[dict]]:
+def code_units(text: str, language: str, src: bytes | None = None) -> tuple[list[dict], list[dict]]:
     """(units, warnings) for one source file; a syntax error keeps what the parser recovered."""
-    src = text.encode("utf-8")
+    src = text.encode("utf-8") if src is None else src
     parser, query = parser_for(language)
     tree = parser.parse(src)
     root = tree.root_node
@@ -329,15 +329,18 @@ def _python(node: Node, src: bytes) -> Def | None:
     parent = node.parent
     outer = parent if parent is not None and parent.type == "decorated_definition" else node
     kind = "class" if node.type == "class_definition" else "function"
-    if body is not None and body.end_byte == node.end_byte and _ends_in_comment(body):
+    if body is not None and body.end_byte == node.end_byte and _ends_in_comment(body, src):
         outer = _Span(outer.start_byte, 0, outer.start_point, None, outer.type, outer.prev_named_sibling)
         last = _last_code(body)
         outer.end_byte, outer.end_point = last.end_byte, last.end_point
     return Def(kind, name, node, outer, body, _python_docstring(body, src))
 
 
-def _ends_in_comment(node: Node) -> bool:
+def _ends_in_comment(node: Node, src: bytes) -> bool:
     """Does an indented comment close this block? Python's own spans stop at the last statement."""
+    line_start = src.rfind(b"\n", 0, node.end_byte) + 1
+    if not src[line_start:node.end_byte].lstrip().startswith(b"#"):
+        return False  # the cheap answer for nearly every block
     while node.named_child_count:
         last = node.named_children[-1]
         if last.type == "comment":

@@ -62,12 +62,11 @@ def _parse(data: bytes, language: str | None, settings: dict, result: dict, titl
     warnings = []
     if encoding not in ("utf-8", "utf-8-sig", "ascii"):
         warnings.append({"kind": "encoding", "line": 0, "message": f"not UTF-8: decoded as {encoding}"})
-    if not text.strip():
+    if not text or text.isspace():
         result.update(reason="empty", detail="only whitespace")
         return
     cap = settings["max_line_length"]
-    if len(text) > cap and re.search(f"[^\n]{{{cap + 1}}}", text):
-        longest = max(map(len, text.split("\n")))
+    if len(text) > cap and (longest := max(map(len, text.split("\n")))) > cap:
         result.update(reason="minified", detail=f"a line of {longest} characters (max_line_length {cap})")
         return
     if language == "c" and _CPP_HINT.search(data):
@@ -81,7 +80,8 @@ def _parse(data: bytes, language: str | None, settings: dict, result: dict, titl
         return
     from corpus_ft.ingest.code import code_units
 
-    units, syntax = code_units(text, language)
+    same_bytes = encoding == "utf-8" and b"\r" not in data  # skip encoding the text back
+    units, syntax = code_units(text, language, data if same_bytes else None)
     _finish(result, units, warnings + syntax)
 
 
