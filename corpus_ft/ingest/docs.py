@@ -20,7 +20,7 @@ def section(name: str, heading_path: list[str], lines: list[str], start: int, en
 def _split(lines: list[str], heads: list[tuple[int, int, int, str]], title: str, min_chars: int) -> list[dict]:
     """Cut `lines` at headings (first line, body line, level, text), keeping a stack of open headings."""
     units, stack = [], []  # stack of (level, heading)
-    bounds = [(0, 0, 0, "")] + heads if heads and heads[0][0] > 0 or not heads else heads
+    bounds = heads if heads and heads[0][0] == 0 else [(0, 0, 0, "")] + heads  # level 0: text before any heading
     for i, (first, body, level, text) in enumerate(bounds):
         last = (bounds[i + 1][0] if i + 1 < len(bounds) else len(lines)) - 1
         while last >= first and not lines[last].strip():
@@ -32,7 +32,8 @@ def _split(lines: list[str], heads: list[tuple[int, int, int, str]], title: str,
                 stack.pop()
             stack.append((level, text))
             path = [h for _, h in stack]
-        if last < first or len("".join(lines[body:last + 1]).strip()) < max(min_chars, 1 if level == 0 else min_chars):
+        need = max(min_chars, 1) if level == 0 else min_chars  # a preamble needs some text to exist
+        if last < first or len("".join(lines[body:last + 1]).strip()) < need:
             continue
         units.append(section(text or title, path, lines, first, last))
     return units

@@ -6,7 +6,6 @@ import errno
 import os
 import stat
 from dataclasses import dataclass
-from pathlib import Path
 
 import pathspec
 
@@ -172,11 +171,3 @@ def _resolve_link(path: str, root_real: str) -> tuple[str, str]:
         return "", "symlink_outside_root"
     return real, ""
 
-
-def is_inside(path: Path, root: Path) -> bool:
-    """True when `path` (resolved) lies under `root` (resolved)."""
-    try:
-        path.resolve().relative_to(root.resolve())
-        return True
-    except ValueError:
-        return False
