@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from corpus_ft.build.config import KINDS, BuildConfig
-from corpus_ft.util import CorpusFtError, atomic_dir, is_up_to_date, write_jsonl, write_manifest
+from corpus_ft.util import CorpusFtError, atomic_dir, is_up_to_date, sha256_file, write_jsonl, write_manifest
 
 __all__ = ["KINDS", "BuildConfig", "build_all", "build_dataset", "load_units", "resolve_config"]
 
@@ -65,6 +66,16 @@ def load_units(run_dir: Path) -> list[dict]:
         raise CorpusFtError(f"{path}: missing column(s) {', '.join(missing)}; it was not written by this "
                             "corpus-ft ingest - re-run `corpus-ft ingest` to rewrite it")
     return table.to_pylist()
+
+
+@lru_cache(maxsize=2)
+def _redacted_units(path: str, sha256: str) -> tuple[tuple[dict, ...], tuple[tuple[str, int], ...]]:
+    """Redacted rows of one units.parquet (by content hash), and the counts: `build all` redacts once."""
+    from corpus_ft.build.redact import redact_unit
+
+    counts: Counter = Counter()
+    units = tuple(redact_unit(u, counts) for u in load_units(Path(path).parent))
+    return units, tuple(counts.items())
 
 
 def _manifest_config(kind: str, cfg: BuildConfig, apply_review: bool) -> dict:
@@ -180,7 +191,6 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
     from corpus_ft.build.card import write_card
     from corpus_ft.build.export import write_splits
     from corpus_ft.build.quality import filter_records
-    from corpus_ft.build.redact import redact_unit
     from corpus_ft.build.split import split_records
 
     if kind not in KINDS:
@@ -197,8 +207,9 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
     if not force and is_up_to_date(out_dir, inputs, manifest_config) and (out_dir / "stats.json").is_file():
         return {**json.loads((out_dir / "stats.json").read_text()), "skipped": True}
 
-    redactions: Counter = Counter()
-    units = [redact_unit(u, redactions) for u in load_units(run_dir)]
+    cached, counts = _redacted_units(str(units_path.resolve()), sha256_file(units_path))
+    units = [dict(u) for u in cached]  # builders must not change the cached rows
+    redactions: Counter = Counter(dict(counts))
     generation: dict = {}
     candidates, removed, units_in = _candidates(kind, units, cfg, run_dir, generation)
     kept, filtered = filter_records(candidates, cfg)
