@@ -67,3 +67,17 @@ def copy_run(tmp_path):
         return dst
 
     return _copy
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, built_run) -> Path:
+    """built_run plus model/ from `train` (LoRA on the embedded tiny Llama, 30 short steps):
+    the demo's training in miniature, for the stages after train (evaluate, export)."""
+    from corpus_ft.train.config import TrainConfig
+    from corpus_ft.train.trainer import train
+
+    run = tmp_path_factory.mktemp("trained") / "run"
+    shutil.copytree(built_run, run)
+    train(run, TrainConfig(method="lora", seq_len=256, micro_batch=4, grad_accum=1, learning_rate=3e-3,
+                           max_steps=30, eval_steps=30, save_steps=30, logging_steps=10), progress=False)
+    return run
