@@ -112,6 +112,8 @@ def _bad_repo(root: Path, outside: Path) -> Path:
     (root / "blank.md").write_text("\n   \n\t\n")
     (root / "syntax_error.py").write_text("def ok():\n    pass\n\ndef broken(:\n    pass\n\ndef after():\n    pass\n")
     (root / "README").write_text("A readme without an extension.\n")
+    with open(os.path.join(os.fsencode(root), b"caf\xe9.py"), "wb") as f:  # a Latin-1 file name
+        f.write(b"def named_badly():\n    pass\n")
     (root / "notes").write_text("plain text of a kind ingest has no reader for\n")
     os.symlink(".", root / "loop")
     os.symlink("self_link", root / "self_link")
@@ -147,7 +149,8 @@ def test_bad_input_is_reported_with_its_reason_and_never_stops_the_run(tmp_path)
                 "picture.txt": "binary", "huge.md": "too_large", "minified.js": "minified", "empty.py": "empty",
                 "blank.md": "empty", "loop/": "symlink_loop", "self_link": "symlink_loop",
                 "outside.md": "symlink_outside_root", "outside_dir/": "symlink_outside_root",
-                "dangling.md": "broken_symlink", "notes": "unsupported_type", "locked/": "unreadable"}
+                "dangling.md": "broken_symlink", "notes": "unsupported_type", "locked/": "unreadable",
+                "caf\\udce9.py": "bad_file_name"}
     for path, reason in expected.items():
         assert reasons.get(path) == reason, (path, reasons.get(path))
     assert all(s["detail"] for s in report["skipped"] if s["path"] in expected)  # says why, not just what

@@ -130,26 +130,39 @@ def _parse_all(todo: list[Candidate], settings: dict, workers: int, progress: bo
     batches = [jobs[i::n_batches] for i in range(n_batches)]
     records, tables = {}, []
     with _progress(len(jobs), progress) as advance:
-        if n_batches == 1:
-            results = map(parse_batch, batches, [settings])
-            pool = None
-        else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+        def collect(batch_records: dict, table) -> None:
+            records.update(batch_records)
+            tables.append(table)
+            advance(len(batch_records))
 
-            methods = multiprocessing.get_all_start_methods()
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(
-                "fork" if "fork" in methods else None))
-            results = pool.map(parse_batch, batches, [settings] * n_batches)
-        try:
-            for batch_records, table in results:
-                records.update(batch_records)
-                tables.append(table)
-                advance(len(batch_records))
-        finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
-    return records, tables
+        if n_batches == 1:
+            collect(*parse_batch(jobs, settings))
+        else:
+            for job in _run_pool(batches, settings, workers, collect):
+                # a worker died (a crash inside a parser): alone in a pool, the file that does it is found
+                if _run_pool([[job]], settings, 1, collect):
+                    collect({job[0]: {"sha": "", "status": "skipped", "reason": "parse_error", "warnings": [],
+                                      "detail": "the parser process crashed on this file", "language": job[2],
+                                      "encoding": "", "units": []}}, None)
+    return records, [t for t in tables if t is not None]
+
+
+def _run_pool(batches: list[list], settings: dict, workers: int, collect) -> list:
+    """Parse batches in worker processes; returns the jobs of batches whose worker died."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    left = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = {pool.submit(parse_batch, batch, settings): batch for batch in batches}
+        for future in as_completed(futures):
+            try:
+                collect(*future.result())
+            except BrokenProcessPool:
+                left.extend(futures[future])
+    return left
 
 
 @contextlib.contextmanager

@@ -107,6 +107,9 @@ def walk(root: str | os.PathLike, config: IngestConfig, skip_dirs: tuple[str, ..
         for entry in entries:
             name = entry.name
             rel = dir_rel + name
+            if not name.isprintable() or _undecodable(name):  # bytes that are no UTF-8, or a newline
+                skipped.append((ascii(rel)[1:-1], "bad_file_name", "not printable UTF-8; rename it"))
+                continue
             try:
                 is_link = entry.is_symlink()
                 is_dir = entry.is_dir(follow_symlinks=False)
@@ -159,6 +162,14 @@ def walk(root: str | os.PathLike, config: IngestConfig, skip_dirs: tuple[str, ..
     files.sort(key=lambda c: c.rel)
     skipped.sort()
     return WalkResult(files, skipped)
+
+
+def _undecodable(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
 
 
 def _resolve_link(path: str, root_real: str) -> tuple[str, str]:
