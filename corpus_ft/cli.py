@@ -640,5 +640,46 @@ def bench_generate_cmd(model_dir: str | None, n_prompts: int, max_new_tokens: in
                    f"({s[run]['http_requests']} HTTP requests, concurrency {s['concurrency']})")
 
 
+@bench.command("train")  # the trainer's benchmark (corpus_ft/train/bench.py)
+@click.option("--model-shape", default="tiny", show_default=True,
+              type=click.Choice(["llama-3-8b", "llama-3.2-1b", "tiny"]), help="Random weights of this shape.")
+@click.option("--method", default="qlora", show_default=True, type=click.Choice(["qlora", "lora"]))
+@click.option("--seq", default=2048, show_default=True, help="Tokens per row.")
+@click.option("--micro-batch", "micro_batches", default="1,4", show_default=True, help="Comma-separated.")
+@click.option("--steps", default=3, show_default=True, help="Timed optimizer steps (median reported).")
+@click.option("--warmup", default=1, show_default=True, help="Untimed steps first.")
+@click.option("--gradient-checkpointing", default="auto", show_default=True, type=click.Choice(["auto", "on", "off"]),
+              help="For corpus-ft's side; auto lets the estimator pick (off when it fits).")
+@click.option("--recipes", default="guide,corpus-ft", show_default=True)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), help="Append rows here (JSONL).")
+@click.option("--json", "as_json", is_flag=True)
+def bench_train_cmd(model_shape: str, method: str, seq: int, micro_batches: str, steps: int, warmup: int,
+                    gradient_checkpointing: str, recipes: str, out_file: Path | None, as_json: bool) -> None:
+    """Tokens/s and peak GPU memory: this project's trainer vs the common guide's QLoRA recipe."""
+    from corpus_ft.train.bench import bench_train
+
+    try:
+        mbs = tuple(int(m) for m in micro_batches.split(","))
+    except ValueError:
+        raise CorpusFtError(f"--micro-batch must be comma-separated integers, got {micro_batches!r}") from None
+    which = tuple(r.strip() for r in recipes.split(",") if r.strip())
+    if not which or set(which) - {"guide", "corpus-ft"}:
+        raise CorpusFtError(f"--recipes takes guide and/or corpus-ft, got {recipes!r}")
+    ckpt = {"auto": "auto", "on": True, "off": False}[gradient_checkpointing]
+    rows = bench_train(model_shape, method, seq, mbs, steps, warmup, ckpt, which)
+    if out_file is not None:
+        with open(out_file, "a", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(f"{model_shape} {method} seq {seq} on {rows[0]['device']} (random weights; median of {steps} steps)")
+    for r in rows:
+        mem = (f"  peak {r['peak_alloc_gib']:.2f} GiB alloc / {r['peak_reserved_gib']:.2f} GiB reserved"
+               if r["peak_alloc_gib"] is not None else "  (no GPU: memory not measured)")
+        ratio = f"  {r['speedup_vs_guide']}x guide" if "speedup_vs_guide" in r else ""
+        click.echo(f"  {r['recipe']:<9} mb {r['mb']}: {r['tok_s']:>10,.0f} tokens/s  ckpt {str(r['ckpt']):<5}{mem}{ratio}")
+
+
 if __name__ == "__main__":
     main()

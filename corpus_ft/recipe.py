@@ -1,0 +1,229 @@
+"""Recipes: one YAML file that composes every stage's config, validated before anything runs.
+
+    recipe = load_recipe("recipes/docs-qa.yaml")   # CorpusFtError (exit 2) naming file:line: key
+
+Relative paths in a recipe (`repo`, `run_dir`, `evaluate.queries`, ...) resolve against the
+directory you run from, as in torchtune and axolotl configs; `load_recipe(path, base_dir=...)`
+picks another base. Nothing is written while loading.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from corpus_ft.build.config import BuildConfig
+from corpus_ft.evaluate.config import EvalConfig
+from corpus_ft.ingest.config import IngestConfig
+from corpus_ft.train.config import TrainConfig
+from corpus_ft.train.estimate import EstimateConfig
+from corpus_ft.util import CorpusFtError
+
+__all__ = ["Recipe", "TinyModelConfig", "ReviewSettings", "load_recipe", "recipe_from_dict"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class TinyModelConfig(BaseModel):
+    """Size of the embedded tiny Llama (`model: tiny`); ignored for any other model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    vocab_size: int = Field(4096, ge=300, description="BPE vocabulary trained on the run's units.")
+    hidden_size: int = Field(128, ge=16, description="Width: larger learns more and trains slower.")
+    layers: int = Field(2, ge=1, description="Decoder layers.")
+    heads: int = Field(4, ge=1, description="Attention heads (hidden_size must divide by it).")
+    kv_heads: int = Field(2, ge=1, description="Key/value heads (grouped-query attention).")
+    seed: int = Field(0, description="Weight initialisation.")
+
+
+class ReviewSettings(BaseModel):
+    """The `review:` block: what the review page shows and whether decisions feed the rebuild."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    samples: int = Field(5, ge=0, description="Records shown per dataset kind on the review page.")
+    apply_decisions: bool = Field(True, description=(
+        "Rebuild datasets with RUN_DIR/review/decisions.jsonl applied (rejects dropped, edits used)."))
+
+
+class Recipe(BaseModel):
+    """A whole run: which repository, which model, and every stage's settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Names the run; the run directory defaults to runs/<name>.")
+    description: str | None = Field(None, description="One line for people; not used by the pipeline.")
+    repo: Path = Field(description="The repository to ingest (a directory).")
+    run_dir: Path | None = Field(None, description="Where every stage writes; default runs/<name>.")
+    model: str = Field("tiny", description=(
+        "'tiny' (embedded random-init Llama, built into RUN_DIR/tiny-model), a local model directory, "
+        "or a hub id that is already in the Hugging Face cache (nothing is downloaded offline)."))
+    tiny: TinyModelConfig = Field(default_factory=TinyModelConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    datasets: BuildConfig = Field(default_factory=BuildConfig)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
+    estimate: EstimateConfig = Field(default_factory=EstimateConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    evaluate: EvalConfig = Field(default_factory=EvalConfig)
+
+    _source: Path | None = PrivateAttr(None)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError("use letters, digits, '.', '_' or '-' (it names the run directory)")
+        return v
+
+    @field_validator("train")
+    @classmethod
+    def _no_train_model(cls, v: TrainConfig) -> TrainConfig:
+        if "model" in v.model_fields_set:
+            raise ValueError("set the model once, at the top level (`model:`), not under train")
+        return v
+
+    @property
+    def source(self) -> Path | None:
+        """The YAML file this recipe came from (None when built from a dict)."""
+        return self._source
+
+    @property
+    def run_path(self) -> Path:
+        return self.run_dir if self.run_dir is not None else Path("runs") / self.name
+
+    def train_config(self, model_ref: str | None = None) -> TrainConfig:
+        """TrainConfig with the recipe's model (or the resolved `model_ref`) filled in."""
+        return self.train.model_copy(update={"model": model_ref or self.model})
+
+
+def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
+    """1-based line of the deepest YAML node along `loc` (pydantic's error location)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                break
+            key, node = match
+            line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _model_for(loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model that owns the key at `loc` (for 'did you mean' suggestions)."""
+    model: Any = Recipe
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(str(part))
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return None
+        model = field.annotation
+    return model
+
+
+def _describe(err: dict) -> tuple[tuple, str]:
+    """A pydantic error as (yaml location, message a person can act on)."""
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        owner = _model_for(loc)
+        known = sorted(owner.model_fields) if owner else []
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f"did you mean `{close[0]}`? " if close else ""
+        return loc, f"{key}: unknown key; {hint}known keys here: {', '.join(known)}"
+    if err["type"] == "missing":
+        return loc, f"{key}: required, but missing"
+    msg = err["msg"].removeprefix("Value error, ")
+    got = err.get("input")
+    got_text = f'"{got}"' if isinstance(got, str) else repr(got)
+    return loc, f"{key}: {msg}, got {got_text}"
+
+
+def _error(path: Path | str, line: int | None, message: str) -> CorpusFtError:
+    where = f"{path}:{line}" if line else f"{path}"
+    return CorpusFtError(f"{where}: {message}")
+
+
+def _resolve(p: Path | None, base: Path) -> Path | None:
+    if p is None:
+        return None
+    p = Path(os.path.expanduser(p))
+    return p if p.is_absolute() else base / p
+
+
+def _check_paths(recipe: Recipe, base: Path, path: Path | str, root: yaml.Node | None) -> Recipe:
+    """Make paths absolute against `base` and check that the inputs exist."""
+    def need(p: Path | None, loc: tuple, what: str, is_dir: bool = False) -> None:
+        if p is None:
+            return
+        ok = p.is_dir() if is_dir else p.exists()
+        if not ok:
+            key = ".".join(loc)
+            raise _error(path, _line_of(root, loc),
+                         f"{key}: {p} is not {what} (relative paths are resolved against {base}); fix the path")
+
+    recipe.repo = _resolve(recipe.repo, base)
+    need(recipe.repo, ("repo",), "an existing directory", is_dir=True)
+    recipe.run_dir = _resolve(recipe.run_path, base)
+    if recipe.run_dir.exists() and not recipe.run_dir.is_dir():
+        raise _error(path, _line_of(root, ("run_dir",)), f"run_dir: {recipe.run_dir} exists and is not a directory")
+    if recipe.model != "tiny" and (local := _resolve(Path(recipe.model), base)).exists():
+        recipe.model = str(local)
+    ds = recipe.datasets
+    ds.tokenizer = _resolve(ds.tokenizer, base)
+    need(ds.tokenizer, ("datasets", "tokenizer"), "an existing model directory", is_dir=True)
+    for kind, prompt in list(ds.generator.prompts.items()):
+        ds.generator.prompts[kind] = _resolve(prompt, base)
+        need(ds.generator.prompts[kind], ("datasets", "generator", "prompts", kind), "an existing prompt file")
+    ev = recipe.evaluate
+    for name in ("queries", "probes", "judge_rubric", "ratings"):
+        setattr(ev, name, _resolve(getattr(ev, name), base))
+        need(getattr(ev, name), ("evaluate", name), "an existing file")
+    ev.adapter = _resolve(ev.adapter, base)
+    return recipe
+
+
+def recipe_from_dict(data: Any, path: Path | str = "<recipe>", *, base_dir: str | os.PathLike | None = None,
+                     root: yaml.Node | None = None) -> Recipe:
+    """Validate an already-parsed recipe; errors name `path`, the line (when `root` is given) and the key."""
+    if not isinstance(data, dict):
+        raise _error(path, None, f"a recipe is a YAML mapping (name:, repo:, train: ...), got {type(data).__name__}")
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as e:
+        loc, message = _describe(e.errors()[0])
+        extra = len(e.errors()) - 1
+        more = f" (and {extra} more problem{'s' if extra > 1 else ''})" if extra else ""
+        raise _error(path, _line_of(root, loc), message + more) from None
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    return _check_paths(recipe, base.resolve(), path, root)
+
+
+def load_recipe(path: str | os.PathLike, *, base_dir: str | os.PathLike | None = None) -> Recipe:
+    """Read and validate a recipe file; any problem is a CorpusFtError (exit 2) naming file, line and key."""
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusFtError(f"{path}: no such recipe file; see recipes/ for the shipped ones")
+    text = path.read_text(encoding="utf-8")
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(e, "problem", None) or str(e)
+        raise _error(path, line, f"not valid YAML: {problem}") from None
+    recipe = recipe_from_dict(data, path, base_dir=base_dir, root=root)
+    recipe._source = path.resolve()
+    return recipe

@@ -1,0 +1,269 @@
+"""`corpus-ft run RECIPE`: every stage of a recipe in order, skipping what is up to date.
+
+    ingest -> datasets (each kind) -> [tiny-model] -> review -> estimate -> train -> evaluate
+
+Each stage calls the library function its own command calls. Up-to-date checks use manifests:
+ingest and build keep their own; for the others this module records what a stage read and how
+it was configured in RUN_DIR/.stamps/<stage>/manifest.json (the Makefile's targets), so a
+re-run only redoes a stage whose inputs or settings changed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corpus_ft.recipe import Recipe
+from corpus_ft.util import CorpusFtError, is_up_to_date, offline_env, write_manifest
+
+__all__ = ["STAGES", "run_recipe", "stamp_path"]
+
+STAGES = ("ingest", "datasets", "review", "estimate", "train", "evaluate")
+
+
+@dataclass
+class _Ctx:
+    """What every stage gets besides the recipe: the run dir, progress bars on/off, the log."""
+
+    run: Path
+    progress: bool
+    say: Callable[[str], None]
+    results: dict = field(default_factory=dict)
+
+
+def stamp_path(run_dir: str | os.PathLike, stage: str) -> Path:
+    """The file a finished stage leaves behind (the Makefile's target for that stage)."""
+    return Path(run_dir) / ".stamps" / stage / "manifest.json"
+
+
+def _fresh(run: Path, stage: str, inputs: dict, config: dict, *outputs: Path) -> bool:
+    return all(p.exists() for p in outputs) and is_up_to_date(stamp_path(run, stage).parent, inputs, config)
+
+
+def _stamp(run: Path, stage: str, inputs: dict, config: dict) -> None:
+    write_manifest(stamp_path(run, stage).parent, stage, inputs, config)
+
+
+def _dataset_manifests(recipe: Recipe, run: Path, kinds: Iterable[str] | None = None) -> dict[str, Path]:
+    return {f"datasets/{k}": run / "datasets" / k / "manifest.json" for k in (kinds or recipe.datasets.kinds)}
+
+
+def _trained_kinds(recipe: Recipe) -> list[str]:
+    mix = recipe.train.mix
+    return [k for k, w in mix.items() if w > 0] if mix else list(recipe.datasets.kinds)
+
+
+def _need(path: Path, stage: str, before: str) -> None:
+    if not path.exists():
+        raise CorpusFtError(f"{path}: not found, so `{stage}` cannot run yet; run the `{before}` stage first "
+                            f"(`corpus-ft run RECIPE --stage {before}`, or `corpus-ft run RECIPE` for everything)")
+
+
+# --- stages: each returns a small dict whose "status" is "ran" or "up to date" -------------
+
+
+def stage_ingest(recipe: Recipe, ctx: _Ctx) -> dict:
+    run = ctx.run
+    from corpus_ft.ingest import ingest_repo
+
+    report = ingest_repo(recipe.repo, run, config=recipe.ingest, progress=ctx.progress)
+    _stamp(run, "ingest", {"units": run / "units.parquet"}, {"repo": str(recipe.repo)})
+    unchanged = bool(report.get("cache", {}).get("unchanged"))
+    files = report.get("files", {})
+    return {"status": "up to date" if unchanged else "ran", "units": report.get("units"),
+            "files": files.get("read", files) if isinstance(files, dict) else files}
+
+
+def stage_datasets(recipe: Recipe, ctx: _Ctx) -> dict:
+    run = ctx.run
+    from corpus_ft.build import build_dataset
+
+    _need(run / "units.parquet", "datasets", "ingest")
+    apply = recipe.review.apply_decisions and (run / "review" / "decisions.jsonl").is_file()
+    stats = {k: build_dataset(k, run, recipe.datasets, apply_review=apply) for k in recipe.datasets.kinds}
+    _stamp(run, "datasets", _dataset_manifests(recipe, run), {"kinds": list(recipe.datasets.kinds)})
+    return {"status": "up to date" if all(s.get("skipped") for s in stats.values()) else "ran",
+            "records": {k: s["splits"] for k, s in stats.items()}, "applied_review": apply}
+
+
+def model_ref(recipe: Recipe, ctx: _Ctx) -> str:
+    """The base model to load: RUN_DIR/tiny-model (built here, on the run's units) or the recipe's model."""
+    if recipe.model != "tiny":
+        return recipe.model
+    from corpus_ft.train.tiny import build_tiny_model
+
+    run = ctx.run
+    out = run / "tiny-model"
+    inputs = {"units": run / "units.parquet"}
+    config = recipe.tiny.model_dump()
+    if _fresh(run, "tiny-model", inputs, config, out / "config.json"):
+        return str(out)
+    _need(run / "units.parquet", "tiny-model", "ingest")
+    t0 = time.perf_counter()
+    t = recipe.tiny
+    build_tiny_model(out, corpus_run=run, vocab_size=t.vocab_size, hidden_size=t.hidden_size,
+                     num_layers=t.layers, num_heads=t.heads, num_kv_heads=t.kv_heads, seed=t.seed)
+    _stamp(run, "tiny-model", inputs, config)
+    ctx.results["tiny-model"] = {"status": "ran", "path": str(out), "seconds": round(time.perf_counter() - t0, 2)}
+    ctx.say(_line("tiny-model", ctx.results["tiny-model"]))
+    return str(out)
+
+
+def _model_input(recipe: Recipe, run: Path, ref: str) -> dict[str, Path]:
+    """What identifies the base model in a manifest: the tiny model's stamp or a local config.json."""
+    if recipe.model == "tiny":
+        return {"model": stamp_path(run, "tiny-model")}
+    return {"model": Path(ref) / "config.json"} if Path(ref).is_dir() else {}
+
+
+def stage_review(recipe: Recipe, ctx: _Ctx) -> dict:
+    run = ctx.run
+    from corpus_ft.review import write_report
+
+    _need(stamp_path(run, "datasets"), "review", "datasets")
+    ref = model_ref(recipe, ctx)
+    tokenizer_dir = ref if (Path(ref) / "tokenizer.json").is_file() else None
+    inputs = {**_dataset_manifests(recipe, run), "decisions": run / "review" / "decisions.jsonl",
+              **_model_input(recipe, run, ref)}
+    config = {"samples": recipe.review.samples, "tokenizer": tokenizer_dir}
+    page = run / "review" / "index.html"
+    if _fresh(run, "review", inputs, config, page):
+        return {"status": "up to date", "page": str(page)}
+    write_report(run, model_dir=tokenizer_dir, samples=recipe.review.samples)
+    _stamp(run, "review", inputs, config)
+    return {"status": "ran", "page": str(page)}
+
+
+def stage_estimate(recipe: Recipe, ctx: _Ctx) -> dict:
+    run = ctx.run
+    from corpus_ft.train.estimate import (NO_FIT_EXIT, _visible_gpu_bytes, check_fit, estimate,
+                                          format_no_fit, settings_from_config, write_estimate)
+
+    ref = model_ref(recipe, ctx)
+    cfg = recipe.train_config(ref)
+    est = estimate(ref, **settings_from_config(cfg))
+    gpu = recipe.estimate.gpu or cfg.gpu or _visible_gpu_bytes()
+    report = check_fit(est, gpu, margin_gib=recipe.estimate.margin_gib) if gpu else None
+    write_estimate(run, est, report)
+    _stamp(run, "estimate", {"estimate": run / "estimate.json"}, {})
+    if report is not None and not report.fits:
+        raise CorpusFtError("the recipe's training settings do not fit the GPU: " + format_no_fit(est, report)
+                            + f"; change `train:` in {recipe.source or 'the recipe'}", exit_code=NO_FIT_EXIT)
+    return {"status": "ran", "required_gib": round(est.required_gib, 2),
+            "gpu_gib": round(report.gpu_gib, 1) if report else None, "fits": report.fits if report else None}
+
+
+def stage_train(recipe: Recipe, ctx: _Ctx) -> dict:
+    run = ctx.run
+    from corpus_ft.train.trainer import train
+
+    kinds = _trained_kinds(recipe)
+    for k in kinds:
+        _need(run / "datasets" / k / "manifest.json", "train", "datasets")
+    ref = model_ref(recipe, ctx)
+    cfg = recipe.train_config(ref)
+    inputs = {**_dataset_manifests(recipe, run, kinds), "decisions": run / "review" / "decisions.jsonl",
+              **_model_input(recipe, run, ref)}
+    config = cfg.model_dump(mode="json")
+    out = run / "model" / ("full" if cfg.method == "full" else "adapter")
+    if _fresh(run, "train", inputs, config, out):
+        return {"status": "up to date", "output": str(out)}
+    summary = train(run, cfg, progress=ctx.progress)
+    _stamp(run, "train", inputs, config)
+    return {"status": "ran", "output": summary["output"], "steps": summary["steps"],
+            "train_loss": summary["train_loss"], "eval_loss": summary["eval_loss"]}
+
+
+def stage_evaluate(recipe: Recipe, ctx: _Ctx) -> dict:
+    run = ctx.run
+    from corpus_ft.evaluate import evaluate
+
+    _need(stamp_path(run, "train"), "evaluate", "train")
+    cfg = recipe.evaluate
+    inputs = {"train": stamp_path(run, "train"), **{f"test/{k}": run / "datasets" / k / "test.jsonl"
+                                                     for k in cfg.kinds if k in recipe.datasets.kinds}}
+    if cfg.queries:
+        inputs["queries"] = cfg.queries
+    config = cfg.model_dump(mode="json")
+    report = run / "eval" / "report.html"
+    if _fresh(run, "evaluate", inputs, config, report):
+        return {"status": "up to date", "report": str(report)}
+    summary = evaluate(run, cfg, progress=ctx.progress)
+    _stamp(run, "evaluate", inputs, config)
+    test = summary.get("aggregate", {}).get("test") or {}
+    return {"status": "ran", "report": str(report),
+            "test_ppl": {side: test.get(side, {}).get("ppl") for side in ("base", "tuned")} if test else None}
+
+
+def _line(stage: str, result: dict) -> str:
+    details = {k: v for k, v in result.items() if k not in ("status", "seconds")}
+    shown = ", ".join(f"{k} {v}" for k, v in details.items() if v is not None)
+    return f"{stage:<10} {result['status']:<11} {result.get('seconds', 0):7.1f} s  {shown}"
+
+
+def run_recipe(recipe: Recipe, stages: Iterable[str] | None = None, *, progress: bool = False,
+               echo: Callable[[str], None] | None = None) -> dict:
+    """Run `stages` (default: all, in order) of a validated recipe; returns per-stage results and timings."""
+    offline_env()
+    wanted = list(stages) if stages else list(STAGES)
+    unknown = [s for s in wanted if s not in STAGES]
+    if unknown:
+        raise CorpusFtError(f"unknown stage(s) {', '.join(unknown)}; choose from {', '.join(STAGES)}")
+    say = echo or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    run = Path(recipe.run_path).resolve()
+    run.mkdir(parents=True, exist_ok=True)
+    ctx = _Ctx(run, progress, say)
+    started = time.perf_counter()
+    for stage in (s for s in STAGES if s in wanted):
+        t0 = time.perf_counter()
+        had_tiny = "tiny-model" in ctx.results
+        result = _STAGE_FUNCS[stage](recipe, ctx)
+        tiny_s = ctx.results["tiny-model"]["seconds"] if "tiny-model" in ctx.results and not had_tiny else 0.0
+        result["seconds"] = round(time.perf_counter() - t0 - tiny_s, 2)  # the tiny model is timed on its own
+        ctx.results[stage] = result
+        say(_line(stage, result))
+    page, report = run / "review" / "index.html", run / "eval" / "report.html"
+    return {"run_dir": str(run), "stages": ctx.results, "seconds": round(time.perf_counter() - started, 2),
+            "review_page": str(page) if page.is_file() else None,
+            "eval_report": str(report) if report.is_file() else None}
+
+
+_STAGE_FUNCS: dict[str, Callable[[Recipe, _Ctx], dict]] = {
+    "ingest": stage_ingest, "datasets": stage_datasets, "review": stage_review,
+    "estimate": stage_estimate, "train": stage_train, "evaluate": stage_evaluate,
+}
+
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def bench_demo(recipe_path: str | os.PathLike | None = None, *, keep: bool = False) -> dict:
+    """Time recipes/demo.yaml end to end in a fresh temporary run directory (what `make demo` does)."""
+    import shutil
+    import tempfile
+
+    from corpus_ft.recipe import load_recipe
+
+    path = Path(recipe_path) if recipe_path else PROJECT_ROOT / "recipes" / "demo.yaml"
+    if not path.is_file():
+        raise CorpusFtError(f"{path}: not found; the demo recipe ships with the source checkout, or pass --recipe")
+    recipe = load_recipe(path, base_dir=None if recipe_path else PROJECT_ROOT)
+    tmp = Path(tempfile.mkdtemp(prefix="corpus-ft-bench-"))
+    recipe.run_dir = tmp / "run"
+    try:
+        result = run_recipe(recipe)
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    import torch
+
+    order = ["ingest", "datasets", "tiny-model", "review", "estimate", "train", "evaluate"]
+    stages = {s: {"seconds": result["stages"][s]["seconds"], "status": result["stages"][s]["status"]}
+              for s in order if s in result["stages"]}
+    return {"recipe": str(path), "stages": stages, "seconds": result["seconds"], "cpus": os.cpu_count(),
+            "device": "cuda" if torch.cuda.is_available() else "cpu",
+            "test_ppl": result["stages"]["evaluate"].get("test_ppl"), "run_dir": result["run_dir"]}
