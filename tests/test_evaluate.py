@@ -1,8 +1,8 @@
 """`corpus-ft evaluate`: queries files, metrics, judge parsing, and a real base-vs-tuned run.
 
-The model tests use the real tiny Llama and a real LoRA adapter trained for a few dozen
-optimizer steps with a plain torch loop on the run's train split, so the held-out test split
-is new text of the same domain: its perplexity must fall under the tuned model.
+The model tests evaluate `trained_run` (conftest): the sample corpus ingested, its four datasets
+built, and the tiny Llama trained with LoRA by `corpus-ft train`; the held-out test split is
+text of the same corpus the model never trained on, so its perplexity must fall when tuned.
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ from corpus_ft.cli import main
 from corpus_ft.evaluate import EvalConfig, evaluate, load_probes
 from corpus_ft.evaluate.judge import parse
 from corpus_ft.evaluate.metrics import keyword_recall, rouge_l, token_f1
-from corpus_ft.evaluate.queries import load_queries
+from corpus_ft.evaluate.queries import load_queries, span
 from corpus_ft.util import CorpusFtError
 
-SERVICES = ["billing", "search", "auth", "gateway", "ledger", "mailer", "scheduler", "indexer", "cache", "reports"]
-SYSTEM = "You answer questions about the Acme repository."
 
 
 # --- queries files: validation before any model loads -------------------------------------
@@ -118,58 +116,21 @@ def test_probe_files(tmp_path):
         load_probes(j)
 
 
-# --- a real run: tiny Llama + a LoRA adapter trained here ---------------------------------------
+# --- a real run: the sample corpus, built and trained (conftest `trained_run`) -----------------
 
-def _record(kind: str, split: str, i: int, svc: str) -> dict:
-    rec = {"id": f"{kind}-{split}-{i}", "kind": kind,
-           "source": {"path": f"docs/{svc}.md", "start_line": 3, "end_line": 4, "unit_id": f"unit-{svc}"},
-           "meta": {"generator": "test", "version": "1", "language": "markdown"}}
-    if kind == "paragraphs":
-        rec["text"] = f"The {svc} service runs on three hosts. Restart it with make restart-{svc} and check /healthz."
-    else:
-        rec["messages"] = [{"role": "system", "content": SYSTEM},
-                           {"role": "user", "content": f"How do I restart the {svc} service?"},
-                           {"role": "assistant", "content": f"Run make restart-{svc} on the {svc} host, then check /healthz."}]
-        rec["meta"]["keywords"] = [f"restart-{svc}", "healthz"]
-    return rec
-
-
-def _write_run(run: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    for kind in ("paragraphs", "qa"):
-        d = run / "datasets" / kind
-        d.mkdir(parents=True)
-        for split, svcs in (("train", SERVICES[:7]), ("test", SERVICES[7:])):
-            rows = [_record(kind, split, i, s) for i, s in enumerate(svcs)]
-            (d / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    units = [{"id": f"unit-{s}", "text": f"# {s}\n\n{s} runs on three hosts.\nRestart: make restart-{s}.\nSee also.\n",
-              "path": f"docs/{s}.md", "start_line": 1, "end_line": 5} for s in SERVICES]
-    pq.write_table(pa.Table.from_pylist(units), run / "units.parquet")
-
-
-def _adapter(model_dir: Path, out: Path, texts: list[str], steps: int) -> Path:
-    """A LoRA adapter after `steps` real AdamW steps on `texts` (0 steps: B is still zero)."""
-    import torch
+def _fresh_adapter(model_dir: Path, out: Path) -> Path:
+    """A LoRA adapter straight from get_peft_model: its B matrices are zero, so it changes nothing."""
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    torch.manual_seed(0)
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir),
-                           LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0,
-                                      target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "down_proj"]))
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
-    model.train()
-    for step in range(steps):
-        ids = tok(texts[step % len(texts)], return_tensors="pt", add_special_tokens=False)["input_ids"]
-        model(input_ids=ids, labels=ids).loss.backward()
-        opt.step()
-        opt.zero_grad()
-    model.save_pretrained(out)
-    tok.save_pretrained(out)
+    get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir),
+                   LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"])).save_pretrained(out)
+    AutoTokenizer.from_pretrained(model_dir).save_pretrained(out)
     return out
+
+
+def _base_of(run: Path) -> Path:
+    return Path(json.loads((run / "model" / "adapter" / "adapter_config.json").read_text())["base_model_name_or_path"])
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -184,49 +145,26 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
-    from corpus_ft.train.tiny import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("eval-model") / "tiny")
-
-
-@pytest.fixture(scope="module")
-def eval_run(tmp_path_factory, tiny) -> Path:
-    """A run with qa/paragraphs splits and an adapter trained on the train split."""
-    from transformers import AutoTokenizer
-
-    run = tmp_path_factory.mktemp("eval") / "run"
-    _write_run(run)
-    tok = AutoTokenizer.from_pretrained(tiny)
-    texts = []
-    for kind in ("qa", "paragraphs"):
-        for line in (run / "datasets" / kind / "train.jsonl").read_text().splitlines():
-            rec = json.loads(line)
-            texts.append(rec.get("text") or tok.apply_chat_template(rec["messages"], tokenize=False))
-    _adapter(tiny, run / "model" / "adapter", texts, steps=16)
-    return run
-
-
-QUERIES = """\
-# custom domain queries: the second one tries to inject markup into the report
-- query: How do I restart the billing service?
-  reference: Run make restart-billing on the billing host, then check /healthz.
-  keywords: [restart-billing, healthz]
-  tags: [ops]
-  source: docs/billing.md:3-9
+QUERIES = """# custom domain queries: the second one tries to inject markup into the report
+- query: Can one payment settle several invoices?
+  reference: Yes, since release 3.5.0 partial-match splitting matches one statement line to up to 20 ledger entries.
+  keywords: ["3.5.0", "20 ledger entries"]
+  tags: [matching]
+  source: docs/faq.md:33-36
 - query: "What does <img src=x onerror=\\"document.title='pwned'\\"> do?"
   tags: [security]
 """
 
 
 @pytest.fixture(scope="module")
-def evaluated(eval_run, tmp_path_factory) -> tuple[Path, dict]:
-    queries = tmp_path_factory.mktemp("q") / "queries.yaml"
+def evaluated(trained_run, tmp_path_factory) -> tuple[Path, dict]:
+    """A copy of trained_run evaluated on two custom queries and 3 test records per kind."""
+    run = tmp_path_factory.mktemp("evaluated") / "run"
+    shutil.copytree(trained_run, run)
+    queries = run.parent / "queries.yaml"
     queries.write_text(QUERIES)
-    summary = evaluate(eval_run, EvalConfig(queries=queries, test_sample=3, max_new_tokens=12,
-                                            system_prompt=SYSTEM, batch_size=4))
-    return eval_run, summary
+    summary = evaluate(run, EvalConfig(queries=queries, test_sample=3, max_new_tokens=12, batch_size=4))
+    return run, summary
 
 
 @pytest.mark.slow
@@ -235,33 +173,38 @@ def test_tuned_beats_base_on_held_out_perplexity(evaluated):
     out = run / "eval"
     assert {p.name for p in out.iterdir()} >= {"report.html", "report.md", "results.jsonl", "ratings.csv",
                                                "summary.json", "manifest.json"}
-    for kind in ("qa", "paragraphs"):
+    for kind in ("paragraphs", "qa", "keywords", "code_summary"):  # the headline: training helped on held-out text
         agg = s["aggregate"]["kinds"][kind]
-        assert agg["n"] == 3
-        assert agg["tuned"]["ppl"] < agg["base"]["ppl"], (kind, agg)
+        assert agg["n"] == 3 and agg["tuned"]["ppl"] < agg["base"]["ppl"], (kind, agg)
     assert s["aggregate"]["test"]["tuned"]["ppl"] < s["aggregate"]["test"]["base"]["ppl"]
     assert s["decoding"] == {"max_new_tokens": 12, "greedy": True, "temperature": 0.0, "top_p": 1.0, "seed": 0,
                              "batch_size": 4, "max_length": 1024}
-    assert s["counts"] == {"queries": 2, "test": {"paragraphs": 3, "qa": 3}, "total": 8}
-    assert s["missing_kinds"].keys() == {"keywords", "code_summary"}
-    assert s["adapter_check"]["max_abs_logit_diff"] > 0 and s["tiny_model"] is True
+    assert s["counts"] == {"queries": 2, "test": {"paragraphs": 3, "qa": 3, "keywords": 3, "code_summary": 3},
+                           "total": 14}
+    assert s["missing_kinds"] == {} and s["tiny_model"] is True and s["base"] == str(_base_of(run))
+    assert s["adapter_check"]["max_abs_logit_diff"] > 0
     f = s["forgetting"]
     assert f["n"] == len(load_probes()) and f["base_ppl"] > 0 and f["tuned_ppl"] > 0
+    assert f["flag"] == (f["tuned_ppl"] > 1.1 * f["base_ppl"])
     rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
-    assert len(rows) == 8
-    qa = next(r for r in rows if r["kind"] == "qa")
-    assert qa["base"]["answer"] is not None and qa["tuned"]["new_tokens"] <= 12
-    assert qa["source_text"] == "indexer runs on three hosts.\nRestart: make restart-indexer."  # lines 3-4 of the unit
-    assert qa["keywords"] == ["restart-indexer", "healthz"] and qa["tags"] == ["markdown"]
-    assert rows[0]["source_text"] == "billing runs on three hosts.\nRestart: make restart-billing.\nSee also."  # by path:3-9
-    para = next(r for r in rows if r["kind"] == "paragraphs")
-    assert "answer" not in para["base"] and para["base"]["ppl"] > para["tuned"]["ppl"]
+    assert len(rows) == 14 and rows[0]["origin"].endswith("queries.yaml:2")
+    faq = (Path(__file__).parent.parent / "sample_corpus" / "docs" / "faq.md").read_text().splitlines()
+    assert rows[0]["source_text"] == "\n".join(faq[32:36])  # docs/faq.md:33-36 from units.parquet
+    for r in rows[2:]:  # every test record shows the exact lines it was built from
+        src = (Path(__file__).parent.parent / "sample_corpus" / r["source"]["path"]).read_text().splitlines()
+        assert r["source_text"] == "\n".join(src[r["source"]["start_line"] - 1:r["source"]["end_line"]])
+        if r["kind"] != "paragraphs":
+            assert isinstance(r["base"]["answer"], str) and r["tuned"]["new_tokens"] <= 12
+            assert r["base"]["ref_tokens"] == r["tuned"]["ref_tokens"] > 0
+        else:
+            assert "answer" not in r["base"] and r["base"]["ppl"] > 0
+    assert all(r["keywords"] for r in rows if r["kind"] in ("keywords", "code_summary"))
     with open(out / "ratings.csv", newline="") as fh:
         sheet = list(csv.DictReader(fh))
     assert [r["id"] for r in sheet] == [r["id"] for r in rows]
     assert all(r[c] == "" for r in sheet for c in ("rater", "base_score", "tuned_score", "preferred", "comment"))
     md = (out / "report.md").read_text()
-    assert "| kind: qa | 3 |" in md and "docs/billing.md:3-9" in md and "Where tuned did worse" in md
+    assert "| kind: qa | 3 |" in md and "docs/faq.md:33-36" in md and "Where tuned did worse" in md
 
 
 @pytest.mark.slow
@@ -278,10 +221,10 @@ def test_same_settings_give_the_same_answers(evaluated, tmp_path):
 
 
 @pytest.mark.slow
-def test_untrained_adapter_is_an_error_not_a_tie(eval_run, tiny, tmp_path):
+def test_untrained_adapter_is_an_error_not_a_tie(trained_run, tmp_path):
     run = tmp_path / "run"
-    shutil.copytree(eval_run, run, ignore=shutil.ignore_patterns("eval", "model"))
-    _adapter(tiny, run / "model" / "adapter", [], steps=0)  # fresh LoRA: B = 0
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("eval", "model"))
+    _fresh_adapter(_base_of(trained_run), run / "model" / "adapter")
     r = CliRunner().invoke(main, ["evaluate", str(run), "--test-sample", "1", "--max-new-tokens", "4"])
     assert r.exit_code == 1, r.output
     assert "tuned and base logits are identical" in r.output and "error:" in r.output
@@ -326,14 +269,14 @@ def test_ratings_fold_back_without_regenerating(evaluated, tmp_path):
 
 
 @pytest.mark.slow
-def test_judge_over_a_real_openai_compatible_server(evaluated, tiny, tmp_path):
+def test_judge_over_a_real_openai_compatible_server(evaluated, tmp_path):
     """The tiny model cannot write rubric JSON: every judgment is recorded as unparseable, with its raw reply."""
     from corpus_ft.generate.server import serve_in_background
 
     src, _ = evaluated
     run = tmp_path / "run"
     shutil.copytree(src, run, ignore=shutil.ignore_patterns("eval"))
-    with serve_in_background(tiny, model_name="judge") as url:
+    with serve_in_background(_base_of(src), model_name="judge") as url:
         s = evaluate(run, EvalConfig(test_sample=2, kinds=["qa"], max_new_tokens=6, judge_url=url,
                                      judge_model="judge", judge_max_tokens=16))
     assert s["judge"]["judged"] + s["judge"]["unparseable"] + s["judge"]["failed"] == 2
@@ -379,7 +322,8 @@ def test_judge_scores_map_back_through_the_blind_order(evaluated, tmp_path):
         assert r["judge"][first]["factuality"] == 5 and r["judge"]["reason"] == "A is grounded"
     assert sum(s["judge"]["preferred"].values()) == 3
     assert len(seen) == 3 and all("tuned" not in p and "base model" not in p for p in seen)
-    assert "Source excerpt (docs/" in seen[0] and "Restart: make restart-" in seen[0]
+    for r in rows:  # each prompt carried its record's source span and text (requests arrive in any order)
+        assert any(f"Source excerpt ({span(r['source'])}):\n{r['source_text']}" in p for p in seen)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -403,18 +347,19 @@ def test_report_renders_in_chromium(evaluated, artifacts_dir):
         assert page.title().startswith("corpus-ft evaluation")  # the injected onerror did not run
         assert page.locator("h2").all_inner_texts()[:3] == ["Setup", "Aggregate", "Forgetting check"]
         rows = page.locator("h2:has-text('Aggregate') + p + table tr")
-        assert rows.count() == 1 + len(["all", "queries", "test"]) + 3 + 3  # + kinds query/qa/paragraphs, tags
+        agg = summary["aggregate"]
+        assert rows.count() == 1 + 3 + len(agg["kinds"]) + len(agg["tags"])  # header, all/queries/test, kinds, tags
         assert page.locator(".q").count() == summary["counts"]["total"]
         # the injected tag is shown as text, not parsed into an element
         assert page.locator(".q img").count() == 0
         assert page.get_by_text("<img src=x onerror=", exact=False).count() == 1
         assert page.locator(".q .pair .ans").count() == 2 * summary["counts"]["total"]
-        assert "docs/billing.md:3-9" in page.locator(".q").first.inner_text()
+        assert "docs/faq.md:33-36" in page.locator(".q").first.inner_text()
         better = page.locator("h2:has-text('Where tuned beat base') + ul a")
         if better.count():  # a highlight jumps to its query
             target = better.first.get_attribute("href")
             assert page.locator(target).count() == 1
         page.screenshot(path=str(artifacts_dir / "eval_report.png"), full_page=False)
-        page.locator(".q").nth(2).screenshot(path=str(artifacts_dir / "eval_report_query.png"))
+        page.locator(".q").nth(5).screenshot(path=str(artifacts_dir / "eval_report_query.png"))
         browser.close()
     assert all(u.startswith("file://") for u in requests), requests  # self-contained: nothing fetched

@@ -143,6 +143,8 @@ def _from_record(rec: dict, where: str) -> dict:
         raise CorpusFtError(f"{where}: a {kind} record must end with an assistant message; rebuild the dataset")
     prompt_msgs = messages[:-1]
     reference = messages[-1]["content"]
+    if kind == "code_summary" and not keywords and meta.get("name"):  # a summary names what it summarises
+        keywords = [str(meta["name"]).split(".")[-1]]
     if kind == "keywords" and not keywords:
         keywords = [k.strip(" -*•") for k in re.split(r"[,\n;]", reference) if k.strip(" -*•")]
     user = next((m["content"] for m in reversed(prompt_msgs) if m.get("role") == "user"), "")

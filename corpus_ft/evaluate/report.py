@@ -12,13 +12,13 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 def num(v) -> str:
-    """Numbers for people: 3 significant digits, '–' where a metric does not apply."""
+    """Numbers for people: 3 significant digits (whole numbers from 100), '–' where a metric does not apply."""
     import jinja2
 
     if v is None or v == "" or isinstance(v, jinja2.Undefined):
         return "–"
     if isinstance(v, float):
-        return f"{v:.3g}" if abs(v) < 1e4 else f"{v:,.0f}"
+        return f"{v:.3g}" if abs(v) < 100 else f"{v:,.0f}"
     return str(v)
 
 
