@@ -150,3 +150,14 @@ def test_recall_on_the_sample_corpus(sample_run):
     assert py["expected"] > 20 and py["recall"] >= 0.99, py["missed_examples"]
     other = ctags_recall(sample, table)
     assert other["expected"] > 20 and other["recall"] >= 0.95, other["missed_examples"]
+
+
+def test_comment_markers_are_stripped_and_the_words_kept():
+    from corpus_ft.ingest.code import clean_comment
+
+    assert clean_comment("/**\n * **NOTE** Service workers.\n * Second line.\n */") == \
+        "**NOTE** Service workers.\nSecond line."
+    assert clean_comment("/* Frees the queue. */") == "Frees the queue."
+    assert clean_comment("/// Builds it.\n/// Fast.") == "Builds it.\nFast."
+    assert clean_comment("// Package server serves.") == "Package server serves."
+    assert clean_comment("# Creates a report.") == "Creates a report."

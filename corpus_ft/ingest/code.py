@@ -310,7 +310,7 @@ def clean_comment(raw: str) -> str:
         if text.endswith("*/"):
             text = text[:-2]
     lines = [_COMMENT_LINE.sub("", ln, count=1).rstrip() for ln in text.split("\n")]
-    return "\n".join(ln for ln in lines).strip().strip("*/").strip()
+    return "\n".join(lines).strip()
 
 
 def _text(node: Node | None, src: bytes) -> str:
