@@ -260,6 +260,21 @@ def _keep_metrics_upto(path: Path, step: int) -> None:
         path.write_text("".join(r + "\n" for r in rows))
 
 
+def make_trainer(model, config: TrainConfig, args: SFTConfig, tokenizer, train_ds, eval_ds=None,
+                 callbacks=()) -> CorpusFtTrainer:
+    """The SFTTrainer with LoRA (unless full) and the CPU's fp32 adapters; stdout left free for --json."""
+    trainer = CorpusFtTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+                              processing_class=tokenizer, callbacks=list(callbacks),
+                              peft_config=None if config.method == "full" else lora_config(config))
+    if config.method == "qlora" and not (args.bf16 or args.fp16):
+        # TRL keeps QLoRA adapters in bf16 (the paper's choice on GPUs); bf16 math is ~10x slower on the CPU
+        for p in trainer.model.parameters():
+            if p.requires_grad:
+                p.data = p.data.float()
+    trainer.remove_callback(PrinterCallback)  # prints every log dict to stdout when there is no bar
+    return trainer
+
+
 # --- train --------------------------------------------------------------------------------
 
 
@@ -312,20 +327,11 @@ def train(run_dir: str | os.PathLike, config: TrainConfig, *, resume: bool = Fal
         from transformers import EarlyStoppingCallback
 
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    trainer = CorpusFtTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                              processing_class=tokenizer, callbacks=callbacks,
-                              peft_config=None if config.method == "full" else lora_config(config))
-    if config.method == "qlora" and dtype == torch.float32:
-        # TRL keeps QLoRA adapters in bf16 (the paper's choice on GPUs); bf16 math is ~10x slower on the CPU
-        for p in trainer.model.parameters():
-            if p.requires_grad:
-                p.data = p.data.float()
+    trainer = make_trainer(model, config, args, tokenizer, train_ds, eval_ds, callbacks)
     trainer.callback_handler.callbacks.insert(0, MetricsLog(out / "metrics.jsonl"))  # adds tokens/s before others log
     if progress:
         trainer.remove_callback(ProgressCallback)
         trainer.add_callback(Progress())
-    else:  # HF prints every log dict to stdout without a bar; stdout is for --json
-        trainer.remove_callback(PrinterCallback)
 
     t0 = time.monotonic()
     result = trainer.train(resume_from_checkpoint=str(start) if start else None)
