@@ -265,7 +265,7 @@ def _with_attached(node: Node) -> Node:
 
 @dataclass(slots=True)
 class _Span:
-    """A node-like span from the first attached decorator to the end of the definition."""
+    """A node-like span: from the first attached decorator, or up to the last statement (Python)."""
 
     start_byte: int
     end_byte: int
@@ -330,9 +330,9 @@ def _python(node: Node, src: bytes) -> Def | None:
     outer = parent if parent is not None and parent.type == "decorated_definition" else node
     kind = "class" if node.type == "class_definition" else "function"
     if body is not None and body.end_byte == node.end_byte and _ends_in_comment(body, src):
-        outer = _Span(outer.start_byte, 0, outer.start_point, None, outer.type, outer.prev_named_sibling)
         last = _last_code(body)
-        outer.end_byte, outer.end_point = last.end_byte, last.end_point
+        outer = _Span(outer.start_byte, last.end_byte, outer.start_point, last.end_point, outer.type,
+                      outer.prev_named_sibling)  # type: ignore[assignment]
     return Def(kind, name, node, outer, body, _python_docstring(body, src))
 
 
