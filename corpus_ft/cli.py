@@ -401,11 +401,11 @@ def _eval_table(summary: dict) -> None:
     from corpus_ft.evaluate.report import num
 
     agg = summary["aggregate"]
-    table = Table(title="base → tuned", title_justify="left")
-    for col in ("group", "n", "perplexity", "ROUGE-L", "token F1", "keyword recall", "tuned better/worse/tie"):
-        table.add_column(col, justify="left" if col == "group" else "right")
+    table = Table(title="base → tuned (tuned better/worse/tie per query)", title_justify="left")
+    for col in ("group", "n", "perplexity", "ROUGE-L", "F1", "kw recall", "+/−/="):
+        table.add_column(col, justify="left" if col == "group" else "right", no_wrap=True)
     groups = [("all", agg["all"])] + [(g, agg[g]) for g in ("queries", "test") if g in agg]
-    for label, a in groups + [(f"kind: {k}", v) for k, v in agg["kinds"].items()]:
+    for label, a in groups + list(agg["kinds"].items()):
         table.add_row(label, str(a["n"]), *(f"{num(a['base'][m])} → {num(a['tuned'][m])}"
                                               for m in ("ppl", "rougeL", "f1", "keyword_recall")),
                       f"{a['tuned_better']}/{a['tuned_worse']}/{a['ties']}")

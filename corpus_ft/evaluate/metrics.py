@@ -124,7 +124,8 @@ def group(rows: list[dict]) -> dict:
     """Aggregates overall, per kind and per tag."""
     by_kind, by_tag = defaultdict(list), defaultdict(list)
     for r in rows:
-        by_kind[r["kind"]].append(r)
+        if r["kind"] != "query":  # custom queries are their own group ("queries"), not a dataset kind
+            by_kind[r["kind"]].append(r)
         for t in r["tags"]:
             by_tag[t].append(r)
     return {"all": aggregate(rows),
