@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from train_fixtures import write_datasets, write_units
+from train_fixtures import make_run
 
 from corpus_ft.cli import main
 from corpus_ft.train.config import TrainConfig
@@ -20,11 +20,7 @@ FAST = dict(seq_len=128, micro_batch=4, grad_accum=1, learning_rate=3e-3, eval_s
 @pytest.fixture(scope="module")
 def base_run(tmp_path_factory) -> Path:
     """units.parquet, datasets/{paragraphs,qa} and the tiny model at run/tiny-model (what `model: tiny` uses)."""
-    from corpus_ft.train.tiny import build_tiny_model
-
-    run = write_datasets(write_units(tmp_path_factory.mktemp("train") / "run"))
-    build_tiny_model(run / "tiny-model", corpus_run=run)
-    return run
+    return make_run(tmp_path_factory.mktemp("train") / "run")
 
 
 @pytest.fixture
@@ -219,3 +215,16 @@ def test_full_finetune_and_non_llama_architecture(run, tmp_path):
     assert json.loads(r.stdout)["output"].endswith("model/full")
     assert (run / "model" / "full" / "config.json").is_file()
     assert json.loads((run / "model" / "full" / "config.json").read_text())["model_type"] == "gpt2"
+
+
+@pytest.mark.slow
+def test_bench_train_tiny_compares_both_recipes(tmp_path, monkeypatch):
+    monkeypatch.setenv("CORPUS_FT_CACHE", str(tmp_path))
+    out = tmp_path / "rows.jsonl"
+    r = cli("bench", "train", "--model-shape", "tiny", "--seq", "64", "--micro-batch", "2", "--steps", "2",
+            "--json", "--out", out)
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    assert [x["recipe"] for x in rows] == ["guide", "corpus-ft"] and all(x["tok_s"] > 0 for x in rows)
+    assert rows[0]["ckpt"] is True and rows[1]["ckpt"] is False  # the CPU never checkpoints
+    assert rows[1]["speedup_vs_guide"] > 0 and len(out.read_text().splitlines()) == 2

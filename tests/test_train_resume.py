@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from train_fixtures import write_datasets, write_units
+from train_fixtures import make_run
 
 from corpus_ft.train.config import TrainConfig
 
@@ -35,11 +35,7 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def base_run(tmp_path_factory) -> Path:
-    from corpus_ft.train.tiny import build_tiny_model
-
-    run = write_datasets(write_units(tmp_path_factory.mktemp("resume") / "run"), n=32)
-    build_tiny_model(run / "tiny-model", corpus_run=run)
-    return run
+    return make_run(tmp_path_factory.mktemp("resume") / "run", n=32)
 
 
 def _cli_args(cfg: dict) -> list[str]:
@@ -130,4 +126,6 @@ def test_two_processes_over_gloo_train_one_adapter(base_run, tmp_path):
     assert sorted(r["rank"] for r in results) == [0, 1] and {r["world_size"] for r in results} == {2}
     assert {r["steps"] for r in results} == {3}
     assert (run / "model" / "adapter" / "adapter_model.safetensors").is_file()
+    saved = json.loads((run / "model" / "train_config.json").read_text())
+    assert saved["sharding"] == "ddp" and saved["num_gpus"] == 2  # read from the launcher, for the estimator
     assert sorted(_losses(run)) == [1, 2, 3] and len(_losses_rows(run)) == 3  # rank 0 alone logs

@@ -60,3 +60,12 @@ def write_units(run: Path) -> Path:
     run.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.table({"text": texts}), run / "units.parquet")
     return run
+
+
+def make_run(run: Path, n: int = 48) -> Path:
+    """A run directory with units, datasets and the tiny model where `model: tiny` finds it."""
+    from corpus_ft.train.tiny import build_tiny_model
+
+    write_datasets(write_units(run), n=n)
+    build_tiny_model(run / "tiny-model", corpus_run=run)
+    return run

@@ -93,6 +93,16 @@ def fit_plan(config: TrainConfig, device: str) -> TrainConfig:
     return config
 
 
+def from_launcher(config: TrainConfig) -> TrainConfig:
+    """Sharding and GPU count as `accelerate launch`/torchrun set them, so the estimator plans per GPU."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if os.environ.get("ACCELERATE_USE_FSDP", "").lower() in ("1", "true"):
+        return config.model_copy(update={"sharding": "fsdp", "num_gpus": world})
+    if world > 1 and config.sharding == "none":
+        return config.model_copy(update={"sharding": "ddp", "num_gpus": world})
+    return config
+
+
 def load_model(model_ref: str, config: TrainConfig, device: str, dtype: torch.dtype):
     """The base model in the method's form: 4-bit NF4 (qlora), `dtype` weights (lora, full)."""
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
@@ -295,7 +305,7 @@ def train(run_dir: str | os.PathLike, config: TrainConfig, *, resume: bool = Fal
     model_ref = resolve_model(run_dir, config.model) if state.is_main_process else None
     state.wait_for_everyone()
     model_ref = model_ref or resolve_model(run_dir, config.model)  # other ranks see the built tiny model
-    config = fit_plan(config.model_copy(update={"model": model_ref}), device)
+    config = fit_plan(from_launcher(config.model_copy(update={"model": model_ref})), device)
     resolved = config.model_copy(update={
         "precision": {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}[dtype],
         "liger": use_liger(config, device)})
