@@ -67,6 +67,9 @@ def test_javascript_and_typescript_names_from_assignments(by_file):
     assert span(js["Carousel.onClick"]) == ("method", 50, 53)                # class field with an arrow function
     assert js["Carousel.next"]["docstring"] == "Moves to the next slide."
     assert "Carousel.current" in js
+    assert span(js["Legacy"]) == ("class", 63, 71)                           # a class compiled to an IIFE
+    assert span(js["Legacy.run"]) == ("method", 67, 69)                      # Legacy.prototype.run = function
+    assert {"Stream.async", "Stream.#drain"} <= set(js)                      # get ['async'](), #private
     ts = by_file["web/store.ts"]
     assert span(ts["CartLine"]) == ("class", 4, 7) and ts["CartLine"]["docstring"] == "A cart line."
     assert span(ts["CartStore"]) == ("class", 26, 47)                        # starts at @Injectable()

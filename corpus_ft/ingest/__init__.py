@@ -39,7 +39,8 @@ def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, conf
     workers = max(1, workers or os.cpu_count() or 1)
     settings = {"max_line_length": config.max_line_length, "read_pdf": config.read_pdf,
                 "read_docx": config.read_docx, "min_section_chars": config.min_section_chars}
-    fingerprint = hashlib.sha256(json.dumps([PARSER_VERSION, settings, _grammar_versions()]).encode()).hexdigest()[:16]
+    fingerprint = hashlib.sha256(json.dumps([PARSER_VERSION, settings, _grammar_versions(), _reader_source_hash()])
+                                 .encode()).hexdigest()[:16]
 
     walked = walk(repo, config, skip_dirs=(out,))
     index = FileIndex(out, fingerprint)
@@ -116,6 +117,14 @@ def _grammar_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return out
+
+
+def _reader_source_hash() -> str:
+    """Hash of the readers' own code, so an upgraded corpus-ft never reuses units its old code made."""
+    h = hashlib.sha256()
+    for name in ("parse.py", "read.py", "docs.py", "code.py", "table.py"):
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()
 
 
 def _parse_all(todo: list[Candidate], settings: dict, workers: int, progress: bool,

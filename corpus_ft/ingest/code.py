@@ -201,7 +201,7 @@ def _nest(defs: list[Def], src: bytes, language: str) -> list[dict]:
         while stack and stack[-1][0] <= start:
             stack.pop()
         parent = stack[-1] if stack else None
-        qual = f"{parent[1]}.{d.name}" if parent and parent[1] else d.name
+        qual = _qualify(parent[1] if parent else "", d.name)
         kind = d.kind
         if kind == "function" and parent is not None and parent[2] in _CLASSY:
             kind = "method"
@@ -210,6 +210,16 @@ def _nest(defs: list[Def], src: bytes, language: str) -> list[dict]:
             continue
         units.append(_render(d, kind, qual, parent[1] if parent else "", src, language))
     return units
+
+
+def _qualify(parent: str, name: str) -> str:
+    """`Outer` + `inner` -> `Outer.inner`; `ArrayDiff` + `ArrayDiff.join` (a prototype assignment) -> `ArrayDiff.join`."""
+    if not parent:
+        return name
+    head, _, last = parent.rpartition(".")
+    if name.startswith(last + "."):
+        return f"{head}.{name}" if head else name
+    return f"{parent}.{name}"
 
 
 def _render(d: Def, kind: str, qual: str, parent: str, src: bytes, language: str) -> dict:
@@ -405,7 +415,10 @@ def _js(node: Node, src: bytes) -> Def | None:
     if t in _JS_FUNCS:
         return Def("function", _text(_field(node, "name"), src), node, _export(node), body)
     if t in ("method_definition", "abstract_method_signature", "method_signature"):
-        return Def("method", _text(_field(node, "name"), src), node, _span(_with_attached(node), node), body)
+        name = _text(_field(node, "name"), src).strip("'\"`")  # `'$=' (a) {}` is named $=
+        if re.fullmatch(r"\[\s*(['\"`])[^'\"`]*\1\s*\]", name):
+            name = name.strip("[] ")[1:-1]  # get ['async']() is named async
+        return Def("method", name, node, _span(_with_attached(node), node), body)
     if t not in _JS_ANON:
         return None
     kind = "class" if t == "class" else "function"
@@ -415,14 +428,18 @@ def _js(node: Node, src: bytes) -> Def | None:
         if own is None:
             return None
         name, outer = _text(own, src), node
+    elif body is not None and any(c.type == "function_declaration" and _text(_field(c, "name"), src) == name
+                                  for c in body.named_children):
+        kind = "class"  # `var X = (function (_super) { function X() {} ... }(Base))`: a compiled class
     return Def(kind, name, node, outer, body)
 
 
 def _assigned_name(node: Node, src: bytes) -> tuple[str, Node]:
     """The name a function or class expression is bound to, and the statement that binds it."""
     parent = node.parent
-    while parent is not None and parent.type in ("parenthesized_expression", "as_expression", "satisfies_expression"):
-        node, parent = parent, parent.parent
+    while parent is not None and (parent.type in ("parenthesized_expression", "as_expression", "satisfies_expression")
+                                  or parent.type == "call_expression" and _field(parent, "function") == node):
+        node, parent = parent, parent.parent  # through parentheses and an immediately invoked call
     if parent is None:
         return "", node
     t = parent.type

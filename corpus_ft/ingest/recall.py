@@ -106,7 +106,7 @@ def ctags_recall(repo: str | Path, table) -> dict:
         rel, name, line = tag["path"], _norm(tag["name"]), tag["line"]
         counts = by_language[CTAGS_LANGUAGES[tag["language"]]]
         counts[0] += 1
-        if any(_norm(n.rsplit(".", 1)[-1]) == name and s <= line <= e for n, s, e in units.get(rel, [])):
+        if any(s <= line <= e and (_norm(n) == name or _norm(n).endswith("." + name)) for n, s, e in units.get(rel, [])):
             counts[1] += 1
         else:
             missed.append(f"{rel}:{line} {tag['name']} ({tag['kind']})")
@@ -120,4 +120,5 @@ def ctags_recall(repo: str | Path, table) -> dict:
 
 
 def _norm(name: str) -> str:
-    return name.replace(" ", "")
+    """ctags writes `operator ==` and drops the `#` of private JS members."""
+    return name.replace(" ", "").replace("#", "")
