@@ -33,5 +33,66 @@ test-deps:
 test: venv test-deps
 	$(BIN)/python -m pytest -q
 
+# --- recipes: a target per stage, with real file dependencies (corpus_ft/run.py) ------------
+#   make <stage> RECIPE=recipes/x.yaml [REPO=path]   stage: ingest datasets review estimate train evaluate all
+#   make demo | docs-paragraphs | docs-qa | docs-keywords | code-summary | enterprise-all   (= all)
+# Each stage's target is RUN_DIR/.stamps/<stage>/manifest.json; make re-runs a stage when the
+# recipe, the repository's files or an earlier stage changed, and corpus-ft skips it again when
+# the manifests show that nothing it reads did.
+RECIPE ?= recipes/demo.yaml
+REPO ?=
+CORPUS_FT := $(BIN)/corpus-ft
+RUN_OPTS = $(if $(REPO),--repo "$(REPO)")
+STAGES := ingest datasets review estimate train evaluate
+RECIPES := $(basename $(notdir $(wildcard recipes/*.yaml)))
+
+.PHONY: $(STAGES) all $(RECIPES) $(addprefix _,$(STAGES) all)
+
+# The venv comes first; a second make, which can then ask corpus-ft for the recipe's run
+# directory, brings the stage's files up to date.
+$(STAGES) all: venv
+	@$(MAKE) --no-print-directory _$@ RECIPE="$(RECIPE)" REPO="$(REPO)"
+
+$(RECIPES): venv
+	@$(MAKE) --no-print-directory _all RECIPE="recipes/$@.yaml" REPO="$(REPO)"
+
+ifneq ($(filter _%,$(MAKECMDGOALS)),)
+RUN := $(shell $(CORPUS_FT) recipe-info "$(RECIPE)" --field run_dir $(RUN_OPTS))
+ifeq ($(RUN),)
+$(error $(RECIPE): not a valid recipe (see the message above))
+endif
+REPO_DIR := $(shell $(CORPUS_FT) recipe-info "$(RECIPE)" --field repo $(RUN_OPTS))
+REPO_FILES := $(shell find "$(REPO_DIR)" -type f -not -path '*/.git/*' | sed 's/ /\\ /g')
+ST := $(RUN)/.stamps
+STAGE = $(CORPUS_FT) run "$(RECIPE)" $(RUN_OPTS) --stage
+# The repository's path as a file, rewritten only when it changes (REPO=...), so that pointing
+# a recipe at another repository re-runs ingest even when that repository's files are older.
+$(shell mkdir -p "$(ST)" && (echo "$(REPO_DIR)" | cmp -s - "$(ST)/repo" || echo "$(REPO_DIR)" > "$(ST)/repo"))
+
+$(ST)/ingest/manifest.json: $(RECIPE) $(ST)/repo $(REPO_FILES)
+	$(STAGE) ingest
+$(ST)/datasets/manifest.json: $(ST)/ingest/manifest.json $(RECIPE) $(wildcard $(RUN)/review/decisions.jsonl)
+	$(STAGE) datasets
+$(ST)/review/manifest.json: $(ST)/datasets/manifest.json $(RECIPE)
+	$(STAGE) review
+$(ST)/estimate/manifest.json: $(ST)/ingest/manifest.json $(RECIPE)
+	$(STAGE) estimate
+$(ST)/train/manifest.json: $(ST)/datasets/manifest.json $(ST)/estimate/manifest.json $(RECIPE)
+	$(STAGE) train
+$(ST)/evaluate/manifest.json: $(ST)/train/manifest.json $(RECIPE)
+	$(STAGE) evaluate
+
+$(addprefix _,$(STAGES)): _%: $(ST)/%/manifest.json
+	@echo "$*: up to date in $(RUN)"
+# Everything in one process (imports torch once); each stage still skips itself when up to date.
+$(ST)/all: $(RECIPE) $(ST)/repo $(REPO_FILES) $(wildcard $(RUN)/review/decisions.jsonl)
+	$(CORPUS_FT) run "$(RECIPE)" $(RUN_OPTS)
+	@touch "$@"
+_all: $(ST)/all
+	@echo "review page:       $(RUN)/review/index.html"
+	@echo "evaluation report: $(RUN)/eval/report.html"
+endif
+
 help:
 	@sed -n '1,5p' Makefile
+	@sed -n '/^# --- recipes/,/^# the manifests/p' Makefile

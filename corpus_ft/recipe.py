@@ -223,6 +223,9 @@ def load_recipe(path: str | os.PathLike, *, base_dir: str | os.PathLike | None =
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(e, "problem", None) or str(e)
+        context, cmark = getattr(e, "context", None), getattr(e, "context_mark", None)
+        if context and cmark is not None and cmark is not mark:
+            problem += f" ({context} at line {cmark.line + 1})"
         raise _error(path, line, f"not valid YAML: {problem}") from None
     recipe = recipe_from_dict(data, path, base_dir=base_dir, root=root)
     recipe._source = path.resolve()

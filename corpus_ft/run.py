@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus_ft.recipe import Recipe
-from corpus_ft.util import CorpusFtError, is_up_to_date, offline_env, write_manifest
+from corpus_ft.util import CorpusFtError, atomic_write_text, is_up_to_date, offline_env, write_manifest
 
 __all__ = ["STAGES", "run_recipe", "stamp_path"]
 
@@ -41,7 +41,14 @@ def stamp_path(run_dir: str | os.PathLike, stage: str) -> Path:
 
 
 def _fresh(run: Path, stage: str, inputs: dict, config: dict, *outputs: Path) -> bool:
-    return all(p.exists() for p in outputs) and is_up_to_date(stamp_path(run, stage).parent, inputs, config)
+    """True when the stage's outputs exist and its stamp records the same inputs and config.
+
+    A fresh stamp is touched, so that make (which compares times) also sees it as up to date.
+    """
+    if all(p.exists() for p in outputs) and is_up_to_date(stamp_path(run, stage).parent, inputs, config):
+        os.utime(stamp_path(run, stage))
+        return True
+    return False
 
 
 def _stamp(run: Path, stage: str, inputs: dict, config: dict) -> None:
@@ -71,6 +78,9 @@ def stage_ingest(recipe: Recipe, ctx: _Ctx) -> dict:
     from corpus_ft.ingest import ingest_repo
 
     report = ingest_repo(recipe.repo, run, config=recipe.ingest, progress=ctx.progress)
+    repo_file = run / ".stamps" / "repo"  # the Makefile's record of which repository was ingested
+    if not repo_file.is_file() or repo_file.read_text().strip() != str(recipe.repo):
+        atomic_write_text(repo_file, f"{recipe.repo}\n")
     _stamp(run, "ingest", {"units": run / "units.parquet"}, {"repo": str(recipe.repo)})
     unchanged = bool(report.get("cache", {}).get("unchanged"))
     files = report.get("files", {})
