@@ -104,9 +104,10 @@ class _progress:
     def __enter__(self):
         if not self.on:
             return None
+        from rich.console import Console
         from rich.progress import Progress
 
-        self.bar = Progress(transient=True)
+        self.bar = Progress(console=Console(stderr=True), transient=True)
         self.bar.start()
         task = self.bar.add_task("evaluating base and tuned", total=self.total)
         return lambda n: self.bar.advance(task, n)

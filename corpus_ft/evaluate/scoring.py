@@ -100,8 +100,12 @@ def generate(model, tokenizer, prompts: list[list[dict]], *, max_new_tokens: int
     out: list[dict] = [{}] * len(texts)
     tokenizer.truncation_side = "left"
     sample = temperature > 0
+    # the model's own stop tokens (Llama 3 instruct lists several), else the tokenizer's
+    eos = model.generation_config.eos_token_id
+    eos = [eos] if isinstance(eos, int) else list(eos or []) or [tokenizer.eos_token_id]
+    stop = set(eos) | {tokenizer.pad_token_id}
     kwargs = dict(max_new_tokens=max_new_tokens, do_sample=sample, pad_token_id=tokenizer.pad_token_id,
-                  eos_token_id=tokenizer.eos_token_id)
+                  eos_token_id=eos)
     if sample:
         kwargs.update(temperature=temperature, top_p=top_p)
     else:
@@ -116,7 +120,7 @@ def generate(model, tokenizer, prompts: list[list[dict]], *, max_new_tokens: int
         new = gen[:, enc["input_ids"].shape[1]:]
         for row, i in enumerate(idx):
             ids = new[row].tolist()
-            n = next((k for k, t in enumerate(ids) if t in (tokenizer.eos_token_id, tokenizer.pad_token_id)), len(ids))
+            n = next((k for k, t in enumerate(ids) if t in stop), len(ids))
             out[i] = {"answer": tokenizer.decode(ids[:n], skip_special_tokens=True).strip(), "new_tokens": n}
         if progress:
             progress(len(idx))
