@@ -103,10 +103,11 @@ def parse_batch(batch: list[tuple[str, str, str | None, str | None]], settings: 
     for rel, path, language, known_sha in batch:
         r = parse_file(path, language, settings, known_sha)
         language = _OUTPUT_LANGUAGE.get(r["language"], r["language"])
-        for u in sorted(r.pop("units"), key=_unit_order):
-            rows.append({**u, "id": unit_id(rel, u), "path": rel, "language": language, "file_sha256": r["sha"]})
-            r["n_units"] = r.get("n_units", 0) + 1
-        r["language"] = language
+        units = sorted(r.pop("units"), key=_unit_order)
+        for u in units:
+            u.update(id=unit_id(rel, u), path=rel, language=language, file_sha256=r["sha"])
+        rows += units
+        r["n_units"], r["language"] = len(units), language
         records[rel] = r
     return records, units_table(rows)
 
