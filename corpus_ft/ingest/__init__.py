@@ -34,8 +34,8 @@ def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, conf
     repo, out = Path(repo_dir), Path(out_dir)
     _check_repo(repo)
     config = (config or IngestConfig()).model_copy(deep=True)
-    config.include = [*config.include, *include]
-    config.exclude = [*config.exclude, *exclude]
+    config.include = [*config.include, *([include] if isinstance(include, str) else include)]
+    config.exclude = [*config.exclude, *([exclude] if isinstance(exclude, str) else exclude)]
     workers = max(1, workers or os.cpu_count() or 1)
     settings = {"max_line_length": config.max_line_length, "read_pdf": config.read_pdf,
                 "read_docx": config.read_docx, "min_section_chars": config.min_section_chars}
