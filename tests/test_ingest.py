@@ -230,3 +230,14 @@ def test_import_stays_light():
     code = ("import sys, corpus_ft.ingest; heavy = {'torch', 'transformers', 'datasets', 'tree_sitter', 'pyarrow'}"
             " & set(sys.modules); assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_unreadable_repo_dir_exits_non_zero_with_one_line(tmp_path):
+    repo = tmp_path / "locked"
+    repo.mkdir()
+    (repo / "a.md").write_text("# A\n\ntext\n")
+    os.chmod(repo, 0)
+    proc = _run_cli(["ingest", str(repo), "--out", str(tmp_path / "run")])
+    os.chmod(repo, 0o755)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "cannot read" in proc.stderr
+    assert proc.stderr.count("\n") == 1
