@@ -43,7 +43,7 @@ def echo_json(obj) -> None:
 
 
 @main.command("ingest")
-@click.argument("repo_dir", type=click.Path(path_type=Path))
+@click.argument("repo_dir", type=click.Path(path_type=Path, readable=False))  # ingest_repo says what is wrong
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run directory: units.parquet, ingest_report.json and manifest.json go here.")
 @click.option("--include", multiple=True, metavar="GLOB", help="Only read files matching this gitignore-style glob (repeatable).")
