@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -68,4 +69,5 @@ def html(summary: dict, rows: list[dict]) -> str:
 
 
 def markdown(summary: dict, rows: list[dict]) -> str:
-    return _env(False).get_template("report.md.jinja").render(**_context(summary, rows))
+    text = _env(False).get_template("report.md.jinja").render(**_context(summary, rows))
+    return re.sub(r"\n{3,}", "\n\n", text)  # template control lines leave blank runs
