@@ -174,7 +174,7 @@ def _fold_ratings(run_dir: Path, config: EvalConfig) -> dict:
 def evaluate(run_dir: str | Path, config: EvalConfig | None = None, *, progress: bool = False) -> dict:
     """Compare base and fine-tuned on the run's queries; writes RUN_DIR/eval/ and returns summary.json's dict."""
     from corpus_ft.evaluate import judge as judge_mod
-    from corpus_ft.evaluate.metrics import aggregate, group
+    from corpus_ft.evaluate.metrics import group
     from corpus_ft.evaluate.scoring import resolve_base
 
     run_dir, config = Path(run_dir), config or EvalConfig()
@@ -184,7 +184,8 @@ def evaluate(run_dir: str | Path, config: EvalConfig | None = None, *, progress:
         raise CorpusFtError("the judge needs both --judge-url and --judge-model")
     started = time.perf_counter()
     rows, missing = _collect(run_dir, config)
-    probes = load_probes(config.probes)
+    probes_path = Path(config.probes) if config.probes else PROBES
+    probes = load_probes(probes_path)
     adapter = Path(config.adapter) if config.adapter else run_dir / "model" / "adapter"
     base = resolve_base(adapter, config.base, run_dir)
     facts = _score(rows, probes, base, adapter, config, progress)
@@ -194,12 +195,6 @@ def evaluate(run_dir: str | Path, config: EvalConfig | None = None, *, progress:
         judged = judge_mod.judge(rows, url=config.judge_url, model=config.judge_model, rubric_path=config.judge_rubric,
                                  seed=config.seed, api_key_env=config.judge_api_key_env,
                                  max_tokens=config.judge_max_tokens, cache_dir=run_dir / "cache" / "judge")
-    highlights = _highlights(rows)
-    agg = group(rows)
-    for g in ("queries", "test"):
-        sub = [r for r in rows if r["group"] == g]
-        if sub:
-            agg[g] = aggregate(sub)
     summary = {
         "run_dir": str(run_dir), "base": base, "adapter": str(adapter),
         "tiny_model": (Path(base) / "corpus_ft_tiny.json").is_file(),
@@ -211,18 +206,17 @@ def evaluate(run_dir: str | Path, config: EvalConfig | None = None, *, progress:
                    "test": {k: n for k in config.kinds if (n := sum(r["kind"] == k for r in rows))},
                    "total": len(rows)},
         "missing_kinds": missing,
-        "aggregate": agg,
-        "forgetting": _forgetting(facts, Path(config.probes) if config.probes else PROBES, config),
+        "aggregate": group(rows),
+        "forgetting": _forgetting(facts, probes_path, config),
         "adapter_check": {"max_abs_logit_diff": facts["adapter_max_logit_diff"]},
-        "judge": judged, "human": None, "highlights": highlights,
+        "judge": judged, "human": None, "highlights": _highlights(rows),
         "timing": {"seconds": round(scored_s, 2), "queries_per_s": round(len(rows) / scored_s, 3)},
     }
-    inputs = {"adapter": adapter}
+    inputs = {"adapter": adapter, "probes": probes_path}
     if config.queries:
         inputs["queries"] = config.queries
-    for kind in config.kinds:
-        if (p := run_dir / "datasets" / kind / "test.jsonl").is_file() and config.test_sample:
+    for kind in config.kinds if config.test_sample else ():
+        if (p := run_dir / "datasets" / kind / "test.jsonl").is_file():
             inputs[f"test_{kind}"] = p
-    inputs["probes"] = Path(config.probes) if config.probes else PROBES
     _write(run_dir / "eval", rows, summary, {}, inputs, config)
     return summary

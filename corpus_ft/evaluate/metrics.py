@@ -121,13 +121,16 @@ def delta(r: dict) -> float | None:
 
 
 def group(rows: list[dict]) -> dict:
-    """Aggregates overall, per kind and per tag."""
+    """Aggregates overall, for the queries file and the test split, per kind and per tag."""
     by_kind, by_tag = defaultdict(list), defaultdict(list)
     for r in rows:
         if r["kind"] != "query":  # custom queries are their own group ("queries"), not a dataset kind
             by_kind[r["kind"]].append(r)
         for t in r["tags"]:
             by_tag[t].append(r)
-    return {"all": aggregate(rows),
-            "kinds": {k: aggregate(v) for k, v in sorted(by_kind.items())},
-            "tags": {t: aggregate(v) for t, v in sorted(by_tag.items())}}
+    out = {"all": aggregate(rows)}
+    for g in ("queries", "test"):  # the queries file and the held-out test split
+        if sub := [r for r in rows if r["group"] == g]:
+            out[g] = aggregate(sub)
+    return out | {"kinds": {k: aggregate(v) for k, v in sorted(by_kind.items())},
+                  "tags": {t: aggregate(v) for t, v in sorted(by_tag.items())}}
