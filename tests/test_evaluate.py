@@ -208,11 +208,14 @@ def test_tuned_beats_base_on_held_out_perplexity(evaluated):
 
 
 @pytest.mark.slow
-def test_same_settings_give_the_same_answers(evaluated, tmp_path):
+def test_same_settings_give_the_same_answers_and_probes_are_replaceable(evaluated, tmp_path):
     run, _ = evaluated
     again = tmp_path / "run"
     shutil.copytree(run, again, ignore=shutil.ignore_patterns("eval"))
-    evaluate(again, EvalConfig(test_sample=3, max_new_tokens=12, batch_size=2, kinds=["qa"]))
+    probes = tmp_path / "probes.jsonl"
+    probes.write_text('{"text": "The weather was mild for the season."}\n{"text": "She read the letter twice."}\n')
+    s = evaluate(again, EvalConfig(test_sample=3, max_new_tokens=12, batch_size=2, kinds=["qa"], probes=probes))
+    assert s["forgetting"]["n"] == 2 and s["forgetting"]["probes"] == str(probes)
     first = {r["id"]: r for r in map(json.loads, (run / "eval" / "results.jsonl").read_text().splitlines())}
     for r in map(json.loads, (again / "eval" / "results.jsonl").read_text().splitlines()):
         for side in ("base", "tuned"):  # greedy + a different batch size: same answers, same perplexity
@@ -324,6 +327,15 @@ def test_judge_scores_map_back_through_the_blind_order(evaluated, tmp_path):
     assert len(seen) == 3 and all("tuned" not in p and "base model" not in p for p in seen)
     for r in rows:  # each prompt carried its record's source span and text (requests arrive in any order)
         assert any(f"Source excerpt ({span(r['source'])}):\n{r['source_text']}" in p for p in seen)
+
+
+@pytest.mark.slow
+def test_bench_eval_prints_time_and_rate():
+    r = CliRunner().invoke(main, ["bench", "eval", "--queries", "4", "--max-new-tokens", "2", "--threads", "1", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["queries"] == 4 and out["threads"] == 1 and out["wall_s"] > 0
+    assert out["queries_per_s"] == pytest.approx(4 / out["wall_s"], rel=0.05)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
