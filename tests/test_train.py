@@ -228,3 +228,30 @@ def test_bench_train_tiny_compares_both_recipes(tmp_path, monkeypatch):
     assert [x["recipe"] for x in rows] == ["guide", "corpus-ft"] and all(x["tok_s"] > 0 for x in rows)
     assert rows[0]["ckpt"] is True and rows[1]["ckpt"] is False  # the CPU never checkpoints
     assert rows[1]["speedup_vs_guide"] > 0 and len(out.read_text().splitlines()) == 2
+
+
+def test_packed_records_do_not_attend_to_each_other(base_run):
+    """Two records packed in one row give the second record exactly the logits it has alone."""
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from corpus_ft.train.trainer import pack_rows
+
+    tok = AutoTokenizer.from_pretrained(base_run / "tiny-model")
+    a, b = tok("The billing service runs on port 8000.")["input_ids"], tok("Restart search with make.")["input_ids"]
+    ds = Dataset.from_dict({"input_ids": [a, b], "labels": [a, b]})
+    packed, _, collator = pack_rows(TrainConfig(seq_len=64), tok, ds)
+    assert len(packed) == 1  # both records fit one 64-token row
+    batch = collator([packed[0]])
+    assert "attention_mask" not in batch and batch["position_ids"][0].tolist().count(0) == 2
+    assert (batch["labels"][0][batch["position_ids"][0] == 0] == -100).all()
+    model = AutoModelForCausalLM.from_pretrained(base_run / "tiny-model", dtype=torch.float32).eval()
+    # no KV cache, as in training: transformers reads packed records from position_ids only without one
+    with torch.no_grad():
+        row = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits[0]
+        alone = {len(a): model(torch.tensor([a])).logits[0], len(b): model(torch.tensor([b])).logits[0]}
+    starts = (batch["position_ids"][0] == 0).nonzero().flatten().tolist()
+    first, second = row[: starts[1]], row[starts[1]:]
+    torch.testing.assert_close(first, alone[len(first)], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(second, alone[len(second)], atol=1e-5, rtol=1e-5)

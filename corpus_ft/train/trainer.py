@@ -29,6 +29,7 @@ import torch
 from transformers import PrinterCallback, ProgressCallback, TrainerCallback
 from transformers.integrations import TensorBoardCallback
 from trl import SFTConfig, SFTTrainer
+from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
 from corpus_ft.train.config import TrainConfig
 from corpus_ft.train.data import kind_weights, load_datasets
@@ -188,7 +189,7 @@ def sft_config(config: TrainConfig, out: Path, dtype: torch.dtype, device: str, 
         activation_checkpointing=bool(config.gradient_checkpointing),
         activation_checkpointing_kwargs={"use_reentrant": False},
         use_liger_kernel=use_liger(config, device),
-        max_length=config.seq_len, packing=config.packing, packing_strategy="bfd",
+        max_length=config.seq_len, packing=config.packing and varlen_attention(config), packing_strategy="bfd",
         eval_strategy="steps" if has_eval else "no", eval_steps=config.eval_steps,
         save_strategy="steps", save_steps=config.save_steps, save_total_limit=config.save_total_limit,
         load_best_model_at_end=has_eval, metric_for_best_model="eval_loss", greater_is_better=False,
@@ -270,11 +271,40 @@ def _keep_metrics_upto(path: Path, step: int) -> None:
         path.write_text("".join(r + "\n" for r in rows))
 
 
+def varlen_attention(config: TrainConfig) -> bool:
+    """Flash-attention kernels take a whole packed batch as one sequence, at the cost of each record alone."""
+    return config.attn_implementation.startswith("flash_attention")
+
+
+class PackedRowsCollator(DataCollatorForLanguageModeling):
+    """Packed rows for sdpa/eager: position_ids restart at each record and no attention_mask is sent,
+    so transformers masks attention per record inside each row (TRL's padding-free batches would be
+    one row of micro_batch x seq_len tokens, whose attention costs micro_batch times more here)."""
+
+    def torch_call(self, examples):
+        out = super().torch_call(examples)
+        out.pop("attention_mask", None)
+        out["labels"][out["position_ids"] == 0] = -100  # a record's first token is not predicted from the last one
+        return out
+
+
+def pack_rows(config: TrainConfig, tokenizer, train_ds, eval_ds=None):
+    """Datasets and collator: TRL packs for flash kernels; otherwise rows are packed here (best-fit decreasing)."""
+    if not config.packing or varlen_attention(config):
+        return train_ds, eval_ds, None
+    from trl.data_utils import pack_dataset
+
+    collator = PackedRowsCollator(pad_token_id=tokenizer.pad_token_id, return_position_ids=True)
+    eval_ds = None if eval_ds is None else pack_dataset(eval_ds, config.seq_len, "bfd")
+    return pack_dataset(train_ds, config.seq_len, "bfd"), eval_ds, collator
+
+
 def make_trainer(model, config: TrainConfig, args: SFTConfig, tokenizer, train_ds, eval_ds=None,
                  callbacks=()) -> CorpusFtTrainer:
     """The SFTTrainer with LoRA (unless full) and the CPU's fp32 adapters; stdout left free for --json."""
+    train_ds, eval_ds, collator = pack_rows(config, tokenizer, train_ds, eval_ds)
     trainer = CorpusFtTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                              processing_class=tokenizer, callbacks=list(callbacks),
+                              data_collator=collator, processing_class=tokenizer, callbacks=list(callbacks),
                               peft_config=None if config.method == "full" else lora_config(config))
     if config.method == "qlora" and not (args.bf16 or args.fp16):
         # TRL keeps QLoRA adapters in bf16 (the paper's choice on GPUs); bf16 math is ~10x slower on the CPU
