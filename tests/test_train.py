@@ -121,6 +121,8 @@ def test_model_dir_without_config_json_refused(run, tmp_path):
     assert r.exit_code == 2 and "no config.json" in r.output
     r = cli("train", run, "--model", "not a model", "--method", "lora")
     assert r.exit_code == 2 and "not a hub id" in r.output
+    r = cli("train", run, "--model", "example-org/never-downloaded-7b", "--method", "lora")
+    assert r.exit_code == 2 and "not in the Hugging Face cache" in r.output
 
 
 def test_too_little_gpu_memory_refused_before_loading(run, tmp_path):

@@ -62,6 +62,11 @@ def resolve_model(run_dir: Path, name: str) -> str:
         return str(path.resolve())
     if not _HUB_ID.match(name):
         raise CorpusFtError(f"model {name!r}: no such directory, and not a hub id like 'meta-llama/Llama-3.2-1B'")
+    from huggingface_hub import try_to_load_from_cache
+
+    if os.environ.get("HF_HUB_OFFLINE") == "1" and not isinstance(try_to_load_from_cache(name, "config.json"), str):
+        raise CorpusFtError(f"model {name!r}: not a local directory and not in the Hugging Face cache (offline); "
+                            f"download it where there is network (`hf download {name}`) or pass its directory")
     return name
 
 
