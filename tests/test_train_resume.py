@@ -87,6 +87,9 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted(base_run, tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL
     assert not (run / "model" / "adapter").exists()  # no final output from a killed run
+    assert not (run / "model" / "manifest.json").exists()
+    with open(run / "model" / "metrics.jsonl", "a") as f:
+        f.write('{"step": 7, "loss": 1.2')  # a line the kill cut short
     killed_at = max(int(c.name.split("-")[1]) for c in ckpts.glob("checkpoint-*") if (c / COMPLETE).is_file())
     assert 5 <= killed_at < 20
 

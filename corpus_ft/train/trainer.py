@@ -33,7 +33,7 @@ from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
 from corpus_ft.train.config import TrainConfig
 from corpus_ft.train.data import kind_weights, load_datasets
-from corpus_ft.util import CorpusFtError, atomic_write_json, offline_env, write_manifest
+from corpus_ft.util import CorpusFtError, atomic_write_json, atomic_write_text, offline_env, write_manifest
 
 log = logging.getLogger(__name__)
 
@@ -270,10 +270,17 @@ def last_complete_checkpoint(checkpoints: Path, *, clean: bool) -> Path | None:
 
 
 def _keep_metrics_upto(path: Path, step: int) -> None:
-    """On resume, forget log lines past the checkpoint: those steps are trained again."""
-    if path.is_file():
-        rows = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln).get("step", 0) <= step]
-        path.write_text("".join(r + "\n" for r in rows))
+    """On resume, forget log lines past the checkpoint (trained again) and a line a kill cut short."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line).get("step", 0) <= step:
+                kept.append(line)
+        except json.JSONDecodeError:
+            continue
+    atomic_write_text(path, "".join(r + "\n" for r in kept))
 
 
 def varlen_attention(config: TrainConfig) -> bool:
@@ -353,6 +360,8 @@ def train(run_dir: str | os.PathLike, config: TrainConfig, *, resume: bool = Fal
     start = last_complete_checkpoint(checkpoints, clean=state.is_main_process) if resume else None
     if state.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
+        for record in ("manifest.json", "train_result.json"):  # until this run ends, model/ is not complete
+            (out / record).unlink(missing_ok=True)
         if resume and start is None:
             log.warning("--resume: no complete checkpoint under %s; training from step 0", checkpoints)
         if start is None:
