@@ -257,3 +257,14 @@ def test_packed_records_do_not_attend_to_each_other(base_run):
     first, second = row[: starts[1]], row[starts[1]:]
     torch.testing.assert_close(first, alone[len(first)], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(second, alone[len(second)], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_tokens_counted_over_every_packed_row(run):
+    """num_tokens (and so tokens/s) counts all rows of a packed micro-batch, not one."""
+    from corpus_ft.train.trainer import train
+
+    train(run, TrainConfig(**{**FAST, "micro_batch": 2}, max_steps=2, mix={"paragraphs": 1.0}), progress=False)
+    rows = [json.loads(x) for x in (run / "model" / "metrics.jsonl").read_text().splitlines()]
+    first = next(r for r in rows if r["step"] == 1 and "num_tokens" in r)
+    assert first["num_tokens"] > 128  # two rows of up to 128 tokens, each well filled by ~45-token paragraphs

@@ -250,6 +250,17 @@ class Progress(ProgressCallback):
 class CorpusFtTrainer(SFTTrainer):
     """SFTTrainer whose checkpoints end with a completion marker, so a crash mid-save is never resumed."""
 
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        before = self._total_train_tokens
+        out = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        rows = inputs["input_ids"].size(0)
+        if "attention_mask" not in inputs and rows > 1 and self.model.training:
+            # TRL counts position_ids.size(1) tokens, right for its one flattened padding-free row;
+            # packed rows (PackedRowsCollator) hold `rows` times that, padding included
+            self._total_train_tokens = before + (self._total_train_tokens - before) * rows
+            self._metrics["train"]["num_tokens"] = [self._total_train_tokens]
+        return out
+
     def _save_checkpoint(self, model, trial):
         super()._save_checkpoint(model, trial)
         if self.args.should_save:
