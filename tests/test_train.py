@@ -268,3 +268,17 @@ def test_tokens_counted_over_every_packed_row(run):
     rows = [json.loads(x) for x in (run / "model" / "metrics.jsonl").read_text().splitlines()]
     first = next(r for r in rows if r["step"] == 1 and "num_tokens" in r)
     assert first["num_tokens"] > 128  # two rows of up to 128 tokens, each well filled by ~45-token paragraphs
+
+
+@pytest.mark.slow
+def test_recipe_settings_with_command_line_overrides(run, tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"name: t\nrepo: {tmp_path}\nmodel: tiny\n"
+                      "train: {method: lora, lora_dropout: 0.0, learning_rate: 0.01, seq_len: 128, max_steps: 50}\n")
+    r = cli("train", run, "--recipe", recipe, "--max-steps", "2", "--eval-steps", "2", "--save-steps", "2", "--json")
+    assert r.exit_code == 0, r.output
+    saved = json.loads((run / "model" / "train_config.json").read_text())
+    assert (saved["lora_dropout"], saved["learning_rate"], saved["seq_len"]) == (0.0, 0.01, 128)  # from the recipe
+    assert saved["max_steps"] == 2 and json.loads(r.stdout)["steps"] == 2  # the option wins
+    r = cli("train", run, "--recipe", recipe, "--lora-r", "0")
+    assert r.exit_code == 2 and "train.lora_r" in r.output
