@@ -74,30 +74,29 @@ def _need(path: Path, stage: str, before: str) -> None:
 
 
 def stage_ingest(recipe: Recipe, ctx: _Ctx) -> dict:
-    run = ctx.run
     from corpus_ft.ingest import ingest_repo
 
+    run = ctx.run
     report = ingest_repo(recipe.repo, run, config=recipe.ingest, progress=ctx.progress)
     repo_file = run / ".stamps" / "repo"  # the Makefile's record of which repository was ingested
     if not repo_file.is_file() or repo_file.read_text().strip() != str(recipe.repo):
         atomic_write_text(repo_file, f"{recipe.repo}\n")
     _stamp(run, "ingest", {"units": run / "units.parquet"}, {"repo": str(recipe.repo)})
     unchanged = bool(report.get("cache", {}).get("unchanged"))
-    files = report.get("files", {})
-    return {"status": "up to date" if unchanged else "ran", "units": report.get("units"),
-            "files": files.get("read", files) if isinstance(files, dict) else files}
+    return {"status": "up to date" if unchanged else "ran", "files": report.get("files_ingested"),
+            "units": report.get("units")}
 
 
 def stage_datasets(recipe: Recipe, ctx: _Ctx) -> dict:
-    run = ctx.run
     from corpus_ft.build import build_dataset
 
+    run = ctx.run
     _need(run / "units.parquet", "datasets", "ingest")
     apply = recipe.review.apply_decisions and (run / "review" / "decisions.jsonl").is_file()
     stats = {k: build_dataset(k, run, recipe.datasets, apply_review=apply) for k in recipe.datasets.kinds}
     _stamp(run, "datasets", _dataset_manifests(recipe, run), {"kinds": list(recipe.datasets.kinds)})
     return {"status": "up to date" if all(s.get("skipped") for s in stats.values()) else "ran",
-            "records": {k: s["splits"] for k, s in stats.items()}, "applied_review": apply}
+            "records": {k: s["total"] for k, s in stats.items()}, "applied_review": apply}
 
 
 def model_ref(recipe: Recipe, ctx: _Ctx) -> str:
@@ -131,9 +130,9 @@ def _model_input(recipe: Recipe, run: Path, ref: str) -> dict[str, Path]:
 
 
 def stage_review(recipe: Recipe, ctx: _Ctx) -> dict:
-    run = ctx.run
     from corpus_ft.review import write_report
 
+    run = ctx.run
     _need(stamp_path(run, "datasets"), "review", "datasets")
     ref = model_ref(recipe, ctx)
     tokenizer_dir = ref if (Path(ref) / "tokenizer.json").is_file() else None
@@ -149,10 +148,10 @@ def stage_review(recipe: Recipe, ctx: _Ctx) -> dict:
 
 
 def stage_estimate(recipe: Recipe, ctx: _Ctx) -> dict:
-    run = ctx.run
     from corpus_ft.train.estimate import (NO_FIT_EXIT, _visible_gpu_bytes, check_fit, estimate,
                                           format_no_fit, settings_from_config, write_estimate)
 
+    run = ctx.run
     ref = model_ref(recipe, ctx)
     cfg = recipe.train_config(ref)
     est = estimate(ref, **settings_from_config(cfg))
@@ -169,8 +168,6 @@ def stage_estimate(recipe: Recipe, ctx: _Ctx) -> dict:
 
 def stage_train(recipe: Recipe, ctx: _Ctx) -> dict:
     run = ctx.run
-    from corpus_ft.train.trainer import train
-
     kinds = _trained_kinds(recipe)
     for k in kinds:
         _need(run / "datasets" / k / "manifest.json", "train", "datasets")
@@ -182,16 +179,16 @@ def stage_train(recipe: Recipe, ctx: _Ctx) -> dict:
     out = run / "model" / ("full" if cfg.method == "full" else "adapter")
     if _fresh(run, "train", inputs, config, out):
         return {"status": "up to date", "output": str(out)}
+    from corpus_ft.train.trainer import train  # torch, transformers, peft, trl: only when training
+
     summary = train(run, cfg, progress=ctx.progress)
     _stamp(run, "train", inputs, config)
     return {"status": "ran", "output": summary["output"], "steps": summary["steps"],
-            "train_loss": summary["train_loss"], "eval_loss": summary["eval_loss"]}
+            "train_loss": _round(summary["train_loss"]), "eval_loss": _round(summary["eval_loss"])}
 
 
 def stage_evaluate(recipe: Recipe, ctx: _Ctx) -> dict:
     run = ctx.run
-    from corpus_ft.evaluate import evaluate
-
     _need(stamp_path(run, "train"), "evaluate", "train")
     cfg = recipe.evaluate
     inputs = {"train": stamp_path(run, "train"), **{f"test/{k}": run / "datasets" / k / "test.jsonl"
@@ -202,11 +199,17 @@ def stage_evaluate(recipe: Recipe, ctx: _Ctx) -> dict:
     report = run / "eval" / "report.html"
     if _fresh(run, "evaluate", inputs, config, report):
         return {"status": "up to date", "report": str(report)}
+    from corpus_ft.evaluate import evaluate
+
     summary = evaluate(run, cfg, progress=ctx.progress)
     _stamp(run, "evaluate", inputs, config)
     test = summary.get("aggregate", {}).get("test") or {}
     return {"status": "ran", "report": str(report),
-            "test_ppl": {side: test.get(side, {}).get("ppl") for side in ("base", "tuned")} if test else None}
+            "test_ppl": {side: _round(test.get(side, {}).get("ppl"), 2) for side in ("base", "tuned")} if test else None}
+
+
+def _round(x: float | None, digits: int = 4) -> float | None:
+    return None if x is None else round(x, digits)
 
 
 def _line(stage: str, result: dict) -> str:
