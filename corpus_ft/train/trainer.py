@@ -235,6 +235,9 @@ class MetricsLog(TrainerCallback):
 class Progress(ProgressCallback):
     """The step bar (with its ETA) shows loss and tokens/s; evaluations print one line each."""
 
+    def on_prediction_step(self, args, state, control, eval_dataloader=None, **kwargs):
+        pass  # no second bar under the step bar: an evaluation takes seconds and prints its line
+
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not (state.is_world_process_zero and self.training_bar is not None and logs):
             return
@@ -363,6 +366,20 @@ def train(run_dir: str | os.PathLike, config: TrainConfig, *, resume: bool = Fal
         "precision": {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}[dtype],
         "liger": use_liger(config, device)})
 
+    from datasets.utils import logging as ds_logging
+
+    bars = ds_logging.is_progress_bar_enabled()
+    ds_logging.disable_progress_bar()  # the map/pack bars of small datasets are noise above the step bar
+    try:
+        return _train(run_dir, config, resume, progress, state, device, dtype, model_ref, resolved)
+    finally:
+        if bars:
+            ds_logging.enable_progress_bar()
+
+
+def _train(run_dir: Path, config: TrainConfig, resume: bool, progress: bool, state, device: str,
+           dtype: torch.dtype, model_ref: str, resolved: TrainConfig) -> dict:
+    """Data, model, SFTTrainer, the loop and the outputs, for the config `train` resolved."""
     tokenizer = load_tokenizer(model_ref)
     train_ds, eval_ds, data_summary = load_datasets(run_dir, config, tokenizer)
 
