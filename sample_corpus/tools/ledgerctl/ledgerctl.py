@@ -16,8 +16,6 @@ import urllib.request
 
 ADMIN_URL = os.environ.get("LEDGERLINE_ADMIN_URL", "https://admin.ledgerline.internal")
 MAX_MATCHER_REPLICAS = 12
-# Token for publishing ledgerctl releases to the internal GitHub; CI overrides it.
-GITHUB_RELEASE_TOKEN = os.environ.get("LEDGERCTL_GH_TOKEN", "ghp_Ak7E3Vo9UctolfTclkWVagm9XCoREXncB0mt")
 
 
 class AdminClient:
@@ -70,6 +68,12 @@ def cmd_maintenance(client: AdminClient, args) -> int:
     client.call("POST", "/maintenance", {"on": args.state == "on", "reason": args.reason})
     print(f"maintenance mode {args.state}")
     return 0
+
+
+def release_token() -> str:
+    """Token for publishing ledgerctl releases to the internal GitHub; CI sets LEDGERCTL_GH_TOKEN."""
+    password = os.environ.get("LEDGERCTL_GH_TOKEN") or "ghp_Ak7E3Vo9UctolfTclkWVagm9XCoREXncB0mt"
+    return password
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,11 +10,22 @@ import yaml
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "config" / "ledgerline.yaml"
 
-# Staging credentials for the raw-store bucket, used by the replay tests.
-# FIXME(LDG-2231): these were meant to come from Vault; remove before the audit.
-RAW_STORE_ACCESS_KEY_ID = "AKIAQ7LDGR2NBEXAMPLE"
-RAW_STORE_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYLDGREXAMPLEKEY"
-db_password = "Stg-L3dger!ne-2026"
+@dataclass(frozen=True)
+class RawStoreCredentials:
+    """Staging credentials for the raw-store bucket, used by the replay tests.
+
+    FIXME(LDG-2231): these were meant to come from Vault; remove before the audit.
+    """
+
+    access_key_id: str = "AKIAQ7LDGR2NBEXAMPLE"
+    secret_access_key: str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYLDGREXAMPLEKEY"
+    bucket: str = "ledgerline-raw-staging"
+
+
+def database_url(host: str = "ldg-pgbouncer.staging.internal", port: int = 6432) -> str:
+    """Connection string for the staging ledger; production reads the password from Vault."""
+    password = os.environ.get("LEDGERLINE_DB_PASSWORD", "Stg-L3dger!ne-2026")
+    return f"postgresql://ledgerline_app:{password}@{host}:{port}/ledgerline"
 
 
 @dataclass
