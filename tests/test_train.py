@@ -217,6 +217,17 @@ def test_full_finetune_and_non_llama_architecture(run, tmp_path):
     assert json.loads(r.stdout)["output"].endswith("model/full")
     assert (run / "model" / "full" / "config.json").is_file()
     assert json.loads((run / "model" / "full" / "config.json").read_text())["model_type"] == "gpt2"
+    r = cli("export", run, "--merge", tmp_path / "exported")
+    assert r.exit_code == 0 and json.loads((tmp_path / "exported" / "config.json").read_text())["dtype"] == "bfloat16"
+
+
+@pytest.mark.slow
+def test_dora_adapter(run):
+    from corpus_ft.train.trainer import train
+
+    train(run, TrainConfig(**FAST, use_dora=True, max_steps=2, mix={"qa": 1.0}), progress=False)
+    cfg = json.loads((run / "model" / "adapter" / "adapter_config.json").read_text())
+    assert cfg["use_dora"] is True and cfg["peft_type"] == "LORA"
 
 
 @pytest.mark.slow
