@@ -147,6 +147,8 @@ def load_tokenizer(model_ref: str):
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     if not tok.chat_template:
+        log.warning("%s has no chat template; training with corpus-ft's default template (saved with the "
+                    "adapter, so inference renders the same)", model_ref)
         tok.chat_template = DEFAULT_CHAT_TEMPLATE
     elif not has_generation_markers(tok.chat_template):
         try:
