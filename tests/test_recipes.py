@@ -154,3 +154,16 @@ def test_a_later_stage_without_its_inputs_says_what_to_run(tmp_path: Path):
     result = CliRunner().invoke(main, ["run", str(path), "--stage", "review"])
     assert result.exit_code == 2
     assert "run the `datasets` stage first" in result.stderr
+
+
+def test_repo_option_overrides_the_recipe_and_must_exist(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(ROOT)  # the shipped recipes' relative paths resolve against the directory run from
+    other = tmp_path / "other-repo"
+    other.mkdir()
+    recipe = ROOT / "recipes" / "docs-qa.yaml"
+    result = CliRunner().invoke(main, ["recipe-info", str(recipe), "--field", "repo", "--repo", str(other)])
+    assert result.exit_code == 0 and result.stdout.strip() == str(other)
+    missing = CliRunner().invoke(main, ["run", str(recipe), "--repo", str(tmp_path / "nope"), "--run-dir",
+                                        str(tmp_path / "run")])
+    assert missing.exit_code == 2 and "nope" in missing.stderr
+    assert not (tmp_path / "run").exists()
