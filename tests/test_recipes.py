@@ -126,6 +126,7 @@ def test_estimate_stage_stops_a_run_that_does_not_fit(tmp_path: Path):
 def test_ingest_and_datasets_stages_skip_when_up_to_date(tmp_path: Path):
     data = yaml.safe_load((ROOT / "recipes" / "demo.yaml").read_text())
     data.update(repo=str(ROOT / "sample_corpus"), run_dir=str(tmp_path / "run"))
+    data["evaluate"]["queries"] = str(ROOT / "sample_corpus" / "queries.yaml")
     data["datasets"]["kinds"] = ["paragraphs", "keywords"]
     path = tmp_path / "r.yaml"
     path.write_text(yaml.safe_dump(data))
