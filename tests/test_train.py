@@ -203,13 +203,16 @@ def test_qlora_on_cpu_trains_4bit_with_a_warning(run, caplog):
 
 @pytest.mark.slow
 def test_full_finetune_and_non_llama_architecture(run, tmp_path):
-    """A GPT-2 built locally trains through the same path (AutoModelForCausalLM), here fully fine-tuned."""
+    """A GPT-2 built locally, with no chat template, trains through the same path, here fully fine-tuned."""
     from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    from corpus_ft.train.tiny import DEFAULT_CHAT_TEMPLATE
 
     tok = AutoTokenizer.from_pretrained(run / "tiny-model")
     gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_embd=64, n_layer=2, n_head=2, n_positions=256,
                                       bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id))
     gpt2.save_pretrained(tmp_path / "gpt2")
+    tok.chat_template = None  # a base model without a chat template gets corpus-ft's default
     tok.save_pretrained(tmp_path / "gpt2")
     r = cli("train", run, "--model", tmp_path / "gpt2", "--method", "full", "--max-steps", "4", "--seq-len", "128",
             "--eval-steps", "2", "--save-steps", "2", "--lr", "1e-3", "--json")
@@ -217,6 +220,7 @@ def test_full_finetune_and_non_llama_architecture(run, tmp_path):
     assert json.loads(r.stdout)["output"].endswith("model/full")
     assert (run / "model" / "full" / "config.json").is_file()
     assert json.loads((run / "model" / "full" / "config.json").read_text())["model_type"] == "gpt2"
+    assert AutoTokenizer.from_pretrained(run / "model" / "full").chat_template == DEFAULT_CHAT_TEMPLATE
     r = cli("export", run, "--merge", tmp_path / "exported")
     assert r.exit_code == 0 and json.loads((tmp_path / "exported" / "config.json").read_text())["dtype"] == "bfloat16"
 
