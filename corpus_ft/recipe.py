@@ -146,6 +146,8 @@ def _describe(err: dict) -> tuple[tuple, str]:
         return loc, f"{key}: required, but missing"
     msg = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
+    if isinstance(got, dict):  # a whole section failed a cross-field check: the message says which
+        return loc, f"{key}: {msg}"
     got_text = f'"{got}"' if isinstance(got, str) else repr(got)
     return loc, f"{key}: {msg}, got {got_text}"
 
@@ -206,6 +208,11 @@ def recipe_from_dict(data: Any, path: Path | str = "<recipe>", *, base_dir: str 
         extra = len(e.errors()) - 1
         more = f" (and {extra} more problem{'s' if extra > 1 else ''})" if extra else ""
         raise _error(path, _line_of(root, loc), message + more) from None
+    unbuilt = sorted(k for k, w in recipe.train.mix.items() if w > 0 and k not in recipe.datasets.kinds)
+    if unbuilt:
+        raise _error(path, _line_of(root, ("train", "mix")),
+                     f"train.mix: trains {', '.join(unbuilt)}, which datasets.kinds does not build; "
+                     "add it to datasets.kinds or set its weight to 0")
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     return _check_paths(recipe, base.resolve(), path, root)
 

@@ -57,6 +57,8 @@ BAD = {
     "missing_name": ("repo: {repo}\nrun_dir: {run}\n", ["name: required"]),
     "nested_unknown": ("name: x\nrepo: {repo}\nrun_dir: {run}\ndatasets:\n  generator:\n    kind: hf\n",
                        [":6:", "datasets.generator.kind", "unknown key"]),
+    "mix_not_built": ("name: x\nrepo: {repo}\nrun_dir: {run}\ndatasets:\n  kinds: [qa]\ntrain:\n  mix: {{qa: 1, keywords: 1}}\n",
+                      [":7:", "train.mix: trains keywords, which datasets.kinds does not build"]),
     "model_under_train": ("name: x\nrepo: {repo}\nrun_dir: {run}\ntrain:\n  model: tiny\n",
                           [":4:", "train", "top level"]),
 }
