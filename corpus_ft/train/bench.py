@@ -91,6 +91,13 @@ def _timer(device: str):
     return StepTimer()
 
 
+def _guide_checkpointing() -> dict:
+    """`gradient_checkpointing=True` as the guide writes it: no kwargs (under this transformers version's name)."""
+    from corpus_ft.train.trainer import checkpointing_args
+
+    return {next(iter(checkpointing_args(True))): True}
+
+
 def _guide(path: Path, method: str, seq: int, mb: int, steps: int, device: str, data, timer, out: Path):
     """The recipe most QLoRA guides print, as they print it."""
     import torch
@@ -115,7 +122,7 @@ def _guide(path: Path, method: str, seq: int, mb: int, steps: int, device: str, 
     model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules=SEVEN,
                                              bias="none", task_type="CAUSAL_LM"))
     args = TrainingArguments(output_dir=str(out), per_device_train_batch_size=mb, gradient_accumulation_steps=1,
-                             learning_rate=2e-4, max_steps=steps, bf16=cuda, activation_checkpointing=True,
+                             learning_rate=2e-4, max_steps=steps, bf16=cuda, **_guide_checkpointing(),
                              logging_steps=1000, save_strategy="no", report_to="none", disable_tqdm=True,
                              use_cpu=not cuda)
     data = data.map(lambda r: {"attention_mask": [1] * len(r["input_ids"])})

@@ -179,6 +179,15 @@ def use_liger(config: TrainConfig, device: str) -> bool:
     return bool(config.liger)
 
 
+def checkpointing_args(on: bool) -> dict:
+    """Non-reentrant checkpointing, under the argument's name in this transformers version (renamed in 5.2x)."""
+    from dataclasses import fields
+
+    key = "activation_checkpointing" if any(f.name == "activation_checkpointing" for f in fields(SFTConfig)) \
+        else "gradient_checkpointing"
+    return {key: on, f"{key}_kwargs": {"use_reentrant": False}}
+
+
 def sft_config(config: TrainConfig, out: Path, dtype: torch.dtype, device: str, has_eval: bool,
                progress: bool) -> SFTConfig:
     """TRL/HF arguments for the resolved config; the CPU gets fp32 and no checkpointing (10x faster)."""
@@ -193,8 +202,7 @@ def sft_config(config: TrainConfig, out: Path, dtype: torch.dtype, device: str, 
         warmup_steps=config.warmup_ratio, num_train_epochs=config.epochs, max_steps=config.max_steps,
         weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm, optim=config.optimizer,
         bf16=dtype == torch.bfloat16 and device == "cuda", fp16=dtype == torch.float16,
-        activation_checkpointing=bool(config.gradient_checkpointing),
-        activation_checkpointing_kwargs={"use_reentrant": False},
+        **checkpointing_args(bool(config.gradient_checkpointing)),
         use_liger_kernel=use_liger(config, device),
         max_length=config.seq_len, packing=config.packing and varlen_attention(config), packing_strategy="bfd",
         eval_strategy="steps" if has_eval else "no", eval_steps=config.eval_steps,
