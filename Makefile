@@ -86,8 +86,7 @@ $(addprefix _,$(STAGES)): _%: $(ST)/%/manifest.json
 	@echo "$*: up to date in $(RUN)"
 # Everything in one process (imports torch once); each stage still skips itself when up to date.
 $(ST)/all: $(RECIPE) $(ST)/repo $(REPO_FILES) $(wildcard $(RUN)/review/decisions.jsonl)
-	$(CORPUS_FT) run "$(RECIPE)" $(RUN_OPTS)
-	@touch "$@"
+	$(CORPUS_FT) run "$(RECIPE)" $(RUN_OPTS) --json > "$@.tmp" && mv "$@.tmp" "$@"
 _all: $(ST)/all
 	@echo "review page:       $(RUN)/review/index.html"
 	@echo "evaluation report: $(RUN)/eval/report.html"

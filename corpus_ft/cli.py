@@ -497,7 +497,7 @@ def run_cmd(recipe_path: Path, stages: tuple[str, ...], repo: Path | None, run_d
     from corpus_ft.run import run_recipe
 
     recipe = _load_recipe(recipe_path, repo, run_dir)
-    result = run_recipe(recipe, stages or None, progress=not as_json)
+    result = run_recipe(recipe, stages or None, progress=True)  # bars go to stderr, JSON to stdout
     if as_json:
         echo_json(result)
         return
