@@ -89,19 +89,11 @@ def test_make_sees_the_run_up_to_date_until_the_recipe_changes(demo_run):
 
 
 SECRETS = json.loads((ROOT / "tests" / "fixtures" / "planted_secrets.json").read_text())["secrets"]
-# A real gap, reported to the build stage: a password given as the default of os.environ.get(...)
-# is not recognised by corpus_ft/build/redact.py. Strict: when redaction learns it, this XPASSes
-# and fails, so the mark is removed.
-# (settings.py's `database_url`; config/ledgerline.yaml holds the same value but is not ingested.)
-KNOWN_GAPS = {"Stg-L3dger!ne-2026"}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("secret", [
-    pytest.param(s, id=f"{s['type']}-{Path(s['path']).name}-{i}",
-                 marks=[pytest.mark.xfail(strict=True, reason="os.environ.get password default not redacted")]
-                 if s["value"] in KNOWN_GAPS else [])
-    for i, s in enumerate(SECRETS)])
+    pytest.param(s, id=f"{s['type']}-{Path(s['path']).name}-{i}") for i, s in enumerate(SECRETS)])
 def test_no_planted_secret_reaches_a_dataset(demo_run, secret):
     _, run, _ = demo_run
     outputs = [p for p in (run / "datasets").rglob("*") if p.is_file()]  # jsonl, arrow, card, removed

@@ -154,6 +154,23 @@ def test_ordinary_text_is_left_alone(line, language):
     assert not counts
 
 
+@pytest.mark.parametrize("line,language", [
+    (f'password = os.environ.get("DB_PASSWORD", "{PASSWORD}")', "python"),
+    (f'String t = System.getenv().getOrDefault("API_TOKEN", "{PASSWORD}");', "java"),
+    (f'const pw = process.env.DB_PASSWORD || "{PASSWORD}";', "typescript"),
+])
+def test_credential_fallback_in_code_is_redacted(line, language):
+    """A secret written as the default of an environment lookup is still a secret in the repo."""
+    counts = Counter()
+    out = redact(line, filename=f"x.{language}", language=language, counts=counts)
+    assert PASSWORD not in out and "[REDACTED_SECRET]" in out and counts["secret_keyword"] == 1
+
+
+def test_non_credential_env_default_is_kept():
+    line = 'host = os.environ.get("DB_HOST", "db.internal")'
+    assert redact(line, filename="x.py", language="python") == line
+
+
 def test_private_key_block_is_redacted_whole_even_unterminated():
     counts = Counter()
     text = f"before\n-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_BODY}\nmore"

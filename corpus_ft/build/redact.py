@@ -31,6 +31,14 @@ _ASSIGNMENT = re.compile(
       (?:\s*:\s*[A-Za-z_][\w\[\].]*(?:\s*\|\s*[A-Za-z_][\w\[\].]*)*(?=\s*=[^=>]))?)  # a type annotation: `password: str = ...`
     (?P<sep>\s*(?::=|=>|[:=])\s*)
     (?P<q>["']?)(?P<value>[^\s"',;#)}\]]{3,})(?P=q)""")
+# A credential's fallback written into code: `os.environ.get("DB_PASSWORD", "hunter2")`,
+# `System.getenv().getOrDefault("API_TOKEN", "x")`, `process.env.DB_PASSWORD || "x"`.
+_CREDENTIAL_NAME = r"[\w.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)[\w.-]*"
+_ENV_DEFAULT = re.compile(
+    rf"""(?ix)
+    (?P<head>(?:(?:getenv|environ\.get|getOrDefault|get)\s*\(\s*(?P<q1>["']){_CREDENTIAL_NAME}(?P=q1)\s*,\s*
+             |(?:process\.env|os\.environ)\.{_CREDENTIAL_NAME}\s*(?:\|\||\?\?|or)\s*))
+    (?P<q>["'])(?P<value>[^"']{{3,}})(?P=q)""")
 # Every detect-secrets plugin we run needs a long token, a credential keyword or a URL with a
 # password; lines with none of them (most prose) skip the ~20 plugins.
 _MAY_HOLD_SECRET = re.compile(r"[A-Za-z0-9_+/=.:-]{16,}|key|pass|pwd|secret|token|auth|cred|contrase|://", re.I)
@@ -97,6 +105,14 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter) -> st
         return f"{m.group('key')}{m.group('sep')}{m.group('q')}{PLACEHOLDER.format('SECRET')}{m.group('q')}"
 
     line = _ASSIGNMENT.sub(assignment, line)
+
+    def env_default(m: re.Match) -> str:
+        if _REFERENCE.match(m.group("value")):
+            return m.group(0)
+        counts["secret_keyword"] += 1
+        return f"{m.group('head')}{m.group('q')}{PLACEHOLDER.format('SECRET')}{m.group('q')}"
+
+    line = _ENV_DEFAULT.sub(env_default, line)
     if not _MAY_HOLD_SECRET.search(line):
         return line
     for plugin in _plugins():
