@@ -95,9 +95,10 @@ SECRETS = json.loads((ROOT / "tests" / "fixtures" / "planted_secrets.json").read
 @pytest.mark.parametrize("secret", [
     pytest.param(s, id=f"{s['type']}-{Path(s['path']).name}-{i}") for i, s in enumerate(SECRETS)])
 def test_no_planted_secret_reaches_a_dataset(demo_run, secret):
+    """Nor the review page or the evaluation reports, which quote the source spans."""
     _, run, _ = demo_run
-    outputs = [p for p in (run / "datasets").rglob("*") if p.is_file()]  # jsonl, arrow, card, removed
-    assert outputs
+    outputs = [p for d in ("datasets", "review", "eval") for p in (run / d).rglob("*") if p.is_file()]
+    assert {p.relative_to(run).parts[0] for p in outputs} == {"datasets", "review", "eval"}
     for value in [secret["value"], secret.get("body_line")]:
         if value:
             hits = [p for p in outputs if value.encode() in p.read_bytes()]
