@@ -187,6 +187,10 @@ def evaluate(run_dir: str | Path, config: EvalConfig | None = None, *, progress:
     probes_path = Path(config.probes) if config.probes else PROBES
     probes = load_probes(probes_path)
     adapter = Path(config.adapter) if config.adapter else run_dir / "model" / "adapter"
+    if not config.adapter and not adapter.exists() and (run_dir / "model" / "full" / "config.json").is_file():
+        raise CorpusFtError(f"{run_dir / 'model' / 'full'}: evaluating a full fine-tune against its base is not "
+                            "supported yet (the evaluator compares base and tuned through one LoRA adapter); "
+                            "train with --method lora or qlora to evaluate")
     base = resolve_base(adapter, config.base, run_dir)
     facts = _score(rows, probes, base, adapter, config, progress)
     scored_s = time.perf_counter() - started

@@ -6,13 +6,13 @@ the estimator accepts is the config that trains.
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from corpus_ft.util import CorpusFtError
+
 KINDS = ("paragraphs", "qa", "keywords", "code_summary")
-_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(GiB|GB|MiB|MB)\s*$", re.IGNORECASE)
 
 
 class TrainConfig(BaseModel):
@@ -85,7 +85,7 @@ class TrainConfig(BaseModel):
 
     # --- scale ---
     gpu: str | None = Field(None, description=(
-        "GPU memory to plan for, e.g. '24GiB'. Set: the estimator checks the fit even on a machine without that GPU. "
+        "GPU memory to plan for, e.g. '24GiB' or a name like 'A100-80', 'L4'. Set: the estimator checks the fit even on a machine without that GPU. "
         "Unset: the visible GPU's memory."))
     num_gpus: int = Field(1, ge=1, description="GPUs that train together (set by accelerate launch; used by the estimator).")
     sharding: Literal["none", "ddp", "fsdp"] = Field("none", description=(
@@ -108,8 +108,13 @@ class TrainConfig(BaseModel):
     @field_validator("gpu")
     @classmethod
     def _memory_size(cls, gpu: str | None) -> str | None:
-        if gpu is not None and not _MEMORY.match(gpu):
-            raise ValueError(f"expected a size like '24GiB' or '80GB', got {gpu!r}")
+        from corpus_ft.train.shapes import parse_gpu  # the estimator's sizes and GPU names
+
+        if gpu is not None:
+            try:
+                parse_gpu(gpu)
+            except CorpusFtError as e:
+                raise ValueError(str(e)) from None
         return gpu
 
     @field_validator("target_modules")

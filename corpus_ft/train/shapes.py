@@ -82,7 +82,7 @@ PRESETS: dict[str, ModelShape] = {s.name: s for s in [
     _llama("mistral-7b", 4096, 32, 32, 8, 14336, 32000),
     _llama("mistral-7b-v0.3", 4096, 32, 32, 8, 14336, 32768),
     # The embedded default (`corpus-ft tiny-model` defaults; vocab is the tokenizer's at most).
-    _llama("tiny", 128, 2, 4, 2, 336, 4096, tied=True),
+    _llama("tiny", 128, 2, 4, 2, 384, 4096, tied=True),
 ]}
 
 
