@@ -65,6 +65,12 @@ def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, conf
         atomic_write_json(out / "ingest_report.json", previous)
         return previous
 
+    # imported before the workers fork, so they inherit pyarrow instead of each importing it
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from corpus_ft.ingest.table import by_path, read_units, write_units
+
     known = {c.rel: index.files[c.rel][3]["sha"] for c in todo if c.rel in index.files}
     new_records, tables = _parse_all(todo, settings, workers, progress, config.parallel_min_bytes, known)
     touched = [rel for rel, rec in new_records.items() if rec["status"] == "unchanged"]
@@ -72,11 +78,6 @@ def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, conf
         new_records[rel] = index.files[rel][3]
     records.update(new_records)
     reused += touched
-    from corpus_ft.ingest.table import by_path, read_units, write_units
-
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if reused:
         previous_units = read_units(out / "units.parquet")
         tables.append(previous_units.filter(pc.is_in(previous_units["path"], pa.array(reused))))
