@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 
 from corpus_ft.generate import Chunk, GeneratorConfig, QAPair
@@ -34,7 +35,9 @@ def progress_bar(total: int, label: str, enabled: bool) -> Iterator[Advance]:
         yield lambda n: bar.advance(task, n)
 
 
-class PromptGenerator:
+class PromptGenerator(ABC):
+    """What the hf and openai generators share: templates, parsing, stats; they supply `complete`."""
+
     name = "llm"
     version = "1"
 
@@ -46,12 +49,12 @@ class PromptGenerator:
         # because no pair/summary could be read; failed: requests the endpoint refused.
         self.stats: dict[str, int] = {"prompts": 0, "cache_hits": 0, "unparseable": 0, "failed": 0}
 
+    @abstractmethod
     def complete(self, batch: list[Messages], advance: Advance = lambda n: None) -> list[str | None]:
         """The model's reply to each conversation, in order (None for a request that failed).
 
         Calls `advance(n)` as replies arrive, for the progress bar.
         """
-        raise NotImplementedError
 
     def _replies(self, prompts: list[str], what: str) -> list[str | None]:
         self.stats["prompts"] += len(prompts)
