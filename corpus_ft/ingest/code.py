@@ -124,7 +124,7 @@ def _without_macros(src: bytes, language: str) -> list[dict]:
 def _units(root: Node, src: bytes, language: str, query: Query) -> list[dict]:
     describe = _DESCRIBE[language]
     defs = []
-    nodes = _python_defs(root) if language == "python" else QueryCursor(query).captures(root).get("def", [])
+    nodes = _python_defs(root, src) if language == "python" else QueryCursor(query).captures(root).get("def", [])
     for node in nodes:
         d = describe(node, src)
         if d is not None and d.name:
@@ -133,20 +133,24 @@ def _units(root: Node, src: bytes, language: str, query: Query) -> list[dict]:
 
 
 # Python definitions are statements: only these nodes can hold one, so the walk skips every
-# expression (twice as fast as a query over the whole tree).
+# expression (twice as fast as a query over the whole tree), and every block whose text holds
+# neither `def` nor `class` (most function bodies; twice as fast again).
 _PY_HOLDERS = {"module", "block", "if_statement", "elif_clause", "else_clause", "for_statement", "while_statement",
                "try_statement", "except_clause", "except_group_clause", "finally_clause", "with_statement",
                "match_statement", "case_clause", "decorated_definition", "function_definition", "class_definition",
                "ERROR"}
 
 
-def _python_defs(root: Node) -> list[Node]:
+def _python_defs(root: Node, src: bytes) -> list[Node]:
     found, stack = [], [root]
     while stack:
         node = stack.pop()
         if node.type in ("function_definition", "class_definition"):
             found.append(node)
-        stack.extend(c for c in node.named_children if c.type in _PY_HOLDERS)
+        for c in node.named_children:
+            if c.type in _PY_HOLDERS and (src.find(b"def", c.start_byte, c.end_byte) >= 0
+                                          or src.find(b"class", c.start_byte, c.end_byte) >= 0):
+                stack.append(c)
     return found
 
 
