@@ -194,3 +194,8 @@ def offline_env() -> None:
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # bitsandbytes' CPU backend tries a hub-hosted kernel and warns when it cannot fetch it;
+    # offline that is expected and its built-in kernel is used.
+    import logging
+
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)

@@ -47,7 +47,7 @@ def units_file(run_dir: Path) -> Path:
     """RUN_DIR/units.parquet, or an error that says which command writes it."""
     path = Path(run_dir) / "units.parquet"
     if not path.is_file():
-        raise CorpusFtError(f"{path}: not found; run `corpus-ft ingest REPO_DIR --run {run_dir}` first "
+        raise CorpusFtError(f"{path}: not found; run `corpus-ft ingest REPO_DIR --out {run_dir}` first "
                             "to write units.parquet, then build")
     return path
 

@@ -158,7 +158,7 @@ def sample_test_split(run_dir: str | Path, kinds: list[str], n: int, seed: int) 
     for kind in kinds if n else ():
         path = Path(run_dir) / "datasets" / kind / "test.jsonl"
         if not path.is_file():
-            missing[kind] = f"{path} not found (build it with `corpus-ft build {run_dir} --kind {kind}`)"
+            missing[kind] = f"{path} not found (build it with `corpus-ft build {kind} --run {run_dir}`)"
             continue
         rows = [(rec, f"{path}:{line}") for rec, line in _load_jsonl(path, "rebuild the dataset")]
         if not rows:

@@ -108,7 +108,7 @@ def load_run(run_dir: str | os.PathLike) -> Run:
     kinds = dataset_kinds(run_dir)
     if not kinds:
         raise CorpusFtError(f"{run_dir / 'datasets'}: no datasets to review (no <kind>/train.jsonl); "
-                            f"run `corpus-ft build {run_dir}` first")
+                            f"run `corpus-ft build all --run {run_dir}` first")
     units = load_units(run_dir)
     by_path: dict[str, list[Unit]] = {}
     for u in units.values():
