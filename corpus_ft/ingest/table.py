@@ -5,6 +5,7 @@ from __future__ import annotations
 import array
 import hashlib
 import itertools
+import operator
 import os
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def units_table(rows: list[dict]):
         return pa.Table.from_pydict({c: [r[c] for r in rows] for c in UNIT_COLUMNS}, schema=s)
     columns = []
     for field in s:
-        values = [r[field.name] for r in rows]
+        values = list(map(operator.itemgetter(field.name), rows))
         if field.type == pa.int32():
             columns.append(_ints(values))
         elif field.type == pa.string():
@@ -52,10 +53,8 @@ def units_table(rows: list[dict]):
     return pa.Table.from_arrays(columns, schema=s)
 
 
-def _offsets(lengths) -> list[int]:
-    out = [0]
-    out.extend(itertools.accumulate(lengths))
-    return out
+def _offsets(lengths) -> array.array:
+    return array.array("i", itertools.accumulate(lengths, initial=0))
 
 
 def _ints(values: list[int]):
@@ -67,9 +66,9 @@ def _ints(values: list[int]):
 def _strings(values: list[str]):
     import pyarrow as pa
 
-    data = [v.encode("utf-8") for v in values]
-    offsets = array.array("i", _offsets(map(len, data)))
-    return pa.Array.from_buffers(pa.string(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+    data = list(map(str.encode, values))  # UTF-8
+    return pa.Array.from_buffers(pa.string(), len(values),
+                                 [None, pa.py_buffer(_offsets(map(len, data))), pa.py_buffer(b"".join(data))])
 
 
 def by_path(tables: list):
