@@ -1,8 +1,8 @@
 """Evaluate a fine-tune: base vs tuned answers on domain queries and the held-out test split.
 
-`evaluate(run_dir, EvalConfig(...))` loads the base model once with the adapter on top,
-answers every query twice (adapter disabled = base, enabled = tuned) under the same recorded
-decoding settings, scores answers and references, checks general-text perplexity for
+`evaluate(run_dir, EvalConfig(...))` answers every query twice, base then tuned, under the
+same recorded decoding settings (a LoRA run: one model, adapter disabled = base, enabled = tuned;
+a full fine-tune: base and the full model loaded one after the other), scores answers and references, checks general-text perplexity for
 forgetting, optionally asks an LLM judge, and writes RUN_DIR/eval/ atomically:
 report.html, report.md, results.jsonl, ratings.csv, summary.json, manifest.json.
 """
@@ -59,24 +59,27 @@ def _collect(run_dir: Path, config: EvalConfig) -> tuple[list[dict], dict]:
     return rows, missing
 
 
-def _score(rows: list[dict], probes: list[str], base: str, adapter: Path, config: EvalConfig, progress: bool) -> dict:
-    """Generate and score with one model load; fills rows[i]['base'|'tuned']; returns model facts."""
+def _score(rows: list[dict], probes: list[str], models, config: EvalConfig, progress: bool) -> dict:
+    """Generate and score base, then tuned; fills rows[i]['base'|'tuned']; returns model facts."""
     from corpus_ft.evaluate import scoring
     from corpus_ft.evaluate.metrics import answer_metrics, perplexity
 
-    device = scoring.pick_device(config.device)
-    model, tok = scoring.load(base, adapter, device)
-    max_diff = scoring.check_adapter_applied(model, tok, probes[0], adapter)
+    tok = models.tokenizer
     gen_rows = [r for r in rows if r["messages"] is not None]
     ref_rows = [r for r in rows if r["reference"]]
     targets = [scoring.encode_target(tok, r["messages"], r["reference"], config.max_length) for r in ref_rows]
     probe_items = [scoring.encode_target(tok, None, t, config.max_length) for t in probes]
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     total = 2 * (len(gen_rows) + len(targets) + len(probe_items))
-    facts: dict = {"device": device, "adapter_max_logit_diff": max_diff, "probe_nll": {}}
+    facts: dict = {"probe_nll": {}}
+    logits = {}
     with _progress(progress, total) as step:
-        for side in ("base", "tuned"):
-            with scoring.side(model, side):
+        for side in ("base", "tuned"):  # a full fine-tune loads each side in turn: one model in memory at a time
+            with models.side(side) as model:
+                logits[side] = scoring.probe_logits(model, tok, probes[0])
+                if side == "tuned":  # before any tuned work: a no-op tuned model is an error, not a tie
+                    facts["max_logit_diff"] = scoring.check_tuned_differs(logits["base"], logits["tuned"],
+                                                                          models.kind, models.path)
                 answers = scoring.generate(model, tok, [r["messages"] for r in gen_rows],
                                            max_new_tokens=config.max_new_tokens, temperature=config.temperature,
                                            top_p=config.top_p, seed=config.seed, batch_size=config.batch_size,
@@ -84,6 +87,7 @@ def _score(rows: list[dict], probes: list[str], base: str, adapter: Path, config
                 nlls = scoring.nll(model, targets, batch_size=config.batch_size, pad_id=pad, progress=step)
                 facts["probe_nll"][side] = scoring.nll(model, probe_items, batch_size=config.batch_size,
                                                        pad_id=pad, progress=step)
+                del model  # a full fine-tune's base must be freed before its tuned model loads
             for r in rows:
                 r[side] = {}
             for r, a in zip(gen_rows, answers):
@@ -174,8 +178,8 @@ def _fold_ratings(run_dir: Path, config: EvalConfig) -> dict:
 def evaluate(run_dir: str | Path, config: EvalConfig | None = None, *, progress: bool = False) -> dict:
     """Compare base and fine-tuned on the run's queries; writes RUN_DIR/eval/ and returns summary.json's dict."""
     from corpus_ft.evaluate import judge as judge_mod
+    from corpus_ft.evaluate import scoring
     from corpus_ft.evaluate.metrics import group
-    from corpus_ft.evaluate.scoring import resolve_base
 
     run_dir, config = Path(run_dir), config or EvalConfig()
     if config.ratings:
@@ -186,13 +190,10 @@ def evaluate(run_dir: str | Path, config: EvalConfig | None = None, *, progress:
     rows, missing = _collect(run_dir, config)
     probes_path = Path(config.probes) if config.probes else PROBES
     probes = load_probes(probes_path)
-    adapter = Path(config.adapter) if config.adapter else run_dir / "model" / "adapter"
-    if not config.adapter and not adapter.exists() and (run_dir / "model" / "full" / "config.json").is_file():
-        raise CorpusFtError(f"{run_dir / 'model' / 'full'}: evaluating a full fine-tune against its base is not "
-                            "supported yet (the evaluator compares base and tuned through one LoRA adapter); "
-                            "train with --method lora or qlora to evaluate")
-    base = resolve_base(adapter, config.base, run_dir)
-    facts = _score(rows, probes, base, adapter, config, progress)
+    tuned_kind, tuned = scoring.find_tuned(run_dir, Path(config.adapter) if config.adapter else None)
+    base = scoring.resolve_base(tuned, tuned_kind, config.base, run_dir)
+    device = scoring.pick_device(config.device)
+    facts = _score(rows, probes, scoring.open_models(tuned_kind, base, tuned, device), config, progress)
     scored_s = time.perf_counter() - started
     judged = None
     if config.judge_url:
@@ -200,9 +201,10 @@ def evaluate(run_dir: str | Path, config: EvalConfig | None = None, *, progress:
                                  seed=config.seed, api_key_env=config.judge_api_key_env,
                                  max_tokens=config.judge_max_tokens, cache_dir=run_dir / "cache" / "judge")
     summary = {
-        "run_dir": str(run_dir), "base": base, "adapter": str(adapter),
+        "run_dir": str(run_dir), "base": base, "adapter": str(tuned) if tuned_kind == "adapter" else None,
+        "tuned": {"kind": tuned_kind, "path": str(tuned), "max_abs_logit_diff": facts["max_logit_diff"]},
         "tiny_model": (Path(base) / "corpus_ft_tiny.json").is_file(),
-        "device": facts["device"],
+        "device": device,
         "decoding": {"max_new_tokens": config.max_new_tokens, "greedy": config.temperature == 0,
                      "temperature": config.temperature, "top_p": config.top_p, "seed": config.seed,
                      "batch_size": config.batch_size, "max_length": config.max_length},
@@ -212,11 +214,11 @@ def evaluate(run_dir: str | Path, config: EvalConfig | None = None, *, progress:
         "missing_kinds": missing,
         "aggregate": group(rows),
         "forgetting": _forgetting(facts, probes_path, config),
-        "adapter_check": {"max_abs_logit_diff": facts["adapter_max_logit_diff"]},
+        "adapter_check": {"max_abs_logit_diff": facts["max_logit_diff"]},  # kept for readers of older summaries
         "judge": judged, "human": None, "highlights": _highlights(rows),
         "timing": {"seconds": round(scored_s, 2), "queries_per_s": round(len(rows) / scored_s, 3)},
     }
-    inputs = {"adapter": adapter, "probes": probes_path}
+    inputs = {tuned_kind: tuned, "probes": probes_path}
     if config.queries:
         inputs["queries"] = config.queries
     for kind in config.kinds if config.test_sample else ():

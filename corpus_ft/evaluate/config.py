@@ -15,8 +15,8 @@ class EvalConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # what is compared
-    adapter: Path | None = Field(None, description="PEFT adapter dir (default RUN_DIR/model/adapter)")
-    base: str | None = Field(None, description="base model dir or hub id (default: adapter_config.json's base_model_name_or_path)")
+    adapter: Path | None = Field(None, description="the tuned model: a PEFT adapter dir, or a full fine-tune's model dir (config.json, no adapter_config.json); default RUN_DIR/model/adapter, else RUN_DIR/model/full")
+    base: str | None = Field(None, description="base model dir or hub id (default: adapter_config.json's base_model_name_or_path; for a full model, the `model` of train_config.json beside it)")
     queries: Path | None = Field(None, description="YAML or JSONL file of domain queries: query, reference, keywords, tags, source")
     test_sample: int = Field(20, ge=0, description="held-out test records per dataset kind; 0 evaluates only --queries")
     kinds: list[str] = Field(list(KINDS), description="dataset kinds whose test split is sampled")

@@ -1,34 +1,54 @@
-"""The model side of evaluation: one load (base + adapter), batched generation and scoring.
+"""The model side of evaluation: base and tuned models, batched generation and scoring.
 
-Base answers come from the same PeftModel inside `disable_adapter()`, so the comparison
-costs one model in memory and base and tuned see exactly the same weights, tokenizer,
-prompts and decoding settings.
+A LoRA/QLoRA run is compared through one PeftModel: base answers come from inside
+`disable_adapter()`, so the comparison costs one model in memory. A full fine-tune is a second
+complete model, so base and tuned are loaded one after the other and each is freed before the
+next loads. Either way base and tuned see the same tokenizer, prompts and decoding settings.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 
 from corpus_ft.util import CorpusFtError, offline_env
 
 
-def resolve_base(adapter: Path, base: str | None, run_dir: Path) -> str:
-    """The base model: --base, else adapter_config.json's base_model_name_or_path (paths made absolute)."""
-    cfg_path = adapter / "adapter_config.json"
-    if not cfg_path.is_file():
-        raise CorpusFtError(f"{cfg_path}: not found; train first (`corpus-ft train {run_dir}`) or pass --adapter DIR")
+def find_tuned(run_dir: Path, given: Path | None) -> tuple[str, Path]:
+    """('adapter' or 'full', dir): --adapter as given, else RUN_DIR/model/adapter, else RUN_DIR/model/full."""
+    if given is not None:
+        full = (given / "config.json").is_file() and not (given / "adapter_config.json").is_file()
+        return ("full" if full else "adapter"), given
+    adapter, full = run_dir / "model" / "adapter", run_dir / "model" / "full"
+    if not adapter.exists() and (full / "config.json").is_file():
+        return "full", full
+    return "adapter", adapter
+
+
+def resolve_base(tuned: Path, kind: str, base: str | None, run_dir: Path) -> str:
+    """The base model: --base, else the adapter's base_model_name_or_path or, for a full fine-tune,
+    the `model` of train_config.json beside it (paths made absolute)."""
+    if kind == "adapter":
+        cfg_path, key = tuned / "adapter_config.json", "base_model_name_or_path"
+        if not cfg_path.is_file():
+            raise CorpusFtError(f"{cfg_path}: not found; train first (`corpus-ft train {run_dir}`) or pass --adapter DIR")
+    else:
+        cfg_path, key = tuned.parent / "train_config.json", "model"
+        if base is None and not cfg_path.is_file():
+            raise CorpusFtError(f"{cfg_path}: not found, so the base of the full model {tuned} is unknown; "
+                                "pass --base MODEL (the model it was fine-tuned from)")
     if base is None:
         try:
-            base = json.loads(cfg_path.read_text())["base_model_name_or_path"]
+            base = json.loads(cfg_path.read_text())[key]
         except (json.JSONDecodeError, KeyError):
-            raise CorpusFtError(f"{cfg_path}: no base_model_name_or_path; pass --base MODEL") from None
+            raise CorpusFtError(f"{cfg_path}: no {key}; pass --base MODEL") from None
         if not base:
-            raise CorpusFtError(f"{cfg_path}: base_model_name_or_path is empty; pass --base MODEL")
-    for cand in (Path(base), run_dir / base, adapter / base):
+            raise CorpusFtError(f"{cfg_path}: {key} is empty; pass --base MODEL")
+    for cand in (Path(base), run_dir / base, cfg_path.parent / base):
         if cand.is_dir():
             return str(cand.resolve())
     if Path(base).is_absolute() or base.startswith((".", "/")) or base.count("/") > 1:
@@ -44,23 +64,27 @@ def pick_device(name: str) -> str:
     return name
 
 
-def load(base: str, adapter: Path, device: str):
-    """(PeftModel in eval mode, tokenizer with a chat template and left padding)."""
-    offline_env()
-    import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+def load_tokenizer(tuned: Path, base: str):
+    """The tuned dir's tokenizer (else the base's), with a chat template and left padding."""
+    from transformers import AutoTokenizer
 
     from corpus_ft.train.tiny import DEFAULT_CHAT_TEMPLATE
 
-    tok_dir = adapter if (adapter / "tokenizer_config.json").is_file() else base
-    tokenizer = AutoTokenizer.from_pretrained(tok_dir)
+    tokenizer = AutoTokenizer.from_pretrained(tuned if (tuned / "tokenizer_config.json").is_file() else base)
     if not tokenizer.chat_template:
         tokenizer.chat_template = DEFAULT_CHAT_TEMPLATE
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
+    return tokenizer
+
+
+def _load_lm(path: str, device: str, tokenizer, adapter: Path | None = None):
+    """A causal LM in eval mode on `device` (bf16/fp16 on CUDA, fp32 on CPU), optionally with a PEFT adapter."""
+    import torch
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
+
     dtype = torch.float32
     if device.startswith("cuda"):
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -68,22 +92,67 @@ def load(base: str, adapter: Path, device: str):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
             if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
                 model.resize_token_embeddings(len(tokenizer))
-            model = PeftModel.from_pretrained(model, str(adapter)).to(device).eval()
+            if adapter is not None:
+                from peft import PeftModel
+
+                model = PeftModel.from_pretrained(model, str(adapter))
     except OSError as e:
-        raise CorpusFtError(f"cannot load {base!r} with adapter {adapter}: {e}; pass --base/--adapter with local dirs", 1) from None
+        extra = f" with adapter {adapter}" if adapter else ""
+        raise CorpusFtError(f"cannot load {path!r}{extra}: {e}; pass --base/--adapter with local dirs", 1) from None
     finally:
         hf_logging.enable_progress_bar()
-    return model, tokenizer
+    return model.to(device).eval()
 
 
-@contextmanager
-def side(model, which: str) -> Iterator[None]:
-    """`base` runs with the adapter disabled, `tuned` with it on."""
-    with model.disable_adapter() if which == "base" else nullcontext():
-        yield
+class AdapterModels:
+    """Base and tuned as one PeftModel: `side('base')` disables the adapter, `side('tuned')` runs it."""
+
+    kind = "adapter"
+
+    def __init__(self, base: str, tuned: Path, device: str):
+        offline_env()
+        self.base, self.path, self.tokenizer = base, tuned, load_tokenizer(tuned, base)
+        self.model = _load_lm(base, device, self.tokenizer, adapter=tuned)
+
+    @contextmanager
+    def side(self, which: str) -> Iterator:
+        if which == "base":
+            with self.model.disable_adapter():
+                yield self.model
+        else:
+            yield self.model
+
+
+class FullModels:
+    """Base and a fully fine-tuned model, loaded one at a time so that only one is ever in memory."""
+
+    kind = "full"
+
+    def __init__(self, base: str, tuned: Path, device: str):
+        offline_env()
+        self.base, self.path, self.device = base, tuned, device
+        self.tokenizer = load_tokenizer(tuned, base)
+
+    @contextmanager
+    def side(self, which: str) -> Iterator:
+        model = _load_lm(self.base if which == "base" else str(self.path), self.device, self.tokenizer)
+        try:
+            yield model
+        finally:
+            del model
+            gc.collect()
+            if self.device.startswith("cuda"):
+                import torch
+
+                torch.cuda.empty_cache()
+
+
+def open_models(kind: str, base: str, tuned: Path, device: str) -> AdapterModels | FullModels:
+    """The base/tuned pair `evaluate` scores through, for an adapter or a full fine-tune."""
+    return (FullModels if kind == "full" else AdapterModels)(base, tuned, device)
 
 
 def prompt_text(tokenizer, messages: list[dict]) -> str:
@@ -175,18 +244,25 @@ def nll(model, items: list[tuple[list[int], int]], *, batch_size: int, pad_id: i
     return out
 
 
-def check_adapter_applied(model, tokenizer, text: str, adapter: Path) -> float:
-    """Max |tuned - base| logit on a probe; identical logits mean the adapter does nothing: stop."""
+def probe_logits(model, tokenizer, text: str):
+    """Logits on a probe text (on the CPU), to check that tuned differs from base."""
     import torch
 
     enc = tokenizer(text, return_tensors="pt", add_special_tokens=True, truncation=True, max_length=256).to(model.device)
     with torch.inference_mode():
-        tuned = model(**enc).logits
-        with model.disable_adapter():
-            base = model(**enc).logits
-    if torch.equal(tuned, base):
-        raise CorpusFtError(
-            f"{adapter}: the adapter does not change the model (tuned and base logits are identical on the "
-            "probe), so every comparison would be a tie. Its LoRA B matrices are probably still zero "
-            "(an untrained or freshly initialised adapter); train it (`corpus-ft train`) or pass the right --adapter", 1)
-    return float((tuned.float() - base.float()).abs().max())
+        return model(**enc).logits.float().cpu()
+
+
+def check_tuned_differs(base_logits, tuned_logits, kind: str, tuned: Path) -> float:
+    """Max |tuned - base| logit on the probe; identical logits would make every comparison a tie: stop."""
+    import torch
+
+    if torch.equal(tuned_logits, base_logits):
+        why = ("Its LoRA B matrices are probably still zero (an untrained or freshly initialised adapter); "
+               "train it (`corpus-ft train`) or pass the right --adapter" if kind == "adapter" else
+               "It has the base's weights (not trained, or --base names the tuned model itself); "
+               "train it (`corpus-ft train --method full`) or pass the right --adapter/--base")
+        what = "adapter" if kind == "adapter" else "full fine-tune"
+        raise CorpusFtError(f"{tuned}: the {what} does not change the model (tuned and base logits are identical "
+                            f"on the probe), so every comparison would be a tie. {why}", 1)
+    return float((tuned_logits - base_logits).abs().max())
