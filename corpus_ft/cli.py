@@ -420,8 +420,11 @@ def _eval_table(summary: dict) -> None:
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--queries", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML/JSONL domain queries: query, reference, keywords/identifiers, tags, source.")
-@click.option("--base", help="Base model dir or hub id [default: adapter_config.json's base_model_name_or_path].")
-@click.option("--adapter", type=click.Path(file_okay=False, path_type=Path), help="[default: RUN_DIR/model/adapter]")
+@click.option("--base", help="Base model dir or hub id [default: adapter_config.json's base_model_name_or_path; "
+                            "for a full fine-tune, train_config.json's model].")
+@click.option("--adapter", type=click.Path(file_okay=False, path_type=Path),
+              help="The tuned model: an adapter dir or a full-model dir "
+                   "[default: RUN_DIR/model/adapter, else RUN_DIR/model/full].")
 @click.option("--test-sample", type=int, help="Held-out test records per dataset kind (0: only --queries) [default: 20].")
 @click.option("--kinds", help="Comma-separated dataset kinds to sample [default: all four].")
 @click.option("--max-new-tokens", type=int, help="Per answer [default: 128].")
