@@ -100,9 +100,7 @@ def write_units(path: Path, table) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        # one chunk per column: the writer takes a copy of 70 MB faster than ~2,000 per-file slices
-        pq.write_table(table.combine_chunks(), tmp, compression="zstd",
-                       use_dictionary=["path", "language", "kind", "file_sha256"])
+        pq.write_table(table, tmp, compression="zstd", use_dictionary=["path", "language", "kind", "file_sha256"])
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
