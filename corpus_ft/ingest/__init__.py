@@ -136,7 +136,8 @@ def _parse_all(todo: list[Candidate], settings: dict, workers: int, progress: bo
     if not jobs:
         return {}, []
     small = sum(c.size for c in todo) < min_bytes  # forking workers would cost more than it saves
-    n_batches = 1 if workers == 1 or len(jobs) < 8 or small else min(len(jobs), workers * 8)
+    # 32 batches a worker: the last one to finish leaves the other idle for ~0.1 s, not ~0.3 s
+    n_batches = 1 if workers == 1 or len(jobs) < 8 or small else min(len(jobs), workers * 32)
     batches = [jobs[i::n_batches] for i in range(n_batches)]
     records, tables = {}, []
     with _progress(len(jobs), progress) as advance:
