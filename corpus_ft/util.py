@@ -170,18 +170,21 @@ def is_up_to_date(out_dir: str | os.PathLike, inputs: Mapping[str, str | os.Path
         json.loads(json.dumps(dict(config), default=str))
 
 
-def read_jsonl(path: str | os.PathLike) -> list[dict]:
-    """Read JSON lines; a bad line is a CorpusFtError naming file and line."""
-    rows = []
+def iter_jsonl(path: str | os.PathLike, fix: str = "fix or remove that line") -> Iterator[tuple[Any, int]]:
+    """(object, line number) per non-empty line; a bad line is a CorpusFtError naming file, line and `fix`."""
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                yield json.loads(line), lineno
             except json.JSONDecodeError as e:
-                raise CorpusFtError(f"{path}:{lineno}: not valid JSON ({e.msg}); fix or remove that line") from None
-    return rows
+                raise CorpusFtError(f"{path}:{lineno}: not valid JSON ({e.msg}); {fix}") from None
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    """Read JSON lines; a bad line is a CorpusFtError naming file and line."""
+    return [row for row, _ in iter_jsonl(path)]
 
 
 def write_jsonl(path: str | os.PathLike, rows) -> Path:

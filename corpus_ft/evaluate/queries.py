@@ -7,13 +7,12 @@ a CorpusFtError naming the file and line, raised before any model loads.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from pathlib import Path
 from typing import Any
 
-from corpus_ft.util import CorpusFtError, sha256_text
+from corpus_ft.util import CorpusFtError, iter_jsonl, sha256_text
 
 FIELDS = {"id", "query", "reference", "keywords", "identifiers", "tags", "source", "system", "context"}
 _SPAN = re.compile(r"^(?P<path>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
@@ -100,16 +99,7 @@ def _load_yaml(path: Path) -> list[tuple[Any, int]]:
 
 def _load_jsonl(path: Path, fix: str = "one query object per line") -> list[tuple[Any, int]]:
     """(object, line number) per non-empty line; the line number is what errors name."""
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                out.append((json.loads(line), lineno))
-            except json.JSONDecodeError as e:
-                raise CorpusFtError(f"{path}:{lineno}: not valid JSON ({e.msg}); {fix}") from None
-    return out
+    return list(iter_jsonl(path, fix))
 
 
 def load_queries(path: str | Path, system_prompt: str | None = None) -> list[dict]:
