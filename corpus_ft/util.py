@@ -70,20 +70,30 @@ def _tmp_sibling(final: Path, suffix: str = "") -> Path:
     return Path(name)
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write a file so that readers see the old content or the new, never half of it."""
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temp path beside `path` to write (by any library); on success it replaces `path`.
+
+    Readers see the old file or the new one, never half of it; on an exception the temp file
+    is removed and `path` is untouched.
+    """
     final = Path(path)
     tmp = _tmp_sibling(final)
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        yield tmp
         os.replace(tmp, final)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return final
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write a file so that readers see the old content or the new, never half of it."""
+    with atomic_file(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    return Path(path)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -110,11 +120,17 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    replace_dir(tmp, final)
+
+
+def replace_dir(src: str | os.PathLike, final: str | os.PathLike) -> None:
+    """Swap a finished directory into place: `final` is the old tree or the new, never a mix."""
+    src, final = Path(src), Path(final)
     old = None
     if final.exists():
         old = final.with_name(f".{final.name}.old-{os.getpid()}-{time.monotonic_ns()}")
         os.replace(final, old)
-    os.replace(tmp, final)
+    os.replace(src, final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

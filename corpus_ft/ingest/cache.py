@@ -9,10 +9,10 @@ the index is valid only for the same reader fingerprint and that exact units.par
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from corpus_ft.ingest.walk import Candidate
+from corpus_ft.util import atomic_write_text
 
 
 class FileIndex:
@@ -44,10 +44,7 @@ class FileIndex:
                  for rel, rec in records.items() if rec.get("sha")}
         data = {"fingerprint": self.fingerprint, "units_stat": _stat(self.units_path),
                 "skipped": [list(s) for s in skipped], "files": files}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".files.json.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, separators=(",", ":"), ensure_ascii=False))
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, json.dumps(data, separators=(",", ":"), ensure_ascii=False))
 
 
 def _stat(path: Path) -> list[int] | None:

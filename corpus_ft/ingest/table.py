@@ -6,8 +6,9 @@ import array
 import hashlib
 import itertools
 import operator
-import os
 from pathlib import Path
+
+from corpus_ft.util import atomic_file
 
 UNIT_COLUMNS = ["id", "path", "language", "kind", "name", "heading_path", "signature", "docstring", "text",
                 "start_line", "end_line", "sha256", "parent", "file_sha256"]
@@ -97,14 +98,8 @@ def write_units(path: Path, table) -> None:
     """Write through a temp file and os.replace, so a reader never sees half a file."""
     import pyarrow.parquet as pq
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_file(path) as tmp:
         pq.write_table(table, tmp, compression="zstd", use_dictionary=["path", "language", "kind", "file_sha256"])
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def read_units(path: Path):

@@ -33,7 +33,8 @@ from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
 from corpus_ft.train.config import TrainConfig
 from corpus_ft.train.data import kind_weights, load_datasets
-from corpus_ft.util import CorpusFtError, atomic_write_json, atomic_write_text, offline_env, write_manifest
+from corpus_ft.util import (CorpusFtError, atomic_write_json, atomic_write_text, offline_env, replace_dir,
+                            write_manifest)
 
 log = logging.getLogger(__name__)
 
@@ -458,13 +459,7 @@ def _save_final(trainer: SFTTrainer, out: Path, name: str, state) -> Path:
     trainer.save_model(str(staging))  # collective under FSDP; only rank 0 writes files
     state.wait_for_everyone()
     if state.is_main_process:
-        old = out / f".{name}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        if final.exists():
-            os.replace(final, old)
-        os.replace(staging, final)
-        shutil.rmtree(old, ignore_errors=True)
-        for junk in ("training_args.bin",):
-            (final / junk).unlink(missing_ok=True)
+        (staging / "training_args.bin").unlink(missing_ok=True)
+        replace_dir(staging, final)
     state.wait_for_everyone()
     return final
