@@ -162,38 +162,12 @@ def prompt_text(tokenizer, messages: list[dict]) -> str:
 def generate(model, tokenizer, prompts: list[list[dict]], *, max_new_tokens: int, temperature: float,
              top_p: float, seed: int, batch_size: int, max_length: int, progress=None) -> list[dict]:
     """Answers for chat prompts, batched with left padding; greedy when temperature is 0."""
-    import torch
+    from corpus_ft.generate.hf import generate as complete
 
-    texts = [prompt_text(tokenizer, m) for m in prompts]
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
-    out: list[dict] = [{}] * len(texts)
-    tokenizer.truncation_side = "left"
-    sample = temperature > 0
-    # the model's own stop tokens (Llama 3 instruct lists several), else the tokenizer's
-    eos = model.generation_config.eos_token_id
-    eos = [eos] if isinstance(eos, int) else list(eos or []) or [tokenizer.eos_token_id]
-    stop = set(eos) | {tokenizer.pad_token_id}
-    kwargs = dict(max_new_tokens=max_new_tokens, do_sample=sample, pad_token_id=tokenizer.pad_token_id,
-                  eos_token_id=eos)
-    if sample:
-        kwargs.update(temperature=temperature, top_p=top_p)
-    else:
-        kwargs.update(temperature=None, top_p=None, top_k=None)
-    for b in range(0, len(order), batch_size):
-        idx = order[b:b + batch_size]
-        enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True, truncation=True,
-                        max_length=max(8, max_length - max_new_tokens), add_special_tokens=False).to(model.device)
-        torch.manual_seed(seed + b)
-        with torch.inference_mode():
-            gen = model.generate(**enc, **kwargs)
-        new = gen[:, enc["input_ids"].shape[1]:]
-        for row, i in enumerate(idx):
-            ids = new[row].tolist()
-            n = next((k for k, t in enumerate(ids) if t in stop), len(ids))
-            out[i] = {"answer": tokenizer.decode(ids[:n], skip_special_tokens=True).strip(), "new_tokens": n}
-        if progress:
-            progress(len(idx))
-    return out
+    done = complete(model, tokenizer, [prompt_text(tokenizer, m) for m in prompts], max_new_tokens=max_new_tokens,
+                    temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size,
+                    max_prompt_tokens=max_length - max_new_tokens, progress=progress)
+    return [{"answer": c.text.strip(), "new_tokens": c.completion_tokens} for c in done]
 
 
 def encode_target(tokenizer, messages: list[dict] | None, reference: str, max_length: int) -> tuple[list[int], int]:

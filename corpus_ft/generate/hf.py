@@ -65,32 +65,50 @@ def render_chat(tokenizer, messages: Messages) -> str:
 
 
 def generate(model, tokenizer, prompts: list[str], *, max_new_tokens: int, temperature: float = 0.0,
-             batch_size: int = 8, chat_template_applied: bool = True) -> list[Completion]:
-    """Complete each prompt text; batches of similar length, left-padded; greedy at temperature 0."""
+             top_p: float = 1.0, seed: int | None = None, batch_size: int = 8, chat_template_applied: bool = True,
+             max_prompt_tokens: int | None = None, progress: Advance | None = None) -> list[Completion]:
+    """Complete each prompt text; batches of similar length, left-padded; greedy at temperature 0.
+
+    The one batched generation loop: the `hf` generator, `corpus-ft serve` and the evaluator use it.
+    Long prompts lose their start (left truncation), so the generation prompt at the end stays.
+    """
     import torch
 
-    max_prompt = max(1, getattr(model.config, "max_position_embeddings", 4096) - max_new_tokens)
+    if max_prompt_tokens is None:
+        max_prompt_tokens = getattr(model.config, "max_position_embeddings", 4096) - max_new_tokens
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # less padding per batch
     out: list[Completion | None] = [None] * len(prompts)
+    # the model's own stop tokens (Llama 3 instruct lists several), else the tokenizer's
     eos = model.generation_config.eos_token_id
-    eos_ids = set(eos if isinstance(eos, list) else [eos]) | {tokenizer.eos_token_id}
-    sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
+    eos = [eos] if isinstance(eos, int) else list(eos or []) or [tokenizer.eos_token_id]
+    stop_ids = set(eos) | {tokenizer.pad_token_id}
+    kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "pad_token_id": tokenizer.pad_token_id,
+                              "eos_token_id": eos}
+    if temperature > 0:
+        kwargs.update(do_sample=True, temperature=temperature, top_p=top_p)
+    else:
+        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+    tokenizer.truncation_side = "left"
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         enc = tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True, truncation=True,
-                        max_length=max_prompt, add_special_tokens=not chat_template_applied).to(model.device)
+                        max_length=max(8, max_prompt_tokens), add_special_tokens=not chat_template_applied,
+                        ).to(model.device)
+        if seed is not None:
+            torch.manual_seed(seed + start)
         with torch.inference_mode():
-            seqs = model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
-                                  **sampling)
+            seqs = model.generate(**enc, **kwargs)
         new = seqs[:, enc["input_ids"].shape[1]:].tolist()
         for row, i in enumerate(idx):
             ids = new[row]
-            stop = next((k for k, t in enumerate(ids) if t in eos_ids), None)
+            stop = next((k for k, t in enumerate(ids) if t in stop_ids), None)
             ids = ids[:stop] if stop is not None else ids
             out[i] = Completion(text=tokenizer.decode(ids, skip_special_tokens=True),
                                 finish_reason="stop" if stop is not None else "length",
                                 prompt_tokens=int(enc["attention_mask"][row].sum()),
                                 completion_tokens=len(ids))
+        if progress:
+            progress(len(idx))
     return out  # type: ignore[return-value]
 
 
