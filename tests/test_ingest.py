@@ -226,6 +226,56 @@ def test_output_is_identical_whatever_the_worker_count(tmp_path, fixture_run):
     assert units(tmp_path / "two") == rows
 
 
+def test_parallel_rerun_over_many_chunks_merges_kept_and_new_files_in_path_order(tmp_path, monkeypatch):
+    """Every file its own chunk, two workers, changed files spread among reused ones: the
+    streamed write must give exactly the rows of a clean one-process run."""
+    import corpus_ft.ingest as ingest
+
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURE, repo, symlinks=True)
+    run = tmp_path / "run"
+    monkeypatch.setattr(ingest, "CHUNK_BYTES", 1)
+    parallel = IngestConfig(parallel_min_bytes=0)
+    ingest_repo(repo, run, workers=2, config=parallel)
+    for rel in ("docs/notes.txt", "py/billing.py", "web/store.ts"):  # first, middle and late in path order
+        path = repo / rel
+        path.write_text(path.read_text() + "\n")
+    (repo / "go" / "server.go").unlink()
+    changed = ingest_repo(repo, run, workers=2, config=parallel)
+    assert changed["cache"]["parsed_files"] == 3 and changed["cache"]["reused_files"] > 10
+
+    ingest_repo(repo, tmp_path / "fresh", workers=1)
+    rows = units(run)
+    assert rows == units(tmp_path / "fresh")
+    assert [r["path"] for r in rows] == sorted(r["path"] for r in rows)
+    assert pq.ParquetFile(run / "units.parquet").metadata.num_rows == len(rows)
+
+
+def test_a_parser_crash_loses_only_its_file(tmp_path, monkeypatch):
+    """A worker that dies (as a segfault in a grammar would kill it) breaks the pool; ingest
+    finds the file that does it and reads every other file."""
+    import corpus_ft.ingest as ingest
+    import corpus_ft.ingest.parse as parse
+
+    real, test_process = parse.parse_file, os.getpid()
+
+    def crashing(path, *args, **kwargs):
+        if path.endswith("billing.py"):
+            assert os.getpid() != test_process, "billing.py was parsed in the test process, not in a worker"
+            os._exit(1)  # the worker process dies, as on a segfault
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(parse, "parse_file", crashing)  # the forked workers inherit it
+    monkeypatch.setattr(ingest, "CHUNK_BYTES", 1)  # several chunks, so the pool is used
+    report = ingest_repo(FIXTURE, tmp_path / "run", workers=2, config=IngestConfig(parallel_min_bytes=0))
+    crash = next(s for s in report["skipped"] if s["path"] == "py/billing.py")
+    assert crash["reason"] == "parse_error" and "crashed" in crash["detail"]
+
+    monkeypatch.setattr(parse, "parse_file", real)
+    ingest_repo(FIXTURE, tmp_path / "clean", workers=1)
+    assert units(tmp_path / "run") == [r for r in units(tmp_path / "clean") if r["path"] != "py/billing.py"]
+
+
 def test_import_stays_light():
     code = ("import sys, corpus_ft.ingest; heavy = {'torch', 'transformers', 'datasets', 'tree_sitter', 'pyarrow'}"
             " & set(sys.modules); assert not heavy, heavy")

@@ -19,9 +19,9 @@ from pathlib import Path
 from corpus_ft.ingest.config import IngestConfig
 from corpus_ft.ingest.parse import PARSER_VERSION, parse_batch
 from corpus_ft.ingest.cache import FileIndex
-from corpus_ft.ingest.table import UNIT_COLUMNS
+from corpus_ft.ingest.table import UNIT_COLUMNS, UnitsWriter, by_path, columns_table, read_units, units_table
 from corpus_ft.ingest.walk import Candidate, walk
-from corpus_ft.util import CorpusFtError, atomic_write_json, manifest
+from corpus_ft.util import CorpusFtError, atomic_file, atomic_write_json, manifest
 
 __all__ = ["IngestConfig", "ingest_repo", "UNIT_COLUMNS"]
 
@@ -65,27 +65,34 @@ def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, conf
         atomic_write_json(out / "ingest_report.json", previous)
         return previous
 
-    # imported before the workers fork, so they inherit pyarrow instead of each importing it
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from corpus_ft.ingest.table import by_path, read_units, write_units
-
     known = {c.rel: index.files[c.rel][3]["sha"] for c in todo if c.rel in index.files}
-    new_records, tables = _parse_all(todo, settings, workers, progress, config.parallel_min_bytes, known)
-    touched = [rel for rel, rec in new_records.items() if rec["status"] == "unchanged"]
-    for rel in touched:  # touched, same bytes: keep the previous outcome and units
-        new_records[rel] = index.files[rel][3]
-    records.update(new_records)
+    last_units = _PreviousUnits(out / "units.parquet")
+    chunks = _chunks(todo)
+    touched = []
+    with atomic_file(out / "units.parquet") as tmp:
+        writer = UnitsWriter(tmp, [chunk[0].rel for chunk in chunks], last_units.of(reused) if reused else None)
+
+        def collect(i: int, chunk_records: dict, payloads: list) -> None:
+            tables = [_as_table(p) for p in payloads if p is not None]
+            same = [rel for rel, rec in chunk_records.items() if rec["status"] == "unchanged"]
+            for rel in same:  # touched, same bytes: keep the previous outcome and units
+                chunk_records[rel] = index.files[rel][3]
+            if same:
+                tables.append(last_units.of(same))
+            touched.extend(same)
+            records.update(chunk_records)
+            writer.add(i, by_path(tables) if len(tables) > 1 else tables[0] if tables else units_table([]))
+
+        try:
+            _parse_all(chunks, settings, workers, progress, config.parallel_min_bytes, known, collect)
+            table = writer.close()
+        except BaseException:
+            writer.abort()
+            raise
     reused += touched
-    if reused:
-        previous_units = read_units(out / "units.parquet")
-        tables.append(previous_units.filter(pc.is_in(previous_units["path"], pa.array(reused))))
-    table = by_path(tables)
     report = _report(repo, walked, skipped, records, table)
     report.update(seconds=round(time.perf_counter() - started, 3), workers=workers,
                   cache={"reused_files": len(reused), "parsed_files": len(todo) - len(touched), "unchanged": False})
-    write_units(out / "units.parquet", table)
     atomic_write_json(out / "ingest_report.json", report)
     m = manifest("ingest", {}, config.model_dump())
     m["inputs"] = {"repo": {"path": str(repo.resolve()), "files": len(records),
@@ -128,52 +135,121 @@ def _reader_source_hash() -> str:
     return h.hexdigest()
 
 
-def _parse_all(todo: list[Candidate], settings: dict, workers: int, progress: bool,
-               min_bytes: int = 0, known: dict[str, str] | None = None) -> tuple[dict, list]:
-    """Parse files in `workers` processes (big files first, so no worker is left with the tail)."""
-    known = known or {}
-    jobs = [(c.rel, c.path, c.language, known.get(c.rel)) for c in sorted(todo, key=lambda c: (-c.size, c.rel))]
-    if not jobs:
-        return {}, []
-    small = sum(c.size for c in todo) < min_bytes  # forking workers would cost more than it saves
-    # 32 batches a worker: the last one to finish leaves the other idle for ~0.1 s, not ~0.3 s
-    n_batches = 1 if workers == 1 or len(jobs) < 8 or small else min(len(jobs), workers * 32)
-    batches = [jobs[i::n_batches] for i in range(n_batches)]
-    records, tables = {}, []
-    with _progress(len(jobs), progress) as advance:
-        def collect(batch_records: dict, table) -> None:
-            records.update(batch_records)
-            tables.append(table)
-            advance(len(batch_records))
-
-        if n_batches == 1:
-            collect(*parse_batch(jobs, settings))
-        else:
-            for job in _run_pool(batches, settings, workers, collect):
-                # a worker died (a crash inside a parser): alone in a pool, the file that does it is found
-                if _run_pool([[job]], settings, 1, collect):
-                    collect({job[0]: {"sha": "", "status": "skipped", "reason": "parse_error", "warnings": [],
-                                      "detail": "the parser process crashed on this file", "language": job[2],
-                                      "encoding": "", "units": []}}, None)
-    return records, [t for t in tables if t is not None]
+CHUNK_BYTES = 256 * 1024
 
 
-def _run_pool(batches: list[list], settings: dict, workers: int, collect) -> list:
-    """Parse batches in worker processes; returns the jobs of batches whose worker died."""
+def _chunks(todo: list[Candidate]) -> list[list[Candidate]]:
+    """Contiguous, path-ordered runs of files of about CHUNK_BYTES each (at least 1/256 of the whole).
+
+    The runs depend on the files only, never on the worker count, so the output is the same
+    file however many workers parse it.
+    """
+    target = max(CHUNK_BYTES, sum(c.size for c in todo) // 256)
+    chunks, current, size = [], [], 0
+    for c in todo:  # already in path order
+        current.append(c)
+        size += c.size
+        if size >= target:
+            chunks.append(current)
+            current, size = [], 0
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _parse_all(chunks: list[list[Candidate]], settings: dict, workers: int, progress: bool, min_bytes: int,
+               known: dict[str, str], collect) -> None:
+    """Parse every chunk, in `workers` processes when there is enough to parse; `collect(i, records, payloads)`
+    takes each chunk's outcome as it finishes (in any order)."""
+    jobs = [[(c.rel, c.path, c.language, known.get(c.rel)) for c in chunk] for chunk in chunks]
+    sizes = [sum(c.size for c in chunk) for chunk in chunks]
+    parallel = workers > 1 and len(jobs) > 1 and sum(sizes) >= min_bytes  # below that, forking costs more
+    with _progress(sum(map(len, jobs)), progress) as advance:
+        def done(i: int, records: dict, payloads: list) -> None:
+            collect(i, records, payloads)
+            advance(len(records))
+
+        if not parallel:
+            for i, batch in enumerate(jobs):
+                records, payload = parse_batch(batch, settings)
+                done(i, records, [payload])
+            return
+        _warm_parsers({c.language for chunk in chunks for c in chunk})  # the forked workers inherit them
+        # chunks of one big file go first, so none is left running alone at the end; the rest in
+        # path order, so the writer can write them as they come
+        big = 2 * max(CHUNK_BYTES, sum(sizes) // 256)
+        order = sorted(range(len(jobs)), key=lambda i: (sizes[i] < big, i))
+        for i in _run_pool([(i, jobs[i]) for i in order], settings, workers, done):
+            # A worker died (a crash inside a parser) and broke the pool: every chunk still queued
+            # failed with it. Alone, a chunk either goes through or holds the crash.
+            if _run_pool([(i, jobs[i])], settings, 1, done):
+                done(i, *_isolate(jobs[i], settings))
+
+
+def _isolate(batch: list, settings: dict) -> tuple[dict, list]:
+    """Parse each file of a batch that crashes its worker in a process of its own: only the file
+    that crashes is lost, reported as a parse_error."""
+    records, payloads = {}, []
+
+    def keep(_, file_records: dict, file_payloads: list) -> None:
+        records.update(file_records)
+        payloads.extend(file_payloads)
+
+    for job in batch:
+        if _run_pool([(0, [job])], settings, 1, keep):
+            records[job[0]] = {"sha": "", "status": "skipped", "reason": "parse_error", "warnings": [],
+                               "detail": "the parser process crashed on this file", "language": job[2],
+                               "encoding": "", "n_units": 0}
+    return records, payloads
+
+
+def _warm_parsers(languages: set) -> None:
+    from corpus_ft.ingest.code import GRAMMARS, parser_for
+
+    if "c" in languages:
+        languages = languages | {"cpp"}  # a .h file may hold C++
+    for language in languages & set(GRAMMARS):
+        parser_for(language)
+
+
+def _run_pool(batches: list[tuple[int, list]], settings: dict, workers: int, done) -> list[int]:
+    """Parse (index, batch) pairs in worker processes; returns the indexes of batches whose worker died."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-    left = []
+    failed = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = {pool.submit(parse_batch, batch, settings): batch for batch in batches}
+        futures = {pool.submit(parse_batch, batch, settings): i for i, batch in batches}
         for future in as_completed(futures):
             try:
-                collect(*future.result())
+                records, payload = future.result()
             except BrokenProcessPool:
-                left.extend(futures[future])
-    return left
+                failed.append(futures[future])
+                continue
+            done(futures[future], records, [payload])
+    return sorted(failed)
+
+
+def _as_table(payload):
+    """A worker's units (column buffers, or rows when they hold over 2 GiB of text) as an Arrow table."""
+    return columns_table(payload) if isinstance(payload, dict) else units_table(payload)
+
+
+class _PreviousUnits:
+    """The last run's units.parquet, read once and only when some of its units are kept."""
+
+    def __init__(self, path: Path):
+        self.path, self.table = path, None
+
+    def of(self, paths: list[str]):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self.table is None:
+            self.table = read_units(self.path)
+        return self.table.filter(pc.is_in(self.table["path"], pa.array(sorted(paths))))
 
 
 @contextlib.contextmanager

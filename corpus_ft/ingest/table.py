@@ -1,17 +1,25 @@
-"""units.parquet: its Arrow schema, rows to a table, and an atomic write."""
+"""units.parquet: its Arrow schema, rows to column buffers to tables, and a writer that streams row groups.
+
+Workers turn their rows into plain column buffers (`unit_columns`: bytes and int arrays, no
+pyarrow, which would cost each worker 0.2 s to import); the main process wraps those buffers
+as Arrow arrays without copying them (`columns_table`) and `UnitsWriter` writes them in path
+order while the other chunks are still being parsed.
+"""
 
 from __future__ import annotations
 
 import array
+import bisect
 import hashlib
 import itertools
 import operator
 from pathlib import Path
 
-from corpus_ft.util import atomic_file
-
 UNIT_COLUMNS = ["id", "path", "language", "kind", "name", "heading_path", "signature", "docstring", "text",
                 "start_line", "end_line", "sha256", "parent", "file_sha256"]
+_INTS = {"start_line", "end_line"}
+_DICTIONARY = ["path", "language", "kind", "file_sha256"]
+_MAX_BUFFER = 2**31 - 1  # a string column with int32 offsets holds this many bytes
 
 
 def schema():
@@ -30,50 +38,79 @@ def unit_id(path: str, u: dict) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def units_table(rows: list[dict]):
-    """Rows (dicts with every UNIT_COLUMNS key) to an Arrow table in the units.parquet schema.
+def unit_columns(rows: list[dict]) -> dict:
+    """Rows (dicts with every UNIT_COLUMNS key; `text` as str or UTF-8 bytes) to column buffers.
 
-    Columns are built from raw buffers, not with `pa.array`: that imports pandas, 0.4 s of CPU
-    in every worker process, for a conversion these plain lists of str and int do not need.
+    A string column is (int32 offsets, UTF-8 data), an int column its int32 array, `heading_path`
+    (list offsets, string offsets, data); all plain bytes, so they pickle as a few memory copies.
     """
+    columns = {"n": len(rows)}
+    for name in UNIT_COLUMNS:
+        values = list(map(operator.itemgetter(name), rows))
+        if name in _INTS:
+            columns[name] = array.array("i", values).tobytes()
+        elif name == "heading_path":
+            columns[name] = (_offsets(map(len, values)),
+                             *_string_buffers([h for path in values for h in path]))
+        else:
+            columns[name] = _string_buffers(values)
+    return columns
+
+
+def _offsets(lengths) -> bytes:
+    return array.array("i", itertools.accumulate(lengths, initial=0)).tobytes()
+
+
+def _string_buffers(values: list) -> tuple[bytes, bytes]:
+    data = [v if v.__class__ is bytes else v.encode("utf-8") for v in values]
+    if sum(map(len, data)) > _MAX_BUFFER:
+        raise OverflowError("a units column over 2 GiB")
+    return _offsets(map(len, data)), b"".join(data)
+
+
+def columns_table(columns: dict):
+    """The Arrow table over `unit_columns` buffers (no copy)."""
     import pyarrow as pa
 
-    s = schema()
-    if sum(len(r["text"]) for r in rows) > 2**28:  # int32 offsets hold 2 GiB, 4 bytes a character at most
-        return pa.Table.from_pydict({c: [r[c] for r in rows] for c in UNIT_COLUMNS}, schema=s)
-    columns = []
+    s, n = schema(), columns["n"]
+    arrays = []
     for field in s:
-        values = list(map(operator.itemgetter(field.name), rows))
-        if field.type == pa.int32():
-            columns.append(_ints(values))
-        elif field.type == pa.string():
-            columns.append(_strings(values))
-        else:  # heading_path: a list of strings
-            columns.append(pa.ListArray.from_arrays(_ints(_offsets(map(len, values))),
-                                                    _strings([h for path in values for h in path])))
-    return pa.Table.from_arrays(columns, schema=s)
+        value = columns[field.name]
+        if field.name in _INTS:
+            arrays.append(pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(value)]))
+        elif field.name == "heading_path":
+            offsets, string_offsets, data = value
+            strings = _strings_array(len(string_offsets) // 4 - 1, string_offsets, data)
+            arrays.append(pa.ListArray.from_arrays(pa.Array.from_buffers(pa.int32(), n + 1, [None, pa.py_buffer(offsets)]),
+                                                   strings))
+        else:
+            arrays.append(_strings_array(n, *value))
+    return pa.Table.from_arrays(arrays, schema=s)
 
 
-def _offsets(lengths) -> array.array:
-    return array.array("i", itertools.accumulate(lengths, initial=0))
-
-
-def _ints(values: list[int]):
+def _strings_array(n: int, offsets: bytes, data: bytes):
     import pyarrow as pa
 
-    return pa.Array.from_buffers(pa.int32(), len(values), [None, pa.py_buffer(array.array("i", values))])
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
-def _strings(values: list[str]):
-    import pyarrow as pa
+def units_table(rows: list[dict]):
+    """Rows to an Arrow table in the units.parquet schema."""
+    if not rows:
+        return columns_table(unit_columns([]))
+    try:
+        return columns_table(unit_columns(rows))
+    except OverflowError:  # over 2 GiB of text in one batch: let Arrow split it into chunks
+        import pyarrow as pa
 
-    data = list(map(str.encode, values))  # UTF-8
-    return pa.Array.from_buffers(pa.string(), len(values),
-                                 [None, pa.py_buffer(_offsets(map(len, data))), pa.py_buffer(b"".join(data))])
+        def plain(v):
+            return v.decode("utf-8") if isinstance(v, bytes) else v
+
+        return pa.Table.from_pydict({c: [plain(r[c]) for r in rows] for c in UNIT_COLUMNS}, schema=schema())
 
 
 def by_path(tables: list):
-    """One table with the files in path order; rows inside a file keep the order the worker gave.
+    """One table with the files in path order; rows inside a file keep the order they had.
 
     Each input table holds whole files, so the result is zero-copy slices, not a sort and take
     of every row (which copies all the text).
@@ -94,12 +131,77 @@ def by_path(tables: list):
     return pa.concat_tables([tables[i].slice(offset, length) for _, i, offset, length in runs])
 
 
-def write_units(path: Path, table) -> None:
-    """Write through a temp file and os.replace, so a reader never sees half a file."""
-    import pyarrow.parquet as pq
+class UnitsWriter:
+    """Writes units.parquet in path order from chunks that finish in any order.
 
-    with atomic_file(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd", use_dictionary=["path", "language", "kind", "file_sha256"])
+    Chunk i holds the units of a contiguous, path-ordered run of parsed files; `kept` holds the
+    units of files reused from the previous run (path-sorted). `add(i, table)` writes every
+    chunk whose predecessors are all in, merged with the kept files that sort before the next
+    chunk, so the write overlaps the parsing; `close()` writes the rest. Row groups close at
+    `group_rows`, so the file is the same whatever order the chunks finished in.
+    """
+
+    def __init__(self, path: Path, first_paths: list[str], kept=None, group_rows: int = 16384):
+        self.path = path
+        self.first_paths = first_paths       # first parsed path of each chunk, ascending
+        self.kept = kept                     # reused units, path-sorted, or None
+        self.kept_paths = kept["path"].to_pylist() if kept is not None else []
+        self.kept_at = 0
+        self.pending: dict[int, object] = {}
+        self.next = 0
+        self.buffer, self.buffered = [], 0
+        self.group_rows = group_rows
+        self.tables = []                     # everything written, in order (zero-copy), for the report
+        self.writer = None                   # opened at the first write: importing pyarrow.parquet overlaps the parsing
+
+    def add(self, index: int, table) -> None:
+        self.pending[index] = table
+        while self.next in self.pending:
+            table = self.pending.pop(self.next)
+            self.next += 1
+            # kept files sort among this chunk's files and up to the next chunk's first one
+            end = (bisect.bisect_left(self.kept_paths, self.first_paths[self.next], lo=self.kept_at)
+                   if self.next < len(self.first_paths) else len(self.kept_paths))
+            if end > self.kept_at:
+                table = by_path([self.kept.slice(self.kept_at, end - self.kept_at), table])
+                self.kept_at = end
+            self._emit(table)
+
+    def close(self):
+        """Write what is left; returns the whole table as written (zero-copy slices)."""
+        import pyarrow as pa
+
+        if self.pending:
+            raise RuntimeError(f"chunks {sorted(self.pending)} arrived but chunk {self.next} never did")
+        if self.kept_at < len(self.kept_paths):  # no file was parsed at all
+            self._emit(self.kept.slice(self.kept_at))
+        self._flush(final=True)
+        self.writer.close()
+        return pa.concat_tables(self.tables) if self.tables else units_table([])
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    def _emit(self, table) -> None:
+        if not table.num_rows:
+            return
+        self.tables.append(table)
+        self.buffer.append(table)
+        self.buffered += table.num_rows
+        if self.buffered >= self.group_rows:
+            self._flush()
+
+    def _flush(self, final: bool = False) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, schema(), compression="zstd", use_dictionary=_DICTIONARY)
+        if self.buffer or (final and not self.tables):  # an empty run still writes a valid, empty file
+            table = pa.concat_tables(self.buffer) if self.buffer else units_table([])
+            self.writer.write_table(table, row_group_size=max(table.num_rows, 1))
+            self.buffer, self.buffered = [], 0
 
 
 def read_units(path: Path):
