@@ -83,11 +83,15 @@ class Def:
     node: Node      # the definition itself
     outer: Node     # what its span covers: adds export, template, decorators held by a parent node
     body: Node | None
-    doc: str = ""
+    doc: str | None = None  # None: look for a leading comment when rendering
 
 
 def code_units(text: str, language: str, src: bytes | None = None) -> tuple[list[dict], list[dict]]:
-    """(units, warnings) for one source file; a syntax error keeps what the parser recovered."""
+    """(units, warnings) for one source file; a syntax error keeps what the parser recovered.
+
+    `src` is `text` as UTF-8 when the caller has it already; each unit's `text` is a slice of it
+    (bytes), as units.parquet stores it.
+    """
     src = text.encode("utf-8") if src is None else src
     parser, query = parser_for(language)
     tree = parser.parse(src)
@@ -122,14 +126,11 @@ def _without_macros(src: bytes, language: str) -> list[dict]:
 
 
 def _units(root: Node, src: bytes, language: str, query: Query) -> list[dict]:
+    if language == "python":
+        return _python_units(root, src)
     describe = _DESCRIBE[language]
-    defs = []
-    nodes = _python_defs(root, src) if language == "python" else QueryCursor(query).captures(root).get("def", [])
-    for node in nodes:
-        d = describe(node, src)
-        if d is not None and d.name:
-            defs.append(d)
-    return _nest(defs, src, language)
+    defs = [describe(node, src) for node in QueryCursor(query).captures(root).get("def", [])]
+    return _nest([d for d in defs if d is not None and d.name], src, language)
 
 
 # Python definitions are statements: only these nodes can hold one, so the walk skips every
@@ -139,19 +140,81 @@ _PY_HOLDERS = {"module", "block", "if_statement", "elif_clause", "else_clause", 
                "try_statement", "except_clause", "except_group_clause", "finally_clause", "with_statement",
                "match_statement", "case_clause", "decorated_definition", "function_definition", "class_definition",
                "ERROR"}
+_PY_DEFS = {"function_definition", "class_definition"}
 
 
-def _python_defs(root: Node, src: bytes) -> list[Node]:
-    found, stack = [], [root]
+def _python_units(root: Node, src: bytes) -> list[dict]:
+    """Python's units in one walk: the tree nests definitions, so the walk names them as it goes.
+
+    Python is most of the code in most repositories and the walk is the hot path of ingest, so it
+    touches each node once and asks the tree for nothing it already holds: the enclosing
+    definition comes from the walk, the comment above a definition from its siblings' list.
+    """
+    units = []
+    stack = [(root, "", "")]  # (node whose children to visit, enclosing definition's name, its kind)
     while stack:
-        node = stack.pop()
-        if node.type in ("function_definition", "class_definition"):
-            found.append(node)
-        for c in node.named_children:
-            if c.type in _PY_HOLDERS and (src.find(b"def", c.start_byte, c.end_byte) >= 0
-                                          or src.find(b"class", c.start_byte, c.end_byte) >= 0):
-                stack.append(c)
-    return found
+        holder, scope, scope_kind = stack.pop()
+        kids = holder.named_children
+        for i, c in enumerate(kids):
+            t = c.type
+            if t not in _PY_HOLDERS or (src.find(b"def", c.start_byte, c.end_byte) < 0
+                                        and src.find(b"class", c.start_byte, c.end_byte) < 0):
+                continue
+            node = c if t in _PY_DEFS else c.child_by_field_name("definition") if t == "decorated_definition" else None
+            if node is None or node.type not in _PY_DEFS:
+                stack.append((c, scope, scope_kind))
+                continue
+            unit = _python_unit(node, c, kids, i, src, scope, scope_kind)  # c: its decorated_definition or itself
+            if unit:
+                units.append(unit)
+            # only its body can hold definitions (not its name or parameters), unless recovery
+            # from a syntax error left some of them in ERROR nodes beside it
+            inner = node if node.has_error else node.child_by_field_name("body")
+            if inner is not None and (src.find(b"def", inner.start_byte, inner.end_byte) >= 0
+                                      or src.find(b"class", inner.start_byte, inner.end_byte) >= 0):
+                stack.append((inner, unit["name"], unit["kind"]) if unit else (inner, scope, scope_kind))
+    return units
+
+
+def _python_unit(node: Node, outer: Node, siblings: list[Node], i: int, src: bytes, scope: str,
+                 scope_kind: str) -> dict | None:
+    name = _text(node.child_by_field_name("name"), src)
+    if not name:
+        return None
+    body = node.child_by_field_name("body")
+    if node.type == "class_definition":
+        kind = "class"
+    else:
+        kind = "method" if scope_kind == "class" else "function"
+    start, end, end_point = outer.start_byte, outer.end_byte, None
+    if body is not None and body.end_byte == node.end_byte and _ends_in_comment(body, src):
+        last = _last_code(body)  # Python's own spans stop at the last statement, not a trailing comment
+        end, end_point = last.end_byte, last.end_point
+    start_row = outer.start_point.row
+    line_start = src.rfind(b"\n", 0, start) + 1
+    if not src[line_start:start].strip():
+        start = line_start
+    if body is not None and body.start_byte > node.start_byte:
+        signature = src[node.start_byte:body.start_byte].decode("utf-8", "replace").strip()
+    else:
+        signature = src[node.start_byte:node.end_byte].decode("utf-8", "replace").strip()
+    return {"kind": kind, "name": f"{scope}.{name}" if scope else name, "heading_path": [],
+            "signature": _drop_annotations(signature),
+            "docstring": _python_docstring(body, src) or _comments_above(siblings, i, start_row, src),
+            "text": src[start:end], "start_line": start_row + 1,
+            "end_line": (end_point or outer.end_point).row + 1, "parent": scope}
+
+
+def _comments_above(siblings: list[Node], i: int, row: int, src: bytes) -> str:
+    """The comment lines directly above siblings[i] (no blank line between), cleaned of markers."""
+    parts = []
+    while i > 0 and siblings[i - 1].type == "comment":
+        prev = siblings[i - 1]
+        if prev.end_point.row < row - 1:
+            break
+        parts.append(src[prev.start_byte:prev.end_byte].decode("utf-8", "replace"))
+        row, i = prev.start_point.row, i - 1
+    return clean_comment("\n".join(reversed(parts))) if parts else ""
 
 
 _PY_TOP = re.compile(r"^(?:@|def\s|async\s+def\s|class\s)", re.M)
@@ -228,9 +291,9 @@ def _qualify(parent: str, name: str) -> str:
 
 def _render(d: Def, kind: str, qual: str, parent: str, src: bytes, language: str) -> dict:
     outer, node = d.outer, d.node
-    line_start = outer.start_byte - outer.start_point.column
+    line_start = src.rfind(b"\n", 0, outer.start_byte) + 1
     begin = line_start if not src[line_start:outer.start_byte].strip() else outer.start_byte
-    text = src[begin:outer.end_byte].decode("utf-8", "replace")
+    text = src[begin:outer.end_byte]  # UTF-8 bytes (node edges fall between characters), decoded once by Arrow's reader
     sig_from = node.start_byte
     if language == "ruby":
         signature = src[sig_from:node.end_byte].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
@@ -243,7 +306,7 @@ def _render(d: Def, kind: str, qual: str, parent: str, src: bytes, language: str
         body_start = d.body.start_byte if d.body is not None else node.end_byte
         signature = src[outer.start_byte:body_start].decode("utf-8", "replace").strip()
     signature = _drop_annotations(signature.rstrip("{").rstrip())
-    doc = d.doc if d.doc else _leading_comment(outer, src, language)
+    doc = d.doc if d.doc is not None else _leading_comment(outer, src, language)
     return {"kind": kind, "name": qual, "heading_path": [], "signature": signature, "docstring": doc,
             "text": text, "start_line": outer.start_point.row + 1, "end_line": outer.end_point.row + 1,
             "parent": parent}
@@ -337,19 +400,6 @@ def _field(node: Node, name: str) -> Node | None:
 
 # --- Python ------------------------------------------------------------------------------
 
-def _python(node: Node, src: bytes) -> Def | None:
-    name = _text(_field(node, "name"), src)
-    body = _field(node, "body")
-    parent = node.parent
-    outer = parent if parent is not None and parent.type == "decorated_definition" else node
-    kind = "class" if node.type == "class_definition" else "function"
-    if body is not None and body.end_byte == node.end_byte and _ends_in_comment(body, src):
-        last = _last_code(body)
-        outer = _Span(outer.start_byte, last.end_byte, outer.start_point, last.end_point, outer.type,
-                      outer.prev_named_sibling)  # type: ignore[assignment]
-    return Def(kind, name, node, outer, body, _python_docstring(body, src))
-
-
 def _ends_in_comment(node: Node, src: bytes) -> bool:
     """Does an indented comment close this block? Python's own spans stop at the last statement."""
     line_start = src.rfind(b"\n", 0, node.end_byte) + 1
@@ -379,12 +429,10 @@ def _last_code(node: Node) -> Node:
 
 
 def _python_docstring(body: Node | None, src: bytes) -> str:
-    if body is None or body.named_child_count == 0:
+    first = body.named_child(0) if body is not None and body.named_child_count else None  # (raises when none)
+    if first is None or first.type != "expression_statement" or first.named_child_count != 1:
         return ""
-    first = body.named_children[0]
-    if first.type != "expression_statement" or first.named_child_count != 1:
-        return ""
-    string = first.named_children[0]
+    string = first.named_child(0)
     if string.type not in ("string", "concatenated_string"):
         return ""
     raw = _text(string, src)
@@ -611,5 +659,5 @@ def _ruby(node: Node, src: bytes) -> Def | None:
     return Def("function", name, node, node, None)
 
 
-_DESCRIBE = {"python": _python, "javascript": _js, "typescript": _js, "tsx": _js, "java": _java,
+_DESCRIBE = {"javascript": _js, "typescript": _js, "tsx": _js, "java": _java,
              "csharp": _java, "go": _go, "c": _c, "cpp": _c, "rust": _rust, "ruby": _ruby}
