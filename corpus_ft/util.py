@@ -11,7 +11,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +139,8 @@ _VERSIONED = ("corpus-ft", "torch", "transformers", "peft", "trl", "datasets", "
 
 
 def package_versions(names: tuple[str, ...] = _VERSIONED) -> dict[str, str]:
+    from importlib import metadata  # 20 ms of import every command would pay, for a manifest
+
     out = {}
     for name in names:
         try:

@@ -164,24 +164,24 @@ def _python_units(root: Node, src: bytes) -> list[dict]:
             if node is None or node.type not in _PY_DEFS:
                 stack.append((c, scope, scope_kind))
                 continue
-            unit = _python_unit(node, c, kids, i, src, scope, scope_kind)  # c: its decorated_definition or itself
+            body = node.child_by_field_name("body")
+            unit = _python_unit(node, body, c, kids, i, src, scope, scope_kind)  # c: its decorated_definition or itself
             if unit:
                 units.append(unit)
             # only its body can hold definitions (not its name or parameters), unless recovery
             # from a syntax error left some of them in ERROR nodes beside it
-            inner = node if node.has_error else node.child_by_field_name("body")
+            inner = node if node.has_error else body
             if inner is not None and (src.find(b"def", inner.start_byte, inner.end_byte) >= 0
                                       or src.find(b"class", inner.start_byte, inner.end_byte) >= 0):
                 stack.append((inner, unit["name"], unit["kind"]) if unit else (inner, scope, scope_kind))
     return units
 
 
-def _python_unit(node: Node, outer: Node, siblings: list[Node], i: int, src: bytes, scope: str,
+def _python_unit(node: Node, body: Node | None, outer: Node, siblings: list[Node], i: int, src: bytes, scope: str,
                  scope_kind: str) -> dict | None:
     name = _text(node.child_by_field_name("name"), src)
     if not name:
         return None
-    body = node.child_by_field_name("body")
     if node.type == "class_definition":
         kind = "class"
     else:

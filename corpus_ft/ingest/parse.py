@@ -23,8 +23,11 @@ def parse_file(path: str, language: str | None, settings: dict, known_sha: str |
     result = {"sha": "", "status": "skipped", "reason": "", "detail": "", "language": language,
               "encoding": "", "units": [], "warnings": []}
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            data = _read_all(fd)
+        finally:
+            os.close(fd)
     except OSError as e:
         result.update(reason="unreadable", detail=e.strerror or str(e))
         return result
@@ -37,6 +40,18 @@ def parse_file(path: str, language: str | None, settings: dict, known_sha: str |
     except Exception as e:  # a reader bug must not stop the run; the report names the file
         result.update(status="skipped", reason="parse_error", detail=f"{type(e).__name__}: {e}"[:300], units=[])
     return result
+
+
+def _read_all(fd: int) -> bytes:
+    """The whole file in one read() when its size holds (no buffered-reader object per file)."""
+    size = os.fstat(fd).st_size
+    data = os.read(fd, size + 1)
+    if len(data) <= size:
+        return data
+    chunks = [data]  # it grew since fstat
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _parse(data: bytes, language: str | None, settings: dict, result: dict, title: str) -> None:

@@ -62,7 +62,10 @@ def _offsets(lengths) -> bytes:
 
 
 def _string_buffers(values: list) -> tuple[bytes, bytes]:
-    data = [v if v.__class__ is bytes else v.encode("utf-8") for v in values]
+    try:
+        data = list(map(str.encode, values))  # UTF-8
+    except TypeError:  # the text column: code units hold bytes already
+        data = [v if v.__class__ is bytes else v.encode("utf-8") for v in values]
     if sum(map(len, data)) > _MAX_BUFFER:
         raise OverflowError("a units column over 2 GiB")
     return _offsets(map(len, data)), b"".join(data)
