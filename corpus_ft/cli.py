@@ -72,13 +72,15 @@ def ingest_cmd(repo_dir: Path, out_dir: Path, include: tuple[str, ...], exclude:
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Parser processes [default: all cores].")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching this glob (ingest only).")
 @click.option("--no-recall", is_flag=True, help="Only time it; skip the recall comparison with ast and ctags.")
+@click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Turns of ctags / command / in-process ingest; each keeps its best time.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON on stdout.")
-def bench_ingest_cmd(repo_dir: Path, workers: int | None, exclude: tuple[str, ...], no_recall: bool,
+def bench_ingest_cmd(repo_dir: Path, workers: int | None, exclude: tuple[str, ...], no_recall: bool, repeat: int,
                      as_json: bool) -> None:
     """Time a full ingest and an unchanged re-run against `ctags -R` on REPO_DIR; recall vs ast and ctags."""
     from corpus_ft.ingest.bench import bench_ingest, print_bench
 
-    result = bench_ingest(repo_dir, workers=workers, exclude=exclude, recall=not no_recall)
+    result = bench_ingest(repo_dir, workers=workers, exclude=exclude, recall=not no_recall, repeat=repeat)
     print_bench(result)
     if as_json:
         echo_json(result)
