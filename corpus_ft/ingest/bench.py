@@ -45,7 +45,7 @@ def bench_ingest(repo_dir: str | Path, *, workers: int | None = None, exclude=()
     repo = Path(repo_dir)
     with tempfile.TemporaryDirectory(prefix="corpus-ft-bench-") as tmp:
         tags = Path(tmp) / "tags"
-        ctags_runs, cli_runs, full_runs = [], [], []
+        ctags_runs, cli_runs, full_runs, floor_runs = [], [], [], []
         command = [sys.executable, "-m", "corpus_ft", "ingest", str(repo), "--out"]
         options = [*(["--workers", str(workers)] if workers else []), *(f"--exclude={g}" for g in exclude)]
         for turn in range(max(1, repeat)):
@@ -56,6 +56,9 @@ def bench_ingest(repo_dir: str | Path, *, workers: int | None = None, exclude=()
                                                           capture_output=True)))
             out = Path(tmp) / f"run{turn}"
             full_runs.append(_timed(lambda: ingest_repo(repo, out, workers=workers, exclude=exclude)))
+            if turn == 0:
+                code_files = _code_files(repo, out)
+            floor_runs.append(_timed(lambda: _parse_only(code_files, full_runs[0][2]["workers"])))
         report = full_runs[0][2]
         full_wall, full_cpu = min(r[0] for r in full_runs), min(r[1] for r in full_runs)
         reruns = [_timed(lambda: ingest_repo(repo, out, workers=workers, exclude=exclude)) for _ in range(3)]
@@ -66,7 +69,8 @@ def bench_ingest(repo_dir: str | Path, *, workers: int | None = None, exclude=()
                   "files_seen": report["files_seen"], "files_ingested": report["files_ingested"],
                   "mb_ingested": round(report["bytes_ingested"] / 1e6, 2), "units": report["units"]}
         result["turns"] = [{"ctags_wall_s": round(c[0], 3), "command_wall_s": round(m[0], 3),
-                            "in_process_wall_s": round(f[0], 3)} for c, m, f in zip(ctags_runs, cli_runs, full_runs)]
+                            "in_process_wall_s": round(f[0], 3), "parse_only_wall_s": round(p[0], 3)}
+                           for c, m, f, p in zip(ctags_runs, cli_runs, full_runs, floor_runs)]
         ctags_wall = min(r[0] for r in ctags_runs)
         ctags_cpu = min(r[1] for r in ctags_runs)
         rerun_wall, rerun_cpu = min(r[0] for r in reruns), min(r[1] for r in reruns)
@@ -82,10 +86,13 @@ def bench_ingest(repo_dir: str | Path, *, workers: int | None = None, exclude=()
                             "files_per_s": round(report["files_seen"] / wall, 1),
                             "mb_per_s": round(report["bytes_ingested"] / 1e6 / wall, 2),
                             "x_ctags_wall": round(wall / ctags_wall, 2), "x_ctags_cpu": round(cpu / max(ctags_cpu, 1e-9), 2)}
-        floor_wall, floor_cpu, _ = _timed(lambda: _parse_only(repo, table))
+        floor_wall = min(r[0] for r in floor_runs)
+        solo_cpu = min(_timed(lambda: _parse_only(code_files, 1))[1] for _ in range(2))
         result["tree_sitter_parse_only"] = {
-            "cpu_s": round(floor_cpu, 3), "x_ctags_cpu": round(floor_cpu / max(ctags_cpu, 1e-9), 2),
-            "note": "one process, tree-sitter parse of every code file and nothing else: the floor for 'full'"}
+            "wall_s": round(floor_wall, 3), "x_ctags_wall": round(floor_wall / ctags_wall, 2),
+            "one_process_cpu_s": round(solo_cpu, 3), "x_ctags_cpu": round(solo_cpu / max(ctags_cpu, 1e-9), 2),
+            "note": ("read and tree-sitter-parse every code file in the same number of worker processes, nothing "
+                     "else (no units, no output): the floor under 'full' on this machine")}
         if recall:
             from corpus_ft.ingest.recall import ctags_recall, python_recall
 
@@ -97,19 +104,40 @@ def bench_ingest(repo_dir: str | Path, *, workers: int | None = None, exclude=()
     return result
 
 
-def _parse_only(repo: Path, table) -> int:
-    """Parse each code file once with tree-sitter (no extraction), to show what parsing alone costs."""
-    from corpus_ft.ingest.code import GRAMMARS, parser_for
+def _code_files(repo: Path, run: Path) -> list[tuple[str, str]]:
+    """(path, grammar) of every file a full ingest parsed with tree-sitter."""
+    import json
 
-    files = dict(zip(table["path"].to_pylist(), table["language"].to_pylist()))
-    n = 0
-    for rel, language in sorted(files.items()):
-        if language == "typescript" and rel.endswith(".tsx"):
-            language = "tsx"
-        if language in GRAMMARS:
-            parser_for(language)[0].parse((repo / rel).read_bytes())
-            n += 1
-    return n
+    from corpus_ft.ingest.code import GRAMMARS
+
+    index = json.loads((run / ".cache" / "ingest" / "files.json").read_text())["files"]
+    files = []
+    for rel, (_, _, _, record) in sorted(index.items()):
+        language = "tsx" if rel.endswith(".tsx") else record.get("language")
+        if record.get("status") == "ingested" and language in GRAMMARS:
+            files.append((str(repo / rel), language))
+    return files
+
+
+def _parse_files(files: list[tuple[str, str]]) -> int:
+    from corpus_ft.ingest.code import parser_for
+
+    for path, language in files:
+        with open(path, "rb") as f:
+            parser_for(language)[0].parse(f.read())
+    return len(files)
+
+
+def _parse_only(files: list[tuple[str, str]], workers: int) -> int:
+    """Read and parse every file with tree-sitter and nothing else, in `workers` forked processes."""
+    if workers == 1:
+        return _parse_files(files)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    batches = [files[i::workers * 16] for i in range(workers * 16)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return sum(pool.map(_parse_files, batches))
 
 
 def print_bench(result: dict) -> None:
@@ -131,13 +159,14 @@ def print_bench(result: dict) -> None:
         table.add_row(label, str(r["wall_s"]), str(r["cpu_s"]), str(r["files_per_s"]),
                       str(r["mb_per_s"]), str(r["x_ctags_wall"]), str(r["x_ctags_cpu"]))
     console.print(table)
-    console.print("best of " + str(len(result["turns"])) + " turns each; turns (ctags, command, in process): "
-                  + ", ".join(f"{t['ctags_wall_s']}/{t['command_wall_s']}/{t['in_process_wall_s']} s"
-                              for t in result["turns"]))
+    console.print("best of " + str(len(result["turns"])) + " turns each; turns (ctags / command / in process / "
+                  "parse only): " + ", ".join(f"{t['ctags_wall_s']}/{t['command_wall_s']}/{t['in_process_wall_s']}/"
+                                              f"{t['parse_only_wall_s']} s" for t in result["turns"]))
     median = result["median_turn_x_ctags_wall"]
     console.print(f"median of the turns' own ratios: command {median['full_command']}x, in process {median['full']}x")
     floor = result["tree_sitter_parse_only"]
-    console.print(f"tree-sitter parse alone (one process, no extraction): {floor['cpu_s']} CPU s = "
+    console.print(f"read + tree-sitter parse alone, same workers, nothing else: {floor['wall_s']} s = "
+                  f"{floor['x_ctags_wall']} x ctags (wall); in one process {floor['one_process_cpu_s']} CPU s = "
                   f"{floor['x_ctags_cpu']} x ctags CPU")
     rec = result.get("recall")
     if rec:
