@@ -175,7 +175,7 @@ def _parse_all(chunks: list[list[Candidate]], settings: dict, workers: int, prog
                 done(i, records, [payload])
             return
         _warm_parsers({c.language for chunk in chunks for c in chunk})  # the forked workers inherit them
-        # chunks of one big file go first, so none is left running alone at the end; the rest in
+        # chunks holding a big file go first, so none is left running alone at the end; the rest in
         # path order, so the writer can write them as they come
         big = 2 * max(CHUNK_BYTES, sum(sizes) // 256)
         order = sorted(range(len(jobs)), key=lambda i: (sizes[i] < big, i))

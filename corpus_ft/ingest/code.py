@@ -83,7 +83,6 @@ class Def:
     node: Node      # the definition itself
     outer: Node     # what its span covers: adds export, template, decorators held by a parent node
     body: Node | None
-    doc: str | None = None  # None: look for a leading comment when rendering
 
 
 def code_units(text: str, language: str, src: bytes | None = None) -> tuple[list[dict], list[dict]]:
@@ -306,7 +305,7 @@ def _render(d: Def, kind: str, qual: str, parent: str, src: bytes, language: str
         body_start = d.body.start_byte if d.body is not None else node.end_byte
         signature = src[outer.start_byte:body_start].decode("utf-8", "replace").strip()
     signature = _drop_annotations(signature.rstrip("{").rstrip())
-    doc = d.doc if d.doc is not None else _leading_comment(outer, src, language)
+    doc = _leading_comment(outer, src, language)
     return {"kind": kind, "name": qual, "heading_path": [], "signature": signature, "docstring": doc,
             "text": text, "start_line": outer.start_point.row + 1, "end_line": outer.end_point.row + 1,
             "parent": parent}
