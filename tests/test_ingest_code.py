@@ -164,3 +164,24 @@ def test_comment_markers_are_stripped_and_the_words_kept():
     assert clean_comment("/// Builds it.\n/// Fast.") == "Builds it.\nFast."
     assert clean_comment("// Package server serves.") == "Package server serves."
     assert clean_comment("# Creates a report.") == "Creates a report."
+
+
+@needs_ctags
+def test_bench_ingest_times_every_contender_on_the_same_tree(table):
+    """One turn of `corpus-ft bench ingest` on the fixtures: ctags, the command, the in-process run,
+    the parse-only floor and the unchanged re-run are all measured and the figures hang together."""
+    from corpus_ft.ingest.bench import bench_ingest
+
+    result = bench_ingest(FIXTURE, repeat=1)
+    assert result["units"] == table.num_rows
+    assert [set(t) for t in result["turns"]] == [{"ctags_wall_s", "command_wall_s", "in_process_wall_s",
+                                                  "parse_only_wall_s"}]
+    turn = result["turns"][0]
+    for name, key in (("full_command", "command_wall_s"), ("full", "in_process_wall_s")):
+        assert result[name]["wall_s"] == turn[key] > 0
+        assert result[name]["x_ctags_wall"] == pytest.approx(turn[key] / result["ctags"]["wall_s"], rel=0.02)
+    # a fresh interpreter that imports everything cannot beat the same work in a warm process by much
+    assert result["full_command"]["wall_s"] > 0.5 * result["full"]["wall_s"]
+    assert 0 < result["unchanged_rerun"]["wall_s"] < result["full_command"]["wall_s"]
+    assert result["tree_sitter_parse_only"]["wall_s"] == turn["parse_only_wall_s"] > 0
+    assert result["recall"]["python_vs_ast"]["recall"] >= 0.99
