@@ -178,8 +178,10 @@ def test_bench_ingest_times_every_contender_on_the_same_tree(table):
                                                   "parse_only_wall_s"}]
     turn = result["turns"][0]
     for name, key in (("full_command", "command_wall_s"), ("full", "in_process_wall_s")):
-        assert result[name]["wall_s"] == turn[key] > 0
-        assert result[name]["x_ctags_wall"] == pytest.approx(turn[key] / result["ctags"]["wall_s"], rel=0.02)
+        assert result[name]["wall_s"] == turn[key] > 0 and result[name]["x_ctags_wall"] > 0
+    # both ratios stand on the same ctags run (its time is a few ms here, too coarse after rounding to divide by)
+    assert result["full_command"]["x_ctags_wall"] / result["full"]["x_ctags_wall"] == pytest.approx(
+        turn["command_wall_s"] / turn["in_process_wall_s"], rel=0.05)
     # a fresh interpreter that imports everything cannot beat the same work in a warm process by much
     assert result["full_command"]["wall_s"] > 0.5 * result["full"]["wall_s"]
     assert 0 < result["unchanged_rerun"]["wall_s"] < result["full_command"]["wall_s"]
