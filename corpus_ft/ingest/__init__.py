@@ -81,7 +81,7 @@ def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, conf
                 tables.append(last_units.of(same))
             touched.extend(same)
             records.update(chunk_records)
-            writer.add(i, by_path(tables) if len(tables) > 1 else tables[0] if tables else units_table([]))
+            writer.add(i, tables[0] if len(tables) == 1 else by_path(tables))  # by_path([]) is the empty table
 
         try:
             _parse_all(chunks, settings, workers, progress, config.parallel_min_bytes, known, collect)

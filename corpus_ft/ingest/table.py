@@ -99,8 +99,6 @@ def _strings_array(n: int, offsets: bytes, data: bytes):
 
 def units_table(rows: list[dict]):
     """Rows to an Arrow table in the units.parquet schema."""
-    if not rows:
-        return columns_table(unit_columns([]))
     try:
         return columns_table(unit_columns(rows))
     except OverflowError:  # over 2 GiB of text in one batch: let Arrow split it into chunks
