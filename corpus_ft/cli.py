@@ -78,7 +78,7 @@ def ingest_cmd(repo_dir: Path, out_dir: Path, include: tuple[str, ...], exclude:
 def bench_ingest_cmd(repo_dir: Path, workers: int | None, exclude: tuple[str, ...], no_recall: bool, repeat: int,
                      as_json: bool) -> None:
     """Time a full ingest and an unchanged re-run against `ctags -R` on REPO_DIR; recall vs ast and ctags."""
-    from corpus_ft.ingest.bench import bench_ingest, print_bench
+    from corpus_ft.bench.ingest import bench_ingest, print_bench
 
     result = bench_ingest(repo_dir, workers=workers, exclude=exclude, recall=not no_recall, repeat=repeat)
     print_bench(result)
@@ -86,7 +86,7 @@ def bench_ingest_cmd(repo_dir: Path, workers: int | None, exclude: tuple[str, ..
         echo_json(result)
 
 
-# --- build (corpus_ft/build, corpus_ft/generate) ---------------------------------------
+# --- build (corpus_ft/datasets, corpus_ft/generate) ---------------------------------------
 
 _BUILD_KINDS = ("paragraphs", "qa", "keywords", "code_summary")
 
@@ -132,7 +132,7 @@ def build_cmd(kind: str, run_dir: Path, generator: str | None, generator_model: 
     content, exact and near-duplicates), split by source file and written as a datasets
     DatasetDict, JSONL, stats.json and card.md under RUN/datasets/KIND/.
     """
-    from corpus_ft.build import KINDS, build_dataset, resolve_config
+    from corpus_ft.datasets import KINDS, build_dataset, resolve_config
 
     gen = {k: v for k, v in (("type", generator), ("model", generator_model), ("base_url", base_url)) if v}
     overrides = {k: v for k, v in options.items() if v not in (None, ())}
@@ -211,7 +211,7 @@ def review_cmd(run_dir: Path, serve: bool, host: str, port: int, model_dir: Path
                   on_ready=lambda url: click.echo(f"reviewing {run_dir} at {url} (Ctrl-C to stop)", err=True))
 
 
-# --- estimate (corpus_ft/train/estimate.py) --------------------------------------------
+# --- estimate (corpus_ft/estimate/memory.py) --------------------------------------------
 
 
 @main.command("estimate")
@@ -246,7 +246,7 @@ def estimate_cmd(model: str, target_modules: str, gpu: str | None, run_dir: Path
     MODEL is a local directory with config.json, a hub id whose config is in the Hugging Face
     cache, or a preset (llama-3-8b, llama-3.2-1b, mistral-7b, ...). Nothing is downloaded.
     """
-    from corpus_ft.train.estimate import NO_FIT_EXIT, check_fit, estimate, print_estimate, write_estimate
+    from corpus_ft.estimate.memory import NO_FIT_EXIT, check_fit, estimate, print_estimate, write_estimate
 
     targets = "all-linear" if target_modules == "all-linear" else [t.strip() for t in target_modules.split(",") if t.strip()]
     est = estimate(model, target_modules=targets, **settings)
@@ -261,7 +261,7 @@ def estimate_cmd(model: str, target_modules: str, gpu: str | None, run_dir: Path
         sys.exit(NO_FIT_EXIT)
 
 
-# --- train, export, tiny-model (corpus_ft/train) ---------------------------------------
+# --- train, export, tiny-model (corpus_ft/train, corpus_ft/model) ----------------------
 
 
 @main.command("tiny-model")
@@ -279,7 +279,7 @@ def tiny_model_cmd(out_dir: Path, corpus_run: Path | None, vocab_size: int, hidd
     It is NOT a useful language model; it exists so the whole pipeline runs and is tested
     on a CPU with no model download. Real runs pass a local Llama directory or a hub id.
     """
-    from corpus_ft.train.tiny import build_tiny_model
+    from corpus_ft.model.tiny import build_tiny_model
 
     path = build_tiny_model(out_dir, corpus_run=corpus_run, vocab_size=vocab_size,
                             hidden_size=hidden_size, num_layers=layers, seed=seed)
@@ -555,7 +555,7 @@ def bench_demo_cmd(recipe_path: Path | None, keep: bool, as_json: bool) -> None:
         click.echo(f"run directory: {result['run_dir']}")
 
 
-@bench.command("estimate")  # estimate's benchmark (corpus_ft/train/calibration.py)
+@bench.command("estimate")  # estimate's benchmark (corpus_ft/bench/calibration.py)
 @click.option("--grid", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Measured grid (JSONL; default docs/calibration/h100-memory-grid.jsonl).")
 @click.option("--saved-tensors", is_flag=True,
@@ -564,7 +564,7 @@ def bench_demo_cmd(recipe_path: Path | None, keep: bool, as_json: bool) -> None:
 def bench_estimate_cmd(grid: Path | None, saved_tensors: bool, as_json: bool) -> None:
     """Residuals of the memory estimator against every measured point (exit 1 if any is off by > 10%)."""
     if saved_tensors:
-        from corpus_ft.train.calibration import saved_bytes_report
+        from corpus_ft.bench.calibration import saved_bytes_report
 
         rows = saved_bytes_report()
         if as_json:
@@ -572,7 +572,7 @@ def bench_estimate_cmd(grid: Path | None, saved_tensors: bool, as_json: bool) ->
         for r in rows if not as_json else []:
             click.echo(", ".join(f"{k} {v:,.0f}" if not isinstance(v, str) else v for k, v in r.items()), err=True)
         return
-    from corpus_ft.train.calibration import (GRID, cross_shape_holdout, grid_residuals, print_residuals,
+    from corpus_ft.bench.calibration import (GRID, cross_shape_holdout, grid_residuals, print_residuals,
                                              reference_residuals)
 
     rows, refs, holdout = grid_residuals(grid or GRID), reference_residuals(), cross_shape_holdout(grid or GRID)
@@ -598,7 +598,7 @@ def bench_eval_cmd(n_queries: int, max_new_tokens: int, batch_size: int, threads
 
     import torch
 
-    from corpus_ft.evaluate.bench import bench_eval
+    from corpus_ft.bench.evaluate import bench_eval
 
     if threads:
         torch.set_num_threads(threads)
@@ -616,7 +616,7 @@ def bench_eval_cmd(n_queries: int, max_new_tokens: int, batch_size: int, threads
 bench.add_command(bench_ingest_cmd)  # defined in the ingest section, above the `bench` group
 
 
-@bench.command("generate")  # the generators' benchmark (corpus_ft/generate/bench.py)
+@bench.command("generate")  # the generators' benchmark (corpus_ft/bench/generate.py)
 @click.option("--model", "model_dir", default=None, help="Model dir or hub id [default: a tiny Llama built on the fly].")
 @click.option("--prompts", "n_prompts", default=32, show_default=True)
 @click.option("--max-new-tokens", default=32, show_default=True)
@@ -626,7 +626,7 @@ bench.add_command(bench_ingest_cmd)  # defined in the ingest section, above the 
 def bench_generate_cmd(model_dir: str | None, n_prompts: int, max_new_tokens: int, batch_sizes: str,
                        concurrency: int, as_json: bool) -> None:
     """Tokens/s of hf generation per batch size; openai client over `corpus-ft serve`, cold and cached."""
-    from corpus_ft.generate.bench import bench_generate
+    from corpus_ft.bench.generate import bench_generate
 
     try:
         sizes = tuple(int(b) for b in batch_sizes.split(","))
@@ -645,7 +645,7 @@ def bench_generate_cmd(model_dir: str | None, n_prompts: int, max_new_tokens: in
                    f"({s[run]['http_requests']} HTTP requests, concurrency {s['concurrency']})")
 
 
-@bench.command("train")  # the trainer's benchmark (corpus_ft/train/bench.py)
+@bench.command("train")  # the trainer's benchmark (corpus_ft/bench/train.py)
 @click.option("--model-shape", default="tiny", show_default=True,
               type=click.Choice(["llama-3-8b", "llama-3.2-1b", "tiny"]), help="Random weights of this shape.")
 @click.option("--method", default="qlora", show_default=True, type=click.Choice(["qlora", "lora"]))
@@ -661,7 +661,7 @@ def bench_generate_cmd(model_dir: str | None, n_prompts: int, max_new_tokens: in
 def bench_train_cmd(model_shape: str, method: str, seq: int, micro_batches: str, steps: int, warmup: int,
                     gradient_checkpointing: str, recipes: str, out_file: Path | None, as_json: bool) -> None:
     """Tokens/s and peak GPU memory: this project's trainer vs the common guide's QLoRA recipe."""
-    from corpus_ft.train.bench import bench_train
+    from corpus_ft.bench.train import bench_train
 
     try:
         mbs = tuple(int(m) for m in micro_batches.split(","))

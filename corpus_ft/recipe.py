@@ -18,11 +18,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from corpus_ft.build.config import BuildConfig
+from corpus_ft.datasets.config import BuildConfig
 from corpus_ft.evaluate.config import EvalConfig
 from corpus_ft.ingest.config import IngestConfig
 from corpus_ft.train.config import TrainConfig
-from corpus_ft.train.estimate import EstimateConfig
+from corpus_ft.estimate.memory import EstimateConfig
 from corpus_ft.util import CorpusFtError
 
 __all__ = ["Recipe", "TinyModelConfig", "ReviewSettings", "load_recipe", "recipe_from_dict"]

@@ -88,7 +88,7 @@ def stage_ingest(recipe: Recipe, ctx: _Ctx) -> dict:
 
 
 def stage_datasets(recipe: Recipe, ctx: _Ctx) -> dict:
-    from corpus_ft.build import build_dataset
+    from corpus_ft.datasets import build_dataset
 
     run = ctx.run
     _need(run / "units.parquet", "datasets", "ingest")
@@ -103,7 +103,7 @@ def model_ref(recipe: Recipe, ctx: _Ctx) -> str:
     """The base model to load: RUN_DIR/tiny-model (built here, on the run's units) or the recipe's model."""
     if recipe.model != "tiny":
         return recipe.model
-    from corpus_ft.train.tiny import build_tiny_model
+    from corpus_ft.model.tiny import build_tiny_model
 
     run = ctx.run
     out = run / "tiny-model"
@@ -148,7 +148,7 @@ def stage_review(recipe: Recipe, ctx: _Ctx) -> dict:
 
 
 def stage_estimate(recipe: Recipe, ctx: _Ctx) -> dict:
-    from corpus_ft.train.estimate import (NO_FIT_EXIT, _visible_gpu_bytes, check_fit, estimate,
+    from corpus_ft.estimate.memory import (NO_FIT_EXIT, _visible_gpu_bytes, check_fit, estimate,
                                           format_no_fit, settings_from_config, write_estimate)
 
     run = ctx.run

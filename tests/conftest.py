@@ -40,7 +40,7 @@ def sample_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, sample_run) -> Path:
     """The embedded tiny Llama, tokenizer trained on the sample corpus."""
-    from corpus_ft.train.tiny import build_tiny_model
+    from corpus_ft.model.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny", corpus_run=sample_run)
 
@@ -48,7 +48,7 @@ def tiny_model(tmp_path_factory, sample_run) -> Path:
 @pytest.fixture(scope="session")
 def built_run(tmp_path_factory, sample_run) -> Path:
     """sample_run plus all four dataset kinds built with the offline heuristic generator."""
-    from corpus_ft.build import build_dataset
+    from corpus_ft.datasets import build_dataset
 
     run = tmp_path_factory.mktemp("built") / "run"
     shutil.copytree(sample_run, run)

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from corpus_ft.build import KINDS, build_dataset
-from corpus_ft.build.chunk import make_splitter, split_text
-from corpus_ft.build.config import BuildConfig
-from corpus_ft.build.quality import filter_records
-from corpus_ft.build.split import assign_files
+from corpus_ft.datasets import KINDS, build_dataset
+from corpus_ft.datasets.chunk import make_splitter, split_text
+from corpus_ft.datasets.config import BuildConfig
+from corpus_ft.datasets.quality import filter_records
+from corpus_ft.datasets.split import assign_files
 from corpus_ft.cli import main
 from corpus_ft.util import CorpusFtError, read_jsonl
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corpus_ft.build.kinds import extract_keywords, good_docstring, grounding
+from corpus_ft.datasets.kinds import extract_keywords, good_docstring, grounding
 from corpus_ft.generate import GeneratorConfig
 from corpus_ft.generate.heuristic import HeuristicGenerator
 

@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from corpus_ft.cli import main
-from corpus_ft.train import estimate as est_module
-from corpus_ft.train.calibration import grid_residuals, read_grid, reference_residuals
-from corpus_ft.train.estimate import (NO_FIT_EXIT, check_fit, choose_fastest, estimate, load_shape, parse_gpu,
+from corpus_ft.estimate import memory as est_module
+from corpus_ft.bench.calibration import grid_residuals, read_grid, reference_residuals
+from corpus_ft.estimate.memory import (NO_FIT_EXIT, check_fit, choose_fastest, estimate, load_shape, parse_gpu,
                                       preflight)
-from corpus_ft.train.shapes import GIB, PRESETS
+from corpus_ft.estimate.shapes import GIB, PRESETS
 from corpus_ft.util import CorpusFtError
 
 # Llama-3.2-1B's config.json as published on the hub (trimmed of keys the estimator ignores).
@@ -43,7 +43,7 @@ def test_reference_points_within_10_percent():
 
 
 def test_constants_are_the_grid_fit_and_transfer_across_shapes():
-    from corpus_ft.train.calibration import cross_shape_holdout, refit
+    from corpus_ft.bench.calibration import cross_shape_holdout, refit
 
     fitted = refit()  # after a re-measure, paste these into estimate.py
     assert fitted["CKPT_LAYERS"] == pytest.approx(est_module.CKPT_LAYERS, abs=0.02)
@@ -245,7 +245,7 @@ def test_choose_fastest_both_forms():
 
 def test_run_estimate_writes_the_verdict_and_uses_the_built_tiny_model(tmp_path):
     from corpus_ft.train.config import TrainConfig
-    from corpus_ft.train.estimate import EstimateConfig, run_estimate
+    from corpus_ft.estimate.memory import EstimateConfig, run_estimate
 
     tiny = tmp_path / "tiny-model"
     tiny.mkdir()
@@ -300,9 +300,9 @@ def test_bench_estimate_prints_residuals():
 @pytest.mark.slow
 def test_layer_count_matches_what_a_real_layer_saves():
     """One real transformers LlamaDecoderLayer + PEFT LoRA on the CPU: autograd's saved bytes = the formula."""
-    from corpus_ft.train.calibration import measure_saved_bytes
-    from corpus_ft.train.estimate import SEVEN, _layer_bytes
-    from corpus_ft.train.shapes import ModelShape
+    from corpus_ft.bench.calibration import measure_saved_bytes
+    from corpus_ft.estimate.memory import SEVEN, _layer_bytes
+    from corpus_ft.estimate.shapes import ModelShape
 
     shape = ModelShape("small-gqa", hidden=512, layers=1, heads=8, kv_heads=2, ffn=1536, vocab=256)
     cpu = dict(cast_bytes=4, mask_bytes=2)  # no autocast on the CPU; dropout keeps a bf16 mask there

@@ -48,7 +48,7 @@ def tiny(tmp_path_factory):
     import torch
     from transformers import AutoModelForCausalLM
 
-    from corpus_ft.train.tiny import build_tiny_model
+    from corpus_ft.model.tiny import build_tiny_model
 
     path = build_tiny_model(tmp_path_factory.mktemp("gen") / "tiny", vocab_size=512, hidden_size=64)
     model = AutoModelForCausalLM.from_pretrained(path)
@@ -273,7 +273,7 @@ def test_chat_many_keeps_order_and_returns_exceptions():
 
 @pytest.mark.slow
 def test_bench_generate_reports_speed_and_a_free_cached_rerun(tiny):
-    from corpus_ft.generate.bench import bench_generate
+    from corpus_ft.bench.generate import bench_generate
 
     r = bench_generate(tiny, n_prompts=3, max_new_tokens=2, batch_sizes=(1, 3), concurrency=2)
     assert [h["batch_size"] for h in r["hf"]] == [1, 3] and all(h["new_tokens"] == 6 for h in r["hf"])

@@ -170,7 +170,7 @@ def test_comment_markers_are_stripped_and_the_words_kept():
 def test_bench_ingest_times_every_contender_on_the_same_tree(table):
     """One turn of `corpus-ft bench ingest` on the fixtures: ctags, the command, the in-process run,
     the parse-only floor and the unchanged re-run are all measured and the figures hang together."""
-    from corpus_ft.ingest.bench import bench_ingest
+    from corpus_ft.bench.ingest import bench_ingest
 
     result = bench_ingest(FIXTURE, repeat=1)
     assert result["units"] == table.num_rows

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from corpus_ft.build import KINDS, build_dataset
-from corpus_ft.build.redact import redact
+from corpus_ft.datasets import KINDS, build_dataset
+from corpus_ft.redact import redact
 
 AWS = "AKIAZ3MPLEQ7KEYV2X9Q"
 GITHUB = "ghp_R8sT2vW4yZ6bD8fH0jL2nP4rT6vX8zB1dF3h"

@@ -206,7 +206,7 @@ def test_full_finetune_and_non_llama_architecture(run, tmp_path):
     """A GPT-2 built locally, with no chat template, trains through the same path, here fully fine-tuned."""
     from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
-    from corpus_ft.train.tiny import DEFAULT_CHAT_TEMPLATE
+    from corpus_ft.model.chat import DEFAULT_CHAT_TEMPLATE
 
     tok = AutoTokenizer.from_pretrained(run / "tiny-model")
     gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_embd=64, n_layer=2, n_head=2, n_positions=256,

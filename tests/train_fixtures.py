@@ -64,7 +64,7 @@ def write_units(run: Path) -> Path:
 
 def make_run(run: Path, n: int = 48) -> Path:
     """A run directory with units, datasets and the tiny model where `model: tiny` finds it."""
-    from corpus_ft.train.tiny import build_tiny_model
+    from corpus_ft.model.tiny import build_tiny_model
 
     write_datasets(write_units(run), n=n)
     build_tiny_model(run / "tiny-model", corpus_run=run)

@@ -199,7 +199,7 @@ def attach_source_text(run_dir: str | Path, queries: list[dict], max_chars: int 
                                             and o["end_line"] >= u["end_line"] for o in hits)]
         if outer:
             q["source_text"] = "\n\n".join(_lines(u, start, end) for u in outer)[:max_chars]
-    from corpus_ft.build.redact import redact  # reports quote the repo: keep its secrets out of them
+    from corpus_ft.redact import redact  # reports quote the repo: keep its secrets out of them
 
     for q in todo:
         if q["source_text"]:

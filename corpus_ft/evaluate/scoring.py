@@ -68,7 +68,7 @@ def load_tokenizer(tuned: Path, base: str):
     """The tuned dir's tokenizer (else the base's), with a chat template and left padding."""
     from transformers import AutoTokenizer
 
-    from corpus_ft.train.tiny import DEFAULT_CHAT_TEMPLATE
+    from corpus_ft.model.chat import DEFAULT_CHAT_TEMPLATE
 
     tokenizer = AutoTokenizer.from_pretrained(tuned if (tuned / "tokenizer_config.json").is_file() else base)
     if not tokenizer.chat_template:
@@ -162,7 +162,7 @@ def prompt_text(tokenizer, messages: list[dict]) -> str:
 def generate(model, tokenizer, prompts: list[list[dict]], *, max_new_tokens: int, temperature: float,
              top_p: float, seed: int, batch_size: int, max_length: int, progress=None) -> list[dict]:
     """Answers for chat prompts, batched with left padding; greedy when temperature is 0."""
-    from corpus_ft.generate.hf import generate as complete
+    from corpus_ft.model.generate import generate as complete
 
     done = complete(model, tokenizer, [prompt_text(tokenizer, m) for m in prompts], max_new_tokens=max_new_tokens,
                     temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size,

@@ -10,14 +10,14 @@ from __future__ import annotations
 import contextlib
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from corpus_ft.generate import Chunk, GeneratorConfig, QAPair
 from corpus_ft.generate.parse import parse_qa, parse_summary
 from corpus_ft.generate.prompts import load_templates, qa_prompt, summary_prompt
+from corpus_ft.model.generate import Advance
 
 Messages = list[dict[str, str]]
-Advance = Callable[[int], None]
 
 
 @contextlib.contextmanager

@@ -22,7 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from corpus_ft.generate.hf import generate, load_model, render_chat
+from corpus_ft.model.chat import render_chat
+from corpus_ft.model.generate import generate, load_model
 
 DEFAULT_MAX_TOKENS = 256
 

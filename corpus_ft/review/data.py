@@ -130,7 +130,7 @@ def source_span(run: Run, source: dict) -> dict:
     lines = unit.text.splitlines()
     s = max((start or unit.start_line) - unit.start_line, 0)
     e = min((end or unit.end_line) - unit.start_line + 1, len(lines))
-    from corpus_ft.build.redact import redact  # the page quotes the repo: keep its secrets out too
+    from corpus_ft.redact import redact  # the page quotes the repo: keep its secrets out too
 
     text = redact("\n".join(lines[s:e]), filename=unit.path, language=unit.language)
     return {"path": path or unit.path, "start_line": unit.start_line + s, "end_line": unit.start_line + e - 1,

@@ -50,7 +50,7 @@ def resolve_model(run_dir: Path, name: str) -> str:
     if name == "tiny":
         path = run_dir / "tiny-model"
         if not (path / "config.json").is_file():
-            from corpus_ft.train.tiny import build_tiny_model
+            from corpus_ft.model.tiny import build_tiny_model
 
             corpus = run_dir if (run_dir / "units.parquet").is_file() else None
             build_tiny_model(path, corpus_run=corpus)
@@ -88,15 +88,15 @@ def fit_plan(config: TrainConfig, device: str) -> TrainConfig:
     """Ask the estimator first: refuse what does not fit, drop checkpointing when it fits without."""
     if device == "cpu":
         if config.gpu is not None:  # planning for a named GPU is checked even where there is none
-            from corpus_ft.train.estimate import preflight
+            from corpus_ft.estimate.memory import preflight
 
             preflight(config)
         return config.model_copy(update={"gradient_checkpointing": False})
-    from corpus_ft.train import estimate
+    from corpus_ft.estimate.memory import choose_fastest, preflight
 
     if config.gradient_checkpointing == "auto":
-        config = estimate.choose_fastest(config)
-    estimate.preflight(config)
+        config = choose_fastest(config)
+    preflight(config)
     return config
 
 
@@ -138,7 +138,7 @@ def load_tokenizer(model_ref: str):
     from transformers import AutoTokenizer
     from trl.chat_template_utils import get_training_chat_template, has_generation_markers
 
-    from corpus_ft.train.tiny import DEFAULT_CHAT_TEMPLATE
+    from corpus_ft.model.chat import DEFAULT_CHAT_TEMPLATE
 
     try:
         tok = AutoTokenizer.from_pretrained(model_ref)

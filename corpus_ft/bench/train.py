@@ -35,8 +35,8 @@ def shape_dir(shape: str, cache: Path | None = None) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, LlamaConfig
 
-    from corpus_ft.train.shapes import PRESETS
-    from corpus_ft.train.tiny import train_tokenizer
+    from corpus_ft.estimate.shapes import PRESETS
+    from corpus_ft.model.tiny import train_tokenizer
 
     if shape not in SHAPES:
         raise CorpusFtError(f"--model-shape must be one of {', '.join(SHAPES)}, got {shape!r}")

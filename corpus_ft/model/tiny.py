@@ -11,26 +11,11 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from corpus_ft.model.chat import DEFAULT_CHAT_TEMPLATE
 from corpus_ft.util import CorpusFtError, atomic_dir, offline_env
 
 BOS, END, PAD, UNK = "<s>", "<|end|>", "<pad>", "<unk>"
 ROLE_TOKENS = ["<|system|>", "<|user|>", "<|assistant|>"]
-
-# Used for the tiny model and for any model that ships without a chat template.
-# `{% generation %}` marks the assistant turns, which gives TRL its assistant-only loss mask.
-# Turns end with the tokenizer's eos_token (`<|end|>` for the tiny model), so a base model
-# without a template learns to stop with the token its generation config already stops on.
-DEFAULT_CHAT_TEMPLATE = (
-    "{{- bos_token }}"
-    "{%- for message in messages %}"
-    "{%- if message['role'] == 'assistant' %}"
-    "{{- '<|assistant|>\\n' }}{% generation %}{{- message['content'] + eos_token + '\\n' }}{% endgeneration %}"
-    "{%- else %}"
-    "{{- '<|' + message['role'] + '|>\\n' + message['content'] + eos_token + '\\n' }}"
-    "{%- endif %}"
-    "{%- endfor %}"
-    "{%- if add_generation_prompt %}{{- '<|assistant|>\\n' }}{%- endif %}"
-)
 
 _BUILTIN_TEXT = """\
 A repository holds documents and code. Documents explain how a service is built, deployed and

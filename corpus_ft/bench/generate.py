@@ -10,7 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from corpus_ft.generate.hf import generate, load_model, render_chat
+from corpus_ft.model.chat import render_chat
+from corpus_ft.model.generate import generate, load_model
 from corpus_ft.generate.openai import OpenAIClient
 from corpus_ft.generate.server import serve_in_background
 
@@ -29,7 +30,7 @@ def bench_generate(model: str | Path | None = None, n_prompts: int = 32, max_new
     label = str(model) if model is not None else "tiny (built-in text)"
     with tempfile.TemporaryDirectory(prefix="corpus-ft-bench-") as tmp:
         if model is None:
-            from corpus_ft.train.tiny import build_tiny_model
+            from corpus_ft.model.tiny import build_tiny_model
 
             model = build_tiny_model(Path(tmp) / "tiny")
         convs = _prompts(n_prompts)

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from corpus_ft.train.shapes import GIB, PRESETS, ModelShape, load_shape, parse_gpu
+from corpus_ft.estimate.shapes import GIB, PRESETS, ModelShape, load_shape, parse_gpu
 from corpus_ft.util import CorpusFtError
 
 __all__ = ["Estimate", "EstimateConfig", "FitReport", "check_fit", "choose_fastest", "estimate", "parse_gpu",

@@ -48,7 +48,7 @@ def _random_adapter(model_dir: Path, out: Path, seed: int) -> Path:
 def bench_eval(n_queries: int = 200, *, max_new_tokens: int = 32, batch_size: int = 8) -> dict:
     """Evaluate n_queries on the tiny model on this machine; returns timings."""
     from corpus_ft.evaluate import evaluate
-    from corpus_ft.train.tiny import build_tiny_model
+    from corpus_ft.model.tiny import build_tiny_model
 
     with tempfile.TemporaryDirectory(prefix="corpus-ft-bench-eval-") as tmp:
         tmp = Path(tmp)

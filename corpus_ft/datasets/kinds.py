@@ -10,9 +10,9 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from corpus_ft.build.chunk import with_context
-from corpus_ft.build.config import BuildConfig
-from corpus_ft.build.records import chat, meta, record_id, source
+from corpus_ft.datasets.chunk import with_context
+from corpus_ft.datasets.config import BuildConfig
+from corpus_ft.datasets.records import chat, meta, record_id, source
 from corpus_ft.generate import Chunk, Generator
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)

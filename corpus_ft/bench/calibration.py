@@ -6,8 +6,8 @@ import contextlib
 import json
 from pathlib import Path
 
-from corpus_ft.train import estimate as estimate_module
-from corpus_ft.train.estimate import estimate
+from corpus_ft.estimate import memory as estimate_module
+from corpus_ft.estimate.memory import estimate
 from corpus_ft.util import CorpusFtError
 
 GRID = Path(__file__).resolve().parents[2] / "docs" / "calibration" / "h100-memory-grid.jsonl"
@@ -183,7 +183,7 @@ def measure_saved_bytes(shape, tokens: int = 256, lora_dropout: float = 0.0) -> 
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from corpus_ft.train.shapes import load_shape
+    from corpus_ft.estimate.shapes import load_shape
 
     s = load_shape(shape)
     config = LlamaConfig(hidden_size=s.hidden, intermediate_size=s.ffn, num_attention_heads=s.heads,
@@ -213,8 +213,8 @@ def measure_saved_bytes(shape, tokens: int = 256, lora_dropout: float = 0.0) -> 
 
 def saved_bytes_report(models=("llama-3.2-1b", "llama-3-8b"), tokens: int = 128) -> list[dict]:
     """Measured saved bytes per token per layer (CPU, un-fused kernels) next to the estimator's count."""
-    from corpus_ft.train.estimate import SEVEN, _layer_bytes
-    from corpus_ft.train.shapes import load_shape
+    from corpus_ft.estimate.memory import SEVEN, _layer_bytes
+    from corpus_ft.estimate.shapes import load_shape
 
     out = []
     for name in models:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from corpus_ft.build.config import BuildConfig
+from corpus_ft.datasets.config import BuildConfig
 
 REASONS = ("empty", "exact_duplicate", "near_duplicate", "too_short", "too_long", "min_content",
            "ungrounded", "no_summary", "max_records")

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from corpus_ft.build.config import KINDS, BuildConfig
+from corpus_ft.datasets.config import KINDS, BuildConfig
 from corpus_ft.util import CorpusFtError, atomic_dir, is_up_to_date, sha256_file, write_jsonl, write_manifest
 
 __all__ = ["KINDS", "BuildConfig", "build_all", "build_dataset", "load_units", "resolve_config"]
@@ -71,7 +71,7 @@ def load_units(run_dir: Path) -> list[dict]:
 @lru_cache(maxsize=2)
 def _redacted_units(path: str, sha256: str) -> tuple[tuple[dict, ...], tuple[tuple[str, int], ...]]:
     """Redacted rows of one units.parquet (by content hash), and the counts: `build all` redacts once."""
-    from corpus_ft.build.redact import redact_unit
+    from corpus_ft.redact import redact_unit
 
     counts: Counter = Counter()
     units = tuple(redact_unit(u, counts) for u in load_units(Path(path).parent))
@@ -95,8 +95,8 @@ def _candidates(kind: str, units: list[dict], cfg: BuildConfig, run_dir: Path,
                 generation: dict) -> tuple[list[dict], list[dict], int]:
     """(candidates, removed by the kind itself, units read) for one kind; `generation` gets the
     generator's own counts (prompts, cache hits, unparseable replies) when it keeps them."""
-    from corpus_ft.build import kinds
-    from corpus_ft.build.chunk import chunk_units, make_splitter
+    from corpus_ft.datasets import kinds
+    from corpus_ft.datasets.chunk import chunk_units, make_splitter
 
     if kind == "code_summary":
         code = [u for u in units if u["kind"] in CODE_KINDS]
@@ -129,7 +129,7 @@ def _generator(cfg: BuildConfig, run_dir: Path):
 
 def _apply_review(records: list[dict], run_dir: Path, counts: Counter) -> tuple[list[dict], dict]:
     """Reviewer decisions applied; edited text is redacted again (a reviewer may paste anything)."""
-    from corpus_ft.build.redact import redact
+    from corpus_ft.redact import redact
     from corpus_ft.review.decisions import apply_decisions, load_decisions
 
     kept, review = apply_decisions(records, load_decisions(run_dir))
@@ -147,7 +147,7 @@ def _stats(kind: str, cfg: BuildConfig, units_in: int, candidates: list[dict], k
            removed: list[dict], splits: dict[str, list[dict]], redactions: Counter, review: dict,
            generation: dict) -> dict:
     """stats.json: the counts the card, the review page and `corpus-ft build --json` show."""
-    from corpus_ft.build.quality import REASONS
+    from corpus_ft.datasets.quality import REASONS
 
     size, overlap = cfg.resolved_chunking()
     settings = {**cfg.model_dump(mode="json", exclude={"kinds", "generator", "chunk_size", "chunk_overlap"}),
@@ -188,10 +188,10 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
     Skips the work (returning the stored stats with "skipped": true) when the manifest shows
     the same units.parquet, review decisions and config, unless `force`.
     """
-    from corpus_ft.build.card import write_card
-    from corpus_ft.build.export import write_splits
-    from corpus_ft.build.quality import filter_records
-    from corpus_ft.build.split import split_records
+    from corpus_ft.datasets.card import write_card
+    from corpus_ft.datasets.export import write_splits
+    from corpus_ft.datasets.quality import filter_records
+    from corpus_ft.datasets.split import split_records
 
     if kind not in KINDS:
         raise CorpusFtError(f"unknown dataset kind {kind!r}; choose one of {', '.join(KINDS)} or `all`")
