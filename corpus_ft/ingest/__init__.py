@@ -294,7 +294,8 @@ def _report(repo: Path, walked, skipped: list, records: dict[str, dict], table) 
     skipped = sorted(skipped + [(rel, r["reason"], r["detail"]) for rel, r in records.items()
                                 if r["status"] != "ingested"])
     ingested = {rel: r for rel, r in records.items() if r["status"] == "ingested"}
-    warnings = [{"path": rel, **w} for rel in sorted(ingested) for w in ingested[rel]["warnings"]]
+    warnings = list(getattr(walked, "warnings", [])) + \
+        [{"path": rel, **w} for rel in sorted(ingested) for w in ingested[rel]["warnings"]]
 
     def counts(column: str) -> dict[str, int]:
         return {d["values"]: d["counts"] for d in sorted(pc.value_counts(table[column]).to_pylist(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pathspec
 
@@ -53,19 +53,49 @@ class Candidate:
 class WalkResult:
     files: list[Candidate]
     skipped: list[tuple[str, str, str]]  # (path, reason, detail); a pruned directory ends with "/"
+    warnings: list[dict] = field(default_factory=list)  # {"path", "kind", "line", "message"}
 
 
-def _spec(lines: list[str]) -> pathspec.GitIgnoreSpec | None:
-    lines = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
-    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+def _spec(lines: list[str], source: str, warnings: list[dict]) -> pathspec.GitIgnoreSpec | None:
+    """The patterns that compile; each one that does not is reported (source:line) and skipped.
+
+    git itself ignores a pattern it cannot use, so one bad line must not stop a run.
+    """
+    good = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except Exception as e:  # noqa: BLE001 - pathspec raises its own error or re.error
+            warnings.append({"path": source, "kind": "bad_ignore_pattern", "line": lineno,
+                             "message": f"pattern {line!r} cannot be used ({e}); it was skipped - fix or remove it"})
+            continue
+        good.append(line)
+    return pathspec.GitIgnoreSpec.from_lines(good) if good else None
 
 
-def _read_ignore(path: str) -> pathspec.GitIgnoreSpec | None:
+def _read_ignore(path: str, source: str, warnings: list[dict]) -> pathspec.GitIgnoreSpec | None:
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
-            return _spec(f.read().splitlines())
+            return _spec(f.read().splitlines(), source, warnings)
     except OSError:
         return None
+
+
+def is_run_dir(entries: list[os.DirEntry]) -> bool:
+    """A directory corpus-ft wrote (a run: units.parquet or a manifest.json with a stage) is output, not input."""
+    names = {e.name for e in entries}
+    if "units.parquet" in names or "ingest_report.json" in names:
+        return True
+    if "manifest.json" not in names:
+        return False
+    try:
+        with open(next(e.path for e in entries if e.name == "manifest.json"), "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return b'"stage"' in head and b'"versions"' in head
 
 
 def _ignored(levels: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str) -> bool:
@@ -80,19 +110,38 @@ def _ignored(levels: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str) -> bool
 def walk(root: str | os.PathLike, config: IngestConfig, skip_dirs: tuple[str, ...] = ()) -> WalkResult:
     """List the files to read under `root` and every file or directory left out, with its reason."""
     root_real = os.path.realpath(root)
-    excludes = _spec(list(config.default_excludes) + list(config.exclude))
-    includes = _spec(list(config.include))
+    warnings: list[dict] = []
+    excludes = _spec(list(config.default_excludes) + list(config.exclude), "ingest.exclude", warnings)
+    includes = _spec(list(config.include), "ingest.include", warnings)
     files: list[Candidate] = []
     skipped: list[tuple[str, str, str]] = []
     skip_real = {os.path.realpath(d) for d in skip_dirs}
     root_levels: list[tuple[str, pathspec.GitIgnoreSpec]] = []
     if config.use_gitignore:
-        info = _read_ignore(os.path.join(root_real, ".git", "info", "exclude"))
+        info = _read_ignore(os.path.join(root_real, ".git", "info", "exclude"), ".git/info/exclude", warnings)
         if info is not None:
             root_levels.append(("", info))
-    # stack of (directory on disk, its path relative to root with trailing "/", gitignore levels)
+    # Directories are known by (device, inode): each is walked once, so links that point at each
+    # other (a/tob -> ../b, b/toa -> ../a) end. Linked directories wait until every real one is
+    # walked, so a file is listed under its real path rather than through a link.
+    root_st = os.stat(root_real)
+    seen: set[tuple[int, int]] = {(root_st.st_dev, root_st.st_ino)}
+    # stacks of (directory on disk, its path relative to root with trailing "/", gitignore levels)
     stack: list[tuple[str, str, list]] = [(root_real, "", root_levels)]
-    while stack:
+    linked: list[tuple[str, str, list, str]] = []
+    while stack or linked:
+        if not stack:
+            target, drel, lv, link_text = linked.pop()
+            try:
+                st = os.stat(target)
+            except OSError as e:
+                skipped.append((drel, "unreadable", e.strerror or str(e)))
+                continue
+            if (st.st_dev, st.st_ino) in seen:
+                skipped.append((drel, "symlink_duplicate", f"{link_text}: that directory is already walked"))
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            stack.append((target, drel, lv))
         dir_path, dir_rel, levels = stack.pop()
         try:
             with os.scandir(dir_path) as it:
@@ -100,8 +149,11 @@ def walk(root: str | os.PathLike, config: IngestConfig, skip_dirs: tuple[str, ..
         except OSError as e:
             skipped.append((dir_rel or "./", "unreadable", e.strerror or str(e)))
             continue
+        if dir_rel and is_run_dir(entries):
+            skipped.append((dir_rel, "run_directory", "written by corpus-ft (units.parquet or a stage manifest)"))
+            continue
         if config.use_gitignore and any(e.name == ".gitignore" for e in entries):
-            spec = _read_ignore(os.path.join(dir_path, ".gitignore"))
+            spec = _read_ignore(os.path.join(dir_path, ".gitignore"), dir_rel + ".gitignore", warnings)
             if spec is not None:
                 levels = levels + [(dir_rel, spec)]
         for entry in entries:
@@ -138,7 +190,18 @@ def walk(root: str | os.PathLike, config: IngestConfig, skip_dirs: tuple[str, ..
                     skipped.append((drel, "excluded", "the output directory"))
                 elif is_link and (dir_path == target or dir_path.startswith(target + os.sep)):
                     skipped.append((drel, "symlink_loop", os.readlink(entry.path)))
+                elif is_link:
+                    linked.append((target, drel, levels, os.readlink(entry.path)))
                 else:
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError as e:
+                        skipped.append((drel, "unreadable", e.strerror or str(e)))
+                        continue
+                    if (st.st_dev, st.st_ino) in seen:  # a bind mount of a directory already walked
+                        skipped.append((drel, "symlink_loop", "the same directory as one already walked"))
+                        continue
+                    seen.add((st.st_dev, st.st_ino))
                     stack.append((target, drel, levels))
                 continue
             if _ignored(levels, rel):
@@ -161,7 +224,7 @@ def walk(root: str | os.PathLike, config: IngestConfig, skip_dirs: tuple[str, ..
             files.append(Candidate(rel, target, st.st_size, st.st_mtime_ns, st.st_ino, language_for(rel)))
     files.sort(key=lambda c: c.rel)
     skipped.sort()
-    return WalkResult(files, skipped)
+    return WalkResult(files, skipped, warnings)
 
 
 def _undecodable(name: str) -> bool:
