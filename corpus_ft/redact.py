@@ -17,20 +17,68 @@ PLACEHOLDER = "[REDACTED_{}]"
 
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----.*?(-----END[A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|\Z)", re.S)
-_PATTERNS: list[tuple[str, re.Pattern]] = [
-    ("basic_auth", re.compile(r"(?<=://)[^:/\s@]+:[^@\s/]+(?=@)")),  # user:password@host in URLs
-    ("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b")),
-    ("github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b")),
-    ("slack_token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+")),
-    ("email", re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")),
+
+# Current token formats of the major providers: (name, pattern, a made-up example). The name is
+# the placeholder and the stats key; tests/test_redact.py redacts every example. Order matters
+# where prefixes overlap (sk-ant- before sk-).
+TOKEN_FORMATS: list[tuple[str, str, str]] = [
+    ("anthropic_key", r"\bsk-ant-(?:api|admin|oat)\d{2}-[A-Za-z0-9_-]{20,}",
+     "sk-ant-api03-Zq8xW2vR7tY5uI1oP3aS6dF9gH4jK0lZ2xC5vB8nM1qW4eR7tY0uI3oP6aS9dF2gH5jK8lZ1xC4vB7nM0q-AbCdEfAA"),
+    ("openai_key", r"\bsk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}|\bsk-[A-Za-z0-9]{20,}T3BlbkFJ[A-Za-z0-9]{20,}"
+     r"|\bsk-[A-Za-z0-9]{40,}\b",
+     "sk-proj-Rk3vT8yW1qZ5xN9mB2cF6hJ0lP4sD7gA1eI5oU8yT3rW6qZ9xN2mB5cF8hJ1lP4sD7gA0eI3oU6yT9rW2qZ5xN8mB1c"),
+    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])", "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY"),
+    ("google_oauth_secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}\b", "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"),
+    ("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b",
+     "github_pat_11ABCDEFG0Qw3rTy8uIoP4_aSdFgHjK1zXcVbNm2QwErTyUiOpAsDfGhJkLzXcVbNm1234567890"),
+    ("gitlab_token", r"\bgl(?:pat|dt|ptt|rt|cbt|oas)-[A-Za-z0-9_-]{20,}", "glpat-Xy7k2p9QwZZ12aBcDeFg"),
+    ("slack_token", r"\bxox[abposre]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+",
+     "xoxp-902311445566-7788990011223-Qw3rTy8uIoP4aSdFgHjK1zXc"),
+    ("stripe_key", r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}", "rk_live_51HqLyjWDarjtT1zdp7dcXbN3kF"),
+    ("huggingface_token", r"\bhf_[A-Za-z0-9]{30,}\b", "hf_QwErTyUiOpAsDfGhJkLzXcVbNm1234567890"),
+    ("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", "npm_Qw3rTy8uIoP4aSdFgHjK1zXcVbNm5678QwEr"),
+    ("pypi_token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{20,}", "pypi-AgEIcHlwaS5vcmcCJDk3ZmY0YjA2LWE1NjEtNGNkZi05"),
+    ("sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b",
+     "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"),
+    ("digitalocean_token", r"\bdo[pr]_v1_[a-f0-9]{64}\b", "dop_v1_" + "3f9a" * 16),
+    ("shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", "shpat_" + "a1b2c3d4" * 4),
+    ("databricks_token", r"\bdapi[a-f0-9]{32}\b", "dapi" + "0f1e2d3c" * 4),
+    ("aws_access_key", r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b", "AKIAZ3MPLEQ7KEYV2X9Q"),
+    ("azure_storage_key", r"(?i)(?<=AccountKey=)[A-Za-z0-9+/]{20,}={0,2}|(?<=SharedAccessSignature=)[^;\s\"']{10,}"
+     r"|(?<=[?&]sig=)[A-Za-z0-9%+/=]{20,}",
+     "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5d2E9PQ==;"),
+    ("json_web_token", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"),
+    ("bearer_token", r"(?i)(?<=\bBearer )[A-Za-z0-9._~+/-]{16,}=*", "Authorization: Bearer 4f9a1c2e8b7d6a5f4e3d2c1b0a9f8e7d"),
+    ("basic_auth", r"(?<=://)[^:/\s@]+:[^@\s/]+(?=@)", "postgres://svc:Sup3rS3cret@db.internal:5432/app"),
+    ("email", r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b",
+     "dana.ortiz@northwind-corp.com"),
 ]
+_PATTERNS: list[tuple[str, re.Pattern]] = [(name, re.compile(rx)) for name, rx, _ in TOKEN_FORMATS]
+# An AWS secret access key is 40 base64 characters with no prefix: only taken where the line
+# names AWS or a secret, and only when it mixes cases and digits like a generated key.
+_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+_AWS_CONTEXT = re.compile(r"(?i)aws|secret|access.?key")
+AWS_SECRET_EXAMPLE = "aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKE"
+
+# Prose that states a credential: "The database password is Xy7#k2p9Qw for staging.",
+# "pwd: Xy7#k2p9Qw", "token Xy7k2p9QwZZ12", "the API key for staging was 9f8e7d6c5b".
+_PROSE_KEY = re.compile(r"(?i)\b(?:passw(?:or)?ds?|passphrase|pwd|secret(?:\s+key)?|tokens?|api[\s_-]?keys?"
+                        r"|access[\s_-]?keys?|credentials?)\b")
+_PROSE_WORDS = 6  # the value is one of the next few words of the same sentence
+_WORD = re.compile(r"\S+")
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+_HOSTNAME = re.compile(r"^[a-z][\w-]*(?:\.[\w-]+)*\.[a-z]{2,}$|^[\w-]+:[\w-]+$")  # host.example, scope:write
+_WORDY = re.compile(r"^[a-z]+(?:-[a-z]+)*$|^[A-Z][a-z]+$")  # plain words, never a secret
 # `password = "x"`, `DB_PASSWORD=x`, `api_key: x`, `"token": "x"`: the value goes, the key stays.
 _ASSIGNMENT = re.compile(
     r"""(?ix)
     (?P<key>\b[\w.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)[\w.-]*["']?
       (?:\s*:\s*[A-Za-z_][\w\[\].]*(?:\s*\|\s*[A-Za-z_][\w\[\].]*)*(?=\s*=[^=>]))?)  # a type annotation: `password: str = ...`
     (?P<sep>\s*(?::=|=>|[:=])\s*)
-    (?P<q>["']?)(?P<value>[^\s"',;#)}\]]{3,})(?P=q)""")
+    (?:(?P<q>["'])(?P<qvalue>[^"'\n]{3,}?)(?P=q)       # a string literal: its contents go
+      |(?P<value>[^\s"',;()\[\]{}]{3,}+)(?![\[(]))      # a bare value, never an expression: `request.form[...]`
+    """)
 # A credential's fallback written into code: `os.environ.get("DB_PASSWORD", "hunter2")`,
 # `System.getenv().getOrDefault("API_TOKEN", "x")`, `process.env.DB_PASSWORD || "x"`.
 _CREDENTIAL_NAME = r"[\w.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)[\w.-]*"
@@ -49,6 +97,9 @@ _CODE_LANGS = {"python", "java", "go", "javascript", "typescript", "c", "cpp", "
                "kotlin", "scala", "php", "swift"}
 _REFERENCE = re.compile(r"^(?:\$|%|<|\{|\.{3}|\[REDACTED|os\.|env\.|process\.env|getenv|none$|null$|true$|false$|\*+$|x+$)", re.I)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][\w.]*(?:\(.*)?$")
+_COMMENT = re.compile(r"^\s*(?:#|//|/\*|\*|--|;)")
+# `billiard==3.6.4.0`, `version 1.2.3.4`, `v10.0.0.1`: a version, not an address.
+_VERSION_BEFORE = re.compile(r"(?i)(?:[=<>~!^]=?=?\s*|\bv|\b(?:version|release|rev|tag|build)s?[\s:=]*)$")
 
 
 def _is_ip(candidate: str) -> bool:
@@ -66,8 +117,47 @@ def _is_ip(candidate: str) -> bool:
 def _assignment_value_is_secret(value: str, quoted: bool, language: str, key: str = "") -> bool:
     if _REFERENCE.match(value) or re.search(r"\w\(", value) or (not quoted and value.lower() in key.lower()):
         return False
-    # In code, `password = password` or `token = get_token()` names a variable, not a secret.
-    return quoted or language not in _CODE_LANGS or not _IDENTIFIER.match(value)
+    # In code only a literal is a secret: `password = password`, `token = get_token()` and
+    # `pw = request.form["password"]` are expressions, and replacing them would break the code.
+    return quoted or language not in _CODE_LANGS
+
+
+def _prose_value_is_secret(value: str) -> bool:
+    """A word after "password is"/"token" that looks generated: mixed case and digits, or symbols."""
+    if len(value) < 8 or _REFERENCE.match(value) or _WORDY.match(value) or "://" in value \
+            or value[0] in "/.~([" or "REDACTED" in value or _HOSTNAME.match(value) \
+            or "=" in value.rstrip("=") or any(c in value for c in "<>\"'`{}[]()"):
+        return False  # markup, an assignment or an expression, not a value
+    letters = any(c.isalpha() for c in value)
+    digits = any(c.isdigit() for c in value)
+    mixed = any(c.isupper() for c in value) and any(c.islower() for c in value)
+    special = any(c in "#$%&@!^~+/=?" for c in value)
+    return letters and (digits and (mixed or special or len(value) >= 12) or special)
+
+
+def _redact_prose(line: str, counts: Counter) -> str:
+    """The first generated-looking word among the few after a credential word, in the same sentence."""
+    spans = []
+    for key in _PROSE_KEY.finditer(line):
+        rest = line[key.end():]
+        end = _SENTENCE_END.search(rest)
+        rest = rest[:end.start()] if end else rest
+        for word in list(_WORD.finditer(rest))[:_PROSE_WORDS]:
+            if word.start() == 0 and not rest.startswith((":", "=")):
+                continue  # glued to the key word: `tokens-and-passwords.md`, `password_hash`
+            value = word.group(0).strip(":=,;.!?()\"'`")
+            if len(value) >= 6 and _prose_value_is_secret(value):
+                start = key.end() + word.start() + word.group(0).index(value)
+                spans.append((start, start + len(value)))
+                break
+    for start, end in sorted(set(spans), reverse=True):
+        counts["secret_keyword"] += 1
+        line = line[:start] + PLACEHOLDER.format("SECRET") + line[end:]
+    return line
+
+
+def _is_version(line: str, start: int) -> bool:
+    return bool(_VERSION_BEFORE.search(line[max(0, start - 12):start]))
 
 
 @lru_cache(maxsize=1)
@@ -91,20 +181,36 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter) -> st
             counts[name] += n
 
     def ip(m: re.Match) -> str:
-        if not _is_ip(m.group(0)):
+        if not _is_ip(m.group(0)) or _is_version(m.string, m.start()):
             return m.group(0)
         counts["ip_address"] += 1
         return PLACEHOLDER.format("IP_ADDRESS")
 
     line = _IPV6.sub(ip, _IPV4.sub(ip, line))
 
+    if _AWS_CONTEXT.search(line):
+        def aws_secret(m: re.Match) -> str:
+            v = m.group(0)
+            if not (any(c.isupper() for c in v) and any(c.islower() for c in v) and any(c.isdigit() for c in v)):
+                return v
+            counts["aws_secret_key"] += 1
+            return PLACEHOLDER.format("AWS_SECRET_KEY")
+
+        line = _AWS_SECRET.sub(aws_secret, line)
+
     def assignment(m: re.Match) -> str:
-        if not _assignment_value_is_secret(m.group("value"), bool(m.group("q")), language, m.group("key")):
+        quoted = m.group("q") is not None
+        value = m.group("qvalue") if quoted else m.group("value")
+        if not _assignment_value_is_secret(value, quoted, language, m.group("key")):
             return m.group(0)
         counts["secret_keyword"] += 1
-        return f"{m.group('key')}{m.group('sep')}{m.group('q')}{PLACEHOLDER.format('SECRET')}{m.group('q')}"
+        q = m.group("q") or ""
+        return f"{m.group('key')}{m.group('sep')}{q}{PLACEHOLDER.format('SECRET')}{q}"
 
     line = _ASSIGNMENT.sub(assignment, line)
+
+    if language not in _CODE_LANGS or _COMMENT.match(line):  # in code, prose lives in comments
+        line = _redact_prose(line, counts)
 
     def env_default(m: re.Match) -> str:
         if _REFERENCE.match(m.group("value")):
@@ -147,6 +253,13 @@ def redact(text: str, *, filename: str = "text.txt", language: str = "text",
     return "\n".join(_redact_line(line, filename, language, counts) for line in text.split("\n"))
 
 
+def redact_path(path: str, counts: Counter | None = None) -> str:
+    """A file path with any secret in its name replaced (`docs/runbook-ghp_….md`): paths are shown and trained on."""
+    if not path:
+        return path
+    return "/".join(redact(part, filename="path.txt", language="path", counts=counts) for part in path.split("/"))
+
+
 _UNIT_FIELDS = ("text", "name", "signature", "docstring")
 
 
@@ -154,6 +267,8 @@ def redact_unit(unit: dict, counts: Counter) -> dict:
     """A copy of a units.parquet row with every text field redacted; only `text` is counted."""
     path, language = unit.get("path") or "text.txt", unit.get("language") or "text"
     out = dict(unit)
+    if isinstance(out.get("path"), str):
+        out["path"] = redact_path(out["path"], counts)
     for field in _UNIT_FIELDS:
         if isinstance(out.get(field), str):
             out[field] = redact(out[field], filename=path, language=language,

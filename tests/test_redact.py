@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
 
 from corpus_ft.datasets import KINDS, build_dataset
-from corpus_ft.redact import redact
+from corpus_ft.redact import AWS_SECRET_EXAMPLE, TOKEN_FORMATS, redact, redact_path
 
 AWS = "AKIAZ3MPLEQ7KEYV2X9Q"
 GITHUB = "ghp_R8sT2vW4yZ6bD8fH0jL2nP4rT6vX8zB1dF3h"
@@ -18,7 +19,15 @@ YAML_PASSWORD = "Vault-Bypass-2026!"
 STRIPE = "sk_live_51HqLyjWDarjtT1zdp7dcXbN3kF"
 EMAILS = ("dana.ortiz@northwind-corp.com", "oncall+pager@northwind-corp.com")
 IP = "10.44.3.17"
-PLANTED = (AWS, GITHUB, SLACK, KEY_BODY, PASSWORD, YAML_PASSWORD, STRIPE, *EMAILS, IP)
+GOOGLE = "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY"
+OPENAI = "sk-proj-Rk3vT8yW1qZ5xN9mB2cF6hJ0lP4sD7gA1eI5oU8yT3rW6qZ9xN2m"
+AZURE = "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5d2E9PQ=="
+BEARER = "4f9a1c2e8b7d6a5f4e3d2c1b0a9f8e7d"
+PROSE_PASSWORD = "Xy7#k2p9Qw"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKE"
+PATH_TOKEN = "ghp_Pz9Yx8Wv7Ut6Sr5Qp4On3Ml2Kj1Ih0GfEdCb"
+PLANTED = (AWS, GITHUB, SLACK, KEY_BODY, PASSWORD, YAML_PASSWORD, STRIPE, *EMAILS, IP,
+           GOOGLE, OPENAI, AZURE, BEARER, PROSE_PASSWORD, AWS_SECRET, PATH_TOKEN)
 
 REPO = {
     "docs/runbook.md": f"""# Payments runbook
@@ -86,6 +95,20 @@ func startServer(addr string) error {{
 }}
 ''',
     ".env": f"DB_PASSWORD={PASSWORD}\nAWS_ACCESS_KEY_ID={AWS}\n",
+    f"docs/runbook-{PATH_TOKEN}.md": f"""# Staging runbook
+
+## Access
+
+The database password is {PROSE_PASSWORD} for staging. The maps page loads with the key
+{GOOGLE} and the assistant calls the model API with {OPENAI} from the batch job.
+
+## Storage
+
+The storage account connection string is
+DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={AZURE};EndpointSuffix=core.windows.net
+and the status endpoint wants `Authorization: Bearer {BEARER}` on every call.
+The AWS secret key is {AWS_SECRET} for the archive bucket.
+""",
 }
 
 
@@ -109,10 +132,20 @@ def test_planted_secrets_never_reach_any_dataset_file(tmp_path):
     assert totals["paragraphs"] > 0 and totals["code_summary"] > 0 and totals["qa"] > 0
     files = [p for p in (run / "datasets").rglob("*") if p.is_file()]
     assert any(p.suffix == ".arrow" for p in files) and any(p.name == "removed.jsonl" for p in files)
+    from corpus_ft.review import write_report
+
+    write_report(run)  # the review page quotes paths and source spans
+    files += [p for p in (run / "review").rglob("*") if p.is_file()]
+    files += [run / "ingest_report.json"]
     for path in files:
         data = path.read_bytes()
         for secret in PLANTED:
             assert secret.encode() not in data, f"{secret} leaked into {path.relative_to(run)}"
+    paths = {json.loads(line)["source"]["path"] for line in
+             (run / "datasets" / "paragraphs" / "train.jsonl").read_text().splitlines() +
+             (run / "datasets" / "paragraphs" / "test.jsonl").read_text().splitlines() +
+             (run / "datasets" / "paragraphs" / "validation.jsonl").read_text().splitlines()}
+    assert "docs/runbook-[REDACTED_GITHUB_TOKEN].md" in paths  # the file is used, its name redacted
     assert b"[REDACTED_" in (run / "datasets" / "paragraphs" / "train.jsonl").read_bytes() + \
         (run / "datasets" / "paragraphs" / "test.jsonl").read_bytes() + \
         (run / "datasets" / "paragraphs" / "validation.jsonl").read_bytes()
@@ -176,3 +209,62 @@ def test_private_key_block_is_redacted_whole_even_unterminated():
     text = f"before\n-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_BODY}\nmore"
     out = redact(text, counts=counts)
     assert out == "before\n[REDACTED_PRIVATE_KEY]" and counts["private_key"] == 1
+
+
+@pytest.mark.parametrize("name,example", [pytest.param(n, ex, id=n) for n, _, ex in TOKEN_FORMATS] +
+                         [pytest.param("aws_secret_key", AWS_SECRET_EXAMPLE, id="aws_secret_key")])
+def test_every_provider_token_format_is_redacted(name, example):
+    """One made-up example per row of the table in redact.py: the token goes, its type is counted."""
+    counts = Counter()
+    out = redact(f"see {example} here", filename="notes.md", language="markdown", counts=counts)
+    assert counts[name] == 1, counts
+    assert f"[REDACTED_{name.upper()}]" in out
+    secret = example.split("AccountKey=")[-1].split("://")[-1].split()[-1].rstrip(";")
+    assert secret not in out
+
+
+@pytest.mark.parametrize("line,secret", [
+    (f"The database password is {PROSE_PASSWORD} for staging.", PROSE_PASSWORD),
+    (f"pwd: {PROSE_PASSWORD}", PROSE_PASSWORD),
+    ("token Qw8eRt5yUi2oPa9s", "Qw8eRt5yUi2oPa9s"),
+    ("The API key for the staging cluster was 9f8e7d6c5b4a.", "9f8e7d6c5b4a"),
+    ("Use the passphrase `c0rrect-h0rse` to unlock it.", "c0rrect-h0rse"),
+    (f"The AWS secret key is {AWS_SECRET} for the archive bucket.", AWS_SECRET),
+])
+def test_credentials_stated_in_prose_are_redacted(line, secret):
+    counts = Counter()
+    out = redact(line, filename="runbook.md", language="markdown", counts=counts)
+    assert secret not in out and "[REDACTED_" in out and sum(counts.values()) == 1, (out, counts)
+
+
+@pytest.mark.parametrize("line,language", [
+    ('password = request.form["password"]', "python"),
+    ('token = request.headers["Authorization"].split()[1]', "python"),
+    ("    password = self.vault.lookup(name)", "python"),
+    ('String password = req.getParameter("password");', "java"),
+    ("billiard==3.6.4.0", "text"),
+    ("pip install billiard==3.6.4.0 kombu>=5.2.4.1", "markdown"),
+    ("Upgrade to version 10.2.0.1 before June.", "markdown"),
+    ("The token expires after an hour; refresh it with the client.", "markdown"),
+    ("The password field is required and must not be empty.", "markdown"),
+    ("password: ${DB_PASSWORD}", "markdown"),
+])
+def test_redaction_never_breaks_code_or_versions(line, language):
+    """Issue 12 item 6: only literal values are replaced in code; versions are not IP addresses."""
+    counts = Counter()
+    assert redact(line, filename=f"x.{language}", language=language, counts=counts) == line
+    assert not counts
+
+
+def test_string_literal_contents_are_replaced_and_the_code_still_parses():
+    import ast
+
+    code = f'password = "{PASSWORD}"\nuser = request.form["user"]\nDSN = "postgres://svc:{PASSWORD}@db/app"\n'
+    out = redact(code, filename="x.py", language="python")
+    ast.parse(out)
+    assert PASSWORD not in out and 'request.form["user"]' in out
+
+
+def test_a_secret_in_a_file_name_is_redacted():
+    assert redact_path(f"docs/runbook-{PATH_TOKEN}.md") == "docs/runbook-[REDACTED_GITHUB_TOKEN].md"
+    assert redact_path("docs/tokens-and-passwords.md") == "docs/tokens-and-passwords.md"

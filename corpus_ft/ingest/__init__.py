@@ -294,8 +294,10 @@ def _report(repo: Path, walked, skipped: list, records: dict[str, dict], table) 
     skipped = sorted(skipped + [(rel, r["reason"], r["detail"]) for rel, r in records.items()
                                 if r["status"] != "ingested"])
     ingested = {rel: r for rel, r in records.items() if r["status"] == "ingested"}
+    from corpus_ft.redact import redact_path  # the report is shown and read back: no secret in a file name
+
     warnings = list(getattr(walked, "warnings", [])) + \
-        [{"path": rel, **w} for rel in sorted(ingested) for w in ingested[rel]["warnings"]]
+        [{"path": redact_path(rel), **w} for rel in sorted(ingested) for w in ingested[rel]["warnings"]]
 
     def counts(column: str) -> dict[str, int]:
         return {d["values"]: d["counts"] for d in sorted(pc.value_counts(table[column]).to_pylist(),
@@ -319,5 +321,6 @@ def _report(repo: Path, walked, skipped: list, records: dict[str, dict], table) 
         "encodings": dict(sorted(Counter(r["encoding"] or "binary document" for r in ingested.values()).items())),
         "warnings_by_kind": dict(sorted(Counter(w["kind"] for w in warnings).items())),
         "warnings": warnings,
-        "skipped": [{"path": p, "reason": reason, "detail": detail} for p, reason, detail in skipped],
+        "skipped": [{"path": redact_path(p), "reason": reason, "detail": redact_path(detail)}
+                    for p, reason, detail in skipped],
     }

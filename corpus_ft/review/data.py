@@ -139,11 +139,13 @@ def source_span(run: Run, source: dict) -> dict:
 
 def ingested_paths(run: Run) -> dict[str, str]:
     """Every path ingest saw -> what became of it: "N units" or "skipped: reason (detail)"."""
-    out = {p: f"{len(us)} unit(s)" for p, us in run.units_by_path.items()}
+    from corpus_ft.redact import redact_path  # a secret in a file name must not reach the page
+
+    out = {redact_path(p): f"{len(us)} unit(s)" for p, us in run.units_by_path.items()}
     for e in run.ingest_report.get("skipped") or []:
         if isinstance(e, dict) and isinstance(e.get("path"), str):
             why = str(e.get("reason") or "?") + (f" ({e['detail']})" if e.get("detail") else "")
-            out.setdefault(e["path"], f"skipped: {why}")
+            out.setdefault(redact_path(e["path"]), f"skipped: {why}")
     return out
 
 
