@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from corpus_ft.datasets.config import BuildConfig
 from corpus_ft.evaluate.config import EvalConfig
 from corpus_ft.ingest.config import IngestConfig
 from corpus_ft.train.config import TrainConfig
 from corpus_ft.estimate.memory import EstimateConfig
-from corpus_ft.util import CorpusFtError
+from corpus_ft.util import CorpusFtError, check_yaml_safety, read_utf8
 
 __all__ = ["Recipe", "TinyModelConfig", "ReviewSettings", "load_recipe", "recipe_from_dict"]
 
@@ -35,12 +35,21 @@ class TinyModelConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    vocab_size: int = Field(4096, ge=300, description="BPE vocabulary trained on the run's units.")
-    hidden_size: int = Field(128, ge=16, description="Width: larger learns more and trains slower.")
-    layers: int = Field(2, ge=1, description="Decoder layers.")
-    heads: int = Field(4, ge=1, description="Attention heads (hidden_size must divide by it).")
-    kv_heads: int = Field(2, ge=1, description="Key/value heads (grouped-query attention).")
-    seed: int = Field(0, description="Weight initialisation.")
+    vocab_size: int = Field(4096, le=262_144, ge=300, description="BPE vocabulary trained on the run's units.")
+    hidden_size: int = Field(128, le=4096, ge=16, description="Width: larger learns more and trains slower.")
+    layers: int = Field(2, le=64, ge=1, description="Decoder layers.")
+    heads: int = Field(4, le=128, ge=1, description="Attention heads (hidden_size must divide by it).")
+    kv_heads: int = Field(2, le=128, ge=1, description="Key/value heads (grouped-query attention).")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Weight initialisation.")
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> "TinyModelConfig":
+        """Checked here, not when the model is built: a bad shape must fail before any stage writes."""
+        if self.hidden_size % self.heads:
+            raise ValueError(f"hidden_size ({self.hidden_size}) must be divisible by heads ({self.heads})")
+        if self.heads % self.kv_heads:
+            raise ValueError(f"heads ({self.heads}) must be divisible by kv_heads ({self.kv_heads})")
+        return self
 
 
 class ReviewSettings(BaseModel):
@@ -48,7 +57,7 @@ class ReviewSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    samples: int = Field(5, ge=0, description="Records shown per dataset kind on the review page.")
+    samples: int = Field(5, le=10_000, ge=0, description="Records shown per dataset kind on the review page.")
     apply_decisions: bool = Field(True, description=(
         "Rebuild datasets with RUN_DIR/review/decisions.jsonl applied (rejects dropped, edits used)."))
 
@@ -222,9 +231,9 @@ def load_recipe(path: str | os.PathLike, *, base_dir: str | os.PathLike | None =
     path = Path(path)
     if not path.is_file():
         raise CorpusFtError(f"{path}: no such recipe file; see recipes/ for the shipped ones")
-    text = path.read_text(encoding="utf-8")
+    text = read_utf8(path, "recipe")
     try:
-        root = yaml.compose(text)
+        root = check_yaml_safety(text, path)
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)

@@ -189,14 +189,69 @@ def is_up_to_date(out_dir: str | os.PathLike, inputs: Mapping[str, str | os.Path
 
 def iter_jsonl(path: str | os.PathLike, fix: str = "fix or remove that line") -> Iterator[tuple[Any, int]]:
     """(object, line number) per non-empty line; a bad line is a CorpusFtError naming file, line and `fix`."""
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                raise CorpusFtError(f"{path}:{lineno}: not UTF-8 (byte 0x{raw[e.start]:02x}); save the file as UTF-8") from None
             if not line.strip():
                 continue
             try:
                 yield json.loads(line), lineno
-            except json.JSONDecodeError as e:
-                raise CorpusFtError(f"{path}:{lineno}: not valid JSON ({e.msg}); {fix}") from None
+            except (json.JSONDecodeError, RecursionError) as e:
+                why = e.msg if isinstance(e, json.JSONDecodeError) else "nested too deeply"
+                raise CorpusFtError(f"{path}:{lineno}: not valid JSON ({why}); {fix}") from None
+
+
+def read_utf8(path: str | os.PathLike, what: str = "file") -> str:
+    """The file as UTF-8 text; other bytes are an error naming the line (settings files are UTF-8)."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise CorpusFtError(f"{path}:{line}: the {what} is not UTF-8 (byte 0x{data[e.start]:02x} at offset "
+                            f"{e.start}); save it as UTF-8") from None
+
+
+_INT_LIMIT = 2**63 - 1  # no setting needs more; YAML turns 1e400 into inf and 10**400 into a huge int
+
+
+def check_yaml_safety(text: str, path: str | os.PathLike):
+    """The composed YAML tree, after refusing what a settings file never needs and an attacker uses:
+    aliases (billion laughs), duplicate keys (the last would silently win), non-finite and huge numbers."""
+    import math
+
+    import yaml
+
+    def error(node_or_event, message: str) -> CorpusFtError:
+        return CorpusFtError(f"{path}:{node_or_event.start_mark.line + 1}: {message}")
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):  # events: aliases are seen, never expanded
+        if isinstance(event, yaml.AliasEvent):
+            raise error(event, f"YAML alias *{event.anchor} is not allowed here; write the value out in full")
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    stack = [(root, "")] if root is not None else []
+    while stack:
+        node, key = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for k, v in node.value:
+                name = k.value if isinstance(k, yaml.ScalarNode) else str(k.tag)
+                full = f"{key}.{name}" if key else name
+                if name in seen:
+                    raise error(k, f"{full}: duplicate key (first at line {seen[name]}); keep one of them")
+                seen[name] = k.start_mark.line + 1
+                stack.append((v, full))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((v, f"{key}[{i}]") for i, v in enumerate(node.value))
+        elif isinstance(node, yaml.ScalarNode) and node.tag in ("tag:yaml.org,2002:float", "tag:yaml.org,2002:int"):
+            value = yaml.safe_load(node.value)
+            if isinstance(value, float) and not math.isfinite(value) or \
+                    isinstance(value, int) and not isinstance(value, bool) and abs(value) > _INT_LIMIT:
+                raise error(node, f"{key or '(top level)'}: {node.value} is not a usable number; give a finite value")
+    return root
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:

@@ -50,7 +50,7 @@ class EstimateConfig(BaseModel):
     gpu: str | None = Field(None, description=(
         "GPU to check the fit against: a size ('24GiB') or a name ('A100-80', 'RTX 4090'). "
         "Unset: train's `gpu`, else the visible GPU, else no fit check."))
-    margin_gib: float = Field(0.5, ge=0, description="Memory kept free beyond the estimate: higher is safer.")
+    margin_gib: float = Field(0.5, le=1024, ge=0, description="Memory kept free beyond the estimate: higher is safer.")
 
 
 @dataclass

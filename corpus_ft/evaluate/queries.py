@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from corpus_ft.util import CorpusFtError, iter_jsonl, sha256_text
+from corpus_ft.util import CorpusFtError, check_yaml_safety, iter_jsonl, read_utf8, sha256_text
 
 FIELDS = {"id", "query", "reference", "keywords", "identifiers", "tags", "source", "system", "context"}
 _SPAN = re.compile(r"^(?P<path>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
@@ -75,7 +75,9 @@ def _load_yaml(path: Path) -> list[tuple[Any, int]]:
     import yaml
 
     try:
-        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        text = read_utf8(path, "queries file")
+        check_yaml_safety(text, path)  # no aliases or duplicate keys: a queries file never needs them
+        loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None

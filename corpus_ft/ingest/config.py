@@ -31,13 +31,13 @@ class IngestConfig(BaseModel):
     use_gitignore: bool = Field(True, description="Honour .gitignore files (nested ones too) and .git/info/exclude.")
     follow_symlinks: bool = Field(True, description=(
         "Follow symlinks whose target lies inside the repository (never outside it)."))
-    max_file_bytes: int = Field(2_000_000, gt=0, description=(
+    max_file_bytes: int = Field(2_000_000, le=2**40, gt=0, description=(
         "Files larger than this are skipped as too_large (generated dumps, data files)."))
-    max_line_length: int = Field(5_000, gt=0, description=(
+    max_line_length: int = Field(5_000, le=1_000_000_000, gt=0, description=(
         "A file with a longer line is skipped as minified (bundles, one-line JSON blobs)."))
     read_pdf: bool = Field(True, description="Read .pdf files with pypdf (one section per page).")
     read_docx: bool = Field(True, description="Read .docx files with python-docx (sections from Heading styles).")
-    parallel_min_bytes: int = Field(1_000_000, ge=0, description=(
+    parallel_min_bytes: int = Field(1_000_000, le=2**50, ge=0, description=(
         "Below this many bytes to parse, one process reads everything (starting workers costs more)."))
-    min_section_chars: int = Field(1, ge=0, description=(
+    min_section_chars: int = Field(1, le=10_000_000, ge=0, description=(
         "Document sections whose body (without the heading) is shorter than this are dropped."))

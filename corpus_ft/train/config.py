@@ -27,8 +27,8 @@ class TrainConfig(BaseModel):
     method: Literal["qlora", "lora", "full"] = Field("qlora", description=(
         "qlora: 4-bit NF4 base + LoRA, least memory; lora: bf16 base + LoRA, ~2-3x the base's memory, "
         "a little faster; full: every weight trained, ~16 bytes/parameter, best fit to the data."))
-    lora_r: int = Field(16, ge=1, description="LoRA rank: higher fits more of the data and costs memory and time.")
-    lora_alpha: int = Field(32, ge=1, description="LoRA scale (alpha/r multiplies the update); 2*r is the usual choice.")
+    lora_r: int = Field(16, le=4096, ge=1, description="LoRA rank: higher fits more of the data and costs memory and time.")
+    lora_alpha: int = Field(32, le=65_536, ge=1, description="LoRA scale (alpha/r multiplies the update); 2*r is the usual choice.")
     lora_dropout: float = Field(0.05, ge=0.0, lt=1.0, description="Dropout on the LoRA input: regularises small datasets.")
     target_modules: Literal["all-linear"] | list[str] = Field("all-linear", description=(
         "Layers that get adapters: 'all-linear' (attention + MLP, QLoRA paper) or names like ['q_proj', 'v_proj'] "
@@ -42,35 +42,35 @@ class TrainConfig(BaseModel):
     mix: dict[str, float] = Field(default_factory=dict, description=(
         "Dataset kind -> weight, e.g. {paragraphs: 1.0, qa: 2.0}. Weight 2 repeats each record twice per epoch, "
         "0.5 samples half of them (seeded), 0 leaves the kind out. Empty: every built kind, weight 1."))
-    seq_len: int = Field(2048, ge=16, description=(
+    seq_len: int = Field(2048, le=1_048_576, ge=16, description=(
         "Tokens per packed sequence (max length): longer holds longer records, memory grows with it."))
     packing: bool = Field(True, description=(
         "Pack records into seq_len rows (best-fit, padding-free, no attention across records): "
         "2-5x fewer wasted tokens than padding."))
 
     # --- batch and schedule ---
-    micro_batch: int = Field(4, ge=1, description="Sequences per forward pass per GPU: higher is faster and uses more memory.")
-    grad_accum: int = Field(4, ge=1, description="Micro-batches per optimizer step: raises the effective batch at no memory cost.")
-    learning_rate: float = Field(2e-4, gt=0, description="Peak learning rate: 1e-4..3e-4 for LoRA, ~1e-5 for full fine-tuning.")
+    micro_batch: int = Field(4, le=65_536, ge=1, description="Sequences per forward pass per GPU: higher is faster and uses more memory.")
+    grad_accum: int = Field(4, le=65_536, ge=1, description="Micro-batches per optimizer step: raises the effective batch at no memory cost.")
+    learning_rate: float = Field(2e-4, le=1.0, gt=0, description="Peak learning rate: 1e-4..3e-4 for LoRA, ~1e-5 for full fine-tuning.")
     lr_scheduler: Literal["cosine", "linear", "constant"] = Field("cosine", description="Decay after warm-up.")
     warmup_ratio: float = Field(0.03, ge=0.0, lt=1.0, description="Fraction of the steps spent warming the learning rate up.")
-    epochs: float = Field(1.0, gt=0, description="Passes over the (mixed) training data; ignored when max_steps > 0.")
-    max_steps: int = Field(-1, description="Stop after this many optimizer steps (-1: run `epochs`).")
-    weight_decay: float = Field(0.0, ge=0.0, description="AdamW weight decay.")
-    max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
+    epochs: float = Field(1.0, le=10_000, gt=0, description="Passes over the (mixed) training data; ignored when max_steps > 0.")
+    max_steps: int = Field(-1, ge=-1, le=1_000_000_000, description="Stop after this many optimizer steps (-1: run `epochs`).")
+    weight_decay: float = Field(0.0, le=10.0, ge=0.0, description="AdamW weight decay.")
+    max_grad_norm: float = Field(1.0, le=1e6, gt=0, description="Gradient clipping norm.")
     optimizer: Literal["adamw_torch", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit"] = Field(
         "adamw_torch", description=(
             "adamw_torch: plain AdamW (adapter states are small with LoRA); *_8bit: bitsandbytes, ~4x less optimizer "
             "memory (matters for full); paged_*: survive memory spikes by paging to CPU (GPU only)."))
 
     # --- evaluation, checkpoints, logging ---
-    eval_steps: int = Field(50, ge=1, description="Validation loss every N steps: lower watches closer, costs time.")
-    save_steps: int = Field(50, ge=1, description="Checkpoint every N steps (what --resume restarts from).")
-    save_total_limit: int = Field(2, ge=1, description="Checkpoints kept on disk (the best one is always kept).")
-    logging_steps: int = Field(10, ge=1, description="A metrics.jsonl/TensorBoard line every N steps.")
-    early_stopping_patience: int = Field(3, ge=0, description=(
+    eval_steps: int = Field(50, le=1_000_000_000, ge=1, description="Validation loss every N steps: lower watches closer, costs time.")
+    save_steps: int = Field(50, le=1_000_000_000, ge=1, description="Checkpoint every N steps (what --resume restarts from).")
+    save_total_limit: int = Field(2, le=10_000, ge=1, description="Checkpoints kept on disk (the best one is always kept).")
+    logging_steps: int = Field(10, le=1_000_000_000, ge=1, description="A metrics.jsonl/TensorBoard line every N steps.")
+    early_stopping_patience: int = Field(3, le=10_000, ge=0, description=(
         "Stop after this many evaluations without a better validation loss (0: never stop early)."))
-    seed: int = Field(0, description="Seeds data order, sampling and adapter init: same seed, same run.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seeds data order, sampling and adapter init: same seed, same run.")
 
     # --- speed and memory ---
     gradient_checkpointing: Literal["auto"] | bool = Field("auto", description=(
@@ -87,7 +87,7 @@ class TrainConfig(BaseModel):
     gpu: str | None = Field(None, description=(
         "GPU memory to plan for, e.g. '24GiB' or a name like 'A100-80', 'L4'. Set: the estimator checks the fit even on a machine without that GPU. "
         "Unset: the visible GPU's memory."))
-    num_gpus: int = Field(1, ge=1, description="GPUs that train together (set by accelerate launch; used by the estimator).")
+    num_gpus: int = Field(1, le=4096, ge=1, description="GPUs that train together (set by accelerate launch; used by the estimator).")
     sharding: Literal["none", "ddp", "fsdp"] = Field("none", description=(
         "none: one GPU; ddp: one full copy per GPU, faster; fsdp: weights sharded across GPUs, fits bigger models "
         "(QLoRA stores 4-bit weights as bf16 for FSDP)."))
