@@ -176,19 +176,24 @@ def serve_cmd(model_dir: str, host: str, port: int, model_name: str | None) -> N
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--serve", is_flag=True, help="Serve the page from a local web app to accept, reject and edit records.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="--serve: interface to bind (loopback keeps it private).")
+@click.option("--allow-remote", is_flag=True, help="--serve: allow a --host other than loopback (no authentication!).")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="--serve: port (0 picks a free one).")
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Model directory whose tokenizer measures record lengths (default: whitespace tokens).")
 @click.option("--sample", type=click.IntRange(min=1), default=None, help="Print N records per kind in the terminal instead.")
 @click.option("--page-samples", default=5, show_default=True, type=click.IntRange(min=0), help="Sample records per kind on the page.")
 @click.option("--json", "as_json", is_flag=True, help="Print the page path and warnings as JSON on stdout.")
-def review_cmd(run_dir: Path, serve: bool, host: str, port: int, model_dir: Path | None, sample: int | None,
-               page_samples: int, as_json: bool) -> None:
+def review_cmd(run_dir: Path, serve: bool, host: str, allow_remote: bool, port: int, model_dir: Path | None,
+               sample: int | None, page_samples: int, as_json: bool) -> None:
     """Review built datasets before training: RUN_DIR/review/index.html, a web app, or a terminal sample.
 
     Decisions (accept/reject/edit) go to RUN_DIR/review/decisions.jsonl; `corpus-ft build
     --apply-review` and `corpus-ft train` honour them.
     """
+    if serve:
+        from corpus_ft.review.server import check_bind
+
+        check_bind(host, allow_remote)  # before the page is written: a refused bind changes nothing
     if sample:
         from corpus_ft.review.terminal import print_sample
 
@@ -207,7 +212,8 @@ def review_cmd(run_dir: Path, serve: bool, host: str, port: int, model_dir: Path
     if serve:
         from corpus_ft.review.server import serve as serve_app
 
-        serve_app(run_dir, host=host, port=port, model_dir=model_dir,
+        serve_app(run_dir, host=host, port=port, model_dir=model_dir, allow_remote=allow_remote,
+                  warn=lambda msg: click.echo(msg, err=True),
                   on_ready=lambda url: click.echo(f"reviewing {run_dir} at {url} (Ctrl-C to stop)", err=True))
 
 

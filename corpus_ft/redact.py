@@ -264,14 +264,20 @@ _UNIT_FIELDS = ("text", "name", "signature", "docstring")
 
 
 def redact_unit(unit: dict, counts: Counter) -> dict:
-    """A copy of a units.parquet row with every text field redacted; only `text` is counted."""
+    """A copy of a units.parquet row with every text field redacted and stripped of control
+    characters (terminal escapes, NUL: counted as `control_characters`); only `text` is counted."""
+    from corpus_ft.util import strip_control
+
     path, language = unit.get("path") or "text.txt", unit.get("language") or "text"
     out = dict(unit)
     if isinstance(out.get("path"), str):
         out["path"] = redact_path(out["path"], counts)
     for field in _UNIT_FIELDS:
         if isinstance(out.get(field), str):
-            out[field] = redact(out[field], filename=path, language=language,
+            text, removed = strip_control(out[field])
+            if field == "text" and removed:
+                counts["control_characters"] += removed
+            out[field] = redact(text, filename=path, language=language,
                                 counts=counts if field == "text" else Counter())
     if out.get("heading_path") is not None:
         out["heading_path"] = [redact(h, filename=path, language=language) for h in out["heading_path"]]

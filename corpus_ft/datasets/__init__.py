@@ -131,14 +131,16 @@ def _apply_review(records: list[dict], run_dir: Path, counts: Counter) -> tuple[
     """Reviewer decisions applied; edited text is redacted again (a reviewer may paste anything)."""
     from corpus_ft.redact import redact
     from corpus_ft.review.decisions import apply_decisions, load_decisions
+    from corpus_ft.util import strip_control
 
     kept, review = apply_decisions(records, load_decisions(run_dir))
     for rec in kept:
         lang = rec["meta"].get("language") or "text"
         if "text" in rec:
-            rec["text"] = redact(rec["text"], filename=rec["source"]["path"], language=lang, counts=counts)
+            rec["text"] = redact(strip_control(rec["text"])[0], filename=rec["source"]["path"], language=lang,
+                                 counts=counts)
         if "messages" in rec:
-            rec["messages"] = [{**m, "content": redact(m["content"], filename=rec["source"]["path"],
+            rec["messages"] = [{**m, "content": redact(strip_control(m["content"])[0], filename=rec["source"]["path"],
                                                         language=lang, counts=counts)} for m in rec["messages"]]
     return kept, {"rejected": review.get("rejected", 0), "edited": review.get("edited", 0)}
 
@@ -210,6 +212,7 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
     cached, counts = _redacted_units(str(units_path.resolve()), sha256_file(units_path))
     units = [dict(u) for u in cached]  # builders must not change the cached rows
     redactions: Counter = Counter(dict(counts))
+    control_chars = redactions.pop("control_characters", 0)  # stripped with redaction; reported on its own
     generation: dict = {}
     candidates, removed, units_in = _candidates(kind, units, cfg, run_dir, generation)
     kept, filtered = filter_records(candidates, cfg)
@@ -223,6 +226,7 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
 
     stats = _stats(kind, cfg, units_in, candidates, kept, removed, splits, redactions, review, generation)
     stats["settings"]["apply_review"] = apply_review
+    stats["control_characters_removed"] = control_chars
     with atomic_dir(out_dir) as tmp:
         stats["exports"] = write_splits(tmp, splits, cfg.formats)
         write_jsonl(tmp / "removed.jsonl", removed)

@@ -68,7 +68,9 @@ def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_pat
               "Secrets and personal data were replaced by `[REDACTED_<TYPE>]` in every unit before records were made "
               "(detect-secrets plugins plus regexes for e-mail and IP addresses, private keys, AWS keys, GitHub/Slack "
               "tokens and password assignments).", "",
-              _table(sorted(red.items()), ("type", "count")) if red else "None found.", ""]
+              _table(sorted(red.items()), ("type", "count")) if red else "None found.", "",
+              f"Control characters (terminal escapes, NUL) removed from unit text: "
+              f"{stats.get('control_characters_removed', 0)}.", ""]
     review = stats["review"]
     parts += ["## Review", "",
               f"Review decisions applied: {review['rejected']} rejected, {review['edited']} edited."

@@ -1,9 +1,12 @@
 """The review web app: the report page plus a JSON API to page through, filter and decide on
-records. Local by design: bound to loopback, same-origin JSON posts only, decisions appended
-to RUN_DIR/review/decisions.jsonl as they are made."""
+records. Local by design: bound to loopback unless `--allow-remote` says otherwise, a Host
+allow-list of the names it was bound to (DNS rebinding), same-origin JSON posts only (Origin
+checked), bounded request bodies, and decisions appended to RUN_DIR/review/decisions.jsonl."""
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 import socket
 import threading
@@ -24,6 +27,62 @@ from corpus_ft.util import CorpusFtError
 
 FLAGS = ("accepted", "rejected", "edited", "undecided")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+MAX_BODY_BYTES = 1 << 20  # one decision with an edited record; a record is at most max_chars long
+MAX_JSON_DEPTH = 32  # a decision is an object of messages of strings: 4 levels deep
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and localhost answer only this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def allowed_hosts_for(host: str) -> list[str]:
+    """The Host header values a page served on `host` can carry: the names and addresses it is bound
+    to (for 0.0.0.0 or ::, this machine's name and addresses) and loopback. Any other is refused."""
+    names = {"127.0.0.1", "localhost", "[::1]"}
+    bare = host.strip("[]")
+    wildcard = bare in ("0.0.0.0", "::")
+    if not wildcard:
+        names.add(f"[{bare}]" if ":" in bare else bare)
+    else:
+        for name in {socket.gethostname(), socket.getfqdn()}:
+            names.add(name)
+            try:
+                names.update(f"[{a[4][0]}]" if ":" in a[4][0] else a[4][0] for a in socket.getaddrinfo(name, None))
+            except OSError:
+                pass
+    return sorted(names)
+
+
+def check_bind(host: str, allow_remote: bool) -> bool:
+    """True for a loopback host; another host needs `allow_remote` (the app has no login)."""
+    if is_loopback(host):
+        return True
+    if not allow_remote:
+        raise CorpusFtError(f"--host {host} would let other machines read and change this run's review "
+                            "(the app has no login); keep the default 127.0.0.1, or pass --allow-remote "
+                            "to share it on a network you trust")
+    return False
+
+
+def _depth(obj, limit: int) -> int:
+    """Nesting depth of decoded JSON, stopping early past `limit` (no recursion)."""
+    stack, deepest = [(obj, 1)], 0
+    while stack:
+        o, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > limit:
+            return deepest
+        if isinstance(o, dict):
+            stack.extend((v, d + 1) for v in o.values())
+        elif isinstance(o, list):
+            stack.extend((v, d + 1) for v in o)
+    return deepest
 
 
 def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | None = None,
@@ -89,13 +148,29 @@ def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | Non
     async def decide(request: Request) -> JSONResponse:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return JSONResponse({"error": "send JSON (Content-Type: application/json)"}, status_code=415)
+        origin = request.headers.get("origin")
+        if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
+            return JSONResponse({"error": f"cross-origin write from {origin[:100]!r} refused"}, status_code=403)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return JSONResponse({"error": f"body over {MAX_BODY_BYTES} bytes"}, status_code=413)
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY_BYTES:
+                return JSONResponse({"error": f"body over {MAX_BODY_BYTES} bytes"}, status_code=413)
         try:
-            body = await request.json()
-        except ValueError:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
             return JSONResponse({"error": "body is not valid JSON"}, status_code=400)
-        rid = body.get("record_id") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or _depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            return JSONResponse({"error": 'send one JSON object {"record_id", "action", "fields"?}'}, status_code=400)
+        rid, action, fields = body.get("record_id"), body.get("action"), body.get("fields")
+        if not isinstance(rid, str) or not isinstance(action, str) or not (fields is None or isinstance(fields, dict)):
+            return JSONResponse({"error": '"record_id" and "action" must be strings, "fields" an object'},
+                                status_code=400)
         if rid not in index:
-            return JSONResponse({"error": f"unknown record_id {rid!r}"}, status_code=404)
+            return JSONResponse({"error": f"unknown record_id {rid[:200]!r}"}, status_code=404)
         try:
             entry = append_decision(run.run_dir, rid, index[rid][0], body.get("action"), body.get("fields"))
         except CorpusFtError as e:
@@ -110,7 +185,7 @@ def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | Non
     routes = [Route("/", home), Route("/api/files", files), Route("/api/records", records),
               Route("/api/decisions", decisions, methods=["GET"]),
               Route("/api/decisions", decide, methods=["POST"])]
-    hosts = allowed_hosts or ["127.0.0.1", "localhost", "[::1]"]  # refuses DNS-rebinding hosts
+    hosts = allowed_hosts or allowed_hosts_for("127.0.0.1")  # refuses DNS-rebinding hosts; never "*"
     return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
 
 
@@ -141,10 +216,13 @@ def make_server(app: Starlette):
 
 
 def serve(run_dir: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 8765,
-          model_dir: str | os.PathLike | None = None, on_ready=print) -> None:
+          model_dir: str | os.PathLike | None = None, on_ready=print, allow_remote: bool = False,
+          warn=print) -> None:
     """Serve the review app until interrupted; `on_ready` gets the URL."""
-    hosts = None if host in LOOPBACK else ["*"]  # a non-loopback bind is the user's explicit choice
-    app = create_app(run_dir, model_dir=model_dir, allowed_hosts=hosts)
+    if not check_bind(host, allow_remote):
+        warn(f"warning: serving on {host}: anyone who can reach this port can read every record and "
+             "record decisions (no authentication)")
+    app = create_app(run_dir, model_dir=model_dir, allowed_hosts=allowed_hosts_for(host))
     sock = bind(host, port)
     on_ready(url_of(sock))
     make_server(app).run(sockets=[sock])

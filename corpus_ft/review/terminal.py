@@ -16,6 +16,12 @@ from rich.text import Text
 
 from corpus_ft.review.data import Run, load_run, source_span
 from corpus_ft.review.decisions import flag, load_decisions
+from corpus_ft.util import strip_control
+
+
+def _safe(text) -> str:
+    """Repository text never drives the terminal: escapes and control characters are dropped."""
+    return strip_control(str(text))[0]
 
 LEXERS = {"c_sharp": "csharp", "text": "text", "rst": "rst"}
 FLAG_STYLE = {"accepted": "green", "rejected": "red", "edited": "yellow", "undecided": "dim"}
@@ -23,13 +29,14 @@ FLAG_STYLE = {"accepted": "green", "rejected": "red", "edited": "yellow", "undec
 
 def _content(text: str):
     """Fenced code renders highlighted through Markdown; anything else as literal text."""
+    text = _safe(text)
     return Markdown(text) if "```" in text else Text(text)
 
 
 def _source(src: dict):
     if src["text"] is None:
         return Text("source unit not found in units.parquet", style="dim")
-    return Syntax(src["text"], LEXERS.get(src["language"], src["language"] or "text"), line_numbers=True,
+    return Syntax(_safe(src["text"]), LEXERS.get(src["language"], src["language"] or "text"), line_numbers=True,
                   start_line=src["start_line"] or 1, word_wrap=True, theme="ansi_dark")
 
 
@@ -38,15 +45,15 @@ def record_panel(run: Run, split: str, rec: dict, state: str) -> Panel:
     src = source_span(run, rec.get("source") or {})
     if rec.get("messages"):
         body = Group(*[part for m in rec["messages"]
-                       for part in (Text(m.get("role", "?"), style="bold cyan"), _content(m.get("content", "")))])
+                       for part in (Text(_safe(m.get("role", "?")), style="bold cyan"), _content(m.get("content", "")))])
     else:
         body = _content(rec.get("text", ""))
     grid = Table.grid(expand=True, padding=(0, 1))
     grid.add_column(ratio=1)
     grid.add_column(ratio=1)
-    grid.add_row(body, Panel(_source(src), title=f"{src['path']}:{src['start_line']}-{src['end_line']}",
+    grid.add_row(body, Panel(_source(src), title=_safe(f"{src['path']}:{src['start_line']}-{src['end_line']}"),
                              title_align="left", border_style="dim"))
-    title = Text.assemble((rec["id"], "bold"), f" · {split} · ", (state, FLAG_STYLE[state]))
+    title = Text.assemble((_safe(rec["id"]), "bold"), f" · {_safe(split)} · ", (state, FLAG_STYLE[state]))
     return Panel(grid, title=title, title_align="left")
 
 
