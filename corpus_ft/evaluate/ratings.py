@@ -18,19 +18,33 @@ HUMAN = ("rater", "base_score", "tuned_score", "preferred", "comment")
 PREFERRED = ("base", "tuned", "tie")
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula (`=HYPERLINK(...)`, `+1`, `@SUM`) is shown as text
+    (OWASP's advice: a leading apostrophe)."""
+    return "'" + cell if cell.startswith(_FORMULA) else cell
+
+
+def _unneutralise(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:2] in _FORMULA and cell[1:2] else cell
+
+
 def to_csv(rows: list[dict], human: dict[str, list[dict]] | None = None) -> str:
     """The ratings sheet; rows already rated (folded back) keep their ratings."""
     from corpus_ft.evaluate.queries import span
 
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=[*INFO, *HUMAN], lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=[*INFO, *HUMAN], lineterminator="\r\n")  # RFC 4180: a CR in a cell is quoted
     w.writeheader()
     for r in rows:
         info = {"id": r["id"], "kind": r["kind"], "tags": ",".join(r["tags"]), "source": span(r["source"]),
                 "query": r["prompt"] or "(perplexity only: paragraph text)", "reference": r["reference"] or "",
                 "base_answer": r["base"].get("answer") or "", "tuned_answer": r["tuned"].get("answer") or ""}
         for h in (human or {}).get(r["id"]) or [{}]:
-            w.writerow({**info, **{k: h.get(k, "") for k in HUMAN}})
+            row = {**info, **{k: h.get(k, "") for k in HUMAN}}
+            w.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
     return buf.getvalue()
 
 
@@ -66,10 +80,10 @@ def read(path: str | Path, known_ids: set[str]) -> dict[str, list[dict]]:
             pref = (row.get("preferred") or "").strip().lower()
             if pref and pref not in PREFERRED:
                 raise CorpusFtError(f"{where}: preferred must be one of {', '.join(PREFERRED)} or empty, got {pref!r}")
-            rating = {"rater": (row.get("rater") or "").strip(), "preferred": pref,
+            rating = {"rater": _unneutralise((row.get("rater") or "").strip()), "preferred": pref,
                       "base_score": _score(row.get("base_score") or "", where, "base_score"),
                       "tuned_score": _score(row.get("tuned_score") or "", where, "tuned_score"),
-                      "comment": (row.get("comment") or "").strip()}
+                      "comment": _unneutralise((row.get("comment") or "").strip())}
             if any(rating[k] not in ("", None) for k in HUMAN):
                 out.setdefault(rid, []).append(rating)
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape as html_escape
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -30,12 +31,27 @@ def cmp(metric: str, base, tuned) -> str:
     return "better" if (tuned - base) * BETTER[metric] > 0 else "worse"
 
 
+class _Markdown(str):
+    """Text already made safe for report.md (escaped, or inside a code fence)."""
+
+
+def _md_escape(value) -> str:
+    """Every value report.md shows outside a code fence: HTML is text, never markup that runs."""
+    if isinstance(value, _Markdown):
+        return value
+    import jinja2
+
+    if value is None or isinstance(value, jinja2.Undefined):
+        return ""
+    return html_escape(str(value), quote=False)
+
+
 def _cell(text) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    return _Markdown(_md_escape(" ".join(str(text).split())).replace("|", "\\|"))
 
 
 def _fence(text: str) -> str:
-    return "~~~~text\n" + str(text).replace("~~~~", "~ ~ ~ ~") + "\n~~~~"
+    return _Markdown("~~~~text\n" + str(text).replace("~~~~", "~ ~ ~ ~") + "\n~~~~")
 
 
 @lru_cache(maxsize=2)
@@ -43,7 +59,8 @@ def _env(autoescape: bool):
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=autoescape,
-                             undefined=jinja2.ChainableUndefined, keep_trailing_newline=True)
+                             undefined=jinja2.ChainableUndefined, keep_trailing_newline=True,
+                             finalize=None if autoescape else _md_escape)
     env.filters.update(num=num, cell=_cell, fence=_fence)
     env.globals.update(cmp=cmp, span=span)
     return env
