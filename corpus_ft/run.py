@@ -19,6 +19,7 @@ from pathlib import Path
 
 from corpus_ft.recipe import Recipe
 from corpus_ft.util import CorpusFtError, atomic_write_text, is_up_to_date, offline_env, write_manifest
+from corpus_ft.util import with_run_lock
 
 __all__ = ["STAGES", "run_recipe", "stamp_path"]
 
@@ -218,6 +219,7 @@ def _line(stage: str, result: dict) -> str:
     return f"{stage:<10} {result['status']:<11} {result.get('seconds', 0):7.1f} s  {shown}"
 
 
+@with_run_lock("run", "recipe", resolve=lambda recipe: Path(recipe.run_path).resolve())
 def run_recipe(recipe: Recipe, stages: Iterable[str] | None = None, *, progress: bool = False,
                echo: Callable[[str], None] | None = None) -> dict:
     """Run `stages` (default: all, in order) of a validated recipe; returns per-stage results and timings."""

@@ -155,6 +155,106 @@ def replace_dir(src: str | os.PathLike, final: str | os.PathLike) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+LOCK_FILE = ".corpus-ft.lock"
+_held: dict[str, list] = {}  # run dir -> [fd, depth]: a process re-enters its own lock (run -> stages)
+_STALE = re.compile(r"^\..+\.tmp(?:\.[\w-]+)?$|^\..+\.old-(\d+)-\d+$")
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: str | os.PathLike, stage: str) -> Iterator[None]:
+    """One writer per run directory: held by every stage that writes (fcntl.flock, released when the
+    process dies). A second process gets a CorpusFtError naming the holder instead of racing it.
+    On first acquisition, temp files that a killed writer left behind are removed."""
+    import fcntl
+
+    if os.environ.get("RANK", "0") not in ("", "0"):  # accelerate/torchrun: rank 0 holds it for all
+        yield
+        return
+    run = Path(run_dir)
+    key = os.path.realpath(run)
+    if key in _held:
+        _held[key][1] += 1
+        try:
+            yield
+        finally:
+            _held[key][1] -= 1
+        return
+    created = not run.exists()
+    run.mkdir(parents=True, exist_ok=True)
+    path = run / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+        os.close(fd)
+        raise CorpusFtError(f"{run}: in use by {holder}; one process writes a run directory at a time - wait "
+                            f"for it to finish or use another run directory", exit_code=1) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"corpus-ft {stage} (pid {os.getpid()}, since "
+                  f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime())})\n".encode(), 0)
+    _held[key] = [fd, 1]
+    try:
+        clean_stale_temps(run)
+        yield
+    finally:
+        del _held[key]
+        if created and {p.name for p in run.iterdir()} == {LOCK_FILE}:
+            path.unlink(missing_ok=True)  # a stage that failed at once leaves no run directory behind
+            run.rmdir()
+        os.close(fd)
+
+
+def with_run_lock(stage: str, run_arg: str, resolve=None):
+    """Decorator: hold the run directory's lock (see run_lock) for the call; `run_arg` names the
+    parameter that is the run directory (`resolve` maps its value to the directory)."""
+    import functools
+    import inspect
+
+    def deco(fn):
+        sig = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            value = sig.bind_partial(*args, **kwargs).arguments[run_arg]
+            with run_lock(resolve(value) if resolve else value, stage):
+                return fn(*args, **kwargs)
+        return wrapper
+    return deco
+
+
+def clean_stale_temps(run_dir: str | os.PathLike) -> list[str]:
+    """Remove temp files and directories (`.units.parquet.*.tmp`, `datasets/.qa.*.tmp`, `.x.old-PID-N`)
+    that a killed writer left; called under the run lock, so no live writer owns them."""
+    removed = []
+    for dirpath, dirnames, filenames in os.walk(run_dir):
+        for name in [*dirnames, *filenames]:
+            m = _STALE.match(name)
+            if not m or (m.group(1) and _alive(int(m.group(1)))):
+                continue
+            full = os.path.join(dirpath, name)
+            if name in dirnames:
+                shutil.rmtree(full, ignore_errors=True)
+                dirnames.remove(name)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(full)
+            removed.append(os.path.relpath(full, run_dir))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 _VERSIONED = ("corpus-ft", "torch", "transformers", "peft", "trl", "datasets", "accelerate",
               "bitsandbytes", "tokenizers", "tree-sitter", "langchain-text-splitters")
 

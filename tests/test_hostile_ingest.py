@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -54,3 +58,64 @@ def test_a_run_directory_inside_the_repository_is_never_ingested(tmp_path):
     reasons = {s["path"]: s["reason"] for s in report["skipped"]}
     assert reasons["runs/old/"] == "run_directory" and reasons["stale/"] == "run_directory"
     assert report["files_ingested"] == 1
+
+
+CLI = [sys.executable, "-m", "corpus_ft.cli"]
+DOCS = {f"docs/page{i}.md": f"# Page {i}\n\n## Setup\n\nThe service {i} reads its settings from the config file "
+        f"and restarts on change.\n\n## Rollback\n\nRoll back service {i} with the deploy tool.\n" for i in range(6)}
+
+
+def test_a_second_writer_gets_a_clear_message_not_a_race(tmp_path):
+    """Row 8: two `build all` at once both exited 0 with splits from different seeds and left .tmp dirs."""
+    _write(tmp_path / "repo", DOCS)
+    run = tmp_path / "run"
+    ingest_repo(tmp_path / "repo", run, workers=1)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\nfrom corpus_ft.util import run_lock\n"
+        f"with run_lock({str(run)!r}, 'build'):\n    print('held', flush=True)\n    time.sleep(60)\n")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        second = subprocess.run(CLI + ["build", "all", "--run", str(run)], capture_output=True, text=True, timeout=120)
+        assert second.returncode == 1, second.stderr
+        assert f"in use by corpus-ft build (pid {holder.pid}" in second.stderr, second.stderr
+        assert "Traceback" not in second.stderr and not (run / "datasets").exists()
+    finally:
+        holder.kill()  # kill -9: the kernel drops the lock with the process
+        holder.wait(10)
+    again = subprocess.run(CLI + ["build", "all", "--run", str(run)], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+
+
+def test_stale_temp_files_of_a_killed_writer_are_cleaned_at_start(tmp_path):
+    """Row 9: `.units.parquet.*.tmp` and `datasets/.*.tmp` from a kill -9 stayed forever."""
+    _write(tmp_path / "repo", DOCS)
+    run = tmp_path / "run"
+    ingest_repo(tmp_path / "repo", run, workers=1)
+    stale = [run / ".units.parquet.k3j2h1.tmp", run / "datasets" / ".qa.a1b2c3.tmp" / "train.jsonl",
+             run / "datasets" / ".paragraphs.old-999999999-17" / "stats.json", run / ".ingest_report.json.x9.tmp"]
+    for p in stale:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"x" * 10_000)
+    (run / "datasets" / "notes.tmp.md").write_text("a user's file, not ours\n")
+    ingest_repo(tmp_path / "repo", run, workers=1)
+    leftovers = sorted(p.name for p in run.rglob("*") if ".tmp" in p.name or ".old-" in p.name)
+    assert leftovers == ["notes.tmp.md"], leftovers
+
+
+def test_killed_ingest_leaves_nothing_after_the_next_run(tmp_path):
+    """Row 9 for real: kill -9 in the middle of writing units.parquet, then run again."""
+    big = {f"src/m{i}.py": "".join(f"def f{j}():\n    '''Doc {j}.'''\n    return {j}\n\n" for j in range(400))
+           for i in range(40)}
+    _write(tmp_path / "repo", big)
+    run = tmp_path / "run"
+    proc = subprocess.Popen(CLI + ["ingest", str(tmp_path / "repo"), "--out", str(run), "--workers", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not list(run.glob(".units.parquet.*.tmp")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    ingest_repo(tmp_path / "repo", run, workers=1)
+    assert not [p for p in run.rglob("*") if p.name.endswith(".tmp")]
+    assert (run / "units.parquet").is_file()

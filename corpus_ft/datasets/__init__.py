@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from corpus_ft.datasets.config import KINDS, BuildConfig
 from corpus_ft.util import CorpusFtError, atomic_dir, is_up_to_date, sha256_file, write_jsonl, write_manifest
+from corpus_ft.util import with_run_lock
 
 __all__ = ["KINDS", "BuildConfig", "build_all", "build_dataset", "load_units", "resolve_config"]
 
@@ -183,6 +184,7 @@ def _stats(kind: str, cfg: BuildConfig, units_in: int, candidates: list[dict], k
     }
 
 
+@with_run_lock("build", "run_dir")
 def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = None, *,
                   apply_review: bool = False, force: bool = False, **overrides: Any) -> dict:
     """Build RUN_DIR/datasets/KIND from RUN_DIR/units.parquet and return its stats.
@@ -236,6 +238,7 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
     return stats
 
 
+@with_run_lock("build", "run_dir")
 def build_all(run_dir: str | Path, config: BuildConfig | None = None, *, kinds: list[str] | None = None,
               apply_review: bool = False, force: bool = False, **overrides: Any) -> dict[str, dict]:
     """Every kind the config lists (or `kinds`), one stats dict per kind."""

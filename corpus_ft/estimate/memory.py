@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from corpus_ft.estimate.shapes import GIB, PRESETS, ModelShape, load_shape, parse_gpu
 from corpus_ft.util import CorpusFtError
+from corpus_ft.util import with_run_lock
 
 __all__ = ["Estimate", "EstimateConfig", "FitReport", "check_fit", "choose_fastest", "estimate", "parse_gpu",
            "preflight", "run_estimate", "write_estimate", "load_shape", "PRESETS", "NO_FIT_EXIT"]
@@ -444,6 +445,7 @@ def preflight(config: Any) -> Estimate | None:
     return est
 
 
+@with_run_lock("estimate", "run_dir")
 def write_estimate(run_dir: str | os.PathLike, est: Estimate, report: FitReport | None = None) -> Path:
     """RUN_DIR/estimate.json, written atomically."""
     from corpus_ft.util import atomic_write_json

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from corpus_ft.evaluate.config import EvalConfig
 from corpus_ft.util import CorpusFtError, atomic_dir, atomic_write_text, read_jsonl, write_jsonl, write_manifest
+from corpus_ft.util import with_run_lock
 
 __all__ = ["EvalConfig", "evaluate", "load_probes"]
 
@@ -175,6 +176,7 @@ def _fold_ratings(run_dir: Path, config: EvalConfig) -> dict:
     return summary
 
 
+@with_run_lock("evaluate", "run_dir")
 def evaluate(run_dir: str | Path, config: EvalConfig | None = None, *, progress: bool = False) -> dict:
     """Compare base and fine-tuned on the run's queries; writes RUN_DIR/eval/ and returns summary.json's dict."""
     from corpus_ft.evaluate import judge as judge_mod

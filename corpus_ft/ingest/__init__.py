@@ -22,11 +22,13 @@ from corpus_ft.ingest.cache import FileIndex
 from corpus_ft.ingest.table import UNIT_COLUMNS, UnitsWriter, by_path, columns_table, read_units, units_table
 from corpus_ft.ingest.walk import Candidate, walk
 from corpus_ft.util import CorpusFtError, atomic_file, atomic_write_json, manifest
+from corpus_ft.util import with_run_lock
 
 __all__ = ["IngestConfig", "ingest_repo", "UNIT_COLUMNS"]
 
 
 
+@with_run_lock("ingest", "out_dir")
 def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, config: IngestConfig | None = None,
                 workers: int | None = None, include=(), exclude=(), progress: bool = False) -> dict:
     """Turn every readable document and source file under `repo_dir` into units; returns the report."""

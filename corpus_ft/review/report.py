@@ -14,6 +14,7 @@ from corpus_ft.review.data import CONTENT_ROLES, SPLITS, KindData, Run, ingested
 from corpus_ft.review.decisions import decisions_path, flag, latest, read_decisions
 from corpus_ft.review.plots import histogram_svg
 from corpus_ft.util import CorpusFtError, atomic_write_text
+from corpus_ft.util import with_run_lock
 
 HERE = Path(__file__).parent
 STOP_WORDS = frozenset("""a about above after again all also an and any are as at be because been before being
@@ -122,6 +123,7 @@ def render(run: Run, *, model_dir: str | os.PathLike | None = None, samples: int
         interactive=interactive, n_decisions=len(decisions))
 
 
+@with_run_lock("review", "run_dir")
 def write_report(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | None = None,
                  samples: int = 5, warnings: list[str] | None = None) -> Path:
     """Write RUN_DIR/review/index.html and return its path; skipped decision lines go to `warnings`."""

@@ -35,6 +35,7 @@ from corpus_ft.train.config import TrainConfig
 from corpus_ft.train.data import kind_weights, load_datasets
 from corpus_ft.util import (CorpusFtError, atomic_write_json, atomic_write_text, offline_env, replace_dir,
                             write_manifest)
+from corpus_ft.util import with_run_lock
 
 log = logging.getLogger(__name__)
 
@@ -355,6 +356,7 @@ def make_trainer(model, config: TrainConfig, args: SFTConfig, tokenizer, train_d
 # --- train --------------------------------------------------------------------------------
 
 
+@with_run_lock("train", "run_dir")
 def train(run_dir: str | os.PathLike, config: TrainConfig, *, resume: bool = False, progress: bool = True) -> dict:
     """Fine-tune on RUN_DIR/datasets and write RUN_DIR/model/; returns losses, steps and paths."""
     offline_env()
