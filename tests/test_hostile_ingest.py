@@ -119,3 +119,40 @@ def test_killed_ingest_leaves_nothing_after_the_next_run(tmp_path):
     ingest_repo(tmp_path / "repo", run, workers=1)
     assert not [p for p in run.rglob("*") if p.name.endswith(".tmp")]
     assert (run / "units.parquet").is_file()
+
+
+def _nested_classes(n: int) -> str:
+    lines = []
+    for i in range(n):
+        ind = "    " * i
+        lines += [f"{ind}class C{i}:", f'{ind}    """Level {i} of the nesting."""', f"{ind}    def m{i}(self):",
+                  f"{ind}        return {i}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_deeply_nested_definitions_make_linear_unit_text(tmp_path):
+    """Row 5: 500 nested classes (507 KB) made 169 MB of unit text and a 418 MB removed.jsonl."""
+    import ast
+
+    import pyarrow.parquet as pq
+
+    from corpus_ft.datasets import build_dataset
+
+    src = _nested_classes(150)
+    _write(tmp_path / "repo", {"deep.py": src, "docs/a.md": "# A\n\nSome prose about the service and its setup.\n"})
+    run = tmp_path / "run"
+    ingest_repo(tmp_path / "repo", run, workers=1)
+    units = pq.read_table(run / "units.parquet").to_pylist()
+    code = [u for u in units if u["path"] == "deep.py"]
+    assert len(code) == 300  # every class and method is still a unit (recall unchanged)
+    total = sum(len(u["text"]) for u in code)
+    assert total <= 3 * len(src), f"{total} bytes of unit text for a {len(src)}-byte file"
+    outer = next(u for u in code if u["name"] == "C0")
+    assert "def m0(self)" in outer["text"] and "C0.C1 (lines 5-600) is a unit of its own" in outer["text"]
+    ast.parse(outer["text"])  # what stands for the nested class is still code
+    stats = build_dataset("code_summary", run, generator="heuristic", max_chars=200)
+    removed = (run / "datasets" / "code_summary" / "removed.jsonl").read_text().splitlines()
+    assert stats["removed"]["too_long"] > 0
+    row = json.loads(removed[0])
+    assert set(row) >= {"id", "reason", "source", "preview"} and "record" not in row and len(row["preview"]) <= 200
+    assert (run / "datasets" / "code_summary" / "removed.jsonl").stat().st_size < 400 * len(removed)

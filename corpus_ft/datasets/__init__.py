@@ -146,6 +146,19 @@ def _apply_review(records: list[dict], run_dir: Path, counts: Counter) -> tuple[
     return kept, {"rejected": review.get("rejected", 0), "edited": review.get("edited", 0)}
 
 
+PREVIEW_CHARS = 200
+
+
+def _removed_row(entry: dict) -> dict:
+    """removed.jsonl: the id, reason and source of a removed candidate and a short preview, never the
+    whole record (a 500-deep nested file once made a 418 MB removed.jsonl)."""
+    rec = entry.get("record") or {}
+    text = rec.get("text") if isinstance(rec.get("text"), str) else "\n".join(
+        m.get("content", "") for m in rec.get("messages") or [] if m.get("role") in ("user", "assistant"))
+    return {"id": rec.get("id"), "reason": entry.get("reason"), "source": rec.get("source"),
+            **{k: v for k, v in entry.items() if k not in ("record", "reason")}, "preview": (text or "")[:PREVIEW_CHARS]}
+
+
 def _stats(kind: str, cfg: BuildConfig, units_in: int, candidates: list[dict], kept: list[dict],
            removed: list[dict], splits: dict[str, list[dict]], redactions: Counter, review: dict,
            generation: dict) -> dict:
@@ -231,7 +244,7 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
     stats["control_characters_removed"] = control_chars
     with atomic_dir(out_dir) as tmp:
         stats["exports"] = write_splits(tmp, splits, cfg.formats)
-        write_jsonl(tmp / "removed.jsonl", removed)
+        write_jsonl(tmp / "removed.jsonl", (_removed_row(r) for r in removed))
         (tmp / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         write_card(tmp / "card.md", stats, splits, units_path)
         write_manifest(tmp, "build", inputs, manifest_config)

@@ -126,10 +126,61 @@ def _without_macros(src: bytes, language: str) -> list[dict]:
 
 def _units(root: Node, src: bytes, language: str, query: Query) -> list[dict]:
     if language == "python":
-        return _python_units(root, src)
+        return _elide_nested(_python_units(root, src), src, language)
     describe = _DESCRIBE[language]
     defs = [describe(node, src) for node in QueryCursor(query).captures(root).get("def", [])]
-    return _nest([d for d in defs if d is not None and d.name], src, language)
+    return _elide_nested(_nest([d for d in defs if d is not None and d.name], src, language), src, language)
+
+
+def _pointer(unit: dict, head: bytes, indent: bytes, language: str) -> bytes:
+    """What stands for an elided definition's body: still valid code, and it names the unit."""
+    note = f"{unit['name']} (lines {unit['start_line']}-{unit['end_line']}) is a unit of its own"
+    if language == "python":
+        return f"...  # {note}".encode()
+    if language == "ruby":
+        return f"# ... {note}\n".encode() + indent + b"end"
+    close = b"\n" + indent + b"}" if head.rstrip().endswith(b"{") else b""
+    return f"// ... {note}".encode() + close
+
+
+def _elide_nested(units: list[dict], src: bytes, language: str) -> list[dict]:
+    """Each definition's text holds its leaf children (a class its methods) in full, but a child that
+    holds definitions of its own only as its first line and a pointer: that child is a unit too.
+
+    Without this, 500 classes nested in one another put the innermost one's text into all 500
+    ancestors (quadratic: a 507 KB file became 169 MB of units); with it every byte of the file is
+    in at most two units, so unit text grows linearly with the file.
+    """
+    order = sorted(range(len(units)), key=lambda i: (units[i]["_span"][0], -units[i]["_span"][1]))
+    parent: dict[int, int] = {}
+    stack: list[int] = []
+    for i in order:
+        begin, end = units[i]["_span"]
+        while stack and units[stack[-1]]["_span"][1] <= begin:
+            stack.pop()
+        if stack and end <= units[stack[-1]]["_span"][1]:
+            parent[i] = stack[-1]
+        stack.append(i)
+    holders = set(parent.values())
+    elided: dict[int, list[int]] = {}
+    for child, p in parent.items():
+        if child in holders:
+            elided.setdefault(p, []).append(child)
+    for p, children in elided.items():
+        begin, end = units[p]["_span"]
+        parts, at = [], begin
+        for c in sorted(children, key=lambda c: units[c]["_span"][0]):
+            c_begin, c_end = units[c]["_span"]
+            first = src.find(b"\n", c_begin, c_end)
+            head = src[c_begin:first if first >= 0 else c_end]
+            indent = head[:len(head) - len(head.lstrip())]
+            parts += [src[at:c_begin], head, b"\n", indent, b"    ", _pointer(units[c], head, indent, language)]
+            at = c_end
+        parts.append(src[at:end])
+        units[p]["text"] = b"".join(parts)
+    for u in units:
+        del u["_span"]
+    return units
 
 
 # Python definitions are statements: only these nodes can hold one, so the walk skips every
@@ -200,7 +251,7 @@ def _python_unit(node: Node, body: Node | None, outer: Node, siblings: list[Node
     return {"kind": kind, "name": f"{scope}.{name}" if scope else name, "heading_path": [],
             "signature": _drop_annotations(signature),
             "docstring": _python_docstring(body, src) or _comments_above(siblings, i, start_row, src),
-            "text": src[start:end], "start_line": start_row + 1,
+            "text": src[start:end], "start_line": start_row + 1, "_span": (start, end),
             "end_line": (end_point or outer.end_point).row + 1, "parent": scope}
 
 
@@ -308,7 +359,7 @@ def _render(d: Def, kind: str, qual: str, parent: str, src: bytes, language: str
     doc = _leading_comment(outer, src, language)
     return {"kind": kind, "name": qual, "heading_path": [], "signature": signature, "docstring": doc,
             "text": text, "start_line": outer.start_point.row + 1, "end_line": outer.end_point.row + 1,
-            "parent": parent}
+            "parent": parent, "_span": (begin, outer.end_byte)}
 
 
 _ANNOTATION_LINE = re.compile(r"^\s*(@[\w.]+(\([^\n]*\))?|#\[[^\n]*\]|\[[A-Z][^\n]*\])\s*$")

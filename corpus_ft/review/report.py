@@ -80,7 +80,8 @@ def kind_section(run: Run, kd: KindData, tokens: Tokens, decisions: dict, sample
     for row in kd.removed:
         ex = removed_examples.setdefault(str(row.get("reason", "?")), [])
         if len(ex) < 3:
-            ex.append(record_text(row.get("record") or {}, CONTENT_ROLES)[:300])
+            ex.append(row["preview"] if isinstance(row.get("preview"), str) else
+                      record_text(row.get("record") or {}, CONTENT_ROLES)[:300])
     removed = dict(kd.stats.get("removed") or Counter(str(r.get("reason", "?")) for r in kd.removed))
     flags = Counter(flag(decisions.get(r["id"])) for _, r in kd.records)
     picked = random.Random(0).sample(kd.records, min(samples, len(kd.records)))
