@@ -622,6 +622,20 @@ def bench_eval_cmd(n_queries: int, max_new_tokens: int, batch_size: int, threads
 bench.add_command(bench_ingest_cmd)  # defined in the ingest section, above the `bench` group
 
 
+@bench.command("hostile")  # hostile repositories (corpus_ft/bench/hostile.py)
+@click.option("--scales", default="1,2", show_default=True, help="Sizes of the hostile repository (for the linearity check).")
+@click.option("--keep", type=click.Path(file_okay=False), help="Build in this directory and keep it.")
+@click.option("--json", "as_json", is_flag=True)
+def bench_hostile_cmd(scales: str, keep: str | None, as_json: bool) -> None:
+    """Ingest, build and review a hostile repository; exit 1 unless every safety check holds."""
+    from corpus_ft.bench.hostile import bench_hostile, print_bench
+
+    result = bench_hostile(tuple(int(s) for s in scales.split(",")), keep=keep)
+    echo_json(result) if as_json else print_bench(result)
+    if not result["ok"]:
+        raise SystemExit(1)
+
+
 @bench.command("generate")  # the generators' benchmark (corpus_ft/bench/generate.py)
 @click.option("--model", "model_dir", default=None, help="Model dir or hub id [default: a tiny Llama built on the fly].")
 @click.option("--prompts", "n_prompts", default=32, show_default=True)

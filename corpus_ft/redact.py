@@ -259,10 +259,17 @@ def redact(text: str, *, filename: str = "text.txt", language: str = "text",
 
 
 def redact_path(path: str, counts: Counter | None = None) -> str:
-    """A file path with any secret in its name replaced (`docs/runbook-ghp_….md`): paths are shown and trained on."""
+    """A file path with any token in its name replaced (`docs/runbook-ghp_….md`): paths are shown and
+    trained on. Only the token formats apply (a name holds no prose or assignment), so it stays fast."""
     if not path:
         return path
-    return "/".join(redact(part, filename="path.txt", language="path", counts=counts) for part in path.split("/"))
+
+    def token(m: re.Match) -> str:
+        if counts is not None:
+            counts[m.lastgroup] += 1
+        return PLACEHOLDER.format(m.lastgroup.upper())
+
+    return _TOKENS.sub(token, path)
 
 
 _UNIT_FIELDS = ("text", "name", "signature", "docstring")

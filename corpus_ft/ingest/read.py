@@ -1,4 +1,5 @@
-"""Bytes to text: BOMs, UTF-8, then charset detection; binary is told by content, not by name."""
+"""Bytes to text: BOMs, UTF-16 without a BOM, UTF-8 (a few bad bytes replaced), then charset
+detection for files with no UTF-8 in them; binary is told by content, not by name."""
 
 from __future__ import annotations
 
@@ -10,9 +11,24 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
 _CONTROL = bytes(b for b in range(32) if b not in (8, 9, 10, 12, 13, 27))
 
 
+def utf16_without_bom(head: bytes) -> str | None:
+    """"utf-16-le"/"utf-16-be" when the bytes look like mostly-ASCII UTF-16 with no byte-order mark:
+    the zero bytes sit in every other position, on one side only (Windows tools write such files)."""
+    if len(head) < 8 or b"\x00" not in head:
+        return None
+    n = len(head) // 2 * 2
+    even, odd = head[0:n:2], head[1:n:2]
+    for zeros, other, enc in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) >= 0.9 * len(zeros) and other.count(0) <= 0.02 * len(other):
+            text = head[:n].decode(enc, errors="replace")
+            if sum(c.isprintable() or c in "\t\n\r" for c in text) >= 0.95 * len(text):
+                return enc
+    return None
+
+
 def is_binary(head: bytes) -> bool:
     """Binary when the first block holds a NUL or many control bytes (the heuristic git and grep use)."""
-    if not head or any(head.startswith(bom) for bom, _ in _BOMS):
+    if not head or any(head.startswith(bom) for bom, _ in _BOMS) or utf16_without_bom(head):
         return False
     if b"\x00" in head:
         return True
@@ -27,10 +43,23 @@ def decode(data: bytes) -> tuple[str | None, str]:
                 return _newlines(data.decode(enc)), enc
             except UnicodeDecodeError as e:
                 return None, f"starts with a {enc} byte-order mark but does not decode ({e.reason})"
+    if enc := utf16_without_bom(data[:8192]):
+        try:
+            return _newlines(data.decode(enc)), enc
+        except UnicodeDecodeError as e:
+            return None, f"looks like {enc} without a byte-order mark but does not decode ({e.reason})"
     try:
         return _newlines(data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
         pass
+    # Mostly UTF-8 with a few bad bytes (a paste, a truncated write) stays UTF-8: the bad bytes become
+    # U+FFFD and the file gets a warning. Guessing a legacy charset for the whole file instead turns
+    # every correct non-ASCII character into mojibake (it was read as cp1251).
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - data.count("\ufffd".encode())
+    if any(ord(c) > 127 and c != "\ufffd" for c in text) or bad <= max(1, len(data) // 10_000):
+        if bad <= max(8, len(data) // 1000):
+            return _newlines(text), "utf-8 (invalid bytes replaced by U+FFFD)"
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
