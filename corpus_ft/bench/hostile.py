@@ -7,8 +7,8 @@ check what must hold (issue 14):
 - nothing outside the repository was read (a marker planted outside never shows up);
 - no planted secret is anywhere in the run directory except units.parquet (the raw input);
 - no terminal escape or NUL reaches a dataset or the terminal;
-- output and peak memory grow linearly: the same repository at twice the size costs at most
-  `max_ratio` times as much.
+- output and peak memory grow linearly: from the smallest to the largest scale, each grows at
+  most `max_ratio` times as fast as the bytes ingest read.
 """
 
 from __future__ import annotations
@@ -204,7 +204,8 @@ def run_once(base: Path, scale: int) -> dict:
                        "stdout": out, "stderr": err[-2000:]}
     report = json.loads(steps["ingest"]["stdout"]) if steps["ingest"]["exit"] == 0 else {}
     checks = inspect_run(repo, run, report, steps["sample"]["stdout"])
-    return {"scale": scale, "files": len(_all_entries(repo)), "input_bytes": _size(repo),
+    return {"scale": scale, "files": len(_all_entries(repo)), "repo_bytes": _size(repo),
+            "input_bytes": report.get("bytes_ingested") or 1,
             "steps": {k: {kk: vv for kk, vv in v.items() if kk not in ("stdout",)} for k, v in steps.items()},
             "peak_rss_mib": max(s["peak_rss_mib"] for s in steps.values()),
             "skipped_by_reason": report.get("skipped_by_reason", {}), **checks, "cases": made}
@@ -252,7 +253,7 @@ def _size(root: Path) -> int:
     return total
 
 
-def bench_hostile(scales: tuple[int, ...] = (1, 2), *, max_ratio: float = 2.6, keep: str | None = None) -> dict:
+def bench_hostile(scales: tuple[int, ...] = (1, 2), *, max_ratio: float = 1.5, keep: str | None = None) -> dict:
     """Run the hostile repository at each scale; `ok` is False with the reasons when a check fails."""
     with tempfile.TemporaryDirectory(prefix="corpus-ft-hostile-") as tmp:
         base = Path(keep) if keep else Path(tmp)
@@ -267,25 +268,26 @@ def bench_hostile(scales: tuple[int, ...] = (1, 2), *, max_ratio: float = 2.6, k
             if r[key]:
                 problems.append(f"scale {r['scale']}: {key}: {r[key][:5]}")
     linear = {}
-    if len(runs) >= 2:
+    if len(runs) >= 2:  # per byte read, output and memory must not grow with size
         a, b = runs[0], runs[-1]
         grow = b["input_bytes"] / a["input_bytes"]
         linear = {"input_ratio": round(grow, 2), "output_ratio": round(b["output_bytes"] / a["output_bytes"], 2),
                   "rss_ratio": round(b["peak_rss_mib"] / a["peak_rss_mib"], 2)}
-        if linear["output_ratio"] > max_ratio * grow / (b["scale"] / a["scale"]):
-            problems.append(f"output grew {linear['output_ratio']}x for {linear['input_ratio']}x input")
-        if linear["rss_ratio"] > max_ratio:
-            problems.append(f"peak memory grew {linear['rss_ratio']}x for {linear['input_ratio']}x input")
+        if linear["output_ratio"] > max_ratio * grow:
+            problems.append(f"output grew {linear['output_ratio']}x for {linear['input_ratio']}x input read")
+        if linear["rss_ratio"] > max_ratio * grow:
+            problems.append(f"peak memory grew {linear['rss_ratio']}x for {linear['input_ratio']}x input read")
     return {"ok": not problems, "problems": problems, "runs": runs, "linear": linear}
 
 
 def print_bench(result: dict) -> None:
     for r in result["runs"]:
         steps = ", ".join(f"{k} {v['seconds']} s / {v['peak_rss_mib']} MiB (exit {v['exit']})" for k, v in r["steps"].items())
-        print(f"scale {r['scale']}: {r['files']} entries, {r['input_bytes'] / 1e6:.2f} MB in, "
+        print(f"scale {r['scale']}: {r['files']} entries, {r['repo_bytes'] / 1e6:.2f} MB on disk, "
+              f"{r['input_bytes'] / 1e6:.2f} MB read, "
               f"{r['output_bytes'] / 1e6:.2f} MB out; {steps}")
         print(f"  skipped: {r['skipped_by_reason']}")
     if result["linear"]:
-        print(f"linearity: input x{result['linear']['input_ratio']}, output x{result['linear']['output_ratio']}, "
+        print(f"linearity: input read x{result['linear']['input_ratio']}, output x{result['linear']['output_ratio']}, "
               f"peak memory x{result['linear']['rss_ratio']}")
     print("all checks passed" if result["ok"] else "FAILED:\n  " + "\n  ".join(result["problems"]))
