@@ -5,7 +5,8 @@ check what must hold (issue 14):
 - every command exits 0;
 - every file of the repository became units or is in the ingest report with its reason;
 - nothing outside the repository was read (a marker planted outside never shows up);
-- no planted secret is anywhere in the run directory except units.parquet (the raw input);
+- no planted secret is anywhere in the run directory except units.parquet and ingest's file index
+  under .cache/ (the raw input, which keeps paths as they are on disk);
 - no terminal escape or NUL reaches a dataset or the terminal;
 - output and peak memory grow linearly: from the smallest to the largest scale, each grows at
   most `max_ratio` times as fast as the bytes ingest read.
@@ -213,7 +214,7 @@ def run_once(base: Path, scale: int) -> dict:
 
 def inspect_run(repo: Path, run: Path, report: dict, terminal: str) -> dict:
     """The checks on a finished run: files not accounted for, reads from outside the root, planted
-    secrets outside units.parquet, control characters in datasets or on the terminal; output size."""
+    secrets outside units.parquet and .cache/, control characters in datasets or on the terminal; output size."""
     import pyarrow.parquet as pq
 
     skipped = {s["path"]: s["reason"] for s in report.get("skipped", [])}
@@ -231,8 +232,8 @@ def inspect_run(repo: Path, run: Path, report: dict, terminal: str) -> dict:
         rel = p.relative_to(run).as_posix()
         if OUTSIDE_MARKER.encode() in data:
             outside_reads.append(rel)
-        if rel == "units.parquet":
-            continue
+        if rel == "units.parquet" or rel.startswith(".cache/"):
+            continue  # the raw input and ingest's own index of it (paths as on disk): never shared
         leaks += [f"{rel}: {s[:12]}…" for s in secrets if s.encode() in data]
         if rel.startswith("datasets/") and p.suffix == ".jsonl" and \
                 (CONTROL.search(data.replace(b"\n", b" ")) or re.search(rb"\\u00[01][0-9a-f]|\\u007f", data)):

@@ -40,13 +40,10 @@ class FileIndex:
         return None
 
     def save(self, candidates: dict[str, Candidate], records: dict[str, dict], skipped: list) -> None:
-        from corpus_ft.redact import redact_path  # a secret in a file name stays out of the run's files
-
         files = {rel: [candidates[rel].size, candidates[rel].mtime_ns, candidates[rel].ino, rec]
-                 for rel, rec in records.items() if rec.get("sha") and redact_path(rel) == rel}
+                 for rel, rec in records.items() if rec.get("sha")}
         data = {"fingerprint": self.fingerprint, "units_stat": _stat(self.units_path),
-                "skipped": [[redact_path(p), reason, redact_path(detail)] for p, reason, detail in skipped],
-                "files": files}
+                "skipped": [list(s) for s in skipped], "files": files}
         atomic_write_text(self.path, json.dumps(data, separators=(",", ":"), ensure_ascii=False))
 
 
