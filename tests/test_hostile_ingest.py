@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -156,3 +157,24 @@ def test_deeply_nested_definitions_make_linear_unit_text(tmp_path):
     row = json.loads(removed[0])
     assert set(row) >= {"id", "reason", "source", "preview"} and "record" not in row and len(row["preview"]) <= 200
     assert (run / "datasets" / "code_summary" / "removed.jsonl").stat().st_size < 400 * len(removed)
+
+
+def test_terminal_escapes_and_nul_never_reach_a_dataset(tmp_path):
+    """Row 10: escapes and NULs in repository text reached train.jsonl."""
+    from corpus_ft.datasets import build_dataset
+
+    filler = "".join(f"Line {i} of plain prose about the reconciliation service and its nightly job.\n"
+                     for i in range(120))  # pushes the NUL past the 8 KiB that binary sniffing reads
+    files = {f"docs/p{i}.md": f"# Page {i}\n\n## Escapes\n\nBefore \x1b[2J\x1b[H spoofed \x1b]0;title\x07 after, "
+                              f"for page {i} of the operations guide.\n\n## More\n\n{filler}NUL \x00 here.\n"
+             for i in range(4)}
+    _write(tmp_path / "repo", files)
+    run = tmp_path / "run"
+    ingest_repo(tmp_path / "repo", run, workers=1)
+    stats = build_dataset("paragraphs", run)
+    out = run / "datasets" / "paragraphs"
+    data = b"".join((out / f"{s}.jsonl").read_bytes() for s in ("train", "validation", "test"))
+    assert b"spoofed" in data and b"NUL  here" in data
+    assert not re.search(rb"\\u00[01][0-9a-f]|\\u007f|[\x00-\x08\x0b-\x1f]", data)
+    assert stats["control_characters_removed"] >= 4 * 4
+    assert f"removed from unit text: {stats['control_characters_removed']}." in (out / "card.md").read_text()
