@@ -56,6 +56,10 @@ TOKEN_FORMATS: list[tuple[str, str, str]] = [
 ]
 # One pass over a line for every format (an alternation tries them in table order at each position).
 _TOKENS = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx, _ in TOKEN_FORMATS))
+# A literal every format above needs (case-sensitive where the format is): a line with none skips
+# the alternation, which is 10x slower than this scan. Keep in step with TOKEN_FORMATS.
+_TOKEN_HINT = re.compile(r"sk[-_]|rk_|AIza|GOCSPX|gh[pousr]_|github_pat_|gl[a-z]{1,3}-|xox|hooks\.slack|hf_|npm_|pypi-"
+                         r"|SG\.|do[pr]_v1|shp|dapi|A[BCGIKNRS][A-Z]A|eyJ|://|@|(?i:accountkey|sharedaccess|sig=|bearer)")
 # An AWS secret access key is 40 base64 characters with no prefix: only taken where the line
 # names AWS or a secret, and only when it mixes cases and digits like a generated key.
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
@@ -183,7 +187,8 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter) -> st
         counts[m.lastgroup] += 1
         return PLACEHOLDER.format(m.lastgroup.upper())
 
-    line = _TOKENS.sub(token, line)
+    if _TOKEN_HINT.search(line):
+        line = _TOKENS.sub(token, line)
 
     def ip(m: re.Match) -> str:
         if not _is_ip(m.group(0)) or _is_version(m.string, m.start()):
@@ -269,7 +274,7 @@ def redact_path(path: str, counts: Counter | None = None) -> str:
             counts[m.lastgroup] += 1
         return PLACEHOLDER.format(m.lastgroup.upper())
 
-    return _TOKENS.sub(token, path)
+    return _TOKENS.sub(token, path) if _TOKEN_HINT.search(path) else path
 
 
 _UNIT_FIELDS = ("text", "name", "signature", "docstring")

@@ -268,3 +268,14 @@ def test_string_literal_contents_are_replaced_and_the_code_still_parses():
 def test_a_secret_in_a_file_name_is_redacted():
     assert redact_path(f"docs/runbook-{PATH_TOKEN}.md") == "docs/runbook-[REDACTED_GITHUB_TOKEN].md"
     assert redact_path("docs/tokens-and-passwords.md") == "docs/tokens-and-passwords.md"
+
+
+def test_the_token_hint_admits_every_format():
+    """The cheap pre-scan must never hide a token: every format's example and every AWS prefix pass it."""
+    from corpus_ft.redact import _TOKEN_HINT
+
+    for name, _, example in TOKEN_FORMATS:
+        assert _TOKEN_HINT.search(example), name
+    for prefix in ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"):
+        assert redact(f"key {prefix}Z3MPLEQ7KEYV2X9Q") == "key [REDACTED_AWS_ACCESS_KEY]", prefix
+    assert redact("ACCOUNTKEY=Zm9vYmFyYmF6cXV4cXV1eGNvcmdl") == "ACCOUNTKEY=[REDACTED_AZURE_STORAGE_KEY]"
