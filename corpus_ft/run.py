@@ -219,7 +219,7 @@ def _line(stage: str, result: dict) -> str:
     return f"{stage:<10} {result['status']:<11} {result.get('seconds', 0):7.1f} s  {shown}"
 
 
-@with_run_lock("run", "recipe", resolve=lambda recipe: Path(recipe.run_path).resolve())
+@with_run_lock("run", "recipe", resolve=lambda recipe: Path(recipe.run_path).resolve(), create=True)
 def run_recipe(recipe: Recipe, stages: Iterable[str] | None = None, *, progress: bool = False,
                echo: Callable[[str], None] | None = None) -> dict:
     """Run `stages` (default: all, in order) of a validated recipe; returns per-stage results and timings."""

@@ -161,16 +161,18 @@ _STALE = re.compile(r"^\..+\.tmp(?:\.[\w-]+)?$|^\..+\.old-(\d+)-\d+$")
 
 
 @contextlib.contextmanager
-def run_lock(run_dir: str | os.PathLike, stage: str) -> Iterator[None]:
+def run_lock(run_dir: str | os.PathLike, stage: str, create: bool = False) -> Iterator[None]:
     """One writer per run directory: held by every stage that writes (fcntl.flock, released when the
     process dies). A second process gets a CorpusFtError naming the holder instead of racing it.
-    On first acquisition, temp files that a killed writer left behind are removed."""
+    On first acquisition, temp files that a killed writer left behind are removed. Only a stage
+    that makes the run directory (`create`: ingest, run) creates it; for the others a missing
+    directory is left to their own "not found" error."""
     import fcntl
 
-    if os.environ.get("RANK", "0") not in ("", "0"):  # accelerate/torchrun: rank 0 holds it for all
-        yield
-        return
     run = Path(run_dir)
+    if os.environ.get("RANK", "0") not in ("", "0") or (not create and not run.is_dir()):
+        yield  # accelerate/torchrun: rank 0 holds it for all
+        return
     key = os.path.realpath(run)
     if key in _held:
         _held[key][1] += 1
@@ -205,7 +207,7 @@ def run_lock(run_dir: str | os.PathLike, stage: str) -> Iterator[None]:
         os.close(fd)
 
 
-def with_run_lock(stage: str, run_arg: str, resolve=None):
+def with_run_lock(stage: str, run_arg: str, resolve=None, create: bool = False):
     """Decorator: hold the run directory's lock (see run_lock) for the call; `run_arg` names the
     parameter that is the run directory (`resolve` maps its value to the directory)."""
     import functools
@@ -217,7 +219,7 @@ def with_run_lock(stage: str, run_arg: str, resolve=None):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             value = sig.bind_partial(*args, **kwargs).arguments[run_arg]
-            with run_lock(resolve(value) if resolve else value, stage):
+            with run_lock(resolve(value) if resolve else value, stage, create):
                 return fn(*args, **kwargs)
         return wrapper
     return deco

@@ -28,7 +28,7 @@ __all__ = ["IngestConfig", "ingest_repo", "UNIT_COLUMNS"]
 
 
 
-@with_run_lock("ingest", "out_dir")
+@with_run_lock("ingest", "out_dir", create=True)
 def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, config: IngestConfig | None = None,
                 workers: int | None = None, include=(), exclude=(), progress: bool = False) -> dict:
     """Turn every readable document and source file under `repo_dir` into units; returns the report."""
