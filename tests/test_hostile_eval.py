@@ -62,3 +62,21 @@ def test_neutralised_comments_round_trip(tmp_path):
     path.write_text(ratings.to_csv([row], {"q-1": row["human"]}))
     back = ratings.read(path, {"q-1"})
     assert back["q-1"][0]["rater"] == "=ann" and back["q-1"][0]["comment"] == "-fine"
+
+
+def test_dataset_card_quotes_hostile_file_names_as_code(tmp_path):
+    """The class of row 11 in card.md: a file name holding a backtick and HTML stays code when rendered."""
+    from corpus_ft.datasets import build_dataset
+    from corpus_ft.ingest import ingest_repo
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for i in range(5):
+        (repo / f"n{i}`<img src=x onerror=alert({i})>`.md").write_text(
+            f"# Page {i}\n\nThe reconciliation job {i} runs nightly and reports mismatches to the ledger team.\n")
+    ingest_repo(repo, tmp_path / "run", workers=1)
+    build_dataset("paragraphs", tmp_path / "run")
+    card = (tmp_path / "run" / "datasets" / "paragraphs" / "card.md").read_text()
+    assert "onerror" in card  # the names are there ...
+    rendered = markdown_it.MarkdownIt("commonmark", {"html": True}).render(card)
+    assert "<img" not in rendered  # ... but never as markup

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from corpus_ft.util import atomic_write_text, sha256_file
@@ -31,6 +32,13 @@ def _table(rows: list[tuple], head: tuple) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def _code(text: str) -> str:
+    """An inline code span that no backtick in `text` can close early (CommonMark): a file name
+    like a`<img onerror=...>`.md stays code, never HTML, when the card is rendered."""
+    ticks = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    return f"{ticks} {text} {ticks}" if len(ticks) > 1 else f"`{text}`"
 
 
 def _sample(record: dict, limit: int = 600) -> str:
@@ -84,5 +92,6 @@ def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_pat
     if samples:
         parts += ["## Samples (train)", ""]
         for r in samples:
-            parts += [f"`{r['id']}` from `{r['source']['path']}:{r['source']['start_line']}`", "", "```json", _sample(r), "```", ""]
+            where = f"{r['source']['path']}:{r['source']['start_line']}"
+            parts += [f"{_code(str(r['id']))} from {_code(where)}", "", "```json", _sample(r), "```", ""]
     return atomic_write_text(path, "\n".join(parts))
