@@ -78,6 +78,23 @@ def _redacted_units(path: str, sha256: str) -> tuple[tuple[dict, ...], tuple[tup
     return units, tuple(counts.items())
 
 
+def by_policy(units: list[dict], include: list[str], kinds: tuple[str, ...]) -> tuple[list[dict], dict[str, int]]:
+    """The units of `kinds` whose category is used (by default, or named in `datasets.include`),
+    and how many of each category were left out."""
+    from corpus_ft.ingest.policy import EXCLUDED_BY_DEFAULT, default_category
+
+    kept, left_out = [], Counter()
+    for u in units:
+        if u["kind"] not in kinds:
+            continue
+        category = u.get("category") or default_category(u["kind"])
+        if category in EXCLUDED_BY_DEFAULT and category not in include:
+            left_out[category] += 1
+        else:
+            kept.append(u)
+    return kept, dict(sorted(left_out.items()))
+
+
 def _manifest_config(kind: str, cfg: BuildConfig, apply_review: bool) -> dict:
     return {"kind": kind, "apply_review": apply_review, **cfg.model_dump(mode="json", exclude={"kinds"})}
 
@@ -108,9 +125,10 @@ def _candidates(kind: str, units: list[dict], cfg: BuildConfig, run_dir: Path,
         return kept, removed, len(code)
     docs = [u for u in units if u["kind"] in DOC_KINDS]
     size, overlap = cfg.resolved_chunking()
-    chunks = chunk_units(docs, make_splitter(size, overlap, cfg.tokenizer)) if docs else []
+    dropped: list = []  # chunks with too little prose and no neighbour to join
+    chunks = chunk_units(docs, make_splitter(size, overlap, cfg.tokenizer), cfg.min_prose_words, dropped) if docs else []
     if kind == "paragraphs":
-        return kinds.paragraphs(chunks), [], len(docs)
+        return kinds.paragraphs(chunks), [{"reason": "min_content", "record": r} for r in kinds.paragraphs(dropped)], len(docs)
     if kind == "keywords":
         return kinds.keywords(chunks, cfg), [], len(docs)
     if not chunks:
@@ -208,7 +226,7 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
         return {**json.loads((out_dir / "stats.json").read_text()), "skipped": True}
 
     cached, counts = _redacted_units(str(units_path.resolve()), sha256_file(units_path))
-    units = [dict(u) for u in cached]  # builders must not change the cached rows
+    units, left_out = by_policy([dict(u) for u in cached], cfg.include, CODE_KINDS if kind == "code_summary" else DOC_KINDS)
     redactions: Counter = Counter(dict(counts))
     generation: dict = {}
     candidates, removed, units_in = _candidates(kind, units, cfg, run_dir, generation)
@@ -223,6 +241,7 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
 
     stats = _stats(kind, cfg, units_in, candidates, kept, removed, splits, redactions, review, generation)
     stats["settings"]["apply_review"] = apply_review
+    stats["left_out"] = left_out  # units of categories the content policy leaves out, by category
     with atomic_dir(out_dir) as tmp:
         stats["exports"] = write_splits(tmp, splits, cfg.formats)
         write_jsonl(tmp / "removed.jsonl", removed)
