@@ -616,6 +616,21 @@ def bench_eval_cmd(n_queries: int, max_new_tokens: int, batch_size: int, threads
 bench.add_command(bench_ingest_cmd)  # defined in the ingest section, above the `bench` group
 
 
+@bench.command("docs")  # the document parsers' benchmark (corpus_ft/bench/docs.py)
+@click.argument("repos", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--show", type=click.IntRange(min=0), default=0, help="Print this many seeded paragraph records to read.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Which records --show picks.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON on stdout.")
+def bench_docs_cmd(repos: tuple[Path, ...], show: int, seed: int, as_json: bool) -> None:
+    """Markup left in paragraph records and line alignment of sections, per repository."""
+    from corpus_ft.bench.docs import print_results, run
+
+    results = run(list(repos), show=show, seed=seed)
+    print_results(results)
+    if as_json:
+        echo_json(results)
+
+
 @bench.command("generate")  # the generators' benchmark (corpus_ft/bench/generate.py)
 @click.option("--model", "model_dir", default=None, help="Model dir or hub id [default: a tiny Llama built on the fly].")
 @click.option("--prompts", "n_prompts", default=32, show_default=True)

@@ -93,7 +93,7 @@ def filter_records(records: list[dict], cfg: BuildConfig) -> tuple[list[dict], l
     return kept, removed
 
 
-_FENCE_LINE = re.compile(r"^\s*(`{3,}|~{3,})")
+_FENCE_LINE = re.compile(r"^\s*(?:(?:[-*+]|\d+[.)])\s+)*(`{3,}|~{3,})")  # also a fence opening a list item
 _ADORNMENT = re.compile(r"^\s*([=\-~^\"'#*+_.<>])\1{2,}\s*$")
 _CODE_SPAN = re.compile(r"(?<![:}`\w])(`+)(?!`)(.+?)(?<!`)\1(?!`)")  # not the `text` of a role
 _RESIDUE = re.compile(
@@ -113,10 +113,10 @@ def markup_residue(text: str) -> bool:
     for line in text.split("\n"):
         m = _FENCE_LINE.match(line)
         if fence is not None:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip()[len(m.group(1)):]:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line[m.end():].strip():
                 fence = None
             continue
-        if m and not re.match(r"^\s*(`{3,}|~{3,})\{", line):  # a MyST directive fence is residue, not code
+        if m and not line[m.end():].startswith("{"):  # a MyST directive fence is residue, not code
             fence = m.group(1)
             continue
         if _ADORNMENT.match(line) and prev.strip() and not _ADORNMENT.match(prev):

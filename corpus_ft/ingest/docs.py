@@ -107,8 +107,10 @@ def directive_lead(name: str, argument: str) -> str:
     """The words a label, version or admonition directive puts before its content."""
     base = name.lower().split(":")[-1]
     argument = clean_inline(" ".join(argument.split()))
-    if base in VERSION:
-        return f"{VERSION[base]} {argument}." if argument else f"{VERSION[base]}."
+    if base in VERSION:  # `.. versionchanged:: 2.1 what changed` (the text may follow on the next lines)
+        version, _, what = argument.partition(" ")
+        lead = f"{VERSION[base]} {version}".strip()
+        return f"{lead}: {what}" if what else f"{lead}."
     if base in ADMONITION:
         word = ADMONITION[base] or argument
         return f"{word}:" if word else ""
@@ -130,6 +132,8 @@ def role_text(name: str, text: str) -> str:
             text = text[1:].split(".")[-1]
     if base in _ICON_ROLES:
         return ""
+    if base == "doc":
+        text = text.lstrip("/")
     if base in ("pep", "rfc"):
         return f"{base.upper()} {text}"
     if base in ("issue", "pr", "gh"):
@@ -176,7 +180,7 @@ def assemble(items: list, src_lines: list[str], title: str, min_chars: int, prea
         for b in blocks:
             at = max(b.line - first, len(out))
             out.extend([""] * (at - len(out)))
-            out.extend(b.lines)
+            out.extend(line.rstrip() for line in b.lines)
         path = [h for _, h in stack] if head is not None else []
         units.append({"kind": "section", "name": (head.text if head is not None else "") or preamble or title,
                       "heading_path": path, "signature": "", "docstring": "", "text": "\n".join(out).strip("\n"),
@@ -198,15 +202,28 @@ def rst_sections(text: str, title: str, min_chars: int = 1, warnings: list | Non
     return _parse_or_degrade(rst.sections, text, title, min_chars, warnings, "rst")
 
 
+def _readable_letters(text: str) -> int:
+    """Letters on lines that look like prose (not front matter, comments, markup or indented
+    directive bodies): a file with many of them must not come out of a parser empty."""
+    text = re.sub(r"\A---\n.*?\n---\n", "", re.sub(r"<!--.*?-->|<[^>]*>", "", text, flags=re.S), flags=re.S)
+    lines = [line for line in text.split("\n") if line[:1].strip()
+             and not line.lstrip().startswith(("..", ":", "#", "{", "(", "%", "```", "~~~", "|", "+"))]
+    return len(re.findall(r"[^\W\d_]", "\n".join(lines)))
+
+
 def _parse_or_degrade(parse, text: str, title: str, min_chars: int, warnings: list | None, what: str) -> list[dict]:
     """A parser that fails on a file leaves the file as one plain-text section, and says so."""
     warnings = warnings if warnings is not None else []
     try:
-        return parse(text, title, min_chars, warnings)
+        units = parse(text, title, min_chars, warnings)
     except Exception as e:  # noqa: BLE001 - a parser bug on one file must not lose the file
-        warnings.append({"kind": "parse_degraded", "line": 0,
-                         "message": f"{what} parser failed ({type(e).__name__}: {e}"[:200] + "); kept as one plain-text section"})
-        return text_sections(text, title, min_chars)
+        why = f"{what} parser failed ({type(e).__name__}: {e}"[:200] + ")"
+    else:
+        if units or _readable_letters(text) < 40:
+            return units
+        why = f"{what} parser found no readable text in a file that has some"
+    warnings.append({"kind": "parse_degraded", "line": 0, "message": f"{why}; kept as one plain-text section"})
+    return text_sections(text, title, min_chars)
 
 
 def text_sections(text: str, title: str, min_chars: int = 1) -> list[dict]:

@@ -99,12 +99,12 @@ def _directive(node, line: int, warnings: list, seen: set) -> list:
         skip = next((i + 1 for i in range(1, len(body)) if body[i].strip() == "---"), 0)
     while skip < len(body) and re.match(r"^:[\w-]+:", body[skip]):
         skip += 1
-    content = "\n".join(body[skip:]).strip("\n")
+    content = "\n".join(body[skip:])  # leading blank lines kept: the content's lines stay on their source lines
     first = line + 1 + skip  # 1-based line of the content
     if kind == "drop":
         return []
     if kind == "code":
-        return [Block(line, fence(argument.split()[0] if argument else "", content))]
+        return [Block(line, fence(argument.split()[0] if argument else "", content.strip("\n")))]
     if name == "eval-rst":
         from corpus_ft.ingest import rst
 
@@ -113,18 +113,27 @@ def _directive(node, line: int, warnings: list, seen: set) -> list:
         seen.add(name)
         warnings.append({"kind": "unknown_directive", "line": line,
                          "message": f"directive {{{name}}} is not known; its content was kept as text"})
-    out: list = []
-    lead = directive_lead(name, argument)
-    if lead:
-        out.append(Block(line, [lead]))
     inner, _ = blocks(content, first - 1, warnings, seen)
-    out.extend(Block(b.line, b.lines) if isinstance(b, Block) else Block(b.line, [b.text]) for b in inner)
+    out = [Block(b.line, b.lines) if isinstance(b, Block) else Block(b.line, [b.text]) for b in inner
+           if not isinstance(b, Block) or b.lines]
+    lead = directive_lead(name, argument)
+    if lead and out and out[0].line <= first + 1 and re.match(r"[^\W_]|`(?!``)", out[0].lines[0]):
+        # `Note: first line of the content` (not when the content opens with code, a list or a table)
+        out[0] = Block(line, [f"{lead} {out[0].lines[0]}", *out[0].lines[1:]])
+    elif lead:
+        out.insert(0, Block(line, [lead]))
     return out
 
 
 def _item(item, marker: str) -> list[str]:
-    """A whole list item: its marker on the first line, everything else indented under it."""
-    lines = [line for child in item.children for line in _lines(child)] or [""]
+    """A whole list item: its marker on the first line, everything else indented under it, each
+    child block on its own source line relative to the item's first."""
+    lines: list[str] = []
+    for child in item.children:
+        if child.map and item.map and child.map[0] - item.map[0] > len(lines):
+            lines.extend([""] * (child.map[0] - item.map[0] - len(lines)))
+        lines.extend(_lines(child))
+    lines = lines or [""]
     pad = " " * (len(marker) + 1)
     return [f"{marker} {lines[0]}"] + [pad + line if line else line for line in lines[1:]]
 

@@ -29,8 +29,8 @@ def blocks(text: str, offset: int, warnings: list, seen: set | None = None) -> l
 
     doc = _parse(text)
     errors = [m for m in doc.findall(nodes.system_message) if m.get("level", 0) >= 3]
-    for m in errors[:_MAX_WARNINGS]:
-        more = f" (+{len(errors) - _MAX_WARNINGS} more)" if m is errors[_MAX_WARNINGS - 1] and len(errors) > _MAX_WARNINGS else ""
+    for i, m in enumerate(errors[:_MAX_WARNINGS]):
+        more = f" (+{len(errors) - _MAX_WARNINGS} more)" if i == _MAX_WARNINGS - 1 < len(errors) - 1 else ""
         message = m.children[0].astext() if m.children else m.astext()
         warnings.append({"kind": "rst", "line": (m.get("line") or 0) + offset,
                          "message": " ".join(message.split())[:200] + more})
@@ -154,6 +154,9 @@ class _Walker:
             elif isinstance(child, (nodes.bullet_list, nodes.enumerated_list)):
                 for marker, item in self.markers(child):
                     self.items.append(Block(self.line(item), self.item(item, marker)))
+            elif isinstance(child, (nodes.definition_list, nodes.field_list, nodes.option_list)):
+                for entry in child.children:  # each entry on its own line: they are often blank-separated
+                    self.items.append(Block(self.line(entry), self.entry(entry)))
             elif isinstance(child, nodes.block_quote):
                 self.walk(child, depth)
             elif isinstance(child, nodes.container) and "cft_lead" in child.attributes:
@@ -208,23 +211,8 @@ class _Walker:
             return fence(language or (classes[0] if classes else ""), node.astext())
         if isinstance(node, (nodes.bullet_list, nodes.enumerated_list)):
             return [line for marker, item in self.markers(node) for line in self.item(item, marker)]
-        if isinstance(node, nodes.definition_list):
-            out = []
-            for entry in node.children:
-                for part in entry.children:
-                    if isinstance(part, nodes.definition):
-                        out.extend("  " + line if line else line for c in part.children for line in self.lines(c))
-                    else:
-                        out.append(" ".join(self.inline(part).split()))
-            return out
-        if isinstance(node, (nodes.field_list, nodes.option_list)):
-            out = []
-            for entry in node.children:
-                name, body = entry.children[0], entry.children[-1]
-                text = [line for c in body.children for line in self.lines(c)] or [""]
-                out.append(f"{' '.join(name.astext().split())}: {text[0]}")
-                out.extend("  " + line if line else line for line in text[1:])
-            return out
+        if isinstance(node, (nodes.definition_list, nodes.field_list, nodes.option_list)):
+            return [line for entry in node.children for line in self.entry(entry)]
         if isinstance(node, nodes.table):
             return self.table(node)
         if isinstance(node, nodes.Admonition):
@@ -246,6 +234,22 @@ class _Walker:
                              nodes.raw, nodes.image, nodes.transition, nodes.pending, nodes.footnote, nodes.citation)):
             return []
         return [line for line in node.astext().split("\n")]
+
+    def entry(self, entry) -> list[str]:
+        """One definition (`term` then its text indented), field or option (`name: text`)."""
+        from docutils import nodes
+
+        if isinstance(entry, nodes.definition_list_item):
+            out = []
+            for part in entry.children:
+                if isinstance(part, nodes.definition):
+                    out.extend("  " + line if line else line for c in part.children for line in self.lines(c))
+                else:
+                    out.append(" ".join(self.inline(part).split()))
+            return out
+        name, body = entry.children[0], entry.children[-1]
+        text = [line for c in body.children for line in self.lines(c)] or [""]
+        return [f"{' '.join(name.astext().split())}: {text[0]}"] + ["  " + line if line else line for line in text[1:]]
 
     def table(self, node) -> list[str]:
         from docutils import nodes
