@@ -79,15 +79,6 @@ def file_category(rel: str, language: str | None, units: list[dict], *, is_gener
     return "docs" if document else "source"
 
 
-def unit_category(file_cat: str, unit: dict) -> str:
-    """A unit takes its file's category, except test code inside a source file (Rust's `mod tests`)."""
-    if file_cat == "source" and unit["kind"] != "section":
-        parts = unit["name"].split(".")
-        if any(p in ("tests", "test") for p in parts[:-1]):
-            return "test"
-    return file_cat
-
-
 def default_category(kind: str) -> str:
     """For units written before categories existed: documents are docs, code is source."""
     return "docs" if kind == "section" else "source"
