@@ -85,7 +85,7 @@ def test_datasets_leave_out_default_excluded_categories_unless_included(policy_r
              for r in read_jsonl(run / "datasets" / "paragraphs" / f"{s}.jsonl")}
     assert {"CHANGES.rst", "docs/history.md", "LICENSE", "docs/legal.md"} <= paths
     assert kept["left_out"] == {"ci": 1, "template": 1} and kept["settings"]["include"] == ["changelog", "license"]
-    with pytest.raises(CorpusFtError, match=r"datasets\.include\.0: unknown category 'benchmarks' in include; choose from"):
+    with pytest.raises(CorpusFtError, match=r"datasets\.include: unknown category 'benchmarks'; choose from changelog, ci, examples, generated"):
         build_dataset("paragraphs", run, include=["benchmarks"])
 
 

@@ -68,7 +68,7 @@ class BuildConfig(BaseModel):
         for name in v:
             category = INCLUDE_NAMES.get(str(name).strip().lower())
             if category is None:
-                raise ValueError(f"unknown category {name!r} in include; choose from "
+                raise ValueError(f"unknown category {name!r}; choose from "
                                  f"{', '.join(sorted(set(INCLUDE_NAMES) - set(_ALIASES)))}")
             out.append(category)
         return sorted(set(out))
