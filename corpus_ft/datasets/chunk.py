@@ -102,9 +102,10 @@ def _span(text: str, piece: str, cursor: int) -> tuple[int, int, int]:
     at = text.find(lines[0], cursor) if lines else -1
     at = at if at >= 0 else cursor
     end = at
-    if len(lines) > 1:
-        found = text.find(lines[-1], at + len(lines[0]))
-        end = found if found >= 0 else at
+    for line in lines[1:]:  # each line after the one before it, so a repeated line (```) is not found too early
+        found = text.find(line, end + 1)
+        if found >= 0:
+            end = found
     return text.count("\n", 0, at), text.count("\n", 0, end), at
 
 

@@ -14,7 +14,8 @@ _TAG = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
 @lru_cache(maxsize=1)
 def parser():
     from markdown_it import MarkdownIt
-    from mdit_py_plugins.attrs import attrs_block_plugin
+    from mdit_py_plugins.admon import admon_plugin
+    from mdit_py_plugins.attrs import attrs_block_plugin, attrs_plugin
     from mdit_py_plugins.colon_fence import colon_fence_plugin
     from mdit_py_plugins.deflist import deflist_plugin
     from mdit_py_plugins.dollarmath import dollarmath_plugin
@@ -26,7 +27,8 @@ def parser():
 
     md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     for plugin in (front_matter_plugin, myst_role_plugin, myst_block_plugin, colon_fence_plugin, deflist_plugin,
-                   fieldlist_plugin, attrs_block_plugin, substitution_plugin, dollarmath_plugin):
+                   fieldlist_plugin, attrs_block_plugin, attrs_plugin, substitution_plugin, dollarmath_plugin,
+                   admon_plugin):
         md.use(plugin)
     return md
 
@@ -65,8 +67,10 @@ def blocks(text: str, offset: int, warnings: list, seen: set | None = None) -> t
                 items.append(Block((child.map[0] if child.map else 0) + offset + 1, _lines(child)))
         elif node.type in ("fence", "colon_fence") and node.info.strip().startswith("{"):
             items.extend(_directive(node, line, warnings, seen))
-        elif node.type == "colon_fence":  # ::: with a class, not a directive: a container of Markdown
-            items.extend(blocks(node.content, line, warnings, seen)[0])
+        elif node.type == "colon_fence":  # ::: with a class or (mkdocstrings) an object to document
+            items.extend(_colon_container(node, line, warnings, seen))
+        elif node.type == "admonition":  # Python-Markdown `!!! note "Title"`
+            items.append(Block(line, _lines(node)))
         elif node.type == "code_block":
             items.append(Block(max(line - 1, offset + 1), _lines(node)))  # the fence takes the blank line above
         else:
@@ -119,10 +123,22 @@ def _directive(node, line: int, warnings: list, seen: set) -> list:
     lead = directive_lead(name, argument)
     if lead and out and out[0].line <= first + 1 and re.match(r"[^\W_]|`(?!``)", out[0].lines[0]):
         # `Note: first line of the content` (not when the content opens with code, a list or a table)
+        lead = lead[:-1] + ":" if lead.endswith(".") else lead
         out[0] = Block(line, [f"{lead} {out[0].lines[0]}", *out[0].lines[1:]])
     elif lead:
         out.insert(0, Block(line, [lead]))
     return out
+
+
+def _colon_container(node, line: int, warnings: list, seen: set) -> list:
+    """`::: name` without braces: mkdocstrings' `::: package.object` (a label; its `:options:` go)
+    or a container with a CSS class (its content is Markdown)."""
+    info = node.info.strip()
+    content = "\n".join("" if re.match(r"^\s*:[\w-]+:", x) else x for x in node.content.split("\n"))
+    inner = [b for b in blocks(content, line, warnings, seen)[0] if not isinstance(b, Block) or b.lines]
+    if re.fullmatch(r"[\w.]+", info) and "." in info:
+        return [Block(line, [f"`{info}`"]), *inner]
+    return inner
 
 
 def _item(item, marker: str) -> list[str]:
@@ -144,7 +160,13 @@ def _lines(node) -> list[str]:
     if t in ("fence", "colon_fence") and node.info.strip().startswith("{"):  # a directive inside a list or quote
         return [line for b in _directive(node, 0, [], set()) for line in ([""] + b.lines)][1:]
     if t == "colon_fence":
-        return [line for b in blocks(node.content, 0, [], set())[0] if isinstance(b, Block) for line in b.lines]
+        return [line for b in _colon_container(node, 0, [], set()) if isinstance(b, Block) for line in b.lines]
+    if t == "admonition":
+        title = " ".join(node.meta.get("tag", "").split()) if node.meta else ""
+        body = [line for c in node.children if c.type != "admonition_title" for line in _lines(c)]
+        heads = [_inline_of(c) for c in node.children if c.type == "admonition_title"]
+        lead = (heads[0].strip() if heads and heads[0].strip() else title.capitalize()) + ":"
+        return [f"{lead} {body[0]}", *body[1:]] if body else [lead]
     if t == "field_list":
         out = []
         for child in node.children:

@@ -194,7 +194,18 @@ class _Walker:
         return [("-", item) for item in node.children]
 
     def item(self, item, marker: str) -> list[str]:
-        lines = [line for child in item.children for line in self.lines(child)] or [""]
+        """A whole list item, each child block on its source line relative to the item's first."""
+        from docutils import nodes
+
+        lines: list[str] = []
+        top = self.line(item)
+        for child in item.children:
+            at = self.line(child) - top if top else 0
+            if isinstance(child, (nodes.literal_block, nodes.doctest_block)) and not child.get("cft_fence") and at > 0:
+                at -= 1  # `::` code: the fence takes the blank line above it
+            lines.extend([""] * (at - len(lines)))
+            lines.extend(self.lines(child))
+        lines = lines or [""]
         pad = " " * (len(marker) + 1)
         return [f"{marker} {lines[0]}"] + [pad + line if line else line for line in lines[1:]]
 
@@ -292,5 +303,6 @@ def _lead(lead: str, lines: list[str]) -> list[str]:
         return lines
     if not lines:
         return [lead]
+    lead = lead[:-1] + ":" if lead.endswith(".") else lead  # `Changed in version 2.1: what changed`
     return [f"{lead} {lines[0]}".strip()] + lines[1:]
 
