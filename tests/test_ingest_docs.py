@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,32 @@ def test_docx_and_pdf_are_read(tmp_path):
     assert [(r["start_line"], r["text"]) for r in pages] == [(1, "Quarterly close checklist"),
                                                               (2, "Reconcile suspense accounts")]
     assert report["files_by_language"] == {"docx": 1, "pdf": 1}
+
+
+def test_chunks_point_at_their_exact_source_lines(tmp_path):
+    """A chunk's first and last lines are on the source lines its span names (what the review page shows)."""
+    import shutil
+
+    from corpus_ft.datasets import load_units
+    from corpus_ft.datasets.chunk import chunk_units, make_splitter
+
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "sample_corpus" / "docs", repo / "docs")
+    shutil.copytree(FIXTURES, repo / "fixtures")
+    ingest_repo(repo, tmp_path / "run", workers=1)
+    units = [u for u in load_units(tmp_path / "run") if u["language"] in ("markdown", "rst")]
+    chunks = chunk_units(units, make_splitter(300, 30, None))
+    assert len(chunks) > len(units), "the small chunk size cuts sections into several chunks"
+    words = re.compile(r"[^\W\d_]{3,}")
+    checked = 0
+    for c in chunks:
+        source = (repo / c["path"]).read_text().split("\n")
+        lines = [line for line in c["text"].split("\n") if line.strip()]
+        for line, at in ((lines[0], c["start_line"]), (lines[-1], c["end_line"])):
+            if not words.search(line) or line.lstrip().startswith(("```", "Note:", "Added in", "Changed in")) \
+                    or "|" in line:
+                continue
+            assert set(words.findall(line.lower())) & set(words.findall(source[at - 1].lower())), \
+                f"{c['path']}:{at}: chunk line {line!r} but the source has {source[at - 1]!r}"
+            checked += 1
+    assert checked > 100

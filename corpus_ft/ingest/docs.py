@@ -47,6 +47,7 @@ class Heading(NamedTuple):
     line: int   # first source line of the heading (an reST overline included)
     level: int
     text: str
+    text_line: int = 0  # the line of the title's text when it is not `line` (below an overline)
 
 
 # What a directive (reST `.. name::`, MyST ```{name}```) becomes in the clean text, by name without
@@ -176,6 +177,7 @@ def assemble(items: list, src_lines: list[str], title: str, min_chars: int, prea
             last -= 1
         out: list[str] = []
         if head is not None:
+            out.extend([""] * max(head.text_line - first, 0))
             out.append("#" * min(head.level, 6) + " " + head.text)
         for b in blocks:
             at = max(b.line - first, len(out))
@@ -183,7 +185,7 @@ def assemble(items: list, src_lines: list[str], title: str, min_chars: int, prea
             out.extend(line.rstrip() for line in b.lines)
         path = [h for _, h in stack] if head is not None else []
         units.append({"kind": "section", "name": (head.text if head is not None else "") or preamble or title,
-                      "heading_path": path, "signature": "", "docstring": "", "text": "\n".join(out).strip("\n"),
+                      "heading_path": path, "signature": "", "docstring": "", "text": "\n".join(out).rstrip("\n"),
                       "start_line": first, "end_line": max(last, first), "parent": " / ".join(path[:-1])})
     return units
 

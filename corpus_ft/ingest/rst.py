@@ -145,8 +145,9 @@ class _Walker:
         for child in node.children:
             if isinstance(child, nodes.section):
                 title = child.next_node(nodes.title)
-                self.items.append(Heading(self._title_line(title), depth + 1,
-                                          " ".join(self.inline(title).split()) if title else ""))
+                text = " ".join(self.inline(title).split()) if title else ""
+                at = title.line - 1 + self.offset if title is not None and title.line else 0
+                self.items.append(Heading(self._title_line(title), depth + 1, text, at))
                 self.walk(child, depth + 1)
             elif isinstance(child, (nodes.title, nodes.system_message, nodes.comment, nodes.target,
                                     nodes.substitution_definition, nodes.raw, nodes.pending, nodes.transition)):
