@@ -210,6 +210,15 @@ def _warm_parsers(languages: set) -> None:
         languages = languages | {"cpp"}  # a .h file may hold C++
     for language in languages & set(GRAMMARS):
         parser_for(language)
+    if "markdown" in languages:
+        from corpus_ft.ingest.markdown import parser
+
+        parser()
+    if "rst" in languages or "markdown" in languages:  # MyST's eval-rst reads reST too
+        from corpus_ft.ingest import rst
+
+        rst._register()
+        rst._settings()
 
 
 def _run_pool(batches: list[tuple[int, list]], settings: dict, workers: int, done) -> list[int]:
