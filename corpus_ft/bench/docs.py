@@ -40,6 +40,39 @@ def aligned_lines(text: str, start_line: int, source: list[str]) -> tuple[int, i
     return checked, aligned
 
 
+_TERM = re.compile(r"\w{3,}")
+
+
+def _shares_words(line: str, source_line: str) -> bool:
+    return bool(set(_TERM.findall(line.lower())) & set(_TERM.findall(source_line.lower())))
+
+
+def _checkable(line: str) -> bool:
+    return bool(_TERM.search(line)) and not line.lstrip().startswith(("```",) + _SKIP[1:]) and "|" not in line
+
+
+def span_ok(text: str, start_line: int, end_line: int, source: list[str], crumb: str = "") -> bool | None:
+    """Whether a chunk's first and last lines are on the source lines its span names (None: nothing
+    checkable). `crumb` is the heading path a record may carry above or in place of its heading."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if crumb and lines and lines[0] == crumb:
+        # the crumb replaced the heading line (compare its last heading), or sits above the chunk's first line
+        firsts = [crumb.split(" > ")[-1], *lines[1:2]]
+    else:
+        firsts = lines[:1]
+    if not lines or not 0 < start_line <= end_line <= len(source):
+        return False if lines else None
+    verdicts = []
+    checkable = [f for f in firsts if _checkable(f)]
+    if any(_shares_words(f, source[start_line - 1]) for f in checkable):
+        verdicts.append(True)
+    elif checkable and len(checkable) == len(firsts):  # (one of two uncheckable: cannot tell which is first)
+        verdicts.append(False)
+    if len(lines) > 1 and _checkable(lines[-1]):
+        verdicts.append(_shares_words(lines[-1], source[end_line - 1]))
+    return all(verdicts) if verdicts else None
+
+
 def bench_docs(repo: str | Path, out: Path, show: int = 0, seed: int = 0) -> dict:
     """Ingest + paragraphs on one repository; residue, line alignment and category figures."""
     from corpus_ft.datasets import build_dataset, load_units
@@ -61,6 +94,9 @@ def bench_docs(repo: str | Path, out: Path, show: int = 0, seed: int = 0) -> dic
             sources[u["path"]] = (repo / u["path"]).read_text(encoding="utf-8", errors="replace").split("\n")
         c, a = aligned_lines(u["text"], u["start_line"], sources[u["path"]])
         checked, aligned = checked + c, aligned + a
+    spans = [span_ok(r["text"], r["source"]["start_line"], r["source"]["end_line"], sources[r["source"]["path"]],
+                     " > ".join(r["meta"].get("heading_path") or []))
+             for r in records if r["source"]["path"] in sources]
     sample = random.Random(seed).sample(records, min(show, len(records)))
     warnings = report.get("warnings_by_kind", {})
     return {"repo": str(repo), "records": len(records), "residue": len(residue),
@@ -69,6 +105,7 @@ def bench_docs(repo: str | Path, out: Path, show: int = 0, seed: int = 0) -> dic
                                   "text": r["text"][:400]} for r in residue[:5]],
             "prose_lines_checked": checked, "prose_lines_aligned": aligned,
             "alignment": round(aligned / max(checked, 1), 4),
+            "record_spans_checked": sum(v is not None for v in spans), "record_spans_wrong": spans.count(False),
             "doc_warnings": {k: v for k, v in warnings.items() if k != "syntax"},
             "categories": report.get("categories", {}), "left_out_units": stats.get("left_out", {}),
             "removed": {k: v for k, v in stats["removed"].items() if v},
@@ -92,11 +129,13 @@ def print_results(results: list[dict]) -> None:
 
     console = Console(stderr=True)
     table = Table(title="corpus-ft bench docs")
-    for col in ("repository", "paragraphs", "with markup", "lines on their source line", "left out (units)"):
+    for col in ("repository", "paragraphs", "with markup", "lines on their source line", "records with a wrong span",
+                "left out (units)"):
         table.add_column(col, justify="left" if col in ("repository", "left out (units)") else "right")
     for r in results:
         table.add_row(Path(r["repo"]).name, str(r["records"]), f"{r['residue']} ({100 * r['residue_rate']:.1f}%)",
                       f"{r['prose_lines_aligned']}/{r['prose_lines_checked']} ({100 * r['alignment']:.1f}%)",
+                      f"{r['record_spans_wrong']}/{r['record_spans_checked']}",
                       ", ".join(f"{k} {v}" for k, v in r["left_out_units"].items()))
     console.print(table)
     for r in results:

@@ -228,9 +228,16 @@ def _parse_or_degrade(parse, text: str, title: str, min_chars: int, warnings: li
     return text_sections(text, title, min_chars)
 
 
+_UNDERLINE = re.compile(r"^\s*([=\-~^*+#])\1{2,}\s*$")
+
+
 def text_sections(text: str, title: str, min_chars: int = 1) -> list[dict]:
-    """Plain text has no markup for headings: the whole file is one section named after it."""
-    return _split(text.split("\n"), [], title, min_chars)
+    """Plain text has no markup for headings: the whole file is one section named after it. An
+    underline (`=====` below a title line) becomes a blank line, so the lines keep their numbers."""
+    lines = text.split("\n")
+    lines = ["" if i and _UNDERLINE.match(line) and lines[i - 1].strip() and not _UNDERLINE.match(lines[i - 1])
+             else line for i, line in enumerate(lines)]
+    return _split(lines, [], title, min_chars)
 
 
 _BLOCK = {"p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "li", "ul", "ol",

@@ -198,9 +198,9 @@ def _lines(node) -> list[str]:
                 if part.type == "thead":
                     rows.append(" | ".join("---" for _ in tr.children))
         return rows
-    if t == "html_block":
+    if t == "html_block":  # its text, each line where it was (leading blank lines kept)
         text = _TAG.sub("", node.content)
-        return [line.strip() for line in text.strip().split("\n")] if text.strip() else []
+        return [line.strip() for line in text.rstrip().split("\n")] if text.strip() else []
     if t == "dl":
         out = []
         for child in node.children:

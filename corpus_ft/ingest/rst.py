@@ -161,14 +161,36 @@ class _Walker:
             elif isinstance(child, nodes.block_quote):
                 self.walk(child, depth)
             elif isinstance(child, nodes.container) and "cft_lead" in child.attributes:
-                if child["cft_lead"]:
-                    self.items.append(Block(self.line(child), [child["cft_lead"]]))
+                self.lead_and_walk(child, child["cft_lead"], depth)
+            elif isinstance(child, nodes.Admonition):
+                self.lead_and_walk(child, self.admonition_lead(child), depth)
+            elif isinstance(child, (nodes.container, nodes.compound)):
                 self.walk(child, depth)
             else:
                 line = self.line(child)
                 if isinstance(child, nodes.literal_block) and not child.get("cft_fence") and line:
                     line -= 1  # `::` blocks: the fence takes the blank line above the code
                 self.items.append(Block(line, self.lines(child)))
+
+    def lead_and_walk(self, node, lead: str, depth: int) -> None:
+        """A directive's content block by block on its own lines, its lead (`Note:`) before the first."""
+        start = len(self.items)
+        self.walk(node, depth)
+        first = self.items[start] if len(self.items) > start else None
+        joins = lead.endswith((":", ".")) and not lead.startswith("`")  # `Note:`, `Added in version 2.0.`; not labels
+        if joins and isinstance(first, Block) and first.lines and re.match(r"[^\W_]|`(?!``)", first.lines[0]):
+            lead = lead[:-1] + ":" if lead.endswith(".") else lead
+            self.items[start] = Block(first.line, [f"{lead} {first.lines[0]}", *first.lines[1:]])
+        elif lead:
+            self.items.insert(start, Block(self.line(node), [lead]))
+
+    def admonition_lead(self, node) -> str:
+        from docutils import nodes
+
+        if isinstance(node, nodes.admonition):
+            title = node.next_node(nodes.title)
+            return f"{' '.join(self.inline(title).split())}:" if title else ""
+        return node.tagname.replace("_", " ").capitalize() + ":"
 
     def line(self, node) -> int:
         """1-based source line of a node (its own, else its first descendant's); 0 when unknown."""
@@ -228,12 +250,8 @@ class _Walker:
         if isinstance(node, nodes.table):
             return self.table(node)
         if isinstance(node, nodes.Admonition):
-            lead = node.tagname.replace("_", " ").capitalize() + ":"
             body = [c for c in node.children if not isinstance(c, nodes.title)]
-            if isinstance(node, nodes.admonition):
-                title = node.next_node(nodes.title)
-                lead = f"{self.inline(title)}:" if title else ""
-            return _lead(lead, [line for c in body for line in self.lines(c)])
+            return _lead(self.admonition_lead(node), [line for c in body for line in self.lines(c)])
         if isinstance(node, nodes.container) and "cft_lead" in node.attributes:
             return _lead(node["cft_lead"], [line for c in node.children for line in self.lines(c)])
         if isinstance(node, (nodes.block_quote, nodes.container, nodes.topic, nodes.sidebar, nodes.compound,
