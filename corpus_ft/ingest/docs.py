@@ -74,8 +74,6 @@ CONTAINER = frozenset("""only ifconfig container glossary tabs tab tab-set tab-i
 
 _CODE_ROLES = frozenset("""func meth class attr data obj mod exc const member var type struct macro enum
     enumerator option envvar command program file samp code kbd any""".split())
-
-
 _ICON_ROLES = frozenset("octicon fa fab fas far icon material-outlined material-regular material-sharp material-round".split())
 _ROLE = re.compile(r":([\w+.-]+(?::[\w+.-]+)*):`([^`]+)`|\{([\w+.-]+(?::[\w+.-]+)*)\}`([^`]+)`")
 
@@ -117,7 +115,20 @@ def directive_lead(name: str, argument: str) -> str:
         return f"{word}:" if word else ""
     if directive_kind(name) == "label":
         return f"`{argument}`" if argument else ""
+    if base in ("figure", "math", "image"):  # their argument is a file or a formula; the caption is content
+        return ""
     return argument if any(ch.isalpha() for ch in argument) else ""
+
+
+def with_lead(lead: str, blocks: list, line: int) -> list:
+    """A directive's content blocks with its lead: `Note:` or `Added in version 2.0:` opens the first
+    block when that starts with prose; a label (`` `post(entry)` ``) stays on a line of its own."""
+    first = blocks[0] if blocks else None
+    joins = lead.endswith((":", ".")) and not lead.startswith("`")
+    if joins and isinstance(first, Block) and first.lines and re.match(r"[^\W_]|`(?!``)", first.lines[0]):
+        lead = lead[:-1] + ":" if lead.endswith(".") else lead
+        return [Block(first.line, [f"{lead} {first.lines[0]}", *first.lines[1:]]), *blocks[1:]]
+    return [Block(line, [lead]), *blocks] if lead else blocks
 
 
 def role_text(name: str, text: str) -> str:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from corpus_ft.ingest.docs import Block, Heading, assemble, directive_kind, directive_lead, fence, role_text
+from corpus_ft.ingest.docs import (Block, Heading, assemble, directive_kind, directive_lead, fence, role_text,
+                                   with_lead)
 
 _TAG = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
 
@@ -120,14 +121,7 @@ def _directive(node, line: int, warnings: list, seen: set) -> list:
     inner, _ = blocks(content, first - 1, warnings, seen)
     out = [Block(b.line, b.lines) if isinstance(b, Block) else Block(b.line, [b.text]) for b in inner
            if not isinstance(b, Block) or b.lines]
-    lead = directive_lead(name, argument)
-    if lead and out and out[0].line <= first + 1 and re.match(r"[^\W_]|`(?!``)", out[0].lines[0]):
-        # `Note: first line of the content` (not when the content opens with code, a list or a table)
-        lead = lead[:-1] + ":" if lead.endswith(".") else lead
-        out[0] = Block(line, [f"{lead} {out[0].lines[0]}", *out[0].lines[1:]])
-    elif lead:
-        out.insert(0, Block(line, [lead]))
-    return out
+    return with_lead(directive_lead(name, argument), out, line)
 
 
 def _colon_container(node, line: int, warnings: list, seen: set) -> list:
@@ -166,7 +160,7 @@ def _lines(node) -> list[str]:
         body = [line for c in node.children if c.type != "admonition_title" for line in _lines(c)]
         heads = [_inline_of(c) for c in node.children if c.type == "admonition_title"]
         lead = (heads[0].strip() if heads and heads[0].strip() else title.capitalize()) + ":"
-        return [f"{lead} {body[0]}", *body[1:]] if body else [lead]
+        return [line for b in with_lead(lead, [Block(0, body)] if body else [], 0) for line in b.lines]
     if t == "field_list":
         out = []
         for child in node.children:

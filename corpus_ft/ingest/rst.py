@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from corpus_ft.ingest.docs import Block, Heading, assemble, directive_kind, directive_lead, fence, role_text
+from corpus_ft.ingest.docs import (Block, Heading, assemble, directive_kind, directive_lead, fence, role_text,
+                                   with_lead)
 
 _ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1{2,}\s*$")
 _MAX_WARNINGS = 5  # docutils errors reported per file; the rest are counted in the last one
@@ -176,13 +177,7 @@ class _Walker:
         """A directive's content block by block on its own lines, its lead (`Note:`) before the first."""
         start = len(self.items)
         self.walk(node, depth)
-        first = self.items[start] if len(self.items) > start else None
-        joins = lead.endswith((":", ".")) and not lead.startswith("`")  # `Note:`, `Added in version 2.0.`; not labels
-        if joins and isinstance(first, Block) and first.lines and re.match(r"[^\W_]|`(?!``)", first.lines[0]):
-            lead = lead[:-1] + ":" if lead.endswith(".") else lead
-            self.items[start] = Block(first.line, [f"{lead} {first.lines[0]}", *first.lines[1:]])
-        elif lead:
-            self.items.insert(start, Block(self.line(node), [lead]))
+        self.items[start:] = with_lead(lead, self.items[start:], self.line(node))
 
     def admonition_lead(self, node) -> str:
         from docutils import nodes
@@ -317,11 +312,5 @@ class _Walker:
 
 
 def _lead(lead: str, lines: list[str]) -> list[str]:
-    """`Note: first line` with the rest of the content below it."""
-    if not lead:
-        return lines
-    if not lines:
-        return [lead]
-    lead = lead[:-1] + ":" if lead.endswith(".") else lead  # `Changed in version 2.1: what changed`
-    return [f"{lead} {lines[0]}".strip()] + lines[1:]
-
+    """`Note: first line` with the rest of the content below it (a label on a line of its own)."""
+    return [line for b in with_lead(lead, [Block(0, lines)] if lines else [], 0) for line in b.lines]
