@@ -128,18 +128,10 @@ def _generator(cfg: BuildConfig, run_dir: Path):
 
 
 def _apply_review(records: list[dict], run_dir: Path, counts: Counter) -> tuple[list[dict], dict]:
-    """Reviewer decisions applied; edited text is redacted again (a reviewer may paste anything)."""
-    from corpus_ft.redact import redact
-    from corpus_ft.review.decisions import apply_decisions, load_decisions
+    """Reviewer decisions applied (edits redacted there: a reviewer may paste anything)."""
+    from corpus_ft.review import apply_decisions, load_decisions
 
-    kept, review = apply_decisions(records, load_decisions(run_dir))
-    for rec in kept:
-        lang = rec["meta"].get("language") or "text"
-        if "text" in rec:
-            rec["text"] = redact(rec["text"], filename=rec["source"]["path"], language=lang, counts=counts)
-        if "messages" in rec:
-            rec["messages"] = [{**m, "content": redact(m["content"], filename=rec["source"]["path"],
-                                                        language=lang, counts=counts)} for m in rec["messages"]]
+    kept, review = apply_decisions(records, load_decisions(run_dir), counts)
     return kept, {"rejected": review.get("rejected", 0), "edited": review.get("edited", 0)}
 
 
