@@ -8,9 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from corpus_ft.generate import GeneratorConfig
-
-KINDS = ("paragraphs", "qa", "keywords", "code_summary")
-Kind = Literal["paragraphs", "qa", "keywords", "code_summary"]
+from corpus_ft.settings import KINDS, Kind  # noqa: F401 - datasets.KINDS is part of this stage's interface
 ExportFormat = Literal["alpaca", "completion", "sharegpt"]
 
 

@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -84,20 +85,20 @@ def device_and_dtype(config: TrainConfig) -> tuple[str, torch.dtype]:
     return ("cuda" if cuda else "cpu"), dtype
 
 
-def fit_plan(config: TrainConfig, device: str) -> TrainConfig:
-    """Ask the estimator first: refuse what does not fit, drop checkpointing when it fits without."""
+def fit_plan(config: TrainConfig, device: str):
+    """Ask the estimator first (`estimate.plan`, as `corpus-ft estimate` does): refuse what does not fit,
+    drop checkpointing when it fits without; returns the config to train and the plan (None: nothing to check)."""
+    from corpus_ft.estimate import preflight
+
+    def say(line: str) -> None:
+        print(f"pre-flight: {line}", file=sys.stderr, flush=True)
+
+    p = preflight(config, say) if device == "cuda" or config.gpu is not None else None  # a named GPU: checked anywhere
     if device == "cpu":
-        if config.gpu is not None:  # planning for a named GPU is checked even where there is none
-            from corpus_ft.estimate.memory import preflight
-
-            preflight(config)
-        return config.model_copy(update={"gradient_checkpointing": False})
-    from corpus_ft.estimate.memory import choose_fastest, preflight
-
+        return config.model_copy(update={"gradient_checkpointing": False}), p
     if config.gradient_checkpointing == "auto":
-        config = choose_fastest(config)
-    preflight(config)
-    return config
+        config = config.model_copy(update={"gradient_checkpointing": p.config.gradient_checkpointing if p else True})
+    return config, p
 
 
 def from_launcher(config: TrainConfig) -> TrainConfig:
@@ -372,7 +373,7 @@ def train(run_dir: str | os.PathLike, config: TrainConfig, *, resume: bool = Fal
     model_ref = resolve_model(run_dir, config.model) if state.is_main_process else None
     state.wait_for_everyone()
     model_ref = model_ref or resolve_model(run_dir, config.model)  # other ranks see the built tiny model
-    config = fit_plan(from_launcher(config.model_copy(update={"model": model_ref})), device)
+    config, _plan = fit_plan(from_launcher(config.model_copy(update={"model": model_ref})), device)
     resolved = config.model_copy(update={
         "precision": {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}[dtype],
         "liger": use_liger(config, device)})
