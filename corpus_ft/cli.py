@@ -375,6 +375,24 @@ def evaluate_cmd(run_dir: Path, as_json: bool, **options) -> None:
     click.echo(f"report: {run_dir / 'eval' / 'report.html'} (and report.md, ratings.csv for human reviewers)", err=True)
 
 
+@main.group("queries")
+def queries_group() -> None:
+    """Domain queries for `evaluate`: draft a starter file for your own repository."""
+
+
+@queries_group.command("draft")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="[default: RUN_DIR/queries.draft.yaml]")
+@click.option("--per-kind", default=10, show_default=True, type=click.IntRange(1), help="Held-out records per kind.")
+def queries_draft_cmd(run_dir: Path, out: Path | None, per_kind: int) -> None:
+    """Write a starter queries YAML from RUN_DIR's held-out test split, for a person to edit."""
+    from corpus_ft.evaluate.queries import draft_queries
+
+    path = draft_queries(run_dir, out, per_kind=per_kind)
+    click.echo(f"draft queries written to {path}; edit them, then `corpus-ft evaluate {run_dir} --queries {path}`",
+               err=True)
+
+
 # --- run, bench (corpus_ft/recipe.py, corpus_ft/run.py) -------------------------------
 
 def _load_recipe(recipe_path: Path, repo: Path | None, run_dir: Path | None, overrides: tuple[str, ...] = ()):
