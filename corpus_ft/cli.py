@@ -490,13 +490,33 @@ def bench_demo_cmd(recipe_path: Path | None, keep: bool, as_json: bool) -> None:
 
 
 @bench.command("estimate")  # estimate's benchmark (corpus_ft/bench/calibration.py)
+@click.argument("runs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--from-runs", is_flag=True,
+              help="Instead: residuals on the RUNS given (GPU training runs; their metrics.jsonl peaks) and the "
+                   "activation constants refitted on them.")
 @click.option("--grid", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Measured grid (JSONL; default docs/calibration/h100-memory-grid.jsonl).")
 @click.option("--saved-tensors", is_flag=True,
               help="Instead: count the bytes one real Llama layer saves for backward on the CPU (1B and 8B shapes, ~1 min).")
 @click.option("--json", "as_json", is_flag=True)
-def bench_estimate_cmd(grid: Path | None, saved_tensors: bool, as_json: bool) -> None:
+def bench_estimate_cmd(runs: tuple[Path, ...], from_runs: bool, grid: Path | None, saved_tensors: bool,
+                       as_json: bool) -> None:
     """Residuals of the memory estimator against every measured point (exit 1 if any is off by > 10%)."""
+    if from_runs or runs:
+        if not (from_runs and runs):
+            raise CorpusFtError("`bench estimate --from-runs RUN [RUN...]`: name at least one run directory")
+        from corpus_ft.bench.calibration import from_runs as residuals_from_runs
+
+        report = residuals_from_runs(list(runs))
+        if as_json:
+            echo_json(report)
+        for r in report["runs"] if not as_json else []:
+            click.echo(f"{r['run']}: {r['model']}, checkpointing {'on' if r['ckpt'] else 'off'}: estimated "
+                       f"{r['alloc_predicted']:.2f} GiB, measured {r['alloc_measured']:.2f} GiB, {r['alloc_err_pct']:+.1f}%")
+        if not as_json:
+            click.echo("refitted on these runs: " + ", ".join(f"{k}={v} (in use {report['in_use'][k]})"
+                                                             for k, v in report["refit"].items()))
+        return
     if saved_tensors:
         from corpus_ft.bench.calibration import saved_bytes_report
 

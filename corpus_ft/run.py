@@ -194,8 +194,10 @@ def stage_train(recipe: Recipe, ctx: _Ctx) -> dict:
 
     summary = train(run, cfg, progress=ctx.progress)
     _stamp(run, "train", inputs, config)
+    mem = summary.get("memory") or {}
     return {"status": "ran", "output": summary["output"], "steps": summary["steps"],
-            "train_loss": _round(summary["train_loss"]), "eval_loss": _round(summary["eval_loss"])}
+            "train_loss": _round(summary["train_loss"]), "eval_loss": _round(summary["eval_loss"]),
+            "peak_gib": mem.get("peak_allocated_gib", mem.get("peak_rss_gib"))}
 
 
 def stage_evaluate(recipe: Recipe, ctx: _Ctx) -> dict:

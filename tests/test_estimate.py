@@ -309,3 +309,34 @@ def test_layer_count_matches_what_a_real_layer_saves():
         predicted = 2 * shape.hidden + _layer_bytes(shape, 2, SEVEN, dropout, **cpu)
         # within 1 KiB/token: the rotary cos/sin tables (shared by all layers) and per-head scalars
         assert measure_saved_bytes(shape, tokens=64, lora_dropout=dropout) == pytest.approx(predicted, abs=1024)
+
+
+def test_bench_estimate_from_runs_refits_like_the_grid(tmp_path):
+    """Each measured grid point written as a finished run (train_config.json + metrics.jsonl with its GPU peak):
+    `--from-runs` gives the grid's residuals and refits the same activation constants."""
+    from corpus_ft.bench.calibration import refit
+
+    grid = read_grid()
+    runs = []
+    for i, r in enumerate(grid):
+        model = tmp_path / f"run{i}" / "model"
+        model.mkdir(parents=True)
+        cfg = TrainConfig(model=r["model"], method=r["method"], seq_len=r["seq"], micro_batch=r["mb"], grad_accum=1,
+                          lora_dropout=0.0, liger=True, precision="bf16", gradient_checkpointing=r["ckpt"])
+        (model / "train_config.json").write_text(cfg.model_dump_json())
+        (model / "metrics.jsonl").write_text("".join(
+            json.dumps({"step": s, "peak_allocated_gib": r["peak_alloc_gib"] * f, "peak_reserved_gib": r["peak_reserved_gib"] * f})
+            + "\n" for s, f in ((1, 0.9), (2, 1.0))))
+        runs.append(str(model.parent))
+    res = CliRunner().invoke(main, ["bench", "estimate", "--from-runs", *runs, "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert [r["alloc_err_pct"] for r in data["runs"]] == [r["alloc_err_pct"] for r in grid_residuals()]
+    fitted = refit()
+    assert data["refit"] == {k: fitted[k] for k in ("CKPT_LAYERS", "NOCKPT_LAYERS")}
+    cpu = tmp_path / "cpu" / "model"
+    cpu.mkdir(parents=True)
+    (cpu / "train_config.json").write_text(TrainConfig(model="tiny").model_dump_json())
+    (cpu / "metrics.jsonl").write_text('{"step": 1, "peak_rss_gib": 1.2}\n')
+    bad = CliRunner().invoke(main, ["bench", "estimate", "--from-runs", str(cpu.parent)])
+    assert bad.exit_code == 2 and "no GPU peak recorded" in bad.output
