@@ -108,7 +108,7 @@ class TrainConfig(BaseModel):
     @field_validator("gpu")
     @classmethod
     def _memory_size(cls, gpu: str | None) -> str | None:
-        from corpus_ft.estimate.shapes import parse_gpu  # the estimator's sizes and GPU names
+        from corpus_ft.estimate import parse_gpu  # the estimator's sizes and GPU names
 
         if gpu is not None:
             try:

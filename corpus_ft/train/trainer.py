@@ -221,7 +221,7 @@ def sft_config(config: TrainConfig, out: Path, dtype: torch.dtype, device: str, 
 
 def peak_memory(device: str) -> dict[str, float]:
     """Peak memory so far: GPU allocated and reserved (torch's allocator), or the process's peak RSS on the CPU."""
-    from corpus_ft.estimate.shapes import GIB
+    from corpus_ft.estimate import GIB
 
     if device == "cuda":
         return {"peak_allocated_gib": round(torch.cuda.max_memory_allocated() / GIB, 3),
