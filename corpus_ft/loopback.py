@@ -16,7 +16,22 @@ from collections.abc import Iterator
 
 from corpus_ft.util import CorpusFtError
 
-__all__ = ["run_in_background"]
+__all__ = ["bind", "run_in_background"]
+
+
+def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """Bind the listening socket first, so a busy port is a clear error and port 0 works."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise CorpusFtError(f"cannot listen on {host}:{port} ({e.strerror}); pass another --port") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
 
 
 @contextlib.contextmanager
@@ -24,13 +39,7 @@ def run_in_background(app, host: str = "127.0.0.1", port: int = 0, *, start_time
     """Serve `app` on host:port (0: a free port) in a daemon thread; yields its base URL, stops on exit."""
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as e:
-        sock.close()
-        raise CorpusFtError(f"cannot listen on {host}:{port} ({e.strerror}); pick another port") from None
+    sock = bind(host, port)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="corpus-ft-serve")
     thread.start()

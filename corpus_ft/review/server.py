@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from corpus_ft.review.data import CONTENT_ROLES, load_run, record_text, source_span
-from corpus_ft.loopback import run_in_background
+from corpus_ft.loopback import bind, run_in_background
 from corpus_ft.review.decisions import append_decision, apply_decisions, decisions_path, flag, load_decisions
 from corpus_ft.review.report import render
 from corpus_ft.util import CorpusFtError
@@ -112,21 +112,6 @@ def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | Non
               Route("/api/decisions", decide, methods=["POST"])]
     hosts = allowed_hosts or ["127.0.0.1", "localhost", "[::1]"]  # refuses DNS-rebinding hosts
     return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
-
-
-def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
-    """Bind the listening socket first, so a busy port is a clear error and port 0 works."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as e:
-        sock.close()
-        raise CorpusFtError(f"cannot listen on {host}:{port} ({e.strerror}); pass another --port") from None
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
 
 
 def url_of(sock: socket.socket) -> str:
