@@ -228,7 +228,7 @@ def estimate_cmd(model: str, margin_gib: float | None, upcast: bool, run_dir: Pa
     from corpus_ft.estimate.memory import write_estimate
 
     config = from_options(TrainConfig, {**settings, "model": model}, prefix=("train",))
-    margin = from_options(EstimateConfig, {"margin_gib": margin_gib}).margin_gib
+    margin = from_options(EstimateConfig, {"margin_gib": margin_gib}, prefix=("estimate",)).margin_gib
     p = plan(config, margin_gib=margin, upcast=upcast)
     if run_dir is not None:
         write_estimate(run_dir, p)

@@ -94,6 +94,7 @@ class FitReport:
     max_micro_batch: int  # 0: not even 1 fits at this seq_len
     max_seq_len: int      # 0: not even 128 tokens fit at micro_batch 1... at this micro_batch
     suggestions: list[dict] = field(default_factory=list)  # {"change": {...}, "required_gib": x, "text": "..."}
+    margin_gib: float = 0.0  # kept free beyond the estimate when judging the fit
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -324,7 +325,8 @@ def check_fit(est: Estimate, gpu: str | int | float, *, margin_gib: float = 0.0)
     fits = est.required_gib <= budget
     max_mb = _largest(lambda n: _rerun(est, micro_batch=n).required_gib <= budget, 1, max(64, st["micro_batch"]))
     steps = _largest(lambda n: _rerun(est, seq_len=128 * n).required_gib <= budget, 1, max(1024, st["seq_len"] // 128))
-    report = FitReport(gpu_gib, est.required_gib, fits, gpu_gib - est.required_gib, max(0, max_mb), 128 * max(0, steps))
+    report = FitReport(gpu_gib, est.required_gib, fits, gpu_gib - est.required_gib, max(0, max_mb), 128 * max(0, steps),
+                       margin_gib=margin_gib)
     if not fits:
         report.suggestions = _suggestions(est, budget, report.max_micro_batch)
     return report
@@ -356,6 +358,7 @@ class Plan:
                 f"peak allocated {e.peak_allocated_gib:.2f} GiB, GPU memory needed {e.required_gib:.2f} GiB")
         if self.fit is not None:
             line += f"; {'fits' if self.fit.fits else 'does NOT fit'} on {self.fit.gpu_gib:.1f} GiB"
+            line += f" keeping {self.fit.margin_gib:g} GiB free" if self.fit.margin_gib else ""
         return line
 
 
@@ -378,11 +381,11 @@ def resolve_for_gpu(config: TrainConfig) -> TrainConfig:
 
 
 def plan(config: TrainConfig, shape: ModelShape | None = None, *, gpu: str | int | float | None = None,
-         margin_gib: float = 0.0, upcast: bool = False) -> Plan:
+         margin_gib: float | None = None, upcast: bool = False) -> Plan:
     """THE estimator entry point: `corpus-ft estimate`, train's pre-flight, `run` and bench all call it.
 
     `shape` defaults to `config.model`'s; the GPU is `gpu`, else `config.gpu`, else the visible one, else
-    none (no fit verdict). gradient_checkpointing 'auto' is off when the run fits without it with
+    none (no fit verdict), with `margin_gib` kept free (default: EstimateConfig's). gradient_checkpointing 'auto' is off when the run fits without it with
     FASTEST_MARGIN to spare, else on (on without a GPU to check). `upcast` models the guide recipe.
     """
     shape = shape if shape is not None else load_shape(config.model)
@@ -398,7 +401,8 @@ def plan(config: TrainConfig, shape: ModelShape | None = None, *, gpu: str | int
         cfg = cfg.model_copy(update={"gradient_checkpointing": on})
     est = estimate(shape, **_estimate_kwargs(cfg), upcast=upcast)
     est.model = str(config.model)
-    fit = check_fit(est, budget, margin_gib=margin_gib) if budget is not None else None
+    margin = EstimateConfig().margin_gib if margin_gib is None else margin_gib
+    fit = check_fit(est, budget, margin_gib=margin) if budget is not None else None
     return Plan(cfg, est, fit)
 
 
