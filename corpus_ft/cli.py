@@ -431,12 +431,15 @@ def run_cmd(recipe_path: Path, overrides: tuple[str, ...], stages: tuple[str, ..
     directory. KEY.SUB=VALUE overrides a recipe setting and is validated like the file, e.g.
     `corpus-ft run recipes/demo.yaml train.lora_r=8 train.mix.qa=2`. A stage whose inputs and
     settings did not change since its last run is skipped. Progress bars show on a terminal
-    only; elsewhere (make, CI, a log) each stage prints one line.
+    only; elsewhere (under make, CI, a log) each stage prints one line.
     """
     from corpus_ft.run import run_recipe
 
+    import os
+
     recipe = _load_recipe(recipe_path, repo, run_dir, overrides)
-    result = run_recipe(recipe, stages or None, progress=sys.stderr.isatty())  # bars to stderr, JSON to stdout
+    bars = sys.stderr.isatty() and "MAKELEVEL" not in os.environ  # under make: one line per stage
+    result = run_recipe(recipe, stages or None, progress=bars)  # bars to stderr, JSON to stdout
     if as_json:
         echo_json(result)
         return
@@ -449,12 +452,13 @@ def run_cmd(recipe_path: Path, overrides: tuple[str, ...], stages: tuple[str, ..
 
 @main.command("recipe-info")
 @click.argument("recipe_path", metavar="RECIPE", type=click.Path(path_type=Path))
+@click.argument("overrides", metavar="[KEY.SUB=VALUE]...", nargs=-1)
 @click.option("--field", type=click.Choice(["name", "repo", "run_dir", "model"]),
               help="Print one resolved field (what the Makefile reads); default: the whole recipe as JSON.")
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path), help="As for `run`.")
-def recipe_info_cmd(recipe_path: Path, field: str | None, repo: Path | None) -> None:
-    """Validate a recipe and print it with every default filled in and paths resolved."""
-    recipe = _load_recipe(recipe_path, repo, None)
+def recipe_info_cmd(recipe_path: Path, overrides: tuple[str, ...], field: str | None, repo: Path | None) -> None:
+    """Validate a recipe (with KEY.SUB=VALUE overrides, as for `run`) and print it with every default filled in."""
+    recipe = _load_recipe(recipe_path, repo, None, overrides)
     if field:
         click.echo(str(recipe.run_path if field == "run_dir" else getattr(recipe, field)))
     else:

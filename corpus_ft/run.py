@@ -242,7 +242,7 @@ def run_recipe(recipe: Recipe, stages: Iterable[str] | None = None, *, progress:
     say = echo or (lambda msg: print(msg, file=sys.stderr, flush=True))
     run = Path(recipe.run_path).resolve()
     _check_owner(run, recipe.repo)
-    if "evaluate" in wanted and recipe.evaluate.queries:  # refuse before hours of training, not after
+    if recipe.evaluate.queries:  # refuse at the first stage, not after hours of training
         from corpus_ft.evaluate.queries import check_queries_repo
 
         check_queries_repo(recipe.evaluate.queries, recipe.repo, run)

@@ -53,7 +53,7 @@ def test_sample_corpus_queries_refuse_another_repository_before_anything_runs(tm
     monkeypatch.chdir(ROOT)
     other = _repo(tmp_path, "billing")
     run = tmp_path / "run"
-    r = CliRunner().invoke(main, ["run", str(DEMO), "--repo", str(other), "--run-dir", str(run)])
+    r = CliRunner().invoke(main, ["run", str(DEMO), "--repo", str(other), "--run-dir", str(run), "--stage", "ingest"])
     assert r.exit_code == 2, r.output
     assert "queries are about the sample corpus" in r.output and "corpus-ft queries draft" in r.output
     assert not run.exists()
