@@ -49,27 +49,31 @@ def _parse_mapping(name: str) -> Callable[[str], dict[str, float]]:
     return parse
 
 
-def _click_type(annotation: Any, name: str) -> tuple[Any, Callable[[str], Any] | None, bool]:
-    """(click type, converter applied to the typed string, is a --x/--no-x flag) for one field's annotation."""
+def _click_type(annotation: Any, name: str) -> tuple[Any, Callable[[Any], Any] | None, bool, bool]:
+    """(click type, converter of what click parsed, is a --x/--no-x flag, may repeat) for one field's annotation."""
     members = _members(annotation)
     literals = _literals(members)
     rest = [m for m in members if get_origin(m) is not Literal]
     if literals and rest == [bool]:  # e.g. Literal["auto"] | bool: auto, on, off (pydantic reads on/off)
-        return click.Choice([*literals, "on", "off"]), None, False
+        return click.Choice([*literals, "on", "off"]), None, False, False
     if literals and not rest:
-        return click.Choice(literals), None, False
+        return click.Choice(literals), None, False, False
     if rest == [bool]:
-        return None, None, True
+        return None, None, True, False
     kinds = [get_origin(m) or m for m in rest]
-    if list in kinds or tuple in kinds:  # one value on the command line: comma-separated
+    if list in kinds or tuple in kinds:  # comma-separated, and/or the option repeated
         keep = literals[0] if literals else None  # Literal["all-linear"] | list[str]
-        return str, (lambda v: v if v == keep else _split_list(v)), False
+
+        def join(values: tuple[str, ...]) -> Any:
+            items = [item for v in values for item in _split_list(v)]
+            return None if not items else keep if items == [keep] else items
+        return str, join, False, True
     if dict in kinds:
-        return str, _parse_mapping(name.replace("_", "-")), False
+        return str, _parse_mapping(name.replace("_", "-")), False, False
     if Path in kinds:
-        return click.Path(path_type=Path), None, False
+        return click.Path(path_type=Path), None, False, False
     if kinds and all(k in (int, float, str) for k in kinds):
-        return {int: int, float: float}.get(kinds[0], str) if len(set(kinds)) == 1 else str, None, False
+        return {int: int, float: float}.get(kinds[0], str) if len(set(kinds)) == 1 else str, None, False, False
     raise TypeError(f"no command-line form for field {name!r} ({annotation}); exclude it or add one")
 
 
@@ -106,13 +110,13 @@ def model_options(model: type[BaseModel], *, only: Iterable[str] | None = None, 
             field = model.model_fields[name]
             if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
                 continue  # a nested section: its command sets it through its own options
-            ctype, convert, flag = _click_type(field.annotation, name)
+            ctype, convert, flag, many = _click_type(field.annotation, name)
             flag_name = "--" + name.replace("_", "-")
             decls = [*aliases.get(name, ()), flag_name] if not flag else \
                 [f"{a}/--no-{a.removeprefix('--')}" for a in (*aliases.get(name, ()), flag_name)][:1]
             help_text = (field.description or "").rstrip(".") + "." + default_text(field)
             callback = (lambda c, p, v, convert=convert: None if v is None else convert(v)) if convert else None
-            kwargs = {"default": None, "help": help_text, "callback": callback}
+            kwargs = {"default": None, "help": help_text, "callback": callback, "multiple": many}
             if flag:
                 f = click.option(*decls, name, **kwargs)(f)
             else:
