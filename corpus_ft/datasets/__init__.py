@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from corpus_ft.datasets.config import KINDS, BuildConfig
+from corpus_ft.settings import config_error
 from corpus_ft.util import CorpusFtError, atomic_dir, is_up_to_date, sha256_file, write_jsonl, write_manifest
 
 __all__ = ["KINDS", "BuildConfig", "build_all", "build_dataset", "load_units", "resolve_config"]
@@ -35,12 +36,7 @@ def resolve_config(config: BuildConfig | dict | None, overrides: dict[str, Any])
     try:
         return BuildConfig.model_validate({**base, **given})
     except ValidationError as e:
-        err = e.errors()[0]
-        key = ".".join(["datasets", *(str(p) for p in err["loc"])])
-        msg = err["msg"].removeprefix("Value error, ")
-        got = f" (got {err.get('input')!r})" if err["loc"] else ""
-        raise CorpusFtError(f"{key}: {msg}{got}; see `corpus-ft build --help` or docs/datasets.md "
-                            "for allowed values") from None
+        raise config_error(e, BuildConfig, "build settings", prefix=("datasets",)) from None
 
 
 def units_file(run_dir: Path) -> Path:
@@ -146,18 +142,10 @@ def _generator(cfg: BuildConfig, run_dir: Path):
 
 
 def _apply_review(records: list[dict], run_dir: Path, counts: Counter) -> tuple[list[dict], dict]:
-    """Reviewer decisions applied; edited text is redacted again (a reviewer may paste anything)."""
-    from corpus_ft.redact import redact
-    from corpus_ft.review.decisions import apply_decisions, load_decisions
+    """Reviewer decisions applied (edits redacted there: a reviewer may paste anything)."""
+    from corpus_ft.review import apply_decisions, load_decisions
 
-    kept, review = apply_decisions(records, load_decisions(run_dir))
-    for rec in kept:
-        lang = rec["meta"].get("language") or "text"
-        if "text" in rec:
-            rec["text"] = redact(rec["text"], filename=rec["source"]["path"], language=lang, counts=counts)
-        if "messages" in rec:
-            rec["messages"] = [{**m, "content": redact(m["content"], filename=rec["source"]["path"],
-                                                        language=lang, counts=counts)} for m in rec["messages"]]
+    kept, review = apply_decisions(records, load_decisions(run_dir), counts)
     return kept, {"rejected": review.get("rejected", 0), "edited": review.get("edited", 0)}
 
 

@@ -8,14 +8,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from corpus_ft.generate import GeneratorConfig
+from corpus_ft.settings import KINDS, Kind  # noqa: F401 - datasets.KINDS is part of this stage's interface
 
-KINDS = ("paragraphs", "qa", "keywords", "code_summary")
 # `datasets.include` names -> the unit categories (corpus_ft/ingest/policy.py) they keep
 _ALIASES = {"test": "test", "changelogs": "changelog", "release-notes": "changelog", "licenses": "license",
             "licence": "license", "licences": "license", "template": "template"}
 INCLUDE_NAMES = {"tests": "test", "changelog": "changelog", "license": "license", "ci": "ci",
                  "templates": "template", "generated": "generated", "examples": "example", **_ALIASES}
-Kind = Literal["paragraphs", "qa", "keywords", "code_summary"]
 ExportFormat = Literal["alpaca", "completion", "sharegpt"]
 
 
