@@ -77,7 +77,7 @@ def _redacted_units(path: str, sha256: str) -> tuple[tuple[dict, ...], tuple[tup
 def by_policy(units: list[dict], include: list[str], kinds: tuple[str, ...]) -> tuple[list[dict], dict[str, int]]:
     """The units of `kinds` whose category is used (by default, or named in `datasets.include`),
     and how many of each category were left out."""
-    from corpus_ft.ingest.policy import EXCLUDED_BY_DEFAULT, default_category
+    from corpus_ft.ingest import EXCLUDED_BY_DEFAULT, default_category
 
     kept, left_out = [], Counter()
     for u in units:

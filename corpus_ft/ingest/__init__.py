@@ -18,12 +18,13 @@ from pathlib import Path
 
 from corpus_ft.ingest.config import IngestConfig
 from corpus_ft.ingest.parse import PARSER_VERSION, parse_batch
+from corpus_ft.ingest.policy import CATEGORIES, EXCLUDED_BY_DEFAULT, default_category
 from corpus_ft.ingest.cache import FileIndex
 from corpus_ft.ingest.table import UNIT_COLUMNS, UnitsWriter, by_path, columns_table, read_units, units_table
 from corpus_ft.ingest.walk import Candidate, walk
 from corpus_ft.util import CorpusFtError, atomic_file, atomic_write_json, manifest
 
-__all__ = ["IngestConfig", "ingest_repo", "UNIT_COLUMNS"]
+__all__ = ["CATEGORIES", "EXCLUDED_BY_DEFAULT", "IngestConfig", "UNIT_COLUMNS", "default_category", "ingest_repo"]
 
 
 
