@@ -97,6 +97,8 @@ def test_datasets_leave_out_default_excluded_categories_unless_included(policy_r
     ("NOTICE.txt", "text", "license"), (".github/workflows/ci.md", "markdown", "ci"),
     ("examples/tutorial/tests/test_auth.py", "python", "test"), ("docs/testing.rst", "rst", "docs"),
     ("src/contest.py", "python", "source"), ("docs/templates.md", "markdown", "docs"),
+    ("docs/testing/fixtures.md", "markdown", "docs"), ("specs/api.md", "markdown", "docs"),
+    ("pkg/testing/helpers.go", "go", "test"), ("src/flask/testing.py", "python", "source"),
 ])
 def test_path_conventions(rel, language, category):
     assert file_category(rel, language, []) == category

@@ -21,7 +21,8 @@ WHY = {
     "generated": "generated files: written by a tool, not by the authors",
 }
 
-_TEST_DIRS = {"test", "tests", "testing", "__tests__", "spec", "specs", "e2e", "testdata", "test_data"}
+_TEST_DIRS = {"test", "tests", "__tests__", "e2e", "testdata", "test_data"}
+_CODE_TEST_DIRS = _TEST_DIRS | {"testing", "spec", "specs"}  # docs/testing/, specs/ of documents are documentation
 _TEST_FILE = re.compile(
     r"^(test_.+\.py|.+_tests?\.py|conftest\.py|.+_test\.(go|rb|rs|c|cc|cpp|exs?)|test_.+\.(rb|c)|"
     r".+\.(test|spec)\.[cm]?[jt]sx?|.+(Test|Tests|IT)\.(java|kt|cs|scala)|.+_spec\.rb)$")
@@ -70,7 +71,7 @@ def file_category(rel: str, language: str | None, units: list[dict], *, is_gener
         return "license"
     if stem in _CHANGELOG_NAMES or dirs & _CHANGELOG_DIRS or (document and _mostly_versions(units)):
         return "changelog"
-    if dirs & _TEST_DIRS or _TEST_FILE.match(PurePosixPath(rel).name):
+    if dirs & (_TEST_DIRS if document else _CODE_TEST_DIRS) or _TEST_FILE.match(PurePosixPath(rel).name):
         return "test"
     if suffix in _TEMPLATE_EXT or "{{" in rel or (language == "html" and _templated(units)):
         return "template"
