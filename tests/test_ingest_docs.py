@@ -190,3 +190,15 @@ def test_chunks_point_at_their_exact_source_lines(tmp_path):
                 f"{c['path']}:{at}: chunk line {line!r} but the source has {source[at - 1]!r}"
             checked += 1
     assert checked > 100
+
+
+def test_a_txt_file_written_in_rst_is_read_as_rst():
+    text = "Settlement\n==========\n\nSee :doc:`ops` and :func:`~ledger.post`.\n\n.. note::\n\n   Runs nightly.\n"
+    assert docs.looks_like_rst(text) and not docs.looks_like_rst((DOCS / "notes.txt").read_text())
+    from corpus_ft.ingest.parse import parse_file
+
+    path = Path(__file__).parent / "fixtures" / "docs" / "sphinx.rst"
+    result = parse_file(str(path), "text", {"max_line_length": 5000, "read_pdf": True, "read_docx": True,
+                                            "min_section_chars": 1})
+    assert [u["name"] for u in result["units"]] == ["API", "Application object", "Configuration"]
+    assert not any(markup_residue(u["text"]) for u in result["units"])

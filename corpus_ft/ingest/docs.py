@@ -239,6 +239,16 @@ def _parse_or_degrade(parse, text: str, title: str, min_chars: int, warnings: li
     return text_sections(text, title, min_chars)
 
 
+_RST_HINT = re.compile(r"^\.\. [\w:-]+::|:[\w:+.-]+:`[^`\n]+`", re.M)
+
+
+def looks_like_rst(text: str) -> bool:
+    """A `.txt` file written in reStructuredText (Django's and many Sphinx projects' sources are):
+    at least two directives or roles."""
+    hits = _RST_HINT.finditer(text)
+    return next(hits, None) is not None and next(hits, None) is not None
+
+
 _UNDERLINE = re.compile(r"^\s*([=\-~^*+#])\1{2,}\s*$")
 
 

@@ -92,7 +92,8 @@ def _parse(data: bytes, language: str | None, settings: dict, result: dict, titl
     if language in DOCUMENTS:
         from corpus_ft.ingest import docs
 
-        if language in ("markdown", "rst"):  # structured readers report what they could not read
+        if language in ("markdown", "rst") or (language == "text" and docs.looks_like_rst(text)):
+            # structured readers report what they could not read
             reader = docs.markdown_sections if language == "markdown" else docs.rst_sections
             _finish(result, reader(text, title, settings["min_section_chars"], warnings), warnings)
             return
