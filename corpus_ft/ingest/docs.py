@@ -74,6 +74,8 @@ CONTAINER = frozenset("""only ifconfig container glossary tabs tab tab-set tab-i
 
 _CODE_ROLES = frozenset("""func meth class attr data obj mod exc const member var type struct macro enum
     enumerator option envvar command program file samp code kbd any""".split())
+_NO_LABEL = frozenset("""only ifconfig tabs tab-set grid grid-item hlist container div glossary compound
+    figure math image line-block parsed-literal list-table csv-table""".split())
 _ICON_ROLES = frozenset("octicon fa fab fas far icon material-outlined material-regular material-sharp material-round".split())
 _ROLE = re.compile(r":([\w+.-]+(?::[\w+.-]+)*):`([^`]+)`|\{([\w+.-]+(?::[\w+.-]+)*)\}`([^`]+)`")
 
@@ -115,7 +117,7 @@ def directive_lead(name: str, argument: str) -> str:
         return f"{word}:" if word else ""
     if directive_kind(name) == "label":
         return f"`{argument}`" if argument else ""
-    if base in ("figure", "math", "image"):  # their argument is a file or a formula; the caption is content
+    if base in _NO_LABEL:  # a condition, a layout, a file or a formula: nothing a reader sees
         return ""
     return argument if any(ch.isalpha() for ch in argument) else ""
 
