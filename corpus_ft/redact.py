@@ -198,16 +198,6 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter) -> st
 
     line = _IPV6.sub(ip, _IPV4.sub(ip, line))
 
-    if _AWS_CONTEXT.search(line):
-        def aws_secret(m: re.Match) -> str:
-            v = m.group(0)
-            if not (any(c.isupper() for c in v) and any(c.islower() for c in v) and any(c.isdigit() for c in v)):
-                return v
-            counts["aws_secret_key"] += 1
-            return PLACEHOLDER.format("AWS_SECRET_KEY")
-
-        line = _AWS_SECRET.sub(aws_secret, line)
-
     def assignment(m: re.Match) -> str:
         quoted = m.group("q") is not None
         value = m.group("qvalue") if quoted else m.group("value")
@@ -218,6 +208,16 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter) -> st
         return f"{m.group('key')}{m.group('sep')}{q}{PLACEHOLDER.format('SECRET')}{q}"
 
     line = _ASSIGNMENT.sub(assignment, line)
+
+    if _AWS_CONTEXT.search(line):
+        def aws_secret(m: re.Match) -> str:
+            v = m.group(0)
+            if not (any(c.isupper() for c in v) and any(c.islower() for c in v) and any(c.isdigit() for c in v)):
+                return v
+            counts["aws_secret_key"] += 1
+            return PLACEHOLDER.format("AWS_SECRET_KEY")
+
+        line = _AWS_SECRET.sub(aws_secret, line)
 
     if language not in _CODE_LANGS or _COMMENT.match(line):  # in code, prose lives in comments
         line = _redact_prose(line, counts)

@@ -162,8 +162,8 @@ _STALE = re.compile(r"^\..+\.tmp(?:\.[\w-]+)?$|^\..+\.old-(\d+)-\d+$")
 
 @contextlib.contextmanager
 def run_lock(run_dir: str | os.PathLike, stage: str, create: bool = False) -> Iterator[None]:
-    """One writer per run directory: held by every stage that writes (fcntl.flock, released when the
-    process dies). A second process gets a CorpusFtError naming the holder instead of racing it.
+    """One writer per run directory: held by every stage that writes (fcntl.flock on the directory,
+    released when the process dies). A second process gets a CorpusFtError naming the holder instead of racing it.
     On first acquisition, temp files that a killed writer left behind are removed. Only a stage
     that makes the run directory (`create`: ingest, run) creates it; for the others a missing
     directory is left to their own "not found" error."""
@@ -183,27 +183,32 @@ def run_lock(run_dir: str | os.PathLike, stage: str, create: bool = False) -> It
         return
     created = not run.exists()
     run.mkdir(parents=True, exist_ok=True)
-    path = run / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    # The lock is on the directory itself (flock works on a directory's descriptor), so nothing is
+    # left in the run directory; LOCK_FILE only says who holds it and goes when the holder is done.
+    fd = os.open(run, os.O_RDONLY | os.O_DIRECTORY)
+    info = run / LOCK_FILE
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
         os.close(fd)
-        raise CorpusFtError(f"{run}: in use by {holder}; one process writes a run directory at a time - wait "
-                            f"for it to finish or use another run directory", exit_code=1) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"corpus-ft {stage} (pid {os.getpid()}, since "
-                  f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime())})\n".encode(), 0)
+        try:
+            holder = info.read_text(encoding="utf-8", errors="replace").strip()[:200]
+        except OSError:
+            holder = ""
+        raise CorpusFtError(f"{run}: in use by {holder or 'another corpus-ft process'}; one process writes a run "
+                            "directory at a time - wait for it to finish or use another run directory",
+                            exit_code=1) from None
     _held[key] = [fd, 1]
     try:
+        info.write_text(f"corpus-ft {stage} (pid {os.getpid()}, since "
+                        f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime())})\n", encoding="utf-8")
         clean_stale_temps(run)
         yield
     finally:
         del _held[key]
-        if created and {p.name for p in run.iterdir()} == {LOCK_FILE}:
-            path.unlink(missing_ok=True)  # a stage that failed at once leaves no run directory behind
-            run.rmdir()
+        info.unlink(missing_ok=True)
+        if created and not any(run.iterdir()):
+            run.rmdir()  # a stage that failed at once leaves no run directory behind
         os.close(fd)
 
 
