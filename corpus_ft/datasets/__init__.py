@@ -116,9 +116,17 @@ def _candidates(kind: str, units: list[dict], cfg: BuildConfig, run_dir: Path,
     if not chunks:
         return [], [], len(docs)
     gen = _generator(cfg, run_dir)
-    kept, removed = kinds.qa(chunks, gen, cfg)
+    kept, removed = kinds.qa(chunks, gen, cfg, product=cfg.product or kinds.product_name(units, _repo(run_dir)))
     generation.update(getattr(gen, "stats", {}) or {})
     return kept, removed, len(docs)
+
+
+def _repo(run_dir: Path) -> str | None:
+    """The ingested repository's path, from ingest_report.json (its name is the product's fallback)."""
+    try:
+        return json.loads((run_dir / "ingest_report.json").read_text()).get("repo")
+    except (OSError, ValueError):
+        return None
 
 
 def _generator(cfg: BuildConfig, run_dir: Path):
@@ -190,6 +198,7 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
     """
     from corpus_ft.datasets.card import write_card
     from corpus_ft.datasets.export import write_splits
+    from corpus_ft.datasets.measure import dataset_quality
     from corpus_ft.datasets.quality import filter_records
     from corpus_ft.datasets.split import split_records
 
@@ -223,6 +232,8 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
 
     stats = _stats(kind, cfg, units_in, candidates, kept, removed, splits, redactions, review, generation)
     stats["settings"]["apply_review"] = apply_review
+    stats["quality"] = dataset_quality(kind, kept, removed, units, include=getattr(cfg, "include", None) or (),
+                                       generation=generation)
     with atomic_dir(out_dir) as tmp:
         stats["exports"] = write_splits(tmp, splits, cfg.formats)
         write_jsonl(tmp / "removed.jsonl", removed)

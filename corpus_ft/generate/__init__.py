@@ -33,6 +33,8 @@ class Chunk(TypedDict, total=False):
     start_line: int
     end_line: int
     unit_id: str
+    product: str  # what the docs are about ("Flask"), for questions that name it
+    continued: bool  # not the section's first chunk
 
 
 class GeneratorConfig(BaseModel):
