@@ -79,6 +79,9 @@ def corrupted_code(record: dict) -> int:
             for line in block.group(2).split("\n"):
                 for mark in _REDACTED.finditer(line):
                     before = re.sub(r"\\.", "", line[: mark.start()])
+                    outside = re.sub(r"\"[^\"]*\"|'[^']*'", "", before)
+                    if re.search(r"#|//|^\s*(?:\*|--)", outside):
+                        continue  # in a comment: prose, not code
                     if before.count('"') % 2 == 0 and before.count("'") % 2 == 0:
                         bad += 1
     return bad
@@ -169,3 +172,37 @@ def verdict(q: dict) -> str:
     if q.get("corrupted_code"):
         misses.append(f"{q['corrupted_code']} records with code corrupted by redaction (goal 0)")
     return "ready" if not misses else "look at: " + "; ".join(misses)
+
+
+def quality_rows(q: dict) -> list[tuple[str, str, bool | None]]:
+    """(signal, figure, meets its goal or None when it has none): what card.md and the review page show."""
+    if not q:
+        return []
+    rows: list[tuple[str, str, bool | None]] = [
+        ("markup residue (records whose text outside code still shows markup)", f"{q['markup_residue']:.1%}",
+         q["markup_residue"] <= GOALS["markup_residue"])]
+    if "duplicate_question" in q:
+        rows.append(("questions asked twice with different answers", f"{q['duplicate_question']:.1%}",
+                     q["duplicate_question"] <= GOALS["duplicate_question"]))
+    if "name_only_summary" in q:
+        rows.append(("summaries that only restate the name", f"{q['name_only_summary']:.1%} ({q['name_only_summaries']})",
+                     q["name_only_summary"] <= GOALS["name_only_summary"]))
+        src = q.get("summary_sources") or {}
+        rows.append(("summaries from docstrings / generated", f"{src.get('docstring', 0)} / {src.get('generated', 0)}", None))
+        if q.get("skipped"):
+            rows.append(("code units skipped", ", ".join(f"{k} {v}" for k, v in q["skipped"].items()), None))
+    rows.append(("records from tests, changelogs, licences", f"{q['excluded_share']:.1%}",
+                 q["excluded_share"] <= GOALS["excluded_share"]))
+    rows.append(("share by source category", ", ".join(f"{c} {v:.0%}" for c, v in q["categories"].items()) or "-", None))
+    rows.append(("records with code corrupted by redaction", str(q["corrupted_code"]), q["corrupted_code"] == 0))
+    if "grounding" in q:
+        g = q["grounding"]
+        text = f"mean {g['mean']:.2f}, {g['lexical_removed']:.1%} removed as ungrounded"
+        if "check_dropped" in g:
+            text += f", model check dropped {g['check_dropped']:.1%} of {g['checked']}"
+        rows.append(("grounding of answers in their chunk", text, None))
+    lengths = q.get("length_chars") or {}
+    if lengths:
+        rows.append(("response length in characters (p5 / p50 / p95)",
+                     f"{lengths['p5']} / {lengths['p50']} / {lengths['p95']}", None))
+    return rows

@@ -476,6 +476,7 @@ def _python_facts(text: str, is_class: bool) -> str | None:
             visit(child)
 
     visit(node)
+    calls = [c for c in calls if c not in raises]  # `raise E(...)` is a raise, not a call worth naming
     parts = []
     if calls:
         parts.append(f"calls {_join([f'`{c}()`' for c in calls[:4]])}")
