@@ -24,12 +24,12 @@ _STEP = re.compile(r"^\s*(?:\d+[.)]|[-*+]\s+\[?\d+\]?)\s+\S")
 _ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+•])\s+\S")
 _DEFINITION = re.compile(
     r"^(?P<article>The |A |An )?(?P<term>[`\w][\w `./+-]{0,60}?) (?P<verb>is|are|means|refers to|stands for) "
-    r"(?P<rest>(?:a|an|the|one|any|some|used|responsible|what|how|where|when)\b.{8,})$")
+    r"(?P<rest>(?:a|an|the|one|any|some|responsible|what|how|where|when)\b.{8,})$")
 _PURPOSE = re.compile(
     r"^(?P<article>The |A |An )?(?P<term>[`\w][\w `./+-]{0,60}?) "
     r"(?:is|are) (?:used (?:to|for)|useful (?:for|when)|meant (?:to|for)|designed (?:to|for)|there to)\b.{8,}$"
     r"|^(?P<article2>The |A |An )?(?P<term2>[`\w][\w `./+-]{0,60}?) (?:lets you|allows you to|helps you|enables you to|makes it easy to)\b.{8,}$")
-_DEFAULT = re.compile(r"(?P<subj>`[^`]{2,60}`) (?:defaults to|is `?[^ ]+`? by default|is set to .{1,40} by default)"
+_DEFAULT = re.compile(r"(?P<subj>`[^`]{2,60}`)(?: (?:setting|option|parameter|argument|flag|value|key|variable))? (?:defaults to|is `?[^ ]+`? by default|is set to .{1,40} by default)"
                       r"|[Tt]he default (?:value )?(?:for|of) (?P<subj2>`[^`]{2,60}`|[A-Z_]{3,}) is"
                       r"|^Default: (?P<value>.+)$")
 _CONDITION = re.compile(r"^(?P<word>If|When|Unless) (?P<clause>[^,;:]{12,120}), (?P<rest>.{12,})$")
@@ -327,6 +327,14 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
     """A definition, purpose, default or condition question that the sentence's paragraph answers."""
     if s.endswith("?") or len(s.split()) < 5:
         return None
+    m = _PURPOSE.match(s)
+    if m:
+        term = _term(m, "term", "term2")
+        article = (m.group("article") or m.group("article2") or "").lower()
+        if _good_term(term, text):
+            verb = "are" if re.search(rf"{re.escape(term)} are ", s) else "is"
+            q = f"What {verb} {article}{term} for"
+            return q + ctx.suffix(q) + "?"
     m = _DEFINITION.match(s)
     if m:
         term, article = m.group("term").strip(), (m.group("article") or "").lower()
@@ -334,13 +342,6 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
             verb = "are" if m.group("verb") == "are" else "is"
             subject = article + term
             q = f"What does {subject} mean" if m.group("verb") in ("means", "stands for") else f"What {verb} {subject}"
-            return q + ctx.suffix(q) + "?"
-    m = _PURPOSE.match(s)
-    if m:
-        term = _term(m, "term", "term2")
-        article = (m.group("article") or m.group("article2") or "").lower()
-        if _good_term(term, text):
-            q = f"What is {article}{term} for"
             return q + ctx.suffix(q) + "?"
     m = _DEFAULT.search(s)
     if m:
@@ -372,7 +373,7 @@ def _good_term(term: str, text: str) -> bool:
     words = term.strip("` ").split()
     if not words or len(words) > 6 or words[0].lower() in _NOT_A_TERM or words[-1].lower() in _NOT_A_TERM:
         return False
-    if "`" not in term and (words[0].lower().endswith("ing") or words[0].lower() in _VERBS):
+    if "`" not in term and len(words) >= 3 and (words[0].lower().endswith("ing") or words[0].lower() in _VERBS):
         return False  # "Writing tests lets you ...": an activity, not a thing to define
     if len(words) == 1 and words[0].islower() and "`" not in term and len(words[0]) < 4:
         return False
@@ -441,7 +442,7 @@ def _python_facts(text: str, is_class: bool) -> str | None:
             parts.append(f"declares {_join([f'`{f}`' for f in fields[:6]])}")
         if methods:
             parts.append(f"defines {_join([f'`{m}()`' for m in methods[:6]])}")
-        return ", ".join(parts) if (methods or fields) else ""
+        return _sentence_join(parts) if (methods or fields) else ""
     calls, raises, sets, returns = [], [], [], []
     yields = False
 
@@ -476,7 +477,8 @@ def _python_facts(text: str, is_class: bool) -> str | None:
             visit(child)
 
     visit(node)
-    calls = [c for c in calls if c not in raises]  # `raise E(...)` is a raise, not a call worth naming
+    # `raise E(...)` is a raise and `return f(x)` a return: each is named once, where it says most
+    calls = [c for c in calls if c not in raises and not any(r.startswith(c + "(") for r in returns)]
     parts = []
     if calls:
         parts.append(f"calls {_join([f'`{c}()`' for c in calls[:4]])}")
@@ -515,6 +517,7 @@ def _text_facts(text: str, own_name: str) -> str:
     raises = [a or b for a, b in raises]
     returns = [r.strip() for r in re.findall(r"\breturn\s+([^;\n{}]{1,50});?\s*$", body, re.M)
                if r.strip() not in ("nil", "null", "None", "this", "self", "err", "true", "false", "")]
+    calls = [c for c in calls if c not in raises and not any(r.startswith(c + "(") for r in returns)]
     parts = []
     if calls:
         parts.append(f"calls {_join([f'`{c}()`' for c in calls[:4]])}")
