@@ -232,10 +232,10 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
 
     stats = _stats(kind, cfg, units_in, candidates, kept, removed, splits, redactions, review, generation)
     stats["settings"]["apply_review"] = apply_review
-    stats["quality"] = dataset_quality(kind, kept, removed, units, include=getattr(cfg, "include", None) or (),
-                                       generation=generation)
     with atomic_dir(out_dir) as tmp:
         stats["exports"] = write_splits(tmp, splits, cfg.formats)
+        stats["quality"] = dataset_quality(kind, kept, removed, units, include=getattr(cfg, "include", None) or (),
+                                           generation=generation)
         write_jsonl(tmp / "removed.jsonl", removed)
         (tmp / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         write_card(tmp / "card.md", stats, splits, units_path)

@@ -54,9 +54,9 @@ class GeneratorConfig(BaseModel):
     concurrency: int = Field(8, ge=1, description="openai: requests in flight")
     timeout_s: float = Field(60.0, gt=0, description="openai: per request")
     max_retries: int = Field(5, ge=0, description="openai: retries with exponential backoff on 429/5xx/timeouts")
-    grounding_check: bool = Field(True, description="hf/openai: ask the model whether the chunk supports each answer and drop unsupported pairs; one more request per pair")
     prompts: dict[str, Path] = Field(default_factory=dict, description="kind -> prompt template file overriding the built-in one")
     cache: bool = Field(True, description="openai/hf: reuse responses cached under RUN_DIR/cache/generate/")
+    grounding_check: bool = Field(True, description="hf/openai: ask the model whether the chunk supports each answer and drop unsupported pairs; one more request per pair")
 
 
 class Generator(Protocol):
