@@ -112,9 +112,11 @@ def test_no_two_qa_records_share_a_question():
 
 def test_product_name_from_readme_title_or_repository_name():
     units = [{"kind": "section", "path": "README.md", "heading_path": ["Ledgerline"], "text": "# Ledgerline"}]
-    assert product_name(units) == "Ledgerline"
-    units = [{"kind": "section", "path": "docs/index.md", "heading_path": ["Intro"], "text": "HTTPX is fast. Use HTTPX."}]
-    assert product_name(units, "/src/httpx") == "HTTPX"
+    assert product_name(units) == "Ledgerline" and product_name(units, "/work/sample_corpus") == "Ledgerline"
+    units = [{"kind": "section", "path": "README.md", "heading_path": ["Features"], "text": "HTTPX is fast."},
+             {"kind": "section", "path": "docs/index.md", "heading_path": ["Intro"], "text": "Use HTTPX, httpx.get or HTTPX."}]
+    assert product_name(units, "/src/httpx") == "HTTPX", "the docs' spelling of the repository's name"
+    assert product_name(units, "/src/checkout") == "", "a README section heading is not a product"
     assert product_name([], None) == ""
 
 

@@ -47,22 +47,35 @@ def grounding(answer: str, chunk_text: str) -> float:
     return sum(w in vocab for w in words) / len(words)
 
 
+_NOT_A_TITLE = {"readme", "introduction", "overview", "features", "installation", "install", "usage", "about",
+                "contents", "documentation", "docs", "getting started", "quickstart", "quick start", "summary"}
+
+
 def product_name(units: Sequence[dict], repo: str | None = None) -> str:
-    """What the repository documents, for questions that stand alone: the README's title when it
-    is a name (one to three words), else the repository directory's name as the docs spell it."""
+    """What the repository documents, for questions that stand alone: the repository directory's
+    name as the docs spell it when they use it (3+ times), else the README's title when it is a
+    name (one to three words, not a section heading such as "Features")."""
     from corpus_ft.generate.markup import clean_inline
 
-    for u in units:
-        if u.get("kind") == "section" and re.fullmatch(r"(?i)readme(\.\w+)?", u["path"]) and u.get("heading_path"):
+    sections = [u for u in units if u.get("kind") == "section"]
+    name = re.sub(r"[-_.](?:main|master|src|repo|git)$", "", Path(repo).name if repo else "", flags=re.I)
+    if len(name) >= 2:
+        spellings = Counter(m.group(0) for u in sections
+                            for m in re.finditer(rf"(?<![\w/.-]){re.escape(name)}(?![\w/-]|\.\w)", _prose_only(u.get("text") or ""), re.I))
+        if sum(spellings.values()) >= 3:
+            return spellings.most_common(1)[0][0]
+    for u in sections:
+        if re.fullmatch(r"(?i)readme(\.\w+)?", u["path"]) and u.get("heading_path"):
             title = clean_inline(str(u["heading_path"][0])).strip(" #*`")
-            if 1 <= len(title.split()) <= 3 and title.lower() not in ("readme", "introduction", "overview"):
+            if 1 <= len(title.split()) <= 3 and title.lower() not in _NOT_A_TITLE:
                 return title
-    name = re.sub(r"[-_.](?:main|master|src|repo)$", "", Path(repo).name if repo else "", flags=re.I)
-    if len(name) < 2:
-        return ""
-    spellings = Counter(m.group(0) for u in units if u.get("kind") == "section"
-                        for m in re.finditer(rf"\b{re.escape(name)}\b", u.get("text") or "", re.I))
-    return spellings.most_common(1)[0][0] if spellings else name
+            break
+    return ""
+
+
+def _prose_only(text: str) -> str:
+    """Text without fenced code or `code` spans (where a package's import name, not its name, is spelled)."""
+    return re.sub(r"`[^`\n]*`", " ", re.sub(r"^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$", " ", text, flags=re.S | re.M))
 
 
 def qa(chunks: Sequence[Chunk], generator: Generator, cfg: BuildConfig, product: str = "") -> tuple[list[dict], list[dict]]:

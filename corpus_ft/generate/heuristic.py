@@ -203,15 +203,17 @@ def blocks(text: str) -> list[str]:
     return [b for b in out if b]
 
 
-def _answer_from(parts: list[str], start: int, sentence: str | None = None) -> str:
+def _answer_from(parts: list[str], start: int, sentence: str | None = None, take_code: bool = False) -> str:
     """Whole blocks from `start` (from `sentence` on when the first one is long): a paragraph that
-    ends with ':' takes the list or code after it, up to about _MAX_ANSWER characters."""
+    ends with ':' takes the list or code after it (a how-to answer takes the code after it anyway),
+    up to about _MAX_ANSWER characters."""
     first = parts[start]
     if sentence and len(first) > _MAX_ANSWER and sentence in first:
         first = first[first.index(sentence):]
     out = [first]
     for part in parts[start + 1:]:
-        if not out[-1].rstrip().endswith(":") or len("\n\n".join(out)) + len(part) > 2 * _MAX_ANSWER:
+        code_next = take_code and len(out) == 1 and part.startswith(("```", "~~~"))
+        if not (out[-1].rstrip().endswith(":") or code_next) or len("\n\n".join(out)) + len(part) > 2 * _MAX_ANSWER:
             break
         out.append(part)  # "the steps are:" is answered by the list (or code) after it
     while len(out) > 1 and out[-1].rstrip().endswith(":"):
@@ -253,7 +255,8 @@ class HeuristicGenerator:
             for s in _SENTENCE_END.split(para):
                 q = _sentence_question(s.strip(), text, ctx)
                 if q:
-                    pairs.append(QAPair(question=q, answer=_answer_from(parts, i, s.strip())))
+                    pairs.append(QAPair(question=q, answer=_answer_from(parts, i, s.strip(),
+                                                                        take_code=q.startswith("How do I"))))
         prose_at = [i for i, p in enumerate(parts) if len(p.split()) >= 12 and not p.startswith(("```", "~~~"))]
         if ctx.leaf and prose_at and not chunk.get("continued"):
             q = ctx.leaf if ctx.leaf.endswith("?") else None
@@ -364,7 +367,7 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
         if re.search(r"\b(?:this|that|these|those|above|below|it|they|them)\b", clause, re.I):
             return None
         where = ctx.product or ctx.about()
-        section = f" ({ctx.about()})" if ctx.product and len(clause.split()) < 7 else ""
+        section = f" ({ctx.topic})" if ctx.product and len(clause.split()) < 7 and ctx.topic.lower() not in clause.lower() else ""
         return f"In {where}, what happens {m.group('word').lower()} {clause}{section}?"
     return None
 
