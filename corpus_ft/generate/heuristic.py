@@ -49,6 +49,8 @@ rotate route run save scan schedule score search select send serialize serve set
 stop store stream submit subscribe sum sync tag test track transform trigger try undo unlock unmatch update upload
 upsert use validate verify visit wait walk watch wrap write deploy debug define design develop enable disable
 manage organize organise structure customize customise extend define work handle write""".split())
+_PLAIN_VERBS = {"add", "remove", "get", "set", "create", "delete", "update", "insert", "put", "make", "build", "send",
+                "load", "save", "read", "write", "parse", "find", "fetch", "run", "handle", "check"}
 _GENERIC_HEADINGS = {"procedure", "steps", "instructions", "usage", "how to", "process", "what to do", "checklist",
                      "example", "examples", "overview", "introduction", "details", "notes", "note", "summary",
                      "basics", "background", "reference", "api", "contents", "table of contents", "quickstart"}
@@ -60,6 +62,11 @@ _NOT_A_TERM = {"its", "it", "this", "that", "these", "those", "there", "here", "
                "main", "only", "important", "default", "output", "code", "example", "call", "function", "value",
                "name", "file", "line", "method", "class", "object", "type", "variable", "request", "response"}
 _DETERMINERS = {"a", "an", "the", "to", "your", "with", "from", "for", "on", "in", "into", "up", "out", "down", "off"}
+_ADVERBS = {"also", "now", "only", "still", "then", "just", "even", "already", "currently", "usually", "always",
+            "often", "never", "typically", "additionally", "instead", "therefore", "thus"}
+_CONTINUES = re.compile(r"^(?:for other|other |also|however|similarly|in addition|additionally|alternatively|otherwise|"
+                        r"or |but |and |it is also|you can also|this |these |that |those |it |they |then |instead|"
+                        r"finally|likewise|as (?:such|well|a result)|in this case|in that case)", re.I)
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|he|she|we|such|so|then|also|both|either)\b", re.I)
 _COMMENT = re.compile(r"^\s*(?:#|//|/\*+|\*|--)\s?(.*?)\s*(?:\*/)?$")
 _MAX_ANSWER = 900  # characters of whole paragraphs before an answer stops adding the next one
@@ -134,11 +141,22 @@ def _task(heading: str, product: str = "") -> str | None:
     object_ok = second.islower() or second.lower() in _DETERMINERS or second == product or second.startswith("`")
     if first in _VERBS and object_ok:
         return low
-    stem = first[:-3] if first.endswith("ing") else ""
-    verb = next((v for v in (stem, stem + "e", stem[:-1]) if v in _VERBS), None) if stem else None
+    verb = _infinitive(first)
     if verb:  # "Starting the stack" -> "start the stack"
+        m = re.match(r"and (\w+ing)\b(.*)$", rest)
+        if m and _infinitive(m.group(1)):  # "Setting and disabling timeouts" -> "set and disable timeouts"
+            rest = f"and {_infinitive(m.group(1))}{m.group(2)}"
+        rest = re.sub(r"^of ", "", rest)  # "Merging of configuration" -> "merge configuration"
         return f"{verb} {rest}".strip()
     return None
+
+
+def _infinitive(gerund: str) -> str | None:
+    """"starting" -> "start", "merging" -> "merge", "setting" -> "set"; None for other words."""
+    if not gerund.endswith("ing"):
+        return None
+    stem = gerund[:-3]
+    return next((v for v in (stem, stem + "e", stem[:-1]) if v in _VERBS), None)
 
 
 def _procedure_question(heading: str, product: str = "") -> str:
@@ -257,7 +275,9 @@ class HeuristicGenerator:
                 if q:
                     pairs.append(QAPair(question=q, answer=_answer_from(parts, i, s.strip(),
                                                                         take_code=q.startswith("How do I"))))
-        prose_at = [i for i, p in enumerate(parts) if len(p.split()) >= 12 and not p.startswith(("```", "~~~"))]
+        # an overview starts where the section does, not at "For other encodings ..." or "It is also ..."
+        prose_at = [i for i, p in enumerate(parts) if len(p.split()) >= 12 and not p.startswith(("```", "~~~"))
+                    and not _CONTINUES.match(p)]
         if ctx.leaf and prose_at and not chunk.get("continued"):
             q = ctx.leaf if ctx.leaf.endswith("?") else None
             if q:
@@ -267,7 +287,8 @@ class HeuristicGenerator:
                     if ctx.title and ctx.title != ctx.topic else "the documentation"
                 q = f"What does {who} say about {ctx.about()}?"
             if q:
-                pairs.append(QAPair(question=q, answer=_answer_from(parts, prose_at[0])))
+                first = parts[prose_at[0]]
+                pairs.append(QAPair(question=q, answer=_answer_from(parts, prose_at[0], take_code=len(first.split()) < 40)))
         seen, out = set(), []
         for p in pairs:
             key = p["question"].lower()
@@ -292,7 +313,8 @@ class HeuristicGenerator:
             return None
         kind = unit.get("kind") or "function"
         lead = f"`{qualified}`"
-        if kind != "class" and (words[0] in _VERBS or words[0] in _VERB_PREFIX) and len(words) > 1:
+        if kind != "class" and (words[0] in _VERBS or words[0] in _VERB_PREFIX) and len(words) > 1 \
+                and not any(w in _PLAIN_VERBS for w in words[1:]):  # "copy_add_param" is not "copies add param"
             lead += f" {_action(words)}"
         sentences_ = [lead + (f": it {facts}." if facts and lead != f"`{qualified}`" else
                               f" {facts}." if facts else ".")]
@@ -376,6 +398,8 @@ def _good_term(term: str, text: str) -> bool:
     words = term.strip("` ").split()
     if not words or len(words) > 6 or words[0].lower() in _NOT_A_TERM or words[-1].lower() in _NOT_A_TERM:
         return False
+    if words[-1].lower() in _ADVERBS:
+        return False  # "HTTPX also allows you to ...": the subject is "HTTPX", not "HTTPX also"
     if "`" not in term and len(words) >= 3 and (words[0].lower().endswith("ing") or words[0].lower() in _VERBS):
         return False  # "Writing tests lets you ...": an activity, not a thing to define
     if len(words) == 1 and words[0].islower() and "`" not in term and len(words[0]) < 4:
@@ -446,7 +470,7 @@ def _python_facts(text: str, is_class: bool) -> str | None:
         if methods:
             parts.append(f"defines {_join([f'`{m}()`' for m in methods[:6]])}")
         return _sentence_join(parts) if (methods or fields) else ""
-    calls, raises, sets, returns = [], [], [], []
+    calls, raises, sets, returns, yielded = [], [], [], [], []
     yields = False
 
     def visit(n: ast.AST) -> None:
@@ -472,16 +496,18 @@ def _python_facts(text: str, is_class: bool) -> str | None:
                         if len(name) <= 40 and name not in sets:
                             sets.append(name)
             elif isinstance(child, ast.Return) and child.value is not None:
-                value = ast.unparse(child.value)
-                if value not in ("None", "self") and value not in returns:
+                value = _value(child.value)
+                if value not in ("`None`", "`self`") and value not in returns:
                     returns.append(value)
             elif isinstance(child, (ast.Yield, ast.YieldFrom)):
                 yields = True
+                if child.value is not None and _value(child.value) not in yielded:
+                    yielded.append(_value(child.value))
             visit(child)
 
     visit(node)
     # `raise E(...)` is a raise and `return f(x)` a return: each is named once, where it says most
-    calls = [c for c in calls if c not in raises and not any(r.startswith(c + "(") for r in returns)]
+    calls = [c for c in calls if c not in raises and not any(r.startswith((f"`{c}(", f"the result of `{c}(")) for r in returns)]
     parts = []
     if calls:
         parts.append(f"calls {_join([f'`{c}()`' for c in calls[:4]])}")
@@ -490,11 +516,22 @@ def _python_facts(text: str, is_class: bool) -> str | None:
     if raises:
         parts.append(f"raises {_join([f'`{r}`' for r in raises[:3]])}")
     if yields:
-        parts.append("yields its results (a generator)")
-    short_returns = [r for r in returns if len(r) <= 50]
-    if short_returns:
-        parts.append(f"returns {_join([f'`{r}`' for r in short_returns[:2]])}")
+        parts.append(f"yields {_join(yielded[:2])}" if yielded else "is a generator")
+    if returns:
+        parts.append(f"returns {_join(returns[:2])}")
     return _sentence_join(parts)
+
+
+def _value(node: ast.expr) -> str:
+    """A returned or yielded value as a reader would name it: the code when short, else its shape."""
+    code = ast.unparse(node)
+    if len(code) <= 50:
+        return f"`{code}`"
+    if isinstance(node, ast.Call):
+        return f"the result of `{ast.unparse(node.func)}(...)`"
+    shapes = {ast.ListComp: "a list", ast.List: "a list", ast.DictComp: "a dict", ast.Dict: "a dict",
+              ast.SetComp: "a set", ast.GeneratorExp: "a generator", ast.Tuple: "a tuple", ast.JoinedStr: "an f-string"}
+    return next((v for k, v in shapes.items() if isinstance(node, k)), "a computed value")
 
 
 def _sentence_join(parts: list[str]) -> str:
@@ -536,7 +573,7 @@ def _comments(text: str, limit: int = 2) -> list[str]:
     out = []
     for line in text.split("\n")[1:]:
         m = _COMMENT.match(line)
-        if m and len(m.group(1).split()) >= 3 and not m.group(1).startswith(("TODO", "FIXME", "noqa", "type:", "!", "pragma")):
+        if m and len(m.group(1).split()) >= 5 and not m.group(1).startswith(("TODO", "FIXME", "noqa", "type:", "!", "pragma")):
             sentence = m.group(1).strip()
             out.append(sentence[0].upper() + sentence[1:] + ("" if sentence.endswith(".") else "."))
             if len(out) >= limit:
