@@ -174,6 +174,8 @@ markdown html http https www com org github pypi readme docs doc documentation r
 version versions changelog changes change changed issue issues pr prs pull request fix fixes fixed bugfix bug bugs
 patch minor major note notes warning tip example examples following see also eg e.g i.e etc todo fixme noqa true
 false none null self cls this that yes no default added removed new old use used using via""".split())
+_VERB_WORDS = frozenset("""add allow build call check create define delete enable disable fetch find get install load make
+pass read remove return run save send set start stop update use write""".split())
 _VERSIONISH = re.compile(r"^v?\d+(?:\.\d+)*[a-z]*\d*$|^\d{4}-\d{2}(?:-\d{2})?$|^[a-z]?\d+$", re.I)
 
 
@@ -185,13 +187,66 @@ def is_keyword(phrase: str) -> bool:
     return not any(w.strip(".,:;()") in NOT_KEYWORDS or _VERSIONISH.match(w.strip(".,:;()")) for w in words)
 
 
+# Words that never make a term on their own or lead one: verbs, adjectives, adverbs and fillers
+# that YAKE ranks high in technical prose ("HTTPX supports", "Valid", "case explicitly").
+GENERIC_WORDS = frozenset("""able about above across actually after again against all allow allows almost alone along
+already also although always among another any anything anyway appear appears approach around available away back
+basic basically because become becomes before behind being below best better between beyond both brief briefly can
+cannot case cases certain certainly change changes clear clearly common commonly complete completely consider
+contains correct correctly could current currently default defaults different directly does doing done during each
+easily easy either else enough entire entirely especially even every everything exact exactly example excellent
+existing explicitly extra fairly far few fine first following follows full fully further general generally get gets
+given gives go goes good great handle handles have having here however important include included includes including
+individual instead just keep kind large later least less let lets like likely little long look lot main mainly make
+makes making many may maybe mean means might more most mostly much must need needed needs never new next nice none
+normal normally not note now number often old once one only other others otherwise our over own part particular
+per perhaps plain please possible possibly pretty previous probably proper properly provide provided provides quick
+quickly quite rather really recommended regular related relevant required requires respectively right same see seen
+separate set several should show shows similar simple simply since single small so some something sometimes soon
+specific specifically still such suitable support supported supports sure take takes than that the their them then
+there these thing things this those though through thus together too top toward true try typical typically unlike
+unless until upon use used useful uses using usual usually valid various very via want wants way ways well what
+whatever when where whether which while whole why wide will with within without work works would yet you your""".split())
+_CODE_SPAN = re.compile(r"`([A-Za-z_][\w.\-]{1,40}(?:\(\))?)`")
+
+
+def _term_like(phrase: str, text: str, heading: str) -> bool:
+    """A phrase that names a thing of the domain rather than a verb, adjective or filler."""
+    words = phrase.split()
+    if any(w.lower().strip(".,") in GENERIC_WORDS or w.lower().endswith("ly") for w in words):
+        return False
+    if re.search(r"[.,;:!?]\s", phrase) or phrase.lower() in heading.lower():
+        return phrase.lower() in heading.lower()
+    first = words[0].lower()
+    if len(words) > 1 and (first.endswith(("ing", "ed")) or first in _VERB_WORDS):
+        return False  # "Making Async", "define requests", "Supported async"
+    if len(words) == 1:
+        w = words[0]
+        codeish = bool(re.search(r"[_.\d]|[a-z][A-Z]", w)) or (w.isupper() and len(w) > 1)
+        proper = bool(re.search(rf"(?<![.!?]\s)(?<!^)\b{re.escape(w)}\b", text)) and w[0].isupper()
+        return codeish or proper
+    return True
+
+
 def extract_keywords(text: str, top: int, heading: str = "") -> list[str]:
-    """YAKE keywords (1-2 word phrases), best first; a phrase inside a chosen one is skipped."""
-    out: list[str] = []
-    for phrase, _score in _yake(top * 5).extract_keywords(keyword_text(f"{heading}\n{text}" if heading else text)):
+    """Domain terms for a chunk, best first: its heading (when it names a topic), YAKE's 1-2 word
+    phrases that are terms (no verbs, adjectives, fillers, markup or version words), then the
+    code names it mentions most; a phrase sharing a word with a chosen one is skipped."""
+    clean_heading = " ".join(heading.replace("`", " ").split())
+    body = keyword_text(text)
+    candidates: list[str] = []
+    if clean_heading and len(clean_heading.split()) <= 4 and clean_heading.lower() not in _NOT_A_TITLE:
+        candidates.append(clean_heading)
+    for phrase, _score in _yake(top * 6).extract_keywords(keyword_text(f"{heading}\n{text}" if heading else text)):
         p = phrase.strip(" `*_#.,:;")
         if p.isupper() and len(p) > 5:  # SHOUTED headings of plain-text files
             p = p.lower()
+        if _term_like(p, body, clean_heading):
+            candidates.append(p)
+    spans = Counter(m.group(1) for m in _CODE_SPAN.finditer(text))
+    candidates += [s for s, _n in spans.most_common(3)]
+    out: list[str] = []
+    for p in candidates:
         words = set(p.lower().split())
         if not is_keyword(p) or any(words & set(q.lower().split()) for q in out):
             continue  # one phrase per idea: "service level" after "ledgerline service" adds nothing
