@@ -215,15 +215,17 @@ def _term_like(phrase: str, text: str, heading: str) -> bool:
     words = phrase.split()
     if any(w.lower().strip(".,") in GENERIC_WORDS or w.lower().endswith("ly") for w in words):
         return False
-    if re.search(r"[.,;:!?]\s", phrase) or phrase.lower() in heading.lower():
-        return phrase.lower() in heading.lower()
+    if re.search(r"[.,;:!?]\s", phrase):
+        return False
+    if len(words) > 1 and phrase.lower() in heading.lower():
+        return True
     first = words[0].lower()
     if len(words) > 1 and (first.endswith(("ing", "ed")) or first in _VERB_WORDS):
         return False  # "Making Async", "define requests", "Supported async"
     if len(words) == 1:
         w = words[0]
         codeish = bool(re.search(r"[_.\d]|[a-z][A-Z]", w)) or (w.isupper() and len(w) > 1)
-        proper = bool(re.search(rf"(?<![.!?]\s)(?<!^)\b{re.escape(w)}\b", text)) and w[0].isupper()
+        proper = w[0].isupper() and bool(re.search(rf"(?<![.!?:]\s)(?<![\n.!?:])(?<!^)\b{re.escape(w)}\b", text))
         return codeish or proper
     return True
 
@@ -247,8 +249,8 @@ def extract_keywords(text: str, top: int, heading: str = "") -> list[str]:
     candidates += [s for s, _n in spans.most_common(3)]
     out: list[str] = []
     for p in candidates:
-        words = set(p.lower().split())
-        if not is_keyword(p) or any(words & set(q.lower().split()) for q in out):
+        words = {w.rstrip("s") for w in p.lower().split()}
+        if not is_keyword(p) or any(words & {w.rstrip("s") for w in q.lower().split()} for q in out):
             continue  # one phrase per idea: "service level" after "ledgerline service" adds nothing
         out.append(p)
         if len(out) >= top:
