@@ -55,6 +55,8 @@ def test_markup_is_cleaned_and_residue_is_detected():
     md = "Use {py:func}`load` or [the guide](g.md) and **bold** `*args`.\n\n```{note}\nMind the gap.\n```\n"
     assert clean_markup(md) == "Use `load` or the guide and bold `*args`.\n\nMind the gap."
     assert has_markup_residue(md) and not has_markup_residue("Plain `code` and\n\n```rst\n.. note::\n```\n")
+    admonition = '!!! note "TL;DR"\n    Use a `Client` instance.\n'
+    assert has_markup_residue(admonition) and clean_markup(admonition) == "    Use a `Client` instance."
 
 
 def test_redaction_that_breaks_code_is_counted_but_literals_and_comments_are_not():

@@ -33,6 +33,7 @@ _KEEP_BODY = {"note", "warning", "tip", "important", "hint", "caution", "attenti
               "py:attribute", "py:data", "py:module", "py:exception", "py:decorator", "confval"}
 _VERSIONED = {"versionadded": "New in version", "versionchanged": "Changed in version",
               "deprecated": "Deprecated since version"}
+_ADMONITION = re.compile(r"^\s*(?:!!!|\?\?\?\+?)\s*[\w-]+(?:\s+\"[^\"]*\")?\s*$")
 _LINK_TARGET = re.compile(r"^\s*\.\.\s+_[^:]*:.*$")
 _FRONT_MATTER = re.compile(r"\A---\s*\n.*?\n(?:---|\.\.\.)\s*(?:\n|\Z)", re.S)
 
@@ -44,6 +45,7 @@ _RESIDUE = (
     re.compile(r"^\s*\.\.\s+[\w:.-]+::", re.M),                          # .. directive::
     re.compile(r"^\s*:(?:members|undoc-members|show-inheritance|maxdepth|caption|linenos|noindex|inherited-members):", re.M),
     re.compile(r"^ {0,3}(?:`{3,}|:{3,})\{[\w:.-]+\}", re.M),              # MyST directive fence
+    re.compile(r"^\s*(?:!!!|\?\?\?\+?)\s*[\w-]+", re.M),                     # mkdocs admonition
 )
 
 
@@ -121,7 +123,7 @@ def clean_markup(text: str) -> str:
             out.append(line)
             i += 1
             continue
-        if _LINK_TARGET.match(line):
+        if _LINK_TARGET.match(line) or _ADMONITION.match(line):  # mkdocs `!!! note "Title"`: its body stays
             i += 1
             continue
         d = _DIRECTIVE.match(line)
