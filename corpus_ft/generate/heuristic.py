@@ -65,7 +65,7 @@ _DETERMINERS = {"a", "an", "the", "to", "your", "with", "from", "for", "on", "in
 _ADVERBS = {"also", "now", "only", "still", "then", "just", "even", "already", "currently", "usually", "always",
             "often", "never", "typically", "additionally", "instead", "therefore", "thus"}
 _CONTINUES = re.compile(r"^(?:for other|other |also|however|similarly|in addition|additionally|alternatively|otherwise|"
-                        r"or |but |and |it is also|you can also|this |these |that |those |it |they |then |instead|"
+                        r"or |but |and |it is also|you can also|you may also|you might also|this |these |that |those |it |they |then |instead|"
                         r"finally|likewise|as (?:such|well|a result)|in this case|in that case)", re.I)
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|he|she|we|such|so|then|also|both|either)\b", re.I)
 _COMMENT = re.compile(r"^\s*(?:#|//|/\*+|\*|--)\s?(.*?)\s*(?:\*/)?$")
