@@ -106,6 +106,7 @@ def parse_summary(text: str) -> str | None:
     return text if len(text) >= _MIN_SUMMARY_CHARS and re.search(r"[A-Za-z]{2}", text) else None
 
 
+_TEMPLATE = re.compile(r"<(?:task|product|thing|question)>|…")  # the prompt's shape, copied back
 _NOT_IN_TEXT = re.compile(r"^\W*(?:not in (?:the )?text|the text does not (?:say|answer|mention|state)|"
                           r"i (?:don't|do not|cannot|can't) (?:know|answer)|no answer)\b", re.I)
 
@@ -123,12 +124,12 @@ def parse_questions(text: str, limit: int | None = None) -> list[str] | None:
                          [value])
         if isinstance(value, list):
             out = [q if isinstance(q, str) else q.get("question", q.get("q")) if isinstance(q, dict) else None for q in value]
-            out = [" ".join(q.split()) for q in out if isinstance(q, str) and q.strip()]
+            out = [" ".join(q.split()) for q in out if isinstance(q, str) and q.strip() and not _TEMPLATE.search(q)]
             if out or value == []:
                 return out[:limit]
     lines = [re.sub(r"^\s*(?:[-*]\s*|\d+[.)]\s*)?(?:\**(?:q|question)\s*\d*\**\s*[:.)]\**\s*)?", "", ln, flags=re.I).strip()
              for ln in text.splitlines()]
-    out = [ln for ln in lines if ln.endswith("?") and len(ln.split()) >= 3]
+    out = [ln for ln in lines if ln.endswith("?") and len(ln.split()) >= 3 and not _TEMPLATE.search(ln)]
     return out[:limit] if out else None
 
 
