@@ -79,7 +79,7 @@ def test_parse_questions_reads_lists_objects_and_lines(reply):
 
 def test_parse_questions_answers_and_verdicts_reject_what_they_cannot_read():
     assert parse_questions("[]") == [] and parse_questions("no idea") is None and parse_questions("\n\n") is None
-    assert parse_questions('["How do I <task> in <product>?", "What is <thing> in <product>?"]') == [], \
+    assert not parse_questions('["How do I <task> in <product>?", "What is <thing> in <product>?"]'), \
         "the prompt's own example shape copied back is no question"
     assert parse_answer("Answer: Run `systemctl restart billing`.") == "Run `systemctl restart billing`."
     assert parse_answer("NOT IN TEXT") is None and parse_answer("The text does not say.") is None
