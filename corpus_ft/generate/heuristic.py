@@ -17,7 +17,7 @@ import textwrap
 from collections.abc import Sequence
 
 from corpus_ft.generate import Chunk, GeneratorConfig, QAPair
-from corpus_ft.generate.markup import clean_markup
+from corpus_ft.generate.markup import clean_inline, clean_markup
 
 _FENCE_BLOCK = re.compile(r"^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$", re.S | re.M)
 _STEP = re.compile(r"^\s*(?:\d+[.)]|[-*+]\s+\[?\d+\]?)\s+\S")
@@ -574,7 +574,7 @@ def _comments(text: str, limit: int = 2) -> list[str]:
     for line in text.split("\n")[1:]:
         m = _COMMENT.match(line)
         if m and len(m.group(1).split()) >= 5 and not m.group(1).startswith(("TODO", "FIXME", "noqa", "type:", "!", "pragma")):
-            sentence = m.group(1).strip()
+            sentence = clean_inline(m.group(1).lstrip(": ").strip())  # `#: doc` attribute comments, roles
             out.append(sentence[0].upper() + sentence[1:] + ("" if sentence.endswith(".") else "."))
             if len(out) >= limit:
                 break

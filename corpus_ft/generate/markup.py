@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-_ROLE = re.compile(r"(?<![\w`]):(?:[\w.+-]+:)+`([^`]+)`|(?<![\w`}])\{[a-z][a-z:-]*\}`([^`]+)`")
+_ROLE = re.compile(r"(?<![\w`]):(?:[\w.+-]+:)+`([^`]+)`|(?<![^\s(\[])\{[a-z][a-z:-]*\}`([^`]+)`")
 _TEXT_ROLES = {"ref", "doc", "term", "pr", "issue", "user", "gh", "ghissue", "bpo", "pep", "rfc", "abbr", "kbd",
                "guilabel", "menuselection", "download", "numref", "envvar", "program", "option", "file", "command"}
 _DOUBLE_LITERAL = re.compile(r"``(.+?)``")
@@ -41,7 +41,7 @@ _FRONT_MATTER = re.compile(r"\A---\s*\n.*?\n(?:---|\.\.\.)\s*(?:\n|\Z)", re.S)
 _RESIDUE = (
     re.compile(r"^\s*([=\-~^*+#\"'`])\1{3,}\s*$", re.M),               # reST heading underline
     re.compile(r"(?<![\w`]):[\w.+-]+:`[^`]+`"),                          # :role:`x`
-    re.compile(r"(?<![\w`}])\{[a-z][a-z:-]*\}`[^`]+`"),                      # {role}`x`
+    re.compile(r"(?<![^\s(\[])\{[a-z][a-z:-]*\}`[^`]+`"),                      # {role}`x`
     re.compile(r"^\s*\.\.\s+[\w:.-]+::", re.M),                          # .. directive::
     re.compile(r"^\s*:(?:members|undoc-members|show-inheritance|maxdepth|caption|linenos|noindex|inherited-members):", re.M),
     re.compile(r"^ {0,3}(?:`{3,}|:{3,})\{[\w:.-]+\}", re.M),              # MyST directive fence
