@@ -382,10 +382,13 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
         clause = m.group("clause").strip()
         want = re.match(r"you (?:want|need|wish|would like|'d like) to (.+)$", clause)
         if want and m.group("word") != "Unless":
+            if re.search(r"\b(?:this|these|those|it|them|that|such|above|below)\b", want.group(1), re.I):
+                return None  # "If you want to use any of these forms ..." needs the page
             q = f"How do I {want.group(1)}"
             return q + ctx.suffix(q) + "?"
-        if clause.lower().startswith("you ") or m.group("rest").lstrip().startswith(("`", "or ", "and ", "and/or")):
-            return None
+        if re.match(r"(?:you|you're|your|you've|you'd|we|we're|our|one)\b", clause, re.I) \
+                or m.group("rest").lstrip().startswith(("`", "or ", "and ", "and/or")):
+            return None  # about the reader, not the product: "If your question is short, ..."
         if re.search(r"\b(?:this|that|these|those|above|below|it|they|them)\b", clause, re.I):
             return None
         where = ctx.product or ctx.about()
