@@ -73,6 +73,10 @@ def test_questions_name_the_product_and_come_in_several_types_with_whole_answers
     assert not any("trick" in q for q in by_q), "a context-free subject is never asked about"
     assert all("Ledgerline" in q for q in by_q), by_q
     assert len(HeuristicGenerator(GeneratorConfig(questions_per_chunk=1)).questions([RETRIES])[0]) == 1
+    reader = dict(RETRIES, text="If your question is shorter than a tweet, send it to the on-call channel.\n\n"
+                                "If you want to use any of these forms of login, follow the vendor's guide.\n")
+    assert not [q for q in _pairs(reader) if "what happens" in q or q.startswith("How do I")], \
+        "conditions about the reader and how-tos that point at 'these' need the page"
 
 
 def test_questions_and_answers_carry_no_markup():
