@@ -77,6 +77,11 @@ def test_questions_name_the_product_and_come_in_several_types_with_whole_answers
                                 "If you want to use any of these forms of login, follow the vendor's guide.\n")
     assert not [q for q in _pairs(reader) if "what happens" in q or q.startswith("How do I")], \
         "conditions about the reader and how-tos that point at 'these' need the page"
+    faq = {"id": "c9", "heading_path": ["FAQ", "Encoded Data?"], "product": "Requests",
+           "text": "Requests automatically decompresses gzip-encoded responses, and does its best to decode content.\n\n"
+                   "The maintainers believe that Requests is a feature-complete piece of software at this time.\n\n"
+                   "Requests allows you to easily override User-Agent strings, along with any other HTTP header.\n"}
+    assert list(_pairs(faq)) == ["What does the Requests documentation say about Encoded Data (FAQ)?"]
 
 
 def test_questions_and_answers_carry_no_markup():

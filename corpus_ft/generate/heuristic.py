@@ -62,6 +62,10 @@ _NOT_A_TERM = {"its", "it", "this", "that", "these", "those", "there", "here", "
                "main", "only", "important", "default", "output", "code", "example", "call", "function", "value",
                "name", "file", "line", "method", "class", "object", "type", "variable", "request", "response"}
 _DETERMINERS = {"a", "an", "the", "to", "your", "with", "from", "for", "on", "in", "into", "up", "out", "down", "off"}
+_CLAUSE_WORDS = {"that", "which", "who", "whom", "believe", "believes", "think", "thinks", "say", "says", "said", "know",
+                 "knows", "hope", "feel", "feels", "recommend", "recommends", "suggest", "suggests"}
+_ASKS = re.compile(r"^(?:what|why|how|when|where|which|who|whose|is|are|can|could|does|do|did|should|will|would|may|must|"
+                   r"has|have)\b", re.I)
 _ADVERBS = {"also", "now", "only", "still", "then", "just", "even", "already", "currently", "usually", "always",
             "often", "never", "typically", "additionally", "instead", "therefore", "thus"}
 _CONTINUES = re.compile(r"^(?:for other|other |also|however|similarly|in addition|additionally|alternatively|otherwise|"
@@ -207,7 +211,8 @@ class _Context:
             return ""
         parent = next((h for h in reversed(self.heads[:-1]) if h.lower() not in _GENERIC_HEADINGS
                        and h != self.topic and h.lower() != self.product.lower()), "")
-        return f"{self.topic} ({parent})" if parent and self.topic == self.leaf else self.topic
+        topic, parent = self.topic.rstrip("?"), parent.rstrip("?")
+        return f"{topic} ({parent})" if parent and self.topic == self.leaf else topic
 
 
 def blocks(text: str) -> list[str]:
@@ -279,7 +284,7 @@ class HeuristicGenerator:
         prose_at = [i for i, p in enumerate(parts) if len(p.split()) >= 12 and not p.startswith(("```", "~~~"))
                     and not _CONTINUES.match(p)]
         if ctx.leaf and prose_at and not chunk.get("continued"):
-            q = ctx.leaf if ctx.leaf.endswith("?") else None
+            q = ctx.leaf if ctx.leaf.endswith("?") and _ASKS.match(ctx.leaf) else None  # "Encoded Data?" is a label
             if q:
                 q = q[:-1] + ctx.suffix(q) + "?"
             elif ctx.topic:
@@ -356,14 +361,14 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
     if m:
         term = _term(m, "term", "term2")
         article = (m.group("article") or m.group("article2") or "").lower()
-        if _good_term(term, text):
+        if _good_term(term, text, ctx):
             verb = "are" if re.search(rf"{re.escape(term)} are ", s) else "is"
             q = f"What {verb} {article}{term} for"
             return q + ctx.suffix(q) + "?"
     m = _DEFINITION.match(s)
     if m:
         term, article = m.group("term").strip(), (m.group("article") or "").lower()
-        if _good_term(term, text):
+        if _good_term(term, text, ctx):
             verb = "are" if m.group("verb") == "are" else "is"
             subject = article + term
             q = f"What does {subject} mean" if m.group("verb") in ("means", "stands for") else f"What {verb} {subject}"
@@ -397,8 +402,12 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
     return None
 
 
-def _good_term(term: str, text: str) -> bool:
+def _good_term(term: str, text: str, ctx: _Context | None = None) -> bool:
     words = term.strip("` ").split()
+    if any(w.lower() in _CLAUSE_WORDS for w in words):
+        return False  # "The maintainers believe that Requests is ...": a clause, not a term
+    if ctx is not None and ctx.product and term.strip("` ").lower() == ctx.product.lower() and len(ctx.heads) > 1:
+        return False  # "Requests allows you to override User-Agent" deep in a FAQ is not what Requests is for
     if not words or len(words) > 6 or words[0].lower() in _NOT_A_TERM or words[-1].lower() in _NOT_A_TERM:
         return False
     if words[-1].lower() in _ADVERBS:
