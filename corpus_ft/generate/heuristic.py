@@ -165,6 +165,7 @@ def _infinitive(gerund: str) -> str | None:
 
 def _procedure_question(heading: str, product: str = "") -> str:
     """A question a numbered list answers: "Rotate the key" -> "How do I rotate the key?"."""
+    heading = re.sub(r"^(?:the )?steps (?:for|to) ", "", heading.strip(), flags=re.I)  # "Steps for Submitting Code"
     task = _task(heading, product)
     if task:
         return f"How do I {task}?"
@@ -297,6 +298,8 @@ class HeuristicGenerator:
         seen, out = set(), []
         for p in pairs:
             key = p["question"].lower()
+            if p["answer"].rstrip().endswith(":"):
+                continue  # "... you can access them:" with the code in the next chunk is half an answer
             if key not in seen and _PRONOUN_START.match(p["question"].split(" ", 2)[-1]) is None:
                 seen.add(key)
                 out.append(p)
