@@ -66,6 +66,8 @@ _CLAUSE_WORDS = {"that", "which", "who", "whom", "believe", "believes", "think",
                  "knows", "hope", "feel", "feels", "recommend", "recommends", "suggest", "suggests"}
 _ASKS = re.compile(r"^(?:what|why|how|when|where|which|who|whose|is|are|can|could|does|do|did|should|will|would|may|must|"
                    r"has|have)\b", re.I)
+_PROPER = {"Python", "GitHub", "Git", "Linux", "Windows", "Docker", "Kubernetes", "Redis", "PostgreSQL", "Django",
+           "Flask", "Celery", "Jinja", "OAuth", "JSON", "YAML", "HTTP", "HTTPS", "SSL", "TLS", "SQL", "CLI", "API"}
 _ADVERBS = {"also", "now", "only", "still", "then", "just", "even", "already", "currently", "usually", "always",
             "often", "never", "typically", "additionally", "instead", "therefore", "thus"}
 _CONTINUES = re.compile(r"^(?:for other|other |also|however|similarly|in addition|additionally|alternatively|otherwise|"
@@ -134,6 +136,10 @@ def _title_case(text: str) -> bool:
 def _task(heading: str, product: str = "") -> str | None:
     """The task a heading names, as "do X" ("Installing Flask" -> "install Flask"), or None."""
     h = re.sub(r"^(?:runbook|how ?to|guide|procedure|playbook)\s*:\s*", "", heading.rstrip("?.").strip(), flags=re.I)
+    words = h.split()
+    if len(words) > 1 and all(w[:1].isupper() or w.lower() in _DETERMINERS | {"and", "of", "or"} for w in words):
+        # Title Case: "Submitting Code" -> "submitting code", keeping names ("Flask") and acronyms ("API")
+        h = " ".join(w if w == product or w.isupper() or not w.isalpha() or w in _PROPER else w.lower() for w in words)
     low = _lower_first(h)
     first, _, rest = low.partition(" ")
     if low.lower().startswith("how to "):
