@@ -590,13 +590,29 @@ def _text_facts(text: str, own_name: str) -> str:
 
 
 def _comments(text: str, limit: int = 2) -> list[str]:
-    """The first comment lines inside a body, as sentences (the author's own explanation)."""
-    out = []
+    """The first comments inside a body, as sentences (the author's own explanation); a comment
+    that runs over several lines is read as one text, so no sentence is cut at a line end."""
+    blocks: list[list[str]] = []
+    previous = False
     for line in text.split("\n")[1:]:
         m = _COMMENT.match(line)
-        if m and len(m.group(1).split()) >= 5 and not m.group(1).startswith(("TODO", "FIXME", "noqa", "type:", "!", "pragma")):
-            sentence = clean_inline(m.group(1).lstrip(": ").strip())  # `#: doc` attribute comments, roles
-            out.append(sentence[0].upper() + sentence[1:] + ("" if sentence.endswith(".") else "."))
+        body = clean_inline(m.group(1).lstrip(": ").strip()) if m else ""  # `#: doc` attribute comments, roles
+        if m and body and not body.startswith(("TODO", "FIXME", "noqa", "type:", "!", "pragma")):
+            if previous:
+                blocks[-1].append(body)
+            else:
+                blocks.append([body])
+        previous = bool(m and body)
+    out: list[str] = []
+    for block in blocks:
+        joined = " ".join(block)
+        for sentence in _SENTENCE_END.split(joined):
+            sentence = sentence.strip()
+            if len(sentence.split()) < 5:
+                continue
+            out.append(sentence[0].upper() + sentence[1:] + ("" if sentence.endswith((".", "!", "?")) else "."))
             if len(out) >= limit:
-                break
+                return out
+        if out:
+            return out  # the first comment that says something; later ones are about later lines
     return out
