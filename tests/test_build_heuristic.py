@@ -160,7 +160,7 @@ def test_code_summaries_say_what_the_body_does_never_only_the_name():
         assert not restates_name(summary, unit["name"]) and "works with the" not in summary
     (wrapped,) = HeuristicGenerator().summaries([{
         "name": "guess_codec", "kind": "function", "language": "python",
-        "text": "def guess_codec(sample):\n    # JSON always starts with two ASCII characters, so detection is as\n"
+        "text": "def guess_codec(sample):\n    # TODO: faster\n    # JSON always starts with two ASCII characters, so detection is as\n"
                 "    # easy as counting the nulls.\n    return sample.count(b'\\x00')\n"}])
     assert wrapped.endswith("JSON always starts with two ASCII characters, so detection is as easy as counting the nulls."), \
         "a comment over two lines is one sentence"

@@ -597,12 +597,12 @@ def _comments(text: str, limit: int = 2) -> list[str]:
     for line in text.split("\n")[1:]:
         m = _COMMENT.match(line)
         body = clean_inline(m.group(1).lstrip(": ").strip()) if m else ""  # `#: doc` attribute comments, roles
-        if m and body and not body.startswith(("TODO", "FIXME", "noqa", "type:", "!", "pragma")):
-            if previous:
-                blocks[-1].append(body)
-            else:
-                blocks.append([body])
-        previous = bool(m and body)
+        keep = bool(m and body and not body.startswith(("TODO", "FIXME", "noqa", "type:", "!", "pragma")))
+        if keep and previous:
+            blocks[-1].append(body)
+        elif keep:
+            blocks.append([body])
+        previous = keep
     out: list[str] = []
     for block in blocks:
         joined = " ".join(block)
