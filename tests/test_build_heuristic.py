@@ -81,6 +81,11 @@ def test_questions_name_the_product_and_come_in_several_types_with_whole_answers
            "text": "Requests automatically decompresses gzip-encoded responses, and does its best to decode content.\n\n"
                    "The maintainers believe that Requests is a feature-complete piece of software at this time.\n\n"
                    "Requests allows you to easily override User-Agent strings, along with any other HTTP header.\n"}
+    code_heading = dict(RETRIES, heading_path=["Typer", "Note about `FileTextWrite"],
+                        text="The `FileTextWrite` class is a convenience class that opens files for writing text.\n")
+    assert all(q.count("`") % 2 == 0 for q in _pairs(code_heading)), "a cut code span in a heading is not carried over"
+    them = dict(RETRIES, heading_path=["Subcommands", "Put them together"], text="Both parts are similar:\n\n```\nx\n```\n")
+    assert not any(q.startswith("How do I") for q in _pairs(them))
     cut = dict(RETRIES, text="If a response carries cookies, you can read them like this:\n")
     assert not _pairs(cut), "an answer that ends in ':' (its code is in the next chunk) is half an answer"
     assert list(_pairs(faq)) == ["What does the Requests documentation say about Encoded Data (FAQ)?"]

@@ -57,6 +57,8 @@ def test_markup_is_cleaned_and_residue_is_detected():
     assert has_markup_residue(md) and not has_markup_residue("Plain `code` and\n\n```rst\n.. note::\n```\n")
     admonition = '!!! note "TL;DR"\n    Use a `Client` instance.\n'
     assert has_markup_residue(admonition) and clean_markup(admonition) == "    Use a `Client` instance."
+    blocks = "/// tip\nRead the Printing section first.\n///\n"
+    assert has_markup_residue(blocks) and clean_markup(blocks) == "Read the Printing section first."
 
 
 def test_redaction_that_breaks_code_is_counted_but_literals_and_comments_are_not():

@@ -115,7 +115,9 @@ def sentences(text: str) -> list[str]:
 
 
 def _clean_heading(heading: str) -> str:
-    return re.sub(r"^[#\d.\s]+", "", clean_markup(heading)).strip(" :`*").strip()
+    """A heading as a question can name it: no numbering or markup, code spans balanced."""
+    h = re.sub(r"^[#\d.\s]+", "", clean_markup(heading)).strip(" :*").strip()
+    return h.replace("`", "") if h.count("`") % 2 else h
 
 
 def _steps(text: str) -> list[str]:
@@ -142,6 +144,8 @@ def _task(heading: str, product: str = "") -> str | None:
         h = " ".join(w if w == product or w.isupper() or not w.isalpha() or w in _PROPER else w.lower() for w in words)
     low = _lower_first(h)
     first, _, rest = low.partition(" ")
+    if re.search(r"\b(?:it|them|this|these|those|that|everything|all)\b", low, re.I):
+        return None  # "Put them together" needs the page to say what "them" is
     if low.lower().startswith("how to "):
         return low[7:]
     if not rest:
@@ -274,7 +278,8 @@ class HeuristicGenerator:
         if topic and len(topic.split()) == 1 and len(ctx.heads) > 1:
             parent = next((h for h in reversed(ctx.heads[:-1]) if h.lower() not in _GENERIC_HEADINGS), "")
             topic = f"{topic} {parent}".strip()  # "Installing" under "Waitress" -> "Installing Waitress"
-        if topic and (steps or (has_code and _task(topic, ctx.product) and paras)):
+        prose_words = sum(len(p.split()) for p in paras if not _ITEM.match(p))
+        if topic and (steps or (has_code and _task(topic, ctx.product) and prose_words >= 12)):
             q = _procedure_question(topic, ctx.product)
             answer = "\n".join(steps) if steps else _how_answer(text)
             pairs.append(QAPair(question=q[:-1] + ctx.suffix(q) + "?", answer=answer))
