@@ -169,6 +169,9 @@ def test_code_summaries_say_what_the_body_does_never_only_the_name():
                 "    # easy as counting the nulls.\n    return sample.count(b'\\x00')\n"}])
     assert wrapped.endswith("JSON always starts with two ASCII characters, so detection is as easy as counting the nulls."), \
         "a comment over two lines is one sentence"
+    assert HeuristicGenerator().summaries([{"name": "main", "kind": "function", "language": "python",
+                                           "text": "@app.command()\ndef main(name: str = typer.Option('x')):\n    print(name)\n"}]) \
+        == [None], "calls in defaults and decorators are not what the body does"
     name_only = HeuristicGenerator().summaries([{"name": "get_name", "kind": "method", "language": "python",
                                                  "text": "def get_name(self):\n    pass\n"}])
     assert name_only == [None], "nothing beyond the name: left to a model generator"

@@ -531,7 +531,8 @@ def _python_facts(text: str, is_class: bool) -> str | None:
                     yielded.append(_value(child.value))
             visit(child)
 
-    visit(node)
+    for statement in node.body:  # the body only: defaults (`typer.Option()`) and decorators are not what it does
+        visit(ast.Module(body=[statement], type_ignores=[]))
     # `raise E(...)` is a raise and `return f(x)` a return: each is named once, where it says most
     calls = [c for c in calls if c not in raises and not any(r.startswith((f"`{c}(", f"the result of `{c}(")) for r in returns)]
     parts = []
