@@ -59,6 +59,8 @@ def test_markup_is_cleaned_and_residue_is_detected():
     assert has_markup_residue(admonition) and clean_markup(admonition) == "    Use a `Client` instance."
     blocks = "/// tip\nRead the Printing section first.\n///\n"
     assert has_markup_residue(blocks) and clean_markup(blocks) == "Read the Printing section first."
+    tabs = "//// tab | Linux, macOS\nRun `export X=1`.\n////\n"
+    assert has_markup_residue(tabs) and clean_markup(tabs) == "Run `export X=1`."
 
 
 def test_redaction_that_breaks_code_is_counted_but_literals_and_comments_are_not():

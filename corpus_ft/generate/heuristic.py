@@ -72,7 +72,8 @@ _ADVERBS = {"also", "now", "only", "still", "then", "just", "even", "already", "
             "often", "never", "typically", "additionally", "instead", "therefore", "thus"}
 _CONTINUES = re.compile(r"^(?:for other|other |also|however|similarly|in addition|additionally|alternatively|otherwise|"
                         r"or |but |and |it is also|you can also|you may also|you might also|this |these |that |those |it |they |then |instead|"
-                        r"finally|likewise|as (?:such|well|a result)|in this case|in that case)", re.I)
+                        r"finally|likewise|as (?:such|well|a result)|in this case|in that case|after that|for example|for instance|"
+                        r"you might have noticed|now,? |next,? |so )", re.I)
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|he|she|we|such|so|then|also|both|either)\b", re.I)
 _COMMENT = re.compile(r"^\s*(?:#|//|/\*+|\*|--)\s?(.*?)\s*(?:\*/)?$")
 _MAX_ANSWER = 900  # characters of whole paragraphs before an answer stops adding the next one
@@ -410,6 +411,8 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
             return None  # about the reader, not the product: "If your question is short, ..."
         if re.search(r"\b(?:this|that|these|those|above|below|it|they|them)\b", clause, re.I):
             return None
+        if re.search(r"\b(?:things?|stuff|everything|something|anything|great|nice|difficult|easy|hard|fine)\b", clause, re.I):
+            return None  # "when things are great": nothing to ask about
         where = ctx.product or ctx.about()
         section = f" ({ctx.topic})" if ctx.product and len(clause.split()) < 7 and ctx.topic.lower() not in clause.lower() else ""
         return f"In {where}, what happens {m.group('word').lower()} {clause}{section}?"

@@ -33,7 +33,7 @@ _KEEP_BODY = {"note", "warning", "tip", "important", "hint", "caution", "attenti
               "py:attribute", "py:data", "py:module", "py:exception", "py:decorator", "confval"}
 _VERSIONED = {"versionadded": "New in version", "versionchanged": "Changed in version",
               "deprecated": "Deprecated since version"}
-_ADMONITION = re.compile(r"^\s*(?:(?:!!!|\?\?\?\+?)\s*[\w-]+(?:\s+\"[^\"]*\")?|///(?:\s*[\w-]+.*)?)\s*$")
+_ADMONITION = re.compile(r"^\s*(?:(?:!!!|\?\?\?\+?)\s*[\w-]+(?:\s+\"[^\"]*\")?|/{3,}(?:\s*[\w-]+.*)?)\s*$")
 _LINK_TARGET = re.compile(r"^\s*\.\.\s+_[^:]*:.*$")
 _FRONT_MATTER = re.compile(r"\A---\s*\n.*?\n(?:---|\.\.\.)\s*(?:\n|\Z)", re.S)
 
@@ -46,7 +46,7 @@ _RESIDUE = (
     re.compile(r"^\s*:(?:members|undoc-members|show-inheritance|maxdepth|caption|linenos|noindex|inherited-members):", re.M),
     re.compile(r"^ {0,3}(?:`{3,}|:{3,})\{[\w:.-]+\}", re.M),              # MyST directive fence
     re.compile(r"^\s*(?:!!!|\?\?\?\+?)\s*[\w-]+", re.M),                     # mkdocs admonition
-    re.compile(r"^\s*///(?:\s*[\w-]+.*)?\s*$", re.M),                          # pymdownx blocks: /// tip ... ///
+    re.compile(r"^\s*/{3,}(?:\s*[\w-]+.*)?\s*$", re.M),                        # pymdownx blocks: /// tip, //// tab | X
 )
 
 
