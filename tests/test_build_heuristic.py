@@ -86,6 +86,15 @@ def test_questions_name_the_product_and_come_in_several_types_with_whole_answers
     assert all(q.count("`") % 2 == 0 for q in _pairs(code_heading)), "a cut code span in a heading is not carried over"
     them = dict(RETRIES, heading_path=["Subcommands", "Put them together"], text="Both parts are similar:\n\n```\nx\n```\n")
     assert not any(q.startswith("How do I") for q in _pairs(them))
+    faq2 = {"id": "c10", "heading_path": ["FAQ", "Shell Variable Expansion On Windows", "Answer"], "product": "Click",
+            "text": "Why does my glob not expand on Windows, and what should I do about it in scripts?\n\n"
+                    "Windows command line does not do any expansion, so Click emulates unix expansion on Windows.\n\n"
+                    "The third row is the three-state pattern for flags.\n\n"
+                    "@click.command()\n@click.option(\"-n\", type=int)\ndef foo(n):\n    run(n)\n"}
+    by_q = _pairs(faq2)
+    assert list(by_q) == ["What does the Click documentation say about Shell Variable Expansion On Windows?"], by_q
+    assert by_q[list(by_q)[0]].startswith("Windows command line does not do any expansion"), "a question is no overview"
+    assert "@click" not in " ".join(by_q.values()), "code the parser left unfenced is not prose"
     cut = dict(RETRIES, text="If a response carries cookies, you can read them like this:\n")
     assert not _pairs(cut), "an answer that ends in ':' (its code is in the next chunk) is half an answer"
     assert list(_pairs(faq)) == ["What does the Requests documentation say about Encoded Data (FAQ)?"]

@@ -53,11 +53,13 @@ _PLAIN_VERBS = {"add", "remove", "get", "set", "create", "delete", "update", "in
                 "load", "save", "read", "write", "parse", "find", "fetch", "run", "handle", "check"}
 _GENERIC_HEADINGS = {"procedure", "steps", "instructions", "usage", "how to", "process", "what to do", "checklist",
                      "example", "examples", "overview", "introduction", "details", "notes", "note", "summary",
-                     "basics", "background", "reference", "api", "contents", "table of contents", "quickstart"}
+                     "basics", "background", "reference", "api", "contents", "table of contents", "quickstart",
+                     "answer", "question", "problem", "solution", "description", "resolution", "tip", "tips",
+                     "warning", "caveats", "discussion", "details", "more", "misc", "other"}
 _NOT_A_TERM = {"its", "it", "this", "that", "these", "those", "there", "here", "your", "our", "my", "their", "his",
                "her", "each", "every", "we", "you", "they", "he", "she", "which", "what", "who", "if", "when", "all",
                "one", "why", "how", "where", "result", "following", "above", "below", "same", "other", "next", "first",
-               "second", "last", "idea", "trick", "question", "common", "simple", "simplest", "typical", "usual", "common question", "answer", "reason", "problem", "solution", "point", "thing", "goal",
+               "second", "third", "fourth", "fifth", "former", "latter", "previous", "final", "last", "idea", "trick", "question", "common", "simple", "simplest", "typical", "usual", "common question", "answer", "reason", "problem", "solution", "point", "thing", "goal",
                "difference", "downside", "upside", "catch", "rule", "case", "way", "good", "bad", "easiest", "best",
                "main", "only", "important", "default", "output", "code", "example", "call", "function", "value",
                "name", "file", "line", "method", "class", "object", "type", "variable", "request", "response"}
@@ -90,8 +92,8 @@ def paragraphs(text: str) -> list[str]:
     out = []
     for para in re.split(r"\n\s*\n", prose(text)):
         lines = [ln.strip() for ln in para.split("\n") if ln.strip()]
-        if not lines:
-            continue
+        if not lines or _looks_like_code(lines):
+            continue  # code the parser left unfenced is not prose to quote or ask about
         if _ITEM.match(lines[0]):
             items: list[str] = []
             for ln in lines:
@@ -103,6 +105,15 @@ def paragraphs(text: str) -> list[str]:
         else:
             out.append(" ".join(lines))
     return out
+
+
+_CODE_LINE = re.compile(r"^(?:@[\w.]+|def |class |import |from \S+ import |return\b|raise |yield |async |await |>>> |\.\.\. |\$ |"
+                        r"[\w.\[\]'\"]+\s*[+\-*/]?=\s*\S|[\w.]+\(.*\)\s*$|[{}\[\]()]+,?$|(?:if|for|while|with|try|else|elif|except)\b.*:$)")
+
+
+def _looks_like_code(lines: list[str]) -> bool:
+    """Two or more lines, most of them statements: code without a fence around it."""
+    return len(lines) >= 2 and sum(bool(_CODE_LINE.match(ln)) for ln in lines) >= 0.6 * len(lines)
 
 
 def sentences(text: str) -> list[str]:
@@ -295,7 +306,7 @@ class HeuristicGenerator:
                                                                         take_code=q.startswith("How do I"))))
         # an overview starts where the section does, not at "For other encodings ..." or "It is also ..."
         prose_at = [i for i, p in enumerate(parts) if len(p.split()) >= 12 and not p.startswith(("```", "~~~"))
-                    and not _CONTINUES.match(p)]
+                    and not _CONTINUES.match(p) and not p.rstrip().endswith("?")]  # a question does not answer one
         if ctx.leaf and prose_at and not chunk.get("continued"):
             q = ctx.leaf if ctx.leaf.endswith("?") and _ASKS.match(ctx.leaf) else None  # "Encoded Data?" is a label
             if q:
