@@ -223,6 +223,7 @@ def test_docstrings_are_cleaned_and_keywords_are_domain_terms():
     assert good_docstring("Like :meth:`~flask.Flask.route` but for a ``Blueprint``.", 4) == "Like `route` but for a `Blueprint`."
     assert good_docstring("TODO: write me properly later on", 4) is None
     assert good_docstring("Getter.", 4) is None
+    assert good_docstring("Given the routes, yields the following information:\n\n- a", 4) is None
     kws = extract_keywords("The reconciler compares the ledger with bank statements every night. "
                            "Unmatched bank statements become exception cases for finance operations.", 3)
     assert len(kws) == 3 and any("bank statements" in k.lower() for k in kws)

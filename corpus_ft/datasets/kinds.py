@@ -284,8 +284,8 @@ def good_docstring(doc: str | None, min_words: int) -> str | None:
     first = re.split(r"\n\s*\n", doc.strip(), maxsplit=1)[0]
     first = " ".join(clean_inline(first).split())
     if len(_TOKEN.findall(first)) < min_words or first.lower().startswith(
-            ("todo", "fixme", "deprecated", "@", ":param", ":return", "..")):
-        return None
+            ("todo", "fixme", "deprecated", "@", ":param", ":return", "..")) or first.endswith(":"):
+        return None  # "... yields the following information:" is half a summary
     return first
 
 

@@ -617,7 +617,8 @@ def _comments(text: str, limit: int = 2) -> list[str]:
     for line in text.split("\n")[1:]:
         m = _COMMENT.match(line)
         body = clean_inline(m.group(1).lstrip(": ").strip()) if m else ""  # `#: doc` attribute comments, roles
-        keep = bool(m and body and not body.startswith(("TODO", "FIXME", "noqa", "type:", "!", "pragma")))
+        keep = bool(m and body and not body.startswith(("TODO", "FIXME", "noqa", "type:", "!", "pragma", "Args", "Arguments",
+                                                         "Returns", "Raises", "Parameters", "mypy", "pyright", "fmt:")))
         if keep and previous:
             blocks[-1].append(body)
         elif keep:
