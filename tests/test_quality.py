@@ -75,28 +75,27 @@ def test_redaction_that_breaks_code_is_counted_but_literals_and_comments_are_not
 
 
 def test_category_verdict_and_quality_block():
-    assert category_of({"path": "tests/test_app.py"}) == "test"
-    assert category_of({"path": "CHANGES.rst"}) == "changelog"
-    assert category_of({"path": "LICENSE.txt"}) == "license"
-    assert category_of({"path": "docs/index.rst", "language": "rst"}) == "docs"
-    assert category_of({"path": "src/app.py", "language": "python"}) == "source"
-    assert category_of({"path": "src/app.py", "category": "generated"}) == "generated"
+    assert category_of({"path": "tests/test_app.py", "category": "test"}) == "test"
+    assert category_of({"path": "docs/index.rst", "kind": "section"}) == "docs", "old units.parquet: ingest's default"
+    assert category_of({"path": "src/app.py", "kind": "function"}) == "source"
+    assert category_of({"language": "markdown"}) == "docs"
 
-    def qa(i, q, a, path="docs/a.md"):
-        return {"id": f"qa-{i}", "kind": "qa", "source": {"path": path, "unit_id": f"u{i}"},
+    def qa(i, q, a):
+        return {"id": f"qa-{i}", "kind": "qa", "source": {"path": f"f{i}.md", "unit_id": f"u{i}"},
                 "meta": {"grounding": 1.0, "language": "markdown"},
                 "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": q},
                              {"role": "assistant", "content": a}]}
 
     records = [qa(1, "What is X?", "X is a thing."), qa(2, "What is X?", "X is another thing."),
-               qa(3, "How do I run Y?", ".. autoclass:: Y"), qa(4, "What is Z?", "Z is it.", "CHANGES.md")]
-    q = dataset_quality("qa", records, [{"reason": "ungrounded"}], [])
+               qa(3, "How do I run Y?", ".. autoclass:: Y"), qa(4, "What is Z?", "Z is it.")]
+    units = [{"id": f"u{i}", "kind": "section", "category": "changelog" if i == 4 else "docs"} for i in range(1, 5)]
+    q = dataset_quality("qa", records, [{"reason": "ungrounded"}], units)
     assert q["duplicate_question"] == 0.5 and q["markup_residue"] == 0.25 and q["excluded_share"] == 0.25
     assert q["grounding"] == {"mean": 1.0, "lexical_removed": 0.2}
     assert q["categories"] == {"docs": 0.75, "changelog": 0.25}
     assert q["verdict"].startswith("look at: markup residue 25.0%") and "questions asked twice 50.0%" in q["verdict"]
-    assert dataset_quality("qa", records[:1], [], [])["verdict"] == "ready"
-    assert dataset_quality("qa", records[3:], [], [], include=["changelog"])["verdict"] == "ready"
+    assert dataset_quality("qa", records[:1], [], units)["verdict"] == "ready"
+    assert dataset_quality("qa", records[3:], [], units, include=["changelog"])["verdict"] == "ready"
     assert verdict({"records": 0}).startswith("empty")
 
 
@@ -170,8 +169,12 @@ def test_bench_quality_ingests_builds_and_prints_the_table(tmp_path):
     rows = [rec for kind in ("paragraphs", "qa", "keywords", "code_summary") for split in ("train", "validation", "test")
             for rec in read_jsonl(keep / "quill" / "datasets" / kind / f"{split}.jsonl")]
     assert len(rows) == r["records"]
-    excluded = sum(category_of({"path": rec["source"]["path"]}) in ("test", "changelog", "license") for rec in rows)
-    assert signals["excluded_share"]["count"] == excluded
+    import pyarrow.parquet as pq
+
+    category = {u["id"]: u["category"] for u in pq.read_table(keep / "quill" / "units.parquet").to_pylist()}
+    assert {"test", "changelog"} <= set(category.values()), "ingest found the test file and the changelog"
+    excluded = sum(category[rec["source"]["unit_id"]] in ("test", "changelog", "license") for rec in rows)
+    assert signals["excluded_share"]["count"] == excluded == 0, "the content policy leaves tests and changelogs out"
     names = {rec["meta"]["name"] for rec in rows if rec["kind"] == "code_summary"}
     assert "noop" not in names, "a pass body makes no record"
     removed = [json.loads(line)["reason"] for line in (keep / "quill" / "datasets" / "code_summary" / "removed.jsonl").open()]

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from corpus_ft.datasets.measure import GOALS
+from corpus_ft.datasets import GOALS
 
 SIGNALS = (
     ("markup_residue", "records whose text (outside code) still carries markup", "share"),

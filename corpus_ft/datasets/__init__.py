@@ -19,10 +19,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from corpus_ft.datasets.config import KINDS, BuildConfig
+from corpus_ft.datasets.measure import GOALS, quality_rows
 from corpus_ft.settings import config_error
 from corpus_ft.util import CorpusFtError, atomic_dir, is_up_to_date, sha256_file, write_jsonl, write_manifest
 
-__all__ = ["KINDS", "BuildConfig", "build_all", "build_dataset", "load_units", "resolve_config"]
+__all__ = ["GOALS", "KINDS", "BuildConfig", "build_all", "build_dataset", "load_units", "quality_rows", "resolve_config"]
 
 DOC_KINDS = ("section",)
 CODE_KINDS = ("function", "method", "class")

@@ -17,7 +17,8 @@ from corpus_ft.generate.markup import has_markup_residue
 # Goals a dataset worth a GPU hour meets (issue 12); the verdict names every one that is missed.
 GOALS = {"markup_residue": 0.02, "duplicate_question": 0.01, "name_only_summary": 0.02, "excluded_share": 0.02,
          "corrupted_code": 0}
-EXCLUDED_BY_DEFAULT = ("test", "changelog", "license")  # content policy: opt-in categories the goal is about
+GOAL_CATEGORIES = ("test", "changelog", "license")  # the issue's signal: records drawn from these unless opted in
+_DOC_LANGUAGES = ("markdown", "rst", "text", "html")
 _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 _REDACTED = re.compile(r"\[REDACTED_[A-Z0-9_]+\]")
 _FENCED = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n(.*?)^ {0,3}\1", re.S | re.M)
@@ -27,31 +28,13 @@ and in on by object instance given new helper utility wrapper defined definition
 
 
 def category_of(unit: dict) -> str:
-    """The unit's source category (ingest's `category` column; derived from the path when absent)."""
+    """The unit's source category: ingest's `category` column (content policy), or for a
+    units.parquet written before categories existed, ingest's default for its kind."""
+    from corpus_ft.ingest import default_category
+
     if unit.get("category"):
         return str(unit["category"])
-    path = unit.get("path") or ""
-    low, name = path.lower(), path.lower().rsplit("/", 1)[-1]
-    stem = name.split(".", 1)[0]
-    if re.search(r"(?:^|/)(?:tests?|testing|spec|__tests__)/", low) or re.match(
-            r"(?:test_.*|.*_test|.*\.test|.*\.spec|conftest)\.\w+$", name):
-        return "test"
-    if stem in ("changes", "changelog", "history", "news", "releases", "release-notes", "release_notes") or re.search(
-            r"(?:^|/)(?:changelog|changes|release-notes|releases|whatsnew|changelog\.d)/", low):
-        return "changelog"
-    if stem in ("license", "licence", "copying", "notice", "copyright", "unlicense"):
-        return "license"
-    if re.search(r"(?:^|/)(?:\.github|\.gitlab|\.circleci)/|\.gitlab-ci\.yml$|azure-pipelines|jenkinsfile|\.travis\.yml$", low):
-        return "template" if "template" in low else "ci"
-    if re.search(r"\.(?:j2|jinja2?|tmpl|gotmpl|mustache|hbs)$", low):
-        return "template"
-    if re.search(r"(?:^|/)(?:examples?|docs_src|samples?)/", low):
-        return "example"
-    if re.search(r"_pb2(?:_grpc)?\.py$|\.pb\.go$|_generated\.\w+$|(?:^|/)generated/", low):
-        return "generated"
-    if (unit.get("language") or "") in ("markdown", "rst", "text", "html") or unit.get("kind") == "section":
-        return "docs"
-    return "source"
+    return default_category(unit.get("kind") or ("section" if unit.get("language") in _DOC_LANGUAGES else "function"))
 
 
 def restates_name(summary: str, name: str) -> bool:
@@ -117,10 +100,9 @@ def dataset_quality(kind: str, records: Sequence[dict], removed: Iterable[dict],
     by_id = {u["id"]: u for u in units}
     n = len(records)
     reasons = Counter(r.get("reason") for r in removed)
-    cats = Counter(category_of(by_id.get(r["source"]["unit_id"], {"path": r["source"]["path"],
-                                                                   "language": r["meta"].get("language")}))
+    cats = Counter(category_of(by_id.get(r["source"]["unit_id"], {"language": r["meta"].get("language")}))
                    for r in records)
-    excluded = [c for c in EXCLUDED_BY_DEFAULT if c not in set(include)]
+    excluded = [c for c in GOAL_CATEGORIES if c not in set(include)]
     q: dict = {
         "records": n,
         "markup_residue": _share(sum(has_markup_residue(_content(r)) for r in records), n),

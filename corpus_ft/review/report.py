@@ -10,7 +10,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from corpus_ft.datasets.measure import quality_rows
+from corpus_ft.datasets import quality_rows
 from corpus_ft.review.data import CONTENT_ROLES, SPLITS, KindData, Run, ingested_paths, load_run, record_text, source_span
 from corpus_ft.review.decisions import decisions_path, flag, latest, read_decisions
 from corpus_ft.review.plots import histogram_svg
