@@ -72,6 +72,9 @@ def test_redaction_that_breaks_code_is_counted_but_literals_and_comments_are_not
     assert corrupted_code(rec('password = "[REDACTED_SECRET]"')) == 0
     assert corrupted_code(rec("# NO_PROXY=localhost,[REDACTED_IP_ADDRESS]/16")) == 0
     assert corrupted_code({"text": "the key is [REDACTED_SECRET] in prose"}) == 0
+    config = {"text": "```yaml\npassword: [REDACTED_SECRET]\n```\n\n```\n$ export TOKEN=[REDACTED_SECRET]\n```"}
+    assert corrupted_code(config) == 0, "in YAML, shell or an untagged block a value is a literal"
+    assert corrupted_code(rec("[REDACTED_PRIVATE_KEY]")) == 0
 
 
 def test_category_verdict_and_quality_block():

@@ -21,7 +21,12 @@ GOAL_CATEGORIES = ("test", "changelog", "license")  # the issue's signal: record
 _DOC_LANGUAGES = ("markdown", "rst", "text", "html")
 _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 _REDACTED = re.compile(r"\[REDACTED_[A-Z0-9_]+\]")
-_FENCED = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n(.*?)^ {0,3}\1", re.S | re.M)
+_FENCED = re.compile(r"^ {0,3}(`{3,}|~{3,})([^\n]*)\n(.*?)^ {0,3}\1", re.S | re.M)
+# Languages where an unquoted value is an expression; in shell, YAML, INI, text or an untagged
+# block a value is a literal, and replacing it is what redaction should do.
+_PROGRAMMING = {"python", "py", "python3", "pycon", "ipython", "javascript", "js", "jsx", "typescript", "ts", "tsx",
+                "java", "go", "golang", "rust", "rs", "c", "cpp", "c++", "cc", "h", "hpp", "csharp", "cs", "kotlin",
+                "kt", "ruby", "rb", "php", "scala", "swift"}
 _FILLER = frozenset("""a an the is are be of that which this it its python java go golang javascript typescript rust c cpp
 csharp kotlin ruby php scala swift function method class constructor representing represents works work with for to
 and in on by object instance given new helper utility wrapper defined definition implementation implements type""".split())
@@ -54,12 +59,17 @@ def _stem(word: str) -> str:
 
 
 def corrupted_code(record: dict) -> int:
-    """`[REDACTED_…]` marks inside code that do not sit in a string literal (redaction broke the code)."""
+    """`[REDACTED_…]` marks inside code of a programming language that sit neither in a string literal
+    nor in a comment: the redactor replaced an expression and broke the code."""
     texts = [m["content"] for m in record.get("messages") or [] if m["role"] != "system"] or [record.get("text") or ""]
     bad = 0
     for text in texts:
         for block in _FENCED.finditer(text):
-            for line in block.group(2).split("\n"):
+            if block.group(2).strip().lower().split(" ")[0].strip("{}") not in _PROGRAMMING:
+                continue
+            for line in block.group(3).split("\n"):
+                if _REDACTED.fullmatch(line.strip()):
+                    continue  # a whole literal (a key block) replaced
                 for mark in _REDACTED.finditer(line):
                     before = re.sub(r"\\.", "", line[: mark.start()])
                     outside = re.sub(r"\"[^\"]*\"|'[^']*'", "", before)
