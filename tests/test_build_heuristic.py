@@ -19,7 +19,7 @@ from corpus_ft.datasets.kinds import (
     skip_reason,
 )
 from corpus_ft.datasets.measure import restates_name
-from corpus_ft.generate.markup import has_markup_residue
+from corpus_ft.datasets.quality import markup_residue
 from corpus_ft.generate import GeneratorConfig
 from corpus_ft.generate.heuristic import HeuristicGenerator
 
@@ -104,7 +104,7 @@ def test_questions_and_answers_carry_no_markup():
     by_q = _pairs(RST)
     text = " ".join(by_q) + " ".join(by_q.values())
     assert by_q, "the section supports questions"
-    assert not has_markup_residue(text) and "versionchanged" not in text and "~flask" not in text, text
+    assert not markup_residue(text) and "versionchanged" not in text and "~flask" not in text, text
     assert any("`flask.Flask.run`" not in a and "`run`" in a for a in by_q.values())
 
 

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from corpus_ft.cli import main
 from corpus_ft.datasets.measure import category_of, corrupted_code, dataset_quality, verdict
-from corpus_ft.generate.markup import clean_markup, has_markup_residue
+from corpus_ft.datasets.quality import markup_residue
+from corpus_ft.generate.markup import clean_markup
 from corpus_ft.util import read_jsonl
 
 RST = textwrap.dedent("""\
@@ -46,7 +47,7 @@ RST = textwrap.dedent("""\
 
 def test_markup_is_cleaned_and_residue_is_detected():
     clean = clean_markup(RST)
-    assert has_markup_residue(RST) and not has_markup_residue(clean)
+    assert markup_residue(RST) and not markup_residue(clean)
     assert "See `Config` and the tutorial for `SECRET_KEY`." in clean
     assert "Keep the key secret." in clean and "autoclass" not in clean and "maxdepth" not in clean
     assert "```\n$ flask run\n```" in clean, "an reST literal block becomes a fenced block"
@@ -54,13 +55,13 @@ def test_markup_is_cleaned_and_residue_is_detected():
     assert "~~~python\nx = 1\n~~~" in clean, "a tilde fence is not a heading underline"
     md = "Use {py:func}`load` or [the guide](g.md) and **bold** `*args`.\n\n```{note}\nMind the gap.\n```\n"
     assert clean_markup(md) == "Use `load` or the guide and bold `*args`.\n\nMind the gap."
-    assert has_markup_residue(md) and not has_markup_residue("Plain `code` and\n\n```rst\n.. note::\n```\n")
+    assert markup_residue(md) and not markup_residue("Plain `code` and\n\n```rst\n.. note::\n```\n")
     admonition = '!!! note "TL;DR"\n    Use a `Client` instance.\n'
-    assert has_markup_residue(admonition) and clean_markup(admonition) == "    Use a `Client` instance."
+    assert markup_residue(admonition) and clean_markup(admonition) == "    Use a `Client` instance."
     blocks = "/// tip\nRead the Printing section first.\n///\n"
-    assert has_markup_residue(blocks) and clean_markup(blocks) == "Read the Printing section first."
+    assert markup_residue(blocks) and clean_markup(blocks) == "Read the Printing section first."
     tabs = "//// tab | Linux, macOS\nRun `export X=1`.\n////\n"
-    assert has_markup_residue(tabs) and clean_markup(tabs) == "Run `export X=1`."
+    assert markup_residue(tabs) and clean_markup(tabs) == "Run `export X=1`."
 
 
 def test_redaction_that_breaks_code_is_counted_but_literals_and_comments_are_not():

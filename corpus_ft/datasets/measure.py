@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from corpus_ft.generate.markup import has_markup_residue
+from corpus_ft.datasets.quality import markup_residue
 
 # Goals a dataset worth a GPU hour meets (issue 12); the verdict names every one that is missed.
 GOALS = {"markup_residue": 0.02, "duplicate_question": 0.01, "name_only_summary": 0.02, "excluded_share": 0.02,
@@ -115,7 +115,7 @@ def dataset_quality(kind: str, records: Sequence[dict], removed: Iterable[dict],
     excluded = [c for c in GOAL_CATEGORIES if c not in set(include)]
     q: dict = {
         "records": n,
-        "markup_residue": _share(sum(has_markup_residue(_content(r)) for r in records), n),
+        "markup_residue": _share(sum(markup_residue(_content(r)) for r in records), n),
         "categories": {c: _share(k, n) for c, k in cats.most_common()},
         "excluded_share": _share(sum(cats[c] for c in excluded), n),
         "corrupted_code": sum(corrupted_code(r) > 0 for r in records),

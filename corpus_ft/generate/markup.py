@@ -1,8 +1,8 @@
-"""Markup left in document text, cleaned for the heuristic generator and measured for the card.
+"""Markup left in document text, cleaned for the heuristic generator.
 
-Ingest's parsers should hand over clean text; this is the second line of defence for the
-generated half of a record (questions, answers, keywords), and the detector the dataset
-stage uses to report how much markup a dataset still carries.
+Ingest's parsers hand over clean text; this is the second line of defence for the generated
+half of a record (questions, answers, keywords, docstring summaries). What a dataset still
+carries is measured by `corpus_ft.datasets.quality.markup_residue`.
 """
 
 from __future__ import annotations
@@ -36,19 +36,6 @@ _VERSIONED = {"versionadded": "New in version", "versionchanged": "Changed in ve
 _ADMONITION = re.compile(r"^\s*(?:(?:!!!|\?\?\?\+?)\s*[\w-]+(?:\s+\"[^\"]*\")?|/{3,}(?:\s*[\w-]+.*)?)\s*$")
 _LINK_TARGET = re.compile(r"^\s*\.\.\s+_[^:]*:.*$")
 _FRONT_MATTER = re.compile(r"\A---\s*\n.*?\n(?:---|\.\.\.)\s*(?:\n|\Z)", re.S)
-
-# What counts as residue for the quality report: markup a reader would see in plain text.
-_RESIDUE = (
-    re.compile(r"^\s*([=\-~^*+#\"'`])\1{3,}\s*$", re.M),               # reST heading underline
-    re.compile(r"(?<![\w`]):[\w.+-]+:`[^`]+`"),                          # :role:`x`
-    re.compile(r"(?<![^\s(\[])\{[a-z][a-z:-]*\}`[^`]+`"),                      # {role}`x`
-    re.compile(r"^\s*\.\.\s+[\w:.-]+::", re.M),                          # .. directive::
-    re.compile(r"^\s*:(?:members|undoc-members|show-inheritance|maxdepth|caption|linenos|noindex|inherited-members):", re.M),
-    re.compile(r"^ {0,3}(?:`{3,}|:{3,})\{[\w:.-]+\}", re.M),              # MyST directive fence
-    re.compile(r"^\s*(?:!!!|\?\?\?\+?)\s*[\w-]+", re.M),                     # mkdocs admonition
-    re.compile(r"^\s*/{3,}(?:\s*[\w-]+.*)?\s*$", re.M),                        # pymdownx blocks: /// tip, //// tab | X
-)
-
 
 def _role_text(match: re.Match) -> str:
     """`:meth:`~flask.Flask.route`` -> `` `route` ``; `:ref:`the guide <target>`` -> `the guide`."""
@@ -190,24 +177,3 @@ def _dedent(lines: list[str]) -> list[str]:
     widths = [len(ln) - len(ln.lstrip()) for ln in lines if ln.strip()]
     cut = min(widths) if widths else 0
     return [ln[cut:] for ln in lines]
-
-
-def _outside_fences(text: str) -> str:
-    out, fence = [], None
-    lines = text.split("\n")
-    for i, line in enumerate(lines):
-        m = _FENCE.match(line)
-        if fence is None and m and not _is_underline(lines, i):
-            fence = m.group(1)
-        elif fence is not None:
-            if m and m.group(1).startswith(fence) and not m.group(2).strip():
-                fence = None
-        else:
-            out.append(line)
-    return "\n".join(out)
-
-
-def has_markup_residue(text: str) -> bool:
-    """True when the text outside code fences still shows reST/MyST markup a reader would see."""
-    prose = _outside_fences(text)
-    return any(p.search(prose) for p in _RESIDUE)
