@@ -216,6 +216,11 @@ def test_stubs_and_generated_code_are_skipped_and_long_classes_are_outlined():
     assert "Keeps a running total for the ledger." in write["messages"][1]["content"]
     assert "def method_13(self, value: int) -> int:" in code and '"""Add 13 to the value."""' in code
     assert "total = value" not in code and len(code) < 2000
+    doc = unit("g", 'def g():\n    """Use it like this:\n\n    ```python\n    g()\n    ```\n    """\n    return 1\n')
+    records, _ = code_summary([dict(doc, docstring="Return one, the answer to everything here.")], HeuristicGenerator(),
+                              BuildConfig())
+    shown = next(r for r in records if r["meta"]["direction"] == "summary_to_code")["messages"][2]["content"]
+    assert shown.startswith("````python\n") and shown.endswith("\n````"), "a fence the docstring's ``` cannot close"
 
 
 def test_docstrings_are_cleaned_and_keywords_are_domain_terms():

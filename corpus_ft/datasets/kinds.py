@@ -383,7 +383,9 @@ def _python_outline(text: str) -> str | None:
 
 
 def _fence(language: str, code: str) -> str:
-    return f"```{language}\n{code}\n```"
+    """A Markdown fence longer than any backtick run in the code, so a docstring's own ``` cannot close it."""
+    ticks = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", code)), default=0))
+    return f"{ticks}{language}\n{code}\n{ticks}"
 
 
 def code_summary(units: Sequence[dict], generator: Generator, cfg: BuildConfig) -> tuple[list[dict], list[dict]]:
