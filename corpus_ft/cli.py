@@ -638,6 +638,25 @@ def bench_generate_cmd(model_dir: str | None, n_prompts: int, max_new_tokens: in
                    f"({s[run]['http_requests']} HTTP requests, concurrency {s['concurrency']})")
 
 
+@bench.command("quality")  # the datasets' quality benchmark (corpus_ft/bench/quality.py)
+@click.argument("repos", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--generator", default="heuristic", show_default=True, help="Generator type for qa and code summaries.")
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep each repository's run directory under this folder (to read the records).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON on stdout.")
+def bench_quality_cmd(repos: tuple[Path, ...], generator: str, keep: Path | None, as_json: bool) -> None:
+    """Ingest + build each REPO with default settings; print markup residue, repeated questions,
+    name-only summaries, records from tests/changelogs/licences and code corrupted by redaction."""
+    from corpus_ft.bench.quality import bench_quality, format_table
+
+    result = bench_quality(repos, generator=generator, keep=keep)
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(format_table(result))
+    click.echo(f"\n{generator} generator; {result['cpus']} CPUs, load average {result['load_avg_1m']}")
+
+
 @bench.command("train")  # the trainer's benchmark (corpus_ft/bench/train.py)
 @click.option("--model-shape", default="tiny", show_default=True,
               type=click.Choice(["llama-3-8b", "llama-3.2-1b", "tiny"]), help="Random weights of this shape.")

@@ -19,11 +19,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from corpus_ft.datasets.config import KINDS, BuildConfig
+from corpus_ft.datasets.measure import GOALS, quality_rows
 from corpus_ft.settings import config_error
 from corpus_ft.util import CorpusFtError, atomic_dir, is_up_to_date, sha256_file, write_jsonl, write_manifest
 from corpus_ft.util import with_run_lock
 
-__all__ = ["KINDS", "BuildConfig", "build_all", "build_dataset", "load_units", "resolve_config"]
+__all__ = ["GOALS", "KINDS", "BuildConfig", "build_all", "build_dataset", "load_units", "quality_rows", "resolve_config"]
 
 DOC_KINDS = ("section",)
 CODE_KINDS = ("function", "method", "class")
@@ -131,9 +132,17 @@ def _candidates(kind: str, units: list[dict], cfg: BuildConfig, run_dir: Path,
     if not chunks:
         return [], [], len(docs)
     gen = _generator(cfg, run_dir)
-    kept, removed = kinds.qa(chunks, gen, cfg)
+    kept, removed = kinds.qa(chunks, gen, cfg, product=cfg.product or kinds.product_name(units, _repo(run_dir)))
     generation.update(getattr(gen, "stats", {}) or {})
     return kept, removed, len(docs)
+
+
+def _repo(run_dir: Path) -> str | None:
+    """The ingested repository's path, from ingest_report.json (its name is the product's fallback)."""
+    try:
+        return json.loads((run_dir / "ingest_report.json").read_text()).get("repo")
+    except (OSError, ValueError):
+        return None
 
 
 def _generator(cfg: BuildConfig, run_dir: Path):
@@ -211,6 +220,7 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
     """
     from corpus_ft.datasets.card import write_card
     from corpus_ft.datasets.export import write_splits
+    from corpus_ft.datasets.measure import dataset_quality
     from corpus_ft.datasets.quality import filter_records
     from corpus_ft.datasets.split import split_records
 
@@ -249,6 +259,8 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
     stats["left_out"] = left_out  # units of categories the content policy leaves out, by category
     with atomic_dir(out_dir) as tmp:
         stats["exports"] = write_splits(tmp, splits, cfg.formats)
+        stats["quality"] = dataset_quality(kind, kept, removed, units, include=getattr(cfg, "include", None) or (),
+                                           generation=generation)
         write_jsonl(tmp / "removed.jsonl", (_removed_row(r) for r in removed))
         (tmp / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         write_card(tmp / "card.md", stats, splits, units_path)

@@ -42,6 +42,7 @@ class BuildConfig(BaseModel):
     split_ratios: tuple[float, float, float] = Field((0.8, 0.1, 0.1), description="train/validation/test share of source files (not records)")
     max_records: int | None = Field(None, le=1_000_000_000, ge=1, description="cap per kind, a seeded sample of what passed the filters")
     formats: list[ExportFormat] = Field(default_factory=list, description="extra <split>.<format>.jsonl exports besides the chat `messages` JSONL")
+    product: str | None = Field(None, description="what the docs are about, named in generated questions (\"How do I deploy Flask?\"); default: the README's title, else the repository's name")
     system_prompt: str | None = Field(None, description="system message of instruction records; default says what the corpus is")
     include: list[str] = Field(default_factory=list, description=(
         "categories left out by default that should become records too: tests, changelog, license, ci, "

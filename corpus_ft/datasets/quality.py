@@ -9,7 +9,7 @@ import re
 from corpus_ft.datasets.config import BuildConfig
 
 REASONS = ("empty", "exact_duplicate", "near_duplicate", "too_short", "too_long", "min_content",
-           "ungrounded", "no_summary", "max_records")
+           "ungrounded", "duplicate_question", "no_summary", "stub", "generated", "max_records")
 _WORD = re.compile(r"\w", re.UNICODE)
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
@@ -102,7 +102,9 @@ _RESIDUE = re.compile(
     r"|^\s*\.\. [\w+.-]+(?::[\w+.-]+)*::"         # reST directive  .. note::
     r"|^\s*(?:`{3,}|~{3,}|:{3,})\{[\w:+.-]+\}"    # MyST directive  ```{note}
     r"|^\s*\.\. _[^:\n]+:\s*$"                    # reST target  .. _label:
-    r"|^\s*:(?:param|type|returns?|rtype|raises?|members|undoc-members|show-inheritance)\b[^:\n]*:",
+    r"|^\s*:(?:param|type|returns?|rtype|raises?|members|undoc-members|show-inheritance)\b[^:\n]*:"
+    r"|^\s*(?:!!!|\?\?\?\+?)\s*[\w-]+"             # mkdocs admonition  !!! note
+    r"|^\s*/{3,}(?:\s*[\w-]+.*)?\s*$",           # pymdownx blocks  /// tip, //// tab | Linux
     re.M)
 
 
