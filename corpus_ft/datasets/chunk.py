@@ -12,6 +12,7 @@ from corpus_ft.generate import Chunk
 from corpus_ft.util import CorpusFtError
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_URL = re.compile(r"<?\bhttps?://[^\s>]+>?")
 
 
 def blocks(text: str) -> list[str]:
@@ -79,7 +80,7 @@ def chunk_id(unit_id: str, index: int, text: str) -> str:
 
 
 def prose_words(text: str) -> int:
-    """Words of prose: outside code blocks, heading lines and lines that are only a `label`."""
+    """Words of prose: outside code blocks, heading lines, lines that are only a `label`, and URLs."""
     count = 0
     for block in blocks(text):
         if _FENCE.match(block):
@@ -88,7 +89,7 @@ def prose_words(text: str) -> int:
             line = line.strip()
             if line.startswith("#") or re.fullmatch(r"`[^`]*`[.:]?", line):
                 continue
-            count += len(re.findall(r"[^\W\d_]{2,}", line))
+            count += len(re.findall(r"[^\W\d_]{2,}", _URL.sub("", line)))  # a URL is not words of prose
     return count
 
 

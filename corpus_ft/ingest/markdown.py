@@ -6,10 +6,18 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from corpus_ft.ingest.docs import (Block, Heading, assemble, directive_kind, directive_lead, fence, role_text,
-                                   with_lead)
+from corpus_ft.ingest.docs import (ADMONITION, Block, Heading, assemble, directive_kind, directive_lead, fence,
+                                   link_only, looks_like_code, role_text, with_lead)
 
 _TAG = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
+_URL = re.compile(r"https?://\S+")
+_ANCHOR = re.compile(r"<a\b[^>]*>(.*?)</a\s*>", re.S | re.I)
+# pymdownx.blocks (Material for MkDocs, Typer and FastAPI docs): `/// tip | Title` ... `///`, nested with more slashes
+_PYMDOWNX_OPEN = re.compile(r"^(\s*)(/{3,})\s*([\w-]+)\s*(?:\|\s*(.*?))?\s*$")
+_PYMDOWNX_CLOSE = re.compile(r"^(\s*)(/{3,})\s*$")
+_PYMDOWNX_OPTION = re.compile(r"^\s+([\w-]+):\s*(.*)$")
+_FENCE_OPEN = re.compile(r"^\s*(`{3,}|~{3,})")
+PYMDOWNX = "pymdownx:"  # the directive name prefix a pymdownx block is rewritten to
 
 
 @lru_cache(maxsize=1)
@@ -37,7 +45,7 @@ def parser():
 def sections(text: str, title: str, min_chars: int, warnings: list) -> list[dict]:
     """Section units of one Markdown file; front matter is read for its title, never kept as text."""
     lines = text.split("\n")
-    items, meta = blocks(text, 0, warnings)
+    items, meta = blocks(pymdownx_blocks(text), 0, warnings)
     if lines and lines[0].strip() == "---" and meta is None:
         warnings.append({"kind": "front_matter", "line": 1,
                          "message": "front matter opened with '---' but never closed; read as text"})
@@ -79,6 +87,59 @@ def blocks(text: str, offset: int, warnings: list, seen: set | None = None) -> t
     return items, meta
 
 
+def pymdownx_blocks(text: str) -> str:
+    """pymdownx.blocks rewritten, line for line, as MyST colon fences the parser reads: `/// tip | Title`
+    becomes `:::{pymdownx:tip} Title`, its indented `key: value` options `:key: value`, `///` `:::`
+    (as many colons as slashes, so nesting survives). Lines inside code fences are left alone."""
+    lines = text.split("\n")
+    out: list[str] = []
+    code: str | None = None
+    depth: list[int] = []  # slash counts of the open blocks
+    options = False
+    for line in lines:
+        fence_mark = _FENCE_OPEN.match(line)
+        if code is not None:
+            if fence_mark and fence_mark.group(1)[0] == code[0] and len(fence_mark.group(1)) >= len(code):
+                code = None
+            out.append(line)
+            continue
+        if fence_mark:
+            code, options = fence_mark.group(1), False
+            out.append(line)
+            continue
+        opener, closer = _PYMDOWNX_OPEN.match(line), _PYMDOWNX_CLOSE.match(line)
+        if closer and depth and len(closer.group(2)) == depth[-1]:
+            depth.pop()
+            out.append(closer.group(1) + ":" * len(closer.group(2)))
+            options = False
+        elif opener:
+            indent, slashes, name, title = opener.groups()
+            depth.append(len(slashes))
+            out.append(f"{indent}{':' * len(slashes)}{{{PYMDOWNX}{name.lower()}}} {title or ''}".rstrip())
+            options = True
+        elif options and _PYMDOWNX_OPTION.match(line):
+            key, value = _PYMDOWNX_OPTION.match(line).groups()
+            out.append(f":{key}: {value}")
+        else:
+            options = False
+            out.append(line)
+    return "\n".join(out)
+
+
+def _pymdownx_lead(name: str, title: str) -> str:
+    """`/// tip | Title` -> `Tip: Title`; `/// tip` -> `Tip:`; tabs, details and the like: their title, if any."""
+    word = ADMONITION.get(name, "") if name != "admonition" else ""
+    if not word and name in ("info", "check", "success", "question", "example", "abstract", "quote", "bug",
+                             "failure", "danger", "example", "summary"):
+        word = name.capitalize()
+    title = " ".join(title.split())
+    if name in ("tab", "html", "define", "caption"):
+        return ""
+    if word:
+        return f"{word}: {title}" if title else f"{word}:"
+    return title
+
+
 def _front_matter(content: str, line: int, warnings: list) -> dict | None:
     import yaml
 
@@ -114,6 +175,14 @@ def _directive(node, line: int, warnings: list, seen: set) -> list:
         from corpus_ft.ingest import rst
 
         return rst.blocks(content, first - 1, warnings, seen)
+    if name.startswith(PYMDOWNX):
+        inner, _ = blocks(content, first - 1, warnings, seen)
+        return with_lead(_pymdownx_lead(name[len(PYMDOWNX):], argument), [b for b in inner if b.lines], line)
+    language = looks_like_code(content) if kind == "unknown" else None
+    if language is not None:  # an unknown directive that holds a program: a code block
+        import textwrap
+
+        return with_lead(directive_lead(name, argument), [Block(first - 1, fence(language, textwrap.dedent(content).strip("\n")))], line)
     if kind == "unknown" and name not in seen:
         seen.add(name)
         warnings.append({"kind": "unknown_directive", "line": line,
@@ -174,7 +243,7 @@ def _lines(node) -> list[str]:
                 out.extend("  " + line if line else line for line in body)
         return out
     if t == "paragraph":
-        return _inline_of(node).split("\n")
+        return [] if _link_only(node) else _inline_of(node).split("\n")
     if t == "heading":
         return [" ".join(_inline_of(node).split())]
     if t in ("fence", "code_block", "colon_fence"):
@@ -193,6 +262,8 @@ def _lines(node) -> list[str]:
                     rows.append(" | ".join("---" for _ in tr.children))
         return rows
     if t == "html_block":  # its text, each line where it was (leading blank lines kept)
+        if link_only([(bool(m), part) for part, m in _anchor_parts(_TAG.sub(_keep_anchors, node.content))]):
+            return []
         text = _TAG.sub("", node.content)
         return [line.strip() for line in text.rstrip().split("\n")] if text.strip() else []
     if t == "dl":
@@ -208,6 +279,41 @@ def _lines(node) -> list[str]:
     if t == "math_block":
         return node.content.strip("\n").split("\n")
     return []  # hr, myst targets, comments and block breaks, footnote blocks: nothing to read
+
+
+def _keep_anchors(m) -> str:
+    return m.group(0) if re.match(r"</?a\b", m.group(0), re.I) else ""
+
+
+def _anchor_parts(html: str) -> list[tuple[str, bool]]:
+    """(text, inside an <a> element) pieces of HTML whose other tags are gone."""
+    parts, at = [], 0
+    for m in _ANCHOR.finditer(html):
+        parts.extend([(html[at:m.start()], False), (m.group(1), True)])
+        at = m.end()
+    return parts + [(html[at:], False)]
+
+
+def _link_only(node) -> bool:
+    """A paragraph of links, badges and separators only (`GitHub | Documentation`, a row of shields)."""
+    parts: list[tuple[bool, str]] = []
+    inside = 0
+    for child in (c for i in node.children if i.type == "inline" for c in i.children):
+        if child.type == "html_inline":
+            if re.match(r"<a\b", child.content, re.I):
+                inside += 1
+            elif re.match(r"</a\s*>", child.content, re.I):
+                inside = max(inside - 1, 0)
+            continue
+        if child.type in ("link", "image"):
+            parts.append((True, ""))
+        elif child.type in ("softbreak", "hardbreak"):
+            continue
+        elif child.type == "text" and _URL.search(child.content):  # bare URLs count as links
+            parts.extend([(True, ""), (bool(inside), _URL.sub("", child.content))])
+        else:
+            parts.append((bool(inside), _inline(child)))
+    return link_only(parts)
 
 
 def _inline_of(node) -> str:
@@ -228,9 +334,9 @@ def _inline(node) -> str:
         return role_text(node.meta.get("name", ""), node.content)
     if t in ("image", "html_inline", "footnote_ref"):
         return ""
-    if t == "link":
+    if t == "link":  # its words; a badge (a link around an image) shows nothing
         words = "".join(_inline(c) for c in node.children)
-        return words or node.attrs.get("href", "")
+        return words or ("" if node.children else node.attrs.get("href", ""))
     if t in ("math_inline", "substitution_inline"):
         return node.content.strip()
     return "".join(_inline(c) for c in node.children)
