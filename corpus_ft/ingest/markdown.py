@@ -309,8 +309,15 @@ def _link_only(node) -> bool:
             parts.append((True, ""))
         elif child.type in ("softbreak", "hardbreak"):
             continue
-        elif child.type == "text" and _URL.search(child.content):  # bare URLs count as links
-            parts.extend([(True, ""), (bool(inside), _URL.sub("", child.content))])
+        elif child.type == "text":  # bare URLs count as links; a malformed `<a href=x">` is still an anchor
+            for piece in re.split(r"(<a\b[^>]*>|</a\s*>)", child.content, flags=re.I):
+                if re.match(r"<a\b", piece, re.I) or _URL.search(piece):
+                    inside += 1 if piece[:2].lower() == "<a" else 0
+                    parts.append((True, ""))
+                    piece = "" if piece[:2].lower() == "<a" else _URL.sub("", piece)
+                elif re.match(r"</a", piece, re.I):
+                    inside, piece = max(inside - 1, 0), ""
+                parts.append((bool(inside), piece))
         else:
             parts.append((bool(inside), _inline(child)))
     return link_only(parts)
