@@ -101,8 +101,12 @@ def test_mkdocs_badges_link_rows_pymdownx_blocks_and_code_directives():
     their content; an unknown directive holding a program (`.. click:example::`) is a code block."""
     warnings: list = []
     units = by_name(docs.markdown_sections((FIXTURES / "mkdocs.md").read_text(), "mkdocs.md", 1, warnings))
-    assert list(units) == ["Ledger CLI", "Beancount", "Arguments", "Groups"], "Integrations has only headings"
-    intro, beancount, args, groups = (units[n]["text"] for n in units)
+    assert list(units) == ["Ledger CLI", "Beancount", "Arguments", "Groups", "Install", "Sponsors"]
+    intro, beancount, args, groups, install, sponsors = (units[n]["text"] for n in units)
+    assert "```bash\npip install ledger\n```\n\n\n```bash\nuv add ledger\n```" in install and '"pip"' not in install
+    assert install.endswith("- `colorama` — colored output.\n\n  Installed only on Windows.")
+    assert "```" not in sponsors and "<" not in sponsors and "Gold & Silver" in sponsors
+    assert "Acme Corp keeps the ledger running." in sponsors and "BSD licensed code. Made with care." in sponsors
     assert "badge" not in intro and "shields" not in intro and "actions" not in intro
     assert "GitHub" not in beancount and "Documentation" not in beancount and "PyPI" not in beancount
     assert beancount.split("\n")[-1] == "Imports beancount journals into the ledger, one entry per transaction."
@@ -248,6 +252,14 @@ def test_a_txt_file_written_in_rst_is_read_as_rst():
                                             "min_section_chars": 1})
     assert [u["name"] for u in result["units"]] == ["API", "Application object", "Configuration"]
     assert not any(markup_residue(u["text"]) for u in result["units"])
+
+
+def test_a_chunk_never_starts_halfway_through_a_list_item():
+    from corpus_ft.datasets.chunk import blocks
+
+    text = "Extras:\n\n- `colorama`: colors.\n\n  Installed on Windows.\n\n  ```bash\n  pip install colorama\n  ```\n\nDone."
+    assert blocks(text) == ["Extras:", "- `colorama`: colors.\n\n  Installed on Windows.", "  ```bash\n  pip install colorama\n  ```",
+                            "Done."]
 
 
 def test_urls_are_not_words_of_prose():

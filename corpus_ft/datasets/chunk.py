@@ -39,7 +39,25 @@ def blocks(text: str) -> list[str]:
             current.append(line)
     if current:
         out.append("\n".join(current))
-    return [b.strip("\n") for b in out if b.strip()]
+    return _items_whole([b.strip("\n") for b in out if b.strip()])
+
+
+_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s")
+
+
+def _items_whole(found: list[str]) -> list[str]:
+    """An indented paragraph after a list item is the item's own text (`- **PyYAML**` then, indented,
+    what it is for): it stays in the item's block, so no chunk starts halfway through an item."""
+    out: list[str] = []
+    in_item = False
+    for b in found:
+        indented = b[:1] in (" ", "\t")
+        if in_item and indented and out and not _FENCE.match(b) and not _FENCE.match(out[-1]):
+            out[-1] = f"{out[-1]}\n\n{b}"
+            continue
+        out.append(b)
+        in_item = bool(_ITEM.match(b)) or (in_item and indented)
+    return out
 
 
 def make_splitter(size: int, overlap: int, tokenizer: Path | None):

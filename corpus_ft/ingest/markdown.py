@@ -16,6 +16,7 @@ _ANCHOR = re.compile(r"<a\b[^>]*>(.*?)</a\s*>", re.S | re.I)
 _PYMDOWNX_OPEN = re.compile(r"^(\s*)(/{3,})\s*([\w-]+)\s*(?:\|\s*(.*?))?\s*$")
 _PYMDOWNX_CLOSE = re.compile(r"^(\s*)(/{3,})\s*$")
 _PYMDOWNX_OPTION = re.compile(r"^\s+([\w-]+):\s*(.*)$")
+_TABBED = re.compile(r'^(\s*)===[+!]*\s+"[^"]*"\s*$')  # pymdownx.tabbed content tabs
 _FENCE_OPEN = re.compile(r"^\s*(`{3,}|~{3,})")
 PYMDOWNX = "pymdownx:"  # the directive name prefix a pymdownx block is rewritten to
 
@@ -80,7 +81,7 @@ def blocks(text: str, offset: int, warnings: list, seen: set | None = None) -> t
             items.extend(_colon_container(node, line, warnings, seen))
         elif node.type == "admonition":  # Python-Markdown `!!! note "Title"`
             items.append(Block(line, _lines(node)))
-        elif node.type == "code_block":
+        elif node.type == "code_block" and not _html(node.content):
             items.append(Block(max(line - 1, offset + 1), _lines(node)))  # the fence takes the blank line above
         else:
             items.append(Block(line, _lines(node)))
@@ -90,13 +91,20 @@ def blocks(text: str, offset: int, warnings: list, seen: set | None = None) -> t
 def pymdownx_blocks(text: str) -> str:
     """pymdownx.blocks rewritten, line for line, as MyST colon fences the parser reads: `/// tip | Title`
     becomes `:::{pymdownx:tip} Title`, its indented `key: value` options `:key: value`, `///` `:::`
-    (as many colons as slashes, so nesting survives). Lines inside code fences are left alone."""
+    (as many colons as slashes, so nesting survives). Lines inside code fences are left alone.
+    pymdownx.tabbed `=== "Tab"` lines go and their content (indented by 4) moves out by 4."""
     lines = text.split("\n")
     out: list[str] = []
     code: str | None = None
     depth: list[int] = []  # slash counts of the open blocks
     options = False
+    tabbed: tuple[str, int] | None = None  # (indent, content indent) of an open `=== "Tab"`
     for line in lines:
+        if tabbed and line.strip():  # inside a tab: its content moves out; a line less indented ends it
+            if len(line) - len(line.lstrip()) >= tabbed[1]:
+                line = tabbed[0] + line[tabbed[1]:]
+            elif code is None:
+                tabbed = None
         fence_mark = _FENCE_OPEN.match(line)
         if code is not None:
             if fence_mark and fence_mark.group(1)[0] == code[0] and len(fence_mark.group(1)) >= len(code):
@@ -106,6 +114,11 @@ def pymdownx_blocks(text: str) -> str:
         if fence_mark:
             code, options = fence_mark.group(1), False
             out.append(line)
+            continue
+        tab = _TABBED.match(line)
+        if tab:  # `=== "pip"`: the tab's title goes, its indented content moves out to the tab's indent
+            tabbed = (tab.group(1), len(tab.group(1)) + 4)
+            out.append("")
             continue
         opener, closer = _PYMDOWNX_OPEN.match(line), _PYMDOWNX_CLOSE.match(line)
         if closer and depth and len(closer.group(2)) == depth[-1]:
@@ -246,6 +259,8 @@ def _lines(node) -> list[str]:
         return [] if _link_only(node) else _inline_of(node).split("\n")
     if t == "heading":
         return [" ".join(_inline_of(node).split())]
+    if t == "html_block" or (t == "code_block" and _html(node.content)):
+        return _html_lines(node.content)
     if t in ("fence", "code_block", "colon_fence"):
         language = node.info.strip().split()[0] if node.info.strip() else ""
         return fence(language, node.content)
@@ -261,11 +276,6 @@ def _lines(node) -> list[str]:
                 if part.type == "thead":
                     rows.append(" | ".join("---" for _ in tr.children))
         return rows
-    if t == "html_block":  # its text, each line where it was (leading blank lines kept)
-        if link_only([(bool(m), part) for part, m in _anchor_parts(_TAG.sub(_keep_anchors, node.content))]):
-            return []
-        text = _TAG.sub("", node.content)
-        return [line.strip() for line in text.rstrip().split("\n")] if text.strip() else []
     if t == "dl":
         out = []
         for child in node.children:
@@ -279,6 +289,23 @@ def _lines(node) -> list[str]:
     if t == "math_block":
         return node.content.strip("\n").split("\n")
     return []  # hr, myst targets, comments and block breaks, footnote blocks: nothing to read
+
+
+def _html(text: str) -> bool:
+    """An indented block that is HTML (a `<div>` nested in a `<div>` after a blank line), not code."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    return bool(lines) and lines[0].startswith("<") and sum(line.startswith("<") for line in lines) >= 0.6 * len(lines)
+
+
+def _html_lines(content: str) -> list[str]:
+    """An HTML block's text, each line where it was (leading blank lines kept; `<br>` is a space, so
+    lines stay put), entities decoded; a block of links and badges only is nothing."""
+    import html
+
+    if link_only([(bool(m), part) for part, m in _anchor_parts(_TAG.sub(_keep_anchors, content))]):
+        return []
+    text = html.unescape(_TAG.sub("", re.sub(r"<br\s*/?>", " ", content, flags=re.I)))
+    return [" ".join(line.split()) for line in text.rstrip().split("\n")] if text.strip() else []
 
 
 def _keep_anchors(m) -> str:
