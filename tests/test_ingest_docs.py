@@ -267,3 +267,9 @@ def test_urls_are_not_words_of_prose():
 
     assert prose_words("https://github.com/acme/ledger/actions <https://pypi.org/project/ledger>") == 0
     assert prose_words("Read https://ledger.example.org/guide first") == 2
+
+
+def test_rst_escapes_in_a_directive_argument_are_read():
+    text = "API\n===\n\n.. method:: call(callable, \\*args, \\**kwargs)\n\n    Call the callable.\n"
+    (unit,) = docs.rst_sections(text, "api.rst")
+    assert "`call(callable, *args, **kwargs)`\n\nCall the callable." in unit["text"] and "\\" not in unit["text"]

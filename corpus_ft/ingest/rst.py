@@ -94,6 +94,7 @@ def _register() -> None:
         def run(self):
             kind = directive_kind(self.name)
             argument = " ".join(self.arguments[0].replace("\\ ", " ").split()) if self.arguments else ""
+            argument = re.sub(r"\\(\S)", r"\1", argument)  # reST escapes: `call(\*args)` shows `call(*args)`
             if kind == "drop":
                 return []
             if kind == "code":
