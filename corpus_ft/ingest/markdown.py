@@ -195,7 +195,8 @@ def _directive(node, line: int, warnings: list, seen: set) -> list:
     if language is not None:  # an unknown directive that holds a program: a code block
         import textwrap
 
-        return with_lead(directive_lead(name, argument), [Block(first - 1, fence(language, textwrap.dedent(content).strip("\n")))], line)
+        code = fence(language, textwrap.dedent(content).strip("\n"))
+        return with_lead(directive_lead(name, argument), [Block(first - 1, code)], line)
     if kind == "unknown" and name not in seen:
         seen.add(name)
         warnings.append({"kind": "unknown_directive", "line": line,
