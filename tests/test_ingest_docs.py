@@ -96,8 +96,58 @@ def test_myst_markdown_roles_directives_and_front_matter():
     assert warnings == []
 
 
+def test_mkdocs_badges_link_rows_pymdownx_blocks_and_code_directives():
+    """Badges and rows of links are not prose; `/// tip | Title` blocks read like admonitions, tabs as
+    their content; an unknown directive holding a program (`.. click:example::`) is a code block."""
+    warnings: list = []
+    units = by_name(docs.markdown_sections((FIXTURES / "mkdocs.md").read_text(), "mkdocs.md", 1, warnings))
+    assert list(units) == ["Ledger CLI", "Beancount", "Arguments", "Groups", "Install", "Sponsors"]
+    intro, beancount, args, groups, install, sponsors = (units[n]["text"] for n in units)
+    assert "```bash\npip install ledger\n```\n\n\n```bash\nuv add ledger\n```" in install and '"pip"' not in install
+    assert install.endswith("- `colorama` — colored output.\n\n  Installed only on Windows.")
+    assert "```" not in sponsors and "<" not in sponsors and "Gold & Silver" in sponsors
+    assert "Acme Corp keeps the ledger running." in sponsors and "BSD licensed code. Made with care." in sponsors
+    assert "badge" not in intro and "shields" not in intro and "actions" not in intro
+    assert "GitHub" not in beancount and "Documentation" not in beancount and "PyPI" not in beancount
+    assert beancount.split("\n")[-1] == "Imports beancount journals into the ledger, one entry per transaction."
+    assert "Tip: Quote values with spaces\n\nPass a single value" in args
+    assert "Note: Prefer the `Annotated` form" in args and "Python 3.9+" not in args and "tab" not in args
+    assert "```Python\ndef post(" in args and "Why integers?\n\n\nCents as integers never round." in args
+    assert "open: True" not in args and "```\n/// this line is code, not a block\n```" in args
+    assert '```python\nimport click\n\n@click.group()\n@click.option("--home"' in groups
+    assert "    ctx.obj = Ledger(home)\n```\n\nThe group creates" in groups
+    assert "Subcommands read the state from the context" in groups, "an unknown directive of prose stays prose"
+    for u in units.values():
+        assert not markup_residue(u["text"]), u["text"]
+    assert [w["kind"] for w in warnings] == ["unknown_directive"] and "ledger:aside" in warnings[0]["message"]
+
+
+def test_rst_link_rows_and_code_directives():
+    text = ("Ledger\n======\n\n`GitHub <https://github.com/acme/ledger>`_ | `Docs <https://ledger.example.org>`_\n\n"
+            ".. image:: https://img.shields.io/pypi/v/ledger.svg\n   :target: https://pypi.org/project/ledger\n\n"
+            "Read `the guide <https://ledger.example.org>`_ first.\n\n.. click:example::\n\n"
+            "    @click.command()\n    def hello():\n        click.echo('Hello')\n")
+    (unit,) = docs.rst_sections(text, "ledger.rst")
+    assert "GitHub" not in unit["text"] and "Docs" not in unit["text"] and "Read the guide first." in unit["text"]
+    assert unit["text"].endswith("```python\n@click.command()\ndef hello():\n    click.echo('Hello')\n```")
+    assert len(unit["text"].split("\n")) == len(text.rstrip("\n").split("\n")) + 1, "the fence closes below the code"
+
+
+@pytest.mark.parametrize("text, language", [
+    ("import os\n\ndef main():\n    return os.getcwd()\n", "python"),
+    ("@click.command()\ndef hello():\n    pass\n", "python"),
+    ("$ ledger post 10\n$ ledger list\n", ""),
+    ("int main() {\n  return 0;\n}\n", ""),
+    ("This directive holds a sentence of prose.\n", None),
+    ("Ledger\n", None),
+    ("Entries are kept forever.\nNothing is deleted, ever.\n", None),
+])
+def test_looks_like_code(text, language):
+    assert docs.looks_like_code(text) == language
+
+
 @pytest.mark.parametrize("path", [DOCS / "guide.md", DOCS / "runbook.rst", FIXTURES / "sphinx.rst",
-                                  FIXTURES / "myst.md", *sorted((ROOT / "sample_corpus" / "docs").rglob("*.md")),
+                                  FIXTURES / "myst.md", FIXTURES / "mkdocs.md", *sorted((ROOT / "sample_corpus" / "docs").rglob("*.md")),
                                   *sorted((ROOT / "sample_corpus" / "docs").rglob("*.rst"))],
                          ids=lambda p: p.name)
 def test_section_text_sits_on_its_source_lines(path):
@@ -202,3 +252,24 @@ def test_a_txt_file_written_in_rst_is_read_as_rst():
                                             "min_section_chars": 1})
     assert [u["name"] for u in result["units"]] == ["API", "Application object", "Configuration"]
     assert not any(markup_residue(u["text"]) for u in result["units"])
+
+
+def test_a_chunk_never_starts_halfway_through_a_list_item():
+    from corpus_ft.datasets.chunk import blocks
+
+    text = "Extras:\n\n- `colorama`: colors.\n\n  Installed on Windows.\n\n  ```bash\n  pip install colorama\n  ```\n\nDone."
+    assert blocks(text) == ["Extras:", "- `colorama`: colors.\n\n  Installed on Windows.", "  ```bash\n  pip install colorama\n  ```",
+                            "Done."]
+
+
+def test_urls_are_not_words_of_prose():
+    from corpus_ft.datasets.chunk import prose_words
+
+    assert prose_words("https://github.com/acme/ledger/actions <https://pypi.org/project/ledger>") == 0
+    assert prose_words("Read https://ledger.example.org/guide first") == 2
+
+
+def test_rst_escapes_in_a_directive_argument_are_read():
+    text = "API\n===\n\n.. method:: call(callable, \\*args, \\**kwargs)\n\n    Call the callable.\n"
+    (unit,) = docs.rst_sections(text, "api.rst")
+    assert "`call(callable, *args, **kwargs)`\n\nCall the callable." in unit["text"] and "\\" not in unit["text"]

@@ -12,6 +12,7 @@ from corpus_ft.generate import Chunk
 from corpus_ft.util import CorpusFtError
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_URL = re.compile(r"<?\bhttps?://[^\s>]+>?")
 
 
 def blocks(text: str) -> list[str]:
@@ -38,7 +39,25 @@ def blocks(text: str) -> list[str]:
             current.append(line)
     if current:
         out.append("\n".join(current))
-    return [b.strip("\n") for b in out if b.strip()]
+    return _items_whole([b.strip("\n") for b in out if b.strip()])
+
+
+_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s")
+
+
+def _items_whole(found: list[str]) -> list[str]:
+    """An indented paragraph after a list item is the item's own text (`- **PyYAML**` then, indented,
+    what it is for): it stays in the item's block, so no chunk starts halfway through an item."""
+    out: list[str] = []
+    in_item = False
+    for b in found:
+        indented = b[:1] in (" ", "\t")
+        if in_item and indented and out and not _FENCE.match(b) and not _FENCE.match(out[-1]):
+            out[-1] = f"{out[-1]}\n\n{b}"
+            continue
+        out.append(b)
+        in_item = bool(_ITEM.match(b)) or (in_item and indented)
+    return out
 
 
 def make_splitter(size: int, overlap: int, tokenizer: Path | None):
@@ -79,7 +98,7 @@ def chunk_id(unit_id: str, index: int, text: str) -> str:
 
 
 def prose_words(text: str) -> int:
-    """Words of prose: outside code blocks, heading lines and lines that are only a `label`."""
+    """Words of prose: outside code blocks, heading lines, lines that are only a `label`, and URLs."""
     count = 0
     for block in blocks(text):
         if _FENCE.match(block):
@@ -88,7 +107,7 @@ def prose_words(text: str) -> int:
             line = line.strip()
             if line.startswith("#") or re.fullmatch(r"`[^`]*`[.:]?", line):
                 continue
-            count += len(re.findall(r"[^\W\d_]{2,}", line))
+            count += len(re.findall(r"[^\W\d_]{2,}", _URL.sub("", line)))  # a URL is not words of prose
     return count
 
 

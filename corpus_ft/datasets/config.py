@@ -13,7 +13,7 @@ from corpus_ft.settings import KINDS, Kind  # noqa: F401 - datasets.KINDS is par
 # `datasets.include` names -> the unit categories (corpus_ft/ingest/policy.py) they keep
 _ALIASES = {"test": "test", "changelogs": "changelog", "release-notes": "changelog", "licenses": "license",
             "licence": "license", "licences": "license", "template": "template"}
-INCLUDE_NAMES = {"tests": "test", "changelog": "changelog", "license": "license", "ci": "ci",
+INCLUDE_NAMES = {"tests": "test", "changelog": "changelog", "license": "license", "ci": "ci", "build": "build",
                  "templates": "template", "generated": "generated", "examples": "example", **_ALIASES}
 ExportFormat = Literal["alpaca", "completion", "sharegpt"]
 

@@ -74,7 +74,7 @@ CONTAINER = frozenset("""only ifconfig container glossary tabs tab tab-set tab-i
 
 _CODE_ROLES = frozenset("""func meth class attr data obj mod exc const member var type struct macro enum
     enumerator option envvar command program file samp code kbd any""".split())
-_NO_LABEL = frozenset("""only ifconfig tabs tab-set grid grid-item hlist container div glossary compound
+_NO_LABEL = frozenset("""only ifconfig tabs tab tab-set tab-item grid grid-item hlist container div glossary compound
     figure math image line-block parsed-literal list-table csv-table""".split())
 _ICON_ROLES = frozenset("octicon fa fab fas far icon material-outlined material-regular material-sharp material-round".split())
 _ROLE = re.compile(r":([\w+.-]+(?::[\w+.-]+)*):`([^`]+)`|\{([\w+.-]+(?::[\w+.-]+)*)\}`([^`]+)`")
@@ -92,6 +92,39 @@ def clean_inline(text: str) -> str:
     text = _ROLE.sub(lambda m: role_text(m.group(1) or m.group(3), m.group(2) or m.group(4)), text)
     text = re.sub(r"``([^`]+)``", r"`\1`", text)
     return re.sub(r"`([^`<]+?)\s*<[^<>`]+>`__?", r"\1", text)
+
+
+_SEPARATORS = re.compile(r"[\s|·•/,;:()\[\]–—-]*")
+_CODE_LINE = re.compile(r"^\s*(?:def |class |import |from \S+ import |return\b|@\w|>>> |\$ |\w[\w.\[\]'\"]*\s*=[^=]|"
+                        r"\w[\w.]*\(.*\)\s*$|[{}]\s*$|.*;\s*$|#!|if .*:\s*$|for .*:\s*$|with .*:\s*$)")
+
+
+def link_only(parts: list[tuple[bool, str]]) -> bool:
+    """A paragraph made of links (or badges) and separators only (`GitHub | Documentation`): navigation,
+    not prose. `parts` are (inside a link, text) pieces in order."""
+    return any(inside for inside, _ in parts) and all(inside or _SEPARATORS.fullmatch(text) for inside, text in parts)
+
+
+def looks_like_code(text: str) -> str | None:
+    """The language of a directive body that is code rather than prose (`.. click:example::` holds a
+    program): "python" when it parses as a Python module that is more than a line of words, "" for
+    other code (most lines are statements), None for prose."""
+    import ast
+    import textwrap
+
+    body = textwrap.dedent(text).strip("\n")
+    lines = [line for line in body.split("\n") if line.strip()]
+    if not lines:
+        return None
+    hits = sum(1 for line in lines if _CODE_LINE.match(line))
+    try:
+        tree = ast.parse(body)
+    except (SyntaxError, ValueError):
+        tree = None
+    if tree is not None and hits and not (len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr)
+                                          and isinstance(tree.body[0].value, (ast.Name, ast.Constant))):
+        return "python"
+    return "" if hits >= max(2, 0.6 * len(lines)) else None
 
 
 def directive_kind(name: str) -> str:

@@ -6,10 +6,19 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from corpus_ft.ingest.docs import (Block, Heading, assemble, directive_kind, directive_lead, fence, role_text,
-                                   with_lead)
+from corpus_ft.ingest.docs import (ADMONITION, Block, Heading, assemble, directive_kind, directive_lead, fence,
+                                   link_only, looks_like_code, role_text, with_lead)
 
 _TAG = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
+_URL = re.compile(r"https?://\S+")
+_ANCHOR = re.compile(r"<a\b[^>]*>(.*?)</a\s*>", re.S | re.I)
+# pymdownx.blocks (Material for MkDocs, Typer and FastAPI docs): `/// tip | Title` ... `///`, nested with more slashes
+_PYMDOWNX_OPEN = re.compile(r"^(\s*)(/{3,})\s*([\w-]+)\s*(?:\|\s*(.*?))?\s*$")
+_PYMDOWNX_CLOSE = re.compile(r"^(\s*)(/{3,})\s*$")
+_PYMDOWNX_OPTION = re.compile(r"^\s+([\w-]+):\s*(.*)$")
+_TABBED = re.compile(r'^(\s*)===[+!]*\s+"[^"]*"\s*$')  # pymdownx.tabbed content tabs
+_FENCE_OPEN = re.compile(r"^\s*(`{3,}|~{3,})")
+PYMDOWNX = "pymdownx:"  # the directive name prefix a pymdownx block is rewritten to
 
 
 @lru_cache(maxsize=1)
@@ -37,7 +46,7 @@ def parser():
 def sections(text: str, title: str, min_chars: int, warnings: list) -> list[dict]:
     """Section units of one Markdown file; front matter is read for its title, never kept as text."""
     lines = text.split("\n")
-    items, meta = blocks(text, 0, warnings)
+    items, meta = blocks(pymdownx_blocks(text), 0, warnings)
     if lines and lines[0].strip() == "---" and meta is None:
         warnings.append({"kind": "front_matter", "line": 1,
                          "message": "front matter opened with '---' but never closed; read as text"})
@@ -72,11 +81,76 @@ def blocks(text: str, offset: int, warnings: list, seen: set | None = None) -> t
             items.extend(_colon_container(node, line, warnings, seen))
         elif node.type == "admonition":  # Python-Markdown `!!! note "Title"`
             items.append(Block(line, _lines(node)))
-        elif node.type == "code_block":
+        elif node.type == "code_block" and not _html(node.content):
             items.append(Block(max(line - 1, offset + 1), _lines(node)))  # the fence takes the blank line above
         else:
             items.append(Block(line, _lines(node)))
     return items, meta
+
+
+def pymdownx_blocks(text: str) -> str:
+    """pymdownx.blocks rewritten, line for line, as MyST colon fences the parser reads: `/// tip | Title`
+    becomes `:::{pymdownx:tip} Title`, its indented `key: value` options `:key: value`, `///` `:::`
+    (as many colons as slashes, so nesting survives). Lines inside code fences are left alone.
+    pymdownx.tabbed `=== "Tab"` lines go and their content (indented by 4) moves out by 4."""
+    lines = text.split("\n")
+    out: list[str] = []
+    code: str | None = None
+    depth: list[int] = []  # slash counts of the open blocks
+    options = False
+    tabbed: tuple[str, int] | None = None  # (indent, content indent) of an open `=== "Tab"`
+    for line in lines:
+        if tabbed and line.strip():  # inside a tab: its content moves out; a line less indented ends it
+            if len(line) - len(line.lstrip()) >= tabbed[1]:
+                line = tabbed[0] + line[tabbed[1]:]
+            elif code is None:
+                tabbed = None
+        fence_mark = _FENCE_OPEN.match(line)
+        if code is not None:
+            if fence_mark and fence_mark.group(1)[0] == code[0] and len(fence_mark.group(1)) >= len(code):
+                code = None
+            out.append(line)
+            continue
+        if fence_mark:
+            code, options = fence_mark.group(1), False
+            out.append(line)
+            continue
+        tab = _TABBED.match(line)
+        if tab:  # `=== "pip"`: the tab's title goes, its indented content moves out to the tab's indent
+            tabbed = (tab.group(1), len(tab.group(1)) + 4)
+            out.append("")
+            continue
+        opener, closer = _PYMDOWNX_OPEN.match(line), _PYMDOWNX_CLOSE.match(line)
+        if closer and depth and len(closer.group(2)) == depth[-1]:
+            depth.pop()
+            out.append(closer.group(1) + ":" * len(closer.group(2)))
+            options = False
+        elif opener:
+            indent, slashes, name, title = opener.groups()
+            depth.append(len(slashes))
+            out.append(f"{indent}{':' * len(slashes)}{{{PYMDOWNX}{name.lower()}}} {title or ''}".rstrip())
+            options = True
+        elif options and _PYMDOWNX_OPTION.match(line):
+            key, value = _PYMDOWNX_OPTION.match(line).groups()
+            out.append(f":{key}: {value}")
+        else:
+            options = False
+            out.append(line)
+    return "\n".join(out)
+
+
+def _pymdownx_lead(name: str, title: str) -> str:
+    """`/// tip | Title` -> `Tip: Title`; `/// tip` -> `Tip:`; tabs, details and the like: their title, if any."""
+    word = ADMONITION.get(name, "") if name != "admonition" else ""
+    if not word and name in ("info", "check", "success", "question", "example", "abstract", "quote", "bug",
+                             "failure", "danger", "example", "summary"):
+        word = name.capitalize()
+    title = " ".join(title.split())
+    if name in ("tab", "html", "define", "caption"):
+        return ""
+    if word:
+        return f"{word}: {title}" if title else f"{word}:"
+    return title
 
 
 def _front_matter(content: str, line: int, warnings: list) -> dict | None:
@@ -114,6 +188,15 @@ def _directive(node, line: int, warnings: list, seen: set) -> list:
         from corpus_ft.ingest import rst
 
         return rst.blocks(content, first - 1, warnings, seen)
+    if name.startswith(PYMDOWNX):
+        inner, _ = blocks(content, first - 1, warnings, seen)
+        return with_lead(_pymdownx_lead(name[len(PYMDOWNX):], argument), [b for b in inner if b.lines], line)
+    language = looks_like_code(content) if kind == "unknown" else None
+    if language is not None:  # an unknown directive that holds a program: a code block
+        import textwrap
+
+        code = fence(language, textwrap.dedent(content).strip("\n"))
+        return with_lead(directive_lead(name, argument), [Block(first - 1, code)], line)
     if kind == "unknown" and name not in seen:
         seen.add(name)
         warnings.append({"kind": "unknown_directive", "line": line,
@@ -174,9 +257,11 @@ def _lines(node) -> list[str]:
                 out.extend("  " + line if line else line for line in body)
         return out
     if t == "paragraph":
-        return _inline_of(node).split("\n")
+        return [] if _link_only(node) else _inline_of(node).split("\n")
     if t == "heading":
         return [" ".join(_inline_of(node).split())]
+    if t == "html_block" or (t == "code_block" and _html(node.content)):
+        return _html_lines(node.content)
     if t in ("fence", "code_block", "colon_fence"):
         language = node.info.strip().split()[0] if node.info.strip() else ""
         return fence(language, node.content)
@@ -192,9 +277,6 @@ def _lines(node) -> list[str]:
                 if part.type == "thead":
                     rows.append(" | ".join("---" for _ in tr.children))
         return rows
-    if t == "html_block":  # its text, each line where it was (leading blank lines kept)
-        text = _TAG.sub("", node.content)
-        return [line.strip() for line in text.rstrip().split("\n")] if text.strip() else []
     if t == "dl":
         out = []
         for child in node.children:
@@ -208,6 +290,65 @@ def _lines(node) -> list[str]:
     if t == "math_block":
         return node.content.strip("\n").split("\n")
     return []  # hr, myst targets, comments and block breaks, footnote blocks: nothing to read
+
+
+def _html(text: str) -> bool:
+    """An indented block that is HTML (a `<div>` nested in a `<div>` after a blank line), not code."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    return bool(lines) and lines[0].startswith("<") and sum(line.startswith("<") for line in lines) >= 0.6 * len(lines)
+
+
+def _html_lines(content: str) -> list[str]:
+    """An HTML block's text, each line where it was (leading blank lines kept; `<br>` is a space, so
+    lines stay put), entities decoded; a block of links and badges only is nothing."""
+    import html
+
+    if link_only([(bool(m), part) for part, m in _anchor_parts(_TAG.sub(_keep_anchors, content))]):
+        return []
+    text = html.unescape(_TAG.sub("", re.sub(r"<br\s*/?>", " ", content, flags=re.I)))
+    return [" ".join(line.split()) for line in text.rstrip().split("\n")] if text.strip() else []
+
+
+def _keep_anchors(m) -> str:
+    return m.group(0) if re.match(r"</?a\b", m.group(0), re.I) else ""
+
+
+def _anchor_parts(html: str) -> list[tuple[str, bool]]:
+    """(text, inside an <a> element) pieces of HTML whose other tags are gone."""
+    parts, at = [], 0
+    for m in _ANCHOR.finditer(html):
+        parts.extend([(html[at:m.start()], False), (m.group(1), True)])
+        at = m.end()
+    return parts + [(html[at:], False)]
+
+
+def _link_only(node) -> bool:
+    """A paragraph of links, badges and separators only (`GitHub | Documentation`, a row of shields)."""
+    parts: list[tuple[bool, str]] = []
+    inside = 0
+    for child in (c for i in node.children if i.type == "inline" for c in i.children):
+        if child.type == "html_inline":
+            if re.match(r"<a\b", child.content, re.I):
+                inside += 1
+            elif re.match(r"</a\s*>", child.content, re.I):
+                inside = max(inside - 1, 0)
+            continue
+        if child.type in ("link", "image"):
+            parts.append((True, ""))
+        elif child.type in ("softbreak", "hardbreak"):
+            continue
+        elif child.type == "text":  # bare URLs count as links; a malformed `<a href=x">` is still an anchor
+            for piece in re.split(r"(<a\b[^>]*>|</a\s*>)", child.content, flags=re.I):
+                if re.match(r"<a\b", piece, re.I) or _URL.search(piece):
+                    inside += 1 if piece[:2].lower() == "<a" else 0
+                    parts.append((True, ""))
+                    piece = "" if piece[:2].lower() == "<a" else _URL.sub("", piece)
+                elif re.match(r"</a", piece, re.I):
+                    inside, piece = max(inside - 1, 0), ""
+                parts.append((bool(inside), piece))
+        else:
+            parts.append((bool(inside), _inline(child)))
+    return link_only(parts)
 
 
 def _inline_of(node) -> str:
@@ -228,9 +369,9 @@ def _inline(node) -> str:
         return role_text(node.meta.get("name", ""), node.content)
     if t in ("image", "html_inline", "footnote_ref"):
         return ""
-    if t == "link":
+    if t == "link":  # its words; a badge (a link around an image) shows nothing
         words = "".join(_inline(c) for c in node.children)
-        return words or node.attrs.get("href", "")
+        return words or ("" if node.children else node.attrs.get("href", ""))
     if t in ("math_inline", "substitution_inline"):
         return node.content.strip()
     return "".join(_inline(c) for c in node.children)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-CATEGORIES = ("source", "docs", "test", "changelog", "license", "ci", "template", "example", "generated")
-EXCLUDED_BY_DEFAULT = ("test", "changelog", "license", "ci", "template", "generated")
+CATEGORIES = ("source", "docs", "test", "changelog", "license", "ci", "build", "template", "example", "generated")
+EXCLUDED_BY_DEFAULT = ("test", "changelog", "license", "ci", "build", "template", "generated")
 WHY = {
     "test": "tests: fixtures and assertions, not how the code is meant to be used",
     "changelog": "changelogs and release notes: version-by-version lists that date quickly",
     "license": "licences and notices: legal boilerplate shared by thousands of projects",
     "ci": "CI workflows and issue/PR templates: project housekeeping",
+    "build": "dependency and lock listings (requirements*.txt, constraints.txt, Pipfile, *.in): package names, not prose",
     "template": "template files (Jinja, Go templates): markup with holes, not prose or code",
     "generated": "generated files: written by a tool, not by the authors",
 }
@@ -35,6 +36,11 @@ _CI_PREFIXES = (".github/workflows/", ".github/issue_template/", ".github/discus
                 ".circleci/", ".buildkite/", ".azure-pipelines/", ".github/actions/")
 _CI_FILES = {".gitlab-ci.yml", ".travis.yml", "azure-pipelines.yml", "jenkinsfile", "noxfile.py", "tox.ini",
              "pull_request_template.md", ".pre-commit-config.yaml", "appveyor.yml", ".readthedocs.yaml"}
+_BUILD_FILE = re.compile(r"^(?:[\w.-]*requirements[\w.-]*|constraints[\w.-]*)\.(?:txt|in|pip)$|^[\w.-]+\.in$|"
+                         r"^(?:pipfile|pipfile\.lock|poetry\.lock|uv\.lock|pdm\.lock|package-lock\.json|yarn\.lock|"
+                         r"pnpm-lock\.yaml|cargo\.lock|gemfile|gemfile\.lock|go\.sum)$")
+_REQUIREMENT = re.compile(r"^\s*(?:-[rce]\s+\S+|--[\w-]+(?:[ =]\S+)?|-e\s+\S+|[A-Za-z0-9][\w.-]*(?:\[[\w,.\s-]*\])?"
+                          r"\s*(?:(?:[<>=!~]=?|===)\s*[\w.*+!-]+\s*,?\s*)*(?:;[^#]*)?(?:--hash=\S+\s*)*)\s*(?:#.*)?$")
 _TEMPLATE_EXT = {".j2", ".jinja", ".jinja2", ".tmpl", ".tpl", ".gotmpl", ".gohtml", ".mustache", ".hbs",
                  ".handlebars", ".njk", ".liquid", ".erb", ".ejs"}
 _EXAMPLE_DIRS = {"examples", "example", "samples", "demo", "demos", "cookbook"}
@@ -66,6 +72,9 @@ def file_category(rel: str, language: str | None, units: list[dict], *, is_gener
     if rel.lower().startswith(_CI_PREFIXES) or name in _CI_FILES or \
             (path.parts[:1] == (".github",) and stem in ("pull_request_template", "issue_template")):
         return "ci"
+    if _BUILD_FILE.match(name) or dirs & {"requirements"} and suffix in (".txt", ".in") or \
+            (language == "text" and _requirement_listing(units)):
+        return "build"
     if stem in _LICENSE_NAMES or dirs & {"licenses", "licences"} or \
             (document and units and _LICENSE_TEXT.search(units[0].get("text") or "")):
         return "license"
@@ -90,6 +99,14 @@ def _mostly_versions(units: list[dict]) -> bool:
     heads = [u["name"] for u in units if u["kind"] == "section" and u.get("heading_path")]
     hits = sum(1 for h in heads if _VERSION_HEADING.match(h))
     return hits >= 2 and hits >= 0.5 * len(heads)
+
+
+def _requirement_listing(units: list[dict]) -> bool:
+    """A text file every line of which is a requirement (`httpx>=0.27`, `-r base.txt`), one at least pinned."""
+    lines = [line for u in units for line in (u.get("text") or "").split("\n")
+             if line.strip() and not line.lstrip().startswith("#")]
+    return bool(lines) and all(_REQUIREMENT.match(line) for line in lines) and \
+        any(re.search(r"[<>=!~]=|===|^\s*-[rce]\s|^\s*--", line) for line in lines)
 
 
 def _templated(units: list[dict]) -> bool:

@@ -10,10 +10,11 @@ its argument and content as text (reported once per file as `unknown_directive`)
 from __future__ import annotations
 
 import re
+import textwrap
 from functools import lru_cache
 
-from corpus_ft.ingest.docs import (Block, Heading, assemble, directive_kind, directive_lead, fence, role_text,
-                                   with_lead)
+from corpus_ft.ingest.docs import (Block, Heading, assemble, directive_kind, directive_lead, fence, link_only,
+                                   looks_like_code, role_text, with_lead)
 
 _ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1{2,}\s*$")
 _MAX_WARNINGS = 5  # docutils errors reported per file; the rest are counted in the last one
@@ -93,6 +94,7 @@ def _register() -> None:
         def run(self):
             kind = directive_kind(self.name)
             argument = " ".join(self.arguments[0].replace("\\ ", " ").split()) if self.arguments else ""
+            argument = re.sub(r"\\(\S)", r"\1", argument)  # reST escapes: `call(\*args)` shows `call(*args)`
             if kind == "drop":
                 return []
             if kind == "code":
@@ -103,6 +105,13 @@ def _register() -> None:
                 return [node]
             node = nodes.container(cft_lead=directive_lead(self.name, argument))
             node.line = self.lineno
+            code = "\n".join(self.content)
+            language = looks_like_code(code) if kind == "unknown" else None
+            if language is not None:  # `.. click:example::` and the like hold a program: a code block
+                block = nodes.literal_block(code, textwrap.dedent(code).strip("\n"), language=language, cft_fence=True)
+                block.line = self.content_offset  # the fence takes the blank line above the code
+                node += block
+                return [node]
             if kind == "unknown":
                 node["cft_unknown"] = self.name
             self.state.nested_parse(self.content, self.content_offset, node)
@@ -231,6 +240,9 @@ class _Walker:
         """Clean lines of one body element (nested elements included)."""
         from docutils import nodes
 
+        if isinstance(node, nodes.paragraph) and link_only(
+                [(isinstance(c, (nodes.reference, nodes.image)), c.astext()) for c in node.children]):
+            return []  # `GitHub <url>`_ | `Docs <url>`_, a row of badges: navigation, not prose
         if isinstance(node, (nodes.paragraph, nodes.rubric, nodes.title, nodes.caption, nodes.term, nodes.line,
                              nodes.attribution)):
             return self.inline(node).split("\n")
