@@ -103,6 +103,16 @@ _CODE_LANGS = {"python", "java", "go", "javascript", "typescript", "c", "cpp", "
 _REFERENCE = re.compile(r"^(?:\$|%|<|\{|\.{3}|\[REDACTED|os\.|env\.|process\.env|getenv|none$|null$|true$|false$|\*+$|x+$)", re.I)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][\w.]*(?:\(.*)?$")
 _COMMENT = re.compile(r"^\s*(?:#|//|/\*|\*|--|;)")
+# A fenced block in a document section (Markdown, and reST code that ingest writes as a fence):
+# its lines are code of the fence's language, never prose. Aliases map to the _CODE_LANGS names.
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*\{?\s*([^\s`{}]*)")
+_LANG_ALIASES = {"py": "python", "py3": "python", "python3": "python", "pycon": "python", "ipython": "python",
+                 "ipython3": "python", "js": "javascript", "jsx": "javascript", "node": "javascript",
+                 "mjs": "javascript", "ts": "typescript", "tsx": "typescript", "golang": "go", "rs": "rust",
+                 "c++": "cpp", "cc": "cpp", "cxx": "cpp", "h": "c", "hpp": "cpp", "cs": "csharp",
+                 "c#": "csharp", "kt": "kotlin", "rb": "ruby"}
+_TRIPLE_QUOTE = re.compile(r'"""|\'\'\'')
+_DOCSTRING_OPEN = re.compile(r'^\s*[rRuUbBfF]{0,2}(?:"""|\'\'\')')
 # `billiard==3.6.4.0`, `version 1.2.3.4`, `v10.0.0.1`: a version, not an address.
 _VERSION_BEFORE = re.compile(r"(?i)(?:[=<>~!^]=?=?\s*|\bv|\b(?:version|release|rev|tag|build)s?[\s:=]*)$")
 
@@ -179,10 +189,45 @@ def _type_name(secret_type: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", secret_type.lower()).strip("_")
 
 
-def _redact_line(line: str, filename: str, language: str, counts: Counter) -> str:
+def _fence_language(info: str) -> str:
+    """A fence's info string ("python", "{code-block} py", "pycon") as a redaction language."""
+    lang = info.strip().lower()
+    return _LANG_ALIASES.get(lang, lang) or "code_block"
+
+
+def _comment_start(line: str, language: str) -> int:
+    """Where a trailing comment starts (`x = f()  # the token is ...`), outside string literals; -1 if none."""
+    marker = "#" if language in ("python", "ruby") else "//"
+    quote = ""
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if quote:
+            if c == "\\":
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "\"'`":
+            quote = c
+        elif line.startswith(marker, i):
+            return i
+        i += 1
+    return -1
+
+
+def _redact_code_line(line: str, filename: str, language: str, counts: Counter) -> str:
+    """A line of code: literals everywhere, prose rules only in its trailing comment."""
+    at = _comment_start(line, language)
+    if at <= 0 or _COMMENT.match(line):
+        return _redact_line(line, filename, language, counts, prose=bool(_COMMENT.match(line)))
+    return (_redact_line(line[:at], filename, language, counts, prose=False)
+            + _redact_line(line[at:], filename, language, counts, prose=True))
+
+
+def _redact_line(line: str, filename: str, language: str, counts: Counter, *, prose: bool = True) -> str:
     body = line.lstrip()
     if len(body) < len(line):  # deep indentation is most of a nested line: no pattern starts there
-        return line[:len(line) - len(body)] + _redact_line(body, filename, language, counts) if body else line
+        return line[:len(line) - len(body)] + _redact_line(body, filename, language, counts, prose=prose) if body else line
     def token(m: re.Match) -> str:
         counts[m.lastgroup] += 1
         return PLACEHOLDER.format(m.lastgroup.upper())
@@ -219,7 +264,7 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter) -> st
 
         line = _AWS_SECRET.sub(aws_secret, line)
 
-    if language not in _CODE_LANGS or _COMMENT.match(line):  # in code, prose lives in comments
+    if prose:  # the caller decides: prose text, a comment or a docstring, never code
         line = _redact_prose(line, counts)
 
     def env_default(m: re.Match) -> str:
@@ -260,7 +305,50 @@ def redact(text: str, *, filename: str = "text.txt", language: str = "text",
         return PLACEHOLDER.format("PRIVATE_KEY")
 
     text = _PRIVATE_KEY.sub(key_block, text)
-    return "\n".join(_redact_line(line, filename, language, counts) for line in text.split("\n"))
+    lines = text.split("\n")
+    if language in _CODE_LANGS:
+        return "\n".join(_redact_code(lines, filename, language, counts))
+    return "\n".join(_redact_document(lines, filename, language, counts))
+
+
+def _redact_document(lines: list[str], filename: str, language: str, counts: Counter) -> list[str]:
+    """Prose lines get every rule; a fenced block's lines are code of the fence's language."""
+    out: list[str] = []
+    fence, fence_lang, block = "", "", []
+    for line in lines:
+        m = _FENCE.match(line)
+        if fence:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip().strip(fence[0]):
+                out += _redact_code(block, filename, fence_lang, counts) if fence_lang in _CODE_LANGS else \
+                    [_redact_line(b, filename, fence_lang, counts, prose=False) for b in block]
+                out.append(line)
+                fence, block = "", []
+            else:
+                block.append(line)
+        elif m:
+            fence, fence_lang = m.group(1), _fence_language(m.group(2))
+            out.append(line)
+        else:
+            out.append(_redact_line(line, filename, language, counts))
+    if fence:  # an unclosed fence runs to the end of the section, as in CommonMark
+        out += _redact_code(block, filename, fence_lang, counts) if fence_lang in _CODE_LANGS else \
+            [_redact_line(b, filename, fence_lang, counts, prose=False) for b in block]
+    return out
+
+
+def _redact_code(lines: list[str], filename: str, language: str, counts: Counter) -> list[str]:
+    """Code: literal values only; prose rules in comments and Python docstrings (not their doctest lines)."""
+    out: list[str] = []
+    in_doc = False
+    for line in lines:
+        quotes = len(_TRIPLE_QUOTE.findall(line)) if language == "python" else 0
+        docstring = (in_doc or bool(quotes and _DOCSTRING_OPEN.match(line))) \
+            and not line.lstrip().startswith((">>>", "... "))
+        out.append(_redact_line(line, filename, language, counts, prose=True) if docstring
+                   else _redact_code_line(line, filename, language, counts))
+        if quotes % 2:
+            in_doc = not in_doc
+    return out
 
 
 def redact_path(path: str, counts: Counter | None = None) -> str:
