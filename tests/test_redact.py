@@ -279,3 +279,38 @@ def test_the_token_hint_admits_every_format():
     for prefix in ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"):
         assert redact(f"key {prefix}Z3MPLEQ7KEYV2X9Q") == "key [REDACTED_AWS_ACCESS_KEY]", prefix
     assert redact("ACCOUNTKEY=Zm9vYmFyYmF6cXV4cXV1eGNvcmdl") == "ACCOUNTKEY=[REDACTED_AZURE_STORAGE_KEY]"
+
+
+# Code blocks from public docs that the prose and assignment rules once broke (bench quality,
+# "records whose code was corrupted by redaction"): HTTPX docs/advanced/authentication.md and
+# Click docs/advanced.md.
+@pytest.mark.parametrize("section", [
+    "Refresh the token before each request:\n\n```python\n        token = await self.async_get_token()\n```\n",
+    "Normalize tokens:\n\n```python\nCONTEXT_SETTINGS = {'token_normalize_func': lambda x: x.lower()}\n```\n",
+    "Tokens:\n\n```pycon\n>>> token = secret_store.token_for(user)\n>>> password = password_field.value\n```\n",
+    "A reST code block, as ingest writes it:\n\n~~~~py\napi_key = settings.API_KEY or default_key\n~~~~\n",
+])
+def test_code_blocks_in_a_document_are_code_not_prose(section):
+    """Inside a fenced block only literals go: no prose rule, no bare-value assignment rule."""
+    counts = Counter()
+    assert redact(section, filename="docs/x.md", language="markdown", counts=counts) == section
+    assert not counts
+
+
+def test_a_secret_literal_inside_a_document_code_block_is_still_redacted():
+    section = (f"Connect with:\n\n```python\npassword = \"{PASSWORD}\"\nclient = Client(token='{BEARER}')\n"
+               f"x = connect()  # the password is {PROSE_PASSWORD}\n```\n\n```bash\nexport DB_PASSWORD={YAML_PASSWORD}\n```\n"
+               f"\nThe database password is {PROSE_PASSWORD} for staging.\n")
+    out = redact(section, filename="docs/x.md", language="markdown")
+    assert not {PASSWORD, BEARER, PROSE_PASSWORD, YAML_PASSWORD} & set(out.replace("[", " ").split()) and \
+        all(s not in out for s in (PASSWORD, BEARER, PROSE_PASSWORD, YAML_PASSWORD)), out
+    assert "x = connect()  # the password is [REDACTED_SECRET]" in out
+    assert 'password = "[REDACTED_SECRET]"' in out
+
+
+def test_prose_rules_apply_to_docstrings_and_comments_only_in_code():
+    code = (f'def connect():\n    """Connect. The password is {PROSE_PASSWORD} for staging."""\n'
+            "    token = await fetch_token(reader)\n    # pwd: Qw8eRt5yUi2oPa9s\n    return token\n")
+    out = redact(code, filename="x.py", language="python")
+    assert PROSE_PASSWORD not in out and "Qw8eRt5yUi2oPa9s" not in out
+    assert "    token = await fetch_token(reader)\n" in out and "    return token" in out
