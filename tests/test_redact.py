@@ -314,3 +314,21 @@ def test_prose_rules_apply_to_docstrings_and_comments_only_in_code():
     out = redact(code, filename="x.py", language="python")
     assert PROSE_PASSWORD not in out and "Qw8eRt5yUi2oPa9s" not in out
     assert "    token = await fetch_token(reader)\n" in out and "    return token" in out
+
+
+def test_a_redacted_docstring_is_not_counted_as_corrupted_code():
+    """Jinja's do_urlize docstring names an e-mail address: replacing it inside the triple-quoted
+    string is right, and bench quality's counter must not report it as broken code."""
+    import ast
+
+    from corpus_ft.datasets.measure import corrupted_code
+
+    code = ('def do_urlize(value):\n    """Convert URLs.\n\n    Not recognized (for example,\n'
+            f'    ``mailto:{EMAILS[0]}?cc={EMAILS[1]}``).\n    """\n    return value\n')
+    out = redact(code, filename="filters.py", language="python")
+    ast.parse(out)
+    assert EMAILS[0] not in out and EMAILS[1] not in out
+    record = {"messages": [{"role": "user", "content": "Write it"}, {"role": "assistant", "content": f"```python\n{out}```"}]}
+    assert corrupted_code(record) == 0
+    broken = {"messages": [{"role": "assistant", "content": f'```python\n{out}token = [REDACTED_SECRET] get()\n```'}]}
+    assert corrupted_code(broken) == 1

@@ -21,6 +21,7 @@ GOAL_CATEGORIES = ("test", "changelog", "license")  # the issue's signal: record
 _DOC_LANGUAGES = ("markdown", "rst", "text", "html")
 _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 _REDACTED = re.compile(r"\[REDACTED_[A-Z0-9_]+\]")
+_TRIPLE_QUOTED = re.compile(r'("""|\'\'\').*?(?:\1|\Z)', re.S)
 _FENCED = re.compile(r"^ {0,3}(`{3,}|~{3,})([^\n]*)\n(.*?)^ {0,3}\1", re.S | re.M)
 # Languages where an unquoted value is an expression; in shell, YAML, INI, text or an untagged
 # block a value is a literal, and replacing it is what redaction should do.
@@ -67,10 +68,17 @@ def corrupted_code(record: dict) -> int:
         for block in _FENCED.finditer(text):
             if block.group(2).strip().lower().split(" ")[0].strip("{}") not in _PROGRAMMING:
                 continue
-            for line in block.group(3).split("\n"):
+            code = block.group(3)
+            # A triple-quoted string (a docstring) spans lines: a mark inside it sits in a literal.
+            spans = [m.span() for m in _TRIPLE_QUOTED.finditer(code)]
+            at = 0
+            for line in code.split("\n"):
+                line_at, at = at, at + len(line) + 1
                 if _REDACTED.fullmatch(line.strip()):
                     continue  # a whole literal (a key block) replaced
                 for mark in _REDACTED.finditer(line):
+                    if any(a < line_at + mark.start() < b for a, b in spans):
+                        continue
                     before = re.sub(r"\\.", "", line[: mark.start()])
                     outside = re.sub(r"\"[^\"]*\"|'[^']*'", "", before)
                     if re.search(r"#|//|^\s*(?:\*|--)", outside):
