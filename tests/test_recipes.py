@@ -110,7 +110,7 @@ def test_recipe_info_prints_the_resolved_run_dir(tmp_path: Path):
     result = CliRunner().invoke(main, ["recipe-info", str(path), "--field", "run_dir"])
     assert result.exit_code == 0 and result.stdout.strip() == str(tmp_path / "out")
     full = json.loads(CliRunner().invoke(main, ["recipe-info", str(path)]).stdout)
-    assert full["train"]["lora_r"] == 16 and full["model"] == "tiny"
+    assert full["train"]["lora_r"] == 16 and full["model"] == "smollm2-135m-instruct"
 
 
 def test_estimate_stage_stops_a_run_that_does_not_fit(tmp_path: Path):
