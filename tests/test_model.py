@@ -180,3 +180,82 @@ def test_default_model_is_the_real_one_and_tiny_warns(built_run, copy_run):
             "--seq-len", "64", "--micro-batch", "2", "--json")
     assert r.exit_code == 0, r.output
     assert "TINY RANDOM test model" in r.stderr
+
+
+# --- the stages' plumbing on the real model: hf generator, serve, LLM judge -----------------------
+
+CHUNKS = [
+    {"id": "c1", "text": "Ledgerline's nightly reconciliation starts at 02:30 UTC and must finish by 04:30 UTC.",
+     "heading_path": ["Operations"], "path": "docs/ops.md", "language": "markdown"},
+    {"id": "c2", "text": "Exception cases open longer than 48 hours are escalated to the finance operations lead.",
+     "heading_path": ["Exceptions"], "path": "docs/exceptions.md", "language": "markdown"},
+]
+UNITS = [{"text": "def add(a, b):\n    return a + b\n", "name": "add", "signature": "def add(a, b):",
+          "kind": "function", "path": "calc.py", "language": "python"}]
+
+
+@pytest.mark.slow
+def test_hf_generator_on_smollm2_writes_well_formed_records_or_counts_them_unparseable(smollm2, tmp_path):
+    from corpus_ft.generate import GeneratorConfig, get_generator
+
+    gen = get_generator(GeneratorConfig(type="hf", model="smollm2-135m-instruct", max_new_tokens=64, batch_size=3,
+                                        questions_per_chunk=1), cache_dir=tmp_path)
+    questions, summaries = gen.questions(CHUNKS), gen.summaries(UNITS)
+    assert len(questions) == len(CHUNKS) and len(summaries) == len(UNITS)
+    parsed = sum(bool(q) for q in questions) + sum(s is not None for s in summaries)
+    assert gen.stats["prompts"] == 3 and gen.stats["failed"] == 0 and gen.stats["unparseable"] == 3 - parsed
+    for pairs in questions:
+        for pair in pairs:
+            assert pair["question"].strip() and pair["answer"].strip()
+    for s in summaries:
+        assert s is None or (isinstance(s, str) and s.strip())
+    assert parsed >= 1, (questions, summaries)  # a real instruct model follows the format at least once
+
+
+@pytest.mark.slow
+def test_serve_answers_and_judge_verdicts_parse_on_smollm2(smollm2):
+    import httpx
+
+    from corpus_ft.evaluate.judge import judge
+    from corpus_ft.generate.server import serve_in_background
+
+    rows = [{"id": f"r{i}", "prompt": q, "source": {"path": "docs/ops.md", "start_line": 1, "end_line": 2},
+             "source_text": CHUNKS[0]["text"], "reference": "02:30 UTC",
+             "base": {"answer": "I do not know."}, "tuned": {"answer": "At 02:30 UTC."}}
+            for i, q in enumerate(["When does the nightly reconciliation start?", "When must it finish?"])]
+    with serve_in_background(smollm2, model_name="smollm2") as url:
+        r = httpx.post(f"{url}/chat/completions", timeout=120, json={
+            "model": "smollm2", "max_tokens": 12, "temperature": 0,
+            "messages": [{"role": "user", "content": "What is the capital of France?"}]}).json()
+        assert "Paris" in r["choices"][0]["message"]["content"] and r["usage"]["completion_tokens"] <= 12
+        counts = judge(rows, url=url, model="smollm2", rubric_path=None, seed=0, api_key_env="NO_SUCH_KEY",
+                       max_tokens=160, cache_dir=None)
+    assert counts["failed"] == 0 and counts["judged"] + counts["unparseable"] == 2, counts
+    for row in rows:  # a verdict is parsed into 1-5 scores, or kept verbatim with the reason it was not
+        v = row["judge"]
+        assert sorted(v["order"]) == ["base", "tuned"]
+        assert ("error" in v and v["raw"]) or (v["preferred"] in ("base", "tuned", "tie")
+                                               and 1 <= row["tuned"]["judge"] <= 5)
+
+
+# --- bench modes: the dataset-format comparison (plumbing on the tiny model; figures come from SmolLM2) ---
+
+
+@pytest.mark.slow
+def test_bench_modes_trains_each_kind_and_the_mix_on_one_budget(built_run, copy_run, tmp_path):
+    run = copy_run(built_run)
+    queries = Path(__file__).resolve().parent.parent / "sample_corpus" / "queries.yaml"
+    r = cli("bench", "modes", run, "--model", "tiny", "--kinds", "qa,paragraphs", "--steps", "2", "--seq-len", "64",
+            "--micro-batch", "2", "--lr", "1e-2", "--test-sample", "2", "--max-new-tokens", "4", "--queries", queries,
+            "--out", tmp_path / "modes", "--json")
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.stdout)
+    assert [m["mode"] for m in result["modes"]] == ["qa", "paragraphs", "mix"]
+    assert result["token_budget"] == 2 * 2 * 64 and all(m["steps"] == 2 for m in result["modes"])
+    assert result["base"]["queries.ppl"] > 0 and all(m["test.ppl"] > 0 for m in result["modes"])
+    table = (tmp_path / "modes" / "report.md").read_text()
+    assert "| base (untuned) |" in table and "| mix |" in table
+    assert (tmp_path / "modes" / "modes.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (run / "model").exists() and not (run / "eval").exists()  # the run's own outputs untouched
+    r = cli("bench", "modes", run, "--model", "tiny", "--kinds", "faq")
+    assert r.exit_code == 2 and "faq not built" in r.output
