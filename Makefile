@@ -39,15 +39,18 @@ model: venv
 	$(BIN)/corpus-ft model get
 
 # --- recipes: a target per stage, with real file dependencies (corpus_ft/run.py) ------------
-#   make <stage> RECIPE=recipes/x.yaml [REPO=path]   stage: ingest datasets review estimate train evaluate all
+#   make <stage> RECIPE=recipes/x.yaml [REPO=path] [SET="train.lora_r=8 ..."]   stage: ingest datasets review estimate train evaluate all
 #   make demo | docs-paragraphs | docs-qa | docs-keywords | code-summary | enterprise-all   (= all)
+# REPO=path writes to a run directory named for the recipe and that repository (never over another
+# repository's run); SET= passes recipe overrides, e.g. SET="evaluate.queries=/path/to/queries.yaml".
 # Each stage's target is RUN_DIR/.stamps/<stage>/manifest.json; make re-runs a stage when the
 # recipe, the repository's files or an earlier stage changed, and corpus-ft skips it again when
 # the manifests show that nothing it reads did.
 RECIPE ?= recipes/demo.yaml
 REPO ?=
 CORPUS_FT := $(BIN)/corpus-ft
-RUN_OPTS = $(if $(REPO),--repo "$(REPO)")
+SET ?=
+RUN_OPTS = $(if $(REPO),--repo "$(REPO)") $(SET)
 STAGES := ingest datasets review estimate train evaluate
 RECIPES := $(basename $(notdir $(wildcard recipes/*.yaml)))
 
@@ -56,10 +59,10 @@ RECIPES := $(basename $(notdir $(wildcard recipes/*.yaml)))
 # The venv comes first; a second make, which can then ask corpus-ft for the recipe's run
 # directory, brings the stage's files up to date.
 $(STAGES) all: venv
-	@$(MAKE) --no-print-directory _$@ RECIPE="$(RECIPE)" REPO="$(REPO)"
+	@$(MAKE) --no-print-directory _$@ RECIPE="$(RECIPE)" REPO="$(REPO)" SET='$(SET)'
 
 $(RECIPES): venv
-	@$(MAKE) --no-print-directory _all RECIPE="recipes/$@.yaml" REPO="$(REPO)"
+	@$(MAKE) --no-print-directory _all RECIPE="recipes/$@.yaml" REPO="$(REPO)" SET='$(SET)'
 demo: model
 
 ifneq ($(filter _%,$(MAKECMDGOALS)),)

@@ -13,6 +13,12 @@ from pathlib import Path
 import click
 
 from corpus_ft import __version__
+from corpus_ft.cli_options import from_options, model_options
+from corpus_ft.datasets.config import BuildConfig
+from corpus_ft.estimate.memory import ESTIMATED_FIELDS, EstimateConfig
+from corpus_ft.evaluate.config import EvalConfig
+from corpus_ft.settings import KINDS, STAGES
+from corpus_ft.train.config import TrainConfig
 from corpus_ft.util import CorpusFtError, offline_env
 
 offline_env()
@@ -88,9 +94,6 @@ def bench_ingest_cmd(repo_dir: Path, workers: int | None, exclude: tuple[str, ..
 
 # --- build (corpus_ft/datasets, corpus_ft/generate) ---------------------------------------
 
-_BUILD_KINDS = ("paragraphs", "qa", "keywords", "code_summary")
-
-
 def _build_table(results: dict[str, dict]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -106,21 +109,14 @@ def _build_table(results: dict[str, dict]) -> None:
 
 
 @main.command("build")
-@click.argument("kind", type=click.Choice([*_BUILD_KINDS, "all"]))
+@click.argument("kind", type=click.Choice([*KINDS, "all"]))
 @click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run directory holding units.parquet (from `corpus-ft ingest`); writes RUN/datasets/KIND/.")
 @click.option("--generator", type=click.Choice(["heuristic", "hf", "openai"]),
               help="Who writes questions and summaries [default: heuristic, offline, no model].")
 @click.option("--model", "generator_model", help="hf: local model dir or hub id; openai: served model name.")
 @click.option("--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1.")
-@click.option("--tokenizer", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Local model dir: chunk sizes count its tokens (characters without).")
-@click.option("--chunk-size", type=int, help="Chunk size [default: 384 tokens / 1500 characters].")
-@click.option("--chunk-overlap", type=int, help="Overlap between chunks [default: a tenth of the size].")
-@click.option("--max-records", type=int, help="Cap per kind (a seeded sample of what passed the filters).")
-@click.option("--seed", type=int, help="Seed of the file-to-split assignment and the --max-records sample [default: 0].")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["alpaca", "completion", "sharegpt"]),
-              help="Also write <split>.<format>.jsonl (repeatable); chat `messages` JSONL is always written.")
+@model_options(BuildConfig, exclude=("kinds", "generator"), aliases={"formats": ("--format",)})
 @click.option("--apply-review", is_flag=True, help="Drop rejected and use edited records from RUN/review/decisions.jsonl.")
 @click.option("--force", is_flag=True, help="Rebuild even when the manifest shows the same inputs and config.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stats of every kind as JSON on stdout.")
@@ -132,13 +128,10 @@ def build_cmd(kind: str, run_dir: Path, generator: str | None, generator_model: 
     content, exact and near-duplicates), split by source file and written as a datasets
     DatasetDict, JSONL, stats.json and card.md under RUN/datasets/KIND/.
     """
-    from corpus_ft.datasets import KINDS, build_dataset, resolve_config
+    from corpus_ft.datasets import build_dataset
 
     gen = {k: v for k, v in (("type", generator), ("model", generator_model), ("base_url", base_url)) if v}
-    overrides = {k: v for k, v in options.items() if v not in (None, ())}
-    if gen:
-        overrides["generator"] = gen
-    cfg = resolve_config(None, overrides)
+    cfg = from_options(BuildConfig, {**options, "generator": gen or None}, prefix=("datasets",))
     results = {}
     for k in (KINDS if kind == "all" else (kind,)):
         click.echo(f"building {k} ...", err=True)
@@ -216,48 +209,34 @@ def review_cmd(run_dir: Path, serve: bool, host: str, port: int, model_dir: Path
 
 @main.command("estimate")
 @click.argument("model")
-@click.option("--method", type=click.Choice(["qlora", "lora", "full"]), default="qlora", show_default=True)
-@click.option("--seq-len", default=2048, show_default=True, type=click.IntRange(1))
-@click.option("--micro-batch", default=1, show_default=True, type=click.IntRange(1))
-@click.option("--grad-accum", default=1, show_default=True, type=click.IntRange(1))
-@click.option("--lora-r", default=16, show_default=True, type=click.IntRange(1))
-@click.option("--target-modules", default="all-linear", show_default=True,
-              help="'all-linear' or a comma list, e.g. q_proj,v_proj.")
-@click.option("--lora-dropout", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True))
-@click.option("--gradient-checkpointing/--no-gradient-checkpointing", default=True, show_default=True)
-@click.option("--optimizer", type=click.Choice(["adamw_torch", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit"]),
-              default="adamw_torch", show_default=True)
-@click.option("--precision", type=click.Choice(["bf16", "fp16", "fp32"]), default="bf16", show_default=True)
-@click.option("--liger/--no-liger", default=True, show_default=True, help="Liger kernels + fused linear cross-entropy.")
+@model_options(TrainConfig, only=ESTIMATED_FIELDS, aliases={"attn_implementation": ("--attention",)})
+@model_options(EstimateConfig, only=("margin_gib",))
 @click.option("--upcast", is_flag=True, help="Model the guide recipe: prepare_model_for_kbit_training's fp32 upcast.")
-@click.option("--packing/--no-packing", default=True, show_default=True)
-@click.option("--attention", type=click.Choice(["sdpa", "flash_attention_2", "eager"]), default="sdpa",
-              show_default=True, help="eager keeps seq x seq attention probabilities per layer.")
-@click.option("--num-gpus", default=1, show_default=True, type=click.IntRange(1))
-@click.option("--sharding", type=click.Choice(["none", "ddp", "fsdp"]), default="none", show_default=True)
-@click.option("--gpu", help="Check the fit: a size ('24GiB', '80GB') or a name ('A100-80', 'RTX 4090').")
 @click.option("--run", "run_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also write RUN_DIR/estimate.json.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
-def estimate_cmd(model: str, target_modules: str, gpu: str | None, run_dir: Path | None, as_json: bool,
+def estimate_cmd(model: str, margin_gib: float | None, upcast: bool, run_dir: Path | None, as_json: bool,
                  **settings) -> None:
     """Estimate peak GPU memory of a fine-tuning run; with --gpu, say whether it fits (exit 3 if not).
 
     MODEL is a local directory with config.json, a hub id whose config is in the Hugging Face
-    cache, or a preset (llama-3-8b, llama-3.2-1b, mistral-7b, ...). Nothing is downloaded.
+    cache, or a preset (llama-3-8b, llama-3.2-1b, mistral-7b, ...). Nothing is downloaded. The
+    options are `corpus-ft train`'s, with its defaults: the same settings give the same figure
+    as train's pre-flight.
     """
-    from corpus_ft.estimate.memory import NO_FIT_EXIT, check_fit, estimate, print_estimate, write_estimate
+    from corpus_ft.estimate import NO_FIT_EXIT, plan, print_plan
+    from corpus_ft.estimate.memory import write_estimate
 
-    targets = "all-linear" if target_modules == "all-linear" else [t.strip() for t in target_modules.split(",") if t.strip()]
-    est = estimate(model, target_modules=targets, **settings)
-    report = check_fit(est, gpu) if gpu else None
+    config = from_options(TrainConfig, {**settings, "model": model}, prefix=("train",))
+    margin = from_options(EstimateConfig, {"margin_gib": margin_gib}, prefix=("estimate",)).margin_gib
+    p = plan(config, margin_gib=margin, upcast=upcast)
     if run_dir is not None:
-        write_estimate(run_dir, est, report)
+        write_estimate(run_dir, p)
     if as_json:
-        echo_json({**est.to_dict(), "fit": report.to_dict() if report else None})
+        echo_json(p.to_dict())
     else:
-        print_estimate(est, report)
-    if report is not None and not report.fits:
+        print_plan(p)
+    if p.fit is not None and not p.fit.fits:
         sys.exit(NO_FIT_EXIT)
 
 
@@ -324,17 +303,15 @@ def model_import_cmd(gguf_file: Path, out_dir: Path | None) -> None:
     click.echo(str(path))
 
 
-def _train_config(config_file: Path | None, recipe_path: Path | None, options: dict):
+def _train_config(config_file: Path | None, recipe_path: Path | None, options: dict) -> TrainConfig:
     """TrainConfig from a recipe's `train:`, a YAML file of fields, then the options given on the command line."""
-    from pydantic import ValidationError
-
-    from corpus_ft.train.config import TrainConfig
-
     base: dict = {}
+    where = "command line"
     if recipe_path is not None:
         from corpus_ft.recipe import load_recipe
 
         base = load_recipe(recipe_path).train_config().model_dump()
+        where = f"{recipe_path} + command line"
     if config_file is not None:
         import yaml
 
@@ -342,61 +319,18 @@ def _train_config(config_file: Path | None, recipe_path: Path | None, options: d
         if not isinstance(data, dict):
             raise CorpusFtError(f"{config_file}: expected a mapping of TrainConfig fields")
         base.update(data.get("train", data))
-    given = {k: v for k, v in options.items() if v is not None}
-    if "mix" in given:
-        given["mix"] = _parse_mix(given["mix"])
-    if "target_modules" in given and given["target_modules"] != "all-linear":
-        given["target_modules"] = [m.strip() for m in given["target_modules"].split(",") if m.strip()]
-    if "gradient_checkpointing" in given and given["gradient_checkpointing"] != "auto":
-        given["gradient_checkpointing"] = given["gradient_checkpointing"] == "on"
-    try:
-        return TrainConfig.model_validate({**base, **given})
-    except ValidationError as e:
-        where = config_file or recipe_path or "options"
-        msgs = "; ".join(f"train.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
-        raise CorpusFtError(f"{where}: {msgs}") from None
-
-
-def _parse_mix(text: str) -> dict[str, float]:
-    try:
-        return {k.strip(): float(w) for k, w in (part.split("=") for part in text.split(",") if part.strip())}
-    except ValueError:
-        raise CorpusFtError(f"--mix expects kind=weight pairs like 'qa=1,paragraphs=0.5', got {text!r}") from None
+        where = f"{config_file} + command line"
+    return from_options(TrainConfig, options, base, where=where, prefix=("train",))
 
 
 @main.command("train")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--model", help="smollm2-135m-instruct (the default, fetched once), a local model dir, a cached hub id, "
-              "or 'tiny' (random test model: tests only) [default: smollm2-135m-instruct].")
 @click.option("--recipe", "recipe_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Take the model and `train:` settings from this recipe (options below override).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML file of TrainConfig fields (or a mapping with a `train:` key).")
-@click.option("--method", type=click.Choice(["qlora", "lora", "full"]), help="[default: qlora]")
-@click.option("--lora-r", type=int)
-@click.option("--lora-alpha", type=int)
-@click.option("--lora-dropout", type=float)
-@click.option("--target-modules", help="'all-linear' or comma-separated names, e.g. q_proj,v_proj.")
-@click.option("--dora/--no-dora", "use_dora", default=None, help="Weight-decomposed LoRA.")
-@click.option("--mix", help="Dataset kinds and weights, e.g. 'qa=2,paragraphs=1' [default: every built kind, 1].")
-@click.option("--seq-len", type=int)
-@click.option("--micro-batch", type=int)
-@click.option("--grad-accum", type=int)
-@click.option("--lr", "learning_rate", type=float)
-@click.option("--lr-scheduler", type=click.Choice(["cosine", "linear", "constant"]))
-@click.option("--epochs", type=float)
-@click.option("--max-steps", type=int)
-@click.option("--eval-steps", type=int)
-@click.option("--save-steps", type=int)
-@click.option("--logging-steps", type=int)
-@click.option("--patience", "early_stopping_patience", type=int, help="Early-stopping patience in evaluations.")
-@click.option("--seed", type=int)
-@click.option("--optimizer", type=click.Choice(["adamw_torch", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit"]))
-@click.option("--precision", type=click.Choice(["auto", "bf16", "fp16", "fp32"]))
-@click.option("--gradient-checkpointing", type=click.Choice(["auto", "on", "off"]))
-@click.option("--packing/--no-packing", default=None)
-@click.option("--gpu", help="GPU memory to plan for, e.g. 24GiB (checked before loading).")
-@click.option("--sharding", type=click.Choice(["none", "ddp", "fsdp"]))
+@model_options(TrainConfig, aliases={"learning_rate": ("--lr",), "early_stopping_patience": ("--patience",),
+                                     "use_dora": ("--dora",)})
 @click.option("--resume", is_flag=True, help="Continue from the last complete checkpoint in RUN_DIR/model/checkpoints.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 def train_cmd(run_dir: Path, recipe_path: Path | None, config_file: Path | None, resume: bool, as_json: bool,
@@ -409,12 +343,14 @@ def train_cmd(run_dir: Path, recipe_path: Path | None, config_file: Path | None,
     from corpus_ft.train.trainer import train
 
     config = _train_config(config_file, recipe_path, options)
-    result = train(run_dir, config, resume=resume, progress=not as_json)
+    result = train(run_dir, config, resume=resume, progress=not as_json and sys.stderr.isatty())
     if as_json:
         echo_json(result)
         return
     click.echo(f"trained {result['steps']} steps in {result['runtime_s']} s: train loss {result['train_loss']:.4f}"
                + (f", best eval loss {result['eval_loss']:.4f}" if result["eval_loss"] is not None else ""), err=True)
+    if result.get("memory", {}).get("line"):
+        click.echo(result["memory"]["line"], err=True)
     click.echo(f"written to {result['output']}", err=True)
 
 
@@ -459,45 +395,17 @@ def _eval_table(summary: dict) -> None:
 
 @main.command("evaluate")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--queries", type=click.Path(dir_okay=False, path_type=Path),
-              help="YAML/JSONL domain queries: query, reference, keywords/identifiers, tags, source.")
-@click.option("--base", help="Base model dir or hub id [default: adapter_config.json's base_model_name_or_path; "
-                            "for a full fine-tune, train_config.json's model].")
-@click.option("--adapter", type=click.Path(file_okay=False, path_type=Path),
-              help="The tuned model: an adapter dir or a full-model dir "
-                   "[default: RUN_DIR/model/adapter, else RUN_DIR/model/full].")
-@click.option("--test-sample", type=int, help="Held-out test records per dataset kind (0: only --queries) [default: 20].")
-@click.option("--kinds", help="Comma-separated dataset kinds to sample [default: all four].")
-@click.option("--max-new-tokens", type=int, help="Per answer [default: 128].")
-@click.option("--temperature", type=float, help="0 is greedy [default: 0].")
-@click.option("--top-p", type=float)
-@click.option("--seed", type=int)
-@click.option("--batch-size", type=int)
-@click.option("--device", help="auto, cpu, cuda, cuda:1 … [default: auto].")
-@click.option("--system-prompt", help="System message before each custom query.")
-@click.option("--probes", type=click.Path(dir_okay=False, path_type=Path),
-              help="General-text probes for the forgetting check (.txt paragraphs or .jsonl `text`).")
-@click.option("--judge-url", help="OpenAI-compatible endpoint for the LLM judge, e.g. http://127.0.0.1:8000/v1.")
-@click.option("--judge-model", help="Model name the judge endpoint serves.")
-@click.option("--judge-rubric", type=click.Path(dir_okay=False, path_type=Path), help="Rubric prompt file.")
-@click.option("--ratings", type=click.Path(dir_okay=False, path_type=Path),
-              help="Fold a filled-in ratings.csv into the report (reuses results.jsonl; generates nothing).")
+@model_options(EvalConfig)
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json on stdout.")
-def evaluate_cmd(run_dir: Path, as_json: bool, kinds: str | None, **options) -> None:
+def evaluate_cmd(run_dir: Path, as_json: bool, **options) -> None:
     """Compare the base and fine-tuned model on domain queries and the held-out test split.
 
     Writes RUN_DIR/eval/: report.html, report.md, results.jsonl, ratings.csv, summary.json.
     """
-    from corpus_ft.evaluate import EvalConfig, evaluate
+    from corpus_ft.evaluate import evaluate
 
-    fields = {k: v for k, v in options.items() if v is not None}
-    if kinds:
-        fields["kinds"] = [k.strip() for k in kinds.split(",") if k.strip()]
-    try:
-        config = EvalConfig(**fields)
-    except ValueError as e:
-        raise CorpusFtError(f"bad option: {e}") from None
-    summary = evaluate(run_dir, config, progress=not as_json)
+    config = from_options(EvalConfig, options, prefix=("evaluate",))
+    summary = evaluate(run_dir, config, progress=not as_json and sys.stderr.isatty())
     if as_json:
         echo_json(summary)
         return
@@ -505,17 +413,38 @@ def evaluate_cmd(run_dir: Path, as_json: bool, kinds: str | None, **options) -> 
     click.echo(f"report: {run_dir / 'eval' / 'report.html'} (and report.md, ratings.csv for human reviewers)", err=True)
 
 
+@main.group("queries")
+def queries_group() -> None:
+    """Domain queries for `evaluate`: draft a starter file for your own repository."""
+
+
+@queries_group.command("draft")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="[default: RUN_DIR/queries.draft.yaml]")
+@click.option("--per-kind", default=10, show_default=True, type=click.IntRange(1), help="Held-out records per kind.")
+def queries_draft_cmd(run_dir: Path, out: Path | None, per_kind: int) -> None:
+    """Write a starter queries YAML from RUN_DIR's held-out test split, for a person to edit."""
+    from corpus_ft.evaluate.queries import draft_queries
+
+    path = draft_queries(run_dir, out, per_kind=per_kind)
+    click.echo(f"draft queries written to {path}; edit them, then `corpus-ft evaluate {run_dir} --queries {path}`",
+               err=True)
+
+
 # --- run, bench (corpus_ft/recipe.py, corpus_ft/run.py) -------------------------------
 
-RUN_STAGES = ("ingest", "datasets", "review", "estimate", "train", "evaluate")  # corpus_ft.run.STAGES
+def _load_recipe(recipe_path: Path, repo: Path | None, run_dir: Path | None, overrides: tuple[str, ...] = ()):
+    """The validated recipe with command-line overrides (paths relative to the current directory).
 
-
-def _load_recipe(recipe_path: Path, repo: Path | None, run_dir: Path | None):
-    """The validated recipe with command-line overrides (paths relative to the current directory)."""
+    Another repository (--repo) gets its own run directory, named for the recipe and that
+    repository, so it never writes over the recipe's own run or another repository's.
+    """
     from corpus_ft.recipe import load_recipe
+    from corpus_ft.run import run_dir_for
 
-    recipe = load_recipe(recipe_path)
-    if repo is not None:
+    recipe = load_recipe(recipe_path, overrides=overrides)
+    if repo is not None and repo.resolve() != recipe.repo:
+        recipe.run_dir = run_dir_for(recipe, repo.resolve())
         recipe.repo = repo.resolve()
     if run_dir is not None:
         recipe.run_dir = run_dir.resolve()
@@ -524,24 +453,31 @@ def _load_recipe(recipe_path: Path, repo: Path | None, run_dir: Path | None):
 
 @main.command("run")
 @click.argument("recipe_path", metavar="RECIPE", type=click.Path(path_type=Path))
-@click.option("--stage", "stages", multiple=True, type=click.Choice(RUN_STAGES),
+@click.argument("overrides", metavar="[KEY.SUB=VALUE]...", nargs=-1)
+@click.option("--stage", "stages", multiple=True, type=click.Choice(STAGES),
               help="Run only this stage (repeatable); default: every stage, skipping what is up to date.")
 @click.option("--repo", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Ingest this repository instead of the recipe's `repo`.")
+              help="Ingest this repository instead of the recipe's `repo` (in a run directory named for both).")
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write here instead of the recipe's `run_dir` (default runs/<name>).")
 @click.option("--json", "as_json", is_flag=True, help="Per-stage results and timings as JSON on stdout.")
-def run_cmd(recipe_path: Path, stages: tuple[str, ...], repo: Path | None, run_dir: Path | None,
-            as_json: bool) -> None:
+def run_cmd(recipe_path: Path, overrides: tuple[str, ...], stages: tuple[str, ...], repo: Path | None,
+            run_dir: Path | None, as_json: bool) -> None:
     """Run a recipe: ingest, datasets, review, estimate, train, evaluate.
 
     RECIPE is a YAML file (see recipes/); relative paths in it resolve against the current
-    directory. A stage whose inputs and settings did not change since its last run is skipped.
+    directory. KEY.SUB=VALUE overrides a recipe setting and is validated like the file, e.g.
+    `corpus-ft run recipes/demo.yaml train.lora_r=8 train.mix.qa=2`. A stage whose inputs and
+    settings did not change since its last run is skipped. Progress bars show on a terminal
+    only; elsewhere (under make, CI, a log) each stage prints one line.
     """
     from corpus_ft.run import run_recipe
 
-    recipe = _load_recipe(recipe_path, repo, run_dir)
-    result = run_recipe(recipe, stages or None, progress=True)  # bars go to stderr, JSON to stdout
+    import os
+
+    recipe = _load_recipe(recipe_path, repo, run_dir, overrides)
+    bars = sys.stderr.isatty() and "MAKELEVEL" not in os.environ  # under make: one line per stage
+    result = run_recipe(recipe, stages or None, progress=bars)  # bars to stderr, JSON to stdout
     if as_json:
         echo_json(result)
         return
@@ -554,12 +490,13 @@ def run_cmd(recipe_path: Path, stages: tuple[str, ...], repo: Path | None, run_d
 
 @main.command("recipe-info")
 @click.argument("recipe_path", metavar="RECIPE", type=click.Path(path_type=Path))
+@click.argument("overrides", metavar="[KEY.SUB=VALUE]...", nargs=-1)
 @click.option("--field", type=click.Choice(["name", "repo", "run_dir", "model"]),
               help="Print one resolved field (what the Makefile reads); default: the whole recipe as JSON.")
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path), help="As for `run`.")
-def recipe_info_cmd(recipe_path: Path, field: str | None, repo: Path | None) -> None:
-    """Validate a recipe and print it with every default filled in and paths resolved."""
-    recipe = _load_recipe(recipe_path, repo, None)
+def recipe_info_cmd(recipe_path: Path, overrides: tuple[str, ...], field: str | None, repo: Path | None) -> None:
+    """Validate a recipe (with KEY.SUB=VALUE overrides, as for `run`) and print it with every default filled in."""
+    recipe = _load_recipe(recipe_path, repo, None, overrides)
     if field:
         click.echo(str(recipe.run_path if field == "run_dir" else getattr(recipe, field)))
     else:
@@ -609,13 +546,33 @@ def bench_demo_cmd(recipe_path: Path | None, keep: bool, fresh_clone: bool, as_j
 
 
 @bench.command("estimate")  # estimate's benchmark (corpus_ft/bench/calibration.py)
+@click.argument("runs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--from-runs", is_flag=True,
+              help="Instead: residuals on the RUNS given (GPU training runs; their metrics.jsonl peaks) and the "
+                   "activation constants refitted on them.")
 @click.option("--grid", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Measured grid (JSONL; default docs/calibration/h100-memory-grid.jsonl).")
 @click.option("--saved-tensors", is_flag=True,
               help="Instead: count the bytes one real Llama layer saves for backward on the CPU (1B and 8B shapes, ~1 min).")
 @click.option("--json", "as_json", is_flag=True)
-def bench_estimate_cmd(grid: Path | None, saved_tensors: bool, as_json: bool) -> None:
+def bench_estimate_cmd(runs: tuple[Path, ...], from_runs: bool, grid: Path | None, saved_tensors: bool,
+                       as_json: bool) -> None:
     """Residuals of the memory estimator against every measured point (exit 1 if any is off by > 10%)."""
+    if from_runs or runs:
+        if not (from_runs and runs):
+            raise CorpusFtError("`bench estimate --from-runs RUN [RUN...]`: name at least one run directory")
+        from corpus_ft.bench.calibration import from_runs as residuals_from_runs
+
+        report = residuals_from_runs(list(runs))
+        if as_json:
+            echo_json(report)
+        for r in report["runs"] if not as_json else []:
+            click.echo(f"{r['run']}: {r['model']}, checkpointing {'on' if r['ckpt'] else 'off'}: estimated "
+                       f"{r['alloc_predicted']:.2f} GiB, measured {r['alloc_measured']:.2f} GiB, {r['alloc_err_pct']:+.1f}%")
+        if not as_json:
+            click.echo("refitted on these runs: " + ", ".join(f"{k}={v} (in use {report['in_use'][k]})"
+                                                             for k, v in report["refit"].items()))
+        return
     if saved_tensors:
         from corpus_ft.bench.calibration import saved_bytes_report
 
@@ -667,6 +624,21 @@ def bench_eval_cmd(n_queries: int, max_new_tokens: int, batch_size: int, threads
 
 
 bench.add_command(bench_ingest_cmd)  # defined in the ingest section, above the `bench` group
+
+
+@bench.command("docs")  # the document parsers' benchmark (corpus_ft/bench/docs.py)
+@click.argument("repos", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--show", type=click.IntRange(min=0), default=0, help="Print this many seeded paragraph records to read.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Which records --show picks.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON on stdout.")
+def bench_docs_cmd(repos: tuple[Path, ...], show: int, seed: int, as_json: bool) -> None:
+    """Markup left in paragraph records and line alignment of sections, per repository."""
+    from corpus_ft.bench.docs import print_results, run
+
+    results = run(list(repos), show=show, seed=seed)
+    print_results(results)
+    if as_json:
+        echo_json(results)
 
 
 @bench.command("generate")  # the generators' benchmark (corpus_ft/bench/generate.py)
@@ -723,6 +695,25 @@ def bench_modes_cmd(run_dir: Path, kinds: str | None, out_dir: Path | None, as_j
         return
     click.echo(markdown(result))
     click.echo(f"written to {result['out']}/report.md and modes.png", err=True)
+
+
+@bench.command("quality")  # the datasets' quality benchmark (corpus_ft/bench/quality.py)
+@click.argument("repos", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--generator", default="heuristic", show_default=True, help="Generator type for qa and code summaries.")
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep each repository's run directory under this folder (to read the records).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON on stdout.")
+def bench_quality_cmd(repos: tuple[Path, ...], generator: str, keep: Path | None, as_json: bool) -> None:
+    """Ingest + build each REPO with default settings; print markup residue, repeated questions,
+    name-only summaries, records from tests/changelogs/licences and code corrupted by redaction."""
+    from corpus_ft.bench.quality import bench_quality, format_table
+
+    result = bench_quality(repos, generator=generator, keep=keep)
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(format_table(result))
+    click.echo(f"\n{generator} generator; {result['cpus']} CPUs, load average {result['load_avg_1m']}")
 
 
 @bench.command("train")  # the trainer's benchmark (corpus_ft/bench/train.py)

@@ -9,7 +9,6 @@ picks another base. Nothing is written while loading.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from pathlib import Path
@@ -23,6 +22,7 @@ from corpus_ft.evaluate.config import EvalConfig
 from corpus_ft.ingest.config import IngestConfig
 from corpus_ft.train.config import TrainConfig
 from corpus_ft.estimate.memory import EstimateConfig
+from corpus_ft.settings import config_error, line_of, set_dotted
 from corpus_ft.util import CorpusFtError
 
 __all__ = ["Recipe", "TinyModelConfig", "ReviewSettings", "load_recipe", "recipe_from_dict"]
@@ -104,55 +104,6 @@ class Recipe(BaseModel):
         return self.train.model_copy(update={"model": model_ref or self.model})
 
 
-def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
-    """1-based line of the deepest YAML node along `loc` (pydantic's error location)."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
-            if match is None:
-                break
-            key, node = match
-            line = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
-def _model_for(loc: tuple) -> type[BaseModel] | None:
-    """The pydantic model that owns the key at `loc` (for 'did you mean' suggestions)."""
-    model: Any = Recipe
-    for part in loc[:-1]:
-        field = getattr(model, "model_fields", {}).get(str(part))
-        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
-            return None
-        model = field.annotation
-    return model
-
-
-def _describe(err: dict) -> tuple[tuple, str]:
-    """A pydantic error as (yaml location, message a person can act on)."""
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
-    key = ".".join(str(p) for p in loc) or "(top level)"
-    if err["type"] == "extra_forbidden":
-        owner = _model_for(loc)
-        known = sorted(owner.model_fields) if owner else []
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        hint = f"did you mean `{close[0]}`? " if close else ""
-        return loc, f"{key}: unknown key; {hint}known keys here: {', '.join(known)}"
-    if err["type"] == "missing":
-        return loc, f"{key}: required, but missing"
-    msg = err["msg"].removeprefix("Value error, ")
-    got = err.get("input")
-    if isinstance(got, dict):  # a whole section failed a cross-field check: the message says which
-        return loc, f"{key}: {msg}"
-    got_text = f'"{got}"' if isinstance(got, str) else repr(got)
-    return loc, f"{key}: {msg}, got {got_text}"
-
-
 def _error(path: Path | str, line: int | None, message: str) -> CorpusFtError:
     where = f"{path}:{line}" if line else f"{path}"
     return CorpusFtError(f"{where}: {message}")
@@ -173,14 +124,14 @@ def _check_paths(recipe: Recipe, base: Path, path: Path | str, root: yaml.Node |
         ok = p.is_dir() if is_dir else p.exists()
         if not ok:
             key = ".".join(loc)
-            raise _error(path, _line_of(root, loc),
+            raise _error(path, line_of(root, loc),
                          f"{key}: {p} is not {what} (relative paths are resolved against {base}); fix the path")
 
     recipe.repo = _resolve(recipe.repo, base)
     need(recipe.repo, ("repo",), "an existing directory", is_dir=True)
     recipe.run_dir = _resolve(recipe.run_path, base)
     if recipe.run_dir.exists() and not recipe.run_dir.is_dir():
-        raise _error(path, _line_of(root, ("run_dir",)), f"run_dir: {recipe.run_dir} exists and is not a directory")
+        raise _error(path, line_of(root, ("run_dir",)), f"run_dir: {recipe.run_dir} exists and is not a directory")
     if recipe.model != "tiny" and (local := _resolve(Path(recipe.model), base)).exists():
         recipe.model = str(local)
     ds = recipe.datasets
@@ -205,21 +156,23 @@ def recipe_from_dict(data: Any, path: Path | str = "<recipe>", *, base_dir: str 
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as e:
-        loc, message = _describe(e.errors()[0])
-        extra = len(e.errors()) - 1
-        more = f" (and {extra} more problem{'s' if extra > 1 else ''})" if extra else ""
-        raise _error(path, _line_of(root, loc), message + more) from None
+        raise config_error(e, Recipe, str(path), root=root) from None
     unbuilt = sorted(k for k, w in recipe.train.mix.items() if w > 0 and k not in recipe.datasets.kinds)
     if unbuilt:
-        raise _error(path, _line_of(root, ("train", "mix")),
+        raise _error(path, line_of(root, ("train", "mix")),
                      f"train.mix: trains {', '.join(unbuilt)}, which datasets.kinds does not build; "
                      "add it to datasets.kinds or set its weight to 0")
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     return _check_paths(recipe, base.resolve(), path, root)
 
 
-def load_recipe(path: str | os.PathLike, *, base_dir: str | os.PathLike | None = None) -> Recipe:
-    """Read and validate a recipe file; any problem is a CorpusFtError (exit 2) naming file, line and key."""
+def load_recipe(path: str | os.PathLike, *, base_dir: str | os.PathLike | None = None,
+                overrides: tuple[str, ...] | list[str] = ()) -> Recipe:
+    """Read and validate a recipe file; any problem is a CorpusFtError (exit 2) naming file, line and key.
+
+    `overrides` are `key.sub=value` strings (`corpus-ft run RECIPE train.lora_r=8`), applied to the
+    parsed YAML before validation, so they are checked exactly like the file.
+    """
     path = Path(path)
     if not path.is_file():
         raise CorpusFtError(f"{path}: no such recipe file; see recipes/ for the shipped ones")
@@ -235,6 +188,14 @@ def load_recipe(path: str | os.PathLike, *, base_dir: str | os.PathLike | None =
         if context and cmark is not None and cmark is not mark:
             problem += f" ({context} at line {cmark.line + 1})"
         raise _error(path, line, f"not valid YAML: {problem}") from None
-    recipe = recipe_from_dict(data, path, base_dir=base_dir, root=root)
+    if overrides:
+        if not isinstance(data, dict):
+            data = {}
+        for assignment in overrides:
+            set_dotted(data, assignment)
+        where = f"{path} with {' '.join(overrides)}"
+        recipe = recipe_from_dict(data, where, base_dir=base_dir, root=None)
+    else:
+        recipe = recipe_from_dict(data, path, base_dir=base_dir, root=root)
     recipe._source = path.resolve()
     return recipe

@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus_ft.recipe import Recipe
+from corpus_ft.settings import STAGES
 from corpus_ft.util import CorpusFtError, atomic_write_text, is_up_to_date, offline_env, write_manifest
 
-__all__ = ["STAGES", "run_recipe", "stamp_path"]
-
-STAGES = ("ingest", "datasets", "review", "estimate", "train", "evaluate")
+__all__ = ["STAGES", "run_dir_for", "run_recipe", "stamp_path"]
 
 
 @dataclass
@@ -38,6 +37,24 @@ class _Ctx:
 def stamp_path(run_dir: str | os.PathLike, stage: str) -> Path:
     """The file a finished stage leaves behind (the Makefile's target for that stage)."""
     return Path(run_dir) / ".stamps" / stage / "manifest.json"
+
+
+def run_dir_for(recipe: Recipe, repo: Path) -> Path:
+    """The run directory of `recipe` pointed at another repository: `<run_dir>--<repo name>-<hash of its path>`."""
+    import hashlib
+
+    tag = hashlib.sha256(str(repo.resolve()).encode()).hexdigest()[:8]
+    base = Path(recipe.run_path)
+    return base.with_name(f"{base.name}--{repo.resolve().name}-{tag}")
+
+
+def _check_owner(run: Path, repo: Path) -> None:
+    """Refuse to write one repository's run over another's (the Makefile and `ingest` record which one)."""
+    owner = run / ".stamps" / "repo"
+    if owner.is_file() and (recorded := owner.read_text().strip()) and Path(recorded) != Path(repo):
+        raise CorpusFtError(f"{run}: holds the run of {recorded}, not {repo}; running here would overwrite it. "
+                            f"Use `--repo {repo}` without --run-dir (its own directory is picked), another "
+                            f"--run-dir, or delete {run} first")
 
 
 def _fresh(run: Path, stage: str, inputs: dict, config: dict, *outputs: Path) -> bool:
@@ -152,22 +169,16 @@ def stage_review(recipe: Recipe, ctx: _Ctx) -> dict:
 
 
 def stage_estimate(recipe: Recipe, ctx: _Ctx) -> dict:
-    from corpus_ft.estimate.memory import (NO_FIT_EXIT, _visible_gpu_bytes, check_fit, estimate,
-                                          format_no_fit, settings_from_config, write_estimate)
+    from corpus_ft.estimate import NO_FIT_EXIT, format_no_fit, run_estimate
 
     run = ctx.run
-    ref = model_ref(recipe, ctx)
-    cfg = recipe.train_config(ref)
-    est = estimate(ref, **settings_from_config(cfg))
-    gpu = recipe.estimate.gpu or cfg.gpu or _visible_gpu_bytes()
-    report = check_fit(est, gpu, margin_gib=recipe.estimate.margin_gib) if gpu else None
-    write_estimate(run, est, report)
+    p = run_estimate(run, recipe.train_config(model_ref(recipe, ctx)), recipe.estimate)
     _stamp(run, "estimate", {"estimate": run / "estimate.json"}, {})
-    if report is not None and not report.fits:
-        raise CorpusFtError("the recipe's training settings do not fit the GPU: " + format_no_fit(est, report)
+    if p.fit is not None and not p.fit.fits:
+        raise CorpusFtError("the recipe's training settings do not fit the GPU: " + format_no_fit(p.estimate, p.fit)
                             + f"; change `train:` in {recipe.source or 'the recipe'}", exit_code=NO_FIT_EXIT)
-    return {"status": "ran", "required_gib": round(est.required_gib, 2),
-            "gpu_gib": round(report.gpu_gib, 1) if report else None, "fits": report.fits if report else None}
+    return {"status": "ran", "required_gib": round(p.estimate.required_gib, 2),
+            "gpu_gib": round(p.fit.gpu_gib, 1) if p.fit else None, "fits": p.fit.fits if p.fit else None}
 
 
 def stage_train(recipe: Recipe, ctx: _Ctx) -> dict:
@@ -187,8 +198,10 @@ def stage_train(recipe: Recipe, ctx: _Ctx) -> dict:
 
     summary = train(run, cfg, progress=ctx.progress)
     _stamp(run, "train", inputs, config)
+    mem = summary.get("memory") or {}
     return {"status": "ran", "output": summary["output"], "steps": summary["steps"],
-            "train_loss": _round(summary["train_loss"]), "eval_loss": _round(summary["eval_loss"])}
+            "train_loss": _round(summary["train_loss"]), "eval_loss": _round(summary["eval_loss"]),
+            "peak_gib": mem.get("peak_allocated_gib", mem.get("peak_rss_gib"))}
 
 
 def stage_evaluate(recipe: Recipe, ctx: _Ctx) -> dict:
@@ -232,6 +245,11 @@ def run_recipe(recipe: Recipe, stages: Iterable[str] | None = None, *, progress:
         raise CorpusFtError(f"unknown stage(s) {', '.join(unknown)}; choose from {', '.join(STAGES)}")
     say = echo or (lambda msg: print(msg, file=sys.stderr, flush=True))
     run = Path(recipe.run_path).resolve()
+    _check_owner(run, recipe.repo)
+    if recipe.evaluate.queries:  # refuse at the first stage, not after hours of training
+        from corpus_ft.evaluate.queries import check_queries_repo
+
+        check_queries_repo(recipe.evaluate.queries, recipe.repo, run)
     run.mkdir(parents=True, exist_ok=True)
     ctx = _Ctx(run, progress, say)
     started = time.perf_counter()

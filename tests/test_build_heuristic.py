@@ -1,56 +1,250 @@
-"""The offline heuristic generator: questions from headings, definitions and steps; summaries from names."""
+"""The offline heuristic generator and the dataset stage's content rules: questions that name
+what they are about, whole-paragraph answers, one record per question, code summaries that say
+more than the name, stubs and generated code skipped, long classes outlined, keywords that are
+domain terms."""
 
 from __future__ import annotations
 
-from corpus_ft.datasets.kinds import extract_keywords, good_docstring, grounding
+import textwrap
+
+from corpus_ft.datasets.config import BuildConfig
+from corpus_ft.datasets.kinds import (
+    code_summary,
+    extract_keywords,
+    good_docstring,
+    grounding,
+    is_keyword,
+    product_name,
+    qa,
+    skip_reason,
+)
+from corpus_ft.datasets.measure import restates_name
+from corpus_ft.datasets.quality import markup_residue
 from corpus_ft.generate import GeneratorConfig
 from corpus_ft.generate.heuristic import HeuristicGenerator
 
 CHUNK = {
-    "id": "chunk-1", "heading_path": ["Runbook", "Restarting the billing service"],
+    "id": "chunk-1", "heading_path": ["Runbook", "Restarting the billing service"], "product": "Ledgerline",
     "text": "## Restarting the billing service\n\n"
             "The billing service is the component that issues invoices to customers every month.\n\n"
             "1. Stop the worker with `billing-ctl stop`.\n2. Flush the Redis cache.\n3. Start the worker again.\n\n"
             "```bash\nbilling-ctl status\n```\n",
 }
+RETRIES = {
+    "id": "chunk-2", "heading_path": ["Ledgerline configuration", "Retries"], "product": "Ledgerline",
+    "text": "Retries\n=======\n\nThe `retry_limit` setting defaults to `5`. It is read at start-up.\n\n"
+            "If the bank feed is unreachable for more than an hour, the matcher pauses and pages the on-call "
+            "engineer. It resumes on its own once the feed is back.\n\n"
+            "The trick is to keep the feed small.\n\n"
+            "The exception queue is used to hold statement lines that the matcher could not match.\n\n"
+            "If you want to replay a statement, run `ledgerctl replay FILE`. The replay is idempotent.\n",
+}
+RST = {
+    "id": "chunk-3", "heading_path": ["Configuration Handling", "Debug Mode"], "product": "Flask",
+    "text": "Debug Mode\n----------\n\nThe :data:`DEBUG` config value is special because it may behave inconsistently "
+            "if changed after the app has begun setting up. Use the ``--debug`` option on the "
+            ":meth:`~flask.Flask.run` command instead::\n\n    $ flask --app hello run --debug\n\n"
+            ".. versionchanged:: 2.3\n   The option replaces the environment variable.\n",
+}
 
 
-def test_questions_come_from_steps_definitions_and_headings_with_answers_from_the_chunk():
-    gen = HeuristicGenerator(GeneratorConfig(questions_per_chunk=5))
-    pairs = gen.questions([CHUNK])[0]
-    assert pairs == gen.questions([CHUNK])[0], "must be deterministic"
-    by_q = {p["question"]: p["answer"] for p in pairs}
-    assert by_q["How do I restart the billing service?"].startswith("1. Stop the worker")
-    assert by_q["What is the billing service?"] == \
+def _pairs(chunk: dict, n: int = 8) -> dict[str, str]:
+    gen = HeuristicGenerator(GeneratorConfig(questions_per_chunk=n))
+    pairs = gen.questions([chunk])[0]
+    assert pairs == gen.questions([chunk])[0], "must be deterministic"
+    return {p["question"]: p["answer"] for p in pairs}
+
+
+def test_questions_name_the_product_and_come_in_several_types_with_whole_answers():
+    by_q = _pairs(CHUNK)
+    assert by_q["How do I restart the billing service in Ledgerline?"] == (
+        "1. Stop the worker with `billing-ctl stop`.\n2. Flush the Redis cache.\n3. Start the worker again.")
+    assert by_q["What is the billing service in Ledgerline?"] == \
         "The billing service is the component that issues invoices to customers every month."
-    assert any(q.startswith("What does the documentation say about Restarting the billing service") for q in by_q)
+    assert "billing-ctl status" not in " ".join(by_q.values()), "the code after a list is not part of the steps"
     assert all(grounding(a, CHUNK["text"]) == 1.0 for a in by_q.values())
-    assert "billing-ctl status" not in " ".join(by_q.values()), "code blocks are not answers"
-    assert len(HeuristicGenerator(GeneratorConfig(questions_per_chunk=1)).questions([CHUNK])[0]) == 1
+
+    by_q = _pairs(RETRIES)
+    assert by_q["What is the default of `retry_limit` in Ledgerline?"].startswith("The `retry_limit` setting defaults to `5`.")
+    assert by_q["In Ledgerline, what happens if the bank feed is unreachable for more than an hour?"].endswith(
+        "It resumes on its own once the feed is back."), "the whole paragraph answers, not the one sentence"
+    assert "What is the exception queue for in Ledgerline?" in by_q
+    assert by_q["How do I replay a statement in Ledgerline?"].startswith("If you want to replay a statement, run")
+    assert not any("trick" in q for q in by_q), "a context-free subject is never asked about"
+    assert all("Ledgerline" in q for q in by_q), by_q
+    assert len(HeuristicGenerator(GeneratorConfig(questions_per_chunk=1)).questions([RETRIES])[0]) == 1
+    reader = dict(RETRIES, text="If your question is shorter than a tweet, send it to the on-call channel.\n\n"
+                                "If you want to use any of these forms of login, follow the vendor's guide.\n")
+    assert not [q for q in _pairs(reader) if "what happens" in q or q.startswith("How do I")], \
+        "conditions about the reader and how-tos that point at 'these' need the page"
+    faq = {"id": "c9", "heading_path": ["FAQ", "Encoded Data?"], "product": "Requests",
+           "text": "Requests automatically decompresses gzip-encoded responses, and does its best to decode content.\n\n"
+                   "The maintainers believe that Requests is a feature-complete piece of software at this time.\n\n"
+                   "Requests allows you to easily override User-Agent strings, along with any other HTTP header.\n"}
+    code_heading = dict(RETRIES, heading_path=["Typer", "Note about `FileTextWrite"],
+                        text="The `FileTextWrite` class is a convenience class that opens files for writing text.\n")
+    assert all(q.count("`") % 2 == 0 for q in _pairs(code_heading)), "a cut code span in a heading is not carried over"
+    them = dict(RETRIES, heading_path=["Subcommands", "Put them together"], text="Both parts are similar:\n\n```\nx\n```\n")
+    assert not any(q.startswith("How do I") for q in _pairs(them))
+    faq2 = {"id": "c10", "heading_path": ["FAQ", "Shell Variable Expansion On Windows", "Answer"], "product": "Click",
+            "text": "Why does my glob not expand on Windows, and what should I do about it in scripts?\n\n"
+                    "Windows command line does not do any expansion, so Click emulates unix expansion on Windows.\n\n"
+                    "The third row is the three-state pattern for flags.\n\n"
+                    "@click.command()\n@click.option(\"-n\", type=int)\ndef foo(n):\n    run(n)\n"}
+    by_q = _pairs(faq2)
+    assert list(by_q) == ["What does the Click documentation say about Shell Variable Expansion On Windows?"], by_q
+    assert by_q[list(by_q)[0]].startswith("Windows command line does not do any expansion"), "a question is no overview"
+    assert "@click" not in " ".join(by_q.values()), "code the parser left unfenced is not prose"
+    cut = dict(RETRIES, text="If a response carries cookies, you can read them like this:\n")
+    assert not _pairs(cut), "an answer that ends in ':' (its code is in the next chunk) is half an answer"
+    assert list(_pairs(faq)) == ["What does the Requests documentation say about Encoded Data (FAQ)?"]
 
 
-def test_summaries_use_name_signature_and_comments():
+def test_questions_and_answers_carry_no_markup():
+    by_q = _pairs(RST)
+    text = " ".join(by_q) + " ".join(by_q.values())
+    assert by_q, "the section supports questions"
+    assert not markup_residue(text) and "versionchanged" not in text and "~flask" not in text, text
+    assert any("`flask.Flask.run`" not in a and "`run`" in a for a in by_q.values())
+
+
+def _qa_records(chunks: list[dict]) -> tuple[list[dict], list[dict]]:
+    class Fixed:
+        name, version = "fixed", "1"
+
+        def questions(self, cs):
+            return [[{"question": "What is Flask?", "answer": c["text"]}] for c in cs]
+
+    return qa(chunks, Fixed(), BuildConfig())
+
+
+def test_no_two_qa_records_share_a_question():
+    def chunk(i: int, heads: list[str], text: str, unit: str | None = None) -> dict:
+        return {"id": f"c{i}", "unit_id": unit or f"u{i}", "text": text, "heading_path": heads, "path": f"d{i}.md",
+                "language": "markdown", "start_line": 1, "end_line": 3}
+
+    kept, removed = _qa_records([
+        chunk(1, ["Flask"], "Flask is a lightweight web application framework."),
+        chunk(2, ["Foreword"], "Flask is a micro framework with a small core."),
+        chunk(3, ["Foreword"], "Flask is a framework that stays out of your way.", unit="u2"),
+        chunk(4, ["Installation"], "Flask is a lightweight web application framework."),
+    ])
+    questions = [r["messages"][1]["content"] for r in kept]
+    assert questions == ["What is Flask?", "What is Flask, according to the “Foreword” section?"]
+    assert len(set(questions)) == len(questions)
+    assert [r["reason"] for r in removed] == ["duplicate_question", "duplicate_question"]
+
+
+def test_product_name_from_readme_title_or_repository_name():
+    units = [{"kind": "section", "path": "README.md", "heading_path": ["Ledgerline"], "text": "# Ledgerline"}]
+    assert product_name(units) == "Ledgerline" and product_name(units, "/work/sample_corpus") == "Ledgerline"
+    units = [{"kind": "section", "path": "README.md", "heading_path": ["Features"], "text": "HTTPX is fast."},
+             {"kind": "section", "path": "docs/index.md", "heading_path": ["Intro"], "text": "Use HTTPX, httpx.get or HTTPX."}]
+    assert product_name(units, "/src/httpx") == "HTTPX", "the docs' spelling of the repository's name"
+    assert product_name(units, "/src/checkout") == "", "a README section heading is not a product"
+    assert product_name([], None) == ""
+
+
+def test_code_summaries_say_what_the_body_does_never_only_the_name():
     units = [
-        {"name": "BillingClient.fetchOpenInvoices", "kind": "method", "language": "java",
+        {"name": "BillingClient.fetchOpenInvoices", "kind": "method", "language": "java", "path": "B.java",
          "signature": "public List<Invoice> fetchOpenInvoices(String customerId, int limit) {",
-         "text": "x\n    // ask the billing API for invoices that are not paid yet\n"},
-        {"name": "load_units", "kind": "function", "language": "python",
-         "signature": "def load_units(path: Path, *, strict: bool = False) -> list[dict]:", "text": ""},
-        {"name": "ExceptionCase", "kind": "class", "language": "python", "signature": "class ExceptionCase:", "text": ""},
+         "text": "public List<Invoice> fetchOpenInvoices(String customerId, int limit) {\n"
+                 "    // ask the billing API for invoices that are not paid yet\n"
+                 "    List<Invoice> all = api.invoices(customerId);\n    if (all == null) throw new BillingException(\"down\");\n"
+                 "    return filterOpen(all, limit);\n}"},
+        {"name": "load_units", "kind": "function", "language": "python", "path": "l.py",
+         "signature": "def load_units(path: Path) -> list[dict]:",
+         "text": "def load_units(path: Path) -> list[dict]:\n    if not path.exists():\n        raise FileNotFoundError(path)\n"
+                 "    table = pq.read_table(path)\n    return table.to_pylist()\n"},
+        {"name": "Ledger", "kind": "class", "language": "python", "path": "l.py", "signature": "class Ledger(Base):",
+         "text": "class Ledger(Base):\n    entries: list\n    def post(self, e):\n        self.entries.append(e)\n"},
+        {"name": "overdue_count", "kind": "function", "language": "python", "path": "o.py",
+         "signature": "def overdue_count(x):", "text": "def overdue_count(x):\n    return x\n"},
     ]
-    java, py, cls = HeuristicGenerator().summaries(units)
-    assert java == ("`BillingClient.fetchOpenInvoices` is a java method of `BillingClient` that fetches open invoices. "
-                    "It takes `customerId` and `limit`. Ask the billing API for invoices that are not paid yet.")
-    assert py == "`load_units` is a python function that loads units. It takes `path` and `strict`. It returns `list[dict]`."
-    assert cls == "`ExceptionCase` is a python class representing an exception case."
+    java, py, cls, bare = HeuristicGenerator().summaries(units)
+    assert java == ("`BillingClient.fetchOpenInvoices` fetches open invoices: it calls `api.invoices()`, "
+                    "throws `BillingException` and returns `filterOpen(all, limit)`. "
+                    "Ask the billing API for invoices that are not paid yet.")
+    assert py == ("`load_units` loads units: it calls `path.exists()` and `pq.read_table()`, raises `FileNotFoundError` "
+                  "and returns `table.to_pylist()`.")
+    assert cls == "`Ledger` subclasses `Base`, declares `entries` and defines `post()`."
+    assert bare == "`overdue_count` returns `x`."
+    for summary, unit in zip((java, py, cls), units):
+        assert not restates_name(summary, unit["name"]) and "works with the" not in summary
+    (wrapped,) = HeuristicGenerator().summaries([{
+        "name": "guess_codec", "kind": "function", "language": "python",
+        "text": "def guess_codec(sample):\n    # TODO: faster\n    # JSON always starts with two ASCII characters, so detection is as\n"
+                "    # easy as counting the nulls.\n    return sample.count(b'\\x00')\n"}])
+    assert wrapped.endswith("JSON always starts with two ASCII characters, so detection is as easy as counting the nulls."), \
+        "a comment over two lines is one sentence"
+    assert HeuristicGenerator().summaries([{"name": "main", "kind": "function", "language": "python",
+                                           "text": "@app.command()\ndef main(name: str = typer.Option('x')):\n    print(name)\n"}]) \
+        == [None], "calls in defaults and decorators are not what the body does"
+    name_only = HeuristicGenerator().summaries([{"name": "get_name", "kind": "method", "language": "python",
+                                                 "text": "def get_name(self):\n    pass\n"}])
+    assert name_only == [None], "nothing beyond the name: left to a model generator"
+    assert restates_name("`load_units` is a python function that works with the load units.", "load_units")
+    assert restates_name("`get_user` gets the user.", "get_user")
 
 
-def test_docstring_quality_and_keywords():
+def test_stubs_and_generated_code_are_skipped_and_long_classes_are_outlined():
+    def unit(name, text, kind="function", path="m.py", language="python"):
+        return {"id": name, "name": name, "kind": kind, "language": language, "path": path, "text": text,
+                "signature": text.split("\n")[0], "docstring": None, "start_line": 1, "end_line": 9}
+
+    assert skip_reason(unit("f", "@overload\ndef f(x: int) -> int: ...")) == "stub"
+    assert skip_reason(unit("g", "def g(self):\n    \"\"\"Do it.\"\"\"\n    pass\n")) == "stub"
+    assert skip_reason(unit("h", "def h():\n    ...\n")) == "stub"
+    assert skip_reason(unit("k", "def k():\n    return 1\n")) is None
+    assert skip_reason(unit("m", "def m():\n    return 1\n", path="api/service_pb2.py")) == "generated"
+    assert skip_reason(unit("n", "// Code generated by protoc-gen-go. DO NOT EDIT.\nfunc N() {\n\treturn\n}",
+                            language="go", path="n.go")) == "generated"
+    assert skip_reason(unit("e", "func E() {\n}", language="go", path="e.go")) == "stub"
+
+    methods = "".join(f"    def method_{i}(self, value: int) -> int:\n        \"\"\"Add {i} to the value.\"\"\"\n"
+                      + "        total = value\n" * 40 + f"        return total + {i}\n\n" for i in range(14))
+    big = unit("Big", "class Big(Base):\n    \"\"\"Keeps a running total for the ledger.\"\"\"\n\n" + methods, kind="class")
+    big["docstring"] = "Keeps a running total for the ledger."
+    assert len(big["text"]) > 12000
+    records, removed = code_summary([big, unit("f", "@overload\ndef f(x: int) -> int: ...")], HeuristicGenerator(),
+                                    BuildConfig())
+    assert [r["reason"] for r in removed] == ["stub"]
+    write = next(r for r in records if r["meta"]["direction"] == "summary_to_code")
+    code = write["messages"][2]["content"]
+    assert write["messages"][1]["content"].startswith("Write the outline (signature, docstring, method signatures) of `Big`")
+    assert "Keeps a running total for the ledger." in write["messages"][1]["content"]
+    assert "def method_13(self, value: int) -> int:" in code and '"""Add 13 to the value."""' in code
+    assert "total = value" not in code and len(code) < 2000
+    doc = unit("g", 'def g():\n    """Use it like this:\n\n    ```python\n    g()\n    ```\n    """\n    return 1\n')
+    records, _ = code_summary([dict(doc, docstring="Return one, the answer to everything here.")], HeuristicGenerator(),
+                              BuildConfig())
+    shown = next(r for r in records if r["meta"]["direction"] == "summary_to_code")["messages"][2]["content"]
+    assert shown.startswith("````python\n") and shown.endswith("\n````"), "a fence the docstring's ``` cannot close"
+
+
+def test_docstrings_are_cleaned_and_keywords_are_domain_terms():
     assert good_docstring("Render an order as an invoice.\n\nArgs: ...", 4) == "Render an order as an invoice."
+    assert good_docstring("Like :meth:`~flask.Flask.route` but for a ``Blueprint``.", 4) == "Like `route` but for a `Blueprint`."
     assert good_docstring("TODO: write me properly later on", 4) is None
     assert good_docstring("Getter.", 4) is None
+    assert good_docstring("Given the routes, yields the following information:\n\n- a", 4) is None
     kws = extract_keywords("The reconciler compares the ledger with bank statements every night. "
                            "Unmatched bank statements become exception cases for finance operations.", 3)
     assert len(kws) == 3 and any("bank statements" in k.lower() for k in kws)
     words = [w for k in kws for w in k.lower().split()]
     assert len(words) == len(set(words)), f"keyword phrases should not repeat words: {kws}"
+    changelog = textwrap.dedent("""\
+        Version 2.3.0
+        -------------
+
+        Released 2023-04-25
+
+        -   Drop support for Python 3.7. :pr:`5072`
+        -   The session cookie is signed with the secret key rotation list. :issue:`4567`
+        -   Session interface gains ``should_set_cookie``. .. versionadded:: 2.3
+        """)
+    kws = extract_keywords(changelog, 5)
+    assert kws and all(is_keyword(k) for k in kws), kws
+    banned = {"version", "released", "issue", "pr", "versionadded", "2.3.0", "2023-04-25"}
+    assert not any(w in banned for k in kws for w in k.lower().split()), kws

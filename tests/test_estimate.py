@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -11,9 +10,9 @@ from click.testing import CliRunner
 from corpus_ft.cli import main
 from corpus_ft.estimate import memory as est_module
 from corpus_ft.bench.calibration import grid_residuals, read_grid, reference_residuals
-from corpus_ft.estimate.memory import (NO_FIT_EXIT, check_fit, choose_fastest, estimate, load_shape, parse_gpu,
-                                      preflight)
+from corpus_ft.estimate.memory import NO_FIT_EXIT, check_fit, estimate, load_shape, parse_gpu, plan, preflight
 from corpus_ft.estimate.shapes import GIB, PRESETS
+from corpus_ft.train.config import TrainConfig
 from corpus_ft.util import CorpusFtError
 
 # Llama-3.2-1B's config.json as published on the hub (trimmed of keys the estimator ignores).
@@ -195,23 +194,24 @@ def test_fits_with_headroom():
 
 # --- trainer pre-flight -----------------------------------------------------------------------
 
-def _train_config(**kw):
-    return SimpleNamespace(**{"model": "llama-3-8b", "method": "qlora", "seq_len": 2048, "micro_batch": 4,
-                              "grad_accum": 1, "gradient_checkpointing": "auto", "liger": True, "gpu": None, **kw})
+def _train_config(**kw) -> TrainConfig:
+    return TrainConfig(**{"model": "llama-3-8b", "method": "qlora", "seq_len": 2048, "micro_batch": 4,
+                          "grad_accum": 1, "lora_dropout": 0.0, "liger": True, **kw})
 
 
 def test_preflight_refuses_what_does_not_fit():
     with pytest.raises(CorpusFtError) as e:
-        preflight(_train_config(gpu="8GiB"))
+        preflight(_train_config(gpu="9GiB"))  # mb 1 needs 7.9 GiB + the 0.5 GiB margin EstimateConfig keeps free
     assert e.value.exit_code == NO_FIT_EXIT
-    assert "8.0 GiB" in str(e.value) and "settings that fit" in str(e.value) and "micro_batch=1" in str(e.value)
+    assert "9.0 GiB" in str(e.value) and "settings that fit" in str(e.value) and "micro_batch 1 x grad_accum 4" in str(e.value)
 
 
 def test_preflight_passes_and_picks_checkpointing():
-    est = preflight(_train_config(gpu="A100-80", micro_batch=1))
-    assert est is not None and est.settings["gradient_checkpointing"] is False  # fits without: faster
-    est = preflight(_train_config(gpu="24GiB"))
-    assert est.settings["gradient_checkpointing"] is True
+    p = preflight(_train_config(gpu="A100-80", micro_batch=1))
+    assert p is not None and p.estimate.settings["gradient_checkpointing"] is False  # fits without: faster
+    assert p.config.gradient_checkpointing is False and p.fit.fits
+    p = preflight(_train_config(gpu="24GiB"))
+    assert p.estimate.settings["gradient_checkpointing"] is True and p.config.gradient_checkpointing is True
 
 
 def test_preflight_skips_an_uncached_hub_model_with_a_warning(tmp_path, monkeypatch):
@@ -231,46 +231,45 @@ def test_preflight_on_cpu_without_gpu_is_a_no_op():
     assert preflight(_train_config()) is None
 
 
-def test_choose_fastest_both_forms():
+def test_plan_resolves_auto_like_a_gpu_run_and_fixed_settings_stay():
     cfg = _train_config(micro_batch=1)
-    assert choose_fastest("llama-3.2-1b", cfg, parse_gpu("H100-80")) == {"gradient_checkpointing": False}
-    assert choose_fastest("llama-3-8b", cfg, 12 * GIB) == {"gradient_checkpointing": True}
-    from corpus_ft.train.config import TrainConfig
-
-    chosen = choose_fastest(TrainConfig(model="llama-3.2-1b", gpu="80GiB", micro_batch=1))
-    assert isinstance(chosen, TrainConfig) and chosen.gradient_checkpointing is False
-    fixed = TrainConfig(model="llama-3.2-1b", gpu="80GiB", gradient_checkpointing=True)
-    assert choose_fastest(fixed).gradient_checkpointing is True
+    assert plan(cfg, gpu="H100-80").config.gradient_checkpointing is False
+    assert plan(cfg, gpu=12 * GIB).config.gradient_checkpointing is True
+    assert plan(cfg).config.gradient_checkpointing is True and plan(cfg).fit is None  # no GPU: conservative
+    fixed = _train_config(gpu="80GiB", gradient_checkpointing=True)
+    assert plan(fixed).config.gradient_checkpointing is True
+    auto = plan(TrainConfig(model="llama-3-8b"))  # TrainConfig's defaults, as `corpus-ft train` would use them
+    assert auto.config.precision == "bf16" and auto.estimate.settings["micro_batch"] == 4
+    assert auto.estimate.settings["lora_dropout"] == 0.05
 
 
 def test_run_estimate_writes_the_verdict_and_uses_the_built_tiny_model(tmp_path):
-    from corpus_ft.train.config import TrainConfig
     from corpus_ft.estimate.memory import EstimateConfig, run_estimate
 
     tiny = tmp_path / "tiny-model"
     tiny.mkdir()
     (tiny / "config.json").write_text(json.dumps({**LLAMA_32_1B_CONFIG, "hidden_size": 256, "num_hidden_layers": 2,
                                                   "intermediate_size": 688, "vocab_size": 4000, "head_dim": 32}))
-    data = run_estimate(tmp_path, TrainConfig(model="tiny", micro_batch=2), EstimateConfig(gpu="T4"))
+    data = run_estimate(tmp_path, TrainConfig(model="tiny", micro_batch=2), EstimateConfig(gpu="T4")).to_dict()
     assert data["shape"]["hidden"] == 256 and data["fit"]["fits"] is True
     assert json.loads((tmp_path / "estimate.json").read_text()) == json.loads(json.dumps(data))
     big = run_estimate(tmp_path, TrainConfig(model="llama-3-70b", method="lora"), EstimateConfig(gpu="24GiB"))
-    assert big["fit"]["fits"] is False and big["fit"]["max_micro_batch"] == 0
+    assert big.fit.fits is False and big.fit.max_micro_batch == 0
 
 
 # --- CLI ----------------------------------------------------------------------------------------
 
 def test_cli_exit_codes_json_and_run_dir(tmp_path):
     runner = CliRunner()
-    ok = runner.invoke(main, ["estimate", "llama-3.2-1b", "--micro-batch", "4", "--gpu", "T4", "--json",
-                              "--run", str(tmp_path)])
+    ok = runner.invoke(main, ["estimate", "llama-3.2-1b", "--micro-batch", "4", "--grad-accum", "1",
+                              "--lora-dropout", "0", "--liger", "on", "--gpu", "T4", "--json", "--run", str(tmp_path)])
     assert ok.exit_code == 0, ok.output
     data = json.loads(ok.stdout)
     assert data["fit"]["fits"] is True and data["peak_allocated_gib"] == pytest.approx(3.04, abs=0.1)
     assert json.loads((tmp_path / "estimate.json").read_text())["peak_allocated_gib"] == data["peak_allocated_gib"]
 
     no = runner.invoke(main, ["estimate", "llama-3-8b", "--method", "lora", "--micro-batch", "4",
-                              "--no-liger", "--gpu", "24GiB"])
+                              "--liger", "off", "--gpu", "24GiB"])
     assert no.exit_code == NO_FIT_EXIT
     assert "does not fit" in no.output and "liger" in no.output
 
@@ -310,3 +309,34 @@ def test_layer_count_matches_what_a_real_layer_saves():
         predicted = 2 * shape.hidden + _layer_bytes(shape, 2, SEVEN, dropout, **cpu)
         # within 1 KiB/token: the rotary cos/sin tables (shared by all layers) and per-head scalars
         assert measure_saved_bytes(shape, tokens=64, lora_dropout=dropout) == pytest.approx(predicted, abs=1024)
+
+
+def test_bench_estimate_from_runs_refits_like_the_grid(tmp_path):
+    """Each measured grid point written as a finished run (train_config.json + metrics.jsonl with its GPU peak):
+    `--from-runs` gives the grid's residuals and refits the same activation constants."""
+    from corpus_ft.bench.calibration import refit
+
+    grid = read_grid()
+    runs = []
+    for i, r in enumerate(grid):
+        model = tmp_path / f"run{i}" / "model"
+        model.mkdir(parents=True)
+        cfg = TrainConfig(model=r["model"], method=r["method"], seq_len=r["seq"], micro_batch=r["mb"], grad_accum=1,
+                          lora_dropout=0.0, liger=True, precision="bf16", gradient_checkpointing=r["ckpt"])
+        (model / "train_config.json").write_text(cfg.model_dump_json())
+        (model / "metrics.jsonl").write_text("".join(
+            json.dumps({"step": s, "peak_allocated_gib": r["peak_alloc_gib"] * f, "peak_reserved_gib": r["peak_reserved_gib"] * f})
+            + "\n" for s, f in ((1, 0.9), (2, 1.0))))
+        runs.append(str(model.parent))
+    res = CliRunner().invoke(main, ["bench", "estimate", "--from-runs", *runs, "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert [r["alloc_err_pct"] for r in data["runs"]] == [r["alloc_err_pct"] for r in grid_residuals()]
+    fitted = refit()
+    assert data["refit"] == {k: fitted[k] for k in ("CKPT_LAYERS", "NOCKPT_LAYERS")}
+    cpu = tmp_path / "cpu" / "model"
+    cpu.mkdir(parents=True)
+    (cpu / "train_config.json").write_text(TrainConfig(model="tiny").model_dump_json())
+    (cpu / "metrics.jsonl").write_text('{"step": 1, "peak_rss_gib": 1.2}\n')
+    bad = CliRunner().invoke(main, ["bench", "estimate", "--from-runs", str(cpu.parent)])
+    assert bad.exit_code == 2 and "no GPU peak recorded" in bad.output

@@ -89,7 +89,8 @@ class Scripted:
         self.app = Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"])])
 
     async def chat(self, request: Request) -> JSONResponse:
-        self.requests.append({"body": await request.json(), "auth": request.headers.get("authorization")})
+        body = await request.json()
+        self.requests.append({"body": body, "auth": request.headers.get("authorization")})
         if len(self.requests) == 1 and self.delay_first_s:
             await asyncio.sleep(self.delay_first_s)
         if self.failures:
@@ -99,7 +100,8 @@ class Scripted:
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         await asyncio.sleep(self.sleep_s)
         self.in_flight -= 1
-        return JSONResponse(reply(self.content))
+        content = self.content(body) if callable(self.content) else self.content
+        return JSONResponse(reply(content))
 
 
 # --- corpus-ft serve with the tiny model -------------------------------------------------
@@ -215,16 +217,46 @@ def test_timeout_is_retried():
             impatient.chat(USER)
 
 
+def _three_steps(body: dict) -> str:
+    """A model that plays every qa step: questions, answers from the chunk, the grounding check."""
+    prompt = body["messages"][0]["content"]
+    if "SUPPORTED or UNSUPPORTED" in prompt:
+        return "UNSUPPORTED" if "every weekday" in prompt and "Answer: Deploys run at noon." in prompt else "SUPPORTED"
+    if "Question: " in prompt:
+        question = prompt.split("Question: ", 1)[1].split("\n", 1)[0]
+        return {"How do I restart billing?": "Run `systemctl restart billing`.",
+                "Who owns billing?": "NOT IN TEXT", "When do deploys run?": "Deploys run at noon."}.get(question, "?")
+    if "restart billing" in prompt:
+        return '```json\n["How do I restart billing?", "Who owns billing?"]\n```'
+    return '["When do deploys run?"]' if "weekday" in prompt else "I cannot help with that."
+
+
+def test_generator_asks_answers_checks_and_drops_what_the_chunk_does_not_support(tmp_path):
+    server = Scripted(content=_three_steps)
+    with run_in_background(server.app) as url:
+        gen = get_generator(openai_cfg(url, concurrency=2), cache_dir=tmp_path)
+        out = gen.questions(CHUNKS)
+    assert out == [[{"question": "How do I restart billing?", "answer": "Run `systemctl restart billing`."}], [], []]
+    assert gen.stats["unparseable"] == 1  # the owners chunk got no readable questions
+    assert gen.stats["unanswered"] == 1  # "Who owns billing?" is not in the runbook chunk
+    assert gen.stats["grounding_checked"] == 2 and gen.stats["grounding_dropped"] == 1  # "at noon" is not in the text
+    assert gen.stats["prompts"] == 3 + 3 + 2
+    answers = [r["body"]["messages"][0]["content"] for r in server.requests if "Question: " in
+               r["body"]["messages"][0]["content"] and "SUPPORTED" not in r["body"]["messages"][0]["content"]]
+    assert answers and all("Runbook" not in a and "docs/" not in a for a in answers), "answers see the chunk alone"
+    with run_in_background(Scripted(content=_three_steps).app) as url2:
+        unchecked = get_generator(openai_cfg(url2, grounding_check=False), cache_dir=tmp_path)
+        assert unchecked.questions(CHUNKS)[2] == [{"question": "When do deploys run?", "answer": "Deploys run at noon."}]
+
+
 def test_generator_drops_a_rejected_prompt_and_keeps_going(tmp_path):
-    pairs = '```json\n[{"question": "How do I restart billing?", "answer": "Run systemctl restart billing."}]\n```'
-    server = Scripted(failures=[(400, {})], content=pairs)
+    server = Scripted(failures=[(400, {})], content=_three_steps)
     with run_in_background(server.app) as url:
         gen = get_generator(openai_cfg(url, concurrency=1), cache_dir=tmp_path)
         out = gen.questions(CHUNKS)
-    assert sum(o == [] for o in out) == 1 and gen.stats["failed"] == 1 and gen.stats["unparseable"] == 0
-    assert [o for o in out if o][0] == [{"question": "How do I restart billing?",
-                                         "answer": "Run systemctl restart billing."}]
-    body = server.requests[-1]["body"]
+    assert gen.stats["failed"] == 1 and sum(o == [] for o in out) >= 2
+    assert all(p["answer"] != "Deploys run at noon." for o in out for p in o)
+    body = server.requests[0]["body"]
     assert body["model"] == "tiny" and body["max_tokens"] == 16 and body["temperature"] == 0.0
     assert "docs/" in body["messages"][0]["content"] or "README.md" in body["messages"][0]["content"]
 

@@ -8,8 +8,15 @@ import pytest
 
 from corpus_ft.generate import GeneratorConfig
 from corpus_ft.generate.cache import ResponseCache, request_key
-from corpus_ft.generate.parse import parse_qa, parse_summary
-from corpus_ft.generate.prompts import load_template, load_templates, qa_prompt, summary_prompt
+from corpus_ft.generate.parse import parse_answer, parse_qa, parse_questions, parse_summary, parse_verdict
+from corpus_ft.generate.prompts import (
+    answer_prompt,
+    check_prompt,
+    load_template,
+    load_templates,
+    qa_prompt,
+    summary_prompt,
+)
 from corpus_ft.util import CorpusFtError
 
 PAIRS = [{"question": "How do I restart billing?", "answer": "Run systemctl restart billing."},
@@ -59,13 +66,40 @@ def test_parse_summary_rejects_non_summaries(reply):
     assert parse_summary(reply) is None
 
 
+@pytest.mark.parametrize("reply", [
+    '["How do I restart billing?", "Who owns billing?"]',
+    'Here you go:\n```json\n{"questions": ["How do I restart billing?", "Who owns billing?"]}\n```',
+    '[{"question": "How do I restart billing?", "answer": "x"}, {"q": "Who owns billing?", "a": "y"}]',
+    "1. How do I restart billing?\n2. **Question:** Who owns billing?\n",
+])
+def test_parse_questions_reads_lists_objects_and_lines(reply):
+    assert parse_questions(reply) == ["How do I restart billing?", "Who owns billing?"]
+    assert parse_questions(reply, limit=1) == ["How do I restart billing?"]
+
+
+def test_parse_questions_answers_and_verdicts_reject_what_they_cannot_read():
+    assert parse_questions("[]") == [] and parse_questions("no idea") is None and parse_questions("\n\n") is None
+    assert not parse_questions('["How do I <task> in <product>?", "What is <thing> in <product>?"]'), \
+        "the prompt's own example shape copied back is no question"
+    assert parse_answer("Answer: Run `systemctl restart billing`.") == "Run `systemctl restart billing`."
+    assert parse_answer("NOT IN TEXT") is None and parse_answer("The text does not say.") is None
+    assert parse_answer("\n\n") is None
+    assert parse_verdict("SUPPORTED") is True and parse_verdict("**Unsupported** - it adds a date") is False
+    assert parse_verdict("Yes.") is True and parse_verdict("No") is False and parse_verdict("maybe") is None
+
+
 def test_builtin_prompts_carry_the_source():
     t = load_templates()
     chunk = {"text": "Run systemctl restart billing.", "heading_path": ["Runbook", "Restart"],
              "path": "docs/runbook.md", "language": "markdown"}
-    prompt = qa_prompt(t["qa"], chunk, 3)
-    assert "Run systemctl restart billing." in prompt and "Runbook > Restart" in prompt
-    assert "docs/runbook.md" in prompt and "Write 3 questions" in prompt and '"question"' in prompt
+    prompt = qa_prompt(t["qa"], dict(chunk, product="Ledgerline"), 3)
+    assert "Run systemctl restart billing." in prompt and "Runbook > Restart" in prompt and "Document: Runbook" in prompt
+    assert "docs/runbook.md" in prompt and "up to 3 different questions" in prompt and "Ledgerline" in prompt
+    answer = answer_prompt(t["qa_answer"], chunk, "How do I restart billing?")
+    assert "Run systemctl restart billing." in answer and "How do I restart billing?" in answer
+    assert "Runbook" not in answer and "docs/runbook.md" not in answer, "the answer sees the chunk alone"
+    check = check_prompt(t["qa_check"], chunk, "How do I restart billing?", "Run systemctl restart billing.")
+    assert "SUPPORTED or UNSUPPORTED" in check and "Answer: Run systemctl restart billing." in check
     unit = {"text": "def f(x):\n    return x + 1\n" * 2000, "name": "mod.f", "signature": "def f(x):",
             "kind": "function", "path": "src/mod.py", "language": "python"}
     prompt = summary_prompt(t["code_summary"], unit)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
+
+from corpus_ft.bench.docs import aligned_lines
+from corpus_ft.datasets.quality import markup_residue
 from corpus_ft.ingest import docs, ingest_repo
 
+ROOT = Path(__file__).resolve().parent.parent
 DOCS = Path(__file__).parent / "fixtures" / "ingest" / "repo" / "docs"
+FIXTURES = Path(__file__).parent / "fixtures" / "docs"
 
 
 def by_name(units: list[dict]) -> dict[str, dict]:
@@ -14,10 +21,11 @@ def by_name(units: list[dict]) -> dict[str, dict]:
 
 
 def test_markdown_atx_setext_fences_and_front_matter():
-    units = docs.markdown_sections((DOCS / "guide.md").read_text(), "guide.md")
+    warnings: list = []
+    units = docs.markdown_sections((DOCS / "guide.md").read_text(), "guide.md", 1, warnings)
     got = [(u["name"], u["heading_path"], u["start_line"], u["end_line"]) for u in units]
     assert got == [
-        ("guide.md", [], 1, 6),                                             # front matter + intro
+        ("Operator guide", [], 6, 6),                                       # intro; front matter title names it
         ("Operator guide", ["Operator guide"], 8, 10),
         ("Install", ["Operator guide", "Install"], 12, 23),                 # '#' lines in fences stay inside
         ("Configuration", ["Operator guide", "Configuration"], 25, 28),     # setext level 2
@@ -25,19 +33,84 @@ def test_markdown_atx_setext_fences_and_front_matter():
         ("Troubleshooting", ["Troubleshooting"], 34, 39),                   # setext level 1
         ("Last words", ["Troubleshooting", "Last words"], 42, 44),          # empty section dropped
     ]
-    install = by_name(units)["Install"]["text"]
-    assert "# this is a shell comment, not a heading" in install and "## not a heading either" in install
-    assert "an indented code line" in by_name(units)["Troubleshooting"]["text"]
+    assert warnings == []
+    text = by_name(units)
+    assert "owner: platform" not in units[0]["text"], "front matter is metadata, not text"
+    assert "# this is a shell comment, not a heading" in text["Install"]["text"]
+    assert "## not a heading either" in text["Install"]["text"]
+    assert text["Configuration"]["text"].startswith("## Configuration\n") and "---" not in text["Configuration"]["text"]
+    assert text["Ports"]["text"].startswith("### Ports\n"), "closing #s are gone"
+    assert "```\n# an indented code line is not a heading\n```" in text["Troubleshooting"]["text"]
 
 
 def test_rst_titles_take_their_level_from_adornment_order():
     units = docs.rst_sections((DOCS / "runbook.rst").read_text(), "runbook.rst")
-    got = [(u["name"], u["heading_path"]) for u in units]
-    assert got == [("Runbook", ["Runbook"]), ("Restarting", ["Runbook", "Restarting"]),
-                   ("Graceful restart", ["Runbook", "Restarting", "Graceful restart"]),
-                   ("Hard restart", ["Runbook", "Restarting", "Hard restart"]),
-                   ("Escalation", ["Runbook", "Escalation"])]
-    assert "# not a title" in by_name(units)["Graceful restart"]["text"]
+    got = [(u["name"], u["heading_path"], u["start_line"], u["end_line"]) for u in units]
+    assert got == [("Runbook", ["Runbook"], 1, 5), ("Restarting", ["Runbook", "Restarting"], 7, 10),
+                   ("Graceful restart", ["Runbook", "Restarting", "Graceful restart"], 12, 19),
+                   ("Hard restart", ["Runbook", "Restarting", "Hard restart"], 21, 24),
+                   ("Escalation", ["Runbook", "Escalation"], 26, 29)]
+    graceful = by_name(units)["Graceful restart"]["text"]
+    assert "Drain first:\n```\nacme drain --wait\n# not a title\n----------\n```" in graceful
+    assert "====" not in by_name(units)["Restarting"]["text"]
+    assert "`systemctl restart acme`" in by_name(units)["Restarting"]["text"], "``literal`` becomes `literal`"
+
+
+def test_sphinx_roles_and_directives_become_clean_text():
+    warnings: list = []
+    units = docs.rst_sections((FIXTURES / "sphinx.rst").read_text(), "sphinx.rst", 1, warnings)
+    assert [(u["name"], u["start_line"], u["end_line"]) for u in units] == [
+        ("API", 3, 18), ("Application object", 20, 38), ("Configuration", 40, 61)]
+    text = by_name(units)
+    assert "covers `post` and the\n`ledger.Ledger` class. See the quickstart and\nconfig first." in text["API"]["text"]
+    assert "maxdepth" not in text["API"]["text"] and "CHANGES" not in text["API"]["text"], "toctree/include dropped"
+    app = text["Application object"]["text"]
+    assert "`Ledger`" in app and "members" not in app, "autoclass keeps its target as a label, not its options"
+    assert "`post(entry, *, dry_run=False)`\n\nPost an entry to the ledger and return its id." in app
+    assert "Added in version 2.0." in app and "Changed in version 2.1: `dry_run` checks the entry" in app
+    assert "Note: Posting is idempotent per entry id." in app
+    config = text["Configuration"]["text"]
+    assert "Key | Default | Meaning\n--- | --- | ---\n`TZ` | UTC | Time zone of value dates." in config
+    assert "```python\nledger = Ledger(tz=\"UTC\")\nledger.post(entry)\n```" in config
+    assert "Linux\n\nInstall the `ledger` package" in config
+    for u in units:
+        assert not markup_residue(u["text"]), u["text"]
+    assert warnings == [{"kind": "unknown_directive", "line": 59,
+                         "message": "directive `.. ledger-diagram::` is not known; its content was kept as text"}]
+
+
+def test_myst_markdown_roles_directives_and_front_matter():
+    warnings: list = []
+    units = docs.markdown_sections((FIXTURES / "myst.md").read_text(), "myst.md", 1, warnings)
+    assert [(u["name"], u["heading_path"], u["start_line"], u["end_line"]) for u in units] == [
+        ("Ledger guide", ["Ledger guide"], 7, 18), ("Install", ["Ledger guide", "Install"], 20, 44)]
+    guide, install = units[0]["text"], units[1]["text"]
+    assert "The ledger keeps entries and answers `post`\ncalls. See the API for details.\n" in guide
+    assert "Note: Entries are never deleted." in guide and "toctree" not in guide and "editor note" not in guide
+    assert "2. Run the installer:\n\n   ```bash\n   ./install.sh --prefix /opt/ledger\n   ```" in install
+    assert "Setting | Default\n--- | ---\n`port` | 8080" in install
+    assert "```python\nledger.post(entry)\n```" in install and "caption" not in install
+    assert "`ledger.post`\n\nPosts an entry; see posting." in install, "eval-rst content is read as reST"
+    for u in units:
+        assert not markup_residue(u["text"]), u["text"]
+    assert warnings == []
+
+
+@pytest.mark.parametrize("path", [DOCS / "guide.md", DOCS / "runbook.rst", FIXTURES / "sphinx.rst",
+                                  FIXTURES / "myst.md", *sorted((ROOT / "sample_corpus" / "docs").rglob("*.md")),
+                                  *sorted((ROOT / "sample_corpus" / "docs").rglob("*.rst"))],
+                         ids=lambda p: p.name)
+def test_section_text_sits_on_its_source_lines(path):
+    """Every prose line of a section's clean text is on the source line it came from."""
+    reader = docs.rst_sections if path.suffix == ".rst" else docs.markdown_sections
+    source = path.read_text().split("\n")
+    total = 0
+    for u in reader(path.read_text(), path.name):
+        assert 1 <= u["start_line"] <= u["end_line"] <= len(source)
+        checked, aligned = aligned_lines(u["text"], u["start_line"], source)
+        assert checked == aligned, f"{path.name}: {checked - aligned} prose lines of {u['name']!r} off their source line"
+        total += checked
+    assert total > 3
 
 
 def test_html_readable_text_without_tags_script_or_style():
@@ -88,3 +161,44 @@ def test_docx_and_pdf_are_read(tmp_path):
     assert [(r["start_line"], r["text"]) for r in pages] == [(1, "Quarterly close checklist"),
                                                               (2, "Reconcile suspense accounts")]
     assert report["files_by_language"] == {"docx": 1, "pdf": 1}
+
+
+def test_chunks_point_at_their_exact_source_lines(tmp_path):
+    """A chunk's first and last lines are on the source lines its span names (what the review page shows)."""
+    import shutil
+
+    from corpus_ft.datasets import load_units
+    from corpus_ft.datasets.chunk import chunk_units, make_splitter
+
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "sample_corpus" / "docs", repo / "docs")
+    shutil.copytree(FIXTURES, repo / "fixtures")
+    ingest_repo(repo, tmp_path / "run", workers=1)
+    units = [u for u in load_units(tmp_path / "run") if u["language"] in ("markdown", "rst")]
+    chunks = chunk_units(units, make_splitter(300, 30, None))
+    assert len(chunks) > len(units), "the small chunk size cuts sections into several chunks"
+    words = re.compile(r"[^\W\d_]{3,}")
+    checked = 0
+    for c in chunks:
+        source = (repo / c["path"]).read_text().split("\n")
+        lines = [line for line in c["text"].split("\n") if line.strip()]
+        for line, at in ((lines[0], c["start_line"]), (lines[-1], c["end_line"])):
+            if not words.search(line) or line.lstrip().startswith(("```", "Note:", "Added in", "Changed in")) \
+                    or "|" in line:
+                continue
+            assert set(words.findall(line.lower())) & set(words.findall(source[at - 1].lower())), \
+                f"{c['path']}:{at}: chunk line {line!r} but the source has {source[at - 1]!r}"
+            checked += 1
+    assert checked > 100
+
+
+def test_a_txt_file_written_in_rst_is_read_as_rst():
+    text = "Settlement\n==========\n\nSee :doc:`ops` and :func:`~ledger.post`.\n\n.. note::\n\n   Runs nightly.\n"
+    assert docs.looks_like_rst(text) and not docs.looks_like_rst((DOCS / "notes.txt").read_text())
+    from corpus_ft.ingest.parse import parse_file
+
+    path = Path(__file__).parent / "fixtures" / "docs" / "sphinx.rst"
+    result = parse_file(str(path), "text", {"max_line_length": 5000, "read_pdf": True, "read_docx": True,
+                                            "min_section_chars": 1})
+    assert [u["name"] for u in result["units"]] == ["API", "Application object", "Configuration"]
+    assert not any(markup_residue(u["text"]) for u in result["units"])

@@ -92,7 +92,10 @@ def _constant(name: str, value: float):
 
 
 def _peak(r: dict, name: str, value: float) -> float:
+    """Predicted peak allocated for a grid row or a run row (`run_rows`) with one constant set to `value`."""
     with _constant(name, value):
+        if "settings" in r:
+            return estimate(r["shape"], **r["settings"]).peak_allocated_gib
         return estimate(r["model"], method=r["method"], seq_len=r["seq"], micro_batch=r["mb"],
                         gradient_checkpointing=r["ckpt"]).peak_allocated_gib
 
@@ -228,3 +231,41 @@ def saved_bytes_report(models=("llama-3.2-1b", "llama-3-8b"), tokens: int = 128)
                     "measured_dropout_0.05": dropped, "predicted_dropout_0.05": predicted_dropout,
                     "dropout_err_pct": _err(predicted_dropout, dropped)})
     return out
+
+
+def run_rows(runs: list[str | Path]) -> list[dict]:
+    """One row per trained run: its resolved settings, its model's shape and the GPU peaks metrics.jsonl recorded."""
+    from corpus_ft.estimate import plan
+    from corpus_ft.estimate.memory import _estimate_kwargs
+    from corpus_ft.train.config import TrainConfig
+
+    rows = []
+    for run in map(Path, runs):
+        cfg_path, metrics = run / "model" / "train_config.json", run / "model" / "metrics.jsonl"
+        if not (cfg_path.is_file() and metrics.is_file()):
+            raise CorpusFtError(f"{run}: no model/train_config.json and model/metrics.jsonl; pass run directories "
+                                "that `corpus-ft train` finished")
+        logged = [json.loads(x) for x in metrics.read_text(encoding="utf-8").splitlines() if x.strip()]
+        peaks = [r for r in logged if "peak_allocated_gib" in r]
+        if not peaks:
+            raise CorpusFtError(f"{metrics}: no GPU peak recorded (a CPU run records peak_rss_gib, which the GPU "
+                                "estimator does not model); pass runs trained on a GPU")
+        config = TrainConfig.model_validate(json.loads(cfg_path.read_text(encoding="utf-8")))
+        p = plan(config)
+        rows.append({"run": str(run), "shape": p.estimate.shape, "settings": _estimate_kwargs(p.config),
+                     "ckpt": bool(p.config.gradient_checkpointing), "predicted": p.estimate.peak_allocated_gib,
+                     "peak_alloc_gib": max(r["peak_allocated_gib"] for r in peaks),
+                     "peak_reserved_gib": max(r["peak_reserved_gib"] for r in peaks)})
+    return rows
+
+
+def from_runs(runs: list[str | Path]) -> dict:
+    """Residuals of the estimator on real training runs, and the activation constants refitted on them."""
+    rows = run_rows(runs)
+    out = [{"run": r["run"], "model": r["shape"].name, "ckpt": r["ckpt"], "alloc_measured": r["peak_alloc_gib"],
+            "alloc_predicted": round(r["predicted"], 3), "alloc_err_pct": _err(r["predicted"], r["peak_alloc_gib"])}
+           for r in rows]
+    refit = {name: round(fit_constant(name, subset), 3)
+             for name, subset in (("CKPT_LAYERS", [r for r in rows if r["ckpt"]]),
+                                  ("NOCKPT_LAYERS", [r for r in rows if not r["ckpt"]])) if subset}
+    return {"runs": out, "refit": refit, "in_use": {k: getattr(estimate_module, k) for k in refit}}

@@ -15,9 +15,9 @@ import os
 import time
 from pathlib import Path
 
+from corpus_ft.settings import KINDS
 from corpus_ft.util import CorpusFtError, atomic_write_json, atomic_write_text
 
-KINDS = ("paragraphs", "qa", "keywords", "code_summary")
 COLUMNS = [("queries", "keyword_recall", "queries kw recall"), ("queries", "rougeL", "queries ROUGE-L"),
            ("queries", "ppl", "queries ppl"), ("test", "rougeL", "test ROUGE-L"),
            ("test", "keyword_recall", "test kw recall"), ("test", "ppl", "test ppl")]

@@ -146,7 +146,7 @@ def _ours(path: Path, method: str, seq: int, mb: int, steps: int, device: str, d
                          gradient_checkpointing=gradient_checkpointing, save_steps=10**6, eval_steps=10**6,
                          logging_steps=10**6, lora_dropout=0.05)
     _, dtype = device_and_dtype(config)
-    config = fit_plan(config, device)
+    config, _ = fit_plan(config, device)
     args = sft_config(config, out, dtype, device, has_eval=False, progress=False)
     model = load_model(str(path), config, device, dtype)
     trainer = make_trainer(model, config, args, AutoTokenizer.from_pretrained(path), data, callbacks=[timer])

@@ -19,9 +19,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from corpus_ft.datasets.config import KINDS, BuildConfig
+from corpus_ft.datasets.measure import GOALS, quality_rows
+from corpus_ft.settings import config_error
 from corpus_ft.util import CorpusFtError, atomic_dir, is_up_to_date, sha256_file, write_jsonl, write_manifest
 
-__all__ = ["KINDS", "BuildConfig", "build_all", "build_dataset", "load_units", "resolve_config"]
+__all__ = ["GOALS", "KINDS", "BuildConfig", "build_all", "build_dataset", "load_units", "quality_rows", "resolve_config"]
 
 DOC_KINDS = ("section",)
 CODE_KINDS = ("function", "method", "class")
@@ -35,12 +37,7 @@ def resolve_config(config: BuildConfig | dict | None, overrides: dict[str, Any])
     try:
         return BuildConfig.model_validate({**base, **given})
     except ValidationError as e:
-        err = e.errors()[0]
-        key = ".".join(["datasets", *(str(p) for p in err["loc"])])
-        msg = err["msg"].removeprefix("Value error, ")
-        got = f" (got {err.get('input')!r})" if err["loc"] else ""
-        raise CorpusFtError(f"{key}: {msg}{got}; see `corpus-ft build --help` or docs/datasets.md "
-                            "for allowed values") from None
+        raise config_error(e, BuildConfig, "build settings", prefix=("datasets",)) from None
 
 
 def units_file(run_dir: Path) -> Path:
@@ -78,6 +75,23 @@ def _redacted_units(path: str, sha256: str) -> tuple[tuple[dict, ...], tuple[tup
     return units, tuple(counts.items())
 
 
+def by_policy(units: list[dict], include: list[str], kinds: tuple[str, ...]) -> tuple[list[dict], dict[str, int]]:
+    """The units of `kinds` whose category is used (by default, or named in `datasets.include`),
+    and how many of each category were left out."""
+    from corpus_ft.ingest import EXCLUDED_BY_DEFAULT, default_category
+
+    kept, left_out = [], Counter()
+    for u in units:
+        if u["kind"] not in kinds:
+            continue
+        category = u.get("category") or default_category(u["kind"])
+        if category in EXCLUDED_BY_DEFAULT and category not in include:
+            left_out[category] += 1
+        else:
+            kept.append(u)
+    return kept, dict(sorted(left_out.items()))
+
+
 def _manifest_config(kind: str, cfg: BuildConfig, apply_review: bool) -> dict:
     return {"kind": kind, "apply_review": apply_review, **cfg.model_dump(mode="json", exclude={"kinds"})}
 
@@ -108,17 +122,26 @@ def _candidates(kind: str, units: list[dict], cfg: BuildConfig, run_dir: Path,
         return kept, removed, len(code)
     docs = [u for u in units if u["kind"] in DOC_KINDS]
     size, overlap = cfg.resolved_chunking()
-    chunks = chunk_units(docs, make_splitter(size, overlap, cfg.tokenizer)) if docs else []
+    dropped: list = []  # chunks with too little prose and no neighbour to join
+    chunks = chunk_units(docs, make_splitter(size, overlap, cfg.tokenizer), cfg.min_prose_words, dropped) if docs else []
     if kind == "paragraphs":
-        return kinds.paragraphs(chunks), [], len(docs)
+        return kinds.paragraphs(chunks), [{"reason": "min_content", "record": r} for r in kinds.paragraphs(dropped)], len(docs)
     if kind == "keywords":
         return kinds.keywords(chunks, cfg), [], len(docs)
     if not chunks:
         return [], [], len(docs)
     gen = _generator(cfg, run_dir)
-    kept, removed = kinds.qa(chunks, gen, cfg)
+    kept, removed = kinds.qa(chunks, gen, cfg, product=cfg.product or kinds.product_name(units, _repo(run_dir)))
     generation.update(getattr(gen, "stats", {}) or {})
     return kept, removed, len(docs)
+
+
+def _repo(run_dir: Path) -> str | None:
+    """The ingested repository's path, from ingest_report.json (its name is the product's fallback)."""
+    try:
+        return json.loads((run_dir / "ingest_report.json").read_text()).get("repo")
+    except (OSError, ValueError):
+        return None
 
 
 def _generator(cfg: BuildConfig, run_dir: Path):
@@ -128,18 +151,10 @@ def _generator(cfg: BuildConfig, run_dir: Path):
 
 
 def _apply_review(records: list[dict], run_dir: Path, counts: Counter) -> tuple[list[dict], dict]:
-    """Reviewer decisions applied; edited text is redacted again (a reviewer may paste anything)."""
-    from corpus_ft.redact import redact
-    from corpus_ft.review.decisions import apply_decisions, load_decisions
+    """Reviewer decisions applied (edits redacted there: a reviewer may paste anything)."""
+    from corpus_ft.review import apply_decisions, load_decisions
 
-    kept, review = apply_decisions(records, load_decisions(run_dir))
-    for rec in kept:
-        lang = rec["meta"].get("language") or "text"
-        if "text" in rec:
-            rec["text"] = redact(rec["text"], filename=rec["source"]["path"], language=lang, counts=counts)
-        if "messages" in rec:
-            rec["messages"] = [{**m, "content": redact(m["content"], filename=rec["source"]["path"],
-                                                        language=lang, counts=counts)} for m in rec["messages"]]
+    kept, review = apply_decisions(records, load_decisions(run_dir), counts)
     return kept, {"rejected": review.get("rejected", 0), "edited": review.get("edited", 0)}
 
 
@@ -190,6 +205,7 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
     """
     from corpus_ft.datasets.card import write_card
     from corpus_ft.datasets.export import write_splits
+    from corpus_ft.datasets.measure import dataset_quality
     from corpus_ft.datasets.quality import filter_records
     from corpus_ft.datasets.split import split_records
 
@@ -208,7 +224,7 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
         return {**json.loads((out_dir / "stats.json").read_text()), "skipped": True}
 
     cached, counts = _redacted_units(str(units_path.resolve()), sha256_file(units_path))
-    units = [dict(u) for u in cached]  # builders must not change the cached rows
+    units, left_out = by_policy([dict(u) for u in cached], cfg.include, CODE_KINDS if kind == "code_summary" else DOC_KINDS)
     redactions: Counter = Counter(dict(counts))
     generation: dict = {}
     candidates, removed, units_in = _candidates(kind, units, cfg, run_dir, generation)
@@ -223,8 +239,11 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
 
     stats = _stats(kind, cfg, units_in, candidates, kept, removed, splits, redactions, review, generation)
     stats["settings"]["apply_review"] = apply_review
+    stats["left_out"] = left_out  # units of categories the content policy leaves out, by category
     with atomic_dir(out_dir) as tmp:
         stats["exports"] = write_splits(tmp, splits, cfg.formats)
+        stats["quality"] = dataset_quality(kind, kept, removed, units, include=getattr(cfg, "include", None) or (),
+                                           generation=generation)
         write_jsonl(tmp / "removed.jsonl", removed)
         (tmp / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         write_card(tmp / "card.md", stats, splits, units_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from corpus_ft.datasets.measure import quality_rows
 from corpus_ft.util import atomic_write_text, sha256_file
 
 WHAT = {
@@ -19,9 +20,11 @@ WHAT = {
 }
 GENERATOR_NOTE = {
     "heuristic": "The **heuristic** generator wrote the questions, answers and summaries: offline and "
-                 "deterministic, no model. Questions come from headings, definitions (\"X is ...\") and numbered "
-                 "steps, answers are sentences of the chunk, summaries come from names, signatures and comments. "
-                 "Expect plain, repetitive phrasing; a model generator (`hf`, `openai`) writes richer text.",
+                 "deterministic, no model. Questions name the product and section and come from task headings, "
+                 "definitions, purpose, default and condition sentences and section overviews; answers are whole "
+                 "paragraphs, lists or code blocks of the chunk. Summaries say what the body calls, raises, sets and "
+                 "returns; a unit whose body says no more than its name gets none. Expect plain, template-like "
+                 "phrasing; a model generator (`hf`, `openai`) writes richer text.",
     "hf": "A local transformers model wrote the questions, answers and summaries (`hf` generator).",
     "openai": "An OpenAI-compatible endpoint wrote the questions, answers and summaries (`openai` generator).",
 }
@@ -57,8 +60,15 @@ def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_pat
         if stats.get("generation"):
             parts += ["Generator calls: " + ", ".join(f"{k} {v}" for k, v in stats["generation"].items()) + ".", ""]
         if kind == "code_summary":
-            parts += ["Summaries come from the docstring when it has at least "
-                      f"{s['min_docstring_words']} words (`meta.summary_source: docstring`), otherwise from the generator.", ""]
+            parts += ["Summaries come from the docstring's first paragraph when it has at least "
+                      f"{s['min_docstring_words']} words (`meta.summary_source: docstring`), otherwise from the generator. "
+                      "Generated code and stubs (`@overload`, pass/... bodies) make no records; a class too long for one "
+                      "record is shown as its outline (signature, docstring, method signatures).", ""]
+    quality = stats.get("quality") or {}
+    if quality:
+        rows = [(name, figure, "" if ok is None else ("yes" if ok else "**no**")) for name, figure, ok in quality_rows(quality)]
+        parts += ["## Quality (measured by corpus-ft)", "", f"**Verdict**: {quality['verdict']}", "",
+                  _table(rows, ("signal", "value", "meets goal")), ""]
     parts += ["## Splits (by source file: no file is in two splits)", "",
               _table([(k, v) for k, v in stats["splits"].items()], ("split", "records")), ""]
     parts += ["## Removed by filters", "", _table([(k, v) for k, v in stats["removed"].items()], ("reason", "records")),

@@ -78,23 +78,93 @@ def chunk_id(unit_id: str, index: int, text: str) -> str:
     return "chunk-" + hashlib.sha256(f"{unit_id}\0{index}\0{text}".encode()).hexdigest()[:16]
 
 
-def chunk_units(units: Iterable[dict], splitter) -> list[Chunk]:
-    """Every document section cut into chunks that remember their file, lines and headings."""
+def prose_words(text: str) -> int:
+    """Words of prose: outside code blocks, heading lines and lines that are only a `label`."""
+    count = 0
+    for block in blocks(text):
+        if _FENCE.match(block):
+            continue
+        for line in block.split("\n"):
+            line = line.strip()
+            if line.startswith("#") or re.fullmatch(r"`[^`]*`[.:]?", line):
+                continue
+            count += len(re.findall(r"[^\W\d_]{2,}", line))
+    return count
+
+
+def _span(text: str, piece: str, cursor: int) -> tuple[int, int, int]:
+    """(first line, last line) of `piece` inside `text` as 0-based line offsets, and the new cursor.
+
+    Section text sits on the source lines it came from, so the offsets are source lines; the
+    piece was re-joined by the splitter, so its first and last lines are looked up one by one.
+    """
+    lines = [line for line in piece.split("\n") if line.strip()]
+    at = text.find(lines[0], cursor) if lines else -1
+    at = at if at >= 0 else cursor
+    end = at
+    for line in lines[1:]:  # each line after the one before it, so a repeated line (```) is not found too early
+        found = text.find(line, end + 1)
+        if found >= 0:
+            end = found
+    return text.count("\n", 0, at), text.count("\n", 0, end), at
+
+
+def chunk_units(units: Iterable[dict], splitter, min_prose_words: int = 0, dropped: list | None = None) -> list[Chunk]:
+    """Every document section cut into chunks that remember their file, lines and headings.
+
+    A chunk with fewer than `min_prose_words` words of prose (a heading with a label, a lone
+    code block) joins the next chunk of its section, else the previous one, else the first
+    chunk of the subsection that follows it; with none of those it is dropped (into `dropped`).
+    """
+    dropped = [] if dropped is None else dropped
     chunks: list[Chunk] = []
+    carry: Chunk | None = None  # a too-small section waiting for its subsection
+    limit = splitter._chunk_size
+
+    def fits(a: Chunk, b: Chunk) -> bool:  # a merge never makes a chunk over the chunk size
+        return splitter._length_function(a["text"]) + splitter._length_function(b["text"]) <= limit
+
     for unit in units:
         text = unit.get("text") or ""
+        base = unit.get("start_line") or 1
+        own: list[Chunk] = []
         cursor = 0
-        for i, piece in enumerate(split_text(text, splitter)):
-            first_line = piece.split("\n", 1)[0]
-            at = text.find(first_line, cursor)
-            at = at if at >= 0 else cursor
-            cursor = at
-            start = (unit.get("start_line") or 1) + text.count("\n", 0, at)
-            chunks.append(Chunk(
-                id=chunk_id(unit["id"], i, piece), text=piece, heading_path=list(unit.get("heading_path") or []),
-                path=unit["path"], language=unit.get("language") or "text", start_line=start,
-                end_line=start + piece.count("\n"), unit_id=unit["id"]))
+        for piece in split_text(text, splitter):
+            first, last, cursor = _span(text, piece, cursor)
+            own.append(Chunk(id="", text=piece, heading_path=list(unit.get("heading_path") or []),
+                             path=unit["path"], language=unit.get("language") or "text", start_line=base + first,
+                             end_line=base + last, unit_id=unit["id"]))
+        if carry is not None:
+            if own and carry["path"] == unit["path"] and fits(carry, own[0]) \
+                    and own[0]["heading_path"][:len(carry["heading_path"])] == carry["heading_path"]:
+                own[0] = _join(carry, own[0], into=own[0])
+            else:
+                dropped.append({**carry, "id": chunk_id(carry["unit_id"], 0, carry["text"])})
+            carry = None
+        merged: list[Chunk] = []
+        for i, c in enumerate(own):
+            if not min_prose_words or prose_words(c["text"]) >= min_prose_words:
+                merged.append(c)
+            elif i + 1 < len(own) and fits(c, own[i + 1]):
+                own[i + 1] = _join(c, own[i + 1], into=own[i + 1])
+            elif merged and fits(merged[-1], c):
+                merged[-1] = _join(merged[-1], c, into=merged[-1])
+            elif len(own) > 1:
+                merged.append(c)  # the short end of a long section: no room to merge, still its text
+            else:
+                carry = c
+        for i, c in enumerate(merged):
+            c["id"] = chunk_id(c["unit_id"], i, c["text"])
+        chunks.extend(merged)
+    if carry is not None:
+        dropped.append({**carry, "id": chunk_id(carry["unit_id"], 0, carry["text"])})
     return chunks
+
+
+def _join(first: Chunk, second: Chunk, into: Chunk) -> Chunk:
+    """Two neighbouring chunks as one, keeping the identity (unit, headings) of `into`."""
+    return Chunk(**{**into, "text": f"{first['text']}\n\n{second['text']}",
+                    "start_line": first["start_line"], "end_line": second["end_line"]})
 
 
 def with_context(chunk: Chunk) -> str:
@@ -103,8 +173,10 @@ def with_context(chunk: Chunk) -> str:
     if not heads:
         return chunk["text"]
     crumb = " > ".join(heads)
-    first = chunk["text"].lstrip("# ").split("\n", 1)[0].strip()
-    if len(heads) == 1 and first == heads[0]:
-        return chunk["text"]
+    first, _, rest = chunk["text"].partition("\n")
+    if first.lstrip("# ").strip() == heads[-1]:  # the chunk opens with its own heading: the crumb replaces it
+        if len(heads) == 1:
+            return chunk["text"]
+        return f"{crumb}\n{rest}" if rest.strip() else crumb
     return f"{crumb}\n\n{chunk['text']}"
 

@@ -8,9 +8,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from corpus_ft.generate import GeneratorConfig
+from corpus_ft.settings import KINDS, Kind  # noqa: F401 - datasets.KINDS is part of this stage's interface
 
-KINDS = ("paragraphs", "qa", "keywords", "code_summary")
-Kind = Literal["paragraphs", "qa", "keywords", "code_summary"]
+# `datasets.include` names -> the unit categories (corpus_ft/ingest/policy.py) they keep
+_ALIASES = {"test": "test", "changelogs": "changelog", "release-notes": "changelog", "licenses": "license",
+            "licence": "license", "licences": "license", "template": "template"}
+INCLUDE_NAMES = {"tests": "test", "changelog": "changelog", "license": "license", "ci": "ci",
+                 "templates": "template", "generated": "generated", "examples": "example", **_ALIASES}
 ExportFormat = Literal["alpaca", "completion", "sharegpt"]
 
 
@@ -38,17 +42,36 @@ class BuildConfig(BaseModel):
     split_ratios: tuple[float, float, float] = Field((0.8, 0.1, 0.1), description="train/validation/test share of source files (not records)")
     max_records: int | None = Field(None, ge=1, description="cap per kind, a seeded sample of what passed the filters")
     formats: list[ExportFormat] = Field(default_factory=list, description="extra <split>.<format>.jsonl exports besides the chat `messages` JSONL")
+    product: str | None = Field(None, description="what the docs are about, named in generated questions (\"How do I deploy Flask?\"); default: the README's title, else the repository's name")
     system_prompt: str | None = Field(None, description="system message of instruction records; default says what the corpus is")
+    include: list[str] = Field(default_factory=list, description=(
+        "categories left out by default that should become records too: tests, changelog, license, ci, "
+        "templates, generated (ingest_report.json `categories` shows how much of the repository each is)"))
+    min_prose_words: int = Field(8, ge=0, description=(
+        "a chunk with fewer words of prose (outside headings and code) is merged into its neighbour in the "
+        "same section, or dropped; 0 keeps every chunk"))
 
     @field_validator("generator", mode="before")
     @classmethod
     def _generator_by_name(cls, v):
         return {"type": v} if isinstance(v, str) else v
 
-    @field_validator("kinds", "formats", mode="before")
+    @field_validator("kinds", "formats", "include", mode="before")
     @classmethod
     def _one_or_many(cls, v):
         return [v] if isinstance(v, str) else v
+
+    @field_validator("include")
+    @classmethod
+    def _known_categories(cls, v: list[str]) -> list[str]:
+        out = []
+        for name in v:
+            category = INCLUDE_NAMES.get(str(name).strip().lower())
+            if category is None:
+                raise ValueError(f"unknown category {name!r}; choose from "
+                                 f"{', '.join(sorted(set(INCLUDE_NAMES) - set(_ALIASES)))}")
+            out.append(category)
+        return sorted(set(out))
 
     @model_validator(mode="after")
     def _check(self) -> BuildConfig:

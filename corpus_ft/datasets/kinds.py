@@ -7,7 +7,9 @@ Each builder returns (candidates, removed) where removed are the kind's own reje
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from functools import lru_cache
 
 from corpus_ft.datasets.chunk import with_context
@@ -45,19 +47,101 @@ def grounding(answer: str, chunk_text: str) -> float:
     return sum(w in vocab for w in words) / len(words)
 
 
-def qa(chunks: Sequence[Chunk], generator: Generator, cfg: BuildConfig) -> tuple[list[dict], list[dict]]:
-    """Question-answer pairs grounded in one chunk; answers the chunk does not support are removed."""
+_NOT_A_TITLE = {"readme", "introduction", "overview", "features", "installation", "install", "usage", "about",
+                "contents", "documentation", "docs", "getting started", "quickstart", "quick start", "summary"}
+
+
+def product_name(units: Sequence[dict], repo: str | None = None) -> str:
+    """What the repository documents, for questions that stand alone: the repository directory's
+    name as the docs spell it when they use it (3+ times), else the README's title when it is a
+    name (one to three words, not a section heading such as "Features")."""
+    from corpus_ft.generate.markup import clean_inline
+
+    sections = [u for u in units if u.get("kind") == "section"]
+    name = re.sub(r"[-_.](?:main|master|src|repo|git)$", "", Path(repo).name if repo else "", flags=re.I)
+    if len(name) >= 2:
+        spellings = Counter(m.group(0) for u in sections
+                            for m in re.finditer(rf"(?<![\w/.-]){re.escape(name)}(?![\w/-]|\.\w)", _prose_only(u.get("text") or ""), re.I))
+        if sum(spellings.values()) >= 3:
+            return spellings.most_common(1)[0][0]
+    for u in sections:
+        if re.fullmatch(r"(?i)readme(\.\w+)?", u["path"]) and u.get("heading_path"):
+            title = clean_inline(str(u["heading_path"][0])).strip(" #*`")
+            if 1 <= len(title.split()) <= 3 and title.lower() not in _NOT_A_TITLE:
+                return title
+            break
+    return ""
+
+
+def _prose_only(text: str) -> str:
+    """Text without fenced code or `code` spans (where a package's import name, not its name, is spelled)."""
+    return re.sub(r"`[^`\n]*`", " ", re.sub(r"^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$", " ", text, flags=re.S | re.M))
+
+
+def qa(chunks: Sequence[Chunk], generator: Generator, cfg: BuildConfig, product: str = "") -> tuple[list[dict], list[dict]]:
+    """Question-answer pairs grounded in one chunk; answers the chunk does not support are removed,
+    and no two records share a question (see `unique_questions`)."""
     kept, removed = [], []
+    units_seen: set[str] = set()
+    marked = []
+    for c in chunks:  # a section's later chunks are `continued`: its overview question is asked once
+        marked.append(Chunk(**c, product=product, continued=c["unit_id"] in units_seen))
+        units_seen.add(c["unit_id"])
+    chunks = marked
     for c, pairs in zip(chunks, generator.questions(chunks)):
         for pair in pairs:
             q, a = pair["question"].strip(), pair["answer"].strip()
             score = grounding(a, c["text"])
-            rec = {"id": record_id("qa", c["unit_id"], c["id"], q, a), "kind": "qa",
-                   "messages": chat("qa", cfg.system_prompt, q, a), "source": source(c),
-                   "meta": meta(generator.name, generator.version, c["language"], heading_path=c["heading_path"],
-                                chunk_id=c["id"], grounding=round(score, 3))}
+            rec = qa_record(c, q, a, generator, cfg, score)
             (kept if score >= cfg.grounding_threshold else removed).append(rec)
-    return kept, [{"reason": "ungrounded", "record": r} for r in removed]
+    kept, duplicates = unique_questions(kept, generator, cfg)
+    return kept, [{"reason": "ungrounded", "record": r} for r in removed] + duplicates
+
+
+def qa_record(c: Chunk, q: str, a: str, generator: Generator, cfg: BuildConfig, score: float) -> dict:
+    return {"id": record_id("qa", c["unit_id"], c["id"], q, a), "kind": "qa",
+            "messages": chat("qa", cfg.system_prompt, q, a), "source": source(c),
+            "meta": meta(generator.name, generator.version, c["language"], heading_path=c["heading_path"],
+                         chunk_id=c["id"], grounding=round(score, 3))}
+
+
+def question_key(question: str) -> str:
+    """Questions that differ only in case, spacing or punctuation are the same question."""
+    return " ".join(_TOKEN.findall(question.lower()))
+
+
+def unique_questions(records: list[dict], generator: Generator, cfg: BuildConfig) -> tuple[list[dict], list[dict]]:
+    """One record per question: a repeated question is disambiguated by its heading path when that
+    differs from the first one's, else (same section, or a same answer) removed as `duplicate_question`."""
+    from corpus_ft.generate.markup import clean_inline
+
+    first: dict[str, dict] = {}
+    for r in records:
+        first.setdefault(question_key(r["messages"][1]["content"]), r)
+    taken = set(first)
+    kept, removed = [], []
+    for r in records:
+        q, a = r["messages"][1]["content"], r["messages"][2]["content"]
+        key = question_key(q)
+        owner = first[key]
+        if owner is r:
+            kept.append(r)
+            continue
+        heads = [clean_inline(h).strip(" ?`*") for h in r["meta"]["heading_path"] or []]
+        where = " > ".join(h for h in heads if h)
+        q2 = f"{q.rstrip(' ?')}, according to the “{where}” section?" if where else ""
+        same_answer = " ".join(a.split()) == " ".join(owner["messages"][2]["content"].split())
+        if not q2 or same_answer or question_key(q2) in taken or r["meta"]["heading_path"] == owner["meta"]["heading_path"]:
+            removed.append({"reason": "duplicate_question", "record": r})
+            continue
+        taken.add(question_key(q2))
+        c = {"unit_id": r["source"]["unit_id"], "id": r["meta"]["chunk_id"], "language": r["meta"]["language"],
+             "heading_path": r["meta"]["heading_path"], "path": r["source"]["path"],
+             "start_line": r["source"]["start_line"], "end_line": r["source"]["end_line"]}
+        new = qa_record(c, q2, a, generator, cfg, r["meta"].get("grounding") or 0.0)
+        new["meta"] = r["meta"]
+        kept.append(new)
+    return kept, removed
 
 
 @lru_cache(maxsize=4)
@@ -68,12 +152,14 @@ def _yake(top: int):
 
 
 def keyword_text(text: str) -> str:
-    """Prose for YAKE: no code, no heading markup, every line a sentence (so a heading and the
+    """Prose for YAKE: markup cleaned, no code, no URLs, every line a sentence (so a heading and the
     line after it never merge into one bogus phrase)."""
     from corpus_ft.generate.heuristic import prose
+    from corpus_ft.generate.markup import clean_markup
 
     lines = []
-    for line in re.sub(r"\[REDACTED_\w+\]", " ", prose(text)).split("\n"):
+    clean = re.sub(r"\[REDACTED_\w+\]|https?://\S+|`[^`\n]*`", " ", prose(clean_markup(text)))
+    for line in clean.split("\n"):
         line = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", line).strip().strip("`*_")
         if not line or not any(ch.isalnum() for ch in line):  # blank or an rst underline
             continue
@@ -81,15 +167,90 @@ def keyword_text(text: str) -> str:
     return "\n".join(lines)
 
 
+# Never domain terms: markup and doc-tool words, release/changelog vocabulary, filler.
+NOT_KEYWORDS = frozenset("""autoclass autofunction automethod automodule autodata autoattribute members undoc toctree
+maxdepth versionadded versionchanged deprecated seealso literalinclude code-block codeblock sourcecode rst md
+markdown html http https www com org github pypi readme docs doc documentation released release releases unreleased
+version versions changelog changes change changed issue issues pr prs pull request fix fixes fixed bugfix bug bugs
+patch minor major note notes warning tip example examples following see also eg e.g i.e etc todo fixme noqa true
+false none null self cls this that yes no default added removed new old use used using via""".split())
+_VERB_WORDS = frozenset("""add allow build call check create define delete enable disable fetch find get install load make
+pass read remove return run save send set start stop update use write""".split())
+_VERSIONISH = re.compile(r"^v?\d+(?:\.\d+)*[a-z]*\d*$|^\d{4}-\d{2}(?:-\d{2})?$|^[a-z]?\d+$", re.I)
+
+
+def is_keyword(phrase: str) -> bool:
+    """A term of the domain: letters, not markup, version or changelog vocabulary."""
+    words = phrase.lower().split()
+    if not words or len(phrase) < 3 or not any(ch.isalpha() for ch in phrase):
+        return False
+    return not any(w.strip(".,:;()") in NOT_KEYWORDS or _VERSIONISH.match(w.strip(".,:;()")) for w in words)
+
+
+# Words that never make a term on their own or lead one: verbs, adjectives, adverbs and fillers
+# that YAKE ranks high in technical prose ("HTTPX supports", "Valid", "case explicitly").
+GENERIC_WORDS = frozenset("""able about above across actually after again against all allow allows almost alone along
+already also although always among another any anything anyway appear appears approach around available away back
+basic basically because become becomes before behind being below best better between beyond both brief briefly can
+cannot case cases certain certainly change changes clear clearly common commonly complete completely consider
+contains correct correctly could current currently default defaults different directly does doing done during each
+easily easy either else enough entire entirely especially even every everything exact exactly example excellent
+existing explicitly extra fairly far few fine first following follows full fully further general generally get gets
+given gives go goes good great handle handles have having here however important include included includes including
+individual instead just keep kind large later least less let lets like likely little long look lot main mainly make
+makes making many may maybe mean means might more most mostly much must need needed needs never new next nice none
+normal normally not note now number often old once one only other others otherwise our over own part particular
+per perhaps plain please possible possibly pretty previous probably proper properly provide provided provides quick
+quickly quite rather really recommended regular related relevant required requires respectively right same see seen
+separate set several should show shows similar simple simply since single small so some something sometimes soon
+specific specifically still such suitable support supported supports sure take takes than that the their them then
+there these thing things this those though through thus together too top toward true try typical typically unlike
+unless until upon use used useful uses using usual usually valid various very via want wants way ways well what
+whatever when where whether which while whole why wide will with within without work works would yet you your""".split())
+_CODE_SPAN = re.compile(r"`([A-Za-z_][\w.\-]{1,40}(?:\(\))?)`")
+
+
+def _term_like(phrase: str, text: str, heading: str) -> bool:
+    """A phrase that names a thing of the domain rather than a verb, adjective or filler."""
+    words = phrase.split()
+    if any(w.lower().strip(".,") in GENERIC_WORDS or w.lower().endswith("ly") for w in words):
+        return False
+    if re.search(r"[.,;:!?]\s", phrase):
+        return False
+    if len(words) > 1 and phrase.lower() in heading.lower():
+        return True
+    first = words[0].lower()
+    if len(words) > 1 and (first.endswith(("ing", "ed")) or first in _VERB_WORDS):
+        return False  # "Making Async", "define requests", "Supported async"
+    if len(words) == 1:
+        w = words[0]
+        codeish = bool(re.search(r"[_.\d]|[a-z][A-Z]", w)) or (w.isupper() and len(w) > 1)
+        proper = w[0].isupper() and bool(re.search(rf"(?<![.!?:]\s)(?<![\n.!?:])(?<!^)\b{re.escape(w)}\b", text))
+        return codeish or proper
+    return True
+
+
 def extract_keywords(text: str, top: int, heading: str = "") -> list[str]:
-    """YAKE keywords (1-2 word phrases), best first; a phrase inside a chosen one is skipped."""
-    out: list[str] = []
-    for phrase, _score in _yake(top * 4).extract_keywords(keyword_text(f"{heading}\n{text}" if heading else text)):
-        p = phrase.strip(" `*_#.,")
+    """Domain terms for a chunk, best first: its heading (when it names a topic), YAKE's 1-2 word
+    phrases that are terms (no verbs, adjectives, fillers, markup or version words), then the
+    code names it mentions most; a phrase sharing a word with a chosen one is skipped."""
+    clean_heading = " ".join(heading.replace("`", " ").split())
+    body = keyword_text(text)
+    candidates: list[str] = []
+    if clean_heading and len(clean_heading.split()) <= 4 and clean_heading.lower() not in _NOT_A_TITLE:
+        candidates.append(clean_heading)
+    for phrase, _score in _yake(top * 6).extract_keywords(keyword_text(f"{heading}\n{text}" if heading else text)):
+        p = phrase.strip(" `*_#.,:;")
         if p.isupper() and len(p) > 5:  # SHOUTED headings of plain-text files
             p = p.lower()
-        words = set(p.lower().split())
-        if len(p) < 3 or not any(ch.isalpha() for ch in p) or any(words & set(q.lower().split()) for q in out):
+        if _term_like(p, body, clean_heading):
+            candidates.append(p)
+    spans = Counter(m.group(1) for m in _CODE_SPAN.finditer(text))
+    candidates += [s for s, _n in spans.most_common(3)]
+    out: list[str] = []
+    for p in candidates:
+        words = {w.rstrip("s") for w in p.lower().split()}
+        if not is_keyword(p) or any(words & {w.rstrip("s") for w in q.lower().split()} for q in out):
             continue  # one phrase per idea: "service level" after "ledgerline service" adds nothing
         out.append(p)
         if len(out) >= top:
@@ -115,17 +276,59 @@ def keywords(chunks: Sequence[Chunk], cfg: BuildConfig) -> list[dict]:
 
 
 def good_docstring(doc: str | None, min_words: int) -> str | None:
-    """The docstring's first paragraph when it says enough to be a summary."""
+    """The docstring's first paragraph, roles and literals cleaned, when it says enough to be a summary."""
+    from corpus_ft.generate.markup import clean_inline
+
     if not doc:
         return None
     first = re.split(r"\n\s*\n", doc.strip(), maxsplit=1)[0]
-    first = " ".join(first.split())
-    if len(_TOKEN.findall(first)) < min_words or first.lower().startswith(("todo", "fixme", "deprecated", "@")):
-        return None
+    first = " ".join(clean_inline(first).split())
+    if len(_TOKEN.findall(first)) < min_words or first.lower().startswith(
+            ("todo", "fixme", "deprecated", "@", ":param", ":return", "..")) or first.endswith(":"):
+        return None  # "... yields the following information:" is half a summary
     return first
 
 
 _PY_DOCSTRING = re.compile(r'[ \t]*[rRuU]?("""|\'\'\')[\s\S]*?\1[ \t]*\n(?:[ \t]*\n)?')
+_GENERATED_PATH = re.compile(r"(?:_pb2(?:_grpc)?\.py|\.pb\.go|_generated\.\w+|\.g\.dart|\.designer\.cs)$"
+                             r"|(?:^|/)(?:generated|gen)/")
+_GENERATED_MARK = re.compile(r"(?i)code generated .* do not edit|@generated|auto-?generated|generated by (?:the )?"
+                             r"(?:protoc|protocol buffer|swagger|openapi|thrift|grpc)|do not edit (?:this file|manually)")
+
+
+def skip_reason(unit: dict) -> str | None:
+    """`generated` for generated code, `stub` for `@overload` stubs and pass/... bodies, else None."""
+    text = unit.get("text") or ""
+    if unit.get("category") == "generated" or _GENERATED_PATH.search(unit["path"]) or _GENERATED_MARK.search(text[:600]):
+        return "generated"
+    if unit.get("kind") == "class":
+        return None
+    if (unit.get("language") or "") == "python":
+        if re.search(r"^\s*@(?:typing\.|t\.)?overload\b", text, re.M):
+            return "stub"
+        return "stub" if _python_stub(text) else None
+    body = text.split("{", 1)[1].rsplit("}", 1)[0] if "{" in text and "}" in text else None
+    if body is None and text.rstrip().endswith(";") and "\n" not in text.strip():
+        return "stub"  # a declaration without a body: an overload signature, an interface member
+    if body is not None and not re.sub(r"//[^\n]*|/\*.*?\*/", "", body, flags=re.S).strip():
+        return "stub"
+    return None
+
+
+def _python_stub(text: str) -> bool:
+    """A def whose body is only pass, ... and/or a docstring."""
+    import ast
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(text))
+    except SyntaxError:
+        return False
+    node = next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    if node is None:
+        return False
+    return all(isinstance(st, ast.Pass) or isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant)
+               and (st.value.value is Ellipsis or isinstance(st.value.value, str)) for st in node.body)
 
 
 def without_docstring(code: str, language: str) -> str:
@@ -141,35 +344,95 @@ def without_docstring(code: str, language: str) -> str:
     return code[:header.end()] + body[m.end():] if m else code
 
 
+def outline(unit: dict, members: Sequence[dict]) -> str:
+    """A class too long for one record, as its signature, docstring and method signatures."""
+    if (unit.get("language") or "") == "python":
+        text = _python_outline(unit.get("text") or "")
+        if text:
+            return text
+    sig = (unit.get("signature") or (unit.get("text") or "").split("\n", 1)[0]).rstrip()
+    body = [f"    {(m.get('signature') or '').strip()} ..." for m in members if m.get("signature")]
+    return "\n".join([sig, *body, "}" if sig.endswith("{") else ""]).rstrip()
+
+
+def _python_outline(text: str) -> str | None:
+    import ast
+    import textwrap
+
+    source = textwrap.dedent(text)
+    try:
+        node = next(n for n in ast.parse(source).body if isinstance(n, ast.ClassDef))
+    except (SyntaxError, StopIteration):
+        return None
+    lines = source.split("\n")
+    first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+    out = [ln for ln in lines[first - 1:node.body[0].lineno - 1] if ln.strip()]
+    doc = ast.get_docstring(node)
+    if doc:
+        out.append('    """' + doc.split("\n\n")[0].strip() + '"""')
+    for n in node.body:
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        start = n.decorator_list[0].lineno if n.decorator_list else n.lineno
+        sig = [ln for ln in lines[start - 1:n.body[0].lineno - 1] if ln.strip()]
+        sig = [ln for ln in sig if not ln.strip().startswith(('"""', "'''", 'r"""'))] or [lines[n.lineno - 1]]
+        pad = " " * (len(sig[-1]) - len(sig[-1].lstrip()) + 4)
+        mdoc = ast.get_docstring(n)
+        out += ["", *sig, *([pad + '"""' + mdoc.splitlines()[0].strip() + '"""'] if mdoc else []), pad + "..."]
+    return "\n".join(out)
+
+
 def _fence(language: str, code: str) -> str:
-    return f"```{language}\n{code}\n```"
+    """A Markdown fence longer than any backtick run in the code, so a docstring's own ``` cannot close it."""
+    ticks = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", code)), default=0))
+    return f"{ticks}{language}\n{code}\n{ticks}"
 
 
 def code_summary(units: Sequence[dict], generator: Generator, cfg: BuildConfig) -> tuple[list[dict], list[dict]]:
-    """Summary -> code (write it) and code -> summary (explain it), docstring first, else generated."""
+    """Summary -> code (write it) and code -> summary (explain it), docstring first, else generated.
+
+    Generated code and stubs (`@overload`, pass/... bodies) make no records (removed as `generated`,
+    `stub`); a class too long for one record is shown as its outline (signature, docstring, methods).
+    """
+    skipped = [(u, skip_reason(u)) for u in units]
+    units = [u for u, why in skipped if why is None]
+    removed = [{"reason": why, "record": _code_record(u, "summary_to_code", "", "", "none", "1", "-", cfg)}
+               for u, why in skipped if why is not None]
     summaries: list[str | None] = [good_docstring(u.get("docstring"), cfg.min_docstring_words) for u in units]
     need = [i for i, s in enumerate(summaries) if s is None]
     generated = generator.summaries([units[i] for i in need]) if need else []
     origin = ["docstring" if s else generator.name for s in summaries]
     for i, s in zip(need, generated):
         summaries[i] = s.strip() if s and s.strip() else None
-    out, removed = [], []
+    members: dict[tuple[str, str], list[dict]] = {}
+    for u in units:
+        if u.get("kind") == "method" and "." in (u.get("name") or ""):
+            members.setdefault((u["path"], u["name"].rsplit(".", 1)[0]), []).append(u)
+    out = []
     for u, summary, how in zip(units, summaries, origin):
         lang, name, kind = u.get("language") or "", u.get("name") or "", u.get("kind") or "function"
         gen_name, version = ("docstring", "1") if how == "docstring" else (generator.name, generator.version)
+        shown, what = u.get("text") or "", ""
+        if kind == "class" and len(shown) > cfg.max_chars - 2000:
+            shown = outline(u, members.get((u["path"], name), []))
+            what = "the outline (signature, docstring, method signatures) of "
         where = f"`{name}` ({lang} {kind} in `{u['path']}`)"
-        code = u.get("text") or ""
         pairs = (
-            ("summary_to_code", f"Write {where}.\n\nWhat it does: {summary}", _fence(lang, code)),
-            ("code_to_summary", f"Explain what {where} does.\n\n{_fence(lang, without_docstring(code, lang))}",
+            ("summary_to_code", f"Write {what}{where}.\n\nWhat it does: {summary}", _fence(lang, shown)),
+            ("code_to_summary", f"Explain what {where} does.\n\n{_fence(lang, without_docstring(shown, lang))}",
              summary or ""),
         )
         for direction, user, assistant in pairs:
-            rec = {"id": record_id("code_summary", u["id"], direction, user, assistant), "kind": "code_summary",
-                   "messages": chat("code_summary", cfg.system_prompt, user, assistant), "source": source(u, u["id"]),
-                   "meta": meta(gen_name, version, lang, direction=direction, name=name, summary_source=how)}
-            if summary is None:
-                removed.append({"reason": "no_summary", "record": rec})
-            else:
-                out.append(rec)
+            rec = _code_record(u, direction, user, assistant, gen_name, version, how, cfg)
+            (removed.append({"reason": "no_summary", "record": rec}) if summary is None else out.append(rec))
     return out, removed
+
+
+def _code_record(u: dict, direction: str, user: str, assistant: str, gen_name: str, version: str, how: str,
+                 cfg: BuildConfig) -> dict:
+    return {"id": record_id("code_summary", u["id"], direction, user, assistant), "kind": "code_summary",
+            "messages": chat("code_summary", cfg.system_prompt, user or f"Write `{u.get('name')}`.",
+                             assistant or (u.get("text") or "")),
+            "source": source(u, u["id"]),
+            "meta": meta(gen_name, version, u.get("language") or "", direction=direction, name=u.get("name") or "",
+                         summary_source=how)}

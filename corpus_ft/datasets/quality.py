@@ -9,7 +9,7 @@ import re
 from corpus_ft.datasets.config import BuildConfig
 
 REASONS = ("empty", "exact_duplicate", "near_duplicate", "too_short", "too_long", "min_content",
-           "ungrounded", "no_summary", "max_records")
+           "ungrounded", "duplicate_question", "no_summary", "stub", "generated", "max_records")
 _WORD = re.compile(r"\w", re.UNICODE)
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
@@ -91,3 +91,38 @@ def filter_records(records: list[dict], cfg: BuildConfig) -> tuple[list[dict], l
         else:
             removed.append({"reason": reason, "record": rec})
     return kept, removed
+
+
+_FENCE_LINE = re.compile(r"^\s*(?:(?:[-*+]|\d+[.)])\s+)*(`{3,}|~{3,})")  # also a fence opening a list item
+_ADORNMENT = re.compile(r"^\s*([=\-~^\"'#*+_.<>])\1{2,}\s*$")
+_CODE_SPAN = re.compile(r"(?<![:}`\w])(`+)(?!`)(.+?)(?<!`)\1(?!`)")  # not the `text` of a role
+_RESIDUE = re.compile(
+    r":[\w+.-]+(?::[\w+.-]+)*:`[^`\n]+`"          # reST/Sphinx role  :func:`x`
+    r"|\{[\w+.-]+(?::[\w+.-]+)*\}`[^`\n]*`"       # MyST role  {ref}`x`
+    r"|^\s*\.\. [\w+.-]+(?::[\w+.-]+)*::"         # reST directive  .. note::
+    r"|^\s*(?:`{3,}|~{3,}|:{3,})\{[\w:+.-]+\}"    # MyST directive  ```{note}
+    r"|^\s*\.\. _[^:\n]+:\s*$"                    # reST target  .. _label:
+    r"|^\s*:(?:param|type|returns?|rtype|raises?|members|undoc-members|show-inheritance)\b[^:\n]*:"
+    r"|^\s*(?:!!!|\?\?\?\+?)\s*[\w-]+"             # mkdocs admonition  !!! note
+    r"|^\s*/{3,}(?:\s*[\w-]+.*)?\s*$",           # pymdownx blocks  /// tip, //// tab | Linux
+    re.M)
+
+
+def markup_residue(text: str) -> bool:
+    """True when text outside code fences still carries document markup a reader should never
+    see: reST heading underlines, :role:`x` / {role}`x` references, `.. directive::` lines."""
+    lines, fence, prev = [], None, ""
+    for line in text.split("\n"):
+        m = _FENCE_LINE.match(line)
+        if fence is not None:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line[m.end():].strip():
+                fence = None
+            continue
+        if m and not line[m.end():].startswith("{"):  # a MyST directive fence is residue, not code
+            fence = m.group(1)
+            continue
+        if _ADORNMENT.match(line) and prev.strip() and not _ADORNMENT.match(prev):
+            return True  # a heading underline
+        lines.append(line)
+        prev = line
+    return bool(_RESIDUE.search(_CODE_SPAN.sub("", "\n".join(lines))))

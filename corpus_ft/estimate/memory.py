@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from corpus_ft.estimate.shapes import GIB, PRESETS, ModelShape, load_shape, parse_gpu
+from corpus_ft.settings import ATTENTIONS, METHODS, OPTIMIZERS, SHARDINGS
+from corpus_ft.train.config import TrainConfig
 from corpus_ft.util import CorpusFtError
 
-__all__ = ["Estimate", "EstimateConfig", "FitReport", "check_fit", "choose_fastest", "estimate", "parse_gpu",
-           "preflight", "run_estimate", "write_estimate", "load_shape", "PRESETS", "NO_FIT_EXIT"]
+__all__ = ["ESTIMATED_FIELDS", "Estimate", "EstimateConfig", "FitReport", "Plan", "check_fit", "estimate", "parse_gpu",
+           "plan", "preflight", "print_plan", "run_estimate", "write_estimate", "load_shape", "PRESETS", "NO_FIT_EXIT"]
 
 NO_FIT_EXIT = 3  # exit code of `corpus-ft estimate --gpu` and of `train`'s pre-flight when it does not fit
 
@@ -38,8 +41,6 @@ RESERVED_SLACK = (0.14, 0.09, 0.26, 0.04)
 CUDA_CONTEXT_GIB = 0.5  # CUDA context + cuBLAS workspace, outside torch's allocator (not in the grid)
 
 SEVEN = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-OPTIMIZERS = ("adamw_torch", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit")
-ATTENTIONS = ("sdpa", "flash_attention_2", "eager")
 
 
 class EstimateConfig(BaseModel):
@@ -93,6 +94,7 @@ class FitReport:
     max_micro_batch: int  # 0: not even 1 fits at this seq_len
     max_seq_len: int      # 0: not even 128 tokens fit at micro_batch 1... at this micro_batch
     suggestions: list[dict] = field(default_factory=list)  # {"change": {...}, "required_gib": x, "text": "..."}
+    margin_gib: float = 0.0  # kept free beyond the estimate when judging the fit
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -200,10 +202,10 @@ def estimate(model: str | os.PathLike | ModelShape, *, method: str = "qlora", se
     casts embeddings, norms and lm_head to fp32 and the loss materialises fp32 logits.
     """
     shape = load_shape(model)
-    _check_choice("method", method, ("qlora", "lora", "full"))
+    _check_choice("method", method, METHODS)
     _check_choice("optimizer", optimizer, OPTIMIZERS)
     _check_choice("precision", precision, ("bf16", "fp16", "fp32"))
-    _check_choice("sharding", sharding, ("none", "ddp", "fsdp"))
+    _check_choice("sharding", sharding, SHARDINGS)
     _check_choice("attention", attention, ATTENTIONS)
     for key, value in (("seq_len", seq_len), ("micro_batch", micro_batch), ("grad_accum", grad_accum),
                        ("lora_r", lora_r), ("num_gpus", num_gpus)):
@@ -323,61 +325,88 @@ def check_fit(est: Estimate, gpu: str | int | float, *, margin_gib: float = 0.0)
     fits = est.required_gib <= budget
     max_mb = _largest(lambda n: _rerun(est, micro_batch=n).required_gib <= budget, 1, max(64, st["micro_batch"]))
     steps = _largest(lambda n: _rerun(est, seq_len=128 * n).required_gib <= budget, 1, max(1024, st["seq_len"] // 128))
-    report = FitReport(gpu_gib, est.required_gib, fits, gpu_gib - est.required_gib, max(0, max_mb), 128 * max(0, steps))
+    report = FitReport(gpu_gib, est.required_gib, fits, gpu_gib - est.required_gib, max(0, max_mb), 128 * max(0, steps),
+                       margin_gib=margin_gib)
     if not fits:
         report.suggestions = _suggestions(est, budget, report.max_micro_batch)
     return report
 
 
-def _setting(config: Any, name: str, default: Any) -> Any:
-    value = getattr(config, name, default)
-    return default if value is None else value
+# The TrainConfig fields the estimator reads (`corpus-ft estimate` offers exactly these as options).
+ESTIMATED_FIELDS = ("method", "seq_len", "micro_batch", "grad_accum", "lora_r", "target_modules", "lora_dropout",
+                    "gradient_checkpointing", "optimizer", "precision", "liger", "packing", "attn_implementation",
+                    "num_gpus", "sharding", "gpu")
+FASTEST_MARGIN = 0.10  # checkpointing goes off only when the run fits without it with this share of the GPU to spare
 
 
-def settings_from_config(config: Any, *, gradient_checkpointing: bool | None = None) -> dict:
-    """estimate() keyword arguments from a TrainConfig-like object (duck-typed), resolving 'auto'."""
+@dataclass
+class Plan:
+    """The estimator's one answer for a training config on a model: the settings it planned, the breakdown, the fit."""
+
+    config: TrainConfig      # gradient_checkpointing, precision and liger resolved as a GPU run resolves them
+    estimate: Estimate
+    fit: FitReport | None    # None: no GPU to check against (none named, none visible)
+
+    def to_dict(self) -> dict:
+        return {**self.estimate.to_dict(), "fit": self.fit.to_dict() if self.fit else None}
+
+    def headline(self) -> str:
+        """One line, the same in `corpus-ft estimate` and `train`'s pre-flight: what it needs and whether it fits."""
+        st, e = self.estimate.settings, self.estimate
+        line = (f"{e.model}: {st['method']}, seq_len {st['seq_len']} x micro_batch {st['micro_batch']}, checkpointing "
+                f"{'on' if st['gradient_checkpointing'] else 'off'}, liger {'on' if st['liger'] else 'off'}: "
+                f"peak allocated {e.peak_allocated_gib:.2f} GiB, GPU memory needed {e.required_gib:.2f} GiB")
+        if self.fit is not None:
+            line += f"; {'fits' if self.fit.fits else 'does NOT fit'} on {self.fit.gpu_gib:.1f} GiB"
+            line += f" keeping {self.fit.margin_gib:g} GiB free" if self.fit.margin_gib else ""
+        return line
+
+
+def _estimate_kwargs(config: TrainConfig) -> dict:
+    """estimate() keyword arguments from a resolved TrainConfig: every value comes from the config."""
+    kw = {name: getattr(config, name) for name in ESTIMATED_FIELDS if name not in ("gpu", "attn_implementation")}
+    return {**kw, "attention": config.attn_implementation}
+
+
+def resolve_for_gpu(config: TrainConfig) -> TrainConfig:
+    """precision and liger as `train` resolves 'auto' on a GPU: bf16, Liger when liger-kernel is installed."""
     import importlib.util
 
-    precision = _setting(config, "precision", "auto")
-    liger = _setting(config, "liger", "auto")
-    ckpt = _setting(config, "gradient_checkpointing", "auto") if gradient_checkpointing is None else gradient_checkpointing
-    return dict(
-        method=_setting(config, "method", "qlora"), seq_len=_setting(config, "seq_len", 2048),
-        micro_batch=_setting(config, "micro_batch", 1), grad_accum=_setting(config, "grad_accum", 1),
-        lora_r=_setting(config, "lora_r", 16), target_modules=_setting(config, "target_modules", "all-linear"),
-        gradient_checkpointing=True if ckpt == "auto" else bool(ckpt),
-        optimizer=_setting(config, "optimizer", "adamw_torch"),
-        precision="bf16" if precision == "auto" else precision,
-        liger=(importlib.util.find_spec("liger_kernel") is not None) if liger == "auto" else bool(liger),
-        packing=bool(_setting(config, "packing", True)), num_gpus=_setting(config, "num_gpus", 1),
-        sharding=_setting(config, "sharding", "none"), lora_dropout=float(_setting(config, "lora_dropout", 0.0)),
-        attention=_setting(config, "attn_implementation", "sdpa"))
+    update = {}
+    if config.precision == "auto":
+        update["precision"] = "bf16"
+    if config.liger == "auto":
+        update["liger"] = importlib.util.find_spec("liger_kernel") is not None
+    return config.model_copy(update=update)
 
 
-def choose_fastest(shape_or_model: Any, config: Any = None, gpu_bytes: int | float | None = None,
-                   *, margin: float = 0.10) -> Any:
-    """The fastest settings that fit: checkpointing off when the run fits without it with `margin` to spare.
+def plan(config: TrainConfig, shape: ModelShape | None = None, *, gpu: str | int | float | None = None,
+         margin_gib: float | None = None, upcast: bool = False) -> Plan:
+    """THE estimator entry point: `corpus-ft estimate`, train's pre-flight, `run` and bench all call it.
 
-    `choose_fastest(model, config, gpu_bytes) -> {"gradient_checkpointing": bool}`. Called with a
-    TrainConfig alone, `choose_fastest(config)` plans for `config.gpu` or the visible GPU and returns
-    a copy of the config with `gradient_checkpointing` resolved (unchanged when it is not "auto").
+    `shape` defaults to `config.model`'s; the GPU is `gpu`, else `config.gpu`, else the visible one, else
+    none (no fit verdict), with `margin_gib` kept free (default: EstimateConfig's). gradient_checkpointing 'auto' is off when the run fits without it with
+    FASTEST_MARGIN to spare, else on (on without a GPU to check). `upcast` models the guide recipe.
     """
-    if config is None:
-        config = shape_or_model
-        if _setting(config, "gradient_checkpointing", "auto") != "auto":
-            return config
-        gpu = _setting(config, "gpu", None)
-        budget = parse_gpu(gpu) if gpu else _visible_gpu_bytes()
-        shape = _known_shape(_setting(config, "model", "tiny"))
-        choice = {"gradient_checkpointing": True} if budget is None or shape is None else \
-            choose_fastest(shape, config, budget, margin=margin)
-        return config.model_copy(update=choice) if hasattr(config, "model_copy") else choice
-    without = estimate(shape_or_model, **settings_from_config(config, gradient_checkpointing=False))
-    fits = without.required_gib <= (gpu_bytes / GIB) * (1 - margin)
-    return {"gradient_checkpointing": not fits}
+    shape = shape if shape is not None else load_shape(config.model)
+    gpu = gpu if gpu is not None else config.gpu
+    budget = parse_gpu(gpu) if gpu else _visible_gpu_bytes()
+    cfg = resolve_for_gpu(config)
+    if cfg.gradient_checkpointing == "auto":
+        on = True
+        if budget is not None:
+            without = estimate(shape, **_estimate_kwargs(cfg.model_copy(update={"gradient_checkpointing": False})),
+                               upcast=upcast)
+            on = without.required_gib > (budget / GIB) * (1 - FASTEST_MARGIN)
+        cfg = cfg.model_copy(update={"gradient_checkpointing": on})
+    est = estimate(shape, **_estimate_kwargs(cfg), upcast=upcast)
+    est.model = str(config.model)
+    margin = EstimateConfig().margin_gib if margin_gib is None else margin_gib
+    fit = check_fit(est, budget, margin_gib=margin) if budget is not None else None
+    return Plan(cfg, est, fit)
 
 
-def _known_shape(model: Any) -> ModelShape | None:
+def _known_shape(model: str) -> ModelShape | None:
     """The model's shape, or None (with a warning) for a hub id whose config is not cached yet.
 
     Training may download such a model; the pre-flight must not block it for want of a config.
@@ -395,6 +424,10 @@ def _known_shape(model: Any) -> ModelShape | None:
 
 def _visible_gpu_bytes() -> int | None:
     """Memory this process can use on the current CUDA GPU (free + the context it already holds), or None."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return None
     import torch
 
     if not torch.cuda.is_available():
@@ -421,37 +454,30 @@ def format_no_fit(est: Estimate, report: FitReport) -> str:
     return "; ".join(parts)
 
 
-def preflight(config: Any) -> Estimate | None:
-    """Before training: estimate, and refuse (CorpusFtError, exit 3) a run that won't fit the GPU.
+def preflight(config: TrainConfig, say: Callable[[str], None] | None = None) -> Plan | None:
+    """Before training: plan, tell `say` the headline, and refuse (CorpusFtError, exit 3) a run that won't fit.
 
-    Plans for `config.gpu` when set, else the visible CUDA GPU; returns None on a CPU-only
-    machine with no `gpu` set (nothing to check).
+    Plans for `config.gpu` when set, else the visible CUDA GPU; None when there is no GPU to
+    check against or the model's shape is unknown offline (an uncached hub id).
     """
-    gpu = _setting(config, "gpu", None)
-    gpu_bytes = parse_gpu(gpu) if gpu else _visible_gpu_bytes()
-    if gpu_bytes is None:
+    if not config.gpu and _visible_gpu_bytes() is None:
         return None
-    model = _known_shape(_setting(config, "model", "tiny"))
-    if model is None:
+    shape = _known_shape(config.model)
+    if shape is None:
         return None
-    ckpt = _setting(config, "gradient_checkpointing", "auto")
-    if ckpt == "auto":
-        ckpt = choose_fastest(model, config, gpu_bytes)["gradient_checkpointing"]
-    est = estimate(model, **settings_from_config(config, gradient_checkpointing=bool(ckpt)))
-    report = check_fit(est, gpu_bytes)
-    if not report.fits:
-        raise CorpusFtError("does not fit: " + format_no_fit(est, report), exit_code=NO_FIT_EXIT)
-    return est
+    p = plan(config, shape)
+    if say is not None:
+        say(p.headline())
+    if p.fit is not None and not p.fit.fits:
+        raise CorpusFtError("does not fit: " + format_no_fit(p.estimate, p.fit), exit_code=NO_FIT_EXIT)
+    return p
 
 
-def write_estimate(run_dir: str | os.PathLike, est: Estimate, report: FitReport | None = None) -> Path:
-    """RUN_DIR/estimate.json, written atomically."""
+def write_estimate(run_dir: str | os.PathLike, p: Plan) -> Path:
+    """RUN_DIR/estimate.json, written atomically (what the trainer's summary compares its measured peak with)."""
     from corpus_ft.util import atomic_write_json
 
-    data = est.to_dict()
-    if report is not None:
-        data["fit"] = report.to_dict()
-    return atomic_write_json(Path(run_dir) / "estimate.json", data)
+    return atomic_write_json(Path(run_dir) / "estimate.json", p.to_dict())
 
 
 def _labels(st: dict) -> dict[str, str]:
@@ -469,11 +495,12 @@ def _labels(st: dict) -> dict[str, str]:
     }
 
 
-def print_estimate(est: Estimate, report: FitReport | None = None) -> None:
-    """The breakdown as a rich table on stderr, then the fit verdict and the fixes."""
+def print_plan(p: Plan) -> None:
+    """The breakdown as a rich table on stderr, then the headline, the fit verdict and the fixes."""
     from rich.console import Console
     from rich.table import Table
 
+    est, report = p.estimate, p.fit
     st = est.settings
     title = (f"{est.model}: {st['method']}, seq_len {st['seq_len']} x micro_batch {st['micro_batch']}, "
              f"checkpointing {'on' if st['gradient_checkpointing'] else 'off'}, liger {'on' if st['liger'] else 'off'}")
@@ -492,6 +519,7 @@ def print_estimate(est: Estimate, report: FitReport | None = None) -> None:
     console.print(f"parameters {est.num_params / 1e9:.2f} B, trainable {est.trainable_params / 1e6:.1f} M")
     for note in est.notes:
         console.print(f"note: {note}", highlight=False)
+    console.print(p.headline(), highlight=False, soft_wrap=True)
     if report is None:
         return
     if report.fits:
@@ -509,23 +537,16 @@ def print_estimate(est: Estimate, report: FitReport | None = None) -> None:
         console.print("  no setting makes it fit: a bigger GPU, more GPUs with fsdp, or a smaller model")
 
 
-def run_estimate(run_dir: str | os.PathLike, train_config: Any, config: EstimateConfig | None = None) -> dict:
-    """The recipe's estimate stage: estimate the train config, check it against a GPU, write RUN_DIR/estimate.json.
+def run_estimate(run_dir: str | os.PathLike, train_config: TrainConfig, config: EstimateConfig | None = None) -> Plan:
+    """The recipe's estimate stage: plan the train config, check it against a GPU, write RUN_DIR/estimate.json.
 
     The GPU is `config.gpu`, else `train_config.gpu`, else the visible one, else none (no verdict).
     A run that does not fit is reported (`fit.fits` false), not raised: `train`'s pre-flight refuses it.
     """
     config = config or EstimateConfig()
-    model = _setting(train_config, "model", "tiny")
     built_tiny = Path(run_dir) / "tiny-model"
-    if model == "tiny" and (built_tiny / "config.json").is_file():
-        model = str(built_tiny)
-    gpu = config.gpu or _setting(train_config, "gpu", None)
-    gpu_bytes = parse_gpu(gpu) if gpu else _visible_gpu_bytes()
-    ckpt = _setting(train_config, "gradient_checkpointing", "auto")
-    if ckpt == "auto":
-        ckpt = True if gpu_bytes is None else choose_fastest(model, train_config, gpu_bytes)["gradient_checkpointing"]
-    est = estimate(model, **settings_from_config(train_config, gradient_checkpointing=bool(ckpt)))
-    report = check_fit(est, gpu_bytes, margin_gib=config.margin_gib) if gpu_bytes is not None else None
-    write_estimate(run_dir, est, report)
-    return {**est.to_dict(), "fit": report.to_dict() if report else None}
+    if train_config.model == "tiny" and (built_tiny / "config.json").is_file():
+        train_config = train_config.model_copy(update={"model": str(built_tiny)})
+    p = plan(train_config, gpu=config.gpu, margin_gib=config.margin_gib)
+    write_estimate(run_dir, p)
+    return p

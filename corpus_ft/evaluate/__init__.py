@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from corpus_ft.evaluate.config import EvalConfig
+from corpus_ft.settings import KINDS
 from corpus_ft.util import CorpusFtError, atomic_dir, atomic_write_text, read_jsonl, write_jsonl, write_manifest
 
 __all__ = ["EvalConfig", "evaluate", "load_probes"]
@@ -42,11 +43,14 @@ def load_probes(path: str | Path | None = None) -> list[str]:
 
 
 def _collect(run_dir: Path, config: EvalConfig) -> tuple[list[dict], dict]:
-    from corpus_ft.evaluate.queries import attach_source_text, load_queries, sample_test_split
+    from corpus_ft.evaluate.queries import (attach_source_text, check_queries_repo, ingested_repo, load_queries,
+                                          sample_test_split)
 
-    unknown = sorted(set(config.kinds) - {"paragraphs", "qa", "keywords", "code_summary"})
+    unknown = sorted(set(config.kinds) - set(KINDS))
     if unknown:
-        raise CorpusFtError(f"evaluate.kinds: unknown kind(s) {', '.join(unknown)}; use paragraphs, qa, keywords, code_summary")
+        raise CorpusFtError(f"evaluate.kinds: unknown kind(s) {', '.join(unknown)}; use {', '.join(KINDS)}")
+    if config.queries:
+        check_queries_repo(config.queries, ingested_repo(run_dir), run_dir)
     queries = load_queries(config.queries, config.system_prompt) if config.queries else []
     test, missing = sample_test_split(run_dir, config.kinds, config.test_sample, config.seed)
     rows = queries + test

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-KINDS = ("paragraphs", "qa", "keywords", "code_summary")
+from corpus_ft.settings import KINDS
 
 
 class EvalConfig(BaseModel):

@@ -14,6 +14,7 @@ from typing import Any
 
 from corpus_ft.util import CorpusFtError, iter_jsonl, sha256_text
 
+SAMPLE_CORPUS = Path(__file__).resolve().parents[2] / "sample_corpus"  # the demo repository this checkout ships
 FIELDS = {"id", "query", "reference", "keywords", "identifiers", "tags", "source", "system", "context"}
 _SPAN = re.compile(r"^(?P<path>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
 
@@ -214,3 +215,61 @@ def span(source: dict | None) -> str:
     if not start:
         return source["path"]
     return f"{source['path']}:{start}" + (f"-{end}" if end and end != start else "")
+
+
+def ingested_repo(run_dir: str | Path) -> Path | None:
+    """The repository RUN_DIR was ingested from (ingest_report.json), or None when unknown."""
+    import json
+
+    report = Path(run_dir) / "ingest_report.json"
+    try:
+        repo = json.loads(report.read_text(encoding="utf-8")).get("repo")
+    except (OSError, ValueError):
+        return None
+    return Path(repo).resolve() if isinstance(repo, str) else None
+
+
+def check_queries_repo(queries: str | Path, repo: Path | None, run_dir: str | Path) -> None:
+    """Refuse the sample corpus's queries for a run of another repository: their keywords score facts it never saw."""
+    queries, repo = Path(queries).resolve(), repo.resolve() if repo is not None else None
+    if repo is None or queries.is_relative_to(repo) or not queries.is_relative_to(SAMPLE_CORPUS):
+        return
+    raise CorpusFtError(
+        f"{queries}: these queries are about the sample corpus, but {run_dir} was ingested from {repo}; "
+        f"write queries about {repo.name}: `corpus-ft queries draft {run_dir}` writes a starter file from its "
+        "held-out split to edit, then pass it as --queries (evaluate.queries in a recipe), or set evaluate.queries "
+        "to null to evaluate the held-out split only")
+
+
+DRAFT_HEADER = """\
+# Starter domain queries for {repo}, drafted by `corpus-ft queries draft` from the held-out test split
+# of {run_dir} (records the model never trains on). Edit before use:
+#   - ask what a colleague would ask, in their words (the drafted question is the generator's),
+#   - keep `reference` to the facts that answer it, and list 1-3 `keywords` a right answer must contain,
+#   - delete weak ones; add questions about what matters most to you.
+# Then: corpus-ft evaluate {run_dir} --queries THIS_FILE (or `evaluate.queries:` in a recipe). Keep this
+# file out of ingest (`ingest.exclude`) if it lives inside the repository: queries must never train.
+"""
+
+
+def draft_queries(run_dir: str | Path, out: str | Path | None = None, *, per_kind: int = 10, seed: int = 0,
+                  kinds: tuple[str, ...] = ("qa", "code_summary", "keywords")) -> Path:
+    """Write a starter queries YAML from the held-out test split for a person to edit; returns its path."""
+    import yaml
+
+    from corpus_ft.util import atomic_write_text
+
+    rows, missing = sample_test_split(run_dir, list(kinds), per_kind, seed)
+    rows = [r for r in rows if r["prompt"]]
+    if not rows:
+        raise CorpusFtError(f"{run_dir}: no held-out {'/'.join(kinds)} records to draft from "
+                            f"({'; '.join(missing.values()) or 'the test splits are empty'}); build the datasets first")
+    entries = [{"query": r["prompt"], "reference": r["reference"], "keywords": r["keywords"][:3],
+                "tags": [r["kind"], *r["tags"]], **({"source": span(r["source"])} if r["source"] else {})}
+               for r in rows]
+    repo = ingested_repo(run_dir)
+    out = Path(out) if out is not None else Path(run_dir) / "queries.draft.yaml"
+    header = DRAFT_HEADER.format(repo=repo or "this repository", run_dir=run_dir)
+    body = yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=100)
+    atomic_write_text(out, header + body)
+    return out

@@ -33,6 +33,8 @@ class Chunk(TypedDict, total=False):
     start_line: int
     end_line: int
     unit_id: str
+    product: str  # what the docs are about ("Flask"), for questions that name it
+    continued: bool  # not the section's first chunk
 
 
 class GeneratorConfig(BaseModel):
@@ -54,6 +56,7 @@ class GeneratorConfig(BaseModel):
     max_retries: int = Field(5, ge=0, description="openai: retries with exponential backoff on 429/5xx/timeouts")
     prompts: dict[str, Path] = Field(default_factory=dict, description="kind -> prompt template file overriding the built-in one")
     cache: bool = Field(True, description="openai/hf: reuse responses cached under RUN_DIR/cache/generate/")
+    grounding_check: bool = Field(True, description="hf/openai: ask the model whether the chunk supports each answer and drop unsupported pairs; one more request per pair")
 
 
 class Generator(Protocol):

@@ -13,8 +13,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 
 from corpus_ft.generate import Chunk, GeneratorConfig, QAPair
-from corpus_ft.generate.parse import parse_qa, parse_summary
-from corpus_ft.generate.prompts import load_templates, qa_prompt, summary_prompt
+from corpus_ft.generate.parse import parse_answer, parse_questions, parse_summary, parse_verdict
+from corpus_ft.generate.prompts import answer_prompt, check_prompt, load_templates, qa_prompt, summary_prompt
 from corpus_ft.model.generate import Advance
 
 Messages = list[dict[str, str]]
@@ -46,7 +46,10 @@ class PromptGenerator(ABC):
         self.templates = load_templates(cfg.prompts)
         self.progress = sys.stderr.isatty()  # a bar while generating, for a person watching
         # prompts: asked for; cache_hits: answered from the cache; unparseable: replies dropped
-        # because no pair/summary could be read; failed: requests the endpoint refused.
+        # because no question/summary could be read; failed: requests the endpoint refused.
+        # qa only: unanswered (the model said the chunk does not answer), grounding_checked /
+        # grounding_dropped (pairs the check saw / found unsupported), grounding_unreadable
+        # (check replies that said neither; those pairs are kept).
         self.stats: dict[str, int] = {"prompts": 0, "cache_hits": 0, "unparseable": 0, "failed": 0}
 
     @abstractmethod
@@ -64,14 +67,40 @@ class PromptGenerator(ABC):
             return self.complete([[{"role": "user", "content": p}] for p in prompts], advance)
 
     def questions(self, chunks: Sequence[Chunk]) -> list[list[QAPair]]:
-        """For each chunk, up to questions_per_chunk pairs ([] when the reply could not be read)."""
+        """For each chunk, up to questions_per_chunk pairs, in three steps: questions (seeing the title,
+        heading path and product), an answer to each from the chunk alone, and a grounding check
+        that drops answers the chunk does not support ([] when nothing survives)."""
         n = self.cfg.questions_per_chunk
         replies = self._replies([qa_prompt(self.templates["qa"], c, n) for c in chunks], "questions")
-        out = []
-        for reply in replies:
-            pairs = parse_qa(reply, limit=n) if reply is not None else None
-            self.stats["unparseable"] += reply is not None and pairs is None
-            out.append(pairs or [])
+        asked: list[tuple[int, str]] = []
+        for i, reply in enumerate(replies):
+            questions = parse_questions(reply, limit=n) if reply is not None else None
+            self.stats["unparseable"] += reply is not None and questions is None
+            asked += [(i, q) for q in questions or []]
+        answers = self._replies([answer_prompt(self.templates["qa_answer"], chunks[i], q) for i, q in asked], "answers")
+        pairs: list[tuple[int, QAPair]] = []
+        for (i, q), reply in zip(asked, answers):
+            answer = parse_answer(reply) if reply is not None else None
+            if reply is not None and answer is None:
+                self.stats["unanswered"] = self.stats.get("unanswered", 0) + 1
+            if answer:
+                pairs.append((i, QAPair(question=q, answer=answer)))
+        if self.cfg.grounding_check and pairs:
+            verdicts = self._replies([check_prompt(self.templates["qa_check"], chunks[i], p["question"], p["answer"])
+                                      for i, p in pairs], "grounding check")
+            kept = []
+            for (i, p), reply in zip(pairs, verdicts):
+                verdict = parse_verdict(reply) if reply is not None else None
+                self.stats["grounding_checked"] = self.stats.get("grounding_checked", 0) + (verdict is not None)
+                self.stats["grounding_dropped"] = self.stats.get("grounding_dropped", 0) + (verdict is False)
+                if verdict is None:
+                    self.stats["grounding_unreadable"] = self.stats.get("grounding_unreadable", 0) + 1
+                if verdict is not False:
+                    kept.append((i, p))
+            pairs = kept
+        out: list[list[QAPair]] = [[] for _ in chunks]
+        for i, p in pairs:
+            out[i].append(p)
         return out
 
     def summaries(self, units: Sequence[dict]) -> list[str | None]:

@@ -104,3 +104,54 @@ def parse_summary(text: str) -> str | None:
     text = re.sub(r"^\s*(\*\*)?summary(\*\*)?\s*:\s*", "", text, flags=re.I).strip().strip('"').strip()
     text = " ".join(text.split())
     return text if len(text) >= _MIN_SUMMARY_CHARS and re.search(r"[A-Za-z]{2}", text) else None
+
+
+_TEMPLATE = re.compile(r"<(?:task|product|thing|question)>|…")  # the prompt's shape, copied back
+_NOT_IN_TEXT = re.compile(r"^\W*(?:not in (?:the )?text|the text does not (?:say|answer|mention|state)|"
+                          r"i (?:don't|do not|cannot|can't) (?:know|answer)|no answer)\b", re.I)
+
+
+def parse_questions(text: str, limit: int | None = None) -> list[str] | None:
+    """Questions from a JSON list (of strings, or of objects with "question"/"q"), or one per line; None if none."""
+    text = _clean(text)
+    for candidate in _json_candidates(text):
+        try:
+            value = json.loads(candidate)
+        except (ValueError, TypeError):
+            continue
+        if isinstance(value, dict):
+            value = next((value[k] for k in ("questions", "pairs", "qa", "items", "data") if isinstance(value.get(k), list)),
+                         [value])
+        if isinstance(value, list):
+            out = [q if isinstance(q, str) else q.get("question", q.get("q")) if isinstance(q, dict) else None for q in value]
+            out = [" ".join(q.split()) for q in out if isinstance(q, str) and q.strip() and not _TEMPLATE.search(q)]
+            if out or value == []:
+                return out[:limit]
+    lines = [re.sub(r"^\s*(?:[-*]\s*|\d+[.)]\s*)?(?:\**(?:q|question)\s*\d*\**\s*[:.)]\**\s*)?", "", ln, flags=re.I).strip()
+             for ln in text.splitlines()]
+    out = [ln for ln in lines if ln.endswith("?") and len(ln.split()) >= 3 and not _TEMPLATE.search(ln)]
+    return out[:limit] if out else None
+
+
+def parse_answer(text: str) -> str | None:
+    """The answer without fences or an `Answer:` label; None for "NOT IN TEXT" and empty replies."""
+    text = _clean(text)
+    fenced = _FENCE.fullmatch(text)
+    if fenced and not re.search(r"\w", text.split("```", 2)[1].split("\n", 1)[0] or ""):
+        text = fenced.group(1).strip()
+    text = re.sub(r"^\s*(\*\*)?answer(\*\*)?\s*:\s*", "", text, flags=re.I).strip()
+    if not text or _NOT_IN_TEXT.match(text) or not re.search(r"[A-Za-z]{2}", text):
+        return None
+    return text
+
+
+def parse_verdict(text: str) -> bool | None:
+    """SUPPORTED -> True, UNSUPPORTED -> False (also yes/no), None when the reply says neither."""
+    words = re.findall(r"[a-z]+", _clean(text).lower())[:3]
+    if not words:
+        return None
+    if words[0] in ("unsupported", "no", "not", "false"):
+        return False
+    if words[0] in ("supported", "yes", "true"):
+        return True
+    return None

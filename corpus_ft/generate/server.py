@@ -9,7 +9,6 @@ convenience for small models, not a replacement for vLLM or TGI on a real worklo
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import time
 import uuid
@@ -22,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from corpus_ft import loopback
 from corpus_ft.model.chat import render_chat
 from corpus_ft.model.generate import generate, load_model
 
@@ -147,30 +147,9 @@ def serve(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, mode
 
 @contextlib.contextmanager
 def run_in_background(app, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve any ASGI app on a (free, with port=0) loopback port in a thread; yields the base URL.
-
-    For tests: `with run_in_background(app) as url: ...` — the server stops on exit.
-    """
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="corpus-ft-serve")
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError("the background server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://{host}:{sock.getsockname()[1]}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    """An OpenAI-compatible app on a loopback port, through corpus_ft.loopback; yields its base URL (…/v1)."""
+    with loopback.run_in_background(app, host, port) as url:
+        yield url + "v1"
 
 
 @contextlib.contextmanager

@@ -18,12 +18,13 @@ from pathlib import Path
 
 from corpus_ft.ingest.config import IngestConfig
 from corpus_ft.ingest.parse import PARSER_VERSION, parse_batch
+from corpus_ft.ingest.policy import CATEGORIES, EXCLUDED_BY_DEFAULT, default_category
 from corpus_ft.ingest.cache import FileIndex
 from corpus_ft.ingest.table import UNIT_COLUMNS, UnitsWriter, by_path, columns_table, read_units, units_table
 from corpus_ft.ingest.walk import Candidate, walk
 from corpus_ft.util import CorpusFtError, atomic_file, atomic_write_json, manifest
 
-__all__ = ["IngestConfig", "ingest_repo", "UNIT_COLUMNS"]
+__all__ = ["CATEGORIES", "EXCLUDED_BY_DEFAULT", "IngestConfig", "UNIT_COLUMNS", "default_category", "ingest_repo"]
 
 
 
@@ -119,7 +120,7 @@ def _grammar_versions() -> dict[str, str]:
     out = {}
     for name in ("tree-sitter", "tree-sitter-python", "tree-sitter-javascript", "tree-sitter-typescript",
                  "tree-sitter-java", "tree-sitter-go", "tree-sitter-c", "tree-sitter-cpp", "tree-sitter-rust",
-                 "tree-sitter-ruby", "tree-sitter-c-sharp"):
+                 "tree-sitter-ruby", "tree-sitter-c-sharp", "markdown-it-py", "mdit-py-plugins", "docutils"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -130,7 +131,7 @@ def _grammar_versions() -> dict[str, str]:
 def _reader_source_hash() -> str:
     """Hash of the readers' own code, so an upgraded corpus-ft never reuses units its old code made."""
     h = hashlib.sha256()
-    for name in ("parse.py", "read.py", "docs.py", "code.py", "table.py"):
+    for name in ("parse.py", "read.py", "docs.py", "markdown.py", "rst.py", "policy.py", "code.py", "table.py"):
         h.update((Path(__file__).parent / name).read_bytes())
     return h.hexdigest()
 
@@ -210,6 +211,15 @@ def _warm_parsers(languages: set) -> None:
         languages = languages | {"cpp"}  # a .h file may hold C++
     for language in languages & set(GRAMMARS):
         parser_for(language)
+    if "markdown" in languages:
+        from corpus_ft.ingest.markdown import parser
+
+        parser()
+    if "rst" in languages or "markdown" in languages:  # MyST's eval-rst reads reST too
+        from corpus_ft.ingest import rst
+
+        rst._register()
+        rst._settings()
 
 
 def _run_pool(batches: list[tuple[int, list]], settings: dict, workers: int, done) -> list[int]:
@@ -316,7 +326,25 @@ def _report(repo: Path, walked, skipped: list, records: dict[str, dict], table) 
         "units_by_language": counts("language"),
         "files_by_language": dict(sorted(Counter(r["language"] for r in ingested.values()).items())),
         "encodings": dict(sorted(Counter(r["encoding"] or "binary document" for r in ingested.values()).items())),
+        "categories": _categories(walked, ingested, counts("category")),
         "warnings_by_kind": dict(sorted(Counter(w["kind"] for w in warnings).items())),
         "warnings": warnings,
         "skipped": [{"path": p, "reason": reason, "detail": detail} for p, reason, detail in skipped],
     }
+
+
+def _categories(walked, ingested: dict[str, dict], units: dict[str, int]) -> dict[str, dict]:
+    """What share of the repository each category is, and whether datasets use it by default (and why not)."""
+    from corpus_ft.ingest.policy import CATEGORIES, EXCLUDED_BY_DEFAULT, WHY
+
+    sizes = {c.rel: c.size for c in walked.files}
+    out = {}
+    for name in CATEGORIES:
+        files = [rel for rel, r in ingested.items() if r.get("category") == name]
+        if not files and not units.get(name):
+            continue
+        used = name not in EXCLUDED_BY_DEFAULT
+        out[name] = {"files": len(files), "units": units.get(name, 0), "bytes": sum(sizes.get(f, 0) for f in files),
+                     "used": used, "why": "" if used else f"left out by default ({WHY[name]}); "
+                                                         f"`datasets.include: [{name}]` keeps it"}
+    return out

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import re
-
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-_RST_ADORN = re.compile(r"^([!-/:-@\[-`{-~])\1{2,}\s*$")  # one punctuation character, 3+ times
+from typing import NamedTuple
 
 
 def section(name: str, heading_path: list[str], lines: list[str], start: int, end: int) -> dict:
@@ -39,71 +35,232 @@ def _split(lines: list[str], heads: list[tuple[int, int, int, str]], title: str,
     return units
 
 
-def markdown_sections(text: str, title: str, min_chars: int = 1) -> list[dict]:
-    """ATX and setext headings; a '#' line inside a fenced block or front matter is not a heading."""
-    lines = text.split("\n")
-    heads, fence, para_start = [], None, None
-    i = 0
-    if lines and lines[0].strip() == "---":  # YAML front matter
-        end = next((j for j in range(1, len(lines)) if lines[j].strip() in ("---", "...")), None)
-        if end is not None:
-            i = end + 1
-    while i < len(lines):
-        line = lines[i]
-        m = _FENCE.match(line)
-        if fence is not None:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip().strip(fence[0]):
-                fence = None
-        elif m and not (m.group(1)[0] == "`" and "`" in line.strip()[len(m.group(1)):]):
-            fence, para_start = m.group(1), None
-        elif (a := _ATX.match(line)) is not None:
-            heads.append((i, i + 1, len(a.group(1)), (a.group(2) or "").strip()))
-            para_start = None
-        elif para_start is not None and _SETEXT.match(line) and not line.startswith("    "):
-            level = 1 if line.strip()[0] == "=" else 2
-            heading = " ".join(s.strip() for s in lines[para_start:i])
-            heads.append((para_start, i + 1, level, heading))
-            para_start = None
-        elif not line.strip():
-            para_start = None
-        elif para_start is None and not line.startswith("    ") and not _SETEXT.match(line) \
-                and not re.match(r"^ {0,3}([-*+]|\d+[.)]|>)(\s|$)", line):
-            para_start = i
-        i += 1
-    return _split(lines, heads, title, min_chars)
+class Block(NamedTuple):
+    """One block of a document's clean text (paragraph, list item, table, code block) and the
+    1-based source line it starts on, so the section text can sit on the lines it came from."""
+
+    line: int
+    lines: list[str]
 
 
-def rst_sections(text: str, title: str, min_chars: int = 1) -> list[dict]:
-    """Over/underlined titles; the level of a style is the order in which it first appears."""
-    lines = text.split("\n")
-    styles: list[tuple[str, bool]] = []
-    heads = []
-    i, n = 0, len(lines)
-    while i < n:
-        line = lines[i]
-        # overline + title + underline
-        if (_RST_ADORN.match(line) and i + 2 < n and lines[i + 1].strip()
-                and lines[i + 2].rstrip() == line.rstrip() and not _RST_ADORN.match(lines[i + 1])):
-            style = (line.strip()[0], True)
-            heading, first, body = lines[i + 1].strip(), i, i + 3
-        elif (i + 1 < n and line.strip() and not line[0].isspace() and _RST_ADORN.match(lines[i + 1])
-              and not _RST_ADORN.match(line) and len(lines[i + 1].rstrip()) >= min(len(line.rstrip()), 4)
-              and (i == 0 or not lines[i - 1].strip())):
-            style = (lines[i + 1].strip()[0], False)
-            heading, first, body = line.strip(), i, i + 2
-        else:
-            i += 1
+class Heading(NamedTuple):
+    line: int   # first source line of the heading (an reST overline included)
+    level: int
+    text: str
+    text_line: int = 0  # the line of the title's text when it is not `line` (below an overline)
+
+
+# What a directive (reST `.. name::`, MyST ```{name}```) becomes in the clean text, by name without
+# its domain (`py:function` -> `function`). Anything else keeps its argument as a label and its
+# content as text, and is reported once per file as `unknown_directive`.
+DROP = frozenset("""toctree include literalinclude index contents sectnum section-numbering highlight
+    currentmodule module default-role role raw meta tabularcolumns testsetup testcleanup image autosummary
+    program rst-class cssclass title header footer graphviz mermaid plot program-output command-output
+    spelling:word-list target-notes footnotes bibliography tags""".split())
+LABEL = frozenset("""function class method attribute data exception decorator decoratormethod staticmethod
+    classmethod property type member macro struct union enum enumerator var interface namespace concept
+    option envvar describe object confval event setting autoclass autofunction automethod autoattribute
+    autodata autoexception automodule autodecorator autoproperty autotypeddict autoprogram click""".split())
+CODE = frozenset("code-block sourcecode code doctest testcode testoutput ipython jupyter-execute code-cell prompt".split())
+VERSION = {"versionadded": "Added in version", "versionchanged": "Changed in version",
+           "deprecated": "Deprecated since version", "versionremoved": "Removed in version"}
+ADMONITION = {"note": "Note", "warning": "Warning", "tip": "Tip", "important": "Important", "caution": "Caution",
+              "danger": "Danger", "error": "Error", "hint": "Hint", "attention": "Attention", "seealso": "See also",
+              "todo": "To do", "admonition": ""}
+CONTAINER = frozenset("""only ifconfig container glossary tabs tab tab-set tab-item group-tab code-tab grid
+    grid-item grid-item-card card dropdown div topic sidebar rubric compound epigraph highlights pull-quote
+    centered hlist list-table csv-table table productionlist math figure line-block parsed-literal
+    admonition""".split())
+
+_CODE_ROLES = frozenset("""func meth class attr data obj mod exc const member var type struct macro enum
+    enumerator option envvar command program file samp code kbd any""".split())
+_NO_LABEL = frozenset("""only ifconfig tabs tab-set grid grid-item hlist container div glossary compound
+    figure math image line-block parsed-literal list-table csv-table""".split())
+_ICON_ROLES = frozenset("octicon fa fab fas far icon material-outlined material-regular material-sharp material-round".split())
+_ROLE = re.compile(r":([\w+.-]+(?::[\w+.-]+)*):`([^`]+)`|\{([\w+.-]+(?::[\w+.-]+)*)\}`([^`]+)`")
+
+
+def fence(language: str, code: str) -> list[str]:
+    """A fenced code block whose fence is longer than any backtick run inside it (so nested fences survive)."""
+    runs = [len(m) for m in re.findall(r"`{3,}", code)]
+    ticks = "`" * max(3, max(runs, default=0) + 1)
+    return [f"{ticks}{language}", *code.rstrip("\n").split("\n"), ticks]
+
+
+def clean_inline(text: str) -> str:
+    """Inline markup left in text no parser reads (directive arguments): roles, ``literals``, `links <url>`_."""
+    text = _ROLE.sub(lambda m: role_text(m.group(1) or m.group(3), m.group(2) or m.group(4)), text)
+    text = re.sub(r"``([^`]+)``", r"`\1`", text)
+    return re.sub(r"`([^`<]+?)\s*<[^<>`]+>`__?", r"\1", text)
+
+
+def directive_kind(name: str) -> str:
+    """drop, label, code, version, admonition, container (known, content kept) or unknown."""
+    base = name.lower().split(":")[-1]
+    for kind, names in (("drop", DROP), ("code", CODE), ("version", VERSION), ("admonition", ADMONITION),
+                        ("label", LABEL), ("container", CONTAINER)):
+        if base in names or name.lower() in names:
+            return kind
+    return "unknown"
+
+
+def directive_lead(name: str, argument: str) -> str:
+    """The words a label, version or admonition directive puts before its content."""
+    base = name.lower().split(":")[-1]
+    argument = clean_inline(" ".join(argument.split()))
+    if base in VERSION:  # `.. versionchanged:: 2.1 what changed` (the text may follow on the next lines)
+        version, _, what = argument.partition(" ")
+        lead = f"{VERSION[base]} {version}".strip()
+        return f"{lead}: {what}" if what else f"{lead}."
+    if base in ADMONITION:
+        word = ADMONITION[base] or argument
+        return f"{word}:" if word else ""
+    if directive_kind(name) == "label":
+        return f"`{argument}`" if argument else ""
+    if base in _NO_LABEL:  # a condition, a layout, a file or a formula: nothing a reader sees
+        return ""
+    return argument if any(ch.isalpha() for ch in argument) else ""
+
+
+def with_lead(lead: str, blocks: list, line: int) -> list:
+    """A directive's content blocks with its lead: `Note:` or `Added in version 2.0:` opens the first
+    block when that starts with prose; a label (`` `post(entry)` ``) stays on a line of its own."""
+    first = blocks[0] if blocks else None
+    joins = lead.endswith((":", ".")) and not lead.startswith("`")
+    if joins and isinstance(first, Block) and first.lines and re.match(r"[^\W_]|`(?!``)", first.lines[0]):
+        lead = lead[:-1] + ":" if lead.endswith(".") else lead
+        return [Block(first.line, [f"{lead} {first.lines[0]}", *first.lines[1:]]), *blocks[1:]]
+    return [Block(line, [lead]), *blocks] if lead else blocks
+
+
+def role_text(name: str, text: str) -> str:
+    """What a Sphinx or MyST role shows: `title <target>` -> title, `~a.b.c` -> c; code roles in backticks."""
+    base = name.lower().split(":")[-1]
+    text = " ".join(text.split())
+    explicit = re.fullmatch(r"(.+?)\s*<([^<>]+)>", text)
+    if explicit:
+        text = explicit.group(1)
+    else:
+        text = text.lstrip("!")
+        if text.startswith("~"):
+            text = text[1:].split(".")[-1]
+    if base in _ICON_ROLES:
+        return ""
+    if base == "doc":
+        text = text.lstrip("/")
+    if base in ("pep", "rfc"):
+        return f"{base.upper()} {text}"
+    if base in ("issue", "pr", "gh"):
+        return f"#{text}" if text.isdigit() else text
+    if base == "abbr":
+        return re.sub(r"\s*\(.*\)$", "", text)
+    if base in ("guilabel", "menuselection"):
+        return text.replace("&", "").replace("-->", ">")
+    return f"`{text}`" if base in _CODE_ROLES and not explicit else text
+
+
+def assemble(items: list, src_lines: list[str], title: str, min_chars: int, preamble: str = "") -> list[dict]:
+    """Cut a document's blocks at its headings into section units.
+
+    Each section's text is its clean blocks, each on the line it starts on in the source
+    (blank lines fill the gaps), so a chunk's first line maps back to its exact source line;
+    the span runs from the heading to the last non-blank source line before the next heading.
+    """
+    sections: list[tuple[Heading | None, list[Block]]] = [(None, [])]
+    for item in items:
+        if isinstance(item, Heading):
+            sections.append((item, []))
+        elif item.lines:
+            sections[-1][1].append(item)
+    heads = [h.line for h, _ in sections[1:]] + [len(src_lines) + 1]
+    units, stack = [], []
+    for i, (head, blocks) in enumerate(sections):
+        if head is not None:
+            while stack and stack[-1][0] >= head.level:
+                stack.pop()
+            stack.append((head.level, head.text))
+        if not blocks and head is None:
             continue
-        if style not in styles:
-            styles.append(style)
-        heads.append((first, body, styles.index(style) + 1, heading))
-        i = body
-    return _split(lines, heads, title, min_chars)
+        body = "\n".join("\n".join(b.lines) for b in blocks).strip()
+        if len(body) < (max(min_chars, 1) if head is None else min_chars) or not (body or head.text):
+            continue
+        first = head.line if head is not None else blocks[0].line
+        last = heads[i] - 1
+        while last > first and not src_lines[last - 1].strip():
+            last -= 1
+        out: list[str] = []
+        if head is not None:
+            out.extend([""] * max(head.text_line - first, 0))
+            out.append("#" * min(head.level, 6) + " " + head.text)
+        for b in blocks:
+            at = max(b.line - first, len(out))
+            out.extend([""] * (at - len(out)))
+            out.extend(line.rstrip() for line in b.lines)
+        path = [h for _, h in stack] if head is not None else []
+        units.append({"kind": "section", "name": (head.text if head is not None else "") or preamble or title,
+                      "heading_path": path, "signature": "", "docstring": "", "text": "\n".join(out).rstrip("\n"),
+                      "start_line": first, "end_line": max(last, first), "parent": " / ".join(path[:-1])})
+    return units
+
+
+def markdown_sections(text: str, title: str, min_chars: int = 1, warnings: list | None = None) -> list[dict]:
+    """Markdown (CommonMark, tables, front matter, MyST roles and directives) parsed by markdown-it-py."""
+    from corpus_ft.ingest import markdown
+
+    return _parse_or_degrade(markdown.sections, text, title, min_chars, warnings, "markdown")
+
+
+def rst_sections(text: str, title: str, min_chars: int = 1, warnings: list | None = None) -> list[dict]:
+    """reStructuredText parsed by docutils, Sphinx roles and directives included."""
+    from corpus_ft.ingest import rst
+
+    return _parse_or_degrade(rst.sections, text, title, min_chars, warnings, "rst")
+
+
+def _readable_letters(text: str) -> int:
+    """Letters on lines that look like prose (not front matter, comments, markup or indented
+    directive bodies): a file with many of them must not come out of a parser empty."""
+    text = re.sub(r"\A---\n.*?\n---\n", "", re.sub(r"<!--.*?-->|<[^>]*>", "", text, flags=re.S), flags=re.S)
+    lines = [line for line in text.split("\n") if line[:1].strip()
+             and not line.lstrip().startswith(("..", ":", "#", "{", "(", "%", "```", "~~~", "|", "+"))]
+    return len(re.findall(r"[^\W\d_]", "\n".join(lines)))
+
+
+def _parse_or_degrade(parse, text: str, title: str, min_chars: int, warnings: list | None, what: str) -> list[dict]:
+    """A parser that fails on a file leaves the file as one plain-text section, and says so."""
+    warnings = warnings if warnings is not None else []
+    try:
+        units = parse(text, title, min_chars, warnings)
+    except Exception as e:  # noqa: BLE001 - a parser bug on one file must not lose the file
+        why = f"{what} parser failed ({type(e).__name__}: {e}"[:200] + ")"
+    else:
+        if units or _readable_letters(text) < 40:
+            return units
+        why = f"{what} parser found no readable text in a file that has some"
+    warnings.append({"kind": "parse_degraded", "line": 0, "message": f"{why}; kept as one plain-text section"})
+    return text_sections(text, title, min_chars)
+
+
+_RST_HINT = re.compile(r"^\.\. [\w:-]+::|:[\w:+.-]+:`[^`\n]+`", re.M)
+
+
+def looks_like_rst(text: str) -> bool:
+    """A `.txt` file written in reStructuredText (Django's and many Sphinx projects' sources are):
+    at least two directives or roles."""
+    hits = _RST_HINT.finditer(text)
+    return next(hits, None) is not None and next(hits, None) is not None
+
+
+_UNDERLINE = re.compile(r"^\s*([=\-~^*+#])\1{2,}\s*$")
 
 
 def text_sections(text: str, title: str, min_chars: int = 1) -> list[dict]:
-    """Plain text has no markup for headings: the whole file is one section named after it."""
-    return _split(text.split("\n"), [], title, min_chars)
+    """Plain text has no markup for headings: the whole file is one section named after it. An
+    underline (`=====` below a title line) becomes a blank line, so the lines keep their numbers."""
+    lines = text.split("\n")
+    lines = ["" if i and _UNDERLINE.match(line) and lines[i - 1].strip() and not _UNDERLINE.match(lines[i - 1])
+             else line for i, line in enumerate(lines)]
+    return _split(lines, [], title, min_chars)
 
 
 _BLOCK = {"p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "li", "ul", "ol",

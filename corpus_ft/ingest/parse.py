@@ -7,9 +7,10 @@ import hashlib
 import os
 import re
 
+from corpus_ft.ingest.policy import file_category, generated
 from corpus_ft.ingest.read import decode, is_binary
 
-PARSER_VERSION = "1"  # bump when a reader changes what it emits: cached results are then re-parsed
+PARSER_VERSION = "2"  # bump when a reader changes what it emits: cached results are then re-parsed
 DOCUMENTS = {"markdown", "rst", "text", "html", "pdf", "docx"}
 _CPP_HINT = re.compile(rb"^\s*(class|namespace|template\s*<|public:|private:)|\w::\w", re.M)
 
@@ -85,13 +86,18 @@ def _parse(data: bytes, language: str | None, settings: dict, result: dict, titl
     if len(text) > cap and (longest := max(map(len, text.split("\n")))) > cap:
         result.update(reason="minified", detail=f"a line of {longest} characters (max_line_length {cap})")
         return
+    result["generated"] = generated(text[:4096])
     if language == "c" and _CPP_HINT.search(data):
         language = result["language"] = "cpp"  # a .h file that holds C++
     if language in DOCUMENTS:
         from corpus_ft.ingest import docs
 
-        reader = {"markdown": docs.markdown_sections, "rst": docs.rst_sections,
-                  "text": docs.text_sections, "html": docs.html_sections}[language]
+        if language in ("markdown", "rst") or (language == "text" and docs.looks_like_rst(text)):
+            # structured readers report what they could not read
+            reader = docs.markdown_sections if language == "markdown" else docs.rst_sections
+            _finish(result, reader(text, title, settings["min_section_chars"], warnings), warnings)
+            return
+        reader = docs.text_sections if language == "text" else docs.html_sections
         _finish(result, reader(text, title, settings["min_section_chars"]), warnings)
         return
     from corpus_ft.ingest.code import code_units
@@ -127,8 +133,10 @@ def parse_batch(batch: list[tuple[str, str, str | None, str | None]], settings: 
             r = parse_file(path, language, settings, known_sha)
             language = _OUTPUT_LANGUAGE.get(r["language"], r["language"])
             units = sorted(r.pop("units"), key=_unit_order)
+            r["category"] = file_category(rel, language, units, is_generated=r.pop("generated", False))
             for u in units:
-                u.update(id=unit_id(rel, u), path=rel, language=language, file_sha256=r["sha"])
+                u.update(id=unit_id(rel, u), path=rel, language=language, file_sha256=r["sha"],
+                         category=r["category"])
             rows += units
             r["n_units"], r["language"] = len(units), language
             records[rel] = r

@@ -6,6 +6,7 @@ from __future__ import annotations
 def print_summary(report: dict, out_dir: str) -> None:
     """Files, skips by reason, units by kind and language, warnings and time, as a rich table on stderr."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(stderr=True)
@@ -18,6 +19,14 @@ def print_summary(report: dict, out_dir: str) -> None:
         table.add_row("skipped", ", ".join(f"{k} {v}" for k, v in report["skipped_by_reason"].items()))
     table.add_row("units", f"{report['units']}: " + ", ".join(f"{k} {v}" for k, v in report["units_by_kind"].items()))
     table.add_row("languages", ", ".join(f"{k} {v}" for k, v in report["units_by_language"].items()))
+    cats = report.get("categories") or {}
+    total = sum(c["bytes"] for c in cats.values()) or 1
+    if cats:
+        table.add_row("categories", ", ".join(
+            f"{name} {100 * c['bytes'] / total:.0f}% ({c['units']} units{'' if c['used'] else ', left out'})"
+            for name, c in sorted(cats.items(), key=lambda kv: -kv[1]["bytes"])))
+        if any(not c["used"] for c in cats.values()):
+            table.add_row("", escape("left out of datasets by default; `datasets.include: [test, changelog, …]` keeps them"))
     if report["warnings"]:
         shown = "; ".join(f"{w['path']}:{w['line']} {w['kind']}" for w in report["warnings"][:3])
         more = f" (+{len(report['warnings']) - 3} more)" if len(report["warnings"]) > 3 else ""

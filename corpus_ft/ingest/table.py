@@ -16,9 +16,9 @@ import operator
 from pathlib import Path
 
 UNIT_COLUMNS = ["id", "path", "language", "kind", "name", "heading_path", "signature", "docstring", "text",
-                "start_line", "end_line", "sha256", "parent", "file_sha256"]
+                "start_line", "end_line", "sha256", "parent", "file_sha256", "category"]
 _INTS = {"start_line", "end_line"}
-_DICTIONARY = ["path", "language", "kind", "file_sha256"]
+_DICTIONARY = ["path", "language", "kind", "file_sha256", "category"]
 _MAX_BUFFER = 2**31 - 1  # a string column with int32 offsets holds this many bytes
 
 
@@ -29,7 +29,7 @@ def schema():
                       ("kind", pa.string()), ("name", pa.string()), ("heading_path", pa.list_(pa.string())),
                       ("signature", pa.string()), ("docstring", pa.string()), ("text", pa.string()),
                       ("start_line", pa.int32()), ("end_line", pa.int32()), ("sha256", pa.string()),
-                      ("parent", pa.string()), ("file_sha256", pa.string())])
+                      ("parent", pa.string()), ("file_sha256", pa.string()), ("category", pa.string())])
 
 
 def unit_id(path: str, u: dict) -> str:

@@ -8,9 +8,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from corpus_ft.settings import KINDS
 from corpus_ft.util import CorpusFtError, read_jsonl
 
-KINDS = ("paragraphs", "qa", "keywords", "code_summary")
 SPLITS = ("train", "validation", "test")
 
 

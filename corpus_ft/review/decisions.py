@@ -1,5 +1,7 @@
 """Review decisions: an append-only log a reviewer writes and the builder and trainer honour.
 
+`apply_decisions` is the only function that applies them, and it redacts every edit.
+
 `RUN_DIR/review/decisions.jsonl` holds one JSON object per line:
 `{"record_id", "kind", "action": "accept"|"reject"|"edit", "fields": {...}, "time"}`.
 The last decision for a record wins, so undoing a rejection is one more line, and the log
@@ -13,6 +15,7 @@ import fcntl
 import json
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -158,20 +161,38 @@ def flag(decision: dict | None) -> str:
     return {"accept": "accepted", "reject": "rejected", "edit": "edited"}.get((decision or {}).get("action"), "undecided")
 
 
-def apply_decisions(records: Iterable[dict], decisions: dict[str, dict]) -> tuple[list[dict], dict]:
-    """Drop rejected records and replace edited fields; counts say what changed."""
+def apply_decisions(records: Iterable[dict], decisions: dict[str, dict],
+                    counts: Counter | None = None) -> tuple[list[dict], dict]:
+    """The one place a reviewer's decisions reach records: rejects dropped, edits applied AND redacted.
+
+    Builder, trainer and review server all call this, so a secret pasted into an edit is
+    redacted wherever the edited record shows or trains; `counts` collects the redactions.
+    """
     kept: list[dict] = []
-    counts = {"rejected": 0, "edited": 0, "accepted": 0}
+    review = {"rejected": 0, "edited": 0, "accepted": 0}
     for rec in records:
         d = decisions.get(rec.get("id"))
         action = d["action"] if d else None
         if action == "reject":
-            counts["rejected"] += 1
+            review["rejected"] += 1
             continue
         if action == "edit":
-            rec = {**rec, **{k: v for k, v in d["fields"].items() if k in EDITABLE_FIELDS}}
-            counts["edited"] += 1
+            rec = _redacted({**rec, **{k: v for k, v in d["fields"].items() if k in EDITABLE_FIELDS}}, counts)
+            review["edited"] += 1
         elif action == "accept":
-            counts["accepted"] += 1
+            review["accepted"] += 1
         kept.append(rec)
-    return kept, counts
+    return kept, review
+
+
+def _redacted(rec: dict, counts: Counter | None) -> dict:
+    """An edited record with its editable fields redacted as the builder redacts the repository's text."""
+    from corpus_ft.redact import redact
+
+    where = {"filename": (rec.get("source") or {}).get("path") or "text.txt",
+             "language": (rec.get("meta") or {}).get("language") or "text", "counts": counts}
+    if isinstance(rec.get("text"), str):
+        rec["text"] = redact(rec["text"], **where)
+    if isinstance(rec.get("messages"), list):
+        rec["messages"] = [{**m, "content": redact(m["content"], **where)} for m in rec["messages"]]
+    return rec

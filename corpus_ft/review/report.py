@@ -10,6 +10,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
+from corpus_ft.datasets import quality_rows
 from corpus_ft.review.data import CONTENT_ROLES, SPLITS, KindData, Run, ingested_paths, load_run, record_text, source_span
 from corpus_ft.review.decisions import decisions_path, flag, latest, read_decisions
 from corpus_ft.review.plots import histogram_svg
@@ -93,6 +94,8 @@ def kind_section(run: Run, kd: KindData, tokens: Tokens, decisions: dict, sample
         "keywords": top_keywords(kd), "languages": dict(Counter(langs).most_common()),
         "files": files.most_common(), "silent_files": sorted(p for p in seen if p not in files),
         "flags": {f: flags.get(f, 0) for f in ("accepted", "rejected", "edited", "undecided")},
+        "quality": quality_rows(kd.stats.get("quality") or {}),
+        "verdict": (kd.stats.get("quality") or {}).get("verdict"),
         "samples": [{"split": sp, "record": r, "flag": flag(decisions.get(r["id"])),
                      "source": source_span(run, r.get("source") or {})} for sp, r in picked],
     }

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from corpus_ft.review.data import CONTENT_ROLES, load_run, record_text, source_span
+from corpus_ft.loopback import bind, run_in_background
 from corpus_ft.review.decisions import append_decision, apply_decisions, decisions_path, flag, load_decisions
 from corpus_ft.review.report import render
 from corpus_ft.util import CorpusFtError
@@ -114,21 +114,6 @@ def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | Non
     return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
 
 
-def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
-    """Bind the listening socket first, so a busy port is a clear error and port 0 works."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as e:
-        sock.close()
-        raise CorpusFtError(f"cannot listen on {host}:{port} ({e.strerror}); pass another --port") from None
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
-
-
 def url_of(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     return f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
@@ -151,24 +136,15 @@ def serve(run_dir: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 87
 
 
 class ServerThread:
-    """The app on a free loopback port in a background thread (tests, notebooks)."""
+    """The app on a free loopback port in a background thread (tests, notebooks), through corpus_ft.loopback."""
 
     def __init__(self, run_dir: str | os.PathLike, **kwargs):
-        self.sock = bind("127.0.0.1", 0)
-        self.url = url_of(self.sock)
-        self.server = make_server(create_app(run_dir, **kwargs))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self._serving = run_in_background(create_app(run_dir, **kwargs))
+        self.url = ""
 
     def __enter__(self) -> "ServerThread":
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if not self.server.started:
-            raise RuntimeError("review server did not start within 10 s")
+        self.url = self._serving.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.sock.close()
+        self._serving.__exit__(*exc)

@@ -1,7 +1,8 @@
 """`TrainConfig`: every knob of `corpus-ft train`, with the trade-off beside it.
 
-The estimator (`train/estimate.py`) reads the same fields to size the GPU, so a config that
-the estimator accepts is the config that trains.
+The one definition of every training setting: `corpus-ft train` and `corpus-ft estimate` derive
+their options from these fields (corpus_ft/cli_options.py), and the estimator (`estimate.plan`)
+takes this model, so an estimate and a training run with the same settings agree by construction.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from corpus_ft.settings import KINDS, Attention, Method, Optimizer, Sharding
 from corpus_ft.util import CorpusFtError
-
-KINDS = ("paragraphs", "qa", "keywords", "code_summary")
 
 
 class TrainConfig(BaseModel):
@@ -25,7 +25,7 @@ class TrainConfig(BaseModel):
         "Base model: 'smollm2-135m-instruct' (the embedded default, fetched once by `corpus-ft model get`), "
         "a local directory with config.json, a hub id (needs the hub cache, offline), or 'tiny' for the "
         "random-init test Llama (built into RUN_DIR/tiny-model; NOT a useful model, tests only)."))
-    method: Literal["qlora", "lora", "full"] = Field("qlora", description=(
+    method: Method = Field("qlora", description=(
         "qlora: 4-bit NF4 base + LoRA, least memory; lora: bf16 base + LoRA, ~2-3x the base's memory, "
         "a little faster; full: every weight trained, ~16 bytes/parameter, best fit to the data."))
     lora_r: int = Field(16, ge=1, description="LoRA rank: higher fits more of the data and costs memory and time.")
@@ -59,7 +59,7 @@ class TrainConfig(BaseModel):
     max_steps: int = Field(-1, description="Stop after this many optimizer steps (-1: run `epochs`).")
     weight_decay: float = Field(0.0, ge=0.0, description="AdamW weight decay.")
     max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
-    optimizer: Literal["adamw_torch", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit"] = Field(
+    optimizer: Optimizer = Field(
         "adamw_torch", description=(
             "adamw_torch: plain AdamW (adapter states are small with LoRA); *_8bit: bitsandbytes, ~4x less optimizer "
             "memory (matters for full); paged_*: survive memory spikes by paging to CPU (GPU only)."))
@@ -81,7 +81,7 @@ class TrainConfig(BaseModel):
         "Compute dtype. auto: bf16 on GPUs that have it, fp16 on older GPUs, fp32 on the CPU (bf16 is ~10x slower there)."))
     liger: Literal["auto"] | bool = Field("auto", description=(
         "Liger Triton kernels (RMSNorm, RoPE, SwiGLU): less memory, faster. auto: on when liger-kernel is installed and a GPU is used."))
-    attn_implementation: Literal["sdpa", "flash_attention_2", "eager"] = Field("sdpa", description=(
+    attn_implementation: Attention = Field("sdpa", description=(
         "Attention kernel. sdpa works everywhere; flash_attention_2 (if installed) is fastest with packing."))
 
     # --- scale ---
@@ -89,7 +89,7 @@ class TrainConfig(BaseModel):
         "GPU memory to plan for, e.g. '24GiB' or a name like 'A100-80', 'L4'. Set: the estimator checks the fit even on a machine without that GPU. "
         "Unset: the visible GPU's memory."))
     num_gpus: int = Field(1, ge=1, description="GPUs that train together (set by accelerate launch; used by the estimator).")
-    sharding: Literal["none", "ddp", "fsdp"] = Field("none", description=(
+    sharding: Sharding = Field("none", description=(
         "none: one GPU; ddp: one full copy per GPU, faster; fsdp: weights sharded across GPUs, fits bigger models "
         "(QLoRA stores 4-bit weights as bf16 for FSDP)."))
 
@@ -109,7 +109,7 @@ class TrainConfig(BaseModel):
     @field_validator("gpu")
     @classmethod
     def _memory_size(cls, gpu: str | None) -> str | None:
-        from corpus_ft.estimate.shapes import parse_gpu  # the estimator's sizes and GPU names
+        from corpus_ft.estimate import parse_gpu  # the estimator's sizes and GPU names
 
         if gpu is not None:
             try:

@@ -67,8 +67,8 @@ def _record_problem(rec) -> str | None:
 
 
 def reviewed(run_dir: Path, records: list[dict]) -> tuple[list[dict], dict]:
-    """Drop rejected records and apply edits from review/decisions.jsonl (the reviewer's word is final)."""
-    from corpus_ft.review.decisions import apply_decisions, load_decisions
+    """Review decisions through the one function that applies them (edits redacted), for datasets built without."""
+    from corpus_ft.review import apply_decisions, load_decisions
 
     decisions = load_decisions(run_dir)
     if not decisions:

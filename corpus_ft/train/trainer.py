@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -74,20 +75,20 @@ def device_and_dtype(config: TrainConfig) -> tuple[str, torch.dtype]:
     return ("cuda" if cuda else "cpu"), dtype
 
 
-def fit_plan(config: TrainConfig, device: str) -> TrainConfig:
-    """Ask the estimator first: refuse what does not fit, drop checkpointing when it fits without."""
+def fit_plan(config: TrainConfig, device: str):
+    """Ask the estimator first (`estimate.plan`, as `corpus-ft estimate` does): refuse what does not fit,
+    drop checkpointing when it fits without; returns the config to train and the plan (None: nothing to check)."""
+    from corpus_ft.estimate import preflight
+
+    def say(line: str) -> None:
+        print(f"pre-flight: {line}", file=sys.stderr, flush=True)
+
+    p = preflight(config, say) if device == "cuda" or config.gpu is not None else None  # a named GPU: checked anywhere
     if device == "cpu":
-        if config.gpu is not None:  # planning for a named GPU is checked even where there is none
-            from corpus_ft.estimate.memory import preflight
-
-            preflight(config)
-        return config.model_copy(update={"gradient_checkpointing": False})
-    from corpus_ft.estimate.memory import choose_fastest, preflight
-
+        return config.model_copy(update={"gradient_checkpointing": False}), p
     if config.gradient_checkpointing == "auto":
-        config = choose_fastest(config)
-    preflight(config)
-    return config
+        config = config.model_copy(update={"gradient_checkpointing": p.config.gradient_checkpointing if p else True})
+    return config, p
 
 
 def from_launcher(config: TrainConfig) -> TrainConfig:
@@ -196,11 +197,46 @@ def sft_config(config: TrainConfig, out: Path, dtype: torch.dtype, device: str, 
 # --- callbacks and checkpoints ------------------------------------------------------------
 
 
-class MetricsLog(TrainerCallback):
-    """One JSON line per log in metrics.jsonl (step, loss, eval_loss, lr, tokens_per_s), rank 0 only."""
+def peak_memory(device: str) -> dict[str, float]:
+    """Peak memory so far: GPU allocated and reserved (torch's allocator), or the process's peak RSS on the CPU."""
+    from corpus_ft.estimate import GIB
 
-    def __init__(self, path: Path):
-        self.path, self.last = path, None
+    if device == "cuda":
+        return {"peak_allocated_gib": round(torch.cuda.max_memory_allocated() / GIB, 3),
+                "peak_reserved_gib": round(torch.cuda.max_memory_reserved() / GIB, 3)}
+    import resource
+
+    return {"peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB, 3)}  # KiB on Linux
+
+
+def memory_summary(run_dir: Path, device: str, resolved: TrainConfig) -> dict:
+    """The run's measured peak against RUN_DIR/estimate.json: "estimated 10.4 GiB, measured 10.1 GiB, -3%"."""
+    measured = peak_memory(device)
+    path = run_dir / "estimate.json"
+    est = json.loads(path.read_text()) if path.is_file() else None
+    if device != "cuda":
+        line = (f"memory: peak RSS {measured['peak_rss_gib']:.2f} GiB on the CPU"
+                + (" (estimate.json sizes a GPU run: not compared)" if est else ""))
+        return {**measured, "line": line}
+    if est is None:
+        return {**measured, "line": f"memory: measured {measured['peak_allocated_gib']:.2f} GiB peak allocated; no "
+                                    f"estimate.json to compare (`corpus-ft estimate MODEL --run {run_dir}` writes one)"}
+    predicted, got = est["peak_allocated_gib"], measured["peak_allocated_gib"]
+    err = 100 * (got / predicted - 1) if predicted else 0.0
+    keys = ("method", "seq_len", "micro_batch", "grad_accum", "lora_r", "gradient_checkpointing", "liger")
+    other = [k for k in keys if k in est["settings"] and est["settings"][k] != getattr(resolved, k)]
+    line = (f"memory: estimated {predicted:.1f} GiB, measured {got:.1f} GiB peak allocated, {err:+.0f}%"
+            f" (reserved: estimated {est['reserved_gib']:.1f}, measured {measured['peak_reserved_gib']:.1f} GiB)"
+            + (f"; note: estimate.json was made for other settings ({', '.join(other)})" if other else ""))
+    return {**measured, "estimated_allocated_gib": predicted, "estimated_reserved_gib": est["reserved_gib"],
+            "error_pct": round(err, 1), "estimate_settings_differ": other, "line": line}
+
+
+class MetricsLog(TrainerCallback):
+    """One JSON line per log in metrics.jsonl (step, loss, eval_loss, lr, tokens_per_s, peak memory), rank 0 only."""
+
+    def __init__(self, path: Path, device: str = "cpu"):
+        self.path, self.last, self.device = path, None, device
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.last = (time.monotonic(), 0)
@@ -214,7 +250,7 @@ class MetricsLog(TrainerCallback):
             if now > t0 and logs["num_tokens"] >= n0:
                 logs["tokens_per_s"] = round((logs["num_tokens"] - n0) / (now - t0), 1)
             self.last = (now, logs["num_tokens"])
-        row = {"step": state.global_step, "epoch": round(state.epoch or 0, 4), **logs}
+        row = {"step": state.global_step, "epoch": round(state.epoch or 0, 4), **logs, **peak_memory(self.device)}
         if "learning_rate" in row:
             row["lr"] = row["learning_rate"]
         with open(self.path, "a", encoding="utf-8") as f:
@@ -239,8 +275,25 @@ class Progress(ProgressCallback):
             self.training_bar.set_postfix(post, refresh=False)
 
 
+class CompletionMarker(TrainerCallback):
+    """Ends every checkpoint with a marker once all of its files are on disk, so a crash mid-save is never resumed.
+
+    `on_save` is the public hook HF Trainer calls right after it wrote (and rotated) a checkpoint.
+    """
+
+    def on_save(self, args, state, control, **kwargs):
+        if args.should_save:
+            ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if ckpt.is_dir():
+                atomic_write_json(ckpt / COMPLETE, {"step": state.global_step})
+
+
 class CorpusFtTrainer(SFTTrainer):
-    """SFTTrainer whose checkpoints end with a completion marker, so a crash mid-save is never resumed."""
+    """SFTTrainer that counts the tokens of packed rows right (TRL counts one row's worth).
+
+    It updates TRL's private `_total_train_tokens` and `_metrics`: pyproject pins trl below the next
+    minor release, and tests/test_train_pins.py fails loudly when TRL's counting code changes.
+    """
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         before = self._total_train_tokens
@@ -252,12 +305,6 @@ class CorpusFtTrainer(SFTTrainer):
             self._total_train_tokens = before + (self._total_train_tokens - before) * rows
             self._metrics["train"]["num_tokens"] = [self._total_train_tokens]
         return out
-
-    def _save_checkpoint(self, model, trial):
-        super()._save_checkpoint(model, trial)
-        if self.args.should_save:
-            ckpt = Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}"
-            atomic_write_json(ckpt / COMPLETE, {"step": self.state.global_step})
 
 
 def last_complete_checkpoint(checkpoints: Path, *, clean: bool) -> Path | None:
@@ -319,7 +366,8 @@ def make_trainer(model, config: TrainConfig, args: SFTConfig, tokenizer, train_d
     """The SFTTrainer with LoRA (unless full) and the CPU's fp32 adapters; stdout left free for --json."""
     train_ds, eval_ds, collator = pack_rows(config, tokenizer, train_ds, eval_ds)
     trainer = CorpusFtTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                              data_collator=collator, processing_class=tokenizer, callbacks=list(callbacks),
+                              data_collator=collator, processing_class=tokenizer,
+                              callbacks=[CompletionMarker(), *callbacks],
                               peft_config=None if config.method == "full" else lora_config(config))
     if config.method == "qlora" and not (args.bf16 or args.fp16):
         # TRL keeps QLoRA adapters in bf16 (the paper's choice on GPUs); bf16 math is ~10x slower on the CPU
@@ -350,7 +398,7 @@ def train(run_dir: str | os.PathLike, config: TrainConfig, *, resume: bool = Fal
     model_ref = resolve_model(run_dir, config.model) if state.is_main_process else None
     state.wait_for_everyone()
     model_ref = model_ref or resolve_model(run_dir, config.model)  # other ranks see the built tiny model
-    config = fit_plan(from_launcher(config.model_copy(update={"model": model_ref})), device)
+    config, _plan = fit_plan(from_launcher(config.model_copy(update={"model": model_ref})), device)
     resolved = config.model_copy(update={
         "precision": {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}[dtype],
         "liger": use_liger(config, device)})
@@ -399,11 +447,13 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, progress: bool, sta
 
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     trainer = make_trainer(model, config, args, tokenizer, train_ds, eval_ds, callbacks)
-    trainer.callback_handler.callbacks.insert(0, MetricsLog(out / "metrics.jsonl"))  # adds tokens/s before others log
+    trainer.callback_handler.callbacks.insert(0, MetricsLog(out / "metrics.jsonl", device))  # adds tokens/s before others log
     if progress:
         trainer.remove_callback(ProgressCallback)
         trainer.add_callback(Progress())
 
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()  # this run's peak, not an earlier stage's in the same process
     t0 = time.monotonic()
     result = trainer.train(resume_from_checkpoint=str(start) if start else None)
     final = _save_final(trainer, out, "full" if config.method == "full" else "adapter", state)
@@ -415,6 +465,7 @@ def _train(run_dir: Path, config: TrainConfig, resume: bool, progress: bool, sta
         "best_checkpoint": trainer.state.best_model_checkpoint, "resumed_from": str(start) if start else None,
         "runtime_s": round(time.monotonic() - t0, 1), "data": data_summary,
         "rank": state.process_index, "world_size": state.num_processes,
+        "memory": memory_summary(run_dir, device, resolved),
     }
     if state.is_main_process:
         atomic_write_json(out / "train_result.json", summary)

@@ -1,12 +1,18 @@
-"""Prompt templates for the model-backed generators, one file per generated kind.
+"""Prompt templates for the model-backed generators, one file per step.
 
-The built-in `qa.txt` and `code_summary.txt` sit beside this module; a recipe overrides one
-with `datasets.generator.prompts: {qa: my_qa.txt}`. Templates are Jinja2 (`{{ text }}`,
+A question-answer pair takes three steps, as the better dataset generators do it: `qa.txt`
+writes questions seeing the document title, the heading path and the product name (so a
+question names what it is about); `qa_answer.txt` answers one question from the chunk alone;
+`qa_check.txt` asks whether the chunk supports the answer, and unsupported pairs are dropped.
+`code_summary.txt` summarises a code unit. A recipe overrides any of them with
+`datasets.generator.prompts: {qa: my_qa.txt}`. Templates are Jinja2 (`{{ text }}`,
 `{% if heading_path %}…{% endif %}`); an unknown placeholder is an error when the template is
 loaded, not halfway through a paid run. The rendered text is the user message.
 
 Placeholders:
-  qa:            text, heading_path ("A > B"), path, language, start_line, end_line, n
+  qa:            text, heading_path ("A > B"), title, product, path, language, start_line, end_line, n
+  qa_answer:     text, question, heading_path, path
+  qa_check:      text, question, answer, heading_path, path
   code_summary:  code, name, signature, docstring, kind, path, language, start_line, end_line
 """
 
@@ -20,12 +26,14 @@ import jinja2
 from corpus_ft.util import CorpusFtError
 
 HERE = Path(__file__).resolve().parent
-KINDS = ("qa", "code_summary")
+KINDS = ("qa", "qa_answer", "qa_check", "code_summary")
 MAX_CODE_CHARS = 12_000  # a longer unit is cut, so one huge class cannot overflow the context
 
 _SAMPLE = {
-    "qa": {"text": "t", "heading_path": "A > B", "path": "p", "language": "markdown",
+    "qa": {"text": "t", "heading_path": "A > B", "title": "A", "product": "P", "path": "p", "language": "markdown",
            "start_line": 1, "end_line": 2, "n": 2},
+    "qa_answer": {"text": "t", "question": "q", "heading_path": "A > B", "path": "p"},
+    "qa_check": {"text": "t", "question": "q", "answer": "a", "heading_path": "A > B", "path": "p"},
     "code_summary": {"code": "c", "name": "f", "signature": "def f()", "docstring": "", "kind": "function",
                      "path": "p", "language": "python", "start_line": 1, "end_line": 2},
 }
@@ -64,11 +72,24 @@ def load_templates(overrides: Mapping[str, str | Path] | None = None) -> dict[st
 
 
 def qa_prompt(template: jinja2.Template, chunk: Mapping, n: int) -> str:
-    headings = chunk.get("heading_path")
+    """Step 1: the question prompt, which sees the title, heading path and product."""
+    headings = list(chunk.get("heading_path") or [])
     return template.render(
-        text=chunk.get("text", ""), heading_path=" > ".join([] if headings is None else list(headings)),
-        path=chunk.get("path", ""), language=chunk.get("language", ""),
+        text=chunk.get("text", ""), heading_path=" > ".join(headings), title=headings[0] if headings else "",
+        product=chunk.get("product") or "", path=chunk.get("path", ""), language=chunk.get("language", ""),
         start_line=chunk.get("start_line"), end_line=chunk.get("end_line"), n=n).strip()
+
+
+def answer_prompt(template: jinja2.Template, chunk: Mapping, question: str) -> str:
+    """Step 2: answer one question from the chunk alone."""
+    return template.render(text=chunk.get("text", ""), question=question, path=chunk.get("path", ""),
+                           heading_path=" > ".join(chunk.get("heading_path") or [])).strip()
+
+
+def check_prompt(template: jinja2.Template, chunk: Mapping, question: str, answer: str) -> str:
+    """Step 3: does the chunk support this answer?"""
+    return template.render(text=chunk.get("text", ""), question=question, answer=answer, path=chunk.get("path", ""),
+                           heading_path=" > ".join(chunk.get("heading_path") or [])).strip()
 
 
 def summary_prompt(template: jinja2.Template, unit: Mapping) -> str:

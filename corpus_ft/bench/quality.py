@@ -1,0 +1,89 @@
+"""`corpus-ft bench quality REPO...`: ingest and build every repository with the default settings
+in a temporary run directory, and print what each dataset would teach a model that it should not:
+markup left in the text, questions asked twice, summaries that restate the name, records from
+tests/changelogs/licences, code corrupted by redaction (issue 12's table)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from corpus_ft.datasets import GOALS
+
+SIGNALS = (
+    ("markup_residue", "records whose text (outside code) still carries markup", "share"),
+    ("duplicate_question", "qa records whose question also appears with a different answer", "share"),
+    ("name_only_summary", "code summaries that restate the name", "share"),
+    ("excluded_share", "records drawn from tests, changelogs and licences", "share"),
+    ("corrupted_code", "records whose code was corrupted by redaction", "count"),
+)
+
+
+def repo_quality(repo: Path, run_dir: Path, generator: str = "heuristic") -> dict:
+    """Ingest `repo` into `run_dir`, build every kind, and sum the kinds' quality blocks."""
+    from corpus_ft.datasets import build_all
+    from corpus_ft.ingest import ingest_repo
+
+    started = time.perf_counter()
+    ingest_repo(repo, run_dir)
+    stats = build_all(run_dir, generator=generator, force=True)
+    kinds = {k: s.get("quality") or {} for k, s in stats.items()}
+    records = sum(q.get("records", 0) for q in kinds.values())
+
+    def count(key: str, kinds_with: Sequence[str] | None = None) -> tuple[int, int]:
+        picked = [q for k, q in kinds.items() if key in q and (kinds_with is None or k in kinds_with)]
+        if key == "name_only_summary":
+            return sum(q["name_only_summaries"] for q in picked), sum(
+                (q.get("summary_sources") or {}).get("docstring", 0) + (q.get("summary_sources") or {}).get("generated", 0)
+                for q in picked)
+        if key == "corrupted_code":
+            return sum(q[key] for q in picked), records
+        return sum(round(q[key] * q["records"]) for q in picked), sum(q["records"] for q in picked)
+
+    signals = {}
+    for key, _label, how in SIGNALS:
+        n, of = count(key)
+        signals[key] = {"count": n, "of": of, "value": n if how == "count" else (round(n / of, 4) if of else 0.0)}
+    return {"repo": str(repo), "name": repo.name, "records": records,
+            "kinds": {k: {"records": q.get("records", 0), "verdict": q.get("verdict", "")} for k, q in kinds.items()},
+            "signals": signals, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def bench_quality(repos: Sequence[str | os.PathLike], *, generator: str = "heuristic",
+                  keep: str | os.PathLike | None = None) -> dict:
+    """Every repository's signals and whether each meets its goal; runs are kept under `keep` if given."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="corpus-ft-quality-") as tmp:
+        base = Path(keep) if keep else Path(tmp)
+        for repo in repos:
+            repo = Path(repo)
+            results.append(repo_quality(repo, base / repo.resolve().name, generator))
+    meets = {key: all(_meets(key, r["signals"][key]["value"]) for r in results) for key, _l, _h in SIGNALS}
+    return {"generator": generator, "goals": GOALS, "repos": results, "meets_goals": meets,
+            "cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 1)}
+
+
+def _meets(key: str, value: float) -> bool:
+    return value <= GOALS[key]
+
+
+def format_table(result: dict) -> str:
+    """The signals as a Markdown table (one column per repository, then the goal)."""
+    names = [r["name"] for r in result["repos"]]
+    lines = ["| signal | " + " | ".join(names) + " | goal |", "|---|" + "---:|" * len(names) + "---|"]
+    for key, label, how in SIGNALS:
+        cells = []
+        for r in result["repos"]:
+            s = r["signals"][key]
+            cell = str(s["count"]) if how == "count" else f"{s['value']:.1%} ({s['count']}/{s['of']})"
+            cells.append(cell if _meets(key, s["value"]) else f"**{cell}**")
+        goal = f"{GOALS[key]}" if how == "count" else f"<= {GOALS[key]:.0%}"
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {goal} |")
+    lines.append("| records (all four kinds) | " + " | ".join(str(r["records"]) for r in result["repos"]) + " | |")
+    lines.append("")
+    for r in result["repos"]:
+        lines.append(f"{r['name']}: " + "; ".join(f"{k} {v['records']}: {v['verdict']}" for k, v in r["kinds"].items()))
+    return "\n".join(lines)
