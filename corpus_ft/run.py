@@ -118,9 +118,11 @@ def stage_datasets(recipe: Recipe, ctx: _Ctx) -> dict:
 
 
 def model_ref(recipe: Recipe, ctx: _Ctx) -> str:
-    """The base model to load: RUN_DIR/tiny-model (built here, on the run's units) or the recipe's model."""
+    """The base model to load: a named model's directory (fetched once), the recipe's model, or the tiny test model."""
     if recipe.model != "tiny":
-        return recipe.model
+        from corpus_ft.model.registry import resolve
+
+        return resolve(recipe.model) or recipe.model
     from corpus_ft.model.tiny import build_tiny_model
 
     run = ctx.run
@@ -130,6 +132,8 @@ def model_ref(recipe: Recipe, ctx: _Ctx) -> str:
     if _fresh(run, "tiny-model", inputs, config, out / "config.json"):
         return str(out)
     _need(run / "units.parquet", "tiny-model", "ingest")
+    ctx.say("warning: `model: tiny` is the random test model; its answers are noise. Use the default "
+            "(smollm2-135m-instruct) or a real Llama directory for real runs")
     t0 = time.perf_counter()
     t = recipe.tiny
     build_tiny_model(out, corpus_run=run, vocab_size=t.vocab_size, hidden_size=t.hidden_size,
@@ -276,9 +280,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 def bench_demo(recipe_path: str | os.PathLike | None = None, *, keep: bool = False) -> dict:
     """Time recipes/demo.yaml end to end in a fresh temporary run directory (what `make demo` does)."""
+    import json
     import shutil
     import tempfile
 
+    from corpus_ft.model.registry import MODELS, get_model
     from corpus_ft.recipe import load_recipe
 
     path = Path(recipe_path) if recipe_path else PROJECT_ROOT / "recipes" / "demo.yaml"
@@ -287,16 +293,54 @@ def bench_demo(recipe_path: str | os.PathLike | None = None, *, keep: bool = Fal
     recipe = load_recipe(path, base_dir=None if recipe_path else PROJECT_ROOT)
     tmp = Path(tempfile.mkdtemp(prefix="corpus-ft-bench-"))
     recipe.run_dir = tmp / "run"
+    t0 = time.perf_counter()
+    if recipe.model in MODELS:  # `make model`: instant once the model is in the cache
+        get_model(recipe.model)
+    model_s = round(time.perf_counter() - t0, 2)
     try:
         result = run_recipe(recipe)
+        summary_file = Path(result["run_dir"]) / "eval" / "summary.json"
+        agg = json.loads(summary_file.read_text())["aggregate"] if summary_file.is_file() else {}
     finally:
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
     import torch
 
     order = ["ingest", "datasets", "tiny-model", "review", "estimate", "train", "evaluate"]
-    stages = {s: {"seconds": result["stages"][s]["seconds"], "status": result["stages"][s]["status"]}
-              for s in order if s in result["stages"]}
-    return {"recipe": str(path), "stages": stages, "seconds": result["seconds"], "cpus": os.cpu_count(),
-            "device": "cuda" if torch.cuda.is_available() else "cpu",
-            "test_ppl": result["stages"]["evaluate"].get("test_ppl"), "run_dir": result["run_dir"]}
+    stages = {"model": {"seconds": model_s, "status": "ran"}}
+    stages.update({s: {"seconds": result["stages"][s]["seconds"], "status": result["stages"][s]["status"]}
+                   for s in order if s in result["stages"]})
+    scores = {g: {side: {m: agg[g][side].get(m) for m in ("keyword_recall", "rougeL", "ppl")} for side in ("base", "tuned")}
+              for g in ("queries", "test") if g in agg}
+    return {"recipe": str(path), "model": recipe.model, "stages": stages, "seconds": round(result["seconds"] + model_s, 2),
+            "cpus": os.cpu_count(), "device": "cuda" if torch.cuda.is_available() else "cpu",
+            "test_ppl": result["stages"]["evaluate"].get("test_ppl"), "scores": scores, "run_dir": result["run_dir"]}
+
+
+def bench_make_demo(*, keep: bool = False) -> dict:
+    """`make demo` on a fresh clone of this checkout: venv, model fetch and conversion, the recipe; wall time.
+
+    The clone gets its own model cache (CORPUS_FT_HOME), so the GGUF conversion is timed too; pip's
+    cache and local wheels serve the packages, as on the project's machines.
+    """
+    import shutil
+    import subprocess
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="corpus-ft-make-demo-"))
+    clone = tmp / "corpus-ft"
+    try:
+        subprocess.run(["git", "clone", "-q", str(PROJECT_ROOT), str(clone)], check=True)
+        env = {**os.environ, "CORPUS_FT_HOME": str(tmp / "home"), "MAKEFLAGS": ""}
+        t0 = time.perf_counter()
+        proc = subprocess.run(["make", "--no-print-directory", "demo"], cwd=clone, env=env, capture_output=True, text=True)
+        seconds = round(time.perf_counter() - t0, 1)
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+            raise CorpusFtError(f"`make demo` failed in {clone} (exit {proc.returncode}):\n{tail}", exit_code=1)
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return {"seconds": seconds, "clone": str(clone), "cpus": os.cpu_count(),
+            "commit": subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short", "HEAD"],
+                                     capture_output=True, text=True).stdout.strip()}

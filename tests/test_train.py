@@ -13,7 +13,7 @@ from train_fixtures import make_run
 from corpus_ft.cli import main
 from corpus_ft.train.config import TrainConfig
 
-FAST = dict(seq_len=128, micro_batch=4, grad_accum=1, learning_rate=3e-3, eval_steps=5, save_steps=5,
+FAST = dict(model="tiny", seq_len=128, micro_batch=4, grad_accum=1, learning_rate=3e-3, eval_steps=5, save_steps=5,
             logging_steps=1, method="lora")
 
 

@@ -51,7 +51,7 @@ def test_a_run_records_peak_memory_and_compares_it_with_estimate_json(tmp_path):
     from corpus_ft.train.trainer import train
 
     run = make_run(tmp_path / "run")
-    config = TrainConfig(method="lora", seq_len=128, micro_batch=4, grad_accum=1, max_steps=3, eval_steps=3,
+    config = TrainConfig(model="tiny", method="lora", seq_len=128, micro_batch=4, grad_accum=1, max_steps=3, eval_steps=3,
                          save_steps=3, logging_steps=1)
     run_estimate(run, config)
     result = train(run, config, progress=False)

@@ -17,7 +17,7 @@ from train_fixtures import make_run
 from corpus_ft.train.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
-ARGS = dict(method="lora", seq_len=128, micro_batch=4, grad_accum=1, learning_rate=3e-3, max_steps=20,
+ARGS = dict(model="tiny", method="lora", seq_len=128, micro_batch=4, grad_accum=1, learning_rate=3e-3, max_steps=20,
             eval_steps=5, save_steps=5, logging_steps=1, early_stopping_patience=0, save_total_limit=3)
 
 

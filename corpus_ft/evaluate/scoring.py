@@ -53,7 +53,9 @@ def resolve_base(tuned: Path, kind: str, base: str | None, run_dir: Path) -> str
             return str(cand.resolve())
     if Path(base).is_absolute() or base.startswith((".", "/")) or base.count("/") > 1:
         raise CorpusFtError(f"base model {base!r} not found (from {cfg_path}); pass --base with a local model dir")
-    return base  # a hub id; HF_HUB_OFFLINE decides whether the cache may serve it
+    from corpus_ft.model.load import resolve
+
+    return resolve(base)  # a named model (its fetched directory) or a cached hub id
 
 
 def pick_device(name: str) -> str:
@@ -66,15 +68,12 @@ def pick_device(name: str) -> str:
 
 def load_tokenizer(tuned: Path, base: str):
     """The tuned dir's tokenizer (else the base's), with a chat template and left padding."""
-    from transformers import AutoTokenizer
-
     from corpus_ft.model.chat import DEFAULT_CHAT_TEMPLATE
+    from corpus_ft.model.load import load_tokenizer as load_model_tokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(tuned if (tuned / "tokenizer_config.json").is_file() else base)
+    tokenizer = load_model_tokenizer(str(tuned) if (tuned / "tokenizer_config.json").is_file() else base)
     if not tokenizer.chat_template:
         tokenizer.chat_template = DEFAULT_CHAT_TEMPLATE
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
     return tokenizer
 
@@ -82,8 +81,9 @@ def load_tokenizer(tuned: Path, base: str):
 def _load_lm(path: str, device: str, tokenizer, adapter: Path | None = None):
     """A causal LM in eval mode on `device` (bf16/fp16 on CUDA, fp32 on CPU), optionally with a PEFT adapter."""
     import torch
-    from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
+
+    from corpus_ft.model.load import load_causal_lm
 
     dtype = torch.float32
     if device.startswith("cuda"):
@@ -92,7 +92,7 @@ def _load_lm(path: str, device: str, tokenizer, adapter: Path | None = None):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+            model = load_causal_lm(path, dtype=dtype)
             if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
                 model.resize_token_embeddings(len(tokenizer))
             if adapter is not None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from corpus_ft.util import CorpusFtError, offline_env, sha256_text
+from corpus_ft.util import sha256_text
 
 Advance = Callable[[int], None]
 
@@ -26,30 +26,17 @@ class Completion:
 
 def load_model(model: str | Path) -> tuple[Any, Any]:
     """(model, tokenizer) ready for batched generation: eval mode, left padding, a pad token."""
-    offline_env()
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    ref = str(model)
-    local = Path(ref).expanduser()
-    if not local.exists() and ref.startswith(("/", ".", "~")):
-        raise CorpusFtError(f"{ref}: no such model directory; build one with `corpus-ft tiny-model {ref}` "
-                            "or pass a local Llama directory")
-    if local.exists() and not (local / "config.json").is_file():
-        raise CorpusFtError(f"{local}: not a transformers model directory (no config.json); "
-                            "pass a directory written by save_pretrained, e.g. `corpus-ft tiny-model DIR`")
+    from corpus_ft.model.load import load_causal_lm, load_tokenizer, resolve
+
+    ref = resolve(model)
     cuda = torch.cuda.is_available()
     dtype = torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else (torch.float16 if cuda else torch.float32)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(ref)
-        lm = AutoModelForCausalLM.from_pretrained(ref, dtype=dtype)
-    except OSError as e:
-        raise CorpusFtError(f"model {ref!r} cannot be loaded offline ({str(e).splitlines()[0]}); "
-                            "pass a local model directory or a hub id already in the HF cache") from None
+    tokenizer = load_tokenizer(ref)
+    lm = load_causal_lm(ref, dtype=dtype)
     tokenizer.padding_side = "left"  # decoder-only models continue from the right end
     tokenizer.truncation_side = "left"  # keep the end of an over-long prompt: the instruction and turn marker
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
     lm.generation_config.pad_token_id = tokenizer.pad_token_id
     lm.to("cuda" if cuda else "cpu").eval()
     return lm, tokenizer

@@ -21,9 +21,10 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # --- model and method ---
-    model: str = Field("tiny", description=(
-        "Base model: a local directory with config.json, a hub id (needs the hub cache, offline), or "
-        "'tiny' for the embedded random-init Llama (built into RUN_DIR/tiny-model; NOT a useful model)."))
+    model: str = Field("smollm2-135m-instruct", description=(
+        "Base model: 'smollm2-135m-instruct' (the embedded default, fetched once by `corpus-ft model get`), "
+        "a local directory with config.json, a hub id (needs the hub cache, offline), or 'tiny' for the "
+        "random-init test Llama (built into RUN_DIR/tiny-model; NOT a useful model, tests only)."))
     method: Method = Field("qlora", description=(
         "qlora: 4-bit NF4 base + LoRA, least memory; lora: bf16 base + LoRA, ~2-3x the base's memory, "
         "a little faster; full: every weight trained, ~16 bytes/parameter, best fit to the data."))

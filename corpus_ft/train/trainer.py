@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 import sys
 import time
@@ -40,16 +39,18 @@ from corpus_ft.util import with_run_lock
 
 log = logging.getLogger(__name__)
 
+TINY_WARNING = ("training the TINY RANDOM test model (`--model tiny`): its answers are noise; it exists for tests. "
+                "Drop --model to train the real default, smollm2-135m-instruct")
 COMPLETE = "corpus_ft_complete.json"  # written into a checkpoint after every file of it is on disk
-_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
 # --- setup --------------------------------------------------------------------------------
 
 
 def resolve_model(run_dir: Path, name: str) -> str:
-    """A loadable model reference: 'tiny' (built on first use), a checked local dir, or a hub id."""
+    """A loadable model reference: 'tiny' (tests only, built on first use) or what model/load.py resolves."""
     if name == "tiny":
+        log.warning(TINY_WARNING)
         path = run_dir / "tiny-model"
         if not (path / "config.json").is_file():
             from corpus_ft.model.tiny import build_tiny_model
@@ -57,20 +58,9 @@ def resolve_model(run_dir: Path, name: str) -> str:
             corpus = run_dir if (run_dir / "units.parquet").is_file() else None
             build_tiny_model(path, corpus_run=corpus)
         return str(path.resolve())
-    path = Path(name).expanduser()
-    if path.exists():
-        if not (path.is_dir() and (path / "config.json").is_file()):
-            raise CorpusFtError(f"{path}: no config.json, so it is not a `save_pretrained` model directory; "
-                                "pass the directory that holds config.json, the weights and the tokenizer")
-        return str(path.resolve())
-    if not _HUB_ID.match(name):
-        raise CorpusFtError(f"model {name!r}: no such directory, and not a hub id like 'meta-llama/Llama-3.2-1B'")
-    from huggingface_hub import try_to_load_from_cache
+    from corpus_ft.model.load import resolve
 
-    if os.environ.get("HF_HUB_OFFLINE") == "1" and not isinstance(try_to_load_from_cache(name, "config.json"), str):
-        raise CorpusFtError(f"model {name!r}: not a local directory and not in the Hugging Face cache (offline); "
-                            f"download it where there is network (`hf download {name}`) or pass its directory")
-    return name
+    return resolve(name)
 
 
 def device_and_dtype(config: TrainConfig) -> tuple[str, torch.dtype]:
@@ -114,7 +104,9 @@ def from_launcher(config: TrainConfig) -> TrainConfig:
 
 def load_model(model_ref: str, config: TrainConfig, device: str, dtype: torch.dtype):
     """The base model in the method's form: 4-bit NF4 (qlora), `dtype` weights (lora, full)."""
-    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    from transformers import BitsAndBytesConfig
+
+    from corpus_ft.model.load import load_causal_lm
 
     kwargs: dict = {"dtype": dtype, "attn_implementation": config.attn_implementation}
     if config.method == "qlora":
@@ -125,41 +117,27 @@ def load_model(model_ref: str, config: TrainConfig, device: str, dtype: torch.dt
             bnb_4bit_quant_storage=dtype if config.sharding == "fsdp" else torch.uint8)
     if device == "cuda" and config.sharding != "fsdp":
         kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", 0))}
-    try:
-        model = AutoModelForCausalLM.from_pretrained(model_ref, **kwargs)
-    except (OSError, ValueError, KeyError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CorpusFtError(f"model {model_ref!r} does not load as a causal LM ({first}); pass a local "
-                            "Llama-family directory (config.json + weights + tokenizer) or a cached hub id") from None
+    model = load_causal_lm(model_ref, **kwargs)
     model.config.use_cache = False  # the KV cache is useless in training and costs memory
     return model
 
 
 def load_tokenizer(model_ref: str):
     """The model's tokenizer with a chat template that marks assistant turns for the loss mask."""
-    from transformers import AutoTokenizer
-    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+    from corpus_ft.model.chat import DEFAULT_CHAT_TEMPLATE, training_chat_template
+    from corpus_ft.model.load import load_tokenizer as load_model_tokenizer
 
-    from corpus_ft.model.chat import DEFAULT_CHAT_TEMPLATE
-
-    try:
-        tok = AutoTokenizer.from_pretrained(model_ref)
-    except (OSError, ValueError, KeyError) as e:
-        raise CorpusFtError(f"model {model_ref!r}: no usable tokenizer ({str(e).strip()[:200]}); "
-                            "the model directory must hold the tokenizer files too") from None
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
+    tok = load_model_tokenizer(model_ref)
     if not tok.chat_template:
         log.warning("%s has no chat template; training with corpus-ft's default template (saved with the "
                     "adapter, so inference renders the same)", model_ref)
         tok.chat_template = DEFAULT_CHAT_TEMPLATE
-    elif not has_generation_markers(tok.chat_template):
-        try:
-            tok.chat_template = get_training_chat_template(tok) or tok.chat_template
-        except Exception:  # a template TRL cannot patch: train on the documented default instead
-            log.warning("the model's chat template has no {%% generation %%} markers and TRL cannot patch it; "
+    else:
+        marked = training_chat_template(tok)
+        if marked is None:  # a template neither TRL nor the ChatML patch can mark: the documented default
+            log.warning("the model's chat template has no {%% generation %%} markers and cannot be patched; "
                         "training with corpus-ft's default template (saved with the adapter)")
-            tok.chat_template = DEFAULT_CHAT_TEMPLATE
+        tok.chat_template = marked or DEFAULT_CHAT_TEMPLATE
     return tok
 
 

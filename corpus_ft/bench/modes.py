@@ -1,0 +1,125 @@
+"""`corpus-ft bench modes RUN_DIR`: which dataset format teaches the model its domain best.
+
+The study corpus-ft follows compares paragraph, Q&A and keyword formats. This trains the same model
+with the same settings and the same token budget (steps x micro_batch x seq_len packed tokens) on
+each built kind alone and on their mix, evaluates each against the same base on the domain queries
+and the held-out test split, and writes one table (report.md), one plot (modes.png) and
+results.json under OUT (default RUN_DIR/bench-modes/). RUN_DIR's own model/ and eval/ are not touched:
+each mode trains in OUT/<mode>/, whose datasets/ links to RUN_DIR's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from corpus_ft.settings import KINDS
+from corpus_ft.util import CorpusFtError, atomic_write_json, atomic_write_text
+
+COLUMNS = [("queries", "keyword_recall", "queries kw recall"), ("queries", "rougeL", "queries ROUGE-L"),
+           ("queries", "ppl", "queries ppl"), ("test", "rougeL", "test ROUGE-L"),
+           ("test", "keyword_recall", "test kw recall"), ("test", "ppl", "test ppl")]
+
+
+def _mode_run(run_dir: Path, out: Path, mode: str) -> Path:
+    """OUT/<mode>/ with datasets/ linked to the run's (training and evaluation read it, never write it)."""
+    mode_dir = out / mode
+    mode_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("datasets", "units.parquet"):  # units: the report quotes each answer's source span
+        link, target = mode_dir / name, run_dir / name
+        if target.exists() and not link.exists():
+            os.symlink(target.resolve(), link, target_is_directory=target.is_dir())
+    return mode_dir
+
+
+def _scores(agg: dict, side: str) -> dict:
+    return {f"{g}.{m}": agg.get(g, {}).get(side, {}).get(m) for g, m, _ in COLUMNS}
+
+
+def bench_modes(run_dir: str | os.PathLike, *, model: str = "smollm2-135m-instruct", steps: int = 20,
+                seq_len: int = 256, micro_batch: int = 4, learning_rate: float = 1e-3, lora_r: int = 32,
+                kinds: list[str] | None = None, queries: str | os.PathLike | None = None, test_sample: int = 8,
+                max_new_tokens: int = 48, out: str | os.PathLike | None = None, progress: bool = False) -> dict:
+    """Train and evaluate one adapter per kind and one on the mix, each on the same token budget."""
+    from corpus_ft.evaluate import EvalConfig, evaluate
+    from corpus_ft.train.config import TrainConfig
+    from corpus_ft.train.trainer import train
+
+    run_dir = Path(run_dir)
+    built = [k for k in (kinds or KINDS) if (run_dir / "datasets" / k / "train.jsonl").is_file()]
+    missing = sorted(set(kinds or ()) - set(built))
+    if missing:
+        raise CorpusFtError(f"{run_dir}/datasets: {', '.join(missing)} not built; build them or leave them out of --kinds")
+    if not built:
+        raise CorpusFtError(f"{run_dir}/datasets: no built kind to compare; run `corpus-ft build all --run {run_dir}` first")
+    out = Path(out) if out else run_dir / "bench-modes"
+    modes = {k: {k: 1.0} for k in built} | ({"mix": {k: 1.0 for k in built}} if len(built) > 1 else {})
+    budget = steps * micro_batch * seq_len
+    rows, base = [], None
+    for mode, mix in modes.items():
+        mode_dir = _mode_run(run_dir, out, mode)
+        cfg = TrainConfig(model=model, method="lora", lora_r=lora_r, lora_alpha=2 * lora_r, lora_dropout=0.0,
+                          mix=mix, seq_len=seq_len, micro_batch=micro_batch, grad_accum=1, learning_rate=learning_rate,
+                          warmup_ratio=0.05, max_steps=steps, eval_steps=steps, save_steps=steps, logging_steps=max(1, steps // 4),
+                          early_stopping_patience=0, seed=0)
+        t0 = time.perf_counter()
+        trained = train(mode_dir, cfg, progress=progress)
+        train_s = time.perf_counter() - t0
+        summary = evaluate(mode_dir, EvalConfig(queries=Path(queries) if queries else None, test_sample=test_sample,
+                                                kinds=built, max_new_tokens=max_new_tokens, seed=0))
+        base = base or _scores(summary["aggregate"], "base")
+        rows.append({"mode": mode, "mix": mix, "steps": trained["steps"], "train_loss": trained["train_loss"],
+                     "train_s": round(train_s, 1), "eval_s": summary["timing"]["seconds"],
+                     **_scores(summary["aggregate"], "tuned")})
+    result = {"run_dir": str(run_dir), "model": model, "token_budget": budget, "steps": steps, "seq_len": seq_len,
+              "micro_batch": micro_batch, "learning_rate": learning_rate, "lora_r": lora_r,
+              "queries": str(queries) if queries else None, "test_sample": test_sample,
+              "max_new_tokens": max_new_tokens, "base": base, "modes": rows, "out": str(out)}
+    atomic_write_json(out / "results.json", result)
+    atomic_write_text(out / "report.md", markdown(result))
+    plot(result, out / "modes.png")
+    return result
+
+
+def _fmt(v) -> str:
+    return "–" if v is None else f"{v:.3f}" if abs(v) < 100 else f"{v:,.0f}"
+
+
+def markdown(result: dict) -> str:
+    """One table: the base, then each mode's tuned figures, same budget and decoding."""
+    head = [label for _, _, label in COLUMNS]
+    lines = [f"# Dataset formats compared: {result['model']}", "",
+             f"Each mode: LoRA r{result['lora_r']}, {result['steps']} steps x {result['micro_batch']} packed rows x "
+             f"{result['seq_len']} tokens (budget {result['token_budget']:,} tokens), lr {result['learning_rate']}; "
+             f"greedy answers of {result['max_new_tokens']} new tokens; {result['test_sample']} held-out test records per kind.",
+             "", "| mode | " + " | ".join(head) + " | train loss | train s |",
+             "| --- | " + " | ".join("---:" for _ in head) + " | ---: | ---: |",
+             "| base (untuned) | " + " | ".join(_fmt(result["base"][f"{g}.{m}"]) for g, m, _ in COLUMNS) + " | – | – |"]
+    for r in result["modes"]:
+        lines.append(f"| {r['mode']} | " + " | ".join(_fmt(r[f"{g}.{m}"]) for g, m, _ in COLUMNS)
+                     + f" | {_fmt(r['train_loss'])} | {r['train_s']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: dict, path: Path) -> Path:
+    """Bars per mode for the queries' keyword recall and ROUGE-L, the base as a dashed line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    names = [r["mode"] for r in result["modes"]]
+    for ax, key, label in zip(axes, ("queries.keyword_recall", "queries.rougeL"), ("keyword recall", "ROUGE-L")):
+        ax.bar(names, [r[key] or 0 for r in result["modes"]], color="#4a7ab5")
+        if result["base"][key] is not None:
+            ax.axhline(result["base"][key], color="#b54a4a", linestyle="--", label="base")
+            ax.legend(loc="upper right", fontsize=8)
+        ax.set_title(f"domain queries: {label}", fontsize=10)
+        ax.tick_params(axis="x", labelsize=8, rotation=20)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
