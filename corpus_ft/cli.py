@@ -321,11 +321,13 @@ def train_cmd(run_dir: Path, recipe_path: Path | None, config_file: Path | None,
 @click.option("--merge", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Write the base model with the adapter merged in here (a plain transformers model).")
 @click.option("--dtype", type=click.Choice(["bf16", "fp16", "fp32"]), default="bf16", show_default=True)
-def export_cmd(run_dir: Path, out_dir: Path, dtype: str) -> None:
+@click.option("--quantize", type=click.Choice(["bf16", "fp16", "fp32", "int8", "nf4"]), default=None,
+              help="Store the merged model in this form: a dtype, or bitsandbytes int8 / 4-bit NF4 (transformers loads it).")
+def export_cmd(run_dir: Path, out_dir: Path, dtype: str, quantize: str | None) -> None:
     """Merge RUN_DIR/model/adapter into its base model, for vLLM, TGI or transformers to serve."""
     from corpus_ft.train.export import export_merged
 
-    path = export_merged(run_dir, out_dir, dtype=dtype)
+    path = export_merged(run_dir, out_dir, dtype=dtype, quantize=quantize)
     click.echo(f"merged model written to {path}", err=True)
 
 
