@@ -648,3 +648,30 @@ def bench_train_cmd(model_shape: str, method: str, seq: int, micro_batches: str,
 
 if __name__ == "__main__":
     main()
+
+
+@bench.command("quantize")  # quantized inference (corpus_ft/bench/quantize.py)
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--forms", default="fp32,bf16,int8,nf4", show_default=True,
+              help="Comma-separated: fp32, bf16, int8 (bitsandbytes LLM.int8), nf4 (bitsandbytes 4-bit).")
+@click.option("--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Domain queries (YAML/JSONL, as `evaluate --queries`); scored beside the test split.")
+@click.option("--test-sample", default=10, show_default=True, help="Held-out test records per dataset kind.")
+@click.option("--max-new-tokens", default=32, show_default=True)
+@click.option("--batch-size", default=4, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto (cuda when present), cpu, cuda, cuda:1 …")
+@click.option("--json", "as_json", is_flag=True)
+def bench_quantize_cmd(run_dir: Path, forms: str, queries: Path | None, test_sample: int, max_new_tokens: int,
+                       batch_size: int, device: str, as_json: bool) -> None:
+    """The tuned model at each precision: load time, first token, tokens/s, memory, perplexity and query scores."""
+    from corpus_ft.bench.quantize import bench_quantize, print_table
+
+    chosen = tuple(f.strip() for f in forms.split(",") if f.strip())
+    result = bench_quantize(run_dir, chosen, queries=queries, test_sample=test_sample, max_new_tokens=max_new_tokens,
+                            batch_size=batch_size, device=device,
+                            progress=lambda form: click.echo(f"measuring {form} …", err=True))
+    if as_json:
+        echo_json(result)
+        return
+    print_table(result)
+    click.echo(f"report: {run_dir / 'bench' / 'quantize' / 'report.md'}", err=True)
