@@ -365,11 +365,13 @@ def train_cmd(run_dir: Path, recipe_path: Path | None, config_file: Path | None,
 @click.option("--merge", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Write the base model with the adapter merged in here (a plain transformers model).")
 @click.option("--dtype", type=click.Choice(["bf16", "fp16", "fp32"]), default="bf16", show_default=True)
-def export_cmd(run_dir: Path, out_dir: Path, dtype: str) -> None:
+@click.option("--quantize", type=click.Choice(["bf16", "fp16", "fp32", "int8", "nf4"]), default=None,
+              help="Store the merged model in this form: a dtype, or bitsandbytes int8 / 4-bit NF4 (transformers loads it).")
+def export_cmd(run_dir: Path, out_dir: Path, dtype: str, quantize: str | None) -> None:
     """Merge RUN_DIR/model/adapter into its base model, for vLLM, TGI or transformers to serve."""
     from corpus_ft.train.export import export_merged
 
-    path = export_merged(run_dir, out_dir, dtype=dtype)
+    path = export_merged(run_dir, out_dir, dtype=dtype, quantize=quantize)
     click.echo(f"merged model written to {path}", err=True)
 
 
@@ -779,3 +781,30 @@ def bench_train_cmd(model_shape: str, method: str, seq: int, micro_batches: str,
 
 if __name__ == "__main__":
     main()
+
+
+@bench.command("quantize")  # quantized inference (corpus_ft/bench/quantize.py)
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--forms", default="fp32,bf16,int8,nf4", show_default=True,
+              help="Comma-separated: fp32, bf16, int8 (bitsandbytes LLM.int8), nf4 (bitsandbytes 4-bit).")
+@click.option("--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Domain queries (YAML/JSONL, as `evaluate --queries`); scored beside the test split.")
+@click.option("--test-sample", default=10, show_default=True, help="Held-out test records per dataset kind.")
+@click.option("--max-new-tokens", default=32, show_default=True)
+@click.option("--batch-size", default=4, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto (cuda when present), cpu, cuda, cuda:1 …")
+@click.option("--json", "as_json", is_flag=True)
+def bench_quantize_cmd(run_dir: Path, forms: str, queries: Path | None, test_sample: int, max_new_tokens: int,
+                       batch_size: int, device: str, as_json: bool) -> None:
+    """The tuned model at each precision: load time, first token, tokens/s, memory, perplexity and query scores."""
+    from corpus_ft.bench.quantize import bench_quantize, print_table
+
+    chosen = tuple(f.strip() for f in forms.split(",") if f.strip())
+    result = bench_quantize(run_dir, chosen, queries=queries, test_sample=test_sample, max_new_tokens=max_new_tokens,
+                            batch_size=batch_size, device=device,
+                            progress=lambda form: click.echo(f"measuring {form} …", err=True))
+    if as_json:
+        echo_json(result)
+        return
+    print_table(result)
+    click.echo(f"report: {run_dir / 'bench' / 'quantize' / 'report.md'}", err=True)

@@ -18,8 +18,10 @@ Kind = Literal["paragraphs", "qa", "keywords", "code_summary"]
 KINDS: tuple[str, ...] = get_args(Kind)
 Stage = Literal["ingest", "datasets", "review", "estimate", "train", "evaluate"]
 STAGES: tuple[str, ...] = get_args(Stage)
-Method = Literal["qlora", "lora", "full"]
+Method = Literal["qlora", "lora", "full", "prefix", "ia3", "prompt"]
 METHODS: tuple[str, ...] = get_args(Method)
+ADAPTER_METHODS = ("qlora", "lora")  # LoRA-family: lora_r, lora_alpha, target_modules, use_dora apply
+PROMPT_METHODS = ("prefix", "prompt")  # virtual tokens: cannot merge into the weights
 Optimizer = Literal["adamw_torch", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit"]
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 Attention = Literal["sdpa", "flash_attention_2", "eager"]
@@ -27,7 +29,7 @@ ATTENTIONS: tuple[str, ...] = get_args(Attention)
 Sharding = Literal["none", "ddp", "fsdp"]
 SHARDINGS: tuple[str, ...] = get_args(Sharding)
 
-__all__ = ["ATTENTIONS", "KINDS", "METHODS", "OPTIMIZERS", "SHARDINGS", "STAGES", "config_error", "describe_error",
+__all__ = ["ADAPTER_METHODS", "ATTENTIONS", "PROMPT_METHODS", "KINDS", "METHODS", "OPTIMIZERS", "SHARDINGS", "STAGES", "config_error", "describe_error",
            "line_of", "set_dotted"]
 
 

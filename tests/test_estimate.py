@@ -88,7 +88,7 @@ def test_physics_moves_the_right_way():
 
 def test_bad_settings_name_the_key():
     with pytest.raises(CorpusFtError, match="method"):
-        estimate("llama-3-8b", method="prefix")
+        estimate("llama-3-8b", method="adalora")
     with pytest.raises(CorpusFtError, match="target_modules.*lm_head"):
         estimate("llama-3-8b", target_modules=["lm_head"])
     with pytest.raises(CorpusFtError, match="micro_batch"):

@@ -145,9 +145,30 @@ def _flce_chunk_tokens(s: ModelShape, tokens: int) -> int:
     return 1 << max(0, math.ceil(math.log2(max(1, math.ceil(tokens / inc)))))
 
 
-def _parameter_bytes(s: ModelShape, method: str, precision: str, upcast: bool, lora_r: int,
-                     targets: tuple[str, ...], optimizer: str) -> dict[str, float]:
+def method_trainable(s: ModelShape, st: dict) -> int:
+    """Trainable parameters of the PEFT methods without LoRA matrices (counted as PEFT 0.21 builds them).
+
+    prefix: a key and a value per virtual token per layer (GQA: kv_heads x head_dim wide), or with
+    prefix_projection the embedding + 2-layer MLP that produces them; prompt: one embedding per virtual
+    token; ia3: one scale per output feature (per input feature for feed-forward modules).
+    """
+    n, kv = st["num_virtual_tokens"], s.kv_heads * s.hd
+    if st["method"] == "prefix":
+        if not st["prefix_projection"]:
+            return n * s.layers * 2 * kv
+        h, out = st["prefix_hidden_size"], s.layers * 2 * kv
+        return n * kv + (kv * h + h) + (h * out + out)
+    if st["method"] == "prompt":
+        return n * s.hidden
+    lin = s.linears()
+    return s.layers * sum(lin[t][0] if t in st["ia3_feedforward_modules"] else lin[t][1]
+                          for t in st["ia3_target_modules"])
+
+
+def _parameter_bytes(s: ModelShape, st: dict, targets: tuple[str, ...]) -> dict[str, float]:
     """Bytes of weights, adapters, their gradients and optimizer states, and the trainable count."""
+    method, precision, upcast, lora_r, optimizer = (st[k] for k in ("method", "precision", "upcast", "lora_r",
+                                                                    "optimizer"))
     low = 4 if precision == "fp32" else 2  # the trainer loads lora/full bases in the compute dtype
     embed_b = 4 if (upcast or precision == "fp32") else 2  # prepare_model_for_kbit_training upcasts these
     nl = s.linear_params
@@ -156,6 +177,9 @@ def _parameter_bytes(s: ModelShape, method: str, precision: str, upcast: bool, l
     weights = linear + (s.embed_params + s.norm_params) * (embed_b if upcast or method == "qlora" else low)
     if method == "full":  # pure bf16/fp16 training: gradients and AdamW states in the weights' dtype
         trainable, train_b, adapters = s.num_params, low, 0.0
+    elif method in ("prefix", "prompt", "ia3"):  # fp32 like LoRA's adapters
+        trainable, train_b = method_trainable(s, st), 4
+        adapters = trainable * train_b
     else:  # LoRA A and B, fp32 (PEFT casts adapters up)
         lin = s.linears()
         trainable, train_b = s.layers * sum(lora_r * (lin[t][0] + lin[t][1]) for t in targets), 4
@@ -167,18 +191,27 @@ def _parameter_bytes(s: ModelShape, method: str, precision: str, upcast: bool, l
 
 def _activation_bytes(s: ModelShape, st: dict, targets: tuple[str, ...]) -> tuple[float, float]:
     """(activations, logits/loss buffers) live at the peak, in bytes, for the settings `st`."""
-    seq, mb = st["seq_len"], st["micro_batch"]
-    tokens, fp32, lora = seq * mb, st["upcast"] or st["precision"] == "fp32", st["method"] != "full"
+    method, nvt = st["method"], st["num_virtual_tokens"]
+    # prompt tuning runs its virtual tokens through every layer and the loss; prefix tuning only attends to them
+    seq, mb = st["seq_len"] + (nvt if method == "prompt" else 0), st["micro_batch"]
+    keys = seq + (nvt if method == "prefix" else 0)
+    tokens, fp32, lora = seq * mb, st["upcast"] or st["precision"] == "fp32", method in ("qlora", "lora")
     resid = 4 if fp32 else 2  # residual stream in fp32 after the upcast (fp32 norms) or in fp32 training
     per_token = _layer_bytes(s, resid, targets if lora else (), st["lora_dropout"] if lora else 0.0,
                              cast_bytes=2 if lora else 0)
+    if method == "ia3":  # each scaled output (input, for feed-forward modules) is saved for the scale's gradient
+        lin = s.linears()
+        per_token += 2 * sum(lin[t][0] if t in st["ia3_feedforward_modules"] else lin[t][1]
+                             for t in st["ia3_target_modules"])
     layer = tokens * per_token
+    if method == "prefix":  # the prefix's keys and values, expanded to the batch, in every layer
+        layer += mb * nvt * 2 * s.kv_heads * s.hd * resid
     if st["attention"] == "eager":  # seq x seq probabilities per head: the fp32 softmax and its bf16 copy
-        layer += mb * s.heads * seq * seq * 6
+        layer += mb * s.heads * seq * keys * 6
     # a 4-D mask: an additive bf16 one for eager, a bool one for SDPA without packing; none when packed padding-free
     mask = 0
     if st["attention"] == "eager" or not st["packing"]:
-        mask = mb * seq * seq * (2 if st["attention"] == "eager" else 1)
+        mask = mb * seq * keys * (2 if st["attention"] == "eager" else 1)
     if st["liger"]:  # one chunk of logits at a time + the gradient of the hidden states
         logits = tokens * s.hidden * 2 + _flce_chunk_tokens(s, tokens) * s.vocab * (4 if fp32 else 2)
     else:  # micro_batch x seq x vocab, several fp32 copies (+ the bf16 logits when lm_head is bf16)
@@ -196,7 +229,9 @@ def estimate(model: str | os.PathLike | ModelShape, *, method: str = "qlora", se
              micro_batch: int = 1, grad_accum: int = 1, lora_r: int = 16, target_modules="all-linear",
              gradient_checkpointing: bool = True, optimizer: str = "adamw_torch", precision: str = "bf16",
              liger: bool = True, packing: bool = True, num_gpus: int = 1, sharding: str = "none",
-             lora_dropout: float = 0.0, upcast: bool = False, attention: str = "sdpa") -> Estimate:
+             lora_dropout: float = 0.0, upcast: bool = False, attention: str = "sdpa", num_virtual_tokens: int = 20,
+             prefix_projection: bool = False, prefix_hidden_size: int = 512,
+             ia3_target_modules=("k_proj", "v_proj", "down_proj"), ia3_feedforward_modules=("down_proj",)) -> Estimate:
     """Peak GPU memory of one training step, per GPU, for the trainer this project ships.
 
     `upcast=True, liger=False` models the common guide recipe instead: prepare_model_for_kbit_training
@@ -219,9 +254,12 @@ def estimate(model: str | os.PathLike | ModelShape, *, method: str = "qlora", se
                     target_modules=list(targets) if target_modules not in (None, "all-linear") else "all-linear",
                     gradient_checkpointing=bool(gradient_checkpointing), optimizer=optimizer, precision=precision,
                     liger=bool(liger), packing=bool(packing), num_gpus=num_gpus, sharding=sharding,
-                    lora_dropout=lora_dropout, upcast=bool(upcast), attention=attention)
+                    lora_dropout=lora_dropout, upcast=bool(upcast), attention=attention,
+                    num_virtual_tokens=num_virtual_tokens, prefix_projection=bool(prefix_projection),
+                    prefix_hidden_size=prefix_hidden_size, ia3_target_modules=list(_targets(ia3_target_modules)),
+                    ia3_feedforward_modules=list(_targets(ia3_feedforward_modules)))
     notes: list[str] = []
-    mem = _parameter_bytes(shape, method, precision, upcast, lora_r, targets, optimizer)
+    mem = _parameter_bytes(shape, settings, targets)
     trainable, layer_weights = mem.pop("trainable"), mem.pop("layer_weights")
     if optimizer.startswith("paged"):
         notes.append("paged optimizer states are counted on the GPU; under pressure they page to CPU memory")
@@ -234,7 +272,10 @@ def estimate(model: str | os.PathLike | ModelShape, *, method: str = "qlora", se
         mem = {k: v / num_gpus for k, v in mem.items()}
         if method == "qlora":
             notes.append("FSDP + QLoRA stores the 4-bit weights in a bf16 container (bnb quant_storage)")
-    if lora_dropout > 0 and method != "full":
+    if method in ("prefix", "prompt", "ia3"):
+        notes.append(f"{method}: trainable parameters counted as PEFT builds them; its activation terms are "
+                     "derived, not in the GPU calibration grid")
+    if lora_dropout > 0 and method in ("qlora", "lora"):
         notes.append(f"lora_dropout={lora_dropout} keeps a dropped copy of every adapted input "
                      "(counted exactly; not in the GPU grid)")
     act, logits = _activation_bytes(shape, settings, targets)
@@ -295,7 +336,7 @@ def _suggestions(est: Estimate, budget: float, max_micro_batch: int) -> list[dic
         candidates.append(({"method": "qlora"}, "qlora instead of full fine-tuning"))
     if st["optimizer"] in ("adamw_torch", "paged_adamw_32bit"):
         candidates.append(({"optimizer": "paged_adamw_8bit"}, "8-bit paged AdamW (bitsandbytes)"))
-    if st["lora_dropout"] > 0 and st["method"] != "full":
+    if st["lora_dropout"] > 0 and st["method"] in ("qlora", "lora"):
         candidates.append(({"lora_dropout": 0.0}, "lora_dropout 0: no dropped copies of the adapter inputs"))
     for change, text in candidates:
         required = _rerun(est, **change).required_gib
@@ -335,6 +376,8 @@ def check_fit(est: Estimate, gpu: str | int | float, *, margin_gib: float = 0.0)
 
 # The TrainConfig fields the estimator reads (`corpus-ft estimate` offers exactly these as options).
 ESTIMATED_FIELDS = ("method", "seq_len", "micro_batch", "grad_accum", "lora_r", "target_modules", "lora_dropout",
+                    "num_virtual_tokens", "prefix_projection", "prefix_hidden_size", "ia3_target_modules",
+                    "ia3_feedforward_modules",
                     "gradient_checkpointing", "optimizer", "precision", "liger", "packing", "attn_implementation",
                     "num_gpus", "sharding", "gpu")
 FASTEST_MARGIN = 0.10  # checkpointing goes off only when the run fits without it with this share of the GPU to spare
@@ -486,8 +529,9 @@ def _labels(st: dict) -> dict[str, str]:
     """What each breakdown key holds, for people."""
     return {
         "weights": "weights (" + {"qlora": "nf4 + double-quant constants, bf16 embeddings",
-                                  "lora": "base, frozen", "full": "trained"}[st["method"]] + ")",
-        "adapters": "LoRA adapters (fp32)",
+                                  "full": "trained"}.get(st["method"], "base, frozen") + ")",
+        "adapters": {"prefix": "prefix keys/values (fp32)", "prompt": "virtual-token embeddings (fp32)",
+                     "ia3": "IA3 scales (fp32)"}.get(st["method"], "LoRA adapters (fp32)"),
         "gradients": "gradients live at the peak",
         "optimizer": f"optimizer states ({st['optimizer']})",
         "activations": ("activations: checkpointed layer inputs + one layer recomputed"

@@ -208,6 +208,7 @@ def nll(model, items: list[tuple[list[int], int]], *, batch_size: int, pad_id: i
             labels[row, start:len(seq)] = torch.tensor(seq[start:])
         with torch.inference_mode():
             logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).logits.float()
+            logits = logits[:, -width:]  # prompt tuning returns its virtual tokens' logits first
         logp = F.cross_entropy(logits[:, :-1].transpose(1, 2), labels[:, 1:].to(logits.device),
                                ignore_index=-100, reduction="none")
         counts = (labels[:, 1:] != -100).sum(1)
@@ -224,7 +225,7 @@ def probe_logits(model, tokenizer, text: str):
 
     enc = tokenizer(text, return_tensors="pt", add_special_tokens=True, truncation=True, max_length=256).to(model.device)
     with torch.inference_mode():
-        return model(**enc).logits.float().cpu()
+        return model(**enc).logits[:, -enc["input_ids"].shape[1]:].float().cpu()  # without prompt tuning's virtual tokens
 
 
 def check_tuned_differs(base_logits, tuned_logits, kind: str, tuned: Path) -> float:

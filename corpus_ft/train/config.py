@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from corpus_ft.settings import KINDS, Attention, Method, Optimizer, Sharding
+from corpus_ft.settings import ADAPTER_METHODS, KINDS, PROMPT_METHODS, Attention, Method, Optimizer, Sharding
 from corpus_ft.util import CorpusFtError
 
 
@@ -27,7 +27,10 @@ class TrainConfig(BaseModel):
         "random-init test Llama (built into RUN_DIR/tiny-model; NOT a useful model, tests only)."))
     method: Method = Field("qlora", description=(
         "qlora: 4-bit NF4 base + LoRA, least memory; lora: bf16 base + LoRA, ~2-3x the base's memory, "
-        "a little faster; full: every weight trained, ~16 bytes/parameter, best fit to the data."))
+        "a little faster; full: every weight trained, ~16 bytes/parameter, best fit to the data; "
+        "ia3: learned scales on keys, values and the MLP (~0.01% of the weights), merges like LoRA, learns less; "
+        "prefix: trained key/value vectors in front of every layer's attention (num_virtual_tokens), no merge; "
+        "prompt: trained input embeddings in front of the prompt, fewest parameters, weakest, no merge."))
     lora_r: int = Field(16, le=4096, ge=1, description="LoRA rank: higher fits more of the data and costs memory and time.")
     lora_alpha: int = Field(32, le=65_536, ge=1, description="LoRA scale (alpha/r multiplies the update); 2*r is the usual choice.")
     lora_dropout: float = Field(0.05, ge=0.0, lt=1.0, description="Dropout on the LoRA input: regularises small datasets.")
@@ -35,6 +38,21 @@ class TrainConfig(BaseModel):
         "Layers that get adapters: 'all-linear' (attention + MLP, QLoRA paper) or names like ['q_proj', 'v_proj'] "
         "(fewer adapters: less memory, usually worse)."))
     use_dora: bool = Field(False, description="DoRA (weight-decomposed LoRA): a little better at low rank, ~20-30% slower.")
+    num_virtual_tokens: int = Field(20, ge=1, le=4096, description=(
+        "prefix/prompt: virtual tokens in front of every sequence. More fit more of the data; each one costs "
+        "context length and, for prefix, a key and a value per layer."))
+    prefix_projection: bool = Field(False, description=(
+        "prefix: train the prefix through a 2-layer MLP (the prefix-tuning paper's reparametrisation): "
+        "steadier training, many more trainable parameters during training."))
+    prefix_hidden_size: int = Field(512, ge=1, le=65_536, description="prefix with prefix_projection: the MLP's hidden width.")
+    prompt_init_text: str | None = Field(None, description=(
+        "prompt: start the virtual tokens from this text's embeddings (e.g. 'Answer questions about the "
+        "Ledgerline service:') instead of random ones; usually trains faster."))
+    ia3_target_modules: list[str] = Field(["k_proj", "v_proj", "down_proj"], description=(
+        "ia3: layers whose outputs (inputs, for feed-forward ones) get a learned scale; the IA3 paper's choice is "
+        "keys, values and the MLP's down projection. More layers: more parameters, a little more memory."))
+    ia3_feedforward_modules: list[str] = Field(["down_proj"], description=(
+        "ia3: which of ia3_target_modules are feed-forward (scaled on their input, not their output)."))
     assistant_only_loss: bool = Field(True, description=(
         "Loss on assistant tokens only for chat records (paragraphs always train on every token); "
         "False also trains the model to write the questions."))
@@ -124,3 +142,34 @@ class TrainConfig(BaseModel):
         if isinstance(t, list) and not t:
             raise ValueError("name at least one module, or use 'all-linear'")
         return t
+
+    @model_validator(mode="after")
+    def _method_fits_settings(self) -> TrainConfig:
+        """Combinations a method cannot train with are refused here, with the reason, before anything loads."""
+        given = self.model_fields_set
+        if self.method not in ADAPTER_METHODS and self.use_dora:
+            raise ValueError(f"use_dora is a LoRA option; method {self.method!r} has no LoRA adapters "
+                             "(use method lora or qlora with use_dora, or drop use_dora)")
+        if self.method == "ia3":
+            extra = sorted(set(self.ia3_feedforward_modules) - set(self.ia3_target_modules))
+            if extra:
+                raise ValueError(f"ia3_feedforward_modules {extra} must also be in ia3_target_modules "
+                                 f"{self.ia3_target_modules}")
+        if self.method not in PROMPT_METHODS:
+            return self
+        # Virtual tokens sit in front of ONE sequence: packed rows hold several records, and TRL's and
+        # transformers' per-record masks (position_ids restarts, flash varlen) know nothing of the prefix.
+        if self.packing and "packing" in given:
+            raise ValueError(f"method {self.method!r} cannot pack records: its virtual tokens belong in front of "
+                             "each record, and a packed row holds several; set packing: false")
+        if self.attn_implementation == "flash_attention_2":
+            raise ValueError(f"method {self.method!r} with flash_attention_2: the flash path packs records into "
+                             "one varlen sequence, which the virtual tokens cannot front; use sdpa")
+        if self.method == "prefix" and self.gradient_checkpointing is True:
+            raise ValueError("method 'prefix' with gradient_checkpointing: PEFT refuses it (\"PREFIX_TUNING does not "
+                             "work with gradient checkpointing\": the prefix enters every layer as a key/value "
+                             "cache that a recomputed layer would not see); set gradient_checkpointing: false or auto")
+        self.packing = False
+        if self.method == "prefix":
+            self.gradient_checkpointing = False
+        return self

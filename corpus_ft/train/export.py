@@ -1,50 +1,99 @@
-"""Merge a trained adapter into its base model, so that vLLM, TGI or plain transformers serve it.
+"""Merge a trained adapter into its base model, so that vLLM, TGI or plain transformers serve it, optionally quantized.
 
 For QLoRA the base is reloaded in bf16, not 4-bit: merging into dequantized NF4 weights would
 bake the quantization error into every weight, and servers load bf16 checkpoints anyway.
+IA3 merges like LoRA (its scales multiply into the weights); prefix and prompt tuning train virtual
+tokens, not weights, so there is nothing to merge: they are served as base + adapter through PEFT.
+`--quantize int8|nf4` merges first, then stores the merged weights through bitsandbytes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from corpus_ft.util import CorpusFtError, atomic_dir, offline_env, write_manifest
 
 DTYPES = ("bf16", "fp16", "fp32")
+QUANTIZE = ("bf16", "fp16", "fp32", "int8", "nf4")  # the forms `export --quantize` writes
 
 
-def export_merged(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, dtype: str = "bf16") -> Path:
-    """Write base + adapter merged (or the fully fine-tuned model) to `out_dir` as one `save_pretrained` model."""
-    offline_env()
+def torch_dtype(name: str):
+    """The torch dtype of 'bf16', 'fp16' or 'fp32'."""
     import torch
+
+    if name not in DTYPES:
+        raise CorpusFtError(f"dtype must be one of {', '.join(DTYPES)}, got {name!r}")
+    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[name]
+
+
+def bnb_config(form: str, compute_dtype):
+    """bitsandbytes' quantization config for 'int8' (LLM.int8) or 'nf4' (4-bit NormalFloat, double-quantized)."""
+    from transformers import BitsAndBytesConfig
+
+    if form == "int8":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=compute_dtype)
+
+
+def load_merged(run_dir: str | os.PathLike, dtype: str = "bf16"):
+    """(model, tokenizer, source dir, manifest inputs): the run's tuned model with its adapter merged in."""
+    offline_env()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if dtype not in DTYPES:
-        raise CorpusFtError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    torch_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
+    dt = torch_dtype(dtype)
     model_dir = Path(run_dir) / "model"
     adapter, full = model_dir / "adapter", model_dir / "full"
     if (adapter / "adapter_config.json").is_file():
         from peft import PeftModel
 
-        base = json.loads((adapter / "adapter_config.json").read_text()).get("base_model_name_or_path")
+        cfg = json.loads((adapter / "adapter_config.json").read_text())
+        base = cfg.get("base_model_name_or_path")
+        if cfg.get("peft_type") in ("PREFIX_TUNING", "PROMPT_TUNING"):
+            method = {"PREFIX_TUNING": "prefix", "PROMPT_TUNING": "prompt"}[cfg["peft_type"]]
+            raise CorpusFtError(
+                f"{adapter}: a {method}-tuning adapter trains virtual tokens, not weights, so it cannot be merged "
+                f"into the base model; serve the base ({base}) with the adapter through PEFT "
+                "(PeftModel.from_pretrained, or vLLM/TGI's adapter support where they offer it), or train with "
+                "method lora or ia3 for a mergeable model")
         if not base or (base.startswith(("/", ".")) and not (Path(base) / "config.json").is_file()):
             raise CorpusFtError(f"{adapter / 'adapter_config.json'}: base model {base!r} not found; "
                                 "set base_model_name_or_path to the base model's directory")
-        model = AutoModelForCausalLM.from_pretrained(base, dtype=torch_dtype)
+        model = AutoModelForCausalLM.from_pretrained(base, dtype=dt)
         model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
         source, inputs = adapter, {"adapter": adapter}
     elif (full / "config.json").is_file():
-        model = AutoModelForCausalLM.from_pretrained(str(full), dtype=torch_dtype)
+        model = AutoModelForCausalLM.from_pretrained(str(full), dtype=dt)
         source, inputs = full, {"model": full}
     else:
         raise CorpusFtError(f"{model_dir}: no trained adapter or model; run `corpus-ft train {run_dir}` first")
-    tokenizer = AutoTokenizer.from_pretrained(str(source))
     model.config.use_cache = True  # serving wants the KV cache that training switched off
+    return model, AutoTokenizer.from_pretrained(str(source)), source, inputs
+
+
+def export_merged(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, dtype: str = "bf16",
+                  quantize: str | None = None) -> Path:
+    """Write base + adapter merged (or the fully fine-tuned model) to `out_dir`, in `dtype` or a `quantize` form."""
+    if quantize is not None and quantize not in QUANTIZE:
+        raise CorpusFtError(f"--quantize must be one of {', '.join(QUANTIZE)}, got {quantize!r}")
+    if quantize in DTYPES:
+        dtype, quantize = quantize, None
+    model, tokenizer, source, inputs = load_merged(run_dir, dtype)
     with atomic_dir(out_dir) as tmp:
-        model.save_pretrained(tmp)
+        if quantize is None:
+            model.save_pretrained(tmp)
+        else:
+            from transformers import AutoModelForCausalLM
+
+            with tempfile.TemporaryDirectory(dir=Path(out_dir).parent) as merged:
+                model.save_pretrained(merged)
+                del model
+                q = AutoModelForCausalLM.from_pretrained(merged, quantization_config=bnb_config(quantize, torch_dtype(dtype)),
+                                                         dtype=torch_dtype(dtype))
+                q.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        write_manifest(tmp, "export", inputs, {"dtype": dtype, "source": str(source)})
+        write_manifest(tmp, "export", inputs, {"dtype": dtype, "quantize": quantize, "source": str(source)})
     return Path(out_dir)

@@ -141,12 +141,27 @@ def load_tokenizer(model_ref: str):
     return tok
 
 
-def lora_config(config: TrainConfig):
-    from peft import LoraConfig
+def peft_config(config: TrainConfig, base: str | None = None):
+    """PEFT's config for the method (None for full): LoRA/DoRA (lora, qlora), IA3, prefix or prompt tuning."""
+    import peft
 
-    return LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules=config.target_modules, use_dora=config.use_dora, bias="none",
-                      task_type="CAUSAL_LM")
+    if config.method == "full":
+        return None
+    if config.method == "ia3":
+        return peft.IA3Config(target_modules=config.ia3_target_modules,
+                              feedforward_modules=config.ia3_feedforward_modules, task_type="CAUSAL_LM")
+    if config.method == "prefix":
+        return peft.PrefixTuningConfig(num_virtual_tokens=config.num_virtual_tokens,
+                                       prefix_projection=config.prefix_projection,
+                                       encoder_hidden_size=config.prefix_hidden_size, task_type="CAUSAL_LM")
+    if config.method == "prompt":
+        text = config.prompt_init_text
+        return peft.PromptTuningConfig(num_virtual_tokens=config.num_virtual_tokens, task_type="CAUSAL_LM",
+                                       prompt_tuning_init="TEXT" if text else "RANDOM", prompt_tuning_init_text=text,
+                                       tokenizer_name_or_path=base if text else None)
+    return peft.LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                           target_modules=config.target_modules, use_dora=config.use_dora, bias="none",
+                           task_type="CAUSAL_LM")
 
 
 def use_liger(config: TrainConfig, device: str) -> bool:
@@ -369,7 +384,7 @@ def make_trainer(model, config: TrainConfig, args: SFTConfig, tokenizer, train_d
     trainer = CorpusFtTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                               data_collator=collator, processing_class=tokenizer,
                               callbacks=[CompletionMarker(), *callbacks],
-                              peft_config=None if config.method == "full" else lora_config(config))
+                              peft_config=peft_config(config, config.model))
     if config.method == "qlora" and not (args.bf16 or args.fp16):
         # TRL keeps QLoRA adapters in bf16 (the paper's choice on GPUs); bf16 math is ~10x slower on the CPU
         for p in trainer.model.parameters():
