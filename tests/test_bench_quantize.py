@@ -24,7 +24,7 @@ def tuned_run(tmp_path_factory) -> Path:
         d = run / "datasets" / kind
         shutil.copy(d / "validation.jsonl", d / "test.jsonl")
     (run / "units.parquet").unlink()  # tokenizer text only (the model is built), not evaluate's columns
-    train(run, TrainConfig(method="lora", seq_len=128, micro_batch=4, grad_accum=1, learning_rate=3e-3, max_steps=3,
+    train(run, TrainConfig(model="tiny", method="lora", seq_len=128, micro_batch=4, grad_accum=1, learning_rate=3e-3, max_steps=3,
                            eval_steps=3, save_steps=3, mix={"qa": 1.0}), progress=False)
     (run / "queries.jsonl").write_text(json.dumps({"id": "q1", "query": "How do I restart the billing service?",
                                                    "reference": "Run make restart-billing.",

@@ -4,7 +4,6 @@ combinations that cannot work refused at validation; the estimator's counts agai
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -16,9 +15,8 @@ from train_fixtures import make_run
 from corpus_ft.cli import main
 from corpus_ft.train.config import TrainConfig
 
-SMOLLM2 = Path(os.path.expanduser("~/.cache/corpus-ft/models/smollm2-135m-instruct"))
 NEW = ("ia3", "prefix", "prompt")
-FAST = dict(seq_len=128, micro_batch=4, grad_accum=1, learning_rate=3e-2, max_steps=4, eval_steps=2, save_steps=2,
+FAST = dict(model="tiny", seq_len=128, micro_batch=4, grad_accum=1, learning_rate=3e-2, max_steps=4, eval_steps=2, save_steps=2,
             logging_steps=1, early_stopping_patience=0, save_total_limit=3, mix={"qa": 1.0})
 
 
@@ -166,16 +164,15 @@ def test_method_trains_resumes_evaluates_and_exports(run, tmp_path, method):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SMOLLM2 / "config.json").is_file(), reason=f"SmolLM2-135M-Instruct not at {SMOLLM2}")
 @pytest.mark.parametrize("method", NEW)
-def test_method_on_smollm2(run, method):
+def test_method_on_smollm2(run, method, smollm2):
     """The real model: two short steps per method, the loss is finite and the adapter is written."""
     import math
 
     from corpus_ft.train.trainer import train
 
-    cfg = TrainConfig(**{**FAST, "seq_len": 64, "micro_batch": 2, "max_steps": 2, "save_steps": 2,
-                         "learning_rate": 1e-3}, method=method, model=str(SMOLLM2), num_virtual_tokens=8)
+    cfg = TrainConfig(**{**{k: v for k, v in FAST.items() if k != "model"}, "seq_len": 64, "micro_batch": 2, "max_steps": 2, "save_steps": 2,
+                         "learning_rate": 1e-3}, method=method, model=str(smollm2), num_virtual_tokens=8)
     result = train(run, cfg, progress=False)
     assert result["steps"] == 2 and math.isfinite(result["train_loss"])
     assert (run / "model" / "adapter" / "adapter_model.safetensors").is_file()
