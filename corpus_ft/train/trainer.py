@@ -49,8 +49,8 @@ COMPLETE = "corpus_ft_complete.json"  # written into a checkpoint after every fi
 
 def resolve_model(run_dir: Path, name: str) -> str:
     """A loadable model reference: 'tiny' (tests only, built on first use) or what model/load.py resolves."""
-    if name == "tiny":
-        log.warning(TINY_WARNING)
+    if name == "tiny":  # said on stderr whatever logging is set up to do: nobody may miss it
+        print(f"warning: {TINY_WARNING}", file=sys.stderr, flush=True)
         path = run_dir / "tiny-model"
         if not (path / "config.json").is_file():
             from corpus_ft.model.tiny import build_tiny_model
