@@ -156,7 +156,7 @@ def test_section_text_sits_on_its_source_lines(path):
     source = path.read_text().split("\n")
     total = 0
     for u in reader(path.read_text(), path.name):
-        assert 1 <= u["start_line"] <= u["end_line"] <= len(source)
+        assert u["start_line"] >= 1 and u["start_line"] <= u["end_line"] <= len(source)
         checked, aligned = aligned_lines(u["text"], u["start_line"], source)
         assert checked == aligned, f"{path.name}: {checked - aligned} prose lines of {u['name']!r} off their source line"
         total += checked
