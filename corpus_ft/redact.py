@@ -195,6 +195,11 @@ def _fence_language(info: str) -> str:
     return _LANG_ALIASES.get(lang, lang) or "code_block"
 
 
+def is_code_language(info: str) -> bool:
+    """Whether a fence's info string names a programming language, where an unquoted value is an expression."""
+    return _fence_language(info) in _CODE_LANGS
+
+
 def _comment_start(line: str, language: str) -> int:
     """Where a trailing comment starts (`x = f()  # the token is ...`), outside string literals; -1 if none."""
     marker = "#" if language in ("python", "ruby") else "//"

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from corpus_ft.datasets.quality import markup_residue
+from corpus_ft.redact import is_code_language
 
 # Goals a dataset worth a GPU hour meets (issue 12); the verdict names every one that is missed.
 GOALS = {"markup_residue": 0.02, "duplicate_question": 0.01, "name_only_summary": 0.02, "excluded_share": 0.02,
@@ -23,11 +24,6 @@ _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 _REDACTED = re.compile(r"\[REDACTED_[A-Z0-9_]+\]")
 _TRIPLE_QUOTED = re.compile(r'("""|\'\'\').*?(?:\1|\Z)', re.S)
 _FENCED = re.compile(r"^ {0,3}(`{3,}|~{3,})([^\n]*)\n(.*?)^ {0,3}\1", re.S | re.M)
-# Languages where an unquoted value is an expression; in shell, YAML, INI, text or an untagged
-# block a value is a literal, and replacing it is what redaction should do.
-_PROGRAMMING = {"python", "py", "python3", "pycon", "ipython", "javascript", "js", "jsx", "typescript", "ts", "tsx",
-                "java", "go", "golang", "rust", "rs", "c", "cpp", "c++", "cc", "h", "hpp", "csharp", "cs", "kotlin",
-                "kt", "ruby", "rb", "php", "scala", "swift"}
 _FILLER = frozenset("""a an the is are be of that which this it its python java go golang javascript typescript rust c cpp
 csharp kotlin ruby php scala swift function method class constructor representing represents works work with for to
 and in on by object instance given new helper utility wrapper defined definition implementation implements type""".split())
@@ -66,7 +62,8 @@ def corrupted_code(record: dict) -> int:
     bad = 0
     for text in texts:
         for block in _FENCED.finditer(text):
-            if block.group(2).strip().lower().split(" ")[0].strip("{}") not in _PROGRAMMING:
+            # in shell, YAML, INI, text or an untagged block a value is a literal: replacing it is right
+            if not is_code_language(block.group(2).strip().split(" ")[0].strip("{}")):
                 continue
             code = block.group(3)
             # A triple-quoted string (a docstring) spans lines: a mark inside it sits in a literal.
