@@ -306,6 +306,12 @@ def test_answers_start_at_a_sentence_that_stands_alone():
     parts = blocks(binary["text"])
     assert _answer_from(parts, 2).startswith("For other encodings") is False
     assert _answer_from(parts, 2).startswith("Request bodies"), "reaches back to the paragraph it leans on"
+    typer = {"id": "c-t", "heading_path": ["CLI Options with Help", "Help with style using Rich"], "product": "Typer",
+             "text": "In a future section you will see how to use custom markup in the `help` for CLI options.\n\n"
+                     "...you can also remove it if you are calling that script only with the `typer` command.\n\n"
+                     "When you need to ask the user for info interactively you should normally use CLI Options with "
+                     "Prompt, because they allow using the CLI program in a non-interactive way.\n"}
+    assert _pairs(typer) == {}, "a pointer elsewhere, an answer that opens on '...', a clause run past its comma"
 
 
 def test_heading_questions_are_answered_by_text_about_the_heading():
@@ -337,3 +343,7 @@ def test_thin_code_summaries_are_skipped_and_counted():
     assert {r["reason"] for r in removed} == {"thin_summary"} and len(records) == 2
     q = dataset_quality("code_summary", records, removed, units)
     assert q["skipped"] == {"thin_summary": 2}
+    from corpus_ft.generate.heuristic import thin
+    assert thin("sets `self.url`") and thin("calls `self._close()`") and thin("returns a dict")
+    assert not thin("calls `self.startup()`, `self.restart()` and `self.shutdown()`")
+    assert not thin("raises `AttributeError` and returns `self._state[key]`")

@@ -171,13 +171,13 @@ def keyword_text(text: str) -> str:
 NOT_KEYWORDS = frozenset("""autoclass autofunction automethod automodule autodata autoattribute members undoc toctree
 maxdepth versionadded versionchanged deprecated seealso literalinclude code-block codeblock sourcecode rst md
 markdown html http https www com org github pypi readme docs doc documentation released release releases unreleased
-version versions changelog changes change changed issue issues pr prs pull request fix fixes fixed bugfix bug bugs
+version versions changelog changes change changed issue issues pr prs fix fixes fixed bugfix bug bugs
 patch minor major note notes warning tip example examples following see also eg e.g i.e etc todo fixme noqa true
 false none null self cls this that yes no default added removed new old use used using via""".split())
 _VERB_WORDS = frozenset("""add allow build call check create define delete enable disable fetch find get install load make
 pass read remove return run save send set start stop update use write configure declare deploy ensure import include
 provide specify avoid learn see try keep let encrypt decrypt translate convert override customize customise register
-serve install upgrade migrate launch connect""".split())
+serve install upgrade migrate launch connect enforce integrate attempt implement require""".split())
 # Words a noun phrase does not end on: particles and prepositions ("package underneath"), comparatives ("data faster")
 _NOT_LAST = frozenset("""underneath beneath behind above below across along around through into onto upon within without
 about after before between over under up down out off in on at by for from of to with as than faster slower higher
@@ -186,7 +186,7 @@ instead anyway too either""".split())
 _OBJECT_WORDS = frozenset("""the a an to it its your their our all any each this these that those them you my his her
 into with""".split())
 _COMPARATIVES = frozenset("""faster slower higher lower larger smaller bigger better worse easier harder simpler longer
-shorter earlier later greater fewer newer older""".split())
+shorter earlier later greater fewer newer older nicer cleaner richer safer stronger wider""".split())
 _VERB_NEXT = frozenset("as the a an its their your it them when if until once automatically immediately".split())
 # Words after which a phrase has ended: function words, verbs of being, punctuation-like words
 _ENDS_PHRASE = frozenset("""is are was were be been being can could will would should must may might do does did has have
@@ -202,6 +202,8 @@ def is_keyword(phrase: str) -> bool:
     words = phrase.lower().split()
     if not words or len(phrase) < 3 or not any(ch.isalpha() for ch in phrase):
         return False
+    if re.search(r"\bpull requests?\b", phrase.lower()):
+        return False  # project housekeeping; "request" alone is a term of many domains (HTTP)
     return not any(w.strip(".,:;()") in NOT_KEYWORDS or _VERSIONISH.match(w.strip(".,:;()")) for w in words)
 
 
@@ -250,6 +252,8 @@ def noun_phrase(phrase: str, text: str) -> bool:
         return False  # "configure Uvicorn", "Encrypt", "Install the package"
     if low[0] in _COMPARATIVES:
         return False  # "longer buffer"
+    if re.search(re.escape(phrase), text, re.I) and not re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.I):
+        return False  # "party libraries" only ever inside "third-party libraries"
     follows = [f.lower() for f in re.findall(rf"(?<![\w-]){re.escape(phrase)}[ \t]+([A-Za-z][\w-]*)", text)]
     if len(low) >= 2 and last.endswith("s") and not last.endswith(("ss", "us", "is", "ics")) and \
             (words[0][:1].isupper() or not low[0].endswith("s")):
@@ -264,8 +268,8 @@ def noun_phrase(phrase: str, text: str) -> bool:
 def _term_like(phrase: str, text: str, heading: str) -> bool:
     """A phrase that names a thing of the domain rather than a verb, adjective or filler."""
     words = phrase.split()
-    if not noun_phrase(phrase, text):
-        return False
+    if not noun_phrase(phrase, f"{heading}.\n{text}" if heading and phrase != heading else text):
+        return False  # the heading too: "Sending Binary" is the front of "Sending Binary Request Data"
     if any(w.lower().strip(".,") in GENERIC_WORDS or w.lower().endswith("ly") for w in words):
         return False
     if re.search(r"[.,;:!?]\s", phrase):

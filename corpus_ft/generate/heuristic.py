@@ -81,8 +81,13 @@ _IDENTIFIER = re.compile(r"\w[_.]\w|[a-z][A-Z]|\(\)")  # config_file, flask.g, H
 _PREPOSITIONS = {"by", "in", "on", "at", "for", "with", "from", "after", "before", "during", "since", "as", "once",
                  "unlike", "like", "under", "over", "without", "within", "per", "via", "besides", "apart"}
 # An answer that opens like this leans on text before it ("It also includes ...", "But then you ...")
-_DEPENDENT = re.compile(r"^(?:it|its|this|that|these|those|they|them|their|such|so|then|also|but|and|or|however|"
-                        r"instead|otherwise|here|there you|the above|the same)\b", re.I)
+_DEPENDENT = re.compile(r"^(?:\.\.\.|…|(?:it|its|this|that|these|those|they|them|their|such|so|then|also|but|and|or|"
+                        r"however|instead|otherwise|here|there you|the above|the same)\b)", re.I)
+# A paragraph that only points elsewhere ("In a future section you will see ...") answers nothing
+_POINTER = re.compile(r"\b(?:in an? (?:future|later|previous|next|other) (?:section|chapter|page)|(?:check|see|read)(?: out)? "
+                      r"the [^.]{0,80}\b(?:section|docs|documentation|guide|tutorial)\b|you (?:will|'ll) (?:see|learn) "
+                      r"(?:how|more|about)|(?:more|read) (?:about|on) (?:it|this|that) (?:in|at))", re.I)
+_SIDE_NOTE = re.compile(r"^(?:Tip|Note|Info|Hint|Warning|Caution|Important|Technical Details|Check):", re.I)
 _SUBJECT_STOP = _DETERMINERS | {"and", "or", "of", "how", "what", "why", "when", "using", "use", "about", "behind", "via",
                                 "vs", "versus", "new", "more", "some", "other", "is", "are", "do", "does", "can", "i"}
 _COMMENT = re.compile(r"^\s*(?:#|//|/\*+|\*|--)\s?(.*?)\s*(?:\*/)?$")
@@ -269,6 +274,12 @@ def blocks(text: str) -> list[str]:
     return [b for b in out if b]
 
 
+def _pointer_only(block: str) -> bool:
+    """A short paragraph whose point is elsewhere: "In a future section you will see how to ...",
+    "If you need a refresher, check the FastAPI tutorial section: ..."."""
+    return bool(_POINTER.search(block)) and len(_SENTENCE_END.split(block)) <= 2
+
+
 def dependent(block: str) -> bool:
     """True when a block cannot open an answer: it refers to text before it ("It also ...", "For other
     encodings ...", "Then you can ...") or is code."""
@@ -362,6 +373,8 @@ class HeuristicGenerator:
         # an overview starts where the section does, not at "For other encodings ..." or "It is also ..."
         prose_at = [i for i, p in enumerate(parts) if len(p.split()) >= 12 and not p.startswith(("```", "~~~"))
                     and not dependent(p) and not p.rstrip().endswith("?")]  # a question does not answer one
+        # the section's own prose before a side note ("Tip: ..."); a paragraph that only points elsewhere is no answer
+        prose_at = sorted((i for i in prose_at if not _pointer_only(parts[i])), key=lambda i: bool(_SIDE_NOTE.match(parts[i])))
         if ctx.leaf and prose_at and not chunk.get("continued"):
             q = ctx.leaf if ctx.leaf.endswith("?") and _ASKS.match(ctx.leaf) else None  # "Encoded Data?" is a label
             if q:
@@ -477,6 +490,8 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
         if want and m.group("word") != "Unless":
             if re.search(r"\b(?:this|these|those|it|them|that|such|above|below)\b", want.group(1), re.I):
                 return None  # "If you want to use any of these forms ..." needs the page
+            if re.search(r"\b(?:you|we|one)\s+(?:should|can|could|must|will|may|might|need|have|would)\b", want.group(1)):
+                return None  # "When you need to ask ... you should normally use ...": the comma came late
             q = f"How do I {want.group(1)}"
             return q + ctx.suffix(q) + "?"
         if re.match(r"(?:you|you're|your|you've|you'd|we|we're|our|one)\b", clause, re.I) \
@@ -545,13 +560,11 @@ _NOT_CALLS = {"if", "for", "while", "switch", "return", "catch", "function", "fu
 
 _NOISE_CALL = re.compile(r"^(?:[\w.]*\b(?:logger|log|logging|_log|LOG)\.(?:debug|info|warning|warn|error|exception|critical|"
                          r"log|trace)|warnings\.warn|click\.style|os\.getpid|time\.(?:time|monotonic|perf_counter))$")
-_THIN_FACT = re.compile(r"^returns `[\w.\[\]'\"-]+`$")
-
-
 def thin(facts: str) -> bool:
-    """Facts that teach nothing the code's first line does not: only a plain value returned
-    ("returns `self._x`"). Such a unit is left to a model generator rather than summarised."""
-    return not facts or bool(_THIN_FACT.match(facts))
+    """Facts that teach nothing a glance at the code does not: one thing named at most and nothing
+    raised ("returns `self._x`", "sets `self.url`", "calls `self._close()`", "returns a dict",
+    "defines `__init__()`"). Such a unit is left to a model generator rather than summarised."""
+    return not facts or (len(re.findall(r"`[^`]+`", facts)) <= 1 and not re.search(r"\b(?:raises|throws)\b", facts))
 
 
 def body_facts(unit: dict) -> str:
