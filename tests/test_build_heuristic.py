@@ -264,15 +264,20 @@ def test_keywords_are_noun_phrases_not_fragments():
             "Data is sent faster than the other side reads it. Keep a longer buffer for the package underneath.")
     for fragment in ("uvicorn command and line tool", "package underneath", "Encrypt", "Uvicorn translates",
                      "configure Uvicorn", "data faster", "Job Failed", "Built-in", "Why Sponsor?", "Quart web",
-                     "UNIX domain", "protocol starts", "longer buffer"):
+                     "UNIX domain", "protocol starts", "longer buffer", "error occurs", "decorators execute",
+                     "proxies remove", "code failing", "instruct Uvicorn", "raise errors", "application built"):
         assert not noun_phrase(fragment, text), fragment
     for term in ("ASGI frameworks", "lifespan protocol", "request body", "Keep-Alive", "Arguments and Options",
-                 "Running behind Nginx", "bank statements"):
+                 "Running behind Nginx", "bank statements", "API requests", "child processes"):
         assert noun_phrase(term, text + " The lifespan protocol runs as a task."), term
     listing = ("- `--limit-concurrency <int>` - Maximum number of concurrent connections to allow.\n"
                "- `--backlog <int>` - Maximum number of connections to hold in backlog.")
     assert "Maximum" not in extract_keywords(listing, 3, "Resource Limits"), "a list item's first word is no name"
     assert "Job Failed" not in extract_keywords("This job failing means the docs failed to build.", 3, "Docs Job Failed")
+    assert "Graceful Process" not in extract_keywords("Graceful process shutdowns matter during a restart.", 3,
+                                                      "Graceful Process Shutdown")
+    spans = extract_keywords("Call `create` from `main` with `max` and `min`, then `typer.Typer()` runs.", 5)
+    assert not {"create", "main", "max", "min"} & set(spans) and "typer.Typer()" in spans, spans
 
 
 def test_what_is_x_in_product_only_for_parts_of_the_product():

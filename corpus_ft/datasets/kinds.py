@@ -177,12 +177,19 @@ false none null self cls this that yes no default added removed new old use used
 _VERB_WORDS = frozenset("""add allow build call check create define delete enable disable fetch find get install load make
 pass read remove return run save send set start stop update use write configure declare deploy ensure import include
 provide specify avoid learn see try keep let encrypt decrypt translate convert override customize customise register
-serve install upgrade migrate launch connect enforce integrate attempt implement require""".split())
+serve install upgrade migrate launch connect enforce integrate attempt implement require checkout instruct mock
+raise hit""".split())
+# Verbs that are rarely nouns in technical prose: as a phrase's last word (or first, lowercase) they make it a clause
+# ("error occurs", "decorators execute", "proxies remove", "access inside" aside)
+_VERB_ONLY = frozenset("""occur execute fail remove begin finish happen exist contain become seem appear belong depend
+differ expect ensure provide require include implement accept perform behave apply remain instruct start end run
+stop allow enable let make take give mean need want try""".split())
 # Words a noun phrase does not end on: particles and prepositions ("package underneath"), comparatives ("data faster")
 _NOT_LAST = frozenset("""underneath beneath behind above below across along around through into onto upon within without
 about after before between over under up down out off in on at by for from of to with as than faster slower higher
 lower larger smaller bigger better worse easier harder simpler longer shorter earlier later greater fewer newer older
-instead anyway too either""".split())
+instead anyway too either inside outside built made done given taken written shown known seen sent kept left found
+held brought""".split())
 _OBJECT_WORDS = frozenset("""the a an to it its your their our all any each this these that those them you my his her
 into with""".split())
 _COMPARATIVES = frozenset("""faster slower higher lower larger smaller bigger better worse easier harder simpler longer
@@ -252,6 +259,8 @@ def noun_phrase(phrase: str, text: str) -> bool:
         return False  # "configure Uvicorn", "Encrypt", "Install the package"
     if low[0] in _COMPARATIVES:
         return False  # "longer buffer"
+    if len(low) >= 2 and (_verb_form(last) or (words[0][:1].islower() and _verb_form(low[0], base_only=True))):
+        return False  # "error occurs", "server starts", "code failing"; "instruct Uvicorn"
     if re.search(re.escape(phrase), text, re.I) and not re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.I):
         return False  # "party libraries" only ever inside "third-party libraries"
     follows = [f.lower() for f in re.findall(rf"(?<![\w-]){re.escape(phrase)}[ \t]+([A-Za-z][\w-]*)", text)]
@@ -259,10 +268,22 @@ def noun_phrase(phrase: str, text: str) -> bool:
             (words[0][:1].isupper() or not low[0].endswith("s")):
         if follows and all(f in _OBJECT_WORDS or f in _VERB_NEXT or f.endswith("ly") for f in follows):
             return False  # "Uvicorn translates the ...", "protocol starts as ...": a subject and its verb
-    if len(low) >= 2 and not last.endswith("s") and follows and all(f not in _ENDS_PHRASE and f not in GENERIC_WORDS and not f.endswith("ly")
+    if len(low) >= 2 and not re.search(r"[^s]s$", last) and follows and all(f not in _ENDS_PHRASE and f not in GENERIC_WORDS and not f.endswith("ly")
                                          and f not in _VERB_WORDS and not re.search(r"[^s]s$|ed$", f) for f in follows):
         return False  # "Quart web" (framework), "UNIX domain" (socket): the front of a longer name
     return True
+
+
+def _verb_form(word: str, base_only: bool = False) -> bool:
+    """"occurs", "failing", "executed", "remove": a form of a verb that is rarely a noun."""
+    if word in _VERB_ONLY:
+        return True
+    if base_only:
+        return False
+    for suffix, add in (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e")):
+        if word.endswith(suffix) and word[: -len(suffix)] + add in _VERB_ONLY:
+            return True
+    return False
 
 
 def _term_like(phrase: str, text: str, heading: str) -> bool:
@@ -305,7 +326,9 @@ def extract_keywords(text: str, top: int, heading: str = "") -> list[str]:
         if _term_like(p, body, clean_heading):
             candidates.append(p)
     spans = Counter(m.group(1) for m in _CODE_SPAN.finditer(text))
-    candidates += [s for s, _n in spans.most_common(3)]
+    # a code name when it looks like code, or a word of five letters or more that is not a verb (`create`, `main`)
+    candidates += [s for s, _n in spans.most_common()
+                   if re.search(r"[_.(]|[a-z][A-Z]", s) or (len(s) >= 5 and s.lower() not in _VERB_WORDS)][:3]
     out: list[str] = []
     for p in candidates:
         words = {w.rstrip("s") for w in p.lower().split()}
