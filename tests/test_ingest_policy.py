@@ -168,3 +168,7 @@ def test_marketing_pages_are_found_by_title_and_left_out_unless_included():
     assert file_category("docs/versions.md", "markdown", guide) == "docs"
     assert "marketing" in EXCLUDED_BY_DEFAULT and "sponsor" in WHY["marketing"]
     assert BuildConfig(include=["marketing"]).include == ["marketing"]
+    from corpus_ft.ingest.policy import unit_category
+    assert unit_category({"kind": "section", "heading_path": ["Flask", "Donate"]}, "docs") == "marketing"
+    assert unit_category({"kind": "section", "heading_path": ["Flask", "Installation"]}, "docs") == "docs"
+    assert unit_category({"kind": "function", "heading_path": []}, "source") == "source"

@@ -183,13 +183,14 @@ raise hit""".split())
 # ("error occurs", "decorators execute", "proxies remove", "access inside" aside)
 _VERB_ONLY = frozenset("""occur execute fail remove begin finish happen exist contain become seem appear belong depend
 differ expect ensure provide require include implement accept perform behave apply remain instruct start end run
-stop allow enable let make take give mean need want try""".split())
+stop allow enable let make take give mean need want try add""".split())
 # Words a noun phrase does not end on: particles and prepositions ("package underneath"), comparatives ("data faster")
 _NOT_LAST = frozenset("""underneath beneath behind above below across along around through into onto upon within without
 about after before between over under up down out off in on at by for from of to with as than faster slower higher
 lower larger smaller bigger better worse easier harder simpler longer shorter earlier later greater fewer newer older
 instead anyway too either inside outside built made done given taken written shown known seen sent kept left found
-held brought""".split())
+held brought is are was were be been being has have had do does did can could will would should must may
+might""".split())
 _OBJECT_WORDS = frozenset("""the a an to it its your their our all any each this these that those them you my his her
 into with""".split())
 _COMPARATIVES = frozenset("""faster slower higher lower larger smaller bigger better worse easier harder simpler longer
@@ -233,7 +234,8 @@ separate set several should show shows similar simple simply since single small 
 specific specifically still such suitable support supported supports sure take takes than that the their them then
 there these thing things this those though through thus together too top toward true try typical typically unlike
 unless until upon use used useful uses using usual usually valid various very via want wants way ways well what
-whatever when where whether which while whole why wide will with within without work works would yet you your""".split())
+whatever when where whether which while whole why wide will with within without work works would yet you your
+area areas idea ideas world section sections chapter matter manner fashion""".split())
 _CODE_SPAN = re.compile(r"`([A-Za-z_][\w.\-]{1,40}(?:\(\))?)`")
 
 
@@ -259,19 +261,29 @@ def noun_phrase(phrase: str, text: str) -> bool:
         return False  # "configure Uvicorn", "Encrypt", "Install the package"
     if low[0] in _COMPARATIVES:
         return False  # "longer buffer"
-    if len(low) >= 2 and (_verb_form(last) or (words[0][:1].islower() and _verb_form(low[0], base_only=True))):
+    if len(low) >= 2 and (_verb_form(last) or (words[0][:1].islower() and _verb_form(low[0], base_only=low[0] == "s"))):
         return False  # "error occurs", "server starts", "code failing"; "instruct Uvicorn"
     if re.search(re.escape(phrase), text, re.I) and not re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.I):
         return False  # "party libraries" only ever inside "third-party libraries"
-    follows = [f.lower() for f in re.findall(rf"(?<![\w-]){re.escape(phrase)}[ \t]+([A-Za-z][\w-]*)", text)]
+    follows = [f.lower() for f in re.findall(rf"(?<![\w-]){re.escape(phrase)}[ \t]+([A-Za-z][\w-]*)", text, re.I)]
     if len(low) >= 2 and last.endswith("s") and not last.endswith(("ss", "us", "is", "ics")) and \
             (words[0][:1].isupper() or not low[0].endswith("s")):
         if follows and all(f in _OBJECT_WORDS or f in _VERB_NEXT or f.endswith("ly") for f in follows):
             return False  # "Uvicorn translates the ...", "protocol starts as ...": a subject and its verb
     if len(low) >= 2 and not re.search(r"[^s]s$", last) and follows and all(f not in _ENDS_PHRASE and f not in GENERIC_WORDS and not f.endswith("ly")
-                                         and f not in _VERB_WORDS and not re.search(r"[^s]s$|ed$", f) for f in follows):
+                                         and f not in _VERB_WORDS and not _verb_after(f) for f in follows):
         return False  # "Quart web" (framework), "UNIX domain" (socket): the front of a longer name
     return True
+
+
+def _verb_after(word: str) -> bool:
+    """A word after a phrase that reads as its verb ("protocol runs", "network calls", "data received")."""
+    from corpus_ft.generate.heuristic import _VERBS
+
+    if word.endswith("ed"):
+        return True
+    stem = re.sub(r"(?:es|s)$", "", word) if re.search(r"[^s]s$", word) else None
+    return stem is not None and (stem in _VERBS or stem + "e" in _VERBS or stem in _VERB_WORDS or stem in _VERB_ONLY)
 
 
 def _verb_form(word: str, base_only: bool = False) -> bool:

@@ -99,6 +99,15 @@ def file_category(rel: str, language: str | None, units: list[dict], *, is_gener
     return "docs" if document else "source"
 
 
+def unit_category(unit: dict, file_cat: str) -> str:
+    """A section of a docs page under a sponsorship heading ("Donate", "Sponsors" in a README) is
+    `marketing` like a whole sponsorship page; every other unit takes its file's category."""
+    if file_cat == "docs" and unit.get("kind") == "section" and any(
+            _MARKETING_TITLE.match(str(h).strip(" #*✨💖🙏")) for h in unit.get("heading_path") or []):
+        return "marketing"
+    return file_cat
+
+
 def default_category(kind: str) -> str:
     """For units written before categories existed: documents are docs, code is source."""
     return "docs" if kind == "section" else "source"
