@@ -354,3 +354,10 @@ def test_thin_code_summaries_are_skipped_and_counted():
     assert thin("sets `self.url`") and thin("calls `self._close()`") and thin("returns a dict")
     assert not thin("calls `self.startup()`, `self.restart()` and `self.shutdown()`")
     assert not thin("raises `AttributeError` and returns `self._state[key]`")
+    assert thin("subclasses `TypedDict` and declares `type`") and thin("subclasses `Response` and defines `__init__()`")
+    assert not thin("subclasses `TypedDict` and declares `type`, `body` and `more_body`")
+    (cls,) = HeuristicGenerator().summaries([{
+        "id": "c1", "name": "StaticFiles", "kind": "class", "language": "python", "path": "s.py",
+        "text": "class StaticFiles:\n    def get_path(self, p):\n        # Filename is too long, so it can't be valid.\n"
+                "        return p\n    def lookup(self, p):\n        return self.get_path(p)\n"}])
+    assert cls == "`StaticFiles` defines `get_path()` and `lookup()`.", "a method's line comment is not the class's"

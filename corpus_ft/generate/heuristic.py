@@ -409,7 +409,8 @@ class HeuristicGenerator:
         if not words:
             return None
         facts = body_facts(unit)
-        comments = _comments(unit.get("text") or "")
+        # a class's first comment belongs to one of its methods' lines, not to the class
+        comments = _comments(unit.get("text") or "") if unit.get("kind") != "class" else []
         if thin(facts) and not comments:
             if facts:
                 self.thin.add(unit.get("id") or qualified)  # counted as `thin_summary` by the dataset stage
@@ -563,8 +564,10 @@ _NOISE_CALL = re.compile(r"^(?:[\w.]*\b(?:logger|log|logging|_log|LOG)\.(?:debug
 def thin(facts: str) -> bool:
     """Facts that teach nothing a glance at the code does not: one thing named at most and nothing
     raised ("returns `self._x`", "sets `self.url`", "calls `self._close()`", "returns a dict",
-    "defines `__init__()`"). Such a unit is left to a model generator rather than summarised."""
-    return not facts or (len(re.findall(r"`[^`]+`", facts)) <= 1 and not re.search(r"\b(?:raises|throws)\b", facts))
+    "defines `__init__()`", a class that subclasses a base and declares one field). Such a unit is
+    left to a model generator rather than summarised."""
+    named = re.sub(r"^subclasses (?:`[^`]+`(?:, | and )?)+", "", facts)  # the base is in the first line already
+    return not facts or (len(re.findall(r"`[^`]+`", named)) <= 1 and not re.search(r"\b(?:raises|throws)\b", facts))
 
 
 def body_facts(unit: dict) -> str:
