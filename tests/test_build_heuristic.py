@@ -319,6 +319,14 @@ def test_answers_start_at_a_sentence_that_stands_alone():
                      "When you need to ask the user for info interactively you should normally use CLI Options with "
                      "Prompt, because they allow using the CLI program in a non-interactive way.\n"}
     assert _pairs(typer) == {}, "a pointer elsewhere, an answer that opens on '...', a clause run past its comma"
+    from corpus_ft.generate.heuristic import _task
+    assert _task("Request Files") is None and _task("Debug Mode") is None and _task("Testing and Linting") is None
+    assert _task("Request the token") == "request the token" and _task("Installing Flask", "Flask") == "install Flask"
+    land = {"id": "c-l", "heading_path": ["Manage the land in a CLI app"], "product": "Typer",
+            "text": "Check it:\n\n```console\n$ python main.py --help\n```\n"}
+    assert not any(q.startswith("How do I") for q in _pairs(land)), "'Check it:' over a console block explains nothing"
+    prop = dict(land, text="The property is a string-like object that exposes all the components of the URL.\n")
+    assert not any("the property" in q for q in _pairs(prop))
 
 
 def test_heading_questions_are_answered_by_text_about_the_heading():

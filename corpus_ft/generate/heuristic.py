@@ -78,6 +78,15 @@ _CONTINUES = re.compile(r"^(?:for other|other |also|however|similarly|in additio
                         r"you might have noticed|now,? |next,? |so )", re.I)
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|he|she|we|such|so|then|also|both|either)\b", re.I)
 _IDENTIFIER = re.compile(r"\w[_.]\w|[a-z][A-Z]|\(\)")  # config_file, flask.g, HTTPException, run(): code names
+# Words that are verbs and nouns alike: a Title Case heading opening with one names a thing ("Request Files")
+_NOUN_VERBS = {"request", "test", "debug", "log", "index", "record", "report", "query", "stream", "lock", "map", "hash",
+               "match", "patch", "post", "queue", "route", "schedule", "score", "search", "sign", "sort", "store", "tag",
+               "track", "watch", "work", "wrap", "import", "export", "list", "filter", "format", "group", "process",
+               "call", "check", "lookup", "release", "reload", "scan", "sync", "upload", "download", "design", "return"}
+# A lone generic noun is no subject ("The property is a string-like object ...")
+_GENERIC_NOUNS = {"property", "attribute", "parameter", "argument", "option", "setting", "field", "key", "instance",
+                  "component", "module", "package", "library", "tool", "feature", "approach", "method", "function",
+                  "result", "values", "data", "system", "process", "command"}
 _PREPOSITIONS = {"by", "in", "on", "at", "for", "with", "from", "after", "before", "during", "since", "as", "once",
                  "unlike", "like", "under", "over", "without", "within", "per", "via", "besides", "apart"}
 # An answer that opens like this leans on text before it ("It also includes ...", "But then you ...")
@@ -85,7 +94,7 @@ _DEPENDENT = re.compile(r"^(?:\.\.\.|…|(?:it|its|this|that|these|those|they|th
                         r"however|instead|otherwise|here|there you|the above|the same)\b)", re.I)
 # A paragraph that only points elsewhere ("In a future section you will see ...") answers nothing
 _POINTER = re.compile(r"\b(?:in an? (?:future|later|previous|next|other) (?:section|chapter|page)|(?:check|see|read)(?: out)? "
-                      r"the [^.]{0,80}\b(?:section|docs|documentation|guide|tutorial)\b|you (?:will|'ll) (?:see|learn) "
+                      r"(?:the )?[^.]{0,80}\b(?:section|docs|documentation|guide|tutorial|intro|introduction|part)\b|you (?:will|'ll) (?:see|learn) "
                       r"(?:how|more|about)|(?:more|read) (?:about|on) (?:it|this|that) (?:in|at))", re.I)
 _SIDE_NOTE = re.compile(r"^(?:Tip|Note|Info|Hint|Warning|Caution|Important|Technical Details|Check):", re.I)
 _SUBJECT_STOP = _DETERMINERS | {"and", "or", "of", "how", "what", "why", "when", "using", "use", "about", "behind", "via",
@@ -178,6 +187,9 @@ def _task(heading: str, product: str = "") -> str | None:
     second = rest.split()[0]
     # "Rotate the key", "Deploy to Production", "Install Flask" - but not "Debug Mode" (a noun phrase)
     object_ok = second.islower() or second.lower() in _DETERMINERS or second == product or second.startswith("`")
+    titled = len(words) > 1 and all(w[:1].isupper() for w in words if w.lower() not in _DETERMINERS | {"and", "of", "or"})
+    if titled and first in _NOUN_VERBS and second.lower() not in _DETERMINERS:
+        return None  # "Request Files", "Debug Mode", "Test Isolation": a noun phrase, not an order
     if first in _VERBS and object_ok:
         return low
     verb = _infinitive(first)
@@ -185,6 +197,8 @@ def _task(heading: str, product: str = "") -> str | None:
         m = re.match(r"and (\w+ing)\b(.*)$", rest)
         if m and _infinitive(m.group(1)):  # "Setting and disabling timeouts" -> "set and disable timeouts"
             rest = f"and {_infinitive(m.group(1))}{m.group(2)}"
+        elif m:
+            return None  # "Testing and Linting": "test and linting" is no task
         rest = re.sub(r"^of ", "", rest)  # "Merging of configuration" -> "merge configuration"
         return f"{verb} {rest}".strip()
     return None
@@ -359,7 +373,8 @@ class HeuristicGenerator:
         if topic and (steps or (has_code and _task(topic, ctx.product) and prose_words >= 12)):
             q = _procedure_question(topic, ctx.product)
             answer = "\n".join(steps) if steps else _how_answer(text)
-            if on_subject(topic, answer, ctx.product):  # "Dockerfile" is not answered by a uv.lock paragraph
+            told = len(prose(answer).split())  # "Check it:" over a console block explains nothing
+            if on_subject(topic, answer, ctx.product) and (steps or told >= 8):  # a uv.lock paragraph is not "Dockerfile"
                 pairs.append(QAPair(question=q[:-1] + ctx.suffix(q) + "?", answer=answer))
         parts = blocks(text)
         for i, para in enumerate(parts):
@@ -516,7 +531,7 @@ def _good_term(term: str, text: str, ctx: _Context | None = None) -> bool:
         return False  # "Requests allows you to override User-Agent" deep in a FAQ is not what Requests is for
     if not words or len(words) > 6 or words[0].lower() in _NOT_A_TERM or words[-1].lower() in _NOT_A_TERM:
         return False
-    if words[0].lower() in _PREPOSITIONS:
+    if words[0].lower() in _PREPOSITIONS or (len(words) == 1 and words[0].lower() in _GENERIC_NOUNS):
         return False  # "By default the certifi CA bundle is used ...": an adverbial, not the subject
     if words[-1].lower() in _ADVERBS:
         return False  # "HTTPX also allows you to ...": the subject is "HTTPX", not "HTTPX also"
