@@ -259,7 +259,7 @@ def test_docstrings_are_cleaned_and_keywords_are_domain_terms():
 def test_keywords_are_noun_phrases_not_fragments():
     from corpus_ft.datasets.kinds import noun_phrase
 
-    text = ("Build dynamic web applications with custom shell scripts. Starlette Compress adds ZStd. "
+    text = ("See Third Party Packages. Build dynamic web applications with custom shell scripts. Starlette Compress adds ZStd. "
             "Run the uvicorn command line tool. Hypercorn was part of the Quart web framework. Use a UNIX domain "
             "socket. Uvicorn translates the request. The WebSocket protocol starts as an HTTP connection. "
             "Data is sent faster than the other side reads it. Keep a longer buffer for the package underneath.")
@@ -267,7 +267,8 @@ def test_keywords_are_noun_phrases_not_fragments():
                      "configure Uvicorn", "data faster", "Job Failed", "Built-in", "Why Sponsor?", "Quart web",
                      "UNIX domain", "protocol starts", "longer buffer", "error occurs", "decorators execute",
                      "proxies remove", "code failing", "instruct Uvicorn", "raise errors", "application built",
-                     "Dynamic web", "custom shell", "adds ZStd", "function are", "complex area"):
+                     "Dynamic web", "custom shell", "adds ZStd", "function are", "complex area", "usage grows",
+                     "Party Packages"):
         assert not noun_phrase(fragment, text), fragment
     for term in ("ASGI frameworks", "lifespan protocol", "request body", "Keep-Alive", "Arguments and Options",
                  "Running behind Nginx", "bank statements", "API requests", "child processes"):

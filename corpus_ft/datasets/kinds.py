@@ -183,7 +183,7 @@ raise hit""".split())
 # ("error occurs", "decorators execute", "proxies remove", "access inside" aside)
 _VERB_ONLY = frozenset("""occur execute fail remove begin finish happen exist contain become seem appear belong depend
 differ expect ensure provide require include implement accept perform behave apply remain instruct start end run
-stop allow enable let make take give mean need want try add""".split())
+stop allow enable let make take give mean need want try add grow""".split())
 # Words a noun phrase does not end on: particles and prepositions ("package underneath"), comparatives ("data faster")
 _NOT_LAST = frozenset("""underneath beneath behind above below across along around through into onto upon within without
 about after before between over under up down out off in on at by for from of to with as than faster slower higher
@@ -235,7 +235,7 @@ specific specifically still such suitable support supported supports sure take t
 there these thing things this those though through thus together too top toward true try typical typically unlike
 unless until upon use used useful uses using usual usually valid various very via want wants way ways well what
 whatever when where whether which while whole why wide will with within without work works would yet you your
-area areas idea ideas world section sections chapter matter manner fashion""".split())
+area areas idea ideas world section sections chapter matter manner fashion big""".split())
 _CODE_SPAN = re.compile(r"`([A-Za-z_][\w.\-]{1,40}(?:\(\))?)`")
 
 
@@ -270,6 +270,10 @@ def noun_phrase(phrase: str, text: str) -> bool:
             (words[0][:1].isupper() or not low[0].endswith("s")):
         if follows and all(f in _OBJECT_WORDS or f in _VERB_NEXT or f.endswith("ly") for f in follows):
             return False  # "Uvicorn translates the ...", "protocol starts as ...": a subject and its verb
+    before = re.findall(rf"([A-Za-z][\w]*)[ \t]+{re.escape(phrase)}(?![\w-])", text)
+    if len(low) >= 2 and all(w[:1].isupper() for w in words) and before and \
+            all(b[:1].isupper() and b.lower() not in _ENDS_PHRASE | _VERB_WORDS | GENERIC_WORDS for b in before):
+        return False  # "Party Packages" only ever after "Third": the tail of a longer name
     if len(low) >= 2 and not re.search(r"[^s]s$", last) and follows and all(f not in _ENDS_PHRASE and f not in GENERIC_WORDS and not f.endswith("ly")
                                          and f not in _VERB_WORDS and not _verb_after(f) for f in follows):
         return False  # "Quart web" (framework), "UNIX domain" (socket): the front of a longer name

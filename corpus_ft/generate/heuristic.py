@@ -77,7 +77,7 @@ _CONTINUES = re.compile(r"^(?:for other|other |also|however|similarly|in additio
                         r"finally|likewise|as (?:such|well|a result)|in this case|in that case|after that|for example|for instance|"
                         r"you might have noticed|now,? |next,? |so )", re.I)
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|he|she|we|such|so|then|also|both|either)\b", re.I)
-_IDENTIFIER = re.compile(r"\w[_.]\w|[a-z][A-Z]|\(\)")  # config_file, flask.g, HTTPException, run(): code names
+_IDENTIFIER = re.compile(r"\w[_.]\w|\(\)")  # config_file, flask.g, run(): code names (CamelCase may be a brand: BlackSheep)
 # Words that are verbs and nouns alike: a Title Case heading opening with one names a thing ("Request Files")
 _NOUN_VERBS = {"request", "test", "debug", "log", "index", "record", "report", "query", "stream", "lock", "map", "hash",
                "match", "patch", "post", "queue", "route", "schedule", "score", "search", "sign", "sort", "store", "tag",
@@ -94,7 +94,7 @@ _DEPENDENT = re.compile(r"^(?:\.\.\.|…|(?:it|its|this|that|these|those|they|th
                         r"however|instead|otherwise|here|there you|the above|the same)\b)", re.I)
 # A paragraph that only points elsewhere ("In a future section you will see ...") answers nothing
 _POINTER = re.compile(r"\b(?:in an? (?:future|later|previous|next|other) (?:section|chapter|page)|(?:check|see|read)(?: out)? "
-                      r"(?:the )?[^.]{0,80}\b(?:section|docs|documentation|guide|tutorial|intro|introduction|part)\b|you (?:will|'ll) (?:see|learn) "
+                      r"(?:the )?[^.]{0,80}\b(?:section|docs|documentation|guide|tutorial|intro|introduction|part)\b|please refer to|you (?:will|'ll) (?:see|learn) "
                       r"(?:how|more|about)|(?:more|read) (?:about|on) (?:it|this|that) (?:in|at))", re.I)
 _SIDE_NOTE = re.compile(r"^(?:Tip|Note|Info|Hint|Warning|Caution|Important|Technical Details|Check):", re.I)
 _SUBJECT_STOP = _DETERMINERS | {"and", "or", "of", "how", "what", "why", "when", "using", "use", "about", "behind", "via",
@@ -535,6 +535,9 @@ def _good_term(term: str, text: str, ctx: _Context | None = None) -> bool:
         return False  # "By default the certifi CA bundle is used ...": an adverbial, not the subject
     if words[-1].lower() in _ADVERBS:
         return False  # "HTTPX also allows you to ...": the subject is "HTTPX", not "HTTPX also"
+    if len(words) >= 2 and words[0].lower().endswith("ing") and words[0].lower() not in ("string", "thing", "ring") \
+            and words[0][:1].isupper() and _infinitive(words[0].lower()) is not None:
+        return False  # "Inspecting the connection `scope` ...": an activity, not a thing to define
     if "`" not in term and len(words) >= 3 and (words[0].lower().endswith("ing") or words[0].lower() in _VERBS):
         return False  # "Writing tests lets you ...": an activity, not a thing to define
     if len(words) == 1 and words[0].islower() and "`" not in term and len(words[0]) < 4:
