@@ -296,6 +296,10 @@ def test_what_is_x_in_product_only_for_parts_of_the_product():
     assert "What is `Config.load` in Uvicorn?" in by_q
     ssl = dict(chunk, text="By default the certifi CA bundle is used for SSL verification of every request.\n")
     assert not any("By default" in q for q in _pairs(ssl)), "an adverbial opening is not a subject"
+    gerund = dict(chunk, text="Inspecting the connection `scope` is useful for routing to another app.\n\n"
+                              "Booking date is the date the bank recorded a movement on the account.\n")
+    qs = set(_pairs(gerund))
+    assert "What is Booking date in Uvicorn?" in qs and not any("Inspecting" in q for q in qs), qs
 
 
 def test_answers_start_at_a_sentence_that_stands_alone():
@@ -319,7 +323,9 @@ def test_answers_start_at_a_sentence_that_stands_alone():
                      "...you can also remove it if you are calling that script only with the `typer` command.\n\n"
                      "When you need to ask the user for info interactively you should normally use CLI Options with "
                      "Prompt, because they allow using the CLI program in a non-interactive way.\n"}
-    assert _pairs(typer) == {}, "a pointer elsewhere, an answer that opens on '...', a clause run past its comma"
+    by_q = _pairs(typer)
+    assert not any(a.startswith(("In a future", "...")) for a in by_q.values()), "a pointer elsewhere, an opening '...'"
+    assert not any("should normally" in q for q in by_q), "a clause run past its comma asks nothing"
     from corpus_ft.generate.heuristic import _task
     assert _task("Request Files") is None and _task("Debug Mode") is None and _task("Testing and Linting") is None
     assert _task("Request the token") == "request the token" and _task("Installing Flask", "Flask") == "install Flask"

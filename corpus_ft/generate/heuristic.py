@@ -94,7 +94,7 @@ _DEPENDENT = re.compile(r"^(?:\.\.\.|…|(?:it|its|this|that|these|those|they|th
                         r"however|instead|otherwise|here|there you|the above|the same)\b)", re.I)
 # A paragraph that only points elsewhere ("In a future section you will see ...") answers nothing
 _POINTER = re.compile(r"\b(?:in an? (?:future|later|previous|next|other) (?:section|chapter|page)|(?:check|see|read)(?: out)? "
-                      r"(?:the )?[^.]{0,80}\b(?:section|docs|documentation|guide|tutorial|intro|introduction|part)\b|please refer to|you (?:will|'ll) (?:see|learn) "
+                      r"the [^.`]{0,80}\b(?:section|docs|documentation|guide|tutorial|intro|introduction|part)\b|please refer to|you (?:will|'ll) (?:see|learn) "
                       r"(?:how|more|about)|(?:more|read) (?:about|on) (?:it|this|that) (?:in|at))", re.I)
 _SIDE_NOTE = re.compile(r"^(?:Tip|Note|Info|Hint|Warning|Caution|Important|Technical Details|Check):", re.I)
 _SUBJECT_STOP = _DETERMINERS | {"and", "or", "of", "how", "what", "why", "when", "using", "use", "about", "behind", "via",
@@ -374,7 +374,8 @@ class HeuristicGenerator:
             q = _procedure_question(topic, ctx.product)
             answer = "\n".join(steps) if steps else _how_answer(text)
             told = len(prose(answer).split())  # "Check it:" over a console block explains nothing
-            if on_subject(topic, answer, ctx.product) and (steps or told >= 8):  # a uv.lock paragraph is not "Dockerfile"
+            borrowed = ctx.leaf.lower() in _GENERIC_HEADINGS  # the subject is an ancestor's ("Dockerfile" over "Quickstart")
+            if (not borrowed or on_subject(topic, answer, ctx.product)) and (steps or told >= 8):
                 pairs.append(QAPair(question=q[:-1] + ctx.suffix(q) + "?", answer=answer))
         parts = blocks(text)
         for i, para in enumerate(parts):
@@ -401,7 +402,9 @@ class HeuristicGenerator:
             if q:
                 first = parts[prose_at[0]]
                 answer = _answer_from(parts, prose_at[0], take_code=len(first.split()) < 40)
-                if on_subject(ctx.leaf if ctx.leaf.endswith("?") else ctx.topic, answer, ctx.product):
+                # a section's own first paragraph is about its heading; one under a generic heading
+                # ("Quickstart") must be about the ancestor the question names ("Dockerfile"), not uv.lock
+                if ctx.topic == ctx.leaf or on_subject(ctx.topic, answer, ctx.product):
                     pairs.append(QAPair(question=q, answer=answer))
         seen, out = set(), []
         for p in pairs:
@@ -536,7 +539,7 @@ def _good_term(term: str, text: str, ctx: _Context | None = None) -> bool:
     if words[-1].lower() in _ADVERBS:
         return False  # "HTTPX also allows you to ...": the subject is "HTTPX", not "HTTPX also"
     if len(words) >= 2 and words[0].lower().endswith("ing") and words[0].lower() not in ("string", "thing", "ring") \
-            and words[0][:1].isupper() and _infinitive(words[0].lower()) is not None:
+            and words[1].lower() in _DETERMINERS:
         return False  # "Inspecting the connection `scope` ...": an activity, not a thing to define
     if "`" not in term and len(words) >= 3 and (words[0].lower().endswith("ing") or words[0].lower() in _VERBS):
         return False  # "Writing tests lets you ...": an activity, not a thing to define
