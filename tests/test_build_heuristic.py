@@ -332,6 +332,11 @@ def test_answers_start_at_a_sentence_that_stands_alone():
     land = {"id": "c-l", "heading_path": ["Manage the land in a CLI app"], "product": "Typer",
             "text": "Check it:\n\n```console\n$ python main.py --help\n```\n"}
     assert not any(q.startswith("How do I") for q in _pairs(land)), "'Check it:' over a console block explains nothing"
+    notes = {"id": "c-v", "heading_path": ["Templates", "Standard Context"], "product": "Flask",
+             "text": "Changed in version 0.10: This is now always available, even in imported templates.\n\n"
+                     "Let's say that we want a `--force` CLI option only, we want to discard `--no-force` too.\n\n"
+                     "In the next short sections we will see how to modify CLI options using `typer.Option()`.\n"}
+    assert _pairs(notes) == {}, "a version note, a 'Let's say' opening and a pointer are no overview"
     prop = dict(land, text="The property is a string-like object that exposes all the components of the URL.\n")
     assert not any("the property" in q for q in _pairs(prop))
 

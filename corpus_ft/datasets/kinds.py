@@ -178,12 +178,13 @@ _VERB_WORDS = frozenset("""add allow build call check create define delete enabl
 pass read remove return run save send set start stop update use write configure declare deploy ensure import include
 provide specify avoid learn see try keep let encrypt decrypt translate convert override customize customise register
 serve install upgrade migrate launch connect enforce integrate attempt implement require checkout instruct mock
-raise hit""".split())
+raise hit submit yield""".split())
 # Verbs that are rarely nouns in technical prose: as a phrase's last word (or first, lowercase) they make it a clause
 # ("error occurs", "decorators execute", "proxies remove", "access inside" aside)
 _VERB_ONLY = frozenset("""occur execute fail remove begin finish happen exist contain become seem appear belong depend
 differ expect ensure provide require include implement accept perform behave apply remain instruct start end run
-stop allow enable let make take give mean need want try add grow""".split())
+stop allow enable let make take give mean need want try add grow recognize recognise indicate recommend submit
+yield""".split())
 # Words a noun phrase does not end on: particles and prepositions ("package underneath"), comparatives ("data faster")
 _NOT_LAST = frozenset("""underneath beneath behind above below across along around through into onto upon within without
 about after before between over under up down out off in on at by for from of to with as than faster slower higher

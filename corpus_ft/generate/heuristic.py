@@ -91,11 +91,13 @@ _PREPOSITIONS = {"by", "in", "on", "at", "for", "with", "from", "after", "before
                  "unlike", "like", "under", "over", "without", "within", "per", "via", "besides", "apart"}
 # An answer that opens like this leans on text before it ("It also includes ...", "But then you ...")
 _DEPENDENT = re.compile(r"^(?:\.\.\.|…|(?:it|its|this|that|these|those|they|them|their|such|so|then|also|but|and|or|"
-                        r"however|instead|otherwise|here|there you|the above|the same)\b)", re.I)
+                        r"however|instead|otherwise|here|there you|the above|the same|let's (?:say|imagine|see)|imagine)\b)",
+                        re.I)
 # A paragraph that only points elsewhere ("In a future section you will see ...") answers nothing
 _POINTER = re.compile(r"\b(?:in an? (?:future|later|previous|next|other) (?:section|chapter|page)|(?:check|see|read)(?: out)? "
-                      r"the [^.`]{0,80}\b(?:section|docs|documentation|guide|tutorial|intro|introduction|part)\b|please refer to|you (?:will|'ll) (?:see|learn) "
+                      r"the [^.`]{0,80}\b(?:section|docs|documentation|guide|tutorial|intro|introduction|part)\b|please refer to|in the next (?:\w+ )?sections?|you (?:will|'ll) (?:see|learn) "
                       r"(?:how|more|about)|(?:more|read) (?:about|on) (?:it|this|that) (?:in|at))", re.I)
+_VERSION_NOTE = re.compile(r"^(?:New in version|Changed in version|Deprecated since version)\b")  # history, not an overview
 _SIDE_NOTE = re.compile(r"^(?:Tip|Note|Info|Hint|Warning|Caution|Important|Technical Details|Check):", re.I)
 _SUBJECT_STOP = _DETERMINERS | {"and", "or", "of", "how", "what", "why", "when", "using", "use", "about", "behind", "via",
                                 "vs", "versus", "new", "more", "some", "other", "is", "are", "do", "does", "can", "i"}
@@ -390,7 +392,8 @@ class HeuristicGenerator:
         prose_at = [i for i, p in enumerate(parts) if len(p.split()) >= 12 and not p.startswith(("```", "~~~"))
                     and not dependent(p) and not p.rstrip().endswith("?")]  # a question does not answer one
         # the section's own prose before a side note ("Tip: ..."); a paragraph that only points elsewhere is no answer
-        prose_at = sorted((i for i in prose_at if not _pointer_only(parts[i])), key=lambda i: bool(_SIDE_NOTE.match(parts[i])))
+        prose_at = sorted((i for i in prose_at if not _pointer_only(parts[i]) and not _VERSION_NOTE.match(parts[i])),
+                          key=lambda i: bool(_SIDE_NOTE.match(parts[i])))
         if ctx.leaf and prose_at and not chunk.get("continued"):
             q = ctx.leaf if ctx.leaf.endswith("?") and _ASKS.match(ctx.leaf) else None  # "Encoded Data?" is a label
             if q:
