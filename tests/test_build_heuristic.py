@@ -374,6 +374,9 @@ def test_thin_code_summaries_are_skipped_and_counted():
     assert thin("sets `self.url`") and thin("calls `self._close()`") and thin("returns a dict")
     assert not thin("calls `self.startup()`, `self.restart()` and `self.shutdown()`")
     assert not thin("raises `AttributeError` and returns `self._state[key]`")
+    assert thin("returns `False` and `True`") and not thin("calls `ipaddress.ip_address()` and `self._parse()` and returns `True`")
+    assert good_docstring('url = httpx.URL("https://example.org/")', 4) is None
+    assert good_docstring("Animate a typed line. @param {Node} line - The line element to render.", 4) == "Animate a typed line."
     assert thin("subclasses `TypedDict` and declares `type`") and thin("subclasses `Response` and defines `__init__()`")
     assert not thin("subclasses `TypedDict` and declares `type`, `body` and `more_body`")
     (cls,) = HeuristicGenerator().summaries([{

@@ -382,6 +382,9 @@ def good_docstring(doc: str | None, min_words: int) -> str | None:
         return None
     first = re.split(r"\n\s*\n", doc.strip(), maxsplit=1)[0]
     first = " ".join(clean_inline(first).split())
+    first = re.split(r"\s@(?:param|returns?|throws|type)\b", first)[0].strip()  # JSDoc tags after the summary
+    if re.match(r"^[\w.\[\]]+\s*=\s*\S|^>>>", first):
+        return None  # "url = httpx.URL(...)": an example, not a summary
     if len(_TOKEN.findall(first)) < min_words or first.lower().startswith(
             ("todo", "fixme", "deprecated", "@", ":param", ":return", "..")) or first.endswith(":"):
         return None  # "... yields the following information:" is half a summary

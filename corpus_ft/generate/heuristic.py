@@ -585,13 +585,18 @@ _NOT_CALLS = {"if", "for", "while", "switch", "return", "catch", "function", "fu
 
 _NOISE_CALL = re.compile(r"^(?:[\w.]*\b(?:logger|log|logging|_log|LOG)\.(?:debug|info|warning|warn|error|exception|critical|"
                          r"log|trace)|warnings\.warn|click\.style|os\.getpid|time\.(?:time|monotonic|perf_counter))$")
+_CONSTANTS = {"True", "False", "None", "''", '""', "b''", 'b""', "0", "1", "-1", "[]", "{}", "()", "true", "false", "nil",
+              "null"}
+
+
 def thin(facts: str) -> bool:
     """Facts that teach nothing a glance at the code does not: one thing named at most and nothing
     raised ("returns `self._x`", "sets `self.url`", "calls `self._close()`", "returns a dict",
     "defines `__init__()`", a class that subclasses a base and declares one field). Such a unit is
     left to a model generator rather than summarised."""
     named = re.sub(r"^subclasses (?:`[^`]+`(?:, | and )?)+", "", facts)  # the base is in the first line already
-    return not facts or (len(re.findall(r"`[^`]+`", named)) <= 1 and not re.search(r"\b(?:raises|throws)\b", facts))
+    names = [n for n in re.findall(r"`([^`]+)`", named) if n not in _CONSTANTS]  # "returns `False` and `True`"
+    return not facts or (len(names) <= 1 and not re.search(r"\b(?:raises|throws)\b", facts))
 
 
 def body_facts(unit: dict) -> str:
