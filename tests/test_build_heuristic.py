@@ -337,6 +337,12 @@ def test_answers_start_at_a_sentence_that_stands_alone():
                      "Let's say that we want a `--force` CLI option only, we want to discard `--no-force` too.\n\n"
                      "In the next short sections we will see how to modify CLI options using `typer.Option()`.\n"}
     assert _pairs(notes) == {}, "a version note, a 'Let's say' opening and a pointer are no overview"
+    api = {"id": "c-u", "heading_path": ["Developer Interface", "`URL`"], "product": "HTTPX",
+           "text": "- `def __init__(url, **kwargs)`\n- `.scheme` - **str**\n- `.authority` - **str**\n"
+                   "- `def copy_with([scheme], [authority], [path], [query], [fragment])`\n- `def join(relative_url)`\n"}
+    assert not any(q.startswith("What does the HTTPX documentation say") for q in _pairs(dict(api, text=
+        "- `def __init__(url, **kwargs)`\n- `def copy_with([scheme], [authority], [path], [query], [fragment])`\n"
+        "- `def join(relative_url)`\n- `def raise_for_status(self, strict_mode_enabled)`\n")))
     prop = dict(land, text="The property is a string-like object that exposes all the components of the URL.\n")
     assert not any("the property" in q for q in _pairs(prop))
 

@@ -290,6 +290,13 @@ def blocks(text: str) -> list[str]:
     return [b for b in out if b]
 
 
+def _code_list(block: str) -> bool:
+    """A list whose every item is only a code span (`- `def __init__(url, **kwargs)``): an API
+    listing, not prose that says what the section is about."""
+    lines = block.split("\n")
+    return _ITEM.match(block) is not None and all(re.match(r"^\s*(?:[-*+•]|\d+[.)])\s+`[^`]+`[\s.,;]*$", ln) for ln in lines)
+
+
 def _pointer_only(block: str) -> bool:
     """A short paragraph whose point is elsewhere: "In a future section you will see how to ...",
     "If you need a refresher, check the FastAPI tutorial section: ..."."""
@@ -392,7 +399,8 @@ class HeuristicGenerator:
         prose_at = [i for i, p in enumerate(parts) if len(p.split()) >= 12 and not p.startswith(("```", "~~~"))
                     and not dependent(p) and not p.rstrip().endswith("?")]  # a question does not answer one
         # the section's own prose before a side note ("Tip: ..."); a paragraph that only points elsewhere is no answer
-        prose_at = sorted((i for i in prose_at if not _pointer_only(parts[i]) and not _VERSION_NOTE.match(parts[i])),
+        prose_at = sorted((i for i in prose_at if not _pointer_only(parts[i]) and not _VERSION_NOTE.match(parts[i])
+                           and not _code_list(parts[i])),
                           key=lambda i: bool(_SIDE_NOTE.match(parts[i])))
         if ctx.leaf and prose_at and not chunk.get("continued"):
             q = ctx.leaf if ctx.leaf.endswith("?") and _ASKS.match(ctx.leaf) else None  # "Encoded Data?" is a label
