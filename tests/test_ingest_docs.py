@@ -273,3 +273,18 @@ def test_rst_escapes_in_a_directive_argument_are_read():
     text = "API\n===\n\n.. method:: call(callable, \\*args, \\**kwargs)\n\n    Call the callable.\n"
     (unit,) = docs.rst_sections(text, "api.rst")
     assert "`call(callable, *args, **kwargs)`\n\nCall the callable." in unit["text"] and "\\" not in unit["text"]
+
+
+def test_markdown_leaves_no_empty_bullets_css_or_doc_includes():
+    """Link-only list items vanish whole (no `- ` left), <style> blocks are not text, and the
+    `{* docs_src/app.py hl[3] *}` include of FastAPI/Typer docs is not prose."""
+    from corpus_ft.ingest import markdown
+
+    text = ("<style>\n.md-typeset h1 { display: none; }\n</style>\n\n# Title\n\n"
+            "Intro text is here for the page and it is long enough.\n\n"
+            "- [GitHub](https://github.com/x/y)\n- Real item with words.\n- [Docs](https://x.org)\n\n"
+            "{* docs_src/app/tutorial001.py hl[3] *}\n\nSome more prose after the include.\n")
+    (unit,) = markdown.sections(text, "x.md", 0, [])
+    assert not re.search(r"^\s*[-*]\s*$", unit["text"], re.M), unit["text"]
+    assert "- Real item with words." in unit["text"]
+    assert "display" not in unit["text"] and "{*" not in unit["text"] and "Some more prose" in unit["text"]

@@ -107,6 +107,9 @@ def test_datasets_leave_out_default_excluded_categories_unless_included(policy_r
     ("requirements-docs.txt", "text", "build"), ("requirements/tests.txt", "text", "build"),
     ("constraints.txt", "text", "build"), ("requirements/dev.in", None, "build"), ("Pipfile", None, "build"),
     ("docs/requirements.txt", "text", "build"), ("docs/notes.txt", "text", "docs"),
+    ("docs/sponsorship.md", "markdown", "marketing"), ("BACKERS.md", "markdown", "marketing"),
+    ("docs/who-uses.rst", "rst", "marketing"), ("docs/support-multiple-versions.md", "markdown", "docs"),
+    ("src/sponsors.py", "python", "source"),
 ])
 def test_path_conventions(rel, language, category):
     assert file_category(rel, language, []) == category
@@ -150,3 +153,22 @@ def test_bad_documents_are_reported_and_degraded_never_lost(tmp_path):
 ])
 def test_markup_residue(text, residue):
     assert markup_residue(text) is residue
+
+
+def test_marketing_pages_are_found_by_title_and_left_out_unless_included():
+    """A sponsorship page under any name is `marketing` by its title; `datasets.include` brings it back."""
+    from corpus_ft.datasets.config import BuildConfig
+    from corpus_ft.ingest.policy import EXCLUDED_BY_DEFAULT, WHY
+
+    page = [{"kind": "section", "name": "Why Sponsor?", "heading_path": ["✨ Sponsor Starlette & Uvicorn ✨", "Why Sponsor?"]}]
+    assert file_category("docs/funding-us.md", "markdown", page) == "marketing"
+    users = [{"kind": "section", "name": "Who uses Flask", "heading_path": ["Who uses Flask"]}]
+    assert file_category("docs/community.md", "markdown", users) == "marketing"
+    guide = [{"kind": "section", "name": "Support", "heading_path": ["Supporting multiple versions"]}]
+    assert file_category("docs/versions.md", "markdown", guide) == "docs"
+    assert "marketing" in EXCLUDED_BY_DEFAULT and "sponsor" in WHY["marketing"]
+    assert BuildConfig(include=["marketing"]).include == ["marketing"]
+    from corpus_ft.ingest.policy import unit_category
+    assert unit_category({"kind": "section", "heading_path": ["Flask", "Donate"]}, "docs") == "marketing"
+    assert unit_category({"kind": "section", "heading_path": ["Flask", "Installation"]}, "docs") == "docs"
+    assert unit_category({"kind": "function", "heading_path": []}, "source") == "source"

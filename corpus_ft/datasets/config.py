@@ -14,7 +14,7 @@ from corpus_ft.settings import KINDS, Kind  # noqa: F401 - datasets.KINDS is par
 _ALIASES = {"test": "test", "changelogs": "changelog", "release-notes": "changelog", "licenses": "license",
             "licence": "license", "licences": "license", "template": "template"}
 INCLUDE_NAMES = {"tests": "test", "changelog": "changelog", "license": "license", "ci": "ci", "build": "build",
-                 "templates": "template", "generated": "generated", "examples": "example", **_ALIASES}
+                 "templates": "template", "generated": "generated", "examples": "example", "marketing": "marketing", **_ALIASES}
 ExportFormat = Literal["alpaca", "completion", "sharegpt"]
 
 

@@ -171,11 +171,38 @@ def keyword_text(text: str) -> str:
 NOT_KEYWORDS = frozenset("""autoclass autofunction automethod automodule autodata autoattribute members undoc toctree
 maxdepth versionadded versionchanged deprecated seealso literalinclude code-block codeblock sourcecode rst md
 markdown html http https www com org github pypi readme docs doc documentation released release releases unreleased
-version versions changelog changes change changed issue issues pr prs pull request fix fixes fixed bugfix bug bugs
+version versions changelog changes change changed issue issues pr prs fix fixes fixed bugfix bug bugs
 patch minor major note notes warning tip example examples following see also eg e.g i.e etc todo fixme noqa true
 false none null self cls this that yes no default added removed new old use used using via""".split())
 _VERB_WORDS = frozenset("""add allow build call check create define delete enable disable fetch find get install load make
-pass read remove return run save send set start stop update use write""".split())
+pass read remove return run save send set start stop update use write configure declare deploy ensure import include
+provide specify avoid learn see try keep let encrypt decrypt translate convert override customize customise register
+serve install upgrade migrate launch connect enforce integrate attempt implement require checkout instruct mock
+raise hit submit yield""".split())
+# Verbs that are rarely nouns in technical prose: as a phrase's last word (or first, lowercase) they make it a clause
+# ("error occurs", "decorators execute", "proxies remove", "access inside" aside)
+_VERB_ONLY = frozenset("""occur execute fail remove begin finish happen exist contain become seem appear belong depend
+differ expect ensure provide require include implement accept perform behave apply remain instruct start end run
+stop allow enable let make take give mean need want try add grow recognize recognise indicate recommend submit
+yield""".split())
+# Words a noun phrase does not end on: particles and prepositions ("package underneath"), comparatives ("data faster")
+_NOT_LAST = frozenset("""underneath beneath behind above below across along around through into onto upon within without
+about after before between over under up down out off in on at by for from of to with as than faster slower higher
+lower larger smaller bigger better worse easier harder simpler longer shorter earlier later greater fewer newer older
+instead anyway too either inside outside built made done given taken written shown known seen sent kept left found
+held brought is are was were be been being has have had do does did can could will would should must may
+might""".split())
+_OBJECT_WORDS = frozenset("""the a an to it its your their our all any each this these that those them you my his her
+into with""".split())
+_COMPARATIVES = frozenset("""faster slower higher lower larger smaller bigger better worse easier harder simpler longer
+shorter earlier later greater fewer newer older nicer cleaner richer safer stronger wider""".split())
+_VERB_NEXT = frozenset("as the a an its their your it them when if until once automatically immediately".split())
+# Words after which a phrase has ended: function words, verbs of being, punctuation-like words
+_ENDS_PHRASE = frozenset("""is are was were be been being can could will would should must may might do does did has have
+had not no so than then when where which who whose while if as at by for from in into of on onto or and but nor to
+every each all some any many most few
+with without within the a an this that these those it its their your our via per e.g i.e etc""".split())
+_NOUN_ED = frozenset("""feed seed speed need bed embed red shed hundred""".split())
 _VERSIONISH = re.compile(r"^v?\d+(?:\.\d+)*[a-z]*\d*$|^\d{4}-\d{2}(?:-\d{2})?$|^[a-z]?\d+$", re.I)
 
 
@@ -184,6 +211,8 @@ def is_keyword(phrase: str) -> bool:
     words = phrase.lower().split()
     if not words or len(phrase) < 3 or not any(ch.isalpha() for ch in phrase):
         return False
+    if re.search(r"\bpull requests?\b", phrase.lower()):
+        return False  # project housekeeping; "request" alone is a term of many domains (HTTP)
     return not any(w.strip(".,:;()") in NOT_KEYWORDS or _VERSIONISH.match(w.strip(".,:;()")) for w in words)
 
 
@@ -206,13 +235,79 @@ separate set several should show shows similar simple simply since single small 
 specific specifically still such suitable support supported supports sure take takes than that the their them then
 there these thing things this those though through thus together too top toward true try typical typically unlike
 unless until upon use used useful uses using usual usually valid various very via want wants way ways well what
-whatever when where whether which while whole why wide will with within without work works would yet you your""".split())
+whatever when where whether which while whole why wide will with within without work works would yet you your
+area areas idea ideas world section sections chapter matter manner fashion big""".split())
 _CODE_SPAN = re.compile(r"`([A-Za-z_][\w.\-]{1,40}(?:\(\))?)`")
+
+
+def noun_phrase(phrase: str, text: str) -> bool:
+    """Whether a phrase reads as a noun phrase a person would search for, without a tagger: it does
+    not end on a particle, comparative or past form ("package underneath", "data faster", "Job Failed"),
+    is not joined by a conjunction ("command and line tool"), does not open with a verb ("configure
+    Uvicorn") and is not a name followed by its verb ("Uvicorn translates" before "the ...")."""
+    words = phrase.split()
+    if not words:
+        return False
+    low = [w.lower().strip(".,:;!?()") for w in words]
+    last = low[-1].rsplit("-", 1)[-1]  # "Built-in" ends on "in"
+    if phrase.rstrip().endswith("?") or last in _NOT_LAST or last in GENERIC_WORDS:
+        return False
+    if last.endswith("ed") and len(last) > 4 and last not in _NOUN_ED and "`" not in phrase:
+        return False
+    conj = [i for i, w in enumerate(low) if w in ("and", "or", "but", "nor", "&")]
+    if conj and not (len(low) == 3 and conj == [1] and words[0][:1].isupper() == words[2][:1].isupper()):
+        return False  # "Arguments and Options" is a topic; "command and line tool" a fragment
+    if low[0] in _VERB_WORDS and (len(low) == 1 or low[1] in _OBJECT_WORDS or words[1][:1].isupper()
+                                 or words[0][:1].islower()):
+        return False  # "configure Uvicorn", "Encrypt", "Install the package"
+    if low[0] in _COMPARATIVES:
+        return False  # "longer buffer"
+    if len(low) >= 2 and (_verb_form(last) or (words[0][:1].islower() and _verb_form(low[0], base_only=low[0] == "s"))):
+        return False  # "error occurs", "server starts", "code failing"; "instruct Uvicorn"
+    if re.search(re.escape(phrase), text, re.I) and not re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.I):
+        return False  # "party libraries" only ever inside "third-party libraries"
+    follows = [f.lower() for f in re.findall(rf"(?<![\w-]){re.escape(phrase)}[ \t]+([A-Za-z][\w-]*)", text, re.I)]
+    if len(low) >= 2 and last.endswith("s") and not last.endswith(("ss", "us", "is", "ics")) and \
+            (words[0][:1].isupper() or not low[0].endswith("s")):
+        if follows and all(f in _OBJECT_WORDS or f in _VERB_NEXT or f.endswith("ly") for f in follows):
+            return False  # "Uvicorn translates the ...", "protocol starts as ...": a subject and its verb
+    before = re.findall(rf"([A-Za-z][\w]*)[ \t]+{re.escape(phrase)}(?![\w-])", text)
+    if len(low) >= 2 and all(w[:1].isupper() for w in words) and before and \
+            all(b[:1].isupper() and b.lower() not in _ENDS_PHRASE | _VERB_WORDS | GENERIC_WORDS for b in before):
+        return False  # "Party Packages" only ever after "Third": the tail of a longer name
+    if len(low) >= 2 and not re.search(r"[^s]s$", last) and follows and all(f not in _ENDS_PHRASE and f not in GENERIC_WORDS and not f.endswith("ly")
+                                         and f not in _VERB_WORDS and not _verb_after(f) for f in follows):
+        return False  # "Quart web" (framework), "UNIX domain" (socket): the front of a longer name
+    return True
+
+
+def _verb_after(word: str) -> bool:
+    """A word after a phrase that reads as its verb ("protocol runs", "network calls", "data received")."""
+    from corpus_ft.generate.heuristic import _VERBS
+
+    if word.endswith("ed"):
+        return True
+    stem = re.sub(r"(?:es|s)$", "", word) if re.search(r"[^s]s$", word) else None
+    return stem is not None and (stem in _VERBS or stem + "e" in _VERBS or stem in _VERB_WORDS or stem in _VERB_ONLY)
+
+
+def _verb_form(word: str, base_only: bool = False) -> bool:
+    """"occurs", "failing", "executed", "remove": a form of a verb that is rarely a noun."""
+    if word in _VERB_ONLY:
+        return True
+    if base_only:
+        return False
+    for suffix, add in (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e")):
+        if word.endswith(suffix) and word[: -len(suffix)] + add in _VERB_ONLY:
+            return True
+    return False
 
 
 def _term_like(phrase: str, text: str, heading: str) -> bool:
     """A phrase that names a thing of the domain rather than a verb, adjective or filler."""
     words = phrase.split()
+    if not noun_phrase(phrase, f"{heading}.\n{text}" if heading and phrase != heading else text):
+        return False  # the heading too: "Sending Binary" is the front of "Sending Binary Request Data"
     if any(w.lower().strip(".,") in GENERIC_WORDS or w.lower().endswith("ly") for w in words):
         return False
     if re.search(r"[.,;:!?]\s", phrase):
@@ -225,7 +320,8 @@ def _term_like(phrase: str, text: str, heading: str) -> bool:
     if len(words) == 1:
         w = words[0]
         codeish = bool(re.search(r"[_.\d]|[a-z][A-Z]", w)) or (w.isupper() and len(w) > 1)
-        proper = w[0].isupper() and bool(re.search(rf"(?<![.!?:]\s)(?<![\n.!?:])(?<!^)\b{re.escape(w)}\b", text))
+        # a capital that is not only a sentence's or a list item's first letter ("Maximum number ...")
+        proper = w[0].isupper() and bool(re.search(rf"(?<![.!?:|*\u2014-]\s)(?<![\n.!?:|\u2014-])(?<!^)\b{re.escape(w)}\b", text))
         return codeish or proper
     return True
 
@@ -237,7 +333,8 @@ def extract_keywords(text: str, top: int, heading: str = "") -> list[str]:
     clean_heading = " ".join(heading.replace("`", " ").split())
     body = keyword_text(text)
     candidates: list[str] = []
-    if clean_heading and len(clean_heading.split()) <= 4 and clean_heading.lower() not in _NOT_A_TITLE:
+    if clean_heading and len(clean_heading.split()) <= 4 and clean_heading.lower() not in _NOT_A_TITLE \
+            and noun_phrase(clean_heading, body):
         candidates.append(clean_heading)
     for phrase, _score in _yake(top * 6).extract_keywords(keyword_text(f"{heading}\n{text}" if heading else text)):
         p = phrase.strip(" `*_#.,:;")
@@ -246,7 +343,9 @@ def extract_keywords(text: str, top: int, heading: str = "") -> list[str]:
         if _term_like(p, body, clean_heading):
             candidates.append(p)
     spans = Counter(m.group(1) for m in _CODE_SPAN.finditer(text))
-    candidates += [s for s, _n in spans.most_common(3)]
+    # a code name when it looks like code, or a word of five letters or more that is not a verb (`create`, `main`)
+    candidates += [s for s, _n in spans.most_common()
+                   if re.search(r"[_.(]|[a-z][A-Z]", s) or (len(s) >= 5 and s.lower() not in _VERB_WORDS)][:3]
     out: list[str] = []
     for p in candidates:
         words = {w.rstrip("s") for w in p.lower().split()}
@@ -283,6 +382,9 @@ def good_docstring(doc: str | None, min_words: int) -> str | None:
         return None
     first = re.split(r"\n\s*\n", doc.strip(), maxsplit=1)[0]
     first = " ".join(clean_inline(first).split())
+    first = re.split(r"\s@(?:param|returns?|throws|type)\b", first)[0].strip()  # JSDoc tags after the summary
+    if re.match(r"^[\w.\[\]]+\s*=\s*\S|^>>>", first):
+        return None  # "url = httpx.URL(...)": an example, not a summary
     if len(_TOKEN.findall(first)) < min_words or first.lower().startswith(
             ("todo", "fixme", "deprecated", "@", ":param", ":return", "..")) or first.endswith(":"):
         return None  # "... yields the following information:" is half a summary
@@ -422,9 +524,13 @@ def code_summary(units: Sequence[dict], generator: Generator, cfg: BuildConfig) 
             ("code_to_summary", f"Explain what {where} does.\n\n{_fence(lang, without_docstring(shown, lang))}",
              summary or ""),
         )
+        thin = u["id"] in getattr(generator, "thin", ())  # a body that tells nothing the name does not
         for direction, user, assistant in pairs:
             rec = _code_record(u, direction, user, assistant, gen_name, version, how, cfg)
-            (removed.append({"reason": "no_summary", "record": rec}) if summary is None else out.append(rec))
+            if summary is None:
+                removed.append({"reason": "thin_summary" if thin else "no_summary", "record": rec})
+            else:
+                out.append(rec)
     return out, removed
 
 

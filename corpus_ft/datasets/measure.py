@@ -146,7 +146,7 @@ def dataset_quality(kind: str, records: Sequence[dict], removed: Iterable[dict],
         q["name_only_summary"] = _share(name_only, len(explain))
         q["name_only_summaries"] = name_only
         q["summary_sources"] = {"docstring": len(explain) - len(generated), "generated": len(generated)}
-        q["skipped"] = {k: reasons[k] for k in ("stub", "generated", "no_summary") if reasons[k]}
+        q["skipped"] = {k: reasons[k] for k in ("stub", "generated", "no_summary", "thin_summary") if reasons[k]}
     q["verdict"] = verdict(q)
     return q
 

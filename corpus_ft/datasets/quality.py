@@ -9,7 +9,7 @@ import re
 from corpus_ft.datasets.config import BuildConfig
 
 REASONS = ("empty", "exact_duplicate", "near_duplicate", "too_short", "too_long", "min_content",
-           "ungrounded", "duplicate_question", "no_summary", "stub", "generated", "max_records")
+           "ungrounded", "duplicate_question", "no_summary", "thin_summary", "stub", "generated", "max_records")
 _WORD = re.compile(r"\w", re.UNICODE)
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 

@@ -77,6 +77,30 @@ _CONTINUES = re.compile(r"^(?:for other|other |also|however|similarly|in additio
                         r"finally|likewise|as (?:such|well|a result)|in this case|in that case|after that|for example|for instance|"
                         r"you might have noticed|now,? |next,? |so )", re.I)
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|he|she|we|such|so|then|also|both|either)\b", re.I)
+_IDENTIFIER = re.compile(r"\w[_.]\w|\(\)")  # config_file, flask.g, run(): code names (CamelCase may be a brand: BlackSheep)
+# Words that are verbs and nouns alike: a Title Case heading opening with one names a thing ("Request Files")
+_NOUN_VERBS = {"request", "test", "debug", "log", "index", "record", "report", "query", "stream", "lock", "map", "hash",
+               "match", "patch", "post", "queue", "route", "schedule", "score", "search", "sign", "sort", "store", "tag",
+               "track", "watch", "work", "wrap", "import", "export", "list", "filter", "format", "group", "process",
+               "call", "check", "lookup", "release", "reload", "scan", "sync", "upload", "download", "design", "return"}
+# A lone generic noun is no subject ("The property is a string-like object ...")
+_GENERIC_NOUNS = {"property", "attribute", "parameter", "argument", "option", "setting", "field", "key", "instance",
+                  "component", "module", "package", "library", "tool", "feature", "approach", "method", "function",
+                  "result", "values", "data", "system", "process", "command"}
+_PREPOSITIONS = {"by", "in", "on", "at", "for", "with", "from", "after", "before", "during", "since", "as", "once",
+                 "unlike", "like", "under", "over", "without", "within", "per", "via", "besides", "apart"}
+# An answer that opens like this leans on text before it ("It also includes ...", "But then you ...")
+_DEPENDENT = re.compile(r"^(?:\.\.\.|…|(?:it|its|this|that|these|those|they|them|their|such|so|then|also|but|and|or|"
+                        r"however|instead|otherwise|here|there you|the above|the same|let's (?:say|imagine|see)|imagine)\b)",
+                        re.I)
+# A paragraph that only points elsewhere ("In a future section you will see ...") answers nothing
+_POINTER = re.compile(r"\b(?:in an? (?:future|later|previous|next|other) (?:section|chapter|page)|(?:check|see|read)(?: out)? "
+                      r"the [^.`]{0,80}\b(?:section|docs|documentation|guide|tutorial|intro|introduction|part)\b|please refer to|in the next (?:\w+ )?sections?|you (?:will|'ll) (?:see|learn) "
+                      r"(?:how|more|about)|(?:more|read) (?:about|on) (?:it|this|that) (?:in|at))", re.I)
+_VERSION_NOTE = re.compile(r"^(?:New in version|Changed in version|Deprecated since version)\b")  # history, not an overview
+_SIDE_NOTE = re.compile(r"^(?:Tip|Note|Info|Hint|Warning|Caution|Important|Technical Details|Check):", re.I)
+_SUBJECT_STOP = _DETERMINERS | {"and", "or", "of", "how", "what", "why", "when", "using", "use", "about", "behind", "via",
+                                "vs", "versus", "new", "more", "some", "other", "is", "are", "do", "does", "can", "i"}
 _COMMENT = re.compile(r"^\s*(?:#|//|/\*+|\*|--)\s?(.*?)\s*(?:\*/)?$")
 _MAX_ANSWER = 900  # characters of whole paragraphs before an answer stops adding the next one
 
@@ -165,6 +189,9 @@ def _task(heading: str, product: str = "") -> str | None:
     second = rest.split()[0]
     # "Rotate the key", "Deploy to Production", "Install Flask" - but not "Debug Mode" (a noun phrase)
     object_ok = second.islower() or second.lower() in _DETERMINERS or second == product or second.startswith("`")
+    titled = len(words) > 1 and all(w[:1].isupper() for w in words if w.lower() not in _DETERMINERS | {"and", "of", "or"})
+    if titled and first in _NOUN_VERBS and second.lower() not in _DETERMINERS:
+        return None  # "Request Files", "Debug Mode", "Test Isolation": a noun phrase, not an order
     if first in _VERBS and object_ok:
         return low
     verb = _infinitive(first)
@@ -172,6 +199,8 @@ def _task(heading: str, product: str = "") -> str | None:
         m = re.match(r"and (\w+ing)\b(.*)$", rest)
         if m and _infinitive(m.group(1)):  # "Setting and disabling timeouts" -> "set and disable timeouts"
             rest = f"and {_infinitive(m.group(1))}{m.group(2)}"
+        elif m:
+            return None  # "Testing and Linting": "test and linting" is no task
         rest = re.sub(r"^of ", "", rest)  # "Merging of configuration" -> "merge configuration"
         return f"{verb} {rest}".strip()
     return None
@@ -228,6 +257,18 @@ class _Context:
             parts = [f"{parts[0]}'s {self.topic}" if parts else where]
         return f" in {parts[0]}" if parts else ""
 
+    def part_of_product(self, term: str) -> bool:
+        """Whether `term` is a piece of the product (an API name, or named after it) rather than a
+        thing of the wider world (Docker, Gunicorn, "WSGI applications") that the docs mention."""
+        t = term.strip()
+        if "`" in t or _IDENTIFIER.search(t) or (self.product and self.product.lower() in t.lower()):
+            return True
+        words = t.split()
+        # a name of its own (Gunicorn, WSGI applications, Docker, Quickstart) is a thing of the wider world;
+        # a common noun phrase in the product's docs ("the billing service") is a part of the product
+        return not (any(w[:1].isupper() for w in words[1:]) or any(w.isupper() and len(w) > 1 for w in words)
+                    or (len(words) == 1 and words[0][:1].isupper()))
+
     def about(self) -> str:
         """`Configuration Handling > Debug Mode` as a readable subject, or ''."""
         if not self.topic:
@@ -249,13 +290,59 @@ def blocks(text: str) -> list[str]:
     return [b for b in out if b]
 
 
+def _code_list(block: str) -> bool:
+    """A list whose every item is only a code span (`- `def __init__(url, **kwargs)``): an API
+    listing, not prose that says what the section is about."""
+    lines = block.split("\n")
+    return _ITEM.match(block) is not None and all(re.match(r"^\s*(?:[-*+•]|\d+[.)])\s+`[^`]+`[\s.,;]*$", ln) for ln in lines)
+
+
+def _pointer_only(block: str) -> bool:
+    """A short paragraph whose point is elsewhere: "In a future section you will see how to ...",
+    "If you need a refresher, check the FastAPI tutorial section: ..."."""
+    return bool(_POINTER.search(block)) and len(_SENTENCE_END.split(block)) <= 2
+
+
+def dependent(block: str) -> bool:
+    """True when a block cannot open an answer: it refers to text before it ("It also ...", "For other
+    encodings ...", "Then you can ...") or is code."""
+    return block.startswith(("```", "~~~")) or bool(_CONTINUES.match(block) or _DEPENDENT.match(block))
+
+
+def _stem(word: str) -> str:
+    w = word.lower()
+    for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3 and not w.endswith("ss"):
+            return w[: -len(suffix)] + repl
+    return w
+
+
+def on_subject(subject: str, answer: str, product: str = "") -> bool:
+    """Whether the answer is about the subject a heading names: one of the subject's content words
+    (stemmed; "factories" ~ "factory", "Proxies" ~ "proxying") appears in it. A subject made only of
+    generic words (or the product's name) asks nothing to check."""
+    words = {_stem(w) for w in re.findall(r"[A-Za-z][A-Za-z0-9]+", subject)
+             if w.lower() not in _SUBJECT_STOP and w.lower() != product.lower() and w.lower() not in _GENERIC_HEADINGS}
+    if not words:
+        return True
+    said = {_stem(w) for w in re.findall(r"[A-Za-z][A-Za-z0-9]+", answer)}
+    return any(w == v or (len(w) >= 5 and len(v) >= 5 and w[:5] == v[:5]) for w in words for v in said)
+
+
 def _answer_from(parts: list[str], start: int, sentence: str | None = None, take_code: bool = False) -> str:
     """Whole blocks from `start` (from `sentence` on when the first one is long): a paragraph that
     ends with ':' takes the list or code after it (a how-to answer takes the code after it anyway),
-    up to about _MAX_ANSWER characters."""
+    up to about _MAX_ANSWER characters. An opening that leans on what comes before ("It also ...")
+    reaches back to the paragraph it leans on; with none in the chunk the answer is '' (no pair)."""
     first = parts[start]
     if sentence and len(first) > _MAX_ANSWER and sentence in first:
         first = first[first.index(sentence):]
+    back = start
+    while dependent(first) and back > 0:
+        back -= 1
+        first = "\n\n".join(parts[back:start + 1])
+    if dependent(first) or len(first) > 2 * _MAX_ANSWER:
+        return ""
     out = [first]
     for part in parts[start + 1:]:
         code_next = take_code and len(out) == 1 and part.startswith(("```", "~~~"))
@@ -275,6 +362,7 @@ class HeuristicGenerator:
 
     def __init__(self, cfg: GeneratorConfig | None = None):
         self.cfg = cfg or GeneratorConfig()
+        self.thin: set[str] = set()  # units whose body facts were too thin to summarise
 
     def questions(self, chunks: Sequence[Chunk]) -> list[list[QAPair]]:
         return [self._chunk_questions(c)[: self.cfg.questions_per_chunk] for c in chunks]
@@ -294,7 +382,10 @@ class HeuristicGenerator:
         if topic and (steps or (has_code and _task(topic, ctx.product) and prose_words >= 12)):
             q = _procedure_question(topic, ctx.product)
             answer = "\n".join(steps) if steps else _how_answer(text)
-            pairs.append(QAPair(question=q[:-1] + ctx.suffix(q) + "?", answer=answer))
+            told = len(prose(answer).split())  # "Check it:" over a console block explains nothing
+            borrowed = ctx.leaf.lower() in _GENERIC_HEADINGS  # the subject is an ancestor's ("Dockerfile" over "Quickstart")
+            if (not borrowed or on_subject(topic, answer, ctx.product)) and (steps or told >= 8):
+                pairs.append(QAPair(question=q[:-1] + ctx.suffix(q) + "?", answer=answer))
         parts = blocks(text)
         for i, para in enumerate(parts):
             if _ITEM.match(para) or para.startswith(("```", "~~~")):
@@ -306,7 +397,11 @@ class HeuristicGenerator:
                                                                         take_code=q.startswith("How do I"))))
         # an overview starts where the section does, not at "For other encodings ..." or "It is also ..."
         prose_at = [i for i, p in enumerate(parts) if len(p.split()) >= 12 and not p.startswith(("```", "~~~"))
-                    and not _CONTINUES.match(p) and not p.rstrip().endswith("?")]  # a question does not answer one
+                    and not dependent(p) and not p.rstrip().endswith("?")]  # a question does not answer one
+        # the section's own prose before a side note ("Tip: ..."); a paragraph that only points elsewhere is no answer
+        prose_at = sorted((i for i in prose_at if not _pointer_only(parts[i]) and not _VERSION_NOTE.match(parts[i])
+                           and not _code_list(parts[i])),
+                          key=lambda i: bool(_SIDE_NOTE.match(parts[i])))
         if ctx.leaf and prose_at and not chunk.get("continued"):
             q = ctx.leaf if ctx.leaf.endswith("?") and _ASKS.match(ctx.leaf) else None  # "Encoded Data?" is a label
             if q:
@@ -317,11 +412,15 @@ class HeuristicGenerator:
                 q = f"What does {who} say about {ctx.about()}?"
             if q:
                 first = parts[prose_at[0]]
-                pairs.append(QAPair(question=q, answer=_answer_from(parts, prose_at[0], take_code=len(first.split()) < 40)))
+                answer = _answer_from(parts, prose_at[0], take_code=len(first.split()) < 40)
+                # a section's own first paragraph is about its heading; one under a generic heading
+                # ("Quickstart") must be about the ancestor the question names ("Dockerfile"), not uv.lock
+                if ctx.topic == ctx.leaf or on_subject(ctx.topic, answer, ctx.product):
+                    pairs.append(QAPair(question=q, answer=answer))
         seen, out = set(), []
         for p in pairs:
             key = p["question"].lower()
-            if p["answer"].rstrip().endswith(":"):
+            if not p["answer"].strip() or p["answer"].rstrip().endswith(":"):
                 continue  # "... you can access them:" with the code in the next chunk is half an answer
             if key not in seen and _PRONOUN_START.match(p["question"].split(" ", 2)[-1]) is None:
                 seen.add(key)
@@ -339,8 +438,11 @@ class HeuristicGenerator:
         if not words:
             return None
         facts = body_facts(unit)
-        comments = _comments(unit.get("text") or "")
-        if not facts and not comments:
+        # a class's first comment belongs to one of its methods' lines, not to the class
+        comments = _comments(unit.get("text") or "") if unit.get("kind") != "class" else []
+        if thin(facts) and not comments:
+            if facts:
+                self.thin.add(unit.get("id") or qualified)  # counted as `thin_summary` by the dataset stage
             return None
         kind = unit.get("kind") or "function"
         lead = f"`{qualified}`"
@@ -361,9 +463,12 @@ def _without_headings(text: str, heading_path: list[str]) -> str:
 
 
 def _how_answer(text: str) -> str:
-    """A task section's prose and code, whole blocks in order, up to about twice _MAX_ANSWER characters."""
+    """A task section's prose and code, whole blocks in order, up to about twice _MAX_ANSWER characters,
+    from its first paragraph that stands alone ('' when every one leans on text before the chunk)."""
     out: list[str] = []
-    for block in blocks(text):
+    parts = blocks(text)
+    start = next((i for i, b in enumerate(parts) if not dependent(b)), len(parts))
+    for block in parts[start:]:
         if out and len("\n\n".join(out)) + len(block) > _MAX_ANSWER * 2:
             break
         out.append(block)
@@ -390,7 +495,7 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
         if _good_term(term, text, ctx):
             verb = "are" if re.search(rf"{re.escape(term)} are ", s) else "is"
             q = f"What {verb} {article}{term} for"
-            return q + ctx.suffix(q) + "?"
+            return q + (ctx.suffix(q) if ctx.part_of_product(term) else "") + "?"
     m = _DEFINITION.match(s)
     if m:
         term, article = m.group("term").strip(), (m.group("article") or "").lower()
@@ -398,7 +503,7 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
             verb = "are" if m.group("verb") == "are" else "is"
             subject = article + term
             q = f"What does {subject} mean" if m.group("verb") in ("means", "stands for") else f"What {verb} {subject}"
-            return q + ctx.suffix(q) + "?"
+            return q + (ctx.suffix(q) if ctx.part_of_product(term) else "") + "?"
     m = _DEFAULT.search(s)
     if m:
         subj = m.group("subj") or m.group("subj2")
@@ -415,6 +520,8 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
         if want and m.group("word") != "Unless":
             if re.search(r"\b(?:this|these|those|it|them|that|such|above|below)\b", want.group(1), re.I):
                 return None  # "If you want to use any of these forms ..." needs the page
+            if re.search(r"\b(?:you|we|one)\s+(?:should|can|could|must|will|may|might|need|have|would)\b", want.group(1)):
+                return None  # "When you need to ask ... you should normally use ...": the comma came late
             q = f"How do I {want.group(1)}"
             return q + ctx.suffix(q) + "?"
         if re.match(r"(?:you|you're|your|you've|you'd|we|we're|our|one)\b", clause, re.I) \
@@ -438,8 +545,13 @@ def _good_term(term: str, text: str, ctx: _Context | None = None) -> bool:
         return False  # "Requests allows you to override User-Agent" deep in a FAQ is not what Requests is for
     if not words or len(words) > 6 or words[0].lower() in _NOT_A_TERM or words[-1].lower() in _NOT_A_TERM:
         return False
+    if words[0].lower() in _PREPOSITIONS or (len(words) == 1 and words[0].lower() in _GENERIC_NOUNS):
+        return False  # "By default the certifi CA bundle is used ...": an adverbial, not the subject
     if words[-1].lower() in _ADVERBS:
         return False  # "HTTPX also allows you to ...": the subject is "HTTPX", not "HTTPX also"
+    if len(words) >= 2 and words[0].lower().endswith("ing") and words[0].lower() not in ("string", "thing", "ring") \
+            and words[1].lower() in _DETERMINERS:
+        return False  # "Inspecting the connection `scope` ...": an activity, not a thing to define
     if "`" not in term and len(words) >= 3 and (words[0].lower().endswith("ing") or words[0].lower() in _VERBS):
         return False  # "Writing tests lets you ...": an activity, not a thing to define
     if len(words) == 1 and words[0].islower() and "`" not in term and len(words[0]) < 4:
@@ -479,6 +591,22 @@ _NOT_CALLS = {"if", "for", "while", "switch", "return", "catch", "function", "fu
               "elif", "else", "assert", "await", "yield", "throw", "raise", "defer", "go", "try", "with", "not", "and", "or"}
 
 
+_NOISE_CALL = re.compile(r"^(?:[\w.]*\b(?:logger|log|logging|_log|LOG)\.(?:debug|info|warning|warn|error|exception|critical|"
+                         r"log|trace)|warnings\.warn|click\.style|os\.getpid|time\.(?:time|monotonic|perf_counter))$")
+_CONSTANTS = {"True", "False", "None", "''", '""', "b''", 'b""', "0", "1", "-1", "[]", "{}", "()", "true", "false", "nil",
+              "null"}
+
+
+def thin(facts: str) -> bool:
+    """Facts that teach nothing a glance at the code does not: one thing named at most and nothing
+    raised ("returns `self._x`", "sets `self.url`", "calls `self._close()`", "returns a dict",
+    "defines `__init__()`", a class that subclasses a base and declares one field). Such a unit is
+    left to a model generator rather than summarised."""
+    named = re.sub(r"^subclasses (?:`[^`]+`(?:, | and )?)+", "", facts)  # the base is in the first line already
+    names = [n for n in re.findall(r"`([^`]+)`", named) if n not in _CONSTANTS]  # "returns `False` and `True`"
+    return not facts or (len(names) <= 1 and not re.search(r"\b(?:raises|throws)\b", facts))
+
+
 def body_facts(unit: dict) -> str:
     """"calls `x()` and `y()`, sets `self.z`, raises `E` and returns `v`" from the body, or ''."""
     text = unit.get("text") or ""
@@ -510,7 +638,7 @@ def _python_facts(text: str, is_class: bool) -> str | None:
         if methods:
             parts.append(f"defines {_join([f'`{m}()`' for m in methods[:6]])}")
         return _sentence_join(parts) if (methods or fields) else ""
-    calls, raises, sets, returns, yielded = [], [], [], [], []
+    calls, raises, sets, returns, yielded, logs = [], [], [], [], [], []
     yields = False
 
     def visit(n: ast.AST) -> None:
@@ -520,7 +648,12 @@ def _python_facts(text: str, is_class: bool) -> str | None:
                 continue
             if isinstance(child, ast.Call):
                 name = ast.unparse(child.func)
-                if len(name) <= 40 and name not in _BORING_CALLS and name.rsplit(".", 1)[-1] not in _BORING_CALLS \
+                if _NOISE_CALL.match(name):  # logging and styling say nothing of what it does; its message may
+                    arg = child.args[0] if child.args else None
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and 12 <= len(arg.value) <= 90 \
+                            and "%" not in arg.value and "{" not in arg.value and not logs:
+                        logs.append(arg.value.strip())
+                elif len(name) <= 40 and name not in _BORING_CALLS and name.rsplit(".", 1)[-1] not in _BORING_CALLS \
                         and "(" not in name and name not in calls:
                     calls.append(name)
             elif isinstance(child, ast.Raise) and child.exc is not None:
@@ -560,6 +693,8 @@ def _python_facts(text: str, is_class: bool) -> str | None:
         parts.append(f"yields {_join(yielded[:2])}" if yielded else "is a generator")
     if returns:
         parts.append(f"returns {_join(returns[:2])}")
+    if logs and parts:
+        parts.append(f"logs “{logs[0].rstrip('.')}”")
     return _sentence_join(parts)
 
 

@@ -10,6 +10,8 @@ from corpus_ft.ingest.docs import (ADMONITION, Block, Heading, assemble, directi
                                    link_only, looks_like_code, role_text, with_lead)
 
 _TAG = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
+_STYLE = re.compile(r"<(style|script)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.S | re.I)  # CSS and scripts: never text
+_INCLUDE = re.compile(r"^\s*\{\*.*\*\}\s*$", re.S)  # FastAPI/Typer docs' `{* docs_src/app.py hl[3] *}` include
 _URL = re.compile(r"https?://\S+")
 _ANCHOR = re.compile(r"<a\b[^>]*>(.*?)</a\s*>", re.S | re.I)
 # pymdownx.blocks (Material for MkDocs, Typer and FastAPI docs): `/// tip | Title` ... `///`, nested with more slashes
@@ -71,7 +73,9 @@ def blocks(text: str, offset: int, warnings: list, seen: set | None = None) -> t
             start = int(node.attrs.get("start", 1) or 1)
             for i, item in enumerate(node.children):
                 marker = f"{start + i}." if node.type == "ordered_list" else "-"
-                items.append(Block((item.map[0] if item.map else 0) + offset + 1, _item(item, marker)))
+                lines = _item(item, marker)
+                if lines:
+                    items.append(Block((item.map[0] if item.map else 0) + offset + 1, lines))
         elif node.type == "blockquote":
             for child in node.children:
                 items.append(Block((child.map[0] if child.map else 0) + offset + 1, _lines(child)))
@@ -220,13 +224,17 @@ def _colon_container(node, line: int, warnings: list, seen: set) -> list:
 
 def _item(item, marker: str) -> list[str]:
     """A whole list item: its marker on the first line, everything else indented under it, each
-    child block on its own source line relative to the item's first."""
+    child block on its own source line relative to the item's first; [] when nothing is left of it
+    (a link-only item), so no empty `- ` bullet stays behind."""
     lines: list[str] = []
     for child in item.children:
         if child.map and item.map and child.map[0] - item.map[0] > len(lines):
             lines.extend([""] * (child.map[0] - item.map[0] - len(lines)))
         lines.extend(_lines(child))
-    lines = lines or [""]
+    if not any(line.strip() for line in lines):
+        return []
+    while not lines[0].strip():
+        lines.pop(0)
     pad = " " * (len(marker) + 1)
     return [f"{marker} {lines[0]}"] + [pad + line if line else line for line in lines[1:]]
 
@@ -257,7 +265,7 @@ def _lines(node) -> list[str]:
                 out.extend("  " + line if line else line for line in body)
         return out
     if t == "paragraph":
-        return [] if _link_only(node) else _inline_of(node).split("\n")
+        return [] if _link_only(node) or _INCLUDE.match(node.content or _inline_of(node)) else _inline_of(node).split("\n")
     if t == "heading":
         return [" ".join(_inline_of(node).split())]
     if t == "html_block" or (t == "code_block" and _html(node.content)):
@@ -268,7 +276,7 @@ def _lines(node) -> list[str]:
     if t in ("bullet_list", "ordered_list"):
         start = int(node.attrs.get("start", 1) or 1)
         return [line for i, item in enumerate(node.children)
-                for line in _item(item, f"{start + i}." if t == "ordered_list" else "-")]
+                for line in _item(item, f"{start + i}." if t == "ordered_list" else "-")]  # empty items vanish
     if t == "table":
         rows = []
         for part in node.children:
@@ -303,6 +311,7 @@ def _html_lines(content: str) -> list[str]:
     lines stay put), entities decoded; a block of links and badges only is nothing."""
     import html
 
+    content = _STYLE.sub("", content)
     if link_only([(bool(m), part) for part, m in _anchor_parts(_TAG.sub(_keep_anchors, content))]):
         return []
     text = html.unescape(_TAG.sub("", re.sub(r"<br\s*/?>", " ", content, flags=re.I)))

@@ -7,7 +7,7 @@ import hashlib
 import os
 import re
 
-from corpus_ft.ingest.policy import file_category, generated
+from corpus_ft.ingest.policy import file_category, generated, unit_category
 from corpus_ft.ingest.read import decode, is_binary
 
 PARSER_VERSION = "2"  # bump when a reader changes what it emits: cached results are then re-parsed
@@ -136,7 +136,7 @@ def parse_batch(batch: list[tuple[str, str, str | None, str | None]], settings: 
             r["category"] = file_category(rel, language, units, is_generated=r.pop("generated", False))
             for u in units:
                 u.update(id=unit_id(rel, u), path=rel, language=language, file_sha256=r["sha"],
-                         category=r["category"])
+                         category=unit_category(u, r["category"]))
             rows += units
             r["n_units"], r["language"] = len(units), language
             records[rel] = r

@@ -1,5 +1,5 @@
 """Content policy: which part of a repository a file is (source, docs, test, changelog, licence, CI,
-template, example, generated), decided by path conventions and a look at the content.
+template, example, generated, marketing), decided by path conventions and a look at the content.
 
 Ingest writes the category of every unit to units.parquet; the dataset stage leaves the
 categories in `EXCLUDED_BY_DEFAULT` out unless a recipe lists them in `datasets.include`.
@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-CATEGORIES = ("source", "docs", "test", "changelog", "license", "ci", "build", "template", "example", "generated")
-EXCLUDED_BY_DEFAULT = ("test", "changelog", "license", "ci", "build", "template", "generated")
+CATEGORIES = ("source", "docs", "test", "changelog", "license", "ci", "build", "template", "example", "generated",
+              "marketing")
+EXCLUDED_BY_DEFAULT = ("test", "changelog", "license", "ci", "build", "template", "generated", "marketing")
 WHY = {
     "test": "tests: fixtures and assertions, not how the code is meant to be used",
     "changelog": "changelogs and release notes: version-by-version lists that date quickly",
@@ -20,6 +21,7 @@ WHY = {
     "build": "dependency and lock listings (requirements*.txt, constraints.txt, Pipfile, *.in): package names, not prose",
     "template": "template files (Jinja, Go templates): markup with holes, not prose or code",
     "generated": "generated files: written by a tool, not by the authors",
+    "marketing": "sponsorship, backers, 'support us' and 'who uses' pages: appeals and logos, not how the project works",
 }
 
 _TEST_DIRS = {"test", "tests", "__tests__", "e2e", "testdata", "test_data"}
@@ -54,6 +56,12 @@ _LICENSE_TEXT = re.compile(
     r"permission is hereby granted, free of charge|redistribution and use in source and binary forms|"
     r"licensed under the apache license|gnu (?:lesser |affero )?general public license|mozilla public license",
     re.I)
+_MARKETING_NAMES = {"sponsors", "sponsor", "sponsorship", "sponsoring", "backers", "supporters", "funding", "donate",
+                    "donations", "donating", "support-us", "support_us", "supportus", "who-uses", "who_uses",
+                    "whos-using", "users-list", "showcase", "testimonials", "adopters", "powered-by", "in-the-wild"}
+_MARKETING_TITLE = re.compile(r"^\W*(?:(?:become an? |our )?(?:sponsors?(?:hip)?|backers|supporters|donat\w*|funding)\b"
+                              r"|support (?:us|the project|\w+ development)\b|who(?:'s| is)? us(?:es|ing)\b"
+                              r"|(?:companies|projects) using\b|powered by\b|adopters\b|showcase\b|testimonials\b)", re.I)
 _TEMPLATE_TAGS = re.compile(r"\{%-?\s|\{\{[-#]?\s*[\w.]")
 
 
@@ -84,9 +92,20 @@ def file_category(rel: str, language: str | None, units: list[dict], *, is_gener
         return "test"
     if suffix in _TEMPLATE_EXT or "{{" in rel or (language == "html" and _templated(units)):
         return "template"
+    if document and (stem in _MARKETING_NAMES or _marketing_title(units)):
+        return "marketing"
     if dirs & _EXAMPLE_DIRS:
         return "example"
     return "docs" if document else "source"
+
+
+def unit_category(unit: dict, file_cat: str) -> str:
+    """A section of a docs page under a sponsorship heading ("Donate", "Sponsors" in a README) is
+    `marketing` like a whole sponsorship page; every other unit takes its file's category."""
+    if file_cat == "docs" and unit.get("kind") == "section" and any(
+            _MARKETING_TITLE.match(str(h).strip(" #*✨💖🙏")) for h in unit.get("heading_path") or []):
+        return "marketing"
+    return file_cat
 
 
 def default_category(kind: str) -> str:
@@ -107,6 +126,12 @@ def _requirement_listing(units: list[dict]) -> bool:
              if line.strip() and not line.lstrip().startswith("#")]
     return bool(lines) and all(_REQUIREMENT.match(line) for line in lines) and \
         any(re.search(r"[<>=!~]=|===|^\s*-[rce]\s|^\s*--", line) for line in lines)
+
+
+def _marketing_title(units: list[dict]) -> bool:
+    """A document whose title asks for money or shows off users ("Sponsor Starlette & Uvicorn", "Who uses X")."""
+    heads = [u["heading_path"][0] for u in units if u.get("kind") == "section" and len(u.get("heading_path") or []) > 0]
+    return bool(heads) and bool(_MARKETING_TITLE.match(str(heads[0]).strip(" #*✨💖🙏")))
 
 
 def _templated(units: list[dict]) -> bool:
