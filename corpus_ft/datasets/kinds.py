@@ -399,7 +399,7 @@ _GENERATED_MARK = re.compile(r"(?i)code generated .* do not edit|@generated|auto
 
 
 def skip_reason(unit: dict) -> str | None:
-    """`generated` for generated code, `stub` for `@overload` stubs and pass/... bodies, else None."""
+    """`generated` for generated code, `stub` for `@overload` stubs and pass/.../NotImplementedError bodies, else None."""
     text = unit.get("text") or ""
     if unit.get("category") == "generated" or _GENERATED_PATH.search(unit["path"]) or _GENERATED_MARK.search(text[:600]):
         return "generated"
@@ -418,7 +418,7 @@ def skip_reason(unit: dict) -> str | None:
 
 
 def _python_stub(text: str) -> bool:
-    """A def whose body is only pass, ... and/or a docstring."""
+    """A def whose body is only pass, ..., `raise NotImplementedError` and/or a docstring."""
     import ast
     import textwrap
 
@@ -429,8 +429,17 @@ def _python_stub(text: str) -> bool:
     node = next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
     if node is None:
         return False
-    return all(isinstance(st, ast.Pass) or isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant)
-               and (st.value.value is Ellipsis or isinstance(st.value.value, str)) for st in node.body)
+    return all(isinstance(st, ast.Pass) or _not_implemented(st) or isinstance(st, ast.Expr)
+               and isinstance(st.value, ast.Constant) and (st.value.value is Ellipsis or isinstance(st.value.value, str))
+               for st in node.body)
+
+
+def _not_implemented(st) -> bool:
+    """`raise NotImplementedError(...)`: an abstract method's body says nothing about what it does."""
+    import ast
+
+    exc = st.exc.func if isinstance(st, ast.Raise) and isinstance(st.exc, ast.Call) else getattr(st, "exc", None)
+    return isinstance(st, ast.Raise) and isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
 
 
 def without_docstring(code: str, language: str) -> str:
