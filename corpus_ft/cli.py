@@ -739,11 +739,15 @@ def bench_quality_cmd(repos: tuple[Path, ...], generator: str, keep: Path | None
 
 
 @bench.command("train")  # the trainer's benchmark (corpus_ft/bench/train.py)
+@click.option("--model", default=None, help="A real model: smollm2-135m-instruct or a local directory "
+              "(rows cut from the sample corpus's text). Unset: random weights of --model-shape.")
 @click.option("--model-shape", default="tiny", show_default=True,
               type=click.Choice(["llama-3-8b", "llama-3.2-1b", "tiny"]), help="Random weights of this shape.")
-@click.option("--method", default="qlora", show_default=True, type=click.Choice(["qlora", "lora"]))
-@click.option("--seq", default=2048, show_default=True, help="Tokens per row.")
-@click.option("--micro-batch", "micro_batches", default="1,4", show_default=True, help="Comma-separated.")
+@click.option("--method", default="auto", show_default=True, type=click.Choice(["auto", "qlora", "lora"]),
+              help="auto: qlora on a GPU, lora on the CPU.")
+@click.option("--seq", default=None, type=int, help="Tokens per row [default: 2048 on a GPU, 256 on the CPU].")
+@click.option("--micro-batch", "micro_batches", default=None,
+              help="Comma-separated [default: 1,4 on a GPU, 4 on the CPU].")
 @click.option("--steps", default=3, show_default=True, help="Timed optimizer steps (median reported).")
 @click.option("--warmup", default=1, show_default=True, help="Untimed steps first.")
 @click.option("--gradient-checkpointing", default="auto", show_default=True, type=click.Choice(["auto", "on", "off"]),
@@ -751,32 +755,28 @@ def bench_quality_cmd(repos: tuple[Path, ...], generator: str, keep: Path | None
 @click.option("--recipes", default="guide,corpus-ft", show_default=True)
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), help="Append rows here (JSONL).")
 @click.option("--json", "as_json", is_flag=True)
-def bench_train_cmd(model_shape: str, method: str, seq: int, micro_batches: str, steps: int, warmup: int,
-                    gradient_checkpointing: str, recipes: str, out_file: Path | None, as_json: bool) -> None:
-    """Tokens/s and peak GPU memory: this project's trainer vs the common guide's QLoRA recipe."""
-    from corpus_ft.bench.train import bench_train
+def bench_train_cmd(model: str | None, model_shape: str, method: str, seq: int | None, micro_batches: str | None,
+                    steps: int, warmup: int, gradient_checkpointing: str, recipes: str, out_file: Path | None,
+                    as_json: bool) -> None:
+    """Tokens/s, loss and peak memory (GPU, or RSS on the CPU): this project's trainer vs the guide's recipe."""
+    from corpus_ft.bench.train import bench_train, format_table
 
     try:
-        mbs = tuple(int(m) for m in micro_batches.split(","))
+        mbs = tuple(int(m) for m in micro_batches.split(",")) if micro_batches else None
     except ValueError:
         raise CorpusFtError(f"--micro-batch must be comma-separated integers, got {micro_batches!r}") from None
     which = tuple(r.strip() for r in recipes.split(",") if r.strip())
     if not which or set(which) - {"guide", "corpus-ft"}:
         raise CorpusFtError(f"--recipes takes guide and/or corpus-ft, got {recipes!r}")
     ckpt = {"auto": "auto", "on": True, "off": False}[gradient_checkpointing]
-    rows = bench_train(model_shape, method, seq, mbs, steps, warmup, ckpt, which)
+    rows = bench_train(model_shape, method, seq, mbs, steps, warmup, ckpt, which, model=model)
     if out_file is not None:
         with open(out_file, "a", encoding="utf-8") as f:
             f.writelines(json.dumps(r) + "\n" for r in rows)
     if as_json:
         echo_json(rows)
         return
-    click.echo(f"{model_shape} {method} seq {seq} on {rows[0]['device']} (random weights; median of {steps} steps)")
-    for r in rows:
-        mem = (f"  peak {r['peak_alloc_gib']:.2f} GiB alloc / {r['peak_reserved_gib']:.2f} GiB reserved"
-               if r["peak_alloc_gib"] is not None else "  (no GPU: memory not measured)")
-        ratio = f"  {r['speedup_vs_guide']}x guide" if "speedup_vs_guide" in r else ""
-        click.echo(f"  {r['recipe']:<9} mb {r['mb']}: {r['tok_s']:>10,.0f} tokens/s  ckpt {str(r['ckpt']):<5}{mem}{ratio}")
+    click.echo(format_table(rows, steps))
 
 
 if __name__ == "__main__":

@@ -247,6 +247,23 @@ def test_bench_train_tiny_compares_both_recipes(tmp_path, monkeypatch):
     assert rows[1]["speedup_vs_guide"] > 0 and len(out.read_text().splitlines()) == 2
 
 
+@pytest.mark.slow
+def test_bench_train_on_a_real_model_dir_compares_speed_loss_and_rss(base_run, tmp_path):
+    """`--model DIR`: both recipes train the model's own weights on the same text rows, each in a fresh process."""
+    r = cli("bench", "train", "--model", base_run / "tiny-model", "--seq", "64", "--micro-batch", "2", "--steps", "1",
+            "--warmup", "1", "--json", "--out", tmp_path / "rows.jsonl")
+    assert r.exit_code == 0, r.output
+    guide, ours = json.loads(r.stdout)
+    assert (guide["recipe"], ours["recipe"]) == ("guide", "corpus-ft") and guide["weights"] == "real"
+    assert guide["method"] == "lora" and ours["ckpt"] is False  # the CPU's defaults: LoRA, no checkpointing
+    # same rows (sample-corpus text), same weights: the mean losses agree though the data order differs
+    assert 0 < guide["loss"] < 20 and abs(ours["loss"] - guide["loss"]) < 0.05 * guide["loss"]
+    for row in (guide, ours):  # each side's own process: its peak is above what it held before the model loaded
+        assert row["tok_s"] > 0 and 0 < row["rss_before_gib"] < row["peak_rss_gib"] < 16
+    assert ours["speedup_vs_guide"] > 0 and ours["memory_vs_guide"] > 0
+    assert len((tmp_path / "rows.jsonl").read_text().splitlines()) == 2
+
+
 def test_packed_records_do_not_attend_to_each_other(base_run):
     """Two records packed in one row give the second record exactly the logits it has alone."""
     import torch

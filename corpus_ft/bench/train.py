@@ -1,17 +1,21 @@
 """`corpus-ft bench train`: this project's trainer against the common guide recipe, same model and data.
 
-Both run in one process on random weights of a named model shape (a `LlamaConfig` with the
-real sizes, saved once with `save_pretrained`; speed and memory do not depend on the values),
-on the same random token rows (seq tokens each, labels = inputs, no padding):
+Both sides train the same model on the same rows (seq tokens each, labels = inputs, no padding):
+- `--model NAME|DIR`: a real model (`smollm2-135m-instruct`, any local directory), on rows cut
+  from the sample corpus's text with the model's own tokenizer, so the two losses can be compared;
+- `--model-shape SHAPE`: random weights of a named shape (a `LlamaConfig` with the real sizes,
+  saved once with `save_pretrained`; speed and memory do not depend on the values), random rows.
 
 - guide: transformers `Trainer` + `prepare_model_for_kbit_training` (fp32 upcast, reentrant
-  gradient checkpointing) + PEFT LoRA r16/alpha 32/dropout 0.05 on all seven projections;
+  gradient checkpointing; for lora, checkpointing and input gradients as the guide enables them)
+  + PEFT LoRA r16/alpha 32/dropout 0.05 on all seven projections;
 - corpus-ft: `corpus_ft.train.trainer` (bf16 kept, non-reentrant or no checkpointing as the
   estimator picks, Liger when installed, padding-free packing, fused LM head through TRL).
 
 Per step: time between `on_step_begin` and `on_step_end` (CUDA synchronized), warm-up steps
-skipped, median. Memory: `max_memory_allocated/reserved` after `reset_peak_memory_stats`,
-minus what was allocated before the model loaded.
+skipped, median. Memory on a GPU: `max_memory_allocated/reserved` after `reset_peak_memory_stats`,
+minus what was allocated before the model loaded. On the CPU each side runs in its own fresh
+process (spawned), so its peak RSS is that side's alone: imports, model, data and training.
 """
 
 from __future__ import annotations
@@ -69,6 +73,27 @@ def _rows(n: int, seq: int, vocab: int, seed: int = 0):
     return Dataset.from_dict({"input_ids": ids, "labels": ids})
 
 
+def _text_rows(path: Path, n: int, seq: int):
+    """`n` rows of `seq` tokens of the sample corpus's text in the model's tokenizer (random rows without it)."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+
+    from corpus_ft.evaluate.queries import SAMPLE_CORPUS
+
+    files = sorted(f for f in SAMPLE_CORPUS.rglob("*") if f.suffix in (".md", ".rst", ".txt", ".py"))
+    if not files:
+        return _rows(n, seq, json.loads((path / "config.json").read_text())["vocab_size"])
+    tok = AutoTokenizer.from_pretrained(path)
+    ids: list[int] = []
+    for f in files:
+        ids += tok(f.read_text(encoding="utf-8", errors="replace"))["input_ids"]
+        if len(ids) >= n * seq:
+            break
+    ids = (ids * (n * seq // max(len(ids), 1) + 1))[: n * seq]  # a short corpus repeats
+    rows = [ids[i * seq:(i + 1) * seq] for i in range(n)]
+    return Dataset.from_dict({"input_ids": rows, "labels": rows})
+
+
 def _timer(device: str):
     """A TrainerCallback that records each optimizer step's wall time."""
     import torch
@@ -77,16 +102,23 @@ def _timer(device: str):
     class StepTimer(TrainerCallback):
         def __init__(self):
             self.times: list[float] = []
+            self.cpu: list[float] = []  # CPU seconds of all the process's threads: steadier than wall time on a shared machine
+            self.losses: list[float] = []
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            if logs and "loss" in logs:
+                self.losses.append(float(logs["loss"]))
 
         def on_step_begin(self, args, state, control, **kw):
             if device == "cuda":
                 torch.cuda.synchronize()
-            self.t0 = time.perf_counter()
+            self.t0, self.c0 = time.perf_counter(), time.process_time()
 
         def on_step_end(self, args, state, control, **kw):
             if device == "cuda":
                 torch.cuda.synchronize()
             self.times.append(time.perf_counter() - self.t0)
+            self.cpu.append(time.process_time() - self.c0)
 
     return StepTimer()
 
@@ -123,7 +155,7 @@ def _guide(path: Path, method: str, seq: int, mb: int, steps: int, device: str, 
                                              bias="none", task_type="CAUSAL_LM"))
     args = TrainingArguments(output_dir=str(out), per_device_train_batch_size=mb, gradient_accumulation_steps=1,
                              learning_rate=2e-4, max_steps=steps, bf16=cuda, **_guide_checkpointing(),
-                             logging_steps=1000, save_strategy="no", report_to="none", disable_tqdm=True,
+                             logging_steps=1, save_strategy="no", report_to="none", disable_tqdm=True,
                              use_cpu=not cuda)
     data = data.map(lambda r: {"attention_mask": [1] * len(r["input_ids"])})
     trainer = Trainer(model=model, args=args, train_dataset=data, data_collator=default_data_collator,
@@ -144,7 +176,7 @@ def _ours(path: Path, method: str, seq: int, mb: int, steps: int, device: str, d
 
     config = TrainConfig(model=str(path), method=method, seq_len=seq, micro_batch=mb, grad_accum=1, max_steps=steps,
                          gradient_checkpointing=gradient_checkpointing, save_steps=10**6, eval_steps=10**6,
-                         logging_steps=10**6, lora_dropout=0.05)
+                         logging_steps=1, lora_dropout=0.05)
     _, dtype = device_and_dtype(config)
     config, _ = fit_plan(config, device)
     args = sft_config(config, out, dtype, device, has_eval=False, progress=False)
@@ -155,45 +187,120 @@ def _ours(path: Path, method: str, seq: int, mb: int, steps: int, device: str, d
     return {"ckpt": bool(config.gradient_checkpointing), "liger": bool(args.use_liger_kernel)}
 
 
-def bench_train(shape: str = "tiny", method: str = "qlora", seq: int = 2048, micro_batches=(1, 4), steps: int = 3,
-                warmup: int = 1, gradient_checkpointing="auto", which=("guide", "corpus-ft")) -> list[dict]:
-    """One row per (recipe, micro-batch): tokens/s (median of timed steps), peak allocated/reserved GiB."""
+def _rss_gib(field: str) -> float | None:
+    """VmHWM (peak) or VmRSS (now) of this process, in GiB; None where /proc is not Linux's."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return round(int(line.split()[1]) * 1024 / GIB, 3)
+    except OSError:
+        pass
+    return None
+
+
+def defaults(device: str, method: str, seq: int | None, micro_batches) -> tuple[str, int, tuple[int, ...]]:
+    """Sizes for the device: the GPU goals' seq 2048 x mb 1,4 and QLoRA; on the CPU LoRA at 256 x 4 (a step in seconds)."""
+    if method == "auto":
+        method = "qlora" if device == "cuda" else "lora"  # bitsandbytes' CPU 4-bit is slow and saves nothing small
+    return method, seq or (2048 if device == "cuda" else 256), tuple(micro_batches or ((1, 4) if device == "cuda" else (4,)))
+
+
+def bench_train(shape: str = "tiny", method: str = "auto", seq: int | None = None, micro_batches=None, steps: int = 3,
+                warmup: int = 1, gradient_checkpointing="auto", which=("guide", "corpus-ft"),
+                model: str | None = None) -> list[dict]:
+    """One row per (recipe, micro-batch): tokens/s (median of timed steps), mean loss, peak memory (GPU or RSS)."""
     offline_env()
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    path = shape_dir(shape)
-    vocab = json.loads((path / "config.json").read_text())["vocab_size"]
+    method, seq, micro_batches = defaults(device, method, seq, micro_batches)
+    if model is not None:
+        from corpus_ft.model.load import resolve
+
+        path, name = Path(resolve(model)), model
+    else:
+        path, name = shape_dir(shape), shape
     rows = []
     for mb in micro_batches:
-        for name in which:
-            data = _rows(mb * (steps + warmup), seq, vocab)
-            timer = _timer(device)
-            gc.collect()
-            if device == "cuda":
-                torch.cuda.empty_cache()
-                torch.cuda.reset_peak_memory_stats()
-                base = torch.cuda.memory_allocated()
-            out = Path(os.environ.get("TMPDIR", "/tmp")) / f"corpus-ft-bench-{os.getpid()}"
-            if name == "guide":
-                extra = _guide(path, method, seq, mb, steps + warmup, device, data, timer, out)
-            else:
-                extra = _ours(path, method, seq, mb, steps + warmup, device, data, timer, out, gradient_checkpointing)
-            timed = timer.times[warmup:] or timer.times
-            row = {"recipe": name, "model": shape, "method": method, "seq": seq, "mb": mb, **extra,
-                   "tok_s": round(mb * seq / statistics.median(timed), 1), "step_s": round(statistics.median(timed), 4),
-                   "device": torch.cuda.get_device_name() if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
-                   "peak_alloc_gib": None, "peak_reserved_gib": None}
-            if device == "cuda":
-                row["peak_alloc_gib"] = round((torch.cuda.max_memory_allocated() - base) / GIB, 3)
-                row["peak_reserved_gib"] = round((torch.cuda.max_memory_reserved() - base) / GIB, 3)
-            rows.append(row)
-            gc.collect()
+        for recipe in which:
+            job = (recipe, path, name, model is not None, method, seq, mb, steps, warmup, device, gradient_checkpointing)
+            rows.append(_side(*job) if device == "cuda" else _in_fresh_process(job))
     for mb in micro_batches:  # the ratios the issue's goals are stated in
         g = next((r for r in rows if r["recipe"] == "guide" and r["mb"] == mb), None)
         o = next((r for r in rows if r["recipe"] == "corpus-ft" and r["mb"] == mb), None)
         if g and o:
             o["speedup_vs_guide"] = round(o["tok_s"] / g["tok_s"], 2)
-            if g["peak_alloc_gib"]:
-                o["memory_vs_guide"] = round(o["peak_alloc_gib"] / g["peak_alloc_gib"], 2)
+            o["cpu_vs_guide"] = round(o["cpu_s"] / g["cpu_s"], 2) if g["cpu_s"] else None
+            for key in ("peak_alloc_gib", "peak_rss_gib"):
+                if g[key] and o[key]:
+                    o["memory_vs_guide"] = round(o[key] / g[key], 2)
     return rows
+
+
+def _in_fresh_process(job: tuple) -> dict:
+    """Run one side in a spawned process: its peak RSS is its own, and neither side inherits the other's heap."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_side, *job).result()
+
+
+def _side(recipe: str, path: Path, name: str, real: bool, method: str, seq: int, mb: int, steps: int, warmup: int,
+          device: str, gradient_checkpointing) -> dict:
+    """Train one recipe for warmup + steps optimizer steps and measure it."""
+    import torch
+
+    n = mb * (steps + warmup)
+    data = _text_rows(path, n, seq) if real else _rows(n, seq, json.loads((path / "config.json").read_text())["vocab_size"])
+    timer = _timer(device)
+    gc.collect()
+    if device == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    rss0 = _rss_gib("VmRSS")  # imports and data, before the model loads
+    out = Path(os.environ.get("TMPDIR", "/tmp")) / f"corpus-ft-bench-{os.getpid()}"
+    if recipe == "guide":
+        extra = _guide(path, method, seq, mb, steps + warmup, device, data, timer, out)
+    else:
+        extra = _ours(path, method, seq, mb, steps + warmup, device, data, timer, out, gradient_checkpointing)
+    timed = timer.times[warmup:] or timer.times
+    losses = timer.losses  # every step: both sides see the same rows overall, in their own order
+    row = {"recipe": recipe, "model": name, "weights": "real" if real else "random", "method": method, "seq": seq,
+           "mb": mb, **extra, "tok_s": round(mb * seq / statistics.median(timed), 1),
+           "step_s": round(statistics.median(timed), 4),
+           "cpu_s": round(statistics.median(timer.cpu[warmup:] or timer.cpu), 4),
+           "loss": round(statistics.mean(losses), 4) if losses else None,
+           "device": torch.cuda.get_device_name() if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
+           "peak_alloc_gib": None, "peak_reserved_gib": None, "peak_rss_gib": None, "rss_before_gib": None}
+    if device == "cuda":
+        row["peak_alloc_gib"] = round((torch.cuda.max_memory_allocated() - base) / GIB, 3)
+        row["peak_reserved_gib"] = round((torch.cuda.max_memory_reserved() - base) / GIB, 3)
+    else:
+        row["peak_rss_gib"], row["rss_before_gib"] = _rss_gib("VmHWM"), rss0
+    del data, timer
+    gc.collect()
+    return row
+
+
+def format_table(rows: list[dict], steps: int) -> str:
+    """Both recipes side by side: tokens/s, mean loss of the timed steps, peak memory, and the ratio to the guide."""
+    r0 = rows[0]
+    lines = [f"{r0['model']} ({r0['weights']} weights) {r0['method']} seq {r0['seq']} on {r0['device']}; "
+             f"median of {steps} timed steps",
+             f"  {'recipe':<9} {'mb':>3} {'tokens/s':>9} {'CPU s/step':>10} {'loss':>8} {'ckpt':<5} {'peak memory':<34} vs guide"]
+    for r in rows:
+        if r["peak_alloc_gib"] is not None:
+            mem = f"{r['peak_alloc_gib']:.2f} alloc / {r['peak_reserved_gib']:.2f} reserved GiB"
+        elif r["peak_rss_gib"] is not None:
+            mem = f"RSS {r['peak_rss_gib']:.2f} GiB (from {r['rss_before_gib']:.2f})"
+        else:
+            mem = "not measured"
+        loss = f"{r['loss']:.4f}" if r["loss"] is not None else "-"
+        ratio = f"{r['speedup_vs_guide']}x speed, {r['cpu_vs_guide']}x CPU time" if "speedup_vs_guide" in r else ""
+        if "memory_vs_guide" in r:
+            ratio += f", {r['memory_vs_guide']}x memory"
+        lines.append(f"  {r['recipe']:<9} {r['mb']:>3} {r['tok_s']:>9,.0f} {r['cpu_s']:>10.2f} {loss:>8} {str(r['ckpt']):<5} "
+                     f"{mem:<34} {ratio}")
+    return "\n".join(lines)

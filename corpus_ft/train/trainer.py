@@ -1,5 +1,9 @@
 """Fine-tune a causal LM on the run's datasets: QLoRA (default), LoRA or full, with TRL's SFTTrainer.
 
+The recipe reads top to bottom, as torchtune's do: `setup()` resolves everything once into a frozen
+`TrainPlan` (config, device, dtype, model, output dir, the estimator's plan, resume checkpoint),
+`fit()` loads tokenizer, data and model and trains, `save()` writes the adapter and the records.
+
 Features, in the order `train()` runs them:
 - model: a local `save_pretrained` directory, a cached hub id, or the embedded tiny Llama;
   any architecture `AutoModelForCausalLM` loads (Llama family is what the estimator models).
@@ -23,7 +27,10 @@ import os
 import shutil
 import sys
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from transformers import PrinterCallback, ProgressCallback, TrainerCallback
@@ -37,6 +44,12 @@ from corpus_ft.util import (CorpusFtError, atomic_write_json, atomic_write_text,
                             write_manifest)
 from corpus_ft.util import with_run_lock
 
+if TYPE_CHECKING:
+    from accelerate import PartialState
+    from transformers.trainer_utils import TrainOutput
+
+    from corpus_ft.estimate import Plan
+
 log = logging.getLogger(__name__)
 
 TINY_WARNING = ("training the TINY RANDOM test model (`--model tiny`): its answers are noise; it exists for tests. "
@@ -44,7 +57,126 @@ TINY_WARNING = ("training the TINY RANDOM test model (`--model tiny`): its answe
 COMPLETE = "corpus_ft_complete.json"  # written into a checkpoint after every file of it is on disk
 
 
-# --- setup --------------------------------------------------------------------------------
+# --- the recipe: setup -> fit -> save around one plan -------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """Everything `setup` resolved before anything heavy loads; `fit` and `save` only read it."""
+
+    run_dir: Path
+    config: TrainConfig  # what trains: model resolved, launcher's sharding, checkpointing decided
+    resolved: TrainConfig  # what train_config.json records: precision and liger spelled out
+    device: str
+    dtype: torch.dtype
+    model_ref: str
+    out: Path  # RUN_DIR/model
+    resume_from: Path | None  # the last complete checkpoint when resuming
+    resume: bool
+    memory: Plan | None  # the estimator's plan (None: no GPU to check against)
+    state: PartialState  # this process's rank in the launch
+
+    @property
+    def liger(self) -> bool:
+        return bool(self.resolved.liger)
+
+    @property
+    def gradient_checkpointing(self) -> bool:
+        return bool(self.config.gradient_checkpointing)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """What `fit` hands `save`: the trainer after training, HF's result, the data summary, the start time."""
+
+    trainer: CorpusFtTrainer
+    result: TrainOutput
+    data: dict
+    started: float
+
+
+@with_run_lock("train", "run_dir")
+def train(run_dir: str | os.PathLike, config: TrainConfig, *, resume: bool = False, progress: bool = True) -> dict:
+    """Fine-tune on RUN_DIR/datasets and write RUN_DIR/model/; returns losses, steps and paths."""
+    offline_env()
+    plan = setup(Path(run_dir), config, resume)
+    with quiet_dataset_bars():
+        fitted = fit(plan, progress)
+        return save(plan, fitted)
+
+
+def setup(run_dir: Path, config: TrainConfig, resume: bool) -> TrainPlan:
+    """Check the run, resolve model, device, dtype and the estimator's plan; nothing heavy loads yet."""
+    from accelerate import PartialState
+
+    if not run_dir.is_dir():
+        raise CorpusFtError(f"{run_dir}: run directory not found; run `corpus-ft ingest` and `corpus-ft build` first")
+    kind_weights(run_dir, config)  # fail on missing datasets before anything heavy loads
+    state = PartialState()
+    device, dtype = device_and_dtype(config)
+    if config.method == "qlora" and device == "cpu":
+        log.warning("QLoRA on the CPU: bitsandbytes' CPU backend trains 4-bit, but slowly and with no memory "
+                    "gain on small models; `--method lora` is faster here")
+    model_ref = resolve_model(run_dir, config.model) if state.is_main_process else None
+    state.wait_for_everyone()
+    model_ref = model_ref or resolve_model(run_dir, config.model)  # other ranks see the built tiny model
+    config, memory = fit_plan(from_launcher(config.model_copy(update={"model": model_ref})), device)
+    resolved = config.model_copy(update={
+        "precision": {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}[dtype],
+        "liger": use_liger(config, device)})
+    out = run_dir / "model"
+    start = last_complete_checkpoint(out / "checkpoints", clean=False) if resume else None
+    return TrainPlan(run_dir=run_dir, config=config, resolved=resolved, device=device, dtype=dtype,
+                     model_ref=model_ref, out=out, resume_from=start, resume=resume, memory=memory, state=state)
+
+
+def fit(plan: TrainPlan, progress: bool) -> Fitted:
+    """Tokenizer and data, a fresh (or resumed) model/ directory, the model, the SFTTrainer, and the loop."""
+    config = plan.config
+    tokenizer = load_tokenizer(plan.model_ref)
+    train_ds, eval_ds, data_summary = load_datasets(plan.run_dir, config, tokenizer)
+    prepare_output(plan)
+    model = load_model(plan.model_ref, config, plan.device, plan.dtype)
+    args = sft_config(config, plan.out, plan.dtype, plan.device, eval_ds is not None, progress)
+    trainer = make_trainer(model, config, args, tokenizer, train_ds, eval_ds, run_callbacks(plan, eval_ds is not None))
+    trainer.callback_handler.callbacks.insert(0, MetricsLog(plan.out / "metrics.jsonl", plan.device))  # tokens/s first
+    if progress:
+        trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(Progress())
+    if plan.device == "cuda":
+        torch.cuda.reset_peak_memory_stats()  # this run's peak, not an earlier stage's in the same process
+    started = time.monotonic()
+    result = trainer.train(resume_from_checkpoint=str(plan.resume_from) if plan.resume_from else None)
+    return Fitted(trainer, result, data_summary, started)
+
+
+def save(plan: TrainPlan, fitted: Fitted) -> dict:
+    """The adapter (or full model), then train_result.json and the manifest that mark model/ complete."""
+    config, trainer, state = plan.config, fitted.trainer, plan.state
+    final = _save_final(trainer, plan.out, "full" if config.method == "full" else "adapter", state)
+    start = plan.resume_from
+    summary = {
+        "output": str(final), "method": config.method, "model": plan.model_ref, "device": plan.device,
+        "steps": trainer.state.global_step, "train_loss": fitted.result.training_loss,
+        "eval_loss": trainer.state.best_metric,  # the kept (best) checkpoint's eval loss; None without validation
+        "best_checkpoint": trainer.state.best_model_checkpoint, "resumed_from": str(start) if start else None,
+        "runtime_s": round(time.monotonic() - fitted.started, 1), "data": fitted.data,
+        "rank": state.process_index, "world_size": state.num_processes,
+        "memory": memory_summary(plan.run_dir, plan.device, plan.resolved),
+    }
+    if state.is_main_process:
+        atomic_write_json(plan.out / "train_result.json", summary)
+        inputs = {f"datasets/{k}": plan.run_dir / "datasets" / k for k in fitted.data}
+        decisions = plan.run_dir / "review" / "decisions.jsonl"
+        if decisions.is_file():
+            inputs["review"] = decisions
+        if Path(plan.model_ref).is_dir():
+            inputs["model_config"] = Path(plan.model_ref) / "config.json"
+        write_manifest(plan.out, "train", inputs, plan.resolved.model_dump())
+    return summary
+
+
+# --- setup's pieces ----------------------------------------------------------------------
 
 
 def resolve_model(run_dir: Path, name: str) -> str:
@@ -394,106 +526,53 @@ def make_trainer(model, config: TrainConfig, args: SFTConfig, tokenizer, train_d
     return trainer
 
 
-# --- train --------------------------------------------------------------------------------
+# --- the steps' helpers -------------------------------------------------------------------
 
 
-@with_run_lock("train", "run_dir")
-def train(run_dir: str | os.PathLike, config: TrainConfig, *, resume: bool = False, progress: bool = True) -> dict:
-    """Fine-tune on RUN_DIR/datasets and write RUN_DIR/model/; returns losses, steps and paths."""
-    offline_env()
-    from accelerate import PartialState
-
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise CorpusFtError(f"{run_dir}: run directory not found; run `corpus-ft ingest` and `corpus-ft build` first")
-    kind_weights(run_dir, config)  # fail on missing datasets before anything heavy loads
-    state = PartialState()
-    device, dtype = device_and_dtype(config)
-    if config.method == "qlora" and device == "cpu":
-        log.warning("QLoRA on the CPU: bitsandbytes' CPU backend trains 4-bit, but slowly and with no memory "
-                    "gain on small models; `--method lora` is faster here")
-    model_ref = resolve_model(run_dir, config.model) if state.is_main_process else None
-    state.wait_for_everyone()
-    model_ref = model_ref or resolve_model(run_dir, config.model)  # other ranks see the built tiny model
-    config, _plan = fit_plan(from_launcher(config.model_copy(update={"model": model_ref})), device)
-    resolved = config.model_copy(update={
-        "precision": {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}[dtype],
-        "liger": use_liger(config, device)})
-
+@contextmanager
+def quiet_dataset_bars():
+    """The map/pack bars of small datasets are noise above the step bar: off while training, restored after."""
     from datasets.utils import logging as ds_logging
 
     bars = ds_logging.is_progress_bar_enabled()
-    ds_logging.disable_progress_bar()  # the map/pack bars of small datasets are noise above the step bar
+    ds_logging.disable_progress_bar()
     try:
-        return _train(run_dir, config, resume, progress, state, device, dtype, model_ref, resolved)
+        yield
     finally:
         if bars:
             ds_logging.enable_progress_bar()
 
 
-def _train(run_dir: Path, config: TrainConfig, resume: bool, progress: bool, state, device: str,
-           dtype: torch.dtype, model_ref: str, resolved: TrainConfig) -> dict:
-    """Data, model, SFTTrainer, the loop and the outputs, for the config `train` resolved."""
-    tokenizer = load_tokenizer(model_ref)
-    train_ds, eval_ds, data_summary = load_datasets(run_dir, config, tokenizer)
-
-    out = run_dir / "model"
-    checkpoints = out / "checkpoints"
-    start = last_complete_checkpoint(checkpoints, clean=state.is_main_process) if resume else None
+def prepare_output(plan: TrainPlan) -> None:
+    """model/ loses its completion records; a fresh run also its checkpoints and metrics, a resumed one later lines."""
+    out, checkpoints, state = plan.out, plan.out / "checkpoints", plan.state
+    if plan.resume:
+        last_complete_checkpoint(checkpoints, clean=state.is_main_process)  # incomplete ones go
     if state.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         for record in ("manifest.json", "train_result.json"):  # until this run ends, model/ is not complete
             (out / record).unlink(missing_ok=True)
-        if resume and start is None:
+        if plan.resume and plan.resume_from is None:
             log.warning("--resume: no complete checkpoint under %s; training from step 0", checkpoints)
-        if start is None:
+        if plan.resume_from is None:
             shutil.rmtree(checkpoints, ignore_errors=True)
             (out / "metrics.jsonl").unlink(missing_ok=True)
         else:
-            _keep_metrics_upto(out / "metrics.jsonl", int(start.name.split("-")[-1]))
-        atomic_write_json(out / "train_config.json", resolved.model_dump())
+            _keep_metrics_upto(out / "metrics.jsonl", int(plan.resume_from.name.split("-")[-1]))
+        atomic_write_json(out / "train_config.json", plan.resolved.model_dump())
     state.wait_for_everyone()
 
-    model = load_model(model_ref, config, device, dtype)
-    args = sft_config(config, out, dtype, device, eval_ds is not None, progress)
+
+def run_callbacks(plan: TrainPlan, has_eval: bool) -> list:
+    """TensorBoard under model/tensorboard, and early stopping when there is validation data."""
     tb = TensorBoardCallback()
-    tb.logging_dir = str(out / "tensorboard")
+    tb.logging_dir = str(plan.out / "tensorboard")
     callbacks = [tb]
-    if eval_ds is not None and config.early_stopping_patience > 0:
+    if has_eval and plan.config.early_stopping_patience > 0:
         from transformers import EarlyStoppingCallback
 
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    trainer = make_trainer(model, config, args, tokenizer, train_ds, eval_ds, callbacks)
-    trainer.callback_handler.callbacks.insert(0, MetricsLog(out / "metrics.jsonl", device))  # adds tokens/s before others log
-    if progress:
-        trainer.remove_callback(ProgressCallback)
-        trainer.add_callback(Progress())
-
-    if device == "cuda":
-        torch.cuda.reset_peak_memory_stats()  # this run's peak, not an earlier stage's in the same process
-    t0 = time.monotonic()
-    result = trainer.train(resume_from_checkpoint=str(start) if start else None)
-    final = _save_final(trainer, out, "full" if config.method == "full" else "adapter", state)
-
-    eval_loss = trainer.state.best_metric  # the kept (best) checkpoint's eval loss; None without validation
-    summary = {
-        "output": str(final), "method": config.method, "model": model_ref, "device": device,
-        "steps": trainer.state.global_step, "train_loss": result.training_loss, "eval_loss": eval_loss,
-        "best_checkpoint": trainer.state.best_model_checkpoint, "resumed_from": str(start) if start else None,
-        "runtime_s": round(time.monotonic() - t0, 1), "data": data_summary,
-        "rank": state.process_index, "world_size": state.num_processes,
-        "memory": memory_summary(run_dir, device, resolved),
-    }
-    if state.is_main_process:
-        atomic_write_json(out / "train_result.json", summary)
-        inputs = {f"datasets/{k}": run_dir / "datasets" / k for k in data_summary}
-        decisions = run_dir / "review" / "decisions.jsonl"
-        if decisions.is_file():
-            inputs["review"] = decisions
-        if Path(model_ref).is_dir():
-            inputs["model_config"] = Path(model_ref) / "config.json"
-        write_manifest(out, "train", inputs, resolved.model_dump())
-    return summary
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=plan.config.early_stopping_patience))
+    return callbacks
 
 
 def _save_final(trainer: SFTTrainer, out: Path, name: str, state) -> Path:
