@@ -176,6 +176,9 @@ def apply_decisions(records: Iterable[dict], decisions: dict[str, dict],
         if action == "reject":
             review["rejected"] += 1
             continue
+        if (decisions.get(_augmented_from(rec)) or {}).get("action") == "reject":
+            review["rejected_augmentations"] = review.get("rejected_augmentations", 0) + 1
+            continue  # rejecting a record rejects what datasets.augment made from it
         if action == "edit":
             rec = _redacted({**rec, **{k: v for k, v in d["fields"].items() if k in EDITABLE_FIELDS}}, counts)
             review["edited"] += 1
@@ -183,6 +186,12 @@ def apply_decisions(records: Iterable[dict], decisions: dict[str, dict],
             review["accepted"] += 1
         kept.append(rec)
     return kept, review
+
+
+def _augmented_from(rec: dict) -> str | None:
+    """The source record's id of an augmented record (meta.augmented.from), else None."""
+    aug = (rec.get("meta") or {}).get("augmented") if isinstance(rec.get("meta"), dict) else None
+    return aug.get("from") if isinstance(aug, dict) else None
 
 
 def _redacted(rec: dict, counts: Counter | None) -> dict:
