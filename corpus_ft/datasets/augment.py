@@ -18,6 +18,7 @@ import hashlib
 import random
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -196,3 +197,30 @@ def augment_stats(train: list[dict], kept: list[dict], removed: list[dict]) -> d
 
 def is_augmented(record: dict) -> bool:
     return bool((record.get("meta") or {}).get("augmented"))
+
+
+def augment_built(src: Path, dst: Path, kind: str, cfg: AugmentConfig) -> dict:
+    """A copy of a built kind (SRC = RUN_DIR/datasets/KIND) at DST with augmentation applied to its train
+    split only, through the same filters it was built with; SRC is only read. Returns its `augment` stats."""
+    import json
+
+    from corpus_ft.datasets.config import BuildConfig
+    from corpus_ft.datasets.export import write_splits
+    from corpus_ft.datasets.split import SPLITS
+    from corpus_ft.util import CorpusFtError, atomic_dir, read_jsonl, write_manifest
+
+    try:
+        built = json.loads((src / "manifest.json").read_text())["config"]
+    except (OSError, ValueError, KeyError) as e:
+        raise CorpusFtError(f"{src}/manifest.json: cannot read the settings it was built with ({e}); "
+                            f"rebuild it with `corpus-ft build {kind}`") from None
+    build_cfg = BuildConfig.model_validate({k: v for k, v in built.items() if k not in ("kind", "apply_review", "augment")}
+                                           | {"augment": cfg.model_dump()})
+    splits = {s: read_jsonl(src / f"{s}.jsonl") for s in SPLITS}
+    splits["train"], removed, stats = augment_train(kind, splits, build_cfg)
+    with atomic_dir(dst) as tmp:
+        write_splits(tmp, splits, build_cfg.formats)
+        (tmp / "stats.json").write_text(json.dumps({"kind": kind, "splits": {s: len(r) for s, r in splits.items()},
+                                                    "augment": stats}, indent=2) + "\n", encoding="utf-8")
+        write_manifest(tmp, "augment", {"train": src / "train.jsonl"}, build_cfg.model_dump(mode="json"))
+    return stats
