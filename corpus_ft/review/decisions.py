@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from corpus_ft.review.data import augmented_from
 from corpus_ft.util import CorpusFtError
 
 log = logging.getLogger(__name__)
@@ -176,7 +177,7 @@ def apply_decisions(records: Iterable[dict], decisions: dict[str, dict],
         if action == "reject":
             review["rejected"] += 1
             continue
-        if (decisions.get(_augmented_from(rec)) or {}).get("action") == "reject":
+        if (decisions.get((augmented_from(rec) or {}).get("from")) or {}).get("action") == "reject":
             review["rejected_augmentations"] = review.get("rejected_augmentations", 0) + 1
             continue  # rejecting a record rejects what datasets.augment made from it
         if action == "edit":
@@ -186,12 +187,6 @@ def apply_decisions(records: Iterable[dict], decisions: dict[str, dict],
             review["accepted"] += 1
         kept.append(rec)
     return kept, review
-
-
-def _augmented_from(rec: dict) -> str | None:
-    """The source record's id of an augmented record (meta.augmented.from), else None."""
-    aug = (rec.get("meta") or {}).get("augmented") if isinstance(rec.get("meta"), dict) else None
-    return aug.get("from") if isinstance(aug, dict) else None
 
 
 def _redacted(rec: dict, counts: Counter | None) -> dict:
