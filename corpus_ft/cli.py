@@ -117,8 +117,8 @@ def _build_table(results: dict[str, dict]) -> None:
 @click.option("--model", "generator_model", help="hf: local model dir or hub id; openai: served model name.")
 @click.option("--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1.")
 @model_options(BuildConfig, exclude=("kinds", "generator", "augment"), aliases={"formats": ("--format",)})
-@click.option("--augment", "augment_ops", help="Add augmented train records (datasets.augment): comma list of offline ops "
-              "(question_templates, sentence_window), or 'none' for model paraphrases only.")
+@click.option("--augment", "augment", help=BuildConfig.model_fields["augment"].description + ". Here: a comma "
+              "list of offline ops (question_templates, sentence_window), or 'none' for model paraphrases only.")
 @click.option("--augment-variants", type=click.IntRange(1, 8), help="With --augment: records per op and source record [default: 1].")
 @click.option("--augment-paraphrase", type=click.IntRange(0, 8), help="With --augment: model-written question paraphrases "
               "per record (hf/openai generator) [default: 0].")
@@ -127,7 +127,7 @@ def _build_table(results: dict[str, dict]) -> None:
 @click.option("--force", is_flag=True, help="Rebuild even when the manifest shows the same inputs and config.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stats of every kind as JSON on stdout.")
 def build_cmd(kind: str, run_dir: Path, generator: str | None, generator_model: str | None, base_url: str | None,
-              augment_ops: str | None, augment_variants: int | None, augment_paraphrase: int | None,
+              augment: str | None, augment_variants: int | None, augment_paraphrase: int | None,
               apply_review: bool, no_augment: bool, force: bool, as_json: bool, **options) -> None:
     """Build fine-tuning datasets (paragraphs, qa, keywords, code_summary, or all) from RUN/units.parquet.
 
@@ -138,11 +138,12 @@ def build_cmd(kind: str, run_dir: Path, generator: str | None, generator_model: 
     from corpus_ft.datasets import build_dataset
 
     gen = {k: v for k, v in (("type", generator), ("model", generator_model), ("base_url", base_url)) if v}
-    augment = None if no_augment or augment_ops is None else {
-        "offline": [o.strip() for o in augment_ops.split(",") if o.strip() and o.strip() != "none"],
+    ops = None if no_augment or augment is None else [o.strip() for o in augment.split(",") if o.strip() not in ("", "none")]
+    augment_cfg = None if ops is None else {
+        "offline": ops,
         **({"variants": augment_variants} if augment_variants else {}),
         **({"paraphrase": augment_paraphrase} if augment_paraphrase is not None else {})}
-    cfg = from_options(BuildConfig, {**options, "generator": gen or None, "augment": augment}, prefix=("datasets",))
+    cfg = from_options(BuildConfig, {**options, "generator": gen or None, "augment": augment_cfg}, prefix=("datasets",))
     results = {}
     for k in (KINDS if kind == "all" else (kind,)):
         click.echo(f"building {k} ...", err=True)
