@@ -220,26 +220,26 @@ def test_model_paraphrases_on_smollm2_are_marked_and_redacted(smollm2, runs, tmp
 
 @pytest.mark.slow
 def test_bench_modes_adds_the_method_and_augmentation_axes(built_run, copy_run, tmp_path):
-    """Rows: each kind with the first method, then the mix per (method, augment); augmented data in OUT only."""
+    """One kind: its row, then a row per other (method, augment) pair; augmented data only under OUT.
+    (tests/test_model.py covers the per-kind rows and the mix.)"""
     run = copy_run(built_run)
     before = {p: p.read_bytes() for p in (run / "datasets").rglob("*.jsonl")}
-    r = cli("bench", "modes", run, "--model", "tiny", "--kinds", "qa,paragraphs", "--steps", "2", "--seq-len", "64",
+    r = cli("bench", "modes", run, "--model", "tiny", "--kinds", "qa", "--steps", "2", "--seq-len", "64",
             "--micro-batch", "2", "--lr", "1e-2", "--test-sample", "2", "--max-new-tokens", "2",
             "--methods", "lora,prefix", "--augment", "off,on", "--out", tmp_path / "modes", "--json")
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)["modes"]
     assert [(m["mode"], m["method"], m["augment"]) for m in rows] == [
-        ("qa", "lora", "off"), ("paragraphs", "lora", "off"), ("mix", "lora", "off"), ("mix", "lora", "on"),
-        ("mix", "prefix", "off"), ("mix", "prefix", "on")]
+        ("qa", "lora", "off"), ("qa", "lora", "on"), ("qa", "prefix", "off"), ("qa", "prefix", "on")]
+    assert [m["dir"] for m in rows] == ["qa", "qa-lora-augmented", "qa-prefix", "qa-prefix-augmented"]
     assert all(m["steps"] == 2 for m in rows)
-    assert rows[3]["train_records"] > rows[2]["train_records"] == rows[4]["train_records"]
-    assert len({m["test.ppl"] for m in rows}) == len(rows)  # six different adapters
-    aug = tmp_path / "modes" / "mix-lora-augmented" / "datasets"
+    assert rows[1]["train_records"] > rows[0]["train_records"] == rows[2]["train_records"]
+    assert len({m["test.ppl"] for m in rows}) == len(rows)  # four different adapters
+    aug = tmp_path / "modes" / "qa-lora-augmented" / "datasets"
     assert not aug.is_symlink() and any("augmented" in r["meta"] for r in read_jsonl(aug / "qa" / "train.jsonl"))
-    for kind in ("qa", "paragraphs"):
-        assert (aug / kind / "test.jsonl").read_bytes() == (run / "datasets" / kind / "test.jsonl").read_bytes()
+    assert (aug / "qa" / "test.jsonl").read_bytes() == (run / "datasets" / "qa" / "test.jsonl").read_bytes()
     assert {p: p.read_bytes() for p in (run / "datasets").rglob("*.jsonl")} == before  # the run's data untouched
     table = (tmp_path / "modes" / "report.md").read_text()
-    assert "| mode | method | augment | train records |" in table and "| mix | prefix | on |" in table
+    assert "| mode | method | augment | train records |" in table and "| qa | prefix | on |" in table
     r = cli("bench", "modes", run, "--model", "tiny", "--methods", "lora,adapterx")
     assert r.exit_code == 2 and "adapterx" in r.output and "prefix" in r.output
