@@ -23,6 +23,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from corpus_ft.settings import KINDS, Kind
+
 OfflineOp = Literal["question_templates", "sentence_window"]
 OFFLINE_OPS: tuple[str, ...] = ("question_templates", "sentence_window")
 PARAPHRASE_OP = "paraphrase"
@@ -44,9 +46,7 @@ class AugmentConfig(BaseModel):
     paraphrase: int = Field(0, ge=0, le=8, description=(
         "question paraphrases per qa/keywords record written by the configured generator (hf/openai only); "
         "one model request per record, cached like the generator's other replies"))
-    kinds: list[Literal["paragraphs", "qa", "keywords", "code_summary"]] = Field(
-        default_factory=lambda: ["paragraphs", "qa", "keywords", "code_summary"],
-        description="which datasets get augmented records")
+    kinds: list[Kind] = Field(default_factory=lambda: list(KINDS), description="which datasets get augmented records")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="which templates and windows each record gets")
 
     @field_validator("offline", "kinds", mode="before")
