@@ -195,10 +195,6 @@ def augment_stats(train: list[dict], kept: list[dict], removed: list[dict]) -> d
             "removed": dict(sorted(Counter(e["reason"] for e in removed).items()))}
 
 
-def is_augmented(record: dict) -> bool:
-    return bool((record.get("meta") or {}).get("augmented"))
-
-
 def augment_built(src: Path, dst: Path, kind: str, cfg: AugmentConfig) -> dict:
     """A copy of a built kind (SRC = RUN_DIR/datasets/KIND) at DST with augmentation applied to its train
     split only, through the same filters it was built with; SRC is only read. Returns its `augment` stats."""
