@@ -116,12 +116,19 @@ def _build_table(results: dict[str, dict]) -> None:
               help="Who writes questions and summaries [default: heuristic, offline, no model].")
 @click.option("--model", "generator_model", help="hf: local model dir or hub id; openai: served model name.")
 @click.option("--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1.")
-@model_options(BuildConfig, exclude=("kinds", "generator"), aliases={"formats": ("--format",)})
+@model_options(BuildConfig, exclude=("kinds", "generator", "augment"), aliases={"formats": ("--format",)})
+@click.option("--augment", "augment", help=BuildConfig.model_fields["augment"].description + ". Here: a comma "
+              "list of offline ops (question_templates, sentence_window), or 'none' for model paraphrases only.")
+@click.option("--augment-variants", type=click.IntRange(1, 8), help="With --augment: records per op and source record [default: 1].")
+@click.option("--augment-paraphrase", type=click.IntRange(0, 8), help="With --augment: model-written question paraphrases "
+              "per record (hf/openai generator) [default: 0].")
+@click.option("--no-augment", is_flag=True, help="Build without augmented train records (overrides --augment).")
 @click.option("--apply-review", is_flag=True, help="Drop rejected and use edited records from RUN/review/decisions.jsonl.")
 @click.option("--force", is_flag=True, help="Rebuild even when the manifest shows the same inputs and config.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stats of every kind as JSON on stdout.")
 def build_cmd(kind: str, run_dir: Path, generator: str | None, generator_model: str | None, base_url: str | None,
-              apply_review: bool, force: bool, as_json: bool, **options) -> None:
+              augment: str | None, augment_variants: int | None, augment_paraphrase: int | None,
+              apply_review: bool, no_augment: bool, force: bool, as_json: bool, **options) -> None:
     """Build fine-tuning datasets (paragraphs, qa, keywords, code_summary, or all) from RUN/units.parquet.
 
     Secrets and personal data are redacted first; records are filtered (empty, length,
@@ -131,7 +138,12 @@ def build_cmd(kind: str, run_dir: Path, generator: str | None, generator_model: 
     from corpus_ft.datasets import build_dataset
 
     gen = {k: v for k, v in (("type", generator), ("model", generator_model), ("base_url", base_url)) if v}
-    cfg = from_options(BuildConfig, {**options, "generator": gen or None}, prefix=("datasets",))
+    ops = None if no_augment or augment is None else [o.strip() for o in augment.split(",") if o.strip() not in ("", "none")]
+    augment_cfg = None if ops is None else {
+        "offline": ops,
+        **({"variants": augment_variants} if augment_variants else {}),
+        **({"paraphrase": augment_paraphrase} if augment_paraphrase is not None else {})}
+    cfg = from_options(BuildConfig, {**options, "generator": gen or None, "augment": augment_cfg}, prefix=("datasets",))
     results = {}
     for k in (KINDS if kind == "all" else (kind,)):
         click.echo(f"building {k} ...", err=True)
@@ -705,13 +717,18 @@ def bench_generate_cmd(model_dir: str | None, n_prompts: int, max_new_tokens: in
 @click.option("--test-sample", default=8, show_default=True, type=click.IntRange(0), help="Held-out records per kind.")
 @click.option("--max-new-tokens", default=48, show_default=True, type=click.IntRange(1))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="[default: RUN_DIR/bench-modes]")
+@click.option("--methods", default="lora", show_default=True, help="Comma-separated PEFT methods; the mix trains with each.")
+@click.option("--augment", "augment", default="off", show_default=True, help="Comma list of off,on: on trains the mix on augmented train splits.")
 @click.option("--json", "as_json", is_flag=True)
-def bench_modes_cmd(run_dir: Path, kinds: str | None, out_dir: Path | None, as_json: bool, **options) -> None:
-    """Train one adapter per dataset kind and one on the mix (same budget), score each: one table and plot."""
+def bench_modes_cmd(run_dir: Path, kinds: str | None, out_dir: Path | None, methods: str, augment: str, as_json: bool,
+                    **options) -> None:
+    """Train one adapter per dataset kind and one on the mix per method and augmentation (same budget): one table and plot."""
     from corpus_ft.bench.modes import bench_modes, markdown
 
-    chosen = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None
-    result = bench_modes(run_dir, kinds=chosen, out=out_dir, progress=not as_json, **options)
+    def listed(text: str | None) -> list[str] | None:
+        return [k.strip() for k in text.split(",") if k.strip()] if text else None
+    result = bench_modes(run_dir, kinds=listed(kinds), out=out_dir, progress=not as_json, methods=listed(methods),
+                         augment=listed(augment), **options)
     if as_json:
         echo_json(result)
         return

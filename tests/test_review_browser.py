@@ -179,3 +179,16 @@ def test_record_html_is_shown_as_text_and_nothing_is_fetched_from_the_network(pa
     page.goto(write_report(run).as_uri())
     assert page.evaluate("window.__pwned") is None
     assert page.locator("#browser").count() == 0 and page.locator(".chart svg rect").count() > 3
+
+
+def test_origin_filter_lists_augmented_records_with_their_badge(page, run):
+    """datasets.augment's records carry an "augmented: OP" badge; the origin filter separates them."""
+    from corpus_ft.datasets import build_dataset
+
+    build_dataset("qa", run, generator="heuristic", augment={"offline": ["question_templates"]})
+    with ServerThread(run) as srv:
+        _open(page, srv.url)
+        page.select_option("#filters select[name=origin]", "augmented")
+        _wait_all(page, "a => a.querySelector('.badge-augmented')?.textContent === 'augmented: question_templates'")
+        page.select_option("#filters select[name=origin]", "original")
+        _wait_all(page, "a => !a.querySelector('.badge-augmented')")

@@ -6,6 +6,12 @@ each built kind alone and on their mix, evaluates each against the same base on 
 and the held-out test split, and writes one table (report.md), one plot (modes.png) and
 results.json under OUT (default RUN_DIR/bench-modes/). RUN_DIR's own model/ and eval/ are not touched:
 each mode trains in OUT/<mode>/, whose datasets/ links to RUN_DIR's.
+
+Two more axes answer "LoRA or prefix tuning, with or without augmentation": `methods` (PEFT methods,
+TrainConfig.method) and `augment` ("off", "on"). Rows: each kind alone with the first method and no
+augmentation, then the mix for every (method, augment) pair. An augment=on mode trains on
+OUT/<mode>/datasets/, a copy of RUN_DIR's with `datasets.augment` applied to the train split only
+(validation and test are the run's own, byte for byte).
 """
 
 from __future__ import annotations
@@ -23,15 +29,39 @@ COLUMNS = [("queries", "keyword_recall", "queries kw recall"), ("queries", "roug
            ("test", "keyword_recall", "test kw recall"), ("test", "ppl", "test ppl")]
 
 
-def _mode_run(run_dir: Path, out: Path, mode: str) -> Path:
-    """OUT/<mode>/ with datasets/ linked to the run's (training and evaluation read it, never write it)."""
+def _mode_run(run_dir: Path, out: Path, mode: str, augment=None, kinds: list[str] = ()) -> Path:
+    """OUT/<mode>/ with datasets/ linked to the run's (training and evaluation read it, never write it),
+    or, with an AugmentConfig, OUT/<mode>/datasets/<kind>/ built from the run's with augmented train splits."""
+    from corpus_ft.datasets.augment import augment_built
+
     mode_dir = out / mode
     mode_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("datasets", "units.parquet"):  # units: the report quotes each answer's source span
+    for name in ("units.parquet",) + (() if augment else ("datasets",)):  # units: the report quotes source spans
         link, target = mode_dir / name, run_dir / name
         if target.exists() and not link.exists():
             os.symlink(target.resolve(), link, target_is_directory=target.is_dir())
+    for kind in kinds if augment else ():
+        augment_built(run_dir / "datasets" / kind, mode_dir / "datasets" / kind, kind, augment)
     return mode_dir
+
+
+def plan(built: list[str], methods: list[str], augment: list[str]) -> list[tuple[str, dict, str, str]]:
+    """(mode, mix, method, augment) per row: each kind alone with the first method, no augmentation,
+    then the mix (the one kind, when only one is built) for every (method, augment) pair not already a row."""
+    rows = [(k, {k: 1.0}, methods[0], "off") for k in built]
+    mode, mix = ("mix", {k: 1.0 for k in built}) if len(built) > 1 else (built[0], {built[0]: 1.0})
+    for method in methods:
+        for aug in augment:
+            if (mode, method, aug) not in {(r[0], r[2], r[3]) for r in rows}:
+                rows.append((mode, mix, method, aug))
+    return rows
+
+
+def _dir_name(mode: str, method: str, aug: str, first_method: str) -> str:
+    """OUT/<name>: today's names for the first method without augmentation, else mode-method[-augmented]."""
+    if method == first_method and aug == "off":
+        return mode
+    return f"{mode}-{method}" + ("-augmented" if aug == "on" else "")
 
 
 def _scores(agg: dict, side: str) -> dict:
@@ -41,11 +71,22 @@ def _scores(agg: dict, side: str) -> dict:
 def bench_modes(run_dir: str | os.PathLike, *, model: str = "smollm2-135m-instruct", steps: int = 20,
                 seq_len: int = 256, micro_batch: int = 4, learning_rate: float = 1e-3, lora_r: int = 32,
                 kinds: list[str] | None = None, queries: str | os.PathLike | None = None, test_sample: int = 8,
-                max_new_tokens: int = 48, out: str | os.PathLike | None = None, progress: bool = False) -> dict:
-    """Train and evaluate one adapter per kind and one on the mix, each on the same token budget."""
+                max_new_tokens: int = 48, out: str | os.PathLike | None = None, progress: bool = False,
+                methods: list[str] | None = None, augment: list[str] | None = None,
+                augment_config: dict | None = None) -> dict:
+    """Train and evaluate one adapter per kind and one on the mix per (method, augment), each on the same token budget."""
+    from corpus_ft.datasets.augment import AugmentConfig
     from corpus_ft.evaluate import EvalConfig, evaluate
+    from corpus_ft.settings import METHODS
     from corpus_ft.train.config import TrainConfig
     from corpus_ft.train.trainer import train
+
+    methods, augment = list(methods or ["lora"]), list(augment or ["off"])
+    bad = [m for m in methods if m not in METHODS] + [a for a in augment if a not in ("off", "on")]
+    if bad or not methods or not augment:
+        raise CorpusFtError(f"bench modes: unknown value(s) {', '.join(bad)}; --methods takes {', '.join(METHODS)} "
+                            "and --augment takes off, on (comma lists)")
+    aug_cfg = AugmentConfig.model_validate(augment_config or {})
 
     run_dir = Path(run_dir)
     built = [k for k in (kinds or KINDS) if (run_dir / "datasets" / k / "train.jsonl").is_file()]
@@ -55,12 +96,12 @@ def bench_modes(run_dir: str | os.PathLike, *, model: str = "smollm2-135m-instru
     if not built:
         raise CorpusFtError(f"{run_dir}/datasets: no built kind to compare; run `corpus-ft build all --run {run_dir}` first")
     out = Path(out) if out else run_dir / "bench-modes"
-    modes = {k: {k: 1.0} for k in built} | ({"mix": {k: 1.0 for k in built}} if len(built) > 1 else {})
     budget = steps * micro_batch * seq_len
     rows, base = [], None
-    for mode, mix in modes.items():
-        mode_dir = _mode_run(run_dir, out, mode)
-        cfg = TrainConfig(model=model, method="lora", lora_r=lora_r, lora_alpha=2 * lora_r, lora_dropout=0.0,
+    for mode, mix, method, aug in plan(built, methods, augment):
+        mode_dir = _mode_run(run_dir, out, _dir_name(mode, method, aug, methods[0]),
+                             aug_cfg if aug == "on" else None, list(mix))
+        cfg = TrainConfig(model=model, method=method, lora_r=lora_r, lora_alpha=2 * lora_r, lora_dropout=0.0,
                           mix=mix, seq_len=seq_len, micro_batch=micro_batch, grad_accum=1, learning_rate=learning_rate,
                           warmup_ratio=0.05, max_steps=steps, eval_steps=steps, save_steps=steps, logging_steps=max(1, steps // 4),
                           early_stopping_patience=0, seed=0)
@@ -70,17 +111,25 @@ def bench_modes(run_dir: str | os.PathLike, *, model: str = "smollm2-135m-instru
         summary = evaluate(mode_dir, EvalConfig(queries=Path(queries) if queries else None, test_sample=test_sample,
                                                 kinds=built, max_new_tokens=max_new_tokens, seed=0))
         base = base or _scores(summary["aggregate"], "base")
-        rows.append({"mode": mode, "mix": mix, "steps": trained["steps"], "train_loss": trained["train_loss"],
+        rows.append({"mode": mode, "method": method, "augment": aug, "mix": mix, "dir": mode_dir.name,
+                     "train_records": _train_records(mode_dir, mix), "steps": trained["steps"], "train_loss": trained["train_loss"],
                      "train_s": round(train_s, 1), "eval_s": summary["timing"]["seconds"],
                      **_scores(summary["aggregate"], "tuned")})
     result = {"run_dir": str(run_dir), "model": model, "token_budget": budget, "steps": steps, "seq_len": seq_len,
               "micro_batch": micro_batch, "learning_rate": learning_rate, "lora_r": lora_r,
               "queries": str(queries) if queries else None, "test_sample": test_sample,
-              "max_new_tokens": max_new_tokens, "base": base, "modes": rows, "out": str(out)}
+              "max_new_tokens": max_new_tokens, "methods": methods, "augment": augment,
+              "augment_config": aug_cfg.model_dump() if "on" in augment else None,
+              "base": base, "modes": rows, "out": str(out)}
     atomic_write_json(out / "results.json", result)
     atomic_write_text(out / "report.md", markdown(result))
     plot(result, out / "modes.png")
     return result
+
+
+def _train_records(mode_dir: Path, mix: dict) -> int:
+    """Train records the mode's datasets hold for its kinds (augmented ones included)."""
+    return sum(sum(1 for line in (mode_dir / "datasets" / k / "train.jsonl").open() if line.strip()) for k in mix)
 
 
 def _fmt(v) -> str:
@@ -91,14 +140,21 @@ def markdown(result: dict) -> str:
     """One table: the base, then each mode's tuned figures, same budget and decoding."""
     head = [label for _, _, label in COLUMNS]
     lines = [f"# Dataset formats compared: {result['model']}", "",
-             f"Each mode: LoRA r{result['lora_r']}, {result['steps']} steps x {result['micro_batch']} packed rows x "
-             f"{result['seq_len']} tokens (budget {result['token_budget']:,} tokens), lr {result['learning_rate']}; "
-             f"greedy answers of {result['max_new_tokens']} new tokens; {result['test_sample']} held-out test records per kind.",
-             "", "| mode | " + " | ".join(head) + " | train loss | train s |",
-             "| --- | " + " | ".join("---:" for _ in head) + " | ---: | ---: |",
-             "| base (untuned) | " + " | ".join(_fmt(result["base"][f"{g}.{m}"]) for g, m, _ in COLUMNS) + " | – | – |"]
+             f"Each mode: {result['steps']} steps x {result['micro_batch']} rows x {result['seq_len']} tokens "
+             f"(budget {result['token_budget']:,} tokens; LoRA rows packed, prefix/prompt rows padded, one record a row), "
+             f"lr {result['learning_rate']}, LoRA r{result['lora_r']}; "
+             f"greedy answers of {result['max_new_tokens']} new tokens; {result['test_sample']} held-out test records per kind."]
+    if result.get("augment_config"):
+        a = result["augment_config"]
+        lines.append(f"augment on: train split only, offline ops {', '.join(a['offline']) or 'none'}, "
+                     f"{a['variants']} variant(s) per op and record (validation/test unchanged).")
+    lines += ["", "| mode | method | augment | train records | " + " | ".join(head) + " | train loss | train s |",
+              "| --- | --- | --- | ---: | " + " | ".join("---:" for _ in head) + " | ---: | ---: |",
+              "| base (untuned) | – | – | – | " + " | ".join(_fmt(result["base"][f"{g}.{m}"]) for g, m, _ in COLUMNS)
+              + " | – | – |"]
     for r in result["modes"]:
-        lines.append(f"| {r['mode']} | " + " | ".join(_fmt(r[f"{g}.{m}"]) for g, m, _ in COLUMNS)
+        lines.append(f"| {r['mode']} | {r.get('method', 'lora')} | {r.get('augment', 'off')} | {r.get('train_records', '–')} | "
+                     + " | ".join(_fmt(r[f"{g}.{m}"]) for g, m, _ in COLUMNS)
                      + f" | {_fmt(r['train_loss'])} | {r['train_s']:.0f} |")
     return "\n".join(lines) + "\n"
 
@@ -111,7 +167,8 @@ def plot(result: dict, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    names = [r["mode"] for r in result["modes"]]
+    names = [r["mode"] if (r.get("method"), r.get("augment")) in ((None, None), (result.get("methods", ["lora"])[0], "off"))
+             else f"{r['mode']}\n{r['method']}, aug {r['augment']}" for r in result["modes"]]
     for ax, key, label in zip(axes, ("queries.keyword_recall", "queries.rougeL"), ("keyword recall", "ROUGE-L")):
         ax.bar(names, [r[key] or 0 for r in result["modes"]], color="#4a7ab5")
         if result["base"][key] is not None:

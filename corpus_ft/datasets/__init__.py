@@ -159,6 +159,24 @@ def _apply_review(records: list[dict], run_dir: Path, counts: Counter) -> tuple[
     return kept, {"rejected": review.get("rejected", 0), "edited": review.get("edited", 0)}
 
 
+def _augment(kind: str, splits: dict[str, list[dict]], cfg: BuildConfig, run_dir: Path, apply_review: bool,
+             generation: dict) -> dict:
+    """datasets.augment on the train split (in place); review decisions reach augmented records too."""
+    from corpus_ft.datasets.augment import augment_stats, augment_train
+
+    if cfg.augment is None:
+        return {"removed": [], "stats": None}
+    gen = _generator(cfg, run_dir) if cfg.augment.paraphrase else None
+    train, removed, stats = augment_train(kind, splits, cfg, gen)
+    if gen is not None:
+        generation.update(getattr(gen, "stats", {}) or {})
+    if apply_review:  # a reviewer may reject an augmented record itself, or its source (decisions.py)
+        train, _ = _apply_review(train, run_dir, Counter())
+        stats = augment_stats(train, [r for r in train if "augmented" in r["meta"]], removed)
+    splits["train"] = train
+    return {"removed": removed, "stats": stats}
+
+
 PREVIEW_CHARS = 200
 
 
@@ -252,11 +270,14 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
     if apply_review:
         kept, review = _apply_review(kept, run_dir, redactions)
     splits = split_records(kept, cfg.split_ratios, cfg.seed)
+    augmented = _augment(kind, splits, cfg, run_dir, apply_review, generation)
+    removed += augmented["removed"]
 
     stats = _stats(kind, cfg, units_in, candidates, kept, removed, splits, redactions, review, generation)
     stats["settings"]["apply_review"] = apply_review
     stats["control_characters_removed"] = control_chars
     stats["left_out"] = left_out  # units of categories the content policy leaves out, by category
+    stats["augment"] = augmented["stats"]
     with atomic_dir(out_dir) as tmp:
         stats["exports"] = write_splits(tmp, splits, cfg.formats)
         stats["quality"] = dataset_quality(kind, kept, removed, units, include=getattr(cfg, "include", None) or (),

@@ -49,6 +49,20 @@ def _sample(record: dict, limit: int = 600) -> str:
     return text if len(text) <= limit else text[:limit] + "\n... (truncated)"
 
 
+def augmentation_lines(aug: dict | None) -> list[str]:
+    """The card's augmentation section: N augmented of M train records, by op (nothing when off)."""
+    if not aug:
+        return []
+    ops = ", ".join(f"{op} {n}" for op, n in aug["by_op"].items()) or "none kept"
+    removed = ", ".join(f"{r} {n}" for r, n in aug["removed"].items())
+    return ["## Augmentation (train split only)", "",
+            f"{aug['augmented']} augmented of {aug['train_records']} train records, by op: {ops}. "
+            "Validation and test hold no augmented record. Each carries `meta.augmented` "
+            "(`from`: the source record's id, `op`); rejecting the source in review drops it too, and "
+            "`corpus-ft build --no-augment` (or removing `datasets.augment`) rebuilds without them."
+            + (f" Removed by the same filters as every record: {removed}." if removed else ""), ""]
+
+
 def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_path: Path) -> Path:
     """Write the dataset card a person reads before training on the data."""
     kind, s = stats["kind"], stats["settings"]
@@ -79,6 +93,7 @@ def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_pat
                   _table(rows, ("signal", "value", "meets goal")), ""]
     parts += ["## Splits (by source file: no file is in two splits)", "",
               _table([(k, v) for k, v in stats["splits"].items()], ("split", "records")), ""]
+    parts += augmentation_lines(stats.get("augment"))
     parts += ["## Removed by filters", "", _table([(k, v) for k, v in stats["removed"].items()], ("reason", "records")),
               "", "Every removed candidate is in `removed.jsonl` with its reason.", ""]
     red = stats["redactions"]

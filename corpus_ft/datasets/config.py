@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from corpus_ft.datasets.augment import AugmentConfig
 from corpus_ft.generate import GeneratorConfig
 from corpus_ft.settings import KINDS, Kind  # noqa: F401 - datasets.KINDS is part of this stage's interface
 
@@ -50,6 +51,9 @@ class BuildConfig(BaseModel):
     min_prose_words: int = Field(8, ge=0, description=(
         "a chunk with fewer words of prose (outside headings and code) is merged into its neighbour in the "
         "same section, or dropped; 0 keeps every chunk"))
+    augment: AugmentConfig | None = Field(None, description=(
+        "extra train records made from train records (template rewrites, sentence windows, model paraphrases); "
+        "absent: none. docs/datasets.md 'Augmentation' has the trade-offs"))
 
     @field_validator("generator", mode="before")
     @classmethod
@@ -79,6 +83,10 @@ class BuildConfig(BaseModel):
             raise ValueError(f"split_ratios must be three non-negative shares summing to 1, got {self.split_ratios}")
         if self.chunk_size and self.chunk_overlap is not None and self.chunk_overlap >= self.chunk_size:
             raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})")
+        if self.augment and self.augment.paraphrase and self.generator.type == "heuristic":
+            raise ValueError("augment.paraphrase needs a model generator (generator: hf or openai) to write the "
+                             "paraphrases; the heuristic generator has none - set augment.paraphrase: 0 and use "
+                             "augment.offline, or configure a model generator")
         return self
 
     def resolved_chunking(self) -> tuple[int, int]:

@@ -14,7 +14,8 @@ from collections.abc import Iterator, Sequence
 
 from corpus_ft.generate import Chunk, GeneratorConfig, QAPair
 from corpus_ft.generate.parse import parse_answer, parse_questions, parse_summary, parse_verdict
-from corpus_ft.generate.prompts import answer_prompt, check_prompt, load_templates, qa_prompt, summary_prompt
+from corpus_ft.generate.prompts import (answer_prompt, check_prompt, load_templates, paraphrase_prompt, qa_prompt,
+                                       summary_prompt)
 from corpus_ft.model.generate import Advance
 
 Messages = list[dict[str, str]]
@@ -101,6 +102,17 @@ class PromptGenerator(ABC):
         out: list[list[QAPair]] = [[] for _ in chunks]
         for i, p in pairs:
             out[i].append(p)
+        return out
+
+    def paraphrases(self, questions: Sequence[str], n: int) -> list[list[str]]:
+        """For each question, up to n rewordings (datasets.augment.paraphrase); the question itself is left out."""
+        replies = self._replies([paraphrase_prompt(self.templates["qa_paraphrase"], q, n) for q in questions], "paraphrases")
+        out = []
+        for question, reply in zip(questions, replies):
+            found = parse_questions(reply, limit=n + 1) if reply is not None else None
+            self.stats["unparseable"] += reply is not None and found is None
+            same = " ".join(question.split()).lower()
+            out.append([q for q in found or [] if q.lower() != same][:n])
         return out
 
     def summaries(self, units: Sequence[dict]) -> list[str | None]:

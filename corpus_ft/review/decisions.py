@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from corpus_ft.review.data import augmented_from
 from corpus_ft.util import CorpusFtError
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,9 @@ def apply_decisions(records: Iterable[dict], decisions: dict[str, dict],
         if action == "reject":
             review["rejected"] += 1
             continue
+        if (decisions.get((augmented_from(rec) or {}).get("from")) or {}).get("action") == "reject":
+            review["rejected_augmentations"] = review.get("rejected_augmentations", 0) + 1
+            continue  # rejecting a record rejects what datasets.augment made from it
         if action == "edit":
             rec = _redacted({**rec, **{k: v for k, v in d["fields"].items() if k in EDITABLE_FIELDS}}, counts)
             review["edited"] += 1

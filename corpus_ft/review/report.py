@@ -11,7 +11,8 @@ from collections import Counter
 from pathlib import Path
 
 from corpus_ft.datasets import quality_rows
-from corpus_ft.review.data import CONTENT_ROLES, SPLITS, KindData, Run, ingested_paths, load_run, record_text, source_span
+from corpus_ft.review.data import (CONTENT_ROLES, SPLITS, KindData, Run, augmented_from, ingested_paths, load_run, record_text,
+                                   source_span)
 from corpus_ft.review.decisions import decisions_path, flag, latest, read_decisions
 from corpus_ft.review.plots import histogram_svg
 from corpus_ft.util import CorpusFtError, atomic_write_text
@@ -98,7 +99,7 @@ def kind_section(run: Run, kd: KindData, tokens: Tokens, decisions: dict, sample
         "flags": {f: flags.get(f, 0) for f in ("accepted", "rejected", "edited", "undecided")},
         "quality": quality_rows(kd.stats.get("quality") or {}),
         "verdict": (kd.stats.get("quality") or {}).get("verdict"),
-        "samples": [{"split": sp, "record": r, "flag": flag(decisions.get(r["id"])),
+        "samples": [{"split": sp, "record": r, "flag": flag(decisions.get(r["id"])), "augmented": augmented_from(r),
                      "source": source_span(run, r.get("source") or {})} for sp, r in picked],
     }
 

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
-from corpus_ft.review.data import CONTENT_ROLES, load_run, record_text, source_span
+from corpus_ft.review.data import CONTENT_ROLES, augmented_from, load_run, record_text, source_span
 from corpus_ft.loopback import bind, run_in_background
 from corpus_ft.review.decisions import append_decision, apply_decisions, decisions_path, flag, load_decisions
 from corpus_ft.review.report import render
@@ -110,7 +110,7 @@ def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | Non
         kind, split, rec = index[rid]
         d = decisions.get(rid)
         edited = bool(d and d["action"] == "edit")
-        return {"id": rid, "kind": kind, "split": split, "flag": flag(d),
+        return {"id": rid, "kind": kind, "split": split, "flag": flag(d), "augmented": augmented_from(rec),
                 "record": apply_decisions([rec], {rid: d})[0][0] if edited else rec,
                 "original": rec if edited else None, "source": source_span(run, rec.get("source") or {})}
 
@@ -138,6 +138,8 @@ def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | Non
             if q.get("path") and (rec.get("source") or {}).get("path") != q["path"]:
                 continue
             if q.get("flag") and flag(decisions.get(rid)) != q["flag"]:
+                continue
+            if q.get("origin") and (augmented_from(rec) is not None) != (q["origin"] == "augmented"):
                 continue
             if needle and needle not in rid.lower() and needle not in record_text(rec, CONTENT_ROLES).lower():
                 continue

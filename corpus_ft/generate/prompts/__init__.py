@@ -4,7 +4,8 @@ A question-answer pair takes three steps, as the better dataset generators do it
 writes questions seeing the document title, the heading path and the product name (so a
 question names what it is about); `qa_answer.txt` answers one question from the chunk alone;
 `qa_check.txt` asks whether the chunk supports the answer, and unsupported pairs are dropped.
-`code_summary.txt` summarises a code unit. A recipe overrides any of them with
+`code_summary.txt` summarises a code unit. `qa_paraphrase.txt` rewrites a train question for
+`datasets.augment.paraphrase` (corpus_ft/datasets/augment.py). A recipe overrides any of them with
 `datasets.generator.prompts: {qa: my_qa.txt}`. Templates are Jinja2 (`{{ text }}`,
 `{% if heading_path %}…{% endif %}`); an unknown placeholder is an error when the template is
 loaded, not halfway through a paid run. The rendered text is the user message.
@@ -14,6 +15,7 @@ Placeholders:
   qa_answer:     text, question, heading_path, path
   qa_check:      text, question, answer, heading_path, path
   code_summary:  code, name, signature, docstring, kind, path, language, start_line, end_line
+  qa_paraphrase: question, n
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import jinja2
 from corpus_ft.util import CorpusFtError
 
 HERE = Path(__file__).resolve().parent
-KINDS = ("qa", "qa_answer", "qa_check", "code_summary")
+KINDS = ("qa", "qa_answer", "qa_check", "code_summary", "qa_paraphrase")
 MAX_CODE_CHARS = 12_000  # a longer unit is cut, so one huge class cannot overflow the context
 
 _SAMPLE = {
@@ -36,6 +38,7 @@ _SAMPLE = {
     "qa_check": {"text": "t", "question": "q", "answer": "a", "heading_path": "A > B", "path": "p"},
     "code_summary": {"code": "c", "name": "f", "signature": "def f()", "docstring": "", "kind": "function",
                      "path": "p", "language": "python", "start_line": 1, "end_line": 2},
+    "qa_paraphrase": {"question": "q", "n": 2},
 }
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
@@ -90,6 +93,11 @@ def check_prompt(template: jinja2.Template, chunk: Mapping, question: str, answe
     """Step 3: does the chunk support this answer?"""
     return template.render(text=chunk.get("text", ""), question=question, answer=answer, path=chunk.get("path", ""),
                            heading_path=" > ".join(chunk.get("heading_path") or [])).strip()
+
+
+def paraphrase_prompt(template: jinja2.Template, question: str, n: int) -> str:
+    """datasets.augment.paraphrase: n rewordings of one train question."""
+    return template.render(question=question, n=n).strip()
 
 
 def summary_prompt(template: jinja2.Template, unit: Mapping) -> str:

@@ -100,7 +100,10 @@
     };
     const head = el("div", {className: "rechead"},
       el("code", {textContent: item.id}), el("span", {className: "badge", textContent: item.kind}),
-      el("span", {className: "badge", textContent: item.split}), flag, el("span", {className: "spacer"}),
+      el("span", {className: "badge", textContent: item.split}),
+      ...(item.augmented ? [el("span", {className: "badge badge-augmented", title: "made from " + item.augmented.from,
+                                        textContent: "augmented: " + item.augmented.op})] : []),
+      flag, el("span", {className: "spacer"}),
       el("button", {type: "button", className: "accept", textContent: "Accept", onclick: () => decide("accept")}),
       el("button", {type: "button", className: "reject", textContent: "Reject", onclick: () => decide("reject")}),
       el("button", {type: "button", className: "edit", textContent: "Edit", onclick: edit}));
