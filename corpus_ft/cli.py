@@ -377,8 +377,9 @@ def train_cmd(run_dir: Path, recipe_path: Path | None, config_file: Path | None,
 @click.option("--merge", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Write the base model with the adapter merged in here (a plain transformers model).")
 @click.option("--dtype", type=click.Choice(["bf16", "fp16", "fp32"]), default="bf16", show_default=True)
-@click.option("--quantize", type=click.Choice(["bf16", "fp16", "fp32", "int8", "nf4"]), default=None,
-              help="Store the merged model in this form: a dtype, or bitsandbytes int8 / 4-bit NF4 (transformers loads it).")
+@click.option("--quantize", type=click.Choice(["bf16", "fp16", "fp32", "int8", "nf4", "gguf-f16", "gguf-q8_0"]), default=None,
+              help="Store the merged model in this form: a dtype, bitsandbytes int8 / 4-bit NF4 (transformers loads it), "
+                   "or one llama.cpp GGUF file (F16 or Q8_0).")
 def export_cmd(run_dir: Path, out_dir: Path, dtype: str, quantize: str | None) -> None:
     """Merge RUN_DIR/model/adapter into its base model, for vLLM, TGI or transformers to serve."""
     from corpus_ft.train.export import export_merged
@@ -802,8 +803,9 @@ if __name__ == "__main__":
 
 @bench.command("quantize")  # quantized inference (corpus_ft/bench/quantize.py)
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--forms", default="fp32,bf16,int8,nf4", show_default=True,
-              help="Comma-separated: fp32, bf16, int8 (bitsandbytes LLM.int8), nf4 (bitsandbytes 4-bit).")
+@click.option("--forms", default="fp32,bf16,int8,nf4,gguf-f16,gguf-q8_0", show_default=True,
+              help="Comma-separated: fp32, bf16, int8 (bitsandbytes LLM.int8), nf4 (bitsandbytes 4-bit), "
+                   "gguf-f16, gguf-q8_0 (llama.cpp GGUF, read back).")
 @click.option("--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Domain queries (YAML/JSONL, as `evaluate --queries`); scored beside the test split.")
 @click.option("--test-sample", default=10, show_default=True, help="Held-out test records per dataset kind.")

@@ -45,16 +45,26 @@ def test_bench_quantize_measures_every_form_side_by_side(tuned_run):
     out = tuned_run / "bench" / "quantize"
     assert json.loads((out / "results.json").read_text()) == result
     forms = {row["form"]: row for row in result["results"]}
-    assert list(forms) == ["fp32", "bf16", "int8", "nf4"] and result["queries"] == 1
+    assert list(forms) == ["fp32", "bf16", "int8", "nf4", "gguf-f16", "gguf-q8_0"] and result["queries"] == 1
     for row in forms.values():
-        assert row["load_s"] > 0 and row["ttft_s"] > 0 and row["tokens_per_s"] > 0 and row["new_tokens"] > 0
-        assert row["ppl"] > 1 and row["ppl_tokens"] > 0 and row["keyword_recall"] is not None
+        assert row["ppl"] > 1 and row["ppl_tokens"] > 0 and row["keyword_recall"] is not None and row["new_tokens"] > 0
+        if row["form"].startswith("gguf-"):  # no GGUF runtime here: no latency figures, the table says why
+            assert row["tokens_per_s"] is row["ttft_s"] is row["load_s"] is None
+            assert row["latency_note"] == "no GGUF runtime installed"
+        else:
+            assert row["load_s"] > 0 and row["ttft_s"] > 0 and row["tokens_per_s"] > 0 and row["latency_note"] is None
     # the same merged weights: bf16 and 8-bit stay close to fp32's perplexity; each form stores fewer bytes
     assert forms["bf16"]["ppl"] == pytest.approx(forms["fp32"]["ppl"], rel=0.05)
     assert forms["int8"]["ppl"] == pytest.approx(forms["fp32"]["ppl"], rel=0.05)
     assert forms["fp32"]["weights_mib"] > forms["bf16"]["weights_mib"] > forms["nf4"]["weights_mib"]
+    # the GGUF files read back: F16 scores as fp32 does, Q8_0 within its quantization error; Q8_0 is the smaller file
+    assert forms["gguf-f16"]["ppl"] == pytest.approx(forms["fp32"]["ppl"], rel=0.01)
+    assert forms["gguf-q8_0"]["ppl"] == pytest.approx(forms["fp32"]["ppl"], rel=0.05)
+    assert forms["gguf-q8_0"]["weights_mib"] < forms["gguf-f16"]["weights_mib"]
+    assert forms["gguf-f16"]["weights_mib"] == pytest.approx((out / "gguf-f16.gguf").stat().st_size / 2**20, abs=0.06)
     report = (out / "report.md").read_text()
     assert "| nf4 |" in report and "plot.svg" in report
+    assert "| gguf-q8_0 |" in report and "no GGUF runtime installed" in report
     assert (out / "plot.svg").read_text().lstrip().startswith("<?xml")
 
 

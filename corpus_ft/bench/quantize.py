@@ -1,11 +1,15 @@
 """`corpus-ft bench quantize RUN_DIR`: the tuned model at several precisions, latency beside quality, in one run.
 
 The run's model is merged once (train/export.py) into RUN_DIR/bench/quantize/merged, then loaded as
-each form: fp32, bf16, bitsandbytes int8 (LLM.int8) and 4-bit NF4. For each: load time, time to
+each form: fp32, bf16, bitsandbytes int8 (LLM.int8), 4-bit NF4 and the GGUF files `export --quantize gguf-…`
+writes (F16, Q8_0). For each: load time, time to
 first token, generation tokens/s, memory, held-out perplexity and the domain-query scores, scored
 by evaluate's own functions (evaluate/scoring.py, evaluate/metrics.py) on evaluate's own rows
 (the queries file and the test split). Results: results.json, report.md and plot.svg beside it.
 The same code runs on a GPU (device 'auto'); on the CPU memory is the process's resident growth.
+A GGUF row is the file written, read back through the project's GGUF import (model/gguf.py) and
+scored like the rest: its size and quality are the file's. Its latency needs a GGUF runtime
+(llama.cpp); none is installed here, so the row says so instead of timing transformers.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from pathlib import Path
 
 from corpus_ft.util import CorpusFtError, atomic_dir, atomic_file, atomic_write_json, atomic_write_text, offline_env
 
-FORMS = ("fp32", "bf16", "int8", "nf4")
+FORMS = ("fp32", "bf16", "int8", "nf4", "gguf-f16", "gguf-q8_0")
+NO_RUNTIME = "no GGUF runtime installed"
 
 
 def _rss_mib() -> float:
@@ -50,6 +55,33 @@ def merged_dir(run_dir: Path) -> Path:
     return out
 
 
+def gguf_form(path: Path, form: str) -> tuple[Path, Path]:
+    """(GGUF file, its import directory) for a gguf-* form of the merged model, each written once per merge."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from corpus_ft.model.gguf import import_gguf
+    from corpus_ft.model.gguf_write import write_gguf
+    from corpus_ft.train.export import GGUF
+
+    file, imported = path.parent / f"{form}.gguf", path.parent / f"{form}-import"
+    stamp = (path / "bench_source.json").stat().st_mtime
+    if not file.is_file() or file.stat().st_mtime < stamp:
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        write_gguf(model, AutoTokenizer.from_pretrained(path), file, qtype=GGUF[form], name=f"merged-{GGUF[form]}")
+        del model
+    if not (imported / "config.json").is_file() or (imported / "config.json").stat().st_mtime < file.stat().st_mtime:
+        import_gguf(file, imported)
+    return file, imported
+
+
+def gguf_runtime() -> str | None:
+    """The installed GGUF runtime's name (llama-cpp-python), or None."""
+    import importlib.util
+
+    return "llama-cpp-python" if importlib.util.find_spec("llama_cpp") else None
+
+
 def load_form(path: Path, form: str, device: str):
     """The merged model as `form`: fp32/bf16 weights, or bitsandbytes int8 / NF4 (compute in fp32 on the CPU)."""
     import torch
@@ -59,13 +91,19 @@ def load_form(path: Path, form: str, device: str):
 
     if form not in FORMS:
         raise CorpusFtError(f"--forms: unknown form {form!r}; choose from {', '.join(FORMS)}")
-    if form in ("fp32", "bf16"):
+    if form.startswith("gguf-"):  # the GGUF file read back (dequantised to fp32) through the project's import
+        model = AutoModelForCausalLM.from_pretrained(gguf_form(path, form)[1], dtype=torch.float32).to(device)
+    elif form in ("fp32", "bf16"):
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype(form)).to(device)
     else:
         compute = torch.bfloat16 if device.startswith("cuda") else torch.float32
         model = AutoModelForCausalLM.from_pretrained(path, dtype=compute, quantization_config=bnb_config(form, compute),
                                                      device_map={"": device})
     return model.eval()
+
+
+def _round(v: float | None, digits: int) -> float | None:
+    return None if v is None else round(v, digits)
 
 
 def _measure(path: Path, form: str, device: str, tok, rows: list[dict], targets, max_new_tokens: int,
@@ -111,9 +149,17 @@ def _measure(path: Path, form: str, device: str, tok, rows: list[dict], targets,
         return sum(vals) / len(vals) if vals else None
 
     nll_sum, toks = sum(n for n, _ in nlls), sum(t for _, t in nlls)
-    return {"form": form, "load_s": round(load_s, 2), "ttft_s": round(ttft, 3),
-            "tokens_per_s": round(new_tokens / gen_s, 2) if gen_s > 0 else None, "new_tokens": new_tokens,
-            "memory_mib": round(memory, 1), "memory_kind": "peak allocated (CUDA)" if cuda else "resident growth (CPU)",
+    if form.startswith("gguf-"):  # transformers' timings of dequantised weights say nothing about a GGUF runtime
+        file = gguf_form(path, form)[0]
+        load_s = ttft = new_tokens_s = memory = None
+        footprint = file.stat().st_size / 2**20
+        note = NO_RUNTIME if gguf_runtime() is None else f"{gguf_runtime()} installed; timing it is not implemented"
+    else:
+        new_tokens_s = round(new_tokens / gen_s, 2) if gen_s > 0 else None
+        note = None
+    return {"form": form, "load_s": _round(load_s, 2), "ttft_s": _round(ttft, 3),
+            "tokens_per_s": new_tokens_s, "new_tokens": new_tokens, "latency_note": note,
+            "memory_mib": _round(memory, 1), "memory_kind": "peak allocated (CUDA)" if cuda else "resident growth (CPU)",
             "weights_mib": round(footprint, 1), "ppl": perplexity(nll_sum, toks), "ppl_tokens": toks,
             "keyword_recall": mean("keyword_recall"), "rougeL": mean("rougeL"), "f1": mean("f1"),
             "answers": [a["answer"] for a in answers[:3]]}
@@ -162,9 +208,20 @@ COLUMNS = (("form", "form", "s"), ("load_s", "load s", ".2f"), ("ttft_s", "first
            ("ppl", "held-out ppl", ".2f"), ("keyword_recall", "keyword recall", ".3f"), ("f1", "token F1", ".3f"))
 
 
+WEIGHTS_NOTE = "weights MiB: bytes in memory as loaded (get_memory_footprint); for a GGUF row, the file's size."
+
+
+def _cell(r: dict, key: str, spec: str) -> str:
+    if spec == "s":
+        return str(r[key])
+    if r[key] is None and r.get("latency_note") and key in ("ttft_s", "tokens_per_s"):
+        return r["latency_note"]
+    return _fmt(r[key], spec)
+
+
 def table_rows(result: dict) -> list[list[str]]:
     """The results as strings, one list per form, in COLUMNS order."""
-    return [[_fmt(r[k], spec) if spec != "s" else str(r[k]) for k, _, spec in COLUMNS] for r in result["results"]]
+    return [[_cell(r, k, spec) for k, _, spec in COLUMNS] for r in result["results"]]
 
 
 def write_report(out: Path, result: dict) -> None:
@@ -195,7 +252,9 @@ def write_report(out: Path, result: dict) -> None:
         f"# Quantized inference: {result['run_dir']}\n\n"
         f"Device {result['device']}; {result['rows']} rows ({result['queries']} domain queries, the rest from the "
         f"test split); greedy, {result['max_new_tokens']} new tokens, batch {result['batch_size']}. "
-        f"Memory: {r0['memory_kind']}.\n\n{head}{body}\n![latency vs quality](plot.svg)\n"))
+        f"Memory: {r0['memory_kind']}. {WEIGHTS_NOTE} GGUF rows: the file read back through the project's GGUF "
+        f"import and scored by transformers; their latency needs a GGUF runtime.\n\n{head}{body}\n"
+        "![latency vs quality](plot.svg)\n"))
 
 
 def print_table(result: dict) -> None:

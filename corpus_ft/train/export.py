@@ -4,7 +4,8 @@ For QLoRA the base is reloaded in bf16, not 4-bit: merging into dequantized NF4 
 bake the quantization error into every weight, and servers load bf16 checkpoints anyway.
 IA3 merges like LoRA (its scales multiply into the weights); prefix and prompt tuning train virtual
 tokens, not weights, so there is nothing to merge: they are served as base + adapter through PEFT.
-`--quantize int8|nf4` merges first, then stores the merged weights through bitsandbytes.
+`--quantize int8|nf4` merges first, then stores the merged weights through bitsandbytes;
+`--quantize gguf-f16|gguf-q8_0` merges, then writes one llama.cpp GGUF file (model/gguf_write.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 from corpus_ft.util import CorpusFtError, atomic_dir, offline_env, write_manifest
 
 DTYPES = ("bf16", "fp16", "fp32")
-QUANTIZE = ("bf16", "fp16", "fp32", "int8", "nf4")  # the forms `export --quantize` writes
+GGUF = {"gguf-f16": "f16", "gguf-q8_0": "q8_0"}  # `--quantize` form -> GGUF tensor type
+QUANTIZE = ("bf16", "fp16", "fp32", "int8", "nf4", *GGUF)  # the forms `export --quantize` writes
 
 
 def torch_dtype(name: str):
@@ -81,8 +83,18 @@ def export_merged(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, dty
         raise CorpusFtError(f"--quantize must be one of {', '.join(QUANTIZE)}, got {quantize!r}")
     if quantize in DTYPES:
         dtype, quantize = quantize, None
+    if quantize in GGUF:  # GGUF takes fp32 weights and writes its own F16/Q8_0
+        dtype = "fp32"
     model, tokenizer, source, inputs = load_merged(run_dir, dtype)
     with atomic_dir(out_dir) as tmp:
+        if quantize in GGUF:
+            from corpus_ft.model.gguf_write import write_gguf
+
+            name = f"{Path(run_dir).resolve().name}-{GGUF[quantize]}"
+            info = write_gguf(model, tokenizer, tmp / f"{name}.gguf", qtype=GGUF[quantize], name=name)
+            write_manifest(tmp, "export", inputs, {"dtype": dtype, "quantize": quantize, "source": str(source),
+                                                   "gguf": {**info, "path": f"{name}.gguf"}})
+            return Path(out_dir)
         if quantize is None:
             model.save_pretrained(tmp)
         else:
