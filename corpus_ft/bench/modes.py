@@ -16,7 +16,6 @@ OUT/<mode>/datasets/, a copy of RUN_DIR's with `datasets.augment` applied to the
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
