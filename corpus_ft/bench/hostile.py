@@ -190,7 +190,6 @@ def _utf8(s: str) -> bool:
 
 def run_once(base: Path, scale: int) -> dict:
     """One hostile repository, ingested, built, reviewed and sampled; what was checked and measured."""
-
     repo, outside, run = base / f"repo{scale}", base / f"outside{scale}", base / f"run{scale}"
     made = build_repo(repo, outside, scale)
     steps = {}
