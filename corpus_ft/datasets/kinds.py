@@ -418,7 +418,7 @@ def skip_reason(unit: dict) -> str | None:
 
 
 def _python_stub(text: str) -> bool:
-    """A def whose body is only pass, ..., `raise NotImplementedError` and/or a docstring."""
+    """A def whose body is only pass, ..., a bare NotImplementedError raise and/or a docstring."""
     import ast
     import textwrap
 
@@ -435,7 +435,7 @@ def _python_stub(text: str) -> bool:
 
 
 def _not_implemented(st) -> bool:
-    """`raise NotImplementedError(...)`: an abstract method's body says nothing about what it does."""
+    """A bare NotImplementedError raise: an abstract method's body says nothing about what it does."""
     import ast
 
     exc = st.exc.func if isinstance(st, ast.Raise) and isinstance(st.exc, ast.Call) else getattr(st, "exc", None)
