@@ -22,6 +22,12 @@ Method = Literal["qlora", "lora", "full", "prefix", "ia3", "prompt"]
 METHODS: tuple[str, ...] = get_args(Method)
 ADAPTER_METHODS = ("qlora", "lora")  # LoRA-family: lora_r, lora_alpha, target_modules, use_dora apply
 PROMPT_METHODS = ("prefix", "prompt")  # virtual tokens: cannot merge into the weights
+# The peak learning rate each method trains at when none is set. LoRA's is the QLoRA paper's; a full
+# fine-tune moves every weight, so it steps 20x smaller (against forgetting); IA3, prefix and prompt
+# tuning train a few thousand numbers each and need much larger steps (PEFT's examples, and
+# `corpus-ft bench modes --methods ... --lr ...` on SmolLM2: README "Benchmarks").
+METHOD_LEARNING_RATES: dict[str, float] = {"qlora": 2e-4, "lora": 2e-4, "full": 1e-5, "ia3": 3e-3,
+                                           "prefix": 1e-2, "prompt": 3e-2}
 Optimizer = Literal["adamw_torch", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit"]
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 Attention = Literal["sdpa", "flash_attention_2", "eager"]
@@ -29,7 +35,7 @@ ATTENTIONS: tuple[str, ...] = get_args(Attention)
 Sharding = Literal["none", "ddp", "fsdp"]
 SHARDINGS: tuple[str, ...] = get_args(Sharding)
 
-__all__ = ["ADAPTER_METHODS", "ATTENTIONS", "PROMPT_METHODS", "KINDS", "METHODS", "OPTIMIZERS", "SHARDINGS", "STAGES", "config_error", "describe_error",
+__all__ = ["ADAPTER_METHODS", "ATTENTIONS", "PROMPT_METHODS", "KINDS", "METHOD_LEARNING_RATES", "METHODS", "OPTIMIZERS", "SHARDINGS", "STAGES", "config_error", "describe_error",
            "line_of", "set_dotted"]
 
 

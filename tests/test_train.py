@@ -202,8 +202,9 @@ def test_qlora_on_cpu_trains_4bit_with_a_warning(run, caplog):
 
 
 @pytest.mark.slow
-def test_full_finetune_and_non_llama_architecture(run, tmp_path):
-    """A GPT-2 built locally, with no chat template, trains through the same path, here fully fine-tuned."""
+def test_full_finetune_and_non_llama_architecture(run, tmp_path, caplog):
+    """A GPT-2 built locally, with no chat template, trains through the same path, here fully fine-tuned
+    (at a learning rate that draws the forgetting warning)."""
     from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
     from corpus_ft.model.chat import DEFAULT_CHAT_TEMPLATE
@@ -214,9 +215,11 @@ def test_full_finetune_and_non_llama_architecture(run, tmp_path):
     gpt2.save_pretrained(tmp_path / "gpt2")
     tok.chat_template = None  # a base model without a chat template gets corpus-ft's default
     tok.save_pretrained(tmp_path / "gpt2")
-    r = cli("train", run, "--model", tmp_path / "gpt2", "--method", "full", "--max-steps", "4", "--seq-len", "128",
-            "--eval-steps", "2", "--save-steps", "2", "--lr", "1e-3", "--json")
+    with caplog.at_level("WARNING"):
+        r = cli("train", run, "--model", tmp_path / "gpt2", "--method", "full", "--max-steps", "4", "--seq-len", "128",
+                "--eval-steps", "2", "--save-steps", "2", "--lr", "1e-3", "--json")
     assert r.exit_code == 0, r.output
+    assert "full fine-tuning at learning rate 0.001" in caplog.text and "1e-5..2e-5 is usual" in caplog.text
     assert json.loads(r.stdout)["output"].endswith("model/full")
     assert (run / "model" / "full" / "config.json").is_file()
     assert json.loads((run / "model" / "full" / "config.json").read_text())["model_type"] == "gpt2"

@@ -64,6 +64,17 @@ def test_prompt_methods_default_to_unpacked_and_prefix_to_no_checkpointing():
     assert lora.packing is True
 
 
+def test_each_method_has_its_own_default_learning_rate_and_a_set_one_wins():
+    """Unset, the rate suits the method: a full fine-tune steps 20x smaller than LoRA (against forgetting),
+    the few-parameter methods much larger (2e-4 barely moved a prefix on SmolLM2: README "Benchmarks")."""
+    rates = {m: TrainConfig(method=m).learning_rate for m in ("lora", "qlora", "full", "ia3", "prefix", "prompt")}
+    assert rates == {"lora": 2e-4, "qlora": 2e-4, "full": 1e-5, "ia3": 3e-3, "prefix": 1e-2, "prompt": 3e-2}
+    assert TrainConfig(method="full", learning_rate=5e-5).learning_rate == 5e-5
+    assert TrainConfig.model_validate(TrainConfig(method="prefix").model_dump()).learning_rate == 1e-2  # round trip
+    with pytest.raises(ValidationError, match="less than or equal to 1"):
+        TrainConfig(method="prompt", learning_rate=3.0)
+
+
 def test_cli_refuses_packed_prefix_before_loading(run):
     r = cli("train", run, "--method", "prefix", "--packing", "--max-steps", "1")
     assert r.exit_code == 2 and "cannot pack records" in r.output and not (run / "model").exists()
@@ -89,6 +100,48 @@ def test_estimated_trainable_parameters_match_peft(base_run, settings):
     est = plan(cfg, gpu="24GiB").estimate
     assert est.trainable_params == counted > 0
     assert est.breakdown["optimizer"] * 2**30 == pytest.approx(8 * counted)  # AdamW: two fp32 states
+
+
+@pytest.mark.parametrize("projection", [False, True])
+def test_prefix_init_zero_starts_every_key_and_value_at_zero(base_run, projection):
+    """prefix_init: zero (the default) starts every layer's prefix keys and values at 0, through the
+    projection MLP too; random is PEFT's own start (README "Benchmarks": what each does on SmolLM2)."""
+    import torch
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from corpus_ft.train.trainer import peft_config
+
+    model_dir = str(base_run / "tiny-model")
+
+    def prefix_kv(init: str) -> torch.Tensor:
+        cfg = TrainConfig(model=model_dir, method="prefix", prefix_projection=projection, prefix_init=init)
+        built = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir), peft_config(cfg, model_dir))
+        with torch.no_grad():  # every layer's prefix keys and values, flattened, as the attention receives them
+            return built.prompt_encoder["default"](torch.arange(cfg.num_virtual_tokens).unsqueeze(0))
+
+    assert TrainConfig(method="prefix").prefix_init == "zero"
+    assert torch.count_nonzero(prefix_kv("zero")) == 0 and torch.count_nonzero(prefix_kv("random")) > 0
+
+
+def test_prompt_tuning_without_text_starts_from_real_token_embeddings(base_run):
+    """PEFT's RANDOM init draws N(0, 1) vectors, far off the embedding scale (on SmolLM2 it cost the answers
+    their ROUGE-L and raised general-text perplexity); without prompt_init_text each virtual token starts
+    as a real vocabulary token's embedding."""
+    import torch
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from corpus_ft.train.trainer import peft_config
+
+    model_dir = str(base_run / "tiny-model")
+    cfg = TrainConfig(model=model_dir, method="prompt", num_virtual_tokens=6)
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    vocab = model.get_input_embeddings().weight.detach().clone()
+    built = get_peft_model(model, peft_config(cfg, model_dir))
+    with torch.no_grad():
+        virtual = built.prompt_encoder["default"](torch.arange(6).unsqueeze(0))[0]
+    assert all(any(torch.equal(v, row) for row in vocab) for v in virtual)
 
 
 def test_prefix_memory_grows_with_virtual_tokens_and_prompt_tokens_lengthen_the_sequence(base_run):

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from corpus_ft.settings import ADAPTER_METHODS, KINDS, PROMPT_METHODS, Attention, Method, Optimizer, Sharding
+from corpus_ft.settings import ADAPTER_METHODS, KINDS, METHOD_LEARNING_RATES, PROMPT_METHODS, Attention, Method, Optimizer, Sharding
 from corpus_ft.util import CorpusFtError
 
 
@@ -45,9 +45,12 @@ class TrainConfig(BaseModel):
         "prefix: train the prefix through a 2-layer MLP (the prefix-tuning paper's reparametrisation): "
         "steadier training, many more trainable parameters during training."))
     prefix_hidden_size: int = Field(512, ge=1, le=65_536, description="prefix with prefix_projection: the MLP's hidden width.")
+    prefix_init: Literal["zero", "random"] = Field("zero", description=(
+        "prefix: start the trained keys and values at zero (training starts from the base model's behaviour) "
+        "or at random (PEFT's default: random vectors in every layer's attention, a much worse start)."))
     prompt_init_text: str | None = Field(None, description=(
         "prompt: start the virtual tokens from this text's embeddings (e.g. 'Answer questions about the "
-        "Ledgerline service:') instead of random ones; usually trains faster."))
+        "Ledgerline service:') instead of the embeddings of randomly sampled vocabulary tokens."))
     ia3_target_modules: list[str] = Field(["k_proj", "v_proj", "down_proj"], description=(
         "ia3: layers whose outputs (inputs, for feed-forward ones) get a learned scale; the IA3 paper's choice is "
         "keys, values and the MLP's down projection. More layers: more parameters, a little more memory."))
@@ -70,7 +73,9 @@ class TrainConfig(BaseModel):
     # --- batch and schedule ---
     micro_batch: int = Field(4, le=65_536, ge=1, description="Sequences per forward pass per GPU: higher is faster and uses more memory.")
     grad_accum: int = Field(4, le=65_536, ge=1, description="Micro-batches per optimizer step: raises the effective batch at no memory cost.")
-    learning_rate: float = Field(2e-4, le=1.0, gt=0, description="Peak learning rate: 1e-4..3e-4 for LoRA, ~1e-5 for full fine-tuning.")
+    learning_rate: float | None = Field(None, le=1.0, gt=0, description=(
+        "Peak learning rate. Unset: the method's own (lora/qlora 2e-4, full 1e-5, ia3 3e-3, prefix 1e-2, "
+        "prompt 3e-2); a full fine-tune above ~5e-5 risks forgetting what the base knew."))
     lr_scheduler: Literal["cosine", "linear", "constant"] = Field("cosine", description="Decay after warm-up.")
     warmup_ratio: float = Field(0.03, ge=0.0, lt=1.0, description="Fraction of the steps spent warming the learning rate up.")
     epochs: float = Field(1.0, le=10_000, gt=0, description="Passes over the (mixed) training data; ignored when max_steps > 0.")
@@ -147,6 +152,8 @@ class TrainConfig(BaseModel):
     def _method_fits_settings(self) -> TrainConfig:
         """Combinations a method cannot train with are refused here, with the reason, before anything loads."""
         given = self.model_fields_set
+        if self.learning_rate is None:
+            self.learning_rate = METHOD_LEARNING_RATES[self.method]
         if self.method not in ADAPTER_METHODS and self.use_dora:
             raise ValueError(f"use_dora is a LoRA option; method {self.method!r} has no LoRA adapters "
                              "(use method lora or qlora with use_dora, or drop use_dora)")

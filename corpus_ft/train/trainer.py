@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 TINY_WARNING = ("training the TINY RANDOM test model (`--model tiny`): its answers are noise; it exists for tests. "
                 "Drop --model to train the real default, smollm2-135m-instruct")
 COMPLETE = "corpus_ft_complete.json"  # written into a checkpoint after every file of it is on disk
+FULL_LR_WARN = 5e-5  # above this a full fine-tune is warned of forgetting (TrainConfig.learning_rate)
 
 
 # --- the recipe: setup -> fit -> save around one plan -------------------------------------
@@ -117,6 +118,10 @@ def setup(run_dir: Path, config: TrainConfig, resume: bool) -> TrainPlan:
     if config.method == "qlora" and device == "cpu":
         log.warning("QLoRA on the CPU: bitsandbytes' CPU backend trains 4-bit, but slowly and with no memory "
                     "gain on small models; `--method lora` is faster here")
+    if config.method == "full" and config.learning_rate > FULL_LR_WARN:
+        log.warning("full fine-tuning at learning rate %g: every weight moves, and above ~%g the model forgets "
+                    "what it knew (general-text perplexity rises); 1e-5..2e-5 is usual (the default when unset)",
+                    config.learning_rate, FULL_LR_WARN)
     model_ref = resolve_model(run_dir, config.model) if state.is_main_process else None
     state.wait_for_everyone()
     model_ref = model_ref or resolve_model(run_dir, config.model)  # other ranks see the built tiny model
@@ -285,11 +290,14 @@ def peft_config(config: TrainConfig, base: str | None = None):
     if config.method == "prefix":
         return peft.PrefixTuningConfig(num_virtual_tokens=config.num_virtual_tokens,
                                        prefix_projection=config.prefix_projection,
-                                       encoder_hidden_size=config.prefix_hidden_size, task_type="CAUSAL_LM")
+                                       encoder_hidden_size=config.prefix_hidden_size, task_type="CAUSAL_LM",
+                                       init_weights="zero" if config.prefix_init == "zero" else None)
     if config.method == "prompt":
         text = config.prompt_init_text
         return peft.PromptTuningConfig(num_virtual_tokens=config.num_virtual_tokens, task_type="CAUSAL_LM",
-                                       prompt_tuning_init="TEXT" if text else "RANDOM", prompt_tuning_init_text=text,
+                                       # no text: start from real token embeddings (the prompt-tuning paper's
+                                       # advice); PEFT's RANDOM draws N(0, 1) vectors far off the embedding scale
+                                       prompt_tuning_init="TEXT" if text else "SAMPLE_VOCAB", prompt_tuning_init_text=text,
                                        tokenizer_name_or_path=base if text else None)
     return peft.LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                            target_modules=config.target_modules, use_dora=config.use_dora, bias="none",
