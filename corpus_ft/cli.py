@@ -711,7 +711,9 @@ def bench_generate_cmd(model_dir: str | None, n_prompts: int, max_new_tokens: in
 @click.option("--steps", default=20, show_default=True, type=click.IntRange(1), help="Optimizer steps per mode (same token budget).")
 @click.option("--seq-len", default=256, show_default=True, type=click.IntRange(16))
 @click.option("--micro-batch", default=4, show_default=True, type=click.IntRange(1))
-@click.option("--lr", "learning_rate", default=1e-3, show_default=True, type=float)
+@click.option("--lr", "learning_rate", default="lora=1e-3,qlora=1e-3", show_default=True,
+              help="One rate for every method (1e-3), or METHOD=RATE pairs (lora=1e-3,prefix=1e-2); a method not "
+                   "named trains at its own default (TrainConfig.learning_rate).")
 @click.option("--lora-r", default=32, show_default=True, type=click.IntRange(1))
 @click.option("--kinds", help="Comma-separated kinds to compare [default: every built kind].")
 @click.option("--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Domain queries file.")
@@ -728,6 +730,9 @@ def bench_modes_cmd(run_dir: Path, kinds: str | None, out_dir: Path | None, meth
 
     def listed(text: str | None) -> list[str] | None:
         return [k.strip() for k in text.split(",") if k.strip()] if text else None
+    from corpus_ft.bench.modes import parse_rates
+
+    options["learning_rate"] = parse_rates(options["learning_rate"])
     result = bench_modes(run_dir, kinds=listed(kinds), out=out_dir, progress=not as_json, methods=listed(methods),
                          augment=listed(augment), **options)
     if as_json:

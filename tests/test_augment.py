@@ -18,6 +18,7 @@ from corpus_ft.cli import main
 from corpus_ft.datasets import build_dataset
 from corpus_ft.datasets.augment import OFFLINE_OPS, AugmentConfig, augment_built, question_rewrites, sentence_windows
 from corpus_ft.datasets.split import assign_files
+from corpus_ft.settings import METHOD_LEARNING_RATES
 from corpus_ft.util import CorpusFtError, read_jsonl
 
 TEST_MARKER = "QUOKKA-TEST-ONLY-7f3a"  # planted in the file the split sends to test
@@ -225,7 +226,7 @@ def test_bench_modes_adds_the_method_and_augmentation_axes(built_run, copy_run, 
     run = copy_run(built_run)
     before = {p: p.read_bytes() for p in (run / "datasets").rglob("*.jsonl")}
     r = cli("bench", "modes", run, "--model", "tiny", "--kinds", "qa", "--steps", "2", "--seq-len", "64",
-            "--micro-batch", "2", "--lr", "1e-2", "--test-sample", "2", "--max-new-tokens", "2",
+            "--micro-batch", "2", "--lr", "lora=1e-2", "--test-sample", "2", "--max-new-tokens", "2",
             "--methods", "lora,prefix", "--augment", "off,on", "--out", tmp_path / "modes", "--json")
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)["modes"]
@@ -233,6 +234,7 @@ def test_bench_modes_adds_the_method_and_augmentation_axes(built_run, copy_run, 
         ("qa", "lora", "off"), ("qa", "lora", "on"), ("qa", "prefix", "off"), ("qa", "prefix", "on")]
     assert [m["dir"] for m in rows] == ["qa", "qa-lora-augmented", "qa-prefix", "qa-prefix-augmented"]
     assert all(m["steps"] == 2 for m in rows)
+    assert [m["learning_rate"] for m in rows] == [1e-2, 1e-2] + [METHOD_LEARNING_RATES["prefix"]] * 2  # its own default
     assert rows[1]["train_records"] > rows[0]["train_records"] == rows[2]["train_records"]
     assert len({m["test.ppl"] for m in rows}) == len(rows)  # four different adapters
     aug = tmp_path / "modes" / "qa-lora-augmented" / "datasets"
@@ -240,6 +242,10 @@ def test_bench_modes_adds_the_method_and_augmentation_axes(built_run, copy_run, 
     assert (aug / "qa" / "test.jsonl").read_bytes() == (run / "datasets" / "qa" / "test.jsonl").read_bytes()
     assert {p: p.read_bytes() for p in (run / "datasets").rglob("*.jsonl")} == before  # the run's data untouched
     table = (tmp_path / "modes" / "report.md").read_text()
-    assert "| mode | method | augment | train records |" in table and "| qa | prefix | on |" in table
+    assert "| mode | method | lr | augment | train records |" in table and "| qa | prefix | 0.01 | on |" in table
     r = cli("bench", "modes", run, "--model", "tiny", "--methods", "lora,adapterx")
     assert r.exit_code == 2 and "adapterx" in r.output and "prefix" in r.output
+    for lr, says in (("lora=fast", "METHOD=RATE pairs"), ("adapterx=1e-3", "unknown method 'adapterx'"),
+                     ("prefix=2", "prefix=2 is outside (0, 1]")):
+        r = cli("bench", "modes", run, "--model", "tiny", "--lr", lr)
+        assert r.exit_code == 2 and says in r.output, r.output

@@ -12,6 +12,12 @@ TrainConfig.method) and `augment` ("off", "on"). Rows: each kind alone with the 
 augmentation, then the mix for every (method, augment) pair. An augment=on mode trains on
 OUT/<mode>/datasets/, a copy of RUN_DIR's with `datasets.augment` applied to the train split only
 (validation and test are the run's own, byte for byte).
+
+Methods differ in the step size they need (a prefix holds a few thousand numbers, a full fine-tune
+moves all of them): `learning_rate` is one rate for every row or METHOD=RATE pairs, and a method not
+named trains at its own default (settings.METHOD_LEARNING_RATES); each row records its rate. The
+general-text perplexity column is evaluate's forgetting probe: a rise says the model lost ground
+outside the domain.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from corpus_ft.util import CorpusFtError, atomic_write_json, atomic_write_text
 
 COLUMNS = [("queries", "keyword_recall", "queries kw recall"), ("queries", "rougeL", "queries ROUGE-L"),
            ("queries", "ppl", "queries ppl"), ("test", "rougeL", "test ROUGE-L"),
-           ("test", "keyword_recall", "test kw recall"), ("test", "ppl", "test ppl")]
+           ("test", "keyword_recall", "test kw recall"), ("test", "ppl", "test ppl"),
+           ("general", "ppl", "general-text ppl")]  # evaluate's forgetting probe: up = the model lost general text
 
 
 def _mode_run(run_dir: Path, out: Path, mode: str, augment=None, kinds: list[str] = ()) -> Path:
@@ -63,12 +70,42 @@ def _dir_name(mode: str, method: str, aug: str, first_method: str) -> str:
     return f"{mode}-{method}" + ("-augmented" if aug == "on" else "")
 
 
-def _scores(agg: dict, side: str) -> dict:
+BENCH_RATES = {"lora": 1e-3, "qlora": 1e-3}  # LoRA steps higher than its default on a budget of ~20 steps
+
+
+def parse_rates(text: str) -> float | dict[str, float]:
+    """`--lr`: one rate ("1e-3") or METHOD=RATE pairs ("lora=1e-3,prefix=1e-2")."""
+    try:
+        if "=" not in text:
+            return float(text)
+        return {m.strip(): float(r) for m, r in (p.split("=") for p in text.split(",") if p.strip())}
+    except ValueError:
+        raise CorpusFtError(f"--lr expects a number (1e-3) or METHOD=RATE pairs (lora=1e-3,prefix=1e-2), "
+                            f"got {text!r}") from None
+
+
+def method_rates(rates: float | dict[str, float], methods: list[str]) -> dict[str, float]:
+    """The learning rate each method trains at: one for all, or per method with the method's default for the rest."""
+    from corpus_ft.settings import METHOD_LEARNING_RATES, METHODS
+
+    if not isinstance(rates, dict):
+        return {m: float(rates) for m in methods}
+    problems = [f"unknown method {m!r}" for m in rates if m not in METHODS]
+    problems += [f"{m}={r:g} is outside (0, 1]" for m, r in rates.items() if not 0 < r <= 1]
+    if problems:
+        raise CorpusFtError(f"--lr: {'; '.join(problems)} (methods: {', '.join(METHODS)})")
+    return {m: rates.get(m, METHOD_LEARNING_RATES[m]) for m in methods}
+
+
+def _scores(summary: dict, side: str) -> dict:
+    """One side's figures from evaluate's summary: the aggregates, plus the general-text perplexity."""
+    forgetting = summary.get("forgetting") or {}
+    agg = {**summary["aggregate"], "general": {side: {"ppl": forgetting.get(f"{side}_ppl")}}}
     return {f"{g}.{m}": agg.get(g, {}).get(side, {}).get(m) for g, m, _ in COLUMNS}
 
 
 def bench_modes(run_dir: str | os.PathLike, *, model: str = "smollm2-135m-instruct", steps: int = 20,
-                seq_len: int = 256, micro_batch: int = 4, learning_rate: float = 1e-3, lora_r: int = 32,
+                seq_len: int = 256, micro_batch: int = 4, learning_rate: float | dict[str, float] = BENCH_RATES, lora_r: int = 32,
                 kinds: list[str] | None = None, queries: str | os.PathLike | None = None, test_sample: int = 8,
                 max_new_tokens: int = 48, out: str | os.PathLike | None = None, progress: bool = False,
                 methods: list[str] | None = None, augment: list[str] | None = None,
@@ -86,6 +123,7 @@ def bench_modes(run_dir: str | os.PathLike, *, model: str = "smollm2-135m-instru
         raise CorpusFtError(f"bench modes: unknown value(s) {', '.join(bad)}; --methods takes {', '.join(METHODS)} "
                             "and --augment takes off, on (comma lists)")
     aug_cfg = AugmentConfig.model_validate(augment_config or {})
+    rates = method_rates(learning_rate, methods)
 
     run_dir = Path(run_dir)
     built = [k for k in (kinds or KINDS) if (run_dir / "datasets" / k / "train.jsonl").is_file()]
@@ -101,7 +139,7 @@ def bench_modes(run_dir: str | os.PathLike, *, model: str = "smollm2-135m-instru
         mode_dir = _mode_run(run_dir, out, _dir_name(mode, method, aug, methods[0]),
                              aug_cfg if aug == "on" else None, list(mix))
         cfg = TrainConfig(model=model, method=method, lora_r=lora_r, lora_alpha=2 * lora_r, lora_dropout=0.0,
-                          mix=mix, seq_len=seq_len, micro_batch=micro_batch, grad_accum=1, learning_rate=learning_rate,
+                          mix=mix, seq_len=seq_len, micro_batch=micro_batch, grad_accum=1, learning_rate=rates[method],
                           warmup_ratio=0.05, max_steps=steps, eval_steps=steps, save_steps=steps, logging_steps=max(1, steps // 4),
                           early_stopping_patience=0, seed=0)
         t0 = time.perf_counter()
@@ -109,13 +147,14 @@ def bench_modes(run_dir: str | os.PathLike, *, model: str = "smollm2-135m-instru
         train_s = time.perf_counter() - t0
         summary = evaluate(mode_dir, EvalConfig(queries=Path(queries) if queries else None, test_sample=test_sample,
                                                 kinds=built, max_new_tokens=max_new_tokens, seed=0))
-        base = base or _scores(summary["aggregate"], "base")
+        base = base or _scores(summary, "base")
         rows.append({"mode": mode, "method": method, "augment": aug, "mix": mix, "dir": mode_dir.name,
+                     "learning_rate": rates[method],
                      "train_records": _train_records(mode_dir, mix), "steps": trained["steps"], "train_loss": trained["train_loss"],
                      "train_s": round(train_s, 1), "eval_s": summary["timing"]["seconds"],
-                     **_scores(summary["aggregate"], "tuned")})
+                     **_scores(summary, "tuned")})
     result = {"run_dir": str(run_dir), "model": model, "token_budget": budget, "steps": steps, "seq_len": seq_len,
-              "micro_batch": micro_batch, "learning_rate": learning_rate, "lora_r": lora_r,
+              "micro_batch": micro_batch, "learning_rates": rates, "lora_r": lora_r,
               "queries": str(queries) if queries else None, "test_sample": test_sample,
               "max_new_tokens": max_new_tokens, "methods": methods, "augment": augment,
               "augment_config": aug_cfg.model_dump() if "on" in augment else None,
@@ -141,19 +180,21 @@ def markdown(result: dict) -> str:
     lines = [f"# Dataset formats compared: {result['model']}", "",
              f"Each mode: {result['steps']} steps x {result['micro_batch']} rows x {result['seq_len']} tokens "
              f"(budget {result['token_budget']:,} tokens; LoRA rows packed, prefix/prompt rows padded, one record a row), "
-             f"lr {result['learning_rate']}, LoRA r{result['lora_r']}; "
+             f"LoRA r{result['lora_r']}; "
              f"greedy answers of {result['max_new_tokens']} new tokens; {result['test_sample']} held-out test records per kind."]
     if result.get("augment_config"):
         a = result["augment_config"]
         lines.append(f"augment on: train split only, offline ops {', '.join(a['offline']) or 'none'}, "
                      f"{a['variants']} variant(s) per op and record (validation/test unchanged).")
-    lines += ["", "| mode | method | augment | train records | " + " | ".join(head) + " | train loss | train s |",
-              "| --- | --- | --- | ---: | " + " | ".join("---:" for _ in head) + " | ---: | ---: |",
-              "| base (untuned) | – | – | – | " + " | ".join(_fmt(result["base"][f"{g}.{m}"]) for g, m, _ in COLUMNS)
+    lines += ["", "| mode | method | lr | augment | train records | " + " | ".join(head) + " | train loss | train s |",
+              "| --- | --- | ---: | --- | ---: | " + " | ".join("---:" for _ in head) + " | ---: | ---: |",
+              "| base (untuned) | – | – | – | – | " + " | ".join(_fmt(result["base"].get(f"{g}.{m}")) for g, m, _ in COLUMNS)
               + " | – | – |"]
     for r in result["modes"]:
-        lines.append(f"| {r['mode']} | {r.get('method', 'lora')} | {r.get('augment', 'off')} | {r.get('train_records', '–')} | "
-                     + " | ".join(_fmt(r[f"{g}.{m}"]) for g, m, _ in COLUMNS)
+        lr = r.get("learning_rate", result.get("learning_rate"))
+        lines.append(f"| {r['mode']} | {r.get('method', 'lora')} | {lr:g} | {r.get('augment', 'off')} | "
+                     f"{r.get('train_records', '–')} | "
+                     + " | ".join(_fmt(r.get(f"{g}.{m}")) for g, m, _ in COLUMNS)
                      + f" | {_fmt(r['train_loss'])} | {r['train_s']:.0f} |")
     return "\n".join(lines) + "\n"
 
