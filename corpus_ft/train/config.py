@@ -75,7 +75,7 @@ class TrainConfig(BaseModel):
     grad_accum: int = Field(4, le=65_536, ge=1, description="Micro-batches per optimizer step: raises the effective batch at no memory cost.")
     learning_rate: float | None = Field(None, le=1.0, gt=0, description=(
         "Peak learning rate. Unset: the method's own (lora/qlora 2e-4, full 1e-5, ia3 3e-3, prefix 1e-2, "
-        "prompt 3e-2); a full fine-tune above ~5e-5 risks forgetting what the base knew."))
+        "prompt 3e-2); a full fine-tune above ~1e-4 risks forgetting what the base knew."))
     lr_scheduler: Literal["cosine", "linear", "constant"] = Field("cosine", description="Decay after warm-up.")
     warmup_ratio: float = Field(0.03, ge=0.0, lt=1.0, description="Fraction of the steps spent warming the learning rate up.")
     epochs: float = Field(1.0, le=10_000, gt=0, description="Passes over the (mixed) training data; ignored when max_steps > 0.")

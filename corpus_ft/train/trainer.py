@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 TINY_WARNING = ("training the TINY RANDOM test model (`--model tiny`): its answers are noise; it exists for tests. "
                 "Drop --model to train the real default, smollm2-135m-instruct")
 COMPLETE = "corpus_ft_complete.json"  # written into a checkpoint after every file of it is on disk
-FULL_LR_WARN = 5e-5  # above this a full fine-tune is warned of forgetting (TrainConfig.learning_rate)
+FULL_LR_WARN = 1e-4  # above this a full fine-tune is warned of forgetting (TrainConfig.learning_rate)
 
 
 # --- the recipe: setup -> fit -> save around one plan -------------------------------------
@@ -119,9 +119,9 @@ def setup(run_dir: Path, config: TrainConfig, resume: bool) -> TrainPlan:
         log.warning("QLoRA on the CPU: bitsandbytes' CPU backend trains 4-bit, but slowly and with no memory "
                     "gain on small models; `--method lora` is faster here")
     if config.method == "full" and config.learning_rate > FULL_LR_WARN:
-        log.warning("full fine-tuning at learning rate %g: every weight moves, and above ~%g the model forgets "
-                    "what it knew (general-text perplexity rises); 1e-5..2e-5 is usual (the default when unset)",
-                    config.learning_rate, FULL_LR_WARN)
+        log.warning("full fine-tuning at learning rate %g: every weight moves, and above ~%g a long run tends to "
+                    "forget what the model knew; 1e-5..2e-5 is usual (the default when unset), and `corpus-ft "
+                    "evaluate` shows general-text perplexity beside the domain's", config.learning_rate, FULL_LR_WARN)
     model_ref = resolve_model(run_dir, config.model) if state.is_main_process else None
     state.wait_for_everyone()
     model_ref = model_ref or resolve_model(run_dir, config.model)  # other ranks see the built tiny model
