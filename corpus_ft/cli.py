@@ -726,12 +726,10 @@ def bench_generate_cmd(model_dir: str | None, n_prompts: int, max_new_tokens: in
 def bench_modes_cmd(run_dir: Path, kinds: str | None, out_dir: Path | None, methods: str, augment: str, as_json: bool,
                     **options) -> None:
     """Train one adapter per dataset kind and one on the mix per method and augmentation (same budget): one table and plot."""
-    from corpus_ft.bench.modes import bench_modes, markdown
+    from corpus_ft.bench.modes import bench_modes, markdown, parse_rates
 
     def listed(text: str | None) -> list[str] | None:
         return [k.strip() for k in text.split(",") if k.strip()] if text else None
-    from corpus_ft.bench.modes import parse_rates
-
     options["learning_rate"] = parse_rates(options["learning_rate"])
     result = bench_modes(run_dir, kinds=listed(kinds), out=out_dir, progress=not as_json, methods=listed(methods),
                          augment=listed(augment), **options)

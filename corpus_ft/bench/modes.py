@@ -207,8 +207,9 @@ def plot(result: dict, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    names = [r["mode"] if (r.get("method"), r.get("augment")) in ((None, None), (result.get("methods", ["lora"])[0], "off"))
-             else f"{r['mode']}\n{r['method']}, aug {r['augment']}" for r in result["modes"]]
+    axes_used = len(result.get("methods", [])) > 1 or len(result.get("augment", [])) > 1
+    names = [f"{r['mode']}\n{r['method']} {r['learning_rate']:g}" + (", augmented" if r["augment"] == "on" else "")
+             if axes_used else r["mode"] for r in result["modes"]]
     for ax, key, label in zip(axes, ("queries.keyword_recall", "queries.rougeL"), ("keyword recall", "ROUGE-L")):
         ax.bar(names, [r[key] or 0 for r in result["modes"]], color="#4a7ab5")
         if result["base"][key] is not None:
