@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from corpus_ft import __version__
+from corpus_ft.bench.modes import BENCH_RATES
 from corpus_ft.cli_options import from_options, model_options
 from corpus_ft.datasets.config import BuildConfig
 from corpus_ft.estimate.memory import ESTIMATED_FIELDS, EstimateConfig
@@ -711,7 +712,7 @@ def bench_generate_cmd(model_dir: str | None, n_prompts: int, max_new_tokens: in
 @click.option("--steps", default=20, show_default=True, type=click.IntRange(1), help="Optimizer steps per mode (same token budget).")
 @click.option("--seq-len", default=256, show_default=True, type=click.IntRange(16))
 @click.option("--micro-batch", default=4, show_default=True, type=click.IntRange(1))
-@click.option("--lr", "learning_rate", default="lora=1e-3,qlora=1e-3", show_default=True,
+@click.option("--lr", "learning_rate", default=",".join(f"{m}={r:g}" for m, r in BENCH_RATES.items()), show_default=True,
               help="One rate for every method (1e-3), or METHOD=RATE pairs (lora=1e-3,prefix=1e-2); a method not "
                    "named trains at its own default (TrainConfig.learning_rate).")
 @click.option("--lora-r", default=32, show_default=True, type=click.IntRange(1))
