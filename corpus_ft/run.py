@@ -19,8 +19,7 @@ from pathlib import Path
 
 from corpus_ft.recipe import Recipe
 from corpus_ft.settings import STAGES
-from corpus_ft.util import CorpusFtError, atomic_write_text, is_up_to_date, offline_env, write_manifest
-from corpus_ft.util import with_run_lock
+from corpus_ft.util import CorpusFtError, atomic_write_text, is_up_to_date, offline_env, with_run_lock, write_manifest
 
 __all__ = ["STAGES", "run_dir_for", "run_recipe", "stamp_path"]
 
@@ -53,9 +52,11 @@ def _check_owner(run: Path, repo: Path) -> None:
     """Refuse to write one repository's run over another's (the Makefile and `ingest` record which one)."""
     owner = run / ".stamps" / "repo"
     if owner.is_file() and (recorded := owner.read_text().strip()) and Path(recorded) != Path(repo):
-        raise CorpusFtError(f"{run}: holds the run of {recorded}, not {repo}; running here would overwrite it. "
-                            f"Use `--repo {repo}` without --run-dir (its own directory is picked), another "
-                            f"--run-dir, or delete {run} first")
+        raise CorpusFtError(
+            f"{run}: holds the run of {recorded}, not {repo}; running here would overwrite it. "
+            f"Use `--repo {repo}` without --run-dir (its own directory is picked), another "
+            f"--run-dir, or delete {run} first"
+        )
 
 
 def _fresh(run: Path, stage: str, inputs: dict, config: dict, *outputs: Path) -> bool:
@@ -84,8 +85,10 @@ def _trained_kinds(recipe: Recipe) -> list[str]:
 
 def _need(path: Path, stage: str, before: str) -> None:
     if not path.exists():
-        raise CorpusFtError(f"{path}: not found, so `{stage}` cannot run yet; run the `{before}` stage first "
-                            f"(`corpus-ft run RECIPE --stage {before}`, or `corpus-ft run RECIPE` for everything)")
+        raise CorpusFtError(
+            f"{path}: not found, so `{stage}` cannot run yet; run the `{before}` stage first "
+            f"(`corpus-ft run RECIPE --stage {before}`, or `corpus-ft run RECIPE` for everything)"
+        )
 
 
 # --- stages: each returns a small dict whose "status" is "ran" or "up to date" -------------
@@ -101,8 +104,11 @@ def stage_ingest(recipe: Recipe, ctx: _Ctx) -> dict:
         atomic_write_text(repo_file, f"{recipe.repo}\n")
     _stamp(run, "ingest", {"units": run / "units.parquet"}, {"repo": str(recipe.repo)})
     unchanged = bool(report.get("cache", {}).get("unchanged"))
-    return {"status": "up to date" if unchanged else "ran", "files": report.get("files_ingested"),
-            "units": report.get("units")}
+    return {
+        "status": "up to date" if unchanged else "ran",
+        "files": report.get("files_ingested"),
+        "units": report.get("units"),
+    }
 
 
 def stage_datasets(recipe: Recipe, ctx: _Ctx) -> dict:
@@ -113,8 +119,11 @@ def stage_datasets(recipe: Recipe, ctx: _Ctx) -> dict:
     apply = recipe.review.apply_decisions and (run / "review" / "decisions.jsonl").is_file()
     stats = {k: build_dataset(k, run, recipe.datasets, apply_review=apply) for k in recipe.datasets.kinds}
     _stamp(run, "datasets", _dataset_manifests(recipe, run), {"kinds": list(recipe.datasets.kinds)})
-    return {"status": "up to date" if all(s.get("skipped") for s in stats.values()) else "ran",
-            "records": {k: s["total"] for k, s in stats.items()}, "applied_review": apply}
+    return {
+        "status": "up to date" if all(s.get("skipped") for s in stats.values()) else "ran",
+        "records": {k: s["total"] for k, s in stats.items()},
+        "applied_review": apply,
+    }
 
 
 def model_ref(recipe: Recipe, ctx: _Ctx) -> str:
@@ -132,12 +141,22 @@ def model_ref(recipe: Recipe, ctx: _Ctx) -> str:
     if _fresh(run, "tiny-model", inputs, config, out / "config.json"):
         return str(out)
     _need(run / "units.parquet", "tiny-model", "ingest")
-    ctx.say("warning: `model: tiny` is the random test model; its answers are noise. Use the default "
-            "(smollm2-135m-instruct) or a real Llama directory for real runs")
+    ctx.say(
+        "warning: `model: tiny` is the random test model; its answers are noise. Use the default "
+        "(smollm2-135m-instruct) or a real Llama directory for real runs"
+    )
     t0 = time.perf_counter()
     t = recipe.tiny
-    build_tiny_model(out, corpus_run=run, vocab_size=t.vocab_size, hidden_size=t.hidden_size,
-                     num_layers=t.layers, num_heads=t.heads, num_kv_heads=t.kv_heads, seed=t.seed)
+    build_tiny_model(
+        out,
+        corpus_run=run,
+        vocab_size=t.vocab_size,
+        hidden_size=t.hidden_size,
+        num_layers=t.layers,
+        num_heads=t.heads,
+        num_kv_heads=t.kv_heads,
+        seed=t.seed,
+    )
     _stamp(run, "tiny-model", inputs, config)
     ctx.results["tiny-model"] = {"status": "ran", "path": str(out), "seconds": round(time.perf_counter() - t0, 2)}
     ctx.say(_line("tiny-model", ctx.results["tiny-model"]))
@@ -158,8 +177,11 @@ def stage_review(recipe: Recipe, ctx: _Ctx) -> dict:
     _need(stamp_path(run, "datasets"), "review", "datasets")
     ref = model_ref(recipe, ctx)
     tokenizer_dir = ref if (Path(ref) / "tokenizer.json").is_file() else None
-    inputs = {**_dataset_manifests(recipe, run), "decisions": run / "review" / "decisions.jsonl",
-              **_model_input(recipe, run, ref)}
+    inputs = {
+        **_dataset_manifests(recipe, run),
+        "decisions": run / "review" / "decisions.jsonl",
+        **_model_input(recipe, run, ref),
+    }
     config = {"samples": recipe.review.samples, "tokenizer": tokenizer_dir}
     page = run / "review" / "index.html"
     if _fresh(run, "review", inputs, config, page):
@@ -176,10 +198,18 @@ def stage_estimate(recipe: Recipe, ctx: _Ctx) -> dict:
     p = run_estimate(run, recipe.train_config(model_ref(recipe, ctx)), recipe.estimate)
     _stamp(run, "estimate", {"estimate": run / "estimate.json"}, {})
     if p.fit is not None and not p.fit.fits:
-        raise CorpusFtError("the recipe's training settings do not fit the GPU: " + format_no_fit(p.estimate, p.fit)
-                            + f"; change `train:` in {recipe.source or 'the recipe'}", exit_code=NO_FIT_EXIT)
-    return {"status": "ran", "required_gib": round(p.estimate.required_gib, 2),
-            "gpu_gib": round(p.fit.gpu_gib, 1) if p.fit else None, "fits": p.fit.fits if p.fit else None}
+        raise CorpusFtError(
+            "the recipe's training settings do not fit the GPU: "
+            + format_no_fit(p.estimate, p.fit)
+            + f"; change `train:` in {recipe.source or 'the recipe'}",
+            exit_code=NO_FIT_EXIT,
+        )
+    return {
+        "status": "ran",
+        "required_gib": round(p.estimate.required_gib, 2),
+        "gpu_gib": round(p.fit.gpu_gib, 1) if p.fit else None,
+        "fits": p.fit.fits if p.fit else None,
+    }
 
 
 def stage_train(recipe: Recipe, ctx: _Ctx) -> dict:
@@ -189,8 +219,11 @@ def stage_train(recipe: Recipe, ctx: _Ctx) -> dict:
         _need(run / "datasets" / k / "manifest.json", "train", "datasets")
     ref = model_ref(recipe, ctx)
     cfg = recipe.train_config(ref)
-    inputs = {**_dataset_manifests(recipe, run, kinds), "decisions": run / "review" / "decisions.jsonl",
-              **_model_input(recipe, run, ref)}
+    inputs = {
+        **_dataset_manifests(recipe, run, kinds),
+        "decisions": run / "review" / "decisions.jsonl",
+        **_model_input(recipe, run, ref),
+    }
     config = cfg.model_dump(mode="json")
     out = run / "model" / ("full" if cfg.method == "full" else "adapter")
     if _fresh(run, "train", inputs, config, out):
@@ -200,17 +233,24 @@ def stage_train(recipe: Recipe, ctx: _Ctx) -> dict:
     summary = train(run, cfg, progress=ctx.progress)
     _stamp(run, "train", inputs, config)
     mem = summary.get("memory") or {}
-    return {"status": "ran", "output": summary["output"], "steps": summary["steps"],
-            "train_loss": _round(summary["train_loss"]), "eval_loss": _round(summary["eval_loss"]),
-            "peak_gib": mem.get("peak_allocated_gib", mem.get("peak_rss_gib"))}
+    return {
+        "status": "ran",
+        "output": summary["output"],
+        "steps": summary["steps"],
+        "train_loss": _round(summary["train_loss"]),
+        "eval_loss": _round(summary["eval_loss"]),
+        "peak_gib": mem.get("peak_allocated_gib", mem.get("peak_rss_gib")),
+    }
 
 
 def stage_evaluate(recipe: Recipe, ctx: _Ctx) -> dict:
     run = ctx.run
     _need(stamp_path(run, "train"), "evaluate", "train")
     cfg = recipe.evaluate
-    inputs = {"train": stamp_path(run, "train"), **{f"test/{k}": run / "datasets" / k / "test.jsonl"
-                                                     for k in cfg.kinds if k in recipe.datasets.kinds}}
+    inputs = {
+        "train": stamp_path(run, "train"),
+        **{f"test/{k}": run / "datasets" / k / "test.jsonl" for k in cfg.kinds if k in recipe.datasets.kinds},
+    }
     if cfg.queries:
         inputs["queries"] = cfg.queries
     config = cfg.model_dump(mode="json")
@@ -222,8 +262,11 @@ def stage_evaluate(recipe: Recipe, ctx: _Ctx) -> dict:
     summary = evaluate(run, cfg, progress=ctx.progress)
     _stamp(run, "evaluate", inputs, config)
     test = summary.get("aggregate", {}).get("test") or {}
-    return {"status": "ran", "report": str(report),
-            "test_ppl": {side: _round(test.get(side, {}).get("ppl"), 2) for side in ("base", "tuned")} if test else None}
+    return {
+        "status": "ran",
+        "report": str(report),
+        "test_ppl": {side: _round(test.get(side, {}).get("ppl"), 2) for side in ("base", "tuned")} if test else None,
+    }
 
 
 def _round(x: float | None, digits: int = 4) -> float | None:
@@ -237,8 +280,13 @@ def _line(stage: str, result: dict) -> str:
 
 
 @with_run_lock("run", "recipe", resolve=lambda recipe: Path(recipe.run_path).resolve(), create=True)
-def run_recipe(recipe: Recipe, stages: Iterable[str] | None = None, *, progress: bool = False,
-               echo: Callable[[str], None] | None = None) -> dict:
+def run_recipe(
+    recipe: Recipe,
+    stages: Iterable[str] | None = None,
+    *,
+    progress: bool = False,
+    echo: Callable[[str], None] | None = None,
+) -> dict:
     """Run `stages` (default: all, in order) of a validated recipe; returns per-stage results and timings."""
     offline_env()
     wanted = list(stages) if stages else list(STAGES)
@@ -264,14 +312,22 @@ def run_recipe(recipe: Recipe, stages: Iterable[str] | None = None, *, progress:
         ctx.results[stage] = result
         say(_line(stage, result))
     page, report = run / "review" / "index.html", run / "eval" / "report.html"
-    return {"run_dir": str(run), "stages": ctx.results, "seconds": round(time.perf_counter() - started, 2),
-            "review_page": str(page) if page.is_file() else None,
-            "eval_report": str(report) if report.is_file() else None}
+    return {
+        "run_dir": str(run),
+        "stages": ctx.results,
+        "seconds": round(time.perf_counter() - started, 2),
+        "review_page": str(page) if page.is_file() else None,
+        "eval_report": str(report) if report.is_file() else None,
+    }
 
 
 _STAGE_FUNCS: dict[str, Callable[[Recipe, _Ctx], dict]] = {
-    "ingest": stage_ingest, "datasets": stage_datasets, "review": stage_review,
-    "estimate": stage_estimate, "train": stage_train, "evaluate": stage_evaluate,
+    "ingest": stage_ingest,
+    "datasets": stage_datasets,
+    "review": stage_review,
+    "estimate": stage_estimate,
+    "train": stage_train,
+    "evaluate": stage_evaluate,
 }
 
 
@@ -308,13 +364,29 @@ def bench_demo(recipe_path: str | os.PathLike | None = None, *, keep: bool = Fal
 
     order = ["ingest", "datasets", "tiny-model", "review", "estimate", "train", "evaluate"]
     stages = {"model": {"seconds": model_s, "status": "ran"}}
-    stages.update({s: {"seconds": result["stages"][s]["seconds"], "status": result["stages"][s]["status"]}
-                   for s in order if s in result["stages"]})
-    scores = {g: {side: {m: agg[g][side].get(m) for m in ("keyword_recall", "rougeL", "ppl")} for side in ("base", "tuned")}
-              for g in ("queries", "test") if g in agg}
-    return {"recipe": str(path), "model": recipe.model, "stages": stages, "seconds": round(result["seconds"] + model_s, 2),
-            "cpus": os.cpu_count(), "device": "cuda" if torch.cuda.is_available() else "cpu",
-            "test_ppl": result["stages"]["evaluate"].get("test_ppl"), "scores": scores, "run_dir": result["run_dir"]}
+    stages.update(
+        {
+            s: {"seconds": result["stages"][s]["seconds"], "status": result["stages"][s]["status"]}
+            for s in order
+            if s in result["stages"]
+        }
+    )
+    scores = {
+        g: {side: {m: agg[g][side].get(m) for m in ("keyword_recall", "rougeL", "ppl")} for side in ("base", "tuned")}
+        for g in ("queries", "test")
+        if g in agg
+    }
+    return {
+        "recipe": str(path),
+        "model": recipe.model,
+        "stages": stages,
+        "seconds": round(result["seconds"] + model_s, 2),
+        "cpus": os.cpu_count(),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "test_ppl": result["stages"]["evaluate"].get("test_ppl"),
+        "scores": scores,
+        "run_dir": result["run_dir"],
+    }
 
 
 def bench_make_demo(*, keep: bool = False) -> dict:
@@ -333,7 +405,9 @@ def bench_make_demo(*, keep: bool = False) -> dict:
         subprocess.run(["git", "clone", "-q", str(PROJECT_ROOT), str(clone)], check=True)
         env = {**os.environ, "CORPUS_FT_HOME": str(tmp / "home"), "MAKEFLAGS": ""}
         t0 = time.perf_counter()
-        proc = subprocess.run(["make", "--no-print-directory", "demo"], cwd=clone, env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            ["make", "--no-print-directory", "demo"], cwd=clone, env=env, capture_output=True, text=True
+        )
         seconds = round(time.perf_counter() - t0, 1)
         if proc.returncode != 0:
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
@@ -341,6 +415,11 @@ def bench_make_demo(*, keep: bool = False) -> dict:
     finally:
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    return {"seconds": seconds, "clone": str(clone), "cpus": os.cpu_count(),
-            "commit": subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short", "HEAD"],
-                                     capture_output=True, text=True).stdout.strip()}
+    return {
+        "seconds": seconds,
+        "clone": str(clone),
+        "cpus": os.cpu_count(),
+        "commit": subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip(),
+    }

@@ -26,8 +26,14 @@ PROMPT_METHODS = ("prefix", "prompt")  # virtual tokens: cannot merge into the w
 # fine-tune moves every weight, so it steps 20x smaller (against forgetting); IA3, prefix and prompt
 # tuning train a few thousand numbers each and need much larger steps (PEFT's examples, and
 # `corpus-ft bench modes --methods ... --lr ...` on SmolLM2: README "Benchmarks").
-METHOD_LEARNING_RATES: dict[str, float] = {"qlora": 2e-4, "lora": 2e-4, "full": 1e-5, "ia3": 3e-3,
-                                           "prefix": 1e-2, "prompt": 3e-2}
+METHOD_LEARNING_RATES: dict[str, float] = {
+    "qlora": 2e-4,
+    "lora": 2e-4,
+    "full": 1e-5,
+    "ia3": 3e-3,
+    "prefix": 1e-2,
+    "prompt": 3e-2,
+}
 Optimizer = Literal["adamw_torch", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit"]
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 Attention = Literal["sdpa", "flash_attention_2", "eager"]
@@ -35,8 +41,21 @@ ATTENTIONS: tuple[str, ...] = get_args(Attention)
 Sharding = Literal["none", "ddp", "fsdp"]
 SHARDINGS: tuple[str, ...] = get_args(Sharding)
 
-__all__ = ["ADAPTER_METHODS", "ATTENTIONS", "PROMPT_METHODS", "KINDS", "METHOD_LEARNING_RATES", "METHODS", "OPTIMIZERS", "SHARDINGS", "STAGES", "config_error", "describe_error",
-           "line_of", "set_dotted"]
+__all__ = [
+    "ADAPTER_METHODS",
+    "ATTENTIONS",
+    "PROMPT_METHODS",
+    "KINDS",
+    "METHOD_LEARNING_RATES",
+    "METHODS",
+    "OPTIMIZERS",
+    "SHARDINGS",
+    "STAGES",
+    "config_error",
+    "describe_error",
+    "line_of",
+    "set_dotted",
+]
 
 
 def line_of(node: yaml.Node | None, loc: tuple) -> int | None:
@@ -87,8 +106,9 @@ def describe_error(err: dict, model: type[BaseModel], prefix: tuple = ()) -> tup
     return loc, f"{key}: {msg}, got {got_text}"
 
 
-def config_error(e: ValidationError, model: type[BaseModel], where: str, *, root: yaml.Node | None = None,
-                 prefix: tuple = ()) -> CorpusFtError:
+def config_error(
+    e: ValidationError, model: type[BaseModel], where: str, *, root: yaml.Node | None = None, prefix: tuple = ()
+) -> CorpusFtError:
     """The first problem of `e` as one line, `where[:line]: key: problem; fix`, plus how many more there are."""
     errors = e.errors()
     loc, message = describe_error(errors[0], model, prefix)
@@ -112,7 +132,7 @@ def set_dotted(data: dict, assignment: str) -> dict:
     for i, part in enumerate(parts[:-1]):
         child = node[part] = node.get(part) if node.get(part) is not None else {}
         if not isinstance(child, dict):
-            raise CorpusFtError(f"override {assignment!r}: {'.'.join(parts[:i + 1])} is not a section")
+            raise CorpusFtError(f"override {assignment!r}: {'.'.join(parts[: i + 1])} is not a section")
         node = child
     node[parts[-1]] = value
     return data

@@ -30,8 +30,10 @@ class CorpusFtError(Exception):
 
 # Terminal escape sequences (CSI, OSC, other ESC pairs, C1 CSI) whole, then any other C0/C1
 # control character except tab and newline: none belongs in a dataset or on a reviewer's terminal.
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[^\[\]]?|\x9b[0-?]*[ -/]*[@-~]?"
-                      r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[^\[\]]?|\x9b[0-?]*[ -/]*[@-~]?"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
 
 
 def strip_control(text: str) -> tuple[str, int]:
@@ -195,13 +197,17 @@ def run_lock(run_dir: str | os.PathLike, stage: str, create: bool = False) -> It
             holder = info.read_text(encoding="utf-8", errors="replace").strip()[:200]
         except OSError:
             holder = ""
-        raise CorpusFtError(f"{run}: in use by {holder or 'another corpus-ft process'}; one process writes a run "
-                            "directory at a time - wait for it to finish or use another run directory",
-                            exit_code=1) from None
+        raise CorpusFtError(
+            f"{run}: in use by {holder or 'another corpus-ft process'}; one process writes a run "
+            "directory at a time - wait for it to finish or use another run directory",
+            exit_code=1,
+        ) from None
     _held[key] = [fd, 1]
     try:
-        info.write_text(f"corpus-ft {stage} (pid {os.getpid()}, since "
-                        f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime())})\n", encoding="utf-8")
+        info.write_text(
+            f"corpus-ft {stage} (pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime())})\n",
+            encoding="utf-8",
+        )
         clean_stale_temps(run)
         yield
     finally:
@@ -226,7 +232,9 @@ def with_run_lock(stage: str, run_arg: str, resolve=None, create: bool = False):
             value = sig.bind_partial(*args, **kwargs).arguments[run_arg]
             with run_lock(resolve(value) if resolve else value, stage, create):
                 return fn(*args, **kwargs)
+
         return wrapper
+
     return deco
 
 
@@ -262,8 +270,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-_VERSIONED = ("corpus-ft", "torch", "transformers", "peft", "trl", "datasets", "accelerate",
-              "bitsandbytes", "tokenizers", "tree-sitter", "langchain-text-splitters")
+_VERSIONED = (
+    "corpus-ft",
+    "torch",
+    "transformers",
+    "peft",
+    "trl",
+    "datasets",
+    "accelerate",
+    "bitsandbytes",
+    "tokenizers",
+    "tree-sitter",
+    "langchain-text-splitters",
+)
 
 
 def package_versions(names: tuple[str, ...] = _VERSIONED) -> dict[str, str]:
@@ -282,8 +301,9 @@ def manifest(stage: str, inputs: Mapping[str, str | os.PathLike], config: Mappin
     """What a stage read (hashes), how it was configured and with which packages."""
     return {
         "stage": stage,
-        "inputs": {k: {"path": str(v), "sha256": sha256_tree(v) if Path(v).exists() else None}
-                   for k, v in inputs.items()},
+        "inputs": {
+            k: {"path": str(v), "sha256": sha256_tree(v) if Path(v).exists() else None} for k, v in inputs.items()
+        },
         "config": dict(config),
         "versions": package_versions(),
         "python": sys.version.split()[0],
@@ -291,15 +311,17 @@ def manifest(stage: str, inputs: Mapping[str, str | os.PathLike], config: Mappin
     }
 
 
-def write_manifest(out_dir: str | os.PathLike, stage: str,
-                   inputs: Mapping[str, str | os.PathLike], config: Mapping[str, Any]) -> dict:
+def write_manifest(
+    out_dir: str | os.PathLike, stage: str, inputs: Mapping[str, str | os.PathLike], config: Mapping[str, Any]
+) -> dict:
     m = manifest(stage, inputs, config)
     atomic_write_json(Path(out_dir) / "manifest.json", m)
     return m
 
 
-def is_up_to_date(out_dir: str | os.PathLike, inputs: Mapping[str, str | os.PathLike],
-                  config: Mapping[str, Any]) -> bool:
+def is_up_to_date(
+    out_dir: str | os.PathLike, inputs: Mapping[str, str | os.PathLike], config: Mapping[str, Any]
+) -> bool:
     """True when `out_dir/manifest.json` records the same input hashes and config."""
     path = Path(out_dir) / "manifest.json"
     if not path.is_file():
@@ -309,10 +331,12 @@ def is_up_to_date(out_dir: str | os.PathLike, inputs: Mapping[str, str | os.Path
     except (OSError, json.JSONDecodeError):
         return False
     new = manifest("", inputs, config)
-    same_inputs = {k: v["sha256"] for k, v in old.get("inputs", {}).items()} == \
-        {k: v["sha256"] for k, v in new["inputs"].items()}
-    return same_inputs and json.loads(json.dumps(old.get("config"), default=str)) == \
-        json.loads(json.dumps(dict(config), default=str))
+    same_inputs = {k: v["sha256"] for k, v in old.get("inputs", {}).items()} == {
+        k: v["sha256"] for k, v in new["inputs"].items()
+    }
+    return same_inputs and json.loads(json.dumps(old.get("config"), default=str)) == json.loads(
+        json.dumps(dict(config), default=str)
+    )
 
 
 def iter_jsonl(path: str | os.PathLike, fix: str = "fix or remove that line") -> Iterator[tuple[Any, int]]:
@@ -322,7 +346,9 @@ def iter_jsonl(path: str | os.PathLike, fix: str = "fix or remove that line") ->
             try:
                 line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
             except UnicodeDecodeError as e:
-                raise CorpusFtError(f"{path}:{lineno}: not UTF-8 (byte 0x{raw[e.start]:02x}); save the file as UTF-8") from None
+                raise CorpusFtError(
+                    f"{path}:{lineno}: not UTF-8 (byte 0x{raw[e.start]:02x}); save the file as UTF-8"
+                ) from None
             if not line.strip():
                 continue
             try:
@@ -338,9 +364,10 @@ def read_utf8(path: str | os.PathLike, what: str = "file") -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise CorpusFtError(f"{path}:{line}: the {what} is not UTF-8 (byte 0x{data[e.start]:02x} at offset "
-                            f"{e.start}); save it as UTF-8") from None
+        line = data[: e.start].count(b"\n") + 1
+        raise CorpusFtError(
+            f"{path}:{line}: the {what} is not UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start}); save it as UTF-8"
+        ) from None
 
 
 _INT_LIMIT = 2**63 - 1  # no setting needs more; YAML turns 1e400 into inf and 10**400 into a huge int
@@ -376,8 +403,13 @@ def check_yaml_safety(text: str, path: str | os.PathLike):
             stack.extend((v, f"{key}[{i}]") for i, v in enumerate(node.value))
         elif isinstance(node, yaml.ScalarNode) and node.tag in ("tag:yaml.org,2002:float", "tag:yaml.org,2002:int"):
             value = yaml.safe_load(node.value)
-            if isinstance(value, float) and not math.isfinite(value) or \
-                    isinstance(value, int) and not isinstance(value, bool) and abs(value) > _INT_LIMIT:
+            if (
+                isinstance(value, float)
+                and not math.isfinite(value)
+                or isinstance(value, int)
+                and not isinstance(value, bool)
+                and abs(value) > _INT_LIMIT
+            ):
                 raise error(node, f"{key or '(top level)'}: {node.value} is not a usable number; give a finite value")
     return root
 

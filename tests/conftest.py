@@ -94,8 +94,22 @@ def trained_run(tmp_path_factory, built_run) -> Path:
 
     run = tmp_path_factory.mktemp("trained") / "run"
     shutil.copytree(built_run, run)
-    train(run, TrainConfig(model="tiny", method="lora", seq_len=256, micro_batch=4, grad_accum=1, learning_rate=3e-3,
-                           max_steps=30, eval_steps=30, save_steps=30, logging_steps=10), progress=False)
+    train(
+        run,
+        TrainConfig(
+            model="tiny",
+            method="lora",
+            seq_len=256,
+            micro_batch=4,
+            grad_accum=1,
+            learning_rate=3e-3,
+            max_steps=30,
+            eval_steps=30,
+            save_steps=30,
+            logging_steps=10,
+        ),
+        progress=False,
+    )
     return run
 
 

@@ -1,9 +1,9 @@
 """The layering of docs/architecture.md, checked on every import in corpus_ft/ (ast, no import executed).
 
-    top     cli, cli_options, run, recipe, bench/     may import anything below
-    stages  ingest, datasets (+ generate), review, estimate, train, evaluate
-            each other only through the public surface: the package (`corpus_ft.review`) or its `config`
-    bottom  model/, redact, settings, loopback, util  import nothing above them
+top     cli, cli_options, run, recipe, bench/     may import anything below
+stages  ingest, datasets (+ generate), review, estimate, train, evaluate
+        each other only through the public surface: the package (`corpus_ft.review`) or its `config`
+bottom  model/, redact, settings, loopback, util  import nothing above them
 """
 
 from __future__ import annotations
@@ -15,14 +15,23 @@ PACKAGE = Path(__file__).resolve().parent.parent / "corpus_ft"
 
 TOP = {"cli", "cli_options", "run", "recipe", "bench", "__main__"}
 BOTTOM = {"model", "redact", "settings", "loopback", "util", ""}  # "" is corpus_ft/__init__ (the version)
-STAGE_OF = {"ingest": "ingest", "datasets": "datasets", "generate": "datasets",  # the generators serve the dataset stage
-            "review": "review", "estimate": "estimate", "train": "train", "evaluate": "evaluate"}
+STAGE_OF = {
+    "ingest": "ingest",
+    "datasets": "datasets",
+    "generate": "datasets",  # the generators serve the dataset stage
+    "review": "review",
+    "estimate": "estimate",
+    "train": "train",
+    "evaluate": "evaluate",
+}
 PUBLIC = {"config"}  # besides the package itself: a stage's settings model is part of its interface
 
 # Known exceptions, each with the reason it is not fixed yet. Add none without one.
 ALLOWED = {
-    ("corpus_ft.evaluate.judge", "corpus_ft.generate.openai"):
-        "the judge uses the generators' OpenAI-compatible client; it belongs in the bottom layer (model/)",
+    (
+        "corpus_ft.evaluate.judge",
+        "corpus_ft.generate.openai",
+    ): "the judge uses the generators' OpenAI-compatible client; it belongs in the bottom layer (model/)",
 }
 
 
@@ -42,8 +51,16 @@ def _imports() -> list[tuple[str, str, int]]:
                 out += [(module, a.name, node.lineno) for a in node.names if a.name.startswith("corpus_ft")]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("corpus_ft"):
                 if node.module == "corpus_ft":  # `from corpus_ft import x`: x is a module or a name of __init__
-                    out += [(module, f"corpus_ft.{a.name}" if (PACKAGE / a.name).exists()
-                             or (PACKAGE / f"{a.name}.py").exists() else "corpus_ft", node.lineno) for a in node.names]
+                    out += [
+                        (
+                            module,
+                            f"corpus_ft.{a.name}"
+                            if (PACKAGE / a.name).exists() or (PACKAGE / f"{a.name}.py").exists()
+                            else "corpus_ft",
+                            node.lineno,
+                        )
+                        for a in node.names
+                    ]
                 else:
                     out.append((module, node.module, node.lineno))
     return out
@@ -65,9 +82,11 @@ def _violation(src: str, dst: str) -> str | None:
 
 
 def test_layers_point_down_and_stages_meet_only_at_their_public_surface():
-    problems = [f"corpus_ft/{src.removeprefix('corpus_ft.').replace('.', '/')}.py:{line}: imports {dst}: {why}"
-                for src, dst, line in _imports()
-                if (src, dst) not in ALLOWED and (why := _violation(src, dst))]
+    problems = [
+        f"corpus_ft/{src.removeprefix('corpus_ft.').replace('.', '/')}.py:{line}: imports {dst}: {why}"
+        for src, dst, line in _imports()
+        if (src, dst) not in ALLOWED and (why := _violation(src, dst))
+    ]
     assert not problems, "\n".join(problems)
 
 

@@ -112,10 +112,16 @@ def test_augmented_records_pass_the_builders_filters(runs):
 
 def test_question_rewrites_keep_the_subject_and_the_rest_of_the_prompt():
     out = question_rewrites("How do I rotate the Ledgerline API key?")
-    assert "What is the way to rotate the Ledgerline API key?" in out and "Explain how to rotate the Ledgerline API key." in out
-    code = question_rewrites("Explain what `parse` (python function in `a.py`) does.\n\n```python\ndef parse(): ...\n```")
+    assert (
+        "What is the way to rotate the Ledgerline API key?" in out
+        and "Explain how to rotate the Ledgerline API key." in out
+    )
+    code = question_rewrites(
+        "Explain what `parse` (python function in `a.py`) does.\n\n```python\ndef parse(): ...\n```"
+    )
     assert code[0].startswith("What does `parse` (python function in `a.py`) do?") and all(
-        c.endswith("\n\n```python\ndef parse(): ...\n```") for c in code)
+        c.endswith("\n\n```python\ndef parse(): ...\n```") for c in code
+    )
     assert question_rewrites("Anything else") and question_rewrites("") == []
 
 
@@ -126,7 +132,7 @@ def test_sentence_windows_keep_the_heading_and_crop_the_body():
     crops = sentence_windows(text, 2, random.Random(0))
     assert len(crops) == 2 and len(set(crops)) == 2
     for c in crops:
-        assert c.startswith("Guide > Setup\n\n") and c[len("Guide > Setup\n\n"):] in text and len(c) < len(text)
+        assert c.startswith("Guide > Setup\n\n") and c[len("Guide > Setup\n\n") :] in text and len(c) < len(text)
     assert sentence_windows("Only one sentence here.", 2, random.Random(0)) == []
 
 
@@ -162,8 +168,9 @@ def test_cli_build_augment_and_no_augment(runs, tmp_path):
     r = cli("build", "qa", "--run", run, "--augment", "question_templates", "--no-augment", "--json")
     assert r.exit_code == 0, r.output
     for split in ("train", "validation", "test"):  # reversible: the same bytes as a build that never augmented
-        assert (run / "datasets/qa" / f"{split}.jsonl").read_bytes() == \
-            (runs["off"] / "datasets/qa" / f"{split}.jsonl").read_bytes()
+        assert (run / "datasets/qa" / f"{split}.jsonl").read_bytes() == (
+            runs["off"] / "datasets/qa" / f"{split}.jsonl"
+        ).read_bytes()
     r = cli("build", "qa", "--run", run, "--augment", "synonyms")
     assert r.exit_code == 2 and "datasets.augment.offline" in r.output and "question_templates" in r.output
 
@@ -225,13 +232,42 @@ def test_bench_modes_adds_the_method_and_augmentation_axes(built_run, copy_run, 
     (tests/test_model.py covers the per-kind rows and the mix.)"""
     run = copy_run(built_run)
     before = {p: p.read_bytes() for p in (run / "datasets").rglob("*.jsonl")}
-    r = cli("bench", "modes", run, "--model", "tiny", "--kinds", "qa", "--steps", "2", "--seq-len", "64",
-            "--micro-batch", "2", "--lr", "lora=1e-2", "--test-sample", "2", "--max-new-tokens", "2",
-            "--methods", "lora,prefix", "--augment", "off,on", "--out", tmp_path / "modes", "--json")
+    r = cli(
+        "bench",
+        "modes",
+        run,
+        "--model",
+        "tiny",
+        "--kinds",
+        "qa",
+        "--steps",
+        "2",
+        "--seq-len",
+        "64",
+        "--micro-batch",
+        "2",
+        "--lr",
+        "lora=1e-2",
+        "--test-sample",
+        "2",
+        "--max-new-tokens",
+        "2",
+        "--methods",
+        "lora,prefix",
+        "--augment",
+        "off,on",
+        "--out",
+        tmp_path / "modes",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)["modes"]
     assert [(m["mode"], m["method"], m["augment"]) for m in rows] == [
-        ("qa", "lora", "off"), ("qa", "lora", "on"), ("qa", "prefix", "off"), ("qa", "prefix", "on")]
+        ("qa", "lora", "off"),
+        ("qa", "lora", "on"),
+        ("qa", "prefix", "off"),
+        ("qa", "prefix", "on"),
+    ]
     assert [m["dir"] for m in rows] == ["qa", "qa-lora-augmented", "qa-prefix", "qa-prefix-augmented"]
     assert all(m["steps"] == 2 for m in rows)
     assert [m["learning_rate"] for m in rows] == [1e-2, 1e-2] + [METHOD_LEARNING_RATES["prefix"]] * 2  # its own default
@@ -245,7 +281,10 @@ def test_bench_modes_adds_the_method_and_augmentation_axes(built_run, copy_run, 
     assert "| mode | method | lr | augment | train records |" in table and "| qa | prefix | 0.01 | on |" in table
     r = cli("bench", "modes", run, "--model", "tiny", "--methods", "lora,adapterx")
     assert r.exit_code == 2 and "adapterx" in r.output and "prefix" in r.output
-    for lr, says in (("lora=fast", "METHOD=RATE pairs"), ("adapterx=1e-3", "unknown method 'adapterx'"),
-                     ("prefix=2", "prefix=2 is outside (0, 1]")):
+    for lr, says in (
+        ("lora=fast", "METHOD=RATE pairs"),
+        ("adapterx=1e-3", "unknown method 'adapterx'"),
+        ("prefix=2", "prefix=2 is outside (0, 1]"),
+    ):
         r = cli("bench", "modes", run, "--model", "tiny", "--lr", lr)
         assert r.exit_code == 2 and says in r.output, r.output

@@ -24,11 +24,33 @@ def tuned_run(tmp_path_factory) -> Path:
         d = run / "datasets" / kind
         shutil.copy(d / "validation.jsonl", d / "test.jsonl")
     (run / "units.parquet").unlink()  # tokenizer text only (the model is built), not evaluate's columns
-    train(run, TrainConfig(model="tiny", method="lora", seq_len=128, micro_batch=4, grad_accum=1, learning_rate=3e-3, max_steps=3,
-                           eval_steps=3, save_steps=3, mix={"qa": 1.0}), progress=False)
-    (run / "queries.jsonl").write_text(json.dumps({"id": "q1", "query": "How do I restart the billing service?",
-                                                   "reference": "Run make restart-billing.",
-                                                   "keywords": ["restart-billing"]}) + "\n")
+    train(
+        run,
+        TrainConfig(
+            model="tiny",
+            method="lora",
+            seq_len=128,
+            micro_batch=4,
+            grad_accum=1,
+            learning_rate=3e-3,
+            max_steps=3,
+            eval_steps=3,
+            save_steps=3,
+            mix={"qa": 1.0},
+        ),
+        progress=False,
+    )
+    (run / "queries.jsonl").write_text(
+        json.dumps(
+            {
+                "id": "q1",
+                "query": "How do I restart the billing service?",
+                "reference": "Run make restart-billing.",
+                "keywords": ["restart-billing"],
+            }
+        )
+        + "\n"
+    )
     return run
 
 
@@ -38,8 +60,20 @@ def cli(*args):
 
 @pytest.mark.slow
 def test_bench_quantize_measures_every_form_side_by_side(tuned_run):
-    r = cli("bench", "quantize", tuned_run, "--queries", tuned_run / "queries.jsonl", "--test-sample", "1",
-            "--max-new-tokens", "3", "--batch-size", "2", "--json")
+    r = cli(
+        "bench",
+        "quantize",
+        tuned_run,
+        "--queries",
+        tuned_run / "queries.jsonl",
+        "--test-sample",
+        "1",
+        "--max-new-tokens",
+        "3",
+        "--batch-size",
+        "2",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     result = json.loads(r.stdout)
     out = tuned_run / "bench" / "quantize"

@@ -10,19 +10,39 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from corpus_ft.cli import main
 from corpus_ft.datasets import KINDS, build_dataset
 from corpus_ft.datasets.chunk import make_splitter, split_text
 from corpus_ft.datasets.config import BuildConfig
 from corpus_ft.datasets.quality import filter_records
 from corpus_ft.datasets.split import assign_files
-from corpus_ft.cli import main
 from corpus_ft.util import CorpusFtError, read_jsonl
 
 FIXTURE_UNITS = Path(__file__).parent / "fixtures" / "build" / "units.json"
-STATS_KEYS = {"kind", "generator", "units_in", "candidates", "total", "splits", "removed", "redactions",
-              "review", "languages", "files", "settings"}
-REMOVED_KEYS = {"empty", "exact_duplicate", "near_duplicate", "too_short", "too_long", "min_content",
-                "ungrounded", "max_records"}
+STATS_KEYS = {
+    "kind",
+    "generator",
+    "units_in",
+    "candidates",
+    "total",
+    "splits",
+    "removed",
+    "redactions",
+    "review",
+    "languages",
+    "files",
+    "settings",
+}
+REMOVED_KEYS = {
+    "empty",
+    "exact_duplicate",
+    "near_duplicate",
+    "too_short",
+    "too_long",
+    "min_content",
+    "ungrounded",
+    "max_records",
+}
 
 
 def write_units(run: Path, units: list[dict]) -> Path:
@@ -81,15 +101,22 @@ def test_all_kinds_built_over_sample_corpus(built_run):
 def test_split_is_by_file_with_no_overlap(built_run):
     for kind in KINDS:
         out = built_run / "datasets" / kind
-        paths = {s: {r["source"]["path"] for r in read_jsonl(out / f"{s}.jsonl")} for s in ("train", "validation", "test")}
+        paths = {
+            s: {r["source"]["path"] for r in read_jsonl(out / f"{s}.jsonl")} for s in ("train", "validation", "test")
+        }
         assert all(paths.values()), f"{kind}: an empty split"
-        assert not paths["train"] & paths["test"] and not paths["train"] & paths["validation"] \
-            and not paths["validation"] & paths["test"], f"{kind}: a file in two splits"
+        assert (
+            not paths["train"] & paths["test"]
+            and not paths["train"] & paths["validation"]
+            and not paths["validation"] & paths["test"]
+        ), f"{kind}: a file in two splits"
 
 
 def test_qa_records_are_grounded_in_their_chunk(built_run):
     rows = read_jsonl(built_run / "datasets" / "qa" / "train.jsonl")
-    chunks = {r["meta"]["chunk_id"]: r["text"] for r in read_jsonl(built_run / "datasets" / "paragraphs" / "train.jsonl")}
+    chunks = {
+        r["meta"]["chunk_id"]: r["text"] for r in read_jsonl(built_run / "datasets" / "paragraphs" / "train.jsonl")
+    }
     assert all(r["meta"]["chunk_id"].startswith("chunk-") for r in rows)
     assert any(r["meta"]["chunk_id"] in chunks for r in rows), "qa and paragraphs should share chunk ids"
     for r in rows:
@@ -104,17 +131,27 @@ def test_keywords_and_code_summary_shapes(built_run):
     assert all(r["meta"]["keywords"] for r in kw)
     openings = {r["messages"][1]["content"].split(" ", 2)[0] for r in kw}
     assert len(openings) >= 3, f"keyword prompt templates should rotate, got {openings}"
-    cs = [r for s in ("train", "validation", "test") for r in read_jsonl(built_run / "datasets" / "code_summary" / f"{s}.jsonl")]
+    cs = [
+        r
+        for s in ("train", "validation", "test")
+        for r in read_jsonl(built_run / "datasets" / "code_summary" / f"{s}.jsonl")
+    ]
     by_unit: dict[str, set] = {}
     for r in cs:
         by_unit.setdefault(r["source"]["unit_id"], set()).add(r["meta"]["direction"])
         user = r["messages"][1]["content"]
         assert r["meta"]["name"] in user and r["source"]["path"] in user and r["meta"]["language"] in user
     assert sum(d == {"summary_to_code", "code_to_summary"} for d in by_unit.values()) >= 0.9 * len(by_unit)
-    explained = [r for r in cs if r["meta"]["direction"] == "code_to_summary" and r["meta"]["language"] == "python"
-                 and r["meta"]["summary_source"] == "docstring"]
-    assert explained and all(r["messages"][2]["content"] not in r["messages"][1]["content"] for r in explained), \
+    explained = [
+        r
+        for r in cs
+        if r["meta"]["direction"] == "code_to_summary"
+        and r["meta"]["language"] == "python"
+        and r["meta"]["summary_source"] == "docstring"
+    ]
+    assert explained and all(r["messages"][2]["content"] not in r["messages"][1]["content"] for r in explained), (
         "the docstring being explained must not sit in the prompt's code"
+    )
     sources = {r["meta"]["summary_source"] for r in cs}
     assert sources == {"docstring", "heuristic"}, sources
 
@@ -153,8 +190,9 @@ def test_token_aware_chunking_with_a_local_tokenizer(tmp_path, small_run):
     stats = build_dataset("paragraphs", small_run, tokenizer=tmp_path / "tok", chunk_size=40, chunk_overlap=0)
     assert stats["settings"]["chunk_unit"] == "tokens" and stats["settings"]["chunk_size"] == 40
     hf = AutoTokenizer.from_pretrained(tmp_path / "tok")
-    rows = read_jsonl(small_run / "datasets" / "paragraphs" / "train.jsonl") + \
-        read_jsonl(small_run / "datasets" / "paragraphs" / "test.jsonl")
+    rows = read_jsonl(small_run / "datasets" / "paragraphs" / "train.jsonl") + read_jsonl(
+        small_run / "datasets" / "paragraphs" / "test.jsonl"
+    )
     assert len(rows) > 6
     for r in rows:
         body = r["text"].split("\n\n", 1)[-1] if r["meta"]["heading_path"] else r["text"]
@@ -162,30 +200,52 @@ def test_token_aware_chunking_with_a_local_tokenizer(tmp_path, small_run):
 
 
 def _rec(i: int, answer: str, user: str = "What is it?") -> dict:
-    return {"id": f"qa-{i}", "kind": "qa", "source": {"path": "a.md"}, "meta": {},
-            "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": user},
-                         {"role": "assistant", "content": answer}]}
+    return {
+        "id": f"qa-{i}",
+        "kind": "qa",
+        "source": {"path": "a.md"},
+        "meta": {},
+        "messages": [
+            {"role": "system", "content": "s"},
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": answer},
+        ],
+    }
 
 
 def test_quality_filters_give_each_removal_its_reason():
-    long = ("The ledger keeps every payment event in the order it arrived and never rewrites history, so an auditor "
-            "can replay it from the first event to the last and reach exactly the balances the services reported, "
-            "which is why the reconciler reads it and never the service databases.")
+    long = (
+        "The ledger keeps every payment event in the order it arrived and never rewrites history, so an auditor "
+        "can replay it from the first event to the last and reach exactly the balances the services reported, "
+        "which is why the reconciler reads it and never the service databases."
+    )
     records = [
-        _rec(0, long), _rec(1, "   "), _rec(2, "Too short."), _rec(3, long),
+        _rec(0, long),
+        _rec(1, "   "),
+        _rec(2, "Too short."),
+        _rec(3, long),
         _rec(4, long.replace("exactly", "precisely"), "What is it?"),
-        _rec(5, "---- ==== //// ---- ==== //// ---- ==== //// ok"), _rec(6, "word " * 3000),
+        _rec(5, "---- ==== //// ---- ==== //// ---- ==== //// ok"),
+        _rec(6, "word " * 3000),
         _rec(7, "A different answer about the reconciler, which compares statements with the ledger nightly."),
     ]
     kept, removed = filter_records(records, BuildConfig())
     reasons = {r["record"]["id"]: r["reason"] for r in removed}
     assert [r["id"] for r in kept] == ["qa-0", "qa-7"]
-    assert reasons == {"qa-1": "empty", "qa-2": "too_short", "qa-3": "exact_duplicate", "qa-4": "near_duplicate",
-                       "qa-5": "min_content", "qa-6": "too_long"}
+    assert reasons == {
+        "qa-1": "empty",
+        "qa-2": "too_short",
+        "qa-3": "exact_duplicate",
+        "qa-4": "near_duplicate",
+        "qa-5": "min_content",
+        "qa-6": "too_long",
+    }
 
 
 def test_small_run_all_kinds_counts_and_exports(small_run):
-    stats = build_dataset("qa", small_run, generator="heuristic", max_records=4, formats=["alpaca", "sharegpt", "completion"])
+    stats = build_dataset(
+        "qa", small_run, generator="heuristic", max_records=4, formats=["alpaca", "sharegpt", "completion"]
+    )
     out = small_run / "datasets" / "qa"
     assert stats["total"] == 4 and stats["removed"]["max_records"] > 0 and stats["removed"]["ungrounded"] >= 0
     assert stats["redactions"]["aws_access_key"] == 1 and stats["redactions"]["private_key"] == 1
@@ -235,7 +295,10 @@ def test_apply_review_drops_rejected_and_uses_edits(small_run):
     rows = read_jsonl(small_run / "datasets" / "qa" / "train.jsonl")
     rejected, edited = rows[0], rows[1]
     append_decision(small_run, rejected["id"], "qa", "reject")
-    new_messages = [*edited["messages"][:2], {"role": "assistant", "content": "A reviewed answer; mail ops@corp.example."}]
+    new_messages = [
+        *edited["messages"][:2],
+        {"role": "assistant", "content": "A reviewed answer; mail ops@corp.example."},
+    ]
     append_decision(small_run, edited["id"], "qa", "edit", {"messages": new_messages})
     stats = build_dataset("qa", small_run, apply_review=True)
     assert stats["review"] == {"rejected": 1, "edited": 1}

@@ -25,27 +25,33 @@ from corpus_ft.generate import GeneratorConfig
 from corpus_ft.generate.heuristic import HeuristicGenerator
 
 CHUNK = {
-    "id": "chunk-1", "heading_path": ["Runbook", "Restarting the billing service"], "product": "Ledgerline",
+    "id": "chunk-1",
+    "heading_path": ["Runbook", "Restarting the billing service"],
+    "product": "Ledgerline",
     "text": "## Restarting the billing service\n\n"
-            "The billing service is the component that issues invoices to customers every month.\n\n"
-            "1. Stop the worker with `billing-ctl stop`.\n2. Flush the Redis cache.\n3. Start the worker again.\n\n"
-            "```bash\nbilling-ctl status\n```\n",
+    "The billing service is the component that issues invoices to customers every month.\n\n"
+    "1. Stop the worker with `billing-ctl stop`.\n2. Flush the Redis cache.\n3. Start the worker again.\n\n"
+    "```bash\nbilling-ctl status\n```\n",
 }
 RETRIES = {
-    "id": "chunk-2", "heading_path": ["Ledgerline configuration", "Retries"], "product": "Ledgerline",
+    "id": "chunk-2",
+    "heading_path": ["Ledgerline configuration", "Retries"],
+    "product": "Ledgerline",
     "text": "Retries\n=======\n\nThe `retry_limit` setting defaults to `5`. It is read at start-up.\n\n"
-            "If the bank feed is unreachable for more than an hour, the matcher pauses and pages the on-call "
-            "engineer. It resumes on its own once the feed is back.\n\n"
-            "The trick is to keep the feed small.\n\n"
-            "The exception queue is used to hold statement lines that the matcher could not match.\n\n"
-            "If you want to replay a statement, run `ledgerctl replay FILE`. The replay is idempotent.\n",
+    "If the bank feed is unreachable for more than an hour, the matcher pauses and pages the on-call "
+    "engineer. It resumes on its own once the feed is back.\n\n"
+    "The trick is to keep the feed small.\n\n"
+    "The exception queue is used to hold statement lines that the matcher could not match.\n\n"
+    "If you want to replay a statement, run `ledgerctl replay FILE`. The replay is idempotent.\n",
 }
 RST = {
-    "id": "chunk-3", "heading_path": ["Configuration Handling", "Debug Mode"], "product": "Flask",
+    "id": "chunk-3",
+    "heading_path": ["Configuration Handling", "Debug Mode"],
+    "product": "Flask",
     "text": "Debug Mode\n----------\n\nThe :data:`DEBUG` config value is special because it may behave inconsistently "
-            "if changed after the app has begun setting up. Use the ``--debug`` option on the "
-            ":meth:`~flask.Flask.run` command instead::\n\n    $ flask --app hello run --debug\n\n"
-            ".. versionchanged:: 2.3\n   The option replaces the environment variable.\n",
+    "if changed after the app has begun setting up. Use the ``--debug`` option on the "
+    ":meth:`~flask.Flask.run` command instead::\n\n    $ flask --app hello run --debug\n\n"
+    ".. versionchanged:: 2.3\n   The option replaces the environment variable.\n",
 }
 
 
@@ -59,39 +65,62 @@ def _pairs(chunk: dict, n: int = 8) -> dict[str, str]:
 def test_questions_name_the_product_and_come_in_several_types_with_whole_answers():
     by_q = _pairs(CHUNK)
     assert by_q["How do I restart the billing service in Ledgerline?"] == (
-        "1. Stop the worker with `billing-ctl stop`.\n2. Flush the Redis cache.\n3. Start the worker again.")
-    assert by_q["What is the billing service in Ledgerline?"] == \
-        "The billing service is the component that issues invoices to customers every month."
+        "1. Stop the worker with `billing-ctl stop`.\n2. Flush the Redis cache.\n3. Start the worker again."
+    )
+    assert (
+        by_q["What is the billing service in Ledgerline?"]
+        == "The billing service is the component that issues invoices to customers every month."
+    )
     assert "billing-ctl status" not in " ".join(by_q.values()), "the code after a list is not part of the steps"
     assert all(grounding(a, CHUNK["text"]) == 1.0 for a in by_q.values())
 
     by_q = _pairs(RETRIES)
-    assert by_q["What is the default of `retry_limit` in Ledgerline?"].startswith("The `retry_limit` setting defaults to `5`.")
+    assert by_q["What is the default of `retry_limit` in Ledgerline?"].startswith(
+        "The `retry_limit` setting defaults to `5`."
+    )
     assert by_q["In Ledgerline, what happens if the bank feed is unreachable for more than an hour?"].endswith(
-        "It resumes on its own once the feed is back."), "the whole paragraph answers, not the one sentence"
+        "It resumes on its own once the feed is back."
+    ), "the whole paragraph answers, not the one sentence"
     assert "What is the exception queue for in Ledgerline?" in by_q
     assert by_q["How do I replay a statement in Ledgerline?"].startswith("If you want to replay a statement, run")
     assert not any("trick" in q for q in by_q), "a context-free subject is never asked about"
     assert all("Ledgerline" in q for q in by_q), by_q
     assert len(HeuristicGenerator(GeneratorConfig(questions_per_chunk=1)).questions([RETRIES])[0]) == 1
-    reader = dict(RETRIES, text="If your question is shorter than a tweet, send it to the on-call channel.\n\n"
-                                "If you want to use any of these forms of login, follow the vendor's guide.\n")
-    assert not [q for q in _pairs(reader) if "what happens" in q or q.startswith("How do I")], \
+    reader = dict(
+        RETRIES,
+        text="If your question is shorter than a tweet, send it to the on-call channel.\n\n"
+        "If you want to use any of these forms of login, follow the vendor's guide.\n",
+    )
+    assert not [q for q in _pairs(reader) if "what happens" in q or q.startswith("How do I")], (
         "conditions about the reader and how-tos that point at 'these' need the page"
-    faq = {"id": "c9", "heading_path": ["FAQ", "Encoded Data?"], "product": "Requests",
-           "text": "Requests automatically decompresses gzip-encoded responses, and does its best to decode content.\n\n"
-                   "The maintainers believe that Requests is a feature-complete piece of software at this time.\n\n"
-                   "Requests allows you to easily override User-Agent strings, along with any other HTTP header.\n"}
-    code_heading = dict(RETRIES, heading_path=["Typer", "Note about `FileTextWrite"],
-                        text="The `FileTextWrite` class is a convenience class that opens files for writing text.\n")
+    )
+    faq = {
+        "id": "c9",
+        "heading_path": ["FAQ", "Encoded Data?"],
+        "product": "Requests",
+        "text": "Requests automatically decompresses gzip-encoded responses, and does its best to decode content.\n\n"
+        "The maintainers believe that Requests is a feature-complete piece of software at this time.\n\n"
+        "Requests allows you to easily override User-Agent strings, along with any other HTTP header.\n",
+    }
+    code_heading = dict(
+        RETRIES,
+        heading_path=["Typer", "Note about `FileTextWrite"],
+        text="The `FileTextWrite` class is a convenience class that opens files for writing text.\n",
+    )
     assert all(q.count("`") % 2 == 0 for q in _pairs(code_heading)), "a cut code span in a heading is not carried over"
-    them = dict(RETRIES, heading_path=["Subcommands", "Put them together"], text="Both parts are similar:\n\n```\nx\n```\n")
+    them = dict(
+        RETRIES, heading_path=["Subcommands", "Put them together"], text="Both parts are similar:\n\n```\nx\n```\n"
+    )
     assert not any(q.startswith("How do I") for q in _pairs(them))
-    faq2 = {"id": "c10", "heading_path": ["FAQ", "Shell Variable Expansion On Windows", "Answer"], "product": "Click",
-            "text": "Why does my glob not expand on Windows, and what should I do about it in scripts?\n\n"
-                    "Windows command line does not do any expansion, so Click emulates unix expansion on Windows.\n\n"
-                    "The third row is the three-state pattern for flags.\n\n"
-                    "@click.command()\n@click.option(\"-n\", type=int)\ndef foo(n):\n    run(n)\n"}
+    faq2 = {
+        "id": "c10",
+        "heading_path": ["FAQ", "Shell Variable Expansion On Windows", "Answer"],
+        "product": "Click",
+        "text": "Why does my glob not expand on Windows, and what should I do about it in scripts?\n\n"
+        "Windows command line does not do any expansion, so Click emulates unix expansion on Windows.\n\n"
+        "The third row is the three-state pattern for flags.\n\n"
+        '@click.command()\n@click.option("-n", type=int)\ndef foo(n):\n    run(n)\n',
+    }
     by_q = _pairs(faq2)
     assert list(by_q) == ["What does the Click documentation say about Shell Variable Expansion On Windows?"], by_q
     assert by_q[list(by_q)[0]].startswith("Windows command line does not do any expansion"), "a question is no overview"
@@ -121,15 +150,25 @@ def _qa_records(chunks: list[dict]) -> tuple[list[dict], list[dict]]:
 
 def test_no_two_qa_records_share_a_question():
     def chunk(i: int, heads: list[str], text: str, unit: str | None = None) -> dict:
-        return {"id": f"c{i}", "unit_id": unit or f"u{i}", "text": text, "heading_path": heads, "path": f"d{i}.md",
-                "language": "markdown", "start_line": 1, "end_line": 3}
+        return {
+            "id": f"c{i}",
+            "unit_id": unit or f"u{i}",
+            "text": text,
+            "heading_path": heads,
+            "path": f"d{i}.md",
+            "language": "markdown",
+            "start_line": 1,
+            "end_line": 3,
+        }
 
-    kept, removed = _qa_records([
-        chunk(1, ["Flask"], "Flask is a lightweight web application framework."),
-        chunk(2, ["Foreword"], "Flask is a micro framework with a small core."),
-        chunk(3, ["Foreword"], "Flask is a framework that stays out of your way.", unit="u2"),
-        chunk(4, ["Installation"], "Flask is a lightweight web application framework."),
-    ])
+    kept, removed = _qa_records(
+        [
+            chunk(1, ["Flask"], "Flask is a lightweight web application framework."),
+            chunk(2, ["Foreword"], "Flask is a micro framework with a small core."),
+            chunk(3, ["Foreword"], "Flask is a framework that stays out of your way.", unit="u2"),
+            chunk(4, ["Installation"], "Flask is a lightweight web application framework."),
+        ]
+    )
     questions = [r["messages"][1]["content"] for r in kept]
     assert questions == ["What is Flask?", "What is Flask, according to the “Foreword” section?"]
     assert len(set(questions)) == len(questions)
@@ -139,8 +178,15 @@ def test_no_two_qa_records_share_a_question():
 def test_product_name_from_readme_title_or_repository_name():
     units = [{"kind": "section", "path": "README.md", "heading_path": ["Ledgerline"], "text": "# Ledgerline"}]
     assert product_name(units) == "Ledgerline" and product_name(units, "/work/sample_corpus") == "Ledgerline"
-    units = [{"kind": "section", "path": "README.md", "heading_path": ["Features"], "text": "HTTPX is fast."},
-             {"kind": "section", "path": "docs/index.md", "heading_path": ["Intro"], "text": "Use HTTPX, httpx.get or HTTPX."}]
+    units = [
+        {"kind": "section", "path": "README.md", "heading_path": ["Features"], "text": "HTTPX is fast."},
+        {
+            "kind": "section",
+            "path": "docs/index.md",
+            "heading_path": ["Intro"],
+            "text": "Use HTTPX, httpx.get or HTTPX.",
+        },
+    ]
     assert product_name(units, "/src/httpx") == "HTTPX", "the docs' spelling of the repository's name"
     assert product_name(units, "/src/checkout") == "", "a README section heading is not a product"
     assert product_name([], None) == ""
@@ -148,43 +194,85 @@ def test_product_name_from_readme_title_or_repository_name():
 
 def test_code_summaries_say_what_the_body_does_never_only_the_name():
     units = [
-        {"name": "BillingClient.fetchOpenInvoices", "kind": "method", "language": "java", "path": "B.java",
-         "signature": "public List<Invoice> fetchOpenInvoices(String customerId, int limit) {",
-         "text": "public List<Invoice> fetchOpenInvoices(String customerId, int limit) {\n"
-                 "    // ask the billing API for invoices that are not paid yet\n"
-                 "    List<Invoice> all = api.invoices(customerId);\n    if (all == null) throw new BillingException(\"down\");\n"
-                 "    return filterOpen(all, limit);\n}"},
-        {"name": "load_units", "kind": "function", "language": "python", "path": "l.py",
-         "signature": "def load_units(path: Path) -> list[dict]:",
-         "text": "def load_units(path: Path) -> list[dict]:\n    if not path.exists():\n        raise FileNotFoundError(path)\n"
-                 "    table = pq.read_table(path)\n    return table.to_pylist()\n"},
-        {"name": "Ledger", "kind": "class", "language": "python", "path": "l.py", "signature": "class Ledger(Base):",
-         "text": "class Ledger(Base):\n    entries: list\n    def post(self, e):\n        self.entries.append(e)\n"},
-        {"name": "overdue_count", "kind": "function", "language": "python", "path": "o.py",
-         "signature": "def overdue_count(x):", "text": "def overdue_count(x):\n    return x\n"},
+        {
+            "name": "BillingClient.fetchOpenInvoices",
+            "kind": "method",
+            "language": "java",
+            "path": "B.java",
+            "signature": "public List<Invoice> fetchOpenInvoices(String customerId, int limit) {",
+            "text": "public List<Invoice> fetchOpenInvoices(String customerId, int limit) {\n"
+            "    // ask the billing API for invoices that are not paid yet\n"
+            '    List<Invoice> all = api.invoices(customerId);\n    if (all == null) throw new BillingException("down");\n'
+            "    return filterOpen(all, limit);\n}",
+        },
+        {
+            "name": "load_units",
+            "kind": "function",
+            "language": "python",
+            "path": "l.py",
+            "signature": "def load_units(path: Path) -> list[dict]:",
+            "text": "def load_units(path: Path) -> list[dict]:\n    if not path.exists():\n        raise FileNotFoundError(path)\n"
+            "    table = pq.read_table(path)\n    return table.to_pylist()\n",
+        },
+        {
+            "name": "Ledger",
+            "kind": "class",
+            "language": "python",
+            "path": "l.py",
+            "signature": "class Ledger(Base):",
+            "text": "class Ledger(Base):\n    entries: list\n    def post(self, e):\n        self.entries.append(e)\n",
+        },
+        {
+            "name": "overdue_count",
+            "kind": "function",
+            "language": "python",
+            "path": "o.py",
+            "signature": "def overdue_count(x):",
+            "text": "def overdue_count(x):\n    return x\n",
+        },
     ]
     gen = HeuristicGenerator()
     java, py, cls, bare = gen.summaries(units)
-    assert java == ("`BillingClient.fetchOpenInvoices` fetches open invoices: it calls `api.invoices()`, "
-                    "throws `BillingException` and returns `filterOpen(all, limit)`. "
-                    "Ask the billing API for invoices that are not paid yet.")
-    assert py == ("`load_units` loads units: it calls `path.exists()` and `pq.read_table()`, raises `FileNotFoundError` "
-                  "and returns `table.to_pylist()`.")
+    assert java == (
+        "`BillingClient.fetchOpenInvoices` fetches open invoices: it calls `api.invoices()`, "
+        "throws `BillingException` and returns `filterOpen(all, limit)`. "
+        "Ask the billing API for invoices that are not paid yet."
+    )
+    assert py == (
+        "`load_units` loads units: it calls `path.exists()` and `pq.read_table()`, raises `FileNotFoundError` "
+        "and returns `table.to_pylist()`."
+    )
     assert cls == "`Ledger` subclasses `Base`, declares `entries` and defines `post()`."
     assert bare is None and gen.thin == {"overdue_count"}, "a body that only returns a value teaches nothing: skipped"
     for summary, unit in zip((java, py, cls), units):
         assert not restates_name(summary, unit["name"]) and "works with the" not in summary
-    (wrapped,) = HeuristicGenerator().summaries([{
-        "name": "guess_codec", "kind": "function", "language": "python",
-        "text": "def guess_codec(sample):\n    # TODO: faster\n    # JSON always starts with two ASCII characters, so detection is as\n"
-                "    # easy as counting the nulls.\n    return sample.count(b'\\x00')\n"}])
-    assert wrapped.endswith("JSON always starts with two ASCII characters, so detection is as easy as counting the nulls."), \
-        "a comment over two lines is one sentence"
-    assert HeuristicGenerator().summaries([{"name": "main", "kind": "function", "language": "python",
-                                           "text": "@app.command()\ndef main(name: str = typer.Option('x')):\n    print(name)\n"}]) \
-        == [None], "calls in defaults and decorators are not what the body does"
-    name_only = HeuristicGenerator().summaries([{"name": "get_name", "kind": "method", "language": "python",
-                                                 "text": "def get_name(self):\n    pass\n"}])
+    (wrapped,) = HeuristicGenerator().summaries(
+        [
+            {
+                "name": "guess_codec",
+                "kind": "function",
+                "language": "python",
+                "text": "def guess_codec(sample):\n    # TODO: faster\n    # JSON always starts with two ASCII characters, so detection is as\n"
+                "    # easy as counting the nulls.\n    return sample.count(b'\\x00')\n",
+            }
+        ]
+    )
+    assert wrapped.endswith(
+        "JSON always starts with two ASCII characters, so detection is as easy as counting the nulls."
+    ), "a comment over two lines is one sentence"
+    assert HeuristicGenerator().summaries(
+        [
+            {
+                "name": "main",
+                "kind": "function",
+                "language": "python",
+                "text": "@app.command()\ndef main(name: str = typer.Option('x')):\n    print(name)\n",
+            }
+        ]
+    ) == [None], "calls in defaults and decorators are not what the body does"
+    name_only = HeuristicGenerator().summaries(
+        [{"name": "get_name", "kind": "method", "language": "python", "text": "def get_name(self):\n    pass\n"}]
+    )
     assert name_only == [None], "nothing beyond the name: left to a model generator"
     assert restates_name("`load_units` is a python function that works with the load units.", "load_units")
     assert restates_name("`get_user` gets the user.", "get_user")
@@ -192,50 +280,86 @@ def test_code_summaries_say_what_the_body_does_never_only_the_name():
 
 def test_stubs_and_generated_code_are_skipped_and_long_classes_are_outlined():
     def unit(name, text, kind="function", path="m.py", language="python"):
-        return {"id": name, "name": name, "kind": kind, "language": language, "path": path, "text": text,
-                "signature": text.split("\n")[0], "docstring": None, "start_line": 1, "end_line": 9}
+        return {
+            "id": name,
+            "name": name,
+            "kind": kind,
+            "language": language,
+            "path": path,
+            "text": text,
+            "signature": text.split("\n")[0],
+            "docstring": None,
+            "start_line": 1,
+            "end_line": 9,
+        }
 
     assert skip_reason(unit("f", "@overload\ndef f(x: int) -> int: ...")) == "stub"
-    assert skip_reason(unit("g", "def g(self):\n    \"\"\"Do it.\"\"\"\n    pass\n")) == "stub"
+    assert skip_reason(unit("g", 'def g(self):\n    """Do it."""\n    pass\n')) == "stub"
     assert skip_reason(unit("h", "def h():\n    ...\n")) == "stub"
-    assert skip_reason(unit("d", "def decode(self, data):\n    raise NotImplementedError()  # pragma: no cover\n")) == "stub"
-    assert skip_reason(unit("a", "def a(self):\n    \"\"\"Abstract.\"\"\"\n    raise NotImplementedError\n")) == "stub"
+    assert (
+        skip_reason(unit("d", "def decode(self, data):\n    raise NotImplementedError()  # pragma: no cover\n"))
+        == "stub"
+    )
+    assert skip_reason(unit("a", 'def a(self):\n    """Abstract."""\n    raise NotImplementedError\n')) == "stub"
     assert skip_reason(unit("v", "def v(self):\n    raise ValueError('no')\n")) is None
     assert skip_reason(unit("k", "def k():\n    return 1\n")) is None
     assert skip_reason(unit("m", "def m():\n    return 1\n", path="api/service_pb2.py")) == "generated"
-    assert skip_reason(unit("n", "// Code generated by protoc-gen-go. DO NOT EDIT.\nfunc N() {\n\treturn\n}",
-                            language="go", path="n.go")) == "generated"
+    assert (
+        skip_reason(
+            unit(
+                "n",
+                "// Code generated by protoc-gen-go. DO NOT EDIT.\nfunc N() {\n\treturn\n}",
+                language="go",
+                path="n.go",
+            )
+        )
+        == "generated"
+    )
     assert skip_reason(unit("e", "func E() {\n}", language="go", path="e.go")) == "stub"
 
-    methods = "".join(f"    def method_{i}(self, value: int) -> int:\n        \"\"\"Add {i} to the value.\"\"\"\n"
-                      + "        total = value\n" * 40 + f"        return total + {i}\n\n" for i in range(14))
-    big = unit("Big", "class Big(Base):\n    \"\"\"Keeps a running total for the ledger.\"\"\"\n\n" + methods, kind="class")
+    methods = "".join(
+        f'    def method_{i}(self, value: int) -> int:\n        """Add {i} to the value."""\n'
+        + "        total = value\n" * 40
+        + f"        return total + {i}\n\n"
+        for i in range(14)
+    )
+    big = unit("Big", 'class Big(Base):\n    """Keeps a running total for the ledger."""\n\n' + methods, kind="class")
     big["docstring"] = "Keeps a running total for the ledger."
     assert len(big["text"]) > 12000
-    records, removed = code_summary([big, unit("f", "@overload\ndef f(x: int) -> int: ...")], HeuristicGenerator(),
-                                    BuildConfig())
+    records, removed = code_summary(
+        [big, unit("f", "@overload\ndef f(x: int) -> int: ...")], HeuristicGenerator(), BuildConfig()
+    )
     assert [r["reason"] for r in removed] == ["stub"]
     write = next(r for r in records if r["meta"]["direction"] == "summary_to_code")
     code = write["messages"][2]["content"]
-    assert write["messages"][1]["content"].startswith("Write the outline (signature, docstring, method signatures) of `Big`")
+    assert write["messages"][1]["content"].startswith(
+        "Write the outline (signature, docstring, method signatures) of `Big`"
+    )
     assert "Keeps a running total for the ledger." in write["messages"][1]["content"]
     assert "def method_13(self, value: int) -> int:" in code and '"""Add 13 to the value."""' in code
     assert "total = value" not in code and len(code) < 2000
     doc = unit("g", 'def g():\n    """Use it like this:\n\n    ```python\n    g()\n    ```\n    """\n    return 1\n')
-    records, _ = code_summary([dict(doc, docstring="Return one, the answer to everything here.")], HeuristicGenerator(),
-                              BuildConfig())
+    records, _ = code_summary(
+        [dict(doc, docstring="Return one, the answer to everything here.")], HeuristicGenerator(), BuildConfig()
+    )
     shown = next(r for r in records if r["meta"]["direction"] == "summary_to_code")["messages"][2]["content"]
     assert shown.startswith("````python\n") and shown.endswith("\n````"), "a fence the docstring's ``` cannot close"
 
 
 def test_docstrings_are_cleaned_and_keywords_are_domain_terms():
     assert good_docstring("Render an order as an invoice.\n\nArgs: ...", 4) == "Render an order as an invoice."
-    assert good_docstring("Like :meth:`~flask.Flask.route` but for a ``Blueprint``.", 4) == "Like `route` but for a `Blueprint`."
+    assert (
+        good_docstring("Like :meth:`~flask.Flask.route` but for a ``Blueprint``.", 4)
+        == "Like `route` but for a `Blueprint`."
+    )
     assert good_docstring("TODO: write me properly later on", 4) is None
     assert good_docstring("Getter.", 4) is None
     assert good_docstring("Given the routes, yields the following information:\n\n- a", 4) is None
-    kws = extract_keywords("The reconciler compares the ledger with bank statements every night. "
-                           "Unmatched bank statements become exception cases for finance operations.", 3)
+    kws = extract_keywords(
+        "The reconciler compares the ledger with bank statements every night. "
+        "Unmatched bank statements become exception cases for finance operations.",
+        3,
+    )
     assert len(kws) >= 2 and any("bank statements" in k.lower() for k in kws)
     assert "reconciler compares" not in kws, "a subject and its verb is not a term"
     words = [w for k in kws for w in k.lower().split()]
@@ -259,39 +383,83 @@ def test_docstrings_are_cleaned_and_keywords_are_domain_terms():
 # Issue 12, the records a practitioner would keep: one regression test per class of defect found
 # by reading 20 records per kind from Uvicorn, HTTPX, Typer, Starlette and Flask.
 
+
 def test_keywords_are_noun_phrases_not_fragments():
     from corpus_ft.datasets.kinds import noun_phrase
 
-    text = ("See Third Party Packages. Build dynamic web applications with custom shell scripts. Starlette Compress adds ZStd. "
-            "Run the uvicorn command line tool. Hypercorn was part of the Quart web framework. Use a UNIX domain "
-            "socket. Uvicorn translates the request. The WebSocket protocol starts as an HTTP connection. "
-            "Data is sent faster than the other side reads it. Keep a longer buffer for the package underneath.")
-    for fragment in ("uvicorn command and line tool", "package underneath", "Encrypt", "Uvicorn translates",
-                     "configure Uvicorn", "data faster", "Job Failed", "Built-in", "Why Sponsor?", "Quart web",
-                     "UNIX domain", "protocol starts", "longer buffer", "error occurs", "decorators execute",
-                     "proxies remove", "code failing", "instruct Uvicorn", "raise errors", "application built",
-                     "Dynamic web", "custom shell", "adds ZStd", "function are", "complex area", "usage grows",
-                     "Party Packages"):
+    text = (
+        "See Third Party Packages. Build dynamic web applications with custom shell scripts. Starlette Compress adds ZStd. "
+        "Run the uvicorn command line tool. Hypercorn was part of the Quart web framework. Use a UNIX domain "
+        "socket. Uvicorn translates the request. The WebSocket protocol starts as an HTTP connection. "
+        "Data is sent faster than the other side reads it. Keep a longer buffer for the package underneath."
+    )
+    for fragment in (
+        "uvicorn command and line tool",
+        "package underneath",
+        "Encrypt",
+        "Uvicorn translates",
+        "configure Uvicorn",
+        "data faster",
+        "Job Failed",
+        "Built-in",
+        "Why Sponsor?",
+        "Quart web",
+        "UNIX domain",
+        "protocol starts",
+        "longer buffer",
+        "error occurs",
+        "decorators execute",
+        "proxies remove",
+        "code failing",
+        "instruct Uvicorn",
+        "raise errors",
+        "application built",
+        "Dynamic web",
+        "custom shell",
+        "adds ZStd",
+        "function are",
+        "complex area",
+        "usage grows",
+        "Party Packages",
+    ):
         assert not noun_phrase(fragment, text), fragment
-    for term in ("ASGI frameworks", "lifespan protocol", "request body", "Keep-Alive", "Arguments and Options",
-                 "Running behind Nginx", "bank statements", "API requests", "child processes"):
+    for term in (
+        "ASGI frameworks",
+        "lifespan protocol",
+        "request body",
+        "Keep-Alive",
+        "Arguments and Options",
+        "Running behind Nginx",
+        "bank statements",
+        "API requests",
+        "child processes",
+    ):
         assert noun_phrase(term, text + " The lifespan protocol runs as a task."), term
-    listing = ("- `--limit-concurrency <int>` - Maximum number of concurrent connections to allow.\n"
-               "- `--backlog <int>` - Maximum number of connections to hold in backlog.")
+    listing = (
+        "- `--limit-concurrency <int>` - Maximum number of concurrent connections to allow.\n"
+        "- `--backlog <int>` - Maximum number of connections to hold in backlog."
+    )
     assert "Maximum" not in extract_keywords(listing, 3, "Resource Limits"), "a list item's first word is no name"
-    assert "Job Failed" not in extract_keywords("This job failing means the docs failed to build.", 3, "Docs Job Failed")
-    assert "Graceful Process" not in extract_keywords("Graceful process shutdowns matter during a restart.", 3,
-                                                      "Graceful Process Shutdown")
+    assert "Job Failed" not in extract_keywords(
+        "This job failing means the docs failed to build.", 3, "Docs Job Failed"
+    )
+    assert "Graceful Process" not in extract_keywords(
+        "Graceful process shutdowns matter during a restart.", 3, "Graceful Process Shutdown"
+    )
     spans = extract_keywords("Call `create` from `main` with `max` and `min`, then `typer.Typer()` runs.", 5)
     assert not {"create", "main", "max", "min"} & set(spans) and "typer.Typer()" in spans, spans
 
 
 def test_what_is_x_in_product_only_for_parts_of_the_product():
-    chunk = {"id": "c-g", "heading_path": ["Usage", "Running with Gunicorn"], "product": "Uvicorn",
-             "text": "Gunicorn is a mature, fully featured server and process manager.\n\n"
-                     "WSGI applications are a single, synchronous callable that takes a request.\n\n"
-                     "The reload supervisor is the process that restarts workers when files change.\n\n"
-                     "`Config.load` is the method that imports the application and sets up logging.\n"}
+    chunk = {
+        "id": "c-g",
+        "heading_path": ["Usage", "Running with Gunicorn"],
+        "product": "Uvicorn",
+        "text": "Gunicorn is a mature, fully featured server and process manager.\n\n"
+        "WSGI applications are a single, synchronous callable that takes a request.\n\n"
+        "The reload supervisor is the process that restarts workers when files change.\n\n"
+        "`Config.load` is the method that imports the application and sets up logging.\n",
+    }
     by_q = _pairs(chunk)
     assert "What is Gunicorn?" in by_q and "What is Gunicorn in Uvicorn?" not in by_q
     assert "What are WSGI applications?" in by_q
@@ -299,63 +467,104 @@ def test_what_is_x_in_product_only_for_parts_of_the_product():
     assert "What is `Config.load` in Uvicorn?" in by_q
     ssl = dict(chunk, text="By default the certifi CA bundle is used for SSL verification of every request.\n")
     assert not any("By default" in q for q in _pairs(ssl)), "an adverbial opening is not a subject"
-    gerund = dict(chunk, text="Inspecting the connection `scope` is useful for routing to another app.\n\n"
-                              "Booking date is the date the bank recorded a movement on the account.\n")
+    gerund = dict(
+        chunk,
+        text="Inspecting the connection `scope` is useful for routing to another app.\n\n"
+        "Booking date is the date the bank recorded a movement on the account.\n",
+    )
     qs = set(_pairs(gerund))
     assert "What is Booking date in Uvicorn?" in qs and not any("Inspecting" in q for q in qs), qs
 
 
 def test_answers_start_at_a_sentence_that_stands_alone():
-    chunk = {"id": "c-h", "heading_path": ["Add Typer", "Manage users"], "product": "Typer",
-             "text": "But then you realize that you also have to manage users from your CLI app.\n\n"
-                     "It could be a file `users.py` with something like:\n\n```python\nimport typer\n```\n"}
+    chunk = {
+        "id": "c-h",
+        "heading_path": ["Add Typer", "Manage users"],
+        "product": "Typer",
+        "text": "But then you realize that you also have to manage users from your CLI app.\n\n"
+        "It could be a file `users.py` with something like:\n\n```python\nimport typer\n```\n",
+    }
     assert not any(q.startswith("How do I manage users") for q in _pairs(chunk)), "no standalone paragraph: no how-to"
-    binary = {"id": "c-b", "heading_path": ["QuickStart", "Sending Binary Request Data"], "product": "HTTPX",
-              "text": "Request bodies can be bytes or a stream of bytes sent by the client.\n\n"
-                      "For other encodings, you should use the `content=...` parameter, passing bytes.\n\n"
-                      "It also includes a generator form that yields `bytes` for streaming uploads.\n\n"
-                      "```python\nr = httpx.post(url, content=b'Hello')\n```\n"}
+    binary = {
+        "id": "c-b",
+        "heading_path": ["QuickStart", "Sending Binary Request Data"],
+        "product": "HTTPX",
+        "text": "Request bodies can be bytes or a stream of bytes sent by the client.\n\n"
+        "For other encodings, you should use the `content=...` parameter, passing bytes.\n\n"
+        "It also includes a generator form that yields `bytes` for streaming uploads.\n\n"
+        "```python\nr = httpx.post(url, content=b'Hello')\n```\n",
+    }
     answers = list(_pairs(binary).values())
     assert answers and not any(re.match(r"(?:It|This|They|For other|But|Then)\b", a) for a in answers), answers
     from corpus_ft.generate.heuristic import _answer_from, blocks
+
     parts = blocks(binary["text"])
     assert _answer_from(parts, 2).startswith("For other encodings") is False
     assert _answer_from(parts, 2).startswith("Request bodies"), "reaches back to the paragraph it leans on"
-    typer = {"id": "c-t", "heading_path": ["CLI Options with Help", "Help with style using Rich"], "product": "Typer",
-             "text": "In a future section you will see how to use custom markup in the `help` for CLI options.\n\n"
-                     "...you can also remove it if you are calling that script only with the `typer` command.\n\n"
-                     "When you need to ask the user for info interactively you should normally use CLI Options with "
-                     "Prompt, because they allow using the CLI program in a non-interactive way.\n"}
+    typer = {
+        "id": "c-t",
+        "heading_path": ["CLI Options with Help", "Help with style using Rich"],
+        "product": "Typer",
+        "text": "In a future section you will see how to use custom markup in the `help` for CLI options.\n\n"
+        "...you can also remove it if you are calling that script only with the `typer` command.\n\n"
+        "When you need to ask the user for info interactively you should normally use CLI Options with "
+        "Prompt, because they allow using the CLI program in a non-interactive way.\n",
+    }
     by_q = _pairs(typer)
     assert not any(a.startswith(("In a future", "...")) for a in by_q.values()), "a pointer elsewhere, an opening '...'"
     assert not any("should normally" in q for q in by_q), "a clause run past its comma asks nothing"
     from corpus_ft.generate.heuristic import _task
+
     assert _task("Request Files") is None and _task("Debug Mode") is None and _task("Testing and Linting") is None
     assert _task("Request the token") == "request the token" and _task("Installing Flask", "Flask") == "install Flask"
-    land = {"id": "c-l", "heading_path": ["Manage the land in a CLI app"], "product": "Typer",
-            "text": "Check it:\n\n```console\n$ python main.py --help\n```\n"}
+    land = {
+        "id": "c-l",
+        "heading_path": ["Manage the land in a CLI app"],
+        "product": "Typer",
+        "text": "Check it:\n\n```console\n$ python main.py --help\n```\n",
+    }
     assert not any(q.startswith("How do I") for q in _pairs(land)), "'Check it:' over a console block explains nothing"
-    notes = {"id": "c-v", "heading_path": ["Templates", "Standard Context"], "product": "Flask",
-             "text": "Changed in version 0.10: This is now always available, even in imported templates.\n\n"
-                     "Let's say that we want a `--force` CLI option only, we want to discard `--no-force` too.\n\n"
-                     "In the next short sections we will see how to modify CLI options using `typer.Option()`.\n"}
+    notes = {
+        "id": "c-v",
+        "heading_path": ["Templates", "Standard Context"],
+        "product": "Flask",
+        "text": "Changed in version 0.10: This is now always available, even in imported templates.\n\n"
+        "Let's say that we want a `--force` CLI option only, we want to discard `--no-force` too.\n\n"
+        "In the next short sections we will see how to modify CLI options using `typer.Option()`.\n",
+    }
     assert _pairs(notes) == {}, "a version note, a 'Let's say' opening and a pointer are no overview"
-    api = {"id": "c-u", "heading_path": ["Developer Interface", "`URL`"], "product": "HTTPX",
-           "text": "- `def __init__(url, **kwargs)`\n- `.scheme` - **str**\n- `.authority` - **str**\n"
-                   "- `def copy_with([scheme], [authority], [path], [query], [fragment])`\n- `def join(relative_url)`\n"}
-    assert not any(q.startswith("What does the HTTPX documentation say") for q in _pairs(dict(api, text=
-        "- `def __init__(url, **kwargs)`\n- `def copy_with([scheme], [authority], [path], [query], [fragment])`\n"
-        "- `def join(relative_url)`\n- `def raise_for_status(self, strict_mode_enabled)`\n")))
+    api = {
+        "id": "c-u",
+        "heading_path": ["Developer Interface", "`URL`"],
+        "product": "HTTPX",
+        "text": "- `def __init__(url, **kwargs)`\n- `.scheme` - **str**\n- `.authority` - **str**\n"
+        "- `def copy_with([scheme], [authority], [path], [query], [fragment])`\n- `def join(relative_url)`\n",
+    }
+    assert not any(
+        q.startswith("What does the HTTPX documentation say")
+        for q in _pairs(
+            dict(
+                api,
+                text="- `def __init__(url, **kwargs)`\n- `def copy_with([scheme], [authority], [path], [query], [fragment])`\n"
+                "- `def join(relative_url)`\n- `def raise_for_status(self, strict_mode_enabled)`\n",
+            )
+        )
+    )
     prop = dict(land, text="The property is a string-like object that exposes all the components of the URL.\n")
     assert not any("the property" in q for q in _pairs(prop))
 
 
 def test_heading_questions_are_answered_by_text_about_the_heading():
-    chunk = {"id": "c-d", "heading_path": ["Dockerfile", "Quickstart"], "product": "Uvicorn",
-             "text": "`uv.lock` is a `uv` specific lockfile. A lockfile contains the exact versions of the "
-                     "dependencies that were installed, which allows for deterministic builds.\n"}
+    chunk = {
+        "id": "c-d",
+        "heading_path": ["Dockerfile", "Quickstart"],
+        "product": "Uvicorn",
+        "text": "`uv.lock` is a `uv` specific lockfile. A lockfile contains the exact versions of the "
+        "dependencies that were installed, which allows for deterministic builds.\n",
+    }
     assert not any("Dockerfile" in q for q in _pairs(chunk)), "a uv.lock paragraph does not answer 'Dockerfile'"
     from corpus_ft.generate.heuristic import on_subject
+
     assert on_subject("Application factories", "The `--factory` flag loads the app from a factory function.")
     assert on_subject("Proxies", "When proxying from Nginx, use a socket.")
     assert not on_subject("Timeouts", "Keep-Alive. Defaults to 5 seconds.")
@@ -363,13 +572,27 @@ def test_heading_questions_are_answered_by_text_about_the_heading():
 
 def test_thin_code_summaries_are_skipped_and_counted():
     from corpus_ft.datasets.measure import dataset_quality
+
     units = [
-        {"id": "u1", "name": "Box.value", "kind": "method", "language": "python", "path": "b.py",
-         "signature": "def value(self):", "text": "def value(self):\n    return self._value\n"},
-        {"id": "u2", "name": "Multiprocess.handle_ttin", "kind": "method", "language": "python", "path": "m.py",
-         "signature": "def handle_ttin(self):",
-         "text": "def handle_ttin(self):\n    logger.info(\"Received SIGTTIN, increasing the number of processes.\")\n"
-                 "    self.processes_num += 1\n    process = Process(self.config)\n    process.start()\n"},
+        {
+            "id": "u1",
+            "name": "Box.value",
+            "kind": "method",
+            "language": "python",
+            "path": "b.py",
+            "signature": "def value(self):",
+            "text": "def value(self):\n    return self._value\n",
+        },
+        {
+            "id": "u2",
+            "name": "Multiprocess.handle_ttin",
+            "kind": "method",
+            "language": "python",
+            "path": "m.py",
+            "signature": "def handle_ttin(self):",
+            "text": 'def handle_ttin(self):\n    logger.info("Received SIGTTIN, increasing the number of processes.")\n'
+            "    self.processes_num += 1\n    process = Process(self.config)\n    process.start()\n",
+        },
     ]
     gen = HeuristicGenerator()
     thin, useful = gen.summaries(units)
@@ -380,16 +603,31 @@ def test_thin_code_summaries_are_skipped_and_counted():
     q = dataset_quality("code_summary", records, removed, units)
     assert q["skipped"] == {"thin_summary": 2}
     from corpus_ft.generate.heuristic import thin
+
     assert thin("sets `self.url`") and thin("calls `self._close()`") and thin("returns a dict")
     assert not thin("calls `self.startup()`, `self.restart()` and `self.shutdown()`")
     assert not thin("raises `AttributeError` and returns `self._state[key]`")
-    assert thin("returns `False` and `True`") and not thin("calls `ipaddress.ip_address()` and `self._parse()` and returns `True`")
+    assert thin("returns `False` and `True`") and not thin(
+        "calls `ipaddress.ip_address()` and `self._parse()` and returns `True`"
+    )
     assert good_docstring('url = httpx.URL("https://example.org/")', 4) is None
-    assert good_docstring("Animate a typed line. @param {Node} line - The line element to render.", 4) == "Animate a typed line."
+    assert (
+        good_docstring("Animate a typed line. @param {Node} line - The line element to render.", 4)
+        == "Animate a typed line."
+    )
     assert thin("subclasses `TypedDict` and declares `type`") and thin("subclasses `Response` and defines `__init__()`")
     assert not thin("subclasses `TypedDict` and declares `type`, `body` and `more_body`")
-    (cls,) = HeuristicGenerator().summaries([{
-        "id": "c1", "name": "StaticFiles", "kind": "class", "language": "python", "path": "s.py",
-        "text": "class StaticFiles:\n    def get_path(self, p):\n        # Filename is too long, so it can't be valid.\n"
-                "        return p\n    def lookup(self, p):\n        return self.get_path(p)\n"}])
+    (cls,) = HeuristicGenerator().summaries(
+        [
+            {
+                "id": "c1",
+                "name": "StaticFiles",
+                "kind": "class",
+                "language": "python",
+                "path": "s.py",
+                "text": "class StaticFiles:\n    def get_path(self, p):\n        # Filename is too long, so it can't be valid.\n"
+                "        return p\n    def lookup(self, p):\n        return self.get_path(p)\n",
+            }
+        ]
+    )
     assert cls == "`StaticFiles` defines `get_path()` and `lookup()`.", "a method's line comment is not the class's"

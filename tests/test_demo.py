@@ -29,8 +29,7 @@ def demo_run(tmp_path_factory, smollm2) -> tuple[Path, Path, dict]:
     assert data["model"] == "smollm2-135m-instruct"
     data.update(repo=str(ROOT / "sample_corpus"), run_dir=str(tmp / "run"))
     data["train"].update(max_steps=3, eval_steps=3, save_steps=3, logging_steps=1)
-    data["evaluate"].update(queries=str(ROOT / "sample_corpus" / "queries.yaml"), test_sample=2,
-                            max_new_tokens=8)
+    data["evaluate"].update(queries=str(ROOT / "sample_corpus" / "queries.yaml"), test_sample=2, max_new_tokens=8)
     recipe_path = tmp / "demo-small.yaml"
     recipe_path.write_text(yaml.safe_dump(data, sort_keys=False))
     lines: list[str] = []
@@ -80,8 +79,13 @@ def test_make_sees_the_run_up_to_date_until_the_recipe_changes(demo_run):
     cli = f"{sys.executable} -m corpus_ft.cli"
 
     def make(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["make", "--no-print-directory", *args, f"RECIPE={recipe_path}", f"CORPUS_FT={cli}"],
-                              cwd=ROOT, capture_output=True, text=True, env={**os.environ, "MAKEFLAGS": ""})
+        return subprocess.run(
+            ["make", "--no-print-directory", *args, f"RECIPE={recipe_path}", f"CORPUS_FT={cli}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "MAKEFLAGS": ""},
+        )
 
     for stage in ("evaluate", "review"):  # a dry run lists no corpus-ft command: nothing to redo
         dry = make("-n", f"_{stage}")
@@ -97,8 +101,9 @@ SECRETS = json.loads((ROOT / "tests" / "fixtures" / "planted_secrets.json").read
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("secret", [
-    pytest.param(s, id=f"{s['type']}-{Path(s['path']).name}-{i}") for i, s in enumerate(SECRETS)])
+@pytest.mark.parametrize(
+    "secret", [pytest.param(s, id=f"{s['type']}-{Path(s['path']).name}-{i}") for i, s in enumerate(SECRETS)]
+)
 def test_no_planted_secret_reaches_a_dataset(demo_run, secret):
     """Nor the review page or the evaluation reports, which quote the source spans."""
     _, run, _ = demo_run

@@ -7,9 +7,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from corpus_ft.bench.calibration import grid_residuals, read_grid, reference_residuals
 from corpus_ft.cli import main
 from corpus_ft.estimate import memory as est_module
-from corpus_ft.bench.calibration import grid_residuals, read_grid, reference_residuals
 from corpus_ft.estimate.memory import NO_FIT_EXIT, check_fit, estimate, load_shape, parse_gpu, plan, preflight
 from corpus_ft.estimate.shapes import GIB, PRESETS
 from corpus_ft.train.config import TrainConfig
@@ -17,13 +17,23 @@ from corpus_ft.util import CorpusFtError
 
 # Llama-3.2-1B's config.json as published on the hub (trimmed of keys the estimator ignores).
 LLAMA_32_1B_CONFIG = {
-    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 2048, "head_dim": 64,
-    "intermediate_size": 8192, "num_attention_heads": 32, "num_hidden_layers": 16, "num_key_value_heads": 8,
-    "vocab_size": 128256, "tie_word_embeddings": True, "torch_dtype": "bfloat16", "rope_theta": 500000.0,
+    "architectures": ["LlamaForCausalLM"],
+    "model_type": "llama",
+    "hidden_size": 2048,
+    "head_dim": 64,
+    "intermediate_size": 8192,
+    "num_attention_heads": 32,
+    "num_hidden_layers": 16,
+    "num_key_value_heads": 8,
+    "vocab_size": 128256,
+    "tie_word_embeddings": True,
+    "torch_dtype": "bfloat16",
+    "rope_theta": 500000.0,
 }
 
 
 # --- calibration ---------------------------------------------------------------------------
+
 
 def test_every_grid_point_within_10_percent():
     rows = grid_residuals()
@@ -58,24 +68,32 @@ def test_fp32_upcast_recipe_costs_what_the_guide_measured():
     # full fp32 logits (micro_batch * seq * vocab * 4 bytes, several copies) dominate without Liger
     assert guide.breakdown["logits"] > 10 * lean.breakdown["logits"]
     assert guide.breakdown["logits"] > 4 * 2048 * 128256 * 4 * 3 / GIB
-    assert guide.breakdown["weights"] - lean.breakdown["weights"] == pytest.approx(2 * 128256 * 4096 * 2 / GIB, rel=0.01)
+    assert guide.breakdown["weights"] - lean.breakdown["weights"] == pytest.approx(
+        2 * 128256 * 4096 * 2 / GIB, rel=0.01
+    )
 
 
 def test_physics_moves_the_right_way():
     base = estimate("llama-3-8b", method="lora", micro_batch=2)
     assert estimate("llama-3-8b", method="lora", micro_batch=4).peak_allocated_gib > base.peak_allocated_gib
-    assert estimate("llama-3-8b", method="lora", micro_batch=2, gradient_checkpointing=False).peak_allocated_gib \
+    assert (
+        estimate("llama-3-8b", method="lora", micro_batch=2, gradient_checkpointing=False).peak_allocated_gib
         > 2 * base.peak_allocated_gib
-    assert estimate("llama-3-8b", method="lora", micro_batch=2, lora_dropout=0.05).breakdown["activations"] \
+    )
+    assert (
+        estimate("llama-3-8b", method="lora", micro_batch=2, lora_dropout=0.05).breakdown["activations"]
         > base.breakdown["activations"]
-    assert estimate("llama-3-8b", method="lora", micro_batch=2, lora_r=64).breakdown["adapters"] \
-        == pytest.approx(4 * base.breakdown["adapters"])
+    )
+    assert estimate("llama-3-8b", method="lora", micro_batch=2, lora_r=64).breakdown["adapters"] == pytest.approx(
+        4 * base.breakdown["adapters"]
+    )
     few = estimate("llama-3-8b", method="lora", micro_batch=2, target_modules=["q_proj", "v_proj"])
     assert few.trainable_params == 32 * 16 * ((4096 + 4096) + (4096 + 1024))
     full = estimate("llama-3-8b", method="full")
     assert full.trainable_params == full.num_params == PRESETS["llama-3-8b"].num_params
-    assert estimate("llama-3-8b", method="full", optimizer="adamw_8bit").breakdown["optimizer"] \
-        == pytest.approx(full.breakdown["optimizer"] / 2)
+    assert estimate("llama-3-8b", method="full", optimizer="adamw_8bit").breakdown["optimizer"] == pytest.approx(
+        full.breakdown["optimizer"] / 2
+    )
     eager = estimate("llama-3-8b", method="lora", micro_batch=2, attention="eager", gradient_checkpointing=False)
     sdpa = estimate("llama-3-8b", method="lora", micro_batch=2, gradient_checkpointing=False)
     quadratic = 32 * 2 * 32 * 2048 * 2048 * 6 * est_module.NOCKPT_LAYERS / GIB  # layers x mb x heads x seq^2 x 6 bytes
@@ -83,7 +101,9 @@ def test_physics_moves_the_right_way():
     fsdp = estimate("llama-3-70b", method="qlora", num_gpus=4, sharding="fsdp")
     single = estimate("llama-3-70b", method="qlora")
     assert fsdp.breakdown["weights"] == pytest.approx(single.breakdown["weights"] / 4)
-    assert estimate("llama-3-8b", grad_accum=4).breakdown["gradients"] > 0 == estimate("llama-3-8b").breakdown["gradients"]
+    assert (
+        estimate("llama-3-8b", grad_accum=4).breakdown["gradients"] > 0 == estimate("llama-3-8b").breakdown["gradients"]
+    )
 
 
 def test_bad_settings_name_the_key():
@@ -99,9 +119,20 @@ def test_bad_settings_name_the_key():
 
 # --- shapes -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, billions", [
-    ("llama-2-7b", 6.74), ("llama-2-13b", 13.02), ("llama-2-70b", 68.98), ("llama-3.2-1b", 1.24),
-    ("llama-3.2-3b", 3.21), ("llama-3-8b", 8.03), ("llama-3-70b", 70.55), ("mistral-7b", 7.24)])
+
+@pytest.mark.parametrize(
+    "name, billions",
+    [
+        ("llama-2-7b", 6.74),
+        ("llama-2-13b", 13.02),
+        ("llama-2-70b", 68.98),
+        ("llama-3.2-1b", 1.24),
+        ("llama-3.2-3b", 3.21),
+        ("llama-3-8b", 8.03),
+        ("llama-3-70b", 70.55),
+        ("mistral-7b", 7.24),
+    ],
+)
 def test_presets_have_the_published_parameter_counts(name, billions):
     assert load_shape(name).num_params / 1e9 == pytest.approx(billions, abs=0.01)
 
@@ -143,6 +174,7 @@ def test_bad_models_are_named(tmp_path):
 
 # --- GPUs and fit ----------------------------------------------------------------------------
 
+
 def test_parse_gpu():
     assert parse_gpu("24GiB") == 24 * GIB
     assert parse_gpu("80GB") == 80 * 10**9
@@ -162,10 +194,12 @@ def test_no_fit_names_the_largest_batch_and_the_fixes():
     est = estimate("llama-3-8b", method="lora", seq_len=4096, micro_batch=4)  # measured: 25.8 GiB reserved
     report = check_fit(est, "24GiB")
     assert not report.fits and report.headroom_gib < 0
-    assert check_fit(estimate("llama-3-8b", method="lora", seq_len=4096, micro_batch=report.max_micro_batch),
-                     "24GiB").fits
-    assert not check_fit(estimate("llama-3-8b", method="lora", seq_len=4096, micro_batch=report.max_micro_batch + 1),
-                         "24GiB").fits
+    assert check_fit(
+        estimate("llama-3-8b", method="lora", seq_len=4096, micro_batch=report.max_micro_batch), "24GiB"
+    ).fits
+    assert not check_fit(
+        estimate("llama-3-8b", method="lora", seq_len=4096, micro_batch=report.max_micro_batch + 1), "24GiB"
+    ).fits
     assert report.max_seq_len % 128 == 0 and 2048 <= report.max_seq_len < 4096
     changes = [s["change"] for s in report.suggestions]
     assert {"method": "qlora"} in changes
@@ -182,8 +216,13 @@ def test_guide_recipe_lora_does_not_fit_24gib_but_liger_does():
 def test_too_big_for_one_gpu_suggests_fsdp():
     report = check_fit(estimate("llama-3-70b", method="qlora"), "A100-40")
     assert not report.fits and report.max_micro_batch == 0
-    assert report.suggestions == [{"change": {"num_gpus": 2, "sharding": "fsdp"}, "required_gib": pytest.approx(26, abs=2),
-                                   "text": "FSDP over 2 GPUs of this size (per GPU)"}]
+    assert report.suggestions == [
+        {
+            "change": {"num_gpus": 2, "sharding": "fsdp"},
+            "required_gib": pytest.approx(26, abs=2),
+            "text": "FSDP over 2 GPUs of this size (per GPU)",
+        }
+    ]
 
 
 def test_fits_with_headroom():
@@ -194,16 +233,31 @@ def test_fits_with_headroom():
 
 # --- trainer pre-flight -----------------------------------------------------------------------
 
+
 def _train_config(**kw) -> TrainConfig:
-    return TrainConfig(**{"model": "llama-3-8b", "method": "qlora", "seq_len": 2048, "micro_batch": 4,
-                          "grad_accum": 1, "lora_dropout": 0.0, "liger": True, **kw})
+    return TrainConfig(
+        **{
+            "model": "llama-3-8b",
+            "method": "qlora",
+            "seq_len": 2048,
+            "micro_batch": 4,
+            "grad_accum": 1,
+            "lora_dropout": 0.0,
+            "liger": True,
+            **kw,
+        }
+    )
 
 
 def test_preflight_refuses_what_does_not_fit():
     with pytest.raises(CorpusFtError) as e:
         preflight(_train_config(gpu="9GiB"))  # mb 1 needs 7.9 GiB + the 0.5 GiB margin EstimateConfig keeps free
     assert e.value.exit_code == NO_FIT_EXIT
-    assert "9.0 GiB" in str(e.value) and "settings that fit" in str(e.value) and "micro_batch 1 x grad_accum 4" in str(e.value)
+    assert (
+        "9.0 GiB" in str(e.value)
+        and "settings that fit" in str(e.value)
+        and "micro_batch 1 x grad_accum 4" in str(e.value)
+    )
 
 
 def test_preflight_passes_and_picks_checkpointing():
@@ -248,8 +302,18 @@ def test_run_estimate_writes_the_verdict_and_uses_the_built_tiny_model(tmp_path)
 
     tiny = tmp_path / "tiny-model"
     tiny.mkdir()
-    (tiny / "config.json").write_text(json.dumps({**LLAMA_32_1B_CONFIG, "hidden_size": 256, "num_hidden_layers": 2,
-                                                  "intermediate_size": 688, "vocab_size": 4000, "head_dim": 32}))
+    (tiny / "config.json").write_text(
+        json.dumps(
+            {
+                **LLAMA_32_1B_CONFIG,
+                "hidden_size": 256,
+                "num_hidden_layers": 2,
+                "intermediate_size": 688,
+                "vocab_size": 4000,
+                "head_dim": 32,
+            }
+        )
+    )
     data = run_estimate(tmp_path, TrainConfig(model="tiny", micro_batch=2), EstimateConfig(gpu="T4")).to_dict()
     assert data["shape"]["hidden"] == 256 and data["fit"]["fits"] is True
     assert json.loads((tmp_path / "estimate.json").read_text()) == json.loads(json.dumps(data))
@@ -259,17 +323,37 @@ def test_run_estimate_writes_the_verdict_and_uses_the_built_tiny_model(tmp_path)
 
 # --- CLI ----------------------------------------------------------------------------------------
 
+
 def test_cli_exit_codes_json_and_run_dir(tmp_path):
     runner = CliRunner()
-    ok = runner.invoke(main, ["estimate", "llama-3.2-1b", "--micro-batch", "4", "--grad-accum", "1",
-                              "--lora-dropout", "0", "--liger", "on", "--gpu", "T4", "--json", "--run", str(tmp_path)])
+    ok = runner.invoke(
+        main,
+        [
+            "estimate",
+            "llama-3.2-1b",
+            "--micro-batch",
+            "4",
+            "--grad-accum",
+            "1",
+            "--lora-dropout",
+            "0",
+            "--liger",
+            "on",
+            "--gpu",
+            "T4",
+            "--json",
+            "--run",
+            str(tmp_path),
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     data = json.loads(ok.stdout)
     assert data["fit"]["fits"] is True and data["peak_allocated_gib"] == pytest.approx(3.04, abs=0.1)
     assert json.loads((tmp_path / "estimate.json").read_text())["peak_allocated_gib"] == data["peak_allocated_gib"]
 
-    no = runner.invoke(main, ["estimate", "llama-3-8b", "--method", "lora", "--micro-batch", "4",
-                              "--liger", "off", "--gpu", "24GiB"])
+    no = runner.invoke(
+        main, ["estimate", "llama-3-8b", "--method", "lora", "--micro-batch", "4", "--liger", "off", "--gpu", "24GiB"]
+    )
     assert no.exit_code == NO_FIT_EXIT
     assert "does not fit" in no.output and "liger" in no.output
 
@@ -321,12 +405,31 @@ def test_bench_estimate_from_runs_refits_like_the_grid(tmp_path):
     for i, r in enumerate(grid):
         model = tmp_path / f"run{i}" / "model"
         model.mkdir(parents=True)
-        cfg = TrainConfig(model=r["model"], method=r["method"], seq_len=r["seq"], micro_batch=r["mb"], grad_accum=1,
-                          lora_dropout=0.0, liger=True, precision="bf16", gradient_checkpointing=r["ckpt"])
+        cfg = TrainConfig(
+            model=r["model"],
+            method=r["method"],
+            seq_len=r["seq"],
+            micro_batch=r["mb"],
+            grad_accum=1,
+            lora_dropout=0.0,
+            liger=True,
+            precision="bf16",
+            gradient_checkpointing=r["ckpt"],
+        )
         (model / "train_config.json").write_text(cfg.model_dump_json())
-        (model / "metrics.jsonl").write_text("".join(
-            json.dumps({"step": s, "peak_allocated_gib": r["peak_alloc_gib"] * f, "peak_reserved_gib": r["peak_reserved_gib"] * f})
-            + "\n" for s, f in ((1, 0.9), (2, 1.0))))
+        (model / "metrics.jsonl").write_text(
+            "".join(
+                json.dumps(
+                    {
+                        "step": s,
+                        "peak_allocated_gib": r["peak_alloc_gib"] * f,
+                        "peak_reserved_gib": r["peak_reserved_gib"] * f,
+                    }
+                )
+                + "\n"
+                for s, f in ((1, 0.9), (2, 1.0))
+            )
+        )
         runs.append(str(model.parent))
     res = CliRunner().invoke(main, ["bench", "estimate", "--from-runs", *runs, "--json"])
     assert res.exit_code == 0, res.output

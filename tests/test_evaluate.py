@@ -22,38 +22,45 @@ from corpus_ft.evaluate.metrics import keyword_recall, rouge_l, token_f1
 from corpus_ft.evaluate.queries import load_queries, span
 from corpus_ft.util import CorpusFtError
 
-
-
 # --- queries files: validation before any model loads -------------------------------------
+
 
 def test_yaml_queries_are_normalised(tmp_path):
     path = tmp_path / "q.yaml"
-    path.write_text("queries:\n"
-                    "  - query: How do I restart billing?\n"
-                    "    reference: Run make restart-billing.\n"
-                    "    keywords: [restart-billing]\n"
-                    "    identifiers: make\n"
-                    "    tags: ops, billing\n"
-                    "    source: docs/billing.md:3-9\n"
-                    "  - {query: \"Who owns search?\", id: own-1}\n")
+    path.write_text(
+        "queries:\n"
+        "  - query: How do I restart billing?\n"
+        "    reference: Run make restart-billing.\n"
+        "    keywords: [restart-billing]\n"
+        "    identifiers: make\n"
+        "    tags: ops, billing\n"
+        "    source: docs/billing.md:3-9\n"
+        '  - {query: "Who owns search?", id: own-1}\n'
+    )
     q = load_queries(path, system_prompt="sys")
     assert [x["origin"] for x in q] == [f"{path}:2", f"{path}:8"]
-    assert q[0]["messages"] == [{"role": "system", "content": "sys"}, {"role": "user", "content": "How do I restart billing?"}]
+    assert q[0]["messages"] == [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "How do I restart billing?"},
+    ]
     assert q[0]["keywords"] == ["restart-billing", "make"] and q[0]["tags"] == ["ops", "billing"]
     assert q[0]["source"] == {"path": "docs/billing.md", "start_line": 3, "end_line": 9}
     assert q[1]["id"] == "own-1" and q[1]["reference"] is None
 
 
-@pytest.mark.parametrize("name, text, where, words", [
-    ("syntax.yaml", '- query: ok\n- query: "unterminated\n  tags: [a\n', ":4", "not valid YAML"),
-    ("missing.yaml", "- query: ok\n- reference: no question\n  tags: [x]\n", ":2", "missing `query`"),
-    ("unknown.yaml", "- query: ok\n\n- query: b\n  refrence: typo\n", ":3", "unknown key(s) refrence"),
-    ("keywords.yaml", "- query: ok\n  keywords: {a: 1}\n", ":1", "`keywords` must be a list"),
-    ("notalist.yaml", "query: just one\n", ":1", "expected a list of queries"),
-    ("bad.jsonl", '{"query": "a"}\n\n{"query": oops}\n', ":3", "not valid JSON"),
-    ("missing.jsonl", '{"query": "a"}\n{"reference": "b"}\n', ":2", "missing `query`"),
-    ("dup.jsonl", '{"query": "a", "id": "x"}\n{"query": "b", "id": "x"}\n', ":2", "duplicate id 'x'"),
-])
+@pytest.mark.parametrize(
+    "name, text, where, words",
+    [
+        ("syntax.yaml", '- query: ok\n- query: "unterminated\n  tags: [a\n', ":4", "not valid YAML"),
+        ("missing.yaml", "- query: ok\n- reference: no question\n  tags: [x]\n", ":2", "missing `query`"),
+        ("unknown.yaml", "- query: ok\n\n- query: b\n  refrence: typo\n", ":3", "unknown key(s) refrence"),
+        ("keywords.yaml", "- query: ok\n  keywords: {a: 1}\n", ":1", "`keywords` must be a list"),
+        ("notalist.yaml", "query: just one\n", ":1", "expected a list of queries"),
+        ("bad.jsonl", '{"query": "a"}\n\n{"query": oops}\n', ":3", "not valid JSON"),
+        ("missing.jsonl", '{"query": "a"}\n{"reference": "b"}\n', ":2", "missing `query`"),
+        ("dup.jsonl", '{"query": "a", "id": "x"}\n{"query": "b", "id": "x"}\n', ":2", "duplicate id 'x'"),
+    ],
+)
 def test_malformed_queries_name_file_and_line(tmp_path, name, text, where, words):
     path = tmp_path / name
     path.write_text(text)
@@ -84,6 +91,7 @@ def test_cli_rejects_unknown_kind_and_empty_run(tmp_path):
 
 # --- metrics and judge parsing ---------------------------------------------------------------
 
+
 def test_metrics_against_reference():
     ref = "Run make restart-billing on the billing host."
     assert rouge_l(ref, ref) == pytest.approx(1.0) and token_f1(ref, ref) == pytest.approx(1.0)
@@ -95,13 +103,17 @@ def test_metrics_against_reference():
 
 
 def test_judge_parse_is_robust():
-    good = ('Sure!\n```json\n{"A": {"relevance": 4, "coherence": 5, "factuality": 3, "helpfulness": 4},\n'
-            '"B": {"Relevance": "2", "coherence": 2, "factuality": 1, "helpfulness": 2}, "preferred": "a",'
-            ' "reason": "A cites the runbook"}\n```')
+    good = (
+        'Sure!\n```json\n{"A": {"relevance": 4, "coherence": 5, "factuality": 3, "helpfulness": 4},\n'
+        '"B": {"Relevance": "2", "coherence": 2, "factuality": 1, "helpfulness": 2}, "preferred": "a",'
+        ' "reason": "A cites the runbook"}\n```'
+    )
     p = parse(good)
     assert p["preferred"] == "A" and p["A"]["coherence"] == 5 and p["B"]["relevance"] == 2
-    no_pref = '{"A": {"relevance": 1, "coherence": 1, "factuality": 1, "helpfulness": 1}, ' \
-              '"B": {"relevance": 3, "coherence": 3, "factuality": 3, "helpfulness": 3}}'
+    no_pref = (
+        '{"A": {"relevance": 1, "coherence": 1, "factuality": 1, "helpfulness": 1}, '
+        '"B": {"relevance": 3, "coherence": 3, "factuality": 3, "helpfulness": 3}}'
+    )
     assert parse(no_pref)["preferred"] == "B"
     for bad in ("", "A is better", '{"A": {"relevance": 9}}', no_pref.replace("3", "7"), "{not json"):
         assert "unparseable" in parse(bad)["error"]
@@ -118,13 +130,16 @@ def test_probe_files(tmp_path):
 
 # --- a real run: the sample corpus, built and trained (conftest `trained_run`) -----------------
 
+
 def _fresh_adapter(model_dir: Path, out: Path) -> Path:
     """A LoRA adapter straight from get_peft_model: its B matrices are zero, so it changes nothing."""
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir),
-                   LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"])).save_pretrained(out)
+    get_peft_model(
+        AutoModelForCausalLM.from_pretrained(model_dir),
+        LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"]),
+    ).save_pretrained(out)
     AutoTokenizer.from_pretrained(model_dir).save_pretrained(out)
     return out
 
@@ -171,16 +186,32 @@ def evaluated(trained_run, tmp_path_factory) -> tuple[Path, dict]:
 def test_tuned_beats_base_on_held_out_perplexity(evaluated):
     run, s = evaluated
     out = run / "eval"
-    assert {p.name for p in out.iterdir()} >= {"report.html", "report.md", "results.jsonl", "ratings.csv",
-                                               "summary.json", "manifest.json"}
+    assert {p.name for p in out.iterdir()} >= {
+        "report.html",
+        "report.md",
+        "results.jsonl",
+        "ratings.csv",
+        "summary.json",
+        "manifest.json",
+    }
     for kind in ("paragraphs", "qa", "keywords", "code_summary"):  # the headline: training helped on held-out text
         agg = s["aggregate"]["kinds"][kind]
         assert agg["n"] == 3 and agg["tuned"]["ppl"] < agg["base"]["ppl"], (kind, agg)
     assert s["aggregate"]["test"]["tuned"]["ppl"] < s["aggregate"]["test"]["base"]["ppl"]
-    assert s["decoding"] == {"max_new_tokens": 12, "greedy": True, "temperature": 0.0, "top_p": 1.0, "seed": 0,
-                             "batch_size": 4, "max_length": 1024}
-    assert s["counts"] == {"queries": 2, "test": {"paragraphs": 3, "qa": 3, "keywords": 3, "code_summary": 3},
-                           "total": 14}
+    assert s["decoding"] == {
+        "max_new_tokens": 12,
+        "greedy": True,
+        "temperature": 0.0,
+        "top_p": 1.0,
+        "seed": 0,
+        "batch_size": 4,
+        "max_length": 1024,
+    }
+    assert s["counts"] == {
+        "queries": 2,
+        "test": {"paragraphs": 3, "qa": 3, "keywords": 3, "code_summary": 3},
+        "total": 14,
+    }
     assert s["missing_kinds"] == {} and s["tiny_model"] is True and s["base"] == str(_base_of(run))
     assert s["adapter_check"]["max_abs_logit_diff"] > 0
     f = s["forgetting"]
@@ -192,7 +223,7 @@ def test_tuned_beats_base_on_held_out_perplexity(evaluated):
     assert rows[0]["source_text"] == "\n".join(faq[32:36])  # docs/faq.md:33-36 from units.parquet
     for r in rows[2:]:  # every test record shows the exact lines it was built from
         src = (Path(__file__).parent.parent / "sample_corpus" / r["source"]["path"]).read_text().splitlines()
-        span = src[r["source"]["start_line"] - 1:r["source"]["end_line"]]
+        span = src[r["source"]["start_line"] - 1 : r["source"]["end_line"]]
         if r["source"]["path"].endswith((".md", ".rst", ".txt", ".html")):
             # documents show the parser's clean text, one line per source line (no reST underlines)
             assert len(r["source_text"].split("\n")) == len(span) and "\n----" not in r["source_text"]
@@ -261,8 +292,9 @@ def test_ratings_fold_back_without_regenerating(evaluated, tmp_path):
     assert s["human"]["ratings"] == 2 and s["human"]["raters"] == ["ana", "bo"]
     assert s["human"]["tuned_score"] == 3.5 and s["human"]["preferred"] == {"base": 0, "tuned": 1, "tie": 1}
     assert (run / "eval" / "results.jsonl").read_text().count("names the make target") == 1
-    assert json.loads((run / "eval" / "results.jsonl").read_text().splitlines()[2]) == \
-        json.loads(results_before.splitlines()[2]) | {"human": []}
+    assert json.loads((run / "eval" / "results.jsonl").read_text().splitlines()[2]) == json.loads(
+        results_before.splitlines()[2]
+    ) | {"human": []}
     html = (run / "eval" / "report.html").read_text()
     assert "Human ratings" in html and "names the make target" in html
     with open(run / "eval" / "ratings.csv", newline="") as fh:  # the sheet keeps the ratings
@@ -285,15 +317,18 @@ def test_judge_over_a_real_openai_compatible_server(evaluated, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(src, run, ignore=shutil.ignore_patterns("eval"))
     with serve_in_background(_base_of(src), model_name="judge") as url:
-        s = evaluate(run, EvalConfig(test_sample=2, kinds=["qa"], max_new_tokens=6, judge_url=url,
-                                     judge_model="judge", judge_max_tokens=16))
+        s = evaluate(
+            run,
+            EvalConfig(
+                test_sample=2, kinds=["qa"], max_new_tokens=6, judge_url=url, judge_model="judge", judge_max_tokens=16
+            ),
+        )
     assert s["judge"]["judged"] + s["judge"]["unparseable"] + s["judge"]["failed"] == 2
     assert s["judge"]["unparseable"] == 2
     rows = [json.loads(x) for x in (run / "eval" / "results.jsonl").read_text().splitlines()]
     for r in rows:
         assert sorted(r["judge"]["order"]) == ["base", "tuned"] and r["judge"]["raw"] is not None
     assert (run / "cache" / "judge").exists()
-
 
 
 @pytest.mark.slow
@@ -307,9 +342,14 @@ def test_judge_scores_map_back_through_the_blind_order(evaluated, tmp_path):
     from corpus_ft.generate.server import run_in_background
 
     seen = []
-    verdict = json.dumps({"A": dict.fromkeys(("relevance", "coherence", "factuality", "helpfulness"), 5),
-                          "B": dict.fromkeys(("relevance", "coherence", "factuality", "helpfulness"), 1),
-                          "preferred": "A", "reason": "A is grounded"})
+    verdict = json.dumps(
+        {
+            "A": dict.fromkeys(("relevance", "coherence", "factuality", "helpfulness"), 5),
+            "B": dict.fromkeys(("relevance", "coherence", "factuality", "helpfulness"), 1),
+            "preferred": "A",
+            "reason": "A is grounded",
+        }
+    )
 
     async def chat(request):
         seen.append((await request.json())["messages"][0]["content"])
@@ -320,8 +360,10 @@ def test_judge_scores_map_back_through_the_blind_order(evaluated, tmp_path):
     shutil.copytree(src, run, ignore=shutil.ignore_patterns("eval"))
     app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
     with run_in_background(app) as url:
-        s = evaluate(run, EvalConfig(test_sample=3, kinds=["qa"], max_new_tokens=6, seed=3,
-                                     judge_url=url, judge_model="scripted"))
+        s = evaluate(
+            run,
+            EvalConfig(test_sample=3, kinds=["qa"], max_new_tokens=6, seed=3, judge_url=url, judge_model="scripted"),
+        )
     assert s["judge"]["judged"] == 3 and s["judge"]["unparseable"] == 0
     rows = [json.loads(x) for x in (run / "eval" / "results.jsonl").read_text().splitlines()]
     for r in rows:
@@ -336,11 +378,14 @@ def test_judge_scores_map_back_through_the_blind_order(evaluated, tmp_path):
 
 @pytest.mark.slow
 def test_bench_eval_prints_time_and_rate():
-    r = CliRunner().invoke(main, ["bench", "eval", "--queries", "4", "--max-new-tokens", "2", "--threads", "1", "--json"])
+    r = CliRunner().invoke(
+        main, ["bench", "eval", "--queries", "4", "--max-new-tokens", "2", "--threads", "1", "--json"]
+    )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["queries"] == 4 and out["threads"] == 1 and out["wall_s"] > 0
     assert out["queries_per_s"] == pytest.approx(4 / out["wall_s"], rel=0.05)
+
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -348,7 +393,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="headless Chromium not installed (`make test-deps` installs it with apt)")
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="headless Chromium not installed (`make test-deps` installs it with apt)"
+)
 def test_report_renders_in_chromium(evaluated, artifacts_dir):
     """Opened from disk in headless Chromium: it renders, links work, markup is inert, nothing is fetched."""
     from playwright.sync_api import sync_playwright

@@ -36,8 +36,22 @@ def full_run(tmp_path_factory, built_run) -> Path:
 
     run = tmp_path_factory.mktemp("full") / "run"
     shutil.copytree(built_run, run)
-    train(run, TrainConfig(model="tiny", method="full", seq_len=256, micro_batch=4, grad_accum=1, learning_rate=1e-3,
-                           max_steps=10, eval_steps=10, save_steps=10, logging_steps=10), progress=False)
+    train(
+        run,
+        TrainConfig(
+            model="tiny",
+            method="full",
+            seq_len=256,
+            micro_batch=4,
+            grad_accum=1,
+            learning_rate=1e-3,
+            max_steps=10,
+            eval_steps=10,
+            save_steps=10,
+            logging_steps=10,
+        ),
+        progress=False,
+    )
     return run
 
 
@@ -52,8 +66,14 @@ def test_full_fine_tune_beats_its_base_on_held_out_perplexity(full_run):
     test = s["aggregate"]["test"]
     assert test["n"] == 12 and test["tuned"]["ppl"] < test["base"]["ppl"], test
     out = full_run / "eval"
-    assert {p.name for p in out.iterdir()} >= {"report.html", "report.md", "results.jsonl", "ratings.csv",
-                                               "summary.json", "manifest.json"}
+    assert {p.name for p in out.iterdir()} >= {
+        "report.html",
+        "report.md",
+        "results.jsonl",
+        "ratings.csv",
+        "summary.json",
+        "manifest.json",
+    }
     md = (out / "report.md").read_text()
     assert f"- tuned model: full fine-tune `{full_run / 'model' / 'full'}`" in md
     assert "full fine-tune" in (out / "report.html").read_text()
@@ -68,8 +88,9 @@ def test_full_fine_tune_beats_its_base_on_held_out_perplexity(full_run):
 def test_a_full_model_identical_to_its_base_is_an_error_not_a_tie(built_run, copy_run, tiny_model):
     run = copy_run(built_run)  # --adapter naming a plain model dir = a full model; here the base itself
     with pytest.raises(CorpusFtError, match="full fine-tune does not change the model .*identical"):
-        evaluate(run, EvalConfig(adapter=tiny_model, base=str(tiny_model), test_sample=1, kinds=["qa"],
-                                 max_new_tokens=2))
+        evaluate(
+            run, EvalConfig(adapter=tiny_model, base=str(tiny_model), test_sample=1, kinds=["qa"], max_new_tokens=2)
+        )
     assert not (run / "eval").exists()
 
 

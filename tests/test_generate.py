@@ -21,18 +21,45 @@ from corpus_ft.generate.openai import EndpointError, OpenAIClient
 from corpus_ft.generate.server import run_in_background, serve_in_background
 
 CHUNKS = [
-    {"id": "c1", "text": "Restart the billing service with `systemctl restart billing`.", "heading_path": ["Runbook"],
-     "path": "docs/runbook.md", "language": "markdown"},
-    {"id": "c2", "text": "The payments team owns billing; page them in #payments.", "heading_path": ["Owners"],
-     "path": "docs/owners.md", "language": "markdown"},
-    {"id": "c3", "text": "Deploys run every weekday at 10:00 UTC.", "heading_path": [], "path": "README.md",
-     "language": "markdown"},
+    {
+        "id": "c1",
+        "text": "Restart the billing service with `systemctl restart billing`.",
+        "heading_path": ["Runbook"],
+        "path": "docs/runbook.md",
+        "language": "markdown",
+    },
+    {
+        "id": "c2",
+        "text": "The payments team owns billing; page them in #payments.",
+        "heading_path": ["Owners"],
+        "path": "docs/owners.md",
+        "language": "markdown",
+    },
+    {
+        "id": "c3",
+        "text": "Deploys run every weekday at 10:00 UTC.",
+        "heading_path": [],
+        "path": "README.md",
+        "language": "markdown",
+    },
 ]
 UNITS = [
-    {"text": "def handler(request):\n    return Response(200, request.body)\n", "name": "handler",
-     "signature": "def handler(request):", "kind": "function", "path": "app.py", "language": "python"},
-    {"text": "func Add(a, b int) int { return a + b }", "name": "Add", "signature": "func Add(a, b int) int",
-     "kind": "function", "path": "math.go", "language": "go"},
+    {
+        "text": "def handler(request):\n    return Response(200, request.body)\n",
+        "name": "handler",
+        "signature": "def handler(request):",
+        "kind": "function",
+        "path": "app.py",
+        "language": "python",
+    },
+    {
+        "text": "func Add(a, b int) int { return a + b }",
+        "name": "Add",
+        "signature": "func Add(a, b int) int",
+        "kind": "function",
+        "path": "math.go",
+        "language": "go",
+    },
 ]
 USER = [{"role": "user", "content": "How do I restart billing?"}]
 
@@ -78,8 +105,13 @@ def reply(content: str) -> dict:
 class Scripted:
     """A loopback OpenAI-style endpoint that answers the first requests with the given errors."""
 
-    def __init__(self, failures: list[tuple[int, dict]] = (), delay_first_s: float = 0.0,
-                 content: str = "Run systemctl restart billing.", sleep_s: float = 0.0):
+    def __init__(
+        self,
+        failures: list[tuple[int, dict]] = (),
+        delay_first_s: float = 0.0,
+        content: str = "Run systemctl restart billing.",
+        sleep_s: float = 0.0,
+    ):
         self.failures = list(failures)
         self.delay_first_s = delay_first_s
         self.content = content
@@ -106,11 +138,13 @@ class Scripted:
 
 # --- corpus-ft serve with the tiny model -------------------------------------------------
 
+
 @pytest.mark.slow
 def test_server_speaks_the_openai_api(served):
     assert httpx.get(f"{served}/models").json()["data"][0]["id"] == "tiny"
-    r = httpx.post(f"{served}/chat/completions", json={"model": "tiny", "messages": USER, "max_tokens": 8,
-                                                       "temperature": 0})
+    r = httpx.post(
+        f"{served}/chat/completions", json={"model": "tiny", "messages": USER, "max_tokens": 8, "temperature": 0}
+    )
     body = r.json()
     assert r.status_code == 200 and body["object"] == "chat.completion"
     choice = body["choices"][0]
@@ -124,13 +158,16 @@ def test_server_speaks_the_openai_api(served):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("body, message", [
-    ({"messages": [], "max_tokens": 4}, "messages must be a non-empty list"),
-    ({"messages": USER, "stream": True}, "stream=true is not supported"),
-    ({"messages": USER, "n": 2}, "only n=1"),
-    ({"messages": USER, "max_tokens": 0}, "max_tokens must be a positive integer"),
-    ({"messages": [{"role": "robot", "content": "x"}]}, r"messages\[0\].role"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"messages": [], "max_tokens": 4}, "messages must be a non-empty list"),
+        ({"messages": USER, "stream": True}, "stream=true is not supported"),
+        ({"messages": USER, "n": 2}, "only n=1"),
+        ({"messages": USER, "max_tokens": 0}, "max_tokens must be a positive integer"),
+        ({"messages": [{"role": "robot", "content": "x"}]}, r"messages\[0\].role"),
+    ],
+)
 def test_server_rejects_bad_requests_with_openai_errors(served, body, message):
     r = httpx.post(f"{served}/chat/completions", json=body)
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
@@ -185,6 +222,7 @@ def test_hf_generator_batches_deterministically_and_caches(tiny, tmp_path):
 
 # --- retries, timeouts, concurrency, keys (scripted loopback endpoints) ---------------------
 
+
 def test_retries_500_and_429_honouring_retry_after():
     server = Scripted(failures=[(500, {}), (429, {"Retry-After": "1"}), (503, {})])
     with run_in_background(server.app) as url:
@@ -224,8 +262,11 @@ def _three_steps(body: dict) -> str:
         return "UNSUPPORTED" if "every weekday" in prompt and "Answer: Deploys run at noon." in prompt else "SUPPORTED"
     if "Question: " in prompt:
         question = prompt.split("Question: ", 1)[1].split("\n", 1)[0]
-        return {"How do I restart billing?": "Run `systemctl restart billing`.",
-                "Who owns billing?": "NOT IN TEXT", "When do deploys run?": "Deploys run at noon."}.get(question, "?")
+        return {
+            "How do I restart billing?": "Run `systemctl restart billing`.",
+            "Who owns billing?": "NOT IN TEXT",
+            "When do deploys run?": "Deploys run at noon.",
+        }.get(question, "?")
     if "restart billing" in prompt:
         return '```json\n["How do I restart billing?", "Who owns billing?"]\n```'
     return '["When do deploys run?"]' if "weekday" in prompt else "I cannot help with that."
@@ -241,12 +282,18 @@ def test_generator_asks_answers_checks_and_drops_what_the_chunk_does_not_support
     assert gen.stats["unanswered"] == 1  # "Who owns billing?" is not in the runbook chunk
     assert gen.stats["grounding_checked"] == 2 and gen.stats["grounding_dropped"] == 1  # "at noon" is not in the text
     assert gen.stats["prompts"] == 3 + 3 + 2
-    answers = [r["body"]["messages"][0]["content"] for r in server.requests if "Question: " in
-               r["body"]["messages"][0]["content"] and "SUPPORTED" not in r["body"]["messages"][0]["content"]]
+    answers = [
+        r["body"]["messages"][0]["content"]
+        for r in server.requests
+        if "Question: " in r["body"]["messages"][0]["content"]
+        and "SUPPORTED" not in r["body"]["messages"][0]["content"]
+    ]
     assert answers and all("Runbook" not in a and "docs/" not in a for a in answers), "answers see the chunk alone"
     with run_in_background(Scripted(content=_three_steps).app) as url2:
         unchecked = get_generator(openai_cfg(url2, grounding_check=False), cache_dir=tmp_path)
-        assert unchecked.questions(CHUNKS)[2] == [{"question": "When do deploys run?", "answer": "Deploys run at noon."}]
+        assert unchecked.questions(CHUNKS)[2] == [
+            {"question": "When do deploys run?", "answer": "Deploys run at noon."}
+        ]
 
 
 def test_generator_drops_a_rejected_prompt_and_keeps_going(tmp_path):
@@ -309,4 +356,6 @@ def test_bench_generate_reports_speed_and_a_free_cached_rerun(tiny):
 
     r = bench_generate(tiny, n_prompts=3, max_new_tokens=2, batch_sizes=(1, 3), concurrency=2)
     assert [h["batch_size"] for h in r["hf"]] == [1, 3] and all(h["new_tokens"] == 6 for h in r["hf"])
-    assert r["openai_over_serve"]["cold"]["http_requests"] == 3 and r["openai_over_serve"]["cached"]["http_requests"] == 0
+    assert (
+        r["openai_over_serve"]["cold"]["http_requests"] == 3 and r["openai_over_serve"]["cached"]["http_requests"] == 0
+    )

@@ -23,8 +23,22 @@ def tuned_run(tmp_path_factory) -> Path:
     from corpus_ft.train.trainer import train
 
     run = make_run(tmp_path_factory.mktemp("gguf") / "run", n=16)
-    train(run, TrainConfig(model="tiny", method="lora", seq_len=128, micro_batch=4, grad_accum=1, learning_rate=3e-3,
-                           max_steps=3, eval_steps=3, save_steps=3, mix={"qa": 1.0}), progress=False)
+    train(
+        run,
+        TrainConfig(
+            model="tiny",
+            method="lora",
+            seq_len=128,
+            micro_batch=4,
+            grad_accum=1,
+            learning_rate=3e-3,
+            max_steps=3,
+            eval_steps=3,
+            save_steps=3,
+            mix={"qa": 1.0},
+        ),
+        progress=False,
+    )
     return run
 
 
@@ -55,9 +69,11 @@ def test_smollm2_round_trip_f16_and_q8_0(smollm2, tmp_path):
 
     model = AutoModelForCausalLM.from_pretrained(smollm2, dtype=torch.float32).eval()
     tok = AutoTokenizer.from_pretrained(smollm2)
-    ids = tok.apply_chat_template(PROMPT, add_generation_prompt=True, return_tensors="pt", return_dict=True)["input_ids"]
+    ids = tok.apply_chat_template(PROMPT, add_generation_prompt=True, return_tensors="pt", return_dict=True)[
+        "input_ids"
+    ]
     want_logits = _logits(model, ids)
-    want_text = tok.decode(model.generate(ids, max_new_tokens=12, do_sample=False)[0, ids.shape[1]:])
+    want_text = tok.decode(model.generate(ids, max_new_tokens=12, do_sample=False)[0, ids.shape[1] :])
     for qtype in ("f16", "q8_0"):
         info = write_gguf(model, tok, tmp_path / f"smol-{qtype}.gguf", qtype=qtype)
         meta, tensors = _fields(Path(info["path"]))
@@ -74,8 +90,9 @@ def test_smollm2_round_trip_f16_and_q8_0(smollm2, tmp_path):
         back = import_gguf(info["path"], tmp_path / f"imported-{qtype}")
         got = AutoModelForCausalLM.from_pretrained(back, dtype=torch.float32).eval()
         got_tok = AutoTokenizer.from_pretrained(back)
-        got_ids = got_tok.apply_chat_template(PROMPT, add_generation_prompt=True, return_tensors="pt",
-                                              return_dict=True)["input_ids"]
+        got_ids = got_tok.apply_chat_template(
+            PROMPT, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )["input_ids"]
         assert torch.equal(got_ids, ids)  # the tokenizer and chat template survive the trip
         logits = _logits(got, ids)
         diff = (logits - want_logits).abs()
@@ -84,7 +101,7 @@ def test_smollm2_round_trip_f16_and_q8_0(smollm2, tmp_path):
             assert diff.max() < 0.2 and agree == 1.0
         else:  # 8-bit blocks: small errors, the same choices (a wrong Q/K permutation gives garbage here)
             assert diff.mean() < 0.3 and agree >= 0.9
-        text = got_tok.decode(got.generate(ids, max_new_tokens=12, do_sample=False)[0, ids.shape[1]:])
+        text = got_tok.decode(got.generate(ids, max_new_tokens=12, do_sample=False)[0, ids.shape[1] :])
         assert text == want_text
 
 
@@ -108,8 +125,9 @@ def test_export_cli_writes_gguf_of_the_merged_model(tuned_run, tmp_path):
     assert meta["general.file_type"] == 7 and tensors["token_embd.weight"] == "Q8_0"
 
     merged, tok, _, _ = load_merged(tuned_run, "fp32")
-    back = AutoModelForCausalLM.from_pretrained(import_gguf(out / "run-q8_0.gguf", tmp_path / "back"),
-                                                dtype=torch.float32)
+    back = AutoModelForCausalLM.from_pretrained(
+        import_gguf(out / "run-q8_0.gguf", tmp_path / "back"), dtype=torch.float32
+    )
     ids = tok("How do I restart the billing service?", return_tensors="pt")["input_ids"]
     want, got = _logits(merged.eval(), ids), _logits(back.eval(), ids)
     assert (got - want).abs().mean() < 0.05 and (got.argmax(-1) == want.argmax(-1)).float().mean() >= 0.9

@@ -18,18 +18,37 @@ XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 def _row(i: int, prompt: str, reference: str, answer: str) -> dict:
     side = {"answer": answer, "ppl": 2.0, "rougeL": 0.5, "f1": 0.5, "keyword_recall": 0.5, "words": 3}
-    return {"id": f"q-{i}", "kind": "qa", "tags": ["ops"], "origin": "queries.yaml:1", "prompt": prompt,
-            "reference": reference, "source": {"path": "docs/a.md", "start_line": 1, "end_line": 2},
-            "source_text": XSS, "base": dict(side), "tuned": dict(side), "primary_metric": "rougeL",
-            "human": [{"rater": XSS, "base_score": 3.0, "tuned_score": 4.0, "preferred": "tuned", "comment": XSS}],
-            "judge": {"preferred": "tuned", "reason": XSS}}
+    return {
+        "id": f"q-{i}",
+        "kind": "qa",
+        "tags": ["ops"],
+        "origin": "queries.yaml:1",
+        "prompt": prompt,
+        "reference": reference,
+        "source": {"path": "docs/a.md", "start_line": 1, "end_line": 2},
+        "source_text": XSS,
+        "base": dict(side),
+        "tuned": dict(side),
+        "primary_metric": "rougeL",
+        "human": [{"rater": XSS, "base_score": 3.0, "tuned_score": 4.0, "preferred": "tuned", "comment": XSS}],
+        "judge": {"preferred": "tuned", "reason": XSS},
+    }
 
 
 def _summary(rows: list[dict]) -> dict:
     agg = {"n": len(rows), "base": {}, "tuned": {}, "tuned_better": 0, "tuned_worse": 0, "ties": 0}
-    return {"run_dir": "runs/x", "aggregate": {"all": agg, "kinds": {XSS: agg}, "tags": {XSS: agg}},
-            "highlights": {"better": [rows[0]["id"]], "worse": [rows[1]["id"]]}, "counts": {"test": {}},
-            "missing_kinds": {}, "forgetting": {"tolerance": 0.1, "n": 1}, "decoding": {}, "timing": {}, "tuned": {}, "adapter_check": {}}
+    return {
+        "run_dir": "runs/x",
+        "aggregate": {"all": agg, "kinds": {XSS: agg}, "tags": {XSS: agg}},
+        "highlights": {"better": [rows[0]["id"]], "worse": [rows[1]["id"]]},
+        "counts": {"test": {}},
+        "missing_kinds": {},
+        "forgetting": {"tolerance": 0.1, "n": 1},
+        "decoding": {},
+        "timing": {},
+        "tuned": {},
+        "adapter_check": {},
+    }
 
 
 def test_report_md_escapes_html_outside_code():
@@ -43,8 +62,9 @@ def test_report_md_escapes_html_outside_code():
     assert any(XSS in f for f in fenced)  # inside code the text is verbatim
 
 
-@pytest.mark.parametrize("cell", ['=HYPERLINK("http://evil.example","x")', "+1+2", "-2+3", "@SUM(A1:A9)",
-                                  "\t=1", "\r=1"])
+@pytest.mark.parametrize(
+    "cell", ['=HYPERLINK("http://evil.example","x")', "+1+2", "-2+3", "@SUM(A1:A9)", "\t=1", "\r=1"]
+)
 def test_ratings_csv_neutralises_formula_cells(cell):
     """Row 12: a query or reference starting with = + - @ was written as-is (formula injection)."""
     row = _row(1, cell, cell, cell)
@@ -73,7 +93,8 @@ def test_dataset_card_quotes_hostile_file_names_as_code(tmp_path):
     repo.mkdir()
     for i in range(5):
         (repo / f"n{i}`<img src=x onerror=alert({i})>`.md").write_text(
-            f"# Page {i}\n\nThe reconciliation job {i} runs nightly and reports mismatches to the ledger team.\n")
+            f"# Page {i}\n\nThe reconciliation job {i} runs nightly and reports mismatches to the ledger team.\n"
+        )
     ingest_repo(repo, tmp_path / "run", workers=1)
     build_dataset("paragraphs", tmp_path / "run")
     card = (tmp_path / "run" / "datasets" / "paragraphs" / "card.md").read_text()

@@ -37,12 +37,24 @@ def test_directory_links_pointing_at_each_other_end(tmp_path):
 @pytest.mark.parametrize("pattern", ["foo\\", "[z-a]"])
 def test_gitignore_line_that_cannot_compile_is_reported_and_skipped(tmp_path, pattern):
     """Row 2: a line git accepts but the matcher rejects was a traceback (exit 1, nothing written)."""
-    _write(tmp_path / "repo", {".gitignore": f"*.log\n{pattern}\n", "sub/.gitignore": f"{pattern}\nx.md\n",
-                               "keep.md": "# Keep\n\nkept\n", "debug.log": "noise\n", "sub/x.md": "# X\n\nignored\n",
-                               "sub/y.md": "# Y\n\nkept\n"})
+    _write(
+        tmp_path / "repo",
+        {
+            ".gitignore": f"*.log\n{pattern}\n",
+            "sub/.gitignore": f"{pattern}\nx.md\n",
+            "keep.md": "# Keep\n\nkept\n",
+            "debug.log": "noise\n",
+            "sub/x.md": "# X\n\nignored\n",
+            "sub/y.md": "# Y\n\nkept\n",
+        },
+    )
     report = ingest_repo(tmp_path / "repo", tmp_path / "run", workers=1, exclude=[pattern])
     bad = {(w["path"], w["line"]) for w in report["warnings"] if w["kind"] == "bad_ignore_pattern"}
-    assert bad == {(".gitignore", 2), ("sub/.gitignore", 1), ("ingest.exclude", len(IngestConfig().default_excludes) + 1)}
+    assert bad == {
+        (".gitignore", 2),
+        ("sub/.gitignore", 1),
+        ("ingest.exclude", len(IngestConfig().default_excludes) + 1),
+    }
     reasons = {s["path"]: s["reason"] for s in report["skipped"]}
     assert reasons["debug.log"] == "gitignored" and reasons["sub/x.md"] == "gitignored"  # the good lines still apply
     assert report["files_ingested"] >= 2 and (tmp_path / "run" / "units.parquet").is_file()
@@ -53,8 +65,13 @@ def test_a_run_directory_inside_the_repository_is_never_ingested(tmp_path):
     repo = tmp_path / "repo"
     _write(repo, {"guide.md": "# Guide\n\nHow the service is deployed and rolled back.\n"})
     ingest_repo(repo, repo / "runs" / "old", workers=1)  # an earlier run written inside the repo
-    _write(repo, {"runs/old/datasets/qa/card.md": "# Card\n\ngenerated\n",
-                  "stale/manifest.json": json.dumps({"stage": "build", "versions": {}, "inputs": {}})})
+    _write(
+        repo,
+        {
+            "runs/old/datasets/qa/card.md": "# Card\n\ngenerated\n",
+            "stale/manifest.json": json.dumps({"stage": "build", "versions": {}, "inputs": {}}),
+        },
+    )
     report = ingest_repo(repo, tmp_path / "run", workers=1)
     reasons = {s["path"]: s["reason"] for s in report["skipped"]}
     assert reasons["runs/old/"] == "run_directory" and reasons["stale/"] == "run_directory"
@@ -62,8 +79,11 @@ def test_a_run_directory_inside_the_repository_is_never_ingested(tmp_path):
 
 
 CLI = [sys.executable, "-m", "corpus_ft.cli"]
-DOCS = {f"docs/page{i}.md": f"# Page {i}\n\n## Setup\n\nThe service {i} reads its settings from the config file "
-        f"and restarts on change.\n\n## Rollback\n\nRoll back service {i} with the deploy tool.\n" for i in range(6)}
+DOCS = {
+    f"docs/page{i}.md": f"# Page {i}\n\n## Setup\n\nThe service {i} reads its settings from the config file "
+    f"and restarts on change.\n\n## Rollback\n\nRoll back service {i} with the deploy tool.\n"
+    for i in range(6)
+}
 
 
 def test_a_second_writer_gets_a_clear_message_not_a_race(tmp_path):
@@ -71,10 +91,18 @@ def test_a_second_writer_gets_a_clear_message_not_a_race(tmp_path):
     _write(tmp_path / "repo", DOCS)
     run = tmp_path / "run"
     ingest_repo(tmp_path / "repo", run, workers=1)
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\nfrom corpus_ft.util import run_lock\n"
-        f"with run_lock({str(run)!r}, 'build'):\n    print('held', flush=True)\n    time.sleep(60)\n")],
-        stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time\nfrom corpus_ft.util import run_lock\n"
+                f"with run_lock({str(run)!r}, 'build'):\n    print('held', flush=True)\n    time.sleep(60)\n"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         second = subprocess.run(CLI + ["build", "all", "--run", str(run)], capture_output=True, text=True, timeout=120)
@@ -93,8 +121,12 @@ def test_stale_temp_files_of_a_killed_writer_are_cleaned_at_start(tmp_path):
     _write(tmp_path / "repo", DOCS)
     run = tmp_path / "run"
     ingest_repo(tmp_path / "repo", run, workers=1)
-    stale = [run / ".units.parquet.k3j2h1.tmp", run / "datasets" / ".qa.a1b2c3.tmp" / "train.jsonl",
-             run / "datasets" / ".paragraphs.old-999999999-17" / "stats.json", run / ".ingest_report.json.x9.tmp"]
+    stale = [
+        run / ".units.parquet.k3j2h1.tmp",
+        run / "datasets" / ".qa.a1b2c3.tmp" / "train.jsonl",
+        run / "datasets" / ".paragraphs.old-999999999-17" / "stats.json",
+        run / ".ingest_report.json.x9.tmp",
+    ]
     for p in stale:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(b"x" * 10_000)
@@ -106,12 +138,17 @@ def test_stale_temp_files_of_a_killed_writer_are_cleaned_at_start(tmp_path):
 
 def test_killed_ingest_leaves_nothing_after_the_next_run(tmp_path):
     """Row 9 for real: kill -9 in the middle of writing units.parquet, then run again."""
-    big = {f"src/m{i}.py": "".join(f"def f{j}():\n    '''Doc {j}.'''\n    return {j}\n\n" for j in range(400))
-           for i in range(40)}
+    big = {
+        f"src/m{i}.py": "".join(f"def f{j}():\n    '''Doc {j}.'''\n    return {j}\n\n" for j in range(400))
+        for i in range(40)
+    }
     _write(tmp_path / "repo", big)
     run = tmp_path / "run"
-    proc = subprocess.Popen(CLI + ["ingest", str(tmp_path / "repo"), "--out", str(run), "--workers", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        CLI + ["ingest", str(tmp_path / "repo"), "--out", str(run), "--workers", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while not list(run.glob(".units.parquet.*.tmp")) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.005)
@@ -126,8 +163,12 @@ def _nested_classes(n: int) -> str:
     lines = []
     for i in range(n):
         ind = "    " * i
-        lines += [f"{ind}class C{i}:", f'{ind}    """Level {i} of the nesting."""', f"{ind}    def m{i}(self):",
-                  f"{ind}        return {i}"]
+        lines += [
+            f"{ind}class C{i}:",
+            f'{ind}    """Level {i} of the nesting."""',
+            f"{ind}    def m{i}(self):",
+            f"{ind}        return {i}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -163,11 +204,14 @@ def test_terminal_escapes_and_nul_never_reach_a_dataset(tmp_path):
     """Row 10: escapes and NULs in repository text reached train.jsonl."""
     from corpus_ft.datasets import build_dataset
 
-    filler = "".join(f"Line {i} of plain prose about the reconciliation service and its nightly job.\n"
-                     for i in range(120))  # pushes the NUL past the 8 KiB that binary sniffing reads
-    files = {f"docs/p{i}.md": f"# Page {i}\n\n## Escapes\n\nBefore \x1b[2J\x1b[H spoofed \x1b]0;title\x07 after, "
-                              f"for page {i} of the operations guide.\n\n## More\n\n{filler}NUL \x00 here.\n"
-             for i in range(4)}
+    filler = "".join(
+        f"Line {i} of plain prose about the reconciliation service and its nightly job.\n" for i in range(120)
+    )  # pushes the NUL past the 8 KiB that binary sniffing reads
+    files = {
+        f"docs/p{i}.md": f"# Page {i}\n\n## Escapes\n\nBefore \x1b[2J\x1b[H spoofed \x1b]0;title\x07 after, "
+        f"for page {i} of the operations guide.\n\n## More\n\n{filler}NUL \x00 here.\n"
+        for i in range(4)
+    }
     _write(tmp_path / "repo", files)
     run = tmp_path / "run"
     ingest_repo(tmp_path / "repo", run, workers=1)

@@ -24,10 +24,26 @@ BAD = {
     "nan": ("train:\n  lora_dropout: .nan\n", 5, ["train.lora_dropout: .nan is not a usable number"]),
     "huge_int": ("train:\n  lora_r: 100000000000000000000000000000000\n", 5, ["train.lora_r:", "not a usable number"]),
     "absurd_rank": ("train:\n  lora_r: 100000000\n", 5, ["train.lora_r: Input should be less than or equal to 4096"]),
-    "negative_steps": ("train:\n  max_steps: -5\n", 5, ["train.max_steps: Input should be greater than or equal to -1"]),
-    "tiny_hidden": ("tiny:\n  hidden_size: 100000000\n", 5, ["tiny.hidden_size: Input should be less than or equal to 4096"]),
-    "tiny_heads": ("tiny:\n  hidden_size: 100\n  heads: 3\n", 4, ["tiny:", "hidden_size (100) must be divisible by heads (3)"]),
-    "absurd_chunk": ("datasets:\n  chunk_size: 1000000000\n", 5, ["datasets.chunk_size: Input should be less than or equal to"]),
+    "negative_steps": (
+        "train:\n  max_steps: -5\n",
+        5,
+        ["train.max_steps: Input should be greater than or equal to -1"],
+    ),
+    "tiny_hidden": (
+        "tiny:\n  hidden_size: 100000000\n",
+        5,
+        ["tiny.hidden_size: Input should be less than or equal to 4096"],
+    ),
+    "tiny_heads": (
+        "tiny:\n  hidden_size: 100\n  heads: 3\n",
+        4,
+        ["tiny:", "hidden_size (100) must be divisible by heads (3)"],
+    ),
+    "absurd_chunk": (
+        "datasets:\n  chunk_size: 1000000000\n",
+        5,
+        ["datasets.chunk_size: Input should be less than or equal to"],
+    ),
     "absurd_file_bytes": ("ingest:\n  max_file_bytes: 10000000000000000\n", 5, ["ingest.max_file_bytes:"]),
     "absurd_new_tokens": ("evaluate:\n  max_new_tokens: 10000000\n", 5, ["evaluate.max_new_tokens:"]),
     "negative_seed": ("datasets:\n  seed: -1\n", 5, ["datasets.seed: Input should be greater than or equal to 0"]),
@@ -55,20 +71,25 @@ def test_hostile_recipe_exits_2_with_file_line_key_and_writes_nothing(case: str,
 
 def test_non_utf8_recipe_names_the_line(tmp_path: Path):
     path = tmp_path / "latin1.yaml"
-    path.write_bytes(HEAD.format(repo=ROOT / "sample_corpus", run=tmp_path / "run").encode() +
-                     "description: caf\u00e9 recipe\n".encode("latin-1"))
+    path.write_bytes(
+        HEAD.format(repo=ROOT / "sample_corpus", run=tmp_path / "run").encode()
+        + "description: caf\u00e9 recipe\n".encode("latin-1")
+    )
     result = _invoke(path)
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert result.stderr.startswith(f"error: {path}:4: the recipe is not UTF-8 (byte 0xe9"), result.stderr
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("name,data,piece", [
-    ("q.yaml", "- query: caf\u00e9?\n".encode("latin-1"), ":1: the queries file is not UTF-8"),
-    ("q.jsonl", b'{"query": "ok"}\n{"query": "caf\xe9"}\n', ":2: not UTF-8"),
-    ("q.yaml", b"- &a {query: x}\n- *a\n", ":2: YAML alias *a is not allowed"),
-    ("q.jsonl", b"[" * 100_000 + b"\n", ":1: not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "name,data,piece",
+    [
+        ("q.yaml", "- query: caf\u00e9?\n".encode("latin-1"), ":1: the queries file is not UTF-8"),
+        ("q.jsonl", b'{"query": "ok"}\n{"query": "caf\xe9"}\n', ":2: not UTF-8"),
+        ("q.yaml", b"- &a {query: x}\n- *a\n", ":2: YAML alias *a is not allowed"),
+        ("q.jsonl", b"[" * 100_000 + b"\n", ":1: not valid JSON"),
+    ],
+)
 def test_hostile_queries_file_is_a_clean_error(tmp_path: Path, name: str, data: bytes, piece: str):
     path = tmp_path / name
     path.write_bytes(data)

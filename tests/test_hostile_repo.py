@@ -28,13 +28,28 @@ def test_hostile_repository_is_ingested_built_and_reviewed_safely(tmp_path):
     assert checks["unaccounted"] == [], "every file becomes units or a reported skip"
     assert checks["outside_reads"] == [] and checks["leaks"] == [] and checks["control_characters"] == []
     reasons = {s["path"]: s["reason"] for s in report["skipped"]}
-    for path, reason in {"blob.py": "binary", "bundle.js": "minified", "huge.md": "too_large", "pipe.md": "not_regular_file",
-                         "outside.md": "symlink_outside_root", "outside_dir/": "symlink_outside_root",
-                         "a/tob/": "symlink_duplicate", "b/toa/": "symlink_duplicate", "runs/old/": "run_directory",
-                         "bad\\udcffname.md": "bad_file_name", "bad-bom.md": "decode_error"}.items():
+    for path, reason in {
+        "blob.py": "binary",
+        "bundle.js": "minified",
+        "huge.md": "too_large",
+        "pipe.md": "not_regular_file",
+        "outside.md": "symlink_outside_root",
+        "outside_dir/": "symlink_outside_root",
+        "a/tob/": "symlink_duplicate",
+        "b/toa/": "symlink_duplicate",
+        "runs/old/": "run_directory",
+        "bad\\udcffname.md": "bad_file_name",
+        "bad-bom.md": "decode_error",
+    }.items():
         assert reasons.get(path) == reason, (path, reasons.get(path), cases.get(path))
-    assert {w["path"] for w in report["warnings"] if w["kind"] == "bad_ignore_pattern"} == {".gitignore", "sub/.gitignore"}
+    assert {w["path"] for w in report["warnings"] if w["kind"] == "bad_ignore_pattern"} == {
+        ".gitignore",
+        "sub/.gitignore",
+    }
     assert stats["paragraphs"]["control_characters_removed"] >= 5
     assert stats["paragraphs"]["redactions"]["secret_keyword"] >= 1
-    assert checks["output_bytes"] < 4 * sum(p.stat().st_size for p in (tmp_path / "repo").rglob("*")
-                                            if p.is_file() and not p.is_symlink() and p.name != "pipe.md")
+    assert checks["output_bytes"] < 4 * sum(
+        p.stat().st_size
+        for p in (tmp_path / "repo").rglob("*")
+        if p.is_file() and not p.is_symlink() and p.name != "pipe.md"
+    )

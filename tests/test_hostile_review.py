@@ -15,11 +15,11 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
+from test_review import make_run
 
 from corpus_ft.cli import main
 from corpus_ft.review.decisions import load_decisions
 from corpus_ft.review.server import MAX_BODY_BYTES, ServerThread
-from test_review import make_run
 
 
 @pytest.fixture
@@ -37,8 +37,12 @@ def test_a_non_loopback_bind_needs_allow_remote(run, host):
 
 
 def _serve(run, *args):
-    proc = subprocess.Popen([sys.executable, "-m", "corpus_ft.cli", "review", str(run), "--serve", "--port", "0", *args],
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "corpus_ft.cli", "review", str(run), "--serve", "--port", "0", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     lines = []
     while not any("(Ctrl-C to stop)" in ln for ln in lines):
         line = proc.stderr.readline()
@@ -77,16 +81,19 @@ def _deep(n: int) -> str:
     return '{"record_id": "qa-1", "action": "edit", "fields": {"messages": ' + "[" * n + "]" * n + "}}"
 
 
-@pytest.mark.parametrize("body,status", [
-    ('{"record_id": []}', 400),
-    ("{}", 400),
-    ("[]", 400),
-    ('{"record_id": "qa-1", "action": ["reject"]}', 400),
-    ('{"record_id": "qa-1", "action": "edit", "fields": "text"}', 400),
-    (_deep(2000), 400),
-    ("[" * 100_000 + "]" * 100_000, 400),
-    ('{"record_id": "no-such-record", "action": "reject"}', 404),
-])
+@pytest.mark.parametrize(
+    "body,status",
+    [
+        ('{"record_id": []}', 400),
+        ("{}", 400),
+        ("[]", 400),
+        ('{"record_id": "qa-1", "action": ["reject"]}', 400),
+        ('{"record_id": "qa-1", "action": "edit", "fields": "text"}', 400),
+        (_deep(2000), 400),
+        ("[" * 100_000 + "]" * 100_000, 400),
+        ('{"record_id": "no-such-record", "action": "reject"}', 404),
+    ],
+)
 def test_api_answers_400_not_500_for_hostile_bodies(run, body, status):
     """Row 13: these were 500s (TypeError, RecursionError)."""
     with ServerThread(run) as srv:
@@ -98,13 +105,19 @@ def test_api_answers_400_not_500_for_hostile_bodies(run, body, status):
 
 def test_an_oversized_edit_is_refused_and_the_log_stays_small(run):
     """Row 13: a 50 MB edit was accepted and /api/decisions then returned 52 MB."""
-    huge = {"record_id": "qa-1", "action": "edit",
-            "fields": {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "x" * 50_000_000}]}}
+    huge = {
+        "record_id": "qa-1",
+        "action": "edit",
+        "fields": {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "x" * 50_000_000}]},
+    }
     with ServerThread(run) as srv:
         r = httpx.post(srv.url + "api/decisions", json=huge, timeout=60)
         assert r.status_code == 413, r.text
-        r = httpx.post(srv.url + "api/decisions", content=json.dumps(huge)[:MAX_BODY_BYTES + 10],
-                       headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+        r = httpx.post(
+            srv.url + "api/decisions",
+            content=json.dumps(huge)[: MAX_BODY_BYTES + 10],
+            headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        )
         assert r.status_code in (400, 413)
         assert len(httpx.get(srv.url + "api/decisions").content) < 1000
     assert not load_decisions(run)

@@ -52,20 +52,23 @@ def test_gitignore_nested_and_negated(fixture_run):
     reasons = skipped(report)
     assert reasons["debug.log"] == "gitignored"
     assert reasons["generated/"] == "gitignored"
-    assert reasons["sub/secret.md"] == "gitignored"           # from sub/.gitignore
-    assert reasons["keep.log"] == "unsupported_type"          # re-included by `!keep.log`, then no reader
+    assert reasons["sub/secret.md"] == "gitignored"  # from sub/.gitignore
+    assert reasons["keep.log"] == "unsupported_type"  # re-included by `!keep.log`, then no reader
     paths = {r["path"] for r in rows}
     assert "sub/public.md" in paths and "sub/secret.md" not in paths and "generated/out.md" not in paths
 
 
 def _vendored_repo(root: Path) -> Path:
-    for rel, text in {"src/app.js": "function main() { return 1; }\n",
-                      "node_modules/lib/index.js": "function vendored() {}\n",
-                      "services/api/vendor/dep.go": "package dep\nfunc Dep() {}\n",
-                      "build/gen.py": "def generated():\n    pass\n",
-                      "src/build/tool.py": "def real_tool():\n    pass\n",
-                      "web/app.min.js": "function m(){}\n",
-                      "package-lock.json": "{}\n", "Cargo.lock": "x\n"}.items():
+    for rel, text in {
+        "src/app.js": "function main() { return 1; }\n",
+        "node_modules/lib/index.js": "function vendored() {}\n",
+        "services/api/vendor/dep.go": "package dep\nfunc Dep() {}\n",
+        "build/gen.py": "def generated():\n    pass\n",
+        "src/build/tool.py": "def real_tool():\n    pass\n",
+        "web/app.min.js": "function m(){}\n",
+        "package-lock.json": "{}\n",
+        "Cargo.lock": "x\n",
+    }.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     return root
@@ -75,7 +78,14 @@ def test_vendored_and_generated_trees_are_skipped_by_default_and_can_be_read(tmp
     repo = _vendored_repo(tmp_path / "repo")
     report = ingest_repo(repo, tmp_path / "run", workers=1)
     reasons = skipped(report)
-    for path in ("node_modules/", "services/api/vendor/", "build/", "web/app.min.js", "package-lock.json", "Cargo.lock"):
+    for path in (
+        "node_modules/",
+        "services/api/vendor/",
+        "build/",
+        "web/app.min.js",
+        "package-lock.json",
+        "Cargo.lock",
+    ):
         assert reasons[path] == "excluded", path
     names = {r["name"] for r in units(tmp_path / "run")}
     assert names == {"main", "real_tool"}  # a nested src/build/ is source, only the root build/ is output
@@ -145,12 +155,24 @@ def test_bad_input_is_reported_with_its_reason_and_never_stops_the_run(tmp_path)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     reasons = skipped(report)
-    expected = {"unreadable.py": "unreadable", "bad_bom.md": "decode_error", "nul.py": "binary",
-                "picture.txt": "binary", "huge.md": "too_large", "minified.js": "minified", "empty.py": "empty",
-                "blank.md": "empty", "loop/": "symlink_loop", "self_link": "symlink_loop",
-                "outside.md": "symlink_outside_root", "outside_dir/": "symlink_outside_root",
-                "dangling.md": "broken_symlink", "notes": "unsupported_type", "locked/": "unreadable",
-                "caf\\udce9.py": "bad_file_name"}
+    expected = {
+        "unreadable.py": "unreadable",
+        "bad_bom.md": "decode_error",
+        "nul.py": "binary",
+        "picture.txt": "binary",
+        "huge.md": "too_large",
+        "minified.js": "minified",
+        "empty.py": "empty",
+        "blank.md": "empty",
+        "loop/": "symlink_loop",
+        "self_link": "symlink_loop",
+        "outside.md": "symlink_outside_root",
+        "outside_dir/": "symlink_outside_root",
+        "dangling.md": "broken_symlink",
+        "notes": "unsupported_type",
+        "locked/": "unreadable",
+        "caf\\udce9.py": "bad_file_name",
+    }
     for path, reason in expected.items():
         assert reasons.get(path) == reason, (path, reasons.get(path))
     assert all(s["detail"] for s in report["skipped"] if s["path"] in expected)  # says why, not just what
@@ -167,7 +189,7 @@ def test_bad_input_is_reported_with_its_reason_and_never_stops_the_run(tmp_path)
     assert {"ok", "after"} <= {r["name"] for r in by_path["syntax_error.py"]}  # recovered around the error
     assert by_path["utf16.md"][0]["heading_path"] == ["Unicode heading"]
     assert "Café" in by_path["latin1.md"][0]["name"]
-    assert [r["name"] for r in by_path["docs/alias.py"]] == ["fine"]          # a link inside the root is read
+    assert [r["name"] for r in by_path["docs/alias.py"]] == ["fine"]  # a link inside the root is read
     assert "README" in by_path
     assert not any("OUTSIDE-SECRET" in r["text"] for r in rows)
     assert not any(r["path"].startswith(("outside", "loop/")) for r in rows)
@@ -180,8 +202,9 @@ def test_missing_or_bad_repo_dir_exits_non_zero_with_one_line(tmp_path, make):
     target = tmp_path / "nope"
     if make == "file":
         target.write_text("not a directory")
-    proc = subprocess.run(CLI + ["ingest", str(target), "--out", str(tmp_path / "run")],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        CLI + ["ingest", str(target), "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1 and str(target) in proc.stderr
     assert not (tmp_path / "run" / "units.parquet").exists()
@@ -277,8 +300,10 @@ def test_a_parser_crash_loses_only_its_file(tmp_path, monkeypatch):
 
 
 def test_import_stays_light():
-    code = ("import sys, corpus_ft.ingest; heavy = {'torch', 'transformers', 'datasets', 'tree_sitter', 'pyarrow'}"
-            " & set(sys.modules); assert not heavy, heavy")
+    code = (
+        "import sys, corpus_ft.ingest; heavy = {'torch', 'transformers', 'datasets', 'tree_sitter', 'pyarrow'}"
+        " & set(sys.modules); assert not heavy, heavy"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 

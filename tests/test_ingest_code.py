@@ -43,12 +43,12 @@ def span(u: dict) -> tuple[str, int, int]:
 def test_python_nesting_decorators_and_docstrings(by_file):
     py = by_file["py/billing.py"]
     assert span(py["retry"]) == ("function", 7, 22)
-    assert span(py["retry.decorator.wrapper"]) == ("function", 11, 18)       # starts at @functools.wraps
-    assert span(py["Invoice"]) == ("class", 25, 57)                          # starts at @dataclass
+    assert span(py["retry.decorator.wrapper"]) == ("function", 11, 18)  # starts at @functools.wraps
+    assert span(py["Invoice"]) == ("class", 25, 57)  # starts at @dataclass
     assert span(py["Invoice.Line.__init__"]) == ("method", 35, 37)
-    assert span(py["Invoice.parse_number"]) == ("method", 46, 50)            # two decorators
+    assert span(py["Invoice.parse_number"]) == ("method", 46, 50)  # two decorators
     assert span(py["Invoice.send"]) == ("method", 52, 57)
-    assert span(py["Invoice.send.attempt"]) == ("function", 53, 54)         # trailing comment not counted
+    assert span(py["Invoice.send.attempt"]) == ("function", 53, 54)  # trailing comment not counted
     assert span(py["charge"]) == ("function", 60, 65)
     assert py["charge"]["signature"] == "def charge(\n    card: str,\n    amount: int,\n) -> bool:"
     assert py["Invoice.parse_number"]["docstring"] == "Invoice numbers look like INV-0001."
@@ -64,16 +64,16 @@ def test_javascript_and_typescript_names_from_assignments(by_file):
     assert js["countVisible"]["signature"] == "const countVisible = (widgets) =>"
     assert {"fetchAll", "save", "api.remove", "Widget.render", "idGenerator", "setup", "setup.bindEvents"} <= set(js)
     assert span(js["Carousel.constructor"]) == ("method", 36, 39)
-    assert span(js["Carousel.onClick"]) == ("method", 50, 53)                # class field with an arrow function
+    assert span(js["Carousel.onClick"]) == ("method", 50, 53)  # class field with an arrow function
     assert js["Carousel.next"]["docstring"] == "Moves to the next slide."
     assert "Carousel.current" in js
-    assert span(js["Legacy"]) == ("class", 63, 71)                           # a class compiled to an IIFE
-    assert span(js["Legacy.run"]) == ("method", 67, 69)                      # Legacy.prototype.run = function
-    assert {"Stream.async", "Stream.#drain"} <= set(js)                      # get ['async'](), #private
+    assert span(js["Legacy"]) == ("class", 63, 71)  # a class compiled to an IIFE
+    assert span(js["Legacy.run"]) == ("method", 67, 69)  # Legacy.prototype.run = function
+    assert {"Stream.async", "Stream.#drain"} <= set(js)  # get ['async'](), #private
     ts = by_file["web/store.ts"]
     assert span(ts["CartLine"]) == ("class", 4, 7) and ts["CartLine"]["docstring"] == "A cart line."
-    assert span(ts["CartStore"]) == ("class", 26, 47)                        # starts at @Injectable()
-    assert span(ts["CartStore.add"]) == ("method", 32, 35)                   # starts at @Log("add")
+    assert span(ts["CartStore"]) == ("class", 26, 47)  # starts at @Injectable()
+    assert span(ts["CartStore.add"]) == ("method", 32, 35)  # starts at @Log("add")
     assert ts["CartStore.add"]["signature"] == "add(line: CartLine): void"
     assert span(ts["CartStore.total"]) == ("method", 42, 42)
     assert ts["withVat"]["docstring"] == "Adds VAT to a net amount."
@@ -86,12 +86,18 @@ def test_javascript_and_typescript_names_from_assignments(by_file):
 
 def test_java_go_c_cpp_rust_ruby_csharp(by_file):
     java = by_file["java/com/acme/OrderService.java"]
-    assert span(java["OrderService.place"]) == ("method", 32, 37)            # starts at @Override
+    assert span(java["OrderService.place"]) == ("method", 32, 37)  # starts at @Override
     assert java["OrderService.place"]["signature"] == "public Order place(String sku, int qty)"
     assert java["OrderService.place"]["docstring"] == "Places an order and tells every listener."
     assert java["OrderService.cancel"]["docstring"] == "Cancels without refund."
-    assert {"OrderService.OrderService", "OrderService.Order.Order", "OrderService.Order.total",
-            "OrderService.Listener", "OrderService.State", "OrderService.Receipt.describe"} <= set(java)
+    assert {
+        "OrderService.OrderService",
+        "OrderService.Order.Order",
+        "OrderService.Order.total",
+        "OrderService.Listener",
+        "OrderService.State",
+        "OrderService.Receipt.describe",
+    } <= set(java)
     go = by_file["go/server.go"]
     assert span(go["Server.ServeHTTP"]) == ("method", 31, 36)
     assert go["Server.ServeHTTP"]["docstring"] == "ServeHTTP counts the request and answers 204."
@@ -103,16 +109,25 @@ def test_java_go_c_cpp_rust_ruby_csharp(by_file):
     assert c["handler_for"]["signature"] == "void (*handler_for(int sig))(int)"
     assert {"grow"} <= set(c)
     cpp = by_file["native/matrix.cpp"]
-    assert span(cpp["Matrix.transpose"]) == ("method", 28, 31)               # Matrix::transpose outside the class
+    assert span(cpp["Matrix.transpose"]) == ("method", 28, 31)  # Matrix::transpose outside the class
     assert cpp["Matrix.transpose"]["docstring"] == "Swaps rows and columns."
-    assert {"Matrix.Matrix", "Matrix.~Matrix", "Matrix.at", "Matrix.operator==", "Matrix.Shape.size",
-            "Stack.push", "Stack.pop", "clamp", "main"} <= set(cpp)
-    assert span(cpp["clamp"]) == ("function", 37, 40)                        # starts at template <...>
-    assert span(cpp["Flag.operator bool"]) == ("method", 66, 66)            # conversion operator
-    assert span(cpp["exported_entry"]) == ("function", 70, 72)              # behind two export macros
+    assert {
+        "Matrix.Matrix",
+        "Matrix.~Matrix",
+        "Matrix.at",
+        "Matrix.operator==",
+        "Matrix.Shape.size",
+        "Stack.push",
+        "Stack.pop",
+        "clamp",
+        "main",
+    } <= set(cpp)
+    assert span(cpp["clamp"]) == ("function", 37, 40)  # starts at template <...>
+    assert span(cpp["Flag.operator bool"]) == ("method", 66, 66)  # conversion operator
+    assert span(cpp["exported_entry"]) == ("function", 70, 72)  # behind two export macros
     assert cpp["exported_entry"]["text"].startswith("static LINALG_API LINALG_INLINE int")
     rs = by_file["rust/lib.rs"]
-    assert span(rs["Amount.minor"]) == ("method", 30, 33)                    # starts at #[inline]
+    assert span(rs["Amount.minor"]) == ("method", 30, 33)  # starts at #[inline]
     assert rs["Amount.from_major"]["docstring"] == "Builds an amount from major units."
     assert {"Amount.fmt", "Vec.amount", "Postable.describe", "total", "total.add", "adds_up"} <= set(rs)
     assert rs["Postable"]["kind"] == "class"
@@ -158,8 +173,10 @@ def test_recall_on_the_sample_corpus(sample_run):
 def test_comment_markers_are_stripped_and_the_words_kept():
     from corpus_ft.ingest.code import clean_comment
 
-    assert clean_comment("/**\n * **NOTE** Service workers.\n * Second line.\n */") == \
-        "**NOTE** Service workers.\nSecond line."
+    assert (
+        clean_comment("/**\n * **NOTE** Service workers.\n * Second line.\n */")
+        == "**NOTE** Service workers.\nSecond line."
+    )
     assert clean_comment("/* Frees the queue. */") == "Frees the queue."
     assert clean_comment("/// Builds it.\n/// Fast.") == "Builds it.\nFast."
     assert clean_comment("// Package server serves.") == "Package server serves."
@@ -174,14 +191,16 @@ def test_bench_ingest_times_every_contender_on_the_same_tree(table):
 
     result = bench_ingest(FIXTURE, repeat=1)
     assert result["units"] == table.num_rows
-    assert [set(t) for t in result["turns"]] == [{"ctags_wall_s", "command_wall_s", "in_process_wall_s",
-                                                  "parse_only_wall_s"}]
+    assert [set(t) for t in result["turns"]] == [
+        {"ctags_wall_s", "command_wall_s", "in_process_wall_s", "parse_only_wall_s"}
+    ]
     turn = result["turns"][0]
     for name, key in (("full_command", "command_wall_s"), ("full", "in_process_wall_s")):
         assert result[name]["wall_s"] == turn[key] > 0 and result[name]["x_ctags_wall"] > 0
     # both ratios stand on the same ctags run (its time is a few ms here, too coarse after rounding to divide by)
     assert result["full_command"]["x_ctags_wall"] / result["full"]["x_ctags_wall"] == pytest.approx(
-        turn["command_wall_s"] / turn["in_process_wall_s"], rel=0.05)
+        turn["command_wall_s"] / turn["in_process_wall_s"], rel=0.05
+    )
     # a fresh interpreter that imports everything cannot beat the same work in a warm process by much
     assert result["full_command"]["wall_s"] > 0.5 * result["full"]["wall_s"]
     assert 0 < result["unchanged_rerun"]["wall_s"] < result["full_command"]["wall_s"]

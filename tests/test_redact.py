@@ -26,8 +26,24 @@ BEARER = "4f9a1c2e8b7d6a5f4e3d2c1b0a9f8e7d"
 PROSE_PASSWORD = "Xy7#k2p9Qw"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKE"
 PATH_TOKEN = "ghp_Pz9Yx8Wv7Ut6Sr5Qp4On3Ml2Kj1Ih0GfEdCb"
-PLANTED = (AWS, GITHUB, SLACK, KEY_BODY, PASSWORD, YAML_PASSWORD, STRIPE, *EMAILS, IP,
-           GOOGLE, OPENAI, AZURE, BEARER, PROSE_PASSWORD, AWS_SECRET, PATH_TOKEN)
+PLANTED = (
+    AWS,
+    GITHUB,
+    SLACK,
+    KEY_BODY,
+    PASSWORD,
+    YAML_PASSWORD,
+    STRIPE,
+    *EMAILS,
+    IP,
+    GOOGLE,
+    OPENAI,
+    AZURE,
+    BEARER,
+    PROSE_PASSWORD,
+    AWS_SECRET,
+    PATH_TOKEN,
+)
 
 REPO = {
     "docs/runbook.md": f"""# Payments runbook
@@ -126,8 +142,15 @@ def test_planted_secrets_never_reach_any_dataset_file(tmp_path):
         stats = build_dataset(kind, run, generator="heuristic", formats=["alpaca", "completion", "sharegpt"])
         totals[kind] = stats["total"]
         red = stats["redactions"]
-        for kind_of_secret in ("aws_access_key", "github_token", "slack_token", "private_key", "email",
-                               "ip_address", "secret_keyword"):
+        for kind_of_secret in (
+            "aws_access_key",
+            "github_token",
+            "slack_token",
+            "private_key",
+            "email",
+            "ip_address",
+            "secret_keyword",
+        ):
             assert red.get(kind_of_secret, 0) >= 1, f"{kind}: no {kind_of_secret} redaction counted: {red}"
     assert totals["paragraphs"] > 0 and totals["code_summary"] > 0 and totals["qa"] > 0
     files = [p for p in (run / "datasets").rglob("*") if p.is_file()]
@@ -141,29 +164,39 @@ def test_planted_secrets_never_reach_any_dataset_file(tmp_path):
         data = path.read_bytes()
         for secret in PLANTED:
             assert secret.encode() not in data, f"{secret} leaked into {path.relative_to(run)}"
-    paths = {json.loads(line)["source"]["path"] for line in
-             (run / "datasets" / "paragraphs" / "train.jsonl").read_text().splitlines() +
-             (run / "datasets" / "paragraphs" / "test.jsonl").read_text().splitlines() +
-             (run / "datasets" / "paragraphs" / "validation.jsonl").read_text().splitlines()}
+    paths = {
+        json.loads(line)["source"]["path"]
+        for line in (run / "datasets" / "paragraphs" / "train.jsonl").read_text().splitlines()
+        + (run / "datasets" / "paragraphs" / "test.jsonl").read_text().splitlines()
+        + (run / "datasets" / "paragraphs" / "validation.jsonl").read_text().splitlines()
+    }
     assert "docs/runbook-[REDACTED_GITHUB_TOKEN].md" in paths  # the file is used, its name redacted
-    assert b"[REDACTED_" in (run / "datasets" / "paragraphs" / "train.jsonl").read_bytes() + \
-        (run / "datasets" / "paragraphs" / "test.jsonl").read_bytes() + \
-        (run / "datasets" / "paragraphs" / "validation.jsonl").read_bytes()
+    assert (
+        b"[REDACTED_"
+        in (run / "datasets" / "paragraphs" / "train.jsonl").read_bytes()
+        + (run / "datasets" / "paragraphs" / "test.jsonl").read_bytes()
+        + (run / "datasets" / "paragraphs" / "validation.jsonl").read_bytes()
+    )
 
 
-@pytest.mark.parametrize("line,kind", [
-    (f"key id {AWS} here", "aws_access_key"),
-    (f"token {GITHUB}", "github_token"),
-    (f"hook {SLACK}", "slack_token"),
-    (f"write to {EMAILS[0]} today", "email"),
-    (f"host {IP} is the replica", "ip_address"),
-    ("replica 2001:db8:85a3::8a2e:370:7334 in zone b", "ip_address"),
-    (f'password = "{PASSWORD}"', "secret_keyword"),
-    (f"DB_PASSWORD={PASSWORD}", "secret_keyword"),
-    ("url postgres://svc:Sup3rS3cret@db.internal:5432/app", "basic_auth"),
-    ("jwt eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-     "json_web_token"),
-])
+@pytest.mark.parametrize(
+    "line,kind",
+    [
+        (f"key id {AWS} here", "aws_access_key"),
+        (f"token {GITHUB}", "github_token"),
+        (f"hook {SLACK}", "slack_token"),
+        (f"write to {EMAILS[0]} today", "email"),
+        (f"host {IP} is the replica", "ip_address"),
+        ("replica 2001:db8:85a3::8a2e:370:7334 in zone b", "ip_address"),
+        (f'password = "{PASSWORD}"', "secret_keyword"),
+        (f"DB_PASSWORD={PASSWORD}", "secret_keyword"),
+        ("url postgres://svc:Sup3rS3cret@db.internal:5432/app", "basic_auth"),
+        (
+            "jwt eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+            "json_web_token",
+        ),
+    ],
+)
 def test_each_secret_type_is_redacted_and_counted(line, kind):
     counts = Counter()
     out = redact(line, filename="notes.md", language="markdown", counts=counts)
@@ -172,26 +205,32 @@ def test_each_secret_type_is_redacted_and_counted(line, kind):
     assert not any(s in out for s in (AWS, GITHUB, SLACK, EMAILS[0], IP, PASSWORD, "Sup3rS3cret", "dozjgNry"))
 
 
-@pytest.mark.parametrize("line,language", [
-    ("The password is rotated every 90 days by the operator.", "markdown"),
-    ("self.password = password", "python"),
-    ("token = get_token(client)", "python"),
-    ("password: ${DB_PASSWORD}", "markdown"),
-    ("Use std::vector<int> and a::b; the job runs at 12:30:45.", "cpp"),
-    ("Bind to 127.0.0.1 or 0.0.0.0; release 1.2.3 ships today.", "markdown"),
-    ("func handleHealth(w http.ResponseWriter, r *http.Request) error {", "go"),
-])
+@pytest.mark.parametrize(
+    "line,language",
+    [
+        ("The password is rotated every 90 days by the operator.", "markdown"),
+        ("self.password = password", "python"),
+        ("token = get_token(client)", "python"),
+        ("password: ${DB_PASSWORD}", "markdown"),
+        ("Use std::vector<int> and a::b; the job runs at 12:30:45.", "cpp"),
+        ("Bind to 127.0.0.1 or 0.0.0.0; release 1.2.3 ships today.", "markdown"),
+        ("func handleHealth(w http.ResponseWriter, r *http.Request) error {", "go"),
+    ],
+)
 def test_ordinary_text_is_left_alone(line, language):
     counts = Counter()
     assert redact(line, filename=f"x.{language}", language=language, counts=counts) == line
     assert not counts
 
 
-@pytest.mark.parametrize("line,language", [
-    (f'password = os.environ.get("DB_PASSWORD", "{PASSWORD}")', "python"),
-    (f'String t = System.getenv().getOrDefault("API_TOKEN", "{PASSWORD}");', "java"),
-    (f'const pw = process.env.DB_PASSWORD || "{PASSWORD}";', "typescript"),
-])
+@pytest.mark.parametrize(
+    "line,language",
+    [
+        (f'password = os.environ.get("DB_PASSWORD", "{PASSWORD}")', "python"),
+        (f'String t = System.getenv().getOrDefault("API_TOKEN", "{PASSWORD}");', "java"),
+        (f'const pw = process.env.DB_PASSWORD || "{PASSWORD}";', "typescript"),
+    ],
+)
 def test_credential_fallback_in_code_is_redacted(line, language):
     """A secret written as the default of an environment lookup is still a secret in the repo."""
     counts = Counter()
@@ -211,8 +250,11 @@ def test_private_key_block_is_redacted_whole_even_unterminated():
     assert out == "before\n[REDACTED_PRIVATE_KEY]" and counts["private_key"] == 1
 
 
-@pytest.mark.parametrize("name,example", [pytest.param(n, ex, id=n) for n, _, ex in TOKEN_FORMATS] +
-                         [pytest.param("aws_secret_key", AWS_SECRET_EXAMPLE, id="aws_secret_key")])
+@pytest.mark.parametrize(
+    "name,example",
+    [pytest.param(n, ex, id=n) for n, _, ex in TOKEN_FORMATS]
+    + [pytest.param("aws_secret_key", AWS_SECRET_EXAMPLE, id="aws_secret_key")],
+)
 def test_every_provider_token_format_is_redacted(name, example):
     """One made-up example per row of the table in redact.py: the token goes, its type is counted."""
     counts = Counter()
@@ -223,32 +265,38 @@ def test_every_provider_token_format_is_redacted(name, example):
     assert secret not in out
 
 
-@pytest.mark.parametrize("line,secret", [
-    (f"The database password is {PROSE_PASSWORD} for staging.", PROSE_PASSWORD),
-    (f"pwd: {PROSE_PASSWORD}", PROSE_PASSWORD),
-    ("token Qw8eRt5yUi2oPa9s", "Qw8eRt5yUi2oPa9s"),
-    ("The API key for the staging cluster was 9f8e7d6c5b4a.", "9f8e7d6c5b4a"),
-    ("Use the passphrase `c0rrect-h0rse` to unlock it.", "c0rrect-h0rse"),
-    (f"The AWS secret key is {AWS_SECRET} for the archive bucket.", AWS_SECRET),
-])
+@pytest.mark.parametrize(
+    "line,secret",
+    [
+        (f"The database password is {PROSE_PASSWORD} for staging.", PROSE_PASSWORD),
+        (f"pwd: {PROSE_PASSWORD}", PROSE_PASSWORD),
+        ("token Qw8eRt5yUi2oPa9s", "Qw8eRt5yUi2oPa9s"),
+        ("The API key for the staging cluster was 9f8e7d6c5b4a.", "9f8e7d6c5b4a"),
+        ("Use the passphrase `c0rrect-h0rse` to unlock it.", "c0rrect-h0rse"),
+        (f"The AWS secret key is {AWS_SECRET} for the archive bucket.", AWS_SECRET),
+    ],
+)
 def test_credentials_stated_in_prose_are_redacted(line, secret):
     counts = Counter()
     out = redact(line, filename="runbook.md", language="markdown", counts=counts)
     assert secret not in out and "[REDACTED_" in out and sum(counts.values()) == 1, (out, counts)
 
 
-@pytest.mark.parametrize("line,language", [
-    ('password = request.form["password"]', "python"),
-    ('token = request.headers["Authorization"].split()[1]', "python"),
-    ("    password = self.vault.lookup(name)", "python"),
-    ('String password = req.getParameter("password");', "java"),
-    ("billiard==3.6.4.0", "text"),
-    ("pip install billiard==3.6.4.0 kombu>=5.2.4.1", "markdown"),
-    ("Upgrade to version 10.2.0.1 before June.", "markdown"),
-    ("The token expires after an hour; refresh it with the client.", "markdown"),
-    ("The password field is required and must not be empty.", "markdown"),
-    ("password: ${DB_PASSWORD}", "markdown"),
-])
+@pytest.mark.parametrize(
+    "line,language",
+    [
+        ('password = request.form["password"]', "python"),
+        ('token = request.headers["Authorization"].split()[1]', "python"),
+        ("    password = self.vault.lookup(name)", "python"),
+        ('String password = req.getParameter("password");', "java"),
+        ("billiard==3.6.4.0", "text"),
+        ("pip install billiard==3.6.4.0 kombu>=5.2.4.1", "markdown"),
+        ("Upgrade to version 10.2.0.1 before June.", "markdown"),
+        ("The token expires after an hour; refresh it with the client.", "markdown"),
+        ("The password field is required and must not be empty.", "markdown"),
+        ("password: ${DB_PASSWORD}", "markdown"),
+    ],
+)
 def test_redaction_never_breaks_code_or_versions(line, language):
     """Issue 12 item 6: only literal values are replaced in code; versions are not IP addresses."""
     counts = Counter()
@@ -284,12 +332,15 @@ def test_the_token_hint_admits_every_format():
 # Code blocks from public docs that the prose and assignment rules once broke (bench quality,
 # "records whose code was corrupted by redaction"): HTTPX docs/advanced/authentication.md and
 # Click docs/advanced.md.
-@pytest.mark.parametrize("section", [
-    "Refresh the token before each request:\n\n```python\n        token = await self.async_get_token()\n```\n",
-    "Normalize tokens:\n\n```python\nCONTEXT_SETTINGS = {'token_normalize_func': lambda x: x.lower()}\n```\n",
-    "Tokens:\n\n```pycon\n>>> token = secret_store.token_for(user)\n>>> password = password_field.value\n```\n",
-    "A reST code block, as ingest writes it:\n\n~~~~py\napi_key = settings.API_KEY or default_key\n~~~~\n",
-])
+@pytest.mark.parametrize(
+    "section",
+    [
+        "Refresh the token before each request:\n\n```python\n        token = await self.async_get_token()\n```\n",
+        "Normalize tokens:\n\n```python\nCONTEXT_SETTINGS = {'token_normalize_func': lambda x: x.lower()}\n```\n",
+        "Tokens:\n\n```pycon\n>>> token = secret_store.token_for(user)\n>>> password = password_field.value\n```\n",
+        "A reST code block, as ingest writes it:\n\n~~~~py\napi_key = settings.API_KEY or default_key\n~~~~\n",
+    ],
+)
 def test_code_blocks_in_a_document_are_code_not_prose(section):
     """Inside a fenced block only literals go: no prose rule, no bare-value assignment rule."""
     counts = Counter()
@@ -298,19 +349,24 @@ def test_code_blocks_in_a_document_are_code_not_prose(section):
 
 
 def test_a_secret_literal_inside_a_document_code_block_is_still_redacted():
-    section = (f"Connect with:\n\n```python\npassword = \"{PASSWORD}\"\nclient = Client(token='{BEARER}')\n"
-               f"x = connect()  # the password is {PROSE_PASSWORD}\n```\n\n```bash\nexport DB_PASSWORD={YAML_PASSWORD}\n```\n"
-               f"\nThe database password is {PROSE_PASSWORD} for staging.\n")
+    section = (
+        f"Connect with:\n\n```python\npassword = \"{PASSWORD}\"\nclient = Client(token='{BEARER}')\n"
+        f"x = connect()  # the password is {PROSE_PASSWORD}\n```\n\n```bash\nexport DB_PASSWORD={YAML_PASSWORD}\n```\n"
+        f"\nThe database password is {PROSE_PASSWORD} for staging.\n"
+    )
     out = redact(section, filename="docs/x.md", language="markdown")
-    assert not {PASSWORD, BEARER, PROSE_PASSWORD, YAML_PASSWORD} & set(out.replace("[", " ").split()) and \
-        all(s not in out for s in (PASSWORD, BEARER, PROSE_PASSWORD, YAML_PASSWORD)), out
+    assert not {PASSWORD, BEARER, PROSE_PASSWORD, YAML_PASSWORD} & set(out.replace("[", " ").split()) and all(
+        s not in out for s in (PASSWORD, BEARER, PROSE_PASSWORD, YAML_PASSWORD)
+    ), out
     assert "x = connect()  # the password is [REDACTED_SECRET]" in out
     assert 'password = "[REDACTED_SECRET]"' in out
 
 
 def test_prose_rules_apply_to_docstrings_and_comments_only_in_code():
-    code = (f'def connect():\n    """Connect. The password is {PROSE_PASSWORD} for staging."""\n'
-            "    token = await fetch_token(reader)\n    # pwd: Qw8eRt5yUi2oPa9s\n    return token\n")
+    code = (
+        f'def connect():\n    """Connect. The password is {PROSE_PASSWORD} for staging."""\n'
+        "    token = await fetch_token(reader)\n    # pwd: Qw8eRt5yUi2oPa9s\n    return token\n"
+    )
     out = redact(code, filename="x.py", language="python")
     assert PROSE_PASSWORD not in out and "Qw8eRt5yUi2oPa9s" not in out
     assert "    token = await fetch_token(reader)\n" in out and "    return token" in out
@@ -323,12 +379,16 @@ def test_a_redacted_docstring_is_not_counted_as_corrupted_code():
 
     from corpus_ft.datasets.measure import corrupted_code
 
-    code = ('def do_urlize(value):\n    """Convert URLs.\n\n    Not recognized (for example,\n'
-            f'    ``mailto:{EMAILS[0]}?cc={EMAILS[1]}``).\n    """\n    return value\n')
+    code = (
+        'def do_urlize(value):\n    """Convert URLs.\n\n    Not recognized (for example,\n'
+        f'    ``mailto:{EMAILS[0]}?cc={EMAILS[1]}``).\n    """\n    return value\n'
+    )
     out = redact(code, filename="filters.py", language="python")
     ast.parse(out)
     assert EMAILS[0] not in out and EMAILS[1] not in out
-    record = {"messages": [{"role": "user", "content": "Write it"}, {"role": "assistant", "content": f"```python\n{out}```"}]}
+    record = {
+        "messages": [{"role": "user", "content": "Write it"}, {"role": "assistant", "content": f"```python\n{out}```"}]
+    }
     assert corrupted_code(record) == 0
-    broken = {"messages": [{"role": "assistant", "content": f'```python\n{out}token = [REDACTED_SECRET] get()\n```'}]}
+    broken = {"messages": [{"role": "assistant", "content": f"```python\n{out}token = [REDACTED_SECRET] get()\n```"}]}
     assert corrupted_code(broken) == 1

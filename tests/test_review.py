@@ -24,8 +24,7 @@ from click.testing import CliRunner
 
 from corpus_ft.cli import main
 from corpus_ft.review import write_report
-from corpus_ft.review.decisions import (append_decision, apply_decisions, decisions_path, load_decisions,
-                                        read_decisions)
+from corpus_ft.review.decisions import append_decision, apply_decisions, decisions_path, load_decisions, read_decisions
 from corpus_ft.util import CorpusFtError, write_jsonl
 
 XSS = "<script>window.__pwned = 1</script><img src=x onerror=alert(1)>"
@@ -34,43 +33,87 @@ DOC = "# Runbook\n\nRestart the <api> service with `systemctl restart api`.\nChe
 
 
 def _unit(uid, path, language, kind, text, start):
-    return {"id": uid, "path": path, "language": language, "kind": kind, "name": path, "text": text,
-            "start_line": start, "end_line": start + text.count("\n") - 1}
+    return {
+        "id": uid,
+        "path": path,
+        "language": language,
+        "kind": kind,
+        "name": path,
+        "text": text,
+        "start_line": start,
+        "end_line": start + text.count("\n") - 1,
+    }
 
 
 def _record(kind, rid, unit, body, split_lines=None):
     start, end = split_lines or (unit["start_line"], unit["end_line"])
-    rec = {"id": rid, "kind": kind, "source": {"path": unit["path"], "start_line": start, "end_line": end,
-                                               "unit_id": unit["id"]},
-           "meta": {"generator": "heuristic", "version": "1", "language": unit["language"]}}
+    rec = {
+        "id": rid,
+        "kind": kind,
+        "source": {"path": unit["path"], "start_line": start, "end_line": end, "unit_id": unit["id"]},
+        "meta": {"generator": "heuristic", "version": "1", "language": unit["language"]},
+    }
     if kind == "paragraphs":
         rec["text"] = body
     else:
-        rec["messages"] = [{"role": "system", "content": "You answer questions about the docs."},
-                           {"role": "user", "content": body[0]}, {"role": "assistant", "content": body[1]}]
+        rec["messages"] = [
+            {"role": "system", "content": "You answer questions about the docs."},
+            {"role": "user", "content": body[0]},
+            {"role": "assistant", "content": body[1]},
+        ]
     return rec
 
 
 def make_run(root: Path) -> Path:
     """A small run dir: 3 files ingested (one yields no record), paragraphs + qa + code_summary."""
     run = root / "run"
-    units = [_unit("u-doc", "docs/runbook.md", "markdown", "section", DOC, 1),
-             _unit("u-code", "src/app.py", "python", "function", CODE, 10),
-             _unit("u-empty", "docs/empty.md", "markdown", "section", "# Empty\n\nTBD.\n", 1)]
+    units = [
+        _unit("u-doc", "docs/runbook.md", "markdown", "section", DOC, 1),
+        _unit("u-code", "src/app.py", "python", "function", CODE, 10),
+        _unit("u-empty", "docs/empty.md", "markdown", "section", "# Empty\n\nTBD.\n", 1),
+    ]
     run.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(units), run / "units.parquet")
-    (run / "ingest_report.json").write_text(json.dumps(
-        {"files_seen": 4, "files_without_units": 0,
-         "skipped": [{"path": "assets/logo.png", "reason": "binary", "detail": "control bytes in the first 8 KiB"}]}))
+    (run / "ingest_report.json").write_text(
+        json.dumps(
+            {
+                "files_seen": 4,
+                "files_without_units": 0,
+                "skipped": [
+                    {"path": "assets/logo.png", "reason": "binary", "detail": "control bytes in the first 8 KiB"}
+                ],
+            }
+        )
+    )
     kinds = {
-        "paragraphs": {"train": [_record("paragraphs", "paragraphs-1", units[0], DOC + XSS, (1, 4))],
-                       "validation": [], "test": [_record("paragraphs", "paragraphs-2", units[0], "Check the log.", (4, 4))]},
-        "qa": {"train": [_record("qa", f"qa-{i}", units[0], (f"How do I restart the api? ({i})", f"Run systemctl restart api. {XSS}"), (3, 3))
-                         for i in range(25)],
-               "validation": [_record("qa", "qa-v", units[0], ("Where are the logs?", "In /var/log/api.log."), (4, 4))],
-               "test": []},
-        "code_summary": {"train": [_record("code_summary", "code-1", units[1], (f"Summarise:\n```python\n{CODE}```", "Renders a greeting."))],
-                         "validation": [], "test": []},
+        "paragraphs": {
+            "train": [_record("paragraphs", "paragraphs-1", units[0], DOC + XSS, (1, 4))],
+            "validation": [],
+            "test": [_record("paragraphs", "paragraphs-2", units[0], "Check the log.", (4, 4))],
+        },
+        "qa": {
+            "train": [
+                _record(
+                    "qa",
+                    f"qa-{i}",
+                    units[0],
+                    (f"How do I restart the api? ({i})", f"Run systemctl restart api. {XSS}"),
+                    (3, 3),
+                )
+                for i in range(25)
+            ],
+            "validation": [_record("qa", "qa-v", units[0], ("Where are the logs?", "In /var/log/api.log."), (4, 4))],
+            "test": [],
+        },
+        "code_summary": {
+            "train": [
+                _record(
+                    "code_summary", "code-1", units[1], (f"Summarise:\n```python\n{CODE}```", "Renders a greeting.")
+                )
+            ],
+            "validation": [],
+            "test": [],
+        },
     }
     for kind, splits in kinds.items():
         d = run / "datasets" / kind
@@ -79,12 +122,21 @@ def make_run(root: Path) -> Path:
             write_jsonl(d / f"{split}.jsonl", recs)
         removed = [{"reason": "exact_duplicate", "record": splits["train"][0]}]
         write_jsonl(d / "removed.jsonl", removed)
-        (d / "stats.json").write_text(json.dumps({
-            "kind": kind, "generator": "heuristic", "units_in": 3, "candidates": 30,
-            "total": sum(len(v) for v in splits.values()),
-            "splits": {k: len(v) for k, v in splits.items()},
-            "removed": {"exact_duplicate": 1, "too_short": 0},
-            "redactions": {"email": 2, "aws_access_key": 0}, "review": {"rejected": 0, "edited": 0}}))
+        (d / "stats.json").write_text(
+            json.dumps(
+                {
+                    "kind": kind,
+                    "generator": "heuristic",
+                    "units_in": 3,
+                    "candidates": 30,
+                    "total": sum(len(v) for v in splits.values()),
+                    "splits": {k: len(v) for k, v in splits.items()},
+                    "removed": {"exact_duplicate": 1, "too_short": 0},
+                    "redactions": {"email": 2, "aws_access_key": 0},
+                    "review": {"rejected": 0, "edited": 0},
+                }
+            )
+        )
     return run
 
 
@@ -137,16 +189,19 @@ def test_a_torn_last_line_does_not_swallow_the_next_decision(run):
     assert [w.split(": ")[0].rsplit(":", 1)[1] for w in warnings] == ["2"]
 
 
-@pytest.mark.parametrize("kind,action,fields,match", [
-    ("qa", "delete", None, "action must be one of"),
-    ("qa", "edit", None, "an edit needs"),
-    ("qa", "edit", {"text": "x"}, 'edited through "messages"'),
-    ("paragraphs", "edit", {"messages": MSGS}, 'edited through "text"'),
-    ("qa", "edit", {"messages": [{"role": "user", "content": "q"}]}, "assistant turn"),
-    ("qa", "edit", {"messages": [{"role": "robot", "content": "q"}]}, r"messages\"\[0\]"),
-    ("qa", "edit", {"source": "x"}, "cannot edit field"),
-    ("qa", "reject", {"messages": MSGS}, "only an edit"),
-])
+@pytest.mark.parametrize(
+    "kind,action,fields,match",
+    [
+        ("qa", "delete", None, "action must be one of"),
+        ("qa", "edit", None, "an edit needs"),
+        ("qa", "edit", {"text": "x"}, 'edited through "messages"'),
+        ("paragraphs", "edit", {"messages": MSGS}, 'edited through "text"'),
+        ("qa", "edit", {"messages": [{"role": "user", "content": "q"}]}, "assistant turn"),
+        ("qa", "edit", {"messages": [{"role": "robot", "content": "q"}]}, r"messages\"\[0\]"),
+        ("qa", "edit", {"source": "x"}, "cannot edit field"),
+        ("qa", "reject", {"messages": MSGS}, "only an edit"),
+    ],
+)
 def test_bad_decisions_are_refused_before_they_reach_the_log(run, kind, action, fields, match):
     with pytest.raises(CorpusFtError, match=match):
         append_decision(run, "qa-1", kind, action, fields)
@@ -155,8 +210,13 @@ def test_bad_decisions_are_refused_before_they_reach_the_log(run, kind, action, 
 
 def _writer(run_dir: str, worker: int, n: int) -> None:
     for i in range(n):
-        append_decision(run_dir, f"qa-{worker}-{i}", "qa", "edit",
-                        {"messages": [{"role": "assistant", "content": f"w{worker} " + "x" * 5000}]})
+        append_decision(
+            run_dir,
+            f"qa-{worker}-{i}",
+            "qa",
+            "edit",
+            {"messages": [{"role": "assistant", "content": f"w{worker} " + "x" * 5000}]},
+        )
 
 
 def test_concurrent_writers_lose_nothing(run):
@@ -178,7 +238,9 @@ def test_report_is_self_contained_and_escapes_records(run):
     append_decision(run, "qa-0", "qa", "reject")
     page = write_report(run).read_text()
     assert page.count("<script>") == 1  # ours only; the record's <script> arrives escaped
-    assert "&lt;script&gt;window.__pwned" in page and "onerror=alert" not in page.replace("&lt;img src=x onerror=alert", "")
+    assert "&lt;script&gt;window.__pwned" in page and "onerror=alert" not in page.replace(
+        "&lt;img src=x onerror=alert", ""
+    )
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing fetched from the network
     assert page.count('<svg xmlns="http://www.w3.org/2000/svg"') == 3  # one length histogram per kind, inline
     for kind in ("paragraphs", "qa", "code_summary"):
@@ -200,7 +262,9 @@ def _bpe_model_dir(path: Path, texts: list[str]) -> Path:
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=300, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.train_from_iterator(
+        texts, trainers.BpeTrainer(vocab_size=300, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    )
     path.mkdir()
     tok.save(str(path / "tokenizer.json"))
     return path
@@ -259,13 +323,17 @@ def test_a_record_without_id_is_a_clear_error(run):
     path.write_text(path.read_text() + '{"kind": "qa", "messages": []}\n')
     result = CliRunner().invoke(main, ["review", str(run)])
     assert result.exit_code == 2
-    assert f"{path}: record 2 has no \"id\"" in result.output and "corpus-ft build qa" in result.output
+    assert f'{path}: record 2 has no "id"' in result.output and "corpus-ft build qa" in result.output
 
 
 def test_cli_serve_prints_the_loopback_url_and_serves_the_api(run):
     """The real command in its own process: URL on stderr, page and API answer, Ctrl-C stops it."""
-    proc = subprocess.Popen([sys.executable, "-m", "corpus_ft.cli", "review", str(run), "--serve", "--port", "0"],
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "corpus_ft.cli", "review", str(run), "--serve", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         lines = [proc.stderr.readline() for _ in range(2)]
         url = re.search(r"at (http://127\.0\.0\.1:\d+/)", lines[1])[1]
@@ -274,8 +342,14 @@ def test_cli_serve_prints_the_loopback_url_and_serves_the_api(run):
         assert r.status_code == 200 and r.json()["flag"] == "rejected"
         assert httpx.get(url + "api/records", params={"flag": "rejected"}).json()["total"] == 1
         assert httpx.get(url, headers={"Host": "evil.example"}).status_code == 400  # DNS rebinding refused
-        assert httpx.post(url + "api/decisions", content="record_id=qa-4&action=reject",
-                          headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 415
+        assert (
+            httpx.post(
+                url + "api/decisions",
+                content="record_id=qa-4&action=reject",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            ).status_code
+            == 415
+        )
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(10)

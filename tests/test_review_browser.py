@@ -9,19 +9,30 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_review import make_run
 
 from corpus_ft.cli import main
 from corpus_ft.review import write_report
 from corpus_ft.review.decisions import decisions_path, load_decisions
 from corpus_ft.review.server import ServerThread
-from test_review import make_run
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                 reason="headless Chromium not installed (`make test-deps` installs it with apt)")]
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="headless Chromium not installed (`make test-deps` installs it with apt)"
+    ),
+]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +69,17 @@ def _flag(page, rid: str) -> str:
 
 def _wait_all(page, predicate: str) -> None:
     """Wait until the browser lists records and every one satisfies the JS predicate."""
-    page.wait_for_function(f"(() => {{ const a = [...document.querySelectorAll('#records article')];"
-                           f" return a.length > 0 && a.every({predicate}); }})()")
+    page.wait_for_function(
+        f"(() => {{ const a = [...document.querySelectorAll('#records article')];"
+        f" return a.length > 0 && a.every({predicate}); }})()"
+    )
 
 
 def _wait_flag(page, rid: str, flag: str) -> None:
-    page.wait_for_function("([rid, flag]) => document.querySelector(`#records article[data-id='${rid}'] .flag`)"
-                           "?.textContent === flag", arg=[rid, flag])
+    page.wait_for_function(
+        "([rid, flag]) => document.querySelector(`#records article[data-id='${rid}'] .flag`)?.textContent === flag",
+        arg=[rid, flag],
+    )
 
 
 def test_decide_restart_and_apply_review(page, run, artifacts_dir):
@@ -76,14 +91,14 @@ def test_decide_restart_and_apply_review(page, run, artifacts_dir):
         ids = [cards.nth(i).get_attribute("data-id") for i in range(3)]
         assert all(i.startswith("qa-") for i in ids)
         cards.nth(0).get_by_role("button", name="Accept").click()
-        _wait_flag(page, ids[0], 'accepted')
+        _wait_flag(page, ids[0], "accepted")
         cards.nth(1).get_by_role("button", name="Reject").click()
-        _wait_flag(page, ids[1], 'rejected')
+        _wait_flag(page, ids[1], "rejected")
         card = page.locator(f'#records article[data-id="{ids[2]}"]')
         card.get_by_role("button", name="Edit").click()
         card.locator("textarea").last.fill("Edited by a reviewer: <b>restart</b> the service.")
         card.get_by_role("button", name="Save edit").click()
-        _wait_flag(page, ids[2], 'edited')
+        _wait_flag(page, ids[2], "edited")
         assert "Edited by a reviewer: <b>restart</b>" in card.inner_text()  # shown as text, not markup
         card.locator("summary").click()
         assert "original (before the edit)" in card.inner_text()
@@ -110,8 +125,11 @@ def test_decide_restart_and_apply_review(page, run, artifacts_dir):
     assert result.exit_code == 0, result.output
     stats = json.loads((run / "datasets" / "qa" / "stats.json").read_text())
     assert stats["review"]["rejected"] == 1 and stats["review"]["edited"] == 1
-    records = {json.loads(line)["id"]: json.loads(line) for split in ("train", "validation", "test")
-               for line in (run / "datasets" / "qa" / f"{split}.jsonl").read_text().splitlines()}
+    records = {
+        json.loads(line)["id"]: json.loads(line)
+        for split in ("train", "validation", "test")
+        for line in (run / "datasets" / "qa" / f"{split}.jsonl").read_text().splitlines()
+    }
     assert ids[1] not in records and ids[0] in records
     assert records[ids[2]]["messages"][-1]["content"] == "Edited by a reviewer: <b>restart</b> the service."
     assert "Review decisions applied: 1 rejected, 1 edited." in (run / "datasets" / "qa" / "card.md").read_text()
@@ -160,9 +178,13 @@ def test_filters_search_and_paging_match_the_data(page, run):
         _wait_flag(page, second, "rejected")
         assert "current" in page.locator("#records article").nth(1).get_attribute("class")
         assert [d["action"] for d in load_decisions(run).values()] == ["reject"]
-        needle = json.loads((run / "datasets" / "qa" / "train.jsonl").read_text().splitlines()[0])["messages"][1]["content"][:30]
+        needle = json.loads((run / "datasets" / "qa" / "train.jsonl").read_text().splitlines()[0])["messages"][1][
+            "content"
+        ][:30]
         page.fill("#filters input[name=q]", needle)
-        _wait_all(page, f"a => a.querySelector('.rec').textContent.toLowerCase().includes({json.dumps(needle.lower())})")
+        _wait_all(
+            page, f"a => a.querySelector('.rec').textContent.toLowerCase().includes({json.dumps(needle.lower())})"
+        )
         assert page.locator("#range").inner_text().startswith("1–")
 
 

@@ -41,8 +41,11 @@ def _plant(run) -> dict[str, str]:
 
 
 def _files_holding(root, text: str) -> list[str]:
-    return [str(p) for p in root.rglob("*") if p.is_file() and p.name != "decisions.jsonl"
-            and text.encode() in p.read_bytes()]
+    return [
+        str(p)
+        for p in root.rglob("*")
+        if p.is_file() and p.name != "decisions.jsonl" and text.encode() in p.read_bytes()
+    ]
 
 
 def test_trainer_records_are_redacted_even_from_datasets_built_without_review(copy_run, built_run, tiny_model):
@@ -74,8 +77,12 @@ def test_datasets_review_page_server_and_eval_report_never_show_the_secret(copy_
     results = read_jsonl(run / "eval" / "results.jsonl")
     assert any("[REDACTED_SECRET]" in (r.get("reference") or "") for r in results)  # the edited record was evaluated
 
-    proc = subprocess.Popen([sys.executable, "-m", "corpus_ft.cli", "review", str(run), "--serve", "--port", "0"],
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "corpus_ft.cli", "review", str(run), "--serve", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         url = re.search(r"at (http://127\.0\.0\.1:\d+/)", "".join(proc.stderr.readline() for _ in range(2)))[1]
         items = httpx.get(url + "api/records", params={"flag": "edited", "limit": 200}).json()["items"]

@@ -57,8 +57,22 @@ def test_sample_corpus_queries_refuse_another_repository_before_anything_runs(tm
     assert r.exit_code == 2, r.output
     assert "queries are about the sample corpus" in r.output and "corpus-ft queries draft" in r.output
     assert not run.exists()
-    ok = CliRunner().invoke(main, ["run", str(DEMO), "evaluate.queries=null", "--repo", str(other),
-                                   "--run-dir", str(run), "--stage", "ingest", "--stage", "evaluate"])
+    ok = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(DEMO),
+            "evaluate.queries=null",
+            "--repo",
+            str(other),
+            "--run-dir",
+            str(run),
+            "--stage",
+            "ingest",
+            "--stage",
+            "evaluate",
+        ],
+    )
     assert "queries are about" not in ok.output and (run / "units.parquet").is_file()  # without them it goes ahead
     assert "run the `train` stage first" in ok.output  # (evaluate then needs a trained model, as usual)
 

@@ -64,10 +64,21 @@ def _llama_8b_dir(tmp_path: Path) -> Path:
     s = PRESETS["llama-3-8b"]
     d = tmp_path / "Llama-3-8B"
     d.mkdir()
-    (d / "config.json").write_text(json.dumps({
-        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": s.hidden,
-        "intermediate_size": s.ffn, "num_attention_heads": s.heads, "num_key_value_heads": s.kv_heads,
-        "num_hidden_layers": s.layers, "vocab_size": s.vocab, "tie_word_embeddings": s.tied}))
+    (d / "config.json").write_text(
+        json.dumps(
+            {
+                "architectures": ["LlamaForCausalLM"],
+                "model_type": "llama",
+                "hidden_size": s.hidden,
+                "intermediate_size": s.ffn,
+                "num_attention_heads": s.heads,
+                "num_key_value_heads": s.kv_heads,
+                "num_hidden_layers": s.layers,
+                "vocab_size": s.vocab,
+                "tie_word_embeddings": s.tied,
+            }
+        )
+    )
     return d
 
 
@@ -85,9 +96,11 @@ def test_estimate_and_trains_preflight_print_the_same_figure(tmp_path, copy_run,
 
 
 def test_a_bad_option_is_one_line_naming_the_key():
-    for args, key in ((["evaluate", "/tmp", "--temperature", "9"], "evaluate.temperature"),
-                      (["estimate", "llama-3-8b", "--lora-r", "0"], "train.lora_r"),
-                      (["train", "/tmp", "--mix", "qa=1,poems=2"], "train.mix")):
+    for args, key in (
+        (["evaluate", "/tmp", "--temperature", "9"], "evaluate.temperature"),
+        (["estimate", "llama-3-8b", "--lora-r", "0"], "train.lora_r"),
+        (["train", "/tmp", "--mix", "qa=1,poems=2"], "train.mix"),
+    ):
         r = CliRunner().invoke(main, args)
         assert r.exit_code == 2 and r.output.startswith(f"error: command line: {key}: "), r.output
         assert len(r.output.strip().splitlines()) == 1 and "https://" not in r.output
@@ -111,8 +124,11 @@ def test_dotted_overrides_are_validated_like_the_recipe(tmp_path):
 
 def test_kinds_stages_and_optimizers_are_written_once():
     """Grep the package: each list's literal appears in settings.py only."""
-    lists = ['"paragraphs", "qa", "keywords", "code_summary"', '"ingest", "datasets", "review", "estimate", "train"',
-             '"adamw_torch", "adamw_8bit", "paged_adamw_8bit"']
+    lists = [
+        '"paragraphs", "qa", "keywords", "code_summary"',
+        '"ingest", "datasets", "review", "estimate", "train"',
+        '"adamw_torch", "adamw_8bit", "paged_adamw_8bit"',
+    ]
     for text in lists:
         found = [str(p.relative_to(ROOT)) for p in (ROOT / "corpus_ft").rglob("*.py") if text in p.read_text()]
         assert found == ["corpus_ft/settings.py"], (text, found)

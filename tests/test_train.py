@@ -13,8 +13,17 @@ from train_fixtures import make_run
 from corpus_ft.cli import main
 from corpus_ft.train.config import TrainConfig
 
-FAST = dict(model="tiny", seq_len=128, micro_batch=4, grad_accum=1, learning_rate=3e-3, eval_steps=5, save_steps=5,
-            logging_steps=1, method="lora")
+FAST = dict(
+    model="tiny",
+    seq_len=128,
+    micro_batch=4,
+    grad_accum=1,
+    learning_rate=3e-3,
+    eval_steps=5,
+    save_steps=5,
+    logging_steps=1,
+    method="lora",
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +73,11 @@ def test_loss_masks_assistant_turns_and_trains_every_paragraph_token(base_run):
     from corpus_ft.train.data import tokenize
 
     tok = AutoTokenizer.from_pretrained(base_run / "tiny-model")
-    msgs = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "How do I restart billing?"},
-            {"role": "assistant", "content": "Run make restart-billing."}]
+    msgs = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "How do I restart billing?"},
+        {"role": "assistant", "content": "Run make restart-billing."},
+    ]
     r = tokenize({"messages": msgs}, tok, assistant_only_loss=True)
     trained = tok.decode([t for t in r["labels"] if t != -100])
     assert trained == "Run make restart-billing.<|end|>\n"
@@ -129,8 +141,14 @@ def test_too_little_gpu_memory_refused_before_loading(run, tmp_path):
     """An 8B shape (config.json only, no weights) planned for a 1 GiB GPU: refused by the estimator, exit 3."""
     from transformers import LlamaConfig
 
-    LlamaConfig(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
-                num_key_value_heads=8, vocab_size=128256).save_pretrained(tmp_path / "llama8b")
+    LlamaConfig(
+        hidden_size=4096,
+        intermediate_size=14336,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        vocab_size=128256,
+    ).save_pretrained(tmp_path / "llama8b")
     r = cli("train", run, "--model", tmp_path / "llama8b", "--gpu", "1GiB")
     assert r.exit_code == 3, r.output
     assert "does not fit" in r.output and "GiB" in r.output
@@ -210,14 +228,40 @@ def test_full_finetune_and_non_llama_architecture(run, tmp_path, caplog):
     from corpus_ft.model.chat import DEFAULT_CHAT_TEMPLATE
 
     tok = AutoTokenizer.from_pretrained(run / "tiny-model")
-    gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_embd=64, n_layer=2, n_head=2, n_positions=256,
-                                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id))
+    gpt2 = GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=len(tok),
+            n_embd=64,
+            n_layer=2,
+            n_head=2,
+            n_positions=256,
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+        )
+    )
     gpt2.save_pretrained(tmp_path / "gpt2")
     tok.chat_template = None  # a base model without a chat template gets corpus-ft's default
     tok.save_pretrained(tmp_path / "gpt2")
     with caplog.at_level("WARNING"):
-        r = cli("train", run, "--model", tmp_path / "gpt2", "--method", "full", "--max-steps", "4", "--seq-len", "128",
-                "--eval-steps", "2", "--save-steps", "2", "--lr", "1e-3", "--json")
+        r = cli(
+            "train",
+            run,
+            "--model",
+            tmp_path / "gpt2",
+            "--method",
+            "full",
+            "--max-steps",
+            "4",
+            "--seq-len",
+            "128",
+            "--eval-steps",
+            "2",
+            "--save-steps",
+            "2",
+            "--lr",
+            "1e-3",
+            "--json",
+        )
     assert r.exit_code == 0, r.output
     assert "full fine-tuning at learning rate 0.001" in caplog.text and "1e-5..2e-5 is usual" in caplog.text
     assert json.loads(r.stdout)["output"].endswith("model/full")
@@ -241,8 +285,21 @@ def test_dora_adapter(run):
 def test_bench_train_tiny_compares_both_recipes(tmp_path, monkeypatch):
     monkeypatch.setenv("CORPUS_FT_CACHE", str(tmp_path))
     out = tmp_path / "rows.jsonl"
-    r = cli("bench", "train", "--model-shape", "tiny", "--seq", "64", "--micro-batch", "2", "--steps", "2",
-            "--json", "--out", out)
+    r = cli(
+        "bench",
+        "train",
+        "--model-shape",
+        "tiny",
+        "--seq",
+        "64",
+        "--micro-batch",
+        "2",
+        "--steps",
+        "2",
+        "--json",
+        "--out",
+        out,
+    )
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)
     assert [x["recipe"] for x in rows] == ["guide", "corpus-ft"] and all(x["tok_s"] > 0 for x in rows)
@@ -253,8 +310,23 @@ def test_bench_train_tiny_compares_both_recipes(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_bench_train_on_a_real_model_dir_compares_speed_loss_and_rss(base_run, tmp_path):
     """`--model DIR`: both recipes train the model's own weights on the same text rows, each in a fresh process."""
-    r = cli("bench", "train", "--model", base_run / "tiny-model", "--seq", "64", "--micro-batch", "2", "--steps", "1",
-            "--warmup", "1", "--json", "--out", tmp_path / "rows.jsonl")
+    r = cli(
+        "bench",
+        "train",
+        "--model",
+        base_run / "tiny-model",
+        "--seq",
+        "64",
+        "--micro-batch",
+        "2",
+        "--steps",
+        "1",
+        "--warmup",
+        "1",
+        "--json",
+        "--out",
+        tmp_path / "rows.jsonl",
+    )
     assert r.exit_code == 0, r.output
     guide, ours = json.loads(r.stdout)
     assert (guide["recipe"], ours["recipe"]) == ("guide", "corpus-ft") and guide["weights"] == "real"
@@ -289,7 +361,7 @@ def test_packed_records_do_not_attend_to_each_other(base_run):
         row = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits[0]
         alone = {len(a): model(torch.tensor([a])).logits[0], len(b): model(torch.tensor([b])).logits[0]}
     starts = (batch["position_ids"][0] == 0).nonzero().flatten().tolist()
-    first, second = row[: starts[1]], row[starts[1]:]
+    first, second = row[: starts[1]], row[starts[1] :]
     torch.testing.assert_close(first, alone[len(first)], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(second, alone[len(second)], atol=1e-5, rtol=1e-5)
 
@@ -308,8 +380,10 @@ def test_tokens_counted_over_every_packed_row(run):
 @pytest.mark.slow
 def test_recipe_settings_with_command_line_overrides(run, tmp_path):
     recipe = tmp_path / "r.yaml"
-    recipe.write_text(f"name: t\nrepo: {tmp_path}\nmodel: tiny\n"
-                      "train: {method: lora, lora_dropout: 0.0, learning_rate: 0.01, seq_len: 128, max_steps: 50}\n")
+    recipe.write_text(
+        f"name: t\nrepo: {tmp_path}\nmodel: tiny\n"
+        "train: {method: lora, lora_dropout: 0.0, learning_rate: 0.01, seq_len: 128, max_steps: 50}\n"
+    )
     r = cli("train", run, "--recipe", recipe, "--max-steps", "2", "--eval-steps", "2", "--save-steps", "2", "--json")
     assert r.exit_code == 0, r.output
     saved = json.loads((run / "model" / "train_config.json").read_text())

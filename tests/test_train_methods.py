@@ -16,8 +16,20 @@ from corpus_ft.cli import main
 from corpus_ft.train.config import TrainConfig
 
 NEW = ("ia3", "prefix", "prompt")
-FAST = dict(model="tiny", seq_len=128, micro_batch=4, grad_accum=1, learning_rate=3e-2, max_steps=4, eval_steps=2, save_steps=2,
-            logging_steps=1, early_stopping_patience=0, save_total_limit=3, mix={"qa": 1.0})
+FAST = dict(
+    model="tiny",
+    seq_len=128,
+    micro_batch=4,
+    grad_accum=1,
+    learning_rate=3e-2,
+    max_steps=4,
+    eval_steps=2,
+    save_steps=2,
+    logging_steps=1,
+    early_stopping_patience=0,
+    save_total_limit=3,
+    mix={"qa": 1.0},
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +55,20 @@ def cli(*args):
 # --- validation: refused with the reason, before anything loads ---------------------------------
 
 
-@pytest.mark.parametrize("settings, says", [
-    (dict(method="prefix", packing=True), "cannot pack records"),
-    (dict(method="prompt", packing=True), "set packing: false"),
-    (dict(method="prefix", gradient_checkpointing=True), "PREFIX_TUNING does not work with gradient checkpointing"),
-    (dict(method="prompt", attn_implementation="flash_attention_2"), "use sdpa"),
-    (dict(method="ia3", use_dora=True), "use_dora is a LoRA option"),
-    (dict(method="ia3", ia3_target_modules=["k_proj"], ia3_feedforward_modules=["down_proj"]),
-     "must also be in ia3_target_modules"),
-])
+@pytest.mark.parametrize(
+    "settings, says",
+    [
+        (dict(method="prefix", packing=True), "cannot pack records"),
+        (dict(method="prompt", packing=True), "set packing: false"),
+        (dict(method="prefix", gradient_checkpointing=True), "PREFIX_TUNING does not work with gradient checkpointing"),
+        (dict(method="prompt", attn_implementation="flash_attention_2"), "use sdpa"),
+        (dict(method="ia3", use_dora=True), "use_dora is a LoRA option"),
+        (
+            dict(method="ia3", ia3_target_modules=["k_proj"], ia3_feedforward_modules=["down_proj"]),
+            "must also be in ia3_target_modules",
+        ),
+    ],
+)
 def test_unsupported_combinations_refused(settings, says):
     with pytest.raises(ValidationError, match=says):
         TrainConfig(**settings)
@@ -83,8 +100,15 @@ def test_cli_refuses_packed_prefix_before_loading(run):
 # --- the estimator counts what PEFT builds ------------------------------------------------------
 
 
-@pytest.mark.parametrize("settings", [dict(method="prefix"), dict(method="prefix", prefix_projection=True),
-                                      dict(method="prompt", num_virtual_tokens=7), dict(method="ia3")])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(method="prefix"),
+        dict(method="prefix", prefix_projection=True),
+        dict(method="prompt", num_virtual_tokens=7),
+        dict(method="ia3"),
+    ],
+)
 def test_estimated_trainable_parameters_match_peft(base_run, settings):
     import torch
     from peft import get_peft_model
@@ -148,8 +172,9 @@ def test_prefix_memory_grows_with_virtual_tokens_and_prompt_tokens_lengthen_the_
     from corpus_ft.estimate import plan
 
     model = str(base_run / "tiny-model")
-    few, many = (plan(TrainConfig(model=model, method="prefix", num_virtual_tokens=n), gpu="24GiB").estimate
-                 for n in (8, 256))
+    few, many = (
+        plan(TrainConfig(model=model, method="prefix", num_virtual_tokens=n), gpu="24GiB").estimate for n in (8, 256)
+    )
     assert many.breakdown["activations"] > few.breakdown["activations"]
     prompt = plan(TrainConfig(model=model, method="prompt", num_virtual_tokens=64), gpu="24GiB").estimate
     ia3 = plan(TrainConfig(model=model, method="ia3", packing=False), gpu="24GiB").estimate

@@ -6,9 +6,9 @@ from __future__ import annotations
 import inspect
 import json
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 from train_fixtures import make_run
 
 from corpus_ft.train.config import TrainConfig
@@ -43,7 +43,9 @@ def test_transformers_calls_on_save_right_after_writing_a_checkpoint():
     from transformers import Trainer
 
     src = inspect.getsource(Trainer)
-    assert re.search(r"self\._save_checkpoint\(model, trial\)\n\s+self\.control = self\.callback_handler\.on_save\(", src)
+    assert re.search(
+        r"self\._save_checkpoint\(model, trial\)\n\s+self\.control = self\.callback_handler\.on_save\(", src
+    )
 
 
 def test_a_run_records_peak_memory_and_compares_it_with_estimate_json(tmp_path):
@@ -51,8 +53,17 @@ def test_a_run_records_peak_memory_and_compares_it_with_estimate_json(tmp_path):
     from corpus_ft.train.trainer import train
 
     run = make_run(tmp_path / "run")
-    config = TrainConfig(model="tiny", method="lora", seq_len=128, micro_batch=4, grad_accum=1, max_steps=3, eval_steps=3,
-                         save_steps=3, logging_steps=1)
+    config = TrainConfig(
+        model="tiny",
+        method="lora",
+        seq_len=128,
+        micro_batch=4,
+        grad_accum=1,
+        max_steps=3,
+        eval_steps=3,
+        save_steps=3,
+        logging_steps=1,
+    )
     run_estimate(run, config)
     result = train(run, config, progress=False)
     rows = [json.loads(x) for x in (run / "model" / "metrics.jsonl").read_text().splitlines()]

@@ -17,8 +17,20 @@ from train_fixtures import make_run
 from corpus_ft.train.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
-ARGS = dict(model="tiny", method="lora", seq_len=128, micro_batch=4, grad_accum=1, learning_rate=3e-3, max_steps=20,
-            eval_steps=5, save_steps=5, logging_steps=1, early_stopping_patience=0, save_total_limit=3)
+ARGS = dict(
+    model="tiny",
+    method="lora",
+    seq_len=128,
+    micro_batch=4,
+    grad_accum=1,
+    learning_rate=3e-3,
+    max_steps=20,
+    eval_steps=5,
+    save_steps=5,
+    logging_steps=1,
+    early_stopping_patience=0,
+    save_total_limit=3,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -75,9 +87,13 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted(base_run, tmp_path):
     train(ref, cfg, progress=False)
 
     # the same run as a real process, killed with SIGKILL once a checkpoint is complete
-    proc = subprocess.Popen([sys.executable, "-m", "corpus_ft.cli", "train", str(run), *_cli_args(ARGS),
-                             "--json"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "corpus_ft.cli", "train", str(run), *_cli_args(ARGS), "--json"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     ckpts = run / "model" / "checkpoints"
     deadline = time.monotonic() + 300
     while not any((c / COMPLETE).is_file() and int(c.name.split("-")[1]) >= 5 for c in ckpts.glob("checkpoint-*")):
@@ -107,8 +123,10 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted(base_run, tmp_path):
         torch.testing.assert_close(resumed[name], reference[name], atol=2e-5, rtol=1e-4)
     a, b = _losses(run), _losses(ref)
     assert sorted(a) == sorted(b)  # every step logged once: nothing lost, nothing counted twice
-    assert abs(a[20] - b[20]) < 1e-4 and abs(result["eval_loss"] - json.loads(
-        (ref / "model" / "train_result.json").read_text())["eval_loss"]) < 1e-4
+    assert (
+        abs(a[20] - b[20]) < 1e-4
+        and abs(result["eval_loss"] - json.loads((ref / "model" / "train_result.json").read_text())["eval_loss"]) < 1e-4
+    )
 
 
 @pytest.mark.slow
@@ -117,10 +135,28 @@ def test_two_processes_over_gloo_train_one_adapter(base_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(base_run, run)
     cfg = {**ARGS, "max_steps": 3, "eval_steps": 3, "save_steps": 3}
-    p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                        "--master_port", "29561", "-m", "corpus_ft.cli", "train", str(run), *_cli_args(cfg),
-                        "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29561",
+            "-m",
+            "corpus_ft.cli",
+            "train",
+            str(run),
+            *_cli_args(cfg),
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     dec, pos, results = json.JSONDecoder(), 0, []
     while (start := p.stdout.find("{", pos)) != -1:

@@ -13,14 +13,18 @@ SERVICES = ["billing", "search", "auth", "ledger", "gateway", "scheduler", "mail
 
 
 def _paragraph(i: int, svc: str) -> str:
-    return (f"The {svc} service runs on port {8000 + i}. To restart {svc}, run `make restart-{svc}` "
-            f"and check the health endpoint /health/{svc}. Logs are kept in /var/log/{svc}.log for {i + 3} days.")
+    return (
+        f"The {svc} service runs on port {8000 + i}. To restart {svc}, run `make restart-{svc}` "
+        f"and check the health endpoint /health/{svc}. Logs are kept in /var/log/{svc}.log for {i + 3} days."
+    )
 
 
 def _qa(i: int, svc: str) -> list[dict]:
-    return [{"role": "system", "content": "You answer questions about the company's services."},
-            {"role": "user", "content": f"How do I restart the {svc} service?"},
-            {"role": "assistant", "content": f"Run `make restart-{svc}`, then check /health/{svc}."}]
+    return [
+        {"role": "system", "content": "You answer questions about the company's services."},
+        {"role": "user", "content": f"How do I restart the {svc} service?"},
+        {"role": "assistant", "content": f"Run `make restart-{svc}`, then check /health/{svc}."},
+    ]
 
 
 def _write_split(d: Path, split: str, rows: list[dict]) -> None:
@@ -34,9 +38,12 @@ def write_datasets(run: Path, n: int = 48, kinds=("paragraphs", "qa")) -> Path:
         rows = []
         for i in range(n):
             svc = SERVICES[i % len(SERVICES)]
-            rec = {"id": f"{kind}-{i:04d}", "kind": kind,
-                   "source": {"path": f"docs/{svc}.md", "start_line": 1, "end_line": 5, "unit_id": f"u{i}"},
-                   "meta": {"generator": "test", "version": "1"}}
+            rec = {
+                "id": f"{kind}-{i:04d}",
+                "kind": kind,
+                "source": {"path": f"docs/{svc}.md", "start_line": 1, "end_line": 5, "unit_id": f"u{i}"},
+                "meta": {"generator": "test", "version": "1"},
+            }
             if kind == "paragraphs":
                 rec["text"] = _paragraph(i, svc)
             else:

@@ -41,7 +41,7 @@ def read_grid(path: str | Path = GRID) -> list[dict]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise CorpusFtError(f"{path}:{n}: not JSON ({e})")
+                raise CorpusFtError(f"{path}:{n}: not JSON ({e})") from None
             if "_about" in row:
                 continue
             missing = [k for k in GRID_KEYS if k not in row]
@@ -59,14 +59,26 @@ def grid_residuals(path: str | Path = GRID) -> list[dict]:
     """Predicted vs measured peak allocated and reserved for every grid row, in GiB and %."""
     out = []
     for r in read_grid(path):
-        e = estimate(r["model"], method=r["method"], seq_len=r["seq"], micro_batch=r["mb"],
-                     gradient_checkpointing=r["ckpt"])
-        out.append({"model": r["model"], "method": r["method"], "seq": r["seq"], "mb": r["mb"], "ckpt": r["ckpt"],
-                    "alloc_measured": r["peak_alloc_gib"], "alloc_predicted": round(e.peak_allocated_gib, 3),
-                    "alloc_err_pct": _err(e.peak_allocated_gib, r["peak_alloc_gib"]),
-                    "reserved_measured": r["peak_reserved_gib"], "reserved_predicted": round(e.reserved_gib, 3),
-                    "reserved_err_pct": _err(e.reserved_gib, r["peak_reserved_gib"]),
-                    "load_measured": r["load_gib"], "load_predicted": round(e.breakdown["weights"], 3)})
+        e = estimate(
+            r["model"], method=r["method"], seq_len=r["seq"], micro_batch=r["mb"], gradient_checkpointing=r["ckpt"]
+        )
+        out.append(
+            {
+                "model": r["model"],
+                "method": r["method"],
+                "seq": r["seq"],
+                "mb": r["mb"],
+                "ckpt": r["ckpt"],
+                "alloc_measured": r["peak_alloc_gib"],
+                "alloc_predicted": round(e.peak_allocated_gib, 3),
+                "alloc_err_pct": _err(e.peak_allocated_gib, r["peak_alloc_gib"]),
+                "reserved_measured": r["peak_reserved_gib"],
+                "reserved_predicted": round(e.reserved_gib, 3),
+                "reserved_err_pct": _err(e.reserved_gib, r["peak_reserved_gib"]),
+                "load_measured": r["load_gib"],
+                "load_predicted": round(e.breakdown["weights"], 3),
+            }
+        )
     return out
 
 
@@ -96,8 +108,9 @@ def _peak(r: dict, name: str, value: float) -> float:
     with _constant(name, value):
         if "settings" in r:
             return estimate(r["shape"], **r["settings"]).peak_allocated_gib
-        return estimate(r["model"], method=r["method"], seq_len=r["seq"], micro_batch=r["mb"],
-                        gradient_checkpointing=r["ckpt"]).peak_allocated_gib
+        return estimate(
+            r["model"], method=r["method"], seq_len=r["seq"], micro_batch=r["mb"], gradient_checkpointing=r["ckpt"]
+        ).peak_allocated_gib
 
 
 def fit_constant(name: str, rows: list[dict]) -> float:
@@ -113,13 +126,16 @@ def refit(path: str | Path = GRID) -> dict[str, float]:
     import numpy as np
 
     rows = read_grid(path)
-    fitted = {"CKPT_LAYERS": round(fit_constant("CKPT_LAYERS", [r for r in rows if r["ckpt"]]), 3),
-              "NOCKPT_LAYERS": round(fit_constant("NOCKPT_LAYERS", [r for r in rows if not r["ckpt"]]), 3)}
+    fitted = {
+        "CKPT_LAYERS": round(fit_constant("CKPT_LAYERS", [r for r in rows if r["ckpt"]]), 3),
+        "NOCKPT_LAYERS": round(fit_constant("NOCKPT_LAYERS", [r for r in rows if not r["ckpt"]]), 3),
+    }
     # reserved - allocated = s0 + s_k * activations, k by (checkpointed lora, checkpointed qlora, not checkpointed)
     x, y = [], []
     for r in rows:
-        e = estimate(r["model"], method=r["method"], seq_len=r["seq"], micro_batch=r["mb"],
-                     gradient_checkpointing=r["ckpt"])
+        e = estimate(
+            r["model"], method=r["method"], seq_len=r["seq"], micro_batch=r["mb"], gradient_checkpointing=r["ckpt"]
+        )
         act = e.breakdown["activations"] + e.breakdown["logits"]
         k = 3 if not r["ckpt"] else 2 if r["method"] == "qlora" else 1
         x.append([1.0 if i == 0 else act if i == k else 0.0 for i in range(4)])
@@ -138,8 +154,14 @@ def cross_shape_holdout(path: str | Path = GRID) -> list[dict]:
         layers = fit_constant("CKPT_LAYERS", [r for r in rows if r["model"] == train])
         held = [r for r in rows if r["model"] != train]
         worst = max(abs(_err(_peak(r, "CKPT_LAYERS", layers), r["peak_alloc_gib"])) for r in held)
-        out.append({"fitted_on": train, "ckpt_layers": round(layers, 3),
-                    "held_out": sorted({r["model"] for r in held}), "held_out_worst_err_pct": worst})
+        out.append(
+            {
+                "fitted_on": train,
+                "ckpt_layers": round(layers, 3),
+                "held_out": sorted({r["model"] for r in held}),
+                "held_out_worst_err_pct": worst,
+            }
+        )
     return out
 
 
@@ -149,30 +171,63 @@ def print_residuals(rows: list[dict], refs: list[dict], holdout: list[dict] | No
     from rich.table import Table
 
     grid = Table(title="estimate vs measured grid (GiB; H100, bf16 + Liger stack)")
-    for col in ("model", "method", "seq", "mb", "ckpt", "alloc meas", "alloc pred", "err %",
-                "reserved meas", "reserved pred", "err %"):
+    for col in (
+        "model",
+        "method",
+        "seq",
+        "mb",
+        "ckpt",
+        "alloc meas",
+        "alloc pred",
+        "err %",
+        "reserved meas",
+        "reserved pred",
+        "err %",
+    ):
         grid.add_column(col, justify="right")
     for r in rows:
-        grid.add_row(r["model"], r["method"], str(r["seq"]), str(r["mb"]), "on" if r["ckpt"] else "off",
-                     f"{r['alloc_measured']:.2f}", f"{r['alloc_predicted']:.2f}", f"{r['alloc_err_pct']:+.1f}",
-                     f"{r['reserved_measured']:.2f}", f"{r['reserved_predicted']:.2f}", f"{r['reserved_err_pct']:+.1f}")
+        grid.add_row(
+            r["model"],
+            r["method"],
+            str(r["seq"]),
+            str(r["mb"]),
+            "on" if r["ckpt"] else "off",
+            f"{r['alloc_measured']:.2f}",
+            f"{r['alloc_predicted']:.2f}",
+            f"{r['alloc_err_pct']:+.1f}",
+            f"{r['reserved_measured']:.2f}",
+            f"{r['reserved_predicted']:.2f}",
+            f"{r['reserved_err_pct']:+.1f}",
+        )
     ref = Table(title="estimate vs the issue's reference points (seq 2048, r16, checkpointing)")
     for col in ("what", "model", "method", "settings", "measured", "predicted", "err %"):
         ref.add_column(col, justify="right")
     for p in refs:
         settings = ", ".join(f"{k}={p[k]}" for k in ("micro_batch", "upcast", "liger") if k in p)
-        ref.add_row(p["what"], p["model"], p["method"], settings, f"{p['gib']:.2f}", f"{p['predicted']:.2f}",
-                    f"{p['err_pct']:+.1f}")
+        ref.add_row(
+            p["what"],
+            p["model"],
+            p["method"],
+            settings,
+            f"{p['gib']:.2f}",
+            f"{p['predicted']:.2f}",
+            f"{p['err_pct']:+.1f}",
+        )
     console = Console(stderr=True, width=140)
     console.print(grid)
     console.print(ref)
     for h in holdout or []:
-        console.print(f"cross-shape check: CKPT_LAYERS fitted on {h['fitted_on']} alone = {h['ckpt_layers']}; "
-                      f"worst error on {', '.join(h['held_out'])}: {h['held_out_worst_err_pct']:.1f}%")
+        console.print(
+            f"cross-shape check: CKPT_LAYERS fitted on {h['fitted_on']} alone = {h['ckpt_layers']}; "
+            f"worst error on {', '.join(h['held_out'])}: {h['held_out_worst_err_pct']:.1f}%"
+        )
     console.print(f"refitted on this grid: {refit()}", highlight=False)
-    console.print(f"constants in use: CKPT_LAYERS={estimate_module.CKPT_LAYERS} NOCKPT_LAYERS={estimate_module.NOCKPT_LAYERS} "
-                  f"LOGIT_COPIES_FP32={estimate_module.LOGIT_COPIES_FP32} LOGIT_COPIES_BF16={estimate_module.LOGIT_COPIES_BF16} "
-                  f"RESERVED_SLACK={estimate_module.RESERVED_SLACK}", highlight=False)
+    console.print(
+        f"constants in use: CKPT_LAYERS={estimate_module.CKPT_LAYERS} NOCKPT_LAYERS={estimate_module.NOCKPT_LAYERS} "
+        f"LOGIT_COPIES_FP32={estimate_module.LOGIT_COPIES_FP32} LOGIT_COPIES_BF16={estimate_module.LOGIT_COPIES_BF16} "
+        f"RESERVED_SLACK={estimate_module.RESERVED_SLACK}",
+        highlight=False,
+    )
 
 
 def measure_saved_bytes(shape, tokens: int = 256, lora_dropout: float = 0.0) -> float:
@@ -189,12 +244,21 @@ def measure_saved_bytes(shape, tokens: int = 256, lora_dropout: float = 0.0) -> 
     from corpus_ft.estimate.shapes import load_shape
 
     s = load_shape(shape)
-    config = LlamaConfig(hidden_size=s.hidden, intermediate_size=s.ffn, num_attention_heads=s.heads,
-                         num_key_value_heads=s.kv_heads, head_dim=s.hd, num_hidden_layers=1, vocab_size=256,
-                         tie_word_embeddings=True, attn_implementation="sdpa")
+    config = LlamaConfig(
+        hidden_size=s.hidden,
+        intermediate_size=s.ffn,
+        num_attention_heads=s.heads,
+        num_key_value_heads=s.kv_heads,
+        head_dim=s.hd,
+        num_hidden_layers=1,
+        vocab_size=256,
+        tie_word_embeddings=True,
+        attn_implementation="sdpa",
+    )
     model = LlamaForCausalLM(config).to(torch.bfloat16)
-    model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=lora_dropout,
-                                             target_modules="all-linear"))
+    model = get_peft_model(
+        model, LoraConfig(r=16, lora_alpha=32, lora_dropout=lora_dropout, target_modules="all-linear")
+    )
     model.train()
     weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
     saved: dict[int, int] = {}
@@ -227,9 +291,17 @@ def saved_bytes_report(models=("llama-3.2-1b", "llama-3-8b"), tokens: int = 128)
         # and dropout keeps its mask in bf16 (2 bytes; CUDA's native dropout keeps a bool)
         predicted = 2 * s.hidden + _layer_bytes(s, 2, SEVEN, cast_bytes=4)
         predicted_dropout = 2 * s.hidden + _layer_bytes(s, 2, SEVEN, 0.05, cast_bytes=4, mask_bytes=2)
-        out.append({"model": name, "measured": plain, "predicted": predicted, "err_pct": _err(predicted, plain),
-                    "measured_dropout_0.05": dropped, "predicted_dropout_0.05": predicted_dropout,
-                    "dropout_err_pct": _err(predicted_dropout, dropped)})
+        out.append(
+            {
+                "model": name,
+                "measured": plain,
+                "predicted": predicted,
+                "err_pct": _err(predicted, plain),
+                "measured_dropout_0.05": dropped,
+                "predicted_dropout_0.05": predicted_dropout,
+                "dropout_err_pct": _err(predicted_dropout, dropped),
+            }
+        )
     return out
 
 
@@ -243,29 +315,53 @@ def run_rows(runs: list[str | Path]) -> list[dict]:
     for run in map(Path, runs):
         cfg_path, metrics = run / "model" / "train_config.json", run / "model" / "metrics.jsonl"
         if not (cfg_path.is_file() and metrics.is_file()):
-            raise CorpusFtError(f"{run}: no model/train_config.json and model/metrics.jsonl; pass run directories "
-                                "that `corpus-ft train` finished")
+            raise CorpusFtError(
+                f"{run}: no model/train_config.json and model/metrics.jsonl; pass run directories "
+                "that `corpus-ft train` finished"
+            )
         logged = [json.loads(x) for x in metrics.read_text(encoding="utf-8").splitlines() if x.strip()]
         peaks = [r for r in logged if "peak_allocated_gib" in r]
         if not peaks:
-            raise CorpusFtError(f"{metrics}: no GPU peak recorded (a CPU run records peak_rss_gib, which the GPU "
-                                "estimator does not model); pass runs trained on a GPU")
+            raise CorpusFtError(
+                f"{metrics}: no GPU peak recorded (a CPU run records peak_rss_gib, which the GPU "
+                "estimator does not model); pass runs trained on a GPU"
+            )
         config = TrainConfig.model_validate(json.loads(cfg_path.read_text(encoding="utf-8")))
         p = plan(config)
-        rows.append({"run": str(run), "shape": p.estimate.shape, "settings": _estimate_kwargs(p.config),
-                     "ckpt": bool(p.config.gradient_checkpointing), "predicted": p.estimate.peak_allocated_gib,
-                     "peak_alloc_gib": max(r["peak_allocated_gib"] for r in peaks),
-                     "peak_reserved_gib": max(r["peak_reserved_gib"] for r in peaks)})
+        rows.append(
+            {
+                "run": str(run),
+                "shape": p.estimate.shape,
+                "settings": _estimate_kwargs(p.config),
+                "ckpt": bool(p.config.gradient_checkpointing),
+                "predicted": p.estimate.peak_allocated_gib,
+                "peak_alloc_gib": max(r["peak_allocated_gib"] for r in peaks),
+                "peak_reserved_gib": max(r["peak_reserved_gib"] for r in peaks),
+            }
+        )
     return rows
 
 
 def from_runs(runs: list[str | Path]) -> dict:
     """Residuals of the estimator on real training runs, and the activation constants refitted on them."""
     rows = run_rows(runs)
-    out = [{"run": r["run"], "model": r["shape"].name, "ckpt": r["ckpt"], "alloc_measured": r["peak_alloc_gib"],
-            "alloc_predicted": round(r["predicted"], 3), "alloc_err_pct": _err(r["predicted"], r["peak_alloc_gib"])}
-           for r in rows]
-    refit = {name: round(fit_constant(name, subset), 3)
-             for name, subset in (("CKPT_LAYERS", [r for r in rows if r["ckpt"]]),
-                                  ("NOCKPT_LAYERS", [r for r in rows if not r["ckpt"]])) if subset}
+    out = [
+        {
+            "run": r["run"],
+            "model": r["shape"].name,
+            "ckpt": r["ckpt"],
+            "alloc_measured": r["peak_alloc_gib"],
+            "alloc_predicted": round(r["predicted"], 3),
+            "alloc_err_pct": _err(r["predicted"], r["peak_alloc_gib"]),
+        }
+        for r in rows
+    ]
+    refit = {
+        name: round(fit_constant(name, subset), 3)
+        for name, subset in (
+            ("CKPT_LAYERS", [r for r in rows if r["ckpt"]]),
+            ("NOCKPT_LAYERS", [r for r in rows if not r["ckpt"]]),
+        )
+        if subset
+    }
     return {"runs": out, "refit": refit, "in_use": {k: getattr(estimate_module, k) for k in refit}}

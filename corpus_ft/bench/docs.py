@@ -15,8 +15,18 @@ import tempfile
 from pathlib import Path
 
 _WORD = re.compile(r"[^\W\d_]{4,}")
-_SKIP = ("#", "Note:", "Warning:", "Tip:", "Important:", "See also:", "Added in", "Changed in", "Deprecated since",
-         "Removed in")
+_SKIP = (
+    "#",
+    "Note:",
+    "Warning:",
+    "Tip:",
+    "Important:",
+    "See also:",
+    "Added in",
+    "Changed in",
+    "Deprecated since",
+    "Removed in",
+)
 
 
 def aligned_lines(text: str, start_line: int, source: list[str]) -> tuple[int, int]:
@@ -82,8 +92,11 @@ def bench_docs(repo: str | Path, out: Path, show: int = 0, seed: int = 0) -> dic
     repo = Path(repo)
     report = ingest_repo(repo, out)
     stats = build_dataset("paragraphs", out, force=True)
-    records = [json.loads(line) for split in ("train", "validation", "test")
-               for line in (out / "datasets" / "paragraphs" / f"{split}.jsonl").open(encoding="utf-8")]
+    records = [
+        json.loads(line)
+        for split in ("train", "validation", "test")
+        for line in (out / "datasets" / "paragraphs" / f"{split}.jsonl").open(encoding="utf-8")
+    ]
     residue = [r for r in records if markup_residue(r["text"])]
     checked = aligned = 0
     sources: dict[str, list[str]] = {}
@@ -94,23 +107,46 @@ def bench_docs(repo: str | Path, out: Path, show: int = 0, seed: int = 0) -> dic
             sources[u["path"]] = (repo / u["path"]).read_text(encoding="utf-8", errors="replace").split("\n")
         c, a = aligned_lines(u["text"], u["start_line"], sources[u["path"]])
         checked, aligned = checked + c, aligned + a
-    spans = [span_ok(r["text"], r["source"]["start_line"], r["source"]["end_line"], sources[r["source"]["path"]],
-                     " > ".join(r["meta"].get("heading_path") or []))
-             for r in records if r["source"]["path"] in sources]
+    spans = [
+        span_ok(
+            r["text"],
+            r["source"]["start_line"],
+            r["source"]["end_line"],
+            sources[r["source"]["path"]],
+            " > ".join(r["meta"].get("heading_path") or []),
+        )
+        for r in records
+        if r["source"]["path"] in sources
+    ]
     sample = random.Random(seed).sample(records, min(show, len(records)))
     warnings = report.get("warnings_by_kind", {})
-    return {"repo": str(repo), "records": len(records), "residue": len(residue),
-            "residue_rate": round(len(residue) / max(len(records), 1), 4),
-            "residue_examples": [{"path": r["source"]["path"], "start_line": r["source"]["start_line"],
-                                  "text": r["text"][:400]} for r in residue[:5]],
-            "prose_lines_checked": checked, "prose_lines_aligned": aligned,
-            "alignment": round(aligned / max(checked, 1), 4),
-            "record_spans_checked": sum(v is not None for v in spans), "record_spans_wrong": spans.count(False),
-            "doc_warnings": {k: v for k, v in warnings.items() if k != "syntax"},
-            "categories": report.get("categories", {}), "left_out_units": stats.get("left_out", {}),
-            "removed": {k: v for k, v in stats["removed"].items() if v},
-            "sample": [{"path": r["source"]["path"], "lines": [r["source"]["start_line"], r["source"]["end_line"]],
-                        "text": r["text"]} for r in sample]}
+    return {
+        "repo": str(repo),
+        "records": len(records),
+        "residue": len(residue),
+        "residue_rate": round(len(residue) / max(len(records), 1), 4),
+        "residue_examples": [
+            {"path": r["source"]["path"], "start_line": r["source"]["start_line"], "text": r["text"][:400]}
+            for r in residue[:5]
+        ],
+        "prose_lines_checked": checked,
+        "prose_lines_aligned": aligned,
+        "alignment": round(aligned / max(checked, 1), 4),
+        "record_spans_checked": sum(v is not None for v in spans),
+        "record_spans_wrong": spans.count(False),
+        "doc_warnings": {k: v for k, v in warnings.items() if k != "syntax"},
+        "categories": report.get("categories", {}),
+        "left_out_units": stats.get("left_out", {}),
+        "removed": {k: v for k, v in stats["removed"].items() if v},
+        "sample": [
+            {
+                "path": r["source"]["path"],
+                "lines": [r["source"]["start_line"], r["source"]["end_line"]],
+                "text": r["text"],
+            }
+            for r in sample
+        ],
+    }
 
 
 def run(repos: list[Path], show: int = 0, seed: int = 0) -> list[dict]:
@@ -129,14 +165,24 @@ def print_results(results: list[dict]) -> None:
 
     console = Console(stderr=True)
     table = Table(title="corpus-ft bench docs")
-    for col in ("repository", "paragraphs", "with markup", "lines on their source line", "records with a wrong span",
-                "left out (units)"):
+    for col in (
+        "repository",
+        "paragraphs",
+        "with markup",
+        "lines on their source line",
+        "records with a wrong span",
+        "left out (units)",
+    ):
         table.add_column(col, justify="left" if col in ("repository", "left out (units)") else "right")
     for r in results:
-        table.add_row(Path(r["repo"]).name, str(r["records"]), f"{r['residue']} ({100 * r['residue_rate']:.1f}%)",
-                      f"{r['prose_lines_aligned']}/{r['prose_lines_checked']} ({100 * r['alignment']:.1f}%)",
-                      f"{r['record_spans_wrong']}/{r['record_spans_checked']}",
-                      ", ".join(f"{k} {v}" for k, v in r["left_out_units"].items()))
+        table.add_row(
+            Path(r["repo"]).name,
+            str(r["records"]),
+            f"{r['residue']} ({100 * r['residue_rate']:.1f}%)",
+            f"{r['prose_lines_aligned']}/{r['prose_lines_checked']} ({100 * r['alignment']:.1f}%)",
+            f"{r['record_spans_wrong']}/{r['record_spans_checked']}",
+            ", ".join(f"{k} {v}" for k, v in r["left_out_units"].items()),
+        )
     console.print(table)
     for r in results:
         for s in r["sample"]:

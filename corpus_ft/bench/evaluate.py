@@ -15,8 +15,12 @@ from pathlib import Path
 from corpus_ft.evaluate.config import EvalConfig
 
 _TOPICS = ["billing", "search", "auth", "gateway", "ledger", "mailer", "scheduler", "indexer", "cache", "reports"]
-_ASKS = ["How do I restart the {t} service?", "Which team owns the {t} service?",
-         "Where is the configuration of the {t} service kept?", "What does the {t} service log on startup?"]
+_ASKS = [
+    "How do I restart the {t} service?",
+    "Which team owns the {t} service?",
+    "Where is the configuration of the {t} service kept?",
+    "What does the {t} service log on startup?",
+]
 
 
 def write_queries(path: Path, n: int) -> Path:
@@ -25,9 +29,15 @@ def write_queries(path: Path, n: int) -> Path:
     for i in range(n):
         t = _TOPICS[i % len(_TOPICS)]
         ask = _ASKS[(i // len(_TOPICS)) % len(_ASKS)].format(t=t)
-        rows.append({"id": f"bench-{i}", "query": f"{ask} (case {i})", "tags": [t],
-                     "reference": f"Run make restart-{t} on the {t} host and check /healthz of {t}.",
-                     "keywords": [f"restart-{t}", "healthz"]})
+        rows.append(
+            {
+                "id": f"bench-{i}",
+                "query": f"{ask} (case {i})",
+                "tags": [t],
+                "reference": f"Run make restart-{t} on the {t} host and check /healthz of {t}.",
+                "keywords": [f"restart-{t}", "healthz"],
+            }
+        )
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
 
@@ -59,9 +69,17 @@ def bench_eval(n_queries: int = 200, *, max_new_tokens: int = 32, batch_size: in
         queries = write_queries(tmp / "queries.jsonl", n_queries)
         setup_s = time.perf_counter() - t0
         t1 = time.perf_counter()
-        summary = evaluate(run, EvalConfig(queries=queries, test_sample=0, max_new_tokens=max_new_tokens,
-                                           batch_size=batch_size))
+        summary = evaluate(
+            run, EvalConfig(queries=queries, test_sample=0, max_new_tokens=max_new_tokens, batch_size=batch_size)
+        )
         wall = time.perf_counter() - t1
-    return {"queries": n_queries, "max_new_tokens": max_new_tokens, "batch_size": batch_size,
-            "device": summary["device"], "setup_s": round(setup_s, 2), "wall_s": round(wall, 2),
-            "queries_per_s": round(n_queries / wall, 2), "scoring_s": summary["timing"]["seconds"]}
+    return {
+        "queries": n_queries,
+        "max_new_tokens": max_new_tokens,
+        "batch_size": batch_size,
+        "device": summary["device"],
+        "setup_s": round(setup_s, 2),
+        "wall_s": round(wall, 2),
+        "queries_per_s": round(n_queries / wall, 2),
+        "scoring_s": summary["timing"]["seconds"],
+    }

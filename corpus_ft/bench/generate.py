@@ -10,20 +10,27 @@ import tempfile
 import time
 from pathlib import Path
 
-from corpus_ft.model.chat import render_chat
-from corpus_ft.model.generate import generate, load_model
 from corpus_ft.generate.openai import OpenAIClient
 from corpus_ft.generate.server import serve_in_background
+from corpus_ft.model.chat import render_chat
+from corpus_ft.model.generate import generate, load_model
 
 
 def _prompts(n: int) -> list[list[dict]]:
     topics = ["restart the billing service", "rotate the API keys", "add a new tenant", "read the audit log"]
-    return [[{"role": "user", "content": f"Question {i}: how do I {topics[i % 4]}?" + " Explain briefly." * (i % 5)}]
-            for i in range(n)]
+    return [
+        [{"role": "user", "content": f"Question {i}: how do I {topics[i % 4]}?" + " Explain briefly." * (i % 5)}]
+        for i in range(n)
+    ]
 
 
-def bench_generate(model: str | Path | None = None, n_prompts: int = 32, max_new_tokens: int = 32,
-                   batch_sizes: tuple[int, ...] = (1, 8), concurrency: int = 4) -> dict:
+def bench_generate(
+    model: str | Path | None = None,
+    n_prompts: int = 32,
+    max_new_tokens: int = 32,
+    batch_sizes: tuple[int, ...] = (1, 8),
+    concurrency: int = 4,
+) -> dict:
     """Tokens/s of hf generation per batch size; requests/s of the openai client, cold and cached."""
     import torch
 
@@ -43,8 +50,15 @@ def bench_generate(model: str | Path | None = None, n_prompts: int = 32, max_new
             done = generate(lm, tok, texts, max_new_tokens=max_new_tokens, batch_size=bs)
             wall = time.perf_counter() - start
             tokens = sum(c.completion_tokens for c in done)
-            hf.append({"batch_size": bs, "wall_s": round(wall, 2), "new_tokens": tokens,
-                       "tokens_per_s": round(tokens / wall, 1), "prompts_per_s": round(len(texts) / wall, 2)})
+            hf.append(
+                {
+                    "batch_size": bs,
+                    "wall_s": round(wall, 2),
+                    "new_tokens": tokens,
+                    "tokens_per_s": round(tokens / wall, 1),
+                    "prompts_per_s": round(len(texts) / wall, 2),
+                }
+            )
         del lm
         served = {}
         with serve_in_background(model, model_name="bench") as url:
@@ -54,9 +68,18 @@ def bench_generate(model: str | Path | None = None, n_prompts: int = 32, max_new
                 start = time.perf_counter()
                 client.chat_many(convs, max_tokens=max_new_tokens, temperature=0)
                 wall = time.perf_counter() - start
-                served[run] = {"wall_s": round(wall, 3), "http_requests": client.stats["http_requests"] - before,
-                               "requests_per_s": round(len(convs) / wall, 1)}
+                served[run] = {
+                    "wall_s": round(wall, 3),
+                    "http_requests": client.stats["http_requests"] - before,
+                    "requests_per_s": round(len(convs) / wall, 1),
+                }
             client.close()
-    return {"model": label, "device": "cuda" if torch.cuda.is_available() else "cpu",
-            "threads": torch.get_num_threads(), "prompts": n_prompts, "max_new_tokens": max_new_tokens,
-            "hf": hf, "openai_over_serve": {"concurrency": concurrency, **served}}
+    return {
+        "model": label,
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "threads": torch.get_num_threads(),
+        "prompts": n_prompts,
+        "max_new_tokens": max_new_tokens,
+        "hf": hf,
+        "openai_over_serve": {"concurrency": concurrency, **served},
+    }

@@ -50,20 +50,29 @@ def _nested_classes(n: int) -> str:
     lines = []
     for i in range(n):
         ind = "    " * i
-        lines += [f"{ind}class Level{i}:", f'{ind}    """Level {i} of a deep nesting."""',
-                  f"{ind}    def method{i}(self):", f"{ind}        return {i}"]
+        lines += [
+            f"{ind}class Level{i}:",
+            f'{ind}    """Level {i} of a deep nesting."""',
+            f"{ind}    def method{i}(self):",
+            f"{ind}        return {i}",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def _page(i: int) -> str:
-    return (f"# Service {i}\n\n## Setup\n\nService {i} reads its settings from the shared configuration store "
-            f"and reloads them when the store changes.\n\n## Rollback\n\nTo roll back service {i}, deploy the "
-            f"previous release with the deploy tool and watch the error rate for ten minutes.\n")
+    return (
+        f"# Service {i}\n\n## Setup\n\nService {i} reads its settings from the shared configuration store "
+        f"and reloads them when the store changes.\n\n## Rollback\n\nTo roll back service {i}, deploy the "
+        f"previous release with the deploy tool and watch the error rate for ten minutes.\n"
+    )
 
 
 def _module(i: int) -> str:
-    return "".join(f'def handler_{i}_{j}(event):\n    """Handle event {j} of module {i} and return its id."""\n'
-                   f"    return event.get('id', {j})\n\n" for j in range(20))
+    return "".join(
+        f'def handler_{i}_{j}(event):\n    """Handle event {j} of module {i} and return its id."""\n'
+        f"    return event.get('id', {j})\n\n"
+        for j in range(20)
+    )
 
 
 def build_repo(root: Path, outside: Path, scale: int = 1) -> dict[str, str]:
@@ -84,23 +93,38 @@ def build_repo(root: Path, outside: Path, scale: int = 1) -> dict[str, str]:
         put(f"src/module{i}.py", _module(i), "ordinary code")
     put("deep.py", _nested_classes(150 * scale), "definitions nested 150 deep per scale")
     tokens = "\n".join(f"- the {name} credential is {ex}" for name, _, ex in TOKEN_FORMATS)
-    put(f"docs/runbook-{PATH_SECRET}.md",
+    put(
+        f"docs/runbook-{PATH_SECRET}.md",
         f"# Runbook\n\n## Access\n\nThe database password is {PROSE_SECRET} for staging.\n"
         f"The AWS secret key is {AWS_SECRET} for the archive bucket.\n\n## Tokens\n\n{tokens}\n",
-        "secrets in the name and the text")
-    put("docs/terminal.md", "# Terminal\n\n## Escapes\n\nPlain words \x1b[2J\x1b[H then spoofed text \x1b]0;title\x07 "
+        "secrets in the name and the text",
+    )
+    put(
+        "docs/terminal.md",
+        "# Terminal\n\n## Escapes\n\nPlain words \x1b[2J\x1b[H then spoofed text \x1b]0;title\x07 "
         "and a bell.\n\n## Later\n\n" + ("Filler prose about the service.\n" * 300) + "\nA NUL \x00 after 8 KiB.\n",
-        "terminal escapes and a NUL after the first 8 KiB")
-    put("docs/html.md", "# HTML\n\n## Payload\n\n<script>alert(1)</script><img src=x onerror=alert(1)> in prose.\n",
-        "HTML in text")
+        "terminal escapes and a NUL after the first 8 KiB",
+    )
+    put(
+        "docs/html.md",
+        "# HTML\n\n## Payload\n\n<script>alert(1)</script><img src=x onerror=alert(1)> in prose.\n",
+        "HTML in text",
+    )
     put("blob.py", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8, "binary under a code extension")
     put("bundle.js", "var a=" + "1+" * 6000 + "1;\n", "minified")
     put("huge.md", "# Huge\n\n" + "word " * 500_000, "too large")
     put("empty.py", "", "empty")
     put("latin1.md", "# Caf\u00e9\n\nUn caf\u00e9 cr\u00e8me, s'il vous pla\u00eet.\n".encode("latin-1"), "Latin-1")
-    put("mostly-utf8.md", "# Na\u00efve\n\nMostly UTF-8 caf\u00e9 text ".encode() + b"with one bad \xff byte.\n",
-        "UTF-8 with a bad byte")
-    put("utf16-nobom.md", "# Sixteen\n\nUTF-16 text without a byte-order mark.\n".encode("utf-16-le"), "UTF-16LE, no BOM")
+    put(
+        "mostly-utf8.md",
+        "# Na\u00efve\n\nMostly UTF-8 caf\u00e9 text ".encode() + b"with one bad \xff byte.\n",
+        "UTF-8 with a bad byte",
+    )
+    put(
+        "utf16-nobom.md",
+        "# Sixteen\n\nUTF-16 text without a byte-order mark.\n".encode("utf-16-le"),
+        "UTF-16LE, no BOM",
+    )
     put("bad-bom.md", b"\xff\xfe#\x00 \x00x", "a BOM that does not decode")
     put(".gitignore", "*.log\nfoo\\\n[z-a]\n", "bad ignore patterns")
     put("sub/.gitignore", "[z-a]\nhidden.md\n", "nested bad ignore pattern")
@@ -133,17 +157,25 @@ def build_repo(root: Path, outside: Path, scale: int = 1) -> dict[str, str]:
     os.symlink(outside, root / "outside_dir")
     os.symlink(".", root / "self")
     os.symlink("missing.md", root / "dangling.md")
-    made.update({"a/tob": "symlink loop", "b/toa": "symlink loop", "outside.md": "symlink out of the root",
-                 "outside_dir": "symlink out of the root", "self": "symlink to its own directory",
-                 "dangling.md": "broken symlink"})
+    made.update(
+        {
+            "a/tob": "symlink loop",
+            "b/toa": "symlink loop",
+            "outside.md": "symlink out of the root",
+            "outside_dir": "symlink out of the root",
+            "self": "symlink to its own directory",
+            "dangling.md": "broken symlink",
+        }
+    )
     return made
 
 
 def _cli(args: list[str], timeout: float = 600) -> tuple[int, str, str, int]:
     """Run `corpus-ft ARGS` in a fresh process: (exit code, stdout, stderr, peak RSS in KiB)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([sys.executable, "-m", "corpus_ft.cli", *args], stdout=out, stderr=err,
-                                env={**os.environ, "COLUMNS": "120"})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "corpus_ft.cli", *args], stdout=out, stderr=err, env={**os.environ, "COLUMNS": "120"}
+        )
         deadline = time.monotonic() + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -157,8 +189,12 @@ def _cli(args: list[str], timeout: float = 600) -> tuple[int, str, str, int]:
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return proc.returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"), \
-            usage.ru_maxrss
+        return (
+            proc.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+            usage.ru_maxrss,
+        )
 
 
 def _all_entries(root: Path) -> list[str]:
@@ -193,21 +229,34 @@ def run_once(base: Path, scale: int) -> dict:
     repo, outside, run = base / f"repo{scale}", base / f"outside{scale}", base / f"run{scale}"
     made = build_repo(repo, outside, scale)
     steps = {}
-    for name, args in (("ingest", ["ingest", str(repo), "--out", str(run), "--workers", "2", "--json"]),
-                       ("build", ["build", "all", "--run", str(run), "--json"]),
-                       ("review", ["review", str(run)]),
-                       ("sample", ["review", str(run), "--sample", "3"])):
+    for name, args in (
+        ("ingest", ["ingest", str(repo), "--out", str(run), "--workers", "2", "--json"]),
+        ("build", ["build", "all", "--run", str(run), "--json"]),
+        ("review", ["review", str(run)]),
+        ("sample", ["review", str(run), "--sample", "3"]),
+    ):
         t0 = time.perf_counter()
         code, out, err, rss = _cli(args)
-        steps[name] = {"exit": code, "seconds": round(time.perf_counter() - t0, 2), "peak_rss_mib": round(rss / 1024, 1),
-                       "stdout": out, "stderr": err[-2000:]}
+        steps[name] = {
+            "exit": code,
+            "seconds": round(time.perf_counter() - t0, 2),
+            "peak_rss_mib": round(rss / 1024, 1),
+            "stdout": out,
+            "stderr": err[-2000:],
+        }
     report = json.loads(steps["ingest"]["stdout"]) if steps["ingest"]["exit"] == 0 else {}
     checks = inspect_run(repo, run, report, steps["sample"]["stdout"])
-    return {"scale": scale, "files": len(_all_entries(repo)), "repo_bytes": _size(repo),
-            "input_bytes": report.get("bytes_ingested") or 1,
-            "steps": {k: {kk: vv for kk, vv in v.items() if kk not in ("stdout",)} for k, v in steps.items()},
-            "peak_rss_mib": max(s["peak_rss_mib"] for s in steps.values()),
-            "skipped_by_reason": report.get("skipped_by_reason", {}), **checks, "cases": made}
+    return {
+        "scale": scale,
+        "files": len(_all_entries(repo)),
+        "repo_bytes": _size(repo),
+        "input_bytes": report.get("bytes_ingested") or 1,
+        "steps": {k: {kk: vv for kk, vv in v.items() if kk not in ("stdout",)} for k, v in steps.items()},
+        "peak_rss_mib": max(s["peak_rss_mib"] for s in steps.values()),
+        "skipped_by_reason": report.get("skipped_by_reason", {}),
+        **checks,
+        "cases": made,
+    }
 
 
 def inspect_run(repo: Path, run: Path, report: dict, terminal: str) -> dict:
@@ -216,8 +265,11 @@ def inspect_run(repo: Path, run: Path, report: dict, terminal: str) -> dict:
     import pyarrow.parquet as pq
 
     skipped = {s["path"]: s["reason"] for s in report.get("skipped", [])}
-    unit_paths = set(pq.read_table(run / "units.parquet", columns=["path"]).column("path").to_pylist()) \
-        if (run / "units.parquet").is_file() else set()
+    unit_paths = (
+        set(pq.read_table(run / "units.parquet", columns=["path"]).column("path").to_pylist())
+        if (run / "units.parquet").is_file()
+        else set()
+    )
     unaccounted = [e for e in _all_entries(repo) if not _accounted(e, unit_paths, skipped)]
     secrets = planted_secrets()
     leaks, outside_reads, control = [], [], []
@@ -233,13 +285,21 @@ def inspect_run(repo: Path, run: Path, report: dict, terminal: str) -> dict:
         if rel == "units.parquet" or rel.startswith(".cache/"):
             continue  # the raw input and ingest's own index of it (paths as on disk): never shared
         leaks += [f"{rel}: {s[:12]}…" for s in secrets if s.encode() in data]
-        if rel.startswith("datasets/") and p.suffix == ".jsonl" and \
-                (CONTROL.search(data.replace(b"\n", b" ")) or re.search(rb"\\u00[01][0-9a-f]|\\u007f", data)):
+        if (
+            rel.startswith("datasets/")
+            and p.suffix == ".jsonl"
+            and (CONTROL.search(data.replace(b"\n", b" ")) or re.search(rb"\\u00[01][0-9a-f]|\\u007f", data))
+        ):
             control.append(rel)
     if CONTROL.search(terminal.encode().replace(b"\n", b" ")):
         control.append("review --sample (terminal)")
-    return {"output_bytes": out_bytes, "unaccounted": unaccounted, "outside_reads": outside_reads,
-            "leaks": leaks, "control_characters": control}
+    return {
+        "output_bytes": out_bytes,
+        "unaccounted": unaccounted,
+        "outside_reads": outside_reads,
+        "leaks": leaks,
+        "control_characters": control,
+    }
 
 
 def _size(root: Path) -> int:
@@ -270,8 +330,11 @@ def bench_hostile(scales: tuple[int, ...] = (1, 2), *, max_ratio: float = 1.5, k
     if len(runs) >= 2:  # per byte read, output and memory must not grow with size
         a, b = runs[0], runs[-1]
         grow = b["input_bytes"] / a["input_bytes"]
-        linear = {"input_ratio": round(grow, 2), "output_ratio": round(b["output_bytes"] / a["output_bytes"], 2),
-                  "rss_ratio": round(b["peak_rss_mib"] / a["peak_rss_mib"], 2)}
+        linear = {
+            "input_ratio": round(grow, 2),
+            "output_ratio": round(b["output_bytes"] / a["output_bytes"], 2),
+            "rss_ratio": round(b["peak_rss_mib"] / a["peak_rss_mib"], 2),
+        }
         if linear["output_ratio"] > max_ratio * grow:
             problems.append(f"output grew {linear['output_ratio']}x for {linear['input_ratio']}x input read")
         if linear["rss_ratio"] > max_ratio * grow:
@@ -281,12 +344,18 @@ def bench_hostile(scales: tuple[int, ...] = (1, 2), *, max_ratio: float = 1.5, k
 
 def print_bench(result: dict) -> None:
     for r in result["runs"]:
-        steps = ", ".join(f"{k} {v['seconds']} s / {v['peak_rss_mib']} MiB (exit {v['exit']})" for k, v in r["steps"].items())
-        print(f"scale {r['scale']}: {r['files']} entries, {r['repo_bytes'] / 1e6:.2f} MB on disk, "
-              f"{r['input_bytes'] / 1e6:.2f} MB read, "
-              f"{r['output_bytes'] / 1e6:.2f} MB out; {steps}")
+        steps = ", ".join(
+            f"{k} {v['seconds']} s / {v['peak_rss_mib']} MiB (exit {v['exit']})" for k, v in r["steps"].items()
+        )
+        print(
+            f"scale {r['scale']}: {r['files']} entries, {r['repo_bytes'] / 1e6:.2f} MB on disk, "
+            f"{r['input_bytes'] / 1e6:.2f} MB read, "
+            f"{r['output_bytes'] / 1e6:.2f} MB out; {steps}"
+        )
         print(f"  skipped: {r['skipped_by_reason']}")
     if result["linear"]:
-        print(f"linearity: input read x{result['linear']['input_ratio']}, output x{result['linear']['output_ratio']}, "
-              f"peak memory x{result['linear']['rss_ratio']}")
+        print(
+            f"linearity: input read x{result['linear']['input_ratio']}, output x{result['linear']['output_ratio']}, "
+            f"peak memory x{result['linear']['rss_ratio']}"
+        )
     print("all checks passed" if result["ok"] else "FAILED:\n  " + "\n  ".join(result["problems"]))

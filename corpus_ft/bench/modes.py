@@ -29,10 +29,15 @@ from pathlib import Path
 from corpus_ft.settings import KINDS
 from corpus_ft.util import CorpusFtError, atomic_write_json, atomic_write_text
 
-COLUMNS = [("queries", "keyword_recall", "queries kw recall"), ("queries", "rougeL", "queries ROUGE-L"),
-           ("queries", "ppl", "queries ppl"), ("test", "rougeL", "test ROUGE-L"),
-           ("test", "keyword_recall", "test kw recall"), ("test", "ppl", "test ppl"),
-           ("general", "ppl", "general-text ppl")]  # evaluate's forgetting probe: up = the model lost general text
+COLUMNS = [
+    ("queries", "keyword_recall", "queries kw recall"),
+    ("queries", "rougeL", "queries ROUGE-L"),
+    ("queries", "ppl", "queries ppl"),
+    ("test", "rougeL", "test ROUGE-L"),
+    ("test", "keyword_recall", "test kw recall"),
+    ("test", "ppl", "test ppl"),
+    ("general", "ppl", "general-text ppl"),
+]  # evaluate's forgetting probe: up = the model lost general text
 
 
 def _mode_run(run_dir: Path, out: Path, mode: str, augment=None, kinds: list[str] = ()) -> Path:
@@ -80,8 +85,9 @@ def parse_rates(text: str) -> float | dict[str, float]:
             return float(text)
         return {m.strip(): float(r) for m, r in (p.split("=") for p in text.split(",") if p.strip())}
     except ValueError:
-        raise CorpusFtError(f"--lr expects a number (1e-3) or METHOD=RATE pairs (lora=1e-3,prefix=1e-2), "
-                            f"got {text!r}") from None
+        raise CorpusFtError(
+            f"--lr expects a number (1e-3) or METHOD=RATE pairs (lora=1e-3,prefix=1e-2), got {text!r}"
+        ) from None
 
 
 def method_rates(rates: float | dict[str, float], methods: list[str]) -> dict[str, float]:
@@ -104,12 +110,25 @@ def _scores(summary: dict, side: str) -> dict:
     return {f"{g}.{m}": agg.get(g, {}).get(side, {}).get(m) for g, m, _ in COLUMNS}
 
 
-def bench_modes(run_dir: str | os.PathLike, *, model: str = "smollm2-135m-instruct", steps: int = 20,
-                seq_len: int = 256, micro_batch: int = 4, learning_rate: float | dict[str, float] = BENCH_RATES, lora_r: int = 32,
-                kinds: list[str] | None = None, queries: str | os.PathLike | None = None, test_sample: int = 8,
-                max_new_tokens: int = 48, out: str | os.PathLike | None = None, progress: bool = False,
-                methods: list[str] | None = None, augment: list[str] | None = None,
-                augment_config: dict | None = None) -> dict:
+def bench_modes(
+    run_dir: str | os.PathLike,
+    *,
+    model: str = "smollm2-135m-instruct",
+    steps: int = 20,
+    seq_len: int = 256,
+    micro_batch: int = 4,
+    learning_rate: float | dict[str, float] = BENCH_RATES,
+    lora_r: int = 32,
+    kinds: list[str] | None = None,
+    queries: str | os.PathLike | None = None,
+    test_sample: int = 8,
+    max_new_tokens: int = 48,
+    out: str | os.PathLike | None = None,
+    progress: bool = False,
+    methods: list[str] | None = None,
+    augment: list[str] | None = None,
+    augment_config: dict | None = None,
+) -> dict:
     """Train and evaluate one adapter per kind and one on the mix per (method, augment), each on the same token budget."""
     from corpus_ft.datasets.augment import AugmentConfig
     from corpus_ft.evaluate import EvalConfig, evaluate
@@ -120,8 +139,10 @@ def bench_modes(run_dir: str | os.PathLike, *, model: str = "smollm2-135m-instru
     methods, augment = list(methods or ["lora"]), list(augment or ["off"])
     bad = [m for m in methods if m not in METHODS] + [a for a in augment if a not in ("off", "on")]
     if bad or not methods or not augment:
-        raise CorpusFtError(f"bench modes: unknown value(s) {', '.join(bad)}; --methods takes {', '.join(METHODS)} "
-                            "and --augment takes off, on (comma lists)")
+        raise CorpusFtError(
+            f"bench modes: unknown value(s) {', '.join(bad)}; --methods takes {', '.join(METHODS)} "
+            "and --augment takes off, on (comma lists)"
+        )
     aug_cfg = AugmentConfig.model_validate(augment_config or {})
     rates = method_rates(learning_rate, methods)
 
@@ -129,36 +150,88 @@ def bench_modes(run_dir: str | os.PathLike, *, model: str = "smollm2-135m-instru
     built = [k for k in (kinds or KINDS) if (run_dir / "datasets" / k / "train.jsonl").is_file()]
     missing = sorted(set(kinds or ()) - set(built))
     if missing:
-        raise CorpusFtError(f"{run_dir}/datasets: {', '.join(missing)} not built; build them or leave them out of --kinds")
+        raise CorpusFtError(
+            f"{run_dir}/datasets: {', '.join(missing)} not built; build them or leave them out of --kinds"
+        )
     if not built:
-        raise CorpusFtError(f"{run_dir}/datasets: no built kind to compare; run `corpus-ft build all --run {run_dir}` first")
+        raise CorpusFtError(
+            f"{run_dir}/datasets: no built kind to compare; run `corpus-ft build all --run {run_dir}` first"
+        )
     out = Path(out) if out else run_dir / "bench-modes"
     budget = steps * micro_batch * seq_len
     rows, base = [], None
     for mode, mix, method, aug in plan(built, methods, augment):
-        mode_dir = _mode_run(run_dir, out, _dir_name(mode, method, aug, methods[0]),
-                             aug_cfg if aug == "on" else None, list(mix))
-        cfg = TrainConfig(model=model, method=method, lora_r=lora_r, lora_alpha=2 * lora_r, lora_dropout=0.0,
-                          mix=mix, seq_len=seq_len, micro_batch=micro_batch, grad_accum=1, learning_rate=rates[method],
-                          warmup_ratio=0.05, max_steps=steps, eval_steps=steps, save_steps=steps, logging_steps=max(1, steps // 4),
-                          early_stopping_patience=0, seed=0)
+        mode_dir = _mode_run(
+            run_dir, out, _dir_name(mode, method, aug, methods[0]), aug_cfg if aug == "on" else None, list(mix)
+        )
+        cfg = TrainConfig(
+            model=model,
+            method=method,
+            lora_r=lora_r,
+            lora_alpha=2 * lora_r,
+            lora_dropout=0.0,
+            mix=mix,
+            seq_len=seq_len,
+            micro_batch=micro_batch,
+            grad_accum=1,
+            learning_rate=rates[method],
+            warmup_ratio=0.05,
+            max_steps=steps,
+            eval_steps=steps,
+            save_steps=steps,
+            logging_steps=max(1, steps // 4),
+            early_stopping_patience=0,
+            seed=0,
+        )
         t0 = time.perf_counter()
         trained = train(mode_dir, cfg, progress=progress)
         train_s = time.perf_counter() - t0
-        summary = evaluate(mode_dir, EvalConfig(queries=Path(queries) if queries else None, test_sample=test_sample,
-                                                kinds=built, max_new_tokens=max_new_tokens, seed=0))
+        summary = evaluate(
+            mode_dir,
+            EvalConfig(
+                queries=Path(queries) if queries else None,
+                test_sample=test_sample,
+                kinds=built,
+                max_new_tokens=max_new_tokens,
+                seed=0,
+            ),
+        )
         base = base or _scores(summary, "base")
-        rows.append({"mode": mode, "method": method, "augment": aug, "mix": mix, "dir": mode_dir.name,
-                     "learning_rate": rates[method],
-                     "train_records": _train_records(mode_dir, mix), "steps": trained["steps"], "train_loss": trained["train_loss"],
-                     "train_s": round(train_s, 1), "eval_s": summary["timing"]["seconds"],
-                     **_scores(summary, "tuned")})
-    result = {"run_dir": str(run_dir), "model": model, "token_budget": budget, "steps": steps, "seq_len": seq_len,
-              "micro_batch": micro_batch, "learning_rates": rates, "lora_r": lora_r,
-              "queries": str(queries) if queries else None, "test_sample": test_sample,
-              "max_new_tokens": max_new_tokens, "methods": methods, "augment": augment,
-              "augment_config": aug_cfg.model_dump() if "on" in augment else None,
-              "base": base, "modes": rows, "out": str(out)}
+        rows.append(
+            {
+                "mode": mode,
+                "method": method,
+                "augment": aug,
+                "mix": mix,
+                "dir": mode_dir.name,
+                "learning_rate": rates[method],
+                "train_records": _train_records(mode_dir, mix),
+                "steps": trained["steps"],
+                "train_loss": trained["train_loss"],
+                "train_s": round(train_s, 1),
+                "eval_s": summary["timing"]["seconds"],
+                **_scores(summary, "tuned"),
+            }
+        )
+    result = {
+        "run_dir": str(run_dir),
+        "model": model,
+        "token_budget": budget,
+        "steps": steps,
+        "seq_len": seq_len,
+        "micro_batch": micro_batch,
+        "learning_rates": rates,
+        "lora_r": lora_r,
+        "queries": str(queries) if queries else None,
+        "test_sample": test_sample,
+        "max_new_tokens": max_new_tokens,
+        "methods": methods,
+        "augment": augment,
+        "augment_config": aug_cfg.model_dump() if "on" in augment else None,
+        "base": base,
+        "modes": rows,
+        "out": str(out),
+    }
     atomic_write_json(out / "results.json", result)
     atomic_write_text(out / "report.md", markdown(result))
     plot(result, out / "modes.png")
@@ -177,25 +250,36 @@ def _fmt(v) -> str:
 def markdown(result: dict) -> str:
     """One table: the base, then each mode's tuned figures, same budget and decoding."""
     head = [label for _, _, label in COLUMNS]
-    lines = [f"# Dataset formats compared: {result['model']}", "",
-             f"Each mode: {result['steps']} steps x {result['micro_batch']} rows x {result['seq_len']} tokens "
-             f"(budget {result['token_budget']:,} tokens; LoRA rows packed, prefix/prompt rows padded, one record a row), "
-             f"LoRA r{result['lora_r']}; "
-             f"greedy answers of {result['max_new_tokens']} new tokens; {result['test_sample']} held-out test records per kind."]
+    lines = [
+        f"# Dataset formats compared: {result['model']}",
+        "",
+        f"Each mode: {result['steps']} steps x {result['micro_batch']} rows x {result['seq_len']} tokens "
+        f"(budget {result['token_budget']:,} tokens; LoRA rows packed, prefix/prompt rows padded, one record a row), "
+        f"LoRA r{result['lora_r']}; "
+        f"greedy answers of {result['max_new_tokens']} new tokens; {result['test_sample']} held-out test records per kind.",
+    ]
     if result.get("augment_config"):
         a = result["augment_config"]
-        lines.append(f"augment on: train split only, offline ops {', '.join(a['offline']) or 'none'}, "
-                     f"{a['variants']} variant(s) per op and record (validation/test unchanged).")
-    lines += ["", "| mode | method | lr | augment | train records | " + " | ".join(head) + " | train loss | train s |",
-              "| --- | --- | ---: | --- | ---: | " + " | ".join("---:" for _ in head) + " | ---: | ---: |",
-              "| base (untuned) | – | – | – | – | " + " | ".join(_fmt(result["base"].get(f"{g}.{m}")) for g, m, _ in COLUMNS)
-              + " | – | – |"]
+        lines.append(
+            f"augment on: train split only, offline ops {', '.join(a['offline']) or 'none'}, "
+            f"{a['variants']} variant(s) per op and record (validation/test unchanged)."
+        )
+    lines += [
+        "",
+        "| mode | method | lr | augment | train records | " + " | ".join(head) + " | train loss | train s |",
+        "| --- | --- | ---: | --- | ---: | " + " | ".join("---:" for _ in head) + " | ---: | ---: |",
+        "| base (untuned) | – | – | – | – | "
+        + " | ".join(_fmt(result["base"].get(f"{g}.{m}")) for g, m, _ in COLUMNS)
+        + " | – | – |",
+    ]
     for r in result["modes"]:
         lr = r.get("learning_rate", result.get("learning_rate"))
-        lines.append(f"| {r['mode']} | {r.get('method', 'lora')} | {lr:g} | {r.get('augment', 'off')} | "
-                     f"{r.get('train_records', '–')} | "
-                     + " | ".join(_fmt(r.get(f"{g}.{m}")) for g, m, _ in COLUMNS)
-                     + f" | {_fmt(r['train_loss'])} | {r['train_s']:.0f} |")
+        lines.append(
+            f"| {r['mode']} | {r.get('method', 'lora')} | {lr:g} | {r.get('augment', 'off')} | "
+            f"{r.get('train_records', '–')} | "
+            + " | ".join(_fmt(r.get(f"{g}.{m}")) for g, m, _ in COLUMNS)
+            + f" | {_fmt(r['train_loss'])} | {r['train_s']:.0f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -208,8 +292,12 @@ def plot(result: dict, path: Path) -> Path:
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     axes_used = len(result.get("methods", [])) > 1 or len(result.get("augment", [])) > 1
-    names = [f"{r['mode']}\n{r['method']} {r['learning_rate']:g}" + (", augmented" if r["augment"] == "on" else "")
-             if axes_used else r["mode"] for r in result["modes"]]
+    names = [
+        f"{r['mode']}\n{r['method']} {r['learning_rate']:g}" + (", augmented" if r["augment"] == "on" else "")
+        if axes_used
+        else r["mode"]
+        for r in result["modes"]
+    ]
     for ax, key, label in zip(axes, ("queries.keyword_recall", "queries.rougeL"), ("keyword recall", "ROUGE-L")):
         ax.bar(names, [r[key] or 0 for r in result["modes"]], color="#4a7ab5")
         if result["base"][key] is not None:

@@ -37,8 +37,10 @@ def repo_quality(repo: Path, run_dir: Path, generator: str = "heuristic") -> dic
         picked = [q for k, q in kinds.items() if key in q and (kinds_with is None or k in kinds_with)]
         if key == "name_only_summary":
             return sum(q["name_only_summaries"] for q in picked), sum(
-                (q.get("summary_sources") or {}).get("docstring", 0) + (q.get("summary_sources") or {}).get("generated", 0)
-                for q in picked)
+                (q.get("summary_sources") or {}).get("docstring", 0)
+                + (q.get("summary_sources") or {}).get("generated", 0)
+                for q in picked
+            )
         if key == "corrupted_code":
             return sum(q[key] for q in picked), records
         return sum(round(q[key] * q["records"]) for q in picked), sum(q["records"] for q in picked)
@@ -47,13 +49,19 @@ def repo_quality(repo: Path, run_dir: Path, generator: str = "heuristic") -> dic
     for key, _label, how in SIGNALS:
         n, of = count(key)
         signals[key] = {"count": n, "of": of, "value": n if how == "count" else (round(n / of, 4) if of else 0.0)}
-    return {"repo": str(repo), "name": repo.name, "records": records,
-            "kinds": {k: {"records": q.get("records", 0), "verdict": q.get("verdict", "")} for k, q in kinds.items()},
-            "signals": signals, "seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "repo": str(repo),
+        "name": repo.name,
+        "records": records,
+        "kinds": {k: {"records": q.get("records", 0), "verdict": q.get("verdict", "")} for k, q in kinds.items()},
+        "signals": signals,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
-def bench_quality(repos: Sequence[str | os.PathLike], *, generator: str = "heuristic",
-                  keep: str | os.PathLike | None = None) -> dict:
+def bench_quality(
+    repos: Sequence[str | os.PathLike], *, generator: str = "heuristic", keep: str | os.PathLike | None = None
+) -> dict:
     """Every repository's signals and whether each meets its goal; runs are kept under `keep` if given."""
     results = []
     with tempfile.TemporaryDirectory(prefix="corpus-ft-quality-") as tmp:
@@ -62,8 +70,14 @@ def bench_quality(repos: Sequence[str | os.PathLike], *, generator: str = "heuri
             repo = Path(repo)
             results.append(repo_quality(repo, base / repo.resolve().name, generator))
     meets = {key: all(_meets(key, r["signals"][key]["value"]) for r in results) for key, _l, _h in SIGNALS}
-    return {"generator": generator, "goals": GOALS, "repos": results, "meets_goals": meets,
-            "cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 1)}
+    return {
+        "generator": generator,
+        "goals": GOALS,
+        "repos": results,
+        "meets_goals": meets,
+        "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 1),
+    }
 
 
 def _meets(key: str, value: float) -> bool:

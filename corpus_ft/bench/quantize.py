@@ -97,8 +97,9 @@ def load_form(path: Path, form: str, device: str):
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype(form)).to(device)
     else:
         compute = torch.bfloat16 if device.startswith("cuda") else torch.float32
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=compute, quantization_config=bnb_config(form, compute),
-                                                     device_map={"": device})
+        model = AutoModelForCausalLM.from_pretrained(
+            path, dtype=compute, quantization_config=bnb_config(form, compute), device_map={"": device}
+        )
     return model.eval()
 
 
@@ -106,8 +107,17 @@ def _round(v: float | None, digits: int) -> float | None:
     return None if v is None else round(v, digits)
 
 
-def _measure(path: Path, form: str, device: str, tok, rows: list[dict], targets, max_new_tokens: int,
-             batch_size: int, max_length: int) -> dict:
+def _measure(
+    path: Path,
+    form: str,
+    device: str,
+    tok,
+    rows: list[dict],
+    targets,
+    max_new_tokens: int,
+    batch_size: int,
+    max_length: int,
+) -> dict:
     """One form's load time, latency, memory and scores."""
     import torch
 
@@ -126,15 +136,25 @@ def _measure(path: Path, form: str, device: str, tok, rows: list[dict], targets,
     model.generation_config.pad_token_id = tok.pad_token_id
     load_s = time.perf_counter() - t0
     gen_rows = [r for r in rows if r["messages"] is not None]
-    first = [r["messages"] for r in gen_rows[:min(4, len(gen_rows))]]
+    first = [r["messages"] for r in gen_rows[: min(4, len(gen_rows))]]
     t0 = time.perf_counter()  # time to first token: prompt processing + one new token, one prompt at a time
     for m in first:
-        scoring.generate(model, tok, [m], max_new_tokens=1, temperature=0.0, top_p=1.0, seed=0, batch_size=1,
-                         max_length=max_length)
+        scoring.generate(
+            model, tok, [m], max_new_tokens=1, temperature=0.0, top_p=1.0, seed=0, batch_size=1, max_length=max_length
+        )
     ttft = (time.perf_counter() - t0) / max(1, len(first))
     t0 = time.perf_counter()
-    answers = scoring.generate(model, tok, [r["messages"] for r in gen_rows], max_new_tokens=max_new_tokens,
-                               temperature=0.0, top_p=1.0, seed=0, batch_size=batch_size, max_length=max_length)
+    answers = scoring.generate(
+        model,
+        tok,
+        [r["messages"] for r in gen_rows],
+        max_new_tokens=max_new_tokens,
+        temperature=0.0,
+        top_p=1.0,
+        seed=0,
+        batch_size=batch_size,
+        max_length=max_length,
+    )
     gen_s = time.perf_counter() - t0
     new_tokens = sum(a["new_tokens"] for a in answers)
     nlls = scoring.nll(model, targets, batch_size=batch_size, pad_id=tok.pad_token_id, progress=None)
@@ -157,17 +177,37 @@ def _measure(path: Path, form: str, device: str, tok, rows: list[dict], targets,
     else:
         new_tokens_s = round(new_tokens / gen_s, 2) if gen_s > 0 else None
         note = None
-    return {"form": form, "load_s": _round(load_s, 2), "ttft_s": _round(ttft, 3),
-            "tokens_per_s": new_tokens_s, "new_tokens": new_tokens, "latency_note": note,
-            "memory_mib": _round(memory, 1), "memory_kind": "peak allocated (CUDA)" if cuda else "resident growth (CPU)",
-            "weights_mib": round(footprint, 1), "ppl": perplexity(nll_sum, toks), "ppl_tokens": toks,
-            "keyword_recall": mean("keyword_recall"), "rougeL": mean("rougeL"), "f1": mean("f1"),
-            "answers": [a["answer"] for a in answers[:3]]}
+    return {
+        "form": form,
+        "load_s": _round(load_s, 2),
+        "ttft_s": _round(ttft, 3),
+        "tokens_per_s": new_tokens_s,
+        "new_tokens": new_tokens,
+        "latency_note": note,
+        "memory_mib": _round(memory, 1),
+        "memory_kind": "peak allocated (CUDA)" if cuda else "resident growth (CPU)",
+        "weights_mib": round(footprint, 1),
+        "ppl": perplexity(nll_sum, toks),
+        "ppl_tokens": toks,
+        "keyword_recall": mean("keyword_recall"),
+        "rougeL": mean("rougeL"),
+        "f1": mean("f1"),
+        "answers": [a["answer"] for a in answers[:3]],
+    }
 
 
-def bench_quantize(run_dir: str | Path, forms: tuple[str, ...] = FORMS, *, queries: Path | None = None,
-                   test_sample: int = 10, max_new_tokens: int = 32, batch_size: int = 4, max_length: int = 512,
-                   device: str = "auto", progress=None) -> dict:
+def bench_quantize(
+    run_dir: str | Path,
+    forms: tuple[str, ...] = FORMS,
+    *,
+    queries: Path | None = None,
+    test_sample: int = 10,
+    max_new_tokens: int = 32,
+    batch_size: int = 4,
+    max_length: int = 512,
+    device: str = "auto",
+    progress=None,
+) -> dict:
     """Every form of the run's tuned model, measured on the same rows; writes RUN_DIR/bench/quantize/."""
     offline_env()
     from corpus_ft.evaluate import _collect, scoring
@@ -192,9 +232,16 @@ def bench_quantize(run_dir: str | Path, forms: tuple[str, ...] = FORMS, *, queri
         if progress:
             progress(form)
         results.append(_measure(path, form, device, tok, rows, targets, max_new_tokens, batch_size, max_length))
-    out = {"run_dir": str(run_dir), "model": str(path), "device": device, "rows": len(rows),
-           "queries": sum(r["group"] == "queries" for r in rows), "max_new_tokens": max_new_tokens,
-           "batch_size": batch_size, "results": results}
+    out = {
+        "run_dir": str(run_dir),
+        "model": str(path),
+        "device": device,
+        "rows": len(rows),
+        "queries": sum(r["group"] == "queries" for r in rows),
+        "max_new_tokens": max_new_tokens,
+        "batch_size": batch_size,
+        "results": results,
+    }
     write_report(run_dir / "bench" / "quantize", out)
     return out
 
@@ -203,9 +250,17 @@ def _fmt(v, spec: str = ".3f") -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
 
-COLUMNS = (("form", "form", "s"), ("load_s", "load s", ".2f"), ("ttft_s", "first token s", ".3f"),
-           ("tokens_per_s", "tokens/s", ".1f"), ("memory_mib", "memory MiB", ".0f"), ("weights_mib", "weights MiB", ".0f"),
-           ("ppl", "held-out ppl", ".2f"), ("keyword_recall", "keyword recall", ".3f"), ("f1", "token F1", ".3f"))
+COLUMNS = (
+    ("form", "form", "s"),
+    ("load_s", "load s", ".2f"),
+    ("ttft_s", "first token s", ".3f"),
+    ("tokens_per_s", "tokens/s", ".1f"),
+    ("memory_mib", "memory MiB", ".0f"),
+    ("weights_mib", "weights MiB", ".0f"),
+    ("ppl", "held-out ppl", ".2f"),
+    ("keyword_recall", "keyword recall", ".3f"),
+    ("f1", "token F1", ".3f"),
+)
 
 
 WEIGHTS_NOTE = "weights MiB: bytes in memory as loaded (get_memory_footprint); for a GGUF row, the file's size."
@@ -248,13 +303,17 @@ def write_report(out: Path, result: dict) -> None:
     head = "| " + " | ".join(h for _, h, _ in COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
     body = "".join("| " + " | ".join(row) + " |\n" for row in table_rows(result))
     r0 = result["results"][0]
-    atomic_write_text(out / "report.md", (
-        f"# Quantized inference: {result['run_dir']}\n\n"
-        f"Device {result['device']}; {result['rows']} rows ({result['queries']} domain queries, the rest from the "
-        f"test split); greedy, {result['max_new_tokens']} new tokens, batch {result['batch_size']}. "
-        f"Memory: {r0['memory_kind']}. {WEIGHTS_NOTE} GGUF rows: the file read back through the project's GGUF "
-        f"import and scored by transformers; their latency needs a GGUF runtime.\n\n{head}{body}\n"
-        "![latency vs quality](plot.svg)\n"))
+    atomic_write_text(
+        out / "report.md",
+        (
+            f"# Quantized inference: {result['run_dir']}\n\n"
+            f"Device {result['device']}; {result['rows']} rows ({result['queries']} domain queries, the rest from the "
+            f"test split); greedy, {result['max_new_tokens']} new tokens, batch {result['batch_size']}. "
+            f"Memory: {r0['memory_kind']}. {WEIGHTS_NOTE} GGUF rows: the file read back through the project's GGUF "
+            f"import and scored by transformers; their latency needs a GGUF runtime.\n\n{head}{body}\n"
+            "![latency vs quality](plot.svg)\n"
+        ),
+    )
 
 
 def print_table(result: dict) -> None:

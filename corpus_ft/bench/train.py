@@ -49,10 +49,20 @@ def shape_dir(shape: str, cache: Path | None = None) -> Path:
     if (out / "config.json").is_file():
         return out
     s = PRESETS[shape]
-    config = LlamaConfig(hidden_size=s.hidden, num_hidden_layers=s.layers, num_attention_heads=s.heads,
-                         num_key_value_heads=s.kv_heads, intermediate_size=-(-s.ffn // 64) * 64,
-                         vocab_size=s.vocab, tie_word_embeddings=s.tied, max_position_embeddings=8192,
-                         rms_norm_eps=1e-5, pad_token_id=0, bos_token_id=1, eos_token_id=2)
+    config = LlamaConfig(
+        hidden_size=s.hidden,
+        num_hidden_layers=s.layers,
+        num_attention_heads=s.heads,
+        num_key_value_heads=s.kv_heads,
+        intermediate_size=-(-s.ffn // 64) * 64,
+        vocab_size=s.vocab,
+        tie_word_embeddings=s.tied,
+        max_position_embeddings=8192,
+        rms_norm_eps=1e-5,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+    )
     device = "cuda" if torch.cuda.is_available() else "cpu"
     with torch.device(device):
         model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16 if device == "cuda" else torch.float32)
@@ -90,7 +100,7 @@ def _text_rows(path: Path, n: int, seq: int):
         if len(ids) >= n * seq:
             break
     ids = (ids * (n * seq // max(len(ids), 1) + 1))[: n * seq]  # a short corpus repeats
-    rows = [ids[i * seq:(i + 1) * seq] for i in range(n)]
+    rows = [ids[i * seq : (i + 1) * seq] for i in range(n)]
     return Dataset.from_dict({"input_ids": rows, "labels": rows})
 
 
@@ -102,7 +112,9 @@ def _timer(device: str):
     class StepTimer(TrainerCallback):
         def __init__(self):
             self.times: list[float] = []
-            self.cpu: list[float] = []  # CPU seconds of all the process's threads: steadier than wall time on a shared machine
+            self.cpu: list[
+                float
+            ] = []  # CPU seconds of all the process's threads: steadier than wall time on a shared machine
             self.losses: list[float] = []
 
         def on_log(self, args, state, control, logs=None, **kw):
@@ -134,15 +146,22 @@ def _guide(path: Path, method: str, seq: int, mb: int, steps: int, device: str, 
     """The recipe most QLoRA guides print, as they print it."""
     import torch
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-    from transformers import (AutoModelForCausalLM, BitsAndBytesConfig, PrinterCallback, Trainer, TrainingArguments,
-                              default_data_collator)
+    from transformers import (
+        AutoModelForCausalLM,
+        BitsAndBytesConfig,
+        PrinterCallback,
+        Trainer,
+        TrainingArguments,
+        default_data_collator,
+    )
 
     cuda = device == "cuda"
     dtype = torch.bfloat16 if cuda else torch.float32
     kwargs = {"dtype": dtype}
     if method == "qlora":
         kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=dtype)
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=dtype
+        )
     if cuda:
         kwargs["device_map"] = {"": 0}
     model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
@@ -151,32 +170,56 @@ def _guide(path: Path, method: str, seq: int, mb: int, steps: int, device: str, 
     else:
         model.gradient_checkpointing_enable()
         model.enable_input_require_grads()
-    model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules=SEVEN,
-                                             bias="none", task_type="CAUSAL_LM"))
-    args = TrainingArguments(output_dir=str(out), per_device_train_batch_size=mb, gradient_accumulation_steps=1,
-                             learning_rate=2e-4, max_steps=steps, bf16=cuda, **_guide_checkpointing(),
-                             logging_steps=1, save_strategy="no", report_to="none", disable_tqdm=True,
-                             use_cpu=not cuda)
+    model = get_peft_model(
+        model,
+        LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules=SEVEN, bias="none", task_type="CAUSAL_LM"),
+    )
+    args = TrainingArguments(
+        output_dir=str(out),
+        per_device_train_batch_size=mb,
+        gradient_accumulation_steps=1,
+        learning_rate=2e-4,
+        max_steps=steps,
+        bf16=cuda,
+        **_guide_checkpointing(),
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=not cuda,
+    )
     data = data.map(lambda r: {"attention_mask": [1] * len(r["input_ids"])})
-    trainer = Trainer(model=model, args=args, train_dataset=data, data_collator=default_data_collator,
-                      callbacks=[timer])
+    trainer = Trainer(
+        model=model, args=args, train_dataset=data, data_collator=default_data_collator, callbacks=[timer]
+    )
     trainer.remove_callback(PrinterCallback)  # keep stdout for --json
     model.train()
     trainer.train()
     return {"ckpt": True}
 
 
-def _ours(path: Path, method: str, seq: int, mb: int, steps: int, device: str, data, timer, out: Path,
-          gradient_checkpointing):
+def _ours(
+    path: Path, method: str, seq: int, mb: int, steps: int, device: str, data, timer, out: Path, gradient_checkpointing
+):
     """This project's trainer pieces, exactly as `corpus-ft train` assembles them."""
     from transformers import AutoTokenizer
 
     from corpus_ft.train.config import TrainConfig
     from corpus_ft.train.trainer import device_and_dtype, fit_plan, load_model, make_trainer, sft_config
 
-    config = TrainConfig(model=str(path), method=method, seq_len=seq, micro_batch=mb, grad_accum=1, max_steps=steps,
-                         gradient_checkpointing=gradient_checkpointing, save_steps=10**6, eval_steps=10**6,
-                         logging_steps=1, lora_dropout=0.05)
+    config = TrainConfig(
+        model=str(path),
+        method=method,
+        seq_len=seq,
+        micro_batch=mb,
+        grad_accum=1,
+        max_steps=steps,
+        gradient_checkpointing=gradient_checkpointing,
+        save_steps=10**6,
+        eval_steps=10**6,
+        logging_steps=1,
+        lora_dropout=0.05,
+    )
     _, dtype = device_and_dtype(config)
     config, _ = fit_plan(config, device)
     args = sft_config(config, out, dtype, device, has_eval=False, progress=False)
@@ -202,12 +245,24 @@ def defaults(device: str, method: str, seq: int | None, micro_batches) -> tuple[
     """Sizes for the device: the GPU goals' seq 2048 x mb 1,4 and QLoRA; on the CPU LoRA at 256 x 4 (a step in seconds)."""
     if method == "auto":
         method = "qlora" if device == "cuda" else "lora"  # bitsandbytes' CPU 4-bit is slow and saves nothing small
-    return method, seq or (2048 if device == "cuda" else 256), tuple(micro_batches or ((1, 4) if device == "cuda" else (4,)))
+    return (
+        method,
+        seq or (2048 if device == "cuda" else 256),
+        tuple(micro_batches or ((1, 4) if device == "cuda" else (4,))),
+    )
 
 
-def bench_train(shape: str = "tiny", method: str = "auto", seq: int | None = None, micro_batches=None, steps: int = 3,
-                warmup: int = 1, gradient_checkpointing="auto", which=("guide", "corpus-ft"),
-                model: str | None = None) -> list[dict]:
+def bench_train(
+    shape: str = "tiny",
+    method: str = "auto",
+    seq: int | None = None,
+    micro_batches=None,
+    steps: int = 3,
+    warmup: int = 1,
+    gradient_checkpointing="auto",
+    which=("guide", "corpus-ft"),
+    model: str | None = None,
+) -> list[dict]:
     """One row per (recipe, micro-batch): tokens/s (median of timed steps), mean loss, peak memory (GPU or RSS)."""
     offline_env()
     import torch
@@ -223,7 +278,19 @@ def bench_train(shape: str = "tiny", method: str = "auto", seq: int | None = Non
     rows = []
     for mb in micro_batches:
         for recipe in which:
-            job = (recipe, path, name, model is not None, method, seq, mb, steps, warmup, device, gradient_checkpointing)
+            job = (
+                recipe,
+                path,
+                name,
+                model is not None,
+                method,
+                seq,
+                mb,
+                steps,
+                warmup,
+                device,
+                gradient_checkpointing,
+            )
             rows.append(_side(*job) if device == "cuda" else _in_fresh_process(job))
     for mb in micro_batches:  # the ratios the issue's goals are stated in
         g = next((r for r in rows if r["recipe"] == "guide" and r["mb"] == mb), None)
@@ -246,13 +313,28 @@ def _in_fresh_process(job: tuple) -> dict:
         return pool.submit(_side, *job).result()
 
 
-def _side(recipe: str, path: Path, name: str, real: bool, method: str, seq: int, mb: int, steps: int, warmup: int,
-          device: str, gradient_checkpointing) -> dict:
+def _side(
+    recipe: str,
+    path: Path,
+    name: str,
+    real: bool,
+    method: str,
+    seq: int,
+    mb: int,
+    steps: int,
+    warmup: int,
+    device: str,
+    gradient_checkpointing,
+) -> dict:
     """Train one recipe for warmup + steps optimizer steps and measure it."""
     import torch
 
     n = mb * (steps + warmup)
-    data = _text_rows(path, n, seq) if real else _rows(n, seq, json.loads((path / "config.json").read_text())["vocab_size"])
+    data = (
+        _text_rows(path, n, seq)
+        if real
+        else _rows(n, seq, json.loads((path / "config.json").read_text())["vocab_size"])
+    )
     timer = _timer(device)
     gc.collect()
     if device == "cuda":
@@ -267,13 +349,24 @@ def _side(recipe: str, path: Path, name: str, real: bool, method: str, seq: int,
         extra = _ours(path, method, seq, mb, steps + warmup, device, data, timer, out, gradient_checkpointing)
     timed = timer.times[warmup:] or timer.times
     losses = timer.losses  # every step: both sides see the same rows overall, in their own order
-    row = {"recipe": recipe, "model": name, "weights": "real" if real else "random", "method": method, "seq": seq,
-           "mb": mb, **extra, "tok_s": round(mb * seq / statistics.median(timed), 1),
-           "step_s": round(statistics.median(timed), 4),
-           "cpu_s": round(statistics.median(timer.cpu[warmup:] or timer.cpu), 4),
-           "loss": round(statistics.mean(losses), 4) if losses else None,
-           "device": torch.cuda.get_device_name() if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
-           "peak_alloc_gib": None, "peak_reserved_gib": None, "peak_rss_gib": None, "rss_before_gib": None}
+    row = {
+        "recipe": recipe,
+        "model": name,
+        "weights": "real" if real else "random",
+        "method": method,
+        "seq": seq,
+        "mb": mb,
+        **extra,
+        "tok_s": round(mb * seq / statistics.median(timed), 1),
+        "step_s": round(statistics.median(timed), 4),
+        "cpu_s": round(statistics.median(timer.cpu[warmup:] or timer.cpu), 4),
+        "loss": round(statistics.mean(losses), 4) if losses else None,
+        "device": torch.cuda.get_device_name() if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
+        "peak_alloc_gib": None,
+        "peak_reserved_gib": None,
+        "peak_rss_gib": None,
+        "rss_before_gib": None,
+    }
     if device == "cuda":
         row["peak_alloc_gib"] = round((torch.cuda.max_memory_allocated() - base) / GIB, 3)
         row["peak_reserved_gib"] = round((torch.cuda.max_memory_reserved() - base) / GIB, 3)
@@ -287,9 +380,11 @@ def _side(recipe: str, path: Path, name: str, real: bool, method: str, seq: int,
 def format_table(rows: list[dict], steps: int) -> str:
     """Both recipes side by side: tokens/s, mean loss of the timed steps, peak memory, and the ratio to the guide."""
     r0 = rows[0]
-    lines = [f"{r0['model']} ({r0['weights']} weights) {r0['method']} seq {r0['seq']} on {r0['device']}; "
-             f"median of {steps} timed steps",
-             f"  {'recipe':<9} {'mb':>3} {'tokens/s':>9} {'CPU s/step':>10} {'loss':>8} {'ckpt':<5} {'peak memory':<34} vs guide"]
+    lines = [
+        f"{r0['model']} ({r0['weights']} weights) {r0['method']} seq {r0['seq']} on {r0['device']}; "
+        f"median of {steps} timed steps",
+        f"  {'recipe':<9} {'mb':>3} {'tokens/s':>9} {'CPU s/step':>10} {'loss':>8} {'ckpt':<5} {'peak memory':<34} vs guide",
+    ]
     for r in rows:
         if r["peak_alloc_gib"] is not None:
             mem = f"{r['peak_alloc_gib']:.2f} alloc / {r['peak_reserved_gib']:.2f} reserved GiB"
@@ -301,6 +396,8 @@ def format_table(rows: list[dict], steps: int) -> str:
         ratio = f"{r['speedup_vs_guide']}x speed, {r['cpu_vs_guide']}x CPU time" if "speedup_vs_guide" in r else ""
         if "memory_vs_guide" in r:
             ratio += f", {r['memory_vs_guide']}x memory"
-        lines.append(f"  {r['recipe']:<9} {r['mb']:>3} {r['tok_s']:>9,.0f} {r['cpu_s']:>10.2f} {loss:>8} {str(r['ckpt']):<5} "
-                     f"{mem:<34} {ratio}")
+        lines.append(
+            f"  {r['recipe']:<9} {r['mb']:>3} {r['tok_s']:>9,.0f} {r['cpu_s']:>10.2f} {loss:>8} {str(r['ckpt']):<5} "
+            f"{mem:<34} {ratio}"
+        )
     return "\n".join(lines)

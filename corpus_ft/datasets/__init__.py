@@ -21,10 +21,26 @@ from pydantic import ValidationError
 from corpus_ft.datasets.config import KINDS, BuildConfig
 from corpus_ft.datasets.measure import GOALS, quality_rows
 from corpus_ft.settings import config_error
-from corpus_ft.util import CorpusFtError, atomic_dir, is_up_to_date, sha256_file, write_jsonl, write_manifest
-from corpus_ft.util import with_run_lock
+from corpus_ft.util import (
+    CorpusFtError,
+    atomic_dir,
+    is_up_to_date,
+    sha256_file,
+    with_run_lock,
+    write_jsonl,
+    write_manifest,
+)
 
-__all__ = ["GOALS", "KINDS", "BuildConfig", "build_all", "build_dataset", "load_units", "quality_rows", "resolve_config"]
+__all__ = [
+    "GOALS",
+    "KINDS",
+    "BuildConfig",
+    "build_all",
+    "build_dataset",
+    "load_units",
+    "quality_rows",
+    "resolve_config",
+]
 
 DOC_KINDS = ("section",)
 CODE_KINDS = ("function", "method", "class")
@@ -45,8 +61,10 @@ def units_file(run_dir: Path) -> Path:
     """RUN_DIR/units.parquet, or an error that says which command writes it."""
     path = Path(run_dir) / "units.parquet"
     if not path.is_file():
-        raise CorpusFtError(f"{path}: not found; run `corpus-ft ingest REPO_DIR --out {run_dir}` first "
-                            "to write units.parquet, then build")
+        raise CorpusFtError(
+            f"{path}: not found; run `corpus-ft ingest REPO_DIR --out {run_dir}` first "
+            "to write units.parquet, then build"
+        )
     return path
 
 
@@ -58,11 +76,15 @@ def load_units(run_dir: Path) -> list[dict]:
     try:
         table = pq.read_table(path)
     except Exception as e:  # noqa: BLE001 - any reader failure means the file is unusable
-        raise CorpusFtError(f"{path}: cannot be read as Parquet ({e}); re-run `corpus-ft ingest` to rewrite it") from None
+        raise CorpusFtError(
+            f"{path}: cannot be read as Parquet ({e}); re-run `corpus-ft ingest` to rewrite it"
+        ) from None
     missing = [c for c in _REQUIRED if c not in table.column_names]
     if missing:
-        raise CorpusFtError(f"{path}: missing column(s) {', '.join(missing)}; it was not written by this "
-                            "corpus-ft ingest - re-run `corpus-ft ingest` to rewrite it")
+        raise CorpusFtError(
+            f"{path}: missing column(s) {', '.join(missing)}; it was not written by this "
+            "corpus-ft ingest - re-run `corpus-ft ingest` to rewrite it"
+        )
     return table.to_pylist()
 
 
@@ -103,11 +125,14 @@ def _cap(records: list[dict], limit: int | None, seed: int) -> tuple[list[dict],
         return records, []
     rank = sorted(records, key=lambda r: hashlib.sha256(f"{seed}\0{r['id']}".encode()).hexdigest())
     keep = {r["id"] for r in rank[:limit]}
-    return [r for r in records if r["id"] in keep], [{"reason": "max_records", "record": r} for r in records if r["id"] not in keep]
+    return [r for r in records if r["id"] in keep], [
+        {"reason": "max_records", "record": r} for r in records if r["id"] not in keep
+    ]
 
 
-def _candidates(kind: str, units: list[dict], cfg: BuildConfig, run_dir: Path,
-                generation: dict) -> tuple[list[dict], list[dict], int]:
+def _candidates(
+    kind: str, units: list[dict], cfg: BuildConfig, run_dir: Path, generation: dict
+) -> tuple[list[dict], list[dict], int]:
     """(candidates, removed by the kind itself, units read) for one kind; `generation` gets the
     generator's own counts (prompts, cache hits, unparseable replies) when it keeps them."""
     from corpus_ft.datasets import kinds
@@ -124,9 +149,15 @@ def _candidates(kind: str, units: list[dict], cfg: BuildConfig, run_dir: Path,
     docs = [u for u in units if u["kind"] in DOC_KINDS]
     size, overlap = cfg.resolved_chunking()
     dropped: list = []  # chunks with too little prose and no neighbour to join
-    chunks = chunk_units(docs, make_splitter(size, overlap, cfg.tokenizer), cfg.min_prose_words, dropped) if docs else []
+    chunks = (
+        chunk_units(docs, make_splitter(size, overlap, cfg.tokenizer), cfg.min_prose_words, dropped) if docs else []
+    )
     if kind == "paragraphs":
-        return kinds.paragraphs(chunks), [{"reason": "min_content", "record": r} for r in kinds.paragraphs(dropped)], len(docs)
+        return (
+            kinds.paragraphs(chunks),
+            [{"reason": "min_content", "record": r} for r in kinds.paragraphs(dropped)],
+            len(docs),
+        )
     if kind == "keywords":
         return kinds.keywords(chunks, cfg), [], len(docs)
     if not chunks:
@@ -159,8 +190,9 @@ def _apply_review(records: list[dict], run_dir: Path, counts: Counter) -> tuple[
     return kept, {"rejected": review.get("rejected", 0), "edited": review.get("edited", 0)}
 
 
-def _augment(kind: str, splits: dict[str, list[dict]], cfg: BuildConfig, run_dir: Path, apply_review: bool,
-             generation: dict) -> dict:
+def _augment(
+    kind: str, splits: dict[str, list[dict]], cfg: BuildConfig, run_dir: Path, apply_review: bool, generation: dict
+) -> dict:
     """datasets.augment on the train split (in place); review decisions reach augmented records too."""
     from corpus_ft.datasets.augment import augment_stats, augment_train
 
@@ -184,23 +216,47 @@ def _removed_row(entry: dict) -> dict:
     """removed.jsonl: the id, reason and source of a removed candidate and a short preview, never the
     whole record (a 500-deep nested file once made a 418 MB removed.jsonl)."""
     rec = entry.get("record") or {}
-    text = rec.get("text") if isinstance(rec.get("text"), str) else "\n".join(
-        m.get("content", "") for m in rec.get("messages") or [] if m.get("role") in ("user", "assistant"))
-    return {"id": rec.get("id"), "reason": entry.get("reason"), "source": rec.get("source"),
-            **{k: v for k, v in entry.items() if k not in ("record", "reason")}, "preview": (text or "")[:PREVIEW_CHARS]}
+    text = (
+        rec.get("text")
+        if isinstance(rec.get("text"), str)
+        else "\n".join(
+            m.get("content", "") for m in rec.get("messages") or [] if m.get("role") in ("user", "assistant")
+        )
+    )
+    return {
+        "id": rec.get("id"),
+        "reason": entry.get("reason"),
+        "source": rec.get("source"),
+        **{k: v for k, v in entry.items() if k not in ("record", "reason")},
+        "preview": (text or "")[:PREVIEW_CHARS],
+    }
 
 
-def _stats(kind: str, cfg: BuildConfig, units_in: int, candidates: list[dict], kept: list[dict],
-           removed: list[dict], splits: dict[str, list[dict]], redactions: Counter, review: dict,
-           generation: dict) -> dict:
+def _stats(
+    kind: str,
+    cfg: BuildConfig,
+    units_in: int,
+    candidates: list[dict],
+    kept: list[dict],
+    removed: list[dict],
+    splits: dict[str, list[dict]],
+    redactions: Counter,
+    review: dict,
+    generation: dict,
+) -> dict:
     """stats.json: the counts the card, the review page and `corpus-ft build --json` show."""
     from corpus_ft.datasets.quality import REASONS
 
     size, overlap = cfg.resolved_chunking()
-    settings = {**cfg.model_dump(mode="json", exclude={"kinds", "generator", "chunk_size", "chunk_overlap"}),
-                "chunk_size": size, "chunk_overlap": overlap, "chunk_unit": "tokens" if cfg.tokenizer else "characters",
-                "generator": cfg.generator.model_dump(mode="json", include={"type", "model", "base_url",
-                                                                            "questions_per_chunk", "temperature"})}
+    settings = {
+        **cfg.model_dump(mode="json", exclude={"kinds", "generator", "chunk_size", "chunk_overlap"}),
+        "chunk_size": size,
+        "chunk_overlap": overlap,
+        "chunk_unit": "tokens" if cfg.tokenizer else "characters",
+        "generator": cfg.generator.model_dump(
+            mode="json", include={"type", "model", "base_url", "questions_per_chunk", "temperature"}
+        ),
+    }
     reasons = Counter(r["reason"] for r in removed)
     files = dict(sorted(Counter(r["source"]["path"] for r in kept).items()))
     warnings = []
@@ -208,12 +264,16 @@ def _stats(kind: str, cfg: BuildConfig, units_in: int, candidates: list[dict], k
         what = "code definitions" if kind == "code_summary" else "document sections"
         warnings.append(f"units.parquet has no {what}, so the {kind} dataset is empty")
     elif not candidates and kind in ("qa", "code_summary"):
-        warnings.append(f"the {cfg.generator.type} generator wrote nothing usable for {units_in} units; "
-                        "check its model and prompts (a tiny random-init model writes none)")
+        warnings.append(
+            f"the {cfg.generator.type} generator wrote nothing usable for {units_in} units; "
+            "check its model and prompts (a tiny random-init model writes none)"
+        )
     elif len(files) < 3:
         warnings.append(f"only {len(files)} source file(s): validation/test need 3 or more files to be non-empty")
     return {
-        "kind": kind, "generator": cfg.generator.type, "units_in": units_in,
+        "kind": kind,
+        "generator": cfg.generator.type,
+        "units_in": units_in,
         "candidates": len(candidates) + reasons["ungrounded"] + reasons["no_summary"],
         "total": len(kept),
         "splits": {name: len(rows) for name, rows in splits.items()},
@@ -229,8 +289,15 @@ def _stats(kind: str, cfg: BuildConfig, units_in: int, candidates: list[dict], k
 
 
 @with_run_lock("build", "run_dir")
-def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = None, *,
-                  apply_review: bool = False, force: bool = False, **overrides: Any) -> dict:
+def build_dataset(
+    kind: str,
+    run_dir: str | Path,
+    config: BuildConfig | None = None,
+    *,
+    apply_review: bool = False,
+    force: bool = False,
+    **overrides: Any,
+) -> dict:
     """Build RUN_DIR/datasets/KIND from RUN_DIR/units.parquet and return its stats.
 
     Skips the work (returning the stored stats with "skipped": true) when the manifest shows
@@ -257,7 +324,9 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
         return {**json.loads((out_dir / "stats.json").read_text()), "skipped": True}
 
     cached, counts = _redacted_units(str(units_path.resolve()), sha256_file(units_path))
-    units, left_out = by_policy([dict(u) for u in cached], cfg.include, CODE_KINDS if kind == "code_summary" else DOC_KINDS)
+    units, left_out = by_policy(
+        [dict(u) for u in cached], cfg.include, CODE_KINDS if kind == "code_summary" else DOC_KINDS
+    )
     redactions: Counter = Counter(dict(counts))
     control_chars = redactions.pop("control_characters", 0)  # stripped with redaction; reported on its own
     generation: dict = {}
@@ -280,8 +349,9 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
     stats["augment"] = augmented["stats"]
     with atomic_dir(out_dir) as tmp:
         stats["exports"] = write_splits(tmp, splits, cfg.formats)
-        stats["quality"] = dataset_quality(kind, kept, removed, units, include=getattr(cfg, "include", None) or (),
-                                           generation=generation)
+        stats["quality"] = dataset_quality(
+            kind, kept, removed, units, include=getattr(cfg, "include", None) or (), generation=generation
+        )
         write_jsonl(tmp / "removed.jsonl", (_removed_row(r) for r in removed))
         (tmp / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         write_card(tmp / "card.md", stats, splits, units_path)
@@ -290,8 +360,15 @@ def build_dataset(kind: str, run_dir: str | Path, config: BuildConfig | None = N
 
 
 @with_run_lock("build", "run_dir")
-def build_all(run_dir: str | Path, config: BuildConfig | None = None, *, kinds: list[str] | None = None,
-              apply_review: bool = False, force: bool = False, **overrides: Any) -> dict[str, dict]:
+def build_all(
+    run_dir: str | Path,
+    config: BuildConfig | None = None,
+    *,
+    kinds: list[str] | None = None,
+    apply_review: bool = False,
+    force: bool = False,
+    **overrides: Any,
+) -> dict[str, dict]:
     """Every kind the config lists (or `kinds`), one stats dict per kind."""
     cfg = resolve_config(config, overrides)
     return {k: build_dataset(k, run_dir, cfg, apply_review=apply_review, force=force) for k in (kinds or cfg.kinds)}

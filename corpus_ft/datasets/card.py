@@ -11,21 +11,21 @@ from corpus_ft.util import atomic_write_text, sha256_file
 
 WHAT = {
     "paragraphs": "text-completion records (`text`) for continued pre-training: paragraph chunks of the "
-                  "documents under their heading path, never cut inside a fenced code block",
+    "documents under their heading path, never cut inside a fenced code block",
     "qa": "question -> answer chat records (`messages`), each grounded in one paragraph chunk "
-          "(`meta.chunk_id`); answers whose words the chunk does not support were removed as `ungrounded`",
-    "keywords": "\"Tell me about <keywords>\" -> paragraph chunk chat records; keywords extracted by YAKE, "
-                "prompt templates rotated",
+    "(`meta.chunk_id`); answers whose words the chunk does not support were removed as `ungrounded`",
+    "keywords": '"Tell me about <keywords>" -> paragraph chunk chat records; keywords extracted by YAKE, '
+    "prompt templates rotated",
     "code_summary": "summary -> code (write it) and code -> summary (explain it) chat records for every function, "
-                    "method and class, with language, path and qualified name in the prompt",
+    "method and class, with language, path and qualified name in the prompt",
 }
 GENERATOR_NOTE = {
     "heuristic": "The **heuristic** generator wrote the questions, answers and summaries: offline and "
-                 "deterministic, no model. Questions name the product and section and come from task headings, "
-                 "definitions, purpose, default and condition sentences and section overviews; answers are whole "
-                 "paragraphs, lists or code blocks of the chunk. Summaries say what the body calls, raises, sets and "
-                 "returns; a unit whose body says no more than its name gets none. Expect plain, template-like "
-                 "phrasing; a model generator (`hf`, `openai`) writes richer text.",
+    "deterministic, no model. Questions name the product and section and come from task headings, "
+    "definitions, purpose, default and condition sentences and section overviews; answers are whole "
+    "paragraphs, lists or code blocks of the chunk. Summaries say what the body calls, raises, sets and "
+    "returns; a unit whose body says no more than its name gets none. Expect plain, template-like "
+    "phrasing; a model generator (`hf`, `openai`) writes richer text.",
     "hf": "A local transformers model wrote the questions, answers and summaries (`hf` generator).",
     "openai": "An OpenAI-compatible endpoint wrote the questions, answers and summaries (`openai` generator).",
 }
@@ -55,12 +55,16 @@ def augmentation_lines(aug: dict | None) -> list[str]:
         return []
     ops = ", ".join(f"{op} {n}" for op, n in aug["by_op"].items()) or "none kept"
     removed = ", ".join(f"{r} {n}" for r, n in aug["removed"].items())
-    return ["## Augmentation (train split only)", "",
-            f"{aug['augmented']} augmented of {aug['train_records']} train records, by op: {ops}. "
-            "Validation and test hold no augmented record. Each carries `meta.augmented` "
-            "(`from`: the source record's id, `op`); rejecting the source in review drops it too, and "
-            "`corpus-ft build --no-augment` (or removing `datasets.augment`) rebuilds without them."
-            + (f" Removed by the same filters as every record: {removed}." if removed else ""), ""]
+    return [
+        "## Augmentation (train split only)",
+        "",
+        f"{aug['augmented']} augmented of {aug['train_records']} train records, by op: {ops}. "
+        "Validation and test hold no augmented record. Each carries `meta.augmented` "
+        "(`from`: the source record's id, `op`); rejecting the source in review drops it too, and "
+        "`corpus-ft build --no-augment` (or removing `datasets.augment`) rebuilds without them."
+        + (f" Removed by the same filters as every record: {removed}." if removed else ""),
+        "",
+    ]
 
 
 def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_path: Path) -> Path:
@@ -82,32 +86,65 @@ def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_pat
         if stats.get("generation"):
             parts += ["Generator calls: " + ", ".join(f"{k} {v}" for k, v in stats["generation"].items()) + ".", ""]
         if kind == "code_summary":
-            parts += ["Summaries come from the docstring's first paragraph when it has at least "
-                      f"{s['min_docstring_words']} words (`meta.summary_source: docstring`), otherwise from the generator. "
-                      "Generated code and stubs (`@overload`, pass/... bodies) make no records; a class too long for one "
-                      "record is shown as its outline (signature, docstring, method signatures).", ""]
+            parts += [
+                "Summaries come from the docstring's first paragraph when it has at least "
+                f"{s['min_docstring_words']} words (`meta.summary_source: docstring`), otherwise from the generator. "
+                "Generated code and stubs (`@overload`, pass/... bodies) make no records; a class too long for one "
+                "record is shown as its outline (signature, docstring, method signatures).",
+                "",
+            ]
     quality = stats.get("quality") or {}
     if quality:
-        rows = [(name, figure, "" if ok is None else ("yes" if ok else "**no**")) for name, figure, ok in quality_rows(quality)]
-        parts += ["## Quality (measured by corpus-ft)", "", f"**Verdict**: {quality['verdict']}", "",
-                  _table(rows, ("signal", "value", "meets goal")), ""]
-    parts += ["## Splits (by source file: no file is in two splits)", "",
-              _table([(k, v) for k, v in stats["splits"].items()], ("split", "records")), ""]
+        rows = [
+            (name, figure, "" if ok is None else ("yes" if ok else "**no**"))
+            for name, figure, ok in quality_rows(quality)
+        ]
+        parts += [
+            "## Quality (measured by corpus-ft)",
+            "",
+            f"**Verdict**: {quality['verdict']}",
+            "",
+            _table(rows, ("signal", "value", "meets goal")),
+            "",
+        ]
+    parts += [
+        "## Splits (by source file: no file is in two splits)",
+        "",
+        _table([(k, v) for k, v in stats["splits"].items()], ("split", "records")),
+        "",
+    ]
     parts += augmentation_lines(stats.get("augment"))
-    parts += ["## Removed by filters", "", _table([(k, v) for k, v in stats["removed"].items()], ("reason", "records")),
-              "", "Every removed candidate is in `removed.jsonl` with its reason.", ""]
+    parts += [
+        "## Removed by filters",
+        "",
+        _table([(k, v) for k, v in stats["removed"].items()], ("reason", "records")),
+        "",
+        "Every removed candidate is in `removed.jsonl` with its reason.",
+        "",
+    ]
     red = stats["redactions"]
-    parts += ["## Redactions", "",
-              "Secrets and personal data were replaced by `[REDACTED_<TYPE>]` in every unit before records were made "
-              "(detect-secrets plugins plus regexes for e-mail and IP addresses, private keys, AWS keys, GitHub/Slack "
-              "tokens and password assignments).", "",
-              _table(sorted(red.items()), ("type", "count")) if red else "None found.", "",
-              f"Control characters (terminal escapes, NUL) removed from unit text: "
-              f"{stats.get('control_characters_removed', 0)}.", ""]
+    parts += [
+        "## Redactions",
+        "",
+        "Secrets and personal data were replaced by `[REDACTED_<TYPE>]` in every unit before records were made "
+        "(detect-secrets plugins plus regexes for e-mail and IP addresses, private keys, AWS keys, GitHub/Slack "
+        "tokens and password assignments).",
+        "",
+        _table(sorted(red.items()), ("type", "count")) if red else "None found.",
+        "",
+        f"Control characters (terminal escapes, NUL) removed from unit text: "
+        f"{stats.get('control_characters_removed', 0)}.",
+        "",
+    ]
     review = stats["review"]
-    parts += ["## Review", "",
-              f"Review decisions applied: {review['rejected']} rejected, {review['edited']} edited."
-              if s.get("apply_review") else "Review decisions were not applied (`--apply-review` not given).", ""]
+    parts += [
+        "## Review",
+        "",
+        f"Review decisions applied: {review['rejected']} rejected, {review['edited']} edited."
+        if s.get("apply_review")
+        else "Review decisions were not applied (`--apply-review` not given).",
+        "",
+    ]
     parts += ["## Settings", "", "```json", json.dumps(s, indent=2, ensure_ascii=False), "```", ""]
     if stats.get("warnings"):
         parts += ["## Warnings", ""] + [f"- {w}" for w in stats["warnings"]] + [""]

@@ -28,7 +28,7 @@ def blocks(text: str) -> list[str]:
             current, fence = [line], m.group(1)[0] * len(m.group(1))
         elif fence is not None:
             current.append(line)
-            if m and m.group(1).startswith(fence) and not line.strip()[len(m.group(1)):].strip():
+            if m and m.group(1).startswith(fence) and not line.strip()[len(m.group(1)) :].strip():
                 out.append("\n".join(current))
                 current, fence = [], None
         elif not line.strip():
@@ -67,14 +67,17 @@ def make_splitter(size: int, overlap: int, tokenizer: Path | None):
     if tokenizer is None:
         return RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=overlap)
     return RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
-        load_tokenizer(tokenizer), chunk_size=size, chunk_overlap=overlap)
+        load_tokenizer(tokenizer), chunk_size=size, chunk_overlap=overlap
+    )
 
 
 def load_tokenizer(path: Path):
     """A local tokenizer (model dir); the hub is never asked."""
     if not Path(path).is_dir():
-        raise CorpusFtError(f"datasets.tokenizer: {path} is not a directory; give the local model directory "
-                            "whose tokenizer should measure chunks, or leave it unset to measure in characters")
+        raise CorpusFtError(
+            f"datasets.tokenizer: {path} is not a directory; give the local model directory "
+            "whose tokenizer should measure chunks, or leave it unset to measure in characters"
+        )
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
@@ -150,12 +153,25 @@ def chunk_units(units: Iterable[dict], splitter, min_prose_words: int = 0, dropp
         cursor = 0
         for piece in split_text(text, splitter):
             first, last, cursor = _span(text, piece, cursor)
-            own.append(Chunk(id="", text=piece, heading_path=list(unit.get("heading_path") or []),
-                             path=unit["path"], language=unit.get("language") or "text", start_line=base + first,
-                             end_line=base + last, unit_id=unit["id"]))
+            own.append(
+                Chunk(
+                    id="",
+                    text=piece,
+                    heading_path=list(unit.get("heading_path") or []),
+                    path=unit["path"],
+                    language=unit.get("language") or "text",
+                    start_line=base + first,
+                    end_line=base + last,
+                    unit_id=unit["id"],
+                )
+            )
         if carry is not None:
-            if own and carry["path"] == unit["path"] and fits(carry, own[0]) \
-                    and own[0]["heading_path"][:len(carry["heading_path"])] == carry["heading_path"]:
+            if (
+                own
+                and carry["path"] == unit["path"]
+                and fits(carry, own[0])
+                and own[0]["heading_path"][: len(carry["heading_path"])] == carry["heading_path"]
+            ):
                 own[0] = _join(carry, own[0], into=own[0])
             else:
                 dropped.append({**carry, "id": chunk_id(carry["unit_id"], 0, carry["text"])})
@@ -182,8 +198,14 @@ def chunk_units(units: Iterable[dict], splitter, min_prose_words: int = 0, dropp
 
 def _join(first: Chunk, second: Chunk, into: Chunk) -> Chunk:
     """Two neighbouring chunks as one, keeping the identity (unit, headings) of `into`."""
-    return Chunk(**{**into, "text": f"{first['text']}\n\n{second['text']}",
-                    "start_line": first["start_line"], "end_line": second["end_line"]})
+    return Chunk(
+        **{
+            **into,
+            "text": f"{first['text']}\n\n{second['text']}",
+            "start_line": first["start_line"],
+            "end_line": second["end_line"],
+        }
+    )
 
 
 def with_context(chunk: Chunk) -> str:
@@ -198,4 +220,3 @@ def with_context(chunk: Chunk) -> str:
             return chunk["text"]
         return f"{crumb}\n{rest}" if rest.strip() else crumb
     return f"{crumb}\n\n{chunk['text']}"
-

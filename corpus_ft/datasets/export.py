@@ -20,8 +20,10 @@ def to_format(record: dict, fmt: str) -> dict | None:
     if fmt == "alpaca":
         return {"instruction": user, "input": "", "output": assistant, "system": system}
     if fmt == "completion":
-        return {"prompt": [m for m in record["messages"] if m["role"] != "assistant"],
-                "completion": [m for m in record["messages"] if m["role"] == "assistant"]}
+        return {
+            "prompt": [m for m in record["messages"] if m["role"] != "assistant"],
+            "completion": [m for m in record["messages"] if m["role"] == "assistant"],
+        }
     if fmt == "sharegpt":
         names = {"system": "system", "user": "human", "assistant": "gpt"}
         return {"conversations": [{"from": names[m["role"]], "value": m["content"]} for m in record["messages"]]}

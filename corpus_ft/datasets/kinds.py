@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 from functools import lru_cache
+from pathlib import Path
 
 from corpus_ft.datasets.chunk import with_context
 from corpus_ft.datasets.config import BuildConfig
@@ -32,9 +32,15 @@ def paragraphs(chunks: Sequence[Chunk], gen_name: str = "none", version: str = "
     out = []
     for c in chunks:
         text = with_context(c)
-        out.append({"id": record_id("paragraphs", c["unit_id"], text), "kind": "paragraphs", "text": text,
-                    "source": source(c), "meta": meta(gen_name, version, c["language"],
-                                                      heading_path=c["heading_path"], chunk_id=c["id"])})
+        out.append(
+            {
+                "id": record_id("paragraphs", c["unit_id"], text),
+                "kind": "paragraphs",
+                "text": text,
+                "source": source(c),
+                "meta": meta(gen_name, version, c["language"], heading_path=c["heading_path"], chunk_id=c["id"]),
+            }
+        )
     return out
 
 
@@ -47,8 +53,23 @@ def grounding(answer: str, chunk_text: str) -> float:
     return sum(w in vocab for w in words) / len(words)
 
 
-_NOT_A_TITLE = {"readme", "introduction", "overview", "features", "installation", "install", "usage", "about",
-                "contents", "documentation", "docs", "getting started", "quickstart", "quick start", "summary"}
+_NOT_A_TITLE = {
+    "readme",
+    "introduction",
+    "overview",
+    "features",
+    "installation",
+    "install",
+    "usage",
+    "about",
+    "contents",
+    "documentation",
+    "docs",
+    "getting started",
+    "quickstart",
+    "quick start",
+    "summary",
+}
 
 
 def product_name(units: Sequence[dict], repo: str | None = None) -> str:
@@ -60,8 +81,13 @@ def product_name(units: Sequence[dict], repo: str | None = None) -> str:
     sections = [u for u in units if u.get("kind") == "section"]
     name = re.sub(r"[-_.](?:main|master|src|repo|git)$", "", Path(repo).name if repo else "", flags=re.I)
     if len(name) >= 2:
-        spellings = Counter(m.group(0) for u in sections
-                            for m in re.finditer(rf"(?<![\w/.-]){re.escape(name)}(?![\w/-]|\.\w)", _prose_only(u.get("text") or ""), re.I))
+        spellings = Counter(
+            m.group(0)
+            for u in sections
+            for m in re.finditer(
+                rf"(?<![\w/.-]){re.escape(name)}(?![\w/-]|\.\w)", _prose_only(u.get("text") or ""), re.I
+            )
+        )
         if sum(spellings.values()) >= 3:
             return spellings.most_common(1)[0][0]
     for u in sections:
@@ -78,7 +104,9 @@ def _prose_only(text: str) -> str:
     return re.sub(r"`[^`\n]*`", " ", re.sub(r"^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$", " ", text, flags=re.S | re.M))
 
 
-def qa(chunks: Sequence[Chunk], generator: Generator, cfg: BuildConfig, product: str = "") -> tuple[list[dict], list[dict]]:
+def qa(
+    chunks: Sequence[Chunk], generator: Generator, cfg: BuildConfig, product: str = ""
+) -> tuple[list[dict], list[dict]]:
     """Question-answer pairs grounded in one chunk; answers the chunk does not support are removed,
     and no two records share a question (see `unique_questions`)."""
     kept, removed = [], []
@@ -99,10 +127,20 @@ def qa(chunks: Sequence[Chunk], generator: Generator, cfg: BuildConfig, product:
 
 
 def qa_record(c: Chunk, q: str, a: str, generator: Generator, cfg: BuildConfig, score: float) -> dict:
-    return {"id": record_id("qa", c["unit_id"], c["id"], q, a), "kind": "qa",
-            "messages": chat("qa", cfg.system_prompt, q, a), "source": source(c),
-            "meta": meta(generator.name, generator.version, c["language"], heading_path=c["heading_path"],
-                         chunk_id=c["id"], grounding=round(score, 3))}
+    return {
+        "id": record_id("qa", c["unit_id"], c["id"], q, a),
+        "kind": "qa",
+        "messages": chat("qa", cfg.system_prompt, q, a),
+        "source": source(c),
+        "meta": meta(
+            generator.name,
+            generator.version,
+            c["language"],
+            heading_path=c["heading_path"],
+            chunk_id=c["id"],
+            grounding=round(score, 3),
+        ),
+    }
 
 
 def question_key(question: str) -> str:
@@ -131,13 +169,24 @@ def unique_questions(records: list[dict], generator: Generator, cfg: BuildConfig
         where = " > ".join(h for h in heads if h)
         q2 = f"{q.rstrip(' ?')}, according to the “{where}” section?" if where else ""
         same_answer = " ".join(a.split()) == " ".join(owner["messages"][2]["content"].split())
-        if not q2 or same_answer or question_key(q2) in taken or r["meta"]["heading_path"] == owner["meta"]["heading_path"]:
+        if (
+            not q2
+            or same_answer
+            or question_key(q2) in taken
+            or r["meta"]["heading_path"] == owner["meta"]["heading_path"]
+        ):
             removed.append({"reason": "duplicate_question", "record": r})
             continue
         taken.add(question_key(q2))
-        c = {"unit_id": r["source"]["unit_id"], "id": r["meta"]["chunk_id"], "language": r["meta"]["language"],
-             "heading_path": r["meta"]["heading_path"], "path": r["source"]["path"],
-             "start_line": r["source"]["start_line"], "end_line": r["source"]["end_line"]}
+        c = {
+            "unit_id": r["source"]["unit_id"],
+            "id": r["meta"]["chunk_id"],
+            "language": r["meta"]["language"],
+            "heading_path": r["meta"]["heading_path"],
+            "path": r["source"]["path"],
+            "start_line": r["source"]["start_line"],
+            "end_line": r["source"]["end_line"],
+        }
         new = qa_record(c, q2, a, generator, cfg, r["meta"].get("grounding") or 0.0)
         new["meta"] = r["meta"]
         kept.append(new)
@@ -168,40 +217,54 @@ def keyword_text(text: str) -> str:
 
 
 # Never domain terms: markup and doc-tool words, release/changelog vocabulary, filler.
-NOT_KEYWORDS = frozenset("""autoclass autofunction automethod automodule autodata autoattribute members undoc toctree
+NOT_KEYWORDS = frozenset(
+    """autoclass autofunction automethod automodule autodata autoattribute members undoc toctree
 maxdepth versionadded versionchanged deprecated seealso literalinclude code-block codeblock sourcecode rst md
 markdown html http https www com org github pypi readme docs doc documentation released release releases unreleased
 version versions changelog changes change changed issue issues pr prs fix fixes fixed bugfix bug bugs
 patch minor major note notes warning tip example examples following see also eg e.g i.e etc todo fixme noqa true
-false none null self cls this that yes no default added removed new old use used using via""".split())
-_VERB_WORDS = frozenset("""add allow build call check create define delete enable disable fetch find get install load make
+false none null self cls this that yes no default added removed new old use used using via""".split()
+)
+_VERB_WORDS = frozenset(
+    """add allow build call check create define delete enable disable fetch find get install load make
 pass read remove return run save send set start stop update use write configure declare deploy ensure import include
 provide specify avoid learn see try keep let encrypt decrypt translate convert override customize customise register
 serve install upgrade migrate launch connect enforce integrate attempt implement require checkout instruct mock
-raise hit submit yield""".split())
+raise hit submit yield""".split()
+)
 # Verbs that are rarely nouns in technical prose: as a phrase's last word (or first, lowercase) they make it a clause
 # ("error occurs", "decorators execute", "proxies remove", "access inside" aside)
-_VERB_ONLY = frozenset("""occur execute fail remove begin finish happen exist contain become seem appear belong depend
+_VERB_ONLY = frozenset(
+    """occur execute fail remove begin finish happen exist contain become seem appear belong depend
 differ expect ensure provide require include implement accept perform behave apply remain instruct start end run
 stop allow enable let make take give mean need want try add grow recognize recognise indicate recommend submit
-yield""".split())
+yield""".split()
+)
 # Words a noun phrase does not end on: particles and prepositions ("package underneath"), comparatives ("data faster")
-_NOT_LAST = frozenset("""underneath beneath behind above below across along around through into onto upon within without
+_NOT_LAST = frozenset(
+    """underneath beneath behind above below across along around through into onto upon within without
 about after before between over under up down out off in on at by for from of to with as than faster slower higher
 lower larger smaller bigger better worse easier harder simpler longer shorter earlier later greater fewer newer older
 instead anyway too either inside outside built made done given taken written shown known seen sent kept left found
 held brought is are was were be been being has have had do does did can could will would should must may
-might""".split())
-_OBJECT_WORDS = frozenset("""the a an to it its your their our all any each this these that those them you my his her
-into with""".split())
-_COMPARATIVES = frozenset("""faster slower higher lower larger smaller bigger better worse easier harder simpler longer
-shorter earlier later greater fewer newer older nicer cleaner richer safer stronger wider""".split())
+might""".split()
+)
+_OBJECT_WORDS = frozenset(
+    """the a an to it its your their our all any each this these that those them you my his her
+into with""".split()
+)
+_COMPARATIVES = frozenset(
+    """faster slower higher lower larger smaller bigger better worse easier harder simpler longer
+shorter earlier later greater fewer newer older nicer cleaner richer safer stronger wider""".split()
+)
 _VERB_NEXT = frozenset("as the a an its their your it them when if until once automatically immediately".split())
 # Words after which a phrase has ended: function words, verbs of being, punctuation-like words
-_ENDS_PHRASE = frozenset("""is are was were be been being can could will would should must may might do does did has have
+_ENDS_PHRASE = frozenset(
+    """is are was were be been being can could will would should must may might do does did has have
 had not no so than then when where which who whose while if as at by for from in into of on onto or and but nor to
 every each all some any many most few
-with without within the a an this that these those it its their your our via per e.g i.e etc""".split())
+with without within the a an this that these those it its their your our via per e.g i.e etc""".split()
+)
 _NOUN_ED = frozenset("""feed seed speed need bed embed red shed hundred""".split())
 _VERSIONISH = re.compile(r"^v?\d+(?:\.\d+)*[a-z]*\d*$|^\d{4}-\d{2}(?:-\d{2})?$|^[a-z]?\d+$", re.I)
 
@@ -218,7 +281,8 @@ def is_keyword(phrase: str) -> bool:
 
 # Words that never make a term on their own or lead one: verbs, adjectives, adverbs and fillers
 # that YAKE ranks high in technical prose ("HTTPX supports", "Valid", "case explicitly").
-GENERIC_WORDS = frozenset("""able about above across actually after again against all allow allows almost alone along
+GENERIC_WORDS = frozenset(
+    """able about above across actually after again against all allow allows almost alone along
 already also although always among another any anything anyway appear appears approach around available away back
 basic basically because become becomes before behind being below best better between beyond both brief briefly can
 cannot case cases certain certainly change changes clear clearly common commonly complete completely consider
@@ -236,7 +300,8 @@ specific specifically still such suitable support supported supports sure take t
 there these thing things this those though through thus together too top toward true try typical typically unlike
 unless until upon use used useful uses using usual usually valid various very via want wants way ways well what
 whatever when where whether which while whole why wide will with within without work works would yet you your
-area areas idea ideas world section sections chapter matter manner fashion big""".split())
+area areas idea ideas world section sections chapter matter manner fashion big""".split()
+)
 _CODE_SPAN = re.compile(r"`([A-Za-z_][\w.\-]{1,40}(?:\(\))?)`")
 
 
@@ -257,26 +322,48 @@ def noun_phrase(phrase: str, text: str) -> bool:
     conj = [i for i, w in enumerate(low) if w in ("and", "or", "but", "nor", "&")]
     if conj and not (len(low) == 3 and conj == [1] and words[0][:1].isupper() == words[2][:1].isupper()):
         return False  # "Arguments and Options" is a topic; "command and line tool" a fragment
-    if low[0] in _VERB_WORDS and (len(low) == 1 or low[1] in _OBJECT_WORDS or words[1][:1].isupper()
-                                 or words[0][:1].islower()):
+    if low[0] in _VERB_WORDS and (
+        len(low) == 1 or low[1] in _OBJECT_WORDS or words[1][:1].isupper() or words[0][:1].islower()
+    ):
         return False  # "configure Uvicorn", "Encrypt", "Install the package"
     if low[0] in _COMPARATIVES:
         return False  # "longer buffer"
     if len(low) >= 2 and (_verb_form(last) or (words[0][:1].islower() and _verb_form(low[0], base_only=low[0] == "s"))):
         return False  # "error occurs", "server starts", "code failing"; "instruct Uvicorn"
-    if re.search(re.escape(phrase), text, re.I) and not re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.I):
+    if re.search(re.escape(phrase), text, re.I) and not re.search(
+        rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.I
+    ):
         return False  # "party libraries" only ever inside "third-party libraries"
     follows = [f.lower() for f in re.findall(rf"(?<![\w-]){re.escape(phrase)}[ \t]+([A-Za-z][\w-]*)", text, re.I)]
-    if len(low) >= 2 and last.endswith("s") and not last.endswith(("ss", "us", "is", "ics")) and \
-            (words[0][:1].isupper() or not low[0].endswith("s")):
+    if (
+        len(low) >= 2
+        and last.endswith("s")
+        and not last.endswith(("ss", "us", "is", "ics"))
+        and (words[0][:1].isupper() or not low[0].endswith("s"))
+    ):
         if follows and all(f in _OBJECT_WORDS or f in _VERB_NEXT or f.endswith("ly") for f in follows):
             return False  # "Uvicorn translates the ...", "protocol starts as ...": a subject and its verb
     before = re.findall(rf"([A-Za-z][\w]*)[ \t]+{re.escape(phrase)}(?![\w-])", text)
-    if len(low) >= 2 and all(w[:1].isupper() for w in words) and before and \
-            all(b[:1].isupper() and b.lower() not in _ENDS_PHRASE | _VERB_WORDS | GENERIC_WORDS for b in before):
+    if (
+        len(low) >= 2
+        and all(w[:1].isupper() for w in words)
+        and before
+        and all(b[:1].isupper() and b.lower() not in _ENDS_PHRASE | _VERB_WORDS | GENERIC_WORDS for b in before)
+    ):
         return False  # "Party Packages" only ever after "Third": the tail of a longer name
-    if len(low) >= 2 and not re.search(r"[^s]s$", last) and follows and all(f not in _ENDS_PHRASE and f not in GENERIC_WORDS and not f.endswith("ly")
-                                         and f not in _VERB_WORDS and not _verb_after(f) for f in follows):
+    if (
+        len(low) >= 2
+        and not re.search(r"[^s]s$", last)
+        and follows
+        and all(
+            f not in _ENDS_PHRASE
+            and f not in GENERIC_WORDS
+            and not f.endswith("ly")
+            and f not in _VERB_WORDS
+            and not _verb_after(f)
+            for f in follows
+        )
+    ):
         return False  # "Quart web" (framework), "UNIX domain" (socket): the front of a longer name
     return True
 
@@ -292,7 +379,7 @@ def _verb_after(word: str) -> bool:
 
 
 def _verb_form(word: str, base_only: bool = False) -> bool:
-    """"occurs", "failing", "executed", "remove": a form of a verb that is rarely a noun."""
+    """ "occurs", "failing", "executed", "remove": a form of a verb that is rarely a noun."""
     if word in _VERB_ONLY:
         return True
     if base_only:
@@ -321,7 +408,9 @@ def _term_like(phrase: str, text: str, heading: str) -> bool:
         w = words[0]
         codeish = bool(re.search(r"[_.\d]|[a-z][A-Z]", w)) or (w.isupper() and len(w) > 1)
         # a capital that is not only a sentence's or a list item's first letter ("Maximum number ...")
-        proper = w[0].isupper() and bool(re.search(rf"(?<![.!?:|*\u2014-]\s)(?<![\n.!?:|\u2014-])(?<!^)\b{re.escape(w)}\b", text))
+        proper = w[0].isupper() and bool(
+            re.search(rf"(?<![.!?:|*\u2014-]\s)(?<![\n.!?:|\u2014-])(?<!^)\b{re.escape(w)}\b", text)
+        )
         return codeish or proper
     return True
 
@@ -333,8 +422,12 @@ def extract_keywords(text: str, top: int, heading: str = "") -> list[str]:
     clean_heading = " ".join(heading.replace("`", " ").split())
     body = keyword_text(text)
     candidates: list[str] = []
-    if clean_heading and len(clean_heading.split()) <= 4 and clean_heading.lower() not in _NOT_A_TITLE \
-            and noun_phrase(clean_heading, body):
+    if (
+        clean_heading
+        and len(clean_heading.split()) <= 4
+        and clean_heading.lower() not in _NOT_A_TITLE
+        and noun_phrase(clean_heading, body)
+    ):
         candidates.append(clean_heading)
     for phrase, _score in _yake(top * 6).extract_keywords(keyword_text(f"{heading}\n{text}" if heading else text)):
         p = phrase.strip(" `*_#.,:;")
@@ -344,8 +437,11 @@ def extract_keywords(text: str, top: int, heading: str = "") -> list[str]:
             candidates.append(p)
     spans = Counter(m.group(1) for m in _CODE_SPAN.finditer(text))
     # a code name when it looks like code, or a word of five letters or more that is not a verb (`create`, `main`)
-    candidates += [s for s, _n in spans.most_common()
-                   if re.search(r"[_.(]|[a-z][A-Z]", s) or (len(s) >= 5 and s.lower() not in _VERB_WORDS)][:3]
+    candidates += [
+        s
+        for s, _n in spans.most_common()
+        if re.search(r"[_.(]|[a-z][A-Z]", s) or (len(s) >= 5 and s.lower() not in _VERB_WORDS)
+    ][:3]
     out: list[str] = []
     for p in candidates:
         words = {w.rstrip("s") for w in p.lower().split()}
@@ -358,7 +454,7 @@ def extract_keywords(text: str, top: int, heading: str = "") -> list[str]:
 
 
 def keywords(chunks: Sequence[Chunk], cfg: BuildConfig) -> list[dict]:
-    """"Tell me about <keywords>" -> the chunk, templates rotated by chunk so prompts vary."""
+    """ "Tell me about <keywords>" -> the chunk, templates rotated by chunk so prompts vary."""
     out = []
     for c in chunks:
         kws = extract_keywords(c["text"], cfg.keywords_per_record, (c.get("heading_path") or [""])[-1])
@@ -367,10 +463,17 @@ def keywords(chunks: Sequence[Chunk], cfg: BuildConfig) -> list[dict]:
         template = KEYWORD_TEMPLATES[int(c["id"].rsplit("-", 1)[-1], 16) % len(KEYWORD_TEMPLATES)]
         user = template.format(kw=", ".join(kws[:-1]) + " and " + kws[-1] if len(kws) > 1 else kws[0])
         answer = with_context(c)
-        out.append({"id": record_id("keywords", c["unit_id"], c["id"], user), "kind": "keywords",
-                    "messages": chat("keywords", cfg.system_prompt, user, answer), "source": source(c),
-                    "meta": meta("yake", "1", c["language"], heading_path=c["heading_path"],
-                                 chunk_id=c["id"], keywords=kws)})
+        out.append(
+            {
+                "id": record_id("keywords", c["unit_id"], c["id"], user),
+                "kind": "keywords",
+                "messages": chat("keywords", cfg.system_prompt, user, answer),
+                "source": source(c),
+                "meta": meta(
+                    "yake", "1", c["language"], heading_path=c["heading_path"], chunk_id=c["id"], keywords=kws
+                ),
+            }
+        )
     return out
 
 
@@ -385,23 +488,34 @@ def good_docstring(doc: str | None, min_words: int) -> str | None:
     first = re.split(r"\s@(?:param|returns?|throws|type)\b", first)[0].strip()  # JSDoc tags after the summary
     if re.match(r"^[\w.\[\]]+\s*=\s*\S|^>>>", first):
         return None  # "url = httpx.URL(...)": an example, not a summary
-    if len(_TOKEN.findall(first)) < min_words or first.lower().startswith(
-            ("todo", "fixme", "deprecated", "@", ":param", ":return", "..")) or first.endswith(":"):
+    if (
+        len(_TOKEN.findall(first)) < min_words
+        or first.lower().startswith(("todo", "fixme", "deprecated", "@", ":param", ":return", ".."))
+        or first.endswith(":")
+    ):
         return None  # "... yields the following information:" is half a summary
     return first
 
 
 _PY_DOCSTRING = re.compile(r'[ \t]*[rRuU]?("""|\'\'\')[\s\S]*?\1[ \t]*\n(?:[ \t]*\n)?')
-_GENERATED_PATH = re.compile(r"(?:_pb2(?:_grpc)?\.py|\.pb\.go|_generated\.\w+|\.g\.dart|\.designer\.cs)$"
-                             r"|(?:^|/)(?:generated|gen)/")
-_GENERATED_MARK = re.compile(r"(?i)code generated .* do not edit|@generated|auto-?generated|generated by (?:the )?"
-                             r"(?:protoc|protocol buffer|swagger|openapi|thrift|grpc)|do not edit (?:this file|manually)")
+_GENERATED_PATH = re.compile(
+    r"(?:_pb2(?:_grpc)?\.py|\.pb\.go|_generated\.\w+|\.g\.dart|\.designer\.cs)$"
+    r"|(?:^|/)(?:generated|gen)/"
+)
+_GENERATED_MARK = re.compile(
+    r"(?i)code generated .* do not edit|@generated|auto-?generated|generated by (?:the )?"
+    r"(?:protoc|protocol buffer|swagger|openapi|thrift|grpc)|do not edit (?:this file|manually)"
+)
 
 
 def skip_reason(unit: dict) -> str | None:
     """`generated` for generated code, `stub` for `@overload` stubs and pass/.../NotImplementedError bodies, else None."""
     text = unit.get("text") or ""
-    if unit.get("category") == "generated" or _GENERATED_PATH.search(unit["path"]) or _GENERATED_MARK.search(text[:600]):
+    if (
+        unit.get("category") == "generated"
+        or _GENERATED_PATH.search(unit["path"])
+        or _GENERATED_MARK.search(text[:600])
+    ):
         return "generated"
     if unit.get("kind") == "class":
         return None
@@ -429,9 +543,14 @@ def _python_stub(text: str) -> bool:
     node = next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
     if node is None:
         return False
-    return all(isinstance(st, ast.Pass) or _not_implemented(st) or isinstance(st, ast.Expr)
-               and isinstance(st.value, ast.Constant) and (st.value.value is Ellipsis or isinstance(st.value.value, str))
-               for st in node.body)
+    return all(
+        isinstance(st, ast.Pass)
+        or _not_implemented(st)
+        or isinstance(st, ast.Expr)
+        and isinstance(st.value, ast.Constant)
+        and (st.value.value is Ellipsis or isinstance(st.value.value, str))
+        for st in node.body
+    )
 
 
 def _not_implemented(st) -> bool:
@@ -450,9 +569,9 @@ def without_docstring(code: str, language: str) -> str:
     header = re.search(r":[ \t]*(?:#[^\n]*)?\n", code)  # end of the `def`/`class` header
     if not header:
         return code
-    body = code[header.end():]
+    body = code[header.end() :]
     m = _PY_DOCSTRING.match(body)
-    return code[:header.end()] + body[m.end():] if m else code
+    return code[: header.end()] + body[m.end() :] if m else code
 
 
 def outline(unit: dict, members: Sequence[dict]) -> str:
@@ -477,7 +596,7 @@ def _python_outline(text: str) -> str | None:
         return None
     lines = source.split("\n")
     first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
-    out = [ln for ln in lines[first - 1:node.body[0].lineno - 1] if ln.strip()]
+    out = [ln for ln in lines[first - 1 : node.body[0].lineno - 1] if ln.strip()]
     doc = ast.get_docstring(node)
     if doc:
         out.append('    """' + doc.split("\n\n")[0].strip() + '"""')
@@ -485,7 +604,7 @@ def _python_outline(text: str) -> str | None:
         if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         start = n.decorator_list[0].lineno if n.decorator_list else n.lineno
-        sig = [ln for ln in lines[start - 1:n.body[0].lineno - 1] if ln.strip()]
+        sig = [ln for ln in lines[start - 1 : n.body[0].lineno - 1] if ln.strip()]
         sig = [ln for ln in sig if not ln.strip().startswith(('"""', "'''", 'r"""'))] or [lines[n.lineno - 1]]
         pad = " " * (len(sig[-1]) - len(sig[-1].lstrip()) + 4)
         mdoc = ast.get_docstring(n)
@@ -507,8 +626,11 @@ def code_summary(units: Sequence[dict], generator: Generator, cfg: BuildConfig) 
     """
     skipped = [(u, skip_reason(u)) for u in units]
     units = [u for u, why in skipped if why is None]
-    removed = [{"reason": why, "record": _code_record(u, "summary_to_code", "", "", "none", "1", "-", cfg)}
-               for u, why in skipped if why is not None]
+    removed = [
+        {"reason": why, "record": _code_record(u, "summary_to_code", "", "", "none", "1", "-", cfg)}
+        for u, why in skipped
+        if why is not None
+    ]
     summaries: list[str | None] = [good_docstring(u.get("docstring"), cfg.min_docstring_words) for u in units]
     need = [i for i, s in enumerate(summaries) if s is None]
     generated = generator.summaries([units[i] for i in need]) if need else []
@@ -530,8 +652,11 @@ def code_summary(units: Sequence[dict], generator: Generator, cfg: BuildConfig) 
         where = f"`{name}` ({lang} {kind} in `{u['path']}`)"
         pairs = (
             ("summary_to_code", f"Write {what}{where}.\n\nWhat it does: {summary}", _fence(lang, shown)),
-            ("code_to_summary", f"Explain what {where} does.\n\n{_fence(lang, without_docstring(shown, lang))}",
-             summary or ""),
+            (
+                "code_to_summary",
+                f"Explain what {where} does.\n\n{_fence(lang, without_docstring(shown, lang))}",
+                summary or "",
+            ),
         )
         thin = u["id"] in getattr(generator, "thin", ())  # a body that tells nothing the name does not
         for direction, user, assistant in pairs:
@@ -543,11 +668,22 @@ def code_summary(units: Sequence[dict], generator: Generator, cfg: BuildConfig) 
     return out, removed
 
 
-def _code_record(u: dict, direction: str, user: str, assistant: str, gen_name: str, version: str, how: str,
-                 cfg: BuildConfig) -> dict:
-    return {"id": record_id("code_summary", u["id"], direction, user, assistant), "kind": "code_summary",
-            "messages": chat("code_summary", cfg.system_prompt, user or f"Write `{u.get('name')}`.",
-                             assistant or (u.get("text") or "")),
-            "source": source(u, u["id"]),
-            "meta": meta(gen_name, version, u.get("language") or "", direction=direction, name=u.get("name") or "",
-                         summary_source=how)}
+def _code_record(
+    u: dict, direction: str, user: str, assistant: str, gen_name: str, version: str, how: str, cfg: BuildConfig
+) -> dict:
+    return {
+        "id": record_id("code_summary", u["id"], direction, user, assistant),
+        "kind": "code_summary",
+        "messages": chat(
+            "code_summary", cfg.system_prompt, user or f"Write `{u.get('name')}`.", assistant or (u.get("text") or "")
+        ),
+        "source": source(u, u["id"]),
+        "meta": meta(
+            gen_name,
+            version,
+            u.get("language") or "",
+            direction=direction,
+            name=u.get("name") or "",
+            summary_source=how,
+        ),
+    }

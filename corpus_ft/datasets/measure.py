@@ -16,17 +16,24 @@ from corpus_ft.datasets.quality import markup_residue
 from corpus_ft.redact import is_code_language
 
 # Goals a dataset worth a GPU hour meets (issue 12); the verdict names every one that is missed.
-GOALS = {"markup_residue": 0.02, "duplicate_question": 0.01, "name_only_summary": 0.02, "excluded_share": 0.02,
-         "corrupted_code": 0}
+GOALS = {
+    "markup_residue": 0.02,
+    "duplicate_question": 0.01,
+    "name_only_summary": 0.02,
+    "excluded_share": 0.02,
+    "corrupted_code": 0,
+}
 GOAL_CATEGORIES = ("test", "changelog", "license")  # the issue's signal: records drawn from these unless opted in
 _DOC_LANGUAGES = ("markdown", "rst", "text", "html")
 _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 _REDACTED = re.compile(r"\[REDACTED_[A-Z0-9_]+\]")
 _TRIPLE_QUOTED = re.compile(r'("""|\'\'\').*?(?:\1|\Z)', re.S)
 _FENCED = re.compile(r"^ {0,3}(`{3,}|~{3,})([^\n]*)\n(.*?)^ {0,3}\1", re.S | re.M)
-_FILLER = frozenset("""a an the is are be of that which this it its python java go golang javascript typescript rust c cpp
+_FILLER = frozenset(
+    """a an the is are be of that which this it its python java go golang javascript typescript rust c cpp
 csharp kotlin ruby php scala swift function method class constructor representing represents works work with for to
-and in on by object instance given new helper utility wrapper defined definition implementation implements type""".split())
+and in on by object instance given new helper utility wrapper defined definition implementation implements type""".split()
+)
 
 
 def category_of(unit: dict) -> str:
@@ -109,14 +116,22 @@ def _share(n: int, total: int) -> float:
     return round(n / total, 4) if total else 0.0
 
 
-def dataset_quality(kind: str, records: Sequence[dict], removed: Iterable[dict], units: Sequence[dict],
-                    *, include: Iterable[str] = (), generation: dict | None = None) -> dict:
+def dataset_quality(
+    kind: str,
+    records: Sequence[dict],
+    removed: Iterable[dict],
+    units: Sequence[dict],
+    *,
+    include: Iterable[str] = (),
+    generation: dict | None = None,
+) -> dict:
     """The `quality` block of stats.json for one kind's kept records (all splits)."""
     by_id = {u["id"]: u for u in units}
     n = len(records)
     reasons = Counter(r.get("reason") for r in removed)
-    cats = Counter(category_of(by_id.get(r["source"]["unit_id"], {"language": r["meta"].get("language")}))
-                   for r in records)
+    cats = Counter(
+        category_of(by_id.get(r["source"]["unit_id"], {"language": r["meta"].get("language")})) for r in records
+    )
     excluded = [c for c in GOAL_CATEGORIES if c not in set(include)]
     q: dict = {
         "records": n,
@@ -136,8 +151,11 @@ def dataset_quality(kind: str, records: Sequence[dict], removed: Iterable[dict],
         q["grounding"] = {
             "mean": round(sum(scores) / len(scores), 3) if scores else 0.0,
             "lexical_removed": _share(reasons["ungrounded"], n + reasons["ungrounded"]),
-            **({"check_dropped": _share((generation or {}).get("grounding_dropped", 0), checked),
-                "checked": checked} if checked else {}),
+            **(
+                {"check_dropped": _share((generation or {}).get("grounding_dropped", 0), checked), "checked": checked}
+                if checked
+                else {}
+            ),
         }
     if kind == "code_summary":
         explain = [r for r in records if r["meta"].get("direction") == "code_to_summary"]
@@ -160,9 +178,12 @@ def verdict(q: dict) -> str:
     if not q.get("records"):
         return "empty: nothing to train on (see warnings and removed.jsonl)"
     misses = []
-    labels = {"markup_residue": "markup residue", "duplicate_question": "questions asked twice",
-              "name_only_summary": "summaries that restate the name",
-              "excluded_share": "records from tests/changelogs/licences"}
+    labels = {
+        "markup_residue": "markup residue",
+        "duplicate_question": "questions asked twice",
+        "name_only_summary": "summaries that restate the name",
+        "excluded_share": "records from tests/changelogs/licences",
+    }
     for key, label in labels.items():
         if key in q and q[key] > GOALS[key]:
             misses.append(f"{label} {q[key]:.1%} (goal <= {GOALS[key]:.0%})")
@@ -176,21 +197,44 @@ def quality_rows(q: dict) -> list[tuple[str, str, bool | None]]:
     if not q:
         return []
     rows: list[tuple[str, str, bool | None]] = [
-        ("markup residue (records whose text outside code still shows markup)", f"{q['markup_residue']:.1%}",
-         q["markup_residue"] <= GOALS["markup_residue"])]
+        (
+            "markup residue (records whose text outside code still shows markup)",
+            f"{q['markup_residue']:.1%}",
+            q["markup_residue"] <= GOALS["markup_residue"],
+        )
+    ]
     if "duplicate_question" in q:
-        rows.append(("questions asked twice with different answers", f"{q['duplicate_question']:.1%}",
-                     q["duplicate_question"] <= GOALS["duplicate_question"]))
+        rows.append(
+            (
+                "questions asked twice with different answers",
+                f"{q['duplicate_question']:.1%}",
+                q["duplicate_question"] <= GOALS["duplicate_question"],
+            )
+        )
     if "name_only_summary" in q:
-        rows.append(("summaries that only restate the name", f"{q['name_only_summary']:.1%} ({q['name_only_summaries']})",
-                     q["name_only_summary"] <= GOALS["name_only_summary"]))
+        rows.append(
+            (
+                "summaries that only restate the name",
+                f"{q['name_only_summary']:.1%} ({q['name_only_summaries']})",
+                q["name_only_summary"] <= GOALS["name_only_summary"],
+            )
+        )
         src = q.get("summary_sources") or {}
-        rows.append(("summaries from docstrings / generated", f"{src.get('docstring', 0)} / {src.get('generated', 0)}", None))
+        rows.append(
+            ("summaries from docstrings / generated", f"{src.get('docstring', 0)} / {src.get('generated', 0)}", None)
+        )
         if q.get("skipped"):
             rows.append(("code units skipped", ", ".join(f"{k} {v}" for k, v in q["skipped"].items()), None))
-    rows.append(("records from tests, changelogs, licences", f"{q['excluded_share']:.1%}",
-                 q["excluded_share"] <= GOALS["excluded_share"]))
-    rows.append(("share by source category", ", ".join(f"{c} {v:.0%}" for c, v in q["categories"].items()) or "-", None))
+    rows.append(
+        (
+            "records from tests, changelogs, licences",
+            f"{q['excluded_share']:.1%}",
+            q["excluded_share"] <= GOALS["excluded_share"],
+        )
+    )
+    rows.append(
+        ("share by source category", ", ".join(f"{c} {v:.0%}" for c, v in q["categories"].items()) or "-", None)
+    )
     rows.append(("records with code corrupted by redaction", str(q["corrupted_code"]), q["corrupted_code"] == 0))
     if "grounding" in q:
         g = q["grounding"]
@@ -200,6 +244,11 @@ def quality_rows(q: dict) -> list[tuple[str, str, bool | None]]:
         rows.append(("grounding of answers in their chunk", text, None))
     lengths = q.get("length_chars") or {}
     if lengths:
-        rows.append(("response length in characters (p5 / p50 / p95)",
-                     f"{lengths['p5']} / {lengths['p50']} / {lengths['p95']}", None))
+        rows.append(
+            (
+                "response length in characters (p5 / p50 / p95)",
+                f"{lengths['p5']} / {lengths['p50']} / {lengths['p95']}",
+                None,
+            )
+        )
     return rows

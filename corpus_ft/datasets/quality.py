@@ -8,8 +8,21 @@ import re
 
 from corpus_ft.datasets.config import BuildConfig
 
-REASONS = ("empty", "exact_duplicate", "near_duplicate", "too_short", "too_long", "min_content",
-           "ungrounded", "duplicate_question", "no_summary", "thin_summary", "stub", "generated", "max_records")
+REASONS = (
+    "empty",
+    "exact_duplicate",
+    "near_duplicate",
+    "too_short",
+    "too_long",
+    "min_content",
+    "ungrounded",
+    "duplicate_question",
+    "no_summary",
+    "thin_summary",
+    "stub",
+    "generated",
+    "max_records",
+)
 _WORD = re.compile(r"\w", re.UNICODE)
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
@@ -31,8 +44,9 @@ def content(record: dict) -> str:
 def check(record: dict, cfg: BuildConfig) -> str | None:
     """The reason one record fails the per-record checks, or None."""
     out = response(record)
-    if not out.strip() or ("messages" in record and not any(
-            m["content"].strip() for m in record["messages"] if m["role"] == "user")):
+    if not out.strip() or (
+        "messages" in record and not any(m["content"].strip() for m in record["messages"] if m["role"] == "user")
+    ):
         return "empty"
     if len(out.strip()) < cfg.min_chars:
         return "too_short"
@@ -52,7 +66,7 @@ def _shingles(text: str, n: int = 3) -> set[bytes]:
     words = _TOKEN.findall(text.lower())
     if len(words) < n:
         return {" ".join(words).encode()}
-    return {" ".join(words[i:i + n]).encode() for i in range(len(words) - n + 1)}
+    return {" ".join(words[i : i + n]).encode() for i in range(len(words) - n + 1)}
 
 
 def dedup_group(record: dict) -> str:
@@ -97,15 +111,16 @@ _FENCE_LINE = re.compile(r"^\s*(?:(?:[-*+]|\d+[.)])\s+)*(`{3,}|~{3,})")  # also 
 _ADORNMENT = re.compile(r"^\s*([=\-~^\"'#*+_.<>])\1{2,}\s*$")
 _CODE_SPAN = re.compile(r"(?<![:}`\w])(`+)(?!`)(.+?)(?<!`)\1(?!`)")  # not the `text` of a role
 _RESIDUE = re.compile(
-    r":[\w+.-]+(?::[\w+.-]+)*:`[^`\n]+`"          # reST/Sphinx role  :func:`x`
-    r"|\{[\w+.-]+(?::[\w+.-]+)*\}`[^`\n]*`"       # MyST role  {ref}`x`
-    r"|^\s*\.\. [\w+.-]+(?::[\w+.-]+)*::"         # reST directive  .. note::
-    r"|^\s*(?:`{3,}|~{3,}|:{3,})\{[\w:+.-]+\}"    # MyST directive  ```{note}
-    r"|^\s*\.\. _[^:\n]+:\s*$"                    # reST target  .. _label:
+    r":[\w+.-]+(?::[\w+.-]+)*:`[^`\n]+`"  # reST/Sphinx role  :func:`x`
+    r"|\{[\w+.-]+(?::[\w+.-]+)*\}`[^`\n]*`"  # MyST role  {ref}`x`
+    r"|^\s*\.\. [\w+.-]+(?::[\w+.-]+)*::"  # reST directive  .. note::
+    r"|^\s*(?:`{3,}|~{3,}|:{3,})\{[\w:+.-]+\}"  # MyST directive  ```{note}
+    r"|^\s*\.\. _[^:\n]+:\s*$"  # reST target  .. _label:
     r"|^\s*:(?:param|type|returns?|rtype|raises?|members|undoc-members|show-inheritance)\b[^:\n]*:"
-    r"|^\s*(?:!!!|\?\?\?\+?)\s*[\w-]+"             # mkdocs admonition  !!! note
-    r"|^\s*/{3,}(?:\s*[\w-]+.*)?\s*$",           # pymdownx blocks  /// tip, //// tab | Linux
-    re.M)
+    r"|^\s*(?:!!!|\?\?\?\+?)\s*[\w-]+"  # mkdocs admonition  !!! note
+    r"|^\s*/{3,}(?:\s*[\w-]+.*)?\s*$",  # pymdownx blocks  /// tip, //// tab | Linux
+    re.M,
+)
 
 
 def markup_residue(text: str) -> bool:
@@ -115,10 +130,10 @@ def markup_residue(text: str) -> bool:
     for line in text.split("\n"):
         m = _FENCE_LINE.match(line)
         if fence is not None:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line[m.end():].strip():
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line[m.end() :].strip():
                 fence = None
             continue
-        if m and not line[m.end():].startswith("{"):  # a MyST directive fence is residue, not code
+        if m and not line[m.end() :].startswith("{"):  # a MyST directive fence is residue, not code
             fence = m.group(1)
             continue
         if _ADORNMENT.match(line) and prev.strip() and not _ADORNMENT.match(prev):

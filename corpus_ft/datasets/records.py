@@ -20,18 +20,34 @@ def record_id(kind: str, unit_id: str, *content: object) -> str:
 
 def source(obj: dict, unit_id: str | None = None) -> dict:
     """Where a record comes from, for a unit (units.parquet row) or a chunk."""
-    return {"path": obj["path"], "start_line": int(obj.get("start_line") or 0),
-            "end_line": int(obj.get("end_line") or 0), "unit_id": unit_id or obj.get("unit_id") or obj["id"]}
+    return {
+        "path": obj["path"],
+        "start_line": int(obj.get("start_line") or 0),
+        "end_line": int(obj.get("end_line") or 0),
+        "unit_id": unit_id or obj.get("unit_id") or obj["id"],
+    }
 
 
 def meta(generator: str, version: str, language: str, **extra) -> dict:
     """Record meta with the same keys for every kind, so all splits share one Arrow schema."""
-    base = {"generator": generator, "version": version, "language": language, "heading_path": [],
-            "chunk_id": None, "keywords": [], "direction": None, "name": None, "summary_source": None}
+    base = {
+        "generator": generator,
+        "version": version,
+        "language": language,
+        "heading_path": [],
+        "chunk_id": None,
+        "keywords": [],
+        "direction": None,
+        "name": None,
+        "summary_source": None,
+    }
     base.update(extra)
     return base
 
 
 def chat(kind: str, system: str | None, user: str, assistant: str) -> list[dict]:
-    return [{"role": "system", "content": system or SYSTEM_PROMPTS[kind]},
-            {"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+    return [
+        {"role": "system", "content": system or SYSTEM_PROMPTS[kind]},
+        {"role": "user", "content": user},
+        {"role": "assistant", "content": assistant},
+    ]

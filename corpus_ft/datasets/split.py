@@ -10,7 +10,7 @@ SPLITS = ("train", "validation", "test")
 
 def _position(seed: int, path: str) -> float:
     """Where a file falls in [0, 1) for this seed: the same file, the same place, every run."""
-    return int(hashlib.sha256(f"{seed}\0{path}".encode()).hexdigest()[:15], 16) / 16 ** 15
+    return int(hashlib.sha256(f"{seed}\0{path}".encode()).hexdigest()[:15], 16) / 16**15
 
 
 def assign_files(paths: list[str], ratios: tuple[float, float, float], seed: int) -> dict[str, str]:
@@ -20,8 +20,10 @@ def assign_files(paths: list[str], ratios: tuple[float, float, float], seed: int
     if len(ordered) < 3:
         return {p: ("train", "test")[i] if ratios[2] > 0 else "train" for i, p in enumerate(ordered)}
     cut_train, cut_val = ratios[0], ratios[0] + ratios[1]
-    out = {p: "train" if _position(seed, p) < cut_train else "validation" if _position(seed, p) < cut_val else "test"
-           for p in ordered}
+    out = {
+        p: "train" if _position(seed, p) < cut_train else "validation" if _position(seed, p) < cut_val else "test"
+        for p in ordered
+    }
     # Small corpora: take the files at the end of the order for an empty split, from whichever
     # split has the most files, so every split with a share has at least one file.
     for split, ratio in (("test", ratios[2]), ("validation", ratios[1])):

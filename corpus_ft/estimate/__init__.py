@@ -5,9 +5,31 @@ model's shape from a local config.json, the HF cache or a named preset. Other st
 what is below (`plan`, `preflight`, ...), never the modules.
 """
 
-from corpus_ft.estimate.memory import (ESTIMATED_FIELDS, NO_FIT_EXIT, EstimateConfig, Plan, format_no_fit, plan, preflight,
-                                       print_plan, run_estimate)
+from corpus_ft.estimate.memory import (
+    ESTIMATED_FIELDS,
+    NO_FIT_EXIT,
+    EstimateConfig,
+    Plan,
+    format_no_fit,
+    plan,
+    preflight,
+    print_plan,
+    run_estimate,
+)
 from corpus_ft.estimate.shapes import GIB, ModelShape, load_shape, parse_gpu
 
-__all__ = ["ESTIMATED_FIELDS", "GIB", "NO_FIT_EXIT", "EstimateConfig", "ModelShape", "Plan", "format_no_fit", "load_shape", "parse_gpu", "plan",
-           "preflight", "print_plan", "run_estimate"]
+__all__ = [
+    "ESTIMATED_FIELDS",
+    "GIB",
+    "NO_FIT_EXIT",
+    "EstimateConfig",
+    "ModelShape",
+    "Plan",
+    "format_no_fit",
+    "load_shape",
+    "parse_gpu",
+    "plan",
+    "preflight",
+    "print_plan",
+    "run_estimate",
+]

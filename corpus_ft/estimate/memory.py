@@ -24,17 +24,32 @@ from pydantic import BaseModel, ConfigDict, Field
 from corpus_ft.estimate.shapes import GIB, PRESETS, ModelShape, load_shape, parse_gpu
 from corpus_ft.settings import ATTENTIONS, METHODS, OPTIMIZERS, SHARDINGS
 from corpus_ft.train.config import TrainConfig
-from corpus_ft.util import CorpusFtError
-from corpus_ft.util import with_run_lock
+from corpus_ft.util import CorpusFtError, with_run_lock
 
-__all__ = ["ESTIMATED_FIELDS", "Estimate", "EstimateConfig", "FitReport", "Plan", "check_fit", "estimate", "parse_gpu",
-           "plan", "preflight", "print_plan", "run_estimate", "write_estimate", "load_shape", "PRESETS", "NO_FIT_EXIT"]
+__all__ = [
+    "ESTIMATED_FIELDS",
+    "Estimate",
+    "EstimateConfig",
+    "FitReport",
+    "Plan",
+    "check_fit",
+    "estimate",
+    "parse_gpu",
+    "plan",
+    "preflight",
+    "print_plan",
+    "run_estimate",
+    "write_estimate",
+    "load_shape",
+    "PRESETS",
+    "NO_FIT_EXIT",
+]
 
 NO_FIT_EXIT = 3  # exit code of `corpus-ft estimate --gpu` and of `train`'s pre-flight when it does not fit
 
 # --- fitted constants (docs/calibration/README.md; re-check with `corpus-ft bench estimate`) ---
-CKPT_LAYERS = 1.46     # with checkpointing: the recomputed layer (1) + its gradients during its backward, in layers
-NOCKPT_LAYERS = 1.22   # without: every layer's saved tensors (1) + backward's transients, per layer
+CKPT_LAYERS = 1.46  # with checkpointing: the recomputed layer (1) + its gradients during its backward, in layers
+NOCKPT_LAYERS = 1.22  # without: every layer's saved tensors (1) + backward's transients, per layer
 LOGIT_COPIES_FP32 = 4  # un-fused loss, fp32 lm_head (guide recipe's upcast): logits, log-softmax, 2 grads
 LOGIT_COPIES_BF16 = 3  # un-fused loss, bf16 lm_head: .float() copy, log-softmax, grad (+ the bf16 logits)
 # Allocator cache beyond the peak: GiB + fraction of activations (checkpointed lora, checkpointed qlora, no checkpointing)
@@ -49,9 +64,13 @@ class EstimateConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    gpu: str | None = Field(None, description=(
-        "GPU to check the fit against: a size ('24GiB') or a name ('A100-80', 'RTX 4090'). "
-        "Unset: train's `gpu`, else the visible GPU, else no fit check."))
+    gpu: str | None = Field(
+        None,
+        description=(
+            "GPU to check the fit against: a size ('24GiB') or a name ('A100-80', 'RTX 4090'). "
+            "Unset: train's `gpu`, else the visible GPU, else no fit check."
+        ),
+    )
     margin_gib: float = Field(0.5, le=1024, ge=0, description="Memory kept free beyond the estimate: higher is safer.")
 
 
@@ -76,12 +95,19 @@ class Estimate:
         return self.reserved_gib + self.cuda_context_gib
 
     def to_dict(self) -> dict:
-        return {"model": self.model, "shape": self.shape.to_dict(), "settings": self.settings,
-                "num_params": self.num_params, "trainable_params": self.trainable_params,
-                "breakdown_gib": {k: round(v, 3) for k, v in self.breakdown.items()},
-                "peak_allocated_gib": round(self.peak_allocated_gib, 3),
-                "reserved_gib": round(self.reserved_gib, 3), "cuda_context_gib": self.cuda_context_gib,
-                "required_gib": round(self.required_gib, 3), "notes": self.notes}
+        return {
+            "model": self.model,
+            "shape": self.shape.to_dict(),
+            "settings": self.settings,
+            "num_params": self.num_params,
+            "trainable_params": self.trainable_params,
+            "breakdown_gib": {k: round(v, 3) for k, v in self.breakdown.items()},
+            "peak_allocated_gib": round(self.peak_allocated_gib, 3),
+            "reserved_gib": round(self.reserved_gib, 3),
+            "cuda_context_gib": self.cuda_context_gib,
+            "required_gib": round(self.required_gib, 3),
+            "notes": self.notes,
+        }
 
 
 @dataclass
@@ -93,7 +119,7 @@ class FitReport:
     fits: bool
     headroom_gib: float
     max_micro_batch: int  # 0: not even 1 fits at this seq_len
-    max_seq_len: int      # 0: not even 128 tokens fit at micro_batch 1... at this micro_batch
+    max_seq_len: int  # 0: not even 128 tokens fit at micro_batch 1... at this micro_batch
     suggestions: list[dict] = field(default_factory=list)  # {"change": {...}, "required_gib": x, "text": "..."}
     margin_gib: float = 0.0  # kept free beyond the estimate when judging the fit
 
@@ -119,8 +145,14 @@ def _check_choice(key: str, value, choices) -> None:
         raise CorpusFtError(f"{key}: expected one of {list(choices)}, got {value!r}")
 
 
-def _layer_bytes(s: ModelShape, resid: int, targets: tuple[str, ...], lora_dropout: float = 0.0,
-                 cast_bytes: int = 2, mask_bytes: int = 1) -> int:
+def _layer_bytes(
+    s: ModelShape,
+    resid: int,
+    targets: tuple[str, ...],
+    lora_dropout: float = 0.0,
+    cast_bytes: int = 2,
+    mask_bytes: int = 1,
+) -> int:
     """Bytes per token one decoder layer saves for backward (SDPA/flash attention), its input excluded.
 
     Residual-stream tensors (the layer's state after attention, the two RMSNorm outputs) take
@@ -161,14 +193,16 @@ def method_trainable(s: ModelShape, st: dict) -> int:
     if st["method"] == "prompt":
         return n * s.hidden
     lin = s.linears()
-    return s.layers * sum(lin[t][0] if t in st["ia3_feedforward_modules"] else lin[t][1]
-                          for t in st["ia3_target_modules"])
+    return s.layers * sum(
+        lin[t][0] if t in st["ia3_feedforward_modules"] else lin[t][1] for t in st["ia3_target_modules"]
+    )
 
 
 def _parameter_bytes(s: ModelShape, st: dict, targets: tuple[str, ...]) -> dict[str, float]:
     """Bytes of weights, adapters, their gradients and optimizer states, and the trainable count."""
-    method, precision, upcast, lora_r, optimizer = (st[k] for k in ("method", "precision", "upcast", "lora_r",
-                                                                    "optimizer"))
+    method, precision, upcast, lora_r, optimizer = (
+        st[k] for k in ("method", "precision", "upcast", "lora_r", "optimizer")
+    )
     low = 4 if precision == "fp32" else 2  # the trainer loads lora/full bases in the compute dtype
     embed_b = 4 if (upcast or precision == "fp32") else 2  # prepare_model_for_kbit_training upcasts these
     nl = s.linear_params
@@ -185,8 +219,14 @@ def _parameter_bytes(s: ModelShape, st: dict, targets: tuple[str, ...]) -> dict[
         trainable, train_b = s.layers * sum(lora_r * (lin[t][0] + lin[t][1]) for t in targets), 4
         adapters = trainable * train_b
     state_b = {"adamw_torch": 2 * train_b, "paged_adamw_32bit": 8, "adamw_8bit": 2, "paged_adamw_8bit": 2}[optimizer]
-    return {"weights": weights, "adapters": adapters, "gradients": trainable * train_b,
-            "optimizer": trainable * state_b, "trainable": trainable, "layer_weights": linear / s.layers}
+    return {
+        "weights": weights,
+        "adapters": adapters,
+        "gradients": trainable * train_b,
+        "optimizer": trainable * state_b,
+        "trainable": trainable,
+        "layer_weights": linear / s.layers,
+    }
 
 
 def _activation_bytes(s: ModelShape, st: dict, targets: tuple[str, ...]) -> tuple[float, float]:
@@ -197,12 +237,14 @@ def _activation_bytes(s: ModelShape, st: dict, targets: tuple[str, ...]) -> tupl
     keys = seq + (nvt if method == "prefix" else 0)
     tokens, fp32, lora = seq * mb, st["upcast"] or st["precision"] == "fp32", method in ("qlora", "lora")
     resid = 4 if fp32 else 2  # residual stream in fp32 after the upcast (fp32 norms) or in fp32 training
-    per_token = _layer_bytes(s, resid, targets if lora else (), st["lora_dropout"] if lora else 0.0,
-                             cast_bytes=2 if lora else 0)
+    per_token = _layer_bytes(
+        s, resid, targets if lora else (), st["lora_dropout"] if lora else 0.0, cast_bytes=2 if lora else 0
+    )
     if method == "ia3":  # each scaled output (input, for feed-forward modules) is saved for the scale's gradient
         lin = s.linears()
-        per_token += 2 * sum(lin[t][0] if t in st["ia3_feedforward_modules"] else lin[t][1]
-                             for t in st["ia3_target_modules"])
+        per_token += 2 * sum(
+            lin[t][0] if t in st["ia3_feedforward_modules"] else lin[t][1] for t in st["ia3_target_modules"]
+        )
     layer = tokens * per_token
     if method == "prefix":  # the prefix's keys and values, expanded to the batch, in every layer
         layer += mb * nvt * 2 * s.kv_heads * s.hd * resid
@@ -225,13 +267,31 @@ def _activation_bytes(s: ModelShape, st: dict, targets: tuple[str, ...]) -> tupl
     return saved + max(CKPT_LAYERS * layer - logits, 0.0), logits
 
 
-def estimate(model: str | os.PathLike | ModelShape, *, method: str = "qlora", seq_len: int = 2048,
-             micro_batch: int = 1, grad_accum: int = 1, lora_r: int = 16, target_modules="all-linear",
-             gradient_checkpointing: bool = True, optimizer: str = "adamw_torch", precision: str = "bf16",
-             liger: bool = True, packing: bool = True, num_gpus: int = 1, sharding: str = "none",
-             lora_dropout: float = 0.0, upcast: bool = False, attention: str = "sdpa", num_virtual_tokens: int = 20,
-             prefix_projection: bool = False, prefix_hidden_size: int = 512,
-             ia3_target_modules=("k_proj", "v_proj", "down_proj"), ia3_feedforward_modules=("down_proj",)) -> Estimate:
+def estimate(
+    model: str | os.PathLike | ModelShape,
+    *,
+    method: str = "qlora",
+    seq_len: int = 2048,
+    micro_batch: int = 1,
+    grad_accum: int = 1,
+    lora_r: int = 16,
+    target_modules="all-linear",
+    gradient_checkpointing: bool = True,
+    optimizer: str = "adamw_torch",
+    precision: str = "bf16",
+    liger: bool = True,
+    packing: bool = True,
+    num_gpus: int = 1,
+    sharding: str = "none",
+    lora_dropout: float = 0.0,
+    upcast: bool = False,
+    attention: str = "sdpa",
+    num_virtual_tokens: int = 20,
+    prefix_projection: bool = False,
+    prefix_hidden_size: int = 512,
+    ia3_target_modules=("k_proj", "v_proj", "down_proj"),
+    ia3_feedforward_modules=("down_proj",),
+) -> Estimate:
     """Peak GPU memory of one training step, per GPU, for the trainer this project ships.
 
     `upcast=True, liger=False` models the common guide recipe instead: prepare_model_for_kbit_training
@@ -243,21 +303,41 @@ def estimate(model: str | os.PathLike | ModelShape, *, method: str = "qlora", se
     _check_choice("precision", precision, ("bf16", "fp16", "fp32"))
     _check_choice("sharding", sharding, SHARDINGS)
     _check_choice("attention", attention, ATTENTIONS)
-    for key, value in (("seq_len", seq_len), ("micro_batch", micro_batch), ("grad_accum", grad_accum),
-                       ("lora_r", lora_r), ("num_gpus", num_gpus)):
+    for key, value in (
+        ("seq_len", seq_len),
+        ("micro_batch", micro_batch),
+        ("grad_accum", grad_accum),
+        ("lora_r", lora_r),
+        ("num_gpus", num_gpus),
+    ):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise CorpusFtError(f"{key}: must be a positive integer, got {value!r}")
     if num_gpus > 1 and sharding == "none":
         raise CorpusFtError(f"num_gpus={num_gpus} with sharding='none': set sharding to 'ddp' or 'fsdp'")
     targets = _targets(target_modules)
-    settings = dict(method=method, seq_len=seq_len, micro_batch=micro_batch, grad_accum=grad_accum, lora_r=lora_r,
-                    target_modules=list(targets) if target_modules not in (None, "all-linear") else "all-linear",
-                    gradient_checkpointing=bool(gradient_checkpointing), optimizer=optimizer, precision=precision,
-                    liger=bool(liger), packing=bool(packing), num_gpus=num_gpus, sharding=sharding,
-                    lora_dropout=lora_dropout, upcast=bool(upcast), attention=attention,
-                    num_virtual_tokens=num_virtual_tokens, prefix_projection=bool(prefix_projection),
-                    prefix_hidden_size=prefix_hidden_size, ia3_target_modules=list(_targets(ia3_target_modules)),
-                    ia3_feedforward_modules=list(_targets(ia3_feedforward_modules)))
+    settings = dict(
+        method=method,
+        seq_len=seq_len,
+        micro_batch=micro_batch,
+        grad_accum=grad_accum,
+        lora_r=lora_r,
+        target_modules=list(targets) if target_modules not in (None, "all-linear") else "all-linear",
+        gradient_checkpointing=bool(gradient_checkpointing),
+        optimizer=optimizer,
+        precision=precision,
+        liger=bool(liger),
+        packing=bool(packing),
+        num_gpus=num_gpus,
+        sharding=sharding,
+        lora_dropout=lora_dropout,
+        upcast=bool(upcast),
+        attention=attention,
+        num_virtual_tokens=num_virtual_tokens,
+        prefix_projection=bool(prefix_projection),
+        prefix_hidden_size=prefix_hidden_size,
+        ia3_target_modules=list(_targets(ia3_target_modules)),
+        ia3_feedforward_modules=list(_targets(ia3_feedforward_modules)),
+    )
     notes: list[str] = []
     mem = _parameter_bytes(shape, settings, targets)
     trainable, layer_weights = mem.pop("trainable"), mem.pop("layer_weights")
@@ -273,11 +353,15 @@ def estimate(model: str | os.PathLike | ModelShape, *, method: str = "qlora", se
         if method == "qlora":
             notes.append("FSDP + QLoRA stores the 4-bit weights in a bf16 container (bnb quant_storage)")
     if method in ("prefix", "prompt", "ia3"):
-        notes.append(f"{method}: trainable parameters counted as PEFT builds them; its activation terms are "
-                     "derived, not in the GPU calibration grid")
+        notes.append(
+            f"{method}: trainable parameters counted as PEFT builds them; its activation terms are "
+            "derived, not in the GPU calibration grid"
+        )
     if lora_dropout > 0 and method in ("qlora", "lora"):
-        notes.append(f"lora_dropout={lora_dropout} keeps a dropped copy of every adapted input "
-                     "(counted exactly; not in the GPU grid)")
+        notes.append(
+            f"lora_dropout={lora_dropout} keeps a dropped copy of every adapted input "
+            "(counted exactly; not in the GPU grid)"
+        )
     act, logits = _activation_bytes(shape, settings, targets)
     if attention == "eager":
         notes.append("eager attention keeps seq x seq probabilities per head and layer (not in the calibration grid)")
@@ -288,16 +372,33 @@ def estimate(model: str | os.PathLike | ModelShape, *, method: str = "qlora", se
     grads = mem["gradients"]
     if grad_accum == 1:
         grads = max(0.0, grads - act - logits) if method == "full" else 0.0
-    breakdown = {"weights": mem["weights"], "adapters": mem["adapters"], "gradients": grads,
-                 "optimizer": mem["optimizer"], "activations": act, "logits": logits, "buffers": workspace + comm}
+    breakdown = {
+        "weights": mem["weights"],
+        "adapters": mem["adapters"],
+        "gradients": grads,
+        "optimizer": mem["optimizer"],
+        "activations": act,
+        "logits": logits,
+        "buffers": workspace + comm,
+    }
     peak = sum(breakdown.values())
     breakdown = {k: v / GIB for k, v in breakdown.items()}
     frac = RESERVED_SLACK[3] if not gradient_checkpointing else RESERVED_SLACK[2 if method == "qlora" else 1]
     reserved = peak / GIB + RESERVED_SLACK[0] + frac * (act + logits) / GIB
     if PRESETS.get(shape.name) is shape:
         notes.append(f"shape from the built-in preset {shape.name!r}")
-    return Estimate(model.name if isinstance(model, ModelShape) else str(model), settings, shape,
-                    shape.num_params, trainable, breakdown, peak / GIB, reserved, CUDA_CONTEXT_GIB, notes)
+    return Estimate(
+        model.name if isinstance(model, ModelShape) else str(model),
+        settings,
+        shape,
+        shape.num_params,
+        trainable,
+        breakdown,
+        peak / GIB,
+        reserved,
+        CUDA_CONTEXT_GIB,
+        notes,
+    )
 
 
 def _rerun(est: Estimate, **change) -> Estimate:
@@ -327,8 +428,12 @@ def _suggestions(est: Estimate, budget: float, max_micro_batch: int) -> list[dic
     if st["micro_batch"] > 1:  # the largest micro-batch that divides the current one and fits
         mb, ga = st["micro_batch"], st["grad_accum"]
         d = next((d for d in range(min(max_micro_batch, mb - 1), 1, -1) if mb % d == 0), 1)
-        candidates.append(({"micro_batch": d, "grad_accum": ga * mb // d},
-                           f"micro_batch {d} x grad_accum {ga * mb // d}: same effective batch, slower"))
+        candidates.append(
+            (
+                {"micro_batch": d, "grad_accum": ga * mb // d},
+                f"micro_batch {d} x grad_accum {ga * mb // d}: same effective batch, slower",
+            )
+        )
     if st["method"] == "lora":
         candidates.append(({"method": "qlora"}, "qlora instead of lora: 4-bit base weights"))
     if st["method"] == "full":
@@ -347,14 +452,24 @@ def _suggestions(est: Estimate, budget: float, max_micro_batch: int) -> list[dic
     if st["method"] != "qlora":
         combo["method"] = "qlora"
     if not out and combo and (required := _rerun(est, **combo).required_gib) <= budget:
-        out.append({"change": combo, "required_gib": round(required, 2),
-                    "text": "all of: " + ", ".join(f"{k}={v}" for k, v in combo.items())})
+        out.append(
+            {
+                "change": combo,
+                "required_gib": round(required, 2),
+                "text": "all of: " + ", ".join(f"{k}={v}" for k, v in combo.items()),
+            }
+        )
     # Still nothing: the fewest GPUs of this size that fit it with FSDP.
     for n in (2, 4, 8, 16) if not out and st["num_gpus"] == 1 else ():
         change = {"num_gpus": n, "sharding": "fsdp"}
         if (required := _rerun(est, **change).required_gib) <= budget:
-            out.append({"change": change, "required_gib": round(required, 2),
-                        "text": f"FSDP over {n} GPUs of this size (per GPU)"})
+            out.append(
+                {
+                    "change": change,
+                    "required_gib": round(required, 2),
+                    "text": f"FSDP over {n} GPUs of this size (per GPU)",
+                }
+            )
             break
     return out
 
@@ -367,19 +482,44 @@ def check_fit(est: Estimate, gpu: str | int | float, *, margin_gib: float = 0.0)
     fits = est.required_gib <= budget
     max_mb = _largest(lambda n: _rerun(est, micro_batch=n).required_gib <= budget, 1, max(64, st["micro_batch"]))
     steps = _largest(lambda n: _rerun(est, seq_len=128 * n).required_gib <= budget, 1, max(1024, st["seq_len"] // 128))
-    report = FitReport(gpu_gib, est.required_gib, fits, gpu_gib - est.required_gib, max(0, max_mb), 128 * max(0, steps),
-                       margin_gib=margin_gib)
+    report = FitReport(
+        gpu_gib,
+        est.required_gib,
+        fits,
+        gpu_gib - est.required_gib,
+        max(0, max_mb),
+        128 * max(0, steps),
+        margin_gib=margin_gib,
+    )
     if not fits:
         report.suggestions = _suggestions(est, budget, report.max_micro_batch)
     return report
 
 
 # The TrainConfig fields the estimator reads (`corpus-ft estimate` offers exactly these as options).
-ESTIMATED_FIELDS = ("method", "seq_len", "micro_batch", "grad_accum", "lora_r", "target_modules", "lora_dropout",
-                    "num_virtual_tokens", "prefix_projection", "prefix_hidden_size", "ia3_target_modules",
-                    "ia3_feedforward_modules",
-                    "gradient_checkpointing", "optimizer", "precision", "liger", "packing", "attn_implementation",
-                    "num_gpus", "sharding", "gpu")
+ESTIMATED_FIELDS = (
+    "method",
+    "seq_len",
+    "micro_batch",
+    "grad_accum",
+    "lora_r",
+    "target_modules",
+    "lora_dropout",
+    "num_virtual_tokens",
+    "prefix_projection",
+    "prefix_hidden_size",
+    "ia3_target_modules",
+    "ia3_feedforward_modules",
+    "gradient_checkpointing",
+    "optimizer",
+    "precision",
+    "liger",
+    "packing",
+    "attn_implementation",
+    "num_gpus",
+    "sharding",
+    "gpu",
+)
 FASTEST_MARGIN = 0.10  # checkpointing goes off only when the run fits without it with this share of the GPU to spare
 
 
@@ -387,9 +527,9 @@ FASTEST_MARGIN = 0.10  # checkpointing goes off only when the run fits without i
 class Plan:
     """The estimator's one answer for a training config on a model: the settings it planned, the breakdown, the fit."""
 
-    config: TrainConfig      # gradient_checkpointing, precision and liger resolved as a GPU run resolves them
+    config: TrainConfig  # gradient_checkpointing, precision and liger resolved as a GPU run resolves them
     estimate: Estimate
-    fit: FitReport | None    # None: no GPU to check against (none named, none visible)
+    fit: FitReport | None  # None: no GPU to check against (none named, none visible)
 
     def to_dict(self) -> dict:
         return {**self.estimate.to_dict(), "fit": self.fit.to_dict() if self.fit else None}
@@ -397,9 +537,11 @@ class Plan:
     def headline(self) -> str:
         """One line, the same in `corpus-ft estimate` and `train`'s pre-flight: what it needs and whether it fits."""
         st, e = self.estimate.settings, self.estimate
-        line = (f"{e.model}: {st['method']}, seq_len {st['seq_len']} x micro_batch {st['micro_batch']}, checkpointing "
-                f"{'on' if st['gradient_checkpointing'] else 'off'}, liger {'on' if st['liger'] else 'off'}: "
-                f"peak allocated {e.peak_allocated_gib:.2f} GiB, GPU memory needed {e.required_gib:.2f} GiB")
+        line = (
+            f"{e.model}: {st['method']}, seq_len {st['seq_len']} x micro_batch {st['micro_batch']}, checkpointing "
+            f"{'on' if st['gradient_checkpointing'] else 'off'}, liger {'on' if st['liger'] else 'off'}: "
+            f"peak allocated {e.peak_allocated_gib:.2f} GiB, GPU memory needed {e.required_gib:.2f} GiB"
+        )
         if self.fit is not None:
             line += f"; {'fits' if self.fit.fits else 'does NOT fit'} on {self.fit.gpu_gib:.1f} GiB"
             line += f" keeping {self.fit.margin_gib:g} GiB free" if self.fit.margin_gib else ""
@@ -424,8 +566,14 @@ def resolve_for_gpu(config: TrainConfig) -> TrainConfig:
     return config.model_copy(update=update)
 
 
-def plan(config: TrainConfig, shape: ModelShape | None = None, *, gpu: str | int | float | None = None,
-         margin_gib: float | None = None, upcast: bool = False) -> Plan:
+def plan(
+    config: TrainConfig,
+    shape: ModelShape | None = None,
+    *,
+    gpu: str | int | float | None = None,
+    margin_gib: float | None = None,
+    upcast: bool = False,
+) -> Plan:
     """THE estimator entry point: `corpus-ft estimate`, train's pre-flight, `run` and bench all call it.
 
     `shape` defaults to `config.model`'s; the GPU is `gpu`, else `config.gpu`, else the visible one, else
@@ -439,8 +587,9 @@ def plan(config: TrainConfig, shape: ModelShape | None = None, *, gpu: str | int
     if cfg.gradient_checkpointing == "auto":
         on = True
         if budget is not None:
-            without = estimate(shape, **_estimate_kwargs(cfg.model_copy(update={"gradient_checkpointing": False})),
-                               upcast=upcast)
+            without = estimate(
+                shape, **_estimate_kwargs(cfg.model_copy(update={"gradient_checkpointing": False})), upcast=upcast
+            )
             on = without.required_gib > (budget / GIB) * (1 - FASTEST_MARGIN)
         cfg = cfg.model_copy(update={"gradient_checkpointing": on})
     est = estimate(shape, **_estimate_kwargs(cfg), upcast=upcast)
@@ -460,8 +609,11 @@ def _known_shape(model: str) -> ModelShape | None:
     except CorpusFtError:
         text = str(model)
         if "/" in text and not Path(text).expanduser().exists() and not text.startswith((".", "/", "~")):
-            warnings.warn(f"memory pre-flight skipped: no cached config.json for {text!r} and no preset; "
-                          "run `corpus-ft estimate` with a preset of the same shape to check the fit", stacklevel=2)
+            warnings.warn(
+                f"memory pre-flight skipped: no cached config.json for {text!r} and no preset; "
+                "run `corpus-ft estimate` with a preset of the same shape to check the fit",
+                stacklevel=2,
+            )
             return None
         raise
 
@@ -482,17 +634,20 @@ def _visible_gpu_bytes() -> int | None:
 
 def format_no_fit(est: Estimate, report: FitReport) -> str:
     """The message a user reads when the run does not fit: the breakdown and the fixes."""
-    parts = [f"{est.model} ({est.settings['method']}, seq_len {est.settings['seq_len']}, "
-             f"micro_batch {est.settings['micro_batch']}) needs ~{report.required_gib:.1f} GiB, "
-             f"the GPU has {report.gpu_gib:.1f} GiB",
-             "breakdown: " + ", ".join(f"{k} {v:.2f}" for k, v in est.breakdown.items() if v > 0.005)]
+    parts = [
+        f"{est.model} ({est.settings['method']}, seq_len {est.settings['seq_len']}, "
+        f"micro_batch {est.settings['micro_batch']}) needs ~{report.required_gib:.1f} GiB, "
+        f"the GPU has {report.gpu_gib:.1f} GiB",
+        "breakdown: " + ", ".join(f"{k} {v:.2f}" for k, v in est.breakdown.items() if v > 0.005),
+    ]
     if report.max_micro_batch:
         parts.append(f"largest micro_batch that fits: {report.max_micro_batch}")
     if report.max_seq_len:
         parts.append(f"largest seq_len that fits at micro_batch {est.settings['micro_batch']}: {report.max_seq_len}")
     if report.suggestions:
-        parts.append("settings that fit: " + "; ".join(f"{s['text']} (~{s['required_gib']:.1f} GiB)"
-                                                       for s in report.suggestions))
+        parts.append(
+            "settings that fit: " + "; ".join(f"{s['text']} (~{s['required_gib']:.1f} GiB)" for s in report.suggestions)
+        )
     else:
         parts.append("no single setting makes it fit: use a bigger GPU, more GPUs with fsdp, or a smaller model")
     return "; ".join(parts)
@@ -528,14 +683,23 @@ def write_estimate(run_dir: str | os.PathLike, p: Plan) -> Path:
 def _labels(st: dict) -> dict[str, str]:
     """What each breakdown key holds, for people."""
     return {
-        "weights": "weights (" + {"qlora": "nf4 + double-quant constants, bf16 embeddings",
-                                  "full": "trained"}.get(st["method"], "base, frozen") + ")",
-        "adapters": {"prefix": "prefix keys/values (fp32)", "prompt": "virtual-token embeddings (fp32)",
-                     "ia3": "IA3 scales (fp32)"}.get(st["method"], "LoRA adapters (fp32)"),
+        "weights": "weights ("
+        + {"qlora": "nf4 + double-quant constants, bf16 embeddings", "full": "trained"}.get(
+            st["method"], "base, frozen"
+        )
+        + ")",
+        "adapters": {
+            "prefix": "prefix keys/values (fp32)",
+            "prompt": "virtual-token embeddings (fp32)",
+            "ia3": "IA3 scales (fp32)",
+        }.get(st["method"], "LoRA adapters (fp32)"),
         "gradients": "gradients live at the peak",
         "optimizer": f"optimizer states ({st['optimizer']})",
-        "activations": ("activations: checkpointed layer inputs + one layer recomputed"
-                        if st["gradient_checkpointing"] else "activations: every layer saved"),
+        "activations": (
+            "activations: checkpointed layer inputs + one layer recomputed"
+            if st["gradient_checkpointing"]
+            else "activations: every layer saved"
+        ),
         "logits": "logits/loss: Liger fused CE chunks" if st["liger"] else "logits/loss: full fp32 logits",
         "buffers": "4-bit dequant / sharding buffers",
     }
@@ -548,8 +712,10 @@ def print_plan(p: Plan) -> None:
 
     est, report = p.estimate, p.fit
     st = est.settings
-    title = (f"{est.model}: {st['method']}, seq_len {st['seq_len']} x micro_batch {st['micro_batch']}, "
-             f"checkpointing {'on' if st['gradient_checkpointing'] else 'off'}, liger {'on' if st['liger'] else 'off'}")
+    title = (
+        f"{est.model}: {st['method']}, seq_len {st['seq_len']} x micro_batch {st['micro_batch']}, "
+        f"checkpointing {'on' if st['gradient_checkpointing'] else 'off'}, liger {'on' if st['liger'] else 'off'}"
+    )
     table = Table(title=title)
     table.add_column("component")
     table.add_column("GiB", justify="right")
@@ -569,10 +735,14 @@ def print_plan(p: Plan) -> None:
     if report is None:
         return
     if report.fits:
-        console.print(f"[green]fits[/green] on {report.gpu_gib:.1f} GiB with {report.headroom_gib:.1f} GiB to spare; "
-                      f"largest micro_batch {report.max_micro_batch}, largest seq_len {report.max_seq_len}")
+        console.print(
+            f"[green]fits[/green] on {report.gpu_gib:.1f} GiB with {report.headroom_gib:.1f} GiB to spare; "
+            f"largest micro_batch {report.max_micro_batch}, largest seq_len {report.max_seq_len}"
+        )
         return
-    console.print(f"[red]does not fit[/red] on {report.gpu_gib:.1f} GiB: needs {report.required_gib:.1f} GiB", highlight=False)
+    console.print(
+        f"[red]does not fit[/red] on {report.gpu_gib:.1f} GiB: needs {report.required_gib:.1f} GiB", highlight=False
+    )
     if report.max_micro_batch:
         console.print(f"  largest micro_batch that fits: {report.max_micro_batch}")
     if report.max_seq_len:

@@ -39,8 +39,15 @@ class ModelShape:
     def linears(self) -> dict[str, tuple[int, int]]:
         """(in, out) of the seven projections of one decoder layer, by their PEFT names."""
         h, q, kv, f = self.hidden, self.heads * self.hd, self.kv_heads * self.hd, self.ffn
-        return {"q_proj": (h, q), "k_proj": (h, kv), "v_proj": (h, kv), "o_proj": (q, h),
-                "gate_proj": (h, f), "up_proj": (h, f), "down_proj": (f, h)}
+        return {
+            "q_proj": (h, q),
+            "k_proj": (h, kv),
+            "v_proj": (h, kv),
+            "o_proj": (q, h),
+            "gate_proj": (h, f),
+            "up_proj": (h, f),
+            "down_proj": (f, h),
+        }
 
     @property
     def linear_params(self) -> int:
@@ -68,22 +75,25 @@ def _llama(name, hidden, layers, heads, kv_heads, ffn, vocab, tied=False, head_d
 
 
 # Published sizes (the models' config.json on the hub).
-PRESETS: dict[str, ModelShape] = {s.name: s for s in [
-    _llama("llama-2-7b", 4096, 32, 32, 32, 11008, 32000),
-    _llama("llama-2-13b", 5120, 40, 40, 40, 13824, 32000),
-    _llama("llama-2-70b", 8192, 80, 64, 8, 28672, 32000),
-    _llama("llama-3.2-1b", 2048, 16, 32, 8, 8192, 128256, tied=True),
-    _llama("llama-3.2-3b", 3072, 28, 24, 8, 8192, 128256, tied=True),
-    _llama("llama-3-8b", 4096, 32, 32, 8, 14336, 128256),
-    _llama("llama-3.1-8b", 4096, 32, 32, 8, 14336, 128256),
-    _llama("llama-3-70b", 8192, 80, 64, 8, 28672, 128256),
-    _llama("llama-3.1-70b", 8192, 80, 64, 8, 28672, 128256),
-    _llama("llama-3.3-70b", 8192, 80, 64, 8, 28672, 128256),
-    _llama("mistral-7b", 4096, 32, 32, 8, 14336, 32000),
-    _llama("mistral-7b-v0.3", 4096, 32, 32, 8, 14336, 32768),
-    # The embedded default (`corpus-ft tiny-model` defaults; vocab is the tokenizer's at most).
-    _llama("tiny", 128, 2, 4, 2, 384, 4096, tied=True),
-]}
+PRESETS: dict[str, ModelShape] = {
+    s.name: s
+    for s in [
+        _llama("llama-2-7b", 4096, 32, 32, 32, 11008, 32000),
+        _llama("llama-2-13b", 5120, 40, 40, 40, 13824, 32000),
+        _llama("llama-2-70b", 8192, 80, 64, 8, 28672, 32000),
+        _llama("llama-3.2-1b", 2048, 16, 32, 8, 8192, 128256, tied=True),
+        _llama("llama-3.2-3b", 3072, 28, 24, 8, 8192, 128256, tied=True),
+        _llama("llama-3-8b", 4096, 32, 32, 8, 14336, 128256),
+        _llama("llama-3.1-8b", 4096, 32, 32, 8, 14336, 128256),
+        _llama("llama-3-70b", 8192, 80, 64, 8, 28672, 128256),
+        _llama("llama-3.1-70b", 8192, 80, 64, 8, 28672, 128256),
+        _llama("llama-3.3-70b", 8192, 80, 64, 8, 28672, 128256),
+        _llama("mistral-7b", 4096, 32, 32, 8, 14336, 32000),
+        _llama("mistral-7b-v0.3", 4096, 32, 32, 8, 14336, 32768),
+        # The embedded default (`corpus-ft tiny-model` defaults; vocab is the tokenizer's at most).
+        _llama("tiny", 128, 2, 4, 2, 384, 4096, tied=True),
+    ]
+}
 
 
 def _preset_key(name: str) -> str:
@@ -100,22 +110,30 @@ def shape_from_config(config: dict, name: str, source: str) -> ModelShape:
     try:
         heads = int(config["num_attention_heads"])
         return ModelShape(
-            name=name, hidden=int(config["hidden_size"]), layers=int(config["num_hidden_layers"]),
-            heads=heads, kv_heads=int(config.get("num_key_value_heads") or heads),
-            ffn=int(config["intermediate_size"]), vocab=int(config["vocab_size"]),
-            tied=bool(config.get("tie_word_embeddings", False)), head_dim=int(config.get("head_dim") or 0))
+            name=name,
+            hidden=int(config["hidden_size"]),
+            layers=int(config["num_hidden_layers"]),
+            heads=heads,
+            kv_heads=int(config.get("num_key_value_heads") or heads),
+            ffn=int(config["intermediate_size"]),
+            vocab=int(config["vocab_size"]),
+            tied=bool(config.get("tie_word_embeddings", False)),
+            head_dim=int(config.get("head_dim") or 0),
+        )
     except KeyError as e:
-        raise CorpusFtError(f"{source}: missing key {e.args[0]!r}; the estimator needs a Llama-style config "
-                            "(hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, vocab_size)")
+        raise CorpusFtError(
+            f"{source}: missing key {e.args[0]!r}; the estimator needs a Llama-style config "
+            "(hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, vocab_size)"
+        ) from None
     except (TypeError, ValueError) as e:
-        raise CorpusFtError(f"{source}: a size is not an integer ({e})")
+        raise CorpusFtError(f"{source}: a size is not an integer ({e})") from None
 
 
 def _read_config(path: Path, name: str) -> ModelShape:
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as e:
-        raise CorpusFtError(f"{path}: cannot read the model config ({e})")
+        raise CorpusFtError(f"{path}: cannot read the model config ({e})") from None
     if not isinstance(config, dict):
         raise CorpusFtError(f"{path}: expected a JSON object")
     config = config.get("text_config", config)  # multimodal wrappers keep the decoder here
@@ -154,14 +172,27 @@ def load_shape(model: str | os.PathLike | ModelShape) -> ModelShape:
         return PRESETS[key]
     raise CorpusFtError(
         f"unknown model {text!r}: not a directory with config.json, not in the Hugging Face cache "
-        f"({_hub_cache()}), not a preset. Presets: {', '.join(PRESETS)}")
+        f"({_hub_cache()}), not a preset. Presets: {', '.join(PRESETS)}"
+    )
 
 
 # Total memory as nvidia-smi / torch report it (MiB), for the GPUs people fine-tune on.
 GPUS_MIB: dict[str, int] = {
-    "T4": 15360, "V100-16": 16384, "V100-32": 32768, "A10G": 23028, "A10": 23028, "L4": 23034,
-    "RTX 3090": 24576, "RTX 4090": 24564, "RTX A6000": 49140, "L40S": 46068,
-    "A100-40": 40960, "A100-80": 81920, "H100-80": 81559, "H100": 81559, "H200": 143771,
+    "T4": 15360,
+    "V100-16": 16384,
+    "V100-32": 32768,
+    "A10G": 23028,
+    "A10": 23028,
+    "L4": 23034,
+    "RTX 3090": 24576,
+    "RTX 4090": 24564,
+    "RTX A6000": 49140,
+    "L40S": 46068,
+    "A100-40": 40960,
+    "A100-80": 81920,
+    "H100-80": 81559,
+    "H100": 81559,
+    "H200": 143771,
 }
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(GiB|GB|MiB|MB|G)\s*$", re.IGNORECASE)
 _UNITS = {"gib": GIB, "g": GIB, "gb": 10**9, "mib": 1 << 20, "mb": 10**6}
@@ -182,5 +213,4 @@ def parse_gpu(gpu: str | int | float) -> int:
     for name, mib in GPUS_MIB.items():
         if _gpu_key(name) == wanted:
             return mib << 20
-    raise CorpusFtError(f"unknown GPU {gpu!r}: give a size like '24GiB' or '80GB', or a name: "
-                        f"{', '.join(GPUS_MIB)}")
+    raise CorpusFtError(f"unknown GPU {gpu!r}: give a size like '24GiB' or '80GB', or a name: {', '.join(GPUS_MIB)}")

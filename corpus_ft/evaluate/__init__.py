@@ -15,8 +15,15 @@ from pathlib import Path
 
 from corpus_ft.evaluate.config import EvalConfig
 from corpus_ft.settings import KINDS
-from corpus_ft.util import CorpusFtError, atomic_dir, atomic_write_text, read_jsonl, write_jsonl, write_manifest
-from corpus_ft.util import with_run_lock
+from corpus_ft.util import (
+    CorpusFtError,
+    atomic_dir,
+    atomic_write_text,
+    read_jsonl,
+    with_run_lock,
+    write_jsonl,
+    write_manifest,
+)
 
 __all__ = ["EvalConfig", "evaluate", "load_probes"]
 
@@ -32,7 +39,7 @@ def load_probes(path: str | Path | None = None) -> list[str]:
         texts = []
         for i, row in enumerate(read_jsonl(path), 1):
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise CorpusFtError(f"{path}: record {i} has no `text` string; one {{\"text\": …}} per line")
+                raise CorpusFtError(f'{path}: record {i} has no `text` string; one {{"text": …}} per line')
             texts.append(row["text"])
     else:
         lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
@@ -44,8 +51,13 @@ def load_probes(path: str | Path | None = None) -> list[str]:
 
 
 def _collect(run_dir: Path, config: EvalConfig) -> tuple[list[dict], dict]:
-    from corpus_ft.evaluate.queries import (attach_source_text, check_queries_repo, ingested_repo, load_queries,
-                                          sample_test_split)
+    from corpus_ft.evaluate.queries import (
+        attach_source_text,
+        check_queries_repo,
+        ingested_repo,
+        load_queries,
+        sample_test_split,
+    )
 
     unknown = sorted(set(config.kinds) - set(KINDS))
     if unknown:
@@ -83,15 +95,25 @@ def _score(rows: list[dict], probes: list[str], models, config: EvalConfig, prog
             with models.side(side) as model:
                 logits[side] = scoring.probe_logits(model, tok, probes[0])
                 if side == "tuned":  # before any tuned work: a no-op tuned model is an error, not a tie
-                    facts["max_logit_diff"] = scoring.check_tuned_differs(logits["base"], logits["tuned"],
-                                                                          models.kind, models.path)
-                answers = scoring.generate(model, tok, [r["messages"] for r in gen_rows],
-                                           max_new_tokens=config.max_new_tokens, temperature=config.temperature,
-                                           top_p=config.top_p, seed=config.seed, batch_size=config.batch_size,
-                                           max_length=config.max_length, progress=step)
+                    facts["max_logit_diff"] = scoring.check_tuned_differs(
+                        logits["base"], logits["tuned"], models.kind, models.path
+                    )
+                answers = scoring.generate(
+                    model,
+                    tok,
+                    [r["messages"] for r in gen_rows],
+                    max_new_tokens=config.max_new_tokens,
+                    temperature=config.temperature,
+                    top_p=config.top_p,
+                    seed=config.seed,
+                    batch_size=config.batch_size,
+                    max_length=config.max_length,
+                    progress=step,
+                )
                 nlls = scoring.nll(model, targets, batch_size=config.batch_size, pad_id=pad, progress=step)
-                facts["probe_nll"][side] = scoring.nll(model, probe_items, batch_size=config.batch_size,
-                                                       pad_id=pad, progress=step)
+                facts["probe_nll"][side] = scoring.nll(
+                    model, probe_items, batch_size=config.batch_size, pad_id=pad, progress=step
+                )
                 del model  # a full fine-tune's base must be freed before its tuned model loads
             for r in rows:
                 r[side] = {}
@@ -131,9 +153,15 @@ def _forgetting(facts: dict, probes_path: Path, config: EvalConfig) -> dict:
 
     ppl = {s: perplexity(sum(x for x, _ in v), sum(n for _, n in v)) for s, v in facts["probe_nll"].items()}
     ratio = ppl["tuned"] / ppl["base"] if ppl["base"] else None
-    return {"probes": str(probes_path), "n": len(facts["probe_nll"]["base"]), "base_ppl": ppl["base"],
-            "tuned_ppl": ppl["tuned"], "ratio": ratio, "tolerance": config.forgetting_tolerance,
-            "flag": ratio is not None and ratio > 1 + config.forgetting_tolerance}
+    return {
+        "probes": str(probes_path),
+        "n": len(facts["probe_nll"]["base"]),
+        "base_ppl": ppl["base"],
+        "tuned_ppl": ppl["tuned"],
+        "ratio": ratio,
+        "tolerance": config.forgetting_tolerance,
+        "flag": ratio is not None and ratio > 1 + config.forgetting_tolerance,
+    }
 
 
 def _highlights(rows: list[dict], k: int = 5) -> dict:
@@ -166,7 +194,9 @@ def _fold_ratings(run_dir: Path, config: EvalConfig) -> dict:
 
     out = run_dir / "eval"
     if not (out / "results.jsonl").is_file() or not (out / "summary.json").is_file():
-        raise CorpusFtError(f"{out}: no results.jsonl/summary.json to fold ratings into; run `corpus-ft evaluate {run_dir}` first")
+        raise CorpusFtError(
+            f"{out}: no results.jsonl/summary.json to fold ratings into; run `corpus-ft evaluate {run_dir}` first"
+        )
     rows = read_jsonl(out / "results.jsonl")
     summary = json.loads((out / "summary.json").read_text())
     human = ratings.read(config.ratings, {r["id"] for r in rows})
@@ -203,25 +233,44 @@ def evaluate(run_dir: str | Path, config: EvalConfig | None = None, *, progress:
     scored_s = time.perf_counter() - started
     judged = None
     if config.judge_url:
-        judged = judge_mod.judge(rows, url=config.judge_url, model=config.judge_model, rubric_path=config.judge_rubric,
-                                 seed=config.seed, api_key_env=config.judge_api_key_env,
-                                 max_tokens=config.judge_max_tokens, cache_dir=run_dir / "cache" / "judge")
+        judged = judge_mod.judge(
+            rows,
+            url=config.judge_url,
+            model=config.judge_model,
+            rubric_path=config.judge_rubric,
+            seed=config.seed,
+            api_key_env=config.judge_api_key_env,
+            max_tokens=config.judge_max_tokens,
+            cache_dir=run_dir / "cache" / "judge",
+        )
     summary = {
-        "run_dir": str(run_dir), "base": base, "adapter": str(tuned) if tuned_kind == "adapter" else None,
+        "run_dir": str(run_dir),
+        "base": base,
+        "adapter": str(tuned) if tuned_kind == "adapter" else None,
         "tuned": {"kind": tuned_kind, "path": str(tuned), "max_abs_logit_diff": facts["max_logit_diff"]},
         "tiny_model": (Path(base) / "corpus_ft_tiny.json").is_file(),
         "device": device,
-        "decoding": {"max_new_tokens": config.max_new_tokens, "greedy": config.temperature == 0,
-                     "temperature": config.temperature, "top_p": config.top_p, "seed": config.seed,
-                     "batch_size": config.batch_size, "max_length": config.max_length},
-        "counts": {"queries": sum(r["group"] == "queries" for r in rows),
-                   "test": {k: n for k in config.kinds if (n := sum(r["kind"] == k for r in rows))},
-                   "total": len(rows)},
+        "decoding": {
+            "max_new_tokens": config.max_new_tokens,
+            "greedy": config.temperature == 0,
+            "temperature": config.temperature,
+            "top_p": config.top_p,
+            "seed": config.seed,
+            "batch_size": config.batch_size,
+            "max_length": config.max_length,
+        },
+        "counts": {
+            "queries": sum(r["group"] == "queries" for r in rows),
+            "test": {k: n for k in config.kinds if (n := sum(r["kind"] == k for r in rows))},
+            "total": len(rows),
+        },
         "missing_kinds": missing,
         "aggregate": group(rows),
         "forgetting": _forgetting(facts, probes_path, config),
         "adapter_check": {"max_abs_logit_diff": facts["max_logit_diff"]},  # kept for readers of older summaries
-        "judge": judged, "human": None, "highlights": _highlights(rows),
+        "judge": judged,
+        "human": None,
+        "highlights": _highlights(rows),
         "timing": {"seconds": round(scored_s, 2), "queries_per_s": round(len(rows) / scored_s, 3)},
     }
     inputs = {tuned_kind: tuned, "probes": probes_path}

@@ -23,9 +23,14 @@ _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
 def render(rubric: str, row: dict, answer_a: str, answer_b: str) -> str:
     from corpus_ft.evaluate.queries import span
 
-    values = {"query": row["prompt"] or "", "span": span(row["source"]) or "no source recorded",
-              "source": row.get("source_text") or "(not available)", "reference": row.get("reference") or "",
-              "answer_a": answer_a or "(empty)", "answer_b": answer_b or "(empty)"}
+    values = {
+        "query": row["prompt"] or "",
+        "span": span(row["source"]) or "no source recorded",
+        "source": row.get("source_text") or "(not available)",
+        "reference": row.get("reference") or "",
+        "answer_a": answer_a or "(empty)",
+        "answer_b": answer_b or "(empty)",
+    }
     for key, value in values.items():
         rubric = rubric.replace("{{" + key + "}}", value)
     return rubric
@@ -72,14 +77,26 @@ def parse(text: str) -> dict:
         if pref not in ("A", "B", "TIE"):
             mean_a, mean_b = sum(a.values()), sum(b.values())
             pref = "A" if mean_a > mean_b else "B" if mean_b > mean_a else "TIE"
-        return {"A": a, "B": b, "preferred": "tie" if pref == "TIE" else pref,
-                "reason": str(keys.get("reason", ""))[:500]}
-    return {"error": "unparseable: no JSON object with 1-5 scores for A and B on "
-                     + ", ".join(CRITERIA)}
+        return {
+            "A": a,
+            "B": b,
+            "preferred": "tie" if pref == "TIE" else pref,
+            "reason": str(keys.get("reason", ""))[:500],
+        }
+    return {"error": "unparseable: no JSON object with 1-5 scores for A and B on " + ", ".join(CRITERIA)}
 
 
-def judge(rows: list[dict], *, url: str, model: str, rubric_path: Path | None, seed: int,
-          api_key_env: str, max_tokens: int, cache_dir: Path | None) -> dict:
+def judge(
+    rows: list[dict],
+    *,
+    url: str,
+    model: str,
+    rubric_path: Path | None,
+    seed: int,
+    api_key_env: str,
+    max_tokens: int,
+    cache_dir: Path | None,
+) -> dict:
     """Add `judge` to every row that has two answers; returns counts for the summary."""
     from corpus_ft.generate.openai import OpenAIClient
 
@@ -108,8 +125,13 @@ def judge(rows: list[dict], *, url: str, model: str, rubric_path: Path | None, s
             counts["unparseable"] += 1
             continue
         label = {"A": order[0], "B": order[1], "tie": "tie"}
-        r["judge"] = {"order": order, label["A"]: parsed["A"], label["B"]: parsed["B"],
-                      "preferred": label[parsed["preferred"]], "reason": parsed["reason"]}
+        r["judge"] = {
+            "order": order,
+            label["A"]: parsed["A"],
+            label["B"]: parsed["B"],
+            "preferred": label[parsed["preferred"]],
+            "reason": parsed["reason"],
+        }
         r["base"]["judge"] = sum(parsed["A" if order[0] == "base" else "B"].values()) / len(CRITERIA)
         r["tuned"]["judge"] = sum(parsed["A" if order[0] == "tuned" else "B"].values()) / len(CRITERIA)
         counts["judged"] += 1

@@ -57,8 +57,7 @@ def answer_metrics(answer: str | None, reference: str | None, keywords: list[str
     """All text metrics of one answer; a metric without its input is None, never 0."""
     if answer is None:
         return {}
-    out = {"length_words": len(answer.split()),
-           "keyword_recall": keyword_recall(answer, keywords)}
+    out = {"length_words": len(answer.split()), "keyword_recall": keyword_recall(answer, keywords)}
     if reference:
         out["rougeL"] = rouge_l(answer, reference)
         out["f1"] = token_f1(answer, reference)
@@ -132,5 +131,7 @@ def group(rows: list[dict]) -> dict:
     for g in ("queries", "test"):  # the queries file and the held-out test split
         if sub := [r for r in rows if r["group"] == g]:
             out[g] = aggregate(sub)
-    return out | {"kinds": {k: aggregate(v) for k, v in sorted(by_kind.items())},
-                  "tags": {t: aggregate(v) for t, v in sorted(by_tag.items())}}
+    return out | {
+        "kinds": {k: aggregate(v) for k, v in sorted(by_kind.items())},
+        "tags": {t: aggregate(v) for t, v in sorted(by_tag.items())},
+    }

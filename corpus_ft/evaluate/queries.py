@@ -19,12 +19,31 @@ FIELDS = {"id", "query", "reference", "keywords", "identifiers", "tags", "source
 _SPAN = re.compile(r"^(?P<path>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
 
 
-def _query(*, id: str, kind: str, origin: str, prompt: str | None, messages: list[dict] | None,
-           reference: str | None, keywords: list[str], tags: list[str], source: dict | None,
-           source_text: str | None = None) -> dict:
-    return {"id": id, "kind": kind, "origin": origin, "prompt": prompt, "messages": messages,
-            "reference": reference, "keywords": keywords, "tags": tags, "source": source,
-            "source_text": source_text}
+def _query(
+    *,
+    id: str,
+    kind: str,
+    origin: str,
+    prompt: str | None,
+    messages: list[dict] | None,
+    reference: str | None,
+    keywords: list[str],
+    tags: list[str],
+    source: dict | None,
+    source_text: str | None = None,
+) -> dict:
+    return {
+        "id": id,
+        "kind": kind,
+        "origin": origin,
+        "prompt": prompt,
+        "messages": messages,
+        "reference": reference,
+        "keywords": keywords,
+        "tags": tags,
+        "source": source,
+        "source_text": source_text,
+    }
 
 
 def _str_list(value: Any, where: str, key: str) -> list[str]:
@@ -47,7 +66,9 @@ def _source(value: Any, where: str) -> dict | None:
         return {"path": value.strip(), "start_line": None, "end_line": None}
     if isinstance(value, dict) and isinstance(value.get("path"), str):
         return {"path": value["path"], "start_line": value.get("start_line"), "end_line": value.get("end_line")}
-    raise CorpusFtError(f"{where}: `source` must be `path`, `path:start-end` or {{path, start_line, end_line}}, got {value!r}")
+    raise CorpusFtError(
+        f"{where}: `source` must be `path`, `path:start-end` or {{path, start_line, end_line}}, got {value!r}"
+    )
 
 
 def _from_entry(entry: Any, where: str, system_prompt: str | None) -> dict:
@@ -55,7 +76,9 @@ def _from_entry(entry: Any, where: str, system_prompt: str | None) -> dict:
         raise CorpusFtError(f"{where}: each query must be a mapping with a `query` key, got {type(entry).__name__}")
     unknown = sorted(set(entry) - FIELDS)
     if unknown:
-        raise CorpusFtError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {', '.join(sorted(FIELDS))}")
+        raise CorpusFtError(
+            f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {', '.join(sorted(FIELDS))}"
+        )
     query = entry.get("query")
     if not isinstance(query, str) or not query.strip():
         raise CorpusFtError(f"{where}: missing `query` (a non-empty string); every entry needs the question to ask")
@@ -65,11 +88,21 @@ def _from_entry(entry: Any, where: str, system_prompt: str | None) -> dict:
     system = entry.get("system", system_prompt)
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": query}]
     qid = str(entry.get("id") or "query-" + sha256_text(query)[:12])
-    keywords = _str_list(entry.get("keywords"), where, "keywords") + _str_list(entry.get("identifiers"), where, "identifiers")
-    return _query(id=qid, kind="query", origin=where, prompt=query, messages=messages,
-                  reference=reference or None, keywords=keywords,
-                  tags=_str_list(entry.get("tags"), where, "tags"), source=_source(entry.get("source"), where),
-                  source_text=entry.get("context"))
+    keywords = _str_list(entry.get("keywords"), where, "keywords") + _str_list(
+        entry.get("identifiers"), where, "identifiers"
+    )
+    return _query(
+        id=qid,
+        kind="query",
+        origin=where,
+        prompt=query,
+        messages=messages,
+        reference=reference or None,
+        keywords=keywords,
+        tags=_str_list(entry.get("tags"), where, "tags"),
+        source=_source(entry.get("source"), where),
+        source_text=entry.get("context"),
+    )
 
 
 def _load_yaml(path: Path) -> list[tuple[Any, int]]:
@@ -95,8 +128,9 @@ def _load_yaml(path: Path) -> list[tuple[Any, int]]:
         node = next(v for k, v in node.value if k.value == "queries")
         data = data["queries"]
     if not isinstance(data, list):
-        raise CorpusFtError(f"{path}:1: expected a list of queries (or `queries:` holding one), "
-                            f"each a mapping with a `query` key")
+        raise CorpusFtError(
+            f"{path}:1: expected a list of queries (or `queries:` holding one), each a mapping with a `query` key"
+        )
     return [(entry, item.start_mark.line + 1) for entry, item in zip(data, node.value)]
 
 
@@ -115,7 +149,9 @@ def load_queries(path: str | Path, system_prompt: str | None = None) -> list[dic
     seen: dict[str, str] = {}
     for q in queries:
         if q["id"] in seen:
-            raise CorpusFtError(f"{q['origin']}: duplicate id {q['id']!r} (first at {seen[q['id']]}); ids must be unique")
+            raise CorpusFtError(
+                f"{q['origin']}: duplicate id {q['id']!r} (first at {seen[q['id']]}); ids must be unique"
+            )
         seen[q["id"]] = q["origin"]
     if not queries:
         raise CorpusFtError(f"{path}: no queries in the file")
@@ -129,8 +165,17 @@ def _from_record(rec: dict, where: str) -> dict:
     tags = [meta["language"]] if meta.get("language") else []
     keywords = _str_list(meta.get("keywords") or meta.get("identifiers"), where, "meta.keywords")
     if kind == "paragraphs":
-        return _query(id=rec["id"], kind=kind, origin=where, prompt=None, messages=None,
-                      reference=rec.get("text"), keywords=[], tags=tags, source=source)
+        return _query(
+            id=rec["id"],
+            kind=kind,
+            origin=where,
+            prompt=None,
+            messages=None,
+            reference=rec.get("text"),
+            keywords=[],
+            tags=tags,
+            source=source,
+        )
     messages = rec.get("messages") or []
     if not messages or messages[-1].get("role") != "assistant":
         raise CorpusFtError(f"{where}: a {kind} record must end with an assistant message; rebuild the dataset")
@@ -141,8 +186,17 @@ def _from_record(rec: dict, where: str) -> dict:
     if kind == "keywords" and not keywords:
         keywords = [k.strip(" -*•") for k in re.split(r"[,\n;]", reference) if k.strip(" -*•")]
     user = next((m["content"] for m in reversed(prompt_msgs) if m.get("role") == "user"), "")
-    return _query(id=rec["id"], kind=kind, origin=where, prompt=user, messages=prompt_msgs,
-                  reference=reference, keywords=keywords, tags=tags, source=source)
+    return _query(
+        id=rec["id"],
+        kind=kind,
+        origin=where,
+        prompt=user,
+        messages=prompt_msgs,
+        reference=reference,
+        keywords=keywords,
+        tags=tags,
+        source=source,
+    )
 
 
 def sample_test_split(run_dir: str | Path, kinds: list[str], n: int, seed: int) -> tuple[list[dict], dict[str, str]]:
@@ -185,8 +239,11 @@ def attach_source_text(run_dir: str | Path, queries: list[dict], max_chars: int 
     import pyarrow.parquet as pq
 
     paths = {q["source"]["path"] for q in todo}
-    units = [u for u in pq.read_table(units_path, columns=["id", "path", "text", "start_line", "end_line"]).to_pylist()
-             if u["path"] in paths]
+    units = [
+        u
+        for u in pq.read_table(units_path, columns=["id", "path", "text", "start_line", "end_line"]).to_pylist()
+        if u["path"] in paths
+    ]
     by_id = {u["id"]: u for u in units}
     for q in todo:
         src = q["source"]
@@ -194,12 +251,22 @@ def attach_source_text(run_dir: str | Path, queries: list[dict], max_chars: int 
         if (unit := by_id.get(src.get("unit_id"))) is not None:
             q["source_text"] = _lines(unit, start, end)[:max_chars]
             continue
-        hits = sorted((u for u in units if u["path"] == src["path"]
-                       and (not start or (u["start_line"] <= end and u["end_line"] >= start))),
-                      key=lambda u: u["start_line"])
+        hits = sorted(
+            (
+                u
+                for u in units
+                if u["path"] == src["path"] and (not start or (u["start_line"] <= end and u["end_line"] >= start))
+            ),
+            key=lambda u: u["start_line"],
+        )
         # nested units (a method inside its class) would repeat text: keep the outermost
-        outer = [u for u in hits if not any(o is not u and o["start_line"] <= u["start_line"]
-                                            and o["end_line"] >= u["end_line"] for o in hits)]
+        outer = [
+            u
+            for u in hits
+            if not any(
+                o is not u and o["start_line"] <= u["start_line"] and o["end_line"] >= u["end_line"] for o in hits
+            )
+        ]
         if outer:
             q["source_text"] = "\n\n".join(_lines(u, start, end) for u in outer)[:max_chars]
     from corpus_ft.redact import redact  # reports quote the repo: keep its secrets out of them
@@ -240,7 +307,8 @@ def check_queries_repo(queries: str | Path, repo: Path | None, run_dir: str | Pa
         f"{queries}: these queries are about the sample corpus, but {run_dir} was ingested from {repo}; "
         f"write queries about {repo.name}: `corpus-ft queries draft {run_dir}` writes a starter file from its "
         "held-out split to edit, then pass it as --queries (evaluate.queries in a recipe), or set evaluate.queries "
-        "to null to evaluate the held-out split only")
+        "to null to evaluate the held-out split only"
+    )
 
 
 DRAFT_HEADER = """\
@@ -254,8 +322,14 @@ DRAFT_HEADER = """\
 """
 
 
-def draft_queries(run_dir: str | Path, out: str | Path | None = None, *, per_kind: int = 10, seed: int = 0,
-                  kinds: tuple[str, ...] = ("qa", "code_summary", "keywords")) -> Path:
+def draft_queries(
+    run_dir: str | Path,
+    out: str | Path | None = None,
+    *,
+    per_kind: int = 10,
+    seed: int = 0,
+    kinds: tuple[str, ...] = ("qa", "code_summary", "keywords"),
+) -> Path:
     """Write a starter queries YAML from the held-out test split for a person to edit; returns its path."""
     import yaml
 
@@ -264,11 +338,20 @@ def draft_queries(run_dir: str | Path, out: str | Path | None = None, *, per_kin
     rows, missing = sample_test_split(run_dir, list(kinds), per_kind, seed)
     rows = [r for r in rows if r["prompt"]]
     if not rows:
-        raise CorpusFtError(f"{run_dir}: no held-out {'/'.join(kinds)} records to draft from "
-                            f"({'; '.join(missing.values()) or 'the test splits are empty'}); build the datasets first")
-    entries = [{"query": r["prompt"], "reference": r["reference"], "keywords": r["keywords"][:3],
-                "tags": [r["kind"], *r["tags"]], **({"source": span(r["source"])} if r["source"] else {})}
-               for r in rows]
+        raise CorpusFtError(
+            f"{run_dir}: no held-out {'/'.join(kinds)} records to draft from "
+            f"({'; '.join(missing.values()) or 'the test splits are empty'}); build the datasets first"
+        )
+    entries = [
+        {
+            "query": r["prompt"],
+            "reference": r["reference"],
+            "keywords": r["keywords"][:3],
+            "tags": [r["kind"], *r["tags"]],
+            **({"source": span(r["source"])} if r["source"] else {}),
+        }
+        for r in rows
+    ]
     repo = ingested_repo(run_dir)
     out = Path(out) if out is not None else Path(run_dir) / "queries.draft.yaml"
     header = DRAFT_HEADER.format(repo=repo or "this repository", run_dir=run_dir)

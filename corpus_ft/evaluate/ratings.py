@@ -39,9 +39,16 @@ def to_csv(rows: list[dict], human: dict[str, list[dict]] | None = None) -> str:
     w = csv.DictWriter(buf, fieldnames=[*INFO, *HUMAN], lineterminator="\r\n")  # RFC 4180: a CR in a cell is quoted
     w.writeheader()
     for r in rows:
-        info = {"id": r["id"], "kind": r["kind"], "tags": ",".join(r["tags"]), "source": span(r["source"]),
-                "query": r["prompt"] or "(perplexity only: paragraph text)", "reference": r["reference"] or "",
-                "base_answer": r["base"].get("answer") or "", "tuned_answer": r["tuned"].get("answer") or ""}
+        info = {
+            "id": r["id"],
+            "kind": r["kind"],
+            "tags": ",".join(r["tags"]),
+            "source": span(r["source"]),
+            "query": r["prompt"] or "(perplexity only: paragraph text)",
+            "reference": r["reference"] or "",
+            "base_answer": r["base"].get("answer") or "",
+            "tuned_answer": r["tuned"].get("answer") or "",
+        }
         for h in (human or {}).get(r["id"]) or [{}]:
             row = {**info, **{k: h.get(k, "") for k in HUMAN}}
             w.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
@@ -70,7 +77,9 @@ def read(path: str | Path, known_ids: set[str]) -> dict[str, list[dict]]:
         reader = csv.DictReader(f)
         missing = [c for c in ("id", *HUMAN) if c not in (reader.fieldnames or [])]
         if missing:
-            raise CorpusFtError(f"{path}:1: missing column(s) {', '.join(missing)}; start from the ratings.csv that evaluate wrote")
+            raise CorpusFtError(
+                f"{path}:1: missing column(s) {', '.join(missing)}; start from the ratings.csv that evaluate wrote"
+            )
         start = 2
         for row in reader:
             where, start = f"{path}:{start}", reader.line_num + 1
@@ -80,10 +89,13 @@ def read(path: str | Path, known_ids: set[str]) -> dict[str, list[dict]]:
             pref = (row.get("preferred") or "").strip().lower()
             if pref and pref not in PREFERRED:
                 raise CorpusFtError(f"{where}: preferred must be one of {', '.join(PREFERRED)} or empty, got {pref!r}")
-            rating = {"rater": _unneutralise((row.get("rater") or "").strip()), "preferred": pref,
-                      "base_score": _score(row.get("base_score") or "", where, "base_score"),
-                      "tuned_score": _score(row.get("tuned_score") or "", where, "tuned_score"),
-                      "comment": _unneutralise((row.get("comment") or "").strip())}
+            rating = {
+                "rater": _unneutralise((row.get("rater") or "").strip()),
+                "preferred": pref,
+                "base_score": _score(row.get("base_score") or "", where, "base_score"),
+                "tuned_score": _score(row.get("tuned_score") or "", where, "tuned_score"),
+                "comment": _unneutralise((row.get("comment") or "").strip()),
+            }
             if any(rating[k] not in ("", None) for k in HUMAN):
                 out.setdefault(rid, []).append(rating)
     return out
@@ -92,10 +104,16 @@ def read(path: str | Path, known_ids: set[str]) -> dict[str, list[dict]]:
 def summarise(human: dict[str, list[dict]]) -> dict:
     """Rated rows, raters, mean scores and preferences, for the report's human-ratings table."""
     ratings = [h for hs in human.values() for h in hs]
+
     def mean(key):
         vals = [h[key] for h in ratings if h[key] is not None]
         return sum(vals) / len(vals) if vals else None
-    return {"rated_queries": len(human), "ratings": len(ratings),
-            "raters": sorted({h["rater"] for h in ratings if h["rater"]}),
-            "base_score": mean("base_score"), "tuned_score": mean("tuned_score"),
-            "preferred": {p: sum(h["preferred"] == p for h in ratings) for p in PREFERRED}}
+
+    return {
+        "rated_queries": len(human),
+        "ratings": len(ratings),
+        "raters": sorted({h["rater"] for h in ratings if h["rater"]}),
+        "base_score": mean("base_score"),
+        "tuned_score": mean("tuned_score"),
+        "preferred": {p: sum(h["preferred"] == p for h in ratings) for p in PREFERRED},
+    }

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from html import escape as html_escape
 import re
 from functools import lru_cache
+from html import escape as html_escape
 from pathlib import Path
 
 from corpus_ft.evaluate.metrics import BETTER, METRICS
@@ -58,9 +58,13 @@ def _fence(text: str) -> str:
 def _env(autoescape: bool):
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=autoescape,
-                             undefined=jinja2.ChainableUndefined, keep_trailing_newline=True,
-                             finalize=None if autoescape else _md_escape)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=autoescape,
+        undefined=jinja2.ChainableUndefined,
+        keep_trailing_newline=True,
+        finalize=None if autoescape else _md_escape,
+    )
     env.filters.update(num=num, cell=_cell, fence=_fence)
     env.globals.update(cmp=cmp, span=span)
     return env
@@ -69,15 +73,23 @@ def _env(autoescape: bool):
 def _context(summary: dict, rows: list[dict]) -> dict:
     agg = summary["aggregate"]
     table = [("all", agg["all"])]
-    table += [(f"{g}: {'queries file' if g == 'queries' else 'held-out test split'}", agg[g])
-              for g in ("queries", "test") if g in agg]
+    table += [
+        (f"{g}: {'queries file' if g == 'queries' else 'held-out test split'}", agg[g])
+        for g in ("queries", "test")
+        if g in agg
+    ]
     table += [(f"kind: {k}", a) for k, a in agg["kinds"].items()]
     table += [(f"tag: {t}", a) for t, a in agg["tags"].items()]
     by_id = {r["id"]: r for r in rows}
-    return {"s": summary, "rows": rows, "table": table, "metrics": METRICS,
-            "anchors": {r["id"]: f"q-{i + 1}" for i, r in enumerate(rows)},
-            "better": [by_id[i] for i in summary["highlights"]["better"] if i in by_id],
-            "worse": [by_id[i] for i in summary["highlights"]["worse"] if i in by_id]}
+    return {
+        "s": summary,
+        "rows": rows,
+        "table": table,
+        "metrics": METRICS,
+        "anchors": {r["id"]: f"q-{i + 1}" for i, r in enumerate(rows)},
+        "better": [by_id[i] for i in summary["highlights"]["better"] if i in by_id],
+        "worse": [by_id[i] for i in summary["highlights"]["worse"] if i in by_id],
+    }
 
 
 def html(summary: dict, rows: list[dict]) -> str:

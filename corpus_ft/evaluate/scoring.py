@@ -35,12 +35,16 @@ def resolve_base(tuned: Path, kind: str, base: str | None, run_dir: Path) -> str
     if kind == "adapter":
         cfg_path, key = tuned / "adapter_config.json", "base_model_name_or_path"
         if not cfg_path.is_file():
-            raise CorpusFtError(f"{cfg_path}: not found; train first (`corpus-ft train {run_dir}`) or pass --adapter DIR")
+            raise CorpusFtError(
+                f"{cfg_path}: not found; train first (`corpus-ft train {run_dir}`) or pass --adapter DIR"
+            )
     else:
         cfg_path, key = tuned.parent / "train_config.json", "model"
         if base is None and not cfg_path.is_file():
-            raise CorpusFtError(f"{cfg_path}: not found, so the base of the full model {tuned} is unknown; "
-                                "pass --base MODEL (the model it was fine-tuned from)")
+            raise CorpusFtError(
+                f"{cfg_path}: not found, so the base of the full model {tuned} is unknown; "
+                "pass --base MODEL (the model it was fine-tuned from)"
+            )
     if base is None:
         try:
             base = json.loads(cfg_path.read_text())[key]
@@ -159,14 +163,34 @@ def prompt_text(tokenizer, messages: list[dict]) -> str:
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
-def generate(model, tokenizer, prompts: list[list[dict]], *, max_new_tokens: int, temperature: float,
-             top_p: float, seed: int, batch_size: int, max_length: int, progress=None) -> list[dict]:
+def generate(
+    model,
+    tokenizer,
+    prompts: list[list[dict]],
+    *,
+    max_new_tokens: int,
+    temperature: float,
+    top_p: float,
+    seed: int,
+    batch_size: int,
+    max_length: int,
+    progress=None,
+) -> list[dict]:
     """Answers for chat prompts, batched with left padding; greedy when temperature is 0."""
     from corpus_ft.model.generate import generate as complete
 
-    done = complete(model, tokenizer, [prompt_text(tokenizer, m) for m in prompts], max_new_tokens=max_new_tokens,
-                    temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size,
-                    max_prompt_tokens=max_length - max_new_tokens, progress=progress)
+    done = complete(
+        model,
+        tokenizer,
+        [prompt_text(tokenizer, m) for m in prompts],
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        seed=seed,
+        batch_size=batch_size,
+        max_prompt_tokens=max_length - max_new_tokens,
+        progress=progress,
+    )
     return [{"answer": c.text.strip(), "new_tokens": c.completion_tokens} for c in done]
 
 
@@ -179,16 +203,22 @@ def encode_target(tokenizer, messages: list[dict] | None, reference: str, max_le
         return ids[:max_length], 1
     prompt = prompt_text(tokenizer, messages)
     full = tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": reference}], tokenize=False)
-    completion = full[len(prompt):] if full.startswith(prompt) else reference + (tokenizer.eos_token or "")
+    completion = full[len(prompt) :] if full.startswith(prompt) else reference + (tokenizer.eos_token or "")
     p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     c_ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
-    keep_prompt = min(len(p_ids), max(1, max_length - len(c_ids)), max_length // 2) if len(p_ids) + len(c_ids) > max_length else len(p_ids)
-    p_ids = p_ids[len(p_ids) - keep_prompt:]
-    c_ids = c_ids[:max_length - len(p_ids)]
+    keep_prompt = (
+        min(len(p_ids), max(1, max_length - len(c_ids)), max_length // 2)
+        if len(p_ids) + len(c_ids) > max_length
+        else len(p_ids)
+    )
+    p_ids = p_ids[len(p_ids) - keep_prompt :]
+    c_ids = c_ids[: max_length - len(p_ids)]
     return p_ids + c_ids, len(p_ids)
 
 
-def nll(model, items: list[tuple[list[int], int]], *, batch_size: int, pad_id: int, progress=None) -> list[tuple[float, int]]:
+def nll(
+    model, items: list[tuple[list[int], int]], *, batch_size: int, pad_id: int, progress=None
+) -> list[tuple[float, int]]:
     """Summed negative log-likelihood and token count of each item's target part."""
     import torch
     import torch.nn.functional as F
@@ -196,21 +226,22 @@ def nll(model, items: list[tuple[list[int], int]], *, batch_size: int, pad_id: i
     out: list[tuple[float, int]] = [(0.0, 0)] * len(items)
     order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
     for b in range(0, len(order), batch_size):
-        idx = order[b:b + batch_size]
+        idx = order[b : b + batch_size]
         width = max(len(items[i][0]) for i in idx)
         ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
         mask = torch.zeros((len(idx), width), dtype=torch.long)
         labels = torch.full((len(idx), width), -100, dtype=torch.long)
         for row, i in enumerate(idx):  # right padding: positions stay as in training
             seq, start = items[i]
-            ids[row, :len(seq)] = torch.tensor(seq)
-            mask[row, :len(seq)] = 1
-            labels[row, start:len(seq)] = torch.tensor(seq[start:])
+            ids[row, : len(seq)] = torch.tensor(seq)
+            mask[row, : len(seq)] = 1
+            labels[row, start : len(seq)] = torch.tensor(seq[start:])
         with torch.inference_mode():
             logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).logits.float()
             logits = logits[:, -width:]  # prompt tuning returns its virtual tokens' logits first
-        logp = F.cross_entropy(logits[:, :-1].transpose(1, 2), labels[:, 1:].to(logits.device),
-                               ignore_index=-100, reduction="none")
+        logp = F.cross_entropy(
+            logits[:, :-1].transpose(1, 2), labels[:, 1:].to(logits.device), ignore_index=-100, reduction="none"
+        )
         counts = (labels[:, 1:] != -100).sum(1)
         for row, i in enumerate(idx):
             out[i] = (float(logp[row].sum()), int(counts[row]))
@@ -223,9 +254,13 @@ def probe_logits(model, tokenizer, text: str):
     """Logits on a probe text (on the CPU), to check that tuned differs from base."""
     import torch
 
-    enc = tokenizer(text, return_tensors="pt", add_special_tokens=True, truncation=True, max_length=256).to(model.device)
+    enc = tokenizer(text, return_tensors="pt", add_special_tokens=True, truncation=True, max_length=256).to(
+        model.device
+    )
     with torch.inference_mode():
-        return model(**enc).logits[:, -enc["input_ids"].shape[1]:].float().cpu()  # without prompt tuning's virtual tokens
+        return (
+            model(**enc).logits[:, -enc["input_ids"].shape[1] :].float().cpu()
+        )  # without prompt tuning's virtual tokens
 
 
 def check_tuned_differs(base_logits, tuned_logits, kind: str, tuned: Path) -> float:
@@ -233,11 +268,17 @@ def check_tuned_differs(base_logits, tuned_logits, kind: str, tuned: Path) -> fl
     import torch
 
     if torch.equal(tuned_logits, base_logits):
-        why = ("Its LoRA B matrices are probably still zero (an untrained or freshly initialised adapter); "
-               "train it (`corpus-ft train`) or pass the right --adapter" if kind == "adapter" else
-               "It has the base's weights (not trained, or --base names the tuned model itself); "
-               "train it (`corpus-ft train --method full`) or pass the right --adapter/--base")
+        why = (
+            "Its LoRA B matrices are probably still zero (an untrained or freshly initialised adapter); "
+            "train it (`corpus-ft train`) or pass the right --adapter"
+            if kind == "adapter"
+            else "It has the base's weights (not trained, or --base names the tuned model itself); "
+            "train it (`corpus-ft train --method full`) or pass the right --adapter/--base"
+        )
         what = "adapter" if kind == "adapter" else "full fine-tune"
-        raise CorpusFtError(f"{tuned}: the {what} does not change the model (tuned and base logits are identical "
-                            f"on the probe), so every comparison would be a tie. {why}", 1)
+        raise CorpusFtError(
+            f"{tuned}: the {what} does not change the model (tuned and base logits are identical "
+            f"on the probe), so every comparison would be a tie. {why}",
+            1,
+        )
     return float((tuned_logits - base_logits).abs().max())

@@ -43,20 +43,38 @@ class GeneratorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["heuristic", "hf", "openai"] = Field(
-        "heuristic", description="heuristic: offline, no model; hf: local transformers model; openai: any OpenAI-compatible endpoint")
-    model: str | None = Field(None, description="hf: local directory or hub id; openai: the model name the endpoint serves")
+        "heuristic",
+        description="heuristic: offline, no model; hf: local transformers model; openai: any OpenAI-compatible endpoint",
+    )
+    model: str | None = Field(
+        None, description="hf: local directory or hub id; openai: the model name the endpoint serves"
+    )
     base_url: str | None = Field(None, description="openai: endpoint base URL, e.g. http://127.0.0.1:8000/v1")
-    api_key_env: str = Field("OPENAI_API_KEY", description="openai: environment variable that holds the API key (may be unset for local servers)")
-    questions_per_chunk: int = Field(2, ge=1, le=20, description="more gives more records per chunk and more near-duplicates")
+    api_key_env: str = Field(
+        "OPENAI_API_KEY",
+        description="openai: environment variable that holds the API key (may be unset for local servers)",
+    )
+    questions_per_chunk: int = Field(
+        2, ge=1, le=20, description="more gives more records per chunk and more near-duplicates"
+    )
     max_new_tokens: int = Field(256, le=32_768, ge=1, description="per generated answer or summary")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 is deterministic and cache-friendly")
-    batch_size: int = Field(8, le=4096, ge=1, description="hf: prompts per generate() call; higher is faster and uses more memory")
+    batch_size: int = Field(
+        8, le=4096, ge=1, description="hf: prompts per generate() call; higher is faster and uses more memory"
+    )
     concurrency: int = Field(8, le=1024, ge=1, description="openai: requests in flight")
     timeout_s: float = Field(60.0, le=86_400, gt=0, description="openai: per request")
-    max_retries: int = Field(5, le=100, ge=0, description="openai: retries with exponential backoff on 429/5xx/timeouts")
-    prompts: dict[str, Path] = Field(default_factory=dict, description="kind -> prompt template file overriding the built-in one")
+    max_retries: int = Field(
+        5, le=100, ge=0, description="openai: retries with exponential backoff on 429/5xx/timeouts"
+    )
+    prompts: dict[str, Path] = Field(
+        default_factory=dict, description="kind -> prompt template file overriding the built-in one"
+    )
     cache: bool = Field(True, description="openai/hf: reuse responses cached under RUN_DIR/cache/generate/")
-    grounding_check: bool = Field(True, description="hf/openai: ask the model whether the chunk supports each answer and drop unsupported pairs; one more request per pair")
+    grounding_check: bool = Field(
+        True,
+        description="hf/openai: ask the model whether the chunk supports each answer and drop unsupported pairs; one more request per pair",
+    )
 
 
 class Generator(Protocol):

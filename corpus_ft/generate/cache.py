@@ -38,11 +38,15 @@ class ResponseCache:
             self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS responses ("
-                             "key TEXT PRIMARY KEY, request TEXT NOT NULL, response TEXT NOT NULL, created REAL NOT NULL)")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS responses ("
+                "key TEXT PRIMARY KEY, request TEXT NOT NULL, response TEXT NOT NULL, created REAL NOT NULL)"
+            )
         except (OSError, sqlite3.Error) as e:
-            raise CorpusFtError(f"{self.path}: cannot open the response cache ({e}); "
-                                "delete the file or set generator.cache: false", exit_code=1) from None
+            raise CorpusFtError(
+                f"{self.path}: cannot open the response cache ({e}); delete the file or set generator.cache: false",
+                exit_code=1,
+            ) from None
         self._lock = threading.Lock()
 
     def get(self, key: str) -> str | None:
@@ -53,8 +57,10 @@ class ResponseCache:
     def put(self, key: str, response: str, request: dict | None = None) -> None:
         """Store and commit at once (autocommit), so the entry survives a crash right after."""
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO responses (key, request, response, created) VALUES (?, ?, ?, ?)",
-                             (key, json.dumps(request or {}, ensure_ascii=False), response, time.time()))
+            self._db.execute(
+                "INSERT OR REPLACE INTO responses (key, request, response, created) VALUES (?, ?, ?, ?)",
+                (key, json.dumps(request or {}, ensure_ascii=False), response, time.time()),
+            )
 
     def __len__(self) -> int:
         with self._lock:

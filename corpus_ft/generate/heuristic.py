@@ -24,21 +24,38 @@ _STEP = re.compile(r"^\s*(?:\d+[.)]|[-*+]\s+\[?\d+\]?)\s+\S")
 _ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+•])\s+\S")
 _DEFINITION = re.compile(
     r"^(?P<article>The |A |An )?(?P<term>[`\w][\w `./+-]{0,60}?) (?P<verb>is|are|means|refers to|stands for) "
-    r"(?P<rest>(?:a|an|the|one|any|some|responsible|what|how|where|when)\b.{8,})$")
+    r"(?P<rest>(?:a|an|the|one|any|some|responsible|what|how|where|when)\b.{8,})$"
+)
 _PURPOSE = re.compile(
     r"^(?P<article>The |A |An )?(?P<term>[`\w][\w `./+-]{0,60}?) "
     r"(?:is|are) (?:used (?:to|for)|useful (?:for|when)|meant (?:to|for)|designed (?:to|for)|there to)\b.{8,}$"
-    r"|^(?P<article2>The |A |An )?(?P<term2>[`\w][\w `./+-]{0,60}?) (?:lets you|allows you to|helps you|enables you to|makes it easy to)\b.{8,}$")
-_DEFAULT = re.compile(r"(?P<subj>`[^`]{2,60}`)(?: (?:setting|option|parameter|argument|flag|value|key|variable))? (?:defaults to|is `?[^ ]+`? by default|is set to .{1,40} by default)"
-                      r"|[Tt]he default (?:value )?(?:for|of) (?P<subj2>`[^`]{2,60}`|[A-Z_]{3,}) is"
-                      r"|^Default: (?P<value>.+)$")
+    r"|^(?P<article2>The |A |An )?(?P<term2>[`\w][\w `./+-]{0,60}?) (?:lets you|allows you to|helps you|enables you to|makes it easy to)\b.{8,}$"
+)
+_DEFAULT = re.compile(
+    r"(?P<subj>`[^`]{2,60}`)(?: (?:setting|option|parameter|argument|flag|value|key|variable))? (?:defaults to|is `?[^ ]+`? by default|is set to .{1,40} by default)"
+    r"|[Tt]he default (?:value )?(?:for|of) (?P<subj2>`[^`]{2,60}`|[A-Z_]{3,}) is"
+    r"|^Default: (?P<value>.+)$"
+)
 _CONDITION = re.compile(r"^(?P<word>If|When|Unless) (?P<clause>[^,;:]{12,120}), (?P<rest>.{12,})$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*\"(\[])")
 _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
-_VERB_PREFIX = {"is": "checks whether", "has": "checks whether it has", "can": "checks whether it can",
-                "to": "converts to", "on": "handles", "handle": "handles", "do": "does", "get": "returns",
-                "set": "sets", "init": "initialises", "new": "creates a new", "make": "makes", "build": "builds"}
-_VERBS = set("""accept add allow append apply assert assign authenticate authorize book build calculate call cancel
+_VERB_PREFIX = {
+    "is": "checks whether",
+    "has": "checks whether it has",
+    "can": "checks whether it can",
+    "to": "converts to",
+    "on": "handles",
+    "handle": "handles",
+    "do": "does",
+    "get": "returns",
+    "set": "sets",
+    "init": "initialises",
+    "new": "creates a new",
+    "make": "makes",
+    "build": "builds",
+}
+_VERBS = set(
+    """accept add allow append apply assert assign authenticate authorize book build calculate call cancel
 check clean clear close collect compare compute configure connect convert copy count create decode delete deserialize
 dispatch download drain emit encode enqueue ensure enrich escalate evaluate execute expire export extract fail fetch
 fill filter find finish flush format generate group handle hash import increment index init insert install list load
@@ -48,59 +65,396 @@ reject release reload remove render replace replay report request reset resolve 
 rotate route run save scan schedule score search select send serialize serve set setup sign skip sort split start
 stop store stream submit subscribe sum sync tag test track transform trigger try undo unlock unmatch update upload
 upsert use validate verify visit wait walk watch wrap write deploy debug define design develop enable disable
-manage organize organise structure customize customise extend define work handle write""".split())
-_PLAIN_VERBS = {"add", "remove", "get", "set", "create", "delete", "update", "insert", "put", "make", "build", "send",
-                "load", "save", "read", "write", "parse", "find", "fetch", "run", "handle", "check"}
-_GENERIC_HEADINGS = {"procedure", "steps", "instructions", "usage", "how to", "process", "what to do", "checklist",
-                     "example", "examples", "overview", "introduction", "details", "notes", "note", "summary",
-                     "basics", "background", "reference", "api", "contents", "table of contents", "quickstart",
-                     "answer", "question", "problem", "solution", "description", "resolution", "tip", "tips",
-                     "warning", "caveats", "discussion", "details", "more", "misc", "other"}
-_NOT_A_TERM = {"its", "it", "this", "that", "these", "those", "there", "here", "your", "our", "my", "their", "his",
-               "her", "each", "every", "we", "you", "they", "he", "she", "which", "what", "who", "if", "when", "all",
-               "one", "why", "how", "where", "result", "following", "above", "below", "same", "other", "next", "first",
-               "second", "third", "fourth", "fifth", "former", "latter", "previous", "final", "last", "idea", "trick", "question", "common", "simple", "simplest", "typical", "usual", "common question", "answer", "reason", "problem", "solution", "point", "thing", "goal",
-               "difference", "downside", "upside", "catch", "rule", "case", "way", "good", "bad", "easiest", "best",
-               "main", "only", "important", "default", "output", "code", "example", "call", "function", "value",
-               "name", "file", "line", "method", "class", "object", "type", "variable", "request", "response"}
+manage organize organise structure customize customise extend define work handle write""".split()
+)
+_PLAIN_VERBS = {
+    "add",
+    "remove",
+    "get",
+    "set",
+    "create",
+    "delete",
+    "update",
+    "insert",
+    "put",
+    "make",
+    "build",
+    "send",
+    "load",
+    "save",
+    "read",
+    "write",
+    "parse",
+    "find",
+    "fetch",
+    "run",
+    "handle",
+    "check",
+}
+_GENERIC_HEADINGS = {
+    "procedure",
+    "steps",
+    "instructions",
+    "usage",
+    "how to",
+    "process",
+    "what to do",
+    "checklist",
+    "example",
+    "examples",
+    "overview",
+    "introduction",
+    "details",
+    "notes",
+    "note",
+    "summary",
+    "basics",
+    "background",
+    "reference",
+    "api",
+    "contents",
+    "table of contents",
+    "quickstart",
+    "answer",
+    "question",
+    "problem",
+    "solution",
+    "description",
+    "resolution",
+    "tip",
+    "tips",
+    "warning",
+    "caveats",
+    "discussion",
+    "more",
+    "misc",
+    "other",
+}
+_NOT_A_TERM = {
+    "its",
+    "it",
+    "this",
+    "that",
+    "these",
+    "those",
+    "there",
+    "here",
+    "your",
+    "our",
+    "my",
+    "their",
+    "his",
+    "her",
+    "each",
+    "every",
+    "we",
+    "you",
+    "they",
+    "he",
+    "she",
+    "which",
+    "what",
+    "who",
+    "if",
+    "when",
+    "all",
+    "one",
+    "why",
+    "how",
+    "where",
+    "result",
+    "following",
+    "above",
+    "below",
+    "same",
+    "other",
+    "next",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "former",
+    "latter",
+    "previous",
+    "final",
+    "last",
+    "idea",
+    "trick",
+    "question",
+    "common",
+    "simple",
+    "simplest",
+    "typical",
+    "usual",
+    "common question",
+    "answer",
+    "reason",
+    "problem",
+    "solution",
+    "point",
+    "thing",
+    "goal",
+    "difference",
+    "downside",
+    "upside",
+    "catch",
+    "rule",
+    "case",
+    "way",
+    "good",
+    "bad",
+    "easiest",
+    "best",
+    "main",
+    "only",
+    "important",
+    "default",
+    "output",
+    "code",
+    "example",
+    "call",
+    "function",
+    "value",
+    "name",
+    "file",
+    "line",
+    "method",
+    "class",
+    "object",
+    "type",
+    "variable",
+    "request",
+    "response",
+}
 _DETERMINERS = {"a", "an", "the", "to", "your", "with", "from", "for", "on", "in", "into", "up", "out", "down", "off"}
-_CLAUSE_WORDS = {"that", "which", "who", "whom", "believe", "believes", "think", "thinks", "say", "says", "said", "know",
-                 "knows", "hope", "feel", "feels", "recommend", "recommends", "suggest", "suggests"}
-_ASKS = re.compile(r"^(?:what|why|how|when|where|which|who|whose|is|are|can|could|does|do|did|should|will|would|may|must|"
-                   r"has|have)\b", re.I)
-_PROPER = {"Python", "GitHub", "Git", "Linux", "Windows", "Docker", "Kubernetes", "Redis", "PostgreSQL", "Django",
-           "Flask", "Celery", "Jinja", "OAuth", "JSON", "YAML", "HTTP", "HTTPS", "SSL", "TLS", "SQL", "CLI", "API"}
-_ADVERBS = {"also", "now", "only", "still", "then", "just", "even", "already", "currently", "usually", "always",
-            "often", "never", "typically", "additionally", "instead", "therefore", "thus"}
-_CONTINUES = re.compile(r"^(?:for other|other |also|however|similarly|in addition|additionally|alternatively|otherwise|"
-                        r"or |but |and |it is also|you can also|you may also|you might also|this |these |that |those |it |they |then |instead|"
-                        r"finally|likewise|as (?:such|well|a result)|in this case|in that case|after that|for example|for instance|"
-                        r"you might have noticed|now,? |next,? |so )", re.I)
+_CLAUSE_WORDS = {
+    "that",
+    "which",
+    "who",
+    "whom",
+    "believe",
+    "believes",
+    "think",
+    "thinks",
+    "say",
+    "says",
+    "said",
+    "know",
+    "knows",
+    "hope",
+    "feel",
+    "feels",
+    "recommend",
+    "recommends",
+    "suggest",
+    "suggests",
+}
+_ASKS = re.compile(
+    r"^(?:what|why|how|when|where|which|who|whose|is|are|can|could|does|do|did|should|will|would|may|must|"
+    r"has|have)\b",
+    re.I,
+)
+_PROPER = {
+    "Python",
+    "GitHub",
+    "Git",
+    "Linux",
+    "Windows",
+    "Docker",
+    "Kubernetes",
+    "Redis",
+    "PostgreSQL",
+    "Django",
+    "Flask",
+    "Celery",
+    "Jinja",
+    "OAuth",
+    "JSON",
+    "YAML",
+    "HTTP",
+    "HTTPS",
+    "SSL",
+    "TLS",
+    "SQL",
+    "CLI",
+    "API",
+}
+_ADVERBS = {
+    "also",
+    "now",
+    "only",
+    "still",
+    "then",
+    "just",
+    "even",
+    "already",
+    "currently",
+    "usually",
+    "always",
+    "often",
+    "never",
+    "typically",
+    "additionally",
+    "instead",
+    "therefore",
+    "thus",
+}
+_CONTINUES = re.compile(
+    r"^(?:for other|other |also|however|similarly|in addition|additionally|alternatively|otherwise|"
+    r"or |but |and |it is also|you can also|you may also|you might also|this |these |that |those |it |they |then |instead|"
+    r"finally|likewise|as (?:such|well|a result)|in this case|in that case|after that|for example|for instance|"
+    r"you might have noticed|now,? |next,? |so )",
+    re.I,
+)
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|he|she|we|such|so|then|also|both|either)\b", re.I)
-_IDENTIFIER = re.compile(r"\w[_.]\w|\(\)")  # config_file, flask.g, run(): code names (CamelCase may be a brand: BlackSheep)
+_IDENTIFIER = re.compile(
+    r"\w[_.]\w|\(\)"
+)  # config_file, flask.g, run(): code names (CamelCase may be a brand: BlackSheep)
 # Words that are verbs and nouns alike: a Title Case heading opening with one names a thing ("Request Files")
-_NOUN_VERBS = {"request", "test", "debug", "log", "index", "record", "report", "query", "stream", "lock", "map", "hash",
-               "match", "patch", "post", "queue", "route", "schedule", "score", "search", "sign", "sort", "store", "tag",
-               "track", "watch", "work", "wrap", "import", "export", "list", "filter", "format", "group", "process",
-               "call", "check", "lookup", "release", "reload", "scan", "sync", "upload", "download", "design", "return"}
+_NOUN_VERBS = {
+    "request",
+    "test",
+    "debug",
+    "log",
+    "index",
+    "record",
+    "report",
+    "query",
+    "stream",
+    "lock",
+    "map",
+    "hash",
+    "match",
+    "patch",
+    "post",
+    "queue",
+    "route",
+    "schedule",
+    "score",
+    "search",
+    "sign",
+    "sort",
+    "store",
+    "tag",
+    "track",
+    "watch",
+    "work",
+    "wrap",
+    "import",
+    "export",
+    "list",
+    "filter",
+    "format",
+    "group",
+    "process",
+    "call",
+    "check",
+    "lookup",
+    "release",
+    "reload",
+    "scan",
+    "sync",
+    "upload",
+    "download",
+    "design",
+    "return",
+}
 # A lone generic noun is no subject ("The property is a string-like object ...")
-_GENERIC_NOUNS = {"property", "attribute", "parameter", "argument", "option", "setting", "field", "key", "instance",
-                  "component", "module", "package", "library", "tool", "feature", "approach", "method", "function",
-                  "result", "values", "data", "system", "process", "command"}
-_PREPOSITIONS = {"by", "in", "on", "at", "for", "with", "from", "after", "before", "during", "since", "as", "once",
-                 "unlike", "like", "under", "over", "without", "within", "per", "via", "besides", "apart"}
+_GENERIC_NOUNS = {
+    "property",
+    "attribute",
+    "parameter",
+    "argument",
+    "option",
+    "setting",
+    "field",
+    "key",
+    "instance",
+    "component",
+    "module",
+    "package",
+    "library",
+    "tool",
+    "feature",
+    "approach",
+    "method",
+    "function",
+    "result",
+    "values",
+    "data",
+    "system",
+    "process",
+    "command",
+}
+_PREPOSITIONS = {
+    "by",
+    "in",
+    "on",
+    "at",
+    "for",
+    "with",
+    "from",
+    "after",
+    "before",
+    "during",
+    "since",
+    "as",
+    "once",
+    "unlike",
+    "like",
+    "under",
+    "over",
+    "without",
+    "within",
+    "per",
+    "via",
+    "besides",
+    "apart",
+}
 # An answer that opens like this leans on text before it ("It also includes ...", "But then you ...")
-_DEPENDENT = re.compile(r"^(?:\.\.\.|…|(?:it|its|this|that|these|those|they|them|their|such|so|then|also|but|and|or|"
-                        r"however|instead|otherwise|here|there you|the above|the same|let's (?:say|imagine|see)|imagine)\b)",
-                        re.I)
+_DEPENDENT = re.compile(
+    r"^(?:\.\.\.|…|(?:it|its|this|that|these|those|they|them|their|such|so|then|also|but|and|or|"
+    r"however|instead|otherwise|here|there you|the above|the same|let's (?:say|imagine|see)|imagine)\b)",
+    re.I,
+)
 # A paragraph that only points elsewhere ("In a future section you will see ...") answers nothing
-_POINTER = re.compile(r"\b(?:in an? (?:future|later|previous|next|other) (?:section|chapter|page)|(?:check|see|read)(?: out)? "
-                      r"the [^.`]{0,80}\b(?:section|docs|documentation|guide|tutorial|intro|introduction|part)\b|please refer to|in the next (?:\w+ )?sections?|you (?:will|'ll) (?:see|learn) "
-                      r"(?:how|more|about)|(?:more|read) (?:about|on) (?:it|this|that) (?:in|at))", re.I)
-_VERSION_NOTE = re.compile(r"^(?:New in version|Changed in version|Deprecated since version)\b")  # history, not an overview
+_POINTER = re.compile(
+    r"\b(?:in an? (?:future|later|previous|next|other) (?:section|chapter|page)|(?:check|see|read)(?: out)? "
+    r"the [^.`]{0,80}\b(?:section|docs|documentation|guide|tutorial|intro|introduction|part)\b|please refer to|in the next (?:\w+ )?sections?|you (?:will|'ll) (?:see|learn) "
+    r"(?:how|more|about)|(?:more|read) (?:about|on) (?:it|this|that) (?:in|at))",
+    re.I,
+)
+_VERSION_NOTE = re.compile(
+    r"^(?:New in version|Changed in version|Deprecated since version)\b"
+)  # history, not an overview
 _SIDE_NOTE = re.compile(r"^(?:Tip|Note|Info|Hint|Warning|Caution|Important|Technical Details|Check):", re.I)
-_SUBJECT_STOP = _DETERMINERS | {"and", "or", "of", "how", "what", "why", "when", "using", "use", "about", "behind", "via",
-                                "vs", "versus", "new", "more", "some", "other", "is", "are", "do", "does", "can", "i"}
+_SUBJECT_STOP = _DETERMINERS | {
+    "and",
+    "or",
+    "of",
+    "how",
+    "what",
+    "why",
+    "when",
+    "using",
+    "use",
+    "about",
+    "behind",
+    "via",
+    "vs",
+    "versus",
+    "new",
+    "more",
+    "some",
+    "other",
+    "is",
+    "are",
+    "do",
+    "does",
+    "can",
+    "i",
+}
 _COMMENT = re.compile(r"^\s*(?:#|//|/\*+|\*|--)\s?(.*?)\s*(?:\*/)?$")
 _MAX_ANSWER = 900  # characters of whole paragraphs before an answer stops adding the next one
 
@@ -131,8 +485,10 @@ def paragraphs(text: str) -> list[str]:
     return out
 
 
-_CODE_LINE = re.compile(r"^(?:@[\w.]+|def |class |import |from \S+ import |return\b|raise |yield |async |await |>>> |\.\.\. |\$ |"
-                        r"[\w.\[\]'\"]+\s*[+\-*/]?=\s*\S|[\w.]+\(.*\)\s*$|[{}\[\]()]+,?$|(?:if|for|while|with|try|else|elif|except)\b.*:$)")
+_CODE_LINE = re.compile(
+    r"^(?:@[\w.]+|def |class |import |from \S+ import |return\b|raise |yield |async |await |>>> |\.\.\. |\$ |"
+    r"[\w.\[\]'\"]+\s*[+\-*/]?=\s*\S|[\w.]+\(.*\)\s*$|[{}\[\]()]+,?$|(?:if|for|while|with|try|else|elif|except)\b.*:$)"
+)
 
 
 def _looks_like_code(lines: list[str]) -> bool:
@@ -163,7 +519,7 @@ def _steps(text: str) -> list[str]:
 
 
 def _lower_first(text: str) -> str:
-    """"Restart the worker" -> "restart the worker"; an acronym ("API keys") keeps its capitals."""
+    """ "Restart the worker" -> "restart the worker"; an acronym ("API keys") keeps its capitals."""
     return text[0].lower() + text[1:] if text and not text[:2].isupper() else text
 
 
@@ -189,7 +545,9 @@ def _task(heading: str, product: str = "") -> str | None:
     second = rest.split()[0]
     # "Rotate the key", "Deploy to Production", "Install Flask" - but not "Debug Mode" (a noun phrase)
     object_ok = second.islower() or second.lower() in _DETERMINERS or second == product or second.startswith("`")
-    titled = len(words) > 1 and all(w[:1].isupper() for w in words if w.lower() not in _DETERMINERS | {"and", "of", "or"})
+    titled = len(words) > 1 and all(
+        w[:1].isupper() for w in words if w.lower() not in _DETERMINERS | {"and", "of", "or"}
+    )
     if titled and first in _NOUN_VERBS and second.lower() not in _DETERMINERS:
         return None  # "Request Files", "Debug Mode", "Test Isolation": a noun phrase, not an order
     if first in _VERBS and object_ok:
@@ -207,7 +565,7 @@ def _task(heading: str, product: str = "") -> str | None:
 
 
 def _infinitive(gerund: str) -> str | None:
-    """"starting" -> "start", "merging" -> "merge", "setting" -> "set"; None for other words."""
+    """ "starting" -> "start", "merging" -> "merge", "setting" -> "set"; None for other words."""
     if not gerund.endswith("ing"):
         return None
     stem = gerund[:-3]
@@ -266,15 +624,24 @@ class _Context:
         words = t.split()
         # a name of its own (Gunicorn, WSGI applications, Docker, Quickstart) is a thing of the wider world;
         # a common noun phrase in the product's docs ("the billing service") is a part of the product
-        return not (any(w[:1].isupper() for w in words[1:]) or any(w.isupper() and len(w) > 1 for w in words)
-                    or (len(words) == 1 and words[0][:1].isupper()))
+        return not (
+            any(w[:1].isupper() for w in words[1:])
+            or any(w.isupper() and len(w) > 1 for w in words)
+            or (len(words) == 1 and words[0][:1].isupper())
+        )
 
     def about(self) -> str:
         """`Configuration Handling > Debug Mode` as a readable subject, or ''."""
         if not self.topic:
             return ""
-        parent = next((h for h in reversed(self.heads[:-1]) if h.lower() not in _GENERIC_HEADINGS
-                       and h != self.topic and h.lower() != self.product.lower()), "")
+        parent = next(
+            (
+                h
+                for h in reversed(self.heads[:-1])
+                if h.lower() not in _GENERIC_HEADINGS and h != self.topic and h.lower() != self.product.lower()
+            ),
+            "",
+        )
         topic, parent = self.topic.rstrip("?"), parent.rstrip("?")
         return f"{topic} ({parent})" if parent and self.topic == self.leaf else topic
 
@@ -294,7 +661,9 @@ def _code_list(block: str) -> bool:
     """A list whose every item is only a code span (`- `def __init__(url, **kwargs)``): an API
     listing, not prose that says what the section is about."""
     lines = block.split("\n")
-    return _ITEM.match(block) is not None and all(re.match(r"^\s*(?:[-*+•]|\d+[.)])\s+`[^`]+`[\s.,;]*$", ln) for ln in lines)
+    return _ITEM.match(block) is not None and all(
+        re.match(r"^\s*(?:[-*+•]|\d+[.)])\s+`[^`]+`[\s.,;]*$", ln) for ln in lines
+    )
 
 
 def _pointer_only(block: str) -> bool:
@@ -321,8 +690,11 @@ def on_subject(subject: str, answer: str, product: str = "") -> bool:
     """Whether the answer is about the subject a heading names: one of the subject's content words
     (stemmed; "factories" ~ "factory", "Proxies" ~ "proxying") appears in it. A subject made only of
     generic words (or the product's name) asks nothing to check."""
-    words = {_stem(w) for w in re.findall(r"[A-Za-z][A-Za-z0-9]+", subject)
-             if w.lower() not in _SUBJECT_STOP and w.lower() != product.lower() and w.lower() not in _GENERIC_HEADINGS}
+    words = {
+        _stem(w)
+        for w in re.findall(r"[A-Za-z][A-Za-z0-9]+", subject)
+        if w.lower() not in _SUBJECT_STOP and w.lower() != product.lower() and w.lower() not in _GENERIC_HEADINGS
+    }
     if not words:
         return True
     said = {_stem(w) for w in re.findall(r"[A-Za-z][A-Za-z0-9]+", answer)}
@@ -336,15 +708,15 @@ def _answer_from(parts: list[str], start: int, sentence: str | None = None, take
     reaches back to the paragraph it leans on; with none in the chunk the answer is '' (no pair)."""
     first = parts[start]
     if sentence and len(first) > _MAX_ANSWER and sentence in first:
-        first = first[first.index(sentence):]
+        first = first[first.index(sentence) :]
     back = start
     while dependent(first) and back > 0:
         back -= 1
-        first = "\n\n".join(parts[back:start + 1])
+        first = "\n\n".join(parts[back : start + 1])
     if dependent(first) or len(first) > 2 * _MAX_ANSWER:
         return ""
     out = [first]
-    for part in parts[start + 1:]:
+    for part in parts[start + 1 :]:
         code_next = take_code and len(out) == 1 and part.startswith(("```", "~~~"))
         if not (out[-1].rstrip().endswith(":") or code_next) or len("\n\n".join(out)) + len(part) > 2 * _MAX_ANSWER:
             break
@@ -383,7 +755,9 @@ class HeuristicGenerator:
             q = _procedure_question(topic, ctx.product)
             answer = "\n".join(steps) if steps else _how_answer(text)
             told = len(prose(answer).split())  # "Check it:" over a console block explains nothing
-            borrowed = ctx.leaf.lower() in _GENERIC_HEADINGS  # the subject is an ancestor's ("Dockerfile" over "Quickstart")
+            borrowed = (
+                ctx.leaf.lower() in _GENERIC_HEADINGS
+            )  # the subject is an ancestor's ("Dockerfile" over "Quickstart")
             if (not borrowed or on_subject(topic, answer, ctx.product)) and (steps or told >= 8):
                 pairs.append(QAPair(question=q[:-1] + ctx.suffix(q) + "?", answer=answer))
         parts = blocks(text)
@@ -393,22 +767,39 @@ class HeuristicGenerator:
             for s in _SENTENCE_END.split(para):
                 q = _sentence_question(s.strip(), text, ctx)
                 if q:
-                    pairs.append(QAPair(question=q, answer=_answer_from(parts, i, s.strip(),
-                                                                        take_code=q.startswith("How do I"))))
+                    pairs.append(
+                        QAPair(question=q, answer=_answer_from(parts, i, s.strip(), take_code=q.startswith("How do I")))
+                    )
         # an overview starts where the section does, not at "For other encodings ..." or "It is also ..."
-        prose_at = [i for i, p in enumerate(parts) if len(p.split()) >= 12 and not p.startswith(("```", "~~~"))
-                    and not dependent(p) and not p.rstrip().endswith("?")]  # a question does not answer one
+        prose_at = [
+            i
+            for i, p in enumerate(parts)
+            if len(p.split()) >= 12
+            and not p.startswith(("```", "~~~"))
+            and not dependent(p)
+            and not p.rstrip().endswith("?")
+        ]  # a question does not answer one
         # the section's own prose before a side note ("Tip: ..."); a paragraph that only points elsewhere is no answer
-        prose_at = sorted((i for i in prose_at if not _pointer_only(parts[i]) and not _VERSION_NOTE.match(parts[i])
-                           and not _code_list(parts[i])),
-                          key=lambda i: bool(_SIDE_NOTE.match(parts[i])))
+        prose_at = sorted(
+            (
+                i
+                for i in prose_at
+                if not _pointer_only(parts[i]) and not _VERSION_NOTE.match(parts[i]) and not _code_list(parts[i])
+            ),
+            key=lambda i: bool(_SIDE_NOTE.match(parts[i])),
+        )
         if ctx.leaf and prose_at and not chunk.get("continued"):
             q = ctx.leaf if ctx.leaf.endswith("?") and _ASKS.match(ctx.leaf) else None  # "Encoded Data?" is a label
             if q:
                 q = q[:-1] + ctx.suffix(q) + "?"
             elif ctx.topic:
-                who = f"the {ctx.product} documentation" if ctx.product else f"the {ctx.title} guide" \
-                    if ctx.title and ctx.title != ctx.topic else "the documentation"
+                who = (
+                    f"the {ctx.product} documentation"
+                    if ctx.product
+                    else f"the {ctx.title} guide"
+                    if ctx.title and ctx.title != ctx.topic
+                    else "the documentation"
+                )
                 q = f"What does {who} say about {ctx.about()}?"
             if q:
                 first = parts[prose_at[0]]
@@ -446,11 +837,16 @@ class HeuristicGenerator:
             return None
         kind = unit.get("kind") or "function"
         lead = f"`{qualified}`"
-        if kind != "class" and (words[0] in _VERBS or words[0] in _VERB_PREFIX) and len(words) > 1 \
-                and not any(w in _PLAIN_VERBS for w in words[1:]):  # "copy_add_param" is not "copies add param"
+        if (
+            kind != "class"
+            and (words[0] in _VERBS or words[0] in _VERB_PREFIX)
+            and len(words) > 1
+            and not any(w in _PLAIN_VERBS for w in words[1:])
+        ):  # "copy_add_param" is not "copies add param"
             lead += f" {_action(words)}"
-        sentences_ = [lead + (f": it {facts}." if facts and lead != f"`{qualified}`" else
-                              f" {facts}." if facts else ".")]
+        sentences_ = [
+            lead + (f": it {facts}." if facts and lead != f"`{qualified}`" else f" {facts}." if facts else ".")
+        ]
         if comments:
             sentences_.append(" ".join(comments))
         return " ".join(sentences_)
@@ -520,19 +916,28 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
         if want and m.group("word") != "Unless":
             if re.search(r"\b(?:this|these|those|it|them|that|such|above|below)\b", want.group(1), re.I):
                 return None  # "If you want to use any of these forms ..." needs the page
-            if re.search(r"\b(?:you|we|one)\s+(?:should|can|could|must|will|may|might|need|have|would)\b", want.group(1)):
+            if re.search(
+                r"\b(?:you|we|one)\s+(?:should|can|could|must|will|may|might|need|have|would)\b", want.group(1)
+            ):
                 return None  # "When you need to ask ... you should normally use ...": the comma came late
             q = f"How do I {want.group(1)}"
             return q + ctx.suffix(q) + "?"
-        if re.match(r"(?:you|you're|your|you've|you'd|we|we're|our|one)\b", clause, re.I) \
-                or m.group("rest").lstrip().startswith(("`", "or ", "and ", "and/or")):
+        if re.match(r"(?:you|you're|your|you've|you'd|we|we're|our|one)\b", clause, re.I) or m.group(
+            "rest"
+        ).lstrip().startswith(("`", "or ", "and ", "and/or")):
             return None  # about the reader, not the product: "If your question is short, ..."
         if re.search(r"\b(?:this|that|these|those|above|below|it|they|them)\b", clause, re.I):
             return None
-        if re.search(r"\b(?:things?|stuff|everything|something|anything|great|nice|difficult|easy|hard|fine)\b", clause, re.I):
+        if re.search(
+            r"\b(?:things?|stuff|everything|something|anything|great|nice|difficult|easy|hard|fine)\b", clause, re.I
+        ):
             return None  # "when things are great": nothing to ask about
         where = ctx.product or ctx.about()
-        section = f" ({ctx.topic})" if ctx.product and len(clause.split()) < 7 and ctx.topic.lower() not in clause.lower() else ""
+        section = (
+            f" ({ctx.topic})"
+            if ctx.product and len(clause.split()) < 7 and ctx.topic.lower() not in clause.lower()
+            else ""
+        )
         return f"In {where}, what happens {m.group('word').lower()} {clause}{section}?"
     return None
 
@@ -549,8 +954,12 @@ def _good_term(term: str, text: str, ctx: _Context | None = None) -> bool:
         return False  # "By default the certifi CA bundle is used ...": an adverbial, not the subject
     if words[-1].lower() in _ADVERBS:
         return False  # "HTTPX also allows you to ...": the subject is "HTTPX", not "HTTPX also"
-    if len(words) >= 2 and words[0].lower().endswith("ing") and words[0].lower() not in ("string", "thing", "ring") \
-            and words[1].lower() in _DETERMINERS:
+    if (
+        len(words) >= 2
+        and words[0].lower().endswith("ing")
+        and words[0].lower() not in ("string", "thing", "ring")
+        and words[1].lower() in _DETERMINERS
+    ):
         return False  # "Inspecting the connection `scope` ...": an activity, not a thing to define
     if "`" not in term and len(words) >= 3 and (words[0].lower().endswith("ing") or words[0].lower() in _VERBS):
         return False  # "Writing tests lets you ...": an activity, not a thing to define
@@ -583,18 +992,65 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-_BORING_CALLS = set("""len isinstance str int list dict set tuple print getattr hasattr setattr super range enumerate zip
+_BORING_CALLS = set(
+    """len isinstance str int list dict set tuple print getattr hasattr setattr super range enumerate zip
 sorted min max any all type repr bool float iter next id hash format callable issubclass reversed map filter vars
 append extend get items keys values pop update add join split strip startswith endswith lower upper replace
-cast t.cast typing.cast t.TYPE_CHECKING""".split())
-_NOT_CALLS = {"if", "for", "while", "switch", "return", "catch", "function", "func", "new", "sizeof", "typeof", "match",
-              "elif", "else", "assert", "await", "yield", "throw", "raise", "defer", "go", "try", "with", "not", "and", "or"}
+cast t.cast typing.cast t.TYPE_CHECKING""".split()
+)
+_NOT_CALLS = {
+    "if",
+    "for",
+    "while",
+    "switch",
+    "return",
+    "catch",
+    "function",
+    "func",
+    "new",
+    "sizeof",
+    "typeof",
+    "match",
+    "elif",
+    "else",
+    "assert",
+    "await",
+    "yield",
+    "throw",
+    "raise",
+    "defer",
+    "go",
+    "try",
+    "with",
+    "not",
+    "and",
+    "or",
+}
 
 
-_NOISE_CALL = re.compile(r"^(?:[\w.]*\b(?:logger|log|logging|_log|LOG)\.(?:debug|info|warning|warn|error|exception|critical|"
-                         r"log|trace)|warnings\.warn|click\.style|os\.getpid|time\.(?:time|monotonic|perf_counter))$")
-_CONSTANTS = {"True", "False", "None", "''", '""', "b''", 'b""', "0", "1", "-1", "[]", "{}", "()", "true", "false", "nil",
-              "null"}
+_NOISE_CALL = re.compile(
+    r"^(?:[\w.]*\b(?:logger|log|logging|_log|LOG)\.(?:debug|info|warning|warn|error|exception|critical|"
+    r"log|trace)|warnings\.warn|click\.style|os\.getpid|time\.(?:time|monotonic|perf_counter))$"
+)
+_CONSTANTS = {
+    "True",
+    "False",
+    "None",
+    "''",
+    '""',
+    "b''",
+    'b""',
+    "0",
+    "1",
+    "-1",
+    "[]",
+    "{}",
+    "()",
+    "true",
+    "false",
+    "nil",
+    "null",
+}
 
 
 def thin(facts: str) -> bool:
@@ -608,7 +1064,7 @@ def thin(facts: str) -> bool:
 
 
 def body_facts(unit: dict) -> str:
-    """"calls `x()` and `y()`, sets `self.z`, raises `E` and returns `v`" from the body, or ''."""
+    """ "calls `x()` and `y()`, sets `self.z`, raises `E` and returns `v`" from the body, or ''."""
     text = unit.get("text") or ""
     if (unit.get("language") or "") == "python":
         facts = _python_facts(text, unit.get("kind") == "class")
@@ -627,8 +1083,12 @@ def _python_facts(text: str, is_class: bool) -> str | None:
         return None
     if isinstance(node, ast.ClassDef):
         bases = [ast.unparse(b) for b in node.bases if ast.unparse(b) not in ("object", "t.Generic")][:2]
-        methods = [n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-                   and (not n.name.startswith("_") or n.name in ("__init__", "__call__"))]
+        methods = [
+            n.name
+            for n in node.body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and (not n.name.startswith("_") or n.name in ("__init__", "__call__"))
+        ]
         fields = [n.target.id for n in node.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)]
         parts = []
         if bases:
@@ -650,11 +1110,22 @@ def _python_facts(text: str, is_class: bool) -> str | None:
                 name = ast.unparse(child.func)
                 if _NOISE_CALL.match(name):  # logging and styling say nothing of what it does; its message may
                     arg = child.args[0] if child.args else None
-                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and 12 <= len(arg.value) <= 90 \
-                            and "%" not in arg.value and "{" not in arg.value and not logs:
+                    if (
+                        isinstance(arg, ast.Constant)
+                        and isinstance(arg.value, str)
+                        and 12 <= len(arg.value) <= 90
+                        and "%" not in arg.value
+                        and "{" not in arg.value
+                        and not logs
+                    ):
                         logs.append(arg.value.strip())
-                elif len(name) <= 40 and name not in _BORING_CALLS and name.rsplit(".", 1)[-1] not in _BORING_CALLS \
-                        and "(" not in name and name not in calls:
+                elif (
+                    len(name) <= 40
+                    and name not in _BORING_CALLS
+                    and name.rsplit(".", 1)[-1] not in _BORING_CALLS
+                    and "(" not in name
+                    and name not in calls
+                ):
                     calls.append(name)
             elif isinstance(child, ast.Raise) and child.exc is not None:
                 exc = child.exc.func if isinstance(child.exc, ast.Call) else child.exc
@@ -681,7 +1152,11 @@ def _python_facts(text: str, is_class: bool) -> str | None:
     for statement in node.body:  # the body only: defaults (`typer.Option()`) and decorators are not what it does
         visit(ast.Module(body=[statement], type_ignores=[]))
     # `raise E(...)` is a raise and `return f(x)` a return: each is named once, where it says most
-    calls = [c for c in calls if c not in raises and not any(r.startswith((f"`{c}(", f"the result of `{c}(")) for r in returns)]
+    calls = [
+        c
+        for c in calls
+        if c not in raises and not any(r.startswith((f"`{c}(", f"the result of `{c}(")) for r in returns)
+    ]
     parts = []
     if calls:
         parts.append(f"calls {_join([f'`{c}()`' for c in calls[:4]])}")
@@ -705,8 +1180,16 @@ def _value(node: ast.expr) -> str:
         return f"`{code}`"
     if isinstance(node, ast.Call):
         return f"the result of `{ast.unparse(node.func)}(...)`"
-    shapes = {ast.ListComp: "a list", ast.List: "a list", ast.DictComp: "a dict", ast.Dict: "a dict",
-              ast.SetComp: "a set", ast.GeneratorExp: "a generator", ast.Tuple: "a tuple", ast.JoinedStr: "an f-string"}
+    shapes = {
+        ast.ListComp: "a list",
+        ast.List: "a list",
+        ast.DictComp: "a dict",
+        ast.Dict: "a dict",
+        ast.SetComp: "a set",
+        ast.GeneratorExp: "a generator",
+        ast.Tuple: "a tuple",
+        ast.JoinedStr: "an f-string",
+    }
     return next((v for k, v in shapes.items() if isinstance(node, k)), "a computed value")
 
 
@@ -725,14 +1208,17 @@ def _text_facts(text: str, own_name: str) -> str:
         last = name.rsplit(".", 1)[-1]
         if name in _NOT_CALLS or last in _BORING_CALLS or last == own_name or name in calls or len(name) > 40:
             continue
-        before = body[max(0, m.start() - 12):m.start()]
+        before = body[max(0, m.start() - 12) : m.start()]
         if re.search(r"\b(?:new|func|function|fn|def|class)\s*$", before):
             continue
         calls.append(name)
     raises = list(dict.fromkeys(re.findall(r"\bthrow\s+new\s+([A-Z]\w*)|\braise\s+([A-Z]\w*)", body)))
     raises = [a or b for a, b in raises]
-    returns = [r.strip() for r in re.findall(r"\breturn\s+([^;\n{}]{1,50});?\s*$", body, re.M)
-               if r.strip() not in ("nil", "null", "None", "this", "self", "err", "true", "false", "")]
+    returns = [
+        r.strip()
+        for r in re.findall(r"\breturn\s+([^;\n{}]{1,50});?\s*$", body, re.M)
+        if r.strip() not in ("nil", "null", "None", "this", "self", "err", "true", "false", "")
+    ]
     calls = [c for c in calls if c not in raises and not any(r.startswith(c + "(") for r in returns)]
     parts = []
     if calls:
@@ -752,8 +1238,28 @@ def _comments(text: str, limit: int = 2) -> list[str]:
     for line in text.split("\n")[1:]:
         m = _COMMENT.match(line)
         body = clean_inline(m.group(1).lstrip(": ").strip()) if m else ""  # `#: doc` attribute comments, roles
-        keep = bool(m and body and not body.startswith(("TODO", "FIXME", "noqa", "type:", "!", "pragma", "Args", "Arguments",
-                                                         "Returns", "Raises", "Parameters", "mypy", "pyright", "fmt:")))
+        keep = bool(
+            m
+            and body
+            and not body.startswith(
+                (
+                    "TODO",
+                    "FIXME",
+                    "noqa",
+                    "type:",
+                    "!",
+                    "pragma",
+                    "Args",
+                    "Arguments",
+                    "Returns",
+                    "Raises",
+                    "Parameters",
+                    "mypy",
+                    "pyright",
+                    "fmt:",
+                )
+            )
+        )
         if keep and previous:
             blocks[-1].append(body)
         elif keep:

@@ -26,8 +26,10 @@ class HFGenerator(PromptGenerator):
 
     def __init__(self, cfg: GeneratorConfig, cache_dir: str | Path | None = None):
         if not cfg.model:
-            raise CorpusFtError("datasets.generator.model is required for type: hf "
-                                "(a local model directory or a hub id in the HF cache)")
+            raise CorpusFtError(
+                "datasets.generator.model is required for type: hf "
+                "(a local model directory or a hub id in the HF cache)"
+            )
         super().__init__(cfg)
         self.model = cfg.model
         self.cache = ResponseCache(cache_dir) if cache_dir is not None and cfg.cache else None
@@ -48,14 +50,19 @@ class HFGenerator(PromptGenerator):
         todo.sort(key=lambda i: len(texts[i]))  # batches of similar length waste less on padding
         bs = self.cfg.batch_size
         for start in range(0, len(todo), bs):  # cache each batch as it finishes: a killed run keeps it
-            idx = todo[start:start + bs]
-            done = generate(self._lm, self._tokenizer, [texts[i] for i in idx], max_new_tokens=self.cfg.max_new_tokens,
-                            temperature=self.cfg.temperature, batch_size=bs,
-                            chat_template_applied=bool(getattr(self._tokenizer, "chat_template", None)))
+            idx = todo[start : start + bs]
+            done = generate(
+                self._lm,
+                self._tokenizer,
+                [texts[i] for i in idx],
+                max_new_tokens=self.cfg.max_new_tokens,
+                temperature=self.cfg.temperature,
+                batch_size=bs,
+                chat_template_applied=bool(getattr(self._tokenizer, "chat_template", None)),
+            )
             for i, completion in zip(idx, done):
                 results[i] = completion.text
                 if self.cache is not None:
                     self.cache.put(keys[i], completion.text, {"model": fingerprint, "messages": batch[i], **params})
             advance(len(idx))
         return results  # type: ignore[return-value]
-

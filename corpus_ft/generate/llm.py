@@ -14,8 +14,14 @@ from collections.abc import Iterator, Sequence
 
 from corpus_ft.generate import Chunk, GeneratorConfig, QAPair
 from corpus_ft.generate.parse import parse_answer, parse_questions, parse_summary, parse_verdict
-from corpus_ft.generate.prompts import (answer_prompt, check_prompt, load_templates, paraphrase_prompt, qa_prompt,
-                                       summary_prompt)
+from corpus_ft.generate.prompts import (
+    answer_prompt,
+    check_prompt,
+    load_templates,
+    paraphrase_prompt,
+    qa_prompt,
+    summary_prompt,
+)
 from corpus_ft.model.generate import Advance
 
 Messages = list[dict[str, str]]
@@ -30,8 +36,14 @@ def progress_bar(total: int, label: str, enabled: bool) -> Iterator[Advance]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
 
@@ -87,8 +99,10 @@ class PromptGenerator(ABC):
             if answer:
                 pairs.append((i, QAPair(question=q, answer=answer)))
         if self.cfg.grounding_check and pairs:
-            verdicts = self._replies([check_prompt(self.templates["qa_check"], chunks[i], p["question"], p["answer"])
-                                      for i, p in pairs], "grounding check")
+            verdicts = self._replies(
+                [check_prompt(self.templates["qa_check"], chunks[i], p["question"], p["answer"]) for i, p in pairs],
+                "grounding check",
+            )
             kept = []
             for (i, p), reply in zip(pairs, verdicts):
                 verdict = parse_verdict(reply) if reply is not None else None
@@ -106,7 +120,9 @@ class PromptGenerator(ABC):
 
     def paraphrases(self, questions: Sequence[str], n: int) -> list[list[str]]:
         """For each question, up to n rewordings (datasets.augment.paraphrase); the question itself is left out."""
-        replies = self._replies([paraphrase_prompt(self.templates["qa_paraphrase"], q, n) for q in questions], "paraphrases")
+        replies = self._replies(
+            [paraphrase_prompt(self.templates["qa_paraphrase"], q, n) for q in questions], "paraphrases"
+        )
         out = []
         for question, reply in zip(questions, replies):
             found = parse_questions(reply, limit=n + 1) if reply is not None else None

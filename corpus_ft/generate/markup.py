@@ -11,8 +11,30 @@ import re
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _ROLE = re.compile(r"(?<![\w`]):(?:[\w.+-]+:)+`([^`]+)`|(?<![^\s(\[])\{[a-z][a-z:-]*\}`([^`]+)`")
-_TEXT_ROLES = {"ref", "doc", "term", "pr", "issue", "user", "gh", "ghissue", "bpo", "pep", "rfc", "abbr", "kbd",
-               "guilabel", "menuselection", "download", "numref", "envvar", "program", "option", "file", "command"}
+_TEXT_ROLES = {
+    "ref",
+    "doc",
+    "term",
+    "pr",
+    "issue",
+    "user",
+    "gh",
+    "ghissue",
+    "bpo",
+    "pep",
+    "rfc",
+    "abbr",
+    "kbd",
+    "guilabel",
+    "menuselection",
+    "download",
+    "numref",
+    "envvar",
+    "program",
+    "option",
+    "file",
+    "command",
+}
 _DOUBLE_LITERAL = re.compile(r"``(.+?)``")
 _RST_LINK = re.compile(r"`([^`<]+?)\s*<[^>]*>`_{1,2}")
 _RST_REF = re.compile(r"`([^`]+)`_{1,2}(?!\w)")
@@ -26,21 +48,68 @@ _STAR = re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]+?)(?<=\S)\*(?![\w*])")
 _UNDERLINE = re.compile(r"^\s*([=\-~^*+#\"'`:._])\1{2,}\s*$")
 _DIRECTIVE = re.compile(r"^(\s*)\.\.\s+(?:([\w:.-]+)::(.*)|\S.*|)$")
 _MYST_FENCE = re.compile(r"^ {0,3}(`{3,}|:{3,})\{([\w:.-]+)\}(.*)$")
-_KEEP_BODY = {"note", "warning", "tip", "important", "hint", "caution", "attention", "danger", "error", "admonition",
-              "seealso", "versionadded", "versionchanged", "deprecated", "topic", "sidebar", "rubric", "container",
-              "only", "tab", "tab-item", "tabs", "group-tab", "code-tab", "tab-set", "dropdown", "card", "div", "describe", "function", "class", "method",
-              "attribute", "data", "module", "exception", "decorator", "py:function", "py:class", "py:method",
-              "py:attribute", "py:data", "py:module", "py:exception", "py:decorator", "confval"}
-_VERSIONED = {"versionadded": "New in version", "versionchanged": "Changed in version",
-              "deprecated": "Deprecated since version"}
+_KEEP_BODY = {
+    "note",
+    "warning",
+    "tip",
+    "important",
+    "hint",
+    "caution",
+    "attention",
+    "danger",
+    "error",
+    "admonition",
+    "seealso",
+    "versionadded",
+    "versionchanged",
+    "deprecated",
+    "topic",
+    "sidebar",
+    "rubric",
+    "container",
+    "only",
+    "tab",
+    "tab-item",
+    "tabs",
+    "group-tab",
+    "code-tab",
+    "tab-set",
+    "dropdown",
+    "card",
+    "div",
+    "describe",
+    "function",
+    "class",
+    "method",
+    "attribute",
+    "data",
+    "module",
+    "exception",
+    "decorator",
+    "py:function",
+    "py:class",
+    "py:method",
+    "py:attribute",
+    "py:data",
+    "py:module",
+    "py:exception",
+    "py:decorator",
+    "confval",
+}
+_VERSIONED = {
+    "versionadded": "New in version",
+    "versionchanged": "Changed in version",
+    "deprecated": "Deprecated since version",
+}
 _ADMONITION = re.compile(r"^\s*(?:(?:!!!|\?\?\?\+?)\s*[\w-]+(?:\s+\"[^\"]*\")?|/{3,}(?:\s*[\w-]+.*)?)\s*$")
 _LINK_TARGET = re.compile(r"^\s*\.\.\s+_[^:]*:.*$")
 _FRONT_MATTER = re.compile(r"\A---\s*\n.*?\n(?:---|\.\.\.)\s*(?:\n|\Z)", re.S)
 
+
 def _role_text(match: re.Match) -> str:
     """`:meth:`~flask.Flask.route`` -> `` `route` ``; `:ref:`the guide <target>`` -> `the guide`."""
     whole, inner = match.group(0), match.group(1) or match.group(2)
-    role = whole[1:whole.index("`") - 1].strip(":{}").rsplit(":", 1)[-1]
+    role = whole[1 : whole.index("`") - 1].strip(":{}").rsplit(":", 1)[-1]
     label = re.match(r"^(.*?)\s*<[^>]*>$", inner, re.S)
     text = label.group(1) if label and label.group(1) else inner
     text = text.lstrip("!")
@@ -133,8 +202,20 @@ def clean_markup(text: str) -> str:
                 if short in _VERSIONED:
                     label = f"{_VERSIONED[short]} {arg}".strip()
                     inner = [f"{label}: {inner[0]}" if inner and inner[0] else label + ".", *inner[1:]]
-                elif arg and short in ("function", "class", "method", "attribute", "data", "exception", "decorator",
-                                       "describe", "confval", "module", "rubric", "topic"):
+                elif arg and short in (
+                    "function",
+                    "class",
+                    "method",
+                    "attribute",
+                    "data",
+                    "exception",
+                    "decorator",
+                    "describe",
+                    "confval",
+                    "module",
+                    "rubric",
+                    "topic",
+                ):
                     out.append(f"`{arg}`" if short not in ("rubric", "topic") else arg)
                 out += inner + [""]
             continue
@@ -167,8 +248,15 @@ def _is_underline(lines: list[str], i: int) -> bool:
     if line[0] == "`":  # a backtick underline must be as long as its title and stand alone (else: a fence)
         prev = lines[i - 1].strip() if i else ""
         return bool(prev) and len(line) >= len(prev) and (i + 1 >= len(lines) or not lines[i + 1].strip())
+
     def text(j: int) -> bool:
-        return 0 <= j < len(lines) and bool(lines[j].strip()) and not _UNDERLINE.match(lines[j]) and not _FENCE.match(lines[j])
+        return (
+            0 <= j < len(lines)
+            and bool(lines[j].strip())
+            and not _UNDERLINE.match(lines[j])
+            and not _FENCE.match(lines[j])
+        )
+
     over = text(i + 1) and i + 2 < len(lines) and lines[i + 2].strip() == line
     return text(i - 1) or over or not _FENCE.match(line)
 

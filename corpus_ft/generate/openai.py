@@ -73,9 +73,19 @@ class OpenAIClient:
     retries and failures.
     """
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout_s: float = 60.0,
-                 max_retries: int = 5, concurrency: int = 8, cache_dir: str | Path | None = None, *,
-                 backoff_s: float = 0.5, max_backoff_s: float = 60.0):
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        timeout_s: float = 60.0,
+        max_retries: int = 5,
+        concurrency: int = 8,
+        cache_dir: str | Path | None = None,
+        *,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 60.0,
+    ):
         if not base_url or not base_url.startswith(("http://", "https://")):
             raise CorpusFtError(f"base_url must be an http(s) URL such as http://127.0.0.1:8000/v1, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
@@ -87,8 +97,10 @@ class OpenAIClient:
         self.cache = ResponseCache(cache_dir) if cache_dir is not None else None
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(
-            headers=headers, timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
-            limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency))
+            headers=headers,
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
+        )
         self.stats = {"requests": 0, "cache_hits": 0, "http_requests": 0, "retries": 0, "failures": 0}
         self._lock = threading.Lock()
 
@@ -112,24 +124,31 @@ class OpenAIClient:
                     try:
                         return response.json()
                     except ValueError:
-                        raise EndpointError(f"{url}: the response is not JSON: {response.text[:200]!r}",
-                                            response.status_code) from None
+                        raise EndpointError(
+                            f"{url}: the response is not JSON: {response.text[:200]!r}", response.status_code
+                        ) from None
                 status, problem = response.status_code, f"HTTP {response.status_code}: {_error_text(response)}"
                 if response.status_code not in RETRY_STATUS and response.status_code < 500:
                     self._count("failures")
-                    hint = {401: "; check the API key", 403: "; check the API key",
-                            404: "; check base_url (it usually ends in /v1) and the model name"}
+                    hint = {
+                        401: "; check the API key",
+                        403: "; check the API key",
+                        404: "; check base_url (it usually ends in /v1) and the model name",
+                    }
                     raise EndpointError(f"{url}: {problem}{hint.get(response.status_code, '')}", response.status_code)
                 wait = _retry_after(response)
             if attempt == self.max_retries:
                 break
             if wait is None:
-                wait = min(self.max_backoff_s, self.backoff_s * 2 ** attempt) * random.uniform(0.5, 1.0)
+                wait = min(self.max_backoff_s, self.backoff_s * 2**attempt) * random.uniform(0.5, 1.0)
             self._count("retries")
             time.sleep(min(wait, self.max_backoff_s))
         self._count("failures")
-        raise EndpointError(f"{url}: {problem} (gave up after {self.max_retries + 1} attempts; "
-                            "is the server up and the timeout long enough?)", status)
+        raise EndpointError(
+            f"{url}: {problem} (gave up after {self.max_retries + 1} attempts; "
+            "is the server up and the timeout long enough?)",
+            status,
+        )
 
     def chat(self, messages: Messages, **params: Any) -> str:
         """The assistant's reply to `messages`; params are sampling fields (max_tokens, temperature, …)."""
@@ -143,13 +162,21 @@ class OpenAIClient:
         try:
             content = data["choices"][0]["message"].get("content") or ""
         except (KeyError, IndexError, TypeError, AttributeError):
-            raise EndpointError(f"{self.base_url}/chat/completions: no choices[0].message in {str(data)[:200]}") from None
+            raise EndpointError(
+                f"{self.base_url}/chat/completions: no choices[0].message in {str(data)[:200]}"
+            ) from None
         if self.cache is not None:
             self.cache.put(key, content, body)
         return content
 
-    def chat_many(self, batch: Sequence[Messages], *, return_exceptions: bool = False,
-                  on_done: Callable[[int], None] | None = None, **params: Any) -> list[str | Exception]:
+    def chat_many(
+        self,
+        batch: Sequence[Messages],
+        *,
+        return_exceptions: bool = False,
+        on_done: Callable[[int], None] | None = None,
+        **params: Any,
+    ) -> list[str | Exception]:
         """`chat` for every conversation, `concurrency` at a time, in input order.
 
         Identical conversations are sent once. With return_exceptions, a failed request yields
@@ -212,21 +239,36 @@ class OpenAIGenerator(PromptGenerator):
 
     def __init__(self, cfg: GeneratorConfig, cache_dir: str | Path | None = None):
         if not cfg.base_url:
-            raise CorpusFtError("datasets.generator.base_url is required for type: openai, e.g. "
-                                "http://127.0.0.1:8000/v1 (`corpus-ft serve MODEL_DIR` serves a local model there)")
+            raise CorpusFtError(
+                "datasets.generator.base_url is required for type: openai, e.g. "
+                "http://127.0.0.1:8000/v1 (`corpus-ft serve MODEL_DIR` serves a local model there)"
+            )
         if not cfg.model:
-            raise CorpusFtError("datasets.generator.model is required for type: openai: the model name the "
-                                f"endpoint serves (GET {cfg.base_url.rstrip('/')}/models lists them)")
+            raise CorpusFtError(
+                "datasets.generator.model is required for type: openai: the model name the "
+                f"endpoint serves (GET {cfg.base_url.rstrip('/')}/models lists them)"
+            )
         super().__init__(cfg)
         self.model = cfg.model
-        self.client = OpenAIClient(cfg.base_url, cfg.model, api_key=os.environ.get(cfg.api_key_env) or None,
-                                   timeout_s=cfg.timeout_s, max_retries=cfg.max_retries, concurrency=cfg.concurrency,
-                                   cache_dir=cache_dir if cfg.cache else None)
+        self.client = OpenAIClient(
+            cfg.base_url,
+            cfg.model,
+            api_key=os.environ.get(cfg.api_key_env) or None,
+            timeout_s=cfg.timeout_s,
+            max_retries=cfg.max_retries,
+            concurrency=cfg.concurrency,
+            cache_dir=cache_dir if cfg.cache else None,
+        )
         self.stats.update(http_requests=0, retries=0)
 
     def complete(self, batch: list[Messages], advance: Advance = lambda n: None) -> list[str | None]:
-        replies = self.client.chat_many(batch, return_exceptions=True, on_done=advance,
-                                        max_tokens=self.cfg.max_new_tokens, temperature=self.cfg.temperature)
+        replies = self.client.chat_many(
+            batch,
+            return_exceptions=True,
+            on_done=advance,
+            max_tokens=self.cfg.max_new_tokens,
+            temperature=self.cfg.temperature,
+        )
         for key in ("cache_hits", "http_requests", "retries"):
             self.stats[key] = self.client.stats[key]
         out: list[str | None] = []

@@ -44,13 +44,12 @@ def _pairs_from_json(value) -> list[QAPair] | None:
 
 
 def _json_candidates(text: str):
-    for block in _FENCE.findall(text):
-        yield block
+    yield from _FENCE.findall(text)
     yield text
     for open_, close in (("[", "]"), ("{", "}")):
         start, end = text.find(open_), text.rfind(close)
         if 0 <= start < end:
-            yield text[start:end + 1]
+            yield text[start : end + 1]
 
 
 def _pairs_from_lines(text: str) -> list[QAPair]:
@@ -107,8 +106,11 @@ def parse_summary(text: str) -> str | None:
 
 
 _TEMPLATE = re.compile(r"<(?:task|product|thing|question)>|…")  # the prompt's shape, copied back
-_NOT_IN_TEXT = re.compile(r"^\W*(?:not in (?:the )?text|the text does not (?:say|answer|mention|state)|"
-                          r"i (?:don't|do not|cannot|can't) (?:know|answer)|no answer)\b", re.I)
+_NOT_IN_TEXT = re.compile(
+    r"^\W*(?:not in (?:the )?text|the text does not (?:say|answer|mention|state)|"
+    r"i (?:don't|do not|cannot|can't) (?:know|answer)|no answer)\b",
+    re.I,
+)
 
 
 def parse_questions(text: str, limit: int | None = None) -> list[str] | None:
@@ -120,15 +122,22 @@ def parse_questions(text: str, limit: int | None = None) -> list[str] | None:
         except (ValueError, TypeError):
             continue
         if isinstance(value, dict):
-            value = next((value[k] for k in ("questions", "pairs", "qa", "items", "data") if isinstance(value.get(k), list)),
-                         [value])
+            value = next(
+                (value[k] for k in ("questions", "pairs", "qa", "items", "data") if isinstance(value.get(k), list)),
+                [value],
+            )
         if isinstance(value, list):
-            out = [q if isinstance(q, str) else q.get("question", q.get("q")) if isinstance(q, dict) else None for q in value]
+            out = [
+                q if isinstance(q, str) else q.get("question", q.get("q")) if isinstance(q, dict) else None
+                for q in value
+            ]
             out = [" ".join(q.split()) for q in out if isinstance(q, str) and q.strip() and not _TEMPLATE.search(q)]
             if out or value == []:
                 return out[:limit]
-    lines = [re.sub(r"^\s*(?:[-*]\s*|\d+[.)]\s*)?(?:\**(?:q|question)\s*\d*\**\s*[:.)]\**\s*)?", "", ln, flags=re.I).strip()
-             for ln in text.splitlines()]
+    lines = [
+        re.sub(r"^\s*(?:[-*]\s*|\d+[.)]\s*)?(?:\**(?:q|question)\s*\d*\**\s*[:.)]\**\s*)?", "", ln, flags=re.I).strip()
+        for ln in text.splitlines()
+    ]
     out = [ln for ln in lines if ln.endswith("?") and len(ln.split()) >= 3 and not _TEMPLATE.search(ln)]
     return out[:limit] if out else None
 

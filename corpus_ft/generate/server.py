@@ -105,15 +105,25 @@ def create_app(model_dir: str | Path, model_name: str | None = None) -> Starlett
         except BadRequest as e:
             return _error(400, str(e))
         c = await run_in_threadpool(run, prompt, sampling, templated)
-        choice = ({"index": 0, "message": {"role": "assistant", "content": c.text}, "finish_reason": c.finish_reason}
-                  if chat else {"index": 0, "text": c.text, "finish_reason": c.finish_reason, "logprobs": None})
-        return JSONResponse({
-            "id": f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}",
-            "object": "chat.completion" if chat else "text_completion",
-            "created": int(time.time()), "model": name, "choices": [choice],
-            "usage": {"prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens,
-                      "total_tokens": c.prompt_tokens + c.completion_tokens},
-        })
+        choice = (
+            {"index": 0, "message": {"role": "assistant", "content": c.text}, "finish_reason": c.finish_reason}
+            if chat
+            else {"index": 0, "text": c.text, "finish_reason": c.finish_reason, "logprobs": None}
+        )
+        return JSONResponse(
+            {
+                "id": f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}",
+                "object": "chat.completion" if chat else "text_completion",
+                "created": int(time.time()),
+                "model": name,
+                "choices": [choice],
+                "usage": {
+                    "prompt_tokens": c.prompt_tokens,
+                    "completion_tokens": c.completion_tokens,
+                    "total_tokens": c.prompt_tokens + c.completion_tokens,
+                },
+            }
+        )
 
     async def chat_completions(request: Request) -> JSONResponse:
         return await handle(request, chat=True)
@@ -122,18 +132,21 @@ def create_app(model_dir: str | Path, model_name: str | None = None) -> Starlett
         return await handle(request, chat=False)
 
     async def models(request: Request) -> JSONResponse:
-        return JSONResponse({"object": "list", "data": [
-            {"id": name, "object": "model", "created": created, "owned_by": "corpus-ft"}]})
+        return JSONResponse(
+            {"object": "list", "data": [{"id": name, "object": "model", "created": created, "owned_by": "corpus-ft"}]}
+        )
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "model": name, "requests": stats["requests"]})
 
-    app = Starlette(routes=[
-        Route("/v1/models", models, methods=["GET"]),
-        Route("/v1/chat/completions", chat_completions, methods=["POST"]),
-        Route("/v1/completions", completions, methods=["POST"]),
-        Route("/health", health, methods=["GET"]),
-    ])
+    app = Starlette(
+        routes=[
+            Route("/v1/models", models, methods=["GET"]),
+            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/completions", completions, methods=["POST"]),
+            Route("/health", health, methods=["GET"]),
+        ]
+    )
     app.state.stats = stats  # requests answered, for tests and /health
     return app
 

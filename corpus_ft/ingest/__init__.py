@@ -16,22 +16,28 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from corpus_ft.ingest.cache import FileIndex
 from corpus_ft.ingest.config import IngestConfig
 from corpus_ft.ingest.parse import PARSER_VERSION, parse_batch
 from corpus_ft.ingest.policy import CATEGORIES, EXCLUDED_BY_DEFAULT, default_category
-from corpus_ft.ingest.cache import FileIndex
 from corpus_ft.ingest.table import UNIT_COLUMNS, UnitsWriter, by_path, columns_table, read_units, units_table
 from corpus_ft.ingest.walk import Candidate, walk
-from corpus_ft.util import CorpusFtError, atomic_file, atomic_write_json, manifest
-from corpus_ft.util import with_run_lock
+from corpus_ft.util import CorpusFtError, atomic_file, atomic_write_json, manifest, with_run_lock
 
 __all__ = ["CATEGORIES", "EXCLUDED_BY_DEFAULT", "IngestConfig", "UNIT_COLUMNS", "default_category", "ingest_repo"]
 
 
-
 @with_run_lock("ingest", "out_dir", create=True)
-def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, config: IngestConfig | None = None,
-                workers: int | None = None, include=(), exclude=(), progress: bool = False) -> dict:
+def ingest_repo(
+    repo_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    config: IngestConfig | None = None,
+    workers: int | None = None,
+    include=(),
+    exclude=(),
+    progress: bool = False,
+) -> dict:
     """Turn every readable document and source file under `repo_dir` into units; returns the report."""
     started = time.perf_counter()
     repo, out = Path(repo_dir), Path(out_dir)
@@ -40,10 +46,15 @@ def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, conf
     config.include = [*config.include, *([include] if isinstance(include, str) else include)]
     config.exclude = [*config.exclude, *([exclude] if isinstance(exclude, str) else exclude)]
     workers = max(1, workers or os.cpu_count() or 1)
-    settings = {"max_line_length": config.max_line_length, "read_pdf": config.read_pdf,
-                "read_docx": config.read_docx, "min_section_chars": config.min_section_chars}
-    fingerprint = hashlib.sha256(json.dumps([PARSER_VERSION, settings, _grammar_versions(), _reader_source_hash()])
-                                 .encode()).hexdigest()[:16]
+    settings = {
+        "max_line_length": config.max_line_length,
+        "read_pdf": config.read_pdf,
+        "read_docx": config.read_docx,
+        "min_section_chars": config.min_section_chars,
+    }
+    fingerprint = hashlib.sha256(
+        json.dumps([PARSER_VERSION, settings, _grammar_versions(), _reader_source_hash()]).encode()
+    ).hexdigest()[:16]
 
     walked = walk(repo, config, skip_dirs=(out,))
     index = FileIndex(out, fingerprint)
@@ -60,11 +71,18 @@ def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, conf
             todo.append(c)
     reused = sorted(records)
     skipped.sort()
-    if not todo and set(reused) == set(index.files) and index.skipped == [list(s) for s in skipped] \
-            and (previous := _previous_report(out, config)) is not None:
+    if (
+        not todo
+        and set(reused) == set(index.files)
+        and index.skipped == [list(s) for s in skipped]
+        and (previous := _previous_report(out, config)) is not None
+    ):
         # nothing changed: units.parquet already holds what this run would write
-        previous.update(seconds=round(time.perf_counter() - started, 3), workers=workers,
-                        cache={"reused_files": len(reused), "parsed_files": 0, "unchanged": True})
+        previous.update(
+            seconds=round(time.perf_counter() - started, 3),
+            workers=workers,
+            cache={"reused_files": len(reused), "parsed_files": 0, "unchanged": True},
+        )
         atomic_write_json(out / "ingest_report.json", previous)
         return previous
 
@@ -94,12 +112,16 @@ def ingest_repo(repo_dir: str | os.PathLike, out_dir: str | os.PathLike, *, conf
             raise
     reused += touched
     report = _report(repo, walked, skipped, records, table)
-    report.update(seconds=round(time.perf_counter() - started, 3), workers=workers,
-                  cache={"reused_files": len(reused), "parsed_files": len(todo) - len(touched), "unchanged": False})
+    report.update(
+        seconds=round(time.perf_counter() - started, 3),
+        workers=workers,
+        cache={"reused_files": len(reused), "parsed_files": len(todo) - len(touched), "unchanged": False},
+    )
     atomic_write_json(out / "ingest_report.json", report)
     m = manifest("ingest", {}, config.model_dump())
-    m["inputs"] = {"repo": {"path": str(repo.resolve()), "files": len(records),
-                            "sha256": _inputs_hash(records, skipped)}}
+    m["inputs"] = {
+        "repo": {"path": str(repo.resolve()), "files": len(records), "sha256": _inputs_hash(records, skipped)}
+    }
     atomic_write_json(out / "manifest.json", m)
     index.save(by_rel, records, skipped)
     return report
@@ -120,9 +142,22 @@ def _grammar_versions() -> dict[str, str]:
     from importlib import metadata
 
     out = {}
-    for name in ("tree-sitter", "tree-sitter-python", "tree-sitter-javascript", "tree-sitter-typescript",
-                 "tree-sitter-java", "tree-sitter-go", "tree-sitter-c", "tree-sitter-cpp", "tree-sitter-rust",
-                 "tree-sitter-ruby", "tree-sitter-c-sharp", "markdown-it-py", "mdit-py-plugins", "docutils"):
+    for name in (
+        "tree-sitter",
+        "tree-sitter-python",
+        "tree-sitter-javascript",
+        "tree-sitter-typescript",
+        "tree-sitter-java",
+        "tree-sitter-go",
+        "tree-sitter-c",
+        "tree-sitter-cpp",
+        "tree-sitter-rust",
+        "tree-sitter-ruby",
+        "tree-sitter-c-sharp",
+        "markdown-it-py",
+        "mdit-py-plugins",
+        "docutils",
+    ):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -160,14 +195,22 @@ def _chunks(todo: list[Candidate]) -> list[list[Candidate]]:
     return chunks
 
 
-def _parse_all(chunks: list[list[Candidate]], settings: dict, workers: int, progress: bool, min_bytes: int,
-               known: dict[str, str], collect) -> None:
+def _parse_all(
+    chunks: list[list[Candidate]],
+    settings: dict,
+    workers: int,
+    progress: bool,
+    min_bytes: int,
+    known: dict[str, str],
+    collect,
+) -> None:
     """Parse every chunk, in `workers` processes when there is enough to parse; `collect(i, records, payloads)`
     takes each chunk's outcome as it finishes (in any order)."""
     jobs = [[(c.rel, c.path, c.language, known.get(c.rel)) for c in chunk] for chunk in chunks]
     sizes = [sum(c.size for c in chunk) for chunk in chunks]
     parallel = workers > 1 and len(jobs) > 1 and sum(sizes) >= min_bytes  # below that, forking costs more
     with _progress(sum(map(len, jobs)), progress) as advance:
+
         def done(i: int, records: dict, payloads: list) -> None:
             collect(i, records, payloads)
             advance(len(records))
@@ -200,9 +243,16 @@ def _isolate(batch: list, settings: dict) -> tuple[dict, list]:
 
     for job in batch:
         if _run_pool([(0, [job])], settings, 1, keep):
-            records[job[0]] = {"sha": "", "status": "skipped", "reason": "parse_error", "warnings": [],
-                               "detail": "the parser process crashed on this file", "language": job[2],
-                               "encoding": "", "n_units": 0}
+            records[job[0]] = {
+                "sha": "",
+                "status": "skipped",
+                "reason": "parse_error",
+                "warnings": [],
+                "detail": "the parser process crashed on this file",
+                "language": job[2],
+                "encoding": "",
+                "n_units": 0,
+            }
     return records, payloads
 
 
@@ -303,17 +353,21 @@ def _report(repo: Path, walked, skipped: list, records: dict[str, dict], table) 
     """Counts a person reads to trust the run: files seen, read and skipped (with reasons), units, warnings."""
     import pyarrow.compute as pc
 
-    skipped = sorted(skipped + [(rel, r["reason"], r["detail"]) for rel, r in records.items()
-                                if r["status"] != "ingested"])
+    skipped = sorted(
+        skipped + [(rel, r["reason"], r["detail"]) for rel, r in records.items() if r["status"] != "ingested"]
+    )
     ingested = {rel: r for rel, r in records.items() if r["status"] == "ingested"}
     from corpus_ft.redact import redact_path  # the report is shown and read back: no secret in a file name
 
-    warnings = list(getattr(walked, "warnings", [])) + \
-        [{"path": redact_path(rel), **w} for rel in sorted(ingested) for w in ingested[rel]["warnings"]]
+    warnings = list(getattr(walked, "warnings", [])) + [
+        {"path": redact_path(rel), **w} for rel in sorted(ingested) for w in ingested[rel]["warnings"]
+    ]
 
     def counts(column: str) -> dict[str, int]:
-        return {d["values"]: d["counts"] for d in sorted(pc.value_counts(table[column]).to_pylist(),
-                                                         key=lambda d: d["values"])}
+        return {
+            d["values"]: d["counts"]
+            for d in sorted(pc.value_counts(table[column]).to_pylist(), key=lambda d: d["values"])
+        }
 
     files = [p for p, _, _ in skipped if not p.endswith("/")]
     return {
@@ -334,8 +388,9 @@ def _report(repo: Path, walked, skipped: list, records: dict[str, dict], table) 
         "categories": _categories(walked, ingested, counts("category")),
         "warnings_by_kind": dict(sorted(Counter(w["kind"] for w in warnings).items())),
         "warnings": warnings,
-        "skipped": [{"path": redact_path(p), "reason": reason, "detail": redact_path(detail)}
-                    for p, reason, detail in skipped],
+        "skipped": [
+            {"path": redact_path(p), "reason": reason, "detail": redact_path(detail)} for p, reason, detail in skipped
+        ],
     }
 
 
@@ -350,7 +405,11 @@ def _categories(walked, ingested: dict[str, dict], units: dict[str, int]) -> dic
         if not files and not units.get(name):
             continue
         used = name not in EXCLUDED_BY_DEFAULT
-        out[name] = {"files": len(files), "units": units.get(name, 0), "bytes": sum(sizes.get(f, 0) for f in files),
-                     "used": used, "why": "" if used else f"left out by default ({WHY[name]}); "
-                                                         f"`datasets.include: [{name}]` keeps it"}
+        out[name] = {
+            "files": len(files),
+            "units": units.get(name, 0),
+            "bytes": sum(sizes.get(f, 0) for f in files),
+            "used": used,
+            "why": "" if used else f"left out by default ({WHY[name]}); `datasets.include: [{name}]` keeps it",
+        }
     return out

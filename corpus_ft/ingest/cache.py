@@ -40,10 +40,17 @@ class FileIndex:
         return None
 
     def save(self, candidates: dict[str, Candidate], records: dict[str, dict], skipped: list) -> None:
-        files = {rel: [candidates[rel].size, candidates[rel].mtime_ns, candidates[rel].ino, rec]
-                 for rel, rec in records.items() if rec.get("sha")}
-        data = {"fingerprint": self.fingerprint, "units_stat": _stat(self.units_path),
-                "skipped": [list(s) for s in skipped], "files": files}
+        files = {
+            rel: [candidates[rel].size, candidates[rel].mtime_ns, candidates[rel].ino, rec]
+            for rel, rec in records.items()
+            if rec.get("sha")
+        }
+        data = {
+            "fingerprint": self.fingerprint,
+            "units_stat": _stat(self.units_path),
+            "skipped": [list(s) for s in skipped],
+            "files": files,
+        }
         atomic_write_text(self.path, json.dumps(data, separators=(",", ":"), ensure_ascii=False))
 
 

@@ -29,27 +29,65 @@ GRAMMARS = {
     "ruby": ("tree_sitter_ruby", "language"),
     "csharp": ("tree_sitter_c_sharp", "language"),
 }
-_JS = ["function_declaration", "generator_function_declaration", "class_declaration", "class",
-       "method_definition", "arrow_function", "function_expression", "generator_function", "function"]
-_TS = _JS + ["abstract_class_declaration", "interface_declaration", "enum_declaration", "abstract_method_signature",
-             "method_signature", "function_signature"]
+_JS = [
+    "function_declaration",
+    "generator_function_declaration",
+    "class_declaration",
+    "class",
+    "method_definition",
+    "arrow_function",
+    "function_expression",
+    "generator_function",
+    "function",
+]
+_TS = _JS + [
+    "abstract_class_declaration",
+    "interface_declaration",
+    "enum_declaration",
+    "abstract_method_signature",
+    "method_signature",
+    "function_signature",
+]
 CAPTURED = {
     "python": ["function_definition", "class_definition"],
     "javascript": _JS,
     "typescript": _TS,
     "tsx": _TS,
-    "java": ["class_declaration", "interface_declaration", "enum_declaration", "record_declaration",
-             "annotation_type_declaration", "method_declaration", "constructor_declaration",
-             "compact_constructor_declaration"],
+    "java": [
+        "class_declaration",
+        "interface_declaration",
+        "enum_declaration",
+        "record_declaration",
+        "annotation_type_declaration",
+        "method_declaration",
+        "constructor_declaration",
+        "compact_constructor_declaration",
+    ],
     "go": ["function_declaration", "method_declaration", "type_spec"],
     "c": ["function_definition", "struct_specifier", "union_specifier", "enum_specifier"],
     "cpp": ["function_definition", "class_specifier", "struct_specifier", "union_specifier", "enum_specifier"],
-    "rust": ["function_item", "function_signature_item", "struct_item", "enum_item", "union_item",
-             "trait_item", "impl_item"],
+    "rust": [
+        "function_item",
+        "function_signature_item",
+        "struct_item",
+        "enum_item",
+        "union_item",
+        "trait_item",
+        "impl_item",
+    ],
     "ruby": ["method", "singleton_method", "class", "module"],
-    "csharp": ["class_declaration", "struct_declaration", "interface_declaration", "record_declaration",
-               "enum_declaration", "method_declaration", "constructor_declaration", "destructor_declaration",
-               "operator_declaration", "local_function_statement"],
+    "csharp": [
+        "class_declaration",
+        "struct_declaration",
+        "interface_declaration",
+        "record_declaration",
+        "enum_declaration",
+        "method_declaration",
+        "constructor_declaration",
+        "destructor_declaration",
+        "operator_declaration",
+        "local_function_statement",
+    ],
 }
 COMMENTS = {"comment", "line_comment", "block_comment"}
 # Nodes that sit before a definition and belong to it: its span starts at the first of them.
@@ -78,10 +116,10 @@ def _has_type(lang: Language, name: str) -> bool:
 class Def:
     """A definition found in the tree, before it is nested under its parent."""
 
-    kind: str       # function | method | class | scope (a namer only, e.g. a Rust impl block)
+    kind: str  # function | method | class | scope (a namer only, e.g. a Rust impl block)
     name: str
-    node: Node      # the definition itself
-    outer: Node     # what its span covers: adds export, template, decorators held by a parent node
+    node: Node  # the definition itself
+    outer: Node  # what its span covers: adds export, template, decorators held by a parent node
     body: Node | None
 
 
@@ -98,8 +136,13 @@ def code_units(text: str, language: str, src: bytes | None = None) -> tuple[list
     warnings = []
     if root.has_error:
         line, what = _first_error(root)
-        warnings.append({"kind": "syntax_error", "line": line,
-                         "message": f"{what} at line {line}; definitions tree-sitter recovered were kept"})
+        warnings.append(
+            {
+                "kind": "syntax_error",
+                "line": line,
+                "message": f"{what} at line {line}; definitions tree-sitter recovered were kept",
+            }
+        )
     if root.has_error and language == "python":
         return _python_chunks(text), warnings
     units = _units(root, src, language, query)
@@ -172,8 +215,8 @@ def _elide_nested(units: list[dict], src: bytes, language: str) -> list[dict]:
         for c in sorted(children, key=lambda c: units[c]["_span"][0]):
             c_begin, c_end = units[c]["_span"]
             first = src.find(b"\n", c_begin, c_end)
-            head = src[c_begin:first if first >= 0 else c_end]
-            indent = head[:len(head) - len(head.lstrip())]
+            head = src[c_begin : first if first >= 0 else c_end]
+            indent = head[: len(head) - len(head.lstrip())]
             parts += [src[at:c_begin], head, b"\n", indent, b"    ", _pointer(units[c], head, indent, language)]
             at = c_end
         parts.append(src[at:end])
@@ -186,10 +229,26 @@ def _elide_nested(units: list[dict], src: bytes, language: str) -> list[dict]:
 # Python definitions are statements: only these nodes can hold one, so the walk skips every
 # expression (twice as fast as a query over the whole tree), and every block whose text holds
 # neither `def` nor `class` (most function bodies; twice as fast again).
-_PY_HOLDERS = {"module", "block", "if_statement", "elif_clause", "else_clause", "for_statement", "while_statement",
-               "try_statement", "except_clause", "except_group_clause", "finally_clause", "with_statement",
-               "match_statement", "case_clause", "decorated_definition", "function_definition", "class_definition",
-               "ERROR"}
+_PY_HOLDERS = {
+    "module",
+    "block",
+    "if_statement",
+    "elif_clause",
+    "else_clause",
+    "for_statement",
+    "while_statement",
+    "try_statement",
+    "except_clause",
+    "except_group_clause",
+    "finally_clause",
+    "with_statement",
+    "match_statement",
+    "case_clause",
+    "decorated_definition",
+    "function_definition",
+    "class_definition",
+    "ERROR",
+}
 _PY_DEFS = {"function_definition", "class_definition"}
 
 
@@ -207,8 +266,9 @@ def _python_units(root: Node, src: bytes) -> list[dict]:
         kids = holder.named_children
         for i, c in enumerate(kids):
             t = c.type
-            if t not in _PY_HOLDERS or (src.find(b"def", c.start_byte, c.end_byte) < 0
-                                        and src.find(b"class", c.start_byte, c.end_byte) < 0):
+            if t not in _PY_HOLDERS or (
+                src.find(b"def", c.start_byte, c.end_byte) < 0 and src.find(b"class", c.start_byte, c.end_byte) < 0
+            ):
                 continue
             node = c if t in _PY_DEFS else c.child_by_field_name("definition") if t == "decorated_definition" else None
             if node is None or node.type not in _PY_DEFS:
@@ -221,14 +281,17 @@ def _python_units(root: Node, src: bytes) -> list[dict]:
             # only its body can hold definitions (not its name or parameters), unless recovery
             # from a syntax error left some of them in ERROR nodes beside it
             inner = node if node.has_error else body
-            if inner is not None and (src.find(b"def", inner.start_byte, inner.end_byte) >= 0
-                                      or src.find(b"class", inner.start_byte, inner.end_byte) >= 0):
+            if inner is not None and (
+                src.find(b"def", inner.start_byte, inner.end_byte) >= 0
+                or src.find(b"class", inner.start_byte, inner.end_byte) >= 0
+            ):
                 stack.append((inner, unit["name"], unit["kind"]) if unit else (inner, scope, scope_kind))
     return units
 
 
-def _python_unit(node: Node, body: Node | None, outer: Node, siblings: list[Node], i: int, src: bytes, scope: str,
-                 scope_kind: str) -> dict | None:
+def _python_unit(
+    node: Node, body: Node | None, outer: Node, siblings: list[Node], i: int, src: bytes, scope: str, scope_kind: str
+) -> dict | None:
     name = _text(node.child_by_field_name("name"), src)
     if not name:
         return None
@@ -245,14 +308,21 @@ def _python_unit(node: Node, body: Node | None, outer: Node, siblings: list[Node
     if not src[line_start:start].strip():
         start = line_start
     if body is not None and body.start_byte > node.start_byte:
-        signature = src[node.start_byte:body.start_byte].decode("utf-8", "replace").strip()
+        signature = src[node.start_byte : body.start_byte].decode("utf-8", "replace").strip()
     else:
-        signature = src[node.start_byte:node.end_byte].decode("utf-8", "replace").strip()
-    return {"kind": kind, "name": f"{scope}.{name}" if scope else name, "heading_path": [],
-            "signature": _drop_annotations(signature),
-            "docstring": _python_docstring(body, src) or _comments_above(siblings, i, start_row, src),
-            "text": src[start:end], "start_line": start_row + 1, "_span": (start, end),
-            "end_line": (end_point or outer.end_point).row + 1, "parent": scope}
+        signature = src[node.start_byte : node.end_byte].decode("utf-8", "replace").strip()
+    return {
+        "kind": kind,
+        "name": f"{scope}.{name}" if scope else name,
+        "heading_path": [],
+        "signature": _drop_annotations(signature),
+        "docstring": _python_docstring(body, src) or _comments_above(siblings, i, start_row, src),
+        "text": src[start:end],
+        "start_line": start_row + 1,
+        "_span": (start, end),
+        "end_line": (end_point or outer.end_point).row + 1,
+        "parent": scope,
+    }
 
 
 def _comments_above(siblings: list[Node], i: int, row: int, src: bytes) -> str:
@@ -262,7 +332,7 @@ def _comments_above(siblings: list[Node], i: int, row: int, src: bytes) -> str:
         prev = siblings[i - 1]
         if prev.end_point.row < row - 1:
             break
-        parts.append(src[prev.start_byte:prev.end_byte].decode("utf-8", "replace"))
+        parts.append(src[prev.start_byte : prev.end_byte].decode("utf-8", "replace"))
         row, i = prev.start_point.row, i - 1
     return clean_comment("\n".join(reversed(parts))) if parts else ""
 
@@ -342,24 +412,35 @@ def _qualify(parent: str, name: str) -> str:
 def _render(d: Def, kind: str, qual: str, parent: str, src: bytes, language: str) -> dict:
     outer, node = d.outer, d.node
     line_start = src.rfind(b"\n", 0, outer.start_byte) + 1
-    begin = line_start if not src[line_start:outer.start_byte].strip() else outer.start_byte
-    text = src[begin:outer.end_byte]  # UTF-8 bytes (node edges fall between characters), decoded once by Arrow's reader
+    begin = line_start if not src[line_start : outer.start_byte].strip() else outer.start_byte
+    text = src[
+        begin : outer.end_byte
+    ]  # UTF-8 bytes (node edges fall between characters), decoded once by Arrow's reader
     sig_from = node.start_byte
     if language == "ruby":
-        signature = src[sig_from:node.end_byte].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+        signature = src[sig_from : node.end_byte].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
     elif d.body is not None and d.body.start_byte > sig_from:
-        signature = src[sig_from:d.body.start_byte].decode("utf-8", "replace").strip()
+        signature = src[sig_from : d.body.start_byte].decode("utf-8", "replace").strip()
     else:
-        signature = src[sig_from:node.end_byte].decode("utf-8", "replace").strip().rstrip(";").strip()
+        signature = src[sig_from : node.end_byte].decode("utf-8", "replace").strip().rstrip(";").strip()
     if outer is not node and outer.start_byte < node.start_byte and outer.type in _NAMING_PARENTS:
         # `const f = () => ...`: the declaration line is the signature
         body_start = d.body.start_byte if d.body is not None else node.end_byte
-        signature = src[outer.start_byte:body_start].decode("utf-8", "replace").strip()
+        signature = src[outer.start_byte : body_start].decode("utf-8", "replace").strip()
     signature = _drop_annotations(signature.rstrip("{").rstrip())
     doc = _leading_comment(outer, src, language)
-    return {"kind": kind, "name": qual, "heading_path": [], "signature": signature, "docstring": doc,
-            "text": text, "start_line": outer.start_point.row + 1, "end_line": outer.end_point.row + 1,
-            "parent": parent, "_span": (begin, outer.end_byte)}
+    return {
+        "kind": kind,
+        "name": qual,
+        "heading_path": [],
+        "signature": signature,
+        "docstring": doc,
+        "text": text,
+        "start_line": outer.start_point.row + 1,
+        "end_line": outer.end_point.row + 1,
+        "parent": parent,
+        "_span": (begin, outer.end_byte),
+    }
 
 
 _ANNOTATION_LINE = re.compile(r"^\s*(@[\w.]+(\([^\n]*\))?|#\[[^\n]*\]|\[[A-Z][^\n]*\])\s*$")
@@ -375,8 +456,15 @@ def _drop_annotations(signature: str) -> str:
     return "\n".join(lines).strip()
 
 
-_NAMING_PARENTS = {"lexical_declaration", "variable_declaration", "expression_statement",
-                   "public_field_definition", "field_definition", "pair", "export_statement"}
+_NAMING_PARENTS = {
+    "lexical_declaration",
+    "variable_declaration",
+    "expression_statement",
+    "public_field_definition",
+    "field_definition",
+    "pair",
+    "export_statement",
+}
 
 
 def _with_attached(node: Node) -> Node:
@@ -405,8 +493,9 @@ class _Span:
 def _span(first: Node, last: Node) -> Node:
     if first is last:
         return last
-    return _Span(first.start_byte, last.end_byte, first.start_point, last.end_point, last.type,
-                 first.prev_named_sibling)  # type: ignore[return-value]
+    return _Span(
+        first.start_byte, last.end_byte, first.start_point, last.end_point, last.type, first.prev_named_sibling
+    )  # type: ignore[return-value]
 
 
 def _leading_comment(outer: Node, src: bytes, language: str) -> str:
@@ -418,7 +507,7 @@ def _leading_comment(outer: Node, src: bytes, language: str) -> str:
         if prev.end_point.row < row - 1:
             break
         if prev.type in COMMENTS:
-            parts.append(src[prev.start_byte:prev.end_byte].decode("utf-8", "replace"))
+            parts.append(src[prev.start_byte : prev.end_byte].decode("utf-8", "replace"))
         row = prev.start_point.row
         prev = prev.prev_named_sibling
     if not parts:
@@ -441,7 +530,7 @@ def clean_comment(raw: str) -> str:
 
 
 def _text(node: Node | None, src: bytes) -> str:
-    return "" if node is None else src[node.start_byte:node.end_byte].decode("utf-8", "replace")
+    return "" if node is None else src[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
 
 def _field(node: Node, name: str) -> Node | None:
@@ -450,10 +539,11 @@ def _field(node: Node, name: str) -> Node | None:
 
 # --- Python ------------------------------------------------------------------------------
 
+
 def _ends_in_comment(node: Node, src: bytes) -> bool:
     """Does an indented comment close this block? Python's own spans stop at the last statement."""
     line_start = src.rfind(b"\n", 0, node.end_byte) + 1
-    if not src[line_start:node.end_byte].lstrip().startswith(b"#"):
+    if not src[line_start : node.end_byte].lstrip().startswith(b"#"):
         return False  # the cheap answer for nearly every block
     while node.named_child_count:
         last = node.named_children[-1]
@@ -488,7 +578,7 @@ def _python_docstring(body: Node | None, src: bytes) -> str:
     raw = _text(string, src)
     quote = raw[:3] if raw[:3] in ('"""', "'''") else raw[:1]
     if quote in ('"""', "'''", '"', "'") and "\\" not in raw and raw.endswith(quote) and len(raw) >= 2 * len(quote):
-        value = raw[len(quote):-len(quote)]  # the common case, without compiling a literal
+        value = raw[len(quote) : -len(quote)]  # the common case, without compiling a literal
     else:
         try:
             value = ast.literal_eval(raw)
@@ -513,7 +603,9 @@ def _js(node: Node, src: bytes) -> Def | None:
     t = node.type
     body = _field(node, "body")
     if t in _JS_CLASSES:
-        return Def("class", _text(_field(node, "name"), src), node, _span(_with_attached(_export(node)), _export(node)), body)
+        return Def(
+            "class", _text(_field(node, "name"), src), node, _span(_with_attached(_export(node)), _export(node)), body
+        )
     if t in _JS_FUNCS:
         return Def("function", _text(_field(node, "name"), src), node, _export(node), body)
     if t in ("method_definition", "abstract_method_signature", "method_signature"):
@@ -530,8 +622,9 @@ def _js(node: Node, src: bytes) -> Def | None:
         if own is None:
             return None
         name, outer = _text(own, src), node
-    elif body is not None and any(c.type == "function_declaration" and _text(_field(c, "name"), src) == name
-                                  for c in body.named_children):
+    elif body is not None and any(
+        c.type == "function_declaration" and _text(_field(c, "name"), src) == name for c in body.named_children
+    ):
         kind = "class"  # `var X = (function (_super) { function X() {} ... }(Base))`: a compiled class
     return Def(kind, name, node, outer, body)
 
@@ -539,8 +632,11 @@ def _js(node: Node, src: bytes) -> Def | None:
 def _assigned_name(node: Node, src: bytes) -> tuple[str, Node]:
     """The name a function or class expression is bound to, and the statement that binds it."""
     parent = node.parent
-    while parent is not None and (parent.type in ("parenthesized_expression", "as_expression", "satisfies_expression")
-                                  or parent.type == "call_expression" and _field(parent, "function") == node):
+    while parent is not None and (
+        parent.type in ("parenthesized_expression", "as_expression", "satisfies_expression")
+        or parent.type == "call_expression"
+        and _field(parent, "function") == node
+    ):
         node, parent = parent, parent.parent  # through parentheses and an immediately invoked call
     if parent is None:
         return "", node
@@ -551,7 +647,11 @@ def _assigned_name(node: Node, src: bytes) -> tuple[str, Node]:
             return "", node
         decl = parent.parent
         outer = parent
-        if decl is not None and decl.type in ("lexical_declaration", "variable_declaration") and decl.named_child_count == 1:
+        if (
+            decl is not None
+            and decl.type in ("lexical_declaration", "variable_declaration")
+            and decl.named_child_count == 1
+        ):
             outer = _export(decl)
         return _text(name, src), outer
     if t == "assignment_expression" and _field(parent, "right") == node:
@@ -572,10 +672,16 @@ def _assigned_name(node: Node, src: bytes) -> tuple[str, Node]:
 
 # --- Java / C# ---------------------------------------------------------------------------
 
+
 def _java(node: Node, src: bytes) -> Def | None:
     t = node.type
-    kind = "method" if "method" in t or "constructor" in t or "operator" in t or t.startswith("destructor") \
-        else "function" if t == "local_function_statement" else "class"
+    kind = (
+        "method"
+        if "method" in t or "constructor" in t or "operator" in t or t.startswith("destructor")
+        else "function"
+        if t == "local_function_statement"
+        else "class"
+    )
     name = _text(_field(node, "name"), src)
     if t == "destructor_declaration":
         name = "~" + name
@@ -586,6 +692,7 @@ def _java(node: Node, src: bytes) -> Def | None:
 
 # --- Go ----------------------------------------------------------------------------------
 
+
 def _go(node: Node, src: bytes) -> Def | None:
     t = node.type
     if t == "type_spec":
@@ -593,7 +700,11 @@ def _go(node: Node, src: bytes) -> Def | None:
         if typ is None or typ.type not in ("struct_type", "interface_type"):
             return None
         parent = node.parent
-        outer = parent if parent is not None and parent.type == "type_declaration" and parent.named_child_count == 1 else node
+        outer = (
+            parent
+            if parent is not None and parent.type == "type_declaration" and parent.named_child_count == 1
+            else node
+        )
         return Def("class", _text(_field(node, "name"), src), node, outer, typ)
     name = _text(_field(node, "name"), src)
     if t == "method_declaration":
@@ -608,7 +719,13 @@ def _go_receiver(params: Node | None, src: bytes) -> str:
     for p in params.named_children:
         typ = _field(p, "type")
         while typ is not None and typ.type in ("pointer_type", "generic_type", "parenthesized_type"):
-            typ = _field(typ, "type") if typ.type == "generic_type" else typ.named_children[0] if typ.named_child_count else None
+            typ = (
+                _field(typ, "type")
+                if typ.type == "generic_type"
+                else typ.named_children[0]
+                if typ.named_child_count
+                else None
+            )
         if typ is not None:
             return _text(typ, src)
     return ""
@@ -616,8 +733,13 @@ def _go_receiver(params: Node | None, src: bytes) -> str:
 
 # --- C / C++ -----------------------------------------------------------------------------
 
-_C_WRAPPERS = {"pointer_declarator", "reference_declarator", "parenthesized_declarator",
-               "attributed_declarator", "function_declarator"}
+_C_WRAPPERS = {
+    "pointer_declarator",
+    "reference_declarator",
+    "parenthesized_declarator",
+    "attributed_declarator",
+    "function_declarator",
+}
 
 
 def _c_name(declarator: Node | None, src: bytes) -> str:
@@ -628,7 +750,9 @@ def _c_name(declarator: Node | None, src: bytes) -> str:
             func = node
         inner = _field(node, "declarator")
         if inner is None:
-            inner = next((c for c in node.named_children if c.type in _C_WRAPPERS or c.type.endswith("identifier")), None)
+            inner = next(
+                (c for c in node.named_children if c.type in _C_WRAPPERS or c.type.endswith("identifier")), None
+            )
         node = inner
     if node is not None and (node.type == "operator_cast" or _has_cast(node)):
         func = node  # `operator bool() const`: the declarator holds no function_declarator
@@ -672,13 +796,18 @@ def _c(node: Node, src: bytes) -> Def | None:
         return None
     outer = _template(node)
     parent = node.parent
-    if outer is node and parent is not None and parent.type in ("type_definition", "declaration") \
-            and _field(parent, "type") == node:
+    if (
+        outer is node
+        and parent is not None
+        and parent.type in ("type_definition", "declaration")
+        and _field(parent, "type") == node
+    ):
         outer = parent
     return Def("class", _text(name, src).split("::")[-1], node, outer, body)
 
 
 # --- Rust --------------------------------------------------------------------------------
+
 
 def _rust(node: Node, src: bytes) -> Def | None:
     t = node.type
@@ -693,11 +822,16 @@ def _rust(node: Node, src: bytes) -> Def | None:
 
 def _rust_type(typ: Node | None, src: bytes) -> str:
     while typ is not None and typ.type in ("generic_type", "reference_type", "scoped_type_identifier", "pointer_type"):
-        typ = _field(typ, "type") if typ.type in ("generic_type", "reference_type", "pointer_type") else _field(typ, "name")
+        typ = (
+            _field(typ, "type")
+            if typ.type in ("generic_type", "reference_type", "pointer_type")
+            else _field(typ, "name")
+        )
     return _text(typ, src)
 
 
 # --- Ruby --------------------------------------------------------------------------------
+
 
 def _ruby(node: Node, src: bytes) -> Def | None:
     t = node.type
@@ -709,5 +843,15 @@ def _ruby(node: Node, src: bytes) -> Def | None:
     return Def("function", name, node, node, None)
 
 
-_DESCRIBE = {"javascript": _js, "typescript": _js, "tsx": _js, "java": _java,
-             "csharp": _java, "go": _go, "c": _c, "cpp": _c, "rust": _rust, "ruby": _ruby}
+_DESCRIBE = {
+    "javascript": _js,
+    "typescript": _js,
+    "tsx": _js,
+    "java": _java,
+    "csharp": _java,
+    "go": _go,
+    "c": _c,
+    "cpp": _c,
+    "rust": _rust,
+    "ruby": _ruby,
+}

@@ -8,9 +8,17 @@ from typing import NamedTuple
 
 def section(name: str, heading_path: list[str], lines: list[str], start: int, end: int) -> dict:
     """A section unit; `start`/`end` are 0-based inclusive indexes into `lines`."""
-    return {"kind": "section", "name": name, "heading_path": list(heading_path), "signature": "",
-            "docstring": "", "text": "\n".join(lines[start:end + 1]).strip("\n"),
-            "start_line": start + 1, "end_line": end + 1, "parent": " / ".join(heading_path[:-1])}
+    return {
+        "kind": "section",
+        "name": name,
+        "heading_path": list(heading_path),
+        "signature": "",
+        "docstring": "",
+        "text": "\n".join(lines[start : end + 1]).strip("\n"),
+        "start_line": start + 1,
+        "end_line": end + 1,
+        "parent": " / ".join(heading_path[:-1]),
+    }
 
 
 def _split(lines: list[str], heads: list[tuple[int, int, int, str]], title: str, min_chars: int) -> list[dict]:
@@ -29,7 +37,7 @@ def _split(lines: list[str], heads: list[tuple[int, int, int, str]], title: str,
             stack.append((level, text))
             path = [h for _, h in stack]
         need = max(min_chars, 1) if level == 0 else min_chars  # a preamble needs some text to exist
-        if last < first or len("".join(lines[body:last + 1]).strip()) < need:
+        if last < first or len("".join(lines[body : last + 1]).strip()) < need:
             continue
         units.append(section(text or title, path, lines, first, last))
     return units
@@ -44,7 +52,7 @@ class Block(NamedTuple):
 
 
 class Heading(NamedTuple):
-    line: int   # first source line of the heading (an reST overline included)
+    line: int  # first source line of the heading (an reST overline included)
     level: int
     text: str
     text_line: int = 0  # the line of the title's text when it is not `line` (below an overline)
@@ -53,30 +61,59 @@ class Heading(NamedTuple):
 # What a directive (reST `.. name::`, MyST ```{name}```) becomes in the clean text, by name without
 # its domain (`py:function` -> `function`). Anything else keeps its argument as a label and its
 # content as text, and is reported once per file as `unknown_directive`.
-DROP = frozenset("""toctree include literalinclude index contents sectnum section-numbering highlight
+DROP = frozenset(
+    """toctree include literalinclude index contents sectnum section-numbering highlight
     currentmodule module default-role role raw meta tabularcolumns testsetup testcleanup image autosummary
     program rst-class cssclass title header footer graphviz mermaid plot program-output command-output
-    spelling:word-list target-notes footnotes bibliography tags""".split())
-LABEL = frozenset("""function class method attribute data exception decorator decoratormethod staticmethod
+    spelling:word-list target-notes footnotes bibliography tags""".split()
+)
+LABEL = frozenset(
+    """function class method attribute data exception decorator decoratormethod staticmethod
     classmethod property type member macro struct union enum enumerator var interface namespace concept
     option envvar describe object confval event setting autoclass autofunction automethod autoattribute
-    autodata autoexception automodule autodecorator autoproperty autotypeddict autoprogram click""".split())
-CODE = frozenset("code-block sourcecode code doctest testcode testoutput ipython jupyter-execute code-cell prompt".split())
-VERSION = {"versionadded": "Added in version", "versionchanged": "Changed in version",
-           "deprecated": "Deprecated since version", "versionremoved": "Removed in version"}
-ADMONITION = {"note": "Note", "warning": "Warning", "tip": "Tip", "important": "Important", "caution": "Caution",
-              "danger": "Danger", "error": "Error", "hint": "Hint", "attention": "Attention", "seealso": "See also",
-              "todo": "To do", "admonition": ""}
-CONTAINER = frozenset("""only ifconfig container glossary tabs tab tab-set tab-item group-tab code-tab grid
+    autodata autoexception automodule autodecorator autoproperty autotypeddict autoprogram click""".split()
+)
+CODE = frozenset(
+    "code-block sourcecode code doctest testcode testoutput ipython jupyter-execute code-cell prompt".split()
+)
+VERSION = {
+    "versionadded": "Added in version",
+    "versionchanged": "Changed in version",
+    "deprecated": "Deprecated since version",
+    "versionremoved": "Removed in version",
+}
+ADMONITION = {
+    "note": "Note",
+    "warning": "Warning",
+    "tip": "Tip",
+    "important": "Important",
+    "caution": "Caution",
+    "danger": "Danger",
+    "error": "Error",
+    "hint": "Hint",
+    "attention": "Attention",
+    "seealso": "See also",
+    "todo": "To do",
+    "admonition": "",
+}
+CONTAINER = frozenset(
+    """only ifconfig container glossary tabs tab tab-set tab-item group-tab code-tab grid
     grid-item grid-item-card card dropdown div topic sidebar rubric compound epigraph highlights pull-quote
     centered hlist list-table csv-table table productionlist math figure line-block parsed-literal
-    admonition""".split())
+    admonition""".split()
+)
 
-_CODE_ROLES = frozenset("""func meth class attr data obj mod exc const member var type struct macro enum
-    enumerator option envvar command program file samp code kbd any""".split())
-_NO_LABEL = frozenset("""only ifconfig tabs tab tab-set tab-item grid grid-item hlist container div glossary compound
-    figure math image line-block parsed-literal list-table csv-table""".split())
-_ICON_ROLES = frozenset("octicon fa fab fas far icon material-outlined material-regular material-sharp material-round".split())
+_CODE_ROLES = frozenset(
+    """func meth class attr data obj mod exc const member var type struct macro enum
+    enumerator option envvar command program file samp code kbd any""".split()
+)
+_NO_LABEL = frozenset(
+    """only ifconfig tabs tab tab-set tab-item grid grid-item hlist container div glossary compound
+    figure math image line-block parsed-literal list-table csv-table""".split()
+)
+_ICON_ROLES = frozenset(
+    "octicon fa fab fas far icon material-outlined material-regular material-sharp material-round".split()
+)
 _ROLE = re.compile(r":([\w+.-]+(?::[\w+.-]+)*):`([^`]+)`|\{([\w+.-]+(?::[\w+.-]+)*)\}`([^`]+)`")
 
 
@@ -95,8 +132,10 @@ def clean_inline(text: str) -> str:
 
 
 _SEPARATORS = re.compile(r"[\s|·•/,;:()\[\]–—-]*")
-_CODE_LINE = re.compile(r"^\s*(?:def |class |import |from \S+ import |return\b|@\w|>>> |\$ |\w[\w.\[\]'\"]*\s*=[^=]|"
-                        r"\w[\w.]*\(.*\)\s*$|[{}]\s*$|.*;\s*$|#!|if .*:\s*$|for .*:\s*$|with .*:\s*$)")
+_CODE_LINE = re.compile(
+    r"^\s*(?:def |class |import |from \S+ import |return\b|@\w|>>> |\$ |\w[\w.\[\]'\"]*\s*=[^=]|"
+    r"\w[\w.]*\(.*\)\s*$|[{}]\s*$|.*;\s*$|#!|if .*:\s*$|for .*:\s*$|with .*:\s*$)"
+)
 
 
 def link_only(parts: list[tuple[bool, str]]) -> bool:
@@ -121,8 +160,15 @@ def looks_like_code(text: str) -> str | None:
         tree = ast.parse(body)
     except (SyntaxError, ValueError):
         tree = None
-    if tree is not None and hits and not (len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr)
-                                          and isinstance(tree.body[0].value, (ast.Name, ast.Constant))):
+    if (
+        tree is not None
+        and hits
+        and not (
+            len(tree.body) == 1
+            and isinstance(tree.body[0], ast.Expr)
+            and isinstance(tree.body[0].value, (ast.Name, ast.Constant))
+        )
+    ):
         return "python"
     return "" if hits >= max(2, 0.6 * len(lines)) else None
 
@@ -130,8 +176,14 @@ def looks_like_code(text: str) -> str | None:
 def directive_kind(name: str) -> str:
     """drop, label, code, version, admonition, container (known, content kept) or unknown."""
     base = name.lower().split(":")[-1]
-    for kind, names in (("drop", DROP), ("code", CODE), ("version", VERSION), ("admonition", ADMONITION),
-                        ("label", LABEL), ("container", CONTAINER)):
+    for kind, names in (
+        ("drop", DROP),
+        ("code", CODE),
+        ("version", VERSION),
+        ("admonition", ADMONITION),
+        ("label", LABEL),
+        ("container", CONTAINER),
+    ):
         if base in names or name.lower() in names:
             return kind
     return "unknown"
@@ -230,9 +282,19 @@ def assemble(items: list, src_lines: list[str], title: str, min_chars: int, prea
             out.extend([""] * (at - len(out)))
             out.extend(line.rstrip() for line in b.lines)
         path = [h for _, h in stack] if head is not None else []
-        units.append({"kind": "section", "name": (head.text if head is not None else "") or preamble or title,
-                      "heading_path": path, "signature": "", "docstring": "", "text": "\n".join(out).rstrip("\n"),
-                      "start_line": first, "end_line": max(last, first), "parent": " / ".join(path[:-1])})
+        units.append(
+            {
+                "kind": "section",
+                "name": (head.text if head is not None else "") or preamble or title,
+                "heading_path": path,
+                "signature": "",
+                "docstring": "",
+                "text": "\n".join(out).rstrip("\n"),
+                "start_line": first,
+                "end_line": max(last, first),
+                "parent": " / ".join(path[:-1]),
+            }
+        )
     return units
 
 
@@ -254,8 +316,11 @@ def _readable_letters(text: str) -> int:
     """Letters on lines that look like prose (not front matter, comments, markup or indented
     directive bodies): a file with many of them must not come out of a parser empty."""
     text = re.sub(r"\A---\n.*?\n---\n", "", re.sub(r"<!--.*?-->|<[^>]*>", "", text, flags=re.S), flags=re.S)
-    lines = [line for line in text.split("\n") if line[:1].strip()
-             and not line.lstrip().startswith(("..", ":", "#", "{", "(", "%", "```", "~~~", "|", "+"))]
+    lines = [
+        line
+        for line in text.split("\n")
+        if line[:1].strip() and not line.lstrip().startswith(("..", ":", "#", "{", "(", "%", "```", "~~~", "|", "+"))
+    ]
     return len(re.findall(r"[^\W\d_]", "\n".join(lines)))
 
 
@@ -291,14 +356,42 @@ def text_sections(text: str, title: str, min_chars: int = 1) -> list[dict]:
     """Plain text has no markup for headings: the whole file is one section named after it. An
     underline (`=====` below a title line) becomes a blank line, so the lines keep their numbers."""
     lines = text.split("\n")
-    lines = ["" if i and _UNDERLINE.match(line) and lines[i - 1].strip() and not _UNDERLINE.match(lines[i - 1])
-             else line for i, line in enumerate(lines)]
+    lines = [
+        "" if i and _UNDERLINE.match(line) and lines[i - 1].strip() and not _UNDERLINE.match(lines[i - 1]) else line
+        for i, line in enumerate(lines)
+    ]
     return _split(lines, [], title, min_chars)
 
 
-_BLOCK = {"p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "li", "ul", "ol",
-          "table", "tr", "pre", "blockquote", "br", "hr", "dl", "dt", "dd", "figure", "figcaption",
-          "form", "details", "summary", "caption"}
+_BLOCK = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "footer",
+    "aside",
+    "nav",
+    "li",
+    "ul",
+    "ol",
+    "table",
+    "tr",
+    "pre",
+    "blockquote",
+    "br",
+    "hr",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "figcaption",
+    "form",
+    "details",
+    "summary",
+    "caption",
+}
 _DROP = {"script", "style", "noscript", "template", "svg", "head", "iframe", "object"}
 
 
@@ -318,8 +411,14 @@ def html_sections(html: str, title: str, min_chars: int = 1) -> list[dict]:
         for child in node.children:
             if isinstance(child, Tag):
                 if child.name in {"h1", "h2", "h3", "h4", "h5", "h6"}:
-                    secs.append({"level": int(child.name[1]), "heading": child.get_text(" ", strip=True),
-                                 "line": child.sourceline or secs[-1]["line"], "parts": []})
+                    secs.append(
+                        {
+                            "level": int(child.name[1]),
+                            "heading": child.get_text(" ", strip=True),
+                            "line": child.sourceline or secs[-1]["line"],
+                            "parts": [],
+                        }
+                    )
                     continue
                 block = child.name in _BLOCK
                 if block:
@@ -330,7 +429,9 @@ def html_sections(html: str, title: str, min_chars: int = 1) -> list[dict]:
                     visit(child)
                 if block or child.name in {"td", "th"}:
                     secs[-1]["parts"].append("\n" if block else " ")
-            elif isinstance(child, NavigableString) and not isinstance(child, (Comment, Doctype, ProcessingInstruction)):
+            elif isinstance(child, NavigableString) and not isinstance(
+                child, (Comment, Doctype, ProcessingInstruction)
+            ):
                 secs[-1]["parts"].append(re.sub(r"\s+", " ", str(child)))
 
     visit(root)
@@ -338,7 +439,7 @@ def html_sections(html: str, title: str, min_chars: int = 1) -> list[dict]:
     for i, s in enumerate(secs):
         body = re.sub(r"[ \t]*\n[ \t\n]*", "\n\n", "".join(s["parts"])).strip()
         body = re.sub(r"[ \t]{2,}", " ", body)
-        end = (secs[i + 1]["line"] - 1 if i + 1 < len(secs) else n_lines)
+        end = secs[i + 1]["line"] - 1 if i + 1 < len(secs) else n_lines
         if s["level"]:
             while stack and stack[-1][0] >= s["level"]:
                 stack.pop()
@@ -348,9 +449,19 @@ def html_sections(html: str, title: str, min_chars: int = 1) -> list[dict]:
             continue
         name = s["heading"] or doc_title or title
         text = f"{s['heading']}\n\n{body}" if s["heading"] else body
-        units.append({"kind": "section", "name": name, "heading_path": path, "signature": "", "docstring": "",
-                      "text": text, "start_line": s["line"], "end_line": max(end, s["line"]),
-                      "parent": " / ".join(path[:-1])})
+        units.append(
+            {
+                "kind": "section",
+                "name": name,
+                "heading_path": path,
+                "signature": "",
+                "docstring": "",
+                "text": text,
+                "start_line": s["line"],
+                "end_line": max(end, s["line"]),
+                "parent": " / ".join(path[:-1]),
+            }
+        )
     return units
 
 
@@ -367,9 +478,19 @@ def pdf_sections(data: bytes, title: str, min_chars: int = 1) -> list[dict]:
         if len(body) < max(min_chars, 1):
             continue
         name = f"{title} (page {number})"
-        units.append({"kind": "section", "name": name, "heading_path": [title, f"page {number}"],
-                      "signature": "", "docstring": "", "text": body, "start_line": number,
-                      "end_line": number, "parent": title})
+        units.append(
+            {
+                "kind": "section",
+                "name": name,
+                "heading_path": [title, f"page {number}"],
+                "signature": "",
+                "docstring": "",
+                "text": body,
+                "start_line": number,
+                "end_line": number,
+                "parent": title,
+            }
+        )
     return units
 
 

@@ -6,8 +6,19 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from corpus_ft.ingest.docs import (ADMONITION, Block, Heading, assemble, directive_kind, directive_lead, fence,
-                                   link_only, looks_like_code, role_text, with_lead)
+from corpus_ft.ingest.docs import (
+    ADMONITION,
+    Block,
+    Heading,
+    assemble,
+    directive_kind,
+    directive_lead,
+    fence,
+    link_only,
+    looks_like_code,
+    role_text,
+    with_lead,
+)
 
 _TAG = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
 _STYLE = re.compile(r"<(style|script)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.S | re.I)  # CSS and scripts: never text
@@ -38,9 +49,19 @@ def parser():
     from mdit_py_plugins.substitution import substitution_plugin
 
     md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-    for plugin in (front_matter_plugin, myst_role_plugin, myst_block_plugin, colon_fence_plugin, deflist_plugin,
-                   fieldlist_plugin, attrs_block_plugin, attrs_plugin, substitution_plugin, dollarmath_plugin,
-                   admon_plugin):
+    for plugin in (
+        front_matter_plugin,
+        myst_role_plugin,
+        myst_block_plugin,
+        colon_fence_plugin,
+        deflist_plugin,
+        fieldlist_plugin,
+        attrs_block_plugin,
+        attrs_plugin,
+        substitution_plugin,
+        dollarmath_plugin,
+        admon_plugin,
+    ):
         md.use(plugin)
     return md
 
@@ -50,8 +71,13 @@ def sections(text: str, title: str, min_chars: int, warnings: list) -> list[dict
     lines = text.split("\n")
     items, meta = blocks(pymdownx_blocks(text), 0, warnings)
     if lines and lines[0].strip() == "---" and meta is None:
-        warnings.append({"kind": "front_matter", "line": 1,
-                         "message": "front matter opened with '---' but never closed; read as text"})
+        warnings.append(
+            {
+                "kind": "front_matter",
+                "line": 1,
+                "message": "front matter opened with '---' but never closed; read as text",
+            }
+        )
     preamble = str(meta.get("title") or "") if isinstance(meta, dict) else ""
     return assemble(items, lines, title, min_chars, preamble)
 
@@ -106,7 +132,7 @@ def pymdownx_blocks(text: str) -> str:
     for line in lines:
         if tabbed and line.strip():  # inside a tab: its content moves out; a line less indented ends it
             if len(line) - len(line.lstrip()) >= tabbed[1]:
-                line = tabbed[0] + line[tabbed[1]:]
+                line = tabbed[0] + line[tabbed[1] :]
             elif code is None:
                 tabbed = None
         fence_mark = _FENCE_OPEN.match(line)
@@ -146,8 +172,20 @@ def pymdownx_blocks(text: str) -> str:
 def _pymdownx_lead(name: str, title: str) -> str:
     """`/// tip | Title` -> `Tip: Title`; `/// tip` -> `Tip:`; tabs, details and the like: their title, if any."""
     word = ADMONITION.get(name, "") if name != "admonition" else ""
-    if not word and name in ("info", "check", "success", "question", "example", "abstract", "quote", "bug",
-                             "failure", "danger", "example", "summary"):
+    if not word and name in (
+        "info",
+        "check",
+        "success",
+        "question",
+        "example",
+        "abstract",
+        "quote",
+        "bug",
+        "failure",
+        "danger",
+        "example",
+        "summary",
+    ):
         word = name.capitalize()
     title = " ".join(title.split())
     if name in ("tab", "html", "define", "caption"):
@@ -165,8 +203,13 @@ def _front_matter(content: str, line: int, warnings: list) -> dict | None:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = line + 1 + mark.line if mark is not None else line
-        warnings.append({"kind": "front_matter", "line": at,
-                         "message": f"front matter is not valid YAML ({getattr(e, 'problem', None) or e}); ignored"})
+        warnings.append(
+            {
+                "kind": "front_matter",
+                "line": at,
+                "message": f"front matter is not valid YAML ({getattr(e, 'problem', None) or e}); ignored",
+            }
+        )
         return {}
     return meta if isinstance(meta, dict) else {}
 
@@ -194,7 +237,7 @@ def _directive(node, line: int, warnings: list, seen: set) -> list:
         return rst.blocks(content, first - 1, warnings, seen)
     if name.startswith(PYMDOWNX):
         inner, _ = blocks(content, first - 1, warnings, seen)
-        return with_lead(_pymdownx_lead(name[len(PYMDOWNX):], argument), [b for b in inner if b.lines], line)
+        return with_lead(_pymdownx_lead(name[len(PYMDOWNX) :], argument), [b for b in inner if b.lines], line)
     language = looks_like_code(content) if kind == "unknown" else None
     if language is not None:  # an unknown directive that holds a program: a code block
         import textwrap
@@ -203,11 +246,19 @@ def _directive(node, line: int, warnings: list, seen: set) -> list:
         return with_lead(directive_lead(name, argument), [Block(first - 1, code)], line)
     if kind == "unknown" and name not in seen:
         seen.add(name)
-        warnings.append({"kind": "unknown_directive", "line": line,
-                         "message": f"directive {{{name}}} is not known; its content was kept as text"})
+        warnings.append(
+            {
+                "kind": "unknown_directive",
+                "line": line,
+                "message": f"directive {{{name}}} is not known; its content was kept as text",
+            }
+        )
     inner, _ = blocks(content, first - 1, warnings, seen)
-    out = [Block(b.line, b.lines) if isinstance(b, Block) else Block(b.line, [b.text]) for b in inner
-           if not isinstance(b, Block) or b.lines]
+    out = [
+        Block(b.line, b.lines) if isinstance(b, Block) else Block(b.line, [b.text])
+        for b in inner
+        if not isinstance(b, Block) or b.lines
+    ]
     return with_lead(directive_lead(name, argument), out, line)
 
 
@@ -265,7 +316,9 @@ def _lines(node) -> list[str]:
                 out.extend("  " + line if line else line for line in body)
         return out
     if t == "paragraph":
-        return [] if _link_only(node) or _INCLUDE.match(node.content or _inline_of(node)) else _inline_of(node).split("\n")
+        return (
+            [] if _link_only(node) or _INCLUDE.match(node.content or _inline_of(node)) else _inline_of(node).split("\n")
+        )
     if t == "heading":
         return [" ".join(_inline_of(node).split())]
     if t == "html_block" or (t == "code_block" and _html(node.content)):
@@ -275,8 +328,11 @@ def _lines(node) -> list[str]:
         return fence(language, node.content)
     if t in ("bullet_list", "ordered_list"):
         start = int(node.attrs.get("start", 1) or 1)
-        return [line for i, item in enumerate(node.children)
-                for line in _item(item, f"{start + i}." if t == "ordered_list" else "-")]  # empty items vanish
+        return [
+            line
+            for i, item in enumerate(node.children)
+            for line in _item(item, f"{start + i}." if t == "ordered_list" else "-")
+        ]  # empty items vanish
     if t == "table":
         rows = []
         for part in node.children:
@@ -326,7 +382,7 @@ def _anchor_parts(html: str) -> list[tuple[str, bool]]:
     """(text, inside an <a> element) pieces of HTML whose other tags are gone."""
     parts, at = [], 0
     for m in _ANCHOR.finditer(html):
-        parts.extend([(html[at:m.start()], False), (m.group(1), True)])
+        parts.extend([(html[at : m.start()], False), (m.group(1), True)])
         at = m.end()
     return parts + [(html[at:], False)]
 
@@ -362,8 +418,11 @@ def _link_only(node) -> bool:
 
 def _inline_of(node) -> str:
     """Text of a block's inline content: roles as their text, links as their words, no HTML or images."""
-    return "".join(_inline(c) for child in node.children if child.type == "inline" for c in child.children) \
-        if any(c.type == "inline" for c in node.children) else "".join(_inline(c) for c in node.children)
+    return (
+        "".join(_inline(c) for child in node.children if child.type == "inline" for c in child.children)
+        if any(c.type == "inline" for c in node.children)
+        else "".join(_inline(c) for c in node.children)
+    )
 
 
 def _inline(node) -> str:

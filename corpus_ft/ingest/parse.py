@@ -21,8 +21,16 @@ def parse_file(path: str, language: str | None, settings: dict, known_sha: str |
     When the content hash equals `known_sha` (the file was touched, not changed) it stops there
     with status "unchanged": the caller already holds its units.
     """
-    result = {"sha": "", "status": "skipped", "reason": "", "detail": "", "language": language,
-              "encoding": "", "units": [], "warnings": []}
+    result = {
+        "sha": "",
+        "status": "skipped",
+        "reason": "",
+        "detail": "",
+        "language": language,
+        "encoding": "",
+        "units": [],
+        "warnings": [],
+    }
     try:
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -135,8 +143,13 @@ def parse_batch(batch: list[tuple[str, str, str | None, str | None]], settings: 
             units = sorted(r.pop("units"), key=_unit_order)
             r["category"] = file_category(rel, language, units, is_generated=r.pop("generated", False))
             for u in units:
-                u.update(id=unit_id(rel, u), path=rel, language=language, file_sha256=r["sha"],
-                         category=unit_category(u, r["category"]))
+                u.update(
+                    id=unit_id(rel, u),
+                    path=rel,
+                    language=language,
+                    file_sha256=r["sha"],
+                    category=unit_category(u, r["category"]),
+                )
             rows += units
             r["n_units"], r["language"] = len(units), language
             records[rel] = r

@@ -10,8 +10,19 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-CATEGORIES = ("source", "docs", "test", "changelog", "license", "ci", "build", "template", "example", "generated",
-              "marketing")
+CATEGORIES = (
+    "source",
+    "docs",
+    "test",
+    "changelog",
+    "license",
+    "ci",
+    "build",
+    "template",
+    "example",
+    "generated",
+    "marketing",
+)
 EXCLUDED_BY_DEFAULT = ("test", "changelog", "license", "ci", "build", "template", "generated", "marketing")
 WHY = {
     "test": "tests: fixtures and assertions, not how the code is meant to be used",
@@ -28,40 +39,124 @@ _TEST_DIRS = {"test", "tests", "__tests__", "e2e", "testdata", "test_data"}
 _CODE_TEST_DIRS = _TEST_DIRS | {"testing", "spec", "specs"}  # docs/testing/, specs/ of documents are documentation
 _TEST_FILE = re.compile(
     r"^(test_.+\.py|.+_tests?\.py|conftest\.py|.+_test\.(go|rb|rs|c|cc|cpp|exs?)|test_.+\.(rb|c)|"
-    r".+\.(test|spec)\.[cm]?[jt]sx?|.+(Test|Tests|IT)\.(java|kt|cs|scala)|.+_spec\.rb)$")
-_CHANGELOG_NAMES = {"changes", "changelog", "change_log", "change-log", "history", "news", "releases",
-                    "release_notes", "release-notes", "releasenotes", "whatsnew", "whats_new", "whats-new"}
-_CHANGELOG_DIRS = {"changelog", "changelog.d", "changes", "release-notes", "release_notes", "releasenotes",
-                   "whatsnew", "newsfragments", "changelogs"}
+    r".+\.(test|spec)\.[cm]?[jt]sx?|.+(Test|Tests|IT)\.(java|kt|cs|scala)|.+_spec\.rb)$"
+)
+_CHANGELOG_NAMES = {
+    "changes",
+    "changelog",
+    "change_log",
+    "change-log",
+    "history",
+    "news",
+    "releases",
+    "release_notes",
+    "release-notes",
+    "releasenotes",
+    "whatsnew",
+    "whats_new",
+    "whats-new",
+}
+_CHANGELOG_DIRS = {
+    "changelog",
+    "changelog.d",
+    "changes",
+    "release-notes",
+    "release_notes",
+    "releasenotes",
+    "whatsnew",
+    "newsfragments",
+    "changelogs",
+}
 _LICENSE_NAMES = {"license", "licence", "copying", "notice", "copyright", "unlicense", "licenses", "licences"}
-_CI_PREFIXES = (".github/workflows/", ".github/issue_template/", ".github/discussion_template/", ".gitlab/",
-                ".circleci/", ".buildkite/", ".azure-pipelines/", ".github/actions/")
-_CI_FILES = {".gitlab-ci.yml", ".travis.yml", "azure-pipelines.yml", "jenkinsfile", "noxfile.py", "tox.ini",
-             "pull_request_template.md", ".pre-commit-config.yaml", "appveyor.yml", ".readthedocs.yaml"}
-_BUILD_FILE = re.compile(r"^(?:[\w.-]*requirements[\w.-]*|constraints[\w.-]*)\.(?:txt|in|pip)$|^[\w.-]+\.in$|"
-                         r"^(?:pipfile|pipfile\.lock|poetry\.lock|uv\.lock|pdm\.lock|package-lock\.json|yarn\.lock|"
-                         r"pnpm-lock\.yaml|cargo\.lock|gemfile|gemfile\.lock|go\.sum)$")
-_REQUIREMENT = re.compile(r"^\s*(?:-[rce]\s+\S+|--[\w-]+(?:[ =]\S+)?|-e\s+\S+|[A-Za-z0-9][\w.-]*(?:\[[\w,.\s-]*\])?"
-                          r"\s*(?:(?:[<>=!~]=?|===)\s*[\w.*+!-]+\s*,?\s*)*(?:;[^#]*)?(?:--hash=\S+\s*)*)\s*(?:#.*)?$")
-_TEMPLATE_EXT = {".j2", ".jinja", ".jinja2", ".tmpl", ".tpl", ".gotmpl", ".gohtml", ".mustache", ".hbs",
-                 ".handlebars", ".njk", ".liquid", ".erb", ".ejs"}
+_CI_PREFIXES = (
+    ".github/workflows/",
+    ".github/issue_template/",
+    ".github/discussion_template/",
+    ".gitlab/",
+    ".circleci/",
+    ".buildkite/",
+    ".azure-pipelines/",
+    ".github/actions/",
+)
+_CI_FILES = {
+    ".gitlab-ci.yml",
+    ".travis.yml",
+    "azure-pipelines.yml",
+    "jenkinsfile",
+    "noxfile.py",
+    "tox.ini",
+    "pull_request_template.md",
+    ".pre-commit-config.yaml",
+    "appveyor.yml",
+    ".readthedocs.yaml",
+}
+_BUILD_FILE = re.compile(
+    r"^(?:[\w.-]*requirements[\w.-]*|constraints[\w.-]*)\.(?:txt|in|pip)$|^[\w.-]+\.in$|"
+    r"^(?:pipfile|pipfile\.lock|poetry\.lock|uv\.lock|pdm\.lock|package-lock\.json|yarn\.lock|"
+    r"pnpm-lock\.yaml|cargo\.lock|gemfile|gemfile\.lock|go\.sum)$"
+)
+_REQUIREMENT = re.compile(
+    r"^\s*(?:-[rce]\s+\S+|--[\w-]+(?:[ =]\S+)?|-e\s+\S+|[A-Za-z0-9][\w.-]*(?:\[[\w,.\s-]*\])?"
+    r"\s*(?:(?:[<>=!~]=?|===)\s*[\w.*+!-]+\s*,?\s*)*(?:;[^#]*)?(?:--hash=\S+\s*)*)\s*(?:#.*)?$"
+)
+_TEMPLATE_EXT = {
+    ".j2",
+    ".jinja",
+    ".jinja2",
+    ".tmpl",
+    ".tpl",
+    ".gotmpl",
+    ".gohtml",
+    ".mustache",
+    ".hbs",
+    ".handlebars",
+    ".njk",
+    ".liquid",
+    ".erb",
+    ".ejs",
+}
 _EXAMPLE_DIRS = {"examples", "example", "samples", "demo", "demos", "cookbook"}
-_VERSION_HEADING = re.compile(
-    r"^\W*(?:version|release|v(?=\d)|\[)?\s*\d+\.\d+(?:\.\d+)?\S*|^\W*unreleased\b", re.I)
+_VERSION_HEADING = re.compile(r"^\W*(?:version|release|v(?=\d)|\[)?\s*\d+\.\d+(?:\.\d+)?\S*|^\W*unreleased\b", re.I)
 _GENERATED = re.compile(
     r"^\s*(?:#|//|/\*|\*|<!--|\.\.|--|;|\"\"\"|''')[^\n]*?(?:code generated\b.*\bdo not edit|@generated\b|"
     r"auto-?generated|automatically generated|this file (?:is|was|has been) generated|generated by\b.*\bdo not edit)",
-    re.I | re.M)
+    re.I | re.M,
+)
 _LICENSE_TEXT = re.compile(
     r"permission is hereby granted, free of charge|redistribution and use in source and binary forms|"
     r"licensed under the apache license|gnu (?:lesser |affero )?general public license|mozilla public license",
-    re.I)
-_MARKETING_NAMES = {"sponsors", "sponsor", "sponsorship", "sponsoring", "backers", "supporters", "funding", "donate",
-                    "donations", "donating", "support-us", "support_us", "supportus", "who-uses", "who_uses",
-                    "whos-using", "users-list", "showcase", "testimonials", "adopters", "powered-by", "in-the-wild"}
-_MARKETING_TITLE = re.compile(r"^\W*(?:(?:become an? |our )?(?:sponsors?(?:hip)?|backers|supporters|donat\w*|funding)\b"
-                              r"|support (?:us|the project|\w+ development)\b|who(?:'s| is)? us(?:es|ing)\b"
-                              r"|(?:companies|projects) using\b|powered by\b|adopters\b|showcase\b|testimonials\b)", re.I)
+    re.I,
+)
+_MARKETING_NAMES = {
+    "sponsors",
+    "sponsor",
+    "sponsorship",
+    "sponsoring",
+    "backers",
+    "supporters",
+    "funding",
+    "donate",
+    "donations",
+    "donating",
+    "support-us",
+    "support_us",
+    "supportus",
+    "who-uses",
+    "who_uses",
+    "whos-using",
+    "users-list",
+    "showcase",
+    "testimonials",
+    "adopters",
+    "powered-by",
+    "in-the-wild",
+}
+_MARKETING_TITLE = re.compile(
+    r"^\W*(?:(?:become an? |our )?(?:sponsors?(?:hip)?|backers|supporters|donat\w*|funding)\b"
+    r"|support (?:us|the project|\w+ development)\b|who(?:'s| is)? us(?:es|ing)\b"
+    r"|(?:companies|projects) using\b|powered by\b|adopters\b|showcase\b|testimonials\b)",
+    re.I,
+)
 _TEMPLATE_TAGS = re.compile(r"\{%-?\s|\{\{[-#]?\s*[\w.]")
 
 
@@ -77,14 +172,24 @@ def file_category(rel: str, language: str | None, units: list[dict], *, is_gener
     document = language in ("markdown", "rst", "text", "html", "pdf", "docx")
     if is_generated or re.search(r"(^|[._-])generated\.", name):
         return "generated"
-    if rel.lower().startswith(_CI_PREFIXES) or name in _CI_FILES or \
-            (path.parts[:1] == (".github",) and stem in ("pull_request_template", "issue_template")):
+    if (
+        rel.lower().startswith(_CI_PREFIXES)
+        or name in _CI_FILES
+        or (path.parts[:1] == (".github",) and stem in ("pull_request_template", "issue_template"))
+    ):
         return "ci"
-    if _BUILD_FILE.match(name) or dirs & {"requirements"} and suffix in (".txt", ".in") or \
-            (language == "text" and _requirement_listing(units)):
+    if (
+        _BUILD_FILE.match(name)
+        or dirs & {"requirements"}
+        and suffix in (".txt", ".in")
+        or (language == "text" and _requirement_listing(units))
+    ):
         return "build"
-    if stem in _LICENSE_NAMES or dirs & {"licenses", "licences"} or \
-            (document and units and _LICENSE_TEXT.search(units[0].get("text") or "")):
+    if (
+        stem in _LICENSE_NAMES
+        or dirs & {"licenses", "licences"}
+        or (document and units and _LICENSE_TEXT.search(units[0].get("text") or ""))
+    ):
         return "license"
     if stem in _CHANGELOG_NAMES or dirs & _CHANGELOG_DIRS or (document and _mostly_versions(units)):
         return "changelog"
@@ -102,8 +207,11 @@ def file_category(rel: str, language: str | None, units: list[dict], *, is_gener
 def unit_category(unit: dict, file_cat: str) -> str:
     """A section of a docs page under a sponsorship heading ("Donate", "Sponsors" in a README) is
     `marketing` like a whole sponsorship page; every other unit takes its file's category."""
-    if file_cat == "docs" and unit.get("kind") == "section" and any(
-            _MARKETING_TITLE.match(str(h).strip(" #*✨💖🙏")) for h in unit.get("heading_path") or []):
+    if (
+        file_cat == "docs"
+        and unit.get("kind") == "section"
+        and any(_MARKETING_TITLE.match(str(h).strip(" #*✨💖🙏")) for h in unit.get("heading_path") or [])
+    ):
         return "marketing"
     return file_cat
 
@@ -122,10 +230,17 @@ def _mostly_versions(units: list[dict]) -> bool:
 
 def _requirement_listing(units: list[dict]) -> bool:
     """A text file every line of which is a requirement (`httpx>=0.27`, `-r base.txt`), one at least pinned."""
-    lines = [line for u in units for line in (u.get("text") or "").split("\n")
-             if line.strip() and not line.lstrip().startswith("#")]
-    return bool(lines) and all(_REQUIREMENT.match(line) for line in lines) and \
-        any(re.search(r"[<>=!~]=|===|^\s*-[rce]\s|^\s*--", line) for line in lines)
+    lines = [
+        line
+        for u in units
+        for line in (u.get("text") or "").split("\n")
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    return (
+        bool(lines)
+        and all(_REQUIREMENT.match(line) for line in lines)
+        and any(re.search(r"[<>=!~]=|===|^\s*-[rce]\s|^\s*--", line) for line in lines)
+    )
 
 
 def _marketing_title(units: list[dict]) -> bool:

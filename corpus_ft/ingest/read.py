@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import codecs
 
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 # Control bytes that never appear in text (tab, newlines, form feed and escape do).
 _CONTROL = bytes(b for b in range(32) if b not in (8, 9, 10, 12, 13, 27))
 
 
 def utf16_without_bom(head: bytes) -> str | None:
-    """"utf-16-le"/"utf-16-be" when the bytes look like mostly-ASCII UTF-16 with no byte-order mark:
+    """ "utf-16-le"/"utf-16-be" when the bytes look like mostly-ASCII UTF-16 with no byte-order mark:
     the zero bytes sit in every other position, on one side only (Windows tools write such files)."""
     if len(head) < 8 or b"\x00" not in head:
         return None

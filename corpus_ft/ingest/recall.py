@@ -16,8 +16,17 @@ from pathlib import Path
 from corpus_ft.ingest.read import decode
 
 # ctags language -> ours, and the ctags kinds that are functions or methods
-CTAGS_LANGUAGES = {"JavaScript": "javascript", "TypeScript": "typescript", "Java": "java", "Go": "go",
-                   "C": "c", "C++": "cpp", "Rust": "rust", "Ruby": "ruby", "C#": "csharp"}
+CTAGS_LANGUAGES = {
+    "JavaScript": "javascript",
+    "TypeScript": "typescript",
+    "Java": "java",
+    "Go": "go",
+    "C": "c",
+    "C++": "cpp",
+    "Rust": "rust",
+    "Ruby": "ruby",
+    "C#": "csharp",
+}
 CTAGS_KINDS = {"function", "method", "func", "generator", "getter", "setter", "singletonMethod"}
 
 
@@ -25,7 +34,9 @@ def _code_units(table) -> dict[str, list[tuple[str, int, int]]]:
     """path -> [(qualified name, start, end)] for function and method units."""
     out: dict[str, list] = defaultdict(list)
     cols = table.select(["path", "kind", "name", "start_line", "end_line"]).to_pydict()
-    for path, kind, name, start, end in zip(cols["path"], cols["kind"], cols["name"], cols["start_line"], cols["end_line"]):
+    for path, kind, name, start, end in zip(
+        cols["path"], cols["kind"], cols["name"], cols["start_line"], cols["end_line"]
+    ):
         if kind in ("function", "method", "class"):
             out[path].append((name, start, end))
     return out
@@ -71,9 +82,15 @@ def python_recall(repo: str | Path, table) -> dict:
                 matched += 1
             else:
                 missed.append(f"{rel}:{item[1]}-{item[2]} {item[0]}")
-    return {"reference": "python ast", "files": len(paths) - unparsable, "files_ast_cannot_parse": unparsable,
-            "expected": total, "found": matched, "recall": round(matched / total, 4) if total else None,
-            "missed_examples": missed[:20]}
+    return {
+        "reference": "python ast",
+        "files": len(paths) - unparsable,
+        "files_ast_cannot_parse": unparsable,
+        "expected": total,
+        "found": matched,
+        "recall": round(matched / total, 4) if total else None,
+        "missed_examples": missed[:20],
+    }
 
 
 def ctags_tags(repo: str | Path, paths: list[str]) -> list[dict]:
@@ -81,16 +98,26 @@ def ctags_tags(repo: str | Path, paths: list[str]) -> list[dict]:
     exe = shutil.which("ctags")
     if exe is None or not paths:
         return []
-    proc = subprocess.run([exe, "--output-format=json", "--fields=+nKzSel", "-L", "-", "-f", "-"],
-                          input="\n".join(paths), cwd=repo, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [exe, "--output-format=json", "--fields=+nKzSel", "-L", "-", "-f", "-"],
+        input="\n".join(paths),
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     tags = []
     for line in proc.stdout.splitlines():
         try:
             tag = json.loads(line)
         except ValueError:
             continue
-        if tag.get("_type") == "tag" and tag.get("kind") in CTAGS_KINDS and tag.get("language") in CTAGS_LANGUAGES \
-                and not tag["name"].startswith(("__anon", "AnonymousFunction")):  # lambdas, callbacks: no name
+        if (
+            tag.get("_type") == "tag"
+            and tag.get("kind") in CTAGS_KINDS
+            and tag.get("language") in CTAGS_LANGUAGES
+            and not tag["name"].startswith(("__anon", "AnonymousFunction"))
+        ):  # lambdas, callbacks: no name
             tags.append(tag)
     return tags
 
@@ -106,17 +133,25 @@ def ctags_recall(repo: str | Path, table) -> dict:
         rel, name, line = tag["path"], _norm(tag["name"]), tag["line"]
         counts = by_language[CTAGS_LANGUAGES[tag["language"]]]
         counts[0] += 1
-        if any(s <= line <= e and (_norm(n) == name or _norm(n).endswith("." + name)) for n, s, e in units.get(rel, [])):
+        if any(
+            s <= line <= e and (_norm(n) == name or _norm(n).endswith("." + name)) for n, s, e in units.get(rel, [])
+        ):
             counts[1] += 1
         else:
             missed.append(f"{rel}:{line} {tag['name']} ({tag['kind']})")
     total = sum(c[0] for c in by_language.values())
     found = sum(c[1] for c in by_language.values())
-    return {"reference": "universal-ctags" if shutil.which("ctags") else "ctags not installed",
-            "expected": total, "found": found, "recall": round(found / total, 4) if total else None,
-            "by_language": {k: {"expected": v[0], "found": v[1], "recall": round(v[1] / v[0], 4)}
-                            for k, v in sorted(by_language.items())},
-            "missed_examples": missed[:20]}
+    return {
+        "reference": "universal-ctags" if shutil.which("ctags") else "ctags not installed",
+        "expected": total,
+        "found": found,
+        "recall": round(found / total, 4) if total else None,
+        "by_language": {
+            k: {"expected": v[0], "found": v[1], "recall": round(v[1] / v[0], 4)}
+            for k, v in sorted(by_language.items())
+        },
+        "missed_examples": missed[:20],
+    }
 
 
 def _norm(name: str) -> str:

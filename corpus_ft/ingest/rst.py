@@ -13,8 +13,18 @@ import re
 import textwrap
 from functools import lru_cache
 
-from corpus_ft.ingest.docs import (Block, Heading, assemble, directive_kind, directive_lead, fence, link_only,
-                                   looks_like_code, role_text, with_lead)
+from corpus_ft.ingest.docs import (
+    Block,
+    Heading,
+    assemble,
+    directive_kind,
+    directive_lead,
+    fence,
+    link_only,
+    looks_like_code,
+    role_text,
+    with_lead,
+)
 
 _ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1{2,}\s*$")
 _MAX_WARNINGS = 5  # docutils errors reported per file; the rest are counted in the last one
@@ -34,15 +44,21 @@ def blocks(text: str, offset: int, warnings: list, seen: set | None = None) -> l
     for i, m in enumerate(errors[:_MAX_WARNINGS]):
         more = f" (+{len(errors) - _MAX_WARNINGS} more)" if i == _MAX_WARNINGS - 1 < len(errors) - 1 else ""
         message = m.children[0].astext() if m.children else m.astext()
-        warnings.append({"kind": "rst", "line": (m.get("line") or 0) + offset,
-                         "message": " ".join(message.split())[:200] + more})
+        warnings.append(
+            {"kind": "rst", "line": (m.get("line") or 0) + offset, "message": " ".join(message.split())[:200] + more}
+        )
     seen = set() if seen is None else seen
     for node in doc.findall(nodes.container):
         name = node.get("cft_unknown")
         if name and name not in seen:
             seen.add(name)
-            warnings.append({"kind": "unknown_directive", "line": (node.line or 0) + offset,
-                             "message": f"directive `.. {name}::` is not known; its content was kept as text"})
+            warnings.append(
+                {
+                    "kind": "unknown_directive",
+                    "line": (node.line or 0) + offset,
+                    "message": f"directive `.. {name}::` is not known; its content was kept as text",
+                }
+            )
     walker = _Walker(text.split("\n"), offset, doc.substitution_defs)
     walker.walk(doc, 0)
     return walker.items
@@ -64,9 +80,16 @@ def _settings():
     from docutils.parsers.rst import Parser
 
     settings = get_default_settings(Parser)
-    for key, value in {"report_level": 5, "halt_level": 5, "warning_stream": False, "file_insertion_enabled": False,
-                       "raw_enabled": False, "syntax_highlight": "none", "pep_references": False,
-                       "rfc_references": False}.items():
+    for key, value in {
+        "report_level": 5,
+        "halt_level": 5,
+        "warning_stream": False,
+        "file_insertion_enabled": False,
+        "raw_enabled": False,
+        "syntax_highlight": "none",
+        "pep_references": False,
+        "rfc_references": False,
+    }.items():
         setattr(settings, key, value)
     return settings
 
@@ -99,8 +122,7 @@ def _register() -> None:
                 return []
             if kind == "code":
                 code = "\n".join(self.content)
-                node = nodes.literal_block(code, code, language=argument.split()[0] if argument else "",
-                                           cft_fence=True)
+                node = nodes.literal_block(code, code, language=argument.split()[0] if argument else "", cft_fence=True)
                 node.line = self.lineno
                 return [node]
             node = nodes.container(cft_lead=directive_lead(self.name, argument))
@@ -159,8 +181,19 @@ class _Walker:
                 at = title.line - 1 + self.offset if title is not None and title.line else 0
                 self.items.append(Heading(self._title_line(title), depth + 1, text, at))
                 self.walk(child, depth + 1)
-            elif isinstance(child, (nodes.title, nodes.system_message, nodes.comment, nodes.target,
-                                    nodes.substitution_definition, nodes.raw, nodes.pending, nodes.transition)):
+            elif isinstance(
+                child,
+                (
+                    nodes.title,
+                    nodes.system_message,
+                    nodes.comment,
+                    nodes.target,
+                    nodes.substitution_definition,
+                    nodes.raw,
+                    nodes.pending,
+                    nodes.transition,
+                ),
+            ):
                 continue
             elif isinstance(child, (nodes.bullet_list, nodes.enumerated_list)):
                 for marker, item in self.markers(child):
@@ -241,10 +274,12 @@ class _Walker:
         from docutils import nodes
 
         if isinstance(node, nodes.paragraph) and link_only(
-                [(isinstance(c, (nodes.reference, nodes.image)), c.astext()) for c in node.children]):
+            [(isinstance(c, (nodes.reference, nodes.image)), c.astext()) for c in node.children]
+        ):
             return []  # `GitHub <url>`_ | `Docs <url>`_, a row of badges: navigation, not prose
-        if isinstance(node, (nodes.paragraph, nodes.rubric, nodes.title, nodes.caption, nodes.term, nodes.line,
-                             nodes.attribution)):
+        if isinstance(
+            node, (nodes.paragraph, nodes.rubric, nodes.title, nodes.caption, nodes.term, nodes.line, nodes.attribution)
+        ):
             return self.inline(node).split("\n")
         if isinstance(node, (nodes.literal_block, nodes.doctest_block)):
             language = node.get("language") or ("pycon" if isinstance(node, nodes.doctest_block) else "")
@@ -261,14 +296,40 @@ class _Walker:
             return _lead(self.admonition_lead(node), [line for c in body for line in self.lines(c)])
         if isinstance(node, nodes.container) and "cft_lead" in node.attributes:
             return _lead(node["cft_lead"], [line for c in node.children for line in self.lines(c)])
-        if isinstance(node, (nodes.block_quote, nodes.container, nodes.topic, nodes.sidebar, nodes.compound,
-                             nodes.line_block, nodes.figure, nodes.legend, nodes.list_item, nodes.definition,
-                             nodes.entry)):
+        if isinstance(
+            node,
+            (
+                nodes.block_quote,
+                nodes.container,
+                nodes.topic,
+                nodes.sidebar,
+                nodes.compound,
+                nodes.line_block,
+                nodes.figure,
+                nodes.legend,
+                nodes.list_item,
+                nodes.definition,
+                nodes.entry,
+            ),
+        ):
             return [line for c in node.children for line in self.lines(c)]
         if isinstance(node, nodes.math_block):
             return node.astext().strip("\n").split("\n")
-        if isinstance(node, (nodes.system_message, nodes.comment, nodes.target, nodes.substitution_definition,
-                             nodes.raw, nodes.image, nodes.transition, nodes.pending, nodes.footnote, nodes.citation)):
+        if isinstance(
+            node,
+            (
+                nodes.system_message,
+                nodes.comment,
+                nodes.target,
+                nodes.substitution_definition,
+                nodes.raw,
+                nodes.image,
+                nodes.transition,
+                nodes.pending,
+                nodes.footnote,
+                nodes.citation,
+            ),
+        ):
             return []
         return [line for line in node.astext().split("\n")]
 
@@ -313,8 +374,10 @@ class _Walker:
             elif isinstance(child, nodes.substitution_reference):
                 target = self.subs.get(child.get("refname", ""))
                 out.append(target.astext() if target is not None else child.astext())
-            elif isinstance(child, (nodes.footnote_reference, nodes.citation_reference, nodes.image, nodes.raw,
-                                    nodes.system_message)):
+            elif isinstance(
+                child,
+                (nodes.footnote_reference, nodes.citation_reference, nodes.image, nodes.raw, nodes.system_message),
+            ):
                 continue
             elif isinstance(child, nodes.problematic):
                 out.append(child.astext().strip("|`*_"))

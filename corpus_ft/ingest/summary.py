@@ -13,8 +13,11 @@ def print_summary(report: dict, out_dir: str) -> None:
     table = Table(title=f"ingest: {report['repo']}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("files", f"{report['files_seen']} seen, {report['files_ingested']} ingested, "
-                           f"{report['files_skipped']} skipped, {report['dirs_skipped']} directories skipped")
+    table.add_row(
+        "files",
+        f"{report['files_seen']} seen, {report['files_ingested']} ingested, "
+        f"{report['files_skipped']} skipped, {report['dirs_skipped']} directories skipped",
+    )
     if report["skipped_by_reason"]:
         table.add_row("skipped", ", ".join(f"{k} {v}" for k, v in report["skipped_by_reason"].items()))
     table.add_row("units", f"{report['units']}: " + ", ".join(f"{k} {v}" for k, v in report["units_by_kind"].items()))
@@ -22,18 +25,27 @@ def print_summary(report: dict, out_dir: str) -> None:
     cats = report.get("categories") or {}
     total = sum(c["bytes"] for c in cats.values()) or 1
     if cats:
-        table.add_row("categories", ", ".join(
-            f"{name} {100 * c['bytes'] / total:.0f}% ({c['units']} units{'' if c['used'] else ', left out'})"
-            for name, c in sorted(cats.items(), key=lambda kv: -kv[1]["bytes"])))
+        table.add_row(
+            "categories",
+            ", ".join(
+                f"{name} {100 * c['bytes'] / total:.0f}% ({c['units']} units{'' if c['used'] else ', left out'})"
+                for name, c in sorted(cats.items(), key=lambda kv: -kv[1]["bytes"])
+            ),
+        )
         if any(not c["used"] for c in cats.values()):
-            table.add_row("", escape("left out of datasets by default; `datasets.include: [test, changelog, …]` keeps them"))
+            table.add_row(
+                "", escape("left out of datasets by default; `datasets.include: [test, changelog, …]` keeps them")
+            )
     if report["warnings"]:
         shown = "; ".join(f"{w['path']}:{w['line']} {w['kind']}" for w in report["warnings"][:3])
         more = f" (+{len(report['warnings']) - 3} more)" if len(report["warnings"]) > 3 else ""
         table.add_row("warnings", f"{len(report['warnings'])}: {shown}{more}")
     cache = report.get("cache", {})
-    reuse = "unchanged, outputs kept" if cache.get("unchanged") else \
-        f"{cache.get('parsed_files', 0)} files parsed, {cache.get('reused_files', 0)} reused"
+    reuse = (
+        "unchanged, outputs kept"
+        if cache.get("unchanged")
+        else f"{cache.get('parsed_files', 0)} files parsed, {cache.get('reused_files', 0)} reused"
+    )
     table.add_row("time", f"{report['seconds']:.2f} s, {report['workers']} workers ({reuse})")
     table.add_row("output", f"{out_dir}/units.parquet, ingest_report.json")
     console.print(table)

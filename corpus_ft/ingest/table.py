@@ -15,8 +15,23 @@ import itertools
 import operator
 from pathlib import Path
 
-UNIT_COLUMNS = ["id", "path", "language", "kind", "name", "heading_path", "signature", "docstring", "text",
-                "start_line", "end_line", "sha256", "parent", "file_sha256", "category"]
+UNIT_COLUMNS = [
+    "id",
+    "path",
+    "language",
+    "kind",
+    "name",
+    "heading_path",
+    "signature",
+    "docstring",
+    "text",
+    "start_line",
+    "end_line",
+    "sha256",
+    "parent",
+    "file_sha256",
+    "category",
+]
 _INTS = {"start_line", "end_line"}
 _DICTIONARY = ["path", "language", "kind", "file_sha256", "category"]
 _MAX_BUFFER = 2**31 - 1  # a string column with int32 offsets holds this many bytes
@@ -25,11 +40,25 @@ _MAX_BUFFER = 2**31 - 1  # a string column with int32 offsets holds this many by
 def schema():
     import pyarrow as pa
 
-    return pa.schema([("id", pa.string()), ("path", pa.string()), ("language", pa.string()),
-                      ("kind", pa.string()), ("name", pa.string()), ("heading_path", pa.list_(pa.string())),
-                      ("signature", pa.string()), ("docstring", pa.string()), ("text", pa.string()),
-                      ("start_line", pa.int32()), ("end_line", pa.int32()), ("sha256", pa.string()),
-                      ("parent", pa.string()), ("file_sha256", pa.string()), ("category", pa.string())])
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("path", pa.string()),
+            ("language", pa.string()),
+            ("kind", pa.string()),
+            ("name", pa.string()),
+            ("heading_path", pa.list_(pa.string())),
+            ("signature", pa.string()),
+            ("docstring", pa.string()),
+            ("text", pa.string()),
+            ("start_line", pa.int32()),
+            ("end_line", pa.int32()),
+            ("sha256", pa.string()),
+            ("parent", pa.string()),
+            ("file_sha256", pa.string()),
+            ("category", pa.string()),
+        ]
+    )
 
 
 def unit_id(path: str, u: dict) -> str:
@@ -50,8 +79,7 @@ def unit_columns(rows: list[dict]) -> dict:
         if name in _INTS:
             columns[name] = array.array("i", values).tobytes()
         elif name == "heading_path":
-            columns[name] = (_offsets(map(len, values)),
-                             *_string_buffers([h for path in values for h in path]))
+            columns[name] = (_offsets(map(len, values)), *_string_buffers([h for path in values for h in path]))
         else:
             columns[name] = _string_buffers(values)
     return columns
@@ -84,8 +112,11 @@ def columns_table(columns: dict):
         elif field.name == "heading_path":
             offsets, string_offsets, data = value
             strings = _strings_array(len(string_offsets) // 4 - 1, string_offsets, data)
-            arrays.append(pa.ListArray.from_arrays(pa.Array.from_buffers(pa.int32(), n + 1, [None, pa.py_buffer(offsets)]),
-                                                   strings))
+            arrays.append(
+                pa.ListArray.from_arrays(
+                    pa.Array.from_buffers(pa.int32(), n + 1, [None, pa.py_buffer(offsets)]), strings
+                )
+            )
         else:
             arrays.append(_strings_array(n, *value))
     return pa.Table.from_arrays(arrays, schema=s)
@@ -144,16 +175,16 @@ class UnitsWriter:
 
     def __init__(self, path: Path, first_paths: list[str], kept=None, group_rows: int = 16384):
         self.path = path
-        self.first_paths = first_paths       # first parsed path of each chunk, ascending
-        self.kept = kept                     # reused units, path-sorted, or None
+        self.first_paths = first_paths  # first parsed path of each chunk, ascending
+        self.kept = kept  # reused units, path-sorted, or None
         self.kept_paths = kept["path"].to_pylist() if kept is not None else []
         self.kept_at = 0
         self.pending: dict[int, object] = {}
         self.next = 0
         self.buffer, self.buffered = [], 0
         self.group_rows = group_rows
-        self.tables = []                     # everything written, in order (zero-copy), for the report
-        self.writer = None                   # opened at the first write: importing pyarrow.parquet overlaps the parsing
+        self.tables = []  # everything written, in order (zero-copy), for the report
+        self.writer = None  # opened at the first write: importing pyarrow.parquet overlaps the parsing
 
     def add(self, index: int, table) -> None:
         self.pending[index] = table
@@ -161,8 +192,11 @@ class UnitsWriter:
             table = self.pending.pop(self.next)
             self.next += 1
             # kept files sort among this chunk's files and up to the next chunk's first one
-            end = (bisect.bisect_left(self.kept_paths, self.first_paths[self.next], lo=self.kept_at)
-                   if self.next < len(self.first_paths) else len(self.kept_paths))
+            end = (
+                bisect.bisect_left(self.kept_paths, self.first_paths[self.next], lo=self.kept_at)
+                if self.next < len(self.first_paths)
+                else len(self.kept_paths)
+            )
             if end > self.kept_at:
                 table = by_path([self.kept.slice(self.kept_at, end - self.kept_at), table])
                 self.kept_at = end

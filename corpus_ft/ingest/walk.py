@@ -11,20 +11,68 @@ import pathspec
 
 from corpus_ft.ingest.config import IngestConfig
 
-DOC_EXT = {".md": "markdown", ".markdown": "markdown", ".mdown": "markdown", ".mkd": "markdown",
-           ".rst": "rst", ".rest": "rst", ".txt": "text", ".text": "text",
-           ".html": "html", ".htm": "html", ".xhtml": "html", ".pdf": "pdf", ".docx": "docx"}
-CODE_EXT = {".py": "python", ".pyi": "python", ".pyw": "python",
-            ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".jsx": "javascript",
-            ".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".tsx": "tsx",
-            ".java": "java", ".go": "go", ".c": "c", ".h": "c",
-            ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".c++": "cpp", ".hpp": "cpp", ".hh": "cpp",
-            ".hxx": "cpp", ".h++": "cpp", ".ipp": "cpp", ".inl": "cpp",
-            ".rs": "rust", ".rb": "ruby", ".cs": "csharp"}
+DOC_EXT = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".mdown": "markdown",
+    ".mkd": "markdown",
+    ".rst": "rst",
+    ".rest": "rst",
+    ".txt": "text",
+    ".text": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".pdf": "pdf",
+    ".docx": "docx",
+}
+CODE_EXT = {
+    ".py": "python",
+    ".pyi": "python",
+    ".pyw": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+    ".java": "java",
+    ".go": "go",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".cxx": "cpp",
+    ".c++": "cpp",
+    ".hpp": "cpp",
+    ".hh": "cpp",
+    ".hxx": "cpp",
+    ".h++": "cpp",
+    ".ipp": "cpp",
+    ".inl": "cpp",
+    ".rs": "rust",
+    ".rb": "ruby",
+    ".cs": "csharp",
+}
 EXTENSIONS = {**DOC_EXT, **CODE_EXT}
 # Extension-less files that are prose by convention.
-TEXT_NAMES = {"readme", "changelog", "changes", "license", "licence", "notice", "authors",
-              "contributing", "copying", "install", "news", "todo", "history"}
+TEXT_NAMES = {
+    "readme",
+    "changelog",
+    "changes",
+    "license",
+    "licence",
+    "notice",
+    "authors",
+    "contributing",
+    "copying",
+    "install",
+    "news",
+    "todo",
+    "history",
+}
 VCS_DIRS = {".git", ".hg", ".svn", ".bzr"}
 
 
@@ -68,8 +116,14 @@ def _spec(lines: list[str], source: str, warnings: list[dict]) -> pathspec.GitIg
         try:
             pathspec.GitIgnoreSpec.from_lines([line])
         except Exception as e:  # noqa: BLE001 - pathspec raises its own error or re.error
-            warnings.append({"path": source, "kind": "bad_ignore_pattern", "line": lineno,
-                             "message": f"pattern {line!r} cannot be used ({e}); it was skipped - fix or remove it"})
+            warnings.append(
+                {
+                    "path": source,
+                    "kind": "bad_ignore_pattern",
+                    "line": lineno,
+                    "message": f"pattern {line!r} cannot be used ({e}); it was skipped - fix or remove it",
+                }
+            )
             continue
         good.append(line)
     return pathspec.GitIgnoreSpec.from_lines(good) if good else None
@@ -101,7 +155,7 @@ def is_run_dir(entries: list[os.DirEntry]) -> bool:
 def _ignored(levels: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str) -> bool:
     """git's rule: the deepest .gitignore that has an opinion about the path decides."""
     for prefix, spec in reversed(levels):
-        result = spec.check_file(rel[len(prefix):])
+        result = spec.check_file(rel[len(prefix) :])
         if result.include is not None:
             return bool(result.include)
     return False
@@ -244,4 +298,3 @@ def _resolve_link(path: str, root_real: str) -> tuple[str, str]:
     if real != root_real and not real.startswith(root_real + os.sep):
         return "", "symlink_outside_root"
     return real, ""
-

@@ -28,12 +28,20 @@ def render_chat(tokenizer, messages: list[dict[str, str]]) -> str:
 
 # One ChatML turn as most ChatML templates write it (SmolLM2, Qwen2 and others).
 _CHATML_TURN = "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
-_CHATML_MARKED = ("{% if message['role'] == 'assistant' %}{{'<|im_start|>assistant\n'}}{% generation %}"
-                  "{{ message['content'] + '<|im_end|>' }}{% endgeneration %}{{'\n'}}{% else %}"
-                  + _CHATML_TURN + "{% endif %}")
-_PROBE = [[{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A."}],
-          [{"role": "system", "content": "S."}, {"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A."},
-           {"role": "user", "content": "Q2?"}, {"role": "assistant", "content": "A2."}]]
+_CHATML_MARKED = (
+    "{% if message['role'] == 'assistant' %}{{'<|im_start|>assistant\n'}}{% generation %}"
+    "{{ message['content'] + '<|im_end|>' }}{% endgeneration %}{{'\n'}}{% else %}" + _CHATML_TURN + "{% endif %}"
+)
+_PROBE = [
+    [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A."}],
+    [
+        {"role": "system", "content": "S."},
+        {"role": "user", "content": "Q?"},
+        {"role": "assistant", "content": "A."},
+        {"role": "user", "content": "Q2?"},
+        {"role": "assistant", "content": "A2."},
+    ],
+]
 
 
 def training_chat_template(tokenizer) -> str | None:
@@ -57,7 +65,8 @@ def training_chat_template(tokenizer) -> str | None:
     for conv in _PROBE:
         for gen in (False, True):
             msgs = conv[:-1] if gen else conv
-            if (tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=gen, chat_template=patched)
-                    != tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=gen)):
+            if tokenizer.apply_chat_template(
+                msgs, tokenize=False, add_generation_prompt=gen, chat_template=patched
+            ) != tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=gen):
                 return None
     return patched

@@ -7,9 +7,10 @@ serve` and the evaluator all generate through `generate`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from corpus_ft.util import sha256_text
 
@@ -42,9 +43,20 @@ def load_model(model: str | Path) -> tuple[Any, Any]:
     return lm, tokenizer
 
 
-def generate(model, tokenizer, prompts: list[str], *, max_new_tokens: int, temperature: float = 0.0,
-             top_p: float = 1.0, seed: int | None = None, batch_size: int = 8, chat_template_applied: bool = True,
-             max_prompt_tokens: int | None = None, progress: Advance | None = None) -> list[Completion]:
+def generate(
+    model,
+    tokenizer,
+    prompts: list[str],
+    *,
+    max_new_tokens: int,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+    seed: int | None = None,
+    batch_size: int = 8,
+    chat_template_applied: bool = True,
+    max_prompt_tokens: int | None = None,
+    progress: Advance | None = None,
+) -> list[Completion]:
     """Complete each prompt text; batches of similar length, left-padded; greedy at temperature 0.
 
     The one batched generation loop: the `hf` generator, `corpus-ft serve` and the evaluator use it.
@@ -60,31 +72,41 @@ def generate(model, tokenizer, prompts: list[str], *, max_new_tokens: int, tempe
     eos = model.generation_config.eos_token_id
     eos = [eos] if isinstance(eos, int) else list(eos or []) or [tokenizer.eos_token_id]
     stop_ids = set(eos) | {tokenizer.pad_token_id}
-    kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "pad_token_id": tokenizer.pad_token_id,
-                              "eos_token_id": eos}
+    kwargs: dict[str, Any] = {
+        "max_new_tokens": max_new_tokens,
+        "pad_token_id": tokenizer.pad_token_id,
+        "eos_token_id": eos,
+    }
     if temperature > 0:
         kwargs.update(do_sample=True, temperature=temperature, top_p=top_p)
     else:
         kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
     tokenizer.truncation_side = "left"
     for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        enc = tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True, truncation=True,
-                        max_length=max(8, max_prompt_tokens), add_special_tokens=not chat_template_applied,
-                        ).to(model.device)
+        idx = order[start : start + batch_size]
+        enc = tokenizer(
+            [prompts[i] for i in idx],
+            return_tensors="pt",
+            padding=True,
+            truncation=True,
+            max_length=max(8, max_prompt_tokens),
+            add_special_tokens=not chat_template_applied,
+        ).to(model.device)
         if seed is not None:
             torch.manual_seed(seed + start)
         with torch.inference_mode():
             seqs = model.generate(**enc, **kwargs)
-        new = seqs[:, enc["input_ids"].shape[1]:].tolist()
+        new = seqs[:, enc["input_ids"].shape[1] :].tolist()
         for row, i in enumerate(idx):
             ids = new[row]
             stop = next((k for k, t in enumerate(ids) if t in stop_ids), None)
             ids = ids[:stop] if stop is not None else ids
-            out[i] = Completion(text=tokenizer.decode(ids, skip_special_tokens=True),
-                                finish_reason="stop" if stop is not None else "length",
-                                prompt_tokens=int(enc["attention_mask"][row].sum()),
-                                completion_tokens=len(ids))
+            out[i] = Completion(
+                text=tokenizer.decode(ids, skip_special_tokens=True),
+                finish_reason="stop" if stop is not None else "length",
+                prompt_tokens=int(enc["attention_mask"][row].sum()),
+                completion_tokens=len(ids),
+            )
         if progress:
             progress(len(idx))
     return out  # type: ignore[return-value]
@@ -98,6 +120,7 @@ def model_fingerprint(model: str) -> str:
     path = Path(model).expanduser()
     if not path.is_dir():
         return model
-    files = sorted((p.relative_to(path).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-                   for p in path.rglob("*") if p.is_file())
+    files = sorted(
+        (p.relative_to(path).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in path.rglob("*") if p.is_file()
+    )
     return f"{path.name}@{sha256_text(repr(files))[:16]}"

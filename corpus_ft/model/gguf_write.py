@@ -23,12 +23,14 @@ QTYPES = ("f16", "q8_0")  # what `export --quantize gguf-…` writes
 
 # llama.cpp names a BPE pre-tokenizer by hashing the token ids of this text (convert_hf_to_gguf.py,
 # get_vocab_base_pre); the file's `tokenizer.ggml.pre` tells llama.cpp which splitting regex to use.
-CHKTXT = ("\n \n\n \n\n\n \t \t\t \t\n  \n   \n    \n     \n\U0001f680 (normal) \U0001f636\u200d\U0001f32b\ufe0f "
-          "(multiple emojis concatenated) \u2705 \U0001f999\U0001f999 3 33 333 3333 33333 333333 3333333 33333333 "
-          "3.3 3..3 3...3 \u1780\u17b6\u1793\u17cb\u178f\u17c2\u1796\u17b7\u179f\u17c1\u179f\u17a2\u17b6\u1785\U0001f601 "
-          "?\u6211\u60f3\u5728apple\u5de5\u4f5c1314151\u5929\uff5e ------======= \u043d\u0435\u0449\u043e \u043d\u0430 "
-          "\u0411\u044a\u043b\u0433\u0430\u0440\u0441\u043a\u0438 ''''''```````\"\"\"\"......!!!!!!?????? I've been "
-          "'told he's there, 'RE you sure? 'M not sure I'll make it, 'D you like some tea? We'Ve a'lL")
+CHKTXT = (
+    "\n \n\n \n\n\n \t \t\t \t\n  \n   \n    \n     \n\U0001f680 (normal) \U0001f636\u200d\U0001f32b\ufe0f "
+    "(multiple emojis concatenated) \u2705 \U0001f999\U0001f999 3 33 333 3333 33333 333333 3333333 33333333 "
+    "3.3 3..3 3...3 \u1780\u17b6\u1793\u17cb\u178f\u17c2\u1796\u17b7\u179f\u17c1\u179f\u17a2\u17b6\u1785\U0001f601 "
+    "?\u6211\u60f3\u5728apple\u5de5\u4f5c1314151\u5929\uff5e ------======= \u043d\u0435\u0449\u043e \u043d\u0430 "
+    "\u0411\u044a\u043b\u0433\u0430\u0440\u0441\u043a\u0438 ''''''```````\"\"\"\"......!!!!!!?????? I've been "
+    "'told he's there, 'RE you sure? 'M not sure I'll make it, 'D you like some tea? We'Ve a'lL"
+)
 PRE_TOKENIZERS = {  # the hashes llama.cpp's table gives for these tokenizers
     "855059429035d75a914d1eda9f10a876752e281a054a7a3d421ef0533e5b6249": "smollm",  # SmolLM / SmolLM2
     "0ef9807a4087ebef797fc749390439009c3b9eda9ad1a097abbe738f486c01e5": "llama-bpe",  # Llama 3
@@ -45,8 +47,11 @@ def pre_tokenizer(tokenizer) -> str:
     chkhsh = sha256(str(tokenizer.encode(CHKTXT, add_special_tokens=False)).encode()).hexdigest()
     name = PRE_TOKENIZERS.get(chkhsh)
     if name is None:
-        log.warning("GGUF export: pre-tokenizer %s is not one llama.cpp names here; writing 'default' "
-                    "(llama.cpp then splits text with its generic GPT-2 rule)", chkhsh[:12])
+        log.warning(
+            "GGUF export: pre-tokenizer %s is not one llama.cpp names here; writing 'default' "
+            "(llama.cpp then splits text with its generic GPT-2 rule)",
+            chkhsh[:12],
+        )
     return name or "default"
 
 
@@ -57,9 +62,11 @@ def _vocab(tokenizer) -> tuple[list[str], list[int], list[str]]:
     spec = json.loads(tokenizer.backend_tokenizer.to_str())
     model = spec.get("model", {})
     if model.get("type") != "BPE":
-        raise CorpusFtError(f"GGUF export: the tokenizer is {model.get('type')!r}, not byte-level BPE; corpus-ft "
-                            "writes GGUF for BPE (GPT-2 style) tokenizers only; use llama.cpp's "
-                            "convert_hf_to_gguf.py on the exported directory (`export --merge DIR`)")
+        raise CorpusFtError(
+            f"GGUF export: the tokenizer is {model.get('type')!r}, not byte-level BPE; corpus-ft "
+            "writes GGUF for BPE (GPT-2 style) tokenizers only; use llama.cpp's "
+            "convert_hf_to_gguf.py on the exported directory (`export --merge DIR`)"
+        )
     vocab = dict(model["vocab"])
     added = {t["id"]: t for t in spec.get("added_tokens", [])}
     for i, t in added.items():
@@ -74,8 +81,13 @@ def _vocab(tokenizer) -> tuple[list[str], list[int], list[str]]:
         else:
             tokens.append(by_id[i])
             t = added.get(i)
-            types.append(gguf.TokenType.NORMAL if t is None
-                         else gguf.TokenType.CONTROL if t.get("special") else gguf.TokenType.USER_DEFINED)
+            types.append(
+                gguf.TokenType.NORMAL
+                if t is None
+                else gguf.TokenType.CONTROL
+                if t.get("special")
+                else gguf.TokenType.USER_DEFINED
+            )
     merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
     return tokens, [int(t) for t in types], merges
 
@@ -88,8 +100,9 @@ def _tensor(name: str, data, qtype: str):
     if data.ndim == 1:
         return data.astype(np.float32), None
     if qtype == "q8_0" and data.shape[-1] % gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType.Q8_0][0] == 0:
-        return gguf.quants.quantize(data.astype(np.float32), gguf.GGMLQuantizationType.Q8_0), \
-            gguf.GGMLQuantizationType.Q8_0
+        return gguf.quants.quantize(
+            data.astype(np.float32), gguf.GGMLQuantizationType.Q8_0
+        ), gguf.GGMLQuantizationType.Q8_0
     return data.astype(np.float16), None
 
 
@@ -107,8 +120,10 @@ def write_gguf(model, tokenizer, out_path: str | os.PathLike, *, qtype: str = "f
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // n_head
     rope = getattr(cfg, "rope_parameters", None) or {}
     if rope.get("rope_type", "default") != "default":
-        raise CorpusFtError(f"GGUF export: rope scaling {rope.get('rope_type')!r} is not written by corpus-ft; "
-                            "use llama.cpp's convert_hf_to_gguf.py on the exported directory")
+        raise CorpusFtError(
+            f"GGUF export: rope scaling {rope.get('rope_type')!r} is not written by corpus-ft; "
+            "use llama.cpp's convert_hf_to_gguf.py on the exported directory"
+        )
     tokens, types, merges = _vocab(tokenizer)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,8 +147,12 @@ def write_gguf(model, tokenizer, out_path: str | os.PathLike, *, qtype: str = "f
         w.add_token_list(tokens)
         w.add_token_types(types)
         w.add_token_merges(merges)
-        for key, add in (("bos_token_id", w.add_bos_token_id), ("eos_token_id", w.add_eos_token_id),
-                         ("pad_token_id", w.add_pad_token_id), ("unk_token_id", w.add_unk_token_id)):
+        for key, add in (
+            ("bos_token_id", w.add_bos_token_id),
+            ("eos_token_id", w.add_eos_token_id),
+            ("pad_token_id", w.add_pad_token_id),
+            ("unk_token_id", w.add_unk_token_id),
+        ):
             if (tid := getattr(tokenizer, key, None)) is not None:
                 add(tid)
         w.add_add_bos_token(False)  # byte-level BPE chat models (SmolLM2, Llama 3's template) write their own
@@ -160,5 +179,11 @@ def write_gguf(model, tokenizer, out_path: str | os.PathLike, *, qtype: str = "f
         w.write_kv_data_to_file()
         w.write_tensors_to_file()
         w.close()
-    return {"path": str(out_path), "type": qtype, "tensors": count, "bytes": out_path.stat().st_size,
-            "vocab": len(tokens), "pre_tokenizer": pre}
+    return {
+        "path": str(out_path),
+        "type": qtype,
+        "tensors": count,
+        "bytes": out_path.stat().st_size,
+        "vocab": len(tokens),
+        "pre_tokenizer": pre,
+    }

@@ -35,22 +35,30 @@ def resolve(ref: str | os.PathLike) -> str:
         return str(out)
     if local.exists():
         if not (local.is_dir() and (local / "config.json").is_file()):
-            raise CorpusFtError(f"{local}: no config.json, so it is not a `save_pretrained` model directory; "
-                                "pass the directory that holds config.json, the weights and the tokenizer "
-                                "(or a .gguf file, or smollm2-135m-instruct)")
+            raise CorpusFtError(
+                f"{local}: no config.json, so it is not a `save_pretrained` model directory; "
+                "pass the directory that holds config.json, the weights and the tokenizer "
+                "(or a .gguf file, or smollm2-135m-instruct)"
+            )
         return str(local.resolve())
     if ref.startswith(("/", ".", "~")):
-        raise CorpusFtError(f"{ref}: no such model directory; pass a local Llama directory, "
-                            "`smollm2-135m-instruct` (fetched by `corpus-ft model get`) or a GGUF file")
+        raise CorpusFtError(
+            f"{ref}: no such model directory; pass a local Llama directory, "
+            "`smollm2-135m-instruct` (fetched by `corpus-ft model get`) or a GGUF file"
+        )
     if not HUB_ID.match(ref):
-        raise CorpusFtError(f"model {ref!r}: no such directory, not a named model (smollm2-135m-instruct), "
-                            "and not a hub id like 'meta-llama/Llama-3.2-1B'")
+        raise CorpusFtError(
+            f"model {ref!r}: no such directory, not a named model (smollm2-135m-instruct), "
+            "and not a hub id like 'meta-llama/Llama-3.2-1B'"
+        )
     offline_env()
     from huggingface_hub import try_to_load_from_cache
 
     if os.environ.get("HF_HUB_OFFLINE") == "1" and not isinstance(try_to_load_from_cache(ref, "config.json"), str):
-        raise CorpusFtError(f"model {ref!r}: not a local directory and not in the Hugging Face cache (offline); "
-                            f"download it where there is network (`hf download {ref}`) or pass its directory")
+        raise CorpusFtError(
+            f"model {ref!r}: not a local directory and not in the Hugging Face cache (offline); "
+            f"download it where there is network (`hf download {ref}`) or pass its directory"
+        )
     return ref
 
 
@@ -63,8 +71,10 @@ def load_causal_lm(ref: str, *, dtype: Any, **kwargs: Any):
         return AutoModelForCausalLM.from_pretrained(ref, dtype=dtype, **kwargs)
     except (OSError, ValueError, KeyError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CorpusFtError(f"model {ref!r} does not load as a causal LM ({first}); pass a local Llama-family "
-                            "directory (config.json + weights + tokenizer), a .gguf file or a cached hub id") from None
+        raise CorpusFtError(
+            f"model {ref!r} does not load as a causal LM ({first}); pass a local Llama-family "
+            "directory (config.json + weights + tokenizer), a .gguf file or a cached hub id"
+        ) from None
 
 
 def load_tokenizer(ref: str):
@@ -75,8 +85,10 @@ def load_tokenizer(ref: str):
     try:
         tok = AutoTokenizer.from_pretrained(ref)
     except (OSError, ValueError, KeyError) as e:
-        raise CorpusFtError(f"model {ref!r}: no usable tokenizer ({str(e).strip()[:200]}); "
-                            "the model directory must hold the tokenizer files too") from None
+        raise CorpusFtError(
+            f"model {ref!r}: no usable tokenizer ({str(e).strip()[:200]}); "
+            "the model directory must hold the tokenizer files too"
+        ) from None
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok

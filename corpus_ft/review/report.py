@@ -11,22 +11,32 @@ from collections import Counter
 from pathlib import Path
 
 from corpus_ft.datasets import quality_rows
-from corpus_ft.review.data import (CONTENT_ROLES, SPLITS, KindData, Run, augmented_from, ingested_paths, load_run, record_text,
-                                   source_span)
+from corpus_ft.review.data import (
+    CONTENT_ROLES,
+    SPLITS,
+    KindData,
+    Run,
+    augmented_from,
+    ingested_paths,
+    load_run,
+    record_text,
+    source_span,
+)
 from corpus_ft.review.decisions import decisions_path, flag, latest, read_decisions
 from corpus_ft.review.plots import histogram_svg
-from corpus_ft.util import CorpusFtError, atomic_write_text
-from corpus_ft.util import with_run_lock
+from corpus_ft.util import CorpusFtError, atomic_write_text, with_run_lock
 
 HERE = Path(__file__).parent
-STOP_WORDS = frozenset("""a about above after again all also an and any are as at be because been before being
+STOP_WORDS = frozenset(
+    """a about above after again all also an and any are as at be because been before being
 below between both but by can could did do does doing down during each few for from further had has have having
 he her here hers him his how i if in into is it its itself just me more most my no nor not now of off on once only
 or other our out over own same she should so some such than that the their them then there these they this those
 through to too under until up very was we were what when where which while who whom why will with would you your
 yours self none true false return def class import from none null var let const function public private static
 void int str string new use used using get set value returns section does what which one every two see also
-may must need needs way ways like per via etc""".split())
+may must need needs way ways like per via etc""".split()
+)
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{2,}")
 
 
@@ -56,8 +66,13 @@ def _summary(values: list[int]) -> dict:
     if not values:
         return {}
     s = sorted(values)
-    return {"min": s[0], "median": int(statistics.median(s)), "p95": s[min(len(s) - 1, int(0.95 * len(s)))],
-            "max": s[-1], "total": sum(s)}
+    return {
+        "min": s[0],
+        "median": int(statistics.median(s)),
+        "p95": s[min(len(s) - 1, int(0.95 * len(s)))],
+        "max": s[-1],
+        "total": sum(s),
+    }
 
 
 def top_keywords(kd: KindData, n: int = 20) -> list[tuple[str, int]]:
@@ -68,7 +83,9 @@ def top_keywords(kd: KindData, n: int = 20) -> list[tuple[str, int]]:
         if kws:
             counts.update(str(k).lower() for k in kws)
         else:
-            counts.update(w.lower() for w in WORD.findall(record_text(rec, CONTENT_ROLES)) if w.lower() not in STOP_WORDS)
+            counts.update(
+                w.lower() for w in WORD.findall(record_text(rec, CONTENT_ROLES)) if w.lower() not in STOP_WORDS
+            )
     return counts.most_common(n)
 
 
@@ -82,30 +99,53 @@ def kind_section(run: Run, kd: KindData, tokens: Tokens, decisions: dict, sample
     for row in kd.removed:
         ex = removed_examples.setdefault(str(row.get("reason", "?")), [])
         if len(ex) < 3:
-            ex.append(row["preview"] if isinstance(row.get("preview"), str) else
-                      record_text(row.get("record") or {}, CONTENT_ROLES)[:300])
+            ex.append(
+                row["preview"]
+                if isinstance(row.get("preview"), str)
+                else record_text(row.get("record") or {}, CONTENT_ROLES)[:300]
+            )
     removed = dict(kd.stats.get("removed") or Counter(str(r.get("reason", "?")) for r in kd.removed))
     flags = Counter(flag(decisions.get(r["id"])) for _, r in kd.records)
     picked = random.Random(0).sample(kd.records, min(samples, len(kd.records)))
     return {
-        "kind": kd.kind, "stats": kd.stats, "generator": kd.stats.get("generator", "?"),
-        "splits": {s: split_counts.get(s, 0) for s in SPLITS}, "total": len(kd.records),
-        "removed": removed, "removed_examples": removed_examples,
+        "kind": kd.kind,
+        "stats": kd.stats,
+        "generator": kd.stats.get("generator", "?"),
+        "splits": {s: split_counts.get(s, 0) for s in SPLITS},
+        "total": len(kd.records),
+        "removed": removed,
+        "removed_examples": removed_examples,
         "redactions": kd.stats.get("redactions") or {},
         "histogram": histogram_svg(lengths, title=f"{kd.kind}: record length", xlabel=tokens.label.split(" (")[0]),
         "length_summary": _summary([v for vs in lengths.values() for v in vs]),
-        "keywords": top_keywords(kd), "languages": dict(Counter(langs).most_common()),
-        "files": files.most_common(), "silent_files": sorted(p for p in seen if p not in files),
+        "keywords": top_keywords(kd),
+        "languages": dict(Counter(langs).most_common()),
+        "files": files.most_common(),
+        "silent_files": sorted(p for p in seen if p not in files),
         "flags": {f: flags.get(f, 0) for f in ("accepted", "rejected", "edited", "undecided")},
         "quality": quality_rows(kd.stats.get("quality") or {}),
         "verdict": (kd.stats.get("quality") or {}).get("verdict"),
-        "samples": [{"split": sp, "record": r, "flag": flag(decisions.get(r["id"])), "augmented": augmented_from(r),
-                     "source": source_span(run, r.get("source") or {})} for sp, r in picked],
+        "samples": [
+            {
+                "split": sp,
+                "record": r,
+                "flag": flag(decisions.get(r["id"])),
+                "augmented": augmented_from(r),
+                "source": source_span(run, r.get("source") or {}),
+            }
+            for sp, r in picked
+        ],
     }
 
 
-def render(run: Run, *, model_dir: str | os.PathLike | None = None, samples: int = 5,
-           interactive: bool = False, warnings: list[str] | None = None) -> str:
+def render(
+    run: Run,
+    *,
+    model_dir: str | os.PathLike | None = None,
+    samples: int = 5,
+    interactive: bool = False,
+    warnings: list[str] | None = None,
+) -> str:
     """The page as a string; `interactive` adds the record browser the web app feeds.
 
     Skipped decision lines are shown on the page and appended to `warnings`.
@@ -122,15 +162,30 @@ def render(run: Run, *, model_dir: str | os.PathLike | None = None, samples: int
     producing = {p for s in sections for p, _ in s["files"]}
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
     return env.get_template("index.html.jinja").render(
-        run_dir=str(run.run_dir), sections=sections, report=run.ingest_report, token_label=tokens.label,
-        ingested=len(seen), silent=sorted((p, why) for p, why in seen.items() if p not in producing),
-        warnings=problems, css=(HERE / "static" / "review.css").read_text(), js=(HERE / "static" / "review.js").read_text(),
-        interactive=interactive, n_decisions=len(decisions))
+        run_dir=str(run.run_dir),
+        sections=sections,
+        report=run.ingest_report,
+        token_label=tokens.label,
+        ingested=len(seen),
+        silent=sorted((p, why) for p, why in seen.items() if p not in producing),
+        warnings=problems,
+        css=(HERE / "static" / "review.css").read_text(),
+        js=(HERE / "static" / "review.js").read_text(),
+        interactive=interactive,
+        n_decisions=len(decisions),
+    )
 
 
 @with_run_lock("review", "run_dir")
-def write_report(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | None = None,
-                 samples: int = 5, warnings: list[str] | None = None) -> Path:
+def write_report(
+    run_dir: str | os.PathLike,
+    *,
+    model_dir: str | os.PathLike | None = None,
+    samples: int = 5,
+    warnings: list[str] | None = None,
+) -> Path:
     """Write RUN_DIR/review/index.html and return its path; skipped decision lines go to `warnings`."""
     run = load_run(run_dir)
-    return atomic_write_text(Path(run_dir) / "review" / "index.html", render(run, model_dir=model_dir, samples=samples, warnings=warnings))
+    return atomic_write_text(
+        Path(run_dir) / "review" / "index.html", render(run, model_dir=model_dir, samples=samples, warnings=warnings)
+    )

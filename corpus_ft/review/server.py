@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
-from corpus_ft.review.data import CONTENT_ROLES, augmented_from, load_run, record_text, source_span
 from corpus_ft.loopback import bind, run_in_background
+from corpus_ft.review.data import CONTENT_ROLES, augmented_from, load_run, record_text, source_span
 from corpus_ft.review.decisions import append_decision, apply_decisions, decisions_path, flag, load_decisions
 from corpus_ft.review.report import render
 from corpus_ft.util import CorpusFtError
@@ -64,9 +64,11 @@ def check_bind(host: str, allow_remote: bool) -> bool:
     if is_loopback(host):
         return True
     if not allow_remote:
-        raise CorpusFtError(f"--host {host} would let other machines read and change this run's review "
-                            "(the app has no login); keep the default 127.0.0.1, or pass --allow-remote "
-                            "to share it on a network you trust")
+        raise CorpusFtError(
+            f"--host {host} would let other machines read and change this run's review "
+            "(the app has no login); keep the default 127.0.0.1, or pass --allow-remote "
+            "to share it on a network you trust"
+        )
     return False
 
 
@@ -85,8 +87,9 @@ def _depth(obj, limit: int) -> int:
     return deepest
 
 
-def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | None = None,
-               allowed_hosts: list[str] | None = None) -> Starlette:
+def create_app(
+    run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | None = None, allowed_hosts: list[str] | None = None
+) -> Starlette:
     """Build the app for one run; the run is read once, decisions are re-read per request."""
     run = load_run(run_dir)
     index = run.record_index()
@@ -110,9 +113,16 @@ def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | Non
         kind, split, rec = index[rid]
         d = decisions.get(rid)
         edited = bool(d and d["action"] == "edit")
-        return {"id": rid, "kind": kind, "split": split, "flag": flag(d), "augmented": augmented_from(rec),
-                "record": apply_decisions([rec], {rid: d})[0][0] if edited else rec,
-                "original": rec if edited else None, "source": source_span(run, rec.get("source") or {})}
+        return {
+            "id": rid,
+            "kind": kind,
+            "split": split,
+            "flag": flag(d),
+            "augmented": augmented_from(rec),
+            "record": apply_decisions([rec], {rid: d})[0][0] if edited else rec,
+            "original": rec if edited else None,
+            "source": source_span(run, rec.get("source") or {}),
+        }
 
     async def home(request: Request) -> HTMLResponse:
         return HTMLResponse(await run_in_threadpool(current_page))
@@ -144,8 +154,14 @@ def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | Non
             if needle and needle not in rid.lower() and needle not in record_text(rec, CONTENT_ROLES).lower():
                 continue
             hits.append(rid)
-        return JSONResponse({"total": len(hits), "offset": offset, "limit": limit,
-                             "items": [item(r, decisions) for r in hits[offset:offset + limit]]})
+        return JSONResponse(
+            {
+                "total": len(hits),
+                "offset": offset,
+                "limit": limit,
+                "items": [item(r, decisions) for r in hits[offset : offset + limit]],
+            }
+        )
 
     async def decide(request: Request) -> JSONResponse:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
@@ -169,8 +185,9 @@ def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | Non
             return JSONResponse({"error": 'send one JSON object {"record_id", "action", "fields"?}'}, status_code=400)
         rid, action, fields = body.get("record_id"), body.get("action"), body.get("fields")
         if not isinstance(rid, str) or not isinstance(action, str) or not (fields is None or isinstance(fields, dict)):
-            return JSONResponse({"error": '"record_id" and "action" must be strings, "fields" an object'},
-                                status_code=400)
+            return JSONResponse(
+                {"error": '"record_id" and "action" must be strings, "fields" an object'}, status_code=400
+            )
         if rid not in index:
             return JSONResponse({"error": f"unknown record_id {rid[:200]!r}"}, status_code=404)
         try:
@@ -184,9 +201,13 @@ def create_app(run_dir: str | os.PathLike, *, model_dir: str | os.PathLike | Non
         warnings: list[str] = []
         return JSONResponse({"decisions": load_decisions(run.run_dir, warnings), "warnings": warnings})
 
-    routes = [Route("/", home), Route("/api/files", files), Route("/api/records", records),
-              Route("/api/decisions", decisions, methods=["GET"]),
-              Route("/api/decisions", decide, methods=["POST"])]
+    routes = [
+        Route("/", home),
+        Route("/api/files", files),
+        Route("/api/records", records),
+        Route("/api/decisions", decisions, methods=["GET"]),
+        Route("/api/decisions", decide, methods=["POST"]),
+    ]
     hosts = allowed_hosts or allowed_hosts_for("127.0.0.1")  # refuses DNS-rebinding hosts; never "*"
     return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
 
@@ -202,13 +223,22 @@ def make_server(app: Starlette):
     return uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
 
 
-def serve(run_dir: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 8765,
-          model_dir: str | os.PathLike | None = None, on_ready=print, allow_remote: bool = False,
-          warn=print) -> None:
+def serve(
+    run_dir: str | os.PathLike,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    model_dir: str | os.PathLike | None = None,
+    on_ready=print,
+    allow_remote: bool = False,
+    warn=print,
+) -> None:
     """Serve the review app until interrupted; `on_ready` gets the URL."""
     if not check_bind(host, allow_remote):
-        warn(f"warning: serving on {host}: anyone who can reach this port can read every record and "
-             "record decisions (no authentication)")
+        warn(
+            f"warning: serving on {host}: anyone who can reach this port can read every record and "
+            "record decisions (no authentication)"
+        )
     app = create_app(run_dir, model_dir=model_dir, allowed_hosts=allowed_hosts_for(host))
     sock = bind(host, port)
     on_ready(url_of(sock))
@@ -222,7 +252,7 @@ class ServerThread:
         self._serving = run_in_background(create_app(run_dir, **kwargs))
         self.url = ""
 
-    def __enter__(self) -> "ServerThread":
+    def __enter__(self) -> ServerThread:
         self.url = self._serving.__enter__()
         return self
 

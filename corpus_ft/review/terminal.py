@@ -23,6 +23,7 @@ def _safe(text) -> str:
     """Repository text never drives the terminal: escapes and control characters are dropped."""
     return strip_control(str(text))[0]
 
+
 LEXERS = {"c_sharp": "csharp", "text": "text", "rst": "rst"}
 FLAG_STYLE = {"accepted": "green", "rejected": "red", "edited": "yellow", "undecided": "dim"}
 
@@ -36,23 +37,41 @@ def _content(text: str):
 def _source(src: dict):
     if src["text"] is None:
         return Text("source unit not found in units.parquet", style="dim")
-    return Syntax(_safe(src["text"]), LEXERS.get(src["language"], src["language"] or "text"), line_numbers=True,
-                  start_line=src["start_line"] or 1, word_wrap=True, theme="ansi_dark")
+    return Syntax(
+        _safe(src["text"]),
+        LEXERS.get(src["language"], src["language"] or "text"),
+        line_numbers=True,
+        start_line=src["start_line"] or 1,
+        word_wrap=True,
+        theme="ansi_dark",
+    )
 
 
 def record_panel(run: Run, split: str, rec: dict, state: str) -> Panel:
     """One record beside its source span."""
     src = source_span(run, rec.get("source") or {})
     if rec.get("messages"):
-        body = Group(*[part for m in rec["messages"]
-                       for part in (Text(_safe(m.get("role", "?")), style="bold cyan"), _content(m.get("content", "")))])
+        body = Group(
+            *[
+                part
+                for m in rec["messages"]
+                for part in (Text(_safe(m.get("role", "?")), style="bold cyan"), _content(m.get("content", "")))
+            ]
+        )
     else:
         body = _content(rec.get("text", ""))
     grid = Table.grid(expand=True, padding=(0, 1))
     grid.add_column(ratio=1)
     grid.add_column(ratio=1)
-    grid.add_row(body, Panel(_source(src), title=_safe(f"{src['path']}:{src['start_line']}-{src['end_line']}"),
-                             title_align="left", border_style="dim"))
+    grid.add_row(
+        body,
+        Panel(
+            _source(src),
+            title=_safe(f"{src['path']}:{src['start_line']}-{src['end_line']}"),
+            title_align="left",
+            border_style="dim",
+        ),
+    )
     title = Text.assemble((_safe(rec["id"]), "bold"), f" · {_safe(split)} · ", (state, FLAG_STYLE[state]))
     return Panel(grid, title=title, title_align="left")
 

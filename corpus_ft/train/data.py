@@ -23,8 +23,10 @@ def kind_weights(run_dir: Path, config: TrainConfig) -> dict[str, float]:
         return {k: w for k, w in config.mix.items() if w > 0}
     built = {k: 1.0 for k in KINDS if (run_dir / "datasets" / k).is_dir()}
     if not built:
-        raise CorpusFtError(f"{run_dir / 'datasets'}: no dataset built; run `corpus-ft build` for at least one of "
-                            f"{', '.join(KINDS)} first")
+        raise CorpusFtError(
+            f"{run_dir / 'datasets'}: no dataset built; run `corpus-ft build` for at least one of "
+            f"{', '.join(KINDS)} first"
+        )
     return built
 
 
@@ -46,8 +48,10 @@ def load_split(run_dir: Path, kind: str, split: str) -> list[dict]:
     for i, rec in enumerate(records, 1):
         problem = _record_problem(rec)
         if problem:
-            raise CorpusFtError(f"{path}: record {i} (id={rec.get('id') if isinstance(rec, dict) else None}): "
-                                f"{problem}; rebuild the dataset or fix that line")
+            raise CorpusFtError(
+                f"{path}: record {i} (id={rec.get('id') if isinstance(rec, dict) else None}): "
+                f"{problem}; rebuild the dataset or fix that line"
+            )
     return records
 
 
@@ -93,8 +97,9 @@ def mix(by_kind: dict[str, list[dict]], weights: dict[str, float], seed: int) ->
 def tokenize(record: dict, tokenizer, assistant_only_loss: bool) -> dict[str, list[int]]:
     """input_ids and labels for one record: chat through the template's mask, text as plain LM."""
     if record.get("messages"):
-        enc = tokenizer.apply_chat_template(record["messages"], tokenize=True, return_dict=True,
-                                            return_assistant_tokens_mask=assistant_only_loss)
+        enc = tokenizer.apply_chat_template(
+            record["messages"], tokenize=True, return_dict=True, return_assistant_tokens_mask=assistant_only_loss
+        )
         ids = list(enc["input_ids"])
         if assistant_only_loss:
             labels = [t if m else -100 for t, m in zip(ids, enc["assistant_masks"], strict=True)]
@@ -129,17 +134,24 @@ def load_datasets(run_dir: Path, config: TrainConfig, tokenizer):
     for kind in weights:
         records, counts = reviewed(run_dir, load_split(run_dir, kind, "train"))
         if not records:
-            raise CorpusFtError(f"{run_dir / 'datasets' / kind / 'train.jsonl'}: no training records "
-                                f"(after review); rebuild '{kind}' or remove it from train.mix")
+            raise CorpusFtError(
+                f"{run_dir / 'datasets' / kind / 'train.jsonl'}: no training records "
+                f"(after review); rebuild '{kind}' or remove it from train.mix"
+            )
         val_records, _ = reviewed(run_dir, load_split(run_dir, kind, "validation"))
         train_by_kind[kind] = records
         val.extend(val_records)
-        summary[kind] = {"weight": weights[kind], "train": len(records), "validation": len(val_records),
-                         "review": {k: counts.get(k, 0) for k in ("rejected", "edited")}}
+        summary[kind] = {
+            "weight": weights[kind],
+            "train": len(records),
+            "validation": len(val_records),
+            "review": {k: counts.get(k, 0) for k in ("rejected", "edited")},
+        }
     train_ds = to_dataset(mix(train_by_kind, weights, config.seed), tokenizer, config)
     if len(train_ds) == 0:
-        raise CorpusFtError("no training record has a token to learn from after truncation to seq_len="
-                            f"{config.seq_len}; raise seq_len")
+        raise CorpusFtError(
+            f"no training record has a token to learn from after truncation to seq_len={config.seq_len}; raise seq_len"
+        )
     eval_ds = to_dataset(val, tokenizer, config) if val else None
     if eval_ds is not None and len(eval_ds) == 0:
         eval_ds = None

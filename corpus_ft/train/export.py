@@ -37,8 +37,12 @@ def bnb_config(form: str, compute_dtype):
 
     if form == "int8":
         return BitsAndBytesConfig(load_in_8bit=True)
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                              bnb_4bit_compute_dtype=compute_dtype)
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype,
+    )
 
 
 def load_merged(run_dir: str | os.PathLike, dtype: str = "bf16"):
@@ -60,10 +64,13 @@ def load_merged(run_dir: str | os.PathLike, dtype: str = "bf16"):
                 f"{adapter}: a {method}-tuning adapter trains virtual tokens, not weights, so it cannot be merged "
                 f"into the base model; serve the base ({base}) with the adapter through PEFT "
                 "(PeftModel.from_pretrained, or vLLM/TGI's adapter support where they offer it), or train with "
-                "method lora or ia3 for a mergeable model")
+                "method lora or ia3 for a mergeable model"
+            )
         if not base or (base.startswith(("/", ".")) and not (Path(base) / "config.json").is_file()):
-            raise CorpusFtError(f"{adapter / 'adapter_config.json'}: base model {base!r} not found; "
-                                "set base_model_name_or_path to the base model's directory")
+            raise CorpusFtError(
+                f"{adapter / 'adapter_config.json'}: base model {base!r} not found; "
+                "set base_model_name_or_path to the base model's directory"
+            )
         model = AutoModelForCausalLM.from_pretrained(base, dtype=dt)
         model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
         source, inputs = adapter, {"adapter": adapter}
@@ -76,8 +83,9 @@ def load_merged(run_dir: str | os.PathLike, dtype: str = "bf16"):
     return model, AutoTokenizer.from_pretrained(str(source)), source, inputs
 
 
-def export_merged(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, dtype: str = "bf16",
-                  quantize: str | None = None) -> Path:
+def export_merged(
+    run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, dtype: str = "bf16", quantize: str | None = None
+) -> Path:
     """Write base + adapter merged (or the fully fine-tuned model) to `out_dir`, in `dtype` or a `quantize` form."""
     if quantize is not None and quantize not in QUANTIZE:
         raise CorpusFtError(f"--quantize must be one of {', '.join(QUANTIZE)}, got {quantize!r}")
@@ -92,8 +100,12 @@ def export_merged(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, dty
 
             name = f"{Path(run_dir).resolve().name}-{GGUF[quantize]}"
             info = write_gguf(model, tokenizer, tmp / f"{name}.gguf", qtype=GGUF[quantize], name=name)
-            write_manifest(tmp, "export", inputs, {"dtype": dtype, "quantize": quantize, "source": str(source),
-                                                   "gguf": {**info, "path": f"{name}.gguf"}})
+            write_manifest(
+                tmp,
+                "export",
+                inputs,
+                {"dtype": dtype, "quantize": quantize, "source": str(source), "gguf": {**info, "path": f"{name}.gguf"}},
+            )
             return Path(out_dir)
         if quantize is None:
             model.save_pretrained(tmp)
@@ -103,8 +115,9 @@ def export_merged(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, dty
             with tempfile.TemporaryDirectory(dir=Path(out_dir).parent) as merged:
                 model.save_pretrained(merged)
                 del model
-                q = AutoModelForCausalLM.from_pretrained(merged, quantization_config=bnb_config(quantize, torch_dtype(dtype)),
-                                                         dtype=torch_dtype(dtype))
+                q = AutoModelForCausalLM.from_pretrained(
+                    merged, quantization_config=bnb_config(quantize, torch_dtype(dtype)), dtype=torch_dtype(dtype)
+                )
                 q.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         write_manifest(tmp, "export", inputs, {"dtype": dtype, "quantize": quantize, "source": str(source)})

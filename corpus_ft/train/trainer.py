@@ -40,9 +40,15 @@ from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
 from corpus_ft.train.config import TrainConfig
 from corpus_ft.train.data import kind_weights, load_datasets
-from corpus_ft.util import (CorpusFtError, atomic_write_json, atomic_write_text, offline_env, replace_dir,
-                            write_manifest)
-from corpus_ft.util import with_run_lock
+from corpus_ft.util import (
+    CorpusFtError,
+    atomic_write_json,
+    atomic_write_text,
+    offline_env,
+    replace_dir,
+    with_run_lock,
+    write_manifest,
+)
 
 if TYPE_CHECKING:
     from accelerate import PartialState
@@ -52,8 +58,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TINY_WARNING = ("training the TINY RANDOM test model (`--model tiny`): its answers are noise; it exists for tests. "
-                "Drop --model to train the real default, smollm2-135m-instruct")
+TINY_WARNING = (
+    "training the TINY RANDOM test model (`--model tiny`): its answers are noise; it exists for tests. "
+    "Drop --model to train the real default, smollm2-135m-instruct"
+)
 COMPLETE = "corpus_ft_complete.json"  # written into a checkpoint after every file of it is on disk
 FULL_LR_WARN = 1e-4  # above this a full fine-tune is warned of forgetting (TrainConfig.learning_rate)
 
@@ -116,23 +124,43 @@ def setup(run_dir: Path, config: TrainConfig, resume: bool) -> TrainPlan:
     state = PartialState()
     device, dtype = device_and_dtype(config)
     if config.method == "qlora" and device == "cpu":
-        log.warning("QLoRA on the CPU: bitsandbytes' CPU backend trains 4-bit, but slowly and with no memory "
-                    "gain on small models; `--method lora` is faster here")
+        log.warning(
+            "QLoRA on the CPU: bitsandbytes' CPU backend trains 4-bit, but slowly and with no memory "
+            "gain on small models; `--method lora` is faster here"
+        )
     if config.method == "full" and config.learning_rate > FULL_LR_WARN:
-        log.warning("full fine-tuning at learning rate %g: every weight moves, and above ~%g a long run tends to "
-                    "forget what the model knew; 1e-5..2e-5 is usual (the default when unset), and `corpus-ft "
-                    "evaluate` shows general-text perplexity beside the domain's", config.learning_rate, FULL_LR_WARN)
+        log.warning(
+            "full fine-tuning at learning rate %g: every weight moves, and above ~%g a long run tends to "
+            "forget what the model knew; 1e-5..2e-5 is usual (the default when unset), and `corpus-ft "
+            "evaluate` shows general-text perplexity beside the domain's",
+            config.learning_rate,
+            FULL_LR_WARN,
+        )
     model_ref = resolve_model(run_dir, config.model) if state.is_main_process else None
     state.wait_for_everyone()
     model_ref = model_ref or resolve_model(run_dir, config.model)  # other ranks see the built tiny model
     config, memory = fit_plan(from_launcher(config.model_copy(update={"model": model_ref})), device)
-    resolved = config.model_copy(update={
-        "precision": {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}[dtype],
-        "liger": use_liger(config, device)})
+    resolved = config.model_copy(
+        update={
+            "precision": {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}[dtype],
+            "liger": use_liger(config, device),
+        }
+    )
     out = run_dir / "model"
     start = last_complete_checkpoint(out / "checkpoints", clean=False) if resume else None
-    return TrainPlan(run_dir=run_dir, config=config, resolved=resolved, device=device, dtype=dtype,
-                     model_ref=model_ref, out=out, resume_from=start, resume=resume, memory=memory, state=state)
+    return TrainPlan(
+        run_dir=run_dir,
+        config=config,
+        resolved=resolved,
+        device=device,
+        dtype=dtype,
+        model_ref=model_ref,
+        out=out,
+        resume_from=start,
+        resume=resume,
+        memory=memory,
+        state=state,
+    )
 
 
 def fit(plan: TrainPlan, progress: bool) -> Fitted:
@@ -161,12 +189,19 @@ def save(plan: TrainPlan, fitted: Fitted) -> dict:
     final = _save_final(trainer, plan.out, "full" if config.method == "full" else "adapter", state)
     start = plan.resume_from
     summary = {
-        "output": str(final), "method": config.method, "model": plan.model_ref, "device": plan.device,
-        "steps": trainer.state.global_step, "train_loss": fitted.result.training_loss,
+        "output": str(final),
+        "method": config.method,
+        "model": plan.model_ref,
+        "device": plan.device,
+        "steps": trainer.state.global_step,
+        "train_loss": fitted.result.training_loss,
         "eval_loss": trainer.state.best_metric,  # the kept (best) checkpoint's eval loss; None without validation
-        "best_checkpoint": trainer.state.best_model_checkpoint, "resumed_from": str(start) if start else None,
-        "runtime_s": round(time.monotonic() - fitted.started, 1), "data": fitted.data,
-        "rank": state.process_index, "world_size": state.num_processes,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "resumed_from": str(start) if start else None,
+        "runtime_s": round(time.monotonic() - fitted.started, 1),
+        "data": fitted.data,
+        "rank": state.process_index,
+        "world_size": state.num_processes,
         "memory": memory_summary(plan.run_dir, plan.device, plan.resolved),
     }
     if state.is_main_process:
@@ -248,10 +283,13 @@ def load_model(model_ref: str, config: TrainConfig, device: str, dtype: torch.dt
     kwargs: dict = {"dtype": dtype, "attn_implementation": config.attn_implementation}
     if config.method == "qlora":
         kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=dtype,
             # FSDP shards flat tensors of one dtype: store the packed 4-bit weights as the compute dtype
-            bnb_4bit_quant_storage=dtype if config.sharding == "fsdp" else torch.uint8)
+            bnb_4bit_quant_storage=dtype if config.sharding == "fsdp" else torch.uint8,
+        )
     if device == "cuda" and config.sharding != "fsdp":
         kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", 0))}
     model = load_causal_lm(model_ref, **kwargs)
@@ -266,14 +304,19 @@ def load_tokenizer(model_ref: str):
 
     tok = load_model_tokenizer(model_ref)
     if not tok.chat_template:
-        log.warning("%s has no chat template; training with corpus-ft's default template (saved with the "
-                    "adapter, so inference renders the same)", model_ref)
+        log.warning(
+            "%s has no chat template; training with corpus-ft's default template (saved with the "
+            "adapter, so inference renders the same)",
+            model_ref,
+        )
         tok.chat_template = DEFAULT_CHAT_TEMPLATE
     else:
         marked = training_chat_template(tok)
         if marked is None:  # a template neither TRL nor the ChatML patch can mark: the documented default
-            log.warning("the model's chat template has no {%% generation %%} markers and cannot be patched; "
-                        "training with corpus-ft's default template (saved with the adapter)")
+            log.warning(
+                "the model's chat template has no {%% generation %%} markers and cannot be patched; "
+                "training with corpus-ft's default template (saved with the adapter)"
+            )
         tok.chat_template = marked or DEFAULT_CHAT_TEMPLATE
     return tok
 
@@ -285,23 +328,39 @@ def peft_config(config: TrainConfig, base: str | None = None):
     if config.method == "full":
         return None
     if config.method == "ia3":
-        return peft.IA3Config(target_modules=config.ia3_target_modules,
-                              feedforward_modules=config.ia3_feedforward_modules, task_type="CAUSAL_LM")
+        return peft.IA3Config(
+            target_modules=config.ia3_target_modules,
+            feedforward_modules=config.ia3_feedforward_modules,
+            task_type="CAUSAL_LM",
+        )
     if config.method == "prefix":
-        return peft.PrefixTuningConfig(num_virtual_tokens=config.num_virtual_tokens,
-                                       prefix_projection=config.prefix_projection,
-                                       encoder_hidden_size=config.prefix_hidden_size, task_type="CAUSAL_LM",
-                                       init_weights="zero" if config.prefix_init == "zero" else None)
+        return peft.PrefixTuningConfig(
+            num_virtual_tokens=config.num_virtual_tokens,
+            prefix_projection=config.prefix_projection,
+            encoder_hidden_size=config.prefix_hidden_size,
+            task_type="CAUSAL_LM",
+            init_weights="zero" if config.prefix_init == "zero" else None,
+        )
     if config.method == "prompt":
         text = config.prompt_init_text
-        return peft.PromptTuningConfig(num_virtual_tokens=config.num_virtual_tokens, task_type="CAUSAL_LM",
-                                       # no text: start from real token embeddings (the prompt-tuning paper's
-                                       # advice); PEFT's RANDOM draws N(0, 1) vectors far off the embedding scale
-                                       prompt_tuning_init="TEXT" if text else "SAMPLE_VOCAB", prompt_tuning_init_text=text,
-                                       tokenizer_name_or_path=base if text else None)
-    return peft.LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                           target_modules=config.target_modules, use_dora=config.use_dora, bias="none",
-                           task_type="CAUSAL_LM")
+        return peft.PromptTuningConfig(
+            num_virtual_tokens=config.num_virtual_tokens,
+            task_type="CAUSAL_LM",
+            # no text: start from real token embeddings (the prompt-tuning paper's
+            # advice); PEFT's RANDOM draws N(0, 1) vectors far off the embedding scale
+            prompt_tuning_init="TEXT" if text else "SAMPLE_VOCAB",
+            prompt_tuning_init_text=text,
+            tokenizer_name_or_path=base if text else None,
+        )
+    return peft.LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=config.target_modules,
+        use_dora=config.use_dora,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
 
 
 def use_liger(config: TrainConfig, device: str) -> bool:
@@ -310,8 +369,9 @@ def use_liger(config: TrainConfig, device: str) -> bool:
     if config.liger == "auto":
         return device == "cuda" and is_liger_kernel_available()
     if config.liger and not is_liger_kernel_available():
-        raise CorpusFtError("train.liger=true but liger-kernel is not installed; `pip install liger-kernel` "
-                            "or set liger: auto")
+        raise CorpusFtError(
+            "train.liger=true but liger-kernel is not installed; `pip install liger-kernel` or set liger: auto"
+        )
     return bool(config.liger)
 
 
@@ -319,34 +379,60 @@ def checkpointing_args(on: bool) -> dict:
     """Non-reentrant checkpointing, under the argument's name in this transformers version (renamed in 5.2x)."""
     from dataclasses import fields
 
-    key = "activation_checkpointing" if any(f.name == "activation_checkpointing" for f in fields(SFTConfig)) \
+    key = (
+        "activation_checkpointing"
+        if any(f.name == "activation_checkpointing" for f in fields(SFTConfig))
         else "gradient_checkpointing"
+    )
     return {key: on, f"{key}_kwargs": {"use_reentrant": False}}
 
 
-def sft_config(config: TrainConfig, out: Path, dtype: torch.dtype, device: str, has_eval: bool,
-               progress: bool) -> SFTConfig:
+def sft_config(
+    config: TrainConfig, out: Path, dtype: torch.dtype, device: str, has_eval: bool, progress: bool
+) -> SFTConfig:
     """TRL/HF arguments for the resolved config; the CPU gets fp32 and no checkpointing (10x faster)."""
     if has_eval and config.save_steps % config.eval_steps:
-        raise CorpusFtError(f"train.save_steps ({config.save_steps}) must be a multiple of train.eval_steps "
-                            f"({config.eval_steps}) so that the best evaluated checkpoint is on disk")
+        raise CorpusFtError(
+            f"train.save_steps ({config.save_steps}) must be a multiple of train.eval_steps "
+            f"({config.eval_steps}) so that the best evaluated checkpoint is on disk"
+        )
     return SFTConfig(
         output_dir=str(out / "checkpoints"),
-        per_device_train_batch_size=config.micro_batch, per_device_eval_batch_size=config.micro_batch,
+        per_device_train_batch_size=config.micro_batch,
+        per_device_eval_batch_size=config.micro_batch,
         gradient_accumulation_steps=config.grad_accum,
-        learning_rate=config.learning_rate, lr_scheduler_type=config.lr_scheduler,
-        warmup_steps=config.warmup_ratio, num_train_epochs=config.epochs, max_steps=config.max_steps,
-        weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm, optim=config.optimizer,
-        bf16=dtype == torch.bfloat16 and device == "cuda", fp16=dtype == torch.float16,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=config.warmup_ratio,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        weight_decay=config.weight_decay,
+        max_grad_norm=config.max_grad_norm,
+        optim=config.optimizer,
+        bf16=dtype == torch.bfloat16 and device == "cuda",
+        fp16=dtype == torch.float16,
         **checkpointing_args(bool(config.gradient_checkpointing)),
         use_liger_kernel=use_liger(config, device),
-        max_length=config.seq_len, packing=config.packing and varlen_attention(config), packing_strategy="bfd",
-        eval_strategy="steps" if has_eval else "no", eval_steps=config.eval_steps,
-        save_strategy="steps", save_steps=config.save_steps, save_total_limit=config.save_total_limit,
-        load_best_model_at_end=has_eval, metric_for_best_model="eval_loss", greater_is_better=False,
-        logging_steps=config.logging_steps, logging_first_step=True, report_to="none",
-        disable_tqdm=not progress, seed=config.seed, data_seed=config.seed, use_cpu=device == "cpu",
-        ddp_find_unused_parameters=False, dataloader_num_workers=0,
+        max_length=config.seq_len,
+        packing=config.packing and varlen_attention(config),
+        packing_strategy="bfd",
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=config.eval_steps,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=has_eval,
+        metric_for_best_model="eval_loss",
+        greater_is_better=False,
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        report_to="none",
+        disable_tqdm=not progress,
+        seed=config.seed,
+        data_seed=config.seed,
+        use_cpu=device == "cpu",
+        ddp_find_unused_parameters=False,
+        dataloader_num_workers=0,
     )
 
 
@@ -358,8 +444,10 @@ def peak_memory(device: str) -> dict[str, float]:
     from corpus_ft.estimate import GIB
 
     if device == "cuda":
-        return {"peak_allocated_gib": round(torch.cuda.max_memory_allocated() / GIB, 3),
-                "peak_reserved_gib": round(torch.cuda.max_memory_reserved() / GIB, 3)}
+        return {
+            "peak_allocated_gib": round(torch.cuda.max_memory_allocated() / GIB, 3),
+            "peak_reserved_gib": round(torch.cuda.max_memory_reserved() / GIB, 3),
+        }
     import resource
 
     return {"peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB, 3)}  # KiB on Linux
@@ -371,21 +459,33 @@ def memory_summary(run_dir: Path, device: str, resolved: TrainConfig) -> dict:
     path = run_dir / "estimate.json"
     est = json.loads(path.read_text()) if path.is_file() else None
     if device != "cuda":
-        line = (f"memory: peak RSS {measured['peak_rss_gib']:.2f} GiB on the CPU"
-                + (" (estimate.json sizes a GPU run: not compared)" if est else ""))
+        line = f"memory: peak RSS {measured['peak_rss_gib']:.2f} GiB on the CPU" + (
+            " (estimate.json sizes a GPU run: not compared)" if est else ""
+        )
         return {**measured, "line": line}
     if est is None:
-        return {**measured, "line": f"memory: measured {measured['peak_allocated_gib']:.2f} GiB peak allocated; no "
-                                    f"estimate.json to compare (`corpus-ft estimate MODEL --run {run_dir}` writes one)"}
+        return {
+            **measured,
+            "line": f"memory: measured {measured['peak_allocated_gib']:.2f} GiB peak allocated; no "
+            f"estimate.json to compare (`corpus-ft estimate MODEL --run {run_dir}` writes one)",
+        }
     predicted, got = est["peak_allocated_gib"], measured["peak_allocated_gib"]
     err = 100 * (got / predicted - 1) if predicted else 0.0
     keys = ("method", "seq_len", "micro_batch", "grad_accum", "lora_r", "gradient_checkpointing", "liger")
     other = [k for k in keys if k in est["settings"] and est["settings"][k] != getattr(resolved, k)]
-    line = (f"memory: estimated {predicted:.1f} GiB, measured {got:.1f} GiB peak allocated, {err:+.0f}%"
-            f" (reserved: estimated {est['reserved_gib']:.1f}, measured {measured['peak_reserved_gib']:.1f} GiB)"
-            + (f"; note: estimate.json was made for other settings ({', '.join(other)})" if other else ""))
-    return {**measured, "estimated_allocated_gib": predicted, "estimated_reserved_gib": est["reserved_gib"],
-            "error_pct": round(err, 1), "estimate_settings_differ": other, "line": line}
+    line = (
+        f"memory: estimated {predicted:.1f} GiB, measured {got:.1f} GiB peak allocated, {err:+.0f}%"
+        f" (reserved: estimated {est['reserved_gib']:.1f}, measured {measured['peak_reserved_gib']:.1f} GiB)"
+        + (f"; note: estimate.json was made for other settings ({', '.join(other)})" if other else "")
+    )
+    return {
+        **measured,
+        "estimated_allocated_gib": predicted,
+        "estimated_reserved_gib": est["reserved_gib"],
+        "error_pct": round(err, 1),
+        "estimate_settings_differ": other,
+        "line": line,
+    }
 
 
 class MetricsLog(TrainerCallback):
@@ -517,14 +617,21 @@ def pack_rows(config: TrainConfig, tokenizer, train_ds, eval_ds=None):
     return pack_dataset(train_ds, config.seq_len, "bfd"), eval_ds, collator
 
 
-def make_trainer(model, config: TrainConfig, args: SFTConfig, tokenizer, train_ds, eval_ds=None,
-                 callbacks=()) -> CorpusFtTrainer:
+def make_trainer(
+    model, config: TrainConfig, args: SFTConfig, tokenizer, train_ds, eval_ds=None, callbacks=()
+) -> CorpusFtTrainer:
     """The SFTTrainer with LoRA (unless full) and the CPU's fp32 adapters; stdout left free for --json."""
     train_ds, eval_ds, collator = pack_rows(config, tokenizer, train_ds, eval_ds)
-    trainer = CorpusFtTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                              data_collator=collator, processing_class=tokenizer,
-                              callbacks=[CompletionMarker(), *callbacks],
-                              peft_config=peft_config(config, config.model))
+    trainer = CorpusFtTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=eval_ds,
+        data_collator=collator,
+        processing_class=tokenizer,
+        callbacks=[CompletionMarker(), *callbacks],
+        peft_config=peft_config(config, config.model),
+    )
     if config.method == "qlora" and not (args.bf16 or args.fp16):
         # TRL keeps QLoRA adapters in bf16 (the paper's choice on GPUs); bf16 math is ~10x slower on the CPU
         for p in trainer.model.parameters():
