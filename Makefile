@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 # CUDA torch into $(VENV) first (or `make TORCH_SPEC=torch`); an installed torch is kept.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: venv test test-deps demo model help
+.PHONY: venv test test-deps lint demo model help
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,9 +30,14 @@ test-deps:
 	  else echo "note: install$$missing (apt-get) for the browser and ctags tests; they are skipped without them"; fi; \
 	fi
 
+# ruff: lint and format, configured in pyproject.toml. `$(BIN)/ruff format corpus_ft tests` fixes the format.
+lint: venv
+	$(BIN)/ruff check corpus_ft tests
+	$(BIN)/ruff format --check corpus_ft tests
+
 # One pytest-xdist worker per core (up to 4), one torch thread each (tests/conftest.py); a module
 # stays on one worker. `.venv/bin/pytest tests/test_x.py` runs serially, for debugging.
-test: venv test-deps
+test: venv test-deps lint
 	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadscope
 
 # The embedded default model, SmolLM2-135M-Instruct: its pinned PyPI wheel (pip's cache after the

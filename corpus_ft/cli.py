@@ -1089,10 +1089,6 @@ def bench_train_cmd(
     click.echo(format_table(rows, steps))
 
 
-if __name__ == "__main__":
-    main()
-
-
 @bench.command("quantize")  # quantized inference (corpus_ft/bench/quantize.py)
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
@@ -1141,3 +1137,7 @@ def bench_quantize_cmd(
         return
     print_table(result)
     click.echo(f"report: {run_dir / 'bench' / 'quantize' / 'report.md'}", err=True)
+
+
+if __name__ == "__main__":  # last, after every command is registered
+    main()

@@ -104,3 +104,15 @@ def test_allowed_exceptions_still_exist():
     """An exception that no longer occurs must leave the list, so the list never hides a new one."""
     seen = {(s, d) for s, d, _ in _imports()}
     assert set(ALLOWED) <= seen
+
+
+def test_python_m_cli_registers_every_bench_command():
+    """`python -m corpus_ft.cli` runs main() after every command is defined (quantize was once missing)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "corpus_ft.cli", "bench", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for name in ("demo", "quality", "train", "modes", "quantize", "hostile"):
+        assert name in out, name
