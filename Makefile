@@ -10,15 +10,27 @@ BIN := $(VENV)/bin
 # CUDA torch into $(VENV) first (or `make TORCH_SPEC=torch`); an installed torch is kept.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: venv test test-deps lint demo model help
+.PHONY: venv test test-deps lint constraints demo model help
 
-$(VENV)/.installed: pyproject.toml
+# Every other package at the version in constraints.txt (tested together); `make constraints`
+# refreshes it from the newest versions the registry serves.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
 venv: $(VENV)/.installed
+
+# Upgrade every dependency to the newest version pyproject.toml allows, then pin what was installed
+# (torch stays the build you installed and is left out of the file). Run `make test` after it.
+constraints:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q --upgrade --upgrade-strategy eager -e '.[dev]'
+	{ echo "# make constraints: the versions make test ran with (torch excluded: install your own build)"; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -viE '^(torch|triton|nvidia-)'; } > constraints.txt.tmp
+	mv constraints.txt.tmp constraints.txt
 
 # System tools the tests use: headless Chromium (review page, eval report) and Universal
 # Ctags (independent check of code extraction). Installed with apt when running as root.

