@@ -1000,6 +1000,7 @@ def bench_generate_cmd(
     help="Comma list of off,on: on trains the mix on augmented train splits.",
 )
 @click.option("--json", "as_json", is_flag=True)
+@needs("bench")  # its plot
 @needs("train")
 def bench_modes_cmd(
     run_dir: Path, kinds: str | None, out_dir: Path | None, methods: str, augment: str, as_json: bool, **options
@@ -1141,6 +1142,7 @@ def bench_train_cmd(
 @click.option("--batch-size", default=4, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto (cuda when present), cpu, cuda, cuda:1 …")
 @click.option("--json", "as_json", is_flag=True)
+@needs("bench")  # its plot
 @needs("train")
 def bench_quantize_cmd(
     run_dir: Path,
