@@ -1012,6 +1012,12 @@ def bench_generate_cmd(
     show_default=True,
     help="Comma list of off,on: on trains the mix on augmented train splits.",
 )
+@click.option(
+    "--retrieval-k",
+    type=click.IntRange(1, 50),
+    default=None,
+    help="Also evaluate every mode (and the base) with the top K passages of the train split before each query.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @needs("bench")  # its plot
 @needs("train")

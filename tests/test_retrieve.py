@@ -174,3 +174,35 @@ def test_retrieve_search_cli(built_run, copy_run):
         check=True,
     ).stdout
     assert json.loads(out)[0]["path"] == "docs/operations/vault.md"
+
+
+@pytest.mark.slow
+def test_bench_modes_adds_the_retrieval_axis_and_the_qa_context_mode(built_run, copy_run, tmp_path):
+    from corpus_ft.bench.modes import bench_modes
+
+    run = copy_run(built_run)
+    build_dataset("qa_context", run, qa_context={"k": 2, "max_passage_chars": 300})
+    queries = tmp_path / "q.yaml"
+    queries.write_text(
+        'queries:\n  - query: How long is an access token valid?\n    reference: 3600 seconds.\n    keywords: ["3600"]\n',
+        encoding="utf-8",
+    )
+    result = bench_modes(
+        run,
+        model="tiny",
+        kinds=["qa_context"],
+        steps=2,
+        seq_len=512,
+        micro_batch=2,
+        learning_rate=1e-2,
+        queries=queries,
+        test_sample=1,
+        max_new_tokens=4,
+        out=tmp_path / "modes",
+        retrieval_k=2,
+    )
+    assert [m["mode"] for m in result["modes"]] == ["qa_context"]
+    assert result["base"]["+rag.queries.keyword_recall"] is not None
+    assert result["modes"][0]["+rag.queries.rougeL"] is not None
+    table = (tmp_path / "modes" / "report.md").read_text()
+    assert "queries kw recall + retrieval" in table and "| qa_context |" in table
