@@ -597,17 +597,30 @@ def _eval_table(summary: dict) -> None:
 
 @main.command("evaluate")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
-@model_options(EvalConfig)
+@model_options(EvalConfig, exclude=("retrieval",))
+@click.option(
+    "--retrieval-k",
+    type=click.IntRange(1, 50),
+    default=None,
+    help="Also score base + retrieval and tuned + retrieval, the top K passages of the run's train split before "
+    "each question (evaluate.retrieval.k).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json on stdout.")
 @needs("train")
-def evaluate_cmd(run_dir: Path, as_json: bool, **options) -> None:
+def evaluate_cmd(run_dir: Path, as_json: bool, retrieval_k: int | None, **options) -> None:
     """Compare the base and fine-tuned model on domain queries and the held-out test split.
 
     Writes RUN_DIR/eval/: report.html, report.md, results.jsonl, ratings.csv, summary.json.
+    With retrieval (--retrieval-k or evaluate.retrieval), four systems: base, base + retrieval,
+    tuned, tuned + retrieval.
     """
     from corpus_ft.evaluate import evaluate
+    from corpus_ft.retrieve import RetrievalConfig
 
     config = from_options(EvalConfig, options, prefix=("evaluate",))
+    if retrieval_k:
+        rag = (config.retrieval or RetrievalConfig()).model_copy(update={"k": retrieval_k})
+        config = config.model_copy(update={"retrieval": rag})
     summary = evaluate(run_dir, config, progress=not as_json and sys.stderr.isatty())
     if as_json:
         echo_json(summary)
@@ -999,6 +1012,12 @@ def bench_generate_cmd(
     show_default=True,
     help="Comma list of off,on: on trains the mix on augmented train splits.",
 )
+@click.option(
+    "--retrieval-k",
+    type=click.IntRange(1, 50),
+    default=None,
+    help="Also evaluate every mode (and the base) with the top K passages of the train split before each query.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @needs("bench")  # its plot
 @needs("train")
@@ -1173,6 +1192,46 @@ def bench_quantize_cmd(
         return
     print_table(result)
     click.echo(f"report: {run_dir / 'bench' / 'quantize' / 'report.md'}", err=True)
+
+
+# --- retrieval (corpus_ft/retrieve.py) -------------------------------------------------
+
+
+@main.group("retrieve", cls=_Group)
+def retrieve_group() -> None:
+    """BM25 retrieval over a run's train split: the index evaluate and qa_context use."""
+
+
+@retrieve_group.command("index")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Rebuild even when the datasets it reads did not change.")
+def retrieve_index_cmd(run_dir: Path, force: bool) -> None:
+    """Build RUN_DIR/retrieval/ from the paragraph chunks and code units of the train split."""
+    from corpus_ft.retrieve import build_index, describe
+
+    facts = describe(build_index(run_dir, force=force))
+    click.echo(f"{facts['passages']} passages indexed ({facts['by_kind']}) in {run_dir / 'retrieval'}", err=True)
+
+
+@retrieve_group.command("search")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("question")
+@click.option("-k", "k", type=click.IntRange(1, 50), default=3, show_default=True, help="Passages to return.")
+@click.option("--json", "as_json", is_flag=True, help="Print the passages as JSON on stdout.")
+def retrieve_search_cmd(run_dir: Path, question: str, k: int, as_json: bool) -> None:
+    """The top K passages for QUESTION, with their files and lines (builds the index when missing)."""
+    from corpus_ft.retrieve import Retriever, build_index
+
+    hits = Retriever(build_index(run_dir)).search(question, k)
+    if as_json:
+        echo_json([{"rank": h.rank, "score": h.score, **h.passage} for h in hits])
+        return
+    if not hits:
+        click.echo("no passage shares a word with the question", err=True)
+    for h in hits:
+        p = h.passage
+        click.echo(f"[{h.rank}] {p['path']}:{p['start_line']}-{p['end_line']}  (score {h.score:.2f})")
+        click.echo("    " + " ".join(p["text"].split())[:300])
 
 
 if __name__ == "__main__":  # last, after every command is registered

@@ -14,8 +14,11 @@ from pydantic import BaseModel, ValidationError
 
 from corpus_ft.util import CorpusFtError
 
-Kind = Literal["paragraphs", "qa", "keywords", "code_summary"]
+# qa_context (the qa pairs with retrieved passages, corpus_ft/datasets/qa_context.py) is built from
+# the other kinds, so it comes last and only when a recipe lists it.
+Kind = Literal["paragraphs", "qa", "keywords", "code_summary", "qa_context"]
 KINDS: tuple[str, ...] = get_args(Kind)
+DEFAULT_KINDS: tuple[str, ...] = ("paragraphs", "qa", "keywords", "code_summary")
 Stage = Literal["ingest", "datasets", "review", "estimate", "train", "evaluate"]
 STAGES: tuple[str, ...] = get_args(Stage)
 Method = Literal["qlora", "lora", "full", "prefix", "ia3", "prompt"]

@@ -18,6 +18,10 @@ moves all of them): `learning_rate` is one rate for every row or METHOD=RATE pai
 named trains at its own default (settings.METHOD_LEARNING_RATES); each row records its rate. The
 general-text perplexity column is evaluate's forgetting probe: a rise says the model lost ground
 outside the domain.
+
+`retrieval_k` adds the retrieval axis: every mode is also evaluated with the top-k passages of the run's
+train split before each question (evaluate.retrieval), and the base row gains base + retrieval. A built
+qa_context kind (questions with retrieved passages) is a mode like the others.
 """
 
 from __future__ import annotations
@@ -38,6 +42,15 @@ COLUMNS = [
     ("test", "ppl", "test ppl"),
     ("general", "ppl", "general-text ppl"),
 ]  # evaluate's forgetting probe: up = the model lost general text
+
+
+RAG_COLUMNS = [("queries", "keyword_recall", "queries kw recall"), ("queries", "rougeL", "queries ROUGE-L")]
+
+
+def _rag_scores(summary: dict, system: str) -> dict:
+    """A system's query figures with retrieval (`+rag.queries.keyword_recall` …), empty without retrieval."""
+    systems = ((summary.get("retrieval") or {}).get("systems") or {}).get("queries", {})
+    return {f"+rag.{g}.{m}": systems.get(system, {}).get(m) for g, m, _ in RAG_COLUMNS} if systems else {}
 
 
 def _mode_run(run_dir: Path, out: Path, mode: str, augment=None, kinds: list[str] = ()) -> Path:
@@ -128,6 +141,7 @@ def bench_modes(
     methods: list[str] | None = None,
     augment: list[str] | None = None,
     augment_config: dict | None = None,
+    retrieval_k: int | None = None,
 ) -> dict:
     """Train and evaluate one adapter per kind and one on the mix per (method, augment), each on the same token budget."""
     from corpus_ft.datasets.augment import AugmentConfig
@@ -194,9 +208,10 @@ def bench_modes(
                 kinds=built,
                 max_new_tokens=max_new_tokens,
                 seed=0,
+                retrieval={"k": retrieval_k} if retrieval_k else None,
             ),
         )
-        base = base or _scores(summary, "base")
+        base = base or {**_scores(summary, "base"), **_rag_scores(summary, "base+retrieval")}
         rows.append(
             {
                 "mode": mode,
@@ -211,6 +226,7 @@ def bench_modes(
                 "train_s": round(train_s, 1),
                 "eval_s": summary["timing"]["seconds"],
                 **_scores(summary, "tuned"),
+                **_rag_scores(summary, "tuned+retrieval"),
             }
         )
     result = {
@@ -228,6 +244,7 @@ def bench_modes(
         "methods": methods,
         "augment": augment,
         "augment_config": aug_cfg.model_dump() if "on" in augment else None,
+        "retrieval_k": retrieval_k,
         "base": base,
         "modes": rows,
         "out": str(out),
@@ -249,7 +266,10 @@ def _fmt(v) -> str:
 
 def markdown(result: dict) -> str:
     """One table: the base, then each mode's tuned figures, same budget and decoding."""
-    head = [label for _, _, label in COLUMNS]
+    rag = (
+        [(f"+rag.{g}.{m}", f"{label} + retrieval") for g, m, label in RAG_COLUMNS] if result.get("retrieval_k") else []
+    )
+    head = [label for _, _, label in COLUMNS] + [label for _, label in rag]
     lines = [
         f"# Dataset formats compared: {result['model']}",
         "",
@@ -258,6 +278,11 @@ def markdown(result: dict) -> str:
         f"LoRA r{result['lora_r']}; "
         f"greedy answers of {result['max_new_tokens']} new tokens; {result['test_sample']} held-out test records per kind.",
     ]
+    if result.get("retrieval_k"):
+        lines.append(
+            f"+ retrieval: the top {result['retrieval_k']} BM25 passages of the train split before each query "
+            "(the base row: base + retrieval)."
+        )
     if result.get("augment_config"):
         a = result["augment_config"]
         lines.append(
@@ -269,7 +294,7 @@ def markdown(result: dict) -> str:
         "| mode | method | lr | augment | train records | " + " | ".join(head) + " | train loss | train s |",
         "| --- | --- | ---: | --- | ---: | " + " | ".join("---:" for _ in head) + " | ---: | ---: |",
         "| base (untuned) | – | – | – | – | "
-        + " | ".join(_fmt(result["base"].get(f"{g}.{m}")) for g, m, _ in COLUMNS)
+        + " | ".join(_fmt(result["base"].get(key)) for key in [f"{g}.{m}" for g, m, _ in COLUMNS] + [k for k, _ in rag])
         + " | – | – |",
     ]
     for r in result["modes"]:
@@ -277,7 +302,7 @@ def markdown(result: dict) -> str:
         lines.append(
             f"| {r['mode']} | {r.get('method', 'lora')} | {lr:g} | {r.get('augment', 'off')} | "
             f"{r.get('train_records', '–')} | "
-            + " | ".join(_fmt(r.get(f"{g}.{m}")) for g, m, _ in COLUMNS)
+            + " | ".join(_fmt(r.get(key)) for key in [f"{g}.{m}" for g, m, _ in COLUMNS] + [k for k, _ in rag])
             + f" | {_fmt(r['train_loss'])} | {r['train_s']:.0f} |"
         )
     return "\n".join(lines) + "\n"

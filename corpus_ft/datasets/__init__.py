@@ -138,6 +138,12 @@ def _candidates(
     from corpus_ft.datasets import kinds
     from corpus_ft.datasets.chunk import chunk_units, make_splitter
 
+    if kind == "qa_context":
+        from corpus_ft.datasets.qa_context import candidates
+
+        records, counts = candidates(run_dir, cfg.qa_context)
+        generation.update(counts)
+        return records, [], len(records) + counts["no_oracle"]
     if kind == "code_summary":
         code = [u for u in units if u["kind"] in CODE_KINDS]
         if not code:
@@ -319,6 +325,8 @@ def build_dataset(
     decisions = run_dir / "review" / "decisions.jsonl"
     if apply_review:
         inputs["decisions"] = decisions
+    if kind == "qa_context":  # made from the built datasets, not from the units alone
+        inputs.update({k: run_dir / "datasets" / k / "train.jsonl" for k in ("qa", "paragraphs", "code_summary")})
     manifest_config = _manifest_config(kind, cfg, apply_review)
     if not force and is_up_to_date(out_dir, inputs, manifest_config) and (out_dir / "stats.json").is_file():
         return {**json.loads((out_dir / "stats.json").read_text()), "skipped": True}
@@ -331,14 +339,20 @@ def build_dataset(
     control_chars = redactions.pop("control_characters", 0)  # stripped with redaction; reported on its own
     generation: dict = {}
     candidates, removed, units_in = _candidates(kind, units, cfg, run_dir, generation)
-    kept, filtered = filter_records(candidates, cfg)
+    # qa_context records repeat qa records that passed these filters; their passages would read as duplicates
+    kept, filtered = filter_records(candidates, cfg) if kind != "qa_context" else (candidates, [])
     removed += filtered
     kept, capped = _cap(kept, cfg.max_records, cfg.seed)
     removed += capped
     review = {"rejected": 0, "edited": 0}
     if apply_review:
         kept, review = _apply_review(kept, run_dir, redactions)
-    splits = split_records(kept, cfg.split_ratios, cfg.seed)
+    if kind == "qa_context":
+        from corpus_ft.datasets.qa_context import keep_splits
+
+        splits = keep_splits(kept)  # the qa pair's split: no test-file passage in a train record
+    else:
+        splits = split_records(kept, cfg.split_ratios, cfg.seed)
     augmented = _augment(kind, splits, cfg, run_dir, apply_review, generation)
     removed += augmented["removed"]
 

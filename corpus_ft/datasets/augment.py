@@ -23,7 +23,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from corpus_ft.settings import KINDS, Kind
+from corpus_ft.settings import DEFAULT_KINDS, Kind
 
 OfflineOp = Literal["question_templates", "sentence_window"]
 OFFLINE_OPS: tuple[str, ...] = ("question_templates", "sentence_window")
@@ -62,7 +62,9 @@ class AugmentConfig(BaseModel):
             "one model request per record, cached like the generator's other replies"
         ),
     )
-    kinds: list[Kind] = Field(default_factory=lambda: list(KINDS), description="which datasets get augmented records")
+    kinds: list[Kind] = Field(
+        default_factory=lambda: list(DEFAULT_KINDS), description="which datasets get augmented records"
+    )
     seed: int = Field(0, ge=0, le=2**32 - 1, description="which templates and windows each record gets")
 
     @field_validator("offline", "kinds", mode="before")

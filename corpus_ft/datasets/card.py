@@ -18,6 +18,9 @@ WHAT = {
     "prompt templates rotated",
     "code_summary": "summary -> code (write it) and code -> summary (explain it) chat records for every function, "
     "method and class, with language, path and qualified name in the prompt",
+    "qa_context": "the qa pairs asked with retrieved passages before the question (`meta.passages`): the oracle "
+    "chunk among BM25 distractors in a share of records (`meta.oracle`), distractors only in the rest; each record "
+    "keeps its qa pair's split and passages come from the train split only",
 }
 GENERATOR_NOTE = {
     "heuristic": "The **heuristic** generator wrote the questions, answers and summaries: offline and "

@@ -8,8 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from corpus_ft.datasets.augment import AugmentConfig
+from corpus_ft.datasets.qa_context import QaContextConfig
 from corpus_ft.generate import GeneratorConfig
-from corpus_ft.settings import KINDS, Kind  # noqa: F401 - datasets.KINDS is part of this stage's interface
+from corpus_ft.settings import DEFAULT_KINDS, KINDS, Kind  # noqa: F401 - datasets.KINDS is part of this stage's interface
 
 # `datasets.include` names -> the unit categories (corpus_ft/ingest/policy.py) they keep
 _ALIASES = {
@@ -41,7 +42,9 @@ class BuildConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kinds: list[Kind] = Field(list(KINDS), description="which datasets `build all` and recipes build")
+    kinds: list[Kind] = Field(
+        list(DEFAULT_KINDS), description="which datasets `build all` and recipes build; add qa_context for retrieval"
+    )
     generator: GeneratorConfig = Field(
         default_factory=GeneratorConfig,
         description="writes questions/answers and code summaries; a bare string names the type",
@@ -135,6 +138,10 @@ class BuildConfig(BaseModel):
             "extra train records made from train records (template rewrites, sentence windows, model paraphrases); "
             "absent: none. docs/datasets.md 'Augmentation' has the trade-offs"
         ),
+    )
+    qa_context: QaContextConfig = Field(
+        default_factory=QaContextConfig,
+        description="the qa_context kind: passages per question (k), the oracle's share, what is indexed, the template",
     )
 
     @field_validator("generator", mode="before")

@@ -85,9 +85,12 @@ def _score(rows: list[dict], probes: list[str], models, config: EvalConfig, prog
     gen_rows = [r for r in rows if r["messages"] is not None]
     ref_rows = [r for r in rows if r["reference"]]
     targets = [scoring.encode_target(tok, r["messages"], r["reference"], config.max_length) for r in ref_rows]
+    rag_rows = [r for r in gen_rows if r.get("messages_rag")]  # evaluate.retrieval: the same rows, passages first
+    rag_refs = [r for r in rag_rows if r["reference"]]
+    rag_targets = [scoring.encode_target(tok, r["messages_rag"], r["reference"], config.max_length) for r in rag_refs]
     probe_items = [scoring.encode_target(tok, None, t, config.max_length) for t in probes]
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    total = 2 * (len(gen_rows) + len(targets) + len(probe_items))
+    total = 2 * (len(gen_rows) + len(targets) + len(probe_items) + len(rag_rows) + len(rag_targets))
     facts: dict = {"probe_nll": {}}
     logits = {}
     with _progress(progress, total) as step:
@@ -111,6 +114,19 @@ def _score(rows: list[dict], probes: list[str], models, config: EvalConfig, prog
                     progress=step,
                 )
                 nlls = scoring.nll(model, targets, batch_size=config.batch_size, pad_id=pad, progress=step)
+                rag_answers = scoring.generate(
+                    model,
+                    tok,
+                    [r["messages_rag"] for r in rag_rows],
+                    max_new_tokens=config.max_new_tokens,
+                    temperature=config.temperature,
+                    top_p=config.top_p,
+                    seed=config.seed,
+                    batch_size=config.batch_size,
+                    max_length=config.max_length,
+                    progress=step,
+                )
+                rag_nlls = scoring.nll(model, rag_targets, batch_size=config.batch_size, pad_id=pad, progress=step)
                 facts["probe_nll"][side] = scoring.nll(
                     model, probe_items, batch_size=config.batch_size, pad_id=pad, progress=step
                 )
@@ -123,6 +139,12 @@ def _score(rows: list[dict], probes: list[str], models, config: EvalConfig, prog
                 r[side].update(nll=s, ref_tokens=n, ppl=perplexity(s, n))
             for r in rows:
                 r[side].update(answer_metrics(r[side].get("answer"), r["reference"], r["keywords"]))
+            for r, a in zip(rag_rows, rag_answers):
+                r[f"{side}_rag"] = dict(a)
+            for r, (s, n) in zip(rag_refs, rag_nlls):
+                r[f"{side}_rag"].update(nll=s, ref_tokens=n, ppl=perplexity(s, n))
+            for r in rag_rows:
+                r[f"{side}_rag"].update(answer_metrics(r[f"{side}_rag"].get("answer"), r["reference"], r["keywords"]))
     return facts
 
 
@@ -176,6 +198,20 @@ def _highlights(rows: list[dict], k: int = 5) -> dict:
     return {"better": [r["id"] for _, r in better], "worse": [r["id"] for _, r in worse]}
 
 
+def _retrieval_summary(rows: list[dict], index: dict | None, config: EvalConfig) -> dict | None:
+    """The four systems side by side, and how often retrieval found the reference's source."""
+    if index is None:
+        return None
+    from corpus_ft.evaluate import retrieval
+
+    return {
+        "k": config.retrieval.k,
+        "index": index,
+        "systems": retrieval.systems_table(rows),
+        "recall": retrieval.recall_summary(rows),
+    }
+
+
 def _write(out: Path, rows: list[dict], summary: dict, human: dict, inputs: dict, config: EvalConfig) -> None:
     from corpus_ft.evaluate import ratings, report
 
@@ -183,8 +219,11 @@ def _write(out: Path, rows: list[dict], summary: dict, human: dict, inputs: dict
         write_jsonl(tmp / "results.jsonl", rows)
         atomic_write_text(tmp / "ratings.csv", ratings.to_csv(rows, human))
         atomic_write_text(tmp / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
-        atomic_write_text(tmp / "report.md", report.markdown(summary, rows))
-        atomic_write_text(tmp / "report.html", report.html(summary, rows))
+        from corpus_ft.evaluate import retrieval
+
+        section = retrieval.markdown(summary, rows)  # empty unless evaluate.retrieval was set
+        atomic_write_text(tmp / "report.md", report.markdown(summary, rows) + section)
+        atomic_write_text(tmp / "report.html", retrieval.into_html(report.html(summary, rows), section))
         write_manifest(tmp, "evaluate", inputs, config.model_dump(mode="json"))
 
 
@@ -224,6 +263,11 @@ def evaluate(run_dir: str | Path, config: EvalConfig | None = None, *, progress:
         raise CorpusFtError("the judge needs both --judge-url and --judge-model")
     started = time.perf_counter()
     rows, missing = _collect(run_dir, config)
+    rag_index = None
+    if config.retrieval:
+        from corpus_ft.evaluate import retrieval
+
+        rag_index = retrieval.attach(run_dir, rows, config.retrieval)
     probes_path = Path(config.probes) if config.probes else PROBES
     probes = load_probes(probes_path)
     tuned_kind, tuned = scoring.find_tuned(run_dir, Path(config.adapter) if config.adapter else None)
@@ -271,6 +315,7 @@ def evaluate(run_dir: str | Path, config: EvalConfig | None = None, *, progress:
         "judge": judged,
         "human": None,
         "highlights": _highlights(rows),
+        "retrieval": _retrieval_summary(rows, rag_index, config),
         "timing": {"seconds": round(scored_s, 2), "queries_per_s": round(len(rows) / scored_s, 3)},
     }
     inputs = {tuned_kind: tuned, "probes": probes_path}

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from corpus_ft.settings import KINDS
+from corpus_ft.retrieve import RetrievalConfig
+from corpus_ft.settings import DEFAULT_KINDS
 
 
 class EvalConfig(BaseModel):
@@ -29,7 +30,7 @@ class EvalConfig(BaseModel):
     test_sample: int = Field(
         20, le=100_000, ge=0, description="held-out test records per dataset kind; 0 evaluates only --queries"
     )
-    kinds: list[str] = Field(list(KINDS), description="dataset kinds whose test split is sampled")
+    kinds: list[str] = Field(list(DEFAULT_KINDS), description="dataset kinds whose test split is sampled")
     system_prompt: str | None = Field(
         None, description="system message put before each custom query (use the one your datasets use)"
     )
@@ -72,6 +73,12 @@ class EvalConfig(BaseModel):
         description="environment variable holding the judge's API key (may be unset for local servers)",
     )
     judge_max_tokens: int = Field(400, le=32_768, ge=16, description="judge response length")
+
+    # retrieval: base + retrieval and tuned + retrieval beside base and tuned (corpus_ft/retrieve.py)
+    retrieval: RetrievalConfig | None = Field(
+        None,
+        description="BM25 over the run's train split put before each question; set (e.g. {k: 3}) to score four systems",
+    )
 
     # human ratings folded back into the report (reuses results.jsonl, loads no model)
     ratings: Path | None = Field(None, description="a filled-in ratings.csv to fold into the report")
