@@ -1194,6 +1194,22 @@ def bench_quantize_cmd(
     click.echo(f"report: {run_dir / 'bench' / 'quantize' / 'report.md'}", err=True)
 
 
+@bench.command("sample")  # the blind-read sheet (corpus_ft/bench/sample.py)
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--kinds", default="paragraphs,qa,keywords,code_summary", show_default=True, help="Comma list.")
+@click.option("--per-kind", default=30, show_default=True, type=click.IntRange(1), help="Records per kind.")
+@click.option("--seed", required=True, type=int, help="A fresh seed for every read (no default on purpose).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+def bench_sample_cmd(runs: tuple[Path, ...], kinds: str, per_kind: int, seed: int, out_dir: Path) -> None:
+    """A blind-read sheet per kind: random records pooled over RUNS, with no flag or verdict of the tool's."""
+    from corpus_ft.bench.sample import blind_sample
+
+    counts = blind_sample(list(runs), [k.strip() for k in kinds.split(",") if k.strip()], per_kind, seed, out_dir)
+    for kind, by_run in counts.items():
+        click.echo(f"{kind}: " + ", ".join(f"{run} {n}" for run, n in by_run.items()), err=True)
+    click.echo(f"sheets in {out_dir}", err=True)
+
+
 # --- retrieval (corpus_ft/retrieve.py) -------------------------------------------------
 
 
