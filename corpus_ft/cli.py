@@ -393,10 +393,11 @@ def estimate_cmd(
 def tiny_model_cmd(
     out_dir: Path, corpus_run: Path | None, vocab_size: int, hidden_size: int, layers: int, seed: int
 ) -> None:
-    """Build the embedded default: a tiny random-init Llama and a BPE tokenizer, offline.
+    """Build the tiny random-init test Llama (tests only; not a useful model).
 
-    It is NOT a useful language model; it exists so the whole pipeline runs and is tested
-    on a CPU with no model download. Real runs pass a local Llama directory or a hub id.
+    It is NOT a useful language model: its answers are noise. It exists so that every stage is
+    tested on a CPU in seconds. Real runs use the embedded SmolLM2 (`corpus-ft model get`), a
+    local Llama directory or a hub id.
     """
     from corpus_ft.model.tiny import build_tiny_model
 
