@@ -63,19 +63,27 @@ def _clock(seconds: float) -> str:
     )
 
 
+_ACTIVE: list[Ticker] = []  # tickers now running; a stage's heartbeat stays quiet while a finer one reports
+
+
 class Ticker:
-    """Prints `<stage>: <done>/<total> <unit>s, <fields>, elapsed, ETA` at least every interval, from a thread."""
+    """Prints `<stage>: <done>/<total> <unit>s, <fields>, elapsed, ETA` at least every interval, from a thread.
+
+    A heartbeat ticker (`heartbeat=True`, what `corpus-ft run` keeps around every stage) prints
+    `<stage>: working, elapsed …` instead, and only while no other ticker is reporting.
+    """
 
     def __init__(
         self,
         stage: str,
-        total: int | None,
+        total: int | None = None,
         *,
         unit: str = "step",
         say: Callable[[str], None] | None = None,
         every_s: float | None = None,
+        heartbeat: bool = False,
     ):
-        self.stage, self.total, self.unit = stage, total, unit
+        self.stage, self.total, self.unit, self.heartbeat = stage, total, unit, heartbeat
         self.say = say or (lambda line: print(line, file=sys.stderr, flush=True))
         self.every_s = every_s if every_s is not None else interval_s()
         self.done, self.fields = 0, {}
@@ -83,6 +91,7 @@ class Ticker:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name=f"progress-{stage}", daemon=True)
+        _ACTIVE.append(self)
         self._thread.start()
 
     def update(self, done: int, **fields) -> None:
@@ -101,6 +110,8 @@ class Ticker:
         with self._lock:
             done, fields = self.done, dict(self.fields)
         elapsed = time.monotonic() - self.started
+        if self.heartbeat:
+            return f"{self.stage}: working, elapsed {_clock(elapsed)}"
         parts = [f"{done}/{self.total} {self.unit}s" if self.total else f"{done} {self.unit}s"]
         for key, value in fields.items():
             parts.append(f"{key.replace('_', ' ')} {value:.4g}" if isinstance(value, float) else f"{key} {value}")
@@ -111,10 +122,13 @@ class Ticker:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every_s):
-            self.say(self.line())
+            if not (self.heartbeat and any(t is not self and not t.heartbeat for t in _ACTIVE)):
+                self.say(self.line())
 
     def close(self, summary: str | None = None) -> None:
         """Stop the lines; print the summary, if any."""
+        if self in _ACTIVE:
+            _ACTIVE.remove(self)
         self._stop.set()
         self._thread.join(timeout=5)
         if summary:

@@ -10,6 +10,7 @@ re-run only redoes a stage whose inputs or settings changed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from corpus_ft.progress import Ticker, quiet_third_party
 from corpus_ft.recipe import Recipe
 from corpus_ft.settings import STAGES
 from corpus_ft.util import CorpusFtError, atomic_write_text, is_up_to_date, offline_env, with_run_lock, write_manifest
@@ -358,8 +360,6 @@ def run_recipe(
     if unknown:
         raise CorpusFtError(f"unknown stage(s) {', '.join(unknown)}; choose from {', '.join(STAGES)}")
     say = echo or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    from corpus_ft.progress import quiet_third_party
-
     quiet_third_party(progress)
     run = Path(recipe.run_path).resolve()
     _check_owner(run, recipe.repo)
@@ -379,7 +379,9 @@ def run_recipe(
         say(f"{stage:<10} starting")
         t0 = time.perf_counter()
         had_tiny = "tiny-model" in ctx.results
-        result = _STAGE_FUNCS[stage](recipe, ctx)
+        beat = Ticker(stage, heartbeat=True, say=say) if not progress else contextlib.nullcontext()
+        with beat:  # without bars: a line every 30 s while nothing finer (train, evaluate) reports
+            result = _STAGE_FUNCS[stage](recipe, ctx)
         tiny_s = ctx.results["tiny-model"]["seconds"] if "tiny-model" in ctx.results and not had_tiny else 0.0
         result["seconds"] = round(time.perf_counter() - t0 - tiny_s, 2)  # the tiny model is timed on its own
         ctx.results[stage] = result
