@@ -1,7 +1,7 @@
 # corpus-ft — on a fresh machine `make test` and `make demo` are the whole set-up.
 #   make test                               venv (if missing) + install + test suite
 #   make demo                               venv (if missing) + SmolLM2 (make model) + recipes/demo.yaml on the CPU
-#   make train RECIPE=recipes/docs-qa.yaml  one stage of one recipe (see `make help`)
+#   make train RECIPE=recipes/docs-qa.yaml  one stage of a recipe, and the stages it needs (see `make help`)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
