@@ -152,7 +152,7 @@ def train_callback():
 
         def on_train_begin(self, args, state, control, **kwargs):
             self.ticker = Ticker("train", state.max_steps or None, unit="step")
-            self.ticker.say(f"train: {state.max_steps} steps to run")
+            self.ticker.say(f"train: {state.max_steps} optimizer step{'s' * (state.max_steps != 1)} to run")
 
         def on_step_end(self, args, state, control, **kwargs):
             if self.ticker:
