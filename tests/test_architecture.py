@@ -3,7 +3,7 @@
 top     cli, cli_options, run, recipe, bench/     may import anything below
 stages  ingest, datasets (+ generate), review, estimate, train, evaluate
         each other only through the public surface: the package (`corpus_ft.review`) or its `config`
-bottom  model/, redact, settings, loopback, util  import nothing above them
+bottom  model/, redact, settings, loopback, util, progress  import nothing above them
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "corpus_ft"
 
 TOP = {"cli", "cli_options", "run", "recipe", "bench", "__main__"}
-BOTTOM = {"model", "redact", "settings", "loopback", "util", ""}  # "" is corpus_ft/__init__ (the version)
+BOTTOM = {"model", "redact", "settings", "loopback", "util", "progress", ""}  # "" is corpus_ft/__init__ (the version)
 STAGE_OF = {
     "ingest": "ingest",
     "datasets": "datasets",

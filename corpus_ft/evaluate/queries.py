@@ -306,8 +306,9 @@ def check_queries_repo(queries: str | Path, repo: Path | None, run_dir: str | Pa
     raise CorpusFtError(
         f"{queries}: these queries are about the sample corpus, but {run_dir} was ingested from {repo}; "
         f"write queries about {repo.name}: `corpus-ft queries draft {run_dir}` writes a starter file from its "
-        "held-out split to edit, then pass it as --queries (evaluate.queries in a recipe), or set evaluate.queries "
-        "to null to evaluate the held-out split only"
+        "held-out split to edit; then run again with the override `evaluate.queries=FILE` (under make: "
+        '`SET="evaluate.queries=FILE"`; in a recipe: `evaluate: {queries: FILE}`), or with `evaluate.queries=null` '
+        "to evaluate the held-out split only"
     )
 
 

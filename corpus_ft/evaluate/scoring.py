@@ -36,7 +36,8 @@ def resolve_base(tuned: Path, kind: str, base: str | None, run_dir: Path) -> str
         cfg_path, key = tuned / "adapter_config.json", "base_model_name_or_path"
         if not cfg_path.is_file():
             raise CorpusFtError(
-                f"{cfg_path}: not found; train first (`corpus-ft train {run_dir}`) or pass --adapter DIR"
+                f"{cfg_path}: not found; train first (`corpus-ft train {run_dir}`) or name a trained adapter "
+                f"(`corpus-ft evaluate {run_dir} --adapter DIR`; `evaluate.adapter` in a recipe)"
             )
     else:
         cfg_path, key = tuned.parent / "train_config.json", "model"

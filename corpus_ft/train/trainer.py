@@ -176,6 +176,10 @@ def fit(plan: TrainPlan, progress: bool) -> Fitted:
     if progress:
         trainer.remove_callback(ProgressCallback)
         trainer.add_callback(Progress())
+    else:  # make, CI, a log: plain lines (step/total, loss, tokens/s, ETA) at least every 30 s
+        from corpus_ft.progress import train_callback
+
+        trainer.add_callback(train_callback())
     if plan.device == "cuda":
         torch.cuda.reset_peak_memory_stats()  # this run's peak, not an earlier stage's in the same process
     started = time.monotonic()
