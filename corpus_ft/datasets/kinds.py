@@ -480,7 +480,7 @@ def keywords(chunks: Sequence[Chunk], cfg: BuildConfig) -> list[dict]:
 # Where a doc comment's summary ends: a tag or field list (`@param`, `:returns:`, `Args:`), a
 # section heading (`# Examples`, `Returns`), a directive, a doctest or a fenced example.
 _DOC_SECTION = re.compile(
-    r"^\s*(?:@\w+|:\w[\w ]*:|\.\. \w|>>>|```|~~~|#+\s+\w|(?:Parameter|Throws|Type parameter|Returns)\b.*:"
+    r"^\s*(?:@\w+|:\w[\w ]*:|\.\. \w|>>>|```|~~~|#+\s+\w|(?:(?:Type p|P)arameter `[^`]+`|Throws `[^`]+`|Returns):\s"
     r"|(?:Args|Arguments|Parameters|Params|Returns?|Raises|Yields|Throws|Examples?|Usage|Notes?|See [Aa]lso"
     r"|Attributes|Warnings?|Todo|Options)\s*:?\s*$|(?:Args|Arguments|Parameters|Returns|Raises|Examples?):\s)",
     re.M,
@@ -495,6 +495,9 @@ def good_docstring(doc: str | None, min_words: int) -> str | None:
     """
     if not doc:
         return None
+    returns = re.match(r"@returns?\s+(?:\{[^}]*\}\s*)?(\S[^@]*)", doc.strip())
+    if returns:  # a Javadoc/JSDoc comment that is only `@return the last emitted char`: what it returns
+        doc = "Returns " + returns.group(1).strip()
     head = _DOC_SECTION.split(doc.strip(), maxsplit=1)[0] if _DOC_SECTION.search(doc) else doc.strip()
     paragraphs = [p for p in re.split(r"\n\s*\n", head) if p.strip()]
     if not paragraphs or paragraphs[0][:1] in (" ", "\t"):
@@ -503,6 +506,12 @@ def good_docstring(doc: str | None, min_words: int) -> str | None:
     first = re.split(r"\s@(?:param|returns?|throws|type)\b", first)[0].strip()  # JSDoc tags after the summary
     if re.match(r"^[\w.\[\]]+\s*=\s*\S|^>>>", first):
         return None  # "url = httpx.URL(...)": an example, not a summary
+    if first.endswith(":"):  # "For example, during a PATCH request:" introduces what the summary leaves out
+        sentences = re.split(r"(?<=[.!?])\s+", first)
+        if len(sentences) > 1:
+            first = " ".join(sentences[:-1])
+        elif ", " in first:  # "Bind checks the method, ..., for example:": up to the clause that introduces
+            first = first.rsplit(", ", 1)[0].rstrip(",;") + "."
     if (
         len(_TOKEN.findall(first)) < min_words
         or first.lower().startswith(("todo", "fixme", "@", ":param", ":return", ".."))

@@ -469,6 +469,12 @@ def _render(d: Def, kind: str, qual: str, parent: str, src: bytes, language: str
     doc, doc_start, doc_end = facts.leading_doc(outer, src, language)
     if not doc and outer is not node and outer.start_byte < node.start_byte:
         doc, doc_start, doc_end = facts.leading_doc(node, src, language)  # inside its statement, e.g. a pair
+    if not doc and language in ("javascript", "typescript", "tsx"):
+        holder = node  # `defineGetter(req, 'query', function query() {...})`: the comment above the call
+        while holder.parent is not None and holder.parent.type in _ARGUMENT_OF:
+            holder = holder.parent
+        if holder is not node and holder.type == "expression_statement":
+            doc, doc_start, doc_end = facts.leading_doc(holder, src, language)
     code = kind != "class"
     body = d.body if language != "ruby" else node.child_by_field_name("body")
     return {
@@ -506,6 +512,7 @@ def _drop_annotations(signature: str) -> str:
     return "\n".join(lines).strip()
 
 
+_ARGUMENT_OF = {"arguments", "call_expression", "expression_statement", "parenthesized_expression", "await_expression"}
 _NAMING_PARENTS = {
     "lexical_declaration",
     "variable_declaration",

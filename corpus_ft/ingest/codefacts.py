@@ -212,7 +212,7 @@ def render_doc(text: str, language: str) -> str:
         text = re.sub(r"(?i)</?p\s*/?>|<para>|</para>", "\n\n", text)
         text = _HTML_TAG.sub("", text)
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("&nbsp;", " ")
-    text = _outside_code(text, _prose_links)
+    text = _outside_code(text, _md_links if language not in ("rust", "go") else _doc_links)
     lines = [ln.rstrip() for ln in text.split("\n")]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return text
@@ -223,9 +223,13 @@ def _xml_section(tag: str, name: str | None) -> str:
     return f"\n\n{what} `{name}`: " if name else f"\n\n{what}: "
 
 
-def _prose_links(text: str) -> str:
-    text = _MD_LINK.sub(lambda m: m.group(1) or m.group(2), text)
-    return _INTRA_LINK.sub(lambda m: m.group(1) or f"`{m.group(2)}`", text)
+def _md_links(text: str) -> str:
+    return _MD_LINK.sub(lambda m: m.group(1) or m.group(2), text)
+
+
+def _doc_links(text: str) -> str:
+    """rustdoc intra-doc links (`[`Foo`]`) and Go doc links (`[Foo]`) as their names."""
+    return _INTRA_LINK.sub(lambda m: m.group(1) or f"`{m.group(2)}`", _md_links(text))
 
 
 _CODE_SPAN = re.compile(r"(```.*?```|(?<!`)`[^`\n]+`(?!`))", re.S)
