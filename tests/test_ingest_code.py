@@ -239,7 +239,7 @@ SOURCES = {
     "rust": (
         "//! The crate: not the doc of the first item.\n\n"
         "/// Returns a match indicating whether the given file path should be\n/// ignored or not.\n///\n"
-        "/// Usage: `<PROGRAM> [PATH]`.\n#[inline]\npub fn matched(&self, path: &Path, is_dir: bool) -> Match<&Glob> {\n"
+        "/// Usage: `<PROGRAM> [PATH]`, see [`Gitignore::matched`].\n#[inline]\npub fn matched(&self, path: &Path, is_dir: bool) -> Match<&Glob> {\n"
         "    let p = path.as_ref();\n    self.matched_stripped(p, is_dir)\n}\n\n// a maintainer's note\n"
         "fn undocumented() {\n    todo!()\n}\n\n#[cfg(test)]\nmod tests {\n    fn helper() -> u8 {\n        1\n    }\n\n"
         "    #[test]\n    fn works() {\n        assert_eq!(helper(), 1);\n    }\n}\n"
@@ -296,7 +296,7 @@ def test_doc_comments_are_read_whole_with_their_inline_tags_as_text(facts):
     rust = facts["rust"]
     assert rust["matched"]["docstring"] == (
         "Returns a match indicating whether the given file path should be\nignored or not.\n\n"
-        "Usage: `<PROGRAM> [PATH]`."
+        "Usage: `<PROGRAM> [PATH]`, see `Gitignore::matched`."
     ), "`///` lines are one text, never cut at the first line break; a placeholder stays"
     assert rust["undocumented"]["docstring"] == "", "a `//` note is not rustdoc, and `//!` documents the module"
     cs = facts["csharp"]["Ledger.Post"]["docstring"]
@@ -366,3 +366,26 @@ def test_facts_are_columns_of_units_parquet_and_tests_in_source_are_tests(tmp_pa
     assert rows["undocumented"]["body_kind"] == "stub"
     doc = next(r for r in rows.values() if r["kind"] == "section")
     assert doc["params"] == [] and doc["body_kind"] == "" and doc["test"] is False
+
+
+def test_bench_docstrings_compares_summaries_with_an_independent_reader(tmp_path):
+    """`corpus-ft bench docstrings`: the reader finds doc comments by its own means (ast, a line
+    scanner), and a documented unit whose summary is not its doc comment is counted and named."""
+    from corpus_ft.bench.docstrings import independent_doc, repo_docstrings
+
+    lines = SOURCES["javascript"].split("\n")
+    assert independent_doc(lines, 9, "javascript").startswith("Redirect to the given `url`")  # a blank line away
+    rust = SOURCES["rust"].split("\n")
+    assert independent_doc(rust, 7, "rust").startswith("Returns a match") and not independent_doc(rust, 12, "rust")
+    repo = tmp_path / "repo"
+    for path, language in (("lib/response.js", "javascript"), ("src/lib.rs", "rust"), ("attr/_make.py", "python")):
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(SOURCES[language])
+    (repo / "server.go").write_text(
+        SOURCES["go"] + "\n// TODO: make this faster.\nfunc Later() int {\n\treturn compute(1)\n}\n"
+    )
+    r = repo_docstrings(repo, tmp_path / "run")
+    # res.redirect, contentType, matched, _make_eq, Context.Param and Later; stubs, abstract members and tests are not counted
+    assert r["documented"] == 6, r
+    assert [(m["name"], m["reason"]) for m in r["misses"]] == [("Later", "doc too short or not a sentence")]
+    assert r["share_not_taken"] == round(1 / 6, 4) and not r["ok"]

@@ -165,7 +165,8 @@ def repo_docstrings(repo: Path, run_dir: Path, *, workers: int | None = 1) -> di
             summary = good_docstring(u["docstring"], cfg.min_docstring_words) or ""
             source = "docstring" if summary else ""
         if source == "docstring" and taken_from(summary, doc):
-            filtered[where] += where != "kept"
+            if where != "kept":
+                filtered[where] += 1
             continue
         reason = (
             "not found by ingest"

@@ -514,6 +514,7 @@ def good_docstring(doc: str | None, min_words: int) -> str | None:
             first = first.rsplit(", ", 1)[0].rstrip(",;") + "."
     if (
         len(_TOKEN.findall(first)) < min_words
+        or not re.search(r"\s", first)  # one token ("--field-match-separator") names, it does not summarise
         or first.lower().startswith(("todo", "fixme", "@", ":param", ":return", ".."))
         or first.endswith(":")
     ):

@@ -164,6 +164,7 @@ _INLINE_TAG = re.compile(r"\{@(\w+)\s*([^{}]*)\}")
 _ROLE = re.compile(r":(?:[\w-]+:)*[\w-]+:`([^`]+)`")
 _DOUBLE_TICK = re.compile(r"(?<!`)``([^`]+)``(?!`)")
 _MD_LINK = re.compile(r"\[([^\[\]]+)\]\((?:[^()]|\([^()]*\))*\)|\[([^\[\]]+)\]\[[^\[\]]*\]")
+_CODE_LINK = re.compile(r"\[(`[^`\n]+`)\](?![(\[])")
 _INTRA_LINK = re.compile(r"\[(`[^`\[\]]+`)\]|\[([A-Za-z_][\w:.*]*(?:\(\))?)\](?![(\[:])")
 
 
@@ -212,6 +213,8 @@ def render_doc(text: str, language: str) -> str:
         text = re.sub(r"(?i)</?p\s*/?>|<para>|</para>", "\n\n", text)
         text = _HTML_TAG.sub("", text)
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("&nbsp;", " ")
+    if language in ("rust", "go"):  # [`Foo::bar`]: an intra-doc link around a code span, before spans are kept
+        text = _CODE_LINK.sub(r"\1", text)
     text = _outside_code(text, _md_links if language not in ("rust", "go") else _doc_links)
     lines = [ln.rstrip() for ln in text.split("\n")]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
