@@ -623,7 +623,11 @@ def code_summary(units: Sequence[dict], generator: Generator, cfg: BuildConfig) 
             what = "the outline (signature, doc comment, method signatures) of "
         where = f"`{name}` ({lang} {kind} in `{u['path']}`)"
         pairs = (
-            ("summary_to_code", f"Write {what}{where}.\n\nWhat it does: {summary}", _fence(lang, shown)),
+            (
+                "summary_to_code",
+                f"Write {what}{where}." + (f"\n\nWhat it does: {summary}" if summary else ""),
+                _fence(lang, shown),
+            ),
             (
                 "code_to_summary",
                 f"Explain what {where} does.\n\n{_fence(lang, without_docstring(u, shown))}",
