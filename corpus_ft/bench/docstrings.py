@@ -110,8 +110,8 @@ def python_docs(source: str) -> dict[int, str]:
 def described(doc: str) -> bool:
     """A doc comment that describes (two words or more besides its tags), not only a label
     (`/// --after-context`) or tags (`@param x ...`, `@see #get`) no summary can be taken from."""
-    prose = " ".join(ln for ln in doc.split("\n") if not ln.strip().startswith("@"))
-    return len(prose.split()) >= 2
+    main = re.split(r"^\s*@\w+", doc, maxsplit=1, flags=re.M)[0]  # the main description precedes the block tags
+    return len(main.split()) >= 2
 
 
 def taken_from(summary: str, doc: str) -> bool:
