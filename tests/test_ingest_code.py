@@ -224,13 +224,15 @@ SOURCES = {
         "  return value.split(';').map(toPart);\n}\n\nabstract class Store {\n  abstract load(id: string): Item;\n}\n"
     ),
     "go": (
-        "// Param returns the value of the URL param.\n// It is a shortcut for c.Params.ByName(key)\n//\n"
+        '// Param returns the value of the URL param, parsed from "key[sub]=value" into a map[string]string.\n'
+        "// It is a shortcut for c.Params.ByName(key); see [Context.Query]\n//\n"
         '//\trouter.GET("/user/:id", handler)\n//\n//nolint:revive\nfunc (c *Context) Param(key string) string {\n'
         "\treturn c.Params.ByName(key)\n}\n\n// Todo is not written yet.\n"
         'func Todo() error {\n\tpanic("not implemented")\n}\n\nfunc TestParam(t *testing.T) {\n\tt.Fatal("x")\n}\n'
     ),
     "java": (
-        "class Names {\n  /**\n   * Returns a {@code String} for {@link TypeName#box the boxed type},\n"
+        "class Names {\n  /**\n   * Returns a {@code String} for {@link TypeName#box the boxed type}, like\n"
+        "   * {@link #newName(String, Object)},\n"
         "   * never {@code null}.\n   *\n   * <p>Second paragraph.\n   */\n  @Override\n"
         "  public String box(TypeName t, int depth) throws IOException {\n"
         '    if (t == null) throw new IllegalArgumentException("t");\n    return t.boxed().toString();\n  }\n\n'
@@ -289,10 +291,15 @@ def test_doc_comments_are_read_whole_with_their_inline_tags_as_text(facts):
     ts = facts["typescript"]
     assert ts["parse"]["docstring"] == "Parses a `Header` value\ninto its parts."
     go = facts["go"]["Context.Param"]["docstring"]
-    assert go.startswith("Param returns the value of the URL param.\nIt is a shortcut for c.Params.ByName(key)")
+    assert go.startswith(
+        'Param returns the value of the URL param, parsed from "key[sub]=value" into a map[string]string.\n'
+        "It is a shortcut for c.Params.ByName(key); see `Context.Query`"
+    ), "a Go doc link is its name; brackets of an index or a map type stay"
     assert 'router.GET("/user/:id", handler)' in go and "nolint" not in go
     java = facts["java"]["Names.box"]["docstring"]
-    assert java.startswith("Returns a `String` for the boxed type,\nnever `null`.\n\nSecond paragraph.")
+    assert java.startswith(
+        "Returns a `String` for the boxed type, like\n`newName(String, Object)`,\nnever `null`.\n\nSecond paragraph."
+    )
     rust = facts["rust"]
     assert rust["matched"]["docstring"] == (
         "Returns a match indicating whether the given file path should be\nignored or not.\n\n"

@@ -165,7 +165,8 @@ _ROLE = re.compile(r":(?:[\w-]+:)*[\w-]+:`([^`]+)`")
 _DOUBLE_TICK = re.compile(r"(?<!`)``([^`]+)``(?!`)")
 _MD_LINK = re.compile(r"\[([^\[\]]+)\]\((?:[^()]|\([^()]*\))*\)|\[([^\[\]]+)\]\[[^\[\]]*\]")
 _CODE_LINK = re.compile(r"\[(`[^`\n]+`)\](?![(\[])")
-_INTRA_LINK = re.compile(r"\[(`[^`\[\]]+`)\]|\[([A-Za-z_][\w:.*]*(?:\(\))?)\](?![(\[:])")
+# `[Name]`, `[pkg.Name]`, `[crate::x]`: not an index or a type (`map[string]`, `x[i]`, `&[u8]`)
+_INTRA_LINK = re.compile(r"(?<![\w\]&*])\[([A-Za-z_][\w:.*]*(?:\(\))?)\](?![(\[:\w])")
 
 
 def _inline_tag(m: re.Match) -> str:
@@ -176,7 +177,11 @@ def _inline_tag(m: re.Match) -> str:
     if tag in ("code", "literal"):
         return f"`{body}`" if tag == "code" else body
     if tag in ("link", "linkplain", "linkcode", "value", "see", "tutorial"):
-        target, _, label = body.partition("|") if "|" in body else body.partition(" ")
+        if "|" in body:
+            target, _, label = body.partition("|")
+        else:  # `#newName(String, Object) a label`: the target keeps its parenthesised parameters
+            parts = re.match(r"(\S*\([^)]*\)|\S+)\s*(.*)", body, re.S)
+            target, label = (parts.group(1), parts.group(2)) if parts else (body, "")
         label = label.strip()
         if label:
             return label
@@ -231,8 +236,15 @@ def _md_links(text: str) -> str:
 
 
 def _doc_links(text: str) -> str:
-    """rustdoc intra-doc links (`[`Foo`]`) and Go doc links (`[Foo]`) as their names."""
-    return _INTRA_LINK.sub(lambda m: m.group(1) or f"`{m.group(2)}`", _md_links(text))
+    """rustdoc intra-doc links (`[Foo]`) and Go doc links (`[Foo]`, `[pkg.Name]`: exported names) as names."""
+
+    def link(m: re.Match) -> str:
+        name = m.group(1)
+        if not (name[0].isupper() or "." in name or "::" in name):
+            return m.group(0)  # `[string]`, `[subkey]`: brackets in prose or code, not a link
+        return f"`{name}`"
+
+    return _INTRA_LINK.sub(link, _md_links(text))
 
 
 _CODE_SPAN = re.compile(r"(```.*?```|(?<!`)`[^`\n]+`(?!`))", re.S)
