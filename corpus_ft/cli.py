@@ -989,6 +989,24 @@ def bench_docs_cmd(repos: tuple[Path, ...], show: int, seed: int, as_json: bool)
         echo_json(results)
 
 
+@bench.command("docstrings")  # code summaries vs doc comments (corpus_ft/bench/docstrings.py)
+@click.argument("repos", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), help="Keep the run directories here.")
+@click.option("--show", type=click.IntRange(min=0), default=0, help="Print this many seeded summaries to read.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Which records --show picks.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON on stdout.")
+def bench_docstrings_cmd(repos: tuple[Path, ...], keep: Path | None, show: int, seed: int, as_json: bool) -> None:
+    """Share of documented code units whose summary is not their doc comment (goal ≤ 2%)."""
+    from corpus_ft.bench.docstrings import print_results, run
+
+    result = run(list(repos), keep=keep, show=show, seed=seed)
+    print_results(result)
+    if as_json:
+        echo_json(result)
+    if not result["ok"]:
+        raise SystemExit(1)
+
+
 @bench.command("generate")  # the generators' benchmark (corpus_ft/bench/generate.py)
 @click.option(
     "--model", "model_dir", default=None, help="Model dir or hub id [default: a tiny Llama built on the fly]."

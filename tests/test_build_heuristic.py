@@ -19,10 +19,11 @@ from corpus_ft.datasets.kinds import (
     qa,
     skip_reason,
 )
-from corpus_ft.datasets.measure import restates_name
 from corpus_ft.datasets.quality import markup_residue
 from corpus_ft.generate import GeneratorConfig
 from corpus_ft.generate.heuristic import HeuristicGenerator
+from corpus_ft.ingest.code import code_units
+from corpus_ft.ingest.table import unit_id
 
 CHUNK = {
     "id": "chunk-1",
@@ -192,166 +193,8 @@ def test_product_name_from_readme_title_or_repository_name():
     assert product_name([], None) == ""
 
 
-def test_code_summaries_say_what_the_body_does_never_only_the_name():
-    units = [
-        {
-            "name": "BillingClient.fetchOpenInvoices",
-            "kind": "method",
-            "language": "java",
-            "path": "B.java",
-            "signature": "public List<Invoice> fetchOpenInvoices(String customerId, int limit) {",
-            "text": "public List<Invoice> fetchOpenInvoices(String customerId, int limit) {\n"
-            "    // ask the billing API for invoices that are not paid yet\n"
-            '    List<Invoice> all = api.invoices(customerId);\n    if (all == null) throw new BillingException("down");\n'
-            "    return filterOpen(all, limit);\n}",
-        },
-        {
-            "name": "load_units",
-            "kind": "function",
-            "language": "python",
-            "path": "l.py",
-            "signature": "def load_units(path: Path) -> list[dict]:",
-            "text": "def load_units(path: Path) -> list[dict]:\n    if not path.exists():\n        raise FileNotFoundError(path)\n"
-            "    table = pq.read_table(path)\n    return table.to_pylist()\n",
-        },
-        {
-            "name": "Ledger",
-            "kind": "class",
-            "language": "python",
-            "path": "l.py",
-            "signature": "class Ledger(Base):",
-            "text": "class Ledger(Base):\n    entries: list\n    def post(self, e):\n        self.entries.append(e)\n",
-        },
-        {
-            "name": "overdue_count",
-            "kind": "function",
-            "language": "python",
-            "path": "o.py",
-            "signature": "def overdue_count(x):",
-            "text": "def overdue_count(x):\n    return x\n",
-        },
-    ]
-    gen = HeuristicGenerator()
-    java, py, cls, bare = gen.summaries(units)
-    assert java == (
-        "`BillingClient.fetchOpenInvoices` fetches open invoices: it calls `api.invoices()`, "
-        "throws `BillingException` and returns `filterOpen(all, limit)`. "
-        "Ask the billing API for invoices that are not paid yet."
-    )
-    assert py == (
-        "`load_units` loads units: it calls `path.exists()` and `pq.read_table()`, raises `FileNotFoundError` "
-        "and returns `table.to_pylist()`."
-    )
-    assert cls == "`Ledger` subclasses `Base`, declares `entries` and defines `post()`."
-    assert bare is None and gen.thin == {"overdue_count"}, "a body that only returns a value teaches nothing: skipped"
-    for summary, unit in zip((java, py, cls), units):
-        assert not restates_name(summary, unit["name"]) and "works with the" not in summary
-    (wrapped,) = HeuristicGenerator().summaries(
-        [
-            {
-                "name": "guess_codec",
-                "kind": "function",
-                "language": "python",
-                "text": "def guess_codec(sample):\n    # TODO: faster\n    # JSON always starts with two ASCII characters, so detection is as\n"
-                "    # easy as counting the nulls.\n    return sample.count(b'\\x00')\n",
-            }
-        ]
-    )
-    assert wrapped.endswith(
-        "JSON always starts with two ASCII characters, so detection is as easy as counting the nulls."
-    ), "a comment over two lines is one sentence"
-    assert HeuristicGenerator().summaries(
-        [
-            {
-                "name": "main",
-                "kind": "function",
-                "language": "python",
-                "text": "@app.command()\ndef main(name: str = typer.Option('x')):\n    print(name)\n",
-            }
-        ]
-    ) == [None], "calls in defaults and decorators are not what the body does"
-    name_only = HeuristicGenerator().summaries(
-        [{"name": "get_name", "kind": "method", "language": "python", "text": "def get_name(self):\n    pass\n"}]
-    )
-    assert name_only == [None], "nothing beyond the name: left to a model generator"
-    assert restates_name("`load_units` is a python function that works with the load units.", "load_units")
-    assert restates_name("`get_user` gets the user.", "get_user")
-
-
-def test_stubs_and_generated_code_are_skipped_and_long_classes_are_outlined():
-    def unit(name, text, kind="function", path="m.py", language="python"):
-        return {
-            "id": name,
-            "name": name,
-            "kind": kind,
-            "language": language,
-            "path": path,
-            "text": text,
-            "signature": text.split("\n")[0],
-            "docstring": None,
-            "start_line": 1,
-            "end_line": 9,
-        }
-
-    assert skip_reason(unit("f", "@overload\ndef f(x: int) -> int: ...")) == "stub"
-    assert skip_reason(unit("g", 'def g(self):\n    """Do it."""\n    pass\n')) == "stub"
-    assert skip_reason(unit("h", "def h():\n    ...\n")) == "stub"
-    assert (
-        skip_reason(unit("d", "def decode(self, data):\n    raise NotImplementedError()  # pragma: no cover\n"))
-        == "stub"
-    )
-    assert skip_reason(unit("a", 'def a(self):\n    """Abstract."""\n    raise NotImplementedError\n')) == "stub"
-    assert skip_reason(unit("v", "def v(self):\n    raise ValueError('no')\n")) is None
-    assert skip_reason(unit("k", "def k():\n    return 1\n")) is None
-    assert skip_reason(unit("m", "def m():\n    return 1\n", path="api/service_pb2.py")) == "generated"
-    assert (
-        skip_reason(
-            unit(
-                "n",
-                "// Code generated by protoc-gen-go. DO NOT EDIT.\nfunc N() {\n\treturn\n}",
-                language="go",
-                path="n.go",
-            )
-        )
-        == "generated"
-    )
-    assert skip_reason(unit("e", "func E() {\n}", language="go", path="e.go")) == "stub"
-
-    methods = "".join(
-        f'    def method_{i}(self, value: int) -> int:\n        """Add {i} to the value."""\n'
-        + "        total = value\n" * 40
-        + f"        return total + {i}\n\n"
-        for i in range(14)
-    )
-    big = unit("Big", 'class Big(Base):\n    """Keeps a running total for the ledger."""\n\n' + methods, kind="class")
-    big["docstring"] = "Keeps a running total for the ledger."
-    assert len(big["text"]) > 12000
-    records, removed = code_summary(
-        [big, unit("f", "@overload\ndef f(x: int) -> int: ...")], HeuristicGenerator(), BuildConfig()
-    )
-    assert [r["reason"] for r in removed] == ["stub"]
-    write = next(r for r in records if r["meta"]["direction"] == "summary_to_code")
-    code = write["messages"][2]["content"]
-    assert write["messages"][1]["content"].startswith(
-        "Write the outline (signature, docstring, method signatures) of `Big`"
-    )
-    assert "Keeps a running total for the ledger." in write["messages"][1]["content"]
-    assert "def method_13(self, value: int) -> int:" in code and '"""Add 13 to the value."""' in code
-    assert "total = value" not in code and len(code) < 2000
-    doc = unit("g", 'def g():\n    """Use it like this:\n\n    ```python\n    g()\n    ```\n    """\n    return 1\n')
-    records, _ = code_summary(
-        [dict(doc, docstring="Return one, the answer to everything here.")], HeuristicGenerator(), BuildConfig()
-    )
-    shown = next(r for r in records if r["meta"]["direction"] == "summary_to_code")["messages"][2]["content"]
-    assert shown.startswith("````python\n") and shown.endswith("\n````"), "a fence the docstring's ``` cannot close"
-
-
 def test_docstrings_are_cleaned_and_keywords_are_domain_terms():
     assert good_docstring("Render an order as an invoice.\n\nArgs: ...", 4) == "Render an order as an invoice."
-    assert (
-        good_docstring("Like :meth:`~flask.Flask.route` but for a ``Blueprint``.", 4)
-        == "Like `route` but for a `Blueprint`."
-    )
     assert good_docstring("TODO: write me properly later on", 4) is None
     assert good_docstring("Getter.", 4) is None
     assert good_docstring("Given the routes, yields the following information:\n\n- a", 4) is None
@@ -570,64 +413,172 @@ def test_heading_questions_are_answered_by_text_about_the_heading():
     assert not on_subject("Timeouts", "Keep-Alive. Defaults to 5 seconds.")
 
 
-def test_thin_code_summaries_are_skipped_and_counted():
-    from corpus_ft.datasets.measure import dataset_quality
+# --- code summaries: from the doc comment (read by ingest, every language) or nothing ---------
 
-    units = [
-        {
-            "id": "u1",
-            "name": "Box.value",
-            "kind": "method",
-            "language": "python",
-            "path": "b.py",
-            "signature": "def value(self):",
-            "text": "def value(self):\n    return self._value\n",
-        },
-        {
-            "id": "u2",
-            "name": "Multiprocess.handle_ttin",
-            "kind": "method",
-            "language": "python",
-            "path": "m.py",
-            "signature": "def handle_ttin(self):",
-            "text": 'def handle_ttin(self):\n    logger.info("Received SIGTTIN, increasing the number of processes.")\n'
-            "    self.processes_num += 1\n    process = Process(self.config)\n    process.start()\n",
-        },
-    ]
-    gen = HeuristicGenerator()
-    thin, useful = gen.summaries(units)
-    assert thin is None and gen.thin == {"u1"}
-    assert "logger.info" not in useful and "“Received SIGTTIN, increasing the number of processes”" in useful, useful
-    records, removed = code_summary(units, gen, BuildConfig())
-    assert {r["reason"] for r in removed} == {"thin_summary"} and len(records) == 2
-    q = dataset_quality("code_summary", records, removed, units)
-    assert q["skipped"] == {"thin_summary": 2}
-    from corpus_ft.generate.heuristic import thin
 
-    assert thin("sets `self.url`") and thin("calls `self._close()`") and thin("returns a dict")
-    assert not thin("calls `self.startup()`, `self.restart()` and `self.shutdown()`")
-    assert not thin("raises `AttributeError` and returns `self._state[key]`")
-    assert thin("returns `False` and `True`") and not thin(
-        "calls `ipaddress.ip_address()` and `self._parse()` and returns `True`"
+def code_units_of(src: str, language: str, path: str) -> list[dict]:
+    """Units as ingest writes them (facts included), for one source file written here."""
+    units, _ = code_units(src, language)
+    for u in units:
+        u.update(path=path, language=language, category="source", sha256=u["name"])
+        u["id"] = unit_id(path, u)
+        u["text"] = u["text"].decode() if isinstance(u["text"], bytes) else u["text"]
+    return units
+
+
+EXPRESS_STYLE = """
+/**
+ * Redirect to the given `url` with optional response `status`
+ * defaulting to 302.
+ *
+ * Examples:
+ *
+ *    res.redirect('/foo/bar');
+ *
+ * @public
+ */
+
+res.redirect = function redirect(url) {
+  var address = url;
+  this.location(address);
+  return this.end(escapeHtml(address));
+};
+
+res.vary = function(field){
+  // checks for back-compat: a comment inside the body is not a summary
+  vary(this, field);
+  deprecate('res.vary(): Provide a field name');
+  return this;
+};
+"""
+
+ATTRS_STYLE = '''
+def _make_eq(cls, attrs):
+    """
+    Create __eq__ method for *cls* with *attrs*.
+    """
+    lines = _eq_lines(attrs)
+    return compile_eq(lines)
+
+
+def guess_codec(sample):
+    # JSON always starts with two ASCII characters, so detection is as
+    # easy as counting the nulls.
+    return sample.count(b"\\x00")
+'''
+
+
+def test_code_summaries_come_from_doc_comments_or_not_at_all():
+    units = code_units_of(EXPRESS_STYLE, "javascript", "lib/response.js") + code_units_of(
+        ATTRS_STYLE, "python", "src/attr/_make.py"
     )
-    assert good_docstring('url = httpx.URL("https://example.org/")', 4) is None
-    assert (
-        good_docstring("Animate a typed line. @param {Node} line - The line element to render.", 4)
-        == "Animate a typed line."
+    assert HeuristicGenerator().summaries(units) == [None] * len(units), "the offline generator writes no summary"
+    records, removed = code_summary(units, HeuristicGenerator(), BuildConfig())
+    explain = {
+        r["meta"]["name"]: r["messages"][2]["content"] for r in records if r["meta"]["direction"] == "code_to_summary"
+    }
+    assert explain == {
+        "res.redirect": "Redirect to the given `url` with optional response `status` defaulting to 302.",
+        "_make_eq": "Create __eq__ method for *cls* with *attrs*.",
+    }, "JSDoc a blank line above an assignment; dunder names kept"
+    assert all(r["meta"]["summary_source"] == "docstring" for r in records)
+    left = {r["record"]["meta"]["name"] for r in removed if r["reason"] == "needs_model_generator"}
+    assert left == {"res.vary", "guess_codec"}, "no call list, no comment from the body: left to a model"
+    assert not any(" calls `" in r["messages"][2]["content"] for r in records)
+    shown = next(r for r in records if r["meta"]["name"] == "_make_eq" and r["meta"]["direction"] == "code_to_summary")
+    assert "__eq__" not in shown["messages"][1]["content"], "the docstring is taken out of the code to explain"
+    assert "return compile_eq(lines)" in shown["messages"][1]["content"]
+
+
+def test_needs_model_generator_is_counted_in_stats_and_card(tmp_path):
+    from corpus_ft.datasets import build_dataset
+    from corpus_ft.ingest import ingest_repo
+
+    repo = tmp_path / "repo"
+    for i in range(3):
+        (repo / f"pkg{i}").mkdir(parents=True)
+        (repo / f"pkg{i}" / "response.js").write_text(EXPRESS_STYLE)
+    ingest_repo(repo, tmp_path / "run", workers=1)
+    stats = build_dataset("code_summary", tmp_path / "run", generator="heuristic")
+    assert stats["needs_model_generator"] == 3 and stats["removed"]["needs_model_generator"] == 6
+    assert stats["total"] >= 2  # res.redirect, both directions (copies in other files are duplicates)
+    card = (tmp_path / "run" / "datasets" / "code_summary" / "card.md").read_text()
+    assert "**Needs a model generator**: 3 code units" in card
+
+
+def test_stubs_abstract_generated_and_pyi_make_no_summary_and_long_classes_are_outlined():
+    src = '''
+import abc
+from typing import overload
+
+
+class Store(abc.ABC):
+    @abc.abstractmethod
+    def load(self, key: str) -> bytes:
+        """Load the value stored under the given key."""
+
+    @overload
+    def get(self, key: int) -> int: ...
+
+    def decode(self, data):
+        """Decode the data read from the store."""
+        raise NotImplementedError()  # pragma: no cover
+
+    def keys(self):
+        """Return every key held by the store."""
+        return list(self._data)
+'''
+    units = code_units_of(src, "python", "store.py")
+    units += code_units_of(
+        'def load(key: str) -> bytes:\n    """Load the value stored under a key."""\n', "python", "store.pyi"
     )
-    assert thin("subclasses `TypedDict` and declares `type`") and thin("subclasses `Response` and defines `__init__()`")
-    assert not thin("subclasses `TypedDict` and declares `type`, `body` and `more_body`")
-    (cls,) = HeuristicGenerator().summaries(
-        [
-            {
-                "id": "c1",
-                "name": "StaticFiles",
-                "kind": "class",
-                "language": "python",
-                "path": "s.py",
-                "text": "class StaticFiles:\n    def get_path(self, p):\n        # Filename is too long, so it can't be valid.\n"
-                "        return p\n    def lookup(self, p):\n        return self.get_path(p)\n",
-            }
-        ]
+    units += code_units_of(
+        "// Code generated by protoc-gen-go. DO NOT EDIT.\npackage p\n\n// N returns the number of entries.\n"
+        "func N() int {\n\treturn 1\n}\n",
+        "go",
+        "n.go",
     )
-    assert cls == "`StaticFiles` defines `get_path()` and `lookup()`.", "a method's line comment is not the class's"
+    units += code_units_of(
+        "interface Shape {\n  /** Returns the area of the shape in square metres. */\n  double area();\n}\n",
+        "java",
+        "S.java",
+    )
+    reasons = {u["name"] + ":" + u["path"]: skip_reason(u) for u in units}
+    assert reasons == {
+        "Store:store.py": None,
+        "Store.load:store.py": "abstract",
+        "Store.get:store.py": "stub",
+        "Store.decode:store.py": "stub",
+        "Store.keys:store.py": None,
+        "load:store.pyi": "stub",
+        "N:n.go": "generated",
+        "Shape:S.java": None,
+        "Shape.area:S.java": "abstract",
+    }
+    records, removed = code_summary(units, HeuristicGenerator(), BuildConfig())
+    assert {r["meta"]["name"] for r in records} == {"Store.keys"}
+    methods = "".join(
+        f'    def method_{i}(self, value: int) -> int:\n        """Add {i} to the value."""\n'
+        + "        total = value\n" * 40
+        + f"        return total + {i}\n\n"
+        for i in range(14)
+    )
+    big = code_units_of(
+        'class Big(Base):\n    """Keeps a running total for the ledger."""\n\n' + methods, "python", "big.py"
+    )
+    assert len(big[0]["text"]) > 12000
+    records, _ = code_summary(big, HeuristicGenerator(), BuildConfig())
+    write = next(r for r in records if r["meta"]["name"] == "Big" and r["meta"]["direction"] == "summary_to_code")
+    code = write["messages"][2]["content"]
+    assert write["messages"][1]["content"].startswith("Write the outline (signature, doc comment, method signatures)")
+    assert "Keeps a running total for the ledger." in write["messages"][1]["content"]
+    assert "def method_13(self, value: int) -> int:" in code and '"""Add 13 to the value."""' in code
+    assert "total = value" not in code and len(code) < 2000
+    doc = code_units_of(
+        'def g():\n    """Return one, the answer to everything here.\n\n    ```python\n    g()\n    ```\n    """\n    return 1\n',
+        "python",
+        "g.py",
+    )
+    records, _ = code_summary(doc, HeuristicGenerator(), BuildConfig())
+    shown = next(r for r in records if r["meta"]["direction"] == "summary_to_code")["messages"][2]["content"]
+    assert shown.startswith("````python\n") and shown.endswith("\n````"), "a fence the docstring's ``` cannot close"

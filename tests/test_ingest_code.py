@@ -171,7 +171,7 @@ def test_recall_on_the_sample_corpus(sample_run):
 
 
 def test_comment_markers_are_stripped_and_the_words_kept():
-    from corpus_ft.ingest.code import clean_comment
+    from corpus_ft.ingest.codefacts import strip_markers as clean_comment
 
     assert (
         clean_comment("/**\n * **NOTE** Service workers.\n * Second line.\n */")
@@ -206,3 +206,193 @@ def test_bench_ingest_times_every_contender_on_the_same_tree(table):
     assert 0 < result["unchanged_rerun"]["wall_s"] < result["full_command"]["wall_s"]
     assert result["tree_sitter_parse_only"]["wall_s"] == turn["parse_only_wall_s"] > 0
     assert result["recall"]["python_vs_ast"]["recall"] >= 0.99
+
+
+# --- facts from tree-sitter for every language (doc comments read whole, calls, raises, stubs, tests) ---
+
+SOURCES = {
+    "javascript": (
+        "/**\n * Redirect to the given `url` with optional response `status`\n * defaulting to 302.\n *\n"
+        " * @param {String} url\n * @public\n */\n\n"
+        "res.redirect = function redirect(url) {\n  var address = url;\n  this.location(address);\n"
+        "  if (!address) throw new TypeError('url');\n  return this.end(escapeHtml('<p>' + address + '</p>'));\n};\n"
+        "\n/** The content type, see {@link res.type}. */\n// eslint-disable-next-line no-unused-vars\n"
+        "function contentType(type) {\n  return lookup(type);\n}\n"
+    ),
+    "typescript": (
+        "/**\n * Parses a {@link Header} value\n * into its parts.\n */\n\nexport function parse(value: string): Part[] {\n"
+        "  return value.split(';').map(toPart);\n}\n\nabstract class Store {\n  abstract load(id: string): Item;\n}\n"
+    ),
+    "go": (
+        '// Param returns the value of the URL param, parsed from "key[sub]=value" into a map[string]string.\n'
+        "// It is a shortcut for c.Params.ByName(key); see [Context.Query]\n//\n"
+        '//\trouter.GET("/user/:id", handler)\n//\n//nolint:revive\nfunc (c *Context) Param(key string) string {\n'
+        "\treturn c.Params.ByName(key)\n}\n\n// Todo is not written yet.\n"
+        'func Todo() error {\n\tpanic("not implemented")\n}\n\nfunc TestParam(t *testing.T) {\n\tt.Fatal("x")\n}\n'
+    ),
+    "java": (
+        "class Names {\n  /**\n   * Returns a {@code String} for {@link TypeName#box the boxed type}, like\n"
+        "   * {@link #newName(String, Object)},\n"
+        "   * never {@code null}.\n   *\n   * <p>Second paragraph.\n   */\n  @Override\n"
+        "  public String box(TypeName t, int depth) throws IOException {\n"
+        '    if (t == null) throw new IllegalArgumentException("t");\n    return t.boxed().toString();\n  }\n\n'
+        "  abstract void emit();\n\n  @Test\n  void boxes() {\n    assertEquals(1, 1);\n  }\n}\n"
+    ),
+    "rust": (
+        "//! The crate: not the doc of the first item.\n\n"
+        "/// Returns a match indicating whether the given file path should be\n/// ignored or not.\n///\n"
+        "/// Usage: `<PROGRAM> [PATH]`, see [`Gitignore::matched`].\n#[inline]\npub fn matched(&self, path: &Path, is_dir: bool) -> Match<&Glob> {\n"
+        "    let p = path.as_ref();\n    self.matched_stripped(p, is_dir)\n}\n\n// a maintainer's note\n"
+        "fn undocumented() {\n    todo!()\n}\n\n#[cfg(test)]\nmod tests {\n    fn helper() -> u8 {\n        1\n    }\n\n"
+        "    #[test]\n    fn works() {\n        assert_eq!(helper(), 1);\n    }\n}\n"
+    ),
+    "csharp": (
+        'class Ledger {\n  /// <summary>\n  /// Posts an entry to the <see cref="T:Acme.Ledger"/>\n'
+        '  /// and returns its <c>id</c>.\n  /// </summary>\n  /// <param name="e">The entry.</param>\n'
+        "  public int Post(Entry e) {\n    return Save(e);\n  }\n}\n"
+    ),
+    "ruby": (
+        "# Renders the monthly report\n# as a PDF file.\n# rubocop:disable Metrics/AbcSize\n"
+        "def render(month, format = :pdf)\n  raise ArgumentError, 'month' if month.nil?\n  Report.new(month).to_pdf\nend\n"
+    ),
+    "c": (
+        "/**\n * @brief Creates an empty queue\n * with room for `cap` items.\n */\n\n"
+        "queue_t *queue_new(size_t cap) {\n  return calloc(1, sizeof(queue_t) + cap);\n}\n"
+    ),
+    "cpp": ("/// Swaps rows and\n/// columns in place.\nvoid Matrix::transpose() {\n  std::swap(rows_, cols_);\n}\n"),
+    "python": (
+        "import abc\n\n\ndef _make_eq(cls, attrs):\n"
+        '    """\n    Create __eq__ method for *cls* with *attrs*, like :class:`~attr.Attribute`\n'
+        '    and ``__ne__``.\n    """\n    # a comment inside the body is not the summary\n'
+        "    lines = _eq_lines(attrs)\n    if not lines:\n        raise ValueError('no attrs')\n    return compile_eq(lines)\n\n\n"
+        "class Base(abc.ABC):\n    @abc.abstractmethod\n    def load(self, key: str) -> bytes:\n"
+        '        """Load the value stored under key."""\n\n    def todo(self):\n        raise NotImplementedError\n'
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def facts() -> dict[str, dict[str, dict]]:
+    out = {}
+    for language, src in SOURCES.items():
+        units, warnings = code_units(src, language)
+        assert not warnings, (language, warnings)
+        out[language] = {u["name"]: u for u in units}
+    return out
+
+
+def test_doc_comments_are_read_whole_with_their_inline_tags_as_text(facts):
+    js = facts["javascript"]
+    assert js["res.redirect"]["docstring"].startswith(
+        "Redirect to the given `url` with optional response `status`\ndefaulting to 302."
+    ), "a JSDoc block a blank line above an assignment-defined function is its doc"
+    assert "@param {String} url" in js["res.redirect"]["docstring"]
+    assert js["contentType"]["docstring"] == "The content type, see `res.type`.", "a lint directive is not a comment"
+    ts = facts["typescript"]
+    assert ts["parse"]["docstring"] == "Parses a `Header` value\ninto its parts."
+    go = facts["go"]["Context.Param"]["docstring"]
+    assert go.startswith(
+        'Param returns the value of the URL param, parsed from "key[sub]=value" into a map[string]string.\n'
+        "It is a shortcut for c.Params.ByName(key); see `Context.Query`"
+    ), "a Go doc link is its name; brackets of an index or a map type stay"
+    assert 'router.GET("/user/:id", handler)' in go and "nolint" not in go
+    java = facts["java"]["Names.box"]["docstring"]
+    assert java.startswith(
+        "Returns a `String` for the boxed type, like\n`newName(String, Object)`,\nnever `null`.\n\nSecond paragraph."
+    )
+    rust = facts["rust"]
+    assert rust["matched"]["docstring"] == (
+        "Returns a match indicating whether the given file path should be\nignored or not.\n\n"
+        "Usage: `<PROGRAM> [PATH]`, see `Gitignore::matched`."
+    ), "`///` lines are one text, never cut at the first line break; a placeholder stays"
+    assert rust["undocumented"]["docstring"] == "", "a `//` note is not rustdoc, and `//!` documents the module"
+    cs = facts["csharp"]["Ledger.Post"]["docstring"]
+    assert cs.startswith("Posts an entry to the `Acme.Ledger`\nand returns its `id`.") and "Parameter `e`" in cs
+    assert facts["ruby"]["render"]["docstring"] == "Renders the monthly report\nas a PDF file."
+    assert facts["c"]["queue_new"]["docstring"] == "@brief Creates an empty queue\nwith room for `cap` items."
+    assert facts["cpp"]["Matrix.transpose"]["docstring"] == "Swaps rows and\ncolumns in place."
+    py = facts["python"]["_make_eq"]
+    assert py["docstring"] == "Create __eq__ method for *cls* with *attrs*, like `Attribute`\nand `__ne__`."
+    assert (py["doc_start_line"], py["doc_end_line"]) == (5, 8)
+
+
+def test_signature_parameters_returns_raises_and_calls(facts):
+    js = facts["javascript"]["res.redirect"]
+    assert js["params"] == ["url"] and js["raises"] == ["TypeError"]
+    assert js["calls"] == ["this.location", "this.end", "escapeHtml"], "HTML in a string is code, kept as written"
+    assert "'<p>'" in js["text"].decode() if isinstance(js["text"], bytes) else "'<p>'" in js["text"]
+    ts = facts["typescript"]["parse"]
+    assert ts["params"] == ["value: string"] and ts["returns"] == "Part[]" and "value.split" in ts["calls"]
+    go = facts["go"]["Context.Param"]
+    assert go["params"] == ["key string"] and go["returns"] == "string" and go["calls"] == ["c.Params.ByName"]
+    java = facts["java"]["Names.box"]
+    assert java["params"] == ["TypeName t", "int depth"] and java["returns"] == "String"
+    assert java["raises"] == ["IOException", "IllegalArgumentException"]
+    rust = facts["rust"]["matched"]
+    assert rust["params"] == ["&self", "path: &Path", "is_dir: bool"] and rust["returns"] == "Match<&Glob>"
+    assert rust["calls"] == ["path.as_ref", "self.matched_stripped"]
+    assert facts["ruby"]["render"]["raises"] == ["ArgumentError"]
+    assert facts["ruby"]["render"]["params"] == ["month", "format = :pdf"]
+    py = facts["python"]["_make_eq"]
+    assert py["params"] == ["cls", "attrs"] and py["raises"] == ["ValueError"]
+    assert py["calls"] == ["_eq_lines", "ValueError", "compile_eq"]
+    assert facts["python"]["Base.load"]["returns"] == "bytes"
+
+
+def test_stub_abstract_and_test_bodies_are_marked(facts):
+    assert facts["typescript"]["Store.load"]["body_kind"] == "abstract"
+    assert facts["java"]["Names.emit"]["body_kind"] == "abstract"
+    assert facts["java"]["Names.box"]["body_kind"] == ""
+    assert facts["go"]["Todo"]["body_kind"] == "stub" and facts["go"]["Todo"]["raises"] == ["panic"]
+    assert facts["rust"]["undocumented"]["body_kind"] == "stub"
+    assert facts["python"]["Base.load"]["body_kind"] == "abstract"
+    assert facts["python"]["Base.todo"]["body_kind"] == "stub"
+    assert facts["python"]["_make_eq"]["body_kind"] == ""
+    assert facts["java"]["Names.boxes"]["test"] and not facts["java"]["Names.box"]["test"]
+    assert facts["go"]["TestParam"]["test"] and not facts["go"]["Context.Param"]["test"]
+    rust = facts["rust"]
+    assert rust["works"]["test"] and rust["helper"]["test"], "a #[cfg(test)] module's helpers are tests"
+    assert not rust["matched"]["test"]
+    units, _ = code_units(
+        "// Code generated by protoc-gen-go. DO NOT EDIT.\npackage p\n\nfunc N() int {\n\treturn 1\n}\n", "go"
+    )
+    assert units[0]["body_kind"] == "generated"
+
+
+def test_facts_are_columns_of_units_parquet_and_tests_in_source_are_tests(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "lib.rs").write_text(SOURCES["rust"])
+    (repo / "README.md").write_text("# Lib\n\nA library that matches paths against globs.\n")
+    ingest_repo(repo, tmp_path / "run", workers=1)
+    rows = {r["name"]: r for r in pq.read_table(tmp_path / "run" / "units.parquet").to_pylist()}
+    assert rows["matched"]["params"] == ["&self", "path: &Path", "is_dir: bool"]
+    assert rows["matched"]["calls"] == ["path.as_ref", "self.matched_stripped"]
+    assert rows["matched"]["category"] == "source" and rows["matched"]["test"] is False
+    assert rows["helper"]["test"] is True and rows["helper"]["category"] == "test"
+    assert rows["undocumented"]["body_kind"] == "stub"
+    doc = next(r for r in rows.values() if r["kind"] == "section")
+    assert doc["params"] == [] and doc["body_kind"] == "" and doc["test"] is False
+
+
+def test_bench_docstrings_compares_summaries_with_an_independent_reader(tmp_path):
+    """`corpus-ft bench docstrings`: the reader finds doc comments by its own means (ast, a line
+    scanner), and a documented unit whose summary is not its doc comment is counted and named."""
+    from corpus_ft.bench.docstrings import independent_doc, repo_docstrings
+
+    lines = SOURCES["javascript"].split("\n")
+    assert independent_doc(lines, 9, "javascript").startswith("Redirect to the given `url`")  # a blank line away
+    rust = SOURCES["rust"].split("\n")
+    assert independent_doc(rust, 7, "rust").startswith("Returns a match") and not independent_doc(rust, 12, "rust")
+    repo = tmp_path / "repo"
+    for path, language in (("lib/response.js", "javascript"), ("src/lib.rs", "rust"), ("attr/_make.py", "python")):
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(SOURCES[language])
+    (repo / "server.go").write_text(
+        SOURCES["go"] + "\n// TODO: make this faster.\nfunc Later() int {\n\treturn compute(1)\n}\n"
+    )
+    r = repo_docstrings(repo, tmp_path / "run")
+    # res.redirect, contentType, matched, _make_eq, Context.Param and Later; stubs, abstract members and tests are not counted
+    assert r["documented"] == 6, r
+    assert [(m["name"], m["reason"]) for m in r["misses"]] == [("Later", "doc too short or not a sentence")]
+    assert r["share_not_taken"] == round(1 / 6, 4) and not r["ok"]

@@ -280,7 +280,10 @@ def _stats(
         "kind": kind,
         "generator": cfg.generator.type,
         "units_in": units_in,
-        "candidates": len(candidates) + reasons["ungrounded"] + reasons["no_summary"],
+        "candidates": len(candidates)
+        + reasons["ungrounded"]
+        + reasons["no_summary"]
+        + reasons["needs_model_generator"],
         "total": len(kept),
         "splits": {name: len(rows) for name, rows in splits.items()},
         "removed": {reason: reasons.get(reason, 0) for reason in REASONS},
@@ -291,6 +294,16 @@ def _stats(
         "settings": settings,
         "generation": generation,
         "warnings": warnings,
+        # code units without a doc comment the offline generator left for `hf`/`openai` to summarise
+        **(
+            {
+                "needs_model_generator": len(
+                    {r["record"]["source"]["unit_id"] for r in removed if r["reason"] == "needs_model_generator"}
+                )
+            }
+            if kind == "code_summary"
+            else {}
+        ),
     }
 
 

@@ -90,12 +90,19 @@ def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_pat
             parts += ["Generator calls: " + ", ".join(f"{k} {v}" for k, v in stats["generation"].items()) + ".", ""]
         if kind == "code_summary":
             parts += [
-                "Summaries come from the docstring's first paragraph when it has at least "
-                f"{s['min_docstring_words']} words (`meta.summary_source: docstring`), otherwise from the generator. "
-                "Generated code and stubs (`@overload`, pass/... bodies) make no records; a class too long for one "
-                "record is shown as its outline (signature, docstring, method signatures).",
+                "Summaries come from the doc comment's first paragraph when it has at least "
+                f"{s['min_docstring_words']} words (`meta.summary_source: docstring`), otherwise from a model "
+                "generator (`hf`, `openai`); the offline generator writes none. Generated code, stubs "
+                "(`@overload`, pass/... bodies, `.pyi`) and abstract members make no records; a class too long for "
+                "one record is shown as its outline (signature, doc comment, method signatures).",
                 "",
             ]
+            if stats.get("needs_model_generator"):
+                parts += [
+                    f"**Needs a model generator**: {stats['needs_model_generator']} code units have no doc comment "
+                    "and no summary; build with `--generator hf` (a local model) or `openai` to summarise them.",
+                    "",
+                ]
     quality = stats.get("quality") or {}
     if quality:
         rows = [

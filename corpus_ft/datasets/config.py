@@ -72,7 +72,7 @@ class BuildConfig(BaseModel):
         description="qa: share of answer words found in its chunk; higher removes more loosely grounded answers",
     )
     min_docstring_words: int = Field(
-        4,
+        2,  # "Render the view." is its author's summary; without it the offline generator writes none
         le=10_000,
         ge=1,
         description="code_summary: a docstring this long is the summary; shorter ones go to the generator",

@@ -164,7 +164,11 @@ def dataset_quality(
         q["name_only_summary"] = _share(name_only, len(explain))
         q["name_only_summaries"] = name_only
         q["summary_sources"] = {"docstring": len(explain) - len(generated), "generated": len(generated)}
-        q["skipped"] = {k: reasons[k] for k in ("stub", "generated", "no_summary", "thin_summary") if reasons[k]}
+        q["skipped"] = {
+            k: reasons[k]
+            for k in ("stub", "abstract", "generated", "no_summary", "needs_model_generator")
+            if reasons[k]
+        }
     q["verdict"] = verdict(q)
     return q
 

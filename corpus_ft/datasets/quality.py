@@ -18,8 +18,9 @@ REASONS = (
     "ungrounded",
     "duplicate_question",
     "no_summary",
-    "thin_summary",
+    "needs_model_generator",
     "stub",
+    "abstract",
     "generated",
     "max_records",
 )

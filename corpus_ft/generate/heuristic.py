@@ -4,20 +4,17 @@ Questions name what they are about (the product and the section) and come in sev
 when the text supports them: how do I (a task heading over steps or code), what is (a
 definition sentence), what is it for, what is the default, what happens when, and an
 overview of the section. Answers are whole paragraphs or whole lists of the chunk, never a
-clipped sentence. Code summaries come from the body (what it calls, raises, sets and
-returns) and the author's comments; a unit whose body says nothing the name does not is
-left without a summary (a model generator can write one) instead of restating its name.
+clipped sentence. It writes no code summaries: those come from doc comments (read by ingest)
+or from a model generator, never from a list of what the body calls.
 """
 
 from __future__ import annotations
 
-import ast
 import re
-import textwrap
 from collections.abc import Sequence
 
 from corpus_ft.generate import Chunk, GeneratorConfig, QAPair
-from corpus_ft.generate.markup import clean_inline, clean_markup
+from corpus_ft.generate.markup import clean_markup
 
 _FENCE_BLOCK = re.compile(r"^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$", re.S | re.M)
 _STEP = re.compile(r"^\s*(?:\d+[.)]|[-*+]\s+\[?\d+\]?)\s+\S")
@@ -38,22 +35,6 @@ _DEFAULT = re.compile(
 )
 _CONDITION = re.compile(r"^(?P<word>If|When|Unless) (?P<clause>[^,;:]{12,120}), (?P<rest>.{12,})$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*\"(\[])")
-_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
-_VERB_PREFIX = {
-    "is": "checks whether",
-    "has": "checks whether it has",
-    "can": "checks whether it can",
-    "to": "converts to",
-    "on": "handles",
-    "handle": "handles",
-    "do": "does",
-    "get": "returns",
-    "set": "sets",
-    "init": "initialises",
-    "new": "creates a new",
-    "make": "makes",
-    "build": "builds",
-}
 _VERBS = set(
     """accept add allow append apply assert assign authenticate authorize book build calculate call cancel
 check clean clear close collect compare compute configure connect convert copy count create decode delete deserialize
@@ -67,30 +48,6 @@ stop store stream submit subscribe sum sync tag test track transform trigger try
 upsert use validate verify visit wait walk watch wrap write deploy debug define design develop enable disable
 manage organize organise structure customize customise extend define work handle write""".split()
 )
-_PLAIN_VERBS = {
-    "add",
-    "remove",
-    "get",
-    "set",
-    "create",
-    "delete",
-    "update",
-    "insert",
-    "put",
-    "make",
-    "build",
-    "send",
-    "load",
-    "save",
-    "read",
-    "write",
-    "parse",
-    "find",
-    "fetch",
-    "run",
-    "handle",
-    "check",
-}
 _GENERIC_HEADINGS = {
     "procedure",
     "steps",
@@ -455,7 +412,6 @@ _SUBJECT_STOP = _DETERMINERS | {
     "can",
     "i",
 }
-_COMMENT = re.compile(r"^\s*(?:#|//|/\*+|\*|--)\s?(.*?)\s*(?:\*/)?$")
 _MAX_ANSWER = 900  # characters of whole paragraphs before an answer stops adding the next one
 
 
@@ -731,10 +687,10 @@ class HeuristicGenerator:
 
     name = "heuristic"
     version = "2"
+    writes_code_summaries = False  # code summaries come from doc comments or from a model generator
 
     def __init__(self, cfg: GeneratorConfig | None = None):
         self.cfg = cfg or GeneratorConfig()
-        self.thin: set[str] = set()  # units whose body facts were too thin to summarise
 
     def questions(self, chunks: Sequence[Chunk]) -> list[list[QAPair]]:
         return [self._chunk_questions(c)[: self.cfg.questions_per_chunk] for c in chunks]
@@ -819,37 +775,9 @@ class HeuristicGenerator:
         return out
 
     def summaries(self, units: Sequence[dict]) -> list[str | None]:
-        return [self._summary(u) for u in units]
-
-    def _summary(self, unit: dict) -> str | None:
-        """What the body says beyond the name; None when it says nothing more (left to a model)."""
-        qualified = unit.get("name") or ""
-        short = qualified.rsplit(".", 1)[-1].rsplit("::", 1)[-1]
-        words = [w.lower() for w in _WORDS.findall(short)]
-        if not words:
-            return None
-        facts = body_facts(unit)
-        # a class's first comment belongs to one of its methods' lines, not to the class
-        comments = _comments(unit.get("text") or "") if unit.get("kind") != "class" else []
-        if thin(facts) and not comments:
-            if facts:
-                self.thin.add(unit.get("id") or qualified)  # counted as `thin_summary` by the dataset stage
-            return None
-        kind = unit.get("kind") or "function"
-        lead = f"`{qualified}`"
-        if (
-            kind != "class"
-            and (words[0] in _VERBS or words[0] in _VERB_PREFIX)
-            and len(words) > 1
-            and not any(w in _PLAIN_VERBS for w in words[1:])
-        ):  # "copy_add_param" is not "copies add param"
-            lead += f" {_action(words)}"
-        sentences_ = [
-            lead + (f": it {facts}." if facts and lead != f"`{qualified}`" else f" {facts}." if facts else ".")
-        ]
-        if comments:
-            sentences_.append(" ".join(comments))
-        return " ".join(sentences_)
+        """None for every unit: without a model, a summary would be a list of what the body calls.
+        The dataset stage takes summaries from doc comments and counts the rest as needing a model."""
+        return [None] * len(units)
 
 
 def _without_headings(text: str, heading_path: list[str]) -> str:
@@ -970,311 +898,3 @@ def _good_term(term: str, text: str, ctx: _Context | None = None) -> bool:
 
 def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
-
-
-def _action(words: list[str]) -> str:
-    """What a function named like `words` does: "parse_config" -> "parses config"."""
-    head, rest = words[0], " ".join(words[1:])
-    if head in _VERB_PREFIX:
-        return f"{_VERB_PREFIX[head]} {rest}".strip()
-    return f"{_third_person(head)} {rest}".strip()
-
-
-def _third_person(verb: str) -> str:
-    if re.search(r"(s|x|z|ch|sh)$", verb):
-        return verb + "es"
-    if re.search(r"[^aeiou]y$", verb):
-        return verb[:-1] + "ies"
-    return verb + "s"
-
-
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-_BORING_CALLS = set(
-    """len isinstance str int list dict set tuple print getattr hasattr setattr super range enumerate zip
-sorted min max any all type repr bool float iter next id hash format callable issubclass reversed map filter vars
-append extend get items keys values pop update add join split strip startswith endswith lower upper replace
-cast t.cast typing.cast t.TYPE_CHECKING""".split()
-)
-_NOT_CALLS = {
-    "if",
-    "for",
-    "while",
-    "switch",
-    "return",
-    "catch",
-    "function",
-    "func",
-    "new",
-    "sizeof",
-    "typeof",
-    "match",
-    "elif",
-    "else",
-    "assert",
-    "await",
-    "yield",
-    "throw",
-    "raise",
-    "defer",
-    "go",
-    "try",
-    "with",
-    "not",
-    "and",
-    "or",
-}
-
-
-_NOISE_CALL = re.compile(
-    r"^(?:[\w.]*\b(?:logger|log|logging|_log|LOG)\.(?:debug|info|warning|warn|error|exception|critical|"
-    r"log|trace)|warnings\.warn|click\.style|os\.getpid|time\.(?:time|monotonic|perf_counter))$"
-)
-_CONSTANTS = {
-    "True",
-    "False",
-    "None",
-    "''",
-    '""',
-    "b''",
-    'b""',
-    "0",
-    "1",
-    "-1",
-    "[]",
-    "{}",
-    "()",
-    "true",
-    "false",
-    "nil",
-    "null",
-}
-
-
-def thin(facts: str) -> bool:
-    """Facts that teach nothing a glance at the code does not: one thing named at most and nothing
-    raised ("returns `self._x`", "sets `self.url`", "calls `self._close()`", "returns a dict",
-    "defines `__init__()`", a class that subclasses a base and declares one field). Such a unit is
-    left to a model generator rather than summarised."""
-    named = re.sub(r"^subclasses (?:`[^`]+`(?:, | and )?)+", "", facts)  # the base is in the first line already
-    names = [n for n in re.findall(r"`([^`]+)`", named) if n not in _CONSTANTS]  # "returns `False` and `True`"
-    return not facts or (len(names) <= 1 and not re.search(r"\b(?:raises|throws)\b", facts))
-
-
-def body_facts(unit: dict) -> str:
-    """ "calls `x()` and `y()`, sets `self.z`, raises `E` and returns `v`" from the body, or ''."""
-    text = unit.get("text") or ""
-    if (unit.get("language") or "") == "python":
-        facts = _python_facts(text, unit.get("kind") == "class")
-        if facts is not None:
-            return facts
-    return _text_facts(text, (unit.get("name") or "").rsplit(".", 1)[-1])
-
-
-def _python_facts(text: str, is_class: bool) -> str | None:
-    try:
-        tree = ast.parse(textwrap.dedent(text))
-    except SyntaxError:
-        return None
-    node = next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))), None)
-    if node is None:
-        return None
-    if isinstance(node, ast.ClassDef):
-        bases = [ast.unparse(b) for b in node.bases if ast.unparse(b) not in ("object", "t.Generic")][:2]
-        methods = [
-            n.name
-            for n in node.body
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and (not n.name.startswith("_") or n.name in ("__init__", "__call__"))
-        ]
-        fields = [n.target.id for n in node.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)]
-        parts = []
-        if bases:
-            parts.append(f"subclasses {_join([f'`{b}`' for b in bases])}")
-        if fields:
-            parts.append(f"declares {_join([f'`{f}`' for f in fields[:6]])}")
-        if methods:
-            parts.append(f"defines {_join([f'`{m}()`' for m in methods[:6]])}")
-        return _sentence_join(parts) if (methods or fields) else ""
-    calls, raises, sets, returns, yielded, logs = [], [], [], [], [], []
-    yields = False
-
-    def visit(n: ast.AST) -> None:
-        nonlocal yields
-        for child in ast.iter_child_nodes(n):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                continue
-            if isinstance(child, ast.Call):
-                name = ast.unparse(child.func)
-                if _NOISE_CALL.match(name):  # logging and styling say nothing of what it does; its message may
-                    arg = child.args[0] if child.args else None
-                    if (
-                        isinstance(arg, ast.Constant)
-                        and isinstance(arg.value, str)
-                        and 12 <= len(arg.value) <= 90
-                        and "%" not in arg.value
-                        and "{" not in arg.value
-                        and not logs
-                    ):
-                        logs.append(arg.value.strip())
-                elif (
-                    len(name) <= 40
-                    and name not in _BORING_CALLS
-                    and name.rsplit(".", 1)[-1] not in _BORING_CALLS
-                    and "(" not in name
-                    and name not in calls
-                ):
-                    calls.append(name)
-            elif isinstance(child, ast.Raise) and child.exc is not None:
-                exc = child.exc.func if isinstance(child.exc, ast.Call) else child.exc
-                name = ast.unparse(exc)
-                if len(name) <= 40 and name not in raises:
-                    raises.append(name)
-            elif isinstance(child, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-                targets = child.targets if isinstance(child, ast.Assign) else [child.target]
-                for t in targets:
-                    if isinstance(t, (ast.Attribute, ast.Subscript)) and ast.unparse(t).startswith(("self.", "cls.")):
-                        name = ast.unparse(t)
-                        if len(name) <= 40 and name not in sets:
-                            sets.append(name)
-            elif isinstance(child, ast.Return) and child.value is not None:
-                value = _value(child.value)
-                if value not in ("`None`", "`self`") and value not in returns:
-                    returns.append(value)
-            elif isinstance(child, (ast.Yield, ast.YieldFrom)):
-                yields = True
-                if child.value is not None and _value(child.value) not in yielded:
-                    yielded.append(_value(child.value))
-            visit(child)
-
-    for statement in node.body:  # the body only: defaults (`typer.Option()`) and decorators are not what it does
-        visit(ast.Module(body=[statement], type_ignores=[]))
-    # `raise E(...)` is a raise and `return f(x)` a return: each is named once, where it says most
-    calls = [
-        c
-        for c in calls
-        if c not in raises and not any(r.startswith((f"`{c}(", f"the result of `{c}(")) for r in returns)
-    ]
-    parts = []
-    if calls:
-        parts.append(f"calls {_join([f'`{c}()`' for c in calls[:4]])}")
-    if sets:
-        parts.append(f"sets {_join([f'`{s}`' for s in sets[:3]])}")
-    if raises:
-        parts.append(f"raises {_join([f'`{r}`' for r in raises[:3]])}")
-    if yields:
-        parts.append(f"yields {_join(yielded[:2])}" if yielded else "is a generator")
-    if returns:
-        parts.append(f"returns {_join(returns[:2])}")
-    if logs and parts:
-        parts.append(f"logs “{logs[0].rstrip('.')}”")
-    return _sentence_join(parts)
-
-
-def _value(node: ast.expr) -> str:
-    """A returned or yielded value as a reader would name it: the code when short, else its shape."""
-    code = ast.unparse(node)
-    if len(code) <= 50:
-        return f"`{code}`"
-    if isinstance(node, ast.Call):
-        return f"the result of `{ast.unparse(node.func)}(...)`"
-    shapes = {
-        ast.ListComp: "a list",
-        ast.List: "a list",
-        ast.DictComp: "a dict",
-        ast.Dict: "a dict",
-        ast.SetComp: "a set",
-        ast.GeneratorExp: "a generator",
-        ast.Tuple: "a tuple",
-        ast.JoinedStr: "an f-string",
-    }
-    return next((v for k, v in shapes.items() if isinstance(node, k)), "a computed value")
-
-
-def _sentence_join(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1] if parts else ""
-
-
-def _text_facts(text: str, own_name: str) -> str:
-    """The same facts for languages without a parser here: regexes over the body."""
-    body = text.split("{", 1)[1] if "{" in text else "\n".join(text.split("\n")[1:])
-    body = re.sub(r"//[^\n]*|/\*.*?\*/|#[^\n]*", "", body, flags=re.S)
-    body = re.sub(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'|`[^`]*`", '""', body)
-    calls = []
-    for m in re.finditer(r"(?<![\w.])((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)\s*\(", body):
-        name = m.group(1)
-        last = name.rsplit(".", 1)[-1]
-        if name in _NOT_CALLS or last in _BORING_CALLS or last == own_name or name in calls or len(name) > 40:
-            continue
-        before = body[max(0, m.start() - 12) : m.start()]
-        if re.search(r"\b(?:new|func|function|fn|def|class)\s*$", before):
-            continue
-        calls.append(name)
-    raises = list(dict.fromkeys(re.findall(r"\bthrow\s+new\s+([A-Z]\w*)|\braise\s+([A-Z]\w*)", body)))
-    raises = [a or b for a, b in raises]
-    returns = [
-        r.strip()
-        for r in re.findall(r"\breturn\s+([^;\n{}]{1,50});?\s*$", body, re.M)
-        if r.strip() not in ("nil", "null", "None", "this", "self", "err", "true", "false", "")
-    ]
-    calls = [c for c in calls if c not in raises and not any(r.startswith(c + "(") for r in returns)]
-    parts = []
-    if calls:
-        parts.append(f"calls {_join([f'`{c}()`' for c in calls[:4]])}")
-    if raises:
-        parts.append(f"throws {_join([f'`{r}`' for r in raises[:3]])}")
-    if returns:
-        parts.append(f"returns {_join([f'`{r}`' for r in list(dict.fromkeys(returns))[:2]])}")
-    return _sentence_join(parts)
-
-
-def _comments(text: str, limit: int = 2) -> list[str]:
-    """The first comments inside a body, as sentences (the author's own explanation); a comment
-    that runs over several lines is read as one text, so no sentence is cut at a line end."""
-    blocks: list[list[str]] = []
-    previous = False
-    for line in text.split("\n")[1:]:
-        m = _COMMENT.match(line)
-        body = clean_inline(m.group(1).lstrip(": ").strip()) if m else ""  # `#: doc` attribute comments, roles
-        keep = bool(
-            m
-            and body
-            and not body.startswith(
-                (
-                    "TODO",
-                    "FIXME",
-                    "noqa",
-                    "type:",
-                    "!",
-                    "pragma",
-                    "Args",
-                    "Arguments",
-                    "Returns",
-                    "Raises",
-                    "Parameters",
-                    "mypy",
-                    "pyright",
-                    "fmt:",
-                )
-            )
-        )
-        if keep and previous:
-            blocks[-1].append(body)
-        elif keep:
-            blocks.append([body])
-        previous = keep
-    out: list[str] = []
-    for block in blocks:
-        joined = " ".join(block)
-        for sentence in _SENTENCE_END.split(joined):
-            sentence = sentence.strip()
-            if len(sentence.split()) < 5:
-                continue
-            out.append(sentence[0].upper() + sentence[1:] + ("" if sentence.endswith((".", "!", "?")) else "."))
-            if len(out) >= limit:
-                return out
-        if out:
-            return out  # the first comment that says something; later ones are about later lines
-    return out

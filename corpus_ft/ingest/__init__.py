@@ -168,7 +168,17 @@ def _grammar_versions() -> dict[str, str]:
 def _reader_source_hash() -> str:
     """Hash of the readers' own code, so an upgraded corpus-ft never reuses units its old code made."""
     h = hashlib.sha256()
-    for name in ("parse.py", "read.py", "docs.py", "markdown.py", "rst.py", "policy.py", "code.py", "table.py"):
+    for name in (
+        "parse.py",
+        "read.py",
+        "docs.py",
+        "markdown.py",
+        "rst.py",
+        "policy.py",
+        "code.py",
+        "codefacts.py",
+        "table.py",
+    ):
         h.update((Path(__file__).parent / name).read_bytes())
     return h.hexdigest()
 

@@ -1,8 +1,9 @@
-"""Code to `function`, `method` and `class` units with tree-sitter: qualified names, signatures, doc comments.
+"""Code to `function`, `method` and `class` units with tree-sitter: qualified names, signatures, facts.
 
 One tree-sitter query per language finds the definition nodes in C; Python code then names
 each one (from its own `name` field, or from what it is assigned to), finds its decorators and
-leading doc comment, and nests it under the enclosing definition by byte range.
+doc comment, nests it under the enclosing definition by byte range, and reads its facts
+(codefacts.py: parameters, return type, raises, calls, stub/abstract/generated, test).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import re
 from dataclasses import dataclass
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
+
+from corpus_ft.ingest import codefacts as facts
+from corpus_ft.ingest.policy import generated
 
 # grammar module, function returning its language, and the node types a query captures
 GRAMMARS = {
@@ -89,7 +93,7 @@ CAPTURED = {
         "local_function_statement",
     ],
 }
-COMMENTS = {"comment", "line_comment", "block_comment"}
+COMMENTS = facts.COMMENTS
 # Nodes that sit before a definition and belong to it: its span starts at the first of them.
 ATTACHED = {"decorator", "attribute_item", "attribute_list", "annotation"}
 _CLASSY = {"class", "scope"}
@@ -144,10 +148,14 @@ def code_units(text: str, language: str, src: bytes | None = None) -> tuple[list
             }
         )
     if root.has_error and language == "python":
-        return _python_chunks(text), warnings
-    units = _units(root, src, language, query)
-    if root.has_error and language in ("c", "cpp"):
-        units = max(units, _without_macros(src, language), key=len)
+        units = _python_chunks(text)
+    else:
+        units = _units(root, src, language, query)
+        if root.has_error and language in ("c", "cpp"):
+            units = max(units, _without_macros(src, language), key=len)
+    if generated(text[:4096]):
+        for u in units:
+            u["body_kind"] = "generated"
     return units, warnings
 
 
@@ -169,10 +177,31 @@ def _without_macros(src: bytes, language: str) -> list[dict]:
 
 def _units(root: Node, src: bytes, language: str, query: Query) -> list[dict]:
     if language == "python":
-        return _elide_nested(_python_units(root, src), src, language)
-    describe = _DESCRIBE[language]
-    defs = [describe(node, src) for node in QueryCursor(query).captures(root).get("def", [])]
-    return _elide_nested(_nest([d for d in defs if d is not None and d.name], src, language), src, language)
+        units = _python_units(root, src)
+    else:
+        describe = _DESCRIBE[language]
+        defs = [describe(node, src) for node in QueryCursor(query).captures(root).get("def", [])]
+        units = _nest([d for d in defs if d is not None and d.name], src, language)
+    _add_calls(units, root, src, language)
+    return _elide_nested(units, src, language)
+
+
+def _add_calls(units: list[dict], root: Node, src: bytes, language: str) -> None:
+    """Calls and raises from one query run over the file, each given to the function that holds it;
+    a unit nested in a test is a test too."""
+    if any(u.get("_body") for u in units):
+        queries = facts.fact_queries(language, parser_for(language)[0].language)
+        calls, raises = facts.file_calls(root, src, language, queries)
+    else:
+        calls, raises = [], []
+    facts.attach_calls(units, calls, raises)
+    tests = set()
+    for u in units:
+        u.pop("_body", None)
+        if u["parent"] in tests:
+            u["test"] = True
+        if u["test"]:
+            tests.add(u["name"])
 
 
 def _pointer(unit: dict, head: bytes, indent: bytes, language: str) -> bytes:
@@ -252,6 +281,9 @@ _PY_HOLDERS = {
 _PY_DEFS = {"function_definition", "class_definition"}
 
 
+_PY_TEST_IMPORT = re.compile(rb"^\s*(?:import|from)\s+(?:pytest|unittest)\b", re.M)
+
+
 def _python_units(root: Node, src: bytes) -> list[dict]:
     """Python's units in one walk: the tree nests definitions, so the walk names them as it goes.
 
@@ -260,11 +292,12 @@ def _python_units(root: Node, src: bytes) -> list[dict]:
     definition comes from the walk, the comment above a definition from its siblings' list.
     """
     units = []
+    tests = bool(_PY_TEST_IMPORT.search(src))  # `test_*` and `Test*` are tests only where a test runner is imported
     stack = [(root, "", "")]  # (node whose children to visit, enclosing definition's name, its kind)
     while stack:
         holder, scope, scope_kind = stack.pop()
         kids = holder.named_children
-        for i, c in enumerate(kids):
+        for c in kids:
             t = c.type
             if t not in _PY_HOLDERS or (
                 src.find(b"def", c.start_byte, c.end_byte) < 0 and src.find(b"class", c.start_byte, c.end_byte) < 0
@@ -275,7 +308,7 @@ def _python_units(root: Node, src: bytes) -> list[dict]:
                 stack.append((c, scope, scope_kind))
                 continue
             body = node.child_by_field_name("body")
-            unit = _python_unit(node, body, c, kids, i, src, scope, scope_kind)  # c: its decorated_definition or itself
+            unit = _python_unit(node, body, c, src, scope, scope_kind, tests)  # c: its decorated_definition or itself
             if unit:
                 units.append(unit)
             # only its body can hold definitions (not its name or parameters), unless recovery
@@ -290,7 +323,7 @@ def _python_units(root: Node, src: bytes) -> list[dict]:
 
 
 def _python_unit(
-    node: Node, body: Node | None, outer: Node, siblings: list[Node], i: int, src: bytes, scope: str, scope_kind: str
+    node: Node, body: Node | None, outer: Node, src: bytes, scope: str, scope_kind: str, tests: bool
 ) -> dict | None:
     name = _text(node.child_by_field_name("name"), src)
     if not name:
@@ -311,30 +344,35 @@ def _python_unit(
         signature = src[node.start_byte : body.start_byte].decode("utf-8", "replace").strip()
     else:
         signature = src[node.start_byte : node.end_byte].decode("utf-8", "replace").strip()
+    doc, doc_start, doc_end = _python_docstring(body, src)
+    decorators = [_text(d, src) for d in outer.children if d.type == "decorator"] if outer is not node else []
+    if kind == "class":
+        body_kind = ""
+    elif any(re.match(r"@(?:typing\.|t\.)?overload\b", d) for d in decorators):
+        body_kind = "stub"
+    elif any(re.match(r"@(?:abc\.)?abstract\w*\b", d) for d in decorators):
+        body_kind = "abstract"
+    else:
+        body_kind = facts.body_kind(node, body, src, "python", has_docstring=bool(doc_start))
     return {
         "kind": kind,
         "name": f"{scope}.{name}" if scope else name,
         "heading_path": [],
         "signature": _drop_annotations(signature),
-        "docstring": _python_docstring(body, src) or _comments_above(siblings, i, start_row, src),
+        "docstring": facts.render_doc(doc, "python") if doc else "",
         "text": src[start:end],
         "start_line": start_row + 1,
         "_span": (start, end),
         "end_line": (end_point or outer.end_point).row + 1,
         "parent": scope,
+        "params": facts.params_of(node, src, "python") if kind != "class" else [],
+        "returns": facts.returns_of(node, src, "python") if kind != "class" else "",
+        "body_kind": body_kind,
+        "test": tests and (name.startswith("test_") or name.startswith("Test")),
+        "doc_start_line": doc_start,
+        "doc_end_line": doc_end,
+        "_body": (body.start_byte, body.end_byte) if body is not None and kind != "class" else None,
     }
-
-
-def _comments_above(siblings: list[Node], i: int, row: int, src: bytes) -> str:
-    """The comment lines directly above siblings[i] (no blank line between), cleaned of markers."""
-    parts = []
-    while i > 0 and siblings[i - 1].type == "comment":
-        prev = siblings[i - 1]
-        if prev.end_point.row < row - 1:
-            break
-        parts.append(src[prev.start_byte : prev.end_byte].decode("utf-8", "replace"))
-        row, i = prev.start_point.row, i - 1
-    return clean_comment("\n".join(reversed(parts))) if parts else ""
 
 
 _PY_TOP = re.compile(r"^(?:@|def\s|async\s+def\s|class\s)", re.M)
@@ -428,7 +466,17 @@ def _render(d: Def, kind: str, qual: str, parent: str, src: bytes, language: str
         body_start = d.body.start_byte if d.body is not None else node.end_byte
         signature = src[outer.start_byte : body_start].decode("utf-8", "replace").strip()
     signature = _drop_annotations(signature.rstrip("{").rstrip())
-    doc = _leading_comment(outer, src, language)
+    doc, doc_start, doc_end = facts.leading_doc(outer, src, language)
+    if not doc and outer is not node and outer.start_byte < node.start_byte:
+        doc, doc_start, doc_end = facts.leading_doc(node, src, language)  # inside its statement, e.g. a pair
+    if not doc and language in ("javascript", "typescript", "tsx"):
+        holder = node  # `defineGetter(req, 'query', function query() {...})`: the comment above the call
+        while holder.parent is not None and holder.parent.type in _ARGUMENT_OF:
+            holder = holder.parent
+        if holder is not node and holder.type == "expression_statement":
+            doc, doc_start, doc_end = facts.leading_doc(holder, src, language)
+    code = kind != "class"
+    body = d.body if language != "ruby" else node.child_by_field_name("body")
     return {
         "kind": kind,
         "name": qual,
@@ -440,6 +488,14 @@ def _render(d: Def, kind: str, qual: str, parent: str, src: bytes, language: str
         "end_line": outer.end_point.row + 1,
         "parent": parent,
         "_span": (begin, outer.end_byte),
+        "params": facts.params_of(node, src, language) if code else [],
+        "returns": facts.returns_of(node, src, language) if code else "",
+        "raises": facts.throws_clause(node, src) if code and language == "java" else [],
+        "body_kind": facts.body_kind(node, body, src, language) if code else "",
+        "test": bool(facts.is_test(node, outer, src, language)),
+        "doc_start_line": doc_start,
+        "doc_end_line": doc_end,
+        "_body": (body.start_byte, body.end_byte) if code and body is not None else None,
     }
 
 
@@ -456,6 +512,7 @@ def _drop_annotations(signature: str) -> str:
     return "\n".join(lines).strip()
 
 
+_ARGUMENT_OF = {"arguments", "call_expression", "expression_statement", "parenthesized_expression", "await_expression"}
 _NAMING_PARENTS = {
     "lexical_declaration",
     "variable_declaration",
@@ -498,37 +555,6 @@ def _span(first: Node, last: Node) -> Node:
     )  # type: ignore[return-value]
 
 
-def _leading_comment(outer: Node, src: bytes, language: str) -> str:
-    """The comment block directly above a definition (no blank line between), cleaned of markers."""
-    parts = []
-    row = outer.start_point.row
-    prev = outer.prev_named_sibling
-    while prev is not None and (prev.type in COMMENTS or prev.type in ATTACHED):
-        if prev.end_point.row < row - 1:
-            break
-        if prev.type in COMMENTS:
-            parts.append(src[prev.start_byte : prev.end_byte].decode("utf-8", "replace"))
-        row = prev.start_point.row
-        prev = prev.prev_named_sibling
-    if not parts:
-        return ""
-    return clean_comment("\n".join(reversed(parts)))
-
-
-_COMMENT_LINE = re.compile(r"^\s*(?:///?!?|#+|\*(?!/)|--)\s?")
-
-
-def clean_comment(raw: str) -> str:
-    """Strip comment markers (`/** */`, `*`, `///`, `//`, `#`) and keep the words."""
-    text = raw.strip()
-    if text.startswith("/*"):
-        text = text[2:].lstrip("*!")
-        if text.endswith("*/"):
-            text = text[:-2]
-    lines = [_COMMENT_LINE.sub("", ln, count=1).rstrip() for ln in text.split("\n")]
-    return "\n".join(lines).strip()
-
-
 def _text(node: Node | None, src: bytes) -> str:
     return "" if node is None else src[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
@@ -568,13 +594,14 @@ def _last_code(node: Node) -> Node:
     return node
 
 
-def _python_docstring(body: Node | None, src: bytes) -> str:
+def _python_docstring(body: Node | None, src: bytes) -> tuple[str, int, int]:
+    """(docstring, first line, last line) of a body, or ("", 0, 0)."""
     first = body.named_child(0) if body is not None and body.named_child_count else None  # (raises when none)
     if first is None or first.type != "expression_statement" or first.named_child_count != 1:
-        return ""
+        return "", 0, 0
     string = first.named_child(0)
     if string.type not in ("string", "concatenated_string"):
-        return ""
+        return "", 0, 0
     raw = _text(string, src)
     quote = raw[:3] if raw[:3] in ('"""', "'''") else raw[:1]
     if quote in ('"""', "'''", '"', "'") and "\\" not in raw and raw.endswith(quote) and len(raw) >= 2 * len(quote):
@@ -584,7 +611,9 @@ def _python_docstring(body: Node | None, src: bytes) -> str:
             value = ast.literal_eval(raw)
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             value = raw.strip("\"'rRuUbBfF")
-    return inspect.cleandoc(value) if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return "", 0, 0
+    return inspect.cleandoc(value), first.start_point.row + 1, first.end_point.row + 1
 
 
 # --- JavaScript / TypeScript -------------------------------------------------------------

@@ -213,6 +213,8 @@ def unit_category(unit: dict, file_cat: str) -> str:
         and any(_MARKETING_TITLE.match(str(h).strip(" #*✨💖🙏")) for h in unit.get("heading_path") or [])
     ):
         return "marketing"
+    if unit.get("test") and file_cat == "source":
+        return "test"  # a `#[test]` function or a `#[cfg(test)]` module inside a source file
     return file_cat
 
 

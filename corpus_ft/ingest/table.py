@@ -31,8 +31,22 @@ UNIT_COLUMNS = [
     "parent",
     "file_sha256",
     "category",
+    # facts about code units (codefacts.py); documents hold the defaults below
+    "params",
+    "returns",
+    "raises",
+    "calls",
+    "body_kind",
+    "test",
+    "doc_start_line",
+    "doc_end_line",
 ]
-_INTS = {"start_line", "end_line"}
+_INTS = {"start_line", "end_line", "doc_start_line", "doc_end_line"}
+_LISTS = {"heading_path", "params", "raises", "calls"}
+_BOOLS = {"test"}
+# what a unit without the key holds (document units carry no code facts)
+DEFAULTS = {"params": [], "returns": "", "raises": [], "calls": [], "body_kind": "", "test": False}
+DEFAULTS.update(doc_start_line=0, doc_end_line=0)
 _DICTIONARY = ["path", "language", "kind", "file_sha256", "category"]
 _MAX_BUFFER = 2**31 - 1  # a string column with int32 offsets holds this many bytes
 
@@ -57,6 +71,14 @@ def schema():
             ("parent", pa.string()),
             ("file_sha256", pa.string()),
             ("category", pa.string()),
+            ("params", pa.list_(pa.string())),  # as written, one per parameter
+            ("returns", pa.string()),  # the declared return type
+            ("raises", pa.list_(pa.string())),  # raised or thrown (and Java's `throws`)
+            ("calls", pa.list_(pa.string())),  # callees as written, in order, each once
+            ("body_kind", pa.string()),  # "" | stub | abstract | generated
+            ("test", pa.bool_()),  # a test inside a source file (`#[test]`, `#[cfg(test)]`, `@Test`)
+            ("doc_start_line", pa.int32()),  # the doc comment's lines in the file; 0 when none
+            ("doc_end_line", pa.int32()),
         ]
     )
 
@@ -75,10 +97,16 @@ def unit_columns(rows: list[dict]) -> dict:
     """
     columns = {"n": len(rows)}
     for name in UNIT_COLUMNS:
-        values = list(map(operator.itemgetter(name), rows))
+        if name in DEFAULTS:
+            default = DEFAULTS[name]
+            values = [r.get(name, default) for r in rows]
+        else:
+            values = list(map(operator.itemgetter(name), rows))
         if name in _INTS:
             columns[name] = array.array("i", values).tobytes()
-        elif name == "heading_path":
+        elif name in _BOOLS:
+            columns[name] = bytes(map(bool, values))
+        elif name in _LISTS:
             columns[name] = (_offsets(map(len, values)), *_string_buffers([h for path in values for h in path]))
         else:
             columns[name] = _string_buffers(values)
@@ -109,7 +137,9 @@ def columns_table(columns: dict):
         value = columns[field.name]
         if field.name in _INTS:
             arrays.append(pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(value)]))
-        elif field.name == "heading_path":
+        elif field.name in _BOOLS:
+            arrays.append(pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(value)]).cast(pa.bool_()))
+        elif field.name in _LISTS:
             offsets, string_offsets, data = value
             strings = _strings_array(len(string_offsets) // 4 - 1, string_offsets, data)
             arrays.append(
@@ -138,7 +168,9 @@ def units_table(rows: list[dict]):
         def plain(v):
             return v.decode("utf-8") if isinstance(v, bytes) else v
 
-        return pa.Table.from_pydict({c: [plain(r[c]) for r in rows] for c in UNIT_COLUMNS}, schema=schema())
+        return pa.Table.from_pydict(
+            {c: [plain(r.get(c, DEFAULTS.get(c))) for r in rows] for c in UNIT_COLUMNS}, schema=schema()
+        )
 
 
 def by_path(tables: list):
