@@ -175,9 +175,9 @@ def test_no_two_qa_records_share_a_question():
     assert [r["reason"] for r in removed] == ["duplicate_question", "duplicate_question"]
 
 
-def test_product_name_from_readme_title_or_repository_name():
-    units = [{"kind": "section", "path": "README.md", "heading_path": ["Ledgerline"], "text": "# Ledgerline"}]
-    assert product_name(units) == "Ledgerline" and product_name(units, "/work/sample_corpus") == "Ledgerline"
+def test_product_name_of_an_old_run_is_the_repository_name_as_the_docs_spell_it_never_a_heading():
+    units = [{"kind": "section", "path": "README.md", "heading_path": ["Compatibility"], "text": "# Compatibility"}]
+    assert product_name(units) == "" and product_name(units, "/src/tree") == "", "a first heading is no product"
     units = [
         {"kind": "section", "path": "README.md", "heading_path": ["Features"], "text": "HTTPX is fast."},
         {

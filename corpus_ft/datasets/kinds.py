@@ -73,30 +73,19 @@ _NOT_A_TITLE = {
 
 
 def product_name(units: Sequence[dict], repo: str | None = None) -> str:
-    """What the repository documents, for questions that stand alone: the repository directory's
-    name as the docs spell it when they use it (3+ times), else the README's title when it is a
-    name (one to three words, not a section heading such as "Features")."""
-    from corpus_ft.generate.markup import clean_inline
-
+    """For a run ingested before ingest named the product: the repository directory's name as the
+    docs spell it when they use it (3+ times), else ''. Never a page's heading: the first heading
+    of a README can be any section ("Compatibility")."""
     sections = [u for u in units if u.get("kind") == "section"]
     name = re.sub(r"[-_.](?:main|master|src|repo|git)$", "", Path(repo).name if repo else "", flags=re.I)
-    if len(name) >= 2:
-        spellings = Counter(
-            m.group(0)
-            for u in sections
-            for m in re.finditer(
-                rf"(?<![\w/.-]){re.escape(name)}(?![\w/-]|\.\w)", _prose_only(u.get("text") or ""), re.I
-            )
-        )
-        if sum(spellings.values()) >= 3:
-            return spellings.most_common(1)[0][0]
-    for u in sections:
-        if re.fullmatch(r"(?i)readme(\.\w+)?", u["path"]) and u.get("heading_path"):
-            title = clean_inline(str(u["heading_path"][0])).strip(" #*`")
-            if 1 <= len(title.split()) <= 3 and title.lower() not in _NOT_A_TITLE:
-                return title
-            break
-    return ""
+    if len(name) < 2:
+        return ""
+    spellings = Counter(
+        m.group(0)
+        for u in sections
+        for m in re.finditer(rf"(?<![\w/.-]){re.escape(name)}(?![\w/-]|\.\w)", _prose_only(u.get("text") or ""), re.I)
+    )
+    return spellings.most_common(1)[0][0] if sum(spellings.values()) >= 3 else ""
 
 
 def _prose_only(text: str) -> str:
