@@ -169,7 +169,7 @@ def _candidates(
     if not chunks:
         return [], [], len(docs)
     gen = _generator(cfg, run_dir)
-    kept, removed = kinds.qa(chunks, gen, cfg, product=cfg.product or _product(run_dir, units))
+    kept, removed = kinds.qa(chunks, gen, cfg, product=cfg.product or _product(run_dir, units), units=docs)
     generation.update(getattr(gen, "stats", {}) or {})
     return kept, removed, len(docs)
 

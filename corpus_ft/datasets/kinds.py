@@ -93,16 +93,53 @@ def _prose_only(text: str) -> str:
     return re.sub(r"`[^`\n]*`", " ", re.sub(r"^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$", " ", text, flags=re.S | re.M))
 
 
+def unit_blocks(unit: dict) -> list[dict]:
+    """The unit's typed blocks (paragraph, list, code, table, admonition, front matter) when ingest wrote
+    them, else []: the one place the dataset stage reads the `blocks` column."""
+    import json
+
+    raw = unit.get("blocks")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return []
+    return [b for b in raw or [] if isinstance(b, dict)]
+
+
+_ASKS = re.compile(r"^(?:what|why|how|when|where|which|who|is|are|can|could|does|do|should|will|would)\b", re.I)
+
+
+def asked_question(unit: dict) -> str:
+    """The question a FAQ-style source asks as written: its front matter's `title`, or the title of a
+    page without headings, when that is a question ("How do I rotate a key?"); else ''."""
+    title = ""
+    for b in unit_blocks(unit):
+        if str(b.get("type") or b.get("kind") or "").replace("-", "_") in ("front_matter", "frontmatter"):
+            fields = b.get("fields") or b.get("meta") or {}
+            title = str(fields.get("title") or "") if isinstance(fields, dict) else ""
+            if not title:
+                m = re.search(r"^title:\s*['\"]?(.+?)['\"]?\s*$", str(b.get("text") or ""), re.M)
+                title = m.group(1) if m else ""
+            break
+    if not title and not unit.get("heading_path"):
+        title = str(unit.get("name") or "")  # a page without headings is named by its front matter title
+    title = " ".join(title.split())
+    return title if title.endswith("?") and _ASKS.match(title) and len(title.split()) >= 3 else ""
+
+
 def qa(
-    chunks: Sequence[Chunk], generator: Generator, cfg: BuildConfig, product: str = ""
+    chunks: Sequence[Chunk], generator: Generator, cfg: BuildConfig, product: str = "", units: Sequence[dict] = ()
 ) -> tuple[list[dict], list[dict]]:
     """Question-answer pairs grounded in one chunk; answers the chunk does not support are removed,
     and no two records share a question (see `unique_questions`)."""
     kept, removed = [], []
     units_seen: set[str] = set()
+    asked = {u["id"]: asked_question(u) for u in units}
     marked = []
     for c in chunks:  # a section's later chunks are `continued`: its overview question is asked once
-        marked.append(Chunk(**c, product=product, continued=c["unit_id"] in units_seen))
+        extra = {"question": asked[c["unit_id"]]} if asked.get(c["unit_id"]) else {}
+        marked.append(Chunk(**c, **extra, product=product, continued=c["unit_id"] in units_seen))
         units_seen.add(c["unit_id"])
     chunks = marked
     for c, pairs in zip(chunks, generator.questions(chunks)):
