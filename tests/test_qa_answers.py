@@ -93,3 +93,30 @@ def test_a_faq_source_becomes_a_pair_as_written():
     pairs = {r["messages"][1]["content"]: r["messages"][2]["content"] for r in kept}
     assert "How do I rotate the signing key?" in pairs
     assert "keyctl rotate --primary" in pairs["How do I rotate the signing key?"]
+
+
+def test_keywords_are_terms_that_stand_alone_or_no_record():
+    from corpus_ft.datasets.kinds import extract_keywords, keywords
+
+    text = (
+        "Tabs are expanded to spaces involving the tab size of the console. There is an obvious difference "
+        "between the two renderers when a line wraps, and the renderer receives additional options.\n"
+    )
+    kws = extract_keywords(text, 3)
+    assert not {"spaces involving", "obvious difference", "receives additional"} & {k.lower() for k in kws}, kws
+    recurring = (
+        "The tab size decides how wide a tab is drawn. Set the tab size on the console; a tab size of 8 is "
+        "the terminal's own. The console keeps the tab size for every renderer.\n"
+    )
+    assert "tab size" in [k.lower() for k in extract_keywords(recurring, 3)]
+    weak = {
+        "id": "c-1",
+        "unit_id": "u-1",
+        "heading_path": [],
+        "path": "docs/x.md",
+        "language": "markdown",
+        "start_line": 1,
+        "end_line": 2,
+        "text": "It works as expected and there is an obvious difference in most cases here.\n",
+    }
+    assert keywords([weak], BuildConfig()) == [], "no record rather than a weak one"

@@ -326,7 +326,9 @@ specific specifically still such suitable support supported supports sure take t
 there these thing things this those though through thus together too top toward true try typical typically unlike
 unless until upon use used useful uses using usual usually valid various very via want wants way ways well what
 whatever when where whether which while whole why wide will with within without work works would yet you your
-area areas idea ideas world section sections chapter matter manner fashion big""".split()
+area areas idea ideas world section sections chapter matter manner fashion big obvious straightforward additional
+significant huge tiny real actual detail details granular overall nature aspect aspects involving regarding
+concerning depending according""".split()
 )
 _CODE_SPAN = re.compile(r"`([A-Za-z_][\w.\-]{1,40}(?:\(\))?)`")
 
@@ -416,6 +418,18 @@ def _verb_form(word: str, base_only: bool = False) -> bool:
     return False
 
 
+def _proper_name(words: list[str]) -> bool:
+    """Every word capitalised or code-like ("Rank Router", "UNIX Domain", "fields.Function"): a name."""
+    return all(w[:1].isupper() or re.search(r"[_.\d]|[a-z][A-Z]", w) for w in words)
+
+
+def _occurrences(phrase: str, text: str) -> int:
+    """How often a phrase occurs in the text as whole words (a plural or possessive counts)."""
+    words = [re.escape(w) for w in phrase.lower().split()]
+    pattern = r"(?<![\w-])" + r"[\s-]+".join(w + r"(?:s|es|'s)?" for w in words) + r"(?![\w-])"
+    return len(re.findall(pattern, text.lower()))
+
+
 def _term_like(phrase: str, text: str, heading: str) -> bool:
     """A phrase that names a thing of the domain rather than a verb, adjective or filler."""
     words = phrase.split()
@@ -427,6 +441,8 @@ def _term_like(phrase: str, text: str, heading: str) -> bool:
         return False
     if len(words) > 1 and phrase.lower() in heading.lower():
         return True
+    if len(words) > 1 and not _proper_name(words) and _occurrences(phrase, text) < 2:
+        return False  # a term recurs in its chunk; a pair of words YAKE met once is a fragment ("columns results")
     first = words[0].lower()
     if len(words) > 1 and (first.endswith(("ing", "ed")) or first in _VERB_WORDS):
         return False  # "Making Async", "define requests", "Supported async"
@@ -445,7 +461,7 @@ def extract_keywords(text: str, top: int, heading: str = "") -> list[str]:
     """Domain terms for a chunk, best first: its heading (when it names a topic), YAKE's 1-2 word
     phrases that are terms (no verbs, adjectives, fillers, markup or version words), then the
     code names it mentions most; a phrase sharing a word with a chosen one is skipped."""
-    clean_heading = " ".join(heading.replace("`", " ").split())
+    clean_heading = " ".join(heading.replace("`", " ").split()).rstrip(".:")
     body = keyword_text(text)
     candidates: list[str] = []
     if (
