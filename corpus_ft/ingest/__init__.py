@@ -19,7 +19,14 @@ from pathlib import Path
 from corpus_ft.ingest.cache import FileIndex
 from corpus_ft.ingest.config import IngestConfig
 from corpus_ft.ingest.parse import PARSER_VERSION, parse_batch
-from corpus_ft.ingest.policy import CATEGORIES, EXCLUDED_BY_DEFAULT, default_category, people_list, translations
+from corpus_ft.ingest.policy import (
+    CATEGORIES,
+    EXCLUDED_BY_DEFAULT,
+    corpus_language,
+    default_category,
+    people_list,
+    translations,
+)
 from corpus_ft.ingest.product import product_name
 from corpus_ft.ingest.table import UNIT_COLUMNS, UnitsWriter, by_path, columns_table, read_units, units_table
 from corpus_ft.ingest.walk import Candidate, walk
@@ -30,6 +37,7 @@ __all__ = [
     "EXCLUDED_BY_DEFAULT",
     "IngestConfig",
     "UNIT_COLUMNS",
+    "corpus_language",
     "default_category",
     "ingest_repo",
     "people_list",

@@ -387,6 +387,30 @@ def _templated(units: list[dict]) -> bool:
     return sum(len(_TEMPLATE_TAGS.findall(u.get("text") or "")) for u in units) >= 2
 
 
+def _doc_languages(units: list[dict]) -> tuple[dict[str, str], dict[str, int]]:
+    """({path: identified language}, {path: words}) of the documents among `units`."""
+    from corpus_ft.ingest.language import text_language
+
+    texts: dict[str, list[str]] = {}
+    for u in units:
+        if u.get("kind") == "section":
+            texts.setdefault(u.get("path") or "", []).append(u.get("text") or "")
+    found = {path: text_language("\n".join(parts)[:20_000]) for path, parts in texts.items()}
+    return found, {path: sum(len(t.split()) for t in parts) for path, parts in texts.items()}
+
+
+def corpus_language(units: list[dict]) -> str:
+    """The language most words of the documentation are written in ('en' when nothing tells)."""
+    from collections import Counter
+
+    found, words = _doc_languages(units)
+    votes: Counter = Counter()
+    for path, lang in found.items():
+        if lang:
+            votes[lang] += words[path]
+    return votes.most_common(1)[0][0] if votes else "en"
+
+
 def translations(units: list[dict]) -> dict[str, str]:
     """{path: language} of the documents that are translations: their prose is identified as another
     language than the corpus's own, or (too little prose to tell) their path follows a translation
@@ -395,20 +419,10 @@ def translations(units: list[dict]) -> dict[str, str]:
     The corpus's own language is the one most words of its documentation are in: a German
     organisation's docs stay, their `README.en.md` goes.
     """
-    from collections import Counter
+    from corpus_ft.ingest.language import path_language
 
-    from corpus_ft.ingest.language import path_language, text_language
-
-    texts: dict[str, list[str]] = {}
-    for u in units:
-        if u.get("kind") == "section":
-            texts.setdefault(u["path"], []).append(u.get("text") or "")
-    found = {path: text_language("\n".join(parts)[:20_000]) for path, parts in texts.items()}
-    words: Counter = Counter()
-    for path, lang in found.items():
-        if lang:
-            words[lang] += sum(len(t.split()) for t in texts[path])
-    own = words.most_common(1)[0][0] if words else "en"
+    found, _words = _doc_languages(units)
+    own = corpus_language(units)
     out = {}
     for path, lang in found.items():
         declared = path_language(path)
