@@ -193,3 +193,33 @@ def test_people_lists_but_not_tables_of_contents():
 )
 def test_path_conventions_of_the_new_categories(rel, language, category):
     assert file_category(rel, language, []) == category
+
+
+def test_a_markdown_page_with_template_statements_is_a_template_and_benchmark_sections_are_benchmarks():
+    from corpus_ft.ingest.policy import unit_category
+
+    page = [
+        {
+            "kind": "section",
+            "name": "FAQ",
+            "heading_path": ["FAQ"],
+            "text": "{% for q in questions %}\n- {{ q.title }}\n{% endfor %}",
+        }
+    ]
+    assert file_category(".faq/FAQ.md", "markdown", page) == "template"
+    quoted = [
+        {
+            "kind": "section",
+            "name": "Loops",
+            "heading_path": ["Loops"],
+            "text": "Write `{% for x in xs %}`:\n\n```\n{% for x in xs %}\n{% endfor %}\n```",
+        }
+    ]
+    assert file_category("docs/loops.md", "markdown", quoted) == "docs", "templating quoted as code is documentation"
+    bench = {"kind": "section", "heading_path": ["Web Framework", "⚡ Performance Benchmarks"], "text": "x | 1 ns/op"}
+    assert unit_category(bench, "docs") == "benchmark"
+
+
+def test_a_table_of_figures_is_no_language():
+    table = "Benchmark name | (1) | (2)\n--- | --- | ---\n" + "BenchmarkA_All | 43550 | 27364 ns/op | 0 B/op\n" * 30
+    assert text_language("The router is fast compared to the others in this table.\n\n" + table) == ""

@@ -155,9 +155,9 @@ def _candidates(
     docs = [u for u in units if u["kind"] in DOC_KINDS]
     size, overlap = cfg.resolved_chunking()
     dropped: list = []  # chunks with too little prose and no neighbour to join
-    chunks = (
-        chunk_units(docs, make_splitter(size, overlap, cfg.tokenizer), cfg.min_prose_words, dropped) if docs else []
-    )
+    # a qa chunk may be all code: a section that is an example answers a how-to question
+    min_prose = 0 if kind == "qa" else cfg.min_prose_words
+    chunks = chunk_units(docs, make_splitter(size, overlap, cfg.tokenizer), min_prose, dropped) if docs else []
     if kind == "paragraphs":
         return (
             kinds.paragraphs(chunks),

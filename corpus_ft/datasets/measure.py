@@ -182,10 +182,12 @@ def thin_summary(summary: str) -> bool:
 
 
 def one_sentence_answer(question: str, answer: str) -> bool:
-    """A single sentence of prose (no list, no code) answering a question that is not a definition
-    ("What is X?" may be answered by one sentence; "What does the guide say about X?" may not)."""
+    """A single sentence of prose (no list, no code) answering a question that is not a definition or
+    a condition ("What is X?" may be answered by one sentence; "What does the guide say about X?" may not)."""
     if _DEFINITION_Q.match(question.strip()) and not question.startswith("What does the"):
         return False
+    if re.match(r"^In .{1,80}, what happens (?:if|when|unless) ", question):
+        return False  # a condition is answered by the sentence that states the rule
     if "```" in answer or "~~~" in answer or _ITEM_LINE.search(answer):
         return False
     return len([x for x in _SENTENCE.split(" ".join(answer.split())) if x.strip()]) <= 1

@@ -807,7 +807,7 @@ class HeuristicGenerator:
             # a heading that asks a question ("How do I reset a key?") is answered by its whole section
             q = ctx.leaf[:-1] + ctx.suffix(ctx.leaf) + "?"
             answer = _how_answer(text, from_code=True)
-            if answer and answer not in covered and not _one_sentence_intro(answer, parts):
+            if answer and answer not in covered and not one_sentence(answer):  # one sentence points, not answers
                 pairs.append(QAPair(question=q, answer=answer))
                 covered.add(answer)
         elif ctx.leaf and prose_at and not chunk.get("continued"):

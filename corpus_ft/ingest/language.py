@@ -79,7 +79,8 @@ def path_language(rel: str) -> str:
 
 def text_language(text: str, min_words: int = 20) -> str:
     """The language of a text's prose (code, code spans, URLs and tags left out), or '' when unsure."""
-    prose = _CODE.sub(" ", text)
+    # tables are names and figures ("27364 ns/op | 0 B/op"), not sentences
+    prose = "\n".join(ln for ln in _CODE.sub(" ", text).split("\n") if ln.count("|") < 2)
     letters = [ch for ch in prose if ch.isalpha()]
     if len(letters) < 40:
         return ""
@@ -92,6 +93,7 @@ def text_language(text: str, min_words: int = 20) -> str:
     hits = Counter({lang: sum(w in stop for w in words) for lang, stop in _STOP_SETS.items()})
     (best, n), *rest = hits.most_common(2) + [("", 0)]
     second = rest[0][1]
-    if n < max(3, 0.08 * len(words)) or n < 1.5 * second:
-        return ""
+    distinct = len({w for w in words if w in _STOP_SETS.get(best, ())})
+    if n < max(3, 0.08 * len(words)) or n < 1.5 * second or distinct < 4:
+        return ""  # a language shows in several of its function words, not one repeated ("op", "de")
     return best

@@ -283,7 +283,7 @@ def file_category(rel: str, language: str | None, units: list[dict], *, is_gener
         stem.replace(" ", "_") in _COMMUNITY_NAMES or (top and stem in _TOP_COMMUNITY_NAMES) or _community_title(units)
     ):
         return "community"
-    if suffix in _TEMPLATE_EXT or "{{" in rel or (language == "html" and _templated(units)):
+    if suffix in _TEMPLATE_EXT or "{{" in rel or (document and _templated(units, language)):
         return "template"
     if document and (stem in _MARKETING_NAMES or _marketing_title(units)):
         return "marketing"
@@ -304,7 +304,12 @@ def unit_category(unit: dict, file_cat: str) -> str:
         return "marketing"
     if any(_COMMUNITY_TITLE.match(h) for h in heads) or people_list(unit.get("text") or ""):
         return "community"
+    if heads and _BENCH_TITLE.search(heads[-1]):
+        return "benchmark"  # a page's benchmark figures date as fast as a changelog
     return file_cat
+
+
+_BENCH_TITLE = re.compile(r"\bbenchmarks?(?: results)?\s*$", re.I)
 
 
 # A person's name as lists of people write it: two to four capitalised words (initials, particles
@@ -383,8 +388,14 @@ def _marketing_title(units: list[dict]) -> bool:
     return bool(heads) and bool(_MARKETING_TITLE.match(str(heads[0]).strip(" #*✨💖🙏")))
 
 
-def _templated(units: list[dict]) -> bool:
-    return sum(len(_TEMPLATE_TAGS.findall(u.get("text") or "")) for u in units) >= 2
+def _templated(units: list[dict], language: str | None) -> bool:
+    """A document with template statements (`{% for %}`, `{%- if %}`) in its prose: a template of any
+    engine, whatever its extension. Expressions alone (`{{ x }}`) count only in HTML, where docs quote
+    them less often than Markdown pages about templating do."""
+    text = "\n".join(u.get("text") or "" for u in units)
+    prose = re.sub(r"^ {0,3}(`{3,}|~{3,}).*?^ {0,3}\1[^\n]*$|`[^`\n]*`", " ", text, flags=re.S | re.M)
+    statements = len(re.findall(r"\{%-?\s", prose))
+    return statements >= 2 or (language == "html" and len(_TEMPLATE_TAGS.findall(text)) >= 2)
 
 
 def _doc_languages(units: list[dict]) -> tuple[dict[str, str], dict[str, int]]:
