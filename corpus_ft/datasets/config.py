@@ -119,7 +119,8 @@ class BuildConfig(BaseModel):
     )
     product: str | None = Field(
         None,
-        description="what the docs are about, named in generated questions (\"How do I deploy Flask?\"); default: the README's title, else the repository's name",
+        description='what the docs are about, named in generated questions ("How do I deploy Flask?"); default: what '
+        "ingest read from package metadata and the README's title (ingest_report.json `product`)",
     )
     system_prompt: str | None = Field(
         None, description="system message of instruction records; default says what the corpus is"
