@@ -139,6 +139,9 @@ _LINK_RESIDUE = re.compile(
     r"|\[\[[^\]\n]+\]\]",  # wiki link  [[Page]]
     re.M,
 )
+# A cross-reference's target left beside its text, with or without the role around it:
+# `Schema <marshmallow.Schema>`, post_dump <marshmallow.decorators.post_dump>`
+_TARGET_RESIDUE = re.compile(r"`[^`\n]+\s<[\w.:/#~-]+>`|[\w.]+\s<[\w.]+\.[\w.]+>`")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*\"(\[])")
 _DEFINITION_Q = re.compile(r"^What (?:is|are|does) (?:the default of )?.{1,80}?(?: mean| for)?(?: in [^?]+)?\?$")
 _ITEM_LINE = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+\S", re.M)
@@ -149,6 +152,8 @@ def link_residue(text: str) -> bool:
     learns `[the docs](../x.md)` or `` `Schema <marshal.Schema>`_ `` writes them back."""
     from corpus_ft.datasets.quality import outside_code
 
+    if _TARGET_RESIDUE.search(outside_code(text)):
+        return True
     # code spans are code; the `text` of a role (:func:`x`) or a reST link (`x`_) is not a code span
     prose = re.sub(r"(?<![`:}\w])(`+)(?!`)[^`\n]+?\1(?![`_])", " ", outside_code(text))
     return bool(_LINK_RESIDUE.search(prose))

@@ -926,6 +926,18 @@ def _mostly_code(parts: list[str]) -> bool:
     return code >= 80 and code >= 0.5 * sum(len(b) for b in parts)
 
 
+def _clause(words: list[str]) -> bool:
+    """A heading that is a sentence ("The `prefix` parameter is removed", "Consistency meets flexibility"),
+    not a thing or a task: a verb of being or a third-person verb after its first word."""
+    for w in (w.lower().strip("`,.") for w in words[1:]):
+        if w in ("is", "are", "was", "were", "be", "been", "has", "have", "can", "will", "does", "do", "now"):
+            return True
+        if w.endswith("s") and not w.endswith("ss") and (w[:-1] in _VERBS or w[:-1] in _THIRD_PERSON_VERBS):
+            return True
+    return False
+
+
+_THIRD_PERSON_VERBS = {"meet", "accept", "support", "allow", "become", "take", "get", "make", "need", "work", "mean"}
 # Verbs that lead task headings of code-led sections ("Bind Uri", "Skip logging") beside _VERBS.
 _HOWTO_VERBS = {"bind", "skip", "avoid", "redirect", "upload", "mount", "control", "serve", "customize"}
 
@@ -938,7 +950,7 @@ def _code_question(topic: str, product: str = "") -> str | None:
         return f"How do I {task}?"
     h = topic.rstrip("?.: ").strip()
     words = h.split()
-    if not words or ":" in h or len(words) > 8 or _PRONOUN_START.match(h):
+    if not words or ":" in h or len(words) > 8 or _PRONOUN_START.match(h) or _clause(words):
         return None
     low = " ".join(
         w if w == product or w in _PROPER or not w.isalpha() or any(c.isupper() for c in w[1:]) else w.lower()
