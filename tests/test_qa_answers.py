@@ -112,6 +112,8 @@ def test_keywords_are_terms_that_stand_alone_or_no_record():
         "the terminal's own. The console keeps the tab size for every renderer.\n"
     )
     assert "tab size" in [k.lower() for k in extract_keywords(recurring, 3)]
+    verb = "The `Opts` constructor receives `ordered`. Subclasses whose constructor receives options pass them on."
+    assert "constructor receives" not in extract_keywords(verb, 3), "a subject and its verb, however often"
     weak = {
         "id": "c-1",
         "unit_id": "u-1",

@@ -264,7 +264,7 @@ _VERB_ONLY = frozenset(
     """occur execute fail remove begin finish happen exist contain become seem appear belong depend
 differ expect ensure provide require include implement accept perform behave apply remain instruct start end run
 stop allow enable let make take give mean need want try add grow recognize recognise indicate recommend submit
-yield""".split()
+yield receive power""".split()
 )
 # Words a noun phrase does not end on: particles and prepositions ("package underneath"), comparatives ("data faster")
 _NOT_LAST = frozenset(
