@@ -223,3 +223,17 @@ def test_a_markdown_page_with_template_statements_is_a_template_and_benchmark_se
 def test_a_table_of_figures_is_no_language():
     table = "Benchmark name | (1) | (2)\n--- | --- | ---\n" + "BenchmarkA_All | 43550 | 27364 ns/op | 0 B/op\n" * 30
     assert text_language("The router is fast compared to the others in this table.\n\n" + table) == ""
+
+
+def test_team_rosters_with_handles_are_people_lists_and_team_headings_are_community():
+    from corpus_ft.ingest.policy import unit_category
+
+    roster = (
+        "- aravind99 - Aravind Nair\n- bjsebas - Sebastian Beltran\n- carpasse - Carlos Serrano\n"
+        "- UlisesG - Ulises Gascón (he/him)\n- IamLizu - S M Mahmudul Hasan (he/him)\n"
+    )
+    assert people_list(roster)
+    for heading in ("Current project team members", "TC (Technical Committee)", "Emeritus Triagers", "Collaborators"):
+        unit = {"kind": "section", "heading_path": ["Web Framework", heading], "text": "- a\n"}
+        assert unit_category(unit, "docs") == "community", heading
+    assert unit_category({"kind": "section", "heading_path": ["Teams API"], "text": "x"}, "docs") == "docs"

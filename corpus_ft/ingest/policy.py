@@ -217,6 +217,8 @@ _TOP_COMMUNITY_NAMES = {"security", "support", "team", "people", "thanks", "cond
 # Section headings of the same kind inside an ordinary page (a README's "Contributing" section).
 _COMMUNITY_TITLE = re.compile(
     r"^\W*(?:code of conduct|contribut(?:ing|ors?|ions?)\b|how to contribute|authors?\b|maintainers?\b|"
+    r"(?:current )?(?:project )?team members\b|(?:\w+ )?emerit(?:us|i|a)\b|triagers\b|collaborators\b|"
+    r"(?:tc )?\(?technical committee\)?|tc\b|steering committee\b|"
     r"(?:core )?team\b|credits\b|acknowledge?ments\b|thanks\b|governance\b|security (?:policy|issues|"
     r"vulnerabilit\w+|disclosure|reporting)\s*$|reporting (?:a )?(?:security|vulnerabilit)\w*|"
     r"(?:getting )?support\s*$|funding\b|license\s*$|licensing\s*$)",
@@ -317,8 +319,8 @@ _BENCH_TITLE = re.compile(r"\bbenchmarks?(?: results)?\s*$", re.I)
 # or a parenthesised note.
 _NAME = r"[A-Z\u00c0-\u024f][\w'\u00c0-\u024f-]*\.?"
 _PERSON = re.compile(
-    rf"^\s*(?:[-*+•]|\d+[.)])?\s*\[?(?:{_NAME}\s+)(?:(?:van|von|de|der|da|del|di|le|la|bin|al)\s+)?"
-    rf"(?:{_NAME}\s+){{0,2}}{_NAME}\]?(?:\([^)]*\))?\s*"
+    rf"^\s*(?:[-*+•]|\d+[.)])?\s*(?:\[?@?[\w.-]+\]?(?:\([^)]*\))?\s+[-–—:]\s+)?\**\[?(?:{_NAME}\s+)(?:(?:van|von|de|der|da|del|di|le|la|bin|al)\s+)?"
+    rf"(?:{_NAME}\s+){{0,2}}{_NAME}\]?\**(?:\([^)]*\))?\s*"
     r"(?:[-–—:,]?\s*(?:@[\w-]+|<[^>]*>|\([^)]*\)|\[[^\]]*\]\([^)]*\)|`[^`]*`_{0,2}|https?://\S+|[\w.+-]+@[\w-]+\.[\w.]+)\s*)*$"
 )
 
