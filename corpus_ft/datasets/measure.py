@@ -269,8 +269,7 @@ def dataset_quality(
         if hits:
             examples[key] = [_where(r) for r in hits[:2]]
 
-    from corpus_ft.ingest import corpus_language, people_list
-    from corpus_ft.ingest.language import text_language
+    from corpus_ft.ingest import corpus_language, people_list, text_language
 
     own = corpus_language(list(units))
     signal("link_residue", [r for r in records if link_residue(_content(r))], n)

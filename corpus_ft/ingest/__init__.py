@@ -18,6 +18,7 @@ from pathlib import Path
 
 from corpus_ft.ingest.cache import FileIndex
 from corpus_ft.ingest.config import IngestConfig
+from corpus_ft.ingest.language import text_language
 from corpus_ft.ingest.parse import PARSER_VERSION, parse_batch
 from corpus_ft.ingest.policy import (
     CATEGORIES,
@@ -42,6 +43,7 @@ __all__ = [
     "ingest_repo",
     "people_list",
     "product_name",
+    "text_language",
     "translations",
 ]
 
