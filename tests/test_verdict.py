@@ -52,6 +52,7 @@ def _qa(i: int, q: str, a: str, path: str = "docs/guide.md", unit: str | None = 
         ("See [[Configuration]] on the wiki.", True),
         ("`fields.Boolean <marshmallow.fields.Boolean>` now takes flags.", True),
         ("Use a post_dump <marshmallow.decorators.post_dump>` method instead.", True),
+        ("Send `Authorization: Bearer <token>` in the header.", False),
         ("Use `x[0](y)` in code spans.", False),
         ("```md\n[the guide](../guide.md)\n```", False),
         ("A | B | C table cell is not a substitution.", False),

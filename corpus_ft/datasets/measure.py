@@ -141,7 +141,10 @@ _LINK_RESIDUE = re.compile(
 )
 # A cross-reference's target left beside its text, with or without the role around it:
 # `Schema <marshmallow.Schema>`, post_dump <marshmallow.decorators.post_dump>`
-_TARGET_RESIDUE = re.compile(r"`[^`\n]+\s<[\w.:/#~-]+>`|[\w.]+\s<[\w.]+\.[\w.]+>`")
+# (a target is a dotted name, a URL or a page; `<token>` in a code span is a placeholder)
+_TARGET_RESIDUE = re.compile(
+    r"`[^`\n]+\s<~?(?:[\w-]+(?:\.[\w-]+)+|https?://[^>\s]+|[\w./-]+\.(?:md|rst|html?))>`|[\w.]+\s<[\w.]+\.[\w.]+>`"
+)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*\"(\[])")
 _DEFINITION_Q = re.compile(r"^What (?:is|are|does) (?:the default of )?.{1,80}?(?: mean| for)?(?: in [^?]+)?\?$")
 _ITEM_LINE = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+\S", re.M)
