@@ -53,6 +53,10 @@ def test_a_section_that_is_mostly_code_makes_a_how_to_pair():
     assert 'router.GET("/user/:name"' in by_q["How do I use parameters in path in Routy?"]
     verb = dict(PATH_PARAMS, heading_path=["Binding", "Bind Uri"])
     assert list(_pairs(verb)) == ["How do I bind uri in Routy?"]
+    diagram = dict(
+        PATH_PARAMS, text="### Data flow\n\n```\nbank ──SFTP──▶ gateway ──Kafka──▶ matcher ──▶ db\n" * 3 + "```\n"
+    )
+    assert not [q for q in _pairs(dict(diagram, heading_path=["Data flow"])) if q.startswith("How do I")]
     for sentence in ("The `prefix` parameter is removed", "Consistency meets flexibility"):
         asked = list(_pairs(dict(PATH_PARAMS, heading_path=["Upgrading", sentence])))
         assert not [q for q in asked if q.startswith("How do I")], "a heading that is a sentence names no task"

@@ -921,9 +921,18 @@ def _one_sentence_intro(answer: str, parts: list[str]) -> bool:
 
 
 def _mostly_code(parts: list[str]) -> bool:
-    """A section whose code blocks hold at least half its characters (an example-led how-to page)."""
-    code = sum(len(b) for b in parts if b.startswith(("```", "~~~")))
-    return code >= 80 and code >= 0.5 * sum(len(b) for b in parts)
+    """A section whose code blocks hold at least half its characters and one of them is a program or
+    a shell session (an example-led how-to page; a JSON shape or a diagram shows, it does not do)."""
+    from corpus_ft.redact import is_code_language
+
+    fences = [b for b in parts if b.startswith(("```", "~~~"))]
+    code = sum(len(b) for b in fences)
+    tags = [b.lstrip("`~").split("\n", 1)[0].strip().split(" ")[0].strip("{}").lower() for b in fences]
+    runnable = any(is_code_language(t) or t in _SHELL_TAGS for t in tags)
+    return runnable and code >= 80 and code >= 0.5 * sum(len(b) for b in parts)
+
+
+_SHELL_TAGS = {"sh", "bash", "shell", "console", "zsh", "powershell", "ps1", "bat", "cmd", "shell-session"}
 
 
 def _clause(words: list[str]) -> bool:
