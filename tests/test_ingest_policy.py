@@ -118,9 +118,9 @@ def test_datasets_leave_out_default_excluded_categories_unless_included(policy_r
     ]
     with pytest.raises(
         CorpusFtError,
-        match=r"datasets\.include: unknown category 'benchmarks'; choose from build, changelog, ci, examples, generated",
+        match=r"datasets\.include: unknown category 'fixtures'; choose from benchmarks, build, changelog, ci, community",
     ):
-        build_dataset("paragraphs", run, include=["benchmarks"])
+        build_dataset("paragraphs", run, include=["fixtures"])
 
 
 @pytest.mark.parametrize(

@@ -15,11 +15,19 @@ from corpus_ft.datasets import GOALS
 
 SIGNALS = (
     ("markup_residue", "records whose text (outside code) still carries markup", "share"),
+    ("link_residue", "records with link or role residue outside code", "share"),
     ("duplicate_question", "qa records whose question also appears with a different answer", "share"),
+    ("one_sentence_answer", "qa answers of one sentence (definitions aside)", "share"),
     ("name_only_summary", "code summaries that restate the name", "share"),
+    ("call_list_summary", "code summaries that only list calls", "share"),
+    ("thin_summary", "code summaries of fewer than five words", "share"),
     ("excluded_share", "records drawn from tests, changelogs and licences", "share"),
+    ("from_tests", "records from tests (file or directory name, any directory)", "share"),
+    ("boilerplate", "records from community/marketing/licence/changelog pages or people lists", "share"),
+    ("translated", "records in another language than the corpus's own", "share"),
     ("corrupted_code", "records whose code was corrupted by redaction", "count"),
 )
+KIND_SIGNALS = tuple(k for k, _l, _h in SIGNALS) + ("qa_coverage",)
 
 
 def repo_quality(repo: Path, run_dir: Path, generator: str = "heuristic") -> dict:
@@ -35,12 +43,15 @@ def repo_quality(repo: Path, run_dir: Path, generator: str = "heuristic") -> dic
 
     def count(key: str, kinds_with: Sequence[str] | None = None) -> tuple[int, int]:
         picked = [q for k, q in kinds.items() if key in q and (kinds_with is None or k in kinds_with)]
-        if key == "name_only_summary":
-            return sum(q["name_only_summaries"] for q in picked), sum(
+        if key in ("name_only_summary", "call_list_summary", "thin_summary"):
+            explained = sum(
                 (q.get("summary_sources") or {}).get("docstring", 0)
                 + (q.get("summary_sources") or {}).get("generated", 0)
                 for q in picked
             )
+            if key == "name_only_summary":
+                return sum(q["name_only_summaries"] for q in picked), explained
+            return sum(round(q[key] * explained) for q in picked), explained
         if key == "corrupted_code":
             return sum(q[key] for q in picked), records
         return sum(round(q[key] * q["records"]) for q in picked), sum(q["records"] for q in picked)
@@ -53,7 +64,15 @@ def repo_quality(repo: Path, run_dir: Path, generator: str = "heuristic") -> dic
         "repo": str(repo),
         "name": repo.name,
         "records": records,
-        "kinds": {k: {"records": q.get("records", 0), "verdict": q.get("verdict", "")} for k, q in kinds.items()},
+        "kinds": {
+            k: {
+                "records": q.get("records", 0),
+                "verdict": q.get("verdict", ""),
+                "signals": {key: q[key] for key in KIND_SIGNALS if key in q},
+                "sections_without_qa": q.get("sections_without_qa", []),
+            }
+            for k, q in kinds.items()
+        },
         "signals": signals,
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -81,7 +100,7 @@ def bench_quality(
 
 
 def _meets(key: str, value: float) -> bool:
-    return value <= GOALS[key]
+    return value >= GOALS[key] if key == "qa_coverage" else value <= GOALS[key]
 
 
 def format_table(result: dict) -> str:
@@ -99,5 +118,28 @@ def format_table(result: dict) -> str:
     lines.append("| records (all four kinds) | " + " | ".join(str(r["records"]) for r in result["repos"]) + " | |")
     lines.append("")
     for r in result["repos"]:
-        lines.append(f"{r['name']}: " + "; ".join(f"{k} {v['records']}: {v['verdict']}" for k, v in r["kinds"].items()))
+        lines += ["", f"### {r['name']}: every signal per kind", ""]
+        kinds = list(r["kinds"])
+        lines += ["| signal | " + " | ".join(kinds) + " | goal |", "|---|" + "---:|" * len(kinds) + "---|"]
+        for key in KIND_SIGNALS:
+            cells = []
+            for k in kinds:
+                v = r["kinds"][k].get("signals", {}).get(key)
+                if v is None:
+                    cells.append("")
+                    continue
+                cell = str(v) if key == "corrupted_code" else f"{v:.1%}"
+                cells.append(cell if _meets(key, v) else f"**{cell}**")
+            goal = GOALS[key]
+            goal_text = (
+                "0" if key == "corrupted_code" else (f">= {goal:.0%}" if key == "qa_coverage" else f"<= {goal:.0%}")
+            )
+            lines.append(f"| {key} | " + " | ".join(cells) + f" | {goal_text} |")
+        lines.append("")
+        for k, v in r["kinds"].items():
+            lines.append(f"- {k} ({v['records']} records): {v['verdict']}")
+        if r["kinds"].get("qa", {}).get("sections_without_qa"):
+            lines.append(
+                "- largest sections that feed no qa record: " + "; ".join(r["kinds"]["qa"]["sections_without_qa"])
+            )
     return "\n".join(lines)

@@ -98,16 +98,22 @@ def _redacted_units(path: str, sha256: str) -> tuple[tuple[dict, ...], tuple[tup
     return units, tuple(counts.items())
 
 
-def by_policy(units: list[dict], include: list[str], kinds: tuple[str, ...]) -> tuple[list[dict], dict[str, int]]:
+def by_policy(
+    units: list[dict], include: list[str], kinds: tuple[str, ...], keep_languages: list[str] = ()
+) -> tuple[list[dict], dict[str, int]]:
     """The units of `kinds` whose category is used (by default, or named in `datasets.include`),
-    and how many of each category were left out."""
-    from corpus_ft.ingest import EXCLUDED_BY_DEFAULT, default_category
+    and how many of each category were left out. Documents in another language than the corpus's
+    own are `translation` unless their language is in `keep_languages`."""
+    from corpus_ft.ingest import EXCLUDED_BY_DEFAULT, default_category, translations
 
+    translated = translations(units) if "section" in kinds else {}
     kept, left_out = [], Counter()
     for u in units:
         if u["kind"] not in kinds:
             continue
         category = u.get("category") or default_category(u["kind"])
+        if category == "docs" and translated.get(u["path"]) and translated[u["path"]] not in keep_languages:
+            category = u["category"] = "translation"
         if category in EXCLUDED_BY_DEFAULT and category not in include:
             left_out[category] += 1
         else:
@@ -155,9 +161,9 @@ def _candidates(
     docs = [u for u in units if u["kind"] in DOC_KINDS]
     size, overlap = cfg.resolved_chunking()
     dropped: list = []  # chunks with too little prose and no neighbour to join
-    chunks = (
-        chunk_units(docs, make_splitter(size, overlap, cfg.tokenizer), cfg.min_prose_words, dropped) if docs else []
-    )
+    # a qa chunk may be all code: a section that is an example answers a how-to question
+    min_prose = 0 if kind == "qa" else cfg.min_prose_words
+    chunks = chunk_units(docs, make_splitter(size, overlap, cfg.tokenizer), min_prose, dropped) if docs else []
     if kind == "paragraphs":
         return (
             kinds.paragraphs(chunks),
@@ -169,17 +175,24 @@ def _candidates(
     if not chunks:
         return [], [], len(docs)
     gen = _generator(cfg, run_dir)
-    kept, removed = kinds.qa(chunks, gen, cfg, product=cfg.product or kinds.product_name(units, _repo(run_dir)))
+    kept, removed = kinds.qa(chunks, gen, cfg, product=cfg.product or _product(run_dir, units), units=docs)
     generation.update(getattr(gen, "stats", {}) or {})
     return kept, removed, len(docs)
 
 
-def _repo(run_dir: Path) -> str | None:
-    """The ingested repository's path, from ingest_report.json (its name is the product's fallback)."""
+def _product(run_dir: Path, units: list[dict]) -> str:
+    """The product questions name: what ingest read from package metadata and the README's title
+    (ingest_report.json `product`); for a run ingested before that, the repository directory's name
+    as the docs spell it."""
+    from corpus_ft.datasets import kinds
+
     try:
-        return json.loads((run_dir / "ingest_report.json").read_text()).get("repo")
+        report = json.loads((run_dir / "ingest_report.json").read_text())
     except (OSError, ValueError):
-        return None
+        report = {}
+    if isinstance(report.get("product"), str):
+        return report["product"]
+    return kinds.product_name(units, report.get("repo"))
 
 
 def _generator(cfg: BuildConfig, run_dir: Path):
@@ -346,7 +359,7 @@ def build_dataset(
 
     cached, counts = _redacted_units(str(units_path.resolve()), sha256_file(units_path))
     units, left_out = by_policy(
-        [dict(u) for u in cached], cfg.include, CODE_KINDS if kind == "code_summary" else DOC_KINDS
+        [dict(u) for u in cached], cfg.include, CODE_KINDS if kind == "code_summary" else DOC_KINDS, cfg.keep_languages
     )
     redactions: Counter = Counter(dict(counts))
     control_chars = redactions.pop("control_characters", 0)  # stripped with redaction; reported on its own

@@ -70,6 +70,24 @@ def augmentation_lines(aug: dict | None) -> list[str]:
     ]
 
 
+def problem_lines(quality: dict) -> list[str]:
+    """Each signal that misses its goal, with two records (path:line and opening) that show it, and
+    the largest doc sections no qa record draws on: what a person reads before deciding to train."""
+    from corpus_ft.datasets.measure import misses
+
+    found = misses(quality)
+    if not found:
+        return []
+    out = ["### Problems", ""]
+    for key, text in found:
+        out.append(f"- **{text}**")
+        out += [f"  - {_code(ex)}" for ex in (quality.get("examples") or {}).get(key, [])[:2]]
+    if quality.get("sections_without_qa"):
+        out += ["", "Largest doc sections that feed no qa record:", ""]
+        out += [f"- {_code(s)}" for s in quality["sections_without_qa"]]
+    return out + [""]
+
+
 def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_path: Path) -> Path:
     """Write the dataset card a person reads before training on the data."""
     kind, s = stats["kind"], stats["settings"]
@@ -117,6 +135,7 @@ def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_pat
             _table(rows, ("signal", "value", "meets goal")),
             "",
         ]
+        parts += problem_lines(quality)
     parts += [
         "## Splits (by source file: no file is in two splits)",
         "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +22,10 @@ _ALIASES = {
     "licence": "license",
     "licences": "license",
     "template": "template",
+    "stub": "stub",
+    "type_test": "type_test",
+    "benchmark": "benchmark",
+    "translation": "translation",
 }
 INCLUDE_NAMES = {
     "tests": "test",
@@ -32,6 +37,11 @@ INCLUDE_NAMES = {
     "generated": "generated",
     "examples": "example",
     "marketing": "marketing",
+    "community": "community",
+    "stubs": "stub",
+    "type_tests": "type_test",
+    "benchmarks": "benchmark",
+    "translations": "translation",
     **_ALIASES,
 }
 ExportFormat = Literal["alpaca", "completion", "sharegpt"]
@@ -112,7 +122,8 @@ class BuildConfig(BaseModel):
     )
     product: str | None = Field(
         None,
-        description="what the docs are about, named in generated questions (\"How do I deploy Flask?\"); default: the README's title, else the repository's name",
+        description='what the docs are about, named in generated questions ("How do I deploy Flask?"); default: what '
+        "ingest read from package metadata and the README's title (ingest_report.json `product`)",
     )
     system_prompt: str | None = Field(
         None, description="system message of instruction records; default says what the corpus is"
@@ -121,7 +132,15 @@ class BuildConfig(BaseModel):
         default_factory=list,
         description=(
             "categories left out by default that should become records too: tests, changelog, license, ci, "
-            "templates, generated (ingest_report.json `categories` shows how much of the repository each is)"
+            "templates, generated, community, stubs, type_tests, benchmarks, translations (ingest_report.json "
+            "`categories` shows how much of the repository each is)"
+        ),
+    )
+    keep_languages: list[str] = Field(
+        default_factory=list,
+        description=(
+            "translated documentation in these languages (ISO 639-1 codes, e.g. [de, ja]) becomes records too; "
+            "by default only the corpus's own language (the one most of its docs are written in) is used"
         ),
     )
     min_prose_words: int = Field(
@@ -149,7 +168,18 @@ class BuildConfig(BaseModel):
     def _generator_by_name(cls, v):
         return {"type": v} if isinstance(v, str) else v
 
-    @field_validator("kinds", "formats", "include", mode="before")
+    @field_validator("keep_languages")
+    @classmethod
+    def _language_codes(cls, v: list[str]) -> list[str]:
+        out = []
+        for code in v:
+            code = str(code).strip().lower()
+            if not re.fullmatch(r"[a-z]{2}", code):
+                raise ValueError(f"{code!r} is not a two-letter ISO 639-1 language code (e.g. de, ja, zh)")
+            out.append(code)
+        return sorted(set(out))
+
+    @field_validator("kinds", "formats", "include", "keep_languages", mode="before")
     @classmethod
     def _one_or_many(cls, v):
         return [v] if isinstance(v, str) else v

@@ -73,30 +73,19 @@ _NOT_A_TITLE = {
 
 
 def product_name(units: Sequence[dict], repo: str | None = None) -> str:
-    """What the repository documents, for questions that stand alone: the repository directory's
-    name as the docs spell it when they use it (3+ times), else the README's title when it is a
-    name (one to three words, not a section heading such as "Features")."""
-    from corpus_ft.generate.markup import clean_inline
-
+    """For a run ingested before ingest named the product: the repository directory's name as the
+    docs spell it when they use it (3+ times), else ''. Never a page's heading: the first heading
+    of a README can be any section ("Compatibility")."""
     sections = [u for u in units if u.get("kind") == "section"]
     name = re.sub(r"[-_.](?:main|master|src|repo|git)$", "", Path(repo).name if repo else "", flags=re.I)
-    if len(name) >= 2:
-        spellings = Counter(
-            m.group(0)
-            for u in sections
-            for m in re.finditer(
-                rf"(?<![\w/.-]){re.escape(name)}(?![\w/-]|\.\w)", _prose_only(u.get("text") or ""), re.I
-            )
-        )
-        if sum(spellings.values()) >= 3:
-            return spellings.most_common(1)[0][0]
-    for u in sections:
-        if re.fullmatch(r"(?i)readme(\.\w+)?", u["path"]) and u.get("heading_path"):
-            title = clean_inline(str(u["heading_path"][0])).strip(" #*`")
-            if 1 <= len(title.split()) <= 3 and title.lower() not in _NOT_A_TITLE:
-                return title
-            break
-    return ""
+    if len(name) < 2:
+        return ""
+    spellings = Counter(
+        m.group(0)
+        for u in sections
+        for m in re.finditer(rf"(?<![\w/.-]){re.escape(name)}(?![\w/-]|\.\w)", _prose_only(u.get("text") or ""), re.I)
+    )
+    return spellings.most_common(1)[0][0] if sum(spellings.values()) >= 3 else ""
 
 
 def _prose_only(text: str) -> str:
@@ -104,16 +93,53 @@ def _prose_only(text: str) -> str:
     return re.sub(r"`[^`\n]*`", " ", re.sub(r"^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$", " ", text, flags=re.S | re.M))
 
 
+def unit_blocks(unit: dict) -> list[dict]:
+    """The unit's typed blocks (paragraph, list, code, table, admonition, front matter) when ingest wrote
+    them, else []: the one place the dataset stage reads the `blocks` column."""
+    import json
+
+    raw = unit.get("blocks")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return []
+    return [b for b in raw or [] if isinstance(b, dict)]
+
+
+_ASKS = re.compile(r"^(?:what|why|how|when|where|which|who|is|are|can|could|does|do|should|will|would)\b", re.I)
+
+
+def asked_question(unit: dict) -> str:
+    """The question a FAQ-style source asks as written: its front matter's `title`, or the title of a
+    page without headings, when that is a question ("How do I rotate a key?"); else ''."""
+    title = ""
+    for b in unit_blocks(unit):
+        if str(b.get("type") or b.get("kind") or "").replace("-", "_") in ("front_matter", "frontmatter"):
+            fields = b.get("fields") or b.get("meta") or {}
+            title = str(fields.get("title") or "") if isinstance(fields, dict) else ""
+            if not title:
+                m = re.search(r"^title:\s*['\"]?(.+?)['\"]?\s*$", str(b.get("text") or ""), re.M)
+                title = m.group(1) if m else ""
+            break
+    if not title and not unit.get("heading_path"):
+        title = str(unit.get("name") or "")  # a page without headings is named by its front matter title
+    title = " ".join(title.split())
+    return title if title.endswith("?") and _ASKS.match(title) and len(title.split()) >= 3 else ""
+
+
 def qa(
-    chunks: Sequence[Chunk], generator: Generator, cfg: BuildConfig, product: str = ""
+    chunks: Sequence[Chunk], generator: Generator, cfg: BuildConfig, product: str = "", units: Sequence[dict] = ()
 ) -> tuple[list[dict], list[dict]]:
     """Question-answer pairs grounded in one chunk; answers the chunk does not support are removed,
     and no two records share a question (see `unique_questions`)."""
     kept, removed = [], []
     units_seen: set[str] = set()
+    asked = {u["id"]: asked_question(u) for u in units}
     marked = []
     for c in chunks:  # a section's later chunks are `continued`: its overview question is asked once
-        marked.append(Chunk(**c, product=product, continued=c["unit_id"] in units_seen))
+        extra = {"question": asked[c["unit_id"]]} if asked.get(c["unit_id"]) else {}
+        marked.append(Chunk(**c, **extra, product=product, continued=c["unit_id"] in units_seen))
         units_seen.add(c["unit_id"])
     chunks = marked
     for c, pairs in zip(chunks, generator.questions(chunks)):
@@ -238,7 +264,7 @@ _VERB_ONLY = frozenset(
     """occur execute fail remove begin finish happen exist contain become seem appear belong depend
 differ expect ensure provide require include implement accept perform behave apply remain instruct start end run
 stop allow enable let make take give mean need want try add grow recognize recognise indicate recommend submit
-yield""".split()
+yield receive power""".split()
 )
 # Words a noun phrase does not end on: particles and prepositions ("package underneath"), comparatives ("data faster")
 _NOT_LAST = frozenset(
@@ -300,7 +326,9 @@ specific specifically still such suitable support supported supports sure take t
 there these thing things this those though through thus together too top toward true try typical typically unlike
 unless until upon use used useful uses using usual usually valid various very via want wants way ways well what
 whatever when where whether which while whole why wide will with within without work works would yet you your
-area areas idea ideas world section sections chapter matter manner fashion big""".split()
+area areas idea ideas world section sections chapter matter manner fashion big obvious straightforward additional
+significant huge tiny real actual detail details granular overall nature aspect aspects involving regarding
+concerning depending according""".split()
 )
 _CODE_SPAN = re.compile(r"`([A-Za-z_][\w.\-]{1,40}(?:\(\))?)`")
 
@@ -390,6 +418,18 @@ def _verb_form(word: str, base_only: bool = False) -> bool:
     return False
 
 
+def _proper_name(words: list[str]) -> bool:
+    """Every word capitalised or code-like ("Rank Router", "UNIX Domain", "fields.Function"): a name."""
+    return all(w[:1].isupper() or re.search(r"[_.\d]|[a-z][A-Z]", w) for w in words)
+
+
+def _occurrences(phrase: str, text: str) -> int:
+    """How often a phrase occurs in the text as whole words (a plural or possessive counts)."""
+    words = [re.escape(w) for w in phrase.lower().split()]
+    pattern = r"(?<![\w-])" + r"[\s-]+".join(w + r"(?:s|es|'s)?" for w in words) + r"(?![\w-])"
+    return len(re.findall(pattern, text.lower()))
+
+
 def _term_like(phrase: str, text: str, heading: str) -> bool:
     """A phrase that names a thing of the domain rather than a verb, adjective or filler."""
     words = phrase.split()
@@ -401,6 +441,8 @@ def _term_like(phrase: str, text: str, heading: str) -> bool:
         return False
     if len(words) > 1 and phrase.lower() in heading.lower():
         return True
+    if len(words) > 1 and not _proper_name(words) and _occurrences(phrase, text) < 2:
+        return False  # a term recurs in its chunk; a pair of words YAKE met once is a fragment ("columns results")
     first = words[0].lower()
     if len(words) > 1 and (first.endswith(("ing", "ed")) or first in _VERB_WORDS):
         return False  # "Making Async", "define requests", "Supported async"
@@ -419,7 +461,7 @@ def extract_keywords(text: str, top: int, heading: str = "") -> list[str]:
     """Domain terms for a chunk, best first: its heading (when it names a topic), YAKE's 1-2 word
     phrases that are terms (no verbs, adjectives, fillers, markup or version words), then the
     code names it mentions most; a phrase sharing a word with a chosen one is skipped."""
-    clean_heading = " ".join(heading.replace("`", " ").split())
+    clean_heading = " ".join(heading.replace("`", " ").split()).rstrip(".:")
     body = keyword_text(text)
     candidates: list[str] = []
     if (

@@ -18,11 +18,35 @@ from corpus_ft.redact import is_code_language
 # Goals a dataset worth a GPU hour meets (issue 12); the verdict names every one that is missed.
 GOALS = {
     "markup_residue": 0.02,
+    "link_residue": 0.01,
     "duplicate_question": 0.01,
     "name_only_summary": 0.02,
+    "call_list_summary": 0.05,
+    "thin_summary": 0.05,
+    "one_sentence_answer": 0.05,
     "excluded_share": 0.02,
+    "from_tests": 0.01,
+    "boilerplate": 0.01,
+    "translated": 0.01,
     "corrupted_code": 0,
+    "qa_coverage": 0.8,  # a floor, not a ceiling: the share of substantial doc sections that feed a qa record
 }
+# What each share signal counts, as the verdict and the card name it.
+LABELS = {
+    "markup_residue": "markup residue",
+    "link_residue": "link or role residue (Markdown, reST, HTML, wiki syntax) outside code",
+    "duplicate_question": "questions asked twice",
+    "name_only_summary": "summaries that restate the name",
+    "call_list_summary": "summaries that only list the calls a body makes",
+    "thin_summary": "thin summaries (fewer than five words besides code names)",
+    "one_sentence_answer": "one-sentence answers to questions a section should answer",
+    "excluded_share": "records from tests/changelogs/licences",
+    "from_tests": "records from tests (by file or directory name, any directory)",
+    "boilerplate": "boilerplate and people lists (community, marketing, licence, changelog pages, rosters)",
+    "translated": "text in another language than the corpus's own",
+    "qa_coverage": "doc sections (40+ words) that feed a qa record",
+}
+MIN_SECTION_WORDS = 40
 GOAL_CATEGORIES = ("test", "changelog", "license")  # the issue's signal: records drawn from these unless opted in
 _DOC_LANGUAGES = ("markdown", "rst", "text", "html")
 _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
@@ -92,6 +116,106 @@ def corrupted_code(record: dict) -> int:
     return bad
 
 
+# A path that holds tests by its file or directory name, whatever the directory is called.
+_TEST_PATH = re.compile(
+    r"(?:^|/)(?:tests?|__tests__|e2e|testdata|test_data|[\w-]*[-_]tests?|tests?[-_][\w-]+)/"
+    r"|(?:^|/)(?:test_[^/]+\.py|[^/]+_tests?\.(?:py|go|rs|rb|exs?|c|cc|cpp)|conftest\.py|"
+    r"[^/]+\.(?:test|spec|test-d)\.[cm]?[jt]sx?|[^/]+(?:Test|Tests|IT)\.(?:java|kt|cs|scala)|[^/]+_spec\.rb)$"
+)
+_CODE_TEST_DIR = re.compile(r"(?:^|/)(?:testing|spec|specs|fixtures)/")  # of code; a docs/testing/ page is docs
+_TEST_NAME = re.compile(r"(?:^|\.)test_\w+$")
+_GO_TEST_NAME = re.compile(r"(?:^|\.)(?:Test|Benchmark|Example|Fuzz)[A-Z_]\w*$")
+_LINK_RESIDUE = re.compile(
+    r"!?\[[^\]\n]+\]\((?:[^)\s]+)(?:\s+\"[^\"]*\")?\)"  # Markdown inline link or image  [text](url)
+    r"|\[[^\]\n]+\]\[[^\]\n]*\]"  # Markdown reference link  [text][ref]
+    r"|^\s*\[[^\]\n]+\]:\s+\S+"  # Markdown link definition  [ref]: url
+    r"|<https?://[^>\s]+>"  # autolink
+    r"|`[^`\n]+\s<[^>\n]+>`_{1,2}"  # reST hyperlink  `text <url>`_
+    r"|`[^`\n]+`_{1,2}(?!\w)"  # reST reference  `text`_
+    r"|(?<![\w|])\|[A-Za-z][\w -]*\|(?![\w|])"  # reST substitution  |name|
+    r"|:[\w+.-]+(?::[\w+.-]+)*:`[^`\n]+`"  # role  :func:`x`
+    r"|\{[\w+.-]+\}`[^`\n]*`"  # MyST role  {ref}`x`
+    r"|<(?:a|img|br|p|div|span|sup|details|summary)\b[^>]*>"  # HTML tags
+    r"|\[\[[^\]\n]+\]\]",  # wiki link  [[Page]]
+    re.M,
+)
+# A cross-reference's target left beside its text, with or without the role around it:
+# `Schema <marshmallow.Schema>`, post_dump <marshmallow.decorators.post_dump>`
+# (a target is a dotted name, a URL or a page; `<token>` in a code span is a placeholder)
+_TARGET_RESIDUE = re.compile(
+    r"`[^`\n]+\s<~?(?:[\w-]+(?:\.[\w-]+)+|https?://[^>\s]+|[\w./-]+\.(?:md|rst|html?))>`|[\w.]+\s<[\w.]+\.[\w.]+>`"
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*\"(\[])")
+_DEFINITION_Q = re.compile(r"^What (?:is|are|does) (?:the default of )?.{1,80}?(?: mean| for)?(?: in [^?]+)?\?$")
+_ITEM_LINE = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+\S", re.M)
+
+
+def link_residue(text: str) -> bool:
+    """Links, references and roles left in text outside code in any markup's syntax: a model that
+    learns `[the docs](../x.md)` or `` `Schema <marshal.Schema>`_ `` writes them back."""
+    from corpus_ft.datasets.quality import outside_code
+
+    if _TARGET_RESIDUE.search(outside_code(text)):
+        return True
+    # code spans are code; the `text` of a role (:func:`x`) or a reST link (`x`_) is not a code span
+    prose = re.sub(r"(?<![`:}\w])(`+)(?!`)[^`\n]+?\1(?![`_])", " ", outside_code(text))
+    return bool(_LINK_RESIDUE.search(prose))
+
+
+def from_test(record: dict, unit: dict | None = None) -> bool:
+    """A record whose source is a test: by a file or directory name that holds tests (any directory),
+    or a code unit named as a test function (`test_x`, `TestX`, `BenchmarkX`)."""
+    path = (record.get("source") or {}).get("path") or ""
+    meta = record.get("meta") or {}
+    name = meta.get("name") or ""
+    if _TEST_PATH.search(path):
+        return True
+    if record.get("kind") != "code_summary":
+        return False
+    return bool(
+        _CODE_TEST_DIR.search(path)
+        or _TEST_NAME.search(name)
+        or (meta.get("language") == "go" and _GO_TEST_NAME.search(name))
+    )
+
+
+def call_list(summary: str) -> bool:
+    """A summary that only lists what the body calls ("`x` calls `a()`, `b()` and `c()`.")."""
+    return bool(re.search(r"\bcalls\b", summary)) and len(re.findall(r"`[^`]+\(\)`", summary)) >= 2
+
+
+def thin_summary(summary: str) -> bool:
+    """A summary with fewer than five words besides its code names: it says almost nothing."""
+    return len(re.findall(r"[A-Za-z]{2,}", re.sub(r"`[^`]*`", " ", summary))) < 5
+
+
+def one_sentence_answer(question: str, answer: str) -> bool:
+    """A single sentence of prose (no list, no code) answering a question that is not a definition or
+    a condition ("What is X?" may be answered by one sentence; "What does the guide say about X?" may not)."""
+    if _DEFINITION_Q.match(question.strip()) and not question.startswith("What does the"):
+        return False
+    if re.match(r"^In .{1,80}, what happens (?:if|when|unless) ", question):
+        return False  # a condition is answered by the sentence that states the rule
+    if "```" in answer or "~~~" in answer or _ITEM_LINE.search(answer):
+        return False
+    return len([x for x in _SENTENCE.split(" ".join(answer.split())) if x.strip()]) <= 1
+
+
+def section_words(unit: dict) -> int:
+    """Words of a doc section's prose and code, without its heading lines."""
+    lines = [ln for ln in (unit.get("text") or "").split("\n") if not re.match(r"^\s*#{1,6}\s", ln)]
+    heads = {str(h).strip() for h in unit.get("heading_path") or []}
+    return sum(
+        len(ln.split()) for ln in lines if ln.strip() not in heads and not re.fullmatch(r"\s*[=\-~^*#]{3,}\s*", ln)
+    )
+
+
+def _where(record: dict) -> str:
+    src = record.get("source") or {}
+    text = " ".join(_content(record).split())
+    return f"{src.get('path')}:{src.get('start_line')}: {text[:110]}{'…' if len(text) > 110 else ''}"
+
+
 def _content(record: dict) -> str:
     if "messages" in record:
         return "\n\n".join(m["content"] for m in record["messages"] if m["role"] != "system")
@@ -141,6 +265,49 @@ def dataset_quality(
         "corrupted_code": sum(corrupted_code(r) > 0 for r in records),
         "length_chars": percentiles([len(_response(r)) for r in records]),
     }
+    examples: dict[str, list[str]] = {}
+
+    def signal(key: str, hits: list[dict], of: int) -> None:
+        q[key] = _share(len(hits), of)
+        if hits:
+            examples[key] = [_where(r) for r in hits[:2]]
+
+    from corpus_ft.ingest import corpus_language, people_list, text_language
+
+    own = corpus_language(list(units))
+    signal("link_residue", [r for r in records if link_residue(_content(r))], n)
+    signal("from_tests", [r for r in records if from_test(r, by_id.get(r["source"]["unit_id"]))], n)
+    boiler = {"community", "marketing", "license", "changelog"} - set(include)
+    signal(
+        "boilerplate",
+        [
+            r
+            for r in records
+            if category_of(by_id.get(r["source"]["unit_id"], {"language": r["meta"].get("language")})) in boiler
+            or (kind != "code_summary" and people_list(_response(r)))
+        ],
+        n,
+    )
+    if kind != "code_summary":
+        signal("translated", [r for r in records if text_language(_response(r)) not in ("", own)], n)
+    if kind == "qa":
+        signal(
+            "one_sentence_answer",
+            [r for r in records if one_sentence_answer(r["messages"][1]["content"], _response(r))],
+            n,
+        )
+        fed = {r["source"]["unit_id"] for r in records}
+        sections = [u for u in units if u.get("kind") == "section" and section_words(u) >= MIN_SECTION_WORDS]
+        unfed = sorted((u for u in sections if u["id"] not in fed), key=section_words, reverse=True)
+        q["qa_coverage"] = round(1 - len(unfed) / len(sections), 4) if sections else 1.0
+        q["qa_coverage_sections"] = len(sections)
+        q["sections_without_qa"] = [
+            f"{u['path']}:{u.get('start_line')} {' > '.join(map(str, u.get('heading_path') or [])) or u.get('name')}"
+            f" ({section_words(u)} words)"
+            for u in unfed[:5]
+        ]
+        if unfed:
+            examples["qa_coverage"] = q["sections_without_qa"][:2]
     if kind == "qa":
         answers: dict[str, set[str]] = {}
         for r in records:
@@ -169,31 +336,56 @@ def dataset_quality(
             for k in ("stub", "abstract", "generated", "no_summary", "needs_model_generator")
             if reasons[k]
         }
+        signal("call_list_summary", [r for r in explain if call_list(_response(r))], len(explain))
+        signal("thin_summary", [r for r in explain if thin_summary(_response(r))], len(explain))
+    examples.update(
+        {k: v for k, v in _residue_examples(records).items() if q.get("markup_residue") and k not in examples}
+    )
+    q["examples"] = examples
     q["verdict"] = verdict(q)
     return q
+
+
+def _residue_examples(records: Sequence[dict]) -> dict[str, list[str]]:
+    hits = [r for r in records if markup_residue(_content(r))][:2]
+    return {"markup_residue": [_where(r) for r in hits]} if hits else {}
 
 
 def _key(question: str) -> str:
     return " ".join(re.findall(r"\w+", question.lower()))
 
 
+def misses(q: dict) -> list[tuple[str, str]]:
+    """(signal, what is wrong with its figure and goal) for every signal that misses its goal."""
+    out = []
+    for key, goal in GOALS.items():
+        if key not in q or key == "corrupted_code":
+            continue
+        if key == "qa_coverage":
+            if q[key] < goal:
+                out.append(
+                    (key, f"{LABELS[key]} {q[key]:.0%} of {q.get('qa_coverage_sections', 0)} (goal >= {goal:.0%})")
+                )
+        elif q[key] > goal:
+            out.append((key, f"{LABELS[key]} {q[key]:.1%} (goal <= {goal:.0%})"))
+    if q.get("corrupted_code"):
+        out.append(("corrupted_code", f"{q['corrupted_code']} records with code corrupted by redaction (goal 0)"))
+    return out
+
+
 def verdict(q: dict) -> str:
-    """One line: `ready`, or what to look at (each missed goal with its figure)."""
+    """One line: `ready` only when every signal meets its goal, else each missed goal with its figure
+    and two examples (path:line and the record's opening) so a person sees the problem at once."""
     if not q.get("records"):
         return "empty: nothing to train on (see warnings and removed.jsonl)"
-    misses = []
-    labels = {
-        "markup_residue": "markup residue",
-        "duplicate_question": "questions asked twice",
-        "name_only_summary": "summaries that restate the name",
-        "excluded_share": "records from tests/changelogs/licences",
-    }
-    for key, label in labels.items():
-        if key in q and q[key] > GOALS[key]:
-            misses.append(f"{label} {q[key]:.1%} (goal <= {GOALS[key]:.0%})")
-    if q.get("corrupted_code"):
-        misses.append(f"{q['corrupted_code']} records with code corrupted by redaction (goal 0)")
-    return "ready" if not misses else "look at: " + "; ".join(misses)
+    found = misses(q)
+    if not found:
+        return "ready"
+    parts = []
+    for key, text in found:
+        ex = (q.get("examples") or {}).get(key) or []
+        parts.append(text + (" - e.g. " + " | ".join(ex[:2]) if ex else ""))
+    return "look at: " + "; ".join(parts)
 
 
 def quality_rows(q: dict) -> list[tuple[str, str, bool | None]]:
@@ -229,6 +421,25 @@ def quality_rows(q: dict) -> list[tuple[str, str, bool | None]]:
         )
         if q.get("skipped"):
             rows.append(("code units skipped", ", ".join(f"{k} {v}" for k, v in q["skipped"].items()), None))
+    for key in (
+        "link_residue",
+        "call_list_summary",
+        "thin_summary",
+        "one_sentence_answer",
+        "from_tests",
+        "boilerplate",
+        "translated",
+    ):
+        if key in q:
+            rows.append((LABELS[key], f"{q[key]:.1%}", q[key] <= GOALS[key]))
+    if "qa_coverage" in q:
+        rows.append(
+            (
+                f"{LABELS['qa_coverage']} (of {q.get('qa_coverage_sections', 0)})",
+                f"{q['qa_coverage']:.0%}",
+                q["qa_coverage"] >= GOALS["qa_coverage"],
+            )
+        )
     rows.append(
         (
             "records from tests, changelogs, licences",

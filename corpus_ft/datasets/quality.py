@@ -124,6 +124,22 @@ _RESIDUE = re.compile(
 )
 
 
+def outside_code(text: str) -> str:
+    """The lines of a text outside its fenced code blocks (what a reader sees as prose)."""
+    lines, fence = [], None
+    for line in text.split("\n"):
+        m = _FENCE_LINE.match(line)
+        if fence is not None:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line[m.end() :].strip():
+                fence = None
+            continue
+        if m:
+            fence = m.group(1)
+            continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def markup_residue(text: str) -> bool:
     """True when text outside code fences still carries document markup a reader should never
     see: reST heading underlines, :role:`x` / {role}`x` references, `.. directive::` lines."""

@@ -35,6 +35,7 @@ class Chunk(TypedDict, total=False):
     unit_id: str
     product: str  # what the docs are about ("Flask"), for questions that name it
     continued: bool  # not the section's first chunk
+    question: str  # a question the source asks as written (a FAQ page's title), answered by the chunk
 
 
 class GeneratorConfig(BaseModel):

@@ -707,6 +707,14 @@ class HeuristicGenerator:
             parent = next((h for h in reversed(ctx.heads[:-1]) if h.lower() not in _GENERIC_HEADINGS), "")
             topic = f"{topic} {parent}".strip()  # "Installing" under "Waitress" -> "Installing Waitress"
         prose_words = sum(len(p.split()) for p in paras if not _ITEM.match(p))
+        parts = blocks(text)
+        covered: set[str] = set()  # answers a how-to or a question of the source already gives
+        asked = (chunk.get("question") or "").strip()
+        if asked and not chunk.get("continued"):  # a FAQ page's title or front matter asks it as written
+            answer = _how_answer(text, from_code=True)
+            if answer and not _one_sentence_intro(answer, parts):
+                pairs.append(QAPair(question=asked, answer=answer))
+                covered.add(answer)
         if topic and (steps or (has_code and _task(topic, ctx.product) and prose_words >= 12)):
             q = _procedure_question(topic, ctx.product)
             answer = "\n".join(steps) if steps else _how_answer(text)
@@ -716,7 +724,14 @@ class HeuristicGenerator:
             )  # the subject is an ancestor's ("Dockerfile" over "Quickstart")
             if (not borrowed or on_subject(topic, answer, ctx.product)) and (steps or told >= 8):
                 pairs.append(QAPair(question=q[:-1] + ctx.suffix(q) + "?", answer=answer))
-        parts = blocks(text)
+                covered.add(answer)
+        if topic and not covered and _mostly_code(parts) and not chunk.get("continued"):
+            # a section that is mostly code shows how to do what its heading names: prose and code answer it
+            q = _code_question(topic, ctx.product)
+            answer = _how_answer(text, from_code=True)
+            if q and _FENCE_BLOCK.search(answer):
+                pairs.append(QAPair(question=q[:-1] + ctx.suffix(q) + "?", answer=answer))
+                covered.add(answer)
         for i, para in enumerate(parts):
             if _ITEM.match(para) or para.startswith(("```", "~~~")):
                 continue
@@ -744,11 +759,16 @@ class HeuristicGenerator:
             ),
             key=lambda i: bool(_SIDE_NOTE.match(parts[i])),
         )
-        if ctx.leaf and prose_at and not chunk.get("continued"):
-            q = ctx.leaf if ctx.leaf.endswith("?") and _ASKS.match(ctx.leaf) else None  # "Encoded Data?" is a label
-            if q:
-                q = q[:-1] + ctx.suffix(q) + "?"
-            elif ctx.topic:
+        if ctx.leaf and ctx.leaf.endswith("?") and _ASKS.match(ctx.leaf) and not chunk.get("continued") and not asked:
+            # a heading that asks a question ("How do I reset a key?") is answered by its whole section
+            q = ctx.leaf[:-1] + ctx.suffix(ctx.leaf) + "?"
+            answer = _how_answer(text, from_code=True)
+            if answer and answer not in covered and not one_sentence(answer):  # one sentence points, not answers
+                pairs.append(QAPair(question=q, answer=answer))
+                covered.add(answer)
+        elif ctx.leaf and prose_at and not chunk.get("continued"):
+            q = None  # "Encoded Data?" is a label, not a question
+            if ctx.topic:
                 who = (
                     f"the {ctx.product} documentation"
                     if ctx.product
@@ -758,11 +778,16 @@ class HeuristicGenerator:
                 )
                 q = f"What does {who} say about {ctx.about()}?"
             if q:
-                first = parts[prose_at[0]]
-                answer = _answer_from(parts, prose_at[0], take_code=len(first.split()) < 40)
+                # the overview's answer is the section from its first paragraph that stands alone, whole
+                # blocks with their lists and code, never only the sentence that introduces them
+                answer = _whole_answer(parts, prose_at[0])
                 # a section's own first paragraph is about its heading; one under a generic heading
                 # ("Quickstart") must be about the ancestor the question names ("Dockerfile"), not uv.lock
-                if ctx.topic == ctx.leaf or on_subject(ctx.topic, answer, ctx.product):
+                if (
+                    answer not in covered
+                    and not one_sentence(answer)  # an overview of one sentence introduces, it does not answer
+                    and (ctx.topic == ctx.leaf or on_subject(ctx.topic, answer, ctx.product))
+                ):
                     pairs.append(QAPair(question=q, answer=answer))
         seen, out = set(), []
         for p in pairs:
@@ -786,12 +811,22 @@ def _without_headings(text: str, heading_path: list[str]) -> str:
     return "\n".join(ln for ln in text.split("\n") if _clean_heading(ln).lower() not in heads or not ln.strip())
 
 
-def _how_answer(text: str) -> str:
+def _how_answer(text: str, from_code: bool = False) -> str:
     """A task section's prose and code, whole blocks in order, up to about twice _MAX_ANSWER characters,
-    from its first paragraph that stands alone ('' when every one leans on text before the chunk)."""
-    out: list[str] = []
+    from its first paragraph that stands alone ('' when every one leans on text before the chunk);
+    `from_code`: a code block may open the answer too (a section that is mostly code)."""
     parts = blocks(text)
-    start = next((i for i, b in enumerate(parts) if not dependent(b)), len(parts))
+    start = next(
+        (i for i, b in enumerate(parts) if not dependent(b) or (from_code and b.startswith(("```", "~~~")))),
+        len(parts),
+    )
+    return _whole_answer(parts, start)
+
+
+def _whole_answer(parts: list[str], start: int) -> str:
+    """Blocks from `start` in order, prose, lists and code alike, cut on a block boundary at about twice
+    _MAX_ANSWER characters: an answer is the section, not its first sentence."""
+    out: list[str] = []
     for block in parts[start:]:
         if out and len("\n\n".join(out)) + len(block) > _MAX_ANSWER * 2:
             break
@@ -799,6 +834,68 @@ def _how_answer(text: str) -> str:
     while len(out) > 1 and out[-1].rstrip().endswith(":"):
         out.pop()
     return "\n\n".join(out)
+
+
+def one_sentence(answer: str) -> bool:
+    """An answer that is a single sentence of prose, without a list or code: too thin to teach a section."""
+    if _FENCE_BLOCK.search(answer) or any(_ITEM.match(ln) for ln in answer.split("\n")):
+        return False
+    return len([s for s in _SENTENCE_END.split(" ".join(answer.split())) if s.strip()]) <= 1
+
+
+def _one_sentence_intro(answer: str, parts: list[str]) -> bool:
+    """One sentence where the section says more (it introduces what follows), or one that ends in ':'."""
+    return one_sentence(answer) and (len(parts) > 1 or answer.rstrip().endswith(":"))
+
+
+def _mostly_code(parts: list[str]) -> bool:
+    """A section whose code blocks hold at least half its characters and one of them is a program or
+    a shell session (an example-led how-to page; a JSON shape or a diagram shows, it does not do)."""
+    from corpus_ft.redact import is_code_language
+
+    fences = [b for b in parts if b.startswith(("```", "~~~"))]
+    code = sum(len(b) for b in fences)
+    tags = [b.lstrip("`~").split("\n", 1)[0].strip().split(" ")[0].strip("{}").lower() for b in fences]
+    runnable = any(is_code_language(t) or t in _SHELL_TAGS for t in tags)
+    return runnable and code >= 80 and code >= 0.5 * sum(len(b) for b in parts)
+
+
+_SHELL_TAGS = {"sh", "bash", "shell", "console", "zsh", "powershell", "ps1", "bat", "cmd", "shell-session"}
+
+
+def _clause(words: list[str]) -> bool:
+    """A heading that is a sentence ("The `prefix` parameter is removed", "Consistency meets flexibility"),
+    not a thing or a task: a verb of being or a third-person verb after its first word."""
+    for w in (w.lower().strip("`,.") for w in words[1:]):
+        if w in ("is", "are", "was", "were", "be", "been", "has", "have", "can", "will", "does", "do", "now"):
+            return True
+        if w.endswith("s") and not w.endswith("ss") and (w[:-1] in _VERBS or w[:-1] in _THIRD_PERSON_VERBS):
+            return True
+    return False
+
+
+_THIRD_PERSON_VERBS = {"meet", "accept", "support", "allow", "become", "take", "get", "make", "need", "work", "mean"}
+# Verbs that lead task headings of code-led sections ("Bind Uri", "Skip logging") beside _VERBS.
+_HOWTO_VERBS = {"bind", "skip", "avoid", "redirect", "upload", "mount", "control", "serve", "customize"}
+
+
+def _code_question(topic: str, product: str = "") -> str | None:
+    """The how-to a code-led section answers, from its heading: a task ("Bind the URI") as it is,
+    a thing ("Parameters in path") as "How do I use parameters in path?"."""
+    task = _task(topic, product)
+    if task:
+        return f"How do I {task}?"
+    h = topic.rstrip("?.: ").strip()
+    words = h.split()
+    if not words or ":" in h or len(words) > 8 or _PRONOUN_START.match(h) or _clause(words):
+        return None
+    low = " ".join(
+        w if w == product or w in _PROPER or not w.isalpha() or any(c.isupper() for c in w[1:]) else w.lower()
+        for w in words
+    )
+    if words[0].lower() in _VERBS | _HOWTO_VERBS:
+        return f"How do I {low}?"
+    return f"How do I use {low}?"
 
 
 def _term(m: re.Match, *groups: str) -> str:

@@ -18,13 +18,34 @@ from pathlib import Path
 
 from corpus_ft.ingest.cache import FileIndex
 from corpus_ft.ingest.config import IngestConfig
+from corpus_ft.ingest.language import text_language
 from corpus_ft.ingest.parse import PARSER_VERSION, parse_batch
-from corpus_ft.ingest.policy import CATEGORIES, EXCLUDED_BY_DEFAULT, default_category
+from corpus_ft.ingest.policy import (
+    CATEGORIES,
+    EXCLUDED_BY_DEFAULT,
+    corpus_language,
+    default_category,
+    people_list,
+    translations,
+)
+from corpus_ft.ingest.product import product_name
 from corpus_ft.ingest.table import UNIT_COLUMNS, UnitsWriter, by_path, columns_table, read_units, units_table
 from corpus_ft.ingest.walk import Candidate, walk
 from corpus_ft.util import CorpusFtError, atomic_file, atomic_write_json, manifest, with_run_lock
 
-__all__ = ["CATEGORIES", "EXCLUDED_BY_DEFAULT", "IngestConfig", "UNIT_COLUMNS", "default_category", "ingest_repo"]
+__all__ = [
+    "CATEGORIES",
+    "EXCLUDED_BY_DEFAULT",
+    "IngestConfig",
+    "UNIT_COLUMNS",
+    "corpus_language",
+    "default_category",
+    "ingest_repo",
+    "people_list",
+    "product_name",
+    "text_language",
+    "translations",
+]
 
 
 @with_run_lock("ingest", "out_dir", create=True)
@@ -382,6 +403,7 @@ def _report(repo: Path, walked, skipped: list, records: dict[str, dict], table) 
     files = [p for p, _, _ in skipped if not p.endswith("/")]
     return {
         "repo": str(repo.resolve()),
+        "product": product_name(repo),  # from package metadata and the README's title; questions name it
         "parser_version": PARSER_VERSION,
         "files_seen": len(walked.files) + sum(1 for p, _, _ in walked.skipped if not p.endswith("/")),
         "files_ingested": len(ingested),

@@ -1,5 +1,6 @@
 """Content policy: which part of a repository a file is (source, docs, test, changelog, licence, CI,
-template, example, generated, marketing), decided by path conventions and a look at the content.
+template, example, generated, marketing, community, stub, type test, benchmark, build metadata),
+decided by path conventions and a look at the content; and which documents are translations.
 
 Ingest writes the category of every unit to units.parquet; the dataset stage leaves the
 categories in `EXCLUDED_BY_DEFAULT` out unless a recipe lists them in `datasets.include`.
@@ -22,17 +23,44 @@ CATEGORIES = (
     "example",
     "generated",
     "marketing",
+    "community",
+    "stub",
+    "type_test",
+    "benchmark",
+    "translation",
 )
-EXCLUDED_BY_DEFAULT = ("test", "changelog", "license", "ci", "build", "template", "generated", "marketing")
+EXCLUDED_BY_DEFAULT = (
+    "test",
+    "changelog",
+    "license",
+    "ci",
+    "build",
+    "template",
+    "generated",
+    "marketing",
+    "community",
+    "stub",
+    "type_test",
+    "benchmark",
+    "translation",
+)
 WHY = {
     "test": "tests: fixtures and assertions, not how the code is meant to be used",
     "changelog": "changelogs and release notes: version-by-version lists that date quickly",
     "license": "licences and notices: legal boilerplate shared by thousands of projects",
     "ci": "CI workflows and issue/PR templates: project housekeeping",
-    "build": "dependency and lock listings (requirements*.txt, constraints.txt, Pipfile, *.in): package names, not prose",
+    "build": "build metadata and dependency listings (requirements*.txt, *.in, setup.py, Sphinx conf.py, bundler "
+    "configs, .git_archival.txt): settings and package names, not how the project works",
     "template": "template files (Jinja, Go templates): markup with holes, not prose or code",
     "generated": "generated files: written by a tool, not by the authors",
     "marketing": "sponsorship, backers, 'support us' and 'who uses' pages: appeals and logos, not how the project works",
+    "community": "code of conduct, contributing, security policy, governance, support and people lists "
+    "(authors, maintainers, contributors): how people work together, not how the software works",
+    "stub": "type stubs (.pyi): signatures without bodies, repeated from the source",
+    "type_test": "typing tests: code written to exercise a type checker, not to be used",
+    "benchmark": "benchmarks: timing harnesses, not how the code is meant to be used",
+    "translation": "documentation in another language than the corpus's own (README.xx.md, docs/xx/, or text "
+    "identified as another language); `datasets.keep_languages: [xx]` keeps one",
 }
 
 _TEST_DIRS = {"test", "tests", "__tests__", "e2e", "testdata", "test_data"}
@@ -157,6 +185,55 @@ _MARKETING_TITLE = re.compile(
     r"|(?:companies|projects) using\b|powered by\b|adopters\b|showcase\b|testimonials\b)",
     re.I,
 )
+# Pages about how people work together rather than how the software works, by file stem.
+_COMMUNITY_NAMES = {
+    "code_of_conduct",
+    "code-of-conduct",
+    "codeofconduct",
+    "conduct",
+    "contributing",
+    "contribute",
+    "contributors",
+    "contribution",
+    "contributions",
+    "authors",
+    "author",
+    "maintainers",
+    "maintaining",
+    "owners",
+    "codeowners",
+    "credits",
+    "acknowledgements",
+    "acknowledgments",
+    "governance",
+    "ai_policy",
+    "releasing",
+    "release-checklist",
+    "release_checklist",
+    "citation",
+}
+# The same, only as a top-level (or .github/) file: inside a docs tree these names can be features.
+_TOP_COMMUNITY_NAMES = {"security", "support", "team", "people", "thanks", "conduct", "funding"}
+# Section headings of the same kind inside an ordinary page (a README's "Contributing" section).
+_COMMUNITY_TITLE = re.compile(
+    r"^\W*(?:code of conduct|contribut(?:ing|ors?|ions?)\b|how to contribute|authors?\b|maintainers?\b|"
+    r"(?:current )?(?:project )?team members\b|(?:\w+ )?emerit(?:us|i|a)\b|triagers\b|collaborators\b|"
+    r"(?:tc )?\(?technical committee\)?|tc\b|steering committee\b|"
+    r"(?:core )?team\b|credits\b|acknowledge?ments\b|thanks\b|governance\b|security (?:policy|issues|"
+    r"vulnerabilit\w+|disclosure|reporting)\s*$|reporting (?:a )?(?:security|vulnerabilit)\w*|"
+    r"(?:getting )?support\s*$|funding\b|license\s*$|licensing\s*$)",
+    re.I,
+)
+_STUB_EXT = {".pyi"}
+_TYPE_TEST_DIRS = {"typing_tests", "type_tests", "type-tests", "typesafety", "typecheck", "typing-tests", "test-d"}
+_TYPE_TEST_FILE = re.compile(r"^(?:test_typing\w*\.py|typing_test\w*\.py|.+\.test-d\.tsx?)$")
+_BENCH_DIRS = {"bench", "benches", "benchmark", "benchmarks", "benchsuite", "asv_bench", "perf", "performance"}
+_BENCH_FILE = re.compile(r"^(?:bench(?:mark)?s?_.+|.+_bench(?:mark)?s?)\.\w+$|^benchmarks?\.md$")
+_BUILD_META = re.compile(
+    r"^(?:setup\.py|\.git_archival\.txt|build\.rs|conf\.py|noxfile\.py|fabfile\.py|gruntfile\.js|gulpfile\.js|"
+    r"(?:webpack|rollup|vite|vitest|jest|babel|eslint|prettier|tsup|karma|postcss|tailwind)\.config\.[cm]?[jt]s|"
+    r"\.eslintrc\.[cm]?js|asv\.conf\.json)$"
+)
 _TEMPLATE_TAGS = re.compile(r"\{%-?\s|\{\{[-#]?\s*[\w.]")
 
 
@@ -193,9 +270,22 @@ def file_category(rel: str, language: str | None, units: list[dict], *, is_gener
         return "license"
     if stem in _CHANGELOG_NAMES or dirs & _CHANGELOG_DIRS or (document and _mostly_versions(units)):
         return "changelog"
+    if suffix in _STUB_EXT:
+        return "stub"
+    if dirs & _TYPE_TEST_DIRS or _TYPE_TEST_FILE.match(name):
+        return "type_test"
+    if dirs & _BENCH_DIRS or _BENCH_FILE.match(name):
+        return "benchmark"
     if dirs & (_TEST_DIRS if document else _CODE_TEST_DIRS) or _TEST_FILE.match(PurePosixPath(rel).name):
         return "test"
-    if suffix in _TEMPLATE_EXT or "{{" in rel or (language == "html" and _templated(units)):
+    if _BUILD_META.match(name) and (name != "conf.py" or dirs & {"docs", "doc", "source"}):
+        return "build"
+    top = len(path.parts) == 1 or path.parts[0] == ".github"
+    if document and (
+        stem.replace(" ", "_") in _COMMUNITY_NAMES or (top and stem in _TOP_COMMUNITY_NAMES) or _community_title(units)
+    ):
+        return "community"
+    if suffix in _TEMPLATE_EXT or "{{" in rel or (document and _templated(units, language)):
         return "template"
     if document and (stem in _MARKETING_NAMES or _marketing_title(units)):
         return "marketing"
@@ -206,16 +296,67 @@ def file_category(rel: str, language: str | None, units: list[dict], *, is_gener
 
 def unit_category(unit: dict, file_cat: str) -> str:
     """A section of a docs page under a sponsorship heading ("Donate", "Sponsors" in a README) is
-    `marketing` like a whole sponsorship page; every other unit takes its file's category."""
-    if (
-        file_cat == "docs"
-        and unit.get("kind") == "section"
-        and any(_MARKETING_TITLE.match(str(h).strip(" #*✨💖🙏")) for h in unit.get("heading_path") or [])
-    ):
-        return "marketing"
+    `marketing` like a whole sponsorship page; one under a community heading ("Contributing", "Code of
+    Conduct", "Authors") or whose body is a list of people's names is `community`; every other unit
+    takes its file's category."""
     if unit.get("test") and file_cat == "source":
         return "test"  # a `#[test]` function or a `#[cfg(test)]` module inside a source file
+    if file_cat != "docs" or unit.get("kind") != "section":
+        return file_cat
+    heads = [str(h).strip(" #*✨💖🙏") for h in unit.get("heading_path") or []]
+    if any(_MARKETING_TITLE.match(h) for h in heads):
+        return "marketing"
+    if any(_COMMUNITY_TITLE.match(h) for h in heads) or people_list(unit.get("text") or ""):
+        return "community"
+    if heads and _BENCH_TITLE.search(heads[-1]):
+        return "benchmark"  # a page's benchmark figures date as fast as a changelog
     return file_cat
+
+
+_BENCH_TITLE = re.compile(r"\bbenchmarks?(?: results)?\s*$", re.I)
+
+
+# A person's name as lists of people write it: two to four capitalised words (initials, particles
+# such as "van"/"de", hyphens and apostrophes allowed), then optionally a handle, an e-mail, a link
+# or a parenthesised note.
+_NAME = r"[A-Z\u00c0-\u024f][\w'\u00c0-\u024f-]*\.?"
+_PERSON = re.compile(
+    rf"^\s*(?:[-*+•]|\d+[.)])?\s*(?:\[?@?[\w.-]+\]?(?:\([^)]*\))?\s+[-–—:]\s+)?\**\[?(?:{_NAME}\s+)(?:(?:van|von|de|der|da|del|di|le|la|bin|al)\s+)?"
+    rf"(?:{_NAME}\s+){{0,2}}{_NAME}\]?\**(?:\([^)]*\))?\s*"
+    r"(?:[-–—:,]?\s*(?:@[\w-]+|<[^>]*>|\([^)]*\)|\[[^\]]*\]\([^)]*\)|`[^`]*`_{0,2}|https?://\S+|[\w.+-]+@[\w-]+\.[\w.]+)\s*)*$"
+)
+
+
+# Words that make a Title Case line a heading or a table of contents entry rather than a name.
+_NOT_NAME_WORDS = frozenset(
+    """the and of to in for with on a an is are how what why your our api guide reference getting started
+advanced usage install installation configuration config overview introduction tutorial examples example docs
+documentation quickstart testing deployment release notes changelog license support features faq index page
+server client request response error errors data file files model models type types user users project
+settings options command commands plugin plugins extension extensions""".split()
+)
+
+
+def _person(line: str) -> bool:
+    if not _PERSON.match(line) or re.search(r"\]\((?:[^)]*\.(?:md|rst|html?|txt)|#[^)]*)\)", line):
+        return False  # a table of contents entry links to a page or an anchor, a person to a profile
+    name = re.sub(r"@[\w-]+|<[^>]*>|\([^)]*\)|https?://\S+|`[^`]*`|\S+@\S+", " ", line)
+    return not any(w.lower() in _NOT_NAME_WORDS for w in re.findall(r"[^\W\d_]+", name))
+
+
+def people_list(text: str) -> bool:
+    """True when most lines of a text are people's names (a roster of authors, maintainers or
+    contributors, with or without handles and links): such a list teaches nothing and names people."""
+    lines = [ln for ln in text.split("\n") if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [ln for ln in lines if not re.fullmatch(r"\s*[=\-~^*]{3,}\s*", ln)]
+    names = sum(_person(ln) for ln in lines)
+    return names >= 4 and names >= 0.6 * len(lines)
+
+
+def _community_title(units: list[dict]) -> bool:
+    """A document whose title is a community page's ("Contributing to X", "Code of Conduct", "Authors")."""
+    heads = [u["heading_path"][0] for u in units if u.get("kind") == "section" and len(u.get("heading_path") or []) > 0]
+    return bool(heads) and bool(_COMMUNITY_TITLE.match(str(heads[0]).strip(" #*")))
 
 
 def default_category(kind: str) -> str:
@@ -251,5 +392,55 @@ def _marketing_title(units: list[dict]) -> bool:
     return bool(heads) and bool(_MARKETING_TITLE.match(str(heads[0]).strip(" #*✨💖🙏")))
 
 
-def _templated(units: list[dict]) -> bool:
-    return sum(len(_TEMPLATE_TAGS.findall(u.get("text") or "")) for u in units) >= 2
+def _templated(units: list[dict], language: str | None) -> bool:
+    """A document with template statements (`{% for %}`, `{%- if %}`) in its prose: a template of any
+    engine, whatever its extension. Expressions alone (`{{ x }}`) count only in HTML, where docs quote
+    them less often than Markdown pages about templating do."""
+    text = "\n".join(u.get("text") or "" for u in units)
+    prose = re.sub(r"^ {0,3}(`{3,}|~{3,}).*?^ {0,3}\1[^\n]*$|`[^`\n]*`", " ", text, flags=re.S | re.M)
+    statements = len(re.findall(r"\{%-?\s", prose))
+    return statements >= 2 or (language == "html" and len(_TEMPLATE_TAGS.findall(text)) >= 2)
+
+
+def _doc_languages(units: list[dict]) -> tuple[dict[str, str], dict[str, int]]:
+    """({path: identified language}, {path: words}) of the documents among `units`."""
+    from corpus_ft.ingest.language import text_language
+
+    texts: dict[str, list[str]] = {}
+    for u in units:
+        if u.get("kind") == "section":
+            texts.setdefault(u.get("path") or "", []).append(u.get("text") or "")
+    found = {path: text_language("\n".join(parts)[:20_000]) for path, parts in texts.items()}
+    return found, {path: sum(len(t.split()) for t in parts) for path, parts in texts.items()}
+
+
+def corpus_language(units: list[dict]) -> str:
+    """The language most words of the documentation are written in ('en' when nothing tells)."""
+    from collections import Counter
+
+    found, words = _doc_languages(units)
+    votes: Counter = Counter()
+    for path, lang in found.items():
+        if lang:
+            votes[lang] += words[path]
+    return votes.most_common(1)[0][0] if votes else "en"
+
+
+def translations(units: list[dict]) -> dict[str, str]:
+    """{path: language} of the documents that are translations: their prose is identified as another
+    language than the corpus's own, or (too little prose to tell) their path follows a translation
+    convention (`README.de.md`, `README_zh-CN.md`, `docs/ja/...`) naming another language.
+
+    The corpus's own language is the one most words of its documentation are in: a German
+    organisation's docs stay, their `README.en.md` goes.
+    """
+    from corpus_ft.ingest.language import path_language
+
+    found, _words = _doc_languages(units)
+    own = corpus_language(units)
+    out = {}
+    for path, lang in found.items():
+        declared = path_language(path)
+        if (lang and lang != own) or (not lang and declared and declared != own):
+            out[path] = lang or declared
+    return out

@@ -1,0 +1,141 @@
+"""The product a repository documents, named as questions should name it ("How do I deploy Flask?").
+
+The name comes from package metadata (pyproject.toml, setup.cfg, setup.py, package.json, go.mod,
+Cargo.toml, pom.xml, Gradle settings, .csproj) and from the top-level README's title, and is spelled
+the way the README spells it. Never from a heading further down a page: a README that opens with
+"## Compatibility" does not document a product called Compatibility.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from configparser import ConfigParser
+from configparser import Error as ConfigError
+from pathlib import Path
+
+import tomllib
+
+_README = re.compile(r"^readme(?:\.(?:md|markdown|rst|txt))?$", re.I)
+_MAX_BYTES = 1_000_000
+
+
+def _read(path: Path) -> str:
+    try:
+        with open(path, "rb") as f:
+            return f.read(_MAX_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(_read(path))
+    except (tomllib.TOMLDecodeError, ValueError):
+        return {}
+
+
+def metadata_name(repo: Path) -> str:
+    """The package name its build metadata declares, or '' (the first of the usual files that has one)."""
+    py = _toml(repo / "pyproject.toml")
+    name = (py.get("project") or {}).get("name") or ((py.get("tool") or {}).get("poetry") or {}).get("name")
+    if isinstance(name, str) and name.strip():
+        return name.strip()
+    cfg = ConfigParser(interpolation=None)
+    try:
+        cfg.read_string(_read(repo / "setup.cfg"))
+        if cfg.get("metadata", "name", fallback="").strip():
+            return cfg.get("metadata", "name").strip()
+    except ConfigError:
+        pass
+    m = re.search(r"\bsetup\s*\([^)]*?\bname\s*=\s*['\"]([\w.-]+)['\"]", _read(repo / "setup.py"), re.S)
+    if m:
+        return m.group(1)
+    try:
+        pkg = json.loads(_read(repo / "package.json") or "{}")
+    except ValueError:
+        pkg = {}
+    if isinstance(pkg, dict) and isinstance(pkg.get("name"), str) and pkg["name"].strip():
+        return pkg["name"].strip().rsplit("/", 1)[-1]  # "@scope/name" -> "name"
+    m = re.search(r"^module\s+(\S+)", _read(repo / "go.mod"), re.M)
+    if m:
+        parts = [p for p in m.group(1).strip('"').split("/") if not re.fullmatch(r"v\d+", p)]
+        return parts[-1] if parts else ""
+    cargo = _toml(repo / "Cargo.toml")
+    if isinstance((cargo.get("package") or {}).get("name"), str):
+        return cargo["package"]["name"]
+    pom = _read(repo / "pom.xml")
+    if pom:
+        body = re.sub(r"<parent>.*?</parent>|<dependencies>.*</dependencies>|<build>.*</build>", "", pom, flags=re.S)
+        m = re.search(r"<name>\s*([^<$]+?)\s*</name>", body) or re.search(
+            r"<artifactId>\s*([^<$]+?)\s*</artifactId>", body
+        )
+        if m:
+            return m.group(1)
+    for gradle in ("settings.gradle", "settings.gradle.kts"):
+        m = re.search(r"rootProject\.name\s*=\s*['\"]([^'\"]+)['\"]", _read(repo / gradle))
+        if m:
+            return m.group(1)
+    for proj in sorted(repo.glob("*.csproj"))[:1]:
+        m = re.search(r"<(?:PackageId|AssemblyName)>\s*([^<]+?)\s*<", _read(proj))
+        return m.group(1) if m else proj.stem
+    return ""
+
+
+def readme_title(repo: Path) -> str:
+    """The top-level README's title: its first heading when that is a level-one heading (`# X`,
+    `X` over `===`, an reST title) and reads as a name (one to four words, no sentence), else ''."""
+    readme = (
+        next((p for p in sorted(repo.iterdir()) if p.is_file() and _README.match(p.name)), None)
+        if repo.is_dir()
+        else None
+    )
+    if readme is None:
+        return ""
+    lines = _read(readme).split("\n")
+    title = ""
+    fence = False
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith(("```", "~~~")):
+            fence = not fence
+        if fence or not line.strip():
+            continue
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        m = re.match(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$", line)
+        if m:
+            title = m.group(2) if len(m.group(1)) == 1 else ""
+            break
+        if re.fullmatch(r"\s*(=+|\*+|#+)\s*", nxt) and len(nxt.strip()) >= len(line.strip()) - 2:
+            title = line.strip()  # setext `===` or an reST title (`=`, `*`, `#`), overlined or not
+            break
+        if re.fullmatch(r"\s*-+\s*", nxt) or re.match(r"^\s*<h1\b", line, re.I):
+            m = re.search(r"<h1[^>]*>(.*?)</h1>", " ".join(lines[i : i + 5]), re.I | re.S)
+            title = re.sub(r"<[^>]+>", "", m.group(1)) if m else ""
+            break
+    title = re.sub(r"!\[[^\]]*\]\([^)]*\)|<[^>]+>|\[([^\]]*)\]\([^)]*\)|[`*_]", r"\1", title).strip(" :-|")
+    words = title.split()
+    if not 1 <= len(words) <= 4 or re.search(r"[.!?]$", title):
+        return ""
+    return title
+
+
+def product_name(repo: str | Path) -> str:
+    """The product's name: the package name as the README title spells it (`flask` -> "Flask"),
+    else the package name, else a README title that is a name; '' when neither says."""
+    repo = Path(repo)
+    name, title = metadata_name(repo), readme_title(repo)
+    if name and title:
+        base = re.sub(r"[-_.]", "", name.lower())
+        for word in re.findall(r"[\w.-]+", title):
+            if re.sub(r"[-_.]", "", word.lower()) == base:
+                return word
+        if re.sub(r"[-_.\s]", "", title.lower()) == base:
+            return title
+    if name:
+        readme = next((p for p in sorted(repo.iterdir()) if p.is_file() and _README.match(p.name)), None)
+        text = _read(readme) if readme else ""
+        spelled = re.findall(rf"(?<![\w/.-]){re.escape(name)}(?![\w/-])", re.sub(r"`[^`\n]*`", " ", text), re.I)
+        if spelled:  # the README's commonest spelling of the name outside code: "Gin" for module gin
+            return max(set(spelled), key=lambda s: (spelled.count(s), s != s.lower()))
+        return name
+    return title
