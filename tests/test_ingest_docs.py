@@ -103,7 +103,10 @@ def test_myst_markdown_roles_directives_and_front_matter():
     assert "2. Run the installer:\n\n   ```bash\n   ./install.sh --prefix /opt/ledger\n   ```" in install
     assert "Setting | Default\n--- | ---\n`port` | 8080" in install
     assert "```python\nledger.post(entry)\n```" in install and "caption" not in install
-    assert "`ledger.post`\n\nPosts an entry; see posting." in install, "eval-rst content is read as reST"
+    assert (
+        "`ledger.post`: API reference generated from its docstrings (autodoc).\n\nPosts an entry; see posting."
+        in install
+    ), "eval-rst content is read as reST"
     for u in units:
         assert not markup_residue(u["text"]), u["text"]
     assert warnings == []
@@ -204,7 +207,7 @@ def test_html_readable_text_without_tags_script_or_style():
     text = "\n".join(u["text"] for u in units)
     assert "lets you create and list widgets" in text
     assert "<" not in text and "secret" not in text and "console.log" not in text and "color: red" not in text
-    assert "widgets:read" in by_name(units)["Scopes"]["text"] and "404 not found" in by_name(units)["Errors"]["text"]
+    assert "widgets:read" in by_name(units)["Scopes"]["text"] and "404 | not found" in by_name(units)["Errors"]["text"]
 
 
 def test_plain_text_is_one_section():
@@ -334,3 +337,108 @@ def test_markdown_leaves_no_empty_bullets_css_or_doc_includes():
     assert not re.search(r"^\s*[-*]\s*$", unit["text"], re.M), unit["text"]
     assert "- Real item with words." in unit["text"]
     assert "display" not in unit["text"] and "{*" not in unit["text"] and "Some more prose" in unit["text"]
+
+
+def _blocks_on_their_lines(path: Path, units: list[dict]) -> int:
+    """Every block's words lie in its own source span; returns how many blocks were checked."""
+    source = path.read_text().split("\n")
+    checked = 0
+    for u in units:
+        for b in u["blocks"]:
+            inside = b["type"] == "front_matter" or u["start_line"] <= b["start_line"]  # front matter: above the unit
+            assert inside and 1 <= b["start_line"] <= b["end_line"] <= len(source), (path.name, b)
+            span = "\n".join(source[b["start_line"] - 1 : b["end_line"]])
+            words = re.findall(r"[A-Za-z]{4,}", b["name"] if b["type"] in ("label", "autodoc") else b["text"])
+            words = words[1:] if b["type"] == "admonition" else words  # its lead word (`Note:`) is rendered
+            assert all(w in span for w in words), f"{path.name}:{b['start_line']}-{b['end_line']} {b}"
+            assert source[b["end_line"] - 1].strip(), f"{path.name}: a block ends on a blank line: {b}"
+            checked += 1
+    return checked
+
+
+def test_document_units_hold_typed_blocks_with_exact_spans():
+    """Markdown, MyST, mkdocs, reST/Sphinx and HTML units keep their blocks as parsed, each on its own lines."""
+    readers = {".md": docs.markdown_sections, ".rst": docs.rst_sections}
+    checked = 0
+    for path in [*FIXTURES.iterdir(), *DOCS.iterdir()]:
+        if path.suffix in readers:
+            checked += _blocks_on_their_lines(path, readers[path.suffix](path.read_text(), path.name, 1, []))
+        elif path.suffix in (".html", ".txt"):
+            reader = docs.html_sections if path.suffix == ".html" else docs.text_sections
+            checked += _blocks_on_their_lines(path, reader(path.read_text(), path.name))
+    assert checked > 60
+
+    units = docs.rst_sections((FIXTURES / "sphinx.rst").read_text(), "sphinx.rst", 1, [])
+    blocks = [b for u in units for b in u["blocks"]]
+    got = {(b["type"], b["name"] or b["lang"] or b["text"][:12]) for b in blocks}
+    assert {("autodoc", "Ledger"), ("label", "post"), ("code", "python"), ("table", "Key | Defaul")} <= got
+    table = next(b for b in blocks if b["type"] == "table")
+    assert table["text"].startswith("Key | Default | Meaning\n--- | --- | ---")
+    code = next(b for b in blocks if b["type"] == "code" and b["lang"] == "python")
+    assert code["text"] == 'ledger = Ledger(tz="UTC")\nledger.post(entry)', "a code block holds its code, no fence"
+    autodoc = next(u for u in units if any(b["type"] == "autodoc" for b in u["blocks"]))
+    assert "`Ledger`: API reference generated from its docstrings (autodoc)." in autodoc["text"]
+
+    md = docs.markdown_sections((FIXTURES / "myst.md").read_text(), "myst.md", 1, [])
+    first = md[0]["blocks"]
+    assert first[0]["type"] == "front_matter" and first[0]["name"] == "title"
+    assert [b["type"] for b in first[1:3]] == ["heading", "paragraph"] and first[1]["level"] == 1
+    items = [b for u in md for b in u["blocks"] if b["type"] == "list_item"]
+    assert any("```bash" in b["text"] and "./install.sh" in b["text"] for b in items), "items keep their code"
+
+
+def test_a_unit_text_is_its_blocks_rendered():
+    """Later stages read `text`; it is the blocks, rendered once (code in a fence naming its language)."""
+    from corpus_ft.ingest.docs import render_block
+
+    for u in docs.markdown_sections((FIXTURES / "mkdocs.md").read_text(), "mkdocs.md", 1, []):
+        rendered = [render_block(b) for b in u["blocks"] if b["type"] not in ("heading", "front_matter")]
+        body = re.sub(r"\n{2,}", "\n", u["text"]).strip()
+        for piece in rendered:
+            assert re.sub(r"\n{2,}", "\n", piece).strip() in body
+
+
+def test_default_role_links_leave_no_residue():
+    """`name <target>` under Sphinx's default role is its name, never the reST link syntax."""
+    text = "Hooks\n=====\n\nUse `post_dump <ledger.decorators.post_dump>` or `~ledger.Ledger` or `Entry`.\n"
+    (unit,) = docs.rst_sections(text, "hooks.rst", 1, [])
+    assert "Use post_dump or `Ledger` or `Entry`." in unit["text"] and "<" not in unit["text"]
+
+
+def test_sphinx_roles_and_directives_are_known_only_while_parsing():
+    """docutils is process-wide: after a parse its directive and role lookup are docutils' own again."""
+    from docutils.parsers.rst import directives, roles
+
+    before = directives.directive, roles.role
+    docs.rst_sections((FIXTURES / "sphinx.rst").read_text(), "sphinx.rst", 1, [])
+    assert (directives.directive, roles.role) == before
+    from docutils.core import publish_doctree
+    from docutils.nodes import system_message
+
+    plain = publish_doctree(".. autoclass:: Ledger\n", settings_overrides={"report_level": 5})
+    assert any("Unknown directive" in m.astext() for m in plain.findall(system_message)), "unknown outside a parse"
+
+
+def test_templates_of_any_engine_and_build_metadata_are_never_documents(tmp_path):
+    """An EJS or Handlebars page saved as .html and a `git archive` metadata file are not docs."""
+    import pyarrow.parquet as pq
+
+    repo = tmp_path / "repo"
+    (repo / "views").mkdir(parents=True)
+    (repo / "views" / "users.html").write_text(
+        "<h1>Users</h1>\n<ul>\n<% users.forEach(function(u){ %>\n<li><%= u.name %></li>\n<% }) %>\n</ul>\n"
+    )
+    (repo / "views" / "user.html").write_text("<p>{{user.name}}</p>\n")
+    (repo / ".git_archival.txt").write_text(
+        "node: c1dc5dcb\nnode-date: 2026-08-07T07:35:45+02:00\ndescribe-name: 26.1.0-70\n"
+    )
+    (repo / "guide.html").write_text("<h1>Guide</h1>\n<p>Users are listed by name on the users page.</p>\n")
+    ingest_repo(repo, tmp_path / "run", workers=1)
+    rows = pq.read_table(tmp_path / "run" / "units.parquet", columns=["path", "category"]).to_pylist()
+    category = {r["path"]: r["category"] for r in rows}
+    assert category == {
+        "views/users.html": "template",
+        "views/user.html": "template",
+        ".git_archival.txt": "build",
+        "guide.html": "docs",
+    }

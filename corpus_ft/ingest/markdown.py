@@ -13,6 +13,7 @@ from corpus_ft.ingest.docs import (
     assemble,
     directive_kind,
     directive_lead,
+    directive_type,
     fence,
     link_only,
     looks_like_code,
@@ -82,8 +83,22 @@ def sections(text: str, title: str, min_chars: int, warnings: list) -> list[dict
     return assemble(items, lines, title, min_chars, preamble)
 
 
+_TYPES = {
+    "paragraph": "paragraph",
+    "table": "table",
+    "dl": "definition",
+    "field_list": "definition",
+    "html_block": "html",
+    "math_block": "math",
+    "admonition": "admonition",
+    "fence": "code",
+    "code_block": "code",
+    "colon_fence": "code",
+}
+
+
 def blocks(text: str, offset: int, warnings: list, seen: set | None = None) -> tuple[list, dict | None]:
-    """(headings and blocks in order, front matter or None); `offset` is the 0-based line of `text`'s first line."""
+    """(headings and typed blocks in order, front matter or None); `offset` is the 0-based line of `text`'s first line."""
     from markdown_it.tree import SyntaxTreeNode
 
     seen = set() if seen is None else seen
@@ -91,8 +106,10 @@ def blocks(text: str, offset: int, warnings: list, seen: set | None = None) -> t
     meta = None
     for node in SyntaxTreeNode(parser().parse(text)).children:
         line = (node.map[0] if node.map else 0) + offset + 1
+        end = _last(node, line)
         if node.type == "front_matter":
             meta = _front_matter(node.content, line, warnings)
+            items.extend(_front_matter_blocks(meta, node.content, line, end))
         elif node.type == "heading":
             items.append(Heading(line, int(node.tag[1]), " ".join(_inline_of(node).split())))
         elif node.type in ("bullet_list", "ordered_list"):
@@ -101,21 +118,41 @@ def blocks(text: str, offset: int, warnings: list, seen: set | None = None) -> t
                 marker = f"{start + i}." if node.type == "ordered_list" else "-"
                 lines = _item(item, marker)
                 if lines:
-                    items.append(Block((item.map[0] if item.map else 0) + offset + 1, lines))
+                    at = (item.map[0] if item.map else 0) + offset + 1
+                    items.append(Block(at, lines, "list_item", _last(item, at)))
         elif node.type == "blockquote":
             for child in node.children:
-                items.append(Block((child.map[0] if child.map else 0) + offset + 1, _lines(child)))
+                at = (child.map[0] if child.map else 0) + offset + 1
+                items.append(Block(at, _lines(child), "quote", _last(child, at)))
         elif node.type in ("fence", "colon_fence") and node.info.strip().startswith("{"):
             items.extend(_directive(node, line, warnings, seen))
         elif node.type == "colon_fence":  # ::: with a class or (mkdocstrings) an object to document
             items.extend(_colon_container(node, line, warnings, seen))
-        elif node.type == "admonition":  # Python-Markdown `!!! note "Title"`
-            items.append(Block(line, _lines(node)))
         elif node.type == "code_block" and not _html(node.content):
-            items.append(Block(max(line - 1, offset + 1), _lines(node)))  # the fence takes the blank line above
+            items.append(
+                Block(max(line - 1, offset + 1), _lines(node), "code", end)
+            )  # the fence takes the blank line above
         else:
-            items.append(Block(line, _lines(node)))
+            language = node.info.strip().split()[0] if node.type == "fence" and node.info.strip() else ""
+            kind = "html" if node.type == "code_block" else _TYPES.get(node.type, "paragraph")
+            items.append(Block(line, _lines(node), kind, end, language))
     return items, meta
+
+
+def _last(node, line: int) -> int:
+    """The 1-based last source line of a node that starts on `line` (0 when the parser gave no map)."""
+    return line + node.map[1] - node.map[0] - 1 if node.map else 0
+
+
+def _front_matter_blocks(meta: dict | None, content: str, line: int, end: int) -> list:
+    """One block per scalar front-matter field (`title: ...`), on the line of its key."""
+    out = []
+    keys = content.split("\n")
+    for key, value in (meta or {}).items():
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip():
+            at = next((line + 1 + i for i, k in enumerate(keys) if k.startswith(f"{key}:")), line)
+            out.append(Block(at, [" ".join(str(value).split())], "front_matter", at, "", str(key)))
+    return out
 
 
 def pymdownx_blocks(text: str) -> str:
@@ -227,23 +264,27 @@ def _directive(node, line: int, warnings: list, seen: set) -> list:
         skip += 1
     content = "\n".join(body[skip:])  # leading blank lines kept: the content's lines stay on their source lines
     first = line + 1 + skip  # 1-based line of the content
+    end = _last(node, line)
     if kind == "drop":
         return []
     if kind == "code":
-        return [Block(line, fence(argument.split()[0] if argument else "", content.strip("\n")))]
+        language = argument.split()[0] if argument else ""
+        return [Block(line, fence(language, content.strip("\n")), "code", end, language)]
     if name == "eval-rst":
         from corpus_ft.ingest import rst
 
         return rst.blocks(content, first - 1, warnings, seen)
     if name.startswith(PYMDOWNX):
         inner, _ = blocks(content, first - 1, warnings, seen)
-        return with_lead(_pymdownx_lead(name[len(PYMDOWNX) :], argument), [b for b in inner if b.lines], line)
+        return with_lead(_pymdownx_lead(name[len(PYMDOWNX) :], argument), _content(inner), line)
     language = looks_like_code(content) if kind == "unknown" else None
     if language is not None:  # an unknown directive that holds a program: a code block
         import textwrap
 
         code = fence(language, textwrap.dedent(content).strip("\n"))
-        return with_lead(directive_lead(name, argument), [Block(first - 1, code)], line)
+        return with_lead(
+            directive_lead(name, argument), [Block(first - 1, code, "code", end, language)], line, directive_type(name)
+        )
     if kind == "unknown" and name not in seen:
         seen.add(name)
         warnings.append(
@@ -254,22 +295,27 @@ def _directive(node, line: int, warnings: list, seen: set) -> list:
             }
         )
     inner, _ = blocks(content, first - 1, warnings, seen)
-    out = [
-        Block(b.line, b.lines) if isinstance(b, Block) else Block(b.line, [b.text])
-        for b in inner
-        if not isinstance(b, Block) or b.lines
+    return with_lead(
+        directive_lead(name, argument), _content(inner), line, directive_type(name), argument.split("(")[0]
+    )
+
+
+def _content(inner: list) -> list:
+    """A container's blocks: a heading inside it is a paragraph of its own, empty blocks go."""
+    return [
+        b if isinstance(b, Block) else Block(b.line, [b.text]) for b in inner if not isinstance(b, Block) or b.lines
     ]
-    return with_lead(directive_lead(name, argument), out, line)
 
 
 def _colon_container(node, line: int, warnings: list, seen: set) -> list:
-    """`::: name` without braces: mkdocstrings' `::: package.object` (a label; its `:options:` go)
-    or a container with a CSS class (its content is Markdown)."""
+    """`::: name` without braces: mkdocstrings' `::: package.object` (an API reference generated from
+    code; its `:options:` go) or a container with a CSS class (its content is Markdown)."""
     info = node.info.strip()
     content = "\n".join("" if re.match(r"^\s*:[\w-]+:", x) else x for x in node.content.split("\n"))
     inner = [b for b in blocks(content, line, warnings, seen)[0] if not isinstance(b, Block) or b.lines]
     if re.fullmatch(r"[\w.]+", info) and "." in info:
-        return [Block(line, [f"`{info}`"]), *inner]
+        lead = f"`{info}`: API reference generated from its docstrings (autodoc)."
+        return [Block(line, [lead], "autodoc", _last(node, line), "", info), *inner]
     return inner
 
 

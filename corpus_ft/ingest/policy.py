@@ -29,8 +29,10 @@ WHY = {
     "changelog": "changelogs and release notes: version-by-version lists that date quickly",
     "license": "licences and notices: legal boilerplate shared by thousands of projects",
     "ci": "CI workflows and issue/PR templates: project housekeeping",
-    "build": "dependency and lock listings (requirements*.txt, constraints.txt, Pipfile, *.in): package names, not prose",
-    "template": "template files (Jinja, Go templates): markup with holes, not prose or code",
+    "build": "dependency and lock listings (requirements*.txt, constraints.txt, Pipfile, *.in) and build metadata "
+    "(.git_archival.txt): package names and hashes, not prose",
+    "template": "template files of any engine (Jinja, EJS, ERB, Handlebars, Go templates): markup with holes, "
+    "not prose or code",
     "generated": "generated files: written by a tool, not by the authors",
     "marketing": "sponsorship, backers, 'support us' and 'who uses' pages: appeals and logos, not how the project works",
 }
@@ -158,6 +160,11 @@ _MARKETING_TITLE = re.compile(
     re.I,
 )
 _TEMPLATE_TAGS = re.compile(r"\{%-?\s|\{\{[-#]?\s*[\w.]")
+# A page written for a template engine, seen in its source: EJS/ERB `<% %>`, Jinja/Django/Liquid
+# `{% %}`, Mustache/Handlebars/Jinja/Go `{{ name }}`, `{{#each}}`, `{{/if}}`.
+_TEMPLATE_SOURCE = re.compile(r"<%[-=_#]?\s.*?%>|\{%-?\s*\w+.*?%\}|\{\{[-#/^>&{]?\s*[\w.$@]+.*?\}\}", re.S)
+# Files a version-control or build tool writes for itself (`git archive` substitutions, blame skips).
+_BUILD_METADATA = {".git_archival.txt", ".hg_archival.txt", ".git-blame-ignore-revs", ".gitattributes", ".mailmap"}
 
 
 def generated(head: str) -> bool:
@@ -165,7 +172,15 @@ def generated(head: str) -> bool:
     return bool(_GENERATED.search("\n".join(head.split("\n", 12)[:12])))
 
 
-def file_category(rel: str, language: str | None, units: list[dict], *, is_generated: bool = False) -> str:
+def templated(text: str) -> bool:
+    """True when a page's source holds template-engine tags (only asked of HTML and plain text, whose
+    readers would strip or keep the tags as prose; Markdown and reST show templates inside code)."""
+    return _TEMPLATE_SOURCE.search(text) is not None
+
+
+def file_category(
+    rel: str, language: str | None, units: list[dict], *, is_generated: bool = False, is_template: bool = False
+) -> str:
     """The category of one file: path conventions first, then what its content shows."""
     path = PurePosixPath(rel.lower())
     dirs, name, stem, suffix = set(path.parts[:-1]), path.name, path.name.split(".")[0], path.suffix
@@ -180,6 +195,7 @@ def file_category(rel: str, language: str | None, units: list[dict], *, is_gener
         return "ci"
     if (
         _BUILD_FILE.match(name)
+        or name in _BUILD_METADATA
         or dirs & {"requirements"}
         and suffix in (".txt", ".in")
         or (language == "text" and _requirement_listing(units))
@@ -195,7 +211,7 @@ def file_category(rel: str, language: str | None, units: list[dict], *, is_gener
         return "changelog"
     if dirs & (_TEST_DIRS if document else _CODE_TEST_DIRS) or _TEST_FILE.match(PurePosixPath(rel).name):
         return "test"
-    if suffix in _TEMPLATE_EXT or "{{" in rel or (language == "html" and _templated(units)):
+    if suffix in _TEMPLATE_EXT or "{{" in rel or is_template or (language == "html" and _templated(units)):
         return "template"
     if document and (stem in _MARKETING_NAMES or _marketing_title(units)):
         return "marketing"

@@ -31,6 +31,20 @@ UNIT_COLUMNS = [
     "parent",
     "file_sha256",
     "category",
+    "blocks",
+]
+# A document unit's blocks as the parser saw them (`docs.BLOCK_TYPES`), in order, each with its exact
+# 1-based inclusive source span; `text` is the block's text (a code block's code, without a fence),
+# `lang` a code block's language, `name` a label's target or a front-matter key, `level` a heading's.
+# Code units have none.
+BLOCK_FIELDS = [
+    ("type", "string"),
+    ("text", "string"),
+    ("start_line", "int32"),
+    ("end_line", "int32"),
+    ("lang", "string"),
+    ("name", "string"),
+    ("level", "int32"),
 ]
 _INTS = {"start_line", "end_line"}
 _DICTIONARY = ["path", "language", "kind", "file_sha256", "category"]
@@ -57,8 +71,15 @@ def schema():
             ("parent", pa.string()),
             ("file_sha256", pa.string()),
             ("category", pa.string()),
+            ("blocks", pa.list_(block_type())),
         ]
     )
+
+
+def block_type():
+    import pyarrow as pa
+
+    return pa.struct([(name, getattr(pa, kind)()) for name, kind in BLOCK_FIELDS])
 
 
 def unit_id(path: str, u: dict) -> str:
@@ -80,6 +101,13 @@ def unit_columns(rows: list[dict]) -> dict:
             columns[name] = array.array("i", values).tobytes()
         elif name == "heading_path":
             columns[name] = (_offsets(map(len, values)), *_string_buffers([h for path in values for h in path]))
+        elif name == "blocks":
+            flat = [b for blocks in values for b in blocks]
+            fields = {}
+            for field, kind in BLOCK_FIELDS:
+                column = [b[field] for b in flat]
+                fields[field] = array.array("i", column).tobytes() if kind == "int32" else _string_buffers(column)
+            columns[name] = (_offsets(map(len, values)), len(flat), fields)
         else:
             columns[name] = _string_buffers(values)
     return columns
@@ -117,6 +145,17 @@ def columns_table(columns: dict):
                     pa.Array.from_buffers(pa.int32(), n + 1, [None, pa.py_buffer(offsets)]), strings
                 )
             )
+        elif field.name == "blocks":
+            offsets, count, fields = value
+            children = [
+                pa.Array.from_buffers(pa.int32(), count, [None, pa.py_buffer(fields[name])])
+                if kind == "int32"
+                else _strings_array(count, *fields[name])
+                for name, kind in BLOCK_FIELDS
+            ]
+            structs = pa.StructArray.from_arrays(children, fields=list(block_type()))
+            offsets_array = pa.Array.from_buffers(pa.int32(), n + 1, [None, pa.py_buffer(offsets)])
+            arrays.append(pa.ListArray.from_arrays(offsets_array, structs, type=field.type))
         else:
             arrays.append(_strings_array(n, *value))
     return pa.Table.from_arrays(arrays, schema=s)
