@@ -206,3 +206,16 @@ def test_bench_ingest_times_every_contender_on_the_same_tree(table):
     assert 0 < result["unchanged_rerun"]["wall_s"] < result["full_command"]["wall_s"]
     assert result["tree_sitter_parse_only"]["wall_s"] == turn["parse_only_wall_s"] > 0
     assert result["recall"]["python_vs_ast"]["recall"] >= 0.99
+
+
+def test_python_docstring_roles_are_rendered_once_at_ingest(tmp_path):
+    """A docstring's reST roles and literals reach the units as their text; no later stage cleans them."""
+    from corpus_ft.ingest.parse import parse_file
+
+    path = tmp_path / "hooks.py"
+    path.write_text(
+        'def route(rule):\n    """Like :meth:`~flask.Flask.route` but for a ``Blueprint``."""\n    return rule\n'
+    )
+    settings = {"max_line_length": 10000, "min_section_chars": 1}
+    (unit,) = parse_file(str(path), "python", settings)["units"]
+    assert unit["docstring"] == "Like `route` but for a `Blueprint`."

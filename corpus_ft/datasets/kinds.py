@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from corpus_ft.datasets.chunk import with_context
+from corpus_ft.datasets.chunk import prose_text, with_context
 from corpus_ft.datasets.config import BuildConfig
 from corpus_ft.datasets.records import chat, meta, record_id, source
 from corpus_ft.generate import Chunk, Generator
@@ -76,32 +76,30 @@ def product_name(units: Sequence[dict], repo: str | None = None) -> str:
     """What the repository documents, for questions that stand alone: the repository directory's
     name as the docs spell it when they use it (3+ times), else the README's title when it is a
     name (one to three words, not a section heading such as "Features")."""
-    from corpus_ft.generate.markup import clean_inline
-
     sections = [u for u in units if u.get("kind") == "section"]
     name = re.sub(r"[-_.](?:main|master|src|repo|git)$", "", Path(repo).name if repo else "", flags=re.I)
     if len(name) >= 2:
         spellings = Counter(
             m.group(0)
             for u in sections
-            for m in re.finditer(
-                rf"(?<![\w/.-]){re.escape(name)}(?![\w/-]|\.\w)", _prose_only(u.get("text") or ""), re.I
-            )
+            for m in re.finditer(rf"(?<![\w/.-]){re.escape(name)}(?![\w/-]|\.\w)", _prose_only(u), re.I)
         )
         if sum(spellings.values()) >= 3:
             return spellings.most_common(1)[0][0]
     for u in sections:
         if re.fullmatch(r"(?i)readme(\.\w+)?", u["path"]) and u.get("heading_path"):
-            title = clean_inline(str(u["heading_path"][0])).strip(" #*`")
+            title = str(u["heading_path"][0]).strip(" #*`")
             if 1 <= len(title.split()) <= 3 and title.lower() not in _NOT_A_TITLE:
                 return title
             break
     return ""
 
 
-def _prose_only(text: str) -> str:
-    """Text without fenced code or `code` spans (where a package's import name, not its name, is spelled)."""
-    return re.sub(r"`[^`\n]*`", " ", re.sub(r"^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$", " ", text, flags=re.S | re.M))
+def _prose_only(unit: dict) -> str:
+    """A unit's text without code blocks or `code` spans (where a package's import name, not its name, is spelled)."""
+    found = unit.get("blocks") or [{"type": "paragraph", "text": unit.get("text") or ""}]
+    text = "\n\n".join(b["text"] for b in found if b["type"] != "code")
+    return re.sub(r"`[^`\n]*`", " ", text)
 
 
 def qa(
@@ -151,8 +149,6 @@ def question_key(question: str) -> str:
 def unique_questions(records: list[dict], generator: Generator, cfg: BuildConfig) -> tuple[list[dict], list[dict]]:
     """One record per question: a repeated question is disambiguated by its heading path when that
     differs from the first one's, else (same section, or a same answer) removed as `duplicate_question`."""
-    from corpus_ft.generate.markup import clean_inline
-
     first: dict[str, dict] = {}
     for r in records:
         first.setdefault(question_key(r["messages"][1]["content"]), r)
@@ -165,7 +161,7 @@ def unique_questions(records: list[dict], generator: Generator, cfg: BuildConfig
         if owner is r:
             kept.append(r)
             continue
-        heads = [clean_inline(h).strip(" ?`*") for h in r["meta"]["heading_path"] or []]
+        heads = [h.strip(" ?`*") for h in r["meta"]["heading_path"] or []]
         where = " > ".join(h for h in heads if h)
         q2 = f"{q.rstrip(' ?')}, according to the “{where}” section?" if where else ""
         same_answer = " ".join(a.split()) == " ".join(owner["messages"][2]["content"].split())
@@ -201,13 +197,12 @@ def _yake(top: int):
 
 
 def keyword_text(text: str) -> str:
-    """Prose for YAKE: markup cleaned, no code, no URLs, every line a sentence (so a heading and the
-    line after it never merge into one bogus phrase)."""
+    """Prose for YAKE (a chunk's prose blocks, clean from ingest): no URLs or `code`, every line a
+    sentence (so a heading and the line after it never merge into one bogus phrase)."""
     from corpus_ft.generate.heuristic import prose
-    from corpus_ft.generate.markup import clean_markup
 
     lines = []
-    clean = re.sub(r"\[REDACTED_\w+\]|https?://\S+|`[^`\n]*`", " ", prose(clean_markup(text)))
+    clean = re.sub(r"\[REDACTED_\w+\]|https?://\S+|`[^`\n]*`", " ", prose(text))
     for line in clean.split("\n"):
         line = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", line).strip().strip("`*_")
         if not line or not any(ch.isalnum() for ch in line):  # blank or an rst underline
@@ -457,7 +452,7 @@ def keywords(chunks: Sequence[Chunk], cfg: BuildConfig) -> list[dict]:
     """ "Tell me about <keywords>" -> the chunk, templates rotated by chunk so prompts vary."""
     out = []
     for c in chunks:
-        kws = extract_keywords(c["text"], cfg.keywords_per_record, (c.get("heading_path") or [""])[-1])
+        kws = extract_keywords(prose_text(c), cfg.keywords_per_record, (c.get("heading_path") or [""])[-1])
         if not kws:
             continue
         template = KEYWORD_TEMPLATES[int(c["id"].rsplit("-", 1)[-1], 16) % len(KEYWORD_TEMPLATES)]
@@ -479,12 +474,10 @@ def keywords(chunks: Sequence[Chunk], cfg: BuildConfig) -> list[dict]:
 
 def good_docstring(doc: str | None, min_words: int) -> str | None:
     """The docstring's first paragraph, roles and literals cleaned, when it says enough to be a summary."""
-    from corpus_ft.generate.markup import clean_inline
-
     if not doc:
         return None
     first = re.split(r"\n\s*\n", doc.strip(), maxsplit=1)[0]
-    first = " ".join(clean_inline(first).split())
+    first = " ".join(first.split())  # ingest rendered its roles and literals
     first = re.split(r"\s@(?:param|returns?|throws|type)\b", first)[0].strip()  # JSDoc tags after the summary
     if re.match(r"^[\w.\[\]]+\s*=\s*\S|^>>>", first):
         return None  # "url = httpx.URL(...)": an example, not a summary

@@ -17,9 +17,7 @@ import textwrap
 from collections.abc import Sequence
 
 from corpus_ft.generate import Chunk, GeneratorConfig, QAPair
-from corpus_ft.generate.markup import clean_inline, clean_markup
 
-_FENCE_BLOCK = re.compile(r"^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$", re.S | re.M)
 _STEP = re.compile(r"^\s*(?:\d+[.)]|[-*+]\s+\[?\d+\]?)\s+\S")
 _ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+•])\s+\S")
 _DEFINITION = re.compile(
@@ -460,9 +458,14 @@ _MAX_ANSWER = 900  # characters of whole paragraphs before an answer stops addin
 
 
 def prose(text: str) -> str:
-    """Text without fenced code and heading markers: what sentences are taken from."""
-    text = _FENCE_BLOCK.sub(" ", text)
+    """Prose text (a chunk's blocks other than code) without heading lines: what sentences are taken from."""
     return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
+
+
+def chunk_blocks(chunk: Chunk) -> list[dict]:
+    """The blocks ingest parsed that a chunk holds, headings aside; a chunk written by hand is one paragraph."""
+    found = chunk.get("blocks") or [{"type": "paragraph", "text": chunk["text"], "shown": chunk["text"]}]
+    return [b for b in found if b["type"] not in ("heading", "front_matter")]
 
 
 def paragraphs(text: str) -> list[str]:
@@ -508,7 +511,7 @@ def sentences(text: str) -> list[str]:
 
 def _clean_heading(heading: str) -> str:
     """A heading as a question can name it: no numbering or markup, code spans balanced."""
-    h = re.sub(r"^[#\d.\s]+", "", clean_markup(heading)).strip(" :*").strip()
+    h = re.sub(r"^[#\d.\s]+", "", heading).strip(" :*").strip()
     return h.replace("`", "") if h.count("`") % 2 else h
 
 
@@ -646,14 +649,14 @@ class _Context:
         return f"{topic} ({parent})" if parent and self.topic == self.leaf else topic
 
 
-def blocks(text: str) -> list[str]:
-    """Cleaned text as prose paragraphs (lists whole) and fenced code blocks, in order."""
+def blocks(found: list[dict]) -> list[str]:
+    """A chunk's blocks as answers quote them: prose paragraphs (lists whole) and code in its fence, in order."""
     out: list[str] = []
-    for piece in re.split(r"(^ {0,3}(?:```|~~~).*?^ {0,3}(?:```|~~~)[^\n]*$)", text, flags=re.S | re.M):
-        if piece.lstrip().startswith(("```", "~~~")):
-            out.append(piece.strip())
+    for b in found:
+        if b["type"] == "code":
+            out.append(b.get("shown") or b["text"])
         else:
-            out.extend(paragraphs(piece))
+            out.extend(paragraphs(b["text"]))
     return [b for b in out if b]
 
 
@@ -741,11 +744,13 @@ class HeuristicGenerator:
 
     def _chunk_questions(self, chunk: Chunk) -> list[QAPair]:
         ctx = _Context(chunk)
-        text = _without_headings(clean_markup(chunk["text"]), chunk.get("heading_path") or [])
-        paras = paragraphs(text)
+        found = chunk_blocks(chunk)
+        parts = blocks(found)
+        text = "\n\n".join(parts)
+        paras = paragraphs("\n\n".join(b["text"] for b in found if b["type"] != "code"))
         pairs: list[QAPair] = []
         steps = _steps(text)
-        has_code = bool(_FENCE_BLOCK.search(text))
+        has_code = any(b["type"] == "code" for b in found)
         topic = ctx.leaf if ctx.leaf.lower() not in _GENERIC_HEADINGS else ctx.topic
         if topic and len(topic.split()) == 1 and len(ctx.heads) > 1:
             parent = next((h for h in reversed(ctx.heads[:-1]) if h.lower() not in _GENERIC_HEADINGS), "")
@@ -753,14 +758,16 @@ class HeuristicGenerator:
         prose_words = sum(len(p.split()) for p in paras if not _ITEM.match(p))
         if topic and (steps or (has_code and _task(topic, ctx.product) and prose_words >= 12)):
             q = _procedure_question(topic, ctx.product)
-            answer = "\n".join(steps) if steps else _how_answer(text)
-            told = len(prose(answer).split())  # "Check it:" over a console block explains nothing
+            answer = "\n".join(steps) if steps else _how_answer(parts)
+            code = {b.get("shown") or b["text"] for b in found if b["type"] == "code"}
+            told = sum(
+                len(p.split()) for p in parts if p in answer and p not in code
+            )  # "Check it:" over code says nothing
             borrowed = (
                 ctx.leaf.lower() in _GENERIC_HEADINGS
             )  # the subject is an ancestor's ("Dockerfile" over "Quickstart")
             if (not borrowed or on_subject(topic, answer, ctx.product)) and (steps or told >= 8):
                 pairs.append(QAPair(question=q[:-1] + ctx.suffix(q) + "?", answer=answer))
-        parts = blocks(text)
         for i, para in enumerate(parts):
             if _ITEM.match(para) or para.startswith(("```", "~~~")):
                 continue
@@ -852,17 +859,10 @@ class HeuristicGenerator:
         return " ".join(sentences_)
 
 
-def _without_headings(text: str, heading_path: list[str]) -> str:
-    """Cleaned text without the lines that only repeat a heading (reST titles, `# Title`)."""
-    heads = {_clean_heading(h).lower() for h in heading_path}
-    return "\n".join(ln for ln in text.split("\n") if _clean_heading(ln).lower() not in heads or not ln.strip())
-
-
-def _how_answer(text: str) -> str:
+def _how_answer(parts: list[str]) -> str:
     """A task section's prose and code, whole blocks in order, up to about twice _MAX_ANSWER characters,
     from its first paragraph that stands alone ('' when every one leans on text before the chunk)."""
     out: list[str] = []
-    parts = blocks(text)
     start = next((i for i, b in enumerate(parts) if not dependent(b)), len(parts))
     for block in parts[start:]:
         if out and len("\n\n".join(out)) + len(block) > _MAX_ANSWER * 2:
@@ -1237,7 +1237,7 @@ def _comments(text: str, limit: int = 2) -> list[str]:
     previous = False
     for line in text.split("\n")[1:]:
         m = _COMMENT.match(line)
-        body = clean_inline(m.group(1).lstrip(": ").strip()) if m else ""  # `#: doc` attribute comments, roles
+        body = m.group(1).lstrip(": ").strip() if m else ""  # `#: doc` attribute comments
         keep = bool(
             m
             and body

@@ -276,7 +276,7 @@ def with_lead(lead: str, blocks: list, line: int, type: str = "admonition", name
         if first.line > line:  # the block now starts at the directive's line
             joined = joined._replace(line=line)
         return [joined, *blocks[1:]]
-    return [Block(line, [lead], type, 0, "", name), *blocks] if lead else blocks
+    return [Block(line, [lead], type, -1, "", name), *blocks] if lead else blocks  # end -1: a directive's header
 
 
 def role_text(name: str, text: str) -> str:
@@ -306,6 +306,9 @@ def role_text(name: str, text: str) -> str:
 
 
 _NOT_CONTENT = re.compile(r"^\s*(?:\.\.(?:\s|$)|<!--.*-->\s*$|\{#[^}]*\}\s*$|\(\S+\)=\s*$)")  # comments, targets
+
+
+_OPTION = re.compile(r"^\s*:[\w-]+:(?:\s|$)|^\s+[\w-]+:\s")  # `:members:`, pymdownx's indented `open: True`
 
 
 def assemble(items: list, src_lines: list[str], title: str, min_chars: int, preamble: str = "") -> list[dict]:
@@ -396,7 +399,12 @@ def _end(b: Block, start: int, after: int, src_lines: list[str]) -> int:
     trailing blank, comment or target line, never before its start, never past the next block."""
     end = min(b.end, after - 1) if b.end >= start else after - 1
     end = min(end, len(src_lines))
-    while end > start and (not src_lines[end - 1].strip() or _NOT_CONTENT.match(src_lines[end - 1])):
+    header = b.end == -1  # a directive's lead alone: its argument lines, not its options
+    while end > start and (
+        not src_lines[end - 1].strip()
+        or _NOT_CONTENT.match(src_lines[end - 1])
+        or (header and _OPTION.match(src_lines[end - 1]))
+    ):
         end -= 1
     return max(end, start)
 

@@ -273,7 +273,7 @@ def _directive(node, line: int, warnings: list, seen: set) -> list:
     if name == "eval-rst":
         from corpus_ft.ingest import rst
 
-        return rst.blocks(content, first - 1, warnings, seen)
+        return _within(rst.blocks(content, first - 1, warnings, seen), end - 1)  # the closing fence is no block's
     if name.startswith(PYMDOWNX):
         inner, _ = blocks(content, first - 1, warnings, seen)
         return with_lead(_pymdownx_lead(name[len(PYMDOWNX) :], argument), _content(inner), line)
@@ -298,6 +298,17 @@ def _directive(node, line: int, warnings: list, seen: set) -> list:
     return with_lead(
         directive_lead(name, argument), _content(inner), line, directive_type(name), argument.split("(")[0]
     )
+
+
+def _within(inner: list, last: int) -> list:
+    """Blocks whose end the parser did not give end before the next one, and the last by `last`."""
+    out = []
+    for i, b in enumerate(inner):
+        if isinstance(b, Block) and b.end <= 0:
+            after = next((x.line for x in inner[i + 1 :] if x.line > b.line), last + 1)
+            b = b._replace(end=min(after - 1, last))
+        out.append(b)
+    return out
 
 
 def _content(inner: list) -> list:

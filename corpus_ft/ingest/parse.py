@@ -113,6 +113,12 @@ def _parse(data: bytes, language: str | None, settings: dict, result: dict, titl
 
     same_bytes = encoding == "utf-8" and b"\r" not in data  # skip encoding the text back
     units, syntax = code_units(text, language, data if same_bytes else None)
+    if language == "python":  # docstrings are reST: roles and literals shown as their text, once, here
+        from corpus_ft.ingest.docs import clean_inline
+
+        for u in units:
+            if u.get("docstring"):
+                u["docstring"] = clean_inline(u["docstring"])
     _finish(result, units, warnings + syntax)
 
 
