@@ -346,3 +346,21 @@ def test_cli_builds_all_with_table_and_json(small_run):
     data = json.loads(res.stdout)
     assert set(data) == set(KINDS) and all(data[k]["settings"]["seed"] == 1 for k in KINDS)
     assert "corpus-ft build" in res.stderr and "validation" in res.stderr
+
+
+def test_the_splitting_library_behaves_as_chunking_relies_on():
+    """chunk.py uses one public call of langchain-text-splitters: a paragraph too long for a chunk is
+    cut at line, then word boundaries into pieces of at most chunk_size by the given length function,
+    each piece a verbatim substring in order. A release that changes that fails here first."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    text = "The ledger posts entries.\nEach entry has an id.\nThe id is stable across runs and never reused."
+    cut = RecursiveCharacterTextSplitter(chunk_size=50, chunk_overlap=0).split_text(text)
+    assert cut == ["The ledger posts entries.\nEach entry has an id.", "The id is stable across runs and never reused."]
+    words = RecursiveCharacterTextSplitter(chunk_size=4, chunk_overlap=0, length_function=lambda t: len(t.split()))
+    pieces = words.split_text("one two three four five six seven eight nine")
+    assert pieces == ["one two three four", "five six seven eight", "nine"]
+    at = 0
+    for piece in cut:  # verbatim and in order: chunk.py finds each piece's lines in its block
+        assert text.index(piece, at) >= at
+        at = text.index(piece, at) + len(piece)
