@@ -452,3 +452,24 @@ def test_templates_of_any_engine_and_build_metadata_are_never_documents(tmp_path
         ".git_archival.txt": "build",
         "guide.html": "docs",
     }
+
+
+def test_a_markdown_file_is_parsed_once_nested_containers_included():
+    """Nested MyST and pymdownx containers are parsed in the file's own run, never parsed again."""
+    from corpus_ft.ingest import markdown
+
+    text = (
+        "# Guide\n\n//// tab | Linux\n\n/// tip | Fast\n\nUse the **cache**.\n\n:::{note}\nInner note.\n:::\n\n///\n\n"
+        "////\n\n:::{warning}\nKeep the key.\n:::\n"
+    )
+    md = markdown.parser()
+    calls = []
+    original = md.parse
+    md.parse = lambda *a, **k: calls.append(1) or original(*a, **k)
+    try:
+        (unit,) = docs.markdown_sections(text, "guide.md", 1, [])
+    finally:
+        del md.parse
+    assert len(calls) == 1
+    assert "Tip: Fast" in unit["text"] and "Use the cache." in unit["text"] and "Note: Inner note." in unit["text"]
+    assert [b["type"] for b in unit["blocks"]] == ["heading", "admonition", "paragraph", "admonition", "admonition"]
