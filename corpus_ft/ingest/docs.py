@@ -559,7 +559,7 @@ def html_sections(html: str, title: str, min_chars: int = 1) -> list[dict]:
     at = [1]  # the last source line seen
 
     def open_block(type: str, line: int, text: str = "", lang: str = "") -> dict:
-        block = {"type": type, "line": line, "parts": [text] if text else [], "lang": lang}
+        block = {"type": type, "line": line, "parts": [text] if text else [], "lang": lang, "last": 0}
         secs[-1]["blocks"].append(block)
         return block
 
@@ -574,7 +574,8 @@ def html_sections(html: str, title: str, min_chars: int = 1) -> list[dict]:
                 elif child.name == "pre":
                     classes = child.get("class") or (child.code.get("class") if child.code else None) or []
                     lang = next((c.split("-", 1)[1] for c in classes if c.startswith(("language-", "lang-"))), "")
-                    open_block("code", at[0], child.get_text(), lang)
+                    code = child.get_text()
+                    open_block("code", at[0], code, lang)["last"] = at[0] + code.rstrip().count("\n")
                     current = None
                 elif child.name == "table":
                     rows = [
@@ -592,13 +593,16 @@ def html_sections(html: str, title: str, min_chars: int = 1) -> list[dict]:
                     current = None
                 else:
                     current = visit(child, current)
-            elif isinstance(child, NavigableString) and not isinstance(
-                child, (Comment, Doctype, ProcessingInstruction)
-            ):
-                text = re.sub(r"\s+", " ", str(child))
-                if text.strip():
-                    current = current if current is not None else open_block("paragraph", at[0])
+            elif isinstance(child, NavigableString):  # text keeps count of the lines since the last tag
+                raw = str(child)
+                first = at[0] + raw[: len(raw) - len(raw.lstrip())].count("\n")
+                last = at[0] + raw.rstrip().count("\n")
+                at[0] += raw.count("\n")
+                text = re.sub(r"\s+", " ", raw)
+                if text.strip() and not isinstance(child, (Comment, Doctype, ProcessingInstruction)):
+                    current = current if current is not None else open_block("paragraph", first)
                     current["parts"].append(text)
+                    current["last"] = last
         return current
 
     visit(root, None)
@@ -616,7 +620,7 @@ def html_sections(html: str, title: str, min_chars: int = 1) -> list[dict]:
             text = text.strip("\n") if b["type"] == "code" else " ".join(text.split())
             if text.strip():
                 lines = fence(b["lang"], text) if b["type"] == "code" else text.split("\n")
-                found.append(Block(b["line"], lines, b["type"], 0, b["lang"]))
+                found.append(Block(b["line"], lines, b["type"], b["last"], b["lang"]))
         body = "\n\n".join("\n".join(b.lines) for b in found)
         if len(body.strip()) < max(min_chars, 1):
             continue
@@ -624,7 +628,7 @@ def html_sections(html: str, title: str, min_chars: int = 1) -> list[dict]:
         for j, b in enumerate(found):
             start = max(b.line, s["line"])
             after = found[j + 1].line if j + 1 < len(found) and found[j + 1].line > start else end + 1
-            stop = min(after - 1, len(src))
+            stop = min(after - 1, len(src), b.end if b.end >= start else after - 1)
             while stop > start and (not src[stop - 1].strip() or _CLOSING_ONLY.match(src[stop - 1])):
                 stop -= 1
             typed.append(_block_row(b.type, _block_text(b, b.lines), start, stop, lang=b.lang))

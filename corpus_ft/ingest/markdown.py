@@ -182,8 +182,8 @@ def _container(node, line: int, offset: int, warnings: list, seen: set) -> list:
     skip = _options(raw)
     children = [c for c in node.children if not c.map or c.map[0] >= first + skip]
     end = line + close - first + (1 if close < len(_source) and _source[close].lstrip().startswith(":") else 0)
-    if not info.startswith("{"):
-        inner = _content(_items(children, offset, warnings, seen)[0])
+    if not info.startswith("{"):  # often never closed (mkdocstrings): it runs on, headings and all
+        inner = [b for b in _items(children, offset, warnings, seen)[0] if not isinstance(b, Block) or b.lines]
         if re.fullmatch(r"[\w.]+", info) and "." in info:  # mkdocstrings: an API reference generated from code
             lead = f"`{info}`: API reference generated from its docstrings (autodoc)."
             return [Block(line, [lead], "autodoc", -1, "", info), *inner]
