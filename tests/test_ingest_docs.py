@@ -473,3 +473,29 @@ def test_a_markdown_file_is_parsed_once_nested_containers_included():
     assert len(calls) == 1
     assert "Tip: Fast" in unit["text"] and "Use the cache." in unit["text"] and "Note: Inner note." in unit["text"]
     assert [b["type"] for b in unit["blocks"]] == ["heading", "admonition", "paragraph", "admonition", "admonition"]
+
+
+def test_a_document_the_parser_rejects_is_plain_text_blocks_never_lost(tmp_path):
+    """docutils gives up on nesting this deep: the file is reported and kept as plain-text paragraphs."""
+    import pyarrow.parquet as pq
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    deep = "".join("  " * i + "- level\n\n" for i in range(400))
+    (repo / "deep.rst").write_text(f"Deep\n====\n\nThe nesting below is too deep for docutils.\n\n{deep}")
+    report = ingest_repo(repo, tmp_path / "run", workers=1)
+    assert [w["kind"] for w in report["warnings"]] == ["parse_degraded"]
+    (unit,) = pq.read_table(tmp_path / "run" / "units.parquet").to_pylist()
+    assert unit["blocks"][:2] == [
+        {"type": "paragraph", "text": "Deep", "start_line": 1, "end_line": 1, "lang": "", "name": "", "level": 0},
+        {
+            "type": "paragraph",
+            "text": "The nesting below is too deep for docutils.",
+            "start_line": 4,
+            "end_line": 4,
+            "lang": "",
+            "name": "",
+            "level": 0,
+        },
+    ]
+    assert len(unit["blocks"]) == 402 and unit["blocks"][-1]["start_line"] == 6 + 2 * 399
