@@ -499,3 +499,17 @@ def test_a_document_the_parser_rejects_is_plain_text_blocks_never_lost(tmp_path)
         },
     ]
     assert len(unit["blocks"]) == 402 and unit["blocks"][-1]["start_line"] == 6 + 2 * 399
+
+
+def test_blocks_are_redacted_like_the_text_chunks_are_packed_from():
+    """Chunks are packed from a unit's blocks, so a secret redacted in `text` is redacted in its blocks too."""
+    from collections import Counter
+
+    from corpus_ft.redact import redact_unit
+
+    text = '# Keys\n\nWrite to ops@acme-ledger.io first.\n\n```python\naws_key = "AKIAIOSFODNN7EXAMPLE"\n```\n'
+    (unit,) = docs.markdown_sections(text, "keys.md", 1, [])
+    unit.update(path="keys.md", language="markdown")
+    shown = "\n".join(b["text"] for b in redact_unit(unit, Counter())["blocks"])
+    assert "AKIAIOSFODNN7EXAMPLE" not in shown and "ops@acme-ledger.io" not in shown
+    assert "[REDACTED_AWS_ACCESS_KEY]" in shown and "[REDACTED_EMAIL]" in shown
