@@ -495,4 +495,24 @@ def redact_unit(unit: dict, counts: Counter) -> dict:
             out[field] = redact(text, filename=path, language=language, counts=counts if field == "text" else Counter())
     if out.get("heading_path") is not None:
         out["heading_path"] = [redact(h, filename=path, language=language) for h in out["heading_path"]]
+    if out.get("blocks"):  # chunks are packed from the blocks: they carry the same text, redacted the same way
+        out["blocks"] = [_redact_block(b, path, language) for b in out["blocks"]]
+    return out
+
+
+def _redact_block(block: dict, path: str, language: str) -> dict:
+    """A document block redacted as it stands in its unit's text: a code block inside its fence (so
+    code is read as code), everything else as document text; not counted (the unit's text was)."""
+    from corpus_ft.util import strip_control
+
+    out = dict(block)
+    text, _ = strip_control(block.get("text") or "")
+    if block.get("type") == "code":
+        ticks = "`" * max(3, max((len(m) for m in re.findall(r"`{3,}", text)), default=0) + 1)
+        fenced = redact(f"{ticks}{block.get('lang') or ''}\n{text}\n{ticks}", filename=path, language=language)
+        out["text"] = "\n".join(fenced.split("\n")[1:-1])
+    else:
+        out["text"] = redact(text, filename=path, language=language)
+    if out.get("name"):
+        out["name"] = redact(out["name"], filename=path, language=language)
     return out

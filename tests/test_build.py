@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from corpus_ft.cli import main
 from corpus_ft.datasets import KINDS, build_dataset
-from corpus_ft.datasets.chunk import make_splitter, split_text
+from corpus_ft.datasets.chunk import chunk_units, make_splitter
 from corpus_ft.datasets.config import BuildConfig
 from corpus_ft.datasets.quality import filter_records
 from corpus_ft.datasets.split import assign_files
@@ -168,14 +168,32 @@ def test_assign_files_is_grouped_deterministic_and_fills_small_splits():
     assert set(assign_files(files[:1], (0.8, 0.1, 0.1), 0).values()) == {"train"}
 
 
-def test_chunks_never_cut_inside_a_fenced_block():
+def test_chunks_never_cut_a_code_block_a_table_or_a_list_item(caplog):
+    """Chunks are packed from the parser's blocks: code, tables and list items stay whole (even when
+    longer than a chunk, with no splitter warning), and each chunk's span is that of its blocks."""
+    from corpus_ft.ingest.docs import markdown_sections
+
     code = "```python\n" + "\n\n".join(f"def f{i}(x):\n    return x + {i}" for i in range(30)) + "\n```"
-    text = "# Guide\n\n" + "Intro sentence about the guide. " * 20 + "\n\n" + code + "\n\nAfter the code. " * 10
-    chunks = split_text(text, make_splitter(200, 20, None))
+    table = "| key | value |\n| --- | --- |\n" + "".join(f"| k{i} | a value for key {i} |\n" for i in range(20))
+    item = "- An item that runs long: " + "it keeps going over several lines of text\n  " * 8 + "and ends.\n"
+    text = "# Guide\n\n" + "Intro sentence about the guide. " * 20 + f"\n\n{code}\n\n{table}\n{item}\nAfter it."
+    (unit,) = markdown_sections(text, "guide.md", 1, [])
+    unit.update(id="u1", path="guide.md", language="markdown")
+    with caplog.at_level("WARNING"):
+        chunks = chunk_units([unit], make_splitter(200, 20, None))
+    assert not [r for r in caplog.records if "longer than the specified" in r.getMessage()]
     assert len(chunks) > 3
-    fenced = [c for c in chunks if "```" in c]
-    assert all(c.count("```") % 2 == 0 for c in chunks), "a chunk holds half a fence"
-    assert any(code in c for c in fenced), "the fenced block was split"
+    assert any(code in c["text"] for c in chunks), "the fenced block was split"
+    assert any("k0 | a value for key 0" in c["text"] and "k19 | a value for key 19" in c["text"] for c in chunks), (
+        "the table was split"
+    )
+    assert sum("An item that runs long" in c["text"] for c in chunks) == 1 and any(
+        "and ends." in c["text"] and "An item" in c["text"] for c in chunks
+    )
+    lines = text.split("\n")
+    for c in chunks:
+        assert c["start_line"] == c["blocks"][0]["start_line"] and c["end_line"] == c["blocks"][-1]["end_line"]
+        assert lines[c["end_line"] - 1].strip() and lines[c["start_line"] - 1].strip()
 
 
 def test_token_aware_chunking_with_a_local_tokenizer(tmp_path, small_run):
@@ -328,3 +346,21 @@ def test_cli_builds_all_with_table_and_json(small_run):
     data = json.loads(res.stdout)
     assert set(data) == set(KINDS) and all(data[k]["settings"]["seed"] == 1 for k in KINDS)
     assert "corpus-ft build" in res.stderr and "validation" in res.stderr
+
+
+def test_the_splitting_library_behaves_as_chunking_relies_on():
+    """chunk.py uses one public call of langchain-text-splitters: a paragraph too long for a chunk is
+    cut at line, then word boundaries into pieces of at most chunk_size by the given length function,
+    each piece a verbatim substring in order. A release that changes that fails here first."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    text = "The ledger posts entries.\nEach entry has an id.\nThe id is stable across runs and never reused."
+    cut = RecursiveCharacterTextSplitter(chunk_size=50, chunk_overlap=0).split_text(text)
+    assert cut == ["The ledger posts entries.\nEach entry has an id.", "The id is stable across runs and never reused."]
+    words = RecursiveCharacterTextSplitter(chunk_size=4, chunk_overlap=0, length_function=lambda t: len(t.split()))
+    pieces = words.split_text("one two three four five six seven eight nine")
+    assert pieces == ["one two three four", "five six seven eight", "nine"]
+    at = 0
+    for piece in cut:  # verbatim and in order: chunk.py finds each piece's lines in its block
+        assert text.index(piece, at) >= at
+        at = text.index(piece, at) + len(piece)

@@ -56,8 +56,23 @@ RST = {
 }
 
 
+def parsed(chunk: dict) -> dict:
+    """A hand-written chunk as the pipeline hands it over: its text read by ingest's parser (reST when
+    it looks like reST, else Markdown), its blocks packed by the chunker."""
+    from corpus_ft.datasets.chunk import chunk_units, make_splitter
+    from corpus_ft.ingest import docs
+
+    reader = docs.rst_sections if docs.looks_like_rst(chunk["text"]) else docs.markdown_sections
+    units = reader(chunk["text"], "chunk", 1, [])
+    for u in units:
+        u.update(id="u", path="chunk.md", language="markdown")
+    found = [b for c in chunk_units(units, make_splitter(100_000, 0, None)) for b in c["blocks"]]
+    return {**chunk, "blocks": found}
+
+
 def _pairs(chunk: dict, n: int = 8) -> dict[str, str]:
     gen = HeuristicGenerator(GeneratorConfig(questions_per_chunk=n))
+    chunk = parsed(chunk)
     pairs = gen.questions([chunk])[0]
     assert pairs == gen.questions([chunk])[0], "must be deterministic"
     return {p["question"]: p["answer"] for p in pairs}
@@ -88,7 +103,7 @@ def test_questions_name_the_product_and_come_in_several_types_with_whole_answers
     assert by_q["How do I replay a statement in Ledgerline?"].startswith("If you want to replay a statement, run")
     assert not any("trick" in q for q in by_q), "a context-free subject is never asked about"
     assert all("Ledgerline" in q for q in by_q), by_q
-    assert len(HeuristicGenerator(GeneratorConfig(questions_per_chunk=1)).questions([RETRIES])[0]) == 1
+    assert len(HeuristicGenerator(GeneratorConfig(questions_per_chunk=1)).questions([parsed(RETRIES)])[0]) == 1
     reader = dict(
         RETRIES,
         text="If your question is shorter than a tweet, send it to the on-call channel.\n\n"
@@ -197,6 +212,7 @@ def test_product_name_of_an_old_run_is_the_repository_name_as_the_docs_spell_it_
 
 def test_docstrings_are_cleaned_and_keywords_are_domain_terms():
     assert good_docstring("Render an order as an invoice.\n\nArgs: ...", 4) == "Render an order as an invoice."
+    assert good_docstring("Like `route` but for a `Blueprint`.", 4) == "Like `route` but for a `Blueprint`."
     assert good_docstring("TODO: write me properly later on", 4) is None
     assert good_docstring("Getter.", 4) is None
     assert good_docstring("Given the routes, yields the following information:\n\n- a", 4) is None
@@ -219,7 +235,11 @@ def test_docstrings_are_cleaned_and_keywords_are_domain_terms():
         -   The session cookie is signed with the secret key rotation list. :issue:`4567`
         -   Session interface gains ``should_set_cookie``. .. versionadded:: 2.3
         """)
-    kws = extract_keywords(changelog, 5)
+    from corpus_ft.datasets.chunk import prose_text
+    from corpus_ft.ingest.docs import rst_sections
+
+    (unit,) = rst_sections(changelog, "CHANGES.rst", 1, [])  # keywords read the parser's blocks
+    kws = extract_keywords(prose_text(unit), 5)
     assert kws and all(is_keyword(k) for k in kws), kws
     banned = {"version", "released", "issue", "pr", "versionadded", "2.3.0", "2023-04-25"}
     assert not any(w in banned for k in kws for w in k.lower().split()), kws
@@ -341,9 +361,9 @@ def test_answers_start_at_a_sentence_that_stands_alone():
     }
     answers = list(_pairs(binary).values())
     assert answers and not any(re.match(r"(?:It|This|They|For other|But|Then)\b", a) for a in answers), answers
-    from corpus_ft.generate.heuristic import _answer_from, blocks
+    from corpus_ft.generate.heuristic import _answer_from, blocks, chunk_blocks
 
-    parts = blocks(binary["text"])
+    parts = blocks(chunk_blocks(parsed(binary)))
     assert _answer_from(parts, 2).startswith("For other encodings") is False
     assert _answer_from(parts, 2).startswith("Request bodies"), "reaches back to the paragraph it leans on"
     typer = {

@@ -396,3 +396,16 @@ def test_bench_docstrings_compares_summaries_with_an_independent_reader(tmp_path
     assert r["documented"] == 6, r
     assert [(m["name"], m["reason"]) for m in r["misses"]] == [("Later", "doc too short or not a sentence")]
     assert r["share_not_taken"] == round(1 / 6, 4) and not r["ok"]
+
+
+def test_python_docstring_roles_are_rendered_once_at_ingest(tmp_path):
+    """A docstring's reST roles and literals reach the units as their text; no later stage cleans them."""
+    from corpus_ft.ingest.parse import parse_file
+
+    path = tmp_path / "hooks.py"
+    path.write_text(
+        'def route(rule):\n    """Like :meth:`~flask.Flask.route` but for a ``Blueprint``."""\n    return rule\n'
+    )
+    settings = {"max_line_length": 10000, "min_section_chars": 1}
+    (unit,) = parse_file(str(path), "python", settings)["units"]
+    assert unit["docstring"] == "Like `route` but for a `Blueprint`."

@@ -103,7 +103,10 @@ def test_myst_markdown_roles_directives_and_front_matter():
     assert "2. Run the installer:\n\n   ```bash\n   ./install.sh --prefix /opt/ledger\n   ```" in install
     assert "Setting | Default\n--- | ---\n`port` | 8080" in install
     assert "```python\nledger.post(entry)\n```" in install and "caption" not in install
-    assert "`ledger.post`\n\nPosts an entry; see posting." in install, "eval-rst content is read as reST"
+    assert (
+        "`ledger.post`: API reference generated from its docstrings (autodoc).\n\nPosts an entry; see posting."
+        in install
+    ), "eval-rst content is read as reST"
     for u in units:
         assert not markup_residue(u["text"]), u["text"]
     assert warnings == []
@@ -204,7 +207,7 @@ def test_html_readable_text_without_tags_script_or_style():
     text = "\n".join(u["text"] for u in units)
     assert "lets you create and list widgets" in text
     assert "<" not in text and "secret" not in text and "console.log" not in text and "color: red" not in text
-    assert "widgets:read" in by_name(units)["Scopes"]["text"] and "404 not found" in by_name(units)["Errors"]["text"]
+    assert "widgets:read" in by_name(units)["Scopes"]["text"] and "404 | not found" in by_name(units)["Errors"]["text"]
 
 
 def test_plain_text_is_one_section():
@@ -274,8 +277,11 @@ def test_chunks_point_at_their_exact_source_lines(tmp_path):
                 or "|" in line
             ):
                 continue
-            assert set(words.findall(line.lower())) & set(words.findall(source[at - 1].lower())), (
-                f"{c['path']}:{at}: chunk line {line!r} but the source has {source[at - 1]!r}"
+            shown = source[at - 1]
+            if at == c["start_line"] and re.fullmatch(r"([=~^*+#-])\1{2,}", shown.strip()):
+                shown = source[at]  # a heading's span starts at its overline
+            assert set(words.findall(line.lower())) & set(words.findall(shown.lower())), (
+                f"{c['path']}:{at}: chunk line {line!r} but the source has {shown!r}"
             )
             checked += 1
     assert checked > 100
@@ -295,22 +301,29 @@ def test_a_txt_file_written_in_rst_is_read_as_rst():
 
 
 def test_a_chunk_never_starts_halfway_through_a_list_item():
-    from corpus_ft.datasets.chunk import blocks
+    from corpus_ft.datasets.chunk import chunk_units, make_splitter
 
     text = "Extras:\n\n- `colorama`: colors.\n\n  Installed on Windows.\n\n  ```bash\n  pip install colorama\n  ```\n\nDone."
-    assert blocks(text) == [
-        "Extras:",
-        "- `colorama`: colors.\n\n  Installed on Windows.",
-        "  ```bash\n  pip install colorama\n  ```",
-        "Done.",
+    (unit,) = docs.markdown_sections(text, "extras.md", 1, [])
+    assert [(b["type"], b["start_line"], b["end_line"]) for b in unit["blocks"]] == [
+        ("paragraph", 1, 1),
+        ("list_item", 3, 9),
+        ("paragraph", 11, 11),
     ]
+    unit.update(id="u", path="extras.md", language="markdown")
+    chunks = chunk_units([unit], make_splitter(30, 0, None))
+    assert [(c["start_line"], c["end_line"]) for c in chunks] == [(1, 1), (3, 9), (11, 11)]
 
 
 def test_urls_are_not_words_of_prose():
     from corpus_ft.datasets.chunk import prose_words
 
-    assert prose_words("https://github.com/acme/ledger/actions <https://pypi.org/project/ledger>") == 0
-    assert prose_words("Read https://ledger.example.org/guide first") == 2
+    def para(text: str) -> list[dict]:
+        return [{"type": "paragraph", "text": text}]
+
+    assert prose_words(para("https://github.com/acme/ledger/actions <https://pypi.org/project/ledger>")) == 0
+    assert prose_words(para("Read https://ledger.example.org/guide first")) == 2
+    assert prose_words([{"type": "code", "text": "read the guide first"}, *para("Read it")]) == 2
 
 
 def test_rst_escapes_in_a_directive_argument_are_read():
@@ -334,3 +347,169 @@ def test_markdown_leaves_no_empty_bullets_css_or_doc_includes():
     assert not re.search(r"^\s*[-*]\s*$", unit["text"], re.M), unit["text"]
     assert "- Real item with words." in unit["text"]
     assert "display" not in unit["text"] and "{*" not in unit["text"] and "Some more prose" in unit["text"]
+
+
+def _blocks_on_their_lines(path: Path, units: list[dict]) -> int:
+    """Every block's words lie in its own source span; returns how many blocks were checked."""
+    source = path.read_text().split("\n")
+    checked = 0
+    for u in units:
+        for b in u["blocks"]:
+            inside = b["type"] == "front_matter" or u["start_line"] <= b["start_line"]  # front matter: above the unit
+            assert inside and 1 <= b["start_line"] <= b["end_line"] <= len(source), (path.name, b)
+            span = "\n".join(source[b["start_line"] - 1 : b["end_line"]])
+            words = re.findall(r"[A-Za-z]{4,}", b["name"] if b["type"] in ("label", "autodoc") else b["text"])
+            words = words[1:] if b["type"] == "admonition" else words  # its lead word (`Note:`) is rendered
+            assert all(w in span for w in words), f"{path.name}:{b['start_line']}-{b['end_line']} {b}"
+            assert source[b["end_line"] - 1].strip(), f"{path.name}: a block ends on a blank line: {b}"
+            checked += 1
+    return checked
+
+
+def test_document_units_hold_typed_blocks_with_exact_spans():
+    """Markdown, MyST, mkdocs, reST/Sphinx and HTML units keep their blocks as parsed, each on its own lines."""
+    readers = {".md": docs.markdown_sections, ".rst": docs.rst_sections}
+    checked = 0
+    for path in [*FIXTURES.iterdir(), *DOCS.iterdir()]:
+        if path.suffix in readers:
+            checked += _blocks_on_their_lines(path, readers[path.suffix](path.read_text(), path.name, 1, []))
+        elif path.suffix in (".html", ".txt"):
+            reader = docs.html_sections if path.suffix == ".html" else docs.text_sections
+            checked += _blocks_on_their_lines(path, reader(path.read_text(), path.name))
+    assert checked > 60
+
+    units = docs.rst_sections((FIXTURES / "sphinx.rst").read_text(), "sphinx.rst", 1, [])
+    blocks = [b for u in units for b in u["blocks"]]
+    got = {(b["type"], b["name"] or b["lang"] or b["text"][:12]) for b in blocks}
+    assert {("autodoc", "Ledger"), ("label", "post"), ("code", "python"), ("table", "Key | Defaul")} <= got
+    table = next(b for b in blocks if b["type"] == "table")
+    assert table["text"].startswith("Key | Default | Meaning\n--- | --- | ---")
+    code = next(b for b in blocks if b["type"] == "code" and b["lang"] == "python")
+    assert code["text"] == 'ledger = Ledger(tz="UTC")\nledger.post(entry)', "a code block holds its code, no fence"
+    autodoc = next(u for u in units if any(b["type"] == "autodoc" for b in u["blocks"]))
+    assert "`Ledger`: API reference generated from its docstrings (autodoc)." in autodoc["text"]
+
+    md = docs.markdown_sections((FIXTURES / "myst.md").read_text(), "myst.md", 1, [])
+    first = md[0]["blocks"]
+    assert first[0]["type"] == "front_matter" and first[0]["name"] == "title"
+    assert [b["type"] for b in first[1:3]] == ["heading", "paragraph"] and first[1]["level"] == 1
+    items = [b for u in md for b in u["blocks"] if b["type"] == "list_item"]
+    assert any("```bash" in b["text"] and "./install.sh" in b["text"] for b in items), "items keep their code"
+
+
+def test_a_unit_text_is_its_blocks_rendered():
+    """Later stages read `text`; it is the blocks, rendered once (code in a fence naming its language)."""
+    from corpus_ft.ingest.docs import render_block
+
+    for u in docs.markdown_sections((FIXTURES / "mkdocs.md").read_text(), "mkdocs.md", 1, []):
+        rendered = [render_block(b) for b in u["blocks"] if b["type"] not in ("heading", "front_matter")]
+        body = re.sub(r"\n{2,}", "\n", u["text"]).strip()
+        for piece in rendered:
+            assert re.sub(r"\n{2,}", "\n", piece).strip() in body
+
+
+def test_default_role_links_leave_no_residue():
+    """`name <target>` under Sphinx's default role is its name, never the reST link syntax."""
+    text = "Hooks\n=====\n\nUse `post_dump <ledger.decorators.post_dump>` or `~ledger.Ledger` or `Entry`.\n"
+    (unit,) = docs.rst_sections(text, "hooks.rst", 1, [])
+    assert "Use post_dump or `Ledger` or `Entry`." in unit["text"] and "<" not in unit["text"]
+
+
+def test_sphinx_roles_and_directives_are_known_only_while_parsing():
+    """docutils is process-wide: after a parse its directive and role lookup are docutils' own again."""
+    from docutils.parsers.rst import directives, roles
+
+    before = directives.directive, roles.role
+    docs.rst_sections((FIXTURES / "sphinx.rst").read_text(), "sphinx.rst", 1, [])
+    assert (directives.directive, roles.role) == before
+    from docutils.core import publish_doctree
+    from docutils.nodes import system_message
+
+    plain = publish_doctree(".. autoclass:: Ledger\n", settings_overrides={"report_level": 5})
+    assert any("Unknown directive" in m.astext() for m in plain.findall(system_message)), "unknown outside a parse"
+
+
+def test_templates_of_any_engine_and_build_metadata_are_never_documents(tmp_path):
+    """An EJS or Handlebars page saved as .html and a `git archive` metadata file are not docs."""
+    import pyarrow.parquet as pq
+
+    repo = tmp_path / "repo"
+    (repo / "views").mkdir(parents=True)
+    (repo / "views" / "users.html").write_text(
+        "<h1>Users</h1>\n<ul>\n<% users.forEach(function(u){ %>\n<li><%= u.name %></li>\n<% }) %>\n</ul>\n"
+    )
+    (repo / "views" / "user.html").write_text("<p>{{user.name}}</p>\n")
+    (repo / ".git_archival.txt").write_text(
+        "node: c1dc5dcb\nnode-date: 2026-08-07T07:35:45+02:00\ndescribe-name: 26.1.0-70\n"
+    )
+    (repo / "guide.html").write_text("<h1>Guide</h1>\n<p>Users are listed by name on the users page.</p>\n")
+    ingest_repo(repo, tmp_path / "run", workers=1)
+    rows = pq.read_table(tmp_path / "run" / "units.parquet", columns=["path", "category"]).to_pylist()
+    category = {r["path"]: r["category"] for r in rows}
+    assert category == {
+        "views/users.html": "template",
+        "views/user.html": "template",
+        ".git_archival.txt": "build",
+        "guide.html": "docs",
+    }
+
+
+def test_a_markdown_file_is_parsed_once_nested_containers_included():
+    """Nested MyST and pymdownx containers are parsed in the file's own run, never parsed again."""
+    from corpus_ft.ingest import markdown
+
+    text = (
+        "# Guide\n\n//// tab | Linux\n\n/// tip | Fast\n\nUse the **cache**.\n\n:::{note}\nInner note.\n:::\n\n///\n\n"
+        "////\n\n:::{warning}\nKeep the key.\n:::\n"
+    )
+    md = markdown.parser()
+    calls = []
+    original = md.parse
+    md.parse = lambda *a, **k: calls.append(1) or original(*a, **k)
+    try:
+        (unit,) = docs.markdown_sections(text, "guide.md", 1, [])
+    finally:
+        del md.parse
+    assert len(calls) == 1
+    assert "Tip: Fast" in unit["text"] and "Use the cache." in unit["text"] and "Note: Inner note." in unit["text"]
+    assert [b["type"] for b in unit["blocks"]] == ["heading", "admonition", "paragraph", "admonition", "admonition"]
+
+
+def test_a_document_the_parser_rejects_is_plain_text_blocks_never_lost(tmp_path):
+    """docutils gives up on nesting this deep: the file is reported and kept as plain-text paragraphs."""
+    import pyarrow.parquet as pq
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    deep = "".join("  " * i + "- level\n\n" for i in range(400))
+    (repo / "deep.rst").write_text(f"Deep\n====\n\nThe nesting below is too deep for docutils.\n\n{deep}")
+    report = ingest_repo(repo, tmp_path / "run", workers=1)
+    assert [w["kind"] for w in report["warnings"]] == ["parse_degraded"]
+    (unit,) = pq.read_table(tmp_path / "run" / "units.parquet").to_pylist()
+    assert unit["blocks"][:2] == [
+        {"type": "paragraph", "text": "Deep", "start_line": 1, "end_line": 1, "lang": "", "name": "", "level": 0},
+        {
+            "type": "paragraph",
+            "text": "The nesting below is too deep for docutils.",
+            "start_line": 4,
+            "end_line": 4,
+            "lang": "",
+            "name": "",
+            "level": 0,
+        },
+    ]
+    assert len(unit["blocks"]) == 402 and unit["blocks"][-1]["start_line"] == 6 + 2 * 399
+
+
+def test_blocks_are_redacted_like_the_text_chunks_are_packed_from():
+    """Chunks are packed from a unit's blocks, so a secret redacted in `text` is redacted in its blocks too."""
+    from collections import Counter
+
+    from corpus_ft.redact import redact_unit
+
+    text = '# Keys\n\nWrite to ops@acme-ledger.io first.\n\n```python\naws_key = "AKIAIOSFODNN7EXAMPLE"\n```\n'
+    (unit,) = docs.markdown_sections(text, "keys.md", 1, [])
+    unit.update(path="keys.md", language="markdown")
+    shown = "\n".join(b["text"] for b in redact_unit(unit, Counter())["blocks"])
+    assert "AKIAIOSFODNN7EXAMPLE" not in shown and "ops@acme-ledger.io" not in shown
+    assert "[REDACTED_AWS_ACCESS_KEY]" in shown and "[REDACTED_EMAIL]" in shown

@@ -1,4 +1,4 @@
-"""Quality measured by the tool itself: markup cleaning and residue, the stats.json `quality`
+"""Quality measured by the tool itself: markup residue of the parsers' output, the stats.json `quality`
 block, card and review page sections, and `corpus-ft bench quality` on a real repository on disk."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from click.testing import CliRunner
 from corpus_ft.cli import main
 from corpus_ft.datasets.measure import category_of, corrupted_code, dataset_quality, verdict
 from corpus_ft.datasets.quality import markup_residue
-from corpus_ft.generate.markup import clean_markup
 from corpus_ft.util import read_jsonl
 
 RST = textwrap.dedent("""\
@@ -45,25 +44,28 @@ RST = textwrap.dedent("""\
     """)
 
 
-def test_markup_is_cleaned_and_residue_is_detected():
-    clean = clean_markup(RST)
-    assert markup_residue(RST) and not markup_residue(clean)
+def test_parsers_leave_no_markup_residue_and_residue_is_detected():
+    """Markup residue is a property of the parsers' output (no later stage cleans markup again)."""
+    from corpus_ft.ingest.docs import markdown_sections, rst_sections
+
+    units = rst_sections(RST, "config.rst", 1, [])
+    clean = "\n".join(u["text"] for u in units)
+    assert markup_residue(RST) and not any(markup_residue(u["text"]) for u in units)
     assert "See `Config` and the tutorial for `SECRET_KEY`." in clean
-    assert "Keep the key secret." in clean and "autoclass" not in clean and "maxdepth" not in clean
+    assert "Keep the key secret." in clean and "maxdepth" not in clean and "toctree" not in clean
+    assert "`Config`: API reference generated from its docstrings (autodoc)." in clean, "autodoc is marked as such"
     assert "```\n$ flask run\n```" in clean, "an reST literal block becomes a fenced block"
-    assert (
-        "Sub-section" in clean and "~~~~" not in clean.replace("~~~python", "").replace("~~~\n", "").split("x = 1")[0]
-    )
-    assert "~~~python\nx = 1\n~~~" in clean, "a tilde fence is not a heading underline"
     md = "Use {py:func}`load` or [the guide](g.md) and **bold** `*args`.\n\n```{note}\nMind the gap.\n```\n"
-    assert clean_markup(md) == "Use `load` or the guide and bold `*args`.\n\nMind the gap."
+    (unit,) = markdown_sections(md, "a.md", 1, [])
+    assert unit["text"] == "Use `load` or the guide and bold `*args`.\n\nNote: Mind the gap."
     assert markup_residue(md) and not markup_residue("Plain `code` and\n\n```rst\n.. note::\n```\n")
-    admonition = '!!! note "TL;DR"\n    Use a `Client` instance.\n'
-    assert markup_residue(admonition) and clean_markup(admonition) == "    Use a `Client` instance."
-    blocks = "/// tip\nRead the Printing section first.\n///\n"
-    assert markup_residue(blocks) and clean_markup(blocks) == "Read the Printing section first."
-    tabs = "//// tab | Linux, macOS\nRun `export X=1`.\n////\n"
-    assert markup_residue(tabs) and clean_markup(tabs) == "Run `export X=1`."
+    for source, shown in (
+        ('!!! note "TL;DR"\n    Use a `Client` instance.\n', "TL;DR: Use a `Client` instance."),
+        ("/// tip\nRead the Printing section first.\n///\n", "Tip: Read the Printing section first."),
+        ("//// tab | Linux, macOS\nRun `export X=1`.\n////\n", "Run `export X=1`."),
+    ):
+        (unit,) = markdown_sections(source, "a.md", 1, [])
+        assert markup_residue(source) and unit["text"].strip() == shown
 
 
 def test_redaction_that_breaks_code_is_counted_but_literals_and_comments_are_not():

@@ -1,74 +1,50 @@
-"""Paragraph chunks of document sections: sized in tokens (or characters), heading path kept,
-never cut inside a fenced code block. `paragraphs`, `qa` and `keywords` all start here."""
+"""Paragraph chunks of document sections, packed from the blocks ingest parsed: sized in tokens (or
+characters), heading path kept, a code block, a table or a list item never cut, each chunk's span
+the lines of its blocks. `paragraphs`, `qa` and `keywords` all start here."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from corpus_ft.generate import Chunk
 from corpus_ft.util import CorpusFtError
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _URL = re.compile(r"<?\bhttps?://[^\s>]+>?")
+# Never cut, whatever their size: a chunk holds the whole block or none of it.
+WHOLE = frozenset({"code", "table", "list_item", "heading", "label", "autodoc", "math"})
+_NOT_PROSE = frozenset({"code", "heading", "label", "autodoc", "math", "front_matter"})
 
 
-def blocks(text: str) -> list[str]:
-    """Paragraphs and whole fenced code blocks, in order (a fence is one block, blank lines and all)."""
-    out: list[str] = []
-    current: list[str] = []
-    fence: str | None = None
-    for line in text.split("\n"):
-        m = _FENCE.match(line)
-        if fence is None and m:
-            if current:
-                out.append("\n".join(current))
-            current, fence = [line], m.group(1)[0] * len(m.group(1))
-        elif fence is not None:
-            current.append(line)
-            if m and m.group(1).startswith(fence) and not line.strip()[len(m.group(1)) :].strip():
-                out.append("\n".join(current))
-                current, fence = [], None
-        elif not line.strip():
-            if current:
-                out.append("\n".join(current))
-            current = []
-        else:
-            current.append(line)
-    if current:
-        out.append("\n".join(current))
-    return _items_whole([b.strip("\n") for b in out if b.strip()])
+@dataclass(frozen=True)
+class Splitter:
+    """How chunks are measured and cut: `length` counts characters or the model's tokens; `split`
+    (langchain's RecursiveCharacterTextSplitter, public API only) cuts a paragraph too long for
+    one chunk at paragraph, line, sentence and word boundaries."""
+
+    size: int
+    overlap: int
+    length: Callable[[str], int]
+    split: Callable[[str], list[str]]
 
 
-_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s")
-
-
-def _items_whole(found: list[str]) -> list[str]:
-    """An indented paragraph after a list item is the item's own text (`- **PyYAML**` then, indented,
-    what it is for): it stays in the item's block, so no chunk starts halfway through an item."""
-    out: list[str] = []
-    in_item = False
-    for b in found:
-        indented = b[:1] in (" ", "\t")
-        if in_item and indented and out and not _FENCE.match(b) and not _FENCE.match(out[-1]):
-            out[-1] = f"{out[-1]}\n\n{b}"
-            continue
-        out.append(b)
-        in_item = bool(_ITEM.match(b)) or (in_item and indented)
-    return out
-
-
-def make_splitter(size: int, overlap: int, tokenizer: Path | None):
-    """langchain's RecursiveCharacterTextSplitter, measuring with the model's tokenizer when given."""
+def make_splitter(size: int, overlap: int, tokenizer: Path | None) -> Splitter:
+    """A Splitter of `size` characters, or tokens of the model's tokenizer when one is given."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     if tokenizer is None:
-        return RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=overlap)
-    return RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
-        load_tokenizer(tokenizer), chunk_size=size, chunk_overlap=overlap
-    )
+        length = len
+    else:
+        tok = load_tokenizer(tokenizer)
+
+        def length(text: str) -> int:
+            return len(tok.tokenize(text))
+
+    cutter = RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=overlap, length_function=length)
+    return Splitter(size, overlap, length, cutter.split_text)
 
 
 def load_tokenizer(path: Path):
@@ -83,56 +59,96 @@ def load_tokenizer(path: Path):
     return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
 
 
-def split_text(text: str, splitter) -> list[str]:
-    """Chunks of `text`: prose split by the splitter, fenced blocks kept whole, merged up to size."""
-    pieces: list[str] = []
-    for block in blocks(text):
-        if _FENCE.match(block) or splitter._length_function(block) <= splitter._chunk_size:
-            pieces.append(block)
-        else:
-            pieces.extend(splitter.split_text(block))
-    # langchain's own merge (size + overlap with its length function); a fence longer than
-    # chunk_size stays one chunk rather than being cut.
-    return [c for c in splitter._merge_splits(pieces, "\n\n") if c.strip()]
-
-
 def chunk_id(unit_id: str, index: int, text: str) -> str:
     return "chunk-" + hashlib.sha256(f"{unit_id}\0{index}\0{text}".encode()).hexdigest()[:16]
 
 
-def prose_words(text: str) -> int:
-    """Words of prose: outside code blocks, heading lines, lines that are only a `label`, and URLs."""
+def prose_words(blocks: list[dict]) -> int:
+    """Words of prose in a chunk's blocks: not code, headings, labels or lines that are only a
+    `name`, and not URLs."""
     count = 0
-    for block in blocks(text):
-        if _FENCE.match(block):
+    for block in blocks:
+        if block["type"] in _NOT_PROSE:
             continue
-        for line in block.split("\n"):
+        for line in block["text"].split("\n"):
             line = line.strip()
-            if line.startswith("#") or re.fullmatch(r"`[^`]*`[.:]?", line):
+            if re.fullmatch(r"`[^`]*`[.:]?", line):
                 continue
             count += len(re.findall(r"[^\W\d_]{2,}", _URL.sub("", line)))  # a URL is not words of prose
     return count
 
 
-def _span(text: str, piece: str, cursor: int) -> tuple[int, int, int]:
-    """(first line, last line) of `piece` inside `text` as 0-based line offsets, and the new cursor.
-
-    Section text sits on the source lines it came from, so the offsets are source lines; the
-    piece was re-joined by the splitter, so its first and last lines are looked up one by one.
-    """
-    lines = [line for line in piece.split("\n") if line.strip()]
-    at = text.find(lines[0], cursor) if lines else -1
-    at = at if at >= 0 else cursor
-    end = at
-    for line in lines[1:]:  # each line after the one before it, so a repeated line (```) is not found too early
-        found = text.find(line, end + 1)
-        if found >= 0:
-            end = found
-    return text.count("\n", 0, at), text.count("\n", 0, end), at
+def prose_text(chunk: Chunk) -> str:
+    """A chunk's prose: its blocks other than code, headings, labels and math, one paragraph each."""
+    found = chunk.get("blocks") or [{"type": "paragraph", "text": chunk["text"]}]
+    return "\n\n".join(b["text"] for b in found if b["type"] not in _NOT_PROSE)
 
 
-def chunk_units(units: Iterable[dict], splitter, min_prose_words: int = 0, dropped: list | None = None) -> list[Chunk]:
-    """Every document section cut into chunks that remember their file, lines and headings.
+def render(block: dict) -> str:
+    """A block as a chunk shows it: a heading with its `#`s, code in a fence naming its language."""
+    if block["type"] == "heading":
+        return "#" * min(max(block.get("level") or 1, 1), 6) + " " + block["text"]
+    if block["type"] == "code":
+        runs = [len(m) for m in re.findall(r"`{3,}", block["text"])]
+        ticks = "`" * max(3, max(runs, default=0) + 1)
+        return f"{ticks}{block.get('lang') or ''}\n{block['text']}\n{ticks}"
+    return block["text"]
+
+
+def pieces(unit: dict, splitter: Splitter) -> list[dict]:
+    """A unit's blocks as chunk pieces (a block, or part of a paragraph too long for one chunk),
+    each with its own source span. A unit without blocks (written by hand) is one paragraph."""
+    blocks = [b for b in unit.get("blocks") or [] if b["type"] != "front_matter" and b["text"].strip()]
+    if not blocks:
+        text = (unit.get("text") or "").strip("\n")
+        start = unit.get("start_line") or 1
+        blocks = [{"type": "paragraph", "text": text, "start_line": start, "end_line": unit.get("end_line") or start}]
+    out = []
+    for b in blocks:
+        text = render(b)
+        if b["type"] in WHOLE or splitter.length(text) <= splitter.size:
+            out.append({**b, "shown": text})
+            continue
+        lines, at = text.split("\n"), 0
+        for part in splitter.split(text):
+            first, last = _lines_of(part, lines, at)
+            at = first
+            span = b["end_line"] - b["start_line"]  # a paragraph's lines are its source lines, when they match
+            same = span == len(lines) - 1
+            start, end = (b["start_line"] + first, b["start_line"] + last) if same else (b["start_line"], b["end_line"])
+            out.append({**b, "text": part, "shown": part, "start_line": start, "end_line": end})
+    return out
+
+
+def _lines_of(part: str, lines: list[str], at: int) -> tuple[int, int]:
+    """(first, last) index in `lines` of a part the splitter cut, looked up from line `at` on."""
+    mine = [line for line in part.split("\n") if line.strip()]
+    if not mine:
+        return at, at
+    first = next((i for i in range(at, len(lines)) if mine[0].strip() in lines[i]), at)
+    last = next((i for i in range(len(lines) - 1, first - 1, -1) if mine[-1].strip() in lines[i]), first)
+    return first, last
+
+
+def pack(parts: list[dict], splitter: Splitter) -> list[list[dict]]:
+    """Consecutive pieces into groups of at most `size` (a piece bigger than that is a group alone)."""
+    groups: list[list[dict]] = []
+    used = 0
+    for p in parts:
+        n = splitter.length(p["shown"])
+        if groups and used + n + 2 <= splitter.size:  # 2: the blank line between blocks
+            groups[-1].append(p)
+            used += n + 2
+        else:
+            groups.append([p])
+            used = n
+    return groups
+
+
+def chunk_units(
+    units: Iterable[dict], splitter: Splitter, min_prose_words: int = 0, dropped: list | None = None
+) -> list[Chunk]:
+    """Every document section cut into chunks that remember their file, lines, headings and blocks.
 
     A chunk with fewer than `min_prose_words` words of prose (a heading with a label, a lone
     code block) joins the next chunk of its section, else the previous one, else the first
@@ -141,30 +157,25 @@ def chunk_units(units: Iterable[dict], splitter, min_prose_words: int = 0, dropp
     dropped = [] if dropped is None else dropped
     chunks: list[Chunk] = []
     carry: Chunk | None = None  # a too-small section waiting for its subsection
-    limit = splitter._chunk_size
 
     def fits(a: Chunk, b: Chunk) -> bool:  # a merge never makes a chunk over the chunk size
-        return splitter._length_function(a["text"]) + splitter._length_function(b["text"]) <= limit
+        return splitter.length(a["text"]) + splitter.length(b["text"]) + 2 <= splitter.size
 
     for unit in units:
-        text = unit.get("text") or ""
-        base = unit.get("start_line") or 1
-        own: list[Chunk] = []
-        cursor = 0
-        for piece in split_text(text, splitter):
-            first, last, cursor = _span(text, piece, cursor)
-            own.append(
-                Chunk(
-                    id="",
-                    text=piece,
-                    heading_path=list(unit.get("heading_path") or []),
-                    path=unit["path"],
-                    language=unit.get("language") or "text",
-                    start_line=base + first,
-                    end_line=base + last,
-                    unit_id=unit["id"],
-                )
+        own = [
+            Chunk(
+                id="",
+                text="\n\n".join(p["shown"] for p in group),
+                heading_path=list(unit.get("heading_path") or []),
+                path=unit["path"],
+                language=unit.get("language") or "text",
+                start_line=group[0]["start_line"],
+                end_line=max(p["end_line"] for p in group),
+                unit_id=unit["id"],
+                blocks=group,  # each with `shown`, the block as the chunk's text shows it
             )
+            for group in pack(pieces(unit, splitter), splitter)
+        ]
         if carry is not None:
             if (
                 own
@@ -178,7 +189,7 @@ def chunk_units(units: Iterable[dict], splitter, min_prose_words: int = 0, dropp
             carry = None
         merged: list[Chunk] = []
         for i, c in enumerate(own):
-            if not min_prose_words or prose_words(c["text"]) >= min_prose_words:
+            if not min_prose_words or prose_words(c["blocks"]) >= min_prose_words:
                 merged.append(c)
             elif i + 1 < len(own) and fits(c, own[i + 1]):
                 own[i + 1] = _join(c, own[i + 1], into=own[i + 1])
@@ -204,6 +215,7 @@ def _join(first: Chunk, second: Chunk, into: Chunk) -> Chunk:
             "text": f"{first['text']}\n\n{second['text']}",
             "start_line": first["start_line"],
             "end_line": second["end_line"],
+            "blocks": [*first.get("blocks", []), *second.get("blocks", [])],
         }
     )
 

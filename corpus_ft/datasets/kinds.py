@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from corpus_ft.datasets.chunk import with_context
+from corpus_ft.datasets.chunk import prose_text, with_context
 from corpus_ft.datasets.config import BuildConfig
 from corpus_ft.datasets.records import chat, meta, record_id, source
 from corpus_ft.generate import Chunk, Generator
@@ -83,14 +83,16 @@ def product_name(units: Sequence[dict], repo: str | None = None) -> str:
     spellings = Counter(
         m.group(0)
         for u in sections
-        for m in re.finditer(rf"(?<![\w/.-]){re.escape(name)}(?![\w/-]|\.\w)", _prose_only(u.get("text") or ""), re.I)
+        for m in re.finditer(rf"(?<![\w/.-]){re.escape(name)}(?![\w/-]|\.\w)", _prose_only(u), re.I)
     )
     return spellings.most_common(1)[0][0] if sum(spellings.values()) >= 3 else ""
 
 
-def _prose_only(text: str) -> str:
-    """Text without fenced code or `code` spans (where a package's import name, not its name, is spelled)."""
-    return re.sub(r"`[^`\n]*`", " ", re.sub(r"^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$", " ", text, flags=re.S | re.M))
+def _prose_only(unit: dict) -> str:
+    """A unit's text without code blocks or `code` spans (where a package's import name, not its name, is spelled)."""
+    found = unit.get("blocks") or [{"type": "paragraph", "text": unit.get("text") or ""}]
+    text = "\n\n".join(b["text"] for b in found if b["type"] != "code")
+    return re.sub(r"`[^`\n]*`", " ", text)
 
 
 def unit_blocks(unit: dict) -> list[dict]:
@@ -177,8 +179,6 @@ def question_key(question: str) -> str:
 def unique_questions(records: list[dict], generator: Generator, cfg: BuildConfig) -> tuple[list[dict], list[dict]]:
     """One record per question: a repeated question is disambiguated by its heading path when that
     differs from the first one's, else (same section, or a same answer) removed as `duplicate_question`."""
-    from corpus_ft.generate.markup import clean_inline
-
     first: dict[str, dict] = {}
     for r in records:
         first.setdefault(question_key(r["messages"][1]["content"]), r)
@@ -191,7 +191,7 @@ def unique_questions(records: list[dict], generator: Generator, cfg: BuildConfig
         if owner is r:
             kept.append(r)
             continue
-        heads = [clean_inline(h).strip(" ?`*") for h in r["meta"]["heading_path"] or []]
+        heads = [h.strip(" ?`*") for h in r["meta"]["heading_path"] or []]
         where = " > ".join(h for h in heads if h)
         q2 = f"{q.rstrip(' ?')}, according to the “{where}” section?" if where else ""
         same_answer = " ".join(a.split()) == " ".join(owner["messages"][2]["content"].split())
@@ -227,13 +227,12 @@ def _yake(top: int):
 
 
 def keyword_text(text: str) -> str:
-    """Prose for YAKE: markup cleaned, no code, no URLs, every line a sentence (so a heading and the
-    line after it never merge into one bogus phrase)."""
+    """Prose for YAKE (a chunk's prose blocks, clean from ingest): no URLs or `code`, every line a
+    sentence (so a heading and the line after it never merge into one bogus phrase)."""
     from corpus_ft.generate.heuristic import prose
-    from corpus_ft.generate.markup import clean_markup
 
     lines = []
-    clean = re.sub(r"\[REDACTED_\w+\]|https?://\S+|`[^`\n]*`", " ", prose(clean_markup(text)))
+    clean = re.sub(r"\[REDACTED_\w+\]|https?://\S+|`[^`\n]*`", " ", prose(text))
     for line in clean.split("\n"):
         line = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", line).strip().strip("`*_")
         if not line or not any(ch.isalnum() for ch in line):  # blank or an rst underline
@@ -499,7 +498,7 @@ def keywords(chunks: Sequence[Chunk], cfg: BuildConfig) -> list[dict]:
     """ "Tell me about <keywords>" -> the chunk, templates rotated by chunk so prompts vary."""
     out = []
     for c in chunks:
-        kws = extract_keywords(c["text"], cfg.keywords_per_record, (c.get("heading_path") or [""])[-1])
+        kws = extract_keywords(prose_text(c), cfg.keywords_per_record, (c.get("heading_path") or [""])[-1])
         if not kws:
             continue
         template = KEYWORD_TEMPLATES[int(c["id"].rsplit("-", 1)[-1], 16) % len(KEYWORD_TEMPLATES)]

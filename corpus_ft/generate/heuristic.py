@@ -14,9 +14,7 @@ import re
 from collections.abc import Sequence
 
 from corpus_ft.generate import Chunk, GeneratorConfig, QAPair
-from corpus_ft.generate.markup import clean_markup
 
-_FENCE_BLOCK = re.compile(r"^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$", re.S | re.M)
 _STEP = re.compile(r"^\s*(?:\d+[.)]|[-*+]\s+\[?\d+\]?)\s+\S")
 _ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+•])\s+\S")
 _DEFINITION = re.compile(
@@ -416,9 +414,14 @@ _MAX_ANSWER = 900  # characters of whole paragraphs before an answer stops addin
 
 
 def prose(text: str) -> str:
-    """Text without fenced code and heading markers: what sentences are taken from."""
-    text = _FENCE_BLOCK.sub(" ", text)
+    """Prose text (a chunk's blocks other than code) without heading lines: what sentences are taken from."""
     return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
+
+
+def chunk_blocks(chunk: Chunk) -> list[dict]:
+    """The blocks ingest parsed that a chunk holds, headings aside; a chunk written by hand is one paragraph."""
+    found = chunk.get("blocks") or [{"type": "paragraph", "text": chunk["text"], "shown": chunk["text"]}]
+    return [b for b in found if b["type"] not in ("heading", "front_matter")]
 
 
 def paragraphs(text: str) -> list[str]:
@@ -464,7 +467,7 @@ def sentences(text: str) -> list[str]:
 
 def _clean_heading(heading: str) -> str:
     """A heading as a question can name it: no numbering or markup, code spans balanced."""
-    h = re.sub(r"^[#\d.\s]+", "", clean_markup(heading)).strip(" :*").strip()
+    h = re.sub(r"^[#\d.\s]+", "", heading).strip(" :*").strip()
     return h.replace("`", "") if h.count("`") % 2 else h
 
 
@@ -602,14 +605,14 @@ class _Context:
         return f"{topic} ({parent})" if parent and self.topic == self.leaf else topic
 
 
-def blocks(text: str) -> list[str]:
-    """Cleaned text as prose paragraphs (lists whole) and fenced code blocks, in order."""
+def blocks(found: list[dict]) -> list[str]:
+    """A chunk's blocks as answers quote them: prose paragraphs (lists whole) and code in its fence, in order."""
     out: list[str] = []
-    for piece in re.split(r"(^ {0,3}(?:```|~~~).*?^ {0,3}(?:```|~~~)[^\n]*$)", text, flags=re.S | re.M):
-        if piece.lstrip().startswith(("```", "~~~")):
-            out.append(piece.strip())
+    for b in found:
+        if b["type"] == "code":
+            out.append(b.get("shown") or b["text"])
         else:
-            out.extend(paragraphs(piece))
+            out.extend(paragraphs(b["text"]))
     return [b for b in out if b]
 
 
@@ -697,28 +700,32 @@ class HeuristicGenerator:
 
     def _chunk_questions(self, chunk: Chunk) -> list[QAPair]:
         ctx = _Context(chunk)
-        text = _without_headings(clean_markup(chunk["text"]), chunk.get("heading_path") or [])
-        paras = paragraphs(text)
+        found = chunk_blocks(chunk)
+        parts = blocks(found)
+        text = "\n\n".join(parts)
+        paras = paragraphs("\n\n".join(b["text"] for b in found if b["type"] != "code"))
         pairs: list[QAPair] = []
         steps = _steps(text)
-        has_code = bool(_FENCE_BLOCK.search(text))
+        has_code = any(b["type"] == "code" for b in found)
         topic = ctx.leaf if ctx.leaf.lower() not in _GENERIC_HEADINGS else ctx.topic
         if topic and len(topic.split()) == 1 and len(ctx.heads) > 1:
             parent = next((h for h in reversed(ctx.heads[:-1]) if h.lower() not in _GENERIC_HEADINGS), "")
             topic = f"{topic} {parent}".strip()  # "Installing" under "Waitress" -> "Installing Waitress"
         prose_words = sum(len(p.split()) for p in paras if not _ITEM.match(p))
-        parts = blocks(text)
         covered: set[str] = set()  # answers a how-to or a question of the source already gives
         asked = (chunk.get("question") or "").strip()
         if asked and not chunk.get("continued"):  # a FAQ page's title or front matter asks it as written
-            answer = _how_answer(text, from_code=True)
+            answer = _how_answer(parts, from_code=True)
             if answer and not _one_sentence_intro(answer, parts):
                 pairs.append(QAPair(question=asked, answer=answer))
                 covered.add(answer)
         if topic and (steps or (has_code and _task(topic, ctx.product) and prose_words >= 12)):
             q = _procedure_question(topic, ctx.product)
-            answer = "\n".join(steps) if steps else _how_answer(text)
-            told = len(prose(answer).split())  # "Check it:" over a console block explains nothing
+            answer = "\n".join(steps) if steps else _how_answer(parts)
+            code = {b.get("shown") or b["text"] for b in found if b["type"] == "code"}
+            told = sum(
+                len(p.split()) for p in parts if p in answer and p not in code
+            )  # "Check it:" over code says nothing
             borrowed = (
                 ctx.leaf.lower() in _GENERIC_HEADINGS
             )  # the subject is an ancestor's ("Dockerfile" over "Quickstart")
@@ -728,8 +735,8 @@ class HeuristicGenerator:
         if topic and not covered and _mostly_code(parts) and not chunk.get("continued"):
             # a section that is mostly code shows how to do what its heading names: prose and code answer it
             q = _code_question(topic, ctx.product)
-            answer = _how_answer(text, from_code=True)
-            if q and _FENCE_BLOCK.search(answer):
+            answer = _how_answer(parts, from_code=True)
+            if q and _holds_code(answer):
                 pairs.append(QAPair(question=q[:-1] + ctx.suffix(q) + "?", answer=answer))
                 covered.add(answer)
         for i, para in enumerate(parts):
@@ -762,7 +769,7 @@ class HeuristicGenerator:
         if ctx.leaf and ctx.leaf.endswith("?") and _ASKS.match(ctx.leaf) and not chunk.get("continued") and not asked:
             # a heading that asks a question ("How do I reset a key?") is answered by its whole section
             q = ctx.leaf[:-1] + ctx.suffix(ctx.leaf) + "?"
-            answer = _how_answer(text, from_code=True)
+            answer = _how_answer(parts, from_code=True)
             if answer and answer not in covered and not one_sentence(answer):  # one sentence points, not answers
                 pairs.append(QAPair(question=q, answer=answer))
                 covered.add(answer)
@@ -805,17 +812,10 @@ class HeuristicGenerator:
         return [None] * len(units)
 
 
-def _without_headings(text: str, heading_path: list[str]) -> str:
-    """Cleaned text without the lines that only repeat a heading (reST titles, `# Title`)."""
-    heads = {_clean_heading(h).lower() for h in heading_path}
-    return "\n".join(ln for ln in text.split("\n") if _clean_heading(ln).lower() not in heads or not ln.strip())
-
-
-def _how_answer(text: str, from_code: bool = False) -> str:
+def _how_answer(parts: list[str], from_code: bool = False) -> str:
     """A task section's prose and code, whole blocks in order, up to about twice _MAX_ANSWER characters,
     from its first paragraph that stands alone ('' when every one leans on text before the chunk);
     `from_code`: a code block may open the answer too (a section that is mostly code)."""
-    parts = blocks(text)
     start = next(
         (i for i, b in enumerate(parts) if not dependent(b) or (from_code and b.startswith(("```", "~~~")))),
         len(parts),
@@ -836,9 +836,14 @@ def _whole_answer(parts: list[str], start: int) -> str:
     return "\n\n".join(out)
 
 
+def _holds_code(answer: str) -> bool:
+    """An answer built from a chunk's parts holds a code block: code parts are shown in their fence."""
+    return any(ln.startswith(("```", "~~~")) for ln in answer.split("\n"))
+
+
 def one_sentence(answer: str) -> bool:
     """An answer that is a single sentence of prose, without a list or code: too thin to teach a section."""
-    if _FENCE_BLOCK.search(answer) or any(_ITEM.match(ln) for ln in answer.split("\n")):
+    if _holds_code(answer) or any(_ITEM.match(ln) for ln in answer.split("\n")):
         return False
     return len([s for s in _SENTENCE_END.split(" ".join(answer.split())) if s.strip()]) <= 1
 

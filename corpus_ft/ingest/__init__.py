@@ -301,7 +301,7 @@ def _warm_parsers(languages: set) -> None:
     if "rst" in languages or "markdown" in languages:  # MyST's eval-rst reads reST too
         from corpus_ft.ingest import rst
 
-        rst._register()
+        rst._lookups()
         rst._settings()
 
 

@@ -6,7 +6,7 @@ import re
 from typing import NamedTuple
 
 
-def section(name: str, heading_path: list[str], lines: list[str], start: int, end: int) -> dict:
+def section(name: str, heading_path: list[str], lines: list[str], start: int, end: int, blocks: list[dict]) -> dict:
     """A section unit; `start`/`end` are 0-based inclusive indexes into `lines`."""
     return {
         "kind": "section",
@@ -18,11 +18,17 @@ def section(name: str, heading_path: list[str], lines: list[str], start: int, en
         "start_line": start + 1,
         "end_line": end + 1,
         "parent": " / ".join(heading_path[:-1]),
+        "blocks": blocks,
     }
 
 
-def _split(lines: list[str], heads: list[tuple[int, int, int, str]], title: str, min_chars: int) -> list[dict]:
-    """Cut `lines` at headings (first line, body line, level, text), keeping a stack of open headings."""
+def _split(
+    lines: list[str], heads: list[tuple[int, int, int, str]], title: str, min_chars: int, blocks_of=None
+) -> list[dict]:
+    """Cut `lines` at headings (first line, body line, level, text), keeping a stack of open headings.
+
+    `blocks_of(first, body, last, level)` gives a section's typed blocks (0-based line indexes);
+    by default a heading line, then runs of non-blank lines as paragraphs."""
     units, stack = [], []  # stack of (level, heading)
     bounds = heads if heads and heads[0][0] == 0 else [(0, 0, 0, "")] + heads  # level 0: text before any heading
     for i, (first, body, level, text) in enumerate(bounds):
@@ -39,16 +45,47 @@ def _split(lines: list[str], heads: list[tuple[int, int, int, str]], title: str,
         need = max(min_chars, 1) if level == 0 else min_chars  # a preamble needs some text to exist
         if last < first or len("".join(lines[body : last + 1]).strip()) < need:
             continue
-        units.append(section(text or title, path, lines, first, last))
+        if blocks_of is not None:
+            typed = blocks_of(first, body, last, level)
+        else:
+            head = [_block_row("heading", text, first + 1, body, level=level)] if level else []
+            typed = head + plain_blocks(lines, body, last)
+        units.append(section(text or title, path, lines, first, last, typed))
     return units
 
 
 class Block(NamedTuple):
-    """One block of a document's clean text (paragraph, list item, table, code block) and the
-    1-based source line it starts on, so the section text can sit on the lines it came from."""
+    """One block of a document's clean text as the parser saw it, with the 1-based source line it
+    starts on, so the section text can sit on the lines it came from.
+
+    `type` is one of BLOCK_TYPES; `end` is the last source line (0: not known to the parser, then
+    the line before the next block, blank and comment lines left out); `lang` is a code block's
+    language; `name` an object directive's target or a front-matter field's key."""
 
     line: int
     lines: list[str]
+    type: str = "paragraph"
+    end: int = 0
+    lang: str = ""
+    name: str = ""
+
+
+# What a block of a section is; `units.parquet` keeps them in its `blocks` column.
+BLOCK_TYPES = (
+    "heading",  # the section's own heading
+    "paragraph",
+    "list_item",  # one item of a list, nested content and all
+    "code",  # `lang` holds the language when the source names one
+    "table",  # rows as `a | b`, the header row followed by `--- | ---`
+    "admonition",  # a note, warning, tip, version note... its lead (`Note:`) opens its first line
+    "quote",
+    "definition",  # a term and its definition, a field (`name: text`), an option
+    "label",  # an object directive's target (`.. function:: name(args)`), `name` holds it
+    "autodoc",  # an API reference generated from code (`.. autoclass:: Name`), `name` holds the target
+    "front_matter",  # a front-matter field (`title: ...`), `name` holds the key
+    "math",
+    "html",  # the text of raw HTML
+)
 
 
 class Heading(NamedTuple):
@@ -201,21 +238,45 @@ def directive_lead(name: str, argument: str) -> str:
         word = ADMONITION[base] or argument
         return f"{word}:" if word else ""
     if directive_kind(name) == "label":
-        return f"`{argument}`" if argument else ""
+        if not argument:
+            return ""
+        # an API reference generated from code says so, rather than leaving a lone name behind
+        return (
+            f"`{argument}`: API reference generated from its docstrings (autodoc)."
+            if _autodoc(name)
+            else f"`{argument}`"
+        )
     if base in _NO_LABEL:  # a condition, a layout, a file or a formula: nothing a reader sees
         return ""
     return argument if any(ch.isalpha() for ch in argument) else ""
 
 
-def with_lead(lead: str, blocks: list, line: int) -> list:
+def _autodoc(name: str) -> bool:
+    base = name.lower().split(":")[-1]
+    return base.startswith("auto") or base == "click"
+
+
+def directive_type(name: str) -> str:
+    """The block type of a directive's lead: `label`, `autodoc` or `admonition` (notes, versions, the rest)."""
+    if directive_kind(name) == "label":
+        return "autodoc" if _autodoc(name) else "label"
+    return "admonition"
+
+
+def with_lead(lead: str, blocks: list, line: int, type: str = "admonition", name: str = "") -> list:
     """A directive's content blocks with its lead: `Note:` or `Added in version 2.0:` opens the first
-    block when that starts with prose; a label (`` `post(entry)` ``) stays on a line of its own."""
+    block when that starts with prose (the block becomes the admonition); a label (`` `post(entry)` ``)
+    stays a block of its own."""
     first = blocks[0] if blocks else None
     joins = lead.endswith((":", ".")) and not lead.startswith("`")
     if joins and isinstance(first, Block) and first.lines and re.match(r"[^\W_]|`(?!``)", first.lines[0]):
         lead = lead[:-1] + ":" if lead.endswith(".") else lead
-        return [Block(first.line, [f"{lead} {first.lines[0]}", *first.lines[1:]]), *blocks[1:]]
-    return [Block(line, [lead]), *blocks] if lead else blocks
+        kind = type if first.type == "paragraph" else first.type
+        joined = first._replace(lines=[f"{lead} {first.lines[0]}", *first.lines[1:]], type=kind)
+        if first.line > line:  # the block now starts at the directive's line
+            joined = joined._replace(line=line)
+        return [joined, *blocks[1:]]
+    return [Block(line, [lead], type, -1, "", name), *blocks] if lead else blocks  # end -1: a directive's header
 
 
 def role_text(name: str, text: str) -> str:
@@ -244,17 +305,28 @@ def role_text(name: str, text: str) -> str:
     return f"`{text}`" if base in _CODE_ROLES and not explicit else text
 
 
-def assemble(items: list, src_lines: list[str], title: str, min_chars: int, preamble: str = "") -> list[dict]:
-    """Cut a document's blocks at its headings into section units.
+_NOT_CONTENT = re.compile(r"^\s*(?:\.\.(?:\s|$)|<!--.*-->\s*$|\{#[^}]*\}\s*$|\(\S+\)=\s*$)")  # comments, targets
 
-    Each section's text is its clean blocks, each on the line it starts on in the source
-    (blank lines fill the gaps), so a chunk's first line maps back to its exact source line;
-    the span runs from the heading to the last non-blank source line before the next heading.
+
+_OPTION = re.compile(r"^\s*:[\w-]+:(?:\s|$)|^\s+[\w-]+:\s")  # `:members:`, pymdownx's indented `open: True`
+
+
+def assemble(items: list, src_lines: list[str], title: str, min_chars: int, preamble: str = "") -> list[dict]:
+    """Cut a document's blocks at its headings into section units, each with its typed `blocks`.
+
+    Each section's text is rendered from its clean blocks once, each block on the line it starts on
+    in the source (blank lines fill the gaps), so a chunk's first line maps back to its exact
+    source line; the span runs from the heading to the last non-blank source line before the next
+    heading. Every block keeps its own source span (`start_line`..`end_line`, 1-based, inclusive).
+    Front-matter fields are blocks of the file's first unit, never text.
     """
     sections: list[tuple[Heading | None, list[Block]]] = [(None, [])]
+    front: list[Block] = []
     for item in items:
         if isinstance(item, Heading):
             sections.append((item, []))
+        elif item.type == "front_matter":
+            front.append(item)
         elif item.lines:
             sections[-1][1].append(item)
     heads = [h.line for h, _ in sections[1:]] + [len(src_lines) + 1]
@@ -274,14 +346,23 @@ def assemble(items: list, src_lines: list[str], title: str, min_chars: int, prea
         while last > first and not src_lines[last - 1].strip():
             last -= 1
         out: list[str] = []
+        typed: list[dict] = []
         if head is not None:
             out.extend([""] * max(head.text_line - first, 0))
             out.append("#" * min(head.level, 6) + " " + head.text)
-        for b in blocks:
+            typed.append(_block_row("heading", head.text, first, max(head.text_line, first), level=head.level))
+        for j, b in enumerate(blocks):
             at = max(b.line - first, len(out))
             out.extend([""] * (at - len(out)))
-            out.extend(line.rstrip() for line in b.lines)
+            lines = [line.rstrip() for line in b.lines]
+            out.extend(lines)
+            start = b.line if b.line > 0 else (typed[-1]["end_line"] + 1 if typed else first)
+            after = blocks[j + 1].line if j + 1 < len(blocks) and blocks[j + 1].line > start else last + 1
+            end = _end(b, start, after, src_lines)
+            typed.append(_block_row(b.type, _block_text(b, lines), start, end, lang=b.lang, name=b.name))
         path = [h for _, h in stack] if head is not None else []
+        if front and not units:
+            typed[:0] = [_block_row("front_matter", b.lines[0], b.line, b.end or b.line, name=b.name) for b in front]
         units.append(
             {
                 "kind": "section",
@@ -293,9 +374,65 @@ def assemble(items: list, src_lines: list[str], title: str, min_chars: int, prea
                 "start_line": first,
                 "end_line": max(last, first),
                 "parent": " / ".join(path[:-1]),
+                "blocks": typed,
             }
         )
     return units
+
+
+def _block_text(b: Block, lines: list[str]) -> str:
+    """What a block holds: a code block its code (the unit's text shows it in a fence), others their lines."""
+    if b.type == "code" and len(lines) >= 2 and lines[0].startswith("`") and lines[-1].startswith("`"):
+        return "\n".join(lines[1:-1])
+    return "\n".join(lines).strip("\n")
+
+
+def render_block(block: dict) -> str:
+    """A block as the unit's text shows it: code in a fence that names its language, the rest as is."""
+    if block["type"] == "code":
+        return "\n".join(fence(block.get("lang") or "", block["text"]))
+    return block["text"]
+
+
+def _end(b: Block, start: int, after: int, src_lines: list[str]) -> int:
+    """A block's last source line: the parser's, else the line before the next block; never a
+    trailing blank, comment or target line, never before its start, never past the next block."""
+    end = min(b.end, after - 1) if b.end >= start else after - 1
+    end = min(end, len(src_lines))
+    header = b.end == -1  # a directive's lead alone: its argument lines, not its options
+    while end > start and (
+        not src_lines[end - 1].strip()
+        or _NOT_CONTENT.match(src_lines[end - 1])
+        or (header and _OPTION.match(src_lines[end - 1]))
+    ):
+        end -= 1
+    return max(end, start)
+
+
+def _block_row(type: str, text: str, start: int, end: int, *, lang: str = "", name: str = "", level: int = 0) -> dict:
+    """One entry of a unit's `blocks` column (the struct `table.BLOCK_FIELDS` describes)."""
+    return {
+        "type": type,
+        "text": text,
+        "start_line": start,
+        "end_line": end,
+        "lang": lang,
+        "name": name,
+        "level": level,
+    }
+
+
+def plain_blocks(lines: list[str], first: int, last: int, type: str = "paragraph") -> list[dict]:
+    """Blocks of text without markup (0-based `first`..`last` inclusive): runs of non-blank lines."""
+    out, start = [], None
+    for i in range(first, last + 2):
+        blank = i > last or not lines[i].strip()
+        if not blank and start is None:
+            start = i
+        elif blank and start is not None:
+            out.append(_block_row(type, "\n".join(lines[start:i]).strip(), start + 1, i))
+            start = None
+    return out
 
 
 def markdown_sections(text: str, title: str, min_chars: int = 1, warnings: list | None = None) -> list[dict]:
@@ -395,8 +532,21 @@ _BLOCK = {
 _DROP = {"script", "style", "noscript", "template", "svg", "head", "iframe", "object"}
 
 
+_HTML_TYPE = {
+    "li": "list_item",
+    "pre": "code",
+    "table": "table",
+    "blockquote": "quote",
+    "dt": "definition",
+    "dd": "definition",
+}
+_CLOSING_ONLY = re.compile(r"^\s*(?:</[^>]+>\s*)+$")
+
+
 def html_sections(html: str, title: str, min_chars: int = 1) -> list[dict]:
-    """Readable text (no tags, no script or style) cut at h1-h6; lines are those of the HTML source."""
+    """Readable text (no tags, no script or style) cut at h1-h6 into typed blocks: paragraphs, list
+    items whole, `<pre>` as code (its `language-x` class the language), tables as rows; spans are
+    lines of the HTML source."""
     from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, ProcessingInstruction, Tag
 
     soup = BeautifulSoup(html, "html.parser")
@@ -404,62 +554,96 @@ def html_sections(html: str, title: str, min_chars: int = 1) -> list[dict]:
     for tag in soup.find_all(list(_DROP)):
         tag.decompose()
     root = soup.body or soup
-    n_lines = html.count("\n") + 1
-    secs: list[dict] = [{"level": 0, "heading": "", "line": 1, "parts": []}]
+    src = html.split("\n")
+    secs: list[dict] = [{"level": 0, "heading": "", "line": 1, "blocks": []}]
+    at = [1]  # the last source line seen
 
-    def visit(node) -> None:
+    def open_block(type: str, line: int, text: str = "", lang: str = "") -> dict:
+        block = {"type": type, "line": line, "parts": [text] if text else [], "lang": lang, "last": 0}
+        secs[-1]["blocks"].append(block)
+        return block
+
+    def visit(node, current: dict | None) -> dict | None:
         for child in node.children:
             if isinstance(child, Tag):
+                at[0] = child.sourceline or at[0]
                 if child.name in {"h1", "h2", "h3", "h4", "h5", "h6"}:
-                    secs.append(
-                        {
-                            "level": int(child.name[1]),
-                            "heading": child.get_text(" ", strip=True),
-                            "line": child.sourceline or secs[-1]["line"],
-                            "parts": [],
-                        }
-                    )
-                    continue
-                block = child.name in _BLOCK
-                if block:
-                    secs[-1]["parts"].append("\n")
-                if child.name == "pre":
-                    secs[-1]["parts"].append(child.get_text())
+                    heading = child.get_text(" ", strip=True)
+                    secs.append({"level": int(child.name[1]), "heading": heading, "line": at[0], "blocks": []})
+                    current = None
+                elif child.name == "pre":
+                    classes = child.get("class") or (child.code.get("class") if child.code else None) or []
+                    lang = next((c.split("-", 1)[1] for c in classes if c.startswith(("language-", "lang-"))), "")
+                    code = child.get_text()
+                    open_block("code", at[0], code, lang)["last"] = at[0] + code.rstrip().count("\n")
+                    current = None
+                elif child.name == "table":
+                    rows = [
+                        " | ".join(" ".join(cell.get_text(" ").split()) for cell in tr.find_all(["td", "th"]))
+                        for tr in child.find_all("tr")
+                    ]
+                    open_block("table", at[0], "\n".join(r for r in rows if r.strip()))
+                    current = None
+                elif child.name == "li":
+                    open_block("list_item", at[0], "- " + " ".join(child.get_text(" ").split()))
+                    current = None
+                elif child.name in _BLOCK:
+                    inner = open_block(_HTML_TYPE.get(child.name, "paragraph"), at[0])
+                    visit(child, inner)
+                    current = None
                 else:
-                    visit(child)
-                if block or child.name in {"td", "th"}:
-                    secs[-1]["parts"].append("\n" if block else " ")
-            elif isinstance(child, NavigableString) and not isinstance(
-                child, (Comment, Doctype, ProcessingInstruction)
-            ):
-                secs[-1]["parts"].append(re.sub(r"\s+", " ", str(child)))
+                    current = visit(child, current)
+            elif isinstance(child, NavigableString):  # text keeps count of the lines since the last tag
+                raw = str(child)
+                first = at[0] + raw[: len(raw) - len(raw.lstrip())].count("\n")
+                last = at[0] + raw.rstrip().count("\n")
+                at[0] += raw.count("\n")
+                text = re.sub(r"\s+", " ", raw)
+                if text.strip() and not isinstance(child, (Comment, Doctype, ProcessingInstruction)):
+                    current = current if current is not None else open_block("paragraph", first)
+                    current["parts"].append(text)
+                    current["last"] = last
+        return current
 
-    visit(root)
+    visit(root, None)
     units, stack = [], []
     for i, s in enumerate(secs):
-        body = re.sub(r"[ \t]*\n[ \t\n]*", "\n\n", "".join(s["parts"])).strip()
-        body = re.sub(r"[ \t]{2,}", " ", body)
-        end = secs[i + 1]["line"] - 1 if i + 1 < len(secs) else n_lines
+        end = secs[i + 1]["line"] - 1 if i + 1 < len(secs) else len(src)
         if s["level"]:
             while stack and stack[-1][0] >= s["level"]:
                 stack.pop()
             stack.append((s["level"], s["heading"]))
         path = [h for _, h in stack] if s["level"] else []
-        if len(body) < max(min_chars, 1):
+        found = []
+        for b in s["blocks"]:
+            text = "".join(b["parts"])
+            text = text.strip("\n") if b["type"] == "code" else " ".join(text.split())
+            if text.strip():
+                lines = fence(b["lang"], text) if b["type"] == "code" else text.split("\n")
+                found.append(Block(b["line"], lines, b["type"], b["last"], b["lang"]))
+        body = "\n\n".join("\n".join(b.lines) for b in found)
+        if len(body.strip()) < max(min_chars, 1):
             continue
-        name = s["heading"] or doc_title or title
-        text = f"{s['heading']}\n\n{body}" if s["heading"] else body
+        typed = [_block_row("heading", s["heading"], s["line"], s["line"], level=s["level"])] if s["heading"] else []
+        for j, b in enumerate(found):
+            start = max(b.line, s["line"])
+            after = found[j + 1].line if j + 1 < len(found) and found[j + 1].line > start else end + 1
+            stop = min(after - 1, len(src), b.end if b.end >= start else after - 1)
+            while stop > start and (not src[stop - 1].strip() or _CLOSING_ONLY.match(src[stop - 1])):
+                stop -= 1
+            typed.append(_block_row(b.type, _block_text(b, b.lines), start, stop, lang=b.lang))
         units.append(
             {
                 "kind": "section",
-                "name": name,
+                "name": s["heading"] or doc_title or title,
                 "heading_path": path,
                 "signature": "",
                 "docstring": "",
-                "text": text,
+                "text": f"{s['heading']}\n\n{body}" if s["heading"] else body,
                 "start_line": s["line"],
                 "end_line": max(end, s["line"]),
                 "parent": " / ".join(path[:-1]),
+                "blocks": typed,
             }
         )
     return units
@@ -489,6 +673,7 @@ def pdf_sections(data: bytes, title: str, min_chars: int = 1) -> list[dict]:
                 "start_line": number,
                 "end_line": number,
                 "parent": title,
+                "blocks": [_block_row("paragraph", body, number, number)],  # a page: PDF keeps no finer structure
             }
         )
     return units
@@ -502,10 +687,11 @@ def docx_sections(data: bytes, title: str, min_chars: int = 1) -> list[dict]:
     from docx.table import Table
 
     document = docx.Document(io.BytesIO(data))
-    lines, heads = [], []
+    lines, heads, tables = [], [], set()
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             for row in block.rows:
+                tables.add(len(lines))
                 lines.append(" | ".join(cell.text.strip() for cell in row.cells))
             continue
         style = (block.style.name if block.style is not None else "") or ""
@@ -513,4 +699,15 @@ def docx_sections(data: bytes, title: str, min_chars: int = 1) -> list[dict]:
         if level and block.text.strip():
             heads.append((len(lines), len(lines) + 1, level, block.text.strip()))
         lines.append(block.text)
-    return _split(lines, heads, title, min_chars)
+
+    def blocks_of(first: int, body: int, last: int, level: int) -> list[dict]:
+        """A heading, then one block per paragraph (a line here) and one per table."""
+        out = [_block_row("heading", lines[first].strip(), first + 1, first + 1, level=level)] if level else []
+        for i in range(body, last + 1):
+            if i in tables and out and out[-1]["type"] == "table" and out[-1]["end_line"] == i:
+                out[-1].update(text=out[-1]["text"] + "\n" + lines[i], end_line=i + 1)
+            elif lines[i].strip():
+                out.append(_block_row("table" if i in tables else "paragraph", lines[i].strip(), i + 1, i + 1))
+        return out
+
+    return _split(lines, heads, title, min_chars, blocks_of)

@@ -13,6 +13,7 @@ from corpus_ft.ingest.docs import (
     assemble,
     directive_kind,
     directive_lead,
+    directive_type,
     fence,
     link_only,
     looks_like_code,
@@ -39,7 +40,7 @@ def parser():
     from markdown_it import MarkdownIt
     from mdit_py_plugins.admon import admon_plugin
     from mdit_py_plugins.attrs import attrs_block_plugin, attrs_plugin
-    from mdit_py_plugins.colon_fence import colon_fence_plugin
+    from mdit_py_plugins.container import container_plugin
     from mdit_py_plugins.deflist import deflist_plugin
     from mdit_py_plugins.dollarmath import dollarmath_plugin
     from mdit_py_plugins.field_list import fieldlist_plugin
@@ -53,7 +54,6 @@ def parser():
         front_matter_plugin,
         myst_role_plugin,
         myst_block_plugin,
-        colon_fence_plugin,
         deflist_plugin,
         fieldlist_plugin,
         attrs_block_plugin,
@@ -63,7 +63,22 @@ def parser():
         admon_plugin,
     ):
         md.use(plugin)
+    # `:::{name} argument` (MyST, and pymdownx blocks rewritten to it) and `::: name`: a container whose
+    # Markdown content is parsed in the same run as the file, so nested blocks are never parsed twice
+    md.use(container_plugin, "directive", validate=lambda params, markup: True)
+    # a link shows its words and its target is never rendered: normalising every URL (a tenth of the
+    # parse time on link-heavy docs) is work for nothing, and a `javascript:` link is text all the same
+    md.normalizeLink = md.normalizeLinkText = _same
+    md.validateLink = _any_link
     return md
+
+
+def _same(url: str) -> str:
+    return url
+
+
+def _any_link(url: str) -> bool:
+    return True
 
 
 def sections(text: str, title: str, min_chars: int, warnings: list) -> list[dict]:
@@ -82,17 +97,43 @@ def sections(text: str, title: str, min_chars: int, warnings: list) -> list[dict
     return assemble(items, lines, title, min_chars, preamble)
 
 
+_TYPES = {
+    "paragraph": "paragraph",
+    "table": "table",
+    "dl": "definition",
+    "field_list": "definition",
+    "html_block": "html",
+    "math_block": "math",
+    "admonition": "admonition",
+    "fence": "code",
+    "code_block": "code",
+}
+
+
 def blocks(text: str, offset: int, warnings: list, seen: set | None = None) -> tuple[list, dict | None]:
-    """(headings and blocks in order, front matter or None); `offset` is the 0-based line of `text`'s first line."""
+    """(headings and typed blocks in order, front matter or None); `offset` is the 0-based line of `text`'s first line."""
     from markdown_it.tree import SyntaxTreeNode
 
-    seen = set() if seen is None else seen
+    global _source
+    saved, _source = _source, text.split("\n")
+    try:
+        return _items(SyntaxTreeNode(parser().parse(text)).children, offset, warnings, set() if seen is None else seen)
+    finally:
+        _source = saved
+
+
+_source: list[str] = []  # the lines of the text `blocks` is reading: a container's raw content comes from them
+
+
+def _items(nodes, offset: int, warnings: list, seen: set) -> tuple[list, dict | None]:
     items: list = []
     meta = None
-    for node in SyntaxTreeNode(parser().parse(text)).children:
+    for node in nodes:
         line = (node.map[0] if node.map else 0) + offset + 1
+        end = _last(node, line)
         if node.type == "front_matter":
             meta = _front_matter(node.content, line, warnings)
+            items.extend(_front_matter_blocks(meta, node.content, line, end))
         elif node.type == "heading":
             items.append(Heading(line, int(node.tag[1]), " ".join(_inline_of(node).split())))
         elif node.type in ("bullet_list", "ordered_list"):
@@ -101,21 +142,109 @@ def blocks(text: str, offset: int, warnings: list, seen: set | None = None) -> t
                 marker = f"{start + i}." if node.type == "ordered_list" else "-"
                 lines = _item(item, marker)
                 if lines:
-                    items.append(Block((item.map[0] if item.map else 0) + offset + 1, lines))
+                    at = (item.map[0] if item.map else 0) + offset + 1
+                    items.append(Block(at, lines, "list_item", _last(item, at)))
         elif node.type == "blockquote":
             for child in node.children:
-                items.append(Block((child.map[0] if child.map else 0) + offset + 1, _lines(child)))
-        elif node.type in ("fence", "colon_fence") and node.info.strip().startswith("{"):
+                at = (child.map[0] if child.map else 0) + offset + 1
+                items.append(Block(at, _lines(child), "quote", _last(child, at)))
+        elif node.type == "fence" and node.info.strip().startswith("{"):
             items.extend(_directive(node, line, warnings, seen))
-        elif node.type == "colon_fence":  # ::: with a class or (mkdocstrings) an object to document
-            items.extend(_colon_container(node, line, warnings, seen))
-        elif node.type == "admonition":  # Python-Markdown `!!! note "Title"`
-            items.append(Block(line, _lines(node)))
+        elif node.type == "container_directive":
+            items.extend(_container(node, line, offset, warnings, seen))
         elif node.type == "code_block" and not _html(node.content):
-            items.append(Block(max(line - 1, offset + 1), _lines(node)))  # the fence takes the blank line above
+            items.append(
+                Block(max(line - 1, offset + 1), _lines(node), "code", end)
+            )  # the fence takes the blank line above
         else:
-            items.append(Block(line, _lines(node)))
+            language = node.info.strip().split()[0] if node.type == "fence" and node.info.strip() else ""
+            kind = "html" if node.type == "code_block" else _TYPES.get(node.type, "paragraph")
+            items.append(Block(line, _lines(node), kind, end, language))
     return items, meta
+
+
+def _options(body: list[str]) -> int:
+    """How many lines at the top of a directive's content are its options (a YAML block, `:key: value` lines)."""
+    skip = 0
+    if body and body[0].strip() == "---":  # YAML options block
+        skip = next((i + 1 for i in range(1, len(body)) if body[i].strip() == "---"), 0)
+    while skip < len(body) and re.match(r"^\s*:[\w-]+:", body[skip]):
+        skip += 1
+    return skip
+
+
+def _container(node, line: int, offset: int, warnings: list, seen: set) -> list:
+    """A `:::` container, its content parsed with the file: a MyST directive (`:::{note}`), a pymdownx
+    block, mkdocstrings' `::: package.object` or a container with a CSS class."""
+    info = node.info.strip()
+    first, close = (node.map[0] + 1, node.map[1]) if node.map else (0, 0)
+    raw = _source[first:close] if _source else []
+    skip = _options(raw)
+    children = [c for c in node.children if not c.map or c.map[0] >= first + skip]
+    end = line + close - first + (1 if close < len(_source) and _source[close].lstrip().startswith(":") else 0)
+    if not info.startswith("{"):  # often never closed (mkdocstrings): it runs on, headings and all
+        inner = [b for b in _items(children, offset, warnings, seen)[0] if not isinstance(b, Block) or b.lines]
+        if re.fullmatch(r"[\w.]+", info) and "." in info:  # mkdocstrings: an API reference generated from code
+            lead = f"`{info}`: API reference generated from its docstrings (autodoc)."
+            return [Block(line, [lead], "autodoc", -1, "", info), *inner]
+        return inner
+    name, _, argument = info[1:].partition("}")
+    name, argument = name.strip(), argument.strip()
+    kind = directive_kind(name)
+    content = "\n".join(raw[skip:])
+    at = line + 1 + skip  # 1-based line of the content
+    if kind == "drop":
+        return []
+    if kind == "code":
+        language = argument.split()[0] if argument else ""
+        return [Block(line, fence(language, content.strip("\n")), "code", end, language)]
+    if name == "eval-rst":
+        from corpus_ft.ingest import rst
+
+        return _within(rst.blocks(content, at - 1, warnings, seen), end - 1)
+    if name.startswith(PYMDOWNX):
+        inner = _content(_items(children, offset, warnings, seen)[0])
+        return with_lead(_pymdownx_lead(name[len(PYMDOWNX) :], argument), inner, line)
+    language = looks_like_code(content) if kind == "unknown" else None
+    if language is not None:  # an unknown directive that holds a program: a code block
+        import textwrap
+
+        code = fence(language, textwrap.dedent(content).strip("\n"))
+        return with_lead(
+            directive_lead(name, argument), [Block(at - 1, code, "code", end, language)], line, directive_type(name)
+        )
+    _unknown(name, kind, line, warnings, seen)
+    inner = _content(_items(children, offset, warnings, seen)[0])
+    return with_lead(directive_lead(name, argument), inner, line, directive_type(name), argument.split("(")[0])
+
+
+def _unknown(name: str, kind: str, line: int, warnings: list, seen: set) -> None:
+    """An unknown directive is reported once per file."""
+    if kind == "unknown" and name not in seen:
+        seen.add(name)
+        warnings.append(
+            {
+                "kind": "unknown_directive",
+                "line": line,
+                "message": f"directive {{{name}}} is not known; its content was kept as text",
+            }
+        )
+
+
+def _last(node, line: int) -> int:
+    """The 1-based last source line of a node that starts on `line` (0 when the parser gave no map)."""
+    return line + node.map[1] - node.map[0] - 1 if node.map else 0
+
+
+def _front_matter_blocks(meta: dict | None, content: str, line: int, end: int) -> list:
+    """One block per scalar front-matter field (`title: ...`), on the line of its key."""
+    out = []
+    keys = content.split("\n")
+    for key, value in (meta or {}).items():
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip():
+            at = next((line + 1 + i for i, k in enumerate(keys) if k.startswith(f"{key}:")), line)
+            out.append(Block(at, [" ".join(str(value).split())], "front_matter", at, "", str(key)))
+    return out
 
 
 def pymdownx_blocks(text: str) -> str:
@@ -215,62 +344,56 @@ def _front_matter(content: str, line: int, warnings: list) -> dict | None:
 
 
 def _directive(node, line: int, warnings: list, seen: set) -> list:
-    """A MyST directive: code keeps its language, toctree-like ones vanish, the rest keep their content."""
+    """A MyST directive in a backtick fence (```{note}```): code keeps its language, toctree-like ones
+    vanish, the rest keep their content (parsed here: a fence's content is raw text to the parser)."""
     name, _, argument = node.info.strip()[1:].partition("}")
     name, argument = name.strip(), argument.strip()
     kind = directive_kind(name)
     body = node.content.split("\n")
-    skip = 0
-    if body and body[0].strip() == "---":  # YAML options block
-        skip = next((i + 1 for i in range(1, len(body)) if body[i].strip() == "---"), 0)
-    while skip < len(body) and re.match(r"^:[\w-]+:", body[skip]):
-        skip += 1
+    skip = _options(body)
     content = "\n".join(body[skip:])  # leading blank lines kept: the content's lines stay on their source lines
     first = line + 1 + skip  # 1-based line of the content
+    end = _last(node, line)
     if kind == "drop":
         return []
     if kind == "code":
-        return [Block(line, fence(argument.split()[0] if argument else "", content.strip("\n")))]
+        language = argument.split()[0] if argument else ""
+        return [Block(line, fence(language, content.strip("\n")), "code", end, language)]
     if name == "eval-rst":
         from corpus_ft.ingest import rst
 
-        return rst.blocks(content, first - 1, warnings, seen)
-    if name.startswith(PYMDOWNX):
-        inner, _ = blocks(content, first - 1, warnings, seen)
-        return with_lead(_pymdownx_lead(name[len(PYMDOWNX) :], argument), [b for b in inner if b.lines], line)
+        return _within(rst.blocks(content, first - 1, warnings, seen), end - 1)  # the closing fence is no block's
     language = looks_like_code(content) if kind == "unknown" else None
     if language is not None:  # an unknown directive that holds a program: a code block
         import textwrap
 
         code = fence(language, textwrap.dedent(content).strip("\n"))
-        return with_lead(directive_lead(name, argument), [Block(first - 1, code)], line)
-    if kind == "unknown" and name not in seen:
-        seen.add(name)
-        warnings.append(
-            {
-                "kind": "unknown_directive",
-                "line": line,
-                "message": f"directive {{{name}}} is not known; its content was kept as text",
-            }
+        return with_lead(
+            directive_lead(name, argument), [Block(first - 1, code, "code", end, language)], line, directive_type(name)
         )
+    _unknown(name, kind, line, warnings, seen)
     inner, _ = blocks(content, first - 1, warnings, seen)
-    out = [
-        Block(b.line, b.lines) if isinstance(b, Block) else Block(b.line, [b.text])
-        for b in inner
-        if not isinstance(b, Block) or b.lines
+    return with_lead(
+        directive_lead(name, argument), _content(inner), line, directive_type(name), argument.split("(")[0]
+    )
+
+
+def _within(inner: list, last: int) -> list:
+    """Blocks whose end the parser did not give end before the next one, and the last by `last`."""
+    out = []
+    for i, b in enumerate(inner):
+        if isinstance(b, Block) and b.end <= 0:
+            after = next((x.line for x in inner[i + 1 :] if x.line > b.line), last + 1)
+            b = b._replace(end=min(after - 1, last))
+        out.append(b)
+    return out
+
+
+def _content(inner: list) -> list:
+    """A container's blocks: a heading inside it is a paragraph of its own, empty blocks go."""
+    return [
+        b if isinstance(b, Block) else Block(b.line, [b.text]) for b in inner if not isinstance(b, Block) or b.lines
     ]
-    return with_lead(directive_lead(name, argument), out, line)
-
-
-def _colon_container(node, line: int, warnings: list, seen: set) -> list:
-    """`::: name` without braces: mkdocstrings' `::: package.object` (a label; its `:options:` go)
-    or a container with a CSS class (its content is Markdown)."""
-    info = node.info.strip()
-    content = "\n".join("" if re.match(r"^\s*:[\w-]+:", x) else x for x in node.content.split("\n"))
-    inner = [b for b in blocks(content, line, warnings, seen)[0] if not isinstance(b, Block) or b.lines]
-    if re.fullmatch(r"[\w.]+", info) and "." in info:
-        return [Block(line, [f"`{info}`"]), *inner]
-    return inner
 
 
 def _item(item, marker: str) -> list[str]:
@@ -293,10 +416,10 @@ def _item(item, marker: str) -> list[str]:
 def _lines(node) -> list[str]:
     """Clean lines of one block node (nested blocks included)."""
     t = node.type
-    if t in ("fence", "colon_fence") and node.info.strip().startswith("{"):  # a directive inside a list or quote
+    if t == "fence" and node.info.strip().startswith("{"):  # a directive inside a list or quote
         return [line for b in _directive(node, 0, [], set()) for line in ([""] + b.lines)][1:]
-    if t == "colon_fence":
-        return [line for b in _colon_container(node, 0, [], set()) if isinstance(b, Block) for line in b.lines]
+    if t == "container_directive":
+        return [line for b in _container(node, 0, 0, [], set()) for line in ([""] + b.lines)][1:]
     if t == "admonition":
         title = " ".join(node.meta.get("tag", "").split()) if node.meta else ""
         body = [line for c in node.children if c.type != "admonition_title" for line in _lines(c)]
@@ -323,7 +446,7 @@ def _lines(node) -> list[str]:
         return [" ".join(_inline_of(node).split())]
     if t == "html_block" or (t == "code_block" and _html(node.content)):
         return _html_lines(node.content)
-    if t in ("fence", "code_block", "colon_fence"):
+    if t in ("fence", "code_block"):
         language = node.info.strip().split()[0] if node.info.strip() else ""
         return fence(language, node.content)
     if t in ("bullet_list", "ordered_list"):

@@ -7,10 +7,10 @@ import hashlib
 import os
 import re
 
-from corpus_ft.ingest.policy import file_category, generated, unit_category
+from corpus_ft.ingest.policy import file_category, generated, templated, unit_category
 from corpus_ft.ingest.read import decode, is_binary
 
-PARSER_VERSION = "2"  # bump when a reader changes what it emits: cached results are then re-parsed
+PARSER_VERSION = "3"  # bump when a reader changes what it emits: cached results are then re-parsed
 DOCUMENTS = {"markdown", "rst", "text", "html", "pdf", "docx"}
 _CPP_HINT = re.compile(rb"^\s*(class|namespace|template\s*<|public:|private:)|\w::\w", re.M)
 
@@ -95,6 +95,7 @@ def _parse(data: bytes, language: str | None, settings: dict, result: dict, titl
         result.update(reason="minified", detail=f"a line of {longest} characters (max_line_length {cap})")
         return
     result["generated"] = generated(text[:4096])
+    result["template"] = language in ("html", "text") and templated(text)
     if language == "c" and _CPP_HINT.search(data):
         language = result["language"] = "cpp"  # a .h file that holds C++
     if language in DOCUMENTS:
@@ -112,11 +113,18 @@ def _parse(data: bytes, language: str | None, settings: dict, result: dict, titl
 
     same_bytes = encoding == "utf-8" and b"\r" not in data  # skip encoding the text back
     units, syntax = code_units(text, language, data if same_bytes else None)
+    if language == "python":  # docstrings are reST: roles and literals shown as their text, once, here
+        from corpus_ft.ingest.docs import clean_inline
+
+        for u in units:
+            if u.get("docstring"):
+                u["docstring"] = clean_inline(u["docstring"])
     _finish(result, units, warnings + syntax)
 
 
 def _finish(result: dict, units: list[dict], warnings: list[dict]) -> None:
     for u in units:  # code units carry their text as the source's UTF-8 bytes, documents as str
+        u.setdefault("blocks", [])  # code units have no document blocks
         text = u["text"]
         u["sha256"] = hashlib.sha256(text if text.__class__ is bytes else text.encode("utf-8")).hexdigest()
     result.update(status="ingested", units=units, warnings=warnings)
@@ -141,7 +149,9 @@ def parse_batch(batch: list[tuple[str, str, str | None, str | None]], settings: 
             r = parse_file(path, language, settings, known_sha)
             language = _OUTPUT_LANGUAGE.get(r["language"], r["language"])
             units = sorted(r.pop("units"), key=_unit_order)
-            r["category"] = file_category(rel, language, units, is_generated=r.pop("generated", False))
+            r["category"] = file_category(
+                rel, language, units, is_generated=r.pop("generated", False), is_template=r.pop("template", False)
+            )
             for u in units:
                 u.update(
                     id=unit_id(rel, u),

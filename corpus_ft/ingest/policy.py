@@ -49,9 +49,10 @@ WHY = {
     "changelog": "changelogs and release notes: version-by-version lists that date quickly",
     "license": "licences and notices: legal boilerplate shared by thousands of projects",
     "ci": "CI workflows and issue/PR templates: project housekeeping",
-    "build": "build metadata and dependency listings (requirements*.txt, *.in, setup.py, Sphinx conf.py, bundler "
-    "configs, .git_archival.txt): settings and package names, not how the project works",
-    "template": "template files (Jinja, Go templates): markup with holes, not prose or code",
+    "build": "build metadata and dependency listings (requirements*.txt, constraints.txt, Pipfile, *.in, setup.py, "
+    "Sphinx conf.py, bundler configs, .git_archival.txt): settings, package names and hashes, not how the project works",
+    "template": "template files of any engine (Jinja, EJS, ERB, Handlebars, Go templates): markup with holes, "
+    "not prose or code",
     "generated": "generated files: written by a tool, not by the authors",
     "marketing": "sponsorship, backers, 'support us' and 'who uses' pages: appeals and logos, not how the project works",
     "community": "code of conduct, contributing, security policy, governance, support and people lists "
@@ -235,6 +236,11 @@ _BUILD_META = re.compile(
     r"\.eslintrc\.[cm]?js|asv\.conf\.json)$"
 )
 _TEMPLATE_TAGS = re.compile(r"\{%-?\s|\{\{[-#]?\s*[\w.]")
+# A page written for a template engine, seen in its source: EJS/ERB `<% %>`, Jinja/Django/Liquid
+# `{% %}`, Mustache/Handlebars/Jinja/Go `{{ name }}`, `{{#each}}`, `{{/if}}`.
+_TEMPLATE_SOURCE = re.compile(r"<%[-=_#]?\s.*?%>|\{%-?\s*\w+.*?%\}|\{\{[-#/^>&{]?\s*[\w.$@]+.*?\}\}", re.S)
+# Files a version-control or build tool writes for itself (`git archive` substitutions, blame skips).
+_BUILD_METADATA = {".git_archival.txt", ".hg_archival.txt", ".git-blame-ignore-revs", ".gitattributes", ".mailmap"}
 
 
 def generated(head: str) -> bool:
@@ -242,7 +248,15 @@ def generated(head: str) -> bool:
     return bool(_GENERATED.search("\n".join(head.split("\n", 12)[:12])))
 
 
-def file_category(rel: str, language: str | None, units: list[dict], *, is_generated: bool = False) -> str:
+def templated(text: str) -> bool:
+    """True when a page's source holds template-engine tags (only asked of HTML and plain text, whose
+    readers would strip or keep the tags as prose; Markdown and reST show templates inside code)."""
+    return _TEMPLATE_SOURCE.search(text) is not None
+
+
+def file_category(
+    rel: str, language: str | None, units: list[dict], *, is_generated: bool = False, is_template: bool = False
+) -> str:
     """The category of one file: path conventions first, then what its content shows."""
     path = PurePosixPath(rel.lower())
     dirs, name, stem, suffix = set(path.parts[:-1]), path.name, path.name.split(".")[0], path.suffix
@@ -257,6 +271,7 @@ def file_category(rel: str, language: str | None, units: list[dict], *, is_gener
         return "ci"
     if (
         _BUILD_FILE.match(name)
+        or name in _BUILD_METADATA
         or dirs & {"requirements"}
         and suffix in (".txt", ".in")
         or (language == "text" and _requirement_listing(units))
@@ -285,7 +300,7 @@ def file_category(rel: str, language: str | None, units: list[dict], *, is_gener
         stem.replace(" ", "_") in _COMMUNITY_NAMES or (top and stem in _TOP_COMMUNITY_NAMES) or _community_title(units)
     ):
         return "community"
-    if suffix in _TEMPLATE_EXT or "{{" in rel or (document and _templated(units, language)):
+    if suffix in _TEMPLATE_EXT or "{{" in rel or is_template or (document and _templated(units, language)):
         return "template"
     if document and (stem in _MARKETING_NAMES or _marketing_title(units)):
         return "marketing"

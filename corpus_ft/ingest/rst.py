@@ -1,7 +1,7 @@
 """reStructuredText to clean section blocks with docutils, Sphinx's roles and directives included.
 
-docutils knows none of Sphinx's additions, so they are registered generically in the worker
-process: a role becomes its text (`:func:`~a.b`` -> `b`), an object directive
+docutils knows none of Sphinx's additions, so they are registered generically while a document
+is parsed (and docutils' own lookup is restored after it): a role becomes its text (`:func:`~a.b`` -> `b`), an object directive
 (`py:function::`, `autoclass::`) keeps its target as a label, `toctree`/`include`-like
 directives are dropped, code directives keep their language, and any other directive keeps
 its argument and content as text (reported once per file as `unknown_directive`).
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from contextlib import contextmanager
 from functools import lru_cache
 
 from corpus_ft.ingest.docs import (
@@ -19,6 +20,7 @@ from corpus_ft.ingest.docs import (
     assemble,
     directive_kind,
     directive_lead,
+    directive_type,
     fence,
     link_only,
     looks_like_code,
@@ -68,9 +70,9 @@ def _parse(text: str):
     from docutils.parsers.rst import Parser
     from docutils.utils import new_document
 
-    _register()
     doc = new_document("<rst>", _settings())
-    Parser().parse(text, doc)
+    with sphinx_markup():
+        Parser().parse(text, doc)
     return doc
 
 
@@ -103,9 +105,24 @@ class _AnyOption(dict):
         return directives.unchanged
 
 
+@contextmanager
+def sphinx_markup():
+    """docutils' directive and role lookup, taught Sphinx's generically for the `with` block only:
+    docutils is process-wide state that other code (a Sphinx build, another docutils user) relies on."""
+    from docutils.parsers.rst import directives, roles
+
+    directive, role = _lookups()
+    saved = directives.directive, roles.role
+    directives.directive, roles.role = directive, role
+    try:
+        yield
+    finally:
+        directives.directive, roles.role = saved
+
+
 @lru_cache(maxsize=1)
-def _register() -> None:
-    """Teach docutils (in this process) the directives and roles it does not know, generically."""
+def _lookups():
+    """(directive lookup, role lookup) that fall back to a generic directive and role."""
     from docutils import nodes, utils
     from docutils.parsers.rst import Directive, directives, roles
 
@@ -125,7 +142,11 @@ def _register() -> None:
                 node = nodes.literal_block(code, code, language=argument.split()[0] if argument else "", cft_fence=True)
                 node.line = self.lineno
                 return [node]
-            node = nodes.container(cft_lead=directive_lead(self.name, argument))
+            node = nodes.container(
+                cft_lead=directive_lead(self.name, argument),
+                cft_type=directive_type(self.name),
+                cft_name=argument.split("(")[0] if kind == "label" else "",
+            )
             node.line = self.lineno
             code = "\n".join(self.content)
             language = looks_like_code(code) if kind == "unknown" else None
@@ -160,8 +181,10 @@ def _register() -> None:
         fn, messages = known_role(name, language, lineno, reporter)
         return (fn, messages) if fn is not None else (generic_role, [])
 
-    directives.directive = directive
-    roles.role = role
+    return directive, role
+
+
+_TYPES = {"table": "table", "math_block": "math", "rubric": "paragraph", "line_block": "paragraph"}
 
 
 class _Walker:
@@ -197,29 +220,34 @@ class _Walker:
                 continue
             elif isinstance(child, (nodes.bullet_list, nodes.enumerated_list)):
                 for marker, item in self.markers(child):
-                    self.items.append(Block(self.line(item), self.item(item, marker)))
+                    self.items.append(Block(self.line(item), self.item(item, marker), "list_item"))
             elif isinstance(child, (nodes.definition_list, nodes.field_list, nodes.option_list)):
                 for entry in child.children:  # each entry on its own line: they are often blank-separated
-                    self.items.append(Block(self.line(entry), self.entry(entry)))
+                    self.items.append(Block(self.line(entry), self.entry(entry), "definition"))
             elif isinstance(child, nodes.block_quote):
                 self.walk(child, depth)
             elif isinstance(child, nodes.container) and "cft_lead" in child.attributes:
-                self.lead_and_walk(child, child["cft_lead"], depth)
+                self.lead_and_walk(child, child["cft_lead"], depth, child["cft_type"], child["cft_name"])
             elif isinstance(child, nodes.Admonition):
                 self.lead_and_walk(child, self.admonition_lead(child), depth)
             elif isinstance(child, (nodes.container, nodes.compound)):
                 self.walk(child, depth)
             else:
                 line = self.line(child)
-                if isinstance(child, nodes.literal_block) and not child.get("cft_fence") and line:
+                code = isinstance(child, (nodes.literal_block, nodes.doctest_block))
+                if code and not child.get("cft_fence") and line:
                     line -= 1  # `::` blocks: the fence takes the blank line above the code
-                self.items.append(Block(line, self.lines(child)))
+                lines = self.lines(child)
+                language = lines[0].lstrip("`") if code and lines else ""
+                self.items.append(
+                    Block(line, lines, _TYPES.get(child.tagname, "code" if code else "paragraph"), 0, language)
+                )
 
-    def lead_and_walk(self, node, lead: str, depth: int) -> None:
+    def lead_and_walk(self, node, lead: str, depth: int, type: str = "admonition", name: str = "") -> None:
         """A directive's content block by block on its own lines, its lead (`Note:`) before the first."""
         start = len(self.items)
         self.walk(node, depth)
-        self.items[start:] = with_lead(lead, self.items[start:], self.line(node))
+        self.items[start:] = with_lead(lead, self.items[start:], self.line(node), type, name)
 
     def admonition_lead(self, node) -> str:
         from docutils import nodes
@@ -369,7 +397,9 @@ class _Walker:
         for child in node.children:
             if isinstance(child, nodes.Text):
                 out.append(child.astext())
-            elif isinstance(child, (nodes.literal, nodes.title_reference)):
+            elif isinstance(child, nodes.title_reference):  # `text` under a default role (`obj` in Sphinx)
+                out.append(role_text("obj", child.astext()))
+            elif isinstance(child, nodes.literal):
                 out.append(f"`{child.astext()}`")
             elif isinstance(child, nodes.substitution_reference):
                 target = self.subs.get(child.get("refname", ""))

@@ -40,13 +40,27 @@ UNIT_COLUMNS = [
     "test",
     "doc_start_line",
     "doc_end_line",
+    "blocks",
+]
+# A document unit's blocks as the parser saw them (`docs.BLOCK_TYPES`), in order, each with its exact
+# 1-based inclusive source span; `text` is the block's text (a code block's code, without a fence),
+# `lang` a code block's language, `name` a label's target or a front-matter key, `level` a heading's.
+# Code units have none.
+BLOCK_FIELDS = [
+    ("type", "string"),
+    ("text", "string"),
+    ("start_line", "int32"),
+    ("end_line", "int32"),
+    ("lang", "string"),
+    ("name", "string"),
+    ("level", "int32"),
 ]
 _INTS = {"start_line", "end_line", "doc_start_line", "doc_end_line"}
 _LISTS = {"heading_path", "params", "raises", "calls"}
 _BOOLS = {"test"}
 # what a unit without the key holds (document units carry no code facts)
 DEFAULTS = {"params": [], "returns": "", "raises": [], "calls": [], "body_kind": "", "test": False}
-DEFAULTS.update(doc_start_line=0, doc_end_line=0)
+DEFAULTS.update(doc_start_line=0, doc_end_line=0, blocks=[])
 _DICTIONARY = ["path", "language", "kind", "file_sha256", "category"]
 _MAX_BUFFER = 2**31 - 1  # a string column with int32 offsets holds this many bytes
 
@@ -79,8 +93,15 @@ def schema():
             ("test", pa.bool_()),  # a test inside a source file (`#[test]`, `#[cfg(test)]`, `@Test`)
             ("doc_start_line", pa.int32()),  # the doc comment's lines in the file; 0 when none
             ("doc_end_line", pa.int32()),
+            ("blocks", pa.list_(block_type())),
         ]
     )
+
+
+def block_type():
+    import pyarrow as pa
+
+    return pa.struct([(name, getattr(pa, kind)()) for name, kind in BLOCK_FIELDS])
 
 
 def unit_id(path: str, u: dict) -> str:
@@ -108,6 +129,13 @@ def unit_columns(rows: list[dict]) -> dict:
             columns[name] = bytes(map(bool, values))
         elif name in _LISTS:
             columns[name] = (_offsets(map(len, values)), *_string_buffers([h for path in values for h in path]))
+        elif name == "blocks":
+            flat = [b for blocks in values for b in blocks]
+            fields = {}
+            for field, kind in BLOCK_FIELDS:
+                column = [b[field] for b in flat]
+                fields[field] = array.array("i", column).tobytes() if kind == "int32" else _string_buffers(column)
+            columns[name] = (_offsets(map(len, values)), len(flat), fields)
         else:
             columns[name] = _string_buffers(values)
     return columns
@@ -147,6 +175,17 @@ def columns_table(columns: dict):
                     pa.Array.from_buffers(pa.int32(), n + 1, [None, pa.py_buffer(offsets)]), strings
                 )
             )
+        elif field.name == "blocks":
+            offsets, count, fields = value
+            children = [
+                pa.Array.from_buffers(pa.int32(), count, [None, pa.py_buffer(fields[name])])
+                if kind == "int32"
+                else _strings_array(count, *fields[name])
+                for name, kind in BLOCK_FIELDS
+            ]
+            structs = pa.StructArray.from_arrays(children, fields=list(block_type()))
+            offsets_array = pa.Array.from_buffers(pa.int32(), n + 1, [None, pa.py_buffer(offsets)])
+            arrays.append(pa.ListArray.from_arrays(offsets_array, structs, type=field.type))
         else:
             arrays.append(_strings_array(n, *value))
     return pa.Table.from_arrays(arrays, schema=s)
