@@ -11,11 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from corpus_ft.cli import main
-from corpus_ft.datasets import KINDS, build_dataset
+from corpus_ft.datasets import build_dataset
 from corpus_ft.datasets.chunk import chunk_units, make_splitter
 from corpus_ft.datasets.config import BuildConfig
 from corpus_ft.datasets.quality import filter_records
 from corpus_ft.datasets.split import assign_files
+from corpus_ft.settings import DEFAULT_KINDS as KINDS  # what `build all` builds (qa_context is opt-in)
 from corpus_ft.util import CorpusFtError, read_jsonl
 
 FIXTURE_UNITS = Path(__file__).parent / "fixtures" / "build" / "units.json"
