@@ -206,7 +206,7 @@ def build_cmd(
     content, exact and near-duplicates), split by source file and written as a datasets
     DatasetDict, JSONL, stats.json and card.md under RUN/datasets/KIND/.
     """
-    from corpus_ft.datasets import build_dataset
+    from corpus_ft.datasets import build_dataset, split_warnings
 
     gen = {k: v for k, v in (("type", generator), ("model", generator_model), ("base_url", base_url)) if v}
     ops = (
@@ -229,6 +229,8 @@ def build_cmd(
         click.echo(f"building {k} ...", err=True)
         results[k] = build_dataset(k, run_dir, cfg, apply_review=apply_review, force=force)
     _build_table(results)
+    for line in split_warnings(results):
+        click.echo(line, err=True)
     click.echo(f"datasets in {run_dir / 'datasets'}", err=True)
     if as_json:
         echo_json(results)
