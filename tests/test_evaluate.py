@@ -427,3 +427,33 @@ def test_report_renders_in_chromium(evaluated, artifacts_dir):
         page.locator(".q").nth(5).screenshot(path=str(artifacts_dir / "eval_report_query.png"))
         browser.close()
     assert all(u.startswith("file://") for u in requests), requests  # self-contained: nothing fetched
+
+
+def test_queries_draft_fills_from_document_sections_when_the_test_split_is_small(tmp_path):
+    from test_build import ONE_PAGE, _one_page_repo
+
+    from corpus_ft.datasets import build_dataset
+    from corpus_ft.evaluate.queries import load_queries
+
+    run = _one_page_repo(tmp_path, ONE_PAGE)
+    for kind in ("qa", "paragraphs"):
+        build_dataset(kind, run, generator="heuristic")
+    test_qa = len((run / "datasets" / "qa" / "test.jsonl").read_text().splitlines())
+    assert 0 < test_qa < 8
+    res = CliRunner().invoke(main, ["queries", "draft", str(run), "--per-kind", "8"])
+    assert res.exit_code == 0, res.output
+    docs = 8 - test_qa
+    assert (
+        f"wrote 8 draft queries to {run / 'queries.draft.yaml'}: {test_qa} from the held-out test split, " in res.stderr
+    )
+    assert f"{docs} from document sections (the test split held only {test_qa}" in res.stderr
+    text = (run / "queries.draft.yaml").read_text()
+    assert f"The test split held {test_qa} question(s), too few" in text
+    queries = load_queries(run / "queries.draft.yaml")
+    drafted = [q for q in queries if "docs" in q["tags"]]
+    assert len(queries) == 8 and len(drafted) == docs
+    for q in drafted:
+        assert (
+            q["prompt"].startswith("What does the documentation say about ") and q["source"]["path"] == "docs/index.md"
+        )
+        assert q["keywords"] and all(k in q["reference"] for k in q["keywords"])
