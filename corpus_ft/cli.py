@@ -223,7 +223,7 @@ def build_cmd(
     content, exact and near-duplicates), split by source file and written as a datasets
     DatasetDict, JSONL, stats.json and card.md under RUN/datasets/KIND/.
     """
-    from corpus_ft.datasets import build_dataset
+    from corpus_ft.datasets import build_dataset, split_warnings
 
     gen = {k: v for k, v in (("type", generator), ("model", generator_model), ("base_url", base_url)) if v}
     ops = (
@@ -246,6 +246,8 @@ def build_cmd(
         click.echo(f"building {k} ...", err=True)
         results[k] = build_dataset(k, run_dir, cfg, apply_review=apply_review, force=force)
     _build_table(results)
+    for line in split_warnings(results):
+        click.echo(line, err=True)
     click.echo(f"datasets in {run_dir / 'datasets'}", err=True)
     if as_json:
         echo_json(results)
@@ -641,11 +643,15 @@ def queries_group() -> None:
 @click.option("--per-kind", default=10, show_default=True, type=click.IntRange(1), help="Held-out records per kind.")
 def queries_draft_cmd(run_dir: Path, out: Path | None, per_kind: int) -> None:
     """Write a starter queries YAML from RUN_DIR's held-out test split, for a person to edit."""
-    from corpus_ft.evaluate.queries import draft_queries
+    from corpus_ft.evaluate.queries import write_draft
 
-    path = draft_queries(run_dir, out, per_kind=per_kind)
+    path, counts = write_draft(run_dir, out, per_kind=per_kind)
+    n, docs = counts["test_split"], counts["documents"]
     click.echo(
-        f"draft queries written to {path}; edit them, then `corpus-ft evaluate {run_dir} --queries {path}`", err=True
+        f"wrote {n + docs} draft queries to {path}: {n} from the held-out test split"
+        + (f", {docs} from document sections (the test split held only {n}: too few to judge by)" if docs else "")
+        + f"; edit them, then `corpus-ft evaluate {run_dir} --queries {path}`",
+        err=True,
     )
 
 

@@ -171,12 +171,14 @@ def stage_ingest(recipe: Recipe, ctx: _Ctx) -> dict:
 
 
 def stage_datasets(recipe: Recipe, ctx: _Ctx) -> dict:
-    from corpus_ft.datasets import build_dataset
+    from corpus_ft.datasets import build_dataset, split_warnings
 
     run = ctx.run
     _need(run / "units.parquet", "datasets", "ingest")
     apply = recipe.review.apply_decisions and (run / "review" / "decisions.jsonl").is_file()
     stats = {k: build_dataset(k, run, recipe.datasets, apply_review=apply) for k in recipe.datasets.kinds}
+    for line in split_warnings(stats):
+        ctx.say(line)
     _stamp(run, "datasets", _dataset_manifests(recipe, run), {"kinds": list(recipe.datasets.kinds)})
     return {
         "status": "up to date" if all(s.get("skipped") for s in stats.values()) else "ran",

@@ -294,8 +294,81 @@ def test_a_kind_with_no_source_units_is_empty_but_loadable(tmp_path):
     two_files = [u for u in code_only if u["path"].endswith(".py") or u["path"].endswith("main.go")]
     run2 = write_units(tmp_path / "two-files", two_files)
     stats = build_dataset("code_summary", run2)
-    assert stats["splits"]["validation"] == 0 and stats["splits"]["train"] > 0 and stats["splits"]["test"] > 0
-    assert len(load_from_disk(str(run2 / "datasets" / "code_summary"))["validation"]) == 0
+    assert stats["split"]["by"] == "unit", "two files are too few for a file split: split by code unit"
+    assert all(stats["splits"][s] > 0 for s in ("train", "validation", "test")), stats["splits"]
+    assert len(load_from_disk(str(run2 / "datasets" / "code_summary"))["validation"]) > 0
+
+
+ONE_PAGE = "\n\n".join(
+    f"## {topic}\n\n"
+    + " ".join(
+        f"The {topic.lower()} step {i} of the nightly export keeps ledger batch {n} in region eu-{n % 3} "
+        f"until operators confirm checksum {n * 7 + i} against the archive."
+        for i in range(6)
+    )
+    for n, topic in enumerate(
+        ["Install", "Configure", "Schedule", "Monitor", "Rotate keys", "Restore", "Upgrade", "Retire", "Audit", "Scale"]
+    )
+)
+
+
+def _one_page_repo(tmp_path: Path, text: str) -> Path:
+    from corpus_ft.ingest import ingest_repo
+
+    repo = tmp_path / "site"
+    (repo / "docs").mkdir(parents=True)
+    (repo / "docs" / "index.md").write_text("# Ledger export\n\n" + text + "\n", encoding="utf-8")
+    ingest_repo(repo, tmp_path / "run")
+    return tmp_path / "run"
+
+
+def test_single_page_repository_is_split_by_section_with_every_split_filled(tmp_path):
+    run = _one_page_repo(tmp_path, ONE_PAGE)
+    res = CliRunner().invoke(main, ["build", "all", "--run", str(run), "--generator", "heuristic"])
+    assert res.exit_code == 0, res.output
+    for kind in ("paragraphs", "qa", "keywords"):
+        stats = json.loads((run / "datasets" / kind / "stats.json").read_text())
+        assert stats["split"]["by"] == "section", (kind, stats["split"])
+        assert all(stats["splits"][s] > 0 for s in ("train", "validation", "test")), (kind, stats["splits"])
+        assert not stats["split"]["problems"] and not stats["quality"]["verdict"].startswith("not ready")
+        where: dict[str, set[str]] = {}
+        for split in ("train", "validation", "test"):
+            for r in read_jsonl(run / "datasets" / kind / f"{split}.jsonl"):
+                where.setdefault(r["source"]["unit_id"], set()).add(split)
+        assert all(len(s) == 1 for s in where.values()), "a section's records must all be in one split"
+        card = (run / "datasets" / kind / "card.md").read_text()
+        assert "## Splits (by section within files" in card and "too few for a file-grouped split" in card
+    assert "note: qa: 1 source file(s) are too few" in res.stderr
+
+
+def test_a_repository_too_small_to_fill_the_splits_is_not_ready_and_says_why(tmp_path):
+    run = _one_page_repo(tmp_path, ONE_PAGE.split("\n\n## ")[0])  # one section: nothing to hold out
+    res = CliRunner().invoke(main, ["build", "paragraphs", "--run", str(run)])
+    assert res.exit_code == 0, res.output
+    stats = json.loads((run / "datasets" / "paragraphs" / "stats.json").read_text())
+    assert stats["total"] > 0 and stats["splits"]["validation"] == 0
+    assert stats["quality"]["verdict"].startswith("not ready: the validation split is empty")
+    assert "NOT READY: paragraphs: the validation split is empty" in res.stderr
+    assert "train.allow_no_eval=true" in res.stderr
+    card = (run / "datasets" / "paragraphs" / "card.md").read_text()
+    assert '<p style="color:#b00020"><strong>&#128308; Not ready:</strong> the validation split is empty' in card
+
+
+def test_training_without_validation_records_needs_allow_no_eval(tmp_path, tiny_model):
+    from transformers import AutoTokenizer
+
+    from corpus_ft.train.config import TrainConfig
+    from corpus_ft.train.data import load_datasets
+
+    run = _one_page_repo(tmp_path, ONE_PAGE.split("\n\n## ")[0])
+    build_dataset("paragraphs", run)
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    with pytest.raises(CorpusFtError, match=r"train\.allow_no_eval=true"):
+        load_datasets(run, TrainConfig(model=str(tiny_model), mix={"paragraphs": 1.0}), tok)
+    train_ds, eval_ds, _ = load_datasets(
+        run, TrainConfig(model=str(tiny_model), mix={"paragraphs": 1.0}, allow_no_eval=True), tok
+    )
+    assert len(train_ds) > 0 and eval_ds is None
 
 
 def test_rebuild_skips_when_up_to_date_and_ids_are_stable(small_run):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -100,6 +101,77 @@ def test_metrics_against_reference():
     assert token_f1("host billing the on", ref) > rouge_l("host billing the on", ref)  # F1 ignores order
     assert keyword_recall("Use make restart-billing.", ["restart-billing", "healthz"]) == 0.5
     assert keyword_recall("anything", []) is None
+
+
+def test_verdict_style_and_intervals_of_answers():
+    from corpus_ft.evaluate.metrics import bootstrap_ci, list_shaped, verdict
+
+    keys = ["case-insensitive", "CORPUS_FT_"]
+    assert verdict("Names are case-insensitive and start with CORPUS_FT_.", keys) == "correct"
+    assert verdict("They are case-insensitive by default.", keys) == "partly"
+    assert verdict("Yes.", keys) == "wrong" and verdict("Yes.", []) is None
+    assert list_shaped("1. Open the file\n2. Edit it") and list_shaped("- first") and list_shaped("  2) then")
+    assert not list_shaped("Release 1.2 added it.") and not list_shaped("10.5 seconds") and not list_shaped("")
+    assert bootstrap_ci([1.0]) is None and bootstrap_ci([0.5, 0.5, 0.5]) == [0.5, 0.5]
+    lo, hi = bootstrap_ci([0.0] * 6 + [1.0] * 6)
+    assert 0.1 < lo < 0.5 < hi < 0.9, (lo, hi)  # 12 coin flips: a wide interval around 0.5
+    assert bootstrap_ci([0.0] * 6 + [1.0] * 6) == [lo, hi], "seeded: the same interval every run"
+    lo2, hi2 = bootstrap_ci([0.0] * 60 + [1.0] * 60)
+    assert hi2 - lo2 < (hi - lo) / 2, "ten times the items, a much narrower interval"
+
+
+def _row(rid: str, ref: str, keywords: list[str], base: str, tuned: str) -> dict:
+    from corpus_ft.evaluate.metrics import answer_metrics
+
+    return {
+        "id": rid,
+        "kind": "query",
+        "group": "queries",
+        "tags": [],
+        "reference": ref,
+        "keywords": keywords,
+        "base": {"answer": base, **answer_metrics(base, ref, keywords)},
+        "tuned": {"answer": tuned, **answer_metrics(tuned, ref, keywords)},
+    }
+
+
+def test_a_wrong_answer_with_more_overlap_is_not_a_win():
+    from corpus_ft.evaluate import _highlights
+    from corpus_ft.evaluate.metrics import aggregate
+
+    ref = "No: environment variable names are case-insensitive by default."
+    wrong = _row(
+        "env", ref, ["case-insensitive"], "They are tokens.", "Yes: environment variable names are case-sensitive."
+    )
+    assert wrong["tuned"]["rougeL"] > wrong["base"]["rougeL"], "ROUGE-L alone would call this a win"
+    fixed = _row("port", "It listens on port 8443.", ["8443"], "It listens on port 80.", "Port 8443.")
+    hl = _highlights([wrong, fixed])
+    assert hl == {"better": ["port"], "worse": []} and wrong["delta"] == 0 and wrong["primary_metric"] == "verdict"
+    agg = aggregate([wrong, fixed])
+    assert agg["small_n"] is True and agg["tuned_better"] == 1 and agg["ties"] == 1
+    v = agg["tuned"]["verdicts"]
+    assert (v["correct"], v["partly"], v["wrong"], v["correct_share"]) == (1, 0, 1, 0.5)
+    assert v["correct_share_ci"][0] <= 0.5 <= v["correct_share_ci"][1]
+
+
+def test_style_check_points_out_list_shaped_answers():
+    from corpus_ft.evaluate.metrics import aggregate
+    from corpus_ft.evaluate.report import style_warnings
+
+    rows = [
+        _row(
+            f"q{i}",
+            "Restart the billing service with make restart.",
+            ["restart"],
+            "Use make restart.",
+            "1. Open a shell\n2. Run make restart\n3. Check the logs",
+        )
+        for i in range(9)
+    ] + [_row("q9", "It runs at 02:30 UTC.", ["02:30"], "At 02:30 UTC.", "At 02:30 UTC.")]
+    agg = aggregate(rows)
+    assert agg["tuned"]["style"]["list_shaped"] == 9 and agg["base"]["style"]["list_shaped"] == 0
+    warnings = style_warnings(agg)
+    assert any(w.startswith("9 of 10 tuned answers open as a list (base: 0)") for w in warnings), warnings
 
 
 def test_judge_parse_is_robust():
@@ -241,6 +313,22 @@ def test_tuned_beats_base_on_held_out_perplexity(evaluated):
     assert all(r[c] == "" for r in sheet for c in ("rater", "base_score", "tuned_score", "preferred", "comment"))
     md = (out / "report.md").read_text()
     assert "| kind: qa | 3 |" in md and "docs/faq.md:33-36" in md and "Where tuned did worse" in md
+    # the tiny model's real answers, judged on their expected keywords: correct / partly / wrong
+    for r in rows:
+        for side in ("base", "tuned"):
+            a, recall = r[side], r[side].get("keyword_recall")
+            want = None if recall is None else "correct" if recall == 1 else "partly" if recall else "wrong"
+            assert a.get("verdict") == want, (r["id"], side, a)
+            if "answer" in a:
+                assert a["list_shaped"] == bool(re.match(r"\s*(\d{1,2}[.)]|[-*\u2022])\s+\S", a["answer"]))
+    agg = s["aggregate"]["all"]
+    assert agg["small_n"] is True and agg["n"] == 14
+    judged = [r for r in rows if r["tuned"].get("verdict")]
+    assert agg["tuned"]["verdicts"]["n"] == len(judged) > 0
+    assert agg["tuned"]["style"]["n"] == sum("answer" in r["tuned"] for r in rows)
+    lo, hi = agg["tuned"]["rougeL_ci"]
+    assert lo <= agg["tuned"]["rougeL"] <= hi
+    assert "**Only 14 item(s)** (fewer than 30)" in md and "## Answer style" in md
 
 
 @pytest.mark.slow
@@ -409,16 +497,25 @@ def test_report_renders_in_chromium(evaluated, artifacts_dir):
         page.on("request", lambda r: requests.append(r.url))
         page.goto(report.as_uri())
         assert page.title().startswith("corpus-ft evaluation")  # the injected onerror did not run
-        assert page.locator("h2").all_inner_texts()[:3] == ["Setup", "Aggregate", "Forgetting check"]
-        rows = page.locator("h2:has-text('Aggregate') + p + table tr")
+        assert page.locator("h2").all_inner_texts()[:4] == ["Setup", "Aggregate", "Answer style", "Forgetting check"]
+        rows = page.locator("#aggregate tr")
         agg = summary["aggregate"]
         assert rows.count() == 1 + 3 + len(agg["kinds"]) + len(agg["tags"])  # header, all/queries/test, kinds, tags
         assert page.locator(".q").count() == summary["counts"]["total"]
         # the injected tag is shown as text, not parsed into an element
         assert page.locator(".q img").count() == 0
-        assert page.get_by_text("<img src=x onerror=", exact=False).count() == 1
+        assert page.locator(".q").get_by_text("<img src=x onerror=", exact=False).count() == 1
         assert page.locator(".q .pair .ans").count() == 2 * summary["counts"]["total"]
         assert "docs/faq.md:33-36" in page.locator(".q").first.inner_text()
+        head = page.locator("#aggregate tr").first.inner_text()
+        assert "correct / partly / wrong" in head
+        assert "Only 14 item(s) (fewer than 30)" in page.locator("p.note").all_inner_texts()[-1]
+        assert re.search(r"\[[\d.]+–[\d.]+\]", page.locator("#aggregate tr").nth(1).inner_text())
+        glance = page.locator("h2:has-text('Per query at a glance') + table tr")
+        assert glance.count() == 1 + sum(
+            1 for r in (run / "eval" / "results.jsonl").read_text().splitlines() if '"prompt": null' not in r
+        )
+        assert page.locator("h2:has-text('Per query at a glance') + table .v").count() > 0
         better = page.locator("h2:has-text('Where tuned beat base') + ul a")
         if better.count():  # a highlight jumps to its query
             target = better.first.get_attribute("href")
@@ -427,3 +524,33 @@ def test_report_renders_in_chromium(evaluated, artifacts_dir):
         page.locator(".q").nth(5).screenshot(path=str(artifacts_dir / "eval_report_query.png"))
         browser.close()
     assert all(u.startswith("file://") for u in requests), requests  # self-contained: nothing fetched
+
+
+def test_queries_draft_fills_from_document_sections_when_the_test_split_is_small(tmp_path):
+    from test_build import ONE_PAGE, _one_page_repo
+
+    from corpus_ft.datasets import build_dataset
+    from corpus_ft.evaluate.queries import load_queries
+
+    run = _one_page_repo(tmp_path, ONE_PAGE)
+    for kind in ("qa", "paragraphs"):
+        build_dataset(kind, run, generator="heuristic")
+    test_qa = len((run / "datasets" / "qa" / "test.jsonl").read_text().splitlines())
+    assert 0 < test_qa < 8
+    res = CliRunner().invoke(main, ["queries", "draft", str(run), "--per-kind", "8"])
+    assert res.exit_code == 0, res.output
+    docs = 8 - test_qa
+    assert (
+        f"wrote 8 draft queries to {run / 'queries.draft.yaml'}: {test_qa} from the held-out test split, " in res.stderr
+    )
+    assert f"{docs} from document sections (the test split held only {test_qa}" in res.stderr
+    text = (run / "queries.draft.yaml").read_text()
+    assert f"The test split held {test_qa} question(s), too few" in text
+    queries = load_queries(run / "queries.draft.yaml")
+    drafted = [q for q in queries if "docs" in q["tags"]]
+    assert len(queries) == 8 and len(drafted) == docs
+    for q in drafted:
+        assert (
+            q["prompt"].startswith("What does the documentation say about ") and q["source"]["path"] == "docs/index.md"
+        )
+        assert q["keywords"] and all(k in q["reference"] for k in q["keywords"])

@@ -354,3 +354,21 @@ def test_cli_serve_prints_the_loopback_url_and_serves_the_api(run):
         proc.send_signal(signal.SIGINT)
         proc.wait(10)
     assert [d["record_id"] for d in load_decisions(run).values()] == ["qa-3"]
+
+
+def test_page_shows_a_run_with_an_empty_evaluation_split_as_not_ready_in_red(tmp_path):
+    from test_build import ONE_PAGE, _one_page_repo
+
+    from corpus_ft.datasets import build_dataset
+
+    run = _one_page_repo(tmp_path, ONE_PAGE.split("\n\n## ")[0])  # one section: no validation possible
+    build_dataset("paragraphs", run)
+    page = write_report(run).read_text()
+    assert '<p class="verdict warn"><strong>Verdict:</strong> not ready: the validation split is empty' in page
+    assert '<p class="split-problem"><strong>Not ready:</strong> the validation split is empty' in page
+    assert "train.allow_no_eval=true" in page and ".split-problem { color: #a11a14" in page
+    many = _one_page_repo(tmp_path / "many", ONE_PAGE)  # ten sections in one page: split by section, said so
+    build_dataset("paragraphs", many)
+    page = write_report(many).read_text()
+    assert '<p class="split-note"><strong>Split by section:</strong> 1 source file(s) are too few' in page
+    assert "split-problem" not in page.split("</style>")[1]

@@ -214,3 +214,80 @@ def test_origin_filter_lists_augmented_records_with_their_badge(page, run):
         _wait_all(page, "a => a.querySelector('.badge-augmented')?.textContent === 'augmented: question_templates'")
         page.select_option("#filters select[name=origin]", "original")
         _wait_all(page, "a => !a.querySelector('.badge-augmented')")
+
+
+def _human_click(page, locator, hold_ms: int = 250) -> None:
+    """Press, hold as a person does, release: what a list reload between press and release breaks."""
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.wait_for_timeout(hold_ms)
+    page.mouse.up()
+
+
+def test_reject_right_after_typing_a_search_is_saved_and_shown(page, run):
+    qa = [json.loads(x) for x in (run / "datasets" / "qa" / "train.jsonl").read_text().splitlines()]
+    target = qa[0]
+    needle = target["messages"][1]["content"][:25]
+    with ServerThread(run) as srv:
+        _open(page, srv.url)
+        page.select_option("#filters select[name=kind]", "qa")
+        page.fill("#filters input[name=q]", needle)  # focus stays in the search box
+        page.wait_for_selector(f'#records article[data-id="{target["id"]}"]')
+        page.wait_for_function("document.querySelector('#status').textContent === ''")
+        button = page.locator(f'#records article[data-id="{target["id"]}"] button.reject')
+        _human_click(page, button)  # the press blurs the search box: its change event must not eat the click
+        page.wait_for_function(
+            "rid => document.querySelector(`#records article[data-id='${rid}'] .flag`)?.textContent === 'rejected'",
+            arg=target["id"],
+            timeout=10_000,
+        )
+        assert {r: d["action"] for r, d in load_decisions(run).items()} == {target["id"]: "reject"}
+        # typing again and deciding before the debounced search has run: the decision and the card still hold
+        other = next(r for r in qa[1:] if r["messages"][1]["content"][:25] != needle)
+        words = other["messages"][1]["content"][:25]
+        page.fill("#filters input[name=q]", words[:-1])
+        page.wait_for_selector(f'#records article[data-id="{other["id"]}"]')
+        page.wait_for_function("document.querySelector('#status').textContent === ''")
+        page.locator("#filters input[name=q]").press("End")
+        page.keyboard.type(words[-1])  # a search that still matches, whose reload lands during the click
+        _human_click(page, page.locator(f'#records article[data-id="{other["id"]}"] button.accept'), hold_ms=400)
+        _wait_flag(page, other["id"], "accepted")
+        page.wait_for_timeout(500)  # any reload in flight has landed: the card must still show the saved state
+        assert _flag(page, other["id"]) == "accepted"
+    assert load_decisions(run)[other["id"]]["action"] == "accept"
+
+
+def test_a_rejection_applied_by_a_build_can_be_found_and_undone(page, run):
+    import urllib.request
+
+    with ServerThread(run) as srv:
+        page.goto(srv.url)
+        page.select_option("#filters select[name=kind]", "qa")
+        _wait_all(page, "a => a.dataset.id.startsWith('qa-')")
+        rid = page.locator("#records article").nth(2).get_attribute("data-id")
+        page.locator(f'#records article[data-id="{rid}"] button.reject').click()
+        _wait_flag(page, rid, "rejected")
+    split = next(
+        s for s in ("train", "validation", "test") if rid in (run / "datasets" / "qa" / f"{s}.jsonl").read_text()
+    )
+    res = CliRunner().invoke(main, ["build", "qa", "--run", str(run), "--apply-review"])
+    assert res.exit_code == 0, res.output
+    assert rid not in (run / "datasets" / "qa" / f"{split}.jsonl").read_text()
+
+    with ServerThread(run) as srv:  # the next session: the applied rejection is still there to undo
+        with urllib.request.urlopen(srv.url + "api/records?flag=rejected") as r:
+            listed = json.load(r)
+        assert [it["id"] for it in listed["items"]] == [rid] and listed["items"][0]["left_out"] is True
+        assert listed["items"][0]["split"] == split
+        page.goto(srv.url)
+        page.select_option("#filters select[name=flag]", "rejected")
+        page.wait_for_function("document.querySelector('#range').textContent.startsWith('1–1 of 1')")
+        card = page.locator(f'#records article[data-id="{rid}"]')
+        assert "left out by the last build" in card.inner_text()
+        card.get_by_role("button", name="Accept").click()
+        _wait_flag(page, rid, "accepted")
+    res = CliRunner().invoke(main, ["build", "qa", "--run", str(run), "--apply-review"])
+    assert res.exit_code == 0, res.output
+    assert rid in (run / "datasets" / "qa" / f"{split}.jsonl").read_text(), "the undone rejection is back in its split"

@@ -209,6 +209,21 @@ def _apply_review(records: list[dict], run_dir: Path, counts: Counter) -> tuple[
     return kept, {"rejected": review.get("rejected", 0), "edited": review.get("edited", 0)}
 
 
+def _review_splits(
+    splits: dict[str, list[dict]], run_dir: Path, counts: Counter
+) -> tuple[dict[str, list[dict]], dict, list[dict]]:
+    """Decisions applied split by split; the records a reviewer rejected, each with its split."""
+    out: dict[str, list[dict]] = {}
+    review = {"rejected": 0, "edited": 0}
+    rejected: list[dict] = []
+    for split, records in splits.items():
+        out[split], got = _apply_review(records, run_dir, counts)
+        review = {k: review[k] + got[k] for k in review}
+        left = {r["id"] for r in out[split]}
+        rejected += [{"split": split, "record": r} for r in records if r["id"] not in left]
+    return out, review, rejected
+
+
 def _augment(
     kind: str, splits: dict[str, list[dict]], cfg: BuildConfig, run_dir: Path, apply_review: bool, generation: dict
 ) -> dict:
@@ -287,8 +302,6 @@ def _stats(
             f"the {cfg.generator.type} generator wrote nothing usable for {units_in} units; "
             "check its model and prompts (a tiny random-init model writes none)"
         )
-    elif len(files) < 3:
-        warnings.append(f"only {len(files)} source file(s): validation/test need 3 or more files to be non-empty")
     return {
         "kind": kind,
         "generator": cfg.generator.type,
@@ -320,6 +333,21 @@ def _stats(
     }
 
 
+def split_warnings(results: dict[str, dict]) -> list[str]:
+    """What the CLI prints after a build: each kind split within files, and each kind not ready for it."""
+    lines = []
+    for kind, stats in results.items():
+        split = stats.get("split") or {}
+        if split.get("note"):
+            lines.append(f"note: {kind}: {split['note']}")
+        for problem in split.get("problems") or []:
+            lines.append(
+                f"NOT READY: {kind}: {problem}; add documents or code to the repository, or train without "
+                "evaluation data on purpose with train.allow_no_eval=true"
+            )
+    return lines
+
+
 @with_run_lock("build", "run_dir")
 def build_dataset(
     kind: str,
@@ -339,7 +367,7 @@ def build_dataset(
     from corpus_ft.datasets.export import write_splits
     from corpus_ft.datasets.measure import dataset_quality
     from corpus_ft.datasets.quality import filter_records
-    from corpus_ft.datasets.split import split_records
+    from corpus_ft.datasets.split import SPLITS, plan_split, split_problems
 
     if kind not in KINDS:
         raise CorpusFtError(f"unknown dataset kind {kind!r}; choose one of {', '.join(KINDS)} or `all`")
@@ -370,19 +398,28 @@ def build_dataset(
     removed += filtered
     kept, capped = _cap(kept, cfg.max_records, cfg.seed)
     removed += capped
-    review = {"rejected": 0, "edited": 0}
-    if apply_review:
-        kept, review = _apply_review(kept, run_dir, redactions)
-    if kind == "qa_context":
+    # Split before review: a rejection never moves another record between splits, and a rejected
+    # record keeps its split in rejected.jsonl, where the review app finds it to undo.
+    if kind == "qa_context":  # the qa pair's split: no passage of a held-out file in a train record
         from corpus_ft.datasets.qa_context import keep_splits
+        from corpus_ft.datasets.split import SplitPlan
 
-        splits = keep_splits(kept)  # the qa pair's split: no test-file passage in a train record
+        plan = SplitPlan(keep_splits(kept), "its qa pair's split")
     else:
-        splits = split_records(kept, cfg.split_ratios, cfg.seed)
+        plan = plan_split(kept, cfg.split_ratios, cfg.seed, code=kind == "code_summary")
+    splits = plan.splits
+    review = {"rejected": 0, "edited": 0}
+    rejected: list[dict] = []
+    if apply_review:
+        splits, review, rejected = _review_splits(splits, run_dir, redactions)
+        kept = [r for s in SPLITS for r in splits[s]]
     augmented = _augment(kind, splits, cfg, run_dir, apply_review, generation)
     removed += augmented["removed"]
+    plan.problems = split_problems(splits, cfg.split_ratios)
 
     stats = _stats(kind, cfg, units_in, candidates, kept, removed, splits, redactions, review, generation)
+    stats["split"] = plan.summary()
+    stats["warnings"] += [w for w in (plan.note, *plan.problems) if w]
     stats["settings"]["apply_review"] = apply_review
     stats["control_characters_removed"] = control_chars
     stats["left_out"] = left_out  # units of categories the content policy leaves out, by category
@@ -392,7 +429,11 @@ def build_dataset(
         stats["quality"] = dataset_quality(
             kind, kept, removed, units, include=getattr(cfg, "include", None) or (), generation=generation
         )
+        if plan.problems and kept:  # empty evaluation splits: not ready, whatever the other signals say
+            stats["quality"]["verdict"] = "not ready: " + "; ".join(plan.problems)
         write_jsonl(tmp / "removed.jsonl", (_removed_row(r) for r in removed))
+        if rejected:
+            write_jsonl(tmp / "rejected.jsonl", rejected)
         (tmp / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         write_card(tmp / "card.md", stats, splits, units_path)
         write_manifest(tmp, "build", inputs, manifest_config)

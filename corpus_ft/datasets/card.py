@@ -88,6 +88,23 @@ def problem_lines(quality: dict) -> list[str]:
     return out + [""]
 
 
+def split_lines(stats: dict) -> list[str]:
+    """The card's splits section: how records were grouped, and a red not-ready line for an empty split."""
+    split = stats.get("split") or {"by": "file"}
+    how = {
+        "file": "by source file: no file is in two splits",
+        "section": "by section within files: no section is in two splits, a file may be",
+        "unit": "by code unit within files: no unit is in two splits, a file may be",
+    }.get(split["by"], split["by"])
+    out = [f"## Splits ({how})", ""]
+    for problem in split.get("problems") or []:  # red where markdown renders HTML; the marker reads anywhere
+        out += [f'<p style="color:#b00020"><strong>&#128308; Not ready:</strong> {problem}.</p>', ""]
+    out += [_table([(k, v) for k, v in stats["splits"].items()], ("split", "records")), ""]
+    if split.get("note"):
+        out += [split["note"][0].upper() + split["note"][1:] + ".", ""]
+    return out
+
+
 def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_path: Path) -> Path:
     """Write the dataset card a person reads before training on the data."""
     kind, s = stats["kind"], stats["settings"]
@@ -136,12 +153,7 @@ def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_pat
             "",
         ]
         parts += problem_lines(quality)
-    parts += [
-        "## Splits (by source file: no file is in two splits)",
-        "",
-        _table([(k, v) for k, v in stats["splits"].items()], ("split", "records")),
-        "",
-    ]
+    parts += split_lines(stats)
     parts += augmentation_lines(stats.get("augment"))
     parts += [
         "## Removed by filters",

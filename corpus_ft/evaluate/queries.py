@@ -332,17 +332,25 @@ def draft_queries(
     kinds: tuple[str, ...] = ("qa", "code_summary", "keywords"),
 ) -> Path:
     """Write a starter queries YAML from the held-out test split for a person to edit; returns its path."""
+    return write_draft(run_dir, out, per_kind=per_kind, seed=seed, kinds=kinds)[0]
+
+
+def write_draft(
+    run_dir: str | Path,
+    out: str | Path | None = None,
+    *,
+    per_kind: int = 10,
+    seed: int = 0,
+    kinds: tuple[str, ...] = ("qa", "code_summary", "keywords"),
+) -> tuple[Path, dict[str, int]]:
+    """The draft file and how many queries came from where: the held-out test split first; when it
+    holds fewer than `per_kind` questions (a small repository), document sections fill up to it."""
     import yaml
 
     from corpus_ft.util import atomic_write_text
 
     rows, missing = sample_test_split(run_dir, list(kinds), per_kind, seed)
     rows = [r for r in rows if r["prompt"]]
-    if not rows:
-        raise CorpusFtError(
-            f"{run_dir}: no held-out {'/'.join(kinds)} records to draft from "
-            f"({'; '.join(missing.values()) or 'the test splits are empty'}); build the datasets first"
-        )
     entries = [
         {
             "query": r["prompt"],
@@ -353,9 +361,81 @@ def draft_queries(
         }
         for r in rows
     ]
+    drafted = {(r["source"] or {}).get("unit_id") for r in rows}
+    docs = section_drafts(run_dir, per_kind - len(entries), seed, drafted) if len(entries) < per_kind else []
+    if not entries and not docs:
+        raise CorpusFtError(
+            f"{run_dir}: no held-out {'/'.join(kinds)} records and no document sections to draft from "
+            f"({'; '.join(missing.values()) or 'the test splits are empty'}); build the datasets first"
+        )
     repo = ingested_repo(run_dir)
     out = Path(out) if out is not None else Path(run_dir) / "queries.draft.yaml"
     header = DRAFT_HEADER.format(repo=repo or "this repository", run_dir=run_dir)
-    body = yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=100)
+    if docs:
+        header += DOCS_NOTE.format(test=len(entries), docs=len(docs))
+    body = yaml.safe_dump(entries + docs, sort_keys=False, allow_unicode=True, width=100)
     atomic_write_text(out, header + body)
+    return out, {"test_split": len(entries), "documents": len(docs)}
+
+
+DOCS_NOTE = """# The test split held {test} question(s), too few to judge a fine-tune, so {docs} more were drafted from
+# document sections (tag `docs`): their text also trains the model, so they measure recall of trained
+# material, not generalisation. Rewrite each question as a person would ask it.
+"""
+_FACT = re.compile(
+    r"\b(?:[A-Za-z]+-\d\w*|\d[\w:.%/-]*\w|[A-Za-z]+_\w+|[a-z]+[A-Z]\w*|[A-Za-z]+\.[a-z_]\w*|[A-Z][A-Za-z0-9]{2,})\b"
+)
+
+
+def _keywords(reference: str, heading: str) -> list[str]:
+    """Up to 3 facts a right answer must contain: numbers, identifiers, names the heading does not give away."""
+    seen, out = set(heading.lower().split()), []
+    for word in _FACT.findall(reference):
+        if word.lower() not in seen and word not in ("The", "This", "That", "When", "For", "You", "Use", "See"):
+            seen.add(word.lower())
+            out.append(word)
+    return out[:3]
+
+
+def _held_out_units(run_dir: Path) -> set[str]:
+    """Unit ids of every record in a test split: sections the model does not train on."""
+    out = set()
+    for path in (run_dir / "datasets").glob("*/test.jsonl"):
+        out |= {((rec.get("source") or {}).get("unit_id")) for rec, _ in _load_jsonl(path, "rebuild the dataset")}
+    return out
+
+
+def section_drafts(run_dir: str | Path, n: int, seed: int, drafted: set) -> list[dict]:
+    """Up to `n` draft queries from document sections (held-out sections first), redacted like every output."""
+    path = Path(run_dir) / "units.parquet"
+    if n <= 0 or not path.is_file():
+        return []
+    prefer = _held_out_units(Path(run_dir)) - drafted
+    import pyarrow.parquet as pq
+
+    from corpus_ft.redact import redact
+
+    cols = ["id", "path", "kind", "name", "language", "text", "start_line", "end_line"]
+    units = [u for u in pq.read_table(path, columns=cols).to_pylist() if u["kind"] == "section"]
+    units = [
+        u
+        for u in units
+        if len((u["text"] or "").split()) >= 25 and (u["name"] or "").strip() and u["id"] not in drafted
+    ]
+    random.Random(f"{seed}:docs").shuffle(units)
+    units.sort(key=lambda u: u["id"] not in prefer)  # stable: held-out sections first, seeded order within
+    out = []
+    for u in units[:n]:
+        heading = redact(u["name"].strip(), filename=u["path"])
+        body = re.sub(r"^#+ .*\n+", "", redact(u["text"], filename=u["path"], language=u["language"])).strip()
+        reference = " ".join(re.split(r"(?<=[.!?])\s+", " ".join(body.split()))[:2])[:400]
+        out.append(
+            {
+                "query": f"What does the documentation say about {heading}?",
+                "reference": reference,
+                "keywords": _keywords(reference, heading),
+                "tags": ["docs", u["language"] or "text"],
+                "source": span({"path": u["path"], "start_line": u["start_line"], "end_line": u["end_line"]}),
+            }
+        )
     return out

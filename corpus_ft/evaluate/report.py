@@ -31,6 +31,37 @@ def cmp(metric: str, base, tuned) -> str:
     return "better" if (tuned - base) * BETTER[metric] > 0 else "worse"
 
 
+def ci(interval, pct: bool = False) -> str:
+    """A bootstrap interval for people: [low–high], '' where there is none (fewer than 2 values)."""
+    if not interval:
+        return ""
+    lo, hi = interval
+    return f"[{lo * 100:.0f}–{hi * 100:.0f}%]" if pct else f"[{num(float(lo))}–{num(float(hi))}]"
+
+
+STYLE_GAP = 0.2  # list-shaped share (tuned minus base) above which the report calls the style learnt
+
+
+def style_warnings(agg: dict) -> list[str]:
+    """What the style table should make a reader look at: list-shaped answers or a length drift the tune brought."""
+    base, tuned = (agg.get("base") or {}).get("style"), (agg.get("tuned") or {}).get("style")
+    if not base or not tuned:
+        return []
+    out = []
+    if tuned["list_share"] - base["list_share"] >= STYLE_GAP:
+        out.append(
+            f"{tuned['list_shaped']} of {tuned['n']} tuned answers open as a list (base: {base['list_shaped']}): "
+            "a style learnt from step-by-step records, used whatever the question; check the qa dataset's answers"
+        )
+    ratio = lambda y: y.get("length_vs_reference")  # noqa: E731
+    if ratio(tuned) and ratio(base) and (ratio(tuned) > 1.5 * ratio(base) or ratio(tuned) < ratio(base) / 1.5):
+        out.append(
+            f"tuned answers are ×{num(ratio(tuned))} the reference's length (base ×{num(ratio(base))}): "
+            "the tune changed how much the model says"
+        )
+    return out
+
+
 class _Markdown(str):
     """Text already made safe for report.md (escaped, or inside a code fence)."""
 
@@ -66,7 +97,7 @@ def _env(autoescape: bool):
         finalize=None if autoescape else _md_escape,
     )
     env.filters.update(num=num, cell=_cell, fence=_fence)
-    env.globals.update(cmp=cmp, span=span)
+    env.globals.update(cmp=cmp, span=span, ci=ci)
     return env
 
 
@@ -87,6 +118,7 @@ def _context(summary: dict, rows: list[dict]) -> dict:
         "table": table,
         "metrics": METRICS,
         "anchors": {r["id"]: f"q-{i + 1}" for i, r in enumerate(rows)},
+        "style_warnings": style_warnings(agg["all"]),
         "better": [by_id[i] for i in summary["highlights"]["better"] if i in by_id],
         "worse": [by_id[i] for i in summary["highlights"]["worse"] if i in by_id],
     }

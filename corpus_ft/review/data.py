@@ -23,6 +23,8 @@ class KindData:
     records: list[tuple[str, dict]]  # (split, record)
     removed: list[dict] = field(default_factory=list)
     card: str = ""
+    # (split, record) a build with --apply-review left out as rejected: kept so a rejection can be undone
+    rejected: list[tuple[str, dict]] = field(default_factory=list)
 
 
 @dataclass
@@ -46,7 +48,9 @@ class Run:
 
     def record_index(self) -> dict[str, tuple[str, str, dict]]:
         """Record id -> (kind, split, record), for the web app's look-ups."""
-        return {rec["id"]: (kind, split, rec) for kind, kd in self.kinds.items() for split, rec in kd.records}
+        return {
+            rec["id"]: (kind, split, rec) for kind, kd in self.kinds.items() for split, rec in kd.records + kd.rejected
+        }
 
 
 def _read_json(path: Path) -> dict:
@@ -84,7 +88,21 @@ def load_kind(run_dir: str | os.PathLike, kind: str) -> KindData:
     stats = _read_json(d / "stats.json") if (d / "stats.json").is_file() else {}
     removed = read_jsonl(d / "removed.jsonl") if (d / "removed.jsonl").is_file() else []
     card = (d / "card.md").read_text(encoding="utf-8") if (d / "card.md").is_file() else ""
-    return KindData(kind, stats, records, removed, card)
+    return KindData(kind, stats, records, removed, card, _rejected(d / "rejected.jsonl", {r["id"] for _, r in records}))
+
+
+def _rejected(path: Path, live: set[str]) -> list[tuple[str, dict]]:
+    """rejected.jsonl ({"split", "record"} per line), without records the datasets hold again."""
+    if not path.is_file():
+        return []
+    out = []
+    for n, row in enumerate(read_jsonl(path), 1):
+        rec = row.get("record") if isinstance(row, dict) else None
+        if not (isinstance(rec, dict) and isinstance(rec.get("id"), str) and row.get("split") in SPLITS):
+            raise CorpusFtError(f'{path}: line {n} is not {{"split", "record"}}; rebuild with `corpus-ft build`')
+        if rec["id"] not in live:
+            out.append((row["split"], rec))
+    return out
 
 
 def load_units(run_dir: str | os.PathLike) -> dict[str, Unit]:

@@ -89,6 +89,18 @@ def top_keywords(kd: KindData, n: int = 20) -> list[tuple[str, int]]:
     return counts.most_common(n)
 
 
+def split_problems(stats: dict, counts: Counter, total: int) -> list[str]:
+    """Empty evaluation splits: from stats.json, or (for a dataset built before it said so) from the counts."""
+    if (stats.get("split") or {}).get("problems") is not None:
+        return list(stats["split"]["problems"])
+    ratios = (stats.get("settings") or {}).get("split_ratios") or [0.8, 0.1, 0.1]
+    return [
+        f"the {s} split is empty"
+        for s, ratio in zip(SPLITS, ratios)
+        if total and s != "train" and ratio > 0 and not counts.get(s)
+    ]
+
+
 def kind_section(run: Run, kd: KindData, tokens: Tokens, decisions: dict, samples: int, seen: dict[str, str]) -> dict:
     """Everything the page shows for one dataset kind."""
     lengths = {s: tokens.count([record_text(r) for sp, r in kd.records if sp == s]) for s in SPLITS}
@@ -105,7 +117,11 @@ def kind_section(run: Run, kd: KindData, tokens: Tokens, decisions: dict, sample
                 else record_text(row.get("record") or {}, CONTENT_ROLES)[:300]
             )
     removed = dict(kd.stats.get("removed") or Counter(str(r.get("reason", "?")) for r in kd.removed))
-    flags = Counter(flag(decisions.get(r["id"])) for _, r in kd.records)
+    flags = Counter(flag(decisions.get(r["id"])) for _, r in kd.records + kd.rejected)
+    problems = split_problems(kd.stats, split_counts, len(kd.records))
+    verdict = (kd.stats.get("quality") or {}).get("verdict")
+    if problems and verdict and not verdict.startswith("not ready"):
+        verdict = "not ready: " + "; ".join(problems)
     picked = random.Random(0).sample(kd.records, min(samples, len(kd.records)))
     return {
         "kind": kd.kind,
@@ -124,7 +140,9 @@ def kind_section(run: Run, kd: KindData, tokens: Tokens, decisions: dict, sample
         "silent_files": sorted(p for p in seen if p not in files),
         "flags": {f: flags.get(f, 0) for f in ("accepted", "rejected", "edited", "undecided")},
         "quality": quality_rows(kd.stats.get("quality") or {}),
-        "verdict": (kd.stats.get("quality") or {}).get("verdict"),
+        "verdict": verdict,
+        "split": {**(kd.stats.get("split") or {"by": "file", "note": ""}), "problems": problems},
+        "applied_rejections": len(kd.rejected),
         "samples": [
             {
                 "split": sp,

@@ -95,6 +95,7 @@ def create_app(
     index = run.record_index()
     order = list(index)  # kind, split, file order as build wrote them
     paths = sorted({(rec.get("source") or {}).get("path", "") for _, _, rec in index.values()})
+    left_out = {rec["id"] for kd in run.kinds.values() for _, rec in kd.rejected}  # rejected by an applied build
     page = {"key": (), "html": ""}
     lock = threading.Lock()
 
@@ -122,6 +123,7 @@ def create_app(
             "record": apply_decisions([rec], {rid: d})[0][0] if edited else rec,
             "original": rec if edited else None,
             "source": source_span(run, rec.get("source") or {}),
+            "left_out": rid in left_out,
         }
 
     async def home(request: Request) -> HTMLResponse:

@@ -199,6 +199,10 @@ class TrainConfig(BaseModel):
         ge=0,
         description=("Stop after this many evaluations without a better validation loss (0: never stop early)."),
     )
+    allow_no_eval: bool = Field(
+        False,
+        description="Train even when every dataset's validation split is empty (no eval loss, no early stopping).",
+    )
     seed: int = Field(
         0, ge=0, le=2**32 - 1, description="Seeds data order, sampling and adapter init: same seed, same run."
     )

@@ -155,4 +155,10 @@ def load_datasets(run_dir: Path, config: TrainConfig, tokenizer):
     eval_ds = to_dataset(val, tokenizer, config) if val else None
     if eval_ds is not None and len(eval_ds) == 0:
         eval_ds = None
+    if eval_ds is None and not config.allow_no_eval:
+        raise CorpusFtError(
+            f"no validation records in {', '.join(str(run_dir / 'datasets' / k / 'validation.jsonl') for k in weights)}"
+            " (after review and truncation), so training would run without eval loss or early stopping; "
+            "rebuild with more source files, or set train.allow_no_eval=true (--allow-no-eval) to train blind on purpose"
+        )
     return train_ds, eval_ds, summary

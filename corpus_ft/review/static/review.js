@@ -10,6 +10,10 @@
   const range = document.getElementById("range");
   const LIMIT = 20;
   let offset = 0, total = 0, timer = null, seq = 0;
+  // A decision must survive whatever the filters do meanwhile: the list is never replaced while
+  // a pointer is down on it (a click whose button vanished between press and release is lost),
+  // and a list fetched before a decision's answer arrived is fetched again, not shown stale.
+  let holding = false, deferred = false, answered = 0;
 
   function el(tag, props, ...children) {
     const node = document.createElement(tag);
@@ -34,11 +38,13 @@
   }
 
   async function load() {
+    if (holding) { deferred = true; return; }  // after the click, not under it
     status.textContent = "loading…";
-    const mine = ++seq;
+    const mine = ++seq, before = answered;
     try {
       const data = await api("api/records?" + query());
       if (mine !== seq) return;  // a newer filter was chosen while this one loaded
+      if (before !== answered || holding) { load(); return; }  // a decision landed meanwhile: this list may predate it
       total = data.total;
       list.replaceChildren(...data.items.map(render));
       current = -1;
@@ -71,17 +77,22 @@
     const flag = el("span", {className: "flag flag-" + item.flag, textContent: item.flag});
     const body = el("div", {className: "rec"}, ...renderBody(item.record));
     if (item.original) body.append(el("details", {}, el("summary", {textContent: "original (before the edit)"}), ...renderBody(item.original)));
-    const rerender = () => {  // a fresh card for the same record, still selected if it was
-      const fresh = render(item);
-      fresh.classList.toggle("current", art.classList.contains("current"));
-      art.replaceWith(fresh);
+    const rerender = () => {  // a fresh card for the same record wherever it is shown now, still selected if it was
+      for (const old of list.querySelectorAll("article")) {
+        if (old.dataset.id !== item.id) continue;
+        const fresh = render(item);
+        fresh.classList.toggle("current", old.classList.contains("current"));
+        old.replaceWith(fresh);
+      }
     };
     const decide = async (action, fields) => {
+      status.textContent = `${item.id}: saving ${action}…`;
       try {
         const res = await api("api/decisions", {record_id: item.id, action, fields});
-        item.flag = res.flag; item.record = res.record; item.original = res.original;
+        answered++;
+        item.flag = res.flag; item.record = res.record; item.original = res.original;  // the server's word
         rerender();
-        status.textContent = `${item.id}: ${res.flag}`;
+        status.textContent = `${item.id}: ${res.flag} (saved)`;
       } catch (e) { status.textContent = "error: " + e.message; }
     };
     const edit = () => {
@@ -101,6 +112,8 @@
     const head = el("div", {className: "rechead"},
       el("code", {textContent: item.id}), el("span", {className: "badge", textContent: item.kind}),
       el("span", {className: "badge", textContent: item.split}),
+      ...(item.left_out ? [el("span", {className: "badge badge-left-out", textContent: "left out by the last build",
+                                       title: "a build with --apply-review dropped it; Accept brings it back at the next build"})] : []),
       ...(item.augmented ? [el("span", {className: "badge badge-augmented", title: "made from " + item.augmented.from,
                                         textContent: "augmented: " + item.augmented.op})] : []),
       flag, el("span", {className: "spacer"}),
@@ -137,7 +150,17 @@
     else if (ev.key === "e") { press("edit"); ev.preventDefault(); }
   });
 
-  form.addEventListener("change", () => { offset = 0; load(); });
+  list.addEventListener("pointerdown", () => { holding = true; });
+  const release = () => {
+    if (!holding) return;
+    holding = false;
+    if (deferred) { deferred = false; setTimeout(() => { offset = 0; load(); }, 0); }  // the click runs first
+  };
+  document.addEventListener("pointerup", release);
+  document.addEventListener("pointercancel", release);
+  // The search box reloads on input (debounced); its change event (fired on blur, e.g. by a
+  // press on Reject) must not reload the list a second time under the pointer.
+  form.addEventListener("change", ev => { if (ev.target !== form.elements.q) { offset = 0; load(); } });
   form.elements.q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { offset = 0; load(); }, 250); });
   document.getElementById("prev").onclick = () => { offset = Math.max(0, offset - LIMIT); load(); };
   document.getElementById("next").onclick = () => { if (offset + LIMIT < total) { offset += LIMIT; load(); } };
