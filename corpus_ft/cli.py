@@ -440,14 +440,14 @@ def model_get_cmd(name: str, wheel: Path | None, as_json: bool) -> None:
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Model directory to write [default: $CORPUS_FT_HOME/models/<file name>].",
+    help="Model directory to write, new or empty [default: $CORPUS_FT_HOME/models/<file name>-<content hash>].",
 )
 def model_import_cmd(gguf_file: Path, out_dir: Path | None) -> None:
     """Convert a Llama-family GGUF (llama.cpp, Ollama) into a transformers directory (fp32 safetensors)."""
     from corpus_ft.model.gguf import import_gguf
-    from corpus_ft.model.registry import cache_root
+    from corpus_ft.model.registry import import_cached
 
-    path = import_gguf(gguf_file, out_dir or cache_root() / gguf_file.stem.lower())
+    path = import_gguf(gguf_file, out_dir) if out_dir is not None else import_cached(gguf_file)
     click.echo(str(path))
 
 

@@ -11,7 +11,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -217,23 +217,51 @@ def replace_dir(src: str | os.PathLike, final: str | os.PathLike) -> None:
         _remove(old)
 
 
+def contains(outer: str | os.PathLike, inner: str | os.PathLike) -> bool:
+    """True when `inner` is `outer` or lies under it (after resolving links): input and output must not nest."""
+    a, b = Path(os.path.realpath(outer)), Path(os.path.realpath(inner))
+    return a == b or a in b.parents
+
+
+def real_path(path: str | os.PathLike, what: str = "path") -> Path:
+    """`path` with every link resolved; a symlink loop is a clear error, not a RuntimeError traceback."""
+    try:
+        return Path(path).expanduser().resolve()
+    except (RuntimeError, OSError) as e:  # Python < 3.13 raises RuntimeError on a loop, later ones OSError
+        raise CorpusFtError(
+            f"{path}: the {what} is a symlink loop or unreadable ({getattr(e, 'strerror', None) or e}); "
+            "point it at a real file"
+        ) from None
+
+
+def clean_temps_in(folder: str | os.PathLike) -> list[str]:
+    """Remove dead processes' temps at the top of `folder`, a directory only corpus-ft writes (the model cache)."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            if is_stale_temp(name):
+                _remove(Path(folder) / name)
+                removed.append(name)
+    return removed
+
+
 OWNED = ".corpus-ft-files"  # in a directory corpus-ft wrote whole: every file it put there
 
 
 @contextlib.contextmanager
-def owned_dir(path: str | os.PathLike, what: str, markers: tuple[str, ...] = ()) -> Iterator[Path]:
+def owned_dir(path: str | os.PathLike, what: str, legacy: Callable[[Path], bool] | None = None) -> Iterator[Path]:
     """atomic_dir for a directory the user names (a model, an export): it replaces only a directory
-    corpus-ft wrote (its OWNED list covers every file, or a legacy `markers` file is there), never a
-    folder holding the user's own files; the new directory lists its files in OWNED."""
+    corpus-ft wrote (its OWNED list covers every file, or `legacy` recognises an older output), never
+    a folder holding the user's own files; the new directory lists its files in OWNED."""
     final = Path(path)
-    check_replaceable(final, what, markers)
+    check_replaceable(final, what, legacy)
     with atomic_dir(final) as tmp:
         yield tmp
         files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if not p.is_dir())
         (tmp / OWNED).write_text("".join(f + "\n" for f in files), encoding="utf-8")
 
 
-def check_replaceable(final: Path, what: str, markers: tuple[str, ...] = ()) -> None:
+def check_replaceable(final: Path, what: str, legacy: Callable[[Path], bool] | None = None) -> None:
     """Refuse to replace `final` unless it is missing, empty or a directory corpus-ft wrote, naming the path."""
     if not final.name or final.name in (".", ".."):
         raise CorpusFtError(f"{final}: give the {what} a directory of its own (a name, not . or ..)")
@@ -252,7 +280,7 @@ def check_replaceable(final: Path, what: str, markers: tuple[str, ...] = ()) -> 
         known = set(listed.read_text(encoding="utf-8", errors="replace").splitlines()) | {OWNED}
         foreign = [f for f in present if f not in known]
     else:
-        foreign = [] if any((final / m).is_file() for m in markers) else present
+        foreign = [] if legacy is not None and legacy(final) else present
     if foreign:
         raise CorpusFtError(
             f"{final}: holds files corpus-ft did not write ({final / foreign[0]}"
@@ -416,6 +444,15 @@ def manifest(stage: str, inputs: Mapping[str, str | os.PathLike], config: Mappin
         "python": sys.version.split()[0],
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def manifest_stage(out_dir: str | os.PathLike) -> str | None:
+    """The `stage` that wrote `out_dir/manifest.json`, or None (no manifest, or not one of ours)."""
+    try:
+        data = json.loads((Path(out_dir) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("stage") if isinstance(data, dict) else None
 
 
 def write_manifest(

@@ -44,3 +44,40 @@ def test_d1_ingest_into_a_folder_keeps_the_users_temp_looking_files(tmp_path):
         assert p.is_file(), f"{rel} was deleted"
         assert p.read_bytes() == (data if isinstance(data, bytes) else data.encode())
     assert (out / "units.parquet").is_file()
+
+
+# --- D2: export and tiny-model never replace a folder corpus-ft did not write --------------------------
+
+
+def test_d2_export_refuses_the_run_its_model_and_dot(tmp_path, monkeypatch):
+    """D2: `export RUN --merge RUN` replaced the whole run with one GGUF, `--merge RUN/model` deleted the
+    adapter and checkpoints, `--merge .` raised ValueError and left a full model in ..XXXX.tmp/."""
+    run = tmp_path / "run"
+    _write(run, {"units.parquet": b"PAR1", "model/adapter/adapter_config.json": "{}", "model/metrics.jsonl": "{}\n"})
+    before = sorted(p.relative_to(run).as_posix() for p in run.rglob("*"))
+    for target in (run, run / "model", run / "model" / "adapter"):
+        r = cli("export", run, "--merge", target, "--quantize", "gguf-f16")
+        assert r.exit_code == 2 and str(run) in r.output and "Traceback" not in r.output, r.output
+    monkeypatch.chdir(run)
+    r = cli("export", run, "--merge", ".")
+    assert r.exit_code == 2 and "ValueError" not in r.output, r.output
+    mine = tmp_path / "mine"
+    _write(mine, {"thesis.tex": "my thesis\n"})
+    r = cli("export", run, "--merge", mine)
+    assert r.exit_code == 2 and "thesis.tex" in r.output and "did not write" in r.output, r.output
+    assert sorted(p.relative_to(run).as_posix() for p in run.rglob("*")) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "run"]
+
+
+def test_d2_tiny_model_refuses_a_folder_with_the_users_files(tmp_path):
+    """D2: `tiny-model DIR` wiped a non-empty DIR."""
+    mine = tmp_path / "mine"
+    _write(mine, {"photo.jpg": b"\xff\xd8"})
+    r = cli("tiny-model", mine, "--vocab-size", "300", "--hidden-size", "32", "--layers", "1")
+    assert r.exit_code == 2 and "photo.jpg" in r.output, r.output
+    assert (mine / "photo.jpg").read_bytes() == b"\xff\xd8"
+    out = tmp_path / "tiny"
+    for _ in range(2):  # a new folder, then its own earlier output: both fine
+        r = cli("tiny-model", out, "--vocab-size", "300", "--hidden-size", "32", "--layers", "1")
+        assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "tiny"]
