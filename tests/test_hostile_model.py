@@ -134,7 +134,7 @@ def test_m11_a_killed_import_leaves_no_temp_in_the_cache(tiny_gguf, home, tmp_pa
     """M11: kill -9 during import left `.copy.XXXX.tmp/` in the cache for ever."""
     src = tmp_path / "copy.gguf"
     shutil.copy(tiny_gguf, src)
-    env = {**os.environ, "CORPUS_FT_HOME": str(home.parent), "PYTHONPATH": str(Path(__file__).parent.parent)}
+    env = {**os.environ, "CORPUS_FT_HOME": str(home.parent)}
     proc = subprocess.Popen(
         CLI + ["model", "import", str(src)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -196,7 +196,6 @@ def _import_limited(path: Path, out: Path, memory: int = 1 << 30, timeout: float
             text=True,
             timeout=timeout,
             preexec_fn=limit,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
         )
     except subprocess.TimeoutExpired:
         return -1, "timed out", timeout
