@@ -210,3 +210,45 @@ def test_x7_a_very_deep_tree_is_walked_in_linear_time(tmp_path):
     assert seconds < 5, f"{seconds:.1f} s"
     ((path, reason, _),) = result.skipped
     assert reason == "too_deep" and path.count("/") == MAX_DEPTH + 1
+
+
+# --- D8: a decision whose record changed is reported, not silently dropped ----------------------------
+
+
+def test_d8_a_rejected_record_whose_text_changed_returns_with_a_stale_decision_warning(tmp_path, caplog):
+    """D8: a rejected record whose paragraph changed by one word silently returned with "0 rejected"."""
+    import logging
+
+    from corpus_ft.datasets import build_dataset
+    from corpus_ft.review import append_decision
+    from corpus_ft.util import read_jsonl
+
+    text = (
+        "# Runbook\n\n## Restart\n\nTo restart the billing service, drain the queue first, then stop the "
+        "workers one by one and start them again with the deploy tool; watch the error rate for ten minutes.\n"
+    )
+    repo, run = tmp_path / "repo", tmp_path / "run"
+    _write(repo, {"runbook.md": text})
+    ingest_repo(repo, run, workers=1)
+    build_dataset("paragraphs", run, generator="heuristic")
+    records = [
+        r
+        for split in ("train", "validation", "test")
+        for r in read_jsonl(run / "datasets" / "paragraphs" / f"{split}.jsonl")
+    ]
+    rec = next(r for r in records if "drain the queue" in r["text"])
+    append_decision(run, rec["id"], "paragraphs", "reject", source=rec["source"])
+    _write(repo, {"runbook.md": text.replace("ten minutes", "fifteen minutes")})
+    ingest_repo(repo, run, workers=1)
+    with caplog.at_level(logging.WARNING):
+        stats = build_dataset("paragraphs", run, generator="heuristic", apply_review=True)
+    back = [
+        r
+        for split in ("train", "validation", "test")
+        for r in read_jsonl(run / "datasets" / "paragraphs" / f"{split}.jsonl")
+        if "drain the queue" in r["text"]
+    ]
+    assert back and back[0]["id"] != rec["id"]  # the changed record is back, under a new id ...
+    stale = [m for m in caplog.messages if rec["id"] in m and "changed since" in m]
+    assert stale and "runbook.md" in stale[0] and back[0]["id"] in stale[0], caplog.messages  # ... and says so
+    assert stats["review"]["rejected"] == 0

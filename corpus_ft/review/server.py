@@ -149,7 +149,9 @@ def create_app(
         if rid not in index:
             return JSONResponse({"error": f"unknown record_id {rid[:200]!r}"}, status_code=404)
         try:
-            entry = append_decision(run.run_dir, rid, index[rid][0], body.get("action"), body.get("fields"))
+            entry = append_decision(
+                run.run_dir, rid, index[rid][0], body.get("action"), body.get("fields"), index[rid][2].get("source")
+            )
         except CorpusFtError as e:
             return JSONResponse({"error": str(e)}, status_code=400)
         it = item(rid, {rid: entry})
