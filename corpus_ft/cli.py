@@ -20,7 +20,7 @@ from corpus_ft.estimate.memory import ESTIMATED_FIELDS, EstimateConfig
 from corpus_ft.evaluate.config import EvalConfig
 from corpus_ft.settings import KINDS, STAGES
 from corpus_ft.train.config import TrainConfig
-from corpus_ft.util import CorpusFtError, offline_env
+from corpus_ft.util import CorpusFtError, no_space, no_space_message, offline_env
 
 offline_env()
 
@@ -34,6 +34,11 @@ class _Group(click.Group):
         except CorpusFtError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(e.exit_code)
+        except Exception as e:  # a full disk is no bug: one line and exit 1, not a traceback
+            if (full := no_space(e)) is None:
+                raise
+            click.echo(f"error: {no_space_message(full)}", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

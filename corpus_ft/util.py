@@ -50,6 +50,33 @@ def strip_control(text: str) -> tuple[str, int]:
     return _ESCAPES.sub(drop, text), removed
 
 
+_NO_SPACE = (28, 122, 27)  # ENOSPC, EDQUOT, EFBIG (a file-size limit)
+
+
+def no_space(error: BaseException) -> OSError | None:
+    """The out-of-space OSError behind `error` (its causes and contexts too: libraries wrap it), or None."""
+    seen = set()
+    e: BaseException | None = error
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in _NO_SPACE:
+            return e
+        if "No space left on device" in str(e) or "Disk quota exceeded" in str(e):
+            return e if isinstance(e, OSError) else OSError(28, "No space left on device")
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def no_space_message(error: OSError) -> str:
+    """One line for a write that ran out of space: where, why, and that nothing already written was lost."""
+    where = f" writing {error.filename}" if getattr(error, "filename", None) else ""
+    return (
+        f"out of space{where} ({error.strerror or 'No space left on device'}); free disk space (or raise the "
+        "quota or file-size limit) and run the command again - outputs are written atomically, so the "
+        "previous ones are intact"
+    )
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -252,3 +252,72 @@ def test_d8_a_rejected_record_whose_text_changed_returns_with_a_stale_decision_w
     stale = [m for m in caplog.messages if rec["id"] in m and "changed since" in m]
     assert stale and "runbook.md" in stale[0] and back[0]["id"] in stale[0], caplog.messages  # ... and says so
     assert stats["review"]["rejected"] == 0
+
+
+# --- D7: out of space -----------------------------------------------------------------------------------
+
+PAGES = {
+    f"docs/page{i}.md": f"# Page {i}\n\n## Setup\n\nService {i} reads its settings from the shared configuration "
+    f"store and reloads them when the store changes, so operators never restart it by hand.\n\n## Rollback\n\n"
+    f"To roll back service {i}, deploy the previous release with the deploy tool and watch the error rate.\n"
+    for i in range(12)
+}
+
+
+def _limited(limit: int):
+    def apply():
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_d7_out_of_space_during_build_is_one_line_exit_1_and_old_outputs_stay(tmp_path):
+    """D7: a full disk during build, export or train printed a raw `OSError: [Errno 28]` traceback."""
+    import subprocess
+
+    from corpus_ft.datasets import build_dataset
+
+    repo, run = tmp_path / "repo", tmp_path / "run"
+    _write(repo, PAGES)
+    ingest_repo(repo, run, workers=1)
+    build_dataset("paragraphs", run, generator="heuristic")
+    out = run / "datasets" / "paragraphs"
+    before = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert max(len(b) for b in before.values()) > 4096
+    p = subprocess.run(
+        CLI + ["build", "paragraphs", "--run", str(run), "--generator", "heuristic", "--force"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_limited(4096),
+    )
+    assert p.returncode == 1 and "out of space" in p.stderr and "Traceback" not in p.stderr, p.stderr[-2000:]
+    after = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert not [q for q in run.rglob("*") if ".tmp" in q.name]
+
+
+def test_d7_review_posts_on_a_full_disk_keep_answering(tmp_path):
+    """D7: with the disk full, review POSTs answered 500 from the second request on."""
+    import httpx
+
+    from corpus_ft.datasets import build_dataset
+    from corpus_ft.review.server import ServerThread
+    from corpus_ft.util import read_jsonl
+
+    repo, run = tmp_path / "repo", tmp_path / "run"
+    _write(repo, PAGES)
+    ingest_repo(repo, run, workers=1)
+    build_dataset("paragraphs", run, generator="heuristic")
+    rid = read_jsonl(run / "datasets" / "paragraphs" / "train.jsonl")[0]["id"]
+    (run / "review").mkdir(exist_ok=True)
+    os.symlink("/dev/full", run / "review" / "decisions.jsonl")  # every write: ENOSPC
+    with ServerThread(run) as srv:
+        for _ in range(3):
+            r = httpx.post(srv.url + "api/decisions", json={"record_id": rid, "action": "reject"})
+            assert r.status_code == 507 and "out of space" in r.json()["error"], r.text
+        assert httpx.get(srv.url + "api/records").status_code == 200

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus_ft.review.data import augmented_from
-from corpus_ft.util import CorpusFtError
+from corpus_ft.util import CorpusFtError, no_space, no_space_message
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +151,16 @@ def append_decision(
     data = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
     path = decisions_path(run_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _append(path, data)
+    except OSError as e:  # a full disk: the caller (the review server) answers with this, and keeps serving
+        if no_space(e) is None:
+            raise
+        raise CorpusFtError(f"{path}: the decision was not saved: {no_space_message(e)}", exit_code=1) from None
+    return entry
+
+
+def _append(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -159,13 +169,12 @@ def append_decision(
                 data = b"\n" + data
             written = os.write(fd, data)
             if written != len(data):  # a full disk; the reader will skip the partial line
-                raise CorpusFtError(f"{path}: short write ({written} of {len(data)} bytes); disk full?", exit_code=1)
+                raise OSError(28, f"short write ({written} of {len(data)} bytes)", str(path))
             os.fsync(fd)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
-    return entry
 
 
 def _torn_tail(fd: int) -> bool:

@@ -152,8 +152,8 @@ def create_app(
             entry = append_decision(
                 run.run_dir, rid, index[rid][0], body.get("action"), body.get("fields"), index[rid][2].get("source")
             )
-        except CorpusFtError as e:
-            return JSONResponse({"error": str(e)}, status_code=400)
+        except CorpusFtError as e:  # 507: nothing was saved (a full disk); the server keeps answering
+            return JSONResponse({"error": str(e)}, status_code=400 if e.exit_code == 2 else 507)
         it = item(rid, {rid: entry})
         return JSONResponse({"decision": entry, "flag": it["flag"], "record": it["record"], "original": it["original"]})
 
