@@ -196,19 +196,19 @@ def check_gguf(path: str | os.PathLike) -> dict:
         header = read_header(path)
     except OSError as e:
         raise CorpusFtError(f"{path}: cannot read it ({e.strerror})") from None
-    size = header["size"]
-    end = max((t["end"] for t in header["tensors"]), default=0)
-    if end > size or not header["tensors"]:
-        raise CorpusFtError(
-            f"{path}: truncated GGUF (tensor data runs to byte {end:,}, the file has {size:,}); download the file again"
-        )
     arch = header["meta"].get("general.architecture")
     if arch not in LLAMA_FAMILY:
         raise CorpusFtError(
             f"{path}: a {arch or 'unknown'!s} GGUF, not a Llama-family model "
             f"({', '.join(LLAMA_FAMILY)}); corpus-ft imports Llama-architecture GGUF files only"
         )
-    check_shapes(path, header, arch)
+    check_shapes(path, header, arch)  # before the tensor check: a declared size over a limit says so
+    size = header["size"]
+    end = max((t["end"] for t in header["tensors"]), default=0)
+    if end > size or not header["tensors"]:
+        raise CorpusFtError(
+            f"{path}: truncated GGUF (tensor data runs to byte {end:,}, the file has {size:,}); download the file again"
+        )
     template = header["meta"].get("tokenizer.chat_template")
     if isinstance(template, str):
         from corpus_ft.model.chat import check_template_cost
