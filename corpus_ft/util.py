@@ -296,24 +296,23 @@ def check_replaceable(final: Path, what: str, legacy: Callable[[Path], bool] | N
         raise CorpusFtError(f"{final}: not a directory; give the {what} a new directory")
     if not final.is_dir():
         return
-    try:
-        present = sorted(p.relative_to(final).as_posix() for p in final.rglob("*") if not p.is_dir())
-    except OSError as e:
-        raise CorpusFtError(f"{final}: cannot read it ({e.strerror}); give the {what} a new directory") from None
-    if not present:
-        return
     listed = final / OWNED
     if listed.is_file() and not listed.is_symlink():
         known = set(listed.read_text(encoding="utf-8", errors="replace").splitlines()) | {OWNED}
-        foreign = [f for f in present if f not in known]
+    elif legacy is not None and legacy(final):
+        return  # an output of an earlier corpus-ft, from before the OWNED list
     else:
-        foreign = [] if legacy is not None and legacy(final) else present
-    if foreign:
-        raise CorpusFtError(
-            f"{final}: holds files corpus-ft did not write ({final / foreign[0]}"
-            f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}); it would replace the whole "
-            f"directory, so it refuses: give the {what} a new or empty directory"
-        )
+        known = set()  # not ours: the first file found refuses it (no walk of a whole home directory)
+    try:
+        for p in final.rglob("*"):
+            rel = p.relative_to(final).as_posix()
+            if rel not in known and not p.is_dir():
+                raise CorpusFtError(
+                    f"{final}: holds files corpus-ft did not write ({p}); it would replace the whole "
+                    f"directory, so it refuses: give the {what} a new or empty directory"
+                )
+    except OSError as e:
+        raise CorpusFtError(f"{final}: cannot read it ({e.strerror}); give the {what} a new directory") from None
 
 
 LOCK_FILE = ".corpus-ft.lock"
