@@ -21,7 +21,7 @@ from corpus_ft.estimate.memory import ESTIMATED_FIELDS, EstimateConfig
 from corpus_ft.evaluate.config import EvalConfig
 from corpus_ft.settings import KINDS, STAGES
 from corpus_ft.train.config import TrainConfig
-from corpus_ft.util import CorpusFtError, offline_env
+from corpus_ft.util import CorpusFtError, no_space, no_space_message, offline_env
 
 offline_env()
 
@@ -35,6 +35,11 @@ class _Group(click.Group):
         except CorpusFtError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(e.exit_code)
+        except Exception as e:  # a full disk is no bug: one line and exit 1, not a traceback
+            if (full := no_space(e)) is None:
+                raise
+            click.echo(f"error: {no_space_message(full)}", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -463,15 +468,15 @@ def model_get_cmd(name: str, wheel: Path | None, as_json: bool) -> None:
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Model directory to write [default: $CORPUS_FT_HOME/models/<file name>].",
+    help="Model directory to write, new or empty [default: $CORPUS_FT_HOME/models/<file name>-<content hash>].",
 )
 @needs("train")
 def model_import_cmd(gguf_file: Path, out_dir: Path | None) -> None:
     """Convert a Llama-family GGUF (llama.cpp, Ollama) into a transformers directory (fp32 safetensors)."""
     from corpus_ft.model.gguf import import_gguf
-    from corpus_ft.model.registry import cache_root
+    from corpus_ft.model.registry import import_cached
 
-    path = import_gguf(gguf_file, out_dir or cache_root() / gguf_file.stem.lower())
+    path = import_gguf(gguf_file, out_dir) if out_dir is not None else import_cached(gguf_file)
     click.echo(str(path))
 
 

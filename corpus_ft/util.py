@@ -11,7 +11,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,33 @@ def strip_control(text: str) -> tuple[str, int]:
     return _ESCAPES.sub(drop, text), removed
 
 
+_NO_SPACE = (28, 122, 27)  # ENOSPC, EDQUOT, EFBIG (a file-size limit)
+
+
+def no_space(error: BaseException) -> OSError | None:
+    """The out-of-space OSError behind `error` (its causes and contexts too: libraries wrap it), or None."""
+    seen = set()
+    e: BaseException | None = error
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in _NO_SPACE:
+            return e
+        if "No space left on device" in str(e) or "Disk quota exceeded" in str(e):
+            return e if isinstance(e, OSError) else OSError(28, "No space left on device")
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def no_space_message(error: OSError) -> str:
+    """One line for a write that ran out of space: where, why, and that nothing already written was lost."""
+    where = f" writing {error.filename}" if getattr(error, "filename", None) else ""
+    return (
+        f"out of space{where} ({error.strerror or 'No space left on device'}); free disk space (or raise the "
+        "quota or file-size limit) and run the command again - outputs are written atomically, so the "
+        "previous ones are intact"
+    )
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -84,12 +111,69 @@ def _umask() -> int:
     return mask
 
 
+# Every temp name carries the writing process's token (`cft-<pid>-<random>`) and sits beside the
+# output it will replace (`.units.parquet.cft-4242-k3j2h1ab.tmp`), so a cleaner can tell it from a
+# user's `.notes.tmp` and from a live writer's temp: it removes only dead processes' temps of outputs
+# it is about to write, or, under the run lock, of the run's own outputs.
+_TEMP = re.compile(r"^\.(?P<name>.+)\.cft-(?P<pid>\d+)-[a-z0-9_]{8}\.(?:tmp|old)$")
+
+
+def temp_prefix(final: Path) -> str:
+    """The start of every temp name this process uses for `final`: the output's name and the process's token."""
+    return f".{final.name}.cft-{os.getpid()}-"
+
+
+def _random8() -> str:
+    import secrets
+
+    return "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8))
+
+
+def is_stale_temp(name: str, output: str | None = None) -> bool:
+    """True for a temp name of a process that is gone (of `output` only, when given)."""
+    m = _TEMP.match(name)
+    return bool(m) and (output is None or m.group("name") == output) and not _alive(int(m.group("pid")))
+
+
+def clean_temps_of(final: Path) -> list[str]:
+    """Remove temps that dead writers left beside `final` (a kill -9 mid-write); only `final`'s own, by name."""
+    removed = []
+    try:
+        names = os.listdir(final.parent)
+    except OSError:
+        return removed
+    for name in names:
+        if is_stale_temp(name, final.name):
+            _remove(final.parent / name)
+            removed.append(name)
+    return removed
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
 def _tmp_sibling(final: Path, suffix: str = "") -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".tmp{suffix}", dir=final.parent)
+    clean_temps_of(final)
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(final), suffix=f".tmp{suffix}", dir=final.parent)
     os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
     os.close(fd)
     return Path(name)
+
+
+def temp_dir_beside(final: str | os.PathLike) -> Path:
+    """An empty directory beside `final`, named with this process's token (cleaned if the process dies)."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    clean_temps_of(final)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(final), suffix=".tmp", dir=final.parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; others may read what a run writes
+    return tmp
 
 
 @contextlib.contextmanager
@@ -130,36 +214,109 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield an empty temp directory beside `path`; on success it replaces `path` whole.
 
-    On an exception the temp directory is removed and `path` keeps its previous content,
-    so a crash never leaves a half-written output that looks complete.
+    On an exception (in the body or the swap) the temp directory is removed and `path` keeps its
+    previous content, so a crash never leaves a half-written output that looks complete.
     """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; others may read what a run writes
+    tmp = temp_dir_beside(final)
     try:
         yield tmp
+        replace_dir(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    replace_dir(tmp, final)
 
 
 def replace_dir(src: str | os.PathLike, final: str | os.PathLike) -> None:
     """Swap a finished directory into place: `final` is the old tree or the new, never a mix."""
     src, final = Path(src), Path(final)
     old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+    if final.exists() or final.is_symlink():
+        old = final.with_name(f"{temp_prefix(final)}{_random8()}.old")
         os.replace(final, old)
-    os.replace(src, final)
+    try:
+        os.replace(src, final)
+    except BaseException:
+        if old is not None:
+            os.replace(old, final)
+        raise
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
+
+
+def contains(outer: str | os.PathLike, inner: str | os.PathLike) -> bool:
+    """True when `inner` is `outer` or lies under it (after resolving links): input and output must not nest."""
+    a, b = Path(os.path.realpath(outer)), Path(os.path.realpath(inner))
+    return a == b or a in b.parents
+
+
+def real_path(path: str | os.PathLike, what: str = "path") -> Path:
+    """`path` with every link resolved; a symlink loop is a clear error, not a RuntimeError traceback."""
+    try:
+        return Path(path).expanduser().resolve()
+    except (RuntimeError, OSError) as e:  # Python < 3.13 raises RuntimeError on a loop, later ones OSError
+        raise CorpusFtError(
+            f"{path}: the {what} is a symlink loop or unreadable ({getattr(e, 'strerror', None) or e}); "
+            "point it at a real file"
+        ) from None
+
+
+def clean_temps_in(folder: str | os.PathLike) -> list[str]:
+    """Remove dead processes' temps at the top of `folder`, a directory only corpus-ft writes (the model cache)."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            if is_stale_temp(name):
+                _remove(Path(folder) / name)
+                removed.append(name)
+    return removed
+
+
+OWNED = ".corpus-ft-files"  # in a directory corpus-ft wrote whole: every file it put there
+
+
+@contextlib.contextmanager
+def owned_dir(path: str | os.PathLike, what: str, legacy: Callable[[Path], bool] | None = None) -> Iterator[Path]:
+    """atomic_dir for a directory the user names (a model, an export): it replaces only a directory
+    corpus-ft wrote (its OWNED list covers every file, or `legacy` recognises an older output), never
+    a folder holding the user's own files; the new directory lists its files in OWNED."""
+    final = Path(path)
+    check_replaceable(final, what, legacy)
+    with atomic_dir(final) as tmp:
+        yield tmp
+        files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if not p.is_dir())
+        (tmp / OWNED).write_text("".join(f + "\n" for f in files), encoding="utf-8")
+
+
+def check_replaceable(final: Path, what: str, legacy: Callable[[Path], bool] | None = None) -> None:
+    """Refuse to replace `final` unless it is missing, empty or a directory corpus-ft wrote, naming the path."""
+    if not final.name or final.name in (".", ".."):
+        raise CorpusFtError(f"{final}: give the {what} a directory of its own (a name, not . or ..)")
+    if final.is_symlink() or (final.exists() and not final.is_dir()):
+        raise CorpusFtError(f"{final}: not a directory; give the {what} a new directory")
+    if not final.is_dir():
+        return
+    listed = final / OWNED
+    if listed.is_file() and not listed.is_symlink():
+        known = set(listed.read_text(encoding="utf-8", errors="replace").splitlines()) | {OWNED}
+    elif legacy is not None and legacy(final):
+        return  # an output of an earlier corpus-ft, from before the OWNED list
+    else:
+        known = set()  # not ours: the first file found refuses it (no walk of a whole home directory)
+    try:
+        for p in final.rglob("*"):
+            rel = p.relative_to(final).as_posix()
+            if rel not in known and not p.is_dir():
+                raise CorpusFtError(
+                    f"{final}: holds files corpus-ft did not write ({p}); it would replace the whole "
+                    f"directory, so it refuses: give the {what} a new or empty directory"
+                )
+    except OSError as e:
+        raise CorpusFtError(f"{final}: cannot read it ({e.strerror}); give the {what} a new directory") from None
 
 
 LOCK_FILE = ".corpus-ft.lock"
 _held: dict[str, list] = {}  # run dir -> [fd, depth]: a process re-enters its own lock (run -> stages)
-_STALE = re.compile(r"^\..+\.tmp(?:\.[\w-]+)?$|^\..+\.old-(\d+)-\d+$")
 
 
 @contextlib.contextmanager
@@ -238,23 +395,27 @@ def with_run_lock(stage: str, run_arg: str, resolve=None, create: bool = False):
     return deco
 
 
+_CLEAN_DEPTH = 4  # the deepest a run's outputs sit (model/checkpoints/checkpoint-N/file)
+
+
 def clean_stale_temps(run_dir: str | os.PathLike) -> list[str]:
-    """Remove temp files and directories (`.units.parquet.*.tmp`, `datasets/.qa.*.tmp`, `.x.old-PID-N`)
-    that a killed writer left; called under the run lock, so no live writer owns them."""
+    """Remove temps (`.units.parquet.cft-PID-xxxxxxxx.tmp`, `datasets/.qa.cft-PID-xxxxxxxx.tmp`) that a
+    killed writer left; called under the run lock. Only names with a dead process's token match, a
+    user's `.notes.tmp` never does, and the walk stays within the depth of a run's outputs."""
     removed = []
-    for dirpath, dirnames, filenames in os.walk(run_dir):
+    root = Path(run_dir)
+    for dirpath, dirnames, filenames in os.walk(root):
+        depth = len(Path(dirpath).relative_to(root).parts)
         for name in [*dirnames, *filenames]:
-            m = _STALE.match(name)
-            if not m or (m.group(1) and _alive(int(m.group(1)))):
+            if not is_stale_temp(name):
                 continue
-            full = os.path.join(dirpath, name)
+            full = Path(dirpath) / name
+            _remove(full)
             if name in dirnames:
-                shutil.rmtree(full, ignore_errors=True)
                 dirnames.remove(name)
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(full)
-            removed.append(os.path.relpath(full, run_dir))
+            removed.append(full.relative_to(root).as_posix())
+        if depth + 1 >= _CLEAN_DEPTH:
+            dirnames.clear()
     return removed
 
 
@@ -309,6 +470,15 @@ def manifest(stage: str, inputs: Mapping[str, str | os.PathLike], config: Mappin
         "python": sys.version.split()[0],
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def manifest_stage(out_dir: str | os.PathLike) -> str | None:
+    """The `stage` that wrote `out_dir/manifest.json`, or None (no manifest, or not one of ours)."""
+    try:
+        data = json.loads((Path(out_dir) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("stage") if isinstance(data, dict) else None
 
 
 def write_manifest(

@@ -118,7 +118,8 @@ def test_export_cli_writes_gguf_of_the_merged_model(tuned_run, tmp_path):
     r = CliRunner().invoke(main, ["export", str(tuned_run), "--merge", str(out), "--quantize", "gguf-q8_0"])
     assert r.exit_code == 0, r.output
     files = sorted(p.name for p in out.iterdir())
-    assert files == ["manifest.json", "run-q8_0.gguf"]
+    assert files == [".corpus-ft-files", "manifest.json", "run-q8_0.gguf"]  # the first lists what export wrote
+    assert (out / ".corpus-ft-files").read_text().split() == ["manifest.json", "run-q8_0.gguf"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["quantize"] == "gguf-q8_0" and manifest["config"]["gguf"]["path"] == "run-q8_0.gguf"
     meta, tensors = _fields(out / "run-q8_0.gguf")

@@ -121,18 +121,18 @@ def test_stale_temp_files_of_a_killed_writer_are_cleaned_at_start(tmp_path):
     _write(tmp_path / "repo", DOCS)
     run = tmp_path / "run"
     ingest_repo(tmp_path / "repo", run, workers=1)
-    stale = [
-        run / ".units.parquet.k3j2h1.tmp",
-        run / "datasets" / ".qa.a1b2c3.tmp" / "train.jsonl",
-        run / "datasets" / ".paragraphs.old-999999999-17" / "stats.json",
-        run / ".ingest_report.json.x9.tmp",
+    stale = [  # a dead process's token: pid 999999999 (beyond pid_max)
+        run / ".units.parquet.cft-999999999-k3j2h1ab.tmp",
+        run / "datasets" / ".qa.cft-999999999-a1b2c3de.tmp" / "train.jsonl",
+        run / "datasets" / ".paragraphs.cft-999999999-17abcdef.old" / "stats.json",
+        run / ".ingest_report.json.cft-999999999-x9aaaaaa.tmp",
     ]
     for p in stale:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(b"x" * 10_000)
     (run / "datasets" / "notes.tmp.md").write_text("a user's file, not ours\n")
     ingest_repo(tmp_path / "repo", run, workers=1)
-    leftovers = sorted(p.name for p in run.rglob("*") if ".tmp" in p.name or ".old-" in p.name)
+    leftovers = sorted(p.name for p in run.rglob("*") if ".tmp" in p.name or ".old" in p.name)
     assert leftovers == ["notes.tmp.md"], leftovers
 
 

@@ -318,7 +318,8 @@ def bench_hostile(scales: tuple[int, ...] = (1, 2), *, max_ratio: float = 1.5, k
         base = Path(keep) if keep else Path(tmp)
         base.mkdir(parents=True, exist_ok=True)
         runs = [run_once(base, s) for s in scales]
-    problems = []
+        safety = safety_cases(base / "safety")
+    problems = [f"{case}: {why}" for case, why in safety.items() if why]
     for r in runs:
         for name, step in r["steps"].items():
             if step["exit"] != 0:
@@ -339,7 +340,7 @@ def bench_hostile(scales: tuple[int, ...] = (1, 2), *, max_ratio: float = 1.5, k
             problems.append(f"output grew {linear['output_ratio']}x for {linear['input_ratio']}x input read")
         if linear["rss_ratio"] > max_ratio * grow:
             problems.append(f"peak memory grew {linear['rss_ratio']}x for {linear['input_ratio']}x input read")
-    return {"ok": not problems, "problems": problems, "runs": runs, "linear": linear}
+    return {"ok": not problems, "problems": problems, "runs": runs, "linear": linear, "safety": safety}
 
 
 def print_bench(result: dict) -> None:
@@ -358,4 +359,165 @@ def print_bench(result: dict) -> None:
             f"linearity: input read x{result['linear']['input_ratio']}, output x{result['linear']['output_ratio']}, "
             f"peak memory x{result['linear']['rss_ratio']}"
         )
+    safety = result.get("safety", {})
+    if safety:
+        print(f"safety cases (issue 24): {sum(v is None for v in safety.values())}/{len(safety)} held")
     print("all checks passed" if result["ok"] else "FAILED:\n  " + "\n  ".join(result["problems"]))
+
+
+# --- issue 24: data loss, model files, the filesystem (each case in fresh processes, as a user runs them) ---
+
+
+def _safety_cli(args: list[str], limit_fsize: int | None = None, limit_as: int | None = None, timeout: float = 120):
+    """(exit code, stderr) of `corpus-ft ARGS` in a fresh process, optionally under a file-size or memory limit."""
+
+    def limits():
+        import resource
+        import signal
+
+        if limit_fsize is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_fsize, limit_fsize))
+        if limit_as is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (limit_as, limit_as))
+
+    try:
+        p = subprocess.run(
+            [sys.executable, "-m", "corpus_ft.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            preexec_fn=limits,
+            env={**os.environ, "COLUMNS": "120"},
+        )
+    except subprocess.TimeoutExpired:
+        return -1, f"timed out after {timeout:.0f} s"
+    return p.returncode, p.stderr
+
+
+def _refused(code: int, err: str, *needles: str) -> str | None:
+    """None when the command exited 2 with one error line holding every needle, else what went wrong."""
+    if code != 2 or "Traceback" in err or not all(n in err for n in needles):
+        return f"exit {code}: {err.strip()[-300:]}"
+    return None
+
+
+def _write_files(root: Path, files: dict) -> None:
+    for rel, data in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data if isinstance(data, bytes) else data.encode())
+
+
+def _gguf_header(kv: list[tuple[str, int, bytes]], tensors: bytes = b"", n_tensors: int = 0) -> bytes:
+    import struct
+
+    out = b"GGUF" + struct.pack("<IQQ", 3, n_tensors, len(kv))
+    for key, vtype, value in kv:
+        out += struct.pack("<Q", len(key)) + key.encode() + struct.pack("<I", vtype) + value
+    return out + tensors
+
+
+def safety_cases(base: Path) -> dict[str, str | None]:
+    """Issue 24's data-loss, model-file and filesystem rows: case -> None when it held, else the problem."""
+    import struct
+
+    base.mkdir(parents=True, exist_ok=True)
+    repo = base / "safety-repo"
+    pages = {
+        f"docs/p{i}.md": f"# Page {i}\n\n## Setup\n\nService {i} reads its settings from the shared store and "
+        f"reloads them when it changes, so nobody restarts it by hand.\n\n## Rollback\n\nRoll back service {i} "
+        "with the deploy tool and watch the error rate for ten minutes.\n"
+        for i in range(12)
+    }
+    _write_files(repo, pages)
+    out: dict[str, str | None] = {}
+
+    # D1: the stale-temp cleaner leaves a user's temp-looking files under --out alone
+    mine = base / "mine"
+    user = {
+        ".chapter1.tex.tmp": "thesis",
+        ".cache/app/.state.tmp": "state",
+        "photos/.album.old-999999-1/IMG.jpg": "jpg",
+    }
+    _write_files(mine, user)
+    code, err = _safety_cli(["ingest", str(repo), "--out", str(mine), "--workers", "1"])
+    lost = [rel for rel in user if not (mine / rel).is_file()]
+    out["D1 user files under --out survive ingest"] = f"deleted {lost}" if lost else (err[-300:] if code else None)
+
+    # O5: output may not be (or hold) the input
+    code, err = _safety_cli(["ingest", str(repo), "--out", str(repo)])
+    out["O5 ingest REPO --out REPO refused"] = _refused(code, err, "may not contain each other")
+
+    # O6: a run of another repository is not overwritten
+    other = base / "other-repo"
+    _write_files(other, {"x.md": "# X\n\nAnother service.\n"})
+    code, err = _safety_cli(["ingest", str(other), "--out", str(mine)])
+    out["O6 ingest OTHER --out RUN_OF_A refused"] = _refused(code, err, "holds the run of")
+
+    # D2: tiny-model and export never replace a folder with the user's files; export never replaces the run
+    code, err = _safety_cli(["tiny-model", str(other), "--vocab-size", "300", "--hidden-size", "32", "--layers", "1"])
+    out["D2 tiny-model DIR with user files refused"] = _refused(code, err, "did not write")
+    (mine / "model" / "adapter").mkdir(parents=True, exist_ok=True)
+    code, err = _safety_cli(["export", str(mine), "--merge", str(mine)])
+    out["D2 export RUN --merge RUN refused"] = _refused(code, err, "holds the run")
+
+    # D7: out of space during build: one line, exit 1, the previous datasets intact
+    code, err = _safety_cli(["build", "paragraphs", "--run", str(mine), "--generator", "heuristic"])
+    data = mine / "datasets" / "paragraphs" / "train.jsonl"
+    before = data.read_bytes() if data.is_file() else b""
+    code, err = _safety_cli(
+        ["build", "paragraphs", "--run", str(mine), "--generator", "heuristic", "--force"], limit_fsize=2048
+    )
+    intact = data.is_file() and data.read_bytes() == before and len(before) > 2048
+    out["D7 out of space: exit 1, one line, old outputs intact"] = (
+        None
+        if code == 1 and "out of space" in err and "Traceback" not in err and intact
+        else f"exit {code}: {err[-300:]}"
+    )
+
+    # M7: model import never replaces a folder holding the user's files (the GGUF itself included)
+    gguf = base / "models" / "m.gguf"
+    llama = [("general.architecture", 8, struct.pack("<Q", 5) + b"llama")]
+    _write_files(base / "models", {"m.gguf": _gguf_header(llama), "notes.txt": "mine"})
+    code, err = _safety_cli(["model", "import", str(gguf), "--out", str(base / "models")])
+    out["M7 model import --out DIR holding the GGUF refused"] = _refused(code, err, "holds the GGUF")
+
+    # M1/M3: declared sizes past the limits are refused at once, under a 1 GiB memory limit
+    bombs = {
+        "M1 2^62-element array in 51 bytes": _gguf_header([("a.b", 9, struct.pack("<IQ", 4, 1 << 62))]),
+        "M3 block_count 2^20": _gguf_header([*llama, ("llama.block_count", 4, struct.pack("<I", 1 << 20))]),
+        "M3 3 MiB description string": _gguf_header([*llama, ("general.description", 8, struct.pack("<Q", 3 << 20))])
+        + b"x" * (3 << 20),
+    }
+    for name, data_ in bombs.items():
+        path = base / "models" / "bomb.gguf"
+        path.write_bytes(data_)
+        t0 = time.perf_counter()
+        code, err = _safety_cli(["model", "import", str(path), "--out", str(base / "bomb-out")], limit_as=1 << 30)
+        problem = _refused(code, err, "over the limit")
+        out[f"{name} refused"] = problem or (None if time.perf_counter() - t0 < 60 else "took over 60 s")
+
+    # M10: a symlink loop is a clear error
+    loop_a, loop_b = base / "models" / "a.gguf", base / "models" / "b.gguf"
+    for link, target in ((loop_a, loop_b), (loop_b, loop_a)):
+        if not link.is_symlink():
+            os.symlink(target, link)
+    code, err = _safety_cli(["model", "import", str(loop_a), "--out", str(base / "loop-out")])
+    out["M10 symlink loop is a clear error"] = _refused(code, err, "symlink loop")
+
+    # X7: a 400-level tree is walked quickly, the part past the depth limit reported
+    deep = base / "deep-repo"
+    deep.mkdir(exist_ok=True)
+    d = deep
+    for _ in range(400):
+        d = d / "d"
+    os.makedirs(d, exist_ok=True)
+    (d / "deep.md").write_text("# Deep\n\ntext\n")
+    t0 = time.perf_counter()
+    code, err = _safety_cli(["ingest", str(deep), "--out", str(base / "deep-run"), "--workers", "1", "--json"])
+    seconds = time.perf_counter() - t0
+    out["X7 400-level tree walked in linear time"] = (
+        None if code == 0 and seconds < 60 else f"exit {code} after {seconds:.0f} s: {err[-300:]}"
+    )
+    return out

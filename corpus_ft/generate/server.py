@@ -17,11 +17,13 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from corpus_ft import loopback
+from corpus_ft.loopback import Guard, allowed_hosts_for
 from corpus_ft.model.chat import render_chat
 from corpus_ft.model.generate import generate, load_model
 
@@ -71,7 +73,12 @@ def _messages(body: dict) -> list[dict]:
     return out
 
 
-def create_app(model_dir: str | Path, model_name: str | None = None) -> Starlette:
+MAX_BODY_BYTES = 8 << 20  # a long prompt with its conversation; more is no chat request
+
+
+def create_app(
+    model_dir: str | Path, model_name: str | None = None, allowed_hosts: list[str] | None = None
+) -> Starlette:
     """The ASGI app serving `model_dir`; loads the model now so the first request is not slow."""
     model, tokenizer = load_model(model_dir)
     name = model_name or Path(str(model_dir)).name or str(model_dir)
@@ -145,7 +152,10 @@ def create_app(model_dir: str | Path, model_name: str | None = None) -> Starlett
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
             Route("/v1/completions", completions, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
-        ]
+        ],
+        middleware=[
+            Middleware(Guard, allowed_hosts=allowed_hosts or allowed_hosts_for("127.0.0.1"), max_body=MAX_BODY_BYTES)
+        ],
     )
     app.state.stats = stats  # requests answered, for tests and /health
     return app
@@ -155,7 +165,8 @@ def serve(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, mode
     """Serve until interrupted (Ctrl-C)."""
     import uvicorn
 
-    uvicorn.run(create_app(model_dir, model_name), host=host, port=port, log_level="info")
+    app = create_app(model_dir, model_name, allowed_hosts=allowed_hosts_for(host))
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 @contextlib.contextmanager

@@ -30,7 +30,7 @@ from corpus_ft.ingest.policy import (
 )
 from corpus_ft.ingest.product import product_name
 from corpus_ft.ingest.table import UNIT_COLUMNS, UnitsWriter, by_path, columns_table, read_units, units_table
-from corpus_ft.ingest.walk import Candidate, walk
+from corpus_ft.ingest.walk import Candidate, check_output, walk
 from corpus_ft.util import CorpusFtError, atomic_file, atomic_write_json, manifest, with_run_lock
 
 __all__ = [
@@ -63,6 +63,7 @@ def ingest_repo(
     started = time.perf_counter()
     repo, out = Path(repo_dir), Path(out_dir)
     _check_repo(repo)
+    check_output(repo, out)
     config = (config or IngestConfig()).model_copy(deep=True)
     config.include = [*config.include, *([include] if isinstance(include, str) else include)]
     config.exclude = [*config.exclude, *([exclude] if isinstance(exclude, str) else exclude)]

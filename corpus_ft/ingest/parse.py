@@ -8,7 +8,7 @@ import os
 import re
 
 from corpus_ft.ingest.policy import file_category, generated, templated, unit_category
-from corpus_ft.ingest.read import decode, is_binary
+from corpus_ft.ingest.read import decode, is_binary, read_regular
 
 PARSER_VERSION = "3"  # bump when a reader changes what it emits: cached results are then re-parsed
 DOCUMENTS = {"markdown", "rst", "text", "html", "pdf", "docx"}
@@ -32,11 +32,7 @@ def parse_file(path: str, language: str | None, settings: dict, known_sha: str |
         "warnings": [],
     }
     try:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            data = _read_all(fd)
-        finally:
-            os.close(fd)
+        data = read_regular(path)
     except OSError as e:
         result.update(reason="unreadable", detail=e.strerror or str(e))
         return result
@@ -49,18 +45,6 @@ def parse_file(path: str, language: str | None, settings: dict, known_sha: str |
     except Exception as e:  # a reader bug must not stop the run; the report names the file
         result.update(status="skipped", reason="parse_error", detail=f"{type(e).__name__}: {e}"[:300], units=[])
     return result
-
-
-def _read_all(fd: int) -> bytes:
-    """The whole file in one read() when its size holds (no buffered-reader object per file)."""
-    size = os.fstat(fd).st_size
-    data = os.read(fd, size + 1)
-    if len(data) <= size:
-        return data
-    chunks = [data]  # it grew since fstat
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _parse(data: bytes, language: str | None, settings: dict, result: dict, title: str) -> None:

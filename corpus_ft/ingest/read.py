@@ -4,6 +4,9 @@ detection for files with no UTF-8 in them; binary is told by content, not by nam
 from __future__ import annotations
 
 import codecs
+import errno
+import os
+import stat
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -14,6 +17,35 @@ _BOMS = (
 )
 # Control bytes that never appear in text (tab, newlines, form feed and escape do).
 _CONTROL = bytes(b for b in range(32) if b not in (8, 9, 10, 12, 13, 27))
+
+
+def read_regular(path: str) -> bytes:
+    """The bytes of a regular file, opened without following a symlink and without waiting on a FIFO.
+
+    The walk checked the file, but a file swapped afterwards for a link to an outside file, a FIFO or
+    a device must not be read: O_NOFOLLOW refuses the link, O_NONBLOCK keeps a FIFO's open from
+    hanging, and fstat on the open descriptor (not the name) tells what was really opened.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise OSError(e.errno, "became a symlink after the walk; not followed") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO, device or socket); not read")
+        size = st.st_size
+        data = os.read(fd, size + 1)
+        if len(data) <= size:
+            return data
+        chunks = [data]  # it grew since fstat
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def utf16_without_bom(head: bytes) -> str | None:

@@ -6,6 +6,7 @@ import errno
 import os
 import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pathspec
 
@@ -74,6 +75,9 @@ TEXT_NAMES = {
     "history",
 }
 VCS_DIRS = {".git", ".hg", ".svn", ".bzr"}
+# Deeper directories are reported, not walked: every check of a path (ignore rules, excludes) reads the
+# whole path, so a 2,000-level tree made the walk quadratic. Real repositories nest a few dozen levels.
+MAX_DEPTH = 128
 
 
 def language_for(rel: str) -> str | None:
@@ -169,7 +173,13 @@ def walk(root: str | os.PathLike, config: IngestConfig, skip_dirs: tuple[str, ..
     includes = _spec(list(config.include), "ingest.include", warnings)
     files: list[Candidate] = []
     skipped: list[tuple[str, str, str]] = []
-    skip_real = {os.path.realpath(d) for d in skip_dirs}
+    skip_ids = set()  # the output directory, known by (device, inode): a realpath per directory is O(depth)
+    for d in skip_dirs:
+        try:
+            st = os.stat(d)
+            skip_ids.add((st.st_dev, st.st_ino))
+        except OSError:
+            continue
     root_levels: list[tuple[str, pathspec.GitIgnoreSpec]] = []
     if config.use_gitignore:
         info = _read_ignore(os.path.join(root_real, ".git", "info", "exclude"), ".git/info/exclude", warnings)
@@ -228,10 +238,10 @@ def walk(root: str | os.PathLike, config: IngestConfig, skip_dirs: tuple[str, ..
             if is_link:
                 target, reason = _resolve_link(entry.path, root_real)
                 if reason:
-                    skipped.append((rel + ("/" if os.path.isdir(entry.path) else ""), reason, os.readlink(entry.path)))
+                    skipped.append((rel + ("/" if os.path.isdir(entry.path) else ""), reason, _readlink(entry.path)))
                     continue
                 if not config.follow_symlinks:
-                    skipped.append((rel, "symlink", os.readlink(entry.path)))
+                    skipped.append((rel, "symlink", _readlink(entry.path)))
                     continue
                 is_dir = os.path.isdir(target)
             if is_dir:
@@ -240,12 +250,14 @@ def walk(root: str | os.PathLike, config: IngestConfig, skip_dirs: tuple[str, ..
                     skipped.append((drel, "gitignored", ""))
                 elif excludes is not None and excludes.match_file(drel):
                     skipped.append((drel, "excluded", ""))
-                elif os.path.realpath(target) in skip_real:
+                elif drel.count("/") > MAX_DEPTH:
+                    skipped.append((drel, "too_deep", f"more than {MAX_DEPTH} directory levels below the root"))
+                elif _dir_id(target) in skip_ids:
                     skipped.append((drel, "excluded", "the output directory"))
                 elif is_link and (dir_path == target or dir_path.startswith(target + os.sep)):
-                    skipped.append((drel, "symlink_loop", os.readlink(entry.path)))
+                    skipped.append((drel, "symlink_loop", _readlink(entry.path)))
                 elif is_link:
-                    linked.append((target, drel, levels, os.readlink(entry.path)))
+                    linked.append((target, drel, levels, _readlink(entry.path)))
                 else:
                     try:
                         st = entry.stat(follow_symlinks=False)
@@ -279,6 +291,49 @@ def walk(root: str | os.PathLike, config: IngestConfig, skip_dirs: tuple[str, ..
     files.sort(key=lambda c: c.rel)
     skipped.sort()
     return WalkResult(files, skipped, warnings)
+
+
+def _readlink(path: str) -> str:
+    """A link's text for the report; a link removed meanwhile (a live tree, /proc) reads as ""."""
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""
+
+
+def _dir_id(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def check_output(repo: str | os.PathLike, out: str | os.PathLike) -> None:
+    """Input and output may not contain each other: a run written over its repository reads itself back
+    (its review page, its datasets) and a later write replaces what it reads. An output inside the
+    repository is fine: the walk skips it. An output that holds another repository's run is refused."""
+    import json
+
+    from corpus_ft.util import CorpusFtError, contains
+
+    if contains(out, repo):
+        raise CorpusFtError(
+            f"{out}: {'is' if os.path.realpath(out) == os.path.realpath(repo) else 'holds'} the repository "
+            f"being ingested ({repo}); input and output may not contain each other - write the run to "
+            "another directory (--out, --run-dir)"
+        )
+    try:
+        recorded = json.loads((Path(out) / "manifest.json").read_text(encoding="utf-8"))
+        recorded = recorded["inputs"]["repo"]["path"] if recorded.get("stage") == "ingest" else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        recorded = None
+    if isinstance(recorded, str) and os.path.realpath(recorded) != os.path.realpath(repo):
+        raise CorpusFtError(
+            f"{out}: holds the run of {recorded}, not {os.path.realpath(repo)}; ingesting here would replace "
+            "its units while its datasets, review and model still belong to the other repository. Use another "
+            f"--out, or delete {out} first"
+        )
 
 
 def _undecodable(name: str) -> bool:

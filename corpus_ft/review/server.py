@@ -5,7 +5,6 @@ checked), bounded request bodies, and decisions appended to RUN_DIR/review/decis
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import socket
@@ -14,12 +13,11 @@ import threading
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
-from corpus_ft.loopback import bind, run_in_background
+from corpus_ft.loopback import Guard, allowed_hosts_for, bind, is_loopback, run_in_background
 from corpus_ft.review.data import CONTENT_ROLES, augmented_from, load_run, record_text, source_span
 from corpus_ft.review.decisions import append_decision, apply_decisions, decisions_path, flag, load_decisions
 from corpus_ft.review.report import render
@@ -29,34 +27,6 @@ FLAGS = ("accepted", "rejected", "edited", "undecided")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 MAX_BODY_BYTES = 1 << 20  # one decision with an edited record; a record is at most max_chars long
 MAX_JSON_DEPTH = 32  # a decision is an object of messages of strings: 4 levels deep
-
-
-def is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 and localhost answer only this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def allowed_hosts_for(host: str) -> list[str]:
-    """The Host header values a page served on `host` can carry: the names and addresses it is bound
-    to (for 0.0.0.0 or ::, this machine's name and addresses) and loopback. Any other is refused."""
-    names = {"127.0.0.1", "localhost", "[::1]"}
-    bare = host.strip("[]")
-    wildcard = bare in ("0.0.0.0", "::")
-    if not wildcard:
-        names.add(f"[{bare}]" if ":" in bare else bare)
-    else:
-        for name in {socket.gethostname(), socket.getfqdn()}:
-            names.add(name)
-            try:
-                names.update(f"[{a[4][0]}]" if ":" in a[4][0] else a[4][0] for a in socket.getaddrinfo(name, None))
-            except OSError:
-                pass
-    return sorted(names)
 
 
 def check_bind(host: str, allow_remote: bool) -> bool:
@@ -166,19 +136,7 @@ def create_app(
         )
 
     async def decide(request: Request) -> JSONResponse:
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return JSONResponse({"error": "send JSON (Content-Type: application/json)"}, status_code=415)
-        origin = request.headers.get("origin")
-        if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
-            return JSONResponse({"error": f"cross-origin write from {origin[:100]!r} refused"}, status_code=403)
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return JSONResponse({"error": f"body over {MAX_BODY_BYTES} bytes"}, status_code=413)
-        raw = b""
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > MAX_BODY_BYTES:
-                return JSONResponse({"error": f"body over {MAX_BODY_BYTES} bytes"}, status_code=413)
+        raw = await request.body()  # the Guard checked Host, Origin, content type and size
         try:
             body = json.loads(raw)
         except (ValueError, RecursionError):
@@ -193,9 +151,11 @@ def create_app(
         if rid not in index:
             return JSONResponse({"error": f"unknown record_id {rid[:200]!r}"}, status_code=404)
         try:
-            entry = append_decision(run.run_dir, rid, index[rid][0], body.get("action"), body.get("fields"))
-        except CorpusFtError as e:
-            return JSONResponse({"error": str(e)}, status_code=400)
+            entry = append_decision(
+                run.run_dir, rid, index[rid][0], body.get("action"), body.get("fields"), index[rid][2].get("source")
+            )
+        except CorpusFtError as e:  # 507: nothing was saved (a full disk); the server keeps answering
+            return JSONResponse({"error": str(e)}, status_code=400 if e.exit_code == 2 else 507)
         it = item(rid, {rid: entry})
         return JSONResponse({"decision": entry, "flag": it["flag"], "record": it["record"], "original": it["original"]})
 
@@ -211,7 +171,7 @@ def create_app(
         Route("/api/decisions", decide, methods=["POST"]),
     ]
     hosts = allowed_hosts or allowed_hosts_for("127.0.0.1")  # refuses DNS-rebinding hosts; never "*"
-    return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
+    return Starlette(routes=routes, middleware=[Middleware(Guard, allowed_hosts=hosts, max_body=MAX_BODY_BYTES)])
 
 
 def url_of(sock: socket.socket) -> str:

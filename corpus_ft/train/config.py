@@ -23,6 +23,8 @@ from corpus_ft.settings import (
 )
 from corpus_ft.util import CorpusFtError
 
+MAX_MIX_WEIGHT = 100  # train.mix: a kind's records repeated more often per epoch is a typo, and 1e9 fills memory
+
 
 class TrainConfig(BaseModel):
     """How to fine-tune: model and method, LoRA shape, batch and schedule, speed switches, scale."""
@@ -253,15 +255,15 @@ class TrainConfig(BaseModel):
         ),
     )
 
-    @field_validator("mix")
+    @field_validator("mix")  # MAX_MIX_WEIGHT: each record repeated that often per epoch is already absurd
     @classmethod
     def _known_kinds(cls, mix: dict[str, float]) -> dict[str, float]:
         unknown = sorted(set(mix) - set(KINDS))
         if unknown:
             raise ValueError(f"unknown dataset kind(s) {unknown}; choose from {list(KINDS)}")
-        bad = {k: w for k, w in mix.items() if w < 0}
+        bad = {k: w for k, w in mix.items() if not 0 <= w <= MAX_MIX_WEIGHT}  # also refuses nan
         if bad:
-            raise ValueError(f"weights must be >= 0, got {bad}")
+            raise ValueError(f"weights must be numbers from 0 to {MAX_MIX_WEIGHT}, got {bad}")
         if mix and not any(w > 0 for w in mix.values()):
             raise ValueError("every weight is 0: nothing would train")
         return mix

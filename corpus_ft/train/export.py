@@ -12,10 +12,19 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import shutil
 from pathlib import Path
 
-from corpus_ft.util import CorpusFtError, atomic_dir, offline_env, write_manifest
+from corpus_ft.util import (
+    CorpusFtError,
+    check_replaceable,
+    contains,
+    manifest_stage,
+    offline_env,
+    owned_dir,
+    temp_dir_beside,
+    write_manifest,
+)
 
 DTYPES = ("bf16", "fp16", "fp32")
 GGUF = {"gguf-f16": "f16", "gguf-q8_0": "q8_0"}  # `--quantize` form -> GGUF tensor type
@@ -83,6 +92,24 @@ def load_merged(run_dir: str | os.PathLike, dtype: str = "bf16"):
     return model, AutoTokenizer.from_pretrained(str(source)), source, inputs
 
 
+def _is_export(path: Path) -> bool:
+    return manifest_stage(path) == "export"
+
+
+def check_export_target(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
+    """The resolved `--merge` directory, refused when it holds the run, lies in the run's model, or holds
+    anything but an earlier export: the merged model replaces the whole directory."""
+    out = Path(os.path.realpath(out_dir))
+    run = Path(run_dir)
+    if contains(out, run) or contains(run / "model", out):
+        raise CorpusFtError(
+            f"--merge {out_dir}: {'holds the run' if contains(out, run) else 'lies inside the run model'} "
+            f"{run}; the merged model replaces the whole directory, so give it a new one (e.g. {run / 'merged'})"
+        )
+    check_replaceable(out, "merged model", _is_export)
+    return out
+
+
 def export_merged(
     run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, dtype: str = "bf16", quantize: str | None = None
 ) -> Path:
@@ -93,8 +120,9 @@ def export_merged(
         dtype, quantize = quantize, None
     if quantize in GGUF:  # GGUF takes fp32 weights and writes its own F16/Q8_0
         dtype = "fp32"
+    out_dir = check_export_target(run_dir, out_dir)
     model, tokenizer, source, inputs = load_merged(run_dir, dtype)
-    with atomic_dir(out_dir) as tmp:
+    with owned_dir(out_dir, "merged model", _is_export) as tmp:
         if quantize in GGUF:
             from corpus_ft.model.gguf_write import write_gguf
 
@@ -112,13 +140,16 @@ def export_merged(
         else:
             from transformers import AutoModelForCausalLM
 
-            with tempfile.TemporaryDirectory(dir=Path(out_dir).parent) as merged:
+            merged = temp_dir_beside(out_dir)  # named with this process's token: cleaned if it is killed
+            try:
                 model.save_pretrained(merged)
                 del model
                 q = AutoModelForCausalLM.from_pretrained(
                     merged, quantization_config=bnb_config(quantize, torch_dtype(dtype)), dtype=torch_dtype(dtype)
                 )
                 q.save_pretrained(tmp)
+            finally:
+                shutil.rmtree(merged, ignore_errors=True)
         tokenizer.save_pretrained(tmp)
         write_manifest(tmp, "export", inputs, {"dtype": dtype, "quantize": quantize, "source": str(source)})
     return Path(out_dir)
