@@ -132,3 +132,51 @@ def test_every_resolved_change_is_in_the_manifest_with_its_reason(run, monkeypat
     assert "pre-flight: settings: learning_rate 0.01 (" in err and "precision fp32 (" in err
     result = json.loads((run / "model" / "train_result.json").read_text())
     assert result["settings"] == record["resolved"]
+
+
+# --- bf16 on the CPU: the same loss as fp32 ---------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SMOLLM2 / "config.json").is_file(), reason="SmolLM2 not fetched (`corpus-ft model get`)")
+def test_bf16_weights_train_to_the_fp32_loss_on_smollm2(tmp_path):
+    """SmolLM2, the trainer's own pieces, the same two rows of sample-corpus text: bf16 base weights with
+    fp32 LoRA and AdamW give each step's loss within 2% of fp32's (works on any CPU; fast only with bf16)."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from corpus_ft.bench.train import _text_rows
+    from corpus_ft.train.trainer import DTYPES, load_model, make_trainer, sft_config
+
+    torch.manual_seed(0)
+    data = _text_rows(SMOLLM2, 2, 24)
+    losses = {}
+    for precision in ("fp32", "bf16"):
+        cfg = TrainConfig(
+            model=str(SMOLLM2),
+            method="lora",
+            lora_dropout=0.0,
+            seq_len=24,
+            micro_batch=1,
+            grad_accum=1,
+            max_steps=2,
+            logging_steps=1,
+            learning_rate=1e-3,
+            precision=precision,
+            gradient_checkpointing=False,
+            liger=False,
+            packing=False,
+        )
+        dtype = DTYPES[precision]
+        args = sft_config(cfg, tmp_path / precision, dtype, "cpu", has_eval=False, progress=False)
+        trainer = make_trainer(
+            load_model(str(SMOLLM2), cfg, "cpu", dtype), cfg, args, AutoTokenizer.from_pretrained(SMOLLM2), data
+        )
+        trainable = [p for p in trainer.model.parameters() if p.requires_grad]
+        frozen = {p.dtype for p in trainer.model.parameters() if not p.requires_grad}
+        assert {p.dtype for p in trainable} == {torch.float32} and frozen == {dtype}  # LoRA fp32 over the base
+        trainer.train()
+        losses[precision] = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    assert len(losses["fp32"]) == 2, losses
+    for a, b in zip(losses["fp32"], losses["bf16"]):
+        assert abs(b - a) < 0.02 * a, losses

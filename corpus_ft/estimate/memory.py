@@ -56,11 +56,11 @@ LOGIT_COPIES_BF16 = 3  # un-fused loss, bf16 lm_head: .float() copy, log-softmax
 # Allocator cache beyond the peak: GiB + fraction of activations (checkpointed lora, checkpointed qlora, no checkpointing)
 RESERVED_SLACK = (0.14, 0.09, 0.26, 0.04)
 CUDA_CONTEXT_GIB = 0.5  # CUDA context + cuBLAS workspace, outside torch's allocator (not in the grid)
-# On the CPU the peak is the process's resident set: the interpreter with torch, transformers, PEFT and TRL
-# imported, the tokenizer and the data (CPU_RUNTIME_GIB), then the tensors, which glibc's allocator holds with
-# some slack (CPU_SLACK of the activations and logits). Fitted to `corpus-ft bench train` on SmolLM2 (docs/estimate.md).
-CPU_RUNTIME_GIB = 1.3
-CPU_SLACK = 0.25
+# On the CPU the peak is the process's resident set: the tensors plus the runtime (the interpreter with torch,
+# transformers, PEFT and TRL imported, the tokenizer, the data, the weights file's pages read while loading).
+# Fitted to `corpus-ft bench train --model smollm2-135m-instruct` (peak RSS 2.94 GiB checkpointed, 5.23 GiB not:
+# -2% and +1% with this constant; docs/estimate.md).
+CPU_RUNTIME_GIB = 1.5
 
 SEVEN = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -408,12 +408,9 @@ def estimate(
     frac = RESERVED_SLACK[3] if not gradient_checkpointing else RESERVED_SLACK[2 if method == "qlora" else 1]
     reserved = peak / GIB + RESERVED_SLACK[0] + frac * (act + logits) / GIB
     context = CUDA_CONTEXT_GIB
-    if device == "cpu":  # resident set: the runtime, the tensors and what glibc keeps of freed activations
-        reserved, context = peak / GIB + CPU_RUNTIME_GIB + CPU_SLACK * (act + logits) / GIB, 0.0
-        notes.append(
-            f"CPU: RAM = tensors + {CPU_RUNTIME_GIB:g} GiB of runtime (Python, torch, transformers, data) + "
-            f"{CPU_SLACK:.0%} of the activations the allocator keeps"
-        )
+    if device == "cpu":  # resident set: the tensors and the runtime; no caching allocator, no CUDA context
+        reserved, context = peak / GIB + CPU_RUNTIME_GIB, 0.0
+        notes.append(f"CPU: RAM = tensors + {CPU_RUNTIME_GIB:g} GiB of runtime (Python, torch, transformers, data)")
     if PRESETS.get(shape.name) is shape:
         notes.append(f"shape from the built-in preset {shape.name!r}")
     return Estimate(
