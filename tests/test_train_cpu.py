@@ -149,14 +149,14 @@ def test_bf16_weights_train_to_the_fp32_loss_on_smollm2(tmp_path):
     from corpus_ft.train.trainer import DTYPES, load_model, make_trainer, sft_config
 
     torch.manual_seed(0)
-    data = _text_rows(SMOLLM2, 2, 24)
+    data = _text_rows(SMOLLM2, 2, 16)
     losses = {}
     for precision in ("fp32", "bf16"):
         cfg = TrainConfig(
             model=str(SMOLLM2),
             method="lora",
             lora_dropout=0.0,
-            seq_len=24,
+            seq_len=16,
             micro_batch=1,
             grad_accum=1,
             max_steps=2,

@@ -506,7 +506,7 @@ def sft_config(
         max_steps=config.max_steps,
         weight_decay=config.weight_decay,
         max_grad_norm=config.max_grad_norm,
-        optim=config.optimizer,
+        optim=cpu_optimizer(config.optimizer, device),
         bf16=dtype == torch.bfloat16 and device == "cuda",
         fp16=dtype == torch.float16,
         **checkpointing_args(bool(config.gradient_checkpointing)),
@@ -532,6 +532,13 @@ def sft_config(
         ddp_find_unused_parameters=False,
         dataloader_num_workers=0,
     )
+
+
+def cpu_optimizer(name: str, device: str) -> str:
+    """AdamW as one fused kernel over all adapters on the CPU: the same update, where torch's default CPU
+    path launches ~10 small ops per parameter (4,200 for SmolLM2's 420 LoRA matrices), each paying a
+    thread hand-off; profiled at 0.6-0.8 s against 3.3-8.1 s per step on the loaded 2-core machine."""
+    return "adamw_torch_fused" if name == "adamw_torch" and device == "cpu" else name
 
 
 # --- callbacks and checkpoints ------------------------------------------------------------
