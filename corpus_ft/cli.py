@@ -1066,6 +1066,12 @@ def bench_quality_cmd(repos: tuple[Path, ...], generator: str, keep: Path | None
     type=click.FloatRange(0.0, 1.0, max_open=True),
     help="corpus-ft's LoRA dropout (the guide's is 0.05); 0 skips a mask and a copy per adapted projection.",
 )
+@click.option(
+    "--profile",
+    is_flag=True,
+    help="Instead: torch.profiler over one corpus-ft step on the CPU (--model, --seq, first --micro-batch, "
+    "--lora-dropout), time by kind of work as a markdown table.",
+)
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), help="Append rows here (JSONL).")
 @click.option("--json", "as_json", is_flag=True)
 def bench_train_cmd(
@@ -1079,6 +1085,7 @@ def bench_train_cmd(
     gradient_checkpointing: str,
     recipes: str,
     lora_dropout: float,
+    profile: bool,
     out_file: Path | None,
     as_json: bool,
 ) -> None:
@@ -1094,6 +1101,11 @@ def bench_train_cmd(
         raise CorpusFtError(
             f"--recipes takes guide and/or corpus-ft (corpus-ft:fp32, corpus-ft:bf16 pick its precision), got {recipes!r}"
         )
+    if profile:
+        from corpus_ft.bench.train import profile_step
+
+        click.echo(profile_step(model or "smollm2-135m-instruct", seq or 128, (mbs or (2,))[0], lora_dropout))
+        return
     ckpt = {"auto": "auto", "on": True, "off": False}[gradient_checkpointing]
     rows = bench_train(
         model_shape, method, seq, mbs, steps, warmup, ckpt, which, model=model, lora_dropout=lora_dropout

@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -451,4 +452,85 @@ def format_table(rows: list[dict], steps: int) -> str:
             f"  {r['recipe']:<9} {r['mb']:>3} {r['tok_s']:>9,.0f} {r['cpu_s']:>10.2f} {loss:>8} {str(r['ckpt']):<5} "
             f"{mem:<34} {ratio}"
         )
+    return "\n".join(lines)
+
+
+PROFILE_KINDS = (  # operator name fragments -> the kind of work the profile table groups them into
+    ("matmul", ("aten::mm", "aten::addmm", "aten::bmm")),
+    ("attention", ("scaled_dot_product", "flash_attention")),
+    ("loss (log-softmax, nll)", ("log_softmax", "nll_loss", "cross_entropy")),
+    ("dropout", ("dropout", "bernoulli")),
+    ("optimizer (fused AdamW)", ("_fused_adamw", "adamw")),
+    ("copies and casts", ("aten::copy_", "aten::_to_copy", "aten::clone", "aten::cat")),
+    ("element-wise", ("aten::mul", "aten::add", "aten::silu", "aten::rsqrt", "aten::pow", "aten::mean", "aten::div")),
+    ("element-wise", ("aten::neg", "aten::sigmoid", "aten::sub", "aten::sum", "aten::where", "aten::sqrt")),
+    ("element-wise", ("aten::fill_", "aten::zero_", "aten::embedding")),
+)
+
+
+def profile_step(model: str = "smollm2-135m-instruct", seq: int = 128, mb: int = 2, lora_dropout: float = 0.0) -> str:
+    """torch.profiler over one training step of the trainer's own pieces (after one warm-up step), by kind.
+
+    The data side (collator) is timed separately: it runs before the step, outside the profiled region.
+    """
+    offline_env()
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    from transformers import AutoTokenizer
+
+    from corpus_ft.model.load import resolve
+    from corpus_ft.train.config import TrainConfig
+    from corpus_ft.train.trainer import DTYPES, load_model, make_trainer, resolve_settings, sft_config
+
+    path = Path(resolve(model))
+    config = TrainConfig(
+        model=str(path),
+        method="lora",
+        seq_len=seq,
+        micro_batch=mb,
+        grad_accum=1,
+        max_steps=1,
+        lora_dropout=lora_dropout,
+    )
+    settings = resolve_settings(config, "cpu")
+    config, dtype = settings.config, DTYPES[settings.config.precision]
+    out = Path(os.environ.get("TMPDIR", "/tmp")) / f"corpus-ft-profile-{os.getpid()}"
+    args = sft_config(config, out, dtype, "cpu", has_eval=False, progress=False)
+    data = _text_rows(path, 2 * mb, seq)
+    trainer = make_trainer(
+        load_model(str(path), config, "cpu", dtype), config, args, AutoTokenizer.from_pretrained(path), data
+    )
+    trainer.create_optimizer_and_scheduler(num_training_steps=2)
+    batches = iter(trainer.get_train_dataloader())
+    model_ = trainer.model.train()
+
+    def step(batch):
+        loss = trainer.compute_loss(model_, batch)
+        loss.backward()
+        trainer.optimizer.step()
+        trainer.optimizer.zero_grad(set_to_none=True)
+        return float(loss.detach())
+
+    step(next(batches))
+    t0 = time.perf_counter()
+    batch = next(batches)
+    data_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        loss = step(batch)
+    wall = time.perf_counter() - t0
+    totals: dict[str, float] = {}
+    for e in prof.key_averages():
+        kind = next((k for k, names in PROFILE_KINDS if any(n in e.key for n in names)), "other")
+        totals[kind] = totals.get(kind, 0.0) + e.self_cpu_time_total / 1e6
+    all_s = sum(totals.values()) or 1.0
+    lines = [
+        f"{path.name} lora r{config.lora_r} dropout {lora_dropout} {config.precision}, {mb} x {seq} tokens, "
+        f"{torch.get_num_threads()} threads: step {wall:.2f} s wall (profiled), loss {loss:.4f}; data {data_s * 1000:.1f} ms",
+        "| kind | self CPU s | share |",
+        "| --- | ---: | ---: |",
+    ]
+    for kind, secs in sorted(totals.items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {kind} | {secs:.2f} | {100 * secs / all_s:.1f}% |")
+    shutil.rmtree(out, ignore_errors=True)
     return "\n".join(lines)

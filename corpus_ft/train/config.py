@@ -208,13 +208,14 @@ class TrainConfig(BaseModel):
         "auto",
         description=(
             "Recompute activations in backward: ~3-5x less activation memory, ~25-30% slower. "
-            "auto: off when the estimator says it fits without (GPU), always off on the CPU."
+            "auto: off when the estimator says the run fits without it (the GPU, or the free RAM on the CPU)."
         ),
     )
     precision: Literal["auto", "bf16", "fp16", "fp32"] = Field(
         "auto",
         description=(
-            "Compute dtype. auto: bf16 on GPUs that have it, fp16 on older GPUs, fp32 on the CPU (bf16 is ~10x slower there)."
+            "Compute dtype. auto: bf16 on GPUs that have it, fp16 on older GPUs; on the CPU bf16 base weights (LoRA "
+            "and optimizer fp32) where it has avx512_bf16/amx_bf16, else fp32 (bf16 is emulated and slower there)."
         ),
     )
     liger: Literal["auto"] | bool = Field(
