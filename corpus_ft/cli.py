@@ -1187,7 +1187,26 @@ def bench_quality_cmd(repos: tuple[Path, ...], generator: str, keep: Path | None
     type=click.Choice(["auto", "on", "off"]),
     help="For corpus-ft's side; auto lets the estimator pick (off when it fits).",
 )
-@click.option("--recipes", default="guide,corpus-ft", show_default=True)
+@click.option(
+    "--recipes",
+    default="guide,corpus-ft",
+    show_default=True,
+    help="Sides in run order; corpus-ft:fp32 / corpus-ft:bf16 fix its precision, and repeating sides "
+    "interleaves them (guide,corpus-ft:fp32,corpus-ft:bf16,corpus-ft:fp32,corpus-ft:bf16) so load hits all alike.",
+)
+@click.option(
+    "--lora-dropout",
+    default=0.05,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    help="corpus-ft's LoRA dropout (the guide's is 0.05); 0 skips a mask and a copy per adapted projection.",
+)
+@click.option(
+    "--profile",
+    is_flag=True,
+    help="Instead: torch.profiler over one corpus-ft step on the CPU (--model, --seq, first --micro-batch, "
+    "--lora-dropout), time by kind of work as a markdown table.",
+)
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), help="Append rows here (JSONL).")
 @click.option("--json", "as_json", is_flag=True)
 @needs("train")
@@ -1201,6 +1220,8 @@ def bench_train_cmd(
     warmup: int,
     gradient_checkpointing: str,
     recipes: str,
+    lora_dropout: float,
+    profile: bool,
     out_file: Path | None,
     as_json: bool,
 ) -> None:
@@ -1212,10 +1233,19 @@ def bench_train_cmd(
     except ValueError:
         raise CorpusFtError(f"--micro-batch must be comma-separated integers, got {micro_batches!r}") from None
     which = tuple(r.strip() for r in recipes.split(",") if r.strip())
-    if not which or set(which) - {"guide", "corpus-ft"}:
-        raise CorpusFtError(f"--recipes takes guide and/or corpus-ft, got {recipes!r}")
+    if not which or {w.partition(":")[0] for w in which} - {"guide", "corpus-ft"}:
+        raise CorpusFtError(
+            f"--recipes takes guide and/or corpus-ft (corpus-ft:fp32, corpus-ft:bf16 pick its precision), got {recipes!r}"
+        )
+    if profile:
+        from corpus_ft.bench.train import profile_step
+
+        click.echo(profile_step(model or "smollm2-135m-instruct", seq or 128, (mbs or (2,))[0], lora_dropout))
+        return
     ckpt = {"auto": "auto", "on": True, "off": False}[gradient_checkpointing]
-    rows = bench_train(model_shape, method, seq, mbs, steps, warmup, ckpt, which, model=model)
+    rows = bench_train(
+        model_shape, method, seq, mbs, steps, warmup, ckpt, which, model=model, lora_dropout=lora_dropout
+    )
     if out_file is not None:
         with open(out_file, "a", encoding="utf-8") as f:
             f.writelines(json.dumps(r) + "\n" for r in rows)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from train_fixtures import make_run
 
 from corpus_ft.cli import main
-from corpus_ft.train.config import TrainConfig
+from corpus_ft.train.config import TrainConfig, method_settings
 
 NEW = ("ia3", "prefix", "prompt")
 FAST = dict(
@@ -75,19 +75,27 @@ def test_unsupported_combinations_refused(settings, says):
 
 
 def test_prompt_methods_default_to_unpacked_and_prefix_to_no_checkpointing():
-    prefix, prompt, lora = TrainConfig(method="prefix"), TrainConfig(method="prompt"), TrainConfig(method="lora")
+    """The validator changes nothing; `method_settings` derives the values and says why."""
+    assert TrainConfig(method="prefix").packing is True  # what the recipe (here: the default) said
+    (prefix, why), (prompt, _), (lora, _) = (
+        method_settings(TrainConfig(method=m)) for m in ("prefix", "prompt", "lora")
+    )
     assert (prefix.packing, prefix.gradient_checkpointing) == (False, False)
     assert (prompt.packing, prompt.gradient_checkpointing) == (False, "auto")
     assert lora.packing is True
+    reasons = {c["key"]: c["reason"] for c in why}
+    assert "virtual tokens" in reasons["packing"] and "prefix tuning" in reasons["gradient_checkpointing"]
 
 
 def test_each_method_has_its_own_default_learning_rate_and_a_set_one_wins():
     """Unset, the rate suits the method: a full fine-tune steps 20x smaller than LoRA (against forgetting),
     the few-parameter methods much larger (2e-4 barely moved a prefix on SmolLM2: README "Benchmarks")."""
-    rates = {m: TrainConfig(method=m).learning_rate for m in ("lora", "qlora", "full", "ia3", "prefix", "prompt")}
+    methods = ("lora", "qlora", "full", "ia3", "prefix", "prompt")
+    rates = {m: method_settings(TrainConfig(method=m))[0].learning_rate for m in methods}
     assert rates == {"lora": 2e-4, "qlora": 2e-4, "full": 1e-5, "ia3": 3e-3, "prefix": 1e-2, "prompt": 3e-2}
-    assert TrainConfig(method="full", learning_rate=5e-5).learning_rate == 5e-5
-    assert TrainConfig.model_validate(TrainConfig(method="prefix").model_dump()).learning_rate == 1e-2  # round trip
+    assert TrainConfig(method="lora").learning_rate is None  # unset stays unset in the config: resolved, not rewritten
+    full, changes = method_settings(TrainConfig(method="full", learning_rate=5e-5))
+    assert full.learning_rate == 5e-5 and not [c for c in changes if c["key"] == "learning_rate"]
     with pytest.raises(ValidationError, match="less than or equal to 1"):
         TrainConfig(method="prompt", learning_rate=3.0)
 

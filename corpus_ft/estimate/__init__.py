@@ -1,10 +1,11 @@
-"""Stage 4, estimate: GPU memory of a fine-tune from the model's shape, before any weight loads.
+"""Stage 4, estimate: GPU memory (or a CPU run's RAM) of a fine-tune from the model's shape, before any weight loads.
 
 `memory` holds the estimator (breakdown, fit check, suggestions, pre-flight); `shapes` reads a
 model's shape from a local config.json, the HF cache or a named preset. Other stages import
 what is below (`plan`, `preflight`, ...), never the modules.
 """
 
+from corpus_ft.estimate.hardware import FORCE_ENV, cpu_bf16, free_ram_bytes
 from corpus_ft.estimate.memory import (
     ESTIMATED_FIELDS,
     NO_FIT_EXIT,
@@ -20,6 +21,9 @@ from corpus_ft.estimate.shapes import GIB, ModelShape, load_shape, parse_gpu
 
 __all__ = [
     "ESTIMATED_FIELDS",
+    "FORCE_ENV",
+    "cpu_bf16",
+    "free_ram_bytes",
     "GIB",
     "NO_FIT_EXIT",
     "EstimateConfig",

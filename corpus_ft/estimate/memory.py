@@ -21,9 +21,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from corpus_ft.estimate.hardware import cpu_bf16, free_ram_bytes
 from corpus_ft.estimate.shapes import GIB, PRESETS, ModelShape, load_shape, parse_gpu
 from corpus_ft.settings import ATTENTIONS, METHODS, OPTIMIZERS, SHARDINGS
-from corpus_ft.train.config import TrainConfig
+from corpus_ft.train.config import TrainConfig, method_settings
 from corpus_ft.util import CorpusFtError, with_run_lock
 
 __all__ = [
@@ -55,6 +56,11 @@ LOGIT_COPIES_BF16 = 3  # un-fused loss, bf16 lm_head: .float() copy, log-softmax
 # Allocator cache beyond the peak: GiB + fraction of activations (checkpointed lora, checkpointed qlora, no checkpointing)
 RESERVED_SLACK = (0.14, 0.09, 0.26, 0.04)
 CUDA_CONTEXT_GIB = 0.5  # CUDA context + cuBLAS workspace, outside torch's allocator (not in the grid)
+# On the CPU the peak is the process's resident set: the tensors plus the runtime (the interpreter with torch,
+# transformers, PEFT and TRL imported, the tokenizer, the data, the weights file's pages read while loading).
+# Fitted to `corpus-ft bench train --model smollm2-135m-instruct` (peak RSS 2.94 GiB checkpointed, 5.23 GiB not:
+# -2% and +1% with this constant; docs/estimate.md).
+CPU_RUNTIME_GIB = 1.5
 
 SEVEN = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -152,6 +158,8 @@ def _layer_bytes(
     lora_dropout: float = 0.0,
     cast_bytes: int = 2,
     mask_bytes: int = 1,
+    proj_bytes: int = 2,
+    dropped_bytes: int = 2,
 ) -> int:
     """Bytes per token one decoder layer saves for backward (SDPA/flash attention), its input excluded.
 
@@ -161,13 +169,15 @@ def _layer_bytes(
     of its input: PEFT casts the input to the adapter's fp32 and autocast casts it back to bf16
     (`cast_bytes` 2; 4 without autocast, 0 for full fine-tuning). LoRA dropout > 0 adds a dropped
     bf16 copy and a mask per adapted input (bool on CUDA; the CPU keeps it in bf16, `mask_bytes` 2).
+    fp32 training (the CPU without bf16) saves projections in fp32 (`proj_bytes` 4), shares the adapters'
+    input with the base layer (`cast_bytes` 0) and drops into an fp32 copy with an fp32 mask (4 + 4).
     `corpus-ft bench estimate --saved-tensors` checks this count against what a real layer saves.
     """
     h, q, kv, f = s.hidden, s.heads * s.hd, s.kv_heads * s.hd, s.ffn
     adapted_inputs = sum(s.linears()[t][0] for t in targets)
-    n = 3 * resid * h + 2 * (q + 2 * kv) + 2 * q + 4 * s.heads + 6 * f + cast_bytes * adapted_inputs
+    n = 3 * resid * h + proj_bytes * (2 * q + 2 * kv + 3 * f) + 4 * s.heads + cast_bytes * adapted_inputs
     if lora_dropout > 0:
-        n += (2 + mask_bytes) * adapted_inputs
+        n += (dropped_bytes + mask_bytes) * adapted_inputs
     return n
 
 
@@ -229,6 +239,15 @@ def _parameter_bytes(s: ModelShape, st: dict, targets: tuple[str, ...]) -> dict[
     }
 
 
+def _saved_dtypes(st: dict, lora: bool) -> dict[str, int]:
+    """Bytes of the tensors a layer saves, by how it computes: GPU autocast, CPU bf16 weights, or fp32."""
+    if st["precision"] == "fp32":  # everything fp32; the adapters read the base layer's own input
+        return {"cast_bytes": 0, "mask_bytes": 4, "proj_bytes": 4, "dropped_bytes": 4}
+    if st["device"] == "cpu":  # bf16 weights, no autocast: PEFT's fp32 copy of each adapted input is kept
+        return {"cast_bytes": 4 if lora else 0, "mask_bytes": 2}
+    return {"cast_bytes": 2 if lora else 0}
+
+
 def _activation_bytes(s: ModelShape, st: dict, targets: tuple[str, ...]) -> tuple[float, float]:
     """(activations, logits/loss buffers) live at the peak, in bytes, for the settings `st`."""
     method, nvt = st["method"], st["num_virtual_tokens"]
@@ -238,7 +257,7 @@ def _activation_bytes(s: ModelShape, st: dict, targets: tuple[str, ...]) -> tupl
     tokens, fp32, lora = seq * mb, st["upcast"] or st["precision"] == "fp32", method in ("qlora", "lora")
     resid = 4 if fp32 else 2  # residual stream in fp32 after the upcast (fp32 norms) or in fp32 training
     per_token = _layer_bytes(
-        s, resid, targets if lora else (), st["lora_dropout"] if lora else 0.0, cast_bytes=2 if lora else 0
+        s, resid, targets if lora else (), st["lora_dropout"] if lora else 0.0, **_saved_dtypes(st, lora)
     )
     if method == "ia3":  # each scaled output (input, for feed-forward modules) is saved for the scale's gradient
         lin = s.linears()
@@ -291,8 +310,9 @@ def estimate(
     prefix_hidden_size: int = 512,
     ia3_target_modules=("k_proj", "v_proj", "down_proj"),
     ia3_feedforward_modules=("down_proj",),
+    device: str = "cuda",
 ) -> Estimate:
-    """Peak GPU memory of one training step, per GPU, for the trainer this project ships.
+    """Peak GPU memory of one training step, per GPU, for the trainer this project ships (`device="cpu"`: RAM).
 
     `upcast=True, liger=False` models the common guide recipe instead: prepare_model_for_kbit_training
     casts embeddings, norms and lm_head to fp32 and the loss materialises fp32 logits.
@@ -303,6 +323,7 @@ def estimate(
     _check_choice("precision", precision, ("bf16", "fp16", "fp32"))
     _check_choice("sharding", sharding, SHARDINGS)
     _check_choice("attention", attention, ATTENTIONS)
+    _check_choice("device", device, ("cuda", "cpu"))
     for key, value in (
         ("seq_len", seq_len),
         ("micro_batch", micro_batch),
@@ -337,6 +358,7 @@ def estimate(
         prefix_hidden_size=prefix_hidden_size,
         ia3_target_modules=list(_targets(ia3_target_modules)),
         ia3_feedforward_modules=list(_targets(ia3_feedforward_modules)),
+        device=device,
     )
     notes: list[str] = []
     mem = _parameter_bytes(shape, settings, targets)
@@ -385,6 +407,10 @@ def estimate(
     breakdown = {k: v / GIB for k, v in breakdown.items()}
     frac = RESERVED_SLACK[3] if not gradient_checkpointing else RESERVED_SLACK[2 if method == "qlora" else 1]
     reserved = peak / GIB + RESERVED_SLACK[0] + frac * (act + logits) / GIB
+    context = CUDA_CONTEXT_GIB
+    if device == "cpu":  # resident set: the tensors and the runtime; no caching allocator, no CUDA context
+        reserved, context = peak / GIB + CPU_RUNTIME_GIB, 0.0
+        notes.append(f"CPU: RAM = tensors + {CPU_RUNTIME_GIB:g} GiB of runtime (Python, torch, transformers, data)")
     if PRESETS.get(shape.name) is shape:
         notes.append(f"shape from the built-in preset {shape.name!r}")
     return Estimate(
@@ -396,7 +422,7 @@ def estimate(
         breakdown,
         peak / GIB,
         reserved,
-        CUDA_CONTEXT_GIB,
+        context,
         notes,
     )
 
@@ -527,9 +553,13 @@ FASTEST_MARGIN = 0.10  # checkpointing goes off only when the run fits without i
 class Plan:
     """The estimator's one answer for a training config on a model: the settings it planned, the breakdown, the fit."""
 
-    config: TrainConfig  # gradient_checkpointing, precision and liger resolved as a GPU run resolves them
+    config: TrainConfig  # gradient_checkpointing, precision and liger resolved as a run on the device resolves them
     estimate: Estimate
     fit: FitReport | None  # None: no GPU to check against (none named, none visible)
+
+    @property
+    def device(self) -> str:
+        return self.estimate.settings["device"]
 
     def to_dict(self) -> dict:
         return {**self.estimate.to_dict(), "fit": self.fit.to_dict() if self.fit else None}
@@ -540,10 +570,15 @@ class Plan:
         line = (
             f"{e.model}: {st['method']}, seq_len {st['seq_len']} x micro_batch {st['micro_batch']}, checkpointing "
             f"{'on' if st['gradient_checkpointing'] else 'off'}, liger {'on' if st['liger'] else 'off'}: "
-            f"peak allocated {e.peak_allocated_gib:.2f} GiB, GPU memory needed {e.required_gib:.2f} GiB"
+            + (
+                f"{st['precision']} on the CPU, tensors {e.peak_allocated_gib:.2f} GiB, RAM needed {e.required_gib:.2f} GiB"
+                if self.device == "cpu"
+                else f"peak allocated {e.peak_allocated_gib:.2f} GiB, GPU memory needed {e.required_gib:.2f} GiB"
+            )
         )
         if self.fit is not None:
-            line += f"; {'fits' if self.fit.fits else 'does NOT fit'} on {self.fit.gpu_gib:.1f} GiB"
+            where = " free RAM" if self.device == "cpu" else ""
+            line += f"; {'fits' if self.fit.fits else 'does NOT fit'} in {self.fit.gpu_gib:.1f} GiB{where}"
             line += f" keeping {self.fit.margin_gib:g} GiB free" if self.fit.margin_gib else ""
         return line
 
@@ -554,15 +589,17 @@ def _estimate_kwargs(config: TrainConfig) -> dict:
     return {**kw, "attention": config.attn_implementation}
 
 
-def resolve_for_gpu(config: TrainConfig) -> TrainConfig:
-    """precision and liger as `train` resolves 'auto' on a GPU: bf16, Liger when liger-kernel is installed."""
+def resolve_for_device(config: TrainConfig, device: str = "cuda") -> TrainConfig:
+    """precision and liger as `train` resolves 'auto': on a GPU bf16 and Liger when liger-kernel is installed;
+    on the CPU bf16 where it has native bf16 (`hardware.cpu_bf16`), else fp32, and no Liger (Triton kernels)."""
     import importlib.util
 
+    config, _ = method_settings(config)
     update = {}
     if config.precision == "auto":
-        update["precision"] = "bf16"
+        update["precision"] = "bf16" if device == "cuda" or cpu_bf16()[0] else "fp32"
     if config.liger == "auto":
-        update["liger"] = importlib.util.find_spec("liger_kernel") is not None
+        update["liger"] = device == "cuda" and importlib.util.find_spec("liger_kernel") is not None
     return config.model_copy(update=update)
 
 
@@ -573,26 +610,34 @@ def plan(
     gpu: str | int | float | None = None,
     margin_gib: float | None = None,
     upcast: bool = False,
+    device: str = "cuda",
 ) -> Plan:
     """THE estimator entry point: `corpus-ft estimate`, train's pre-flight, `run` and bench all call it.
 
     `shape` defaults to `config.model`'s; the GPU is `gpu`, else `config.gpu`, else the visible one, else
     none (no fit verdict), with `margin_gib` kept free (default: EstimateConfig's). gradient_checkpointing 'auto' is off when the run fits without it with
     FASTEST_MARGIN to spare, else on (on without a GPU to check). `upcast` models the guide recipe.
+    `device="cpu"` plans the process's RAM against the machine's free memory (MemAvailable) instead.
     """
     shape = shape if shape is not None else load_shape(config.model)
     gpu = gpu if gpu is not None else config.gpu
-    budget = parse_gpu(gpu) if gpu else _visible_gpu_bytes()
-    cfg = resolve_for_gpu(config)
+    if device == "cpu":
+        budget = free_ram_bytes()
+    else:
+        budget = parse_gpu(gpu) if gpu else _visible_gpu_bytes()
+    cfg = resolve_for_device(config, device)
     if cfg.gradient_checkpointing == "auto":
         on = True
         if budget is not None:
             without = estimate(
-                shape, **_estimate_kwargs(cfg.model_copy(update={"gradient_checkpointing": False})), upcast=upcast
+                shape,
+                **_estimate_kwargs(cfg.model_copy(update={"gradient_checkpointing": False})),
+                upcast=upcast,
+                device=device,
             )
             on = without.required_gib > (budget / GIB) * (1 - FASTEST_MARGIN)
         cfg = cfg.model_copy(update={"gradient_checkpointing": on})
-    est = estimate(shape, **_estimate_kwargs(cfg), upcast=upcast)
+    est = estimate(shape, **_estimate_kwargs(cfg), upcast=upcast, device=device)
     est.model = str(config.model)
     margin = EstimateConfig().margin_gib if margin_gib is None else margin_gib
     fit = check_fit(est, budget, margin_gib=margin) if budget is not None else None
@@ -653,21 +698,26 @@ def format_no_fit(est: Estimate, report: FitReport) -> str:
     return "; ".join(parts)
 
 
-def preflight(config: TrainConfig, say: Callable[[str], None] | None = None) -> Plan | None:
+def preflight(config: TrainConfig, say: Callable[[str], None] | None = None, *, device: str = "cuda") -> Plan | None:
     """Before training: plan, tell `say` the headline, and refuse (CorpusFtError, exit 3) a run that won't fit.
 
     Plans for `config.gpu` when set, else the visible CUDA GPU; None when there is no GPU to
-    check against or the model's shape is unknown offline (an uncached hub id).
+    check against or the model's shape is unknown offline (an uncached hub id). `device="cpu"` plans
+    RAM against the free memory and warns instead of refusing (free memory on a shared machine moves).
     """
-    if not config.gpu and _visible_gpu_bytes() is None:
+    if device == "cuda" and not config.gpu and _visible_gpu_bytes() is None:
         return None
     shape = _known_shape(config.model)
     if shape is None:
         return None
-    p = plan(config, shape)
+    p = plan(config, shape, device=device)
     if say is not None:
         say(p.headline())
     if p.fit is not None and not p.fit.fits:
+        if device == "cpu":
+            if say is not None:
+                say("warning: the estimate exceeds the free RAM; " + format_no_fit(p.estimate, p.fit))
+            return p
         raise CorpusFtError("does not fit: " + format_no_fit(p.estimate, p.fit), exit_code=NO_FIT_EXIT)
     return p
 

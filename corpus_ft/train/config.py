@@ -214,13 +214,14 @@ class TrainConfig(BaseModel):
         "auto",
         description=(
             "Recompute activations in backward: ~3-5x less activation memory, ~25-30% slower. "
-            "auto: off when the estimator says it fits without (GPU), always off on the CPU."
+            "auto: off when the estimator says the run fits without it (the GPU, or the free RAM on the CPU)."
         ),
     )
     precision: Literal["auto", "bf16", "fp16", "fp32"] = Field(
         "auto",
         description=(
-            "Compute dtype. auto: bf16 on GPUs that have it, fp16 on older GPUs, fp32 on the CPU (bf16 is ~10x slower there)."
+            "Compute dtype. auto: bf16 on GPUs that have it, fp16 on older GPUs; on the CPU bf16 base weights (LoRA "
+            "and optimizer fp32) where it has avx512_bf16/amx_bf16, else fp32 (bf16 is emulated and slower there)."
         ),
     )
     liger: Literal["auto"] | bool = Field(
@@ -289,10 +290,11 @@ class TrainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _method_fits_settings(self) -> TrainConfig:
-        """Combinations a method cannot train with are refused here, with the reason, before anything loads."""
-        given = self.model_fields_set
-        if self.learning_rate is None:
-            self.learning_rate = METHOD_LEARNING_RATES[self.method]
+        """Combinations a method cannot train with are refused here, with the reason, before anything loads.
+
+        It changes nothing: values a method derives (its learning rate, packing off for virtual tokens) are
+        chosen by `method_settings`, which says why, so what ran and why it differs from the recipe is recorded.
+        """
         if self.method not in ADAPTER_METHODS and self.use_dora:
             raise ValueError(
                 f"use_dora is a LoRA option; method {self.method!r} has no LoRA adapters "
@@ -308,7 +310,7 @@ class TrainConfig(BaseModel):
             return self
         # Virtual tokens sit in front of ONE sequence: packed rows hold several records, and TRL's and
         # transformers' per-record masks (position_ids restarts, flash varlen) know nothing of the prefix.
-        if self.packing and "packing" in given:
+        if self.packing and "packing" in self.model_fields_set:
             raise ValueError(
                 f"method {self.method!r} cannot pack records: its virtual tokens belong in front of "
                 "each record, and a packed row holds several; set packing: false"
@@ -324,7 +326,36 @@ class TrainConfig(BaseModel):
                 'work with gradient checkpointing": the prefix enters every layer as a key/value '
                 "cache that a recomputed layer would not see); set gradient_checkpointing: false or auto"
             )
-        self.packing = False
-        if self.method == "prefix":
-            self.gradient_checkpointing = False
         return self
+
+
+def method_settings(config: TrainConfig) -> tuple[TrainConfig, list[dict]]:
+    """The values a method derives from what the recipe left open, and why: (config to train, changes).
+
+    Each change is `{"key", "given", "used", "reason"}`; the trainer adds its device's choices to the
+    list (`trainer.resolve_settings`) and writes it to the run's manifest; the estimator plans from it.
+    """
+    changes: list[dict] = []
+
+    def use(key: str, value, reason: str) -> None:
+        changes.append({"key": key, "given": getattr(config, key), "used": value, "reason": reason})
+
+    if config.learning_rate is None:
+        use(
+            "learning_rate",
+            METHOD_LEARNING_RATES[config.method],
+            f"unset: method {config.method}'s own rate (settings.METHOD_LEARNING_RATES)",
+        )
+    if config.method in PROMPT_METHODS and config.packing:
+        use(
+            "packing",
+            False,
+            f"method {config.method} puts virtual tokens in front of each record; a packed row holds several",
+        )
+    if config.method == "prefix" and config.gradient_checkpointing == "auto":
+        use(
+            "gradient_checkpointing",
+            False,
+            "PEFT's prefix tuning cannot recompute layers (its prefix is a key/value cache)",
+        )
+    return config.model_copy(update={c["key"]: c["used"] for c in changes}), changes
