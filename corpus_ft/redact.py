@@ -400,9 +400,9 @@ def redact(text: str, *, filename: str = "text.txt", language: str = "text", cou
     if not text:
         return text
 
-    def key_block(m: re.Match) -> str:
+    def key_block(m: re.Match) -> str:  # one line stays one line: record spans are source lines
         counts["private_key"] += 1
-        return PLACEHOLDER.format("PRIVATE_KEY")
+        return PLACEHOLDER.format("PRIVATE_KEY") + "\n" * m.group(0).count("\n")
 
     text = _PRIVATE_KEY.sub(key_block, text)
     lines = text.split("\n")
@@ -475,7 +475,21 @@ def redact_path(path: str, counts: Counter | None = None) -> str:
     return _TOKENS.sub(token, path) if _TOKEN_HINT.search(path) else path
 
 
+def redact_settings(value):
+    """Settings as they are written into manifests, stats and cards: any token or URL credential
+    (`http://user:pw@host`) in a string replaced, at any depth; everything else as it was."""
+    if isinstance(value, str):
+        return redact_path(value)
+    if isinstance(value, dict):
+        return {k: redact_settings(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_settings(v) for v in value]
+    return value
+
+
 _UNIT_FIELDS = ("text", "name", "signature", "docstring")
+# A docstring or doc comment kept apart from its code is prose (it becomes a summary): every rule applies.
+_PROSE_FIELDS = ("docstring",)
 
 
 def redact_unit(unit: dict, counts: Counter) -> dict:
@@ -492,7 +506,47 @@ def redact_unit(unit: dict, counts: Counter) -> dict:
             text, removed = strip_control(out[field])
             if field == "text" and removed:
                 counts["control_characters"] += removed
-            out[field] = redact(text, filename=path, language=language, counts=counts if field == "text" else Counter())
+            lang = "text" if field in _PROSE_FIELDS else language
+            out[field] = redact(text, filename=path, language=lang, counts=counts if field == "text" else Counter())
     if out.get("heading_path") is not None:
         out["heading_path"] = [redact(h, filename=path, language=language) for h in out["heading_path"]]
+    return out
+
+
+def redact_record(record: dict, counts: Counter) -> dict:
+    """A dataset record as it will be shown and trained on, redacted after it was generated: whatever a
+    generator wrote (a model may invent or repeat a key) and whatever it quoted. Messages and document
+    text are Markdown (their fenced code is code); a code record's `text` is code of its language."""
+    from corpus_ft.util import strip_control
+
+    meta = record.get("meta") if isinstance(record.get("meta"), dict) else {}
+    source = record.get("source") if isinstance(record.get("source"), dict) else {}
+    path = source.get("path") if isinstance(source.get("path"), str) else "record.md"
+    language = meta.get("language") if isinstance(meta.get("language"), str) else "markdown"
+
+    def shown(text: str, lang: str = "markdown") -> str:
+        text, removed = strip_control(text)
+        counts["control_characters"] += removed
+        return redact(text, filename=path, language=lang, counts=counts)
+
+    out = dict(record)
+    if isinstance(out.get("text"), str):
+        out["text"] = shown(out["text"], language if language in _CODE_LANGS else "markdown")
+    if isinstance(out.get("messages"), list):
+        out["messages"] = [
+            {**m, "content": shown(m["content"])} if isinstance(m, dict) and isinstance(m.get("content"), str) else m
+            for m in out["messages"]
+        ]
+    if meta:
+        out["meta"] = {
+            **meta,
+            **{
+                k: [shown(v, "text") if isinstance(v, str) else v for v in meta[k]]
+                for k in ("keywords", "heading_path")
+                if isinstance(meta.get(k), list)
+            },
+            **{k: shown(meta[k], "text") for k in ("name",) if isinstance(meta.get(k), str)},
+        }
+    if source and isinstance(source.get("path"), str):
+        out["source"] = {**source, "path": redact_path(source["path"])}
     return out

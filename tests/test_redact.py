@@ -247,7 +247,7 @@ def test_private_key_block_is_redacted_whole_even_unterminated():
     counts = Counter()
     text = f"before\n-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_BODY}\nmore"
     out = redact(text, counts=counts)
-    assert out == "before\n[REDACTED_PRIVATE_KEY]" and counts["private_key"] == 1
+    assert out == "before\n[REDACTED_PRIVATE_KEY]\n\n" and counts["private_key"] == 1  # one line per line
 
 
 @pytest.mark.parametrize(

@@ -182,6 +182,18 @@ def _generator(cfg: BuildConfig, run_dir: Path):
     return get_generator(cfg.generator, cache_dir=run_dir / "cache" / "generate")
 
 
+def _redacted_records(candidates: list[dict], removed: list[dict], counts: Counter) -> tuple[list[dict], list[dict]]:
+    """Every record redacted once it exists, before any filter or file sees it: a generator (a model
+    endpoint above all) may write a secret the units never held. Units were redacted before generation
+    too, so that no secret is sent to an endpoint."""
+    from corpus_ft.redact import redact_record
+
+    gone: Counter = Counter()  # removed candidates are shown (previews) but are not the dataset's counts
+    return [redact_record(r, counts) for r in candidates], [
+        {**e, "record": redact_record(e["record"], gone)} if isinstance(e.get("record"), dict) else e for e in removed
+    ]
+
+
 def _apply_review(records: list[dict], run_dir: Path, counts: Counter) -> tuple[list[dict], dict]:
     """Reviewer decisions applied (edits redacted there: a reviewer may paste anything)."""
     from corpus_ft.review import apply_decisions, load_decisions
@@ -257,6 +269,9 @@ def _stats(
             mode="json", include={"type", "model", "base_url", "questions_per_chunk", "temperature"}
         ),
     }
+    from corpus_ft.redact import redact_settings  # stats and the card show the settings: no URL credential
+
+    settings = redact_settings(settings)
     reasons = Counter(r["reason"] for r in removed)
     files = dict(sorted(Counter(r["source"]["path"] for r in kept).items()))
     warnings = []
@@ -328,9 +343,10 @@ def build_dataset(
         [dict(u) for u in cached], cfg.include, CODE_KINDS if kind == "code_summary" else DOC_KINDS
     )
     redactions: Counter = Counter(dict(counts))
-    control_chars = redactions.pop("control_characters", 0)  # stripped with redaction; reported on its own
     generation: dict = {}
     candidates, removed, units_in = _candidates(kind, units, cfg, run_dir, generation)
+    candidates, removed = _redacted_records(candidates, removed, redactions)
+    control_chars = redactions.pop("control_characters", 0)  # stripped with redaction; reported on its own
     kept, filtered = filter_records(candidates, cfg)
     removed += filtered
     kept, capped = _cap(kept, cfg.max_records, cfg.seed)
