@@ -9,6 +9,7 @@ every line. The entropy plugins are left out: on prose they flag ordinary words.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 from collections import Counter
 from functools import lru_cache
@@ -82,6 +83,11 @@ TOKEN_FORMATS: list[tuple[str, str, str]] = [
     ),
     ("basic_auth", r"(?<=://)[^:/\s@]+:[^@\s/]+(?=@)", "postgres://svc:Sup3rS3cret@db.internal:5432/app"),
     (
+        "basic_auth_header",
+        r"(?<=\bBasic )[A-Za-z0-9+/]{8,}+={0,2}(?![A-Za-z0-9+/=])",
+        "Authorization: Basic c3ZjOlN1cDNyUzNjcmV0LTIwMjY=",
+    ),
+    (
         "email",
         r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b",
         "dana.ortiz@northwind-corp.com",
@@ -93,7 +99,7 @@ _TOKENS = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx, _ in TOKEN_FORMA
 # the alternation, which is 10x slower than this scan. Keep in step with TOKEN_FORMATS.
 _TOKEN_HINT = re.compile(
     r"sk[-_]|rk_|AIza|GOCSPX|gh[pousr]_|github_pat_|gl[a-z]{1,3}-|xox|hooks\.slack|hf_|npm_|pypi-"
-    r"|SG\.|do[pr]_v1|shp|dapi|A[BCGIKNRS][A-Z]A|eyJ|://|@|(?i:accountkey|sharedaccess|sig=|bearer)"
+    r"|SG\.|do[pr]_v1|shp|dapi|A[BCGIKNRS][A-Z]A|eyJ|://|@|Basic |(?i:accountkey|sharedaccess|sig=|bearer)"
 )
 # An AWS secret access key is 40 base64 characters with no prefix: only taken where the line
 # names AWS or a secret, and only when it mixes cases and digits like a generated key.
@@ -108,18 +114,26 @@ _PROSE_KEY = re.compile(
     r"|access[\s_-]?keys?|credentials?)\b"
 )
 _PROSE_WORDS = 6  # the value is one of the next few words of the same sentence
+_PROSE_REACH = 400  # characters after the credential word that those words may span
 _WORD = re.compile(r"\S+")
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 _HOSTNAME = re.compile(r"^[a-z][\w-]*(?:\.[\w-]+)*\.[a-z]{2,}$|^[\w-]+:[\w-]+$")  # host.example, scope:write
 _WORDY = re.compile(r"^[a-z]+(?:-[a-z]+)*$|^[A-Z][a-z]+$")  # plain words, never a secret
-# `password = "x"`, `DB_PASSWORD=x`, `api_key: x`, `"token": "x"`: the value goes, the key stays.
-_ASSIGNMENT = re.compile(
-    r"""(?ix)
-    (?P<key>\b[\w.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)[\w.-]*["']?
-      (?:\s*:\s*[A-Za-z_][\w\[\].]*(?:\s*\|\s*[A-Za-z_][\w\[\].]*)*(?=\s*=[^=>]))?)  # a type annotation: `password: str = ...`
-    (?P<sep>\s*(?::=|=>|[:=])\s*)
-    (?:(?P<q>["'])(?P<qvalue>[^"'\n]{3,}?)(?P=q)       # a string literal: its contents go
-      |(?P<value>[^\s"',;()\[\]{}]{3,}+)(?![\[(]))      # a bare value, never an expression: `request.form[...]`
+# `password = "x"`, `DB_PASSWORD=x`, `api_key: x`, `"token": "x"`, `dbPass := "x"`: the value goes, the
+# key stays. A key is a whole name ([\w.-]) holding a credential word; found from the word outward, so
+# one pass is linear however long a token is (a leading `[\w.-]*` was quadratic on a 200 KB token).
+_CRED_WORD = re.compile(
+    r"(?i:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)"
+    r"|(?<![A-Za-z])(?:pass|Pass|PASS)(?![a-z])|(?<=[a-z])Pass(?![a-z])"  # pass, db_pass, DB_PASS, dbPass
+)
+_KEY_CHARS = re.compile(r"[\w.-]*+")
+_AFTER_KEY = re.compile(
+    r"""(?x)
+    (?P<close>["'`]?)
+    (?P<ann>\s*:\s*[A-Za-z_][\w\[\].]*+(?:\s*\|\s*[A-Za-z_][\w\[\].]*+)*(?=\s*=[^=>]))?  # `password: str = ...`
+    (?P<sep>[ \t]*(?::=|=>|[:=])[ \t]*)
+    (?:(?P<prefix>[bBrRuUfF]{0,2})(?P<q>["'`])(?P<qvalue>(?:(?!(?P=q))[^\n\\]|\\.){3,}+)(?P=q)  # a literal
+      |(?P<value>[^\s"'`,;()\[\]{}|]{3,}+)(?![\[(]))      # a bare value, never an expression: `request.form[...]`
     """
 )
 # A credential's fallback written into code: `os.environ.get("DB_PASSWORD", "hunter2")`,
@@ -207,9 +221,103 @@ def _is_ip(candidate: str) -> bool:
     return True
 
 
+# Values that stand for a secret in examples and templates, never one: `changeme`, `secret123`, `xxx`,
+# `<your-token>`, `your_api_key`, `********`, `...`. Compared lower-case, digits and separators dropped.
+_PLACEHOLDER_WORDS = {
+    "changeme",
+    "changeit",
+    "secret",
+    "secrets",
+    "password",
+    "passwd",
+    "pass",
+    "token",
+    "apikey",
+    "key",
+    "mysecret",
+    "mypassword",
+    "yourpassword",
+    "yoursecret",
+    "yourtoken",
+    "yourapikey",
+    "yourkey",
+    "example",
+    "sample",
+    "dummy",
+    "test",
+    "testing",
+    "foo",
+    "bar",
+    "baz",
+    "foobar",
+    "hunter",
+    "admin",
+    "letmein",
+    "qwerty",
+    "abc",
+    "abcdef",
+    "abcd",
+    "xyz",
+    "none",
+    "null",
+    "nil",
+    "empty",
+    "required",
+    "optional",
+    "redacted",
+    "hidden",
+    "placeholder",
+    "todo",
+    "fixme",
+    "tbd",
+    "default",
+    "string",
+    "value",
+}
+_PLACEHOLDER = re.compile(r"(?i)^(?:x+|\*+|\.+|-+|_+|#+|0+|1234\d*|<[^<>]*>|\{\{[^{}]*\}\}|your[\w-]*|my[\w-]*)$")
+# Type names after `password:` in signatures and schemas: `password: str`, `token: Optional[str]`.
+_TYPE_WORDS = {
+    "str",
+    "string",
+    "bytes",
+    "int",
+    "bool",
+    "boolean",
+    "any",
+    "object",
+    "secretstr",
+    "secretbytes",
+    "optional",
+    "union",
+    "list",
+    "dict",
+    "text",
+    "varchar",
+    "char",
+    "number",
+    "integer",
+    "float",
+}
+# A filesystem path is where a secret lives, not the secret: `secrets_dir='/var/run'`, `~/.netrc`.
+_PATH_VALUE = re.compile(r"^(?:~|\.{1,2})?/[\w.@%+/-]*$|^[A-Za-z]:\\[\w.\\ -]*$|^\$\{?\w+\}?/[\w./-]*$")
+# An identifier made of plain words (`sa_credentials`, `settings.API_KEY`, `Optional[str]`): a reference.
+_REFERENCE_NAME = re.compile(r"^[A-Za-z]+\d*(?:[._][A-Za-z]+\d*)+(?:\[[\w.\[\]]*\])?$|^[A-Za-z]+\[[\w.\[\], ]*\]$")
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether a credential's value is an obvious stand-in (`changeme`, `secret123`, `xxx`, `<token>`)."""
+    v = value.strip().strip("\"'`")
+    squashed = re.sub(r"[\d_\-. ]+", "", v).lower()
+    return bool(_PLACEHOLDER.match(v)) or squashed in _PLACEHOLDER_WORDS or not squashed
+
+
 def _assignment_value_is_secret(value: str, quoted: bool, language: str, key: str = "") -> bool:
     if _REFERENCE.match(value) or re.search(r"\w\(", value) or (not quoted and value.lower() in key.lower()):
         return False
+    if is_placeholder(value) or _PATH_VALUE.match(value):
+        return False
+    if not quoted and (value.lower() in _TYPE_WORDS or _REFERENCE_NAME.match(value)):
+        return False  # `password: str`, `credentials=sa_credentials`: a type or a name, not a value
     # In code only a literal is a secret: `password = password`, `token = get_token()` and
     # `pw = request.form["password"]` are expressions, and replacing them would break the code.
     return quoted or language not in _CODE_LANGS
@@ -240,10 +348,10 @@ def _redact_prose(line: str, counts: Counter) -> str:
     """The first generated-looking word among the few after a credential word, in the same sentence."""
     spans = []
     for key in _PROSE_KEY.finditer(line):
-        rest = line[key.end() :]
+        rest = line[key.end() : key.end() + _PROSE_REACH]  # bounded: a long paragraph stays linear
         end = _SENTENCE_END.search(rest)
         rest = rest[: end.start()] if end else rest
-        for word in list(_WORD.finditer(rest))[:_PROSE_WORDS]:
+        for word in itertools.islice(_WORD.finditer(rest), _PROSE_WORDS):
             if word.start() == 0 and not rest.startswith((":", "=")):
                 continue  # glued to the key word: `tokens-and-passwords.md`, `password_hash`
             value = word.group(0).strip(":=,;.!?()\"'`")
@@ -254,6 +362,39 @@ def _redact_prose(line: str, counts: Counter) -> str:
     for start, end in sorted(set(spans), reverse=True):
         counts["secret_keyword"] += 1
         line = line[:start] + PLACEHOLDER.format("SECRET") + line[end:]
+    return line
+
+
+def _key_span(line: str, at: int) -> tuple[int, int]:
+    """The whole name ([\\w.-]) around a credential word at `at`."""
+    start = at
+    while start > 0 and (line[start - 1].isalnum() or line[start - 1] in "_.-"):
+        start -= 1
+    return start, _KEY_CHARS.match(line, at).end()
+
+
+def _redact_assignments(line: str, language: str, counts: Counter) -> str:
+    """`<credential name> = value` (any of `=`, `:`, `:=`, `=>`): a literal's contents or a bare value go."""
+    spans: list[tuple[int, int, str]] = []
+    done = -1
+    for word in _CRED_WORD.finditer(line):
+        if word.start() < done:
+            continue  # a later credential word inside a name already looked at
+        key_start, key_end = _key_span(line, word.start())
+        done = key_end
+        m = _AFTER_KEY.match(line, key_end)
+        if not m:
+            continue
+        quoted = m.group("q") is not None
+        value = m.group("qvalue") if quoted else m.group("value")
+        if not _assignment_value_is_secret(value, quoted, language, line[key_start:key_end]):
+            continue
+        where = m.start("qvalue") if quoted else m.start("value")
+        spans.append((where, where + len(value), "SECRET"))
+        done = max(done, m.end())
+    for start, end, name in reversed(spans):
+        counts["secret_keyword"] += 1
+        line = line[:start] + PLACEHOLDER.format(name) + line[end:]
     return line
 
 
@@ -343,16 +484,7 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter, *, pr
 
     line = _IPV6.sub(ip, _IPV4.sub(ip, line))
 
-    def assignment(m: re.Match) -> str:
-        quoted = m.group("q") is not None
-        value = m.group("qvalue") if quoted else m.group("value")
-        if not _assignment_value_is_secret(value, quoted, language, m.group("key")):
-            return m.group(0)
-        counts["secret_keyword"] += 1
-        q = m.group("q") or ""
-        return f"{m.group('key')}{m.group('sep')}{q}{PLACEHOLDER.format('SECRET')}{q}"
-
-    line = _ASSIGNMENT.sub(assignment, line)
+    line = _redact_assignments(line, language, counts)
 
     if _AWS_CONTEXT.search(line):
 
@@ -411,8 +543,71 @@ def redact(text: str, *, filename: str = "text.txt", language: str = "text", cou
     return "\n".join(_redact_document(lines, filename, language, counts))
 
 
+_TABLE_ROW = re.compile(r"^[ \t]*+\|?(?:[^|\n]*+\|)++[^|\n]*+$")
+_TABLE_RULE = re.compile(r"^[ \t]*+\|?[ \t]*+:?-{2,}+:?[ \t]*+(?:\|[ \t]*+:?-{2,}+:?[ \t]*+)*+\|?[ \t]*+$")
+
+
+def _cells(row: str) -> list[str]:
+    return row.strip().strip("|").split("|")
+
+
+def _redact_tables(lines: list[str], counts: Counter) -> list[str]:
+    """A Markdown table whose header names a credential (`Password`, `API key`): the cells below it go."""
+    out = list(lines)
+    i = 0
+    while i + 1 < len(out):
+        if not (_TABLE_ROW.match(out[i]) and _TABLE_RULE.match(out[i + 1]) and "|" in out[i]):
+            i += 1
+            continue
+        cols = [
+            j
+            for j, h in enumerate(_cells(out[i]))
+            if (_CRED_WORD.search(h) or _PROSE_KEY.search(h)) and not re.search(r"(?i)\b(?:name|type|descr)", h)
+        ]
+        i += 2
+        while i < len(out) and "|" in out[i] and _TABLE_ROW.match(out[i]):
+            if cols:
+                cells = _cells(out[i])
+                for j in cols:
+                    v = cells[j].strip().strip("`") if j < len(cells) else ""
+                    if len(v) >= 3 and "REDACTED" not in v and _assignment_value_is_secret(v, True, "text"):
+                        counts["secret_keyword"] += 1
+                        cells[j] = cells[j].replace(v, PLACEHOLDER.format("SECRET"), 1)
+                lead = out[i][: len(out[i]) - len(out[i].lstrip())]
+                edge = "|" if out[i].strip().startswith("|") else ""
+                out[i] = lead + edge + "|".join(cells) + ("|" if out[i].rstrip().endswith("|") else "")
+            i += 1
+    return out
+
+
+# `password: |`, `password: >-` or `password:` with its value on the lines below (YAML block and plain
+# scalars): the more-indented lines that follow are the value.
+_NEXT_LINE_KEY = re.compile(r"^(?P<indent>[ \t]*+)-?[ \t]*+[\"']?[\w.-]++[\"']?[ \t]*+:[ \t]*+(?:[|>][+-]?\d*)?[ \t]*$")
+
+
+def _redact_next_line_values(lines: list[str], counts: Counter) -> list[str]:
+    out = list(lines)
+    for i, line in enumerate(lines):
+        m = _NEXT_LINE_KEY.match(line)
+        if not m or not _CRED_WORD.search(line) or i + 1 >= len(lines):
+            continue
+        indent = len(m.group("indent"))
+        j = i + 1
+        while j < len(lines) and lines[j].strip() and len(lines[j]) - len(lines[j].lstrip()) > indent:
+            body = lines[j].strip()
+            if (re.match(r"^-?\s*[\w.-]+\s*:(?:\s|$)", body) and not line.rstrip().endswith(("|", ">", "-"))) or (
+                not _assignment_value_is_secret(body, True, "text")
+            ):
+                break  # a nested mapping, or a placeholder/path, not the value
+            counts["secret_keyword"] += 1
+            out[j] = lines[j][: len(lines[j]) - len(lines[j].lstrip())] + PLACEHOLDER.format("SECRET")
+            j += 1
+    return out
+
+
 def _redact_document(lines: list[str], filename: str, language: str, counts: Counter) -> list[str]:
     """Prose lines get every rule; a fenced block's lines are code of the fence's language."""
+    lines = _redact_next_line_values(_redact_tables(lines, counts), counts)
     out: list[str] = []
     fence, fence_lang, block = "", "", []
     for line in lines:
@@ -442,8 +637,77 @@ def _redact_document(lines: list[str], filename: str, language: str, counts: Cou
     return out
 
 
+# A string literal of any of the code languages: Python prefixes, escapes, JS template and Go raw strings.
+_LITERAL = re.compile(r"""[bBrRuUfF]{0,2}(?:"(?:[^"\\\n]|\\.)*+"|'(?:[^'\\\n]|\\.)*+'|`[^`]*+`)""")
+_GLUE = re.compile(r"(?:[ \t]|\\\n|\+)*+")  # between literals on one line: spaces, `+`, a line continuation
+_CODE_SEP = re.compile(r"[\"'`]?[ \t]*(?:[:=]=?|=>)(?![=>])[ \t]*")
+# `auth=("admin", "…")`, `auth: ['admin', '…']`: a user and password pair; the password goes.
+_AUTH_PAIR = re.compile(
+    r"(?<![\w.])auth\w*[\"']?\s*[:=]\s*[(\[]\s*(?:%s)\s*,\s*(?P<pw>%s)\s*[)\]]" % (_LITERAL.pattern, _LITERAL.pattern)
+)
+
+
+def _literal_body(lit: str) -> tuple[int, int]:
+    """Offsets of a literal's contents inside its text (after any prefix and the quote)."""
+    start = len(lit) - len(lit.lstrip("bBrRuUfF")) + 1
+    return start, len(lit) - 1
+
+
+def _credential_expressions(code: str, counts: Counter) -> str:
+    """A credential assigned an expression made only of literals, however it is written: on the next
+    line in parentheses, split by `+` or by implicit concatenation. Every literal of it goes; line
+    breaks stay, so spans and line numbers do not move."""
+    spans: list[tuple[int, int]] = []
+    done = -1
+    for word in _CRED_WORD.finditer(code):
+        if word.start() < done:
+            continue
+        _, key_end = _key_span(code, word.start())
+        done = key_end
+        sep = _CODE_SEP.match(code, key_end)
+        if not sep:
+            continue
+        at, depth, found = sep.end(), 0, []
+        while at < len(code):
+            glue = re.compile(r"(?:\s|\\\n|\+)*+" if depth else _GLUE.pattern).match(code, at)
+            at = glue.end()
+            if at < len(code) and code[at] == "(":
+                depth, at = depth + 1, at + 1
+                continue
+            if at < len(code) and code[at] == ")" and depth:
+                depth, at = depth - 1, at + 1
+                continue
+            lit = _LITERAL.match(code, at)
+            if not lit:
+                break
+            found.append(lit)
+            at = lit.end()
+        rest = code[at : at + 1]
+        if len(found) < 2 and not (found and "\n" in code[sep.end() : found[0].start()]):
+            continue  # one literal on the line: the line rules handle it
+        if depth or rest not in ("", "\n", ";", ",", ")", "}", "]", " ", "\r"):
+            continue  # more than literals: an expression, left alone
+        value = "".join(m.group(0)[slice(*_literal_body(m.group(0)))] for m in found)
+        if not _assignment_value_is_secret(value, True, "code") or "REDACTED" in value:
+            continue
+        counts["secret_keyword"] += 1
+        spans += [(m.start() + a, m.start() + b) for m in found for a, b in [_literal_body(m.group(0))] if b > a]
+        done = max(done, at)
+    for m in _AUTH_PAIR.finditer(code):
+        lit = m.group("pw")
+        a, b = _literal_body(lit)
+        if b > a and _assignment_value_is_secret(lit[a:b], True, "code") and "REDACTED" not in lit:
+            counts["secret_keyword"] += 1
+            spans.append((m.start("pw") + a, m.start("pw") + b))
+    for start, end in sorted(set(spans), reverse=True):
+        code = code[:start] + PLACEHOLDER.format("SECRET") + "\n" * code.count("\n", start, end) + code[end:]
+    return code
+
+
 def _redact_code(lines: list[str], filename: str, language: str, counts: Counter) -> list[str]:
     """Code: literal values only; prose rules in comments and Python docstrings (not their doctest lines)."""
+    if len(lines) > 1 or (lines and _CRED_WORD.search(lines[0])):
+        lines = _credential_expressions("\n".join(lines), counts).split("\n")
     out: list[str] = []
     in_doc = False
     for line in lines:
@@ -472,7 +736,15 @@ def redact_path(path: str, counts: Counter | None = None) -> str:
             counts[m.lastgroup] += 1
         return PLACEHOLDER.format(m.lastgroup.upper())
 
-    return _TOKENS.sub(token, path) if _TOKEN_HINT.search(path) else path
+    path = _TOKENS.sub(token, path) if _TOKEN_HINT.search(path) else path
+    if not _CRED_WORD.search(path):
+        return path
+    parts = []  # a name that states a credential: `password=Hunter2Xy9.md`, `token_9f8e7d6c5b4a3f2e.txt`
+    for part in path.split("/"):
+        stem, dot, suffix = part.rpartition(".") if "." in part.lstrip(".") else (part, "", "")
+        shown = _redact_prose(_redact_assignments(stem, "text", counts if counts is not None else Counter()), Counter())
+        parts.append(shown + dot + suffix)
+    return "/".join(parts)
 
 
 def redact_settings(value):

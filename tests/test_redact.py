@@ -392,3 +392,111 @@ def test_a_redacted_docstring_is_not_counted_as_corrupted_code():
     assert corrupted_code(record) == 0
     broken = {"messages": [{"role": "assistant", "content": f"```python\n{out}token = [REDACTED_SECRET] get()\n```"}]}
     assert corrupted_code(broken) == 1
+
+
+# Issue 24 S4-S7: credential forms that once passed. Each value must go; the code must still parse.
+@pytest.mark.parametrize(
+    "text,language,secret",
+    [
+        pytest.param(
+            "| user | password | note |\n| --- | --- | --- |\n| admin | Tbl-Pw-4471x | rotated |\n",
+            "markdown",
+            "Tbl-Pw-4471x",
+            id="S4-markdown-table-password-column",
+        ),
+        pytest.param(
+            "| Service | API key |\n|:--|:--|\n| billing | 9f8e7d6c5b4a3f2e |\n",
+            "markdown",
+            "9f8e7d6c5b4a3f2e",
+            id="S4-markdown-table-api-key-column",
+        ),
+        pytest.param(
+            "curl -H 'Authorization: Basic c3ZjOlN1cDNyUzNjcmV0LTIwMjY=' https://api.internal/v1",
+            "markdown",
+            "c3ZjOlN1cDNyUzNjcmV0LTIwMjY=",
+            id="S5-authorization-basic",
+        ),
+        pytest.param(
+            "```yaml\ndatabase:\n  password: |\n    Blk-Scalar-Pw-77\n  user: app\n```\n",
+            "markdown",
+            "Blk-Scalar-Pw-77",
+            id="S6-yaml-block-scalar",
+        ),
+        pytest.param(
+            "```yaml\ndatabase:\n  password: >-\n    Fold-Scalar-Pw-78\n```\n",
+            "markdown",
+            "Fold-Scalar-Pw-78",
+            id="S6-yaml-folded-scalar",
+        ),
+        pytest.param('password = b"Bytes-Pw-8812"\n', "python", "Bytes-Pw-8812", id="S7-py-bytes"),
+        pytest.param('password = f"Fstr-Pw-8813"\n', "python", "Fstr-Pw-8813", id="S7-py-fstring"),
+        pytest.param("password = r'Raw-Pw-8814'\n", "python", "Raw-Pw-8814", id="S7-py-raw"),
+        pytest.param(
+            'def connect(host, password=b"Sig-Default-8815"):\n    return host\n',
+            "python",
+            "Sig-Default-8815",
+            id="S7-py-signature-default",
+        ),
+        pytest.param(
+            'PASSWORD = (\n    "NextLine-Pw-8816"\n)\n', "python", "NextLine-Pw-8816", id="S7-py-value-on-next-line"
+        ),
+        pytest.param('password = "Concat-Pw-" + "Tail-8817"\n', "python", "Tail-8817", id="S7-py-concatenation-plus"),
+        pytest.param(
+            'token = ("Implicit-Pw-"\n         "Tail-8818")\n', "python", "Tail-8818", id="S7-py-implicit-concatenation"
+        ),
+        pytest.param(
+            'r = requests.get(url, auth=("admin", "Tuple-Pw-8819"))\n', "python", "Tuple-Pw-8819", id="S7-auth-tuple"
+        ),
+        pytest.param('db_pass = "DbPass-8820"\n', "python", "DbPass-8820", id="S7-db_pass"),
+        pytest.param("DB_PASS=DbPass-8821\n", "text", "DbPass-8821", id="S7-DB_PASS-env"),
+        pytest.param("pass: DbPass-8822\n", "text", "DbPass-8822", id="S7-pass-key"),
+        pytest.param("const password = `Tmpl-Pw-8823`;\n", "javascript", "Tmpl-Pw-8823", id="S7-js-template-literal"),
+        pytest.param(
+            "const dsn = `postgres://app:${user}@db`;\nconst apiKey = `Tmpl-Key-8824-${env}`;\n",
+            "typescript",
+            "Tmpl-Key-8824",
+            id="S7-ts-template-with-substitution",
+        ),
+        pytest.param(
+            "func main() {\n\tpassword := `Go-Raw-Pw-8825`\n}\n", "go", "Go-Raw-Pw-8825", id="S7-go-raw-string"
+        ),
+        pytest.param('func main() {\n\tdbPass := "Go-Pw-8826"\n}\n', "go", "Go-Pw-8826", id="S7-go-dbPass"),
+    ],
+)
+def test_credential_forms_are_redacted(text, language, secret):
+    counts = Counter()
+    out = redact(text, filename=f"x.{language}", language=language, counts=counts)
+    assert secret not in out, out
+    assert sum(counts.values()) >= 1
+    if language == "python":
+        import ast
+
+        ast.parse(out)
+
+
+def test_a_secret_looking_file_name_is_redacted():
+    """S8: a name that states a credential outside the token formats."""
+    assert "Hunter2Xy9Qz" not in redact_path("docs/password=Hunter2Xy9Qz.md")
+    assert redact_path("docs/password-reset.md") == "docs/password-reset.md"
+    assert redact_path("src/token_store.py") == "src/token_store.py"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "x" + "Ab3_-" * 40_000,  # one 200 KB base64url line
+        "@" + "a." * 100_000,
+        "The password is " + "Ab3_-" * 40_000,
+        # one 150 KB paragraph, as a .docx or .pdf paragraph arrives (no line-length cap there)
+        "The operator rotates the token and the password for every account before the audit. " * 1_800,
+    ],
+    ids=["base64url", "dots-at", "prose-key-then-token", "docx-paragraph"],
+)
+def test_redaction_is_linear_on_one_long_line(line):
+    """X2: one 200 KB base64url line once took 182 s (quadratic backtracking); now a few seconds on a
+    loaded 2-core machine. The bound is generous so that load never fails it, and minutes always do."""
+    import time
+
+    start = time.perf_counter()
+    redact(line, filename="blob.md", language="markdown")
+    assert time.perf_counter() - start < 30.0

@@ -34,7 +34,7 @@ CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
 
 def _secret_of(example: str) -> str:
     """The secret part of a TOKEN_FORMATS example (some carry their context: `AccountKey=...`)."""
-    for sep in ("AccountKey=", "Bearer ", "://"):
+    for sep in ("AccountKey=", "Bearer ", "Basic ", "://"):
         if sep in example:
             example = example.split(sep, 1)[1]
     return example.split("@")[0].rstrip(";").split(";")[0]
