@@ -643,7 +643,7 @@ _GLUE = re.compile(r"(?:[ \t]|\\\n|\+)*+")  # between literals on one line: spac
 _CODE_SEP = re.compile(r"[\"'`]?[ \t]*(?:[:=]=?|=>)(?![=>])[ \t]*")
 # `auth=("admin", "…")`, `auth: ['admin', '…']`: a user and password pair; the password goes.
 _AUTH_PAIR = re.compile(
-    r"(?<![\w.])auth\w*[\"']?\s*[:=]\s*[(\[]\s*(?:%s)\s*,\s*(?P<pw>%s)\s*[)\]]" % (_LITERAL.pattern, _LITERAL.pattern)
+    rf"(?<![\w.])auth\w*[\"']?\s*[:=]\s*[(\[]\s*(?:{_LITERAL.pattern})\s*,\s*(?P<pw>{_LITERAL.pattern})\s*[)\]]"
 )
 
 
