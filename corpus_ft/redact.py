@@ -8,11 +8,16 @@ every line. The entropy plugins are left out: on prose they flag ordinary words.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import ipaddress
 import itertools
+import os
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from pathlib import Path
 
 PLACEHOLDER = "[REDACTED_{}]"
 
@@ -209,12 +214,89 @@ _DOCSTRING_OPEN = re.compile(r'^\s*[rRuUbBfF]{0,2}(?:"""|\'\'\')')
 _VERSION_BEFORE = re.compile(r"(?i)(?:[=<>~!^]=?=?\s*|\bv|\b(?:version|release|rev|tag|build)s?[\s:=]*)$")
 
 
+# Addresses that name no one: reserved for documentation (RFC 2606 second-level names, RFC 6761
+# special-use names) and the names of a git remote (`git@host:org/repo.git`). The `.example` top-level
+# name is NOT in the list: a sample company's domain is written that way and its people's addresses go.
+_RESERVED_MAIL = re.compile(r"(?i)(?:^|\.)(?:example\.(?:com|net|org)|invalid|test|localhost|local)$")
+# Networks reserved for documentation (RFC 5737, RFC 3849) and loopback: no host of anyone's.
+_DOC_NETS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "127.0.0.0/8", "::1/128")
+)
+# A team's published contact (security@, support@ ...) at the project's own public domain is no
+# one's personal data; `public_domains` (from the project's package metadata) says which domains.
+_ROLE_LOCAL = re.compile(
+    r"(?i)^(?:security|secalert|support|help|info|contact|hello|team|conduct|coc|maintainers?|privacy|abuse"
+    r"|opensource|oss|community|press|legal|licensing|noreply|no-reply|webmaster|admin|sales|feedback)$"
+)
+_PUBLIC_DOMAINS: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("public_domains", default=frozenset())
+
+
+@contextlib.contextmanager
+def public_domains(domains: Iterable[str]) -> Iterator[None]:
+    """Within the block, a role address (security@, support@ ...) at one of `domains` is kept."""
+    token = _PUBLIC_DOMAINS.set(frozenset(d.lower() for d in domains))
+    try:
+        yield
+    finally:
+        _PUBLIC_DOMAINS.reset(token)
+
+
+# Where a project names its own web site: package metadata, read as text (no build tool needed).
+_METADATA_URLS = (
+    ("pyproject.toml", re.compile(r"(?ims)^\[project\.urls\]\s*$(.*?)(?=^\[|\Z)|^\s*homepage\s*=\s*(.*)$")),
+    ("setup.cfg", re.compile(r"(?im)^\s*(?:url|home_page)\s*=\s*(.*)$|^\s*project_urls\s*=((?:\n[ \t]+.*)+)")),
+    ("package.json", re.compile(r'(?i)"homepage"\s*:\s*("[^"]*")')),
+    ("Cargo.toml", re.compile(r"(?im)^\s*(?:homepage|documentation)\s*=\s*(.*)$")),
+)
+_URL_HOST = re.compile(r"https?://(?:www\.)?([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+# Hosts that serve many projects: a contact there is not the project's own.
+_SHARED_HOSTS = re.compile(
+    r"(?i)(?:^|\.)(?:github\.com|github\.io|gitlab\.com|bitbucket\.org|readthedocs\.(?:io|org)|pypi\.org"
+    r"|npmjs\.(?:com|org)|crates\.io|docs\.rs|discord\.(?:gg|com)|gitter\.im|tidelift\.com|opencollective\.com"
+    r"|pkg\.go\.dev|sourceforge\.net|gmail\.com|google\.com)$"
+)
+
+
+def project_domains(repo: str | os.PathLike | None) -> frozenset[str]:
+    """The project's own web domains from its package metadata (`flask.palletsprojects.com` ->
+    `palletsprojects.com`); empty when the repository is unknown or names none."""
+    if not repo:
+        return frozenset()
+    found = set()
+    for name, rx in _METADATA_URLS:
+        try:
+            text = (Path(repo) / name).read_text(encoding="utf-8", errors="replace")[:200_000]
+        except OSError:
+            continue
+        for m in rx.finditer(text):
+            for host in _URL_HOST.findall(" ".join(g for g in m.groups() if g)):
+                if not _SHARED_HOSTS.search(host):
+                    found.add(".".join(host.lower().split(".")[-2:]))
+    return frozenset(found)
+
+
+def _is_personal_email(m: re.Match) -> bool:
+    """An e-mail address that may name a person: not a reserved name, a git remote or a public contact."""
+    local, _, domain = m.group(0).rpartition("@")
+    if _RESERVED_MAIL.search(domain):
+        return False
+    if local == "git" and m.string[m.end() : m.end() + 1] == ":":
+        return False  # git@host:org/repo.git is a remote, not a mailbox
+    own = _PUBLIC_DOMAINS.get()
+    return not (
+        own and _ROLE_LOCAL.match(local) and any(domain.lower() == d or domain.lower().endswith("." + d) for d in own)
+    )
+
+
 def _is_ip(candidate: str) -> bool:
     if candidate in _KEEP_IPS:
         return False
     try:
         addr = ipaddress.ip_address(candidate)
     except ValueError:
+        return False
+    if any(addr.version == n.version and addr in n for n in _DOC_NETS):
         return False
     if addr.version == 6:  # keep C++/Rust paths like `a::b` and clock times out of it
         return any(c.isdigit() for c in candidate) and (candidate.count(":") >= 3 or len(candidate) >= 6)
@@ -470,6 +552,8 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter, *, pr
         )
 
     def token(m: re.Match) -> str:
+        if m.lastgroup == "email" and not _is_personal_email(m):
+            return m.group(0)
         counts[m.lastgroup] += 1
         return PLACEHOLDER.format(m.lastgroup.upper())
 
@@ -516,6 +600,8 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter, *, pr
                 continue
             if found.type == "Secret Keyword" and not _assignment_value_is_secret(value, False, language):
                 continue  # the keyword plugin also flags `password = other_variable` in code
+            if found.type == "Telegram Bot Token" and not re.search(r":.*\d", value):
+                continue  # `21225780:Everymajor…` is a search tool's `line:match` output; a bot key has digits
             start = line.index(value)
             end = start + len(value)
             while end < len(line) and re.match(r"[\w.+/=-]", line[end]):  # the whole token, not a prefix

@@ -187,7 +187,7 @@ def test_planted_secrets_never_reach_any_dataset_file(tmp_path):
         (f"hook {SLACK}", "slack_token"),
         (f"write to {EMAILS[0]} today", "email"),
         (f"host {IP} is the replica", "ip_address"),
-        ("replica 2001:db8:85a3::8a2e:370:7334 in zone b", "ip_address"),
+        ("replica 2a02:6b8:85a3::8a2e:370:7334 in zone b", "ip_address"),  # 2001:db8::/32 is for docs
         (f'password = "{PASSWORD}"', "secret_keyword"),
         (f"DB_PASSWORD={PASSWORD}", "secret_keyword"),
         ("url postgres://svc:Sup3rS3cret@db.internal:5432/app", "basic_auth"),
@@ -500,3 +500,43 @@ def test_redaction_is_linear_on_one_long_line(line):
     start = time.perf_counter()
     redact(line, filename="blob.md", language="markdown")
     assert time.perf_counter() - start < 30.0
+
+
+# Issue 26 item 5: what is NOT a secret. Each line came out with a [REDACTED_…] mark before.
+@pytest.mark.parametrize(
+    "line,language",
+    [
+        ("The `password: str` field holds the user's password.", "markdown"),
+        ("def login(user: str, password: str, token: Optional[str] = None) -> bool:", "python"),
+        ("Pass `credentials=sa_credentials` to the client.", "markdown"),
+        ("settings = Settings(secrets_dir='/var/run')", "python"),
+        ("Secrets are read from `secrets_dir=/run/secrets` at start.", "markdown"),
+        ('client = Client(password="changeme")', "python"),
+        ('DB_PASSWORD = "secret123"', "python"),
+        ("export API_TOKEN=xxx", "markdown"),
+        ("password: <your-password>", "markdown"),
+        ("Write to user@example.com, ops@docs.example.org or jane@doe.invalid.", "markdown"),
+        ("git clone git@github.com:pallets/flask.git", "markdown"),
+        ("Bind to 192.0.2.10, 198.51.100.7, 203.0.113.9 or 2001:db8::1; loopback 127.0.0.2.", "markdown"),
+        ("21225780:EverymajordevelopmentinthehistoryofAmerica", "markdown"),
+    ],
+)
+def test_what_is_not_a_secret_is_left_alone(line, language):
+    counts = Counter()
+    assert redact(line, filename=f"x.{language}", language=language, counts=counts) == line
+    assert not counts
+
+
+def test_a_projects_own_team_contact_is_kept_and_a_persons_address_is_not(tmp_path):
+    from corpus_ft.redact import project_domains, public_domains
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[project.urls]\nDocumentation = "https://x.acme-docs.org/"\n'
+        'Source = "https://github.com/acme/x/"\n'
+    )
+    assert project_domains(tmp_path) == {"acme-docs.org"}
+    text = "Report a vulnerability to security@acme-docs.org; ask jane.roe@acme-docs.org or support@other.org."
+    with public_domains(project_domains(tmp_path)):
+        out = redact(text)
+    assert "security@acme-docs.org" in out and "jane.roe" not in out and "support@other.org" not in out
+    assert "security@acme-docs.org" not in redact(text)  # without the project's metadata: redacted

@@ -89,12 +89,16 @@ def load_units(run_dir: Path) -> list[dict]:
 
 
 @lru_cache(maxsize=2)
-def _redacted_units(path: str, sha256: str) -> tuple[tuple[dict, ...], tuple[tuple[str, int], ...]]:
-    """Redacted rows of one units.parquet (by content hash), and the counts: `build all` redacts once."""
-    from corpus_ft.redact import redact_unit
+def _redacted_units(
+    path: str, sha256: str, domains: frozenset[str] = frozenset()
+) -> tuple[tuple[dict, ...], tuple[tuple[str, int], ...]]:
+    """Redacted rows of one units.parquet (by content hash), and the counts: `build all` redacts once.
+    `domains`: the project's own public web domains, whose team contacts (security@, support@) stay."""
+    from corpus_ft.redact import public_domains, redact_unit
 
     counts: Counter = Counter()
-    units = tuple(redact_unit(u, counts) for u in load_units(Path(path).parent))
+    with public_domains(domains):
+        units = tuple(redact_unit(u, counts) for u in load_units(Path(path).parent))
     return units, tuple(counts.items())
 
 
@@ -338,14 +342,18 @@ def build_dataset(
     if not force and is_up_to_date(out_dir, inputs, manifest_config) and (out_dir / "stats.json").is_file():
         return {**json.loads((out_dir / "stats.json").read_text()), "skipped": True}
 
-    cached, counts = _redacted_units(str(units_path.resolve()), sha256_file(units_path))
+    from corpus_ft.redact import project_domains, public_domains
+
+    domains = project_domains(_repo(run_dir))
+    cached, counts = _redacted_units(str(units_path.resolve()), sha256_file(units_path), domains)
     units, left_out = by_policy(
         [dict(u) for u in cached], cfg.include, CODE_KINDS if kind == "code_summary" else DOC_KINDS
     )
     redactions: Counter = Counter(dict(counts))
     generation: dict = {}
     candidates, removed, units_in = _candidates(kind, units, cfg, run_dir, generation)
-    candidates, removed = _redacted_records(candidates, removed, redactions)
+    with public_domains(domains):
+        candidates, removed = _redacted_records(candidates, removed, redactions)
     control_chars = redactions.pop("control_characters", 0)  # stripped with redaction; reported on its own
     kept, filtered = filter_records(candidates, cfg)
     removed += filtered
