@@ -89,7 +89,7 @@ TOKEN_FORMATS: list[tuple[str, str, str]] = [
     ("basic_auth", r"(?<=://)[^:/\s@]+:[^@\s/]+(?=@)", "postgres://svc:Sup3rS3cret@db.internal:5432/app"),
     (
         "basic_auth_header",
-        r"(?<=\bBasic )[A-Za-z0-9+/]{8,}+={0,2}(?![A-Za-z0-9+/=])",
+        r"(?<=\bBasic )(?=[A-Za-z]*+[0-9+/=])[A-Za-z0-9+/]{12,}+={0,2}(?![A-Za-z0-9+/=])",
         "Authorization: Basic c3ZjOlN1cDNyUzNjcmV0LTIwMjY=",
     ),
     (
@@ -355,6 +355,23 @@ _PLACEHOLDER_WORDS = {
     "default",
     "string",
     "value",
+    "dev",
+    "devkey",
+    "development",
+    "local",
+    "insecure",
+    "user",
+    "username",
+    "guest",
+    "demo",
+    "s",
+    "secure",
+    "supersecret",
+    "topsecret",
+    "mypass",
+    "pwd",
+    "pw",
+    "sekret",
 }
 _PLACEHOLDER = re.compile(r"(?i)^(?:x+|\*+|\.+|-+|_+|#+|0+|1234\d*|<[^<>]*>|\{\{[^{}]*\}\}|your[\w-]*|my[\w-]*)$")
 # Type names after `password:` in signatures and schemas: `password: str`, `token: Optional[str]`.
@@ -393,9 +410,22 @@ def is_placeholder(value: str) -> bool:
     return bool(_PLACEHOLDER.match(v)) or squashed in _PLACEHOLDER_WORDS or not squashed
 
 
+# A key whose last part names something about a credential, not the credential: `token_url`,
+# `credentials__username`, `secret_key_file`, `password_length`.
+_NOT_SECRET_KEY = re.compile(
+    r"(?i)(?:^|[_.-]|(?<=[a-z])(?=[A-Z]))(?:user(?:name)?|login|name|id|type|kind|file|files|path|dir|url|uri|endpoint"
+    r"|host|port|len(?:gth)?|size|count|env|var|field|header|prefix|policy|mode|format|expires?|expiry|ttl|timeout"
+    r"|version|label|description|help|regex|pattern|min|max|source|provider)[\"'`]?$"
+)
+
+
 def _assignment_value_is_secret(value: str, quoted: bool, language: str, key: str = "") -> bool:
     if _REFERENCE.match(value) or re.search(r"\w\(", value) or (not quoted and value.lower() in key.lower()):
         return False
+    if key and _NOT_SECRET_KEY.search(key.rstrip("\"'` :")):
+        return False
+    if re.search(r"\s", value.strip()) and any(_CRED_WORD.search(w) or is_placeholder(w) for w in value.split()):
+        return False  # `"NO SECRET :("`: words about a secret, not one
     if is_placeholder(value) or _PATH_VALUE.match(value):
         return False
     if not quoted and (value.lower() in _TYPE_WORDS or _REFERENCE_NAME.match(value)):
@@ -469,6 +499,8 @@ def _redact_assignments(line: str, language: str, counts: Counter) -> str:
             continue
         quoted = m.group("q") is not None
         value = m.group("qvalue") if quoted else m.group("value")
+        if not quoted and (value.endswith(":") or (word.group(0).lower() == "pass" and m.group("sep")[0] in " \t")):
+            continue  # `pass :data:` in prose: a verb and a reST role, not `pass: value`
         if not _assignment_value_is_secret(value, quoted, language, line[key_start:key_end]):
             continue
         where = m.start("qvalue") if quoted else m.start("value")
@@ -554,6 +586,8 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter, *, pr
     def token(m: re.Match) -> str:
         if m.lastgroup == "email" and not _is_personal_email(m):
             return m.group(0)
+        if m.lastgroup == "basic_auth" and is_placeholder(m.group(0).rpartition(":")[2]):
+            return m.group(0)  # `redis://user:pass@localhost`: the stand-in of an example
         counts[m.lastgroup] += 1
         return PLACEHOLDER.format(m.lastgroup.upper())
 
@@ -600,6 +634,8 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter, *, pr
                 continue
             if found.type == "Secret Keyword" and not _assignment_value_is_secret(value, False, language):
                 continue  # the keyword plugin also flags `password = other_variable` in code
+            if is_placeholder(value.rpartition(":")[2]):
+                continue  # `redis://user:pass@localhost`, `password: changeme`: an example's stand-in
             if found.type == "Telegram Bot Token" and not re.search(r":.*\d", value):
                 continue  # `21225780:Everymajor…` is a search tool's `line:match` output; a bot key has digits
             start = line.index(value)
@@ -656,7 +692,12 @@ def _redact_tables(lines: list[str], counts: Counter) -> list[str]:
                 cells = _cells(out[i])
                 for j in cols:
                     v = cells[j].strip().strip("`") if j < len(cells) else ""
-                    if len(v) >= 3 and "REDACTED" not in v and _assignment_value_is_secret(v, True, "text"):
+                    if (
+                        len(v) >= 3
+                        and not re.search(r"\s", v)  # a sentence in a cell describes, a credential is one token
+                        and "REDACTED" not in v
+                        and _assignment_value_is_secret(v, True, "text")
+                    ):
                         counts["secret_keyword"] += 1
                         cells[j] = cells[j].replace(v, PLACEHOLDER.format("SECRET"), 1)
                 lead = out[i][: len(out[i]) - len(out[i].lstrip())]
@@ -908,3 +949,50 @@ def redact_record(record: dict, counts: Counter) -> dict:
     if source and isinstance(source.get("path"), str):
         out["source"] = {**source, "path": redact_path(source["path"])}
     return out
+
+
+def redaction_sample(repos: Iterable[str | os.PathLike], n: int = 40, seed: int = 0) -> dict:
+    """Every redaction in the documentation files (.md, .rst, .txt) of `repos` (each with its project's
+    own domains), and a seeded sample of them with the line before and after, for a person to judge
+    how many are false positives: `python -m corpus_ft.redact REPO... --sample 40`."""
+    import random
+
+    found = []
+    files = 0
+    for repo in repos:
+        with public_domains(project_domains(repo)):
+            for path in sorted(Path(repo).rglob("*")):
+                if path.suffix not in (".md", ".rst", ".txt") or not path.is_file() or ".git" in path.parts:
+                    continue
+                files += 1
+                text = path.read_text(encoding="utf-8", errors="replace")
+                language = {".md": "markdown", ".rst": "rst"}.get(path.suffix, "text")
+                shown = redact(text, filename=str(path), language=language)
+                for i, (a, b) in enumerate(zip(text.split("\n"), shown.split("\n")), 1):
+                    if a != b:
+                        found += [
+                            (f"{path}:{i}", kind, a.strip()[:200], b.strip()[:200]) for kind in _MARK_RE.findall(b)
+                        ]
+    picked = sorted(random.Random(seed).sample(range(len(found)), min(n, len(found))))
+    return {"files": files, "redactions": len(found), "sample": [found[i] for i in picked]}
+
+
+_MARK_RE = re.compile(r"\[REDACTED_([A-Z0-9_]+)\]")
+
+
+def _main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m corpus_ft.redact", description=redaction_sample.__doc__)
+    ap.add_argument("repos", nargs="+")
+    ap.add_argument("--sample", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    out = redaction_sample(args.repos, args.sample, args.seed)
+    print(f"{out['redactions']} redactions in {out['files']} documentation files; sample of {len(out['sample'])}:")
+    for where, kind, before, after in out["sample"]:
+        print(f"\n{where} [{kind}]\n  - {before}\n  + {after}")
+
+
+if __name__ == "__main__":
+    _main()
