@@ -540,3 +540,34 @@ def test_a_projects_own_team_contact_is_kept_and_a_persons_address_is_not(tmp_pa
         out = redact(text)
     assert "security@acme-docs.org" in out and "jane.roe" not in out and "support@other.org" not in out
     assert "security@acme-docs.org" not in redact(text)  # without the project's metadata: redacted
+
+
+@pytest.mark.parametrize(
+    "line,kind,value",
+    [
+        ("Charge card 4111 1111 1111 1111 for the test order.", "card_number", "4111 1111 1111 1111"),
+        ("Amex 3782-822463-10005 on file.", "card_number", "3782-822463-10005"),
+        ("Pay to IBAN DE89 3704 0044 0532 0130 00 by Friday.", "iban", "DE89 3704 0044 0532 0130 00"),
+        ("Call the on-call phone +44 20 7946 0958 after hours.", "phone_number", "+44 20 7946 0958"),
+        ("Mobile: +1 (415) 555-0132", "phone_number", "(415) 555-0132"),
+    ],
+)
+def test_personal_numbers_are_redacted(line, kind, value):
+    """S10: card numbers (Luhn), IBANs (mod-97) and international phone numbers are personal data."""
+    counts = Counter()
+    out = redact(line, filename="notes.md", language="markdown", counts=counts)
+    assert value not in out and counts[kind] == 1, (out, counts)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Order 4111 1111 1111 1112 failed the checksum.",  # not Luhn-valid
+        "The build id is 1700000000000123 and the job took 12 s.",
+        "Account DE00 1234 5678 9012 3456 78 is not an IBAN (bad checksum).",
+        "Version +1.2.3 and the range 10 + 20 + 30 + 40 are numbers, not phones.",
+    ],
+)
+def test_numbers_that_fail_their_check_are_kept(line):
+    counts = Counter()
+    assert redact(line, filename="notes.md", language="markdown", counts=counts) == line and not counts
