@@ -183,3 +183,24 @@ def test_s12_a_token_in_a_bad_ignore_line_is_not_echoed_in_the_ingest_report(lea
     report = json.loads((run / "ingest_report.json").read_text())
     assert any(w["kind"] == "bad_ignore_pattern" for w in report["warnings"])
     assert IGNORE_TOKEN not in json.dumps(report)
+
+
+def test_the_card_reports_redactions_per_thousand_records_and_in_code(leaky_run):
+    """Issue 26 item 5: the card gives the marks a reader will meet, per 1,000 records, and how many sit
+    in code where no literal is (goal 0)."""
+    import re
+
+    from corpus_ft.datasets.card import redaction_figures
+    from corpus_ft.util import read_jsonl
+
+    run = leaky_run["heuristic"]
+    out = run / "datasets" / "paragraphs"
+    splits = {s: read_jsonl(out / f"{s}.jsonl") for s in ("train", "validation", "test")}
+    fig = redaction_figures(splits)
+    assert fig["marks"] >= 1 and fig["records"] == sum(len(v) for v in splits.values())
+    card = (out / "card.md").read_text()
+    m = re.search(r"\*\*([\d.]+) per 1,000 records\*\*", card)
+    assert m and float(m[1]) == round(1000 * fig["marks"] / fig["records"], 1)
+    assert "inside code that is not a literal value (a broken expression): **0**" in card
+    broken = {"train": [{"messages": [{"role": "assistant", "content": "```python\nx = [REDACTED_SECRET] + 1\n```"}]}]}
+    assert redaction_figures(broken)["in_code_not_literal"] == 1
