@@ -8,10 +8,16 @@ every line. The entropy plugins are left out: on prose they flag ordinary words.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import ipaddress
+import itertools
+import os
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from pathlib import Path
 
 PLACEHOLDER = "[REDACTED_{}]"
 
@@ -82,6 +88,11 @@ TOKEN_FORMATS: list[tuple[str, str, str]] = [
     ),
     ("basic_auth", r"(?<=://)[^:/\s@]+:[^@\s/]+(?=@)", "postgres://svc:Sup3rS3cret@db.internal:5432/app"),
     (
+        "basic_auth_header",
+        r"(?<=\bBasic )(?=[A-Za-z]*+[0-9+/=])[A-Za-z0-9+/]{12,}+={0,2}(?![A-Za-z0-9+/=])",
+        "Authorization: Basic c3ZjOlN1cDNyUzNjcmV0LTIwMjY=",
+    ),
+    (
         "email",
         r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b",
         "dana.ortiz@northwind-corp.com",
@@ -93,7 +104,7 @@ _TOKENS = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx, _ in TOKEN_FORMA
 # the alternation, which is 10x slower than this scan. Keep in step with TOKEN_FORMATS.
 _TOKEN_HINT = re.compile(
     r"sk[-_]|rk_|AIza|GOCSPX|gh[pousr]_|github_pat_|gl[a-z]{1,3}-|xox|hooks\.slack|hf_|npm_|pypi-"
-    r"|SG\.|do[pr]_v1|shp|dapi|A[BCGIKNRS][A-Z]A|eyJ|://|@|(?i:accountkey|sharedaccess|sig=|bearer)"
+    r"|SG\.|do[pr]_v1|shp|dapi|A[BCGIKNRS][A-Z]A|eyJ|://|@|Basic |(?i:accountkey|sharedaccess|sig=|bearer)"
 )
 # An AWS secret access key is 40 base64 characters with no prefix: only taken where the line
 # names AWS or a secret, and only when it mixes cases and digits like a generated key.
@@ -108,18 +119,26 @@ _PROSE_KEY = re.compile(
     r"|access[\s_-]?keys?|credentials?)\b"
 )
 _PROSE_WORDS = 6  # the value is one of the next few words of the same sentence
+_PROSE_REACH = 400  # characters after the credential word that those words may span
 _WORD = re.compile(r"\S+")
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 _HOSTNAME = re.compile(r"^[a-z][\w-]*(?:\.[\w-]+)*\.[a-z]{2,}$|^[\w-]+:[\w-]+$")  # host.example, scope:write
 _WORDY = re.compile(r"^[a-z]+(?:-[a-z]+)*$|^[A-Z][a-z]+$")  # plain words, never a secret
-# `password = "x"`, `DB_PASSWORD=x`, `api_key: x`, `"token": "x"`: the value goes, the key stays.
-_ASSIGNMENT = re.compile(
-    r"""(?ix)
-    (?P<key>\b[\w.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)[\w.-]*["']?
-      (?:\s*:\s*[A-Za-z_][\w\[\].]*(?:\s*\|\s*[A-Za-z_][\w\[\].]*)*(?=\s*=[^=>]))?)  # a type annotation: `password: str = ...`
-    (?P<sep>\s*(?::=|=>|[:=])\s*)
-    (?:(?P<q>["'])(?P<qvalue>[^"'\n]{3,}?)(?P=q)       # a string literal: its contents go
-      |(?P<value>[^\s"',;()\[\]{}]{3,}+)(?![\[(]))      # a bare value, never an expression: `request.form[...]`
+# `password = "x"`, `DB_PASSWORD=x`, `api_key: x`, `"token": "x"`, `dbPass := "x"`: the value goes, the
+# key stays. A key is a whole name ([\w.-]) holding a credential word; found from the word outward, so
+# one pass is linear however long a token is (a leading `[\w.-]*` was quadratic on a 200 KB token).
+_CRED_WORD = re.compile(
+    r"(?i:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)"
+    r"|(?<![A-Za-z])(?:pass|Pass|PASS)(?![a-z])|(?<=[a-z])Pass(?![a-z])"  # pass, db_pass, DB_PASS, dbPass
+)
+_KEY_CHARS = re.compile(r"[\w.-]*+")
+_AFTER_KEY = re.compile(
+    r"""(?x)
+    (?P<close>["'`]?)
+    (?P<ann>\s*:\s*[A-Za-z_][\w\[\].]*+(?:\s*\|\s*[A-Za-z_][\w\[\].]*+)*(?=\s*=[^=>]))?  # `password: str = ...`
+    (?P<sep>[ \t]*(?::=|=>|[:=])[ \t]*)
+    (?:(?P<prefix>[bBrRuUfF]{0,2})(?P<q>["'`])(?P<qvalue>(?:(?!(?P=q))[^\n\\]|\\.){3,}+)(?P=q)  # a literal
+      |(?P<value>[^\s"'`,;()\[\]{}|]{3,}+)(?![\[(]))      # a bare value, never an expression: `request.form[...]`
     """
 )
 # A credential's fallback written into code: `os.environ.get("DB_PASSWORD", "hunter2")`,
@@ -195,6 +214,135 @@ _DOCSTRING_OPEN = re.compile(r'^\s*[rRuUbBfF]{0,2}(?:"""|\'\'\')')
 _VERSION_BEFORE = re.compile(r"(?i)(?:[=<>~!^]=?=?\s*|\bv|\b(?:version|release|rev|tag|build)s?[\s:=]*)$")
 
 
+# Addresses that name no one: reserved for documentation (RFC 2606 second-level names, RFC 6761
+# special-use names) and the names of a git remote (`git@host:org/repo.git`). The `.example` top-level
+# name is NOT in the list: a sample company's domain is written that way and its people's addresses go.
+_RESERVED_MAIL = re.compile(r"(?i)(?:^|\.)(?:example\.(?:com|net|org)|invalid|test|localhost|local)$")
+# Networks reserved for documentation (RFC 5737, RFC 3849) and loopback: no host of anyone's.
+_DOC_NETS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "127.0.0.0/8", "::1/128")
+)
+# A team's published contact (security@, support@ ...) at the project's own public domain is no
+# one's personal data; `public_domains` (from the project's package metadata) says which domains.
+_ROLE_LOCAL = re.compile(
+    r"(?i)^(?:security|secalert|support|help|info|contact|hello|team|conduct|coc|maintainers?|privacy|abuse"
+    r"|opensource|oss|community|press|legal|licensing|noreply|no-reply|webmaster|admin|sales|feedback)$"
+)
+_PUBLIC_DOMAINS: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("public_domains", default=frozenset())
+
+
+@contextlib.contextmanager
+def public_domains(domains: Iterable[str]) -> Iterator[None]:
+    """Within the block, a role address (security@, support@ ...) at one of `domains` is kept."""
+    token = _PUBLIC_DOMAINS.set(frozenset(d.lower() for d in domains))
+    try:
+        yield
+    finally:
+        _PUBLIC_DOMAINS.reset(token)
+
+
+# Where a project names its own web site: package metadata, read as text (no build tool needed).
+_METADATA_URLS = (
+    ("pyproject.toml", re.compile(r"(?ims)^\[project\.urls\]\s*$(.*?)(?=^\[|\Z)|^\s*homepage\s*=\s*(.*)$")),
+    ("setup.cfg", re.compile(r"(?im)^\s*(?:url|home_page)\s*=\s*(.*)$|^\s*project_urls\s*=((?:\n[ \t]+.*)+)")),
+    ("package.json", re.compile(r'(?i)"homepage"\s*:\s*("[^"]*")')),
+    ("Cargo.toml", re.compile(r"(?im)^\s*(?:homepage|documentation)\s*=\s*(.*)$")),
+)
+_URL_HOST = re.compile(r"https?://(?:www\.)?([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+# Hosts that serve many projects: a contact there is not the project's own.
+_SHARED_HOSTS = re.compile(
+    r"(?i)(?:^|\.)(?:github\.com|github\.io|gitlab\.com|bitbucket\.org|readthedocs\.(?:io|org)|pypi\.org"
+    r"|npmjs\.(?:com|org)|crates\.io|docs\.rs|discord\.(?:gg|com)|gitter\.im|tidelift\.com|opencollective\.com"
+    r"|pkg\.go\.dev|sourceforge\.net|gmail\.com|google\.com)$"
+)
+
+
+def project_domains(repo: str | os.PathLike | None) -> frozenset[str]:
+    """The project's own web domains from its package metadata (`flask.palletsprojects.com` ->
+    `palletsprojects.com`); empty when the repository is unknown or names none."""
+    if not repo:
+        return frozenset()
+    found = set()
+    for name, rx in _METADATA_URLS:
+        try:
+            text = (Path(repo) / name).read_text(encoding="utf-8", errors="replace")[:200_000]
+        except OSError:
+            continue
+        for m in rx.finditer(text):
+            for host in _URL_HOST.findall(" ".join(g for g in m.groups() if g)):
+                if not _SHARED_HOSTS.search(host):
+                    found.add(".".join(host.lower().split(".")[-2:]))
+    return frozenset(found)
+
+
+def _is_personal_email(m: re.Match) -> bool:
+    """An e-mail address that may name a person: not a reserved name, a git remote or a public contact."""
+    local, _, domain = m.group(0).rpartition("@")
+    if _RESERVED_MAIL.search(domain):
+        return False
+    if local == "git" and m.string[m.end() : m.end() + 1] == ":":
+        return False  # git@host:org/repo.git is a remote, not a mailbox
+    own = _PUBLIC_DOMAINS.get()
+    return not (
+        own and _ROLE_LOCAL.match(local) and any(domain.lower() == d or domain.lower().endswith("." + d) for d in own)
+    )
+
+
+# Personal data beyond e-mail and IP addresses, each with a check that makes a stray number unlikely:
+# payment card numbers (Visa, Mastercard, Amex, Discover prefixes and lengths, Luhn checksum), IBANs
+# (ISO 13616 mod-97 checksum) and phone numbers written in international form (`+` country code,
+# 8-15 digits in all). National phone formats and national ID numbers are not recognised.
+_CARD = re.compile(
+    r"(?<![\w.+-])(?:4\d{3}|5[1-5]\d{2}|6011|65\d{2})(?:[ -]?\d{4}){3}(?![\w-])|(?<![\w.+-])3[47]\d{2}[ -]?\d{6}[ -]?\d{5}(?![\w-])"
+)
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])")
+_PHONE = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?![\w.-]*\d)")
+_DIGITS8 = re.compile(r"\d(?:\D{0,3}\d){7}")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        n = int(d) * (2 if i % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0
+
+
+def _iban_ok(value: str) -> bool:
+    v = value.replace(" ", "")
+    if not 15 <= len(v) <= 34:
+        return False
+    moved = v[4:] + v[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+
+
+def _redact_personal(line: str, counts: Counter) -> str:
+    """Card numbers, IBANs and international phone numbers, each only when its check holds."""
+    if not _DIGITS8.search(line):
+        return line
+
+    def card(m: re.Match) -> str:
+        if not _luhn(re.sub(r"\D", "", m.group(0))):
+            return m.group(0)
+        counts["card_number"] += 1
+        return PLACEHOLDER.format("CARD_NUMBER")
+
+    def iban(m: re.Match) -> str:
+        if not _iban_ok(m.group(0)):
+            return m.group(0)
+        counts["iban"] += 1
+        return PLACEHOLDER.format("IBAN")
+
+    def phone(m: re.Match) -> str:
+        if not 8 <= len(re.sub(r"\D", "", m.group(0))) <= 15:
+            return m.group(0)
+        counts["phone_number"] += 1
+        return PLACEHOLDER.format("PHONE_NUMBER")
+
+    return _PHONE.sub(phone, _IBAN.sub(iban, _CARD.sub(card, line)))
+
+
 def _is_ip(candidate: str) -> bool:
     if candidate in _KEEP_IPS:
         return False
@@ -202,14 +350,140 @@ def _is_ip(candidate: str) -> bool:
         addr = ipaddress.ip_address(candidate)
     except ValueError:
         return False
+    if any(addr.version == n.version and addr in n for n in _DOC_NETS):
+        return False
     if addr.version == 6:  # keep C++/Rust paths like `a::b` and clock times out of it
         return any(c.isdigit() for c in candidate) and (candidate.count(":") >= 3 or len(candidate) >= 6)
     return True
 
 
+# Values that stand for a secret in examples and templates, never one: `changeme`, `secret123`, `xxx`,
+# `<your-token>`, `your_api_key`, `********`, `...`. Compared lower-case, digits and separators dropped.
+_PLACEHOLDER_WORDS = {
+    "changeme",
+    "changeit",
+    "secret",
+    "secrets",
+    "password",
+    "passwd",
+    "pass",
+    "token",
+    "apikey",
+    "key",
+    "mysecret",
+    "mypassword",
+    "yourpassword",
+    "yoursecret",
+    "yourtoken",
+    "yourapikey",
+    "yourkey",
+    "example",
+    "sample",
+    "dummy",
+    "test",
+    "testing",
+    "foo",
+    "bar",
+    "baz",
+    "foobar",
+    "hunter",
+    "admin",
+    "letmein",
+    "qwerty",
+    "abc",
+    "abcdef",
+    "abcd",
+    "xyz",
+    "none",
+    "null",
+    "nil",
+    "empty",
+    "required",
+    "optional",
+    "redacted",
+    "hidden",
+    "placeholder",
+    "todo",
+    "fixme",
+    "tbd",
+    "default",
+    "string",
+    "value",
+    "dev",
+    "devkey",
+    "development",
+    "local",
+    "insecure",
+    "user",
+    "username",
+    "guest",
+    "demo",
+    "s",
+    "secure",
+    "supersecret",
+    "topsecret",
+    "mypass",
+    "pwd",
+    "pw",
+    "sekret",
+}
+_PLACEHOLDER = re.compile(r"(?i)^(?:x+|\*+|\.+|-+|_+|#+|0+|1234\d*|<[^<>]*>|\{\{[^{}]*\}\}|your[\w-]*|my[\w-]*)$")
+# Type names after `password:` in signatures and schemas: `password: str`, `token: Optional[str]`.
+_TYPE_WORDS = {
+    "str",
+    "string",
+    "bytes",
+    "int",
+    "bool",
+    "boolean",
+    "any",
+    "object",
+    "secretstr",
+    "secretbytes",
+    "optional",
+    "union",
+    "list",
+    "dict",
+    "text",
+    "varchar",
+    "char",
+    "number",
+    "integer",
+    "float",
+}
+# A filesystem path is where a secret lives, not the secret: `secrets_dir='/var/run'`, `~/.netrc`.
+_PATH_VALUE = re.compile(r"^(?:~|\.{1,2})?/[\w.@%+/-]*$|^[A-Za-z]:\\[\w.\\ -]*$|^\$\{?\w+\}?/[\w./-]*$")
+# An identifier made of plain words (`sa_credentials`, `settings.API_KEY`, `Optional[str]`): a reference.
+_REFERENCE_NAME = re.compile(r"^[A-Za-z]+\d*(?:[._][A-Za-z]+\d*)+(?:\[[\w.\[\]]*\])?$|^[A-Za-z]+\[[\w.\[\], ]*\]$")
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether a credential's value is an obvious stand-in (`changeme`, `secret123`, `xxx`, `<token>`)."""
+    v = value.strip().strip("\"'`")
+    squashed = re.sub(r"[\d_\-. ]+", "", v).lower()
+    return bool(_PLACEHOLDER.match(v)) or squashed in _PLACEHOLDER_WORDS or not squashed
+
+
+# A key whose last part names something about a credential, not the credential: `token_url`,
+# `credentials__username`, `secret_key_file`, `password_length`.
+_NOT_SECRET_KEY = re.compile(
+    r"(?i)(?:^|[_.-]|(?<=[a-z])(?=[A-Z]))(?:user(?:name)?|login|name|id|type|kind|file|files|path|dir|url|uri|endpoint"
+    r"|host|port|len(?:gth)?|size|count|env|var|field|header|prefix|policy|mode|format|expires?|expiry|ttl|timeout"
+    r"|version|label|description|help|regex|pattern|min|max|source|provider)[\"'`]?$"
+)
+
+
 def _assignment_value_is_secret(value: str, quoted: bool, language: str, key: str = "") -> bool:
     if _REFERENCE.match(value) or re.search(r"\w\(", value) or (not quoted and value.lower() in key.lower()):
         return False
+    if key and _NOT_SECRET_KEY.search(key.rstrip("\"'` :")):
+        return False
+    if re.search(r"\s", value.strip()) and any(_CRED_WORD.search(w) or is_placeholder(w) for w in value.split()):
+        return False  # `"NO SECRET :("`: words about a secret, not one
+    if is_placeholder(value) or _PATH_VALUE.match(value):
+        return False
+    if not quoted and (value.lower() in _TYPE_WORDS or _REFERENCE_NAME.match(value)):
+        return False  # `password: str`, `credentials=sa_credentials`: a type or a name, not a value
     # In code only a literal is a secret: `password = password`, `token = get_token()` and
     # `pw = request.form["password"]` are expressions, and replacing them would break the code.
     return quoted or language not in _CODE_LANGS
@@ -240,10 +514,10 @@ def _redact_prose(line: str, counts: Counter) -> str:
     """The first generated-looking word among the few after a credential word, in the same sentence."""
     spans = []
     for key in _PROSE_KEY.finditer(line):
-        rest = line[key.end() :]
+        rest = line[key.end() : key.end() + _PROSE_REACH]  # bounded: a long paragraph stays linear
         end = _SENTENCE_END.search(rest)
         rest = rest[: end.start()] if end else rest
-        for word in list(_WORD.finditer(rest))[:_PROSE_WORDS]:
+        for word in itertools.islice(_WORD.finditer(rest), _PROSE_WORDS):
             if word.start() == 0 and not rest.startswith((":", "=")):
                 continue  # glued to the key word: `tokens-and-passwords.md`, `password_hash`
             value = word.group(0).strip(":=,;.!?()\"'`")
@@ -254,6 +528,41 @@ def _redact_prose(line: str, counts: Counter) -> str:
     for start, end in sorted(set(spans), reverse=True):
         counts["secret_keyword"] += 1
         line = line[:start] + PLACEHOLDER.format("SECRET") + line[end:]
+    return line
+
+
+def _key_span(line: str, at: int) -> tuple[int, int]:
+    """The whole name ([\\w.-]) around a credential word at `at`."""
+    start = at
+    while start > 0 and (line[start - 1].isalnum() or line[start - 1] in "_.-"):
+        start -= 1
+    return start, _KEY_CHARS.match(line, at).end()
+
+
+def _redact_assignments(line: str, language: str, counts: Counter) -> str:
+    """`<credential name> = value` (any of `=`, `:`, `:=`, `=>`): a literal's contents or a bare value go."""
+    spans: list[tuple[int, int, str]] = []
+    done = -1
+    for word in _CRED_WORD.finditer(line):
+        if word.start() < done:
+            continue  # a later credential word inside a name already looked at
+        key_start, key_end = _key_span(line, word.start())
+        done = key_end
+        m = _AFTER_KEY.match(line, key_end)
+        if not m:
+            continue
+        quoted = m.group("q") is not None
+        value = m.group("qvalue") if quoted else m.group("value")
+        if not quoted and (value.endswith(":") or (word.group(0).lower() == "pass" and m.group("sep")[0] in " \t")):
+            continue  # `pass :data:` in prose: a verb and a reST role, not `pass: value`
+        if not _assignment_value_is_secret(value, quoted, language, line[key_start:key_end]):
+            continue
+        where = m.start("qvalue") if quoted else m.start("value")
+        spans.append((where, where + len(value), "SECRET"))
+        done = max(done, m.end())
+    for start, end, name in reversed(spans):
+        counts["secret_keyword"] += 1
+        line = line[:start] + PLACEHOLDER.format(name) + line[end:]
     return line
 
 
@@ -329,6 +638,10 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter, *, pr
         )
 
     def token(m: re.Match) -> str:
+        if m.lastgroup == "email" and not _is_personal_email(m):
+            return m.group(0)
+        if m.lastgroup == "basic_auth" and is_placeholder(m.group(0).rpartition(":")[2]):
+            return m.group(0)  # `redis://user:pass@localhost`: the stand-in of an example
         counts[m.lastgroup] += 1
         return PLACEHOLDER.format(m.lastgroup.upper())
 
@@ -341,18 +654,9 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter, *, pr
         counts["ip_address"] += 1
         return PLACEHOLDER.format("IP_ADDRESS")
 
-    line = _IPV6.sub(ip, _IPV4.sub(ip, line))
+    line = _redact_personal(_IPV6.sub(ip, _IPV4.sub(ip, line)), counts)
 
-    def assignment(m: re.Match) -> str:
-        quoted = m.group("q") is not None
-        value = m.group("qvalue") if quoted else m.group("value")
-        if not _assignment_value_is_secret(value, quoted, language, m.group("key")):
-            return m.group(0)
-        counts["secret_keyword"] += 1
-        q = m.group("q") or ""
-        return f"{m.group('key')}{m.group('sep')}{q}{PLACEHOLDER.format('SECRET')}{q}"
-
-    line = _ASSIGNMENT.sub(assignment, line)
+    line = _redact_assignments(line, language, counts)
 
     if _AWS_CONTEXT.search(line):
 
@@ -384,6 +688,10 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter, *, pr
                 continue
             if found.type == "Secret Keyword" and not _assignment_value_is_secret(value, False, language):
                 continue  # the keyword plugin also flags `password = other_variable` in code
+            if is_placeholder(value.rpartition(":")[2]):
+                continue  # `redis://user:pass@localhost`, `password: changeme`: an example's stand-in
+            if found.type == "Telegram Bot Token" and not re.search(r":.*\d", value):
+                continue  # `21225780:Everymajor…` is a search tool's `line:match` output; a bot key has digits
             start = line.index(value)
             end = start + len(value)
             while end < len(line) and re.match(r"[\w.+/=-]", line[end]):  # the whole token, not a prefix
@@ -400,9 +708,9 @@ def redact(text: str, *, filename: str = "text.txt", language: str = "text", cou
     if not text:
         return text
 
-    def key_block(m: re.Match) -> str:
+    def key_block(m: re.Match) -> str:  # one line stays one line: record spans are source lines
         counts["private_key"] += 1
-        return PLACEHOLDER.format("PRIVATE_KEY")
+        return PLACEHOLDER.format("PRIVATE_KEY") + "\n" * m.group(0).count("\n")
 
     text = _PRIVATE_KEY.sub(key_block, text)
     lines = text.split("\n")
@@ -411,8 +719,76 @@ def redact(text: str, *, filename: str = "text.txt", language: str = "text", cou
     return "\n".join(_redact_document(lines, filename, language, counts))
 
 
+_TABLE_ROW = re.compile(r"^[ \t]*+\|?(?:[^|\n]*+\|)++[^|\n]*+$")
+_TABLE_RULE = re.compile(r"^[ \t]*+\|?[ \t]*+:?-{2,}+:?[ \t]*+(?:\|[ \t]*+:?-{2,}+:?[ \t]*+)*+\|?[ \t]*+$")
+
+
+def _cells(row: str) -> list[str]:
+    return row.strip().strip("|").split("|")
+
+
+def _redact_tables(lines: list[str], counts: Counter) -> list[str]:
+    """A Markdown table whose header names a credential (`Password`, `API key`): the cells below it go."""
+    out = list(lines)
+    i = 0
+    while i + 1 < len(out):
+        if not (_TABLE_ROW.match(out[i]) and _TABLE_RULE.match(out[i + 1]) and "|" in out[i]):
+            i += 1
+            continue
+        cols = [
+            j
+            for j, h in enumerate(_cells(out[i]))
+            if (_CRED_WORD.search(h) or _PROSE_KEY.search(h)) and not re.search(r"(?i)\b(?:name|type|descr)", h)
+        ]
+        i += 2
+        while i < len(out) and "|" in out[i] and _TABLE_ROW.match(out[i]):
+            if cols:
+                cells = _cells(out[i])
+                for j in cols:
+                    v = cells[j].strip().strip("`") if j < len(cells) else ""
+                    if (
+                        len(v) >= 3
+                        and not re.search(r"\s", v)  # a sentence in a cell describes, a credential is one token
+                        and "REDACTED" not in v
+                        and _assignment_value_is_secret(v, True, "text")
+                    ):
+                        counts["secret_keyword"] += 1
+                        cells[j] = cells[j].replace(v, PLACEHOLDER.format("SECRET"), 1)
+                lead = out[i][: len(out[i]) - len(out[i].lstrip())]
+                edge = "|" if out[i].strip().startswith("|") else ""
+                out[i] = lead + edge + "|".join(cells) + ("|" if out[i].rstrip().endswith("|") else "")
+            i += 1
+    return out
+
+
+# `password: |`, `password: >-` or `password:` with its value on the lines below (YAML block and plain
+# scalars): the more-indented lines that follow are the value.
+_NEXT_LINE_KEY = re.compile(r"^(?P<indent>[ \t]*+)-?[ \t]*+[\"']?[\w.-]++[\"']?[ \t]*+:[ \t]*+(?:[|>][+-]?\d*)?[ \t]*$")
+
+
+def _redact_next_line_values(lines: list[str], counts: Counter) -> list[str]:
+    out = list(lines)
+    for i, line in enumerate(lines):
+        m = _NEXT_LINE_KEY.match(line)
+        if not m or not _CRED_WORD.search(line) or i + 1 >= len(lines):
+            continue
+        indent = len(m.group("indent"))
+        j = i + 1
+        while j < len(lines) and lines[j].strip() and len(lines[j]) - len(lines[j].lstrip()) > indent:
+            body = lines[j].strip()
+            if (re.match(r"^-?\s*[\w.-]+\s*:(?:\s|$)", body) and not line.rstrip().endswith(("|", ">", "-"))) or (
+                not _assignment_value_is_secret(body, True, "text")
+            ):
+                break  # a nested mapping, or a placeholder/path, not the value
+            counts["secret_keyword"] += 1
+            out[j] = lines[j][: len(lines[j]) - len(lines[j].lstrip())] + PLACEHOLDER.format("SECRET")
+            j += 1
+    return out
+
+
 def _redact_document(lines: list[str], filename: str, language: str, counts: Counter) -> list[str]:
     """Prose lines get every rule; a fenced block's lines are code of the fence's language."""
+    lines = _redact_next_line_values(_redact_tables(lines, counts), counts)
     out: list[str] = []
     fence, fence_lang, block = "", "", []
     for line in lines:
@@ -442,8 +818,77 @@ def _redact_document(lines: list[str], filename: str, language: str, counts: Cou
     return out
 
 
+# A string literal of any of the code languages: Python prefixes, escapes, JS template and Go raw strings.
+_LITERAL = re.compile(r"""[bBrRuUfF]{0,2}(?:"(?:[^"\\\n]|\\.)*+"|'(?:[^'\\\n]|\\.)*+'|`[^`]*+`)""")
+_GLUE = re.compile(r"(?:[ \t]|\\\n|\+)*+")  # between literals on one line: spaces, `+`, a line continuation
+_CODE_SEP = re.compile(r"[\"'`]?[ \t]*(?:[:=]=?|=>)(?![=>])[ \t]*")
+# `auth=("admin", "…")`, `auth: ['admin', '…']`: a user and password pair; the password goes.
+_AUTH_PAIR = re.compile(
+    rf"(?<![\w.])auth\w*[\"']?\s*[:=]\s*[(\[]\s*(?:{_LITERAL.pattern})\s*,\s*(?P<pw>{_LITERAL.pattern})\s*[)\]]"
+)
+
+
+def _literal_body(lit: str) -> tuple[int, int]:
+    """Offsets of a literal's contents inside its text (after any prefix and the quote)."""
+    start = len(lit) - len(lit.lstrip("bBrRuUfF")) + 1
+    return start, len(lit) - 1
+
+
+def _credential_expressions(code: str, counts: Counter) -> str:
+    """A credential assigned an expression made only of literals, however it is written: on the next
+    line in parentheses, split by `+` or by implicit concatenation. Every literal of it goes; line
+    breaks stay, so spans and line numbers do not move."""
+    spans: list[tuple[int, int]] = []
+    done = -1
+    for word in _CRED_WORD.finditer(code):
+        if word.start() < done:
+            continue
+        _, key_end = _key_span(code, word.start())
+        done = key_end
+        sep = _CODE_SEP.match(code, key_end)
+        if not sep:
+            continue
+        at, depth, found = sep.end(), 0, []
+        while at < len(code):
+            glue = re.compile(r"(?:\s|\\\n|\+)*+" if depth else _GLUE.pattern).match(code, at)
+            at = glue.end()
+            if at < len(code) and code[at] == "(":
+                depth, at = depth + 1, at + 1
+                continue
+            if at < len(code) and code[at] == ")" and depth:
+                depth, at = depth - 1, at + 1
+                continue
+            lit = _LITERAL.match(code, at)
+            if not lit:
+                break
+            found.append(lit)
+            at = lit.end()
+        rest = code[at : at + 1]
+        if len(found) < 2 and not (found and "\n" in code[sep.end() : found[0].start()]):
+            continue  # one literal on the line: the line rules handle it
+        if depth or rest not in ("", "\n", ";", ",", ")", "}", "]", " ", "\r"):
+            continue  # more than literals: an expression, left alone
+        value = "".join(m.group(0)[slice(*_literal_body(m.group(0)))] for m in found)
+        if not _assignment_value_is_secret(value, True, "code") or "REDACTED" in value:
+            continue
+        counts["secret_keyword"] += 1
+        spans += [(m.start() + a, m.start() + b) for m in found for a, b in [_literal_body(m.group(0))] if b > a]
+        done = max(done, at)
+    for m in _AUTH_PAIR.finditer(code):
+        lit = m.group("pw")
+        a, b = _literal_body(lit)
+        if b > a and _assignment_value_is_secret(lit[a:b], True, "code") and "REDACTED" not in lit:
+            counts["secret_keyword"] += 1
+            spans.append((m.start("pw") + a, m.start("pw") + b))
+    for start, end in sorted(set(spans), reverse=True):
+        code = code[:start] + PLACEHOLDER.format("SECRET") + "\n" * code.count("\n", start, end) + code[end:]
+    return code
+
+
 def _redact_code(lines: list[str], filename: str, language: str, counts: Counter) -> list[str]:
     """Code: literal values only; prose rules in comments and Python docstrings (not their doctest lines)."""
+    if len(lines) > 1 or (lines and _CRED_WORD.search(lines[0])):
+        lines = _credential_expressions("\n".join(lines), counts).split("\n")
     out: list[str] = []
     in_doc = False
     for line in lines:
@@ -472,10 +917,32 @@ def redact_path(path: str, counts: Counter | None = None) -> str:
             counts[m.lastgroup] += 1
         return PLACEHOLDER.format(m.lastgroup.upper())
 
-    return _TOKENS.sub(token, path) if _TOKEN_HINT.search(path) else path
+    path = _TOKENS.sub(token, path) if _TOKEN_HINT.search(path) else path
+    if not _CRED_WORD.search(path):
+        return path
+    parts = []  # a name that states a credential: `password=Hunter2Xy9.md`, `token_9f8e7d6c5b4a3f2e.txt`
+    for part in path.split("/"):
+        stem, dot, suffix = part.rpartition(".") if "." in part.lstrip(".") else (part, "", "")
+        shown = _redact_prose(_redact_assignments(stem, "text", counts if counts is not None else Counter()), Counter())
+        parts.append(shown + dot + suffix)
+    return "/".join(parts)
+
+
+def redact_settings(value):
+    """Settings as they are written into manifests, stats and cards: any token or URL credential
+    (`http://user:pw@host`) in a string replaced, at any depth; everything else as it was."""
+    if isinstance(value, str):
+        return redact_path(value)
+    if isinstance(value, dict):
+        return {k: redact_settings(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_settings(v) for v in value]
+    return value
 
 
 _UNIT_FIELDS = ("text", "name", "signature", "docstring")
+# A docstring or doc comment kept apart from its code is prose (it becomes a summary): every rule applies.
+_PROSE_FIELDS = ("docstring",)
 
 
 def redact_unit(unit: dict, counts: Counter) -> dict:
@@ -492,7 +959,8 @@ def redact_unit(unit: dict, counts: Counter) -> dict:
             text, removed = strip_control(out[field])
             if field == "text" and removed:
                 counts["control_characters"] += removed
-            out[field] = redact(text, filename=path, language=language, counts=counts if field == "text" else Counter())
+            lang = "text" if field in _PROSE_FIELDS else language
+            out[field] = redact(text, filename=path, language=lang, counts=counts if field == "text" else Counter())
     if out.get("heading_path") is not None:
         out["heading_path"] = [redact(h, filename=path, language=language) for h in out["heading_path"]]
     if out.get("blocks"):  # chunks are packed from the blocks: they carry the same text, redacted the same way
@@ -516,3 +984,89 @@ def _redact_block(block: dict, path: str, language: str) -> dict:
     if out.get("name"):
         out["name"] = redact(out["name"], filename=path, language=language)
     return out
+
+
+def redact_record(record: dict, counts: Counter) -> dict:
+    """A dataset record as it will be shown and trained on, redacted after it was generated: whatever a
+    generator wrote (a model may invent or repeat a key) and whatever it quoted. Messages and document
+    text are Markdown (their fenced code is code); a code record's `text` is code of its language."""
+    from corpus_ft.util import strip_control
+
+    meta = record.get("meta") if isinstance(record.get("meta"), dict) else {}
+    source = record.get("source") if isinstance(record.get("source"), dict) else {}
+    path = source.get("path") if isinstance(source.get("path"), str) else "record.md"
+    language = meta.get("language") if isinstance(meta.get("language"), str) else "markdown"
+
+    def shown(text: str, lang: str = "markdown") -> str:
+        text, removed = strip_control(text)
+        counts["control_characters"] += removed
+        return redact(text, filename=path, language=lang, counts=counts)
+
+    out = dict(record)
+    if isinstance(out.get("text"), str):
+        out["text"] = shown(out["text"], language if language in _CODE_LANGS else "markdown")
+    if isinstance(out.get("messages"), list):
+        out["messages"] = [
+            {**m, "content": shown(m["content"])} if isinstance(m, dict) and isinstance(m.get("content"), str) else m
+            for m in out["messages"]
+        ]
+    if meta:
+        out["meta"] = {
+            **meta,
+            **{
+                k: [shown(v, "text") if isinstance(v, str) else v for v in meta[k]]
+                for k in ("keywords", "heading_path")
+                if isinstance(meta.get(k), list)
+            },
+            **{k: shown(meta[k], "text") for k in ("name",) if isinstance(meta.get(k), str)},
+        }
+    if source and isinstance(source.get("path"), str):
+        out["source"] = {**source, "path": redact_path(source["path"])}
+    return out
+
+
+def redaction_sample(repos: Iterable[str | os.PathLike], n: int = 40, seed: int = 0) -> dict:
+    """Every redaction in the documentation files (.md, .rst, .txt) of `repos` (each with its project's
+    own domains), and a seeded sample of them with the line before and after, for a person to judge
+    how many are false positives: `python -m corpus_ft.redact REPO... --sample 40`."""
+    import random
+
+    found = []
+    files = 0
+    for repo in repos:
+        with public_domains(project_domains(repo)):
+            for path in sorted(Path(repo).rglob("*")):
+                if path.suffix not in (".md", ".rst", ".txt") or not path.is_file() or ".git" in path.parts:
+                    continue
+                files += 1
+                text = path.read_text(encoding="utf-8", errors="replace")
+                language = {".md": "markdown", ".rst": "rst"}.get(path.suffix, "text")
+                shown = redact(text, filename=str(path), language=language)
+                for i, (a, b) in enumerate(zip(text.split("\n"), shown.split("\n")), 1):
+                    if a != b:
+                        found += [
+                            (f"{path}:{i}", kind, a.strip()[:200], b.strip()[:200]) for kind in _MARK_RE.findall(b)
+                        ]
+    picked = sorted(random.Random(seed).sample(range(len(found)), min(n, len(found))))
+    return {"files": files, "redactions": len(found), "sample": [found[i] for i in picked]}
+
+
+_MARK_RE = re.compile(r"\[REDACTED_([A-Z0-9_]+)\]")
+
+
+def _main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m corpus_ft.redact", description=redaction_sample.__doc__)
+    ap.add_argument("repos", nargs="+")
+    ap.add_argument("--sample", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    out = redaction_sample(args.repos, args.sample, args.seed)
+    print(f"{out['redactions']} redactions in {out['files']} documentation files; sample of {len(out['sample'])}:")
+    for where, kind, before, after in out["sample"]:
+        print(f"\n{where} [{kind}]\n  - {before}\n  + {after}")
+
+
+if __name__ == "__main__":
+    _main()

@@ -458,6 +458,13 @@ def package_versions(names: tuple[str, ...] = _VERSIONED) -> dict[str, str]:
     return out
 
 
+def _shown_config(config: Mapping[str, Any]) -> dict:
+    """A config as a manifest keeps it: a credential in a URL (an endpoint's `user:pw@`) never written."""
+    from corpus_ft.redact import redact_settings
+
+    return redact_settings(json.loads(json.dumps(dict(config), default=str)))
+
+
 def manifest(stage: str, inputs: Mapping[str, str | os.PathLike], config: Mapping[str, Any]) -> dict:
     """What a stage read (hashes), how it was configured and with which packages."""
     return {
@@ -465,7 +472,7 @@ def manifest(stage: str, inputs: Mapping[str, str | os.PathLike], config: Mappin
         "inputs": {
             k: {"path": str(v), "sha256": sha256_tree(v) if Path(v).exists() else None} for k, v in inputs.items()
         },
-        "config": dict(config),
+        "config": _shown_config(config),
         "versions": package_versions(),
         "python": sys.version.split()[0],
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -505,7 +512,7 @@ def is_up_to_date(
         k: v["sha256"] for k, v in new["inputs"].items()
     }
     return same_inputs and json.loads(json.dumps(old.get("config"), default=str)) == json.loads(
-        json.dumps(dict(config), default=str)
+        json.dumps(_shown_config(config), default=str)
     )
 
 

@@ -187,7 +187,7 @@ def test_planted_secrets_never_reach_any_dataset_file(tmp_path):
         (f"hook {SLACK}", "slack_token"),
         (f"write to {EMAILS[0]} today", "email"),
         (f"host {IP} is the replica", "ip_address"),
-        ("replica 2001:db8:85a3::8a2e:370:7334 in zone b", "ip_address"),
+        ("replica 2a02:6b8:85a3::8a2e:370:7334 in zone b", "ip_address"),  # 2001:db8::/32 is for docs
         (f'password = "{PASSWORD}"', "secret_keyword"),
         (f"DB_PASSWORD={PASSWORD}", "secret_keyword"),
         ("url postgres://svc:Sup3rS3cret@db.internal:5432/app", "basic_auth"),
@@ -247,7 +247,7 @@ def test_private_key_block_is_redacted_whole_even_unterminated():
     counts = Counter()
     text = f"before\n-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_BODY}\nmore"
     out = redact(text, counts=counts)
-    assert out == "before\n[REDACTED_PRIVATE_KEY]" and counts["private_key"] == 1
+    assert out == "before\n[REDACTED_PRIVATE_KEY]\n\n" and counts["private_key"] == 1  # one line per line
 
 
 @pytest.mark.parametrize(
@@ -392,3 +392,182 @@ def test_a_redacted_docstring_is_not_counted_as_corrupted_code():
     assert corrupted_code(record) == 0
     broken = {"messages": [{"role": "assistant", "content": f"```python\n{out}token = [REDACTED_SECRET] get()\n```"}]}
     assert corrupted_code(broken) == 1
+
+
+# Issue 24 S4-S7: credential forms that once passed. Each value must go; the code must still parse.
+@pytest.mark.parametrize(
+    "text,language,secret",
+    [
+        pytest.param(
+            "| user | password | note |\n| --- | --- | --- |\n| admin | Tbl-Pw-4471x | rotated |\n",
+            "markdown",
+            "Tbl-Pw-4471x",
+            id="S4-markdown-table-password-column",
+        ),
+        pytest.param(
+            "| Service | API key |\n|:--|:--|\n| billing | 9f8e7d6c5b4a3f2e |\n",
+            "markdown",
+            "9f8e7d6c5b4a3f2e",
+            id="S4-markdown-table-api-key-column",
+        ),
+        pytest.param(
+            "curl -H 'Authorization: Basic c3ZjOlN1cDNyUzNjcmV0LTIwMjY=' https://api.internal/v1",
+            "markdown",
+            "c3ZjOlN1cDNyUzNjcmV0LTIwMjY=",
+            id="S5-authorization-basic",
+        ),
+        pytest.param(
+            "```yaml\ndatabase:\n  password: |\n    Blk-Scalar-Pw-77\n  user: app\n```\n",
+            "markdown",
+            "Blk-Scalar-Pw-77",
+            id="S6-yaml-block-scalar",
+        ),
+        pytest.param(
+            "```yaml\ndatabase:\n  password: >-\n    Fold-Scalar-Pw-78\n```\n",
+            "markdown",
+            "Fold-Scalar-Pw-78",
+            id="S6-yaml-folded-scalar",
+        ),
+        pytest.param('password = b"Bytes-Pw-8812"\n', "python", "Bytes-Pw-8812", id="S7-py-bytes"),
+        pytest.param('password = f"Fstr-Pw-8813"\n', "python", "Fstr-Pw-8813", id="S7-py-fstring"),
+        pytest.param("password = r'Raw-Pw-8814'\n", "python", "Raw-Pw-8814", id="S7-py-raw"),
+        pytest.param(
+            'def connect(host, password=b"Sig-Default-8815"):\n    return host\n',
+            "python",
+            "Sig-Default-8815",
+            id="S7-py-signature-default",
+        ),
+        pytest.param(
+            'PASSWORD = (\n    "NextLine-Pw-8816"\n)\n', "python", "NextLine-Pw-8816", id="S7-py-value-on-next-line"
+        ),
+        pytest.param('password = "Concat-Pw-" + "Tail-8817"\n', "python", "Tail-8817", id="S7-py-concatenation-plus"),
+        pytest.param(
+            'token = ("Implicit-Pw-"\n         "Tail-8818")\n', "python", "Tail-8818", id="S7-py-implicit-concatenation"
+        ),
+        pytest.param(
+            'r = requests.get(url, auth=("admin", "Tuple-Pw-8819"))\n', "python", "Tuple-Pw-8819", id="S7-auth-tuple"
+        ),
+        pytest.param('db_pass = "DbPass-8820"\n', "python", "DbPass-8820", id="S7-db_pass"),
+        pytest.param("DB_PASS=DbPass-8821\n", "text", "DbPass-8821", id="S7-DB_PASS-env"),
+        pytest.param("pass: DbPass-8822\n", "text", "DbPass-8822", id="S7-pass-key"),
+        pytest.param("const password = `Tmpl-Pw-8823`;\n", "javascript", "Tmpl-Pw-8823", id="S7-js-template-literal"),
+        pytest.param(
+            "const dsn = `postgres://app:${user}@db`;\nconst apiKey = `Tmpl-Key-8824-${env}`;\n",
+            "typescript",
+            "Tmpl-Key-8824",
+            id="S7-ts-template-with-substitution",
+        ),
+        pytest.param(
+            "func main() {\n\tpassword := `Go-Raw-Pw-8825`\n}\n", "go", "Go-Raw-Pw-8825", id="S7-go-raw-string"
+        ),
+        pytest.param('func main() {\n\tdbPass := "Go-Pw-8826"\n}\n', "go", "Go-Pw-8826", id="S7-go-dbPass"),
+    ],
+)
+def test_credential_forms_are_redacted(text, language, secret):
+    counts = Counter()
+    out = redact(text, filename=f"x.{language}", language=language, counts=counts)
+    assert secret not in out, out
+    assert sum(counts.values()) >= 1
+    if language == "python":
+        import ast
+
+        ast.parse(out)
+
+
+def test_a_secret_looking_file_name_is_redacted():
+    """S8: a name that states a credential outside the token formats."""
+    assert "Hunter2Xy9Qz" not in redact_path("docs/password=Hunter2Xy9Qz.md")
+    assert redact_path("docs/password-reset.md") == "docs/password-reset.md"
+    assert redact_path("src/token_store.py") == "src/token_store.py"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "x" + "Ab3_-" * 40_000,  # one 200 KB base64url line
+        "@" + "a." * 100_000,
+        "The password is " + "Ab3_-" * 40_000,
+        # one 150 KB paragraph, as a .docx or .pdf paragraph arrives (no line-length cap there)
+        "The operator rotates the token and the password for every account before the audit. " * 1_800,
+    ],
+    ids=["base64url", "dots-at", "prose-key-then-token", "docx-paragraph"],
+)
+def test_redaction_is_linear_on_one_long_line(line):
+    """X2: one 200 KB base64url line once took 182 s (quadratic backtracking); now a few seconds on a
+    loaded 2-core machine. The bound is generous so that load never fails it, and minutes always do."""
+    import time
+
+    start = time.perf_counter()
+    redact(line, filename="blob.md", language="markdown")
+    assert time.perf_counter() - start < 30.0
+
+
+# Issue 26 item 5: what is NOT a secret. Each line came out with a [REDACTED_…] mark before.
+@pytest.mark.parametrize(
+    "line,language",
+    [
+        ("The `password: str` field holds the user's password.", "markdown"),
+        ("def login(user: str, password: str, token: Optional[str] = None) -> bool:", "python"),
+        ("Pass `credentials=sa_credentials` to the client.", "markdown"),
+        ("settings = Settings(secrets_dir='/var/run')", "python"),
+        ("Secrets are read from `secrets_dir=/run/secrets` at start.", "markdown"),
+        ('client = Client(password="changeme")', "python"),
+        ('DB_PASSWORD = "secret123"', "python"),
+        ("export API_TOKEN=xxx", "markdown"),
+        ("password: <your-password>", "markdown"),
+        ("Write to user@example.com, ops@docs.example.org or jane@doe.invalid.", "markdown"),
+        ("git clone git@github.com:pallets/flask.git", "markdown"),
+        ("Bind to 192.0.2.10, 198.51.100.7, 203.0.113.9 or 2001:db8::1; loopback 127.0.0.2.", "markdown"),
+        ("21225780:EverymajordevelopmentinthehistoryofAmerica", "markdown"),
+    ],
+)
+def test_what_is_not_a_secret_is_left_alone(line, language):
+    counts = Counter()
+    assert redact(line, filename=f"x.{language}", language=language, counts=counts) == line
+    assert not counts
+
+
+def test_a_projects_own_team_contact_is_kept_and_a_persons_address_is_not(tmp_path):
+    from corpus_ft.redact import project_domains, public_domains
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[project.urls]\nDocumentation = "https://x.acme-docs.org/"\n'
+        'Source = "https://github.com/acme/x/"\n'
+    )
+    assert project_domains(tmp_path) == {"acme-docs.org"}
+    text = "Report a vulnerability to security@acme-docs.org; ask jane.roe@acme-docs.org or support@other.org."
+    with public_domains(project_domains(tmp_path)):
+        out = redact(text)
+    assert "security@acme-docs.org" in out and "jane.roe" not in out and "support@other.org" not in out
+    assert "security@acme-docs.org" not in redact(text)  # without the project's metadata: redacted
+
+
+@pytest.mark.parametrize(
+    "line,kind,value",
+    [
+        ("Charge card 4111 1111 1111 1111 for the test order.", "card_number", "4111 1111 1111 1111"),
+        ("Amex 3782-822463-10005 on file.", "card_number", "3782-822463-10005"),
+        ("Pay to IBAN DE89 3704 0044 0532 0130 00 by Friday.", "iban", "DE89 3704 0044 0532 0130 00"),
+        ("Call the on-call phone +44 20 7946 0958 after hours.", "phone_number", "+44 20 7946 0958"),
+        ("Mobile: +1 (415) 555-0132", "phone_number", "(415) 555-0132"),
+    ],
+)
+def test_personal_numbers_are_redacted(line, kind, value):
+    """S10: card numbers (Luhn), IBANs (mod-97) and international phone numbers are personal data."""
+    counts = Counter()
+    out = redact(line, filename="notes.md", language="markdown", counts=counts)
+    assert value not in out and counts[kind] == 1, (out, counts)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Order 4111 1111 1111 1112 failed the checksum.",  # not Luhn-valid
+        "The build id is 1700000000000123 and the job took 12 s.",
+        "Account DE00 1234 5678 9012 3456 78 is not an IBAN (bad checksum).",
+        "Version +1.2.3 and the range 10 + 20 + 30 + 40 are numbers, not phones.",
+    ],
+)
+def test_numbers_that_fail_their_check_are_kept(line):
+    counts = Counter()
+    assert redact(line, filename="notes.md", language="markdown", counts=counts) == line and not counts

@@ -34,7 +34,7 @@ CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
 
 def _secret_of(example: str) -> str:
     """The secret part of a TOKEN_FORMATS example (some carry their context: `AccountKey=...`)."""
-    for sep in ("AccountKey=", "Bearer ", "://"):
+    for sep in ("AccountKey=", "Bearer ", "Basic ", "://"):
         if sep in example:
             example = example.split(sep, 1)[1]
     return example.split("@")[0].rstrip(";").split(";")[0]
@@ -43,7 +43,71 @@ def _secret_of(example: str) -> str:
 def planted_secrets() -> list[str]:
     """Every secret the hostile repository holds; none may leave units.parquet."""
     out = [_secret_of(ex) for name, _, ex in TOKEN_FORMATS if name not in ("email",)]
-    return out + ["dana.ortiz@northwind-corp.com", PATH_SECRET, PROSE_SECRET, AWS_SECRET]
+    return out + ["dana.ortiz@northwind-corp.com", PATH_SECRET, PROSE_SECRET, AWS_SECRET] + list(LEAK_SECRETS)
+
+
+# Issue 24's leak rows (S1, S2, S4-S8, S10, S12): one secret per form a redactor once missed, each
+# in the file that carries it. None may reach any output.
+LEAK_SECRETS = {
+    "Hunter#2Xy9Qz": "a password in a docstring (becomes a summary)",
+    "MIIEpAIBAAKCAQEA7Zq3Lk9Vw2Rt5Yp8Nx1Bm4Dc7Fh0Js3": "a private key line inside a long section",
+    "Tbl-Pw-4471x": "a Markdown table's Password column",
+    "c3ZjOlN1cDNyUzNjcmV0LTIwMjY=": "Authorization: Basic",
+    "Blk-Scalar-Pw-77": "a YAML block scalar",
+    "Bytes-Pw-8812": "a Python bytes literal",
+    "Sig-Default-8815": "a signature default",
+    "NextLine-Pw-8816": "a value on the next line",
+    "Tail-8817": "a value split by concatenation",
+    "Tuple-Pw-8819": "auth=(user, password)",
+    "DbPass-8821": "a DB_PASS key",
+    "Tmpl-Pw-8823": "a JS template literal",
+    "Go-Raw-Pw-8825": "a Go raw string",
+    "Go-Pw-8826": "dbPass :=",
+    "Hunter2Xy9Qz": "a credential in a file name",
+    "4111 1111 1111 1111": "a card number",
+    "DE89 3704 0044 0532 0130 00": "an IBAN",
+    "+44 20 7946 0958": "a phone number",
+    "ghp_Ig9Nr8Mq7Lp6Ko5Jn4Im3Hl2Gk1Fj0EiDhCg": "a token in a bad ignore line",
+}
+
+
+def _put_leak_cases(put) -> None:
+    """The files that carry LEAK_SECRETS."""
+    put(
+        "leaks/auth.py",
+        'def admin_login(client, user):\n    """Log in with the shared admin password Hunter#2Xy9Qz when the '
+        'directory is down."""\n    return client.login(user)\n\n\n'
+        'def connect(host, password=b"Sig-Default-8815"):\n    """Open a connection to the ledger database."""\n'
+        '    token = (\n        "NextLine-Pw-8816"\n    )\n    secret = "Concat-" + "Tail-8817"\n'
+        '    db_pass = b"Bytes-Pw-8812"\n    return requests.get(host, auth=("admin", "Tuple-Pw-8819"))\n',
+        "credential forms in Python",
+    )
+    put("leaks/app.js", "function start() {\n  const password = `Tmpl-Pw-8823`;\n  return password;\n}\n", "JS")
+    put(
+        "leaks/main.go",
+        'package main\n\nfunc main() {\n\tpassword := `Go-Raw-Pw-8825`\n\tdbPass := "Go-Pw-8826"\n'
+        "\tuse(password, dbPass)\n}\n",
+        "Go raw string and dbPass",
+    )
+    prose = "".join(
+        f"Step {i} of the rotation keeps journal {i} and archives its segments after close {i}.\n\n" for i in range(40)
+    )
+    put(
+        "leaks/ops.md",
+        "# Ops\n\n## Accounts\n\n| user | password |\n| --- | --- |\n| admin | Tbl-Pw-4471x |\n\n"
+        "Call `curl -H 'Authorization: Basic c3ZjOlN1cDNyUzNjcmV0LTIwMjY='` for the status.\n\n"
+        "```yaml\ndb:\n  password: |\n    Blk-Scalar-Pw-77\n```\n\n```sh\nexport DB_PASS=DbPass-8821\n```\n\n"
+        "Refunds go to card 4111 1111 1111 1111 or IBAN DE89 3704 0044 0532 0130 00; the desk is "
+        "+44 20 7946 0958.\n\n## Keys\n\n"
+        + prose
+        + "-----BEGIN RSA PRIVATE KEY-----\n"
+        + "MIIEpAIBAAKCAQEA7Zq3Lk9Vw2Rt5Yp8Nx1Bm4Dc7Fh0Js3\n" * 6
+        + "-----END RSA PRIVATE KEY-----\n\n"
+        + prose,
+        "tables, headers, YAML, personal numbers, a key in a long section",
+    )
+    put("leaks/password=Hunter2Xy9Qz.md", _page(1007), "a credential in a file name")
+    put("leaks/.gitignore", "*.tmp\n[z-a]ghp_Ig9Nr8Mq7Lp6Ko5Jn4Im3Hl2Gk1Fj0EiDhCg\n", "a token in a bad ignore line")
 
 
 def _nested_classes(n: int) -> str:
@@ -128,6 +192,7 @@ def build_repo(root: Path, outside: Path, scale: int = 1) -> dict[str, str]:
     put("bad-bom.md", b"\xff\xfe#\x00 \x00x", "a BOM that does not decode")
     put(".gitignore", "*.log\nfoo\\\n[z-a]\n", "bad ignore patterns")
     put("sub/.gitignore", "[z-a]\nhidden.md\n", "nested bad ignore pattern")
+    _put_leak_cases(put)
     put("sub/hidden.md", "# Hidden\n\nignored\n", "gitignored")
     put("sub/visible.md", _page(999), "kept beside a bad pattern")
     put("debug.log", "noise\n", "gitignored")

@@ -89,12 +89,16 @@ def load_units(run_dir: Path) -> list[dict]:
 
 
 @lru_cache(maxsize=2)
-def _redacted_units(path: str, sha256: str) -> tuple[tuple[dict, ...], tuple[tuple[str, int], ...]]:
-    """Redacted rows of one units.parquet (by content hash), and the counts: `build all` redacts once."""
-    from corpus_ft.redact import redact_unit
+def _redacted_units(
+    path: str, sha256: str, domains: frozenset[str] = frozenset()
+) -> tuple[tuple[dict, ...], tuple[tuple[str, int], ...]]:
+    """Redacted rows of one units.parquet (by content hash), and the counts: `build all` redacts once.
+    `domains`: the project's own public web domains, whose team contacts (security@, support@) stay."""
+    from corpus_ft.redact import public_domains, redact_unit
 
     counts: Counter = Counter()
-    units = tuple(redact_unit(u, counts) for u in load_units(Path(path).parent))
+    with public_domains(domains):
+        units = tuple(redact_unit(u, counts) for u in load_units(Path(path).parent))
     return units, tuple(counts.items())
 
 
@@ -201,6 +205,18 @@ def _generator(cfg: BuildConfig, run_dir: Path):
     return get_generator(cfg.generator, cache_dir=run_dir / "cache" / "generate")
 
 
+def _redacted_records(candidates: list[dict], removed: list[dict], counts: Counter) -> tuple[list[dict], list[dict]]:
+    """Every record redacted once it exists, before any filter or file sees it: a generator (a model
+    endpoint above all) may write a secret the units never held. Units were redacted before generation
+    too, so that no secret is sent to an endpoint."""
+    from corpus_ft.redact import redact_record
+
+    gone: Counter = Counter()  # removed candidates are shown (previews) but are not the dataset's counts
+    return [redact_record(r, counts) for r in candidates], [
+        {**e, "record": redact_record(e["record"], gone)} if isinstance(e.get("record"), dict) else e for e in removed
+    ]
+
+
 def _apply_review(records: list[dict], run_dir: Path, counts: Counter) -> tuple[list[dict], dict]:
     """Reviewer decisions applied (edits redacted there: a reviewer may paste anything)."""
     from corpus_ft.review import apply_decisions, load_decisions
@@ -291,6 +307,9 @@ def _stats(
             mode="json", include={"type", "model", "base_url", "questions_per_chunk", "temperature"}
         ),
     }
+    from corpus_ft.redact import redact_settings  # stats and the card show the settings: no URL credential
+
+    settings = redact_settings(settings)
     reasons = Counter(r["reason"] for r in removed)
     files = dict(sorted(Counter(r["source"]["path"] for r in kept).items()))
     warnings = []
@@ -385,14 +404,19 @@ def build_dataset(
     if not force and is_up_to_date(out_dir, inputs, manifest_config) and (out_dir / "stats.json").is_file():
         return {**json.loads((out_dir / "stats.json").read_text()), "skipped": True}
 
-    cached, counts = _redacted_units(str(units_path.resolve()), sha256_file(units_path))
+    from corpus_ft.redact import project_domains, public_domains
+
+    domains = project_domains(_repo(run_dir))
+    cached, counts = _redacted_units(str(units_path.resolve()), sha256_file(units_path), domains)
     units, left_out = by_policy(
         [dict(u) for u in cached], cfg.include, CODE_KINDS if kind == "code_summary" else DOC_KINDS, cfg.keep_languages
     )
     redactions: Counter = Counter(dict(counts))
-    control_chars = redactions.pop("control_characters", 0)  # stripped with redaction; reported on its own
     generation: dict = {}
     candidates, removed, units_in = _candidates(kind, units, cfg, run_dir, generation)
+    with public_domains(domains):
+        candidates, removed = _redacted_records(candidates, removed, redactions)
+    control_chars = redactions.pop("control_characters", 0)  # stripped with redaction; reported on its own
     # qa_context records repeat qa records that passed these filters; their passages would read as duplicates
     kept, filtered = filter_records(candidates, cfg) if kind != "qa_context" else (candidates, [])
     removed += filtered

@@ -105,6 +105,25 @@ def split_lines(stats: dict) -> list[str]:
     return out
 
 
+_MARK = re.compile(r"\[REDACTED_[A-Z0-9_]+\]")
+
+
+def redaction_figures(splits: dict[str, list[dict]]) -> dict:
+    """Redaction marks in the records a reader sees, per 1,000 records, and how many sit in code where
+    no literal is (a sign the redactor broke an expression: a false positive in code)."""
+    from corpus_ft.datasets.measure import corrupted_code
+
+    records = [r for rows in splits.values() for r in rows]
+    marks = [len(_MARK.findall(json.dumps(r, ensure_ascii=False))) for r in records]
+    return {
+        "records": len(records),
+        "marks": sum(marks),
+        "records_with_marks": sum(1 for n in marks if n),
+        "per_1000": 1000 * sum(marks) / len(records) if records else 0.0,
+        "in_code_not_literal": sum(corrupted_code(r) for r in records),
+    }
+
+
 def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_path: Path) -> Path:
     """Write the dataset card a person reads before training on the data."""
     kind, s = stats["kind"], stats["settings"]
@@ -164,12 +183,20 @@ def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_pat
         "",
     ]
     red = stats["redactions"]
+    fig = redaction_figures(splits)
     parts += [
         "## Redactions",
         "",
-        "Secrets and personal data were replaced by `[REDACTED_<TYPE>]` in every unit before records were made "
-        "(detect-secrets plugins plus regexes for e-mail and IP addresses, private keys, AWS keys, GitHub/Slack "
-        "tokens and password assignments).",
+        "Secrets and personal data were replaced by `[REDACTED_<TYPE>]` in every unit before records were made, "
+        "and again in every record after it was generated (a model generator may write one): detect-secrets "
+        "plugins plus rules for provider tokens, private keys, credential assignments and table columns, "
+        "e-mail and IP addresses (docs/datasets.md lists what is hidden and what is not).",
+        "",
+        f"In this dataset: {fig['marks']} redaction marks in {fig['records_with_marks']} of {fig['records']} "
+        f"records, **{fig['per_1000']:.1f} per 1,000 records**; redactions inside code that is not a literal "
+        f"value (a broken expression): **{fig['in_code_not_literal']}** (goal 0).",
+        "",
+        "Found in the repository's units (all kinds) and this kind's records, by type:",
         "",
         _table(sorted(red.items()), ("type", "count")) if red else "None found.",
         "",

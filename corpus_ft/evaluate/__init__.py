@@ -80,6 +80,7 @@ def _score(rows: list[dict], probes: list[str], models, config: EvalConfig, prog
     """Generate and score base, then tuned; fills rows[i]['base'|'tuned']; returns model facts."""
     from corpus_ft.evaluate import scoring
     from corpus_ft.evaluate.metrics import answer_metrics, perplexity
+    from corpus_ft.redact import redact
 
     tok = models.tokenizer
     gen_rows = [r for r in rows if r["messages"] is not None]
@@ -133,8 +134,8 @@ def _score(rows: list[dict], probes: list[str], models, config: EvalConfig, prog
                 del model  # a full fine-tune's base must be freed before its tuned model loads
             for r in rows:
                 r[side] = {}
-            for r, a in zip(gen_rows, answers):
-                r[side].update(a)
+            for r, a in zip(gen_rows, answers):  # a model may write a secret: reports show answers redacted
+                r[side].update({**a, "answer": redact(a["answer"])} if isinstance(a.get("answer"), str) else a)
             for r, (s, n) in zip(ref_rows, nlls):
                 r[side].update(nll=s, ref_tokens=n, ppl=perplexity(s, n))
             for r in rows:

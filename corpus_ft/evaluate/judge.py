@@ -13,6 +13,7 @@ import random
 import re
 from pathlib import Path
 
+from corpus_ft.redact import redact
 from corpus_ft.util import CorpusFtError
 
 RUBRIC = Path(__file__).with_name("judge_rubric.txt")
@@ -120,8 +121,8 @@ def judge(
             counts["failed"] += 1
             continue
         parsed = parse(reply)
-        if "error" in parsed:
-            r["judge"] = {"order": order, "error": parsed["error"], "raw": reply[:2000]}
+        if "error" in parsed:  # the judge's words reach the report: redacted as it wrote them
+            r["judge"] = {"order": order, "error": parsed["error"], "raw": redact(reply[:2000])}
             counts["unparseable"] += 1
             continue
         label = {"A": order[0], "B": order[1], "tie": "tie"}
@@ -130,7 +131,7 @@ def judge(
             label["A"]: parsed["A"],
             label["B"]: parsed["B"],
             "preferred": label[parsed["preferred"]],
-            "reason": parsed["reason"],
+            "reason": redact(parsed["reason"]),
         }
         r["base"]["judge"] = sum(parsed["A" if order[0] == "base" else "B"].values()) / len(CRITERIA)
         r["tuned"]["judge"] = sum(parsed["A" if order[0] == "tuned" else "B"].values()) / len(CRITERIA)

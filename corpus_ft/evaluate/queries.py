@@ -218,7 +218,7 @@ def sample_test_split(run_dir: str | Path, kinds: list[str], n: int, seed: int) 
 
 def _lines(unit: dict, start: int | None, end: int | None) -> str:
     """The part of a unit's text that lies within [start, end] (1-based file lines)."""
-    lines = unit["text"].splitlines()
+    lines = unit["text"].split("\n")  # as chunk spans count lines
     if not start or not unit.get("start_line"):
         return unit["text"]
     lo = max(0, start - unit["start_line"])
@@ -238,10 +238,13 @@ def attach_source_text(run_dir: str | Path, queries: list[dict], max_chars: int 
         return
     import pyarrow.parquet as pq
 
+    from corpus_ft.redact import redact  # reports quote the repo: whole units redacted, then sliced
+
     paths = {q["source"]["path"] for q in todo}
+    columns = ["id", "path", "language", "text", "start_line", "end_line"]
     units = [
-        u
-        for u in pq.read_table(units_path, columns=["id", "path", "text", "start_line", "end_line"]).to_pylist()
+        {**u, "text": redact(u["text"] or "", filename=u["path"], language=u["language"] or "text")}
+        for u in pq.read_table(units_path, columns=columns).to_pylist()
         if u["path"] in paths
     ]
     by_id = {u["id"]: u for u in units}
@@ -269,11 +272,6 @@ def attach_source_text(run_dir: str | Path, queries: list[dict], max_chars: int 
         ]
         if outer:
             q["source_text"] = "\n\n".join(_lines(u, start, end) for u in outer)[:max_chars]
-    from corpus_ft.redact import redact  # reports quote the repo: keep its secrets out of them
-
-    for q in todo:
-        if q["source_text"]:
-            q["source_text"] = redact(q["source_text"], filename=q["source"]["path"])
 
 
 def span(source: dict | None) -> str:

@@ -389,10 +389,13 @@ def _report(repo: Path, walked, skipped: list, records: dict[str, dict], table) 
         skipped + [(rel, r["reason"], r["detail"]) for rel, r in records.items() if r["status"] != "ingested"]
     )
     ingested = {rel: r for rel, r in records.items() if r["status"] == "ingested"}
-    from corpus_ft.redact import redact_path  # the report is shown and read back: no secret in a file name
+    from corpus_ft.redact import redact, redact_path  # the report is shown and read back: a warning quotes
+    # a file's line (a bad ignore pattern), so it is redacted as text, and every name as a path
 
-    warnings = list(getattr(walked, "warnings", [])) + [
-        {"path": redact_path(rel), **w} for rel in sorted(ingested) for w in ingested[rel]["warnings"]
+    warnings = [
+        {k: (redact if k == "message" else redact_path)(v) if isinstance(v, str) else v for k, v in w.items()}
+        for w in list(getattr(walked, "warnings", []))
+        + [{"path": redact_path(rel), **w} for rel in sorted(ingested) for w in ingested[rel]["warnings"]]
     ]
 
     def counts(column: str) -> dict[str, int]:

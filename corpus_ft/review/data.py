@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from corpus_ft.settings import KINDS
@@ -145,6 +146,14 @@ def load_run(run_dir: str | os.PathLike) -> Run:
     return Run(run_dir, {k: load_kind(run_dir, k) for k in kinds}, units, by_path, report)
 
 
+@lru_cache(maxsize=64)
+def _shown_lines(text: str, path: str, language: str) -> tuple[str, ...]:
+    """A unit's lines redacted whole, then sliced: a span cut out first would hide a key's BEGIN line."""
+    from corpus_ft.redact import redact  # the page quotes the repo: keep its secrets out too
+
+    return tuple(redact(text, filename=path, language=language).split("\n"))
+
+
 def source_span(run: Run, source: dict) -> dict:
     """The source lines a record came from: path, line range, language and text (from units)."""
     path, start, end = source.get("path", ""), source.get("start_line"), source.get("end_line")
@@ -155,12 +164,10 @@ def source_span(run: Run, source: dict) -> dict:
         )
     if unit is None:
         return {"path": path, "start_line": start, "end_line": end, "language": "", "text": None}
-    lines = unit.text.splitlines()
+    lines = _shown_lines(unit.text, unit.path, unit.language)
     s = max((start or unit.start_line) - unit.start_line, 0)
     e = min((end or unit.end_line) - unit.start_line + 1, len(lines))
-    from corpus_ft.redact import redact  # the page quotes the repo: keep its secrets out too
-
-    text = redact("\n".join(lines[s:e]), filename=unit.path, language=unit.language)
+    text = "\n".join(lines[s:e])
     return {
         "path": path or unit.path,
         "start_line": unit.start_line + s,
