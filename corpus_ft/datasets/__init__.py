@@ -184,6 +184,14 @@ def _candidates(
     return kept, removed, len(docs)
 
 
+def _repo(run_dir: Path) -> str | None:
+    """The ingested repository's path, from ingest_report.json."""
+    try:
+        return json.loads((run_dir / "ingest_report.json").read_text()).get("repo")
+    except (OSError, ValueError):
+        return None
+
+
 def _product(run_dir: Path, units: list[dict]) -> str:
     """The product questions name: what ingest read from package metadata and the README's title
     (ingest_report.json `product`); for a run ingested before that, the repository directory's name
@@ -196,7 +204,7 @@ def _product(run_dir: Path, units: list[dict]) -> str:
         report = {}
     if isinstance(report.get("product"), str):
         return report["product"]
-    return kinds.product_name(units, report.get("repo"))
+    return kinds.product_name(units, _repo(run_dir))
 
 
 def _generator(cfg: BuildConfig, run_dir: Path):
