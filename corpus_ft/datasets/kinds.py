@@ -305,7 +305,7 @@ def is_keyword(phrase: str) -> bool:
 
 
 # Words that never make a term on their own or lead one: verbs, adjectives, adverbs and fillers
-# that YAKE ranks high in technical prose ("HTTPX supports", "Valid", "case explicitly").
+# that YAKE ranks high in technical prose ("<Product> supports", "Valid", "case explicitly").
 GENERIC_WORDS = frozenset(
     """able about above across actually after again against all allow allows almost alone along
 already also although always among another any anything anyway appear appears approach around available away back
@@ -352,11 +352,11 @@ def noun_phrase(phrase: str, text: str) -> bool:
     if low[0] in _VERB_WORDS and (
         len(low) == 1 or low[1] in _OBJECT_WORDS or words[1][:1].isupper() or words[0][:1].islower()
     ):
-        return False  # "configure Uvicorn", "Encrypt", "Install the package"
+        return False  # "configure <Product>", "Encrypt", "Install the package"
     if low[0] in _COMPARATIVES:
         return False  # "longer buffer"
     if len(low) >= 2 and (_verb_form(last) or (words[0][:1].islower() and _verb_form(low[0], base_only=low[0] == "s"))):
-        return False  # "error occurs", "server starts", "code failing"; "instruct Uvicorn"
+        return False  # "error occurs", "server starts", "code failing"; "instruct <Product>"
     if re.search(re.escape(phrase), text, re.I) and not re.search(
         rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.I
     ):
@@ -369,7 +369,7 @@ def noun_phrase(phrase: str, text: str) -> bool:
         and (words[0][:1].isupper() or not low[0].endswith("s"))
     ):
         if follows and all(f in _OBJECT_WORDS or f in _VERB_NEXT or f.endswith("ly") for f in follows):
-            return False  # "Uvicorn translates the ...", "protocol starts as ...": a subject and its verb
+            return False  # "<Product> translates the ...", "protocol starts as ...": a subject and its verb
     before = re.findall(rf"([A-Za-z][\w]*)[ \t]+{re.escape(phrase)}(?![\w-])", text)
     if (
         len(low) >= 2

@@ -34,7 +34,7 @@ class Chunk(TypedDict, total=False):
     end_line: int
     unit_id: str
     blocks: list[dict]  # the unit's blocks it holds (ingest's types and spans), in order
-    product: str  # what the docs are about ("Flask"), for questions that name it
+    product: str  # what the docs are about (the package name), for questions that name it
     continued: bool  # not the section's first chunk
     question: str  # a question the source asks as written (a FAQ page's title), answered by the chunk
 

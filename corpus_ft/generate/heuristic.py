@@ -491,7 +491,7 @@ def _task(heading: str, product: str = "") -> str | None:
     h = re.sub(r"^(?:runbook|how ?to|guide|procedure|playbook)\s*:\s*", "", heading.rstrip("?.").strip(), flags=re.I)
     words = h.split()
     if len(words) > 1 and all(w[:1].isupper() or w.lower() in _DETERMINERS | {"and", "of", "or"} for w in words):
-        # Title Case: "Submitting Code" -> "submitting code", keeping names ("Flask") and acronyms ("API")
+        # Title Case: "Submitting Code" -> "submitting code", keeping names ("Kubernetes") and acronyms ("API")
         h = " ".join(w if w == product or w.isupper() or not w.isalpha() or w in _PROPER else w.lower() for w in words)
     low = _lower_first(h)
     first, _, rest = low.partition(" ")
@@ -502,7 +502,7 @@ def _task(heading: str, product: str = "") -> str | None:
     if not rest:
         return None
     second = rest.split()[0]
-    # "Rotate the key", "Deploy to Production", "Install Flask" - but not "Debug Mode" (a noun phrase)
+    # "Rotate the key", "Deploy to Production", "Install Redis" - but not "Debug Mode" (a noun phrase)
     object_ok = second.islower() or second.lower() in _DETERMINERS or second == product or second.startswith("`")
     titled = len(words) > 1 and all(
         w[:1].isupper() for w in words if w.lower() not in _DETERMINERS | {"and", "of", "or"}
@@ -983,7 +983,7 @@ def _good_term(term: str, text: str, ctx: _Context | None = None) -> bool:
     if words[0].lower() in _PREPOSITIONS or (len(words) == 1 and words[0].lower() in _GENERIC_NOUNS):
         return False  # "By default the certifi CA bundle is used ...": an adverbial, not the subject
     if words[-1].lower() in _ADVERBS:
-        return False  # "HTTPX also allows you to ...": the subject is "HTTPX", not "HTTPX also"
+        return False  # "<Product> also allows you to ...": the subject is "<Product>", not "<Product> also"
     if (
         len(words) >= 2
         and words[0].lower().endswith("ing")

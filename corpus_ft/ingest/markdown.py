@@ -23,10 +23,12 @@ from corpus_ft.ingest.docs import (
 
 _TAG = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
 _STYLE = re.compile(r"<(style|script)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.S | re.I)  # CSS and scripts: never text
-_INCLUDE = re.compile(r"^\s*\{\*.*\*\}\s*$", re.S)  # FastAPI/Typer docs' `{* docs_src/app.py hl[3] *}` include
+_INCLUDE = re.compile(
+    r"^\s*\{\*.*\*\}\s*$", re.S
+)  # an mkdocs include of an example file: `{* docs_src/app.py hl[3] *}`
 _URL = re.compile(r"https?://\S+")
 _ANCHOR = re.compile(r"<a\b[^>]*>(.*?)</a\s*>", re.S | re.I)
-# pymdownx.blocks (Material for MkDocs, Typer and FastAPI docs): `/// tip | Title` ... `///`, nested with more slashes
+# pymdownx.blocks (Material for MkDocs sites): `/// tip | Title` ... `///`, nested with more slashes
 _PYMDOWNX_OPEN = re.compile(r"^(\s*)(/{3,})\s*([\w-]+)\s*(?:\|\s*(.*?))?\s*$")
 _PYMDOWNX_CLOSE = re.compile(r"^(\s*)(/{3,})\s*$")
 _PYMDOWNX_OPTION = re.compile(r"^\s+([\w-]+):\s*(.*)$")

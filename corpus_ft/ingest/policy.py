@@ -236,8 +236,8 @@ _BUILD_META = re.compile(
     r"\.eslintrc\.[cm]?js|asv\.conf\.json)$"
 )
 _TEMPLATE_TAGS = re.compile(r"\{%-?\s|\{\{[-#]?\s*[\w.]")
-# A page written for a template engine, seen in its source: EJS/ERB `<% %>`, Jinja/Django/Liquid
-# `{% %}`, Mustache/Handlebars/Jinja/Go `{{ name }}`, `{{#each}}`, `{{/if}}`.
+# A page written for a template engine, seen in its source: EJS/ERB `<% %>`, Jinja2/Django/Liquid
+# `{% %}`, Mustache/Handlebars/Jinja2/Go `{{ name }}`, `{{#each}}`, `{{/if}}`.
 _TEMPLATE_SOURCE = re.compile(r"<%[-=_#]?\s.*?%>|\{%-?\s*\w+.*?%\}|\{\{[-#/^>&{]?\s*[\w.$@]+.*?\}\}", re.S)
 # Files a version-control or build tool writes for itself (`git archive` substitutions, blame skips).
 _BUILD_METADATA = {".git_archival.txt", ".hg_archival.txt", ".git-blame-ignore-revs", ".gitattributes", ".mailmap"}
