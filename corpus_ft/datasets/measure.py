@@ -140,7 +140,7 @@ _LINK_RESIDUE = re.compile(
     re.M,
 )
 # A cross-reference's target left beside its text, with or without the role around it:
-# `Schema <marshmallow.Schema>`, post_dump <marshmallow.decorators.post_dump>`
+# `Schema <pkg.Schema>`, post_dump <pkg.decorators.post_dump>`
 # (a target is a dotted name, a URL or a page; `<token>` in a code span is a placeholder)
 _TARGET_RESIDUE = re.compile(
     r"`[^`\n]+\s<~?(?:[\w-]+(?:\.[\w-]+)+|https?://[^>\s]+|[\w./-]+\.(?:md|rst|html?))>`|[\w.]+\s<[\w.]+\.[\w.]+>`"

@@ -135,7 +135,7 @@ def product_name(repo: str | Path) -> str:
         readme = next((p for p in sorted(repo.iterdir()) if p.is_file() and _README.match(p.name)), None)
         text = _read(readme) if readme else ""
         spelled = re.findall(rf"(?<![\w/.-]){re.escape(name)}(?![\w/-])", re.sub(r"`[^`\n]*`", " ", text), re.I)
-        if spelled:  # the README's commonest spelling of the name outside code: "Gin" for module gin
+        if spelled:  # the README's commonest spelling of the name outside code: "Acme" for module acme
             return max(set(spelled), key=lambda s: (spelled.count(s), s != s.lower()))
         return name
     return title
