@@ -204,12 +204,26 @@ def test_x7_a_very_deep_tree_is_walked_in_linear_time(tmp_path):
         Path("deep.md").write_text("# Deep\n\ntext\n")
     finally:
         os.chdir(cwd)
-    t0 = time.perf_counter()
-    result = walk(repo, IngestConfig())
-    seconds = time.perf_counter() - t0
+    try:
+        t0 = time.perf_counter()
+        result = walk(repo, IngestConfig())
+        seconds = time.perf_counter() - t0
+    finally:
+        _remove_chain(repo)  # bottom-up, so no later tmp cleanup recurses 400 levels deep
     assert seconds < 5, f"{seconds:.1f} s"
     ((path, reason, _),) = result.skipped
     assert reason == "too_deep" and path.count("/") == 129  # walk.MAX_DEPTH (128) levels, then reported
+
+
+def _remove_chain(top: Path) -> None:
+    """Remove a single chain of nested `d` directories without recursion."""
+    depth, here = 0, top
+    while (here / "d").is_dir():
+        here, depth = here / "d", depth + 1
+    (here / "deep.md").unlink(missing_ok=True)
+    for _ in range(depth):
+        os.rmdir(here)
+        here = here.parent
 
 
 # --- D8: a decision whose record changed is reported, not silently dropped ----------------------------
