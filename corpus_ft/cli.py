@@ -247,7 +247,7 @@ def build_cmd(
     )
     cfg = from_options(BuildConfig, {**options, "generator": gen or None, "augment": augment_cfg}, prefix=("datasets",))
     results = {}
-    for k in KINDS if kind == "all" else (kind,):
+    for k in cfg.kinds if kind == "all" else (kind,):  # `all`: the recipe's kinds (qa_context only when listed)
         click.echo(f"building {k} ...", err=True)
         results[k] = build_dataset(k, run_dir, cfg, apply_review=apply_review, force=force)
     _build_table(results)

@@ -26,6 +26,7 @@ def _checkout(tmp: Path) -> Path:
     co.mkdir()
     shutil.copy(ROOT / "Makefile", co)
     shutil.copy(ROOT / "pyproject.toml", co)
+    shutil.copy(ROOT / "constraints.txt", co)
     shutil.copytree(ROOT / "recipes", co / "recipes")
     (co / ".venv").mkdir()
     (co / ".venv" / ".installed").touch()

@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = {  # command -> (model, fields it must offer)
     "train": (TrainConfig, option_fields(TrainConfig)),
     "estimate": (TrainConfig, ESTIMATED_FIELDS),
-    "build": (BuildConfig, option_fields(BuildConfig, exclude=("kinds", "generator"))),
-    "evaluate": (EvalConfig, option_fields(EvalConfig)),
+    # nested sections are set in recipes (datasets.qa_context.k) or by their own flag (--retrieval-k)
+    "build": (BuildConfig, option_fields(BuildConfig, exclude=("kinds", "generator", "qa_context"))),
+    "evaluate": (EvalConfig, option_fields(EvalConfig, exclude=("retrieval",))),
 }
 
 

@@ -1,4 +1,4 @@
-"""`corpus-ft bench sample RUN…`: a blind-read sheet of random records per kind, pooled over runs.
+"""`corpus-ft bench sample RUN…`: a blind-read sheet of random records per kind, pooled over runs in turn.
 
 A reader who did not write the rules judges whether each record is worth training on. The sheet shows
 only what a trainer would see (the record's text or messages) and where it came from (repository, file,
@@ -46,15 +46,29 @@ def _render(n: int, row: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _balanced(pools: list[list[dict]], n: int, rng: random.Random) -> list[dict]:
+    """`n` records taken in turn from each run (a large repository does not crowd out the small ones),
+    each run's in random order; then shuffled so the sheet does not group them."""
+    queues = [rng.sample(rows, len(rows)) for rows in pools]
+    picked: list[dict] = []
+    while len(picked) < n and any(queues):
+        for queue in queues:
+            if queue and len(picked) < n:
+                picked.append(queue.pop())
+    rng.shuffle(picked)
+    return picked
+
+
 def blind_sample(runs: list[Path], kinds: list[str], per_kind: int, seed: int, out: Path) -> dict:
     """OUT/<kind>.md (the sheet) and OUT/<kind>.key.jsonl per kind; returns the pool sizes per kind and run."""
     rng = random.Random(seed)
     counts: dict[str, dict[str, int]] = {}
     for kind in kinds:
-        pool = [row for run in runs for row in _records(Path(run), kind)]
+        pools = [_records(Path(run), kind) for run in runs]
+        pool = [row for rows in pools for row in rows]
         if not pool:
             raise CorpusFtError(f"no {kind} records in {', '.join(str(r) for r in runs)}; build them first")
-        picked = rng.sample(pool, min(per_kind, len(pool)))
+        picked = _balanced(pools, per_kind, rng)
         counts[kind] = {Path(r).name: sum(row["run"] == Path(r).name for row in picked) for r in runs}
         head = (
             f"# Blind read: {kind}, {len(picked)} of {len(pool)} records from {len(runs)} runs (seed {seed})\n\n"

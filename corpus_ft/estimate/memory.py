@@ -707,7 +707,14 @@ def preflight(config: TrainConfig, say: Callable[[str], None] | None = None, *, 
     """
     if device == "cuda" and not config.gpu and _visible_gpu_bytes() is None:
         return None
-    shape = _known_shape(config.model)
+    try:
+        shape = _known_shape(config.model)
+    except CorpusFtError as e:
+        if device != "cpu":
+            raise
+        # the RAM plan only advises a CPU run: a config the estimator cannot read (not Llama-style) skips it
+        (say or (lambda _: None))(f"memory pre-flight skipped: {e}")
+        return None
     if shape is None:
         return None
     p = plan(config, shape, device=device)

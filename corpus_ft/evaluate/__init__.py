@@ -170,8 +170,10 @@ class _progress:
         return lambda n: self.bar.advance(task, n)
 
     def __exit__(self, *exc):
-        if self.bar:
-            self.bar.close() if not self.on else self.bar.stop()
+        if self.bar and not self.on:  # the last count as a closing line: a short run prints one too
+            self.bar.close(summary=self.bar.line().removeprefix("evaluate: "))
+        elif self.bar:
+            self.bar.stop()
 
 
 def _forgetting(facts: dict, probes_path: Path, config: EvalConfig) -> dict:
