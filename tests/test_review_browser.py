@@ -218,8 +218,14 @@ def test_origin_filter_lists_augmented_records_with_their_badge(page, run):
 
 def _human_click(page, locator, hold_ms: int = 250) -> None:
     """Press, hold as a person does, release: what a list reload between press and release breaks."""
-    locator.scroll_into_view_if_needed()
-    box = locator.bounding_box()
+    box = None
+    for _ in range(20):  # a late search reload may redraw the card just before the press: find it again
+        locator.wait_for(state="visible")
+        locator.scroll_into_view_if_needed()
+        box = locator.bounding_box()
+        if box:
+            break
+        page.wait_for_timeout(100)
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
     page.wait_for_timeout(hold_ms)
