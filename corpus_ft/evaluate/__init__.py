@@ -102,31 +102,9 @@ def _score(rows: list[dict], probes: list[str], models, config: EvalConfig, prog
                     facts["max_logit_diff"] = scoring.check_tuned_differs(
                         logits["base"], logits["tuned"], models.kind, models.path
                     )
-                answers = scoring.generate(
-                    model,
-                    tok,
-                    [r["messages"] for r in gen_rows],
-                    max_new_tokens=config.max_new_tokens,
-                    temperature=config.temperature,
-                    top_p=config.top_p,
-                    seed=config.seed,
-                    batch_size=config.batch_size,
-                    max_length=config.max_length,
-                    progress=step,
-                )
+                answers = _answers(model, tok, [r["messages"] for r in gen_rows], config, step)
                 nlls = scoring.nll(model, targets, batch_size=config.batch_size, pad_id=pad, progress=step)
-                rag_answers = scoring.generate(
-                    model,
-                    tok,
-                    [r["messages_rag"] for r in rag_rows],
-                    max_new_tokens=config.max_new_tokens,
-                    temperature=config.temperature,
-                    top_p=config.top_p,
-                    seed=config.seed,
-                    batch_size=config.batch_size,
-                    max_length=config.max_length,
-                    progress=step,
-                )
+                rag_answers = _answers(model, tok, [r["messages_rag"] for r in rag_rows], config, step)
                 rag_nlls = scoring.nll(model, rag_targets, batch_size=config.batch_size, pad_id=pad, progress=step)
                 facts["probe_nll"][side] = scoring.nll(
                     model, probe_items, batch_size=config.batch_size, pad_id=pad, progress=step
@@ -147,6 +125,24 @@ def _score(rows: list[dict], probes: list[str], models, config: EvalConfig, prog
             for r in rag_rows:
                 r[f"{side}_rag"].update(answer_metrics(r[f"{side}_rag"].get("answer"), r["reference"], r["keywords"]))
     return facts
+
+
+def _answers(model, tok, conversations: list, config: EvalConfig, step) -> list[dict]:
+    """One side's answers to `conversations` under the run's recorded decoding settings."""
+    from corpus_ft.evaluate import scoring
+
+    return scoring.generate(
+        model,
+        tok,
+        conversations,
+        max_new_tokens=config.max_new_tokens,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        seed=config.seed,
+        batch_size=config.batch_size,
+        max_length=config.max_length,
+        progress=step,
+    )
 
 
 class _progress:
