@@ -206,3 +206,14 @@ def test_bench_modes_adds_the_retrieval_axis_and_the_qa_context_mode(built_run, 
     assert result["modes"][0]["+rag.queries.rougeL"] is not None
     table = (tmp_path / "modes" / "report.md").read_text()
     assert "queries kw recall + retrieval" in table and "| qa_context |" in table
+
+
+def test_retrieval_answers_are_redacted_like_plain_answers():
+    """Both the plain and the retrieval answers pass through one helper that redacts what a model wrote."""
+    from corpus_ft.evaluate import _redacted_answer
+    from corpus_ft.redact import redact
+
+    written = {"answer": "Use the key AKIAQ4MODELREPLY7KEY to log in.", "new_tokens": 9}
+    shown = _redacted_answer(written, redact)
+    assert "AKIAQ4MODELREPLY7KEY" not in shown["answer"] and "[REDACTED_" in shown["answer"]
+    assert shown["new_tokens"] == 9 and written["answer"].startswith("Use the key AKIA")

@@ -113,18 +113,23 @@ def _score(rows: list[dict], probes: list[str], models, config: EvalConfig, prog
             for r in rows:
                 r[side] = {}
             for r, a in zip(gen_rows, answers):  # a model may write a secret: reports show answers redacted
-                r[side].update({**a, "answer": redact(a["answer"])} if isinstance(a.get("answer"), str) else a)
+                r[side].update(_redacted_answer(a, redact))
             for r, (s, n) in zip(ref_rows, nlls):
                 r[side].update(nll=s, ref_tokens=n, ppl=perplexity(s, n))
             for r in rows:
                 r[side].update(answer_metrics(r[side].get("answer"), r["reference"], r["keywords"]))
             for r, a in zip(rag_rows, rag_answers):
-                r[f"{side}_rag"] = dict(a)
+                r[f"{side}_rag"] = _redacted_answer(a, redact)
             for r, (s, n) in zip(rag_refs, rag_nlls):
                 r[f"{side}_rag"].update(nll=s, ref_tokens=n, ppl=perplexity(s, n))
             for r in rag_rows:
                 r[f"{side}_rag"].update(answer_metrics(r[f"{side}_rag"].get("answer"), r["reference"], r["keywords"]))
     return facts
+
+
+def _redacted_answer(a: dict, redact) -> dict:
+    """A generated answer as outputs show it: redacted after it was written."""
+    return {**a, "answer": redact(a["answer"])} if isinstance(a.get("answer"), str) else dict(a)
 
 
 def _answers(model, tok, conversations: list, config: EvalConfig, step) -> list[dict]:
