@@ -104,6 +104,23 @@ def test_review_decisions_drop_rejected_and_use_edits(run):
     assert len(train_ds) == 75 and len(eval_ds) == 20
 
 
+def test_rows_longer_than_seq_len_are_counted_and_said(run, caplog):
+    """A row cut at seq_len, or dropped because its answer lay past the cut, is never silent."""
+    from transformers import AutoTokenizer
+
+    from corpus_ft.train.data import load_datasets
+
+    tok = AutoTokenizer.from_pretrained(run / "tiny-model")
+    _, _, summary = load_datasets(run, TrainConfig(**FAST), tok)
+    assert summary["truncation"]["train"]["cut"] == 0 and summary["truncation"]["train"]["rows"] == 76
+    with caplog.at_level("WARNING", logger="corpus_ft.train.data"):
+        train_ds, _, summary = load_datasets(run, TrainConfig(**{**FAST, "seq_len": 16}), tok)
+    t = summary["truncation"]["train"]
+    assert t["rows"] == 76 and t["cut"] > 0 and len(train_ds) == t["rows"] - t["dropped"]
+    assert max(len(ids) for ids in train_ds["input_ids"]) == 16
+    assert "longer than seq_len=16" in caplog.text and "raise train.seq_len" in caplog.text
+
+
 # --- bad input: refused with a clear message, nothing written ----------------------------
 
 

@@ -9,12 +9,15 @@ processed dataset and packs (best-fit decreasing, padding-free) without re-token
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from pathlib import Path
 
 from corpus_ft.train.config import KINDS, TrainConfig
 from corpus_ft.util import CorpusFtError, read_jsonl
+
+log = logging.getLogger(__name__)
 
 
 def kind_weights(run_dir: Path, config: TrainConfig) -> dict[str, float]:
@@ -111,18 +114,43 @@ def tokenize(record: dict, tokenizer, assistant_only_loss: bool) -> dict[str, li
     return {"input_ids": ids, "labels": labels}
 
 
-def to_dataset(records: list[dict], tokenizer, config: TrainConfig):
-    """A `datasets.Dataset` of input_ids/labels; over-long rows are cut to seq_len, rows with no loss dropped."""
+def to_dataset(records: list[dict], tokenizer, config: TrainConfig, counts: dict | None = None):
+    """A `datasets.Dataset` of input_ids/labels; over-long rows are cut to seq_len, rows with no loss dropped.
+
+    `counts`, when given, receives how many rows there were, how many were cut and how many were
+    dropped because nothing to learn from was left before the cut (an answer past seq_len).
+    """
     from datasets import Dataset
 
     rows = {"input_ids": [], "labels": []}
+    cut = dropped = 0
     for rec in records:
         r = tokenize(rec, tokenizer, config.assistant_only_loss)
+        cut += len(r["input_ids"]) > config.seq_len
         ids, labels = r["input_ids"][: config.seq_len], r["labels"][: config.seq_len]
         if any(x != -100 for x in labels[1:]):
             rows["input_ids"].append(ids)
             rows["labels"].append(labels)
+        else:
+            dropped += 1
+    if counts is not None:
+        counts.update(rows=len(records), cut=cut, dropped=dropped)
     return Dataset.from_dict(rows)
+
+
+def _warn_truncation(split: str, counts: dict, seq_len: int) -> None:
+    """Say when seq_len cuts rows (long answers or retrieved passages lose their end, or the whole row)."""
+    if counts["cut"]:
+        log.warning(
+            "%d of %d %s rows are longer than seq_len=%d: cut at %d tokens, %d of them dropped (nothing to learn "
+            "from before the cut); raise train.seq_len to keep them whole",
+            counts["cut"],
+            counts["rows"],
+            split,
+            seq_len,
+            seq_len,
+            counts["dropped"],
+        )
 
 
 def load_datasets(run_dir: Path, config: TrainConfig, tokenizer):
@@ -147,12 +175,16 @@ def load_datasets(run_dir: Path, config: TrainConfig, tokenizer):
             "validation": len(val_records),
             "review": {k: counts.get(k, 0) for k in ("rejected", "edited")},
         }
-    train_ds = to_dataset(mix(train_by_kind, weights, config.seed), tokenizer, config)
+    truncation: dict[str, dict] = {"train": {}, "validation": {}}
+    train_ds = to_dataset(mix(train_by_kind, weights, config.seed), tokenizer, config, truncation["train"])
+    _warn_truncation("train", truncation["train"], config.seq_len)
     if len(train_ds) == 0:
         raise CorpusFtError(
             f"no training record has a token to learn from after truncation to seq_len={config.seq_len}; raise seq_len"
         )
-    eval_ds = to_dataset(val, tokenizer, config) if val else None
+    eval_ds = to_dataset(val, tokenizer, config, truncation["validation"]) if val else None
+    if val:
+        _warn_truncation("validation", truncation["validation"], config.seq_len)
     if eval_ds is not None and len(eval_ds) == 0:
         eval_ds = None
     if eval_ds is None and not config.allow_no_eval:
@@ -161,4 +193,5 @@ def load_datasets(run_dir: Path, config: TrainConfig, tokenizer):
             " (after review and truncation), so training would run without eval loss or early stopping; "
             "rebuild with more source files, or set train.allow_no_eval=true (--allow-no-eval) to train blind on purpose"
         )
+    summary["truncation"] = truncation
     return train_ds, eval_ds, summary
