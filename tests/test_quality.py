@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from corpus_ft.cli import main
-from corpus_ft.datasets.measure import category_of, corrupted_code, dataset_quality, verdict
+from corpus_ft.datasets.measure import category_of, corrupted_code, dataset_quality, quality_rows, verdict
 from corpus_ft.datasets.quality import markup_residue
 from corpus_ft.util import read_jsonl
 
@@ -118,7 +118,11 @@ def test_category_verdict_and_quality_block():
     assert q["categories"] == {"docs": 0.75, "changelog": 0.25}
     assert q["verdict"].startswith("look at: markup residue 25.0%") and "questions asked twice 50.0%" in q["verdict"]
     assert dataset_quality("qa", records[:1], [], units)["verdict"] == "ready"
-    assert dataset_quality("qa", records[3:], [], units, include=["changelog"])["verdict"] == "ready"
+    opted = dataset_quality("qa", records[3:], [], units, include=["changelog"])
+    assert opted["verdict"] == "ready" and opted["excluded_share"] == 0.0
+    labels = [row[0] for row in quality_rows(opted)]
+    assert "records from tests, licences (changelog opted in)" in labels, "a 0% beside 'changelog 100%' needs saying"
+    assert "records from tests, changelogs, licences" in [row[0] for row in quality_rows(q)]
     assert verdict({"records": 0}).startswith("empty")
 
 
