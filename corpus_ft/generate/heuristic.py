@@ -126,10 +126,13 @@ _VAGUE_WORDS = _GENERIC_HEADINGS | {
 }
 # The last word of a heading that labels the kind of text, not its subject ("Collections Examples",
 # "HTTP2 guide"): the subject is what comes before it.
+_LABEL_PREFIX = re.compile(r"^(?:examples?|sample|demo|hello(?:,? world)?)\s*:?\s+", re.I)  # "Example kubectl plugin"
 _LABEL_SUFFIX = re.compile(r"\s+(?:examples?|samples?|guide|demo|tutorial|walkthrough)$", re.I)
 # A heading that announces a change ("Redirect Changes", "HTTP errors update"): it says what changed, it
 # names no task to ask "How do I ..." about.
-_CHANGE_NOTE = re.compile(r"\b(?:changes?|updates?|updated|removals?|removed|deprecations?|deprecated|breaking)$", re.I)
+_CHANGE_NOTE = re.compile(
+    r"\b(?:changes?|updates?|updated|removals?|removed|deprecations?|deprecated|breaking|replacements?|replaced)$", re.I
+)
 
 
 def vague_heading(heading: str, product: str = "") -> bool:
@@ -657,8 +660,9 @@ class _Context:
             "",
         )
         topic, parent = self.topic.rstrip("?"), parent.rstrip("?")
-        if vague_heading(topic, self.product):
-            return f"{topic} ({parent})" if parent and not vague_heading(parent, self.product) else ""
+        if vague_heading(topic, self.product):  # "Overview (Authentication)"; a shell command is no subject at all
+            keep = parent and not vague_heading(parent, self.product) and not topic.startswith(("$", ">>>"))
+            return f"{topic} ({parent})" if keep else ""
         if self.topic != self.leaf and self.product and topic.lower() == self.product.lower():
             return ""  # "Getting started" under the product's title: no subject the section is about
         return f"{topic} ({parent})" if parent and self.topic == self.leaf else topic
@@ -767,9 +771,11 @@ class HeuristicGenerator:
         steps = _steps(text)
         has_code = any(b["type"] == "code" for b in found)
         topic = ctx.leaf if ctx.leaf.lower() not in _GENERIC_HEADINGS else ctx.topic
-        if topic and len(topic.split()) == 1 and len(ctx.heads) > 1:
+        if topic and len(topic.split()) == 1 and len(ctx.heads) > 1 and topic.lower().endswith("ing"):
             parent = next((h for h in reversed(ctx.heads[:-1]) if h.lower() not in _GENERIC_HEADINGS), "")
-            topic = f"{topic} {parent}".strip()  # "Installing" under "Waitress" -> "Installing Waitress"
+            if parent and not _task(parent, ctx.product) and parent.split()[0].lower() not in _VERBS:
+                topic = f"{topic} {parent}".strip()  # "Installing" under "Waitress" -> "Installing Waitress"
+            # (not "Debugging" under "Specify dynamic completion": a task under a task makes no object)
         prose_words = sum(len(p.split()) for p in paras if not _ITEM.match(p))
         covered: set[str] = set()  # answers a how-to or a question of the source already gives
         asked = (chunk.get("question") or "").strip()
@@ -847,6 +853,8 @@ class HeuristicGenerator:
                 # the overview's answer is the section from its first paragraph that stands alone, whole
                 # blocks with their lists and code, never only the sentence that introduces them
                 answer = _whole_answer(parts, prose_at[0])
+                if any(p.startswith(("```", "~~~")) for p in parts[: prose_at[0]]):
+                    answer = ""  # prose after the section's code comments on it ("note how we ..."): no overview
                 # a section's own first paragraph is about its heading; one under a generic heading
                 # ("Quickstart") must be about the ancestor the question names ("Dockerfile"), not uv.lock
                 if (
@@ -903,13 +911,16 @@ def _whole_answer(parts: list[str], start: int) -> str:
 _POINTS_ON = re.compile(
     r"(?:\bthe following\b[^.]*|\bas follows\b[^.]*|\bbelow\b[^.]*|^(?:here (?:is|are)|here's)\b[^.]*|"
     r"\bkeep reading\b[^.]*|\bfor (?:example|instance),?|\be\.g\.,?|\blike so\b|\bsuch as\b|"
+    r"^there are (?:two|three|four|several|a few|\d+) (?:\w+ )?(?:ways|approaches|options|methods)\b[^.]*|"
     r"\b(?:or|and|but)\b|:)\s*[.:]?\s*$",
     re.I,
 )
+# "Here is an example ..." anywhere in the last sentence (run together with the one before it: "elements.Here").
+_EXAMPLE_NEXT = re.compile(r"\bhere (?:is|are) (?:an? )?(?:\w+ )?(?:example|snippet|sample)s?\b", re.I)
 # An answer's own prose that leans on text before the answer ("The above ...", "as shown above").
 _LEANS_BACK = re.compile(
-    r"\b(?:the above|as above|(?:shown|mentioned|described|listed|defined|seen|explained|given|discussed) above|"
-    r"above (?:example|code|snippet|section|command|steps?|list|table))\b",
+    r"\b(?:the above|as above|(?:shown|mentioned|described|listed|defined|seen|explained|given|discussed) (?:further |earlier )?above|"
+    r"above (?:example|code|snippet|section|command|steps?|list|table)|(?:code|example|snippet|command) above)\b",
     re.I,
 )
 
@@ -922,9 +933,10 @@ def _last_sentence(block: str) -> tuple[str, str]:
 
 def points_on(block: str) -> bool:
     """A prose block whose last sentence introduces what follows it ("... as follows:", "Here is an example.")."""
-    if block.startswith(("```", "~~~")) or _ITEM.match(block.split("\n")[-1]):
+    if block.startswith(("```", "~~~")):
         return False
-    return bool(_POINTS_ON.search(_last_sentence(block)[1]))
+    last = re.sub(r"^\s*(?:\d+[.)]|[-*+•])\s+", "", block.split("\n")[-1])  # a list's last item
+    return bool(_POINTS_ON.search(_last_sentence(last)[1]) or _EXAMPLE_NEXT.search(_last_sentence(last)[1]))
 
 
 def leans_back(answer: str) -> bool:
@@ -947,6 +959,8 @@ def standalone(answer: str, parts: list[str]) -> str:
     first = blocks[0].split("\n")[0]
     if _ITEM.match(first) and _DEPENDENT.match(re.sub(r"^\s*(?:\d+[.)]|[-*+•])\s+", "", first)):
         return ""
+    if re.match(r"^\s*(?:[2-9]|\d\d+)[.)]\s", first):
+        return ""  # "2. Register ..." is the middle of a numbered list whose start is elsewhere
     last = blocks[-1]
     if not points_on(last):
         return answer
@@ -962,6 +976,8 @@ def standalone(answer: str, parts: list[str]) -> str:
         if more and not points_on(more[-1]):
             return "\n\n".join(blocks + more)
     while blocks and points_on(blocks[-1]):
+        if _ITEM.match(blocks[-1].split("\n")[-1]):
+            return ""  # a list whose last item points at an example it lacks: no clean place to cut
         rest, _ = _last_sentence(blocks[-1])
         blocks = blocks[:-1] + ([rest] if rest and not rest.rstrip().endswith(":") else [])
     return "\n\n".join(blocks)
@@ -1018,7 +1034,7 @@ _HOWTO_VERBS = {"bind", "skip", "avoid", "redirect", "upload", "mount", "control
 def _code_question(topic: str, product: str = "") -> str | None:
     """The how-to a code-led section answers, from its heading: a task ("Bind the URI") as it is,
     a thing ("Parameters in path") as "How do I use parameters in path?"."""
-    topic = _LABEL_SUFFIX.sub("", topic.strip())
+    topic = _LABEL_PREFIX.sub("", _LABEL_SUFFIX.sub("", topic.strip()))
     if _CHANGE_NOTE.search(topic.rstrip("?.: ")) or vague_heading(topic, product):
         return None
     task = _task(topic, product)
@@ -1076,7 +1092,9 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
     m = _CONDITION.match(s)
     if m and not _PRONOUN_START.match(m.group("clause")) and ctx.topic:
         clause = m.group("clause").strip()
-        if re.search(r"\b(?:had|was|were|did)\b", clause) or re.match(r"[a-z]+ed\b", clause):
+        if re.search(r"\b(?:had|was|were|did)\b", clause) or re.match(
+            r"(?:[a-z]+ed|instead|however|also|now|then|otherwise|still|so)\b", clause
+        ):
             return None  # a story ("If the server had ...") or a clause without its subject ("If configured by ...")
         want = re.match(r"you (?:want|need|wish|would like|'d like) to (.+)$", clause)
         if want and m.group("word") != "Unless":
