@@ -53,6 +53,10 @@ def test_answers_that_point_at_what_they_lack():
     assert dangling_answer("- Or, you have not configured the shrinker\n- Keep names")
     assert dangling_answer("2. Register a type adapter for the collection class.\n3. Use the parser API.")
     assert dangling_answer("1. Use the parser. This is preferred. Here is an example that shows how to do this.")
+    assert dangling_answer("You may recognize this from the help above. The default help embeds the usage.")
+    assert dangling_answer("Requests has many extensions. This page provides an overview of some of the best of them.")
+    assert dangling_answer("Some of the best have been brought together under")
+    assert dangling_answer("1. Update Node.js\n2. Update all generator middleware to use async functions:\n3. Test")
     assert not dangling_answer(GOOD_A)
     assert not dangling_answer("Make it static:\n\n```java\nstatic class B {}\n```\n\nThe above is possible.")
 

@@ -51,6 +51,9 @@ def test_a_pointer_without_what_it_points_to_is_cut_and_an_intro_alone_is_no_ove
 def test_an_answer_that_leans_on_the_above_or_continues_a_list_is_dropped():
     assert standalone("The above is possible, but not recommended for servers.", []) == ""
     assert standalone("- Or, you have not configured the shrinker\n- Keep the names", []) == ""
+    assert standalone("You may recognize this from the help above. The help embeds the usage.", []) == ""
+    assert standalone("Tern has many plugins. This page provides an overview of the best of them.", []) == ""
+    assert standalone("1. Update Node.js\n2. Update all middleware to use async functions:\n3. Test", []) == ""
     code_then_above = "Make it static:\n\n```java\nstatic class B {}\n```\n\nThe above is possible."
     assert standalone(code_then_above, []) == code_then_above  # the above is inside the answer
 

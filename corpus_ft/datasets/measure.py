@@ -222,7 +222,7 @@ _VAGUE = frozenset(
 # "HTTP2 guide", "Redirect changes").
 _LABEL_END = re.compile(r"\b(?:examples?|samples?|guide|demo)$", re.I)
 _CHANGE_END = re.compile(
-    r"\b(?:changes?|updates?|deprecations?|removals?|replacements?)$", re.I
+    r"\b(?:changes?|updates?|deprecations?|removals?|replacements?)$|^(?:removal|deprecation|replacement)s? of\b", re.I
 )  # "How do I redirect changes?"
 _FUNCTION_END = frozenset("the a an of to for with and or by from that which as in on at your its".split())
 
@@ -281,6 +281,13 @@ _BACKWARD = re.compile(
 )
 
 
+_ABOUT_THE_PAGE = re.compile(
+    r"\bthis (?:page|part of the documentation|section|document|guide|chapter|tutorial) (?:is|provides|describes|"
+    r"covers|explains|shows|contains|will|lists|gives)\b",
+    re.I,
+)
+
+
 def dangling_answer(answer: str) -> bool:
     """An answer that does not stand alone: it ends by pointing at what follows (an introduction without the
     thing it introduces), leans on "the above" before any code or list of its own, or opens mid-list ("- Or, ...")."""
@@ -299,6 +306,17 @@ def dangling_answer(answer: str) -> bool:
             break
         if _BACKWARD.search(block):
             return True
+    flat = " ".join(answer.split())
+    if not blocks[0].startswith(("```", "~~~")) and re.search(r"\babove\b", _SENTENCE.split(blocks[0], 1)[0]):
+        return True  # "You may recognize this from the help above."
+    if len(_SENTENCE.split(flat)) <= 2 and _ABOUT_THE_PAGE.search(flat):
+        return True  # "This page provides an overview of ...": an introduction, no answer
+    if answer.count("generated from its docstrings (autodoc)") >= 2:
+        return True  # placeholders for an API reference the answer does not hold
+    if "```" not in answer and re.search(r"^\s*(?:[-*+•]|\d+[.)])\s+.*:\s*$", answer, re.M):
+        return True  # "2. Update the middleware:" without the code it introduces
+    if re.search(r"\b(?:under|the|a|an|of|to|for|with|by|from|at|in|on|see)\s*$", flat):
+        return True  # cut mid-sentence
     if re.match(r"^\s*(?:[2-9]|\d\d+)[.)]\s", blocks[0]):
         return True  # a numbered list's middle without its start
     return bool(re.match(r"^\s*(?:[-*+•]|\d+[.)])\s+(?:or|and|but|also)\b", blocks[0], re.I))

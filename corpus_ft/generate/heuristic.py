@@ -131,7 +131,9 @@ _LABEL_SUFFIX = re.compile(r"\s+(?:examples?|samples?|guide|demo|tutorial|walkth
 # A heading that announces a change ("Redirect Changes", "HTTP errors update"): it says what changed, it
 # names no task to ask "How do I ..." about.
 _CHANGE_NOTE = re.compile(
-    r"\b(?:changes?|updates?|updated|removals?|removed|deprecations?|deprecated|breaking|replacements?|replaced)$", re.I
+    r"\b(?:changes?|updates?|updated|removals?|removed|deprecations?|deprecated|breaking|replacements?|replaced)$"
+    r"|^(?:removal|deprecation|replacement)s? of\b|^changes? (?:to|in)\b",
+    re.I,
 )
 
 
@@ -592,6 +594,7 @@ def _infinitive(gerund: str) -> str | None:
 def _procedure_question(heading: str, product: str = "") -> str:
     """A question a numbered list answers: "Rotate the key" -> "How do I rotate the key?"."""
     heading = re.sub(r"^(?:the )?steps (?:for|to) ", "", heading.strip(), flags=re.I)  # "Steps for Submitting Code"
+    heading = _LABEL_SUFFIX.sub("", heading) or heading  # "Upgrading Guide" -> "Upgrading"
     task = _task(heading, product)
     if task:
         return f"How do I {task}?"
@@ -912,6 +915,7 @@ _POINTS_ON = re.compile(
     r"(?:\bthe following\b[^.]*|\bas follows\b[^.]*|\bbelow\b[^.]*|^(?:here (?:is|are)|here's)\b[^.]*|"
     r"\bkeep reading\b[^.]*|\bfor (?:example|instance),?|\be\.g\.,?|\blike so\b|\bsuch as\b|"
     r"^there are (?:two|three|four|several|a few|\d+) (?:\w+ )?(?:ways|approaches|options|methods)\b[^.]*|"
+    r"\b(?:under|the|a|an|of|to|for|with|by|from|at|in|on|see)(?=\s*$)|"
     r"\b(?:or|and|but)\b|:)\s*[.:]?\s*$",
     re.I,
 )
@@ -939,8 +943,21 @@ def points_on(block: str) -> bool:
     return bool(_POINTS_ON.search(_last_sentence(last)[1]) or _EXAMPLE_NEXT.search(_last_sentence(last)[1]))
 
 
+# An answer that talks about the page instead of the subject ("This page provides an overview of ...").
+_ABOUT_THE_PAGE = re.compile(
+    r"\bthis (?:page|part of the documentation|section|document|guide|chapter|tutorial) (?:is|provides|describes|"
+    r"covers|explains|shows|contains|will|lists|gives)\b",
+    re.I,
+)
+# Text ingest writes where an API reference is generated from docstrings: it stands for text the answer lacks.
+_AUTODOC = "generated from its docstrings (autodoc)"
+
+
 def leans_back(answer: str) -> bool:
     """The answer's prose before its first code or list refers to something above the answer."""
+    first = answer.strip().split("\n\n", 1)[0]
+    if re.search(r"\babove\b", _SENTENCE_END.split(first, 1)[0]) and not first.startswith(("```", "~~~")):
+        return True  # "You may recognize this from the help above."
     for block in answer.split("\n\n"):
         if block.startswith(("```", "~~~")) or _ITEM.match(block):
             return False
@@ -954,8 +971,12 @@ def standalone(answer: str, parts: list[str]) -> str:
     (code included) up to the size limit, else loses the pointing sentence; one that leans on "the above"
     or opens with a list item that continues another ("- Or, ...") is dropped."""
     blocks = [b for b in answer.split("\n\n") if b.strip()]
-    if not blocks or leans_back(answer):
+    if not blocks or leans_back(answer) or answer.count(_AUTODOC) >= 2:
         return ""
+    if len(_SENTENCE_END.split(" ".join(answer.split()))) <= 2 and _ABOUT_THE_PAGE.search(answer):
+        return ""  # an introduction to the page, not an answer
+    if not _holds_code(answer) and any(_ITEM.match(ln) and ln.rstrip().endswith(":") for ln in answer.split("\n")):
+        return ""  # "2. Update the middleware:" with the code it introduces left out
     first = blocks[0].split("\n")[0]
     if _ITEM.match(first) and _DEPENDENT.match(re.sub(r"^\s*(?:\d+[.)]|[-*+•])\s+", "", first)):
         return ""
