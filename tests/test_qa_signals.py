@@ -58,6 +58,7 @@ def test_answers_that_point_at_what_they_lack():
     assert dangling_answer("Some of the best have been brought together under")
     assert dangling_answer("1. Update Node.js\n2. Update all generator middleware to use async functions:\n3. Test")
     assert not dangling_answer(GOOD_A)
+    assert not dangling_answer("- The following are not supported:\n- `A` (by extension)\n- `B` (by directory)")
     assert not dangling_answer("Make it static:\n\n```java\nstatic class B {}\n```\n\nThe above is possible.")
 
 

@@ -313,8 +313,8 @@ def dangling_answer(answer: str) -> bool:
         return True  # "This page provides an overview of ...": an introduction, no answer
     if answer.count("generated from its docstrings (autodoc)") >= 2:
         return True  # placeholders for an API reference the answer does not hold
-    if "```" not in answer and re.search(r"^\s*(?:[-*+•]|\d+[.)])\s+.*:\s*$", answer, re.M):
-        return True  # "2. Update the middleware:" without the code it introduces
+    if "```" not in answer and re.search(r"^\s*\d+[.)]\s.*:[ \t]*(?:\n\s*\d+[.)]\s|\s*$)", answer.strip(), re.M):
+        return True  # "2. Update the middleware:" then "3. ...": the code it introduced is missing
     if re.search(r"\b(?:under|the|a|an|of|to|for|with|by|from|at|in|on|see)\s*$", flat):
         return True  # cut mid-sentence
     if re.match(r"^\s*(?:[2-9]|\d\d+)[.)]\s", blocks[0]):

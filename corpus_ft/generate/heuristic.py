@@ -966,6 +966,17 @@ def leans_back(answer: str) -> bool:
     return False
 
 
+def _step_without_its_code(answer: str) -> bool:
+    """A numbered step that ends with ':' followed by the next step or nothing: what it introduced is missing
+    (a bullet ending with ':' over bullets is a list with its sub-list, whole)."""
+    lines = [ln for ln in answer.split("\n") if ln.strip()]
+    for i, ln in enumerate(lines):
+        if re.match(r"^\s*\d+[.)]\s", ln) and ln.rstrip().endswith(":"):
+            if i + 1 == len(lines) or re.match(r"^\s*\d+[.)]\s", lines[i + 1]):
+                return True
+    return False
+
+
 def standalone(answer: str, parts: list[str]) -> str:
     """The answer made to stand alone, or '': one that ends by pointing forward takes the blocks after it
     (code included) up to the size limit, else loses the pointing sentence; one that leans on "the above"
@@ -975,7 +986,7 @@ def standalone(answer: str, parts: list[str]) -> str:
         return ""
     if len(_SENTENCE_END.split(" ".join(answer.split()))) <= 2 and _ABOUT_THE_PAGE.search(answer):
         return ""  # an introduction to the page, not an answer
-    if not _holds_code(answer) and any(_ITEM.match(ln) and ln.rstrip().endswith(":") for ln in answer.split("\n")):
+    if not _holds_code(answer) and _step_without_its_code(answer):
         return ""  # "2. Update the middleware:" with the code it introduces left out
     first = blocks[0].split("\n")[0]
     if _ITEM.match(first) and _DEPENDENT.match(re.sub(r"^\s*(?:\d+[.)]|[-*+•])\s+", "", first)):
