@@ -19,8 +19,8 @@ import tomllib
 _README = re.compile(r"^readme(?:\.(?:md|markdown|rst|txt))?$", re.I)
 _MAX_BYTES = 1_000_000
 # A build file's name for the module that only groups others ("acme-parent", "Acme Parent", "acme-workspace",
-# "acme-monorepo", "acme-root", "acme-bom", "acme-all"): the product is what is left, never the suffix.
-_AGGREGATE = re.compile(r"[\s_.-]*\b(?:parent|root|workspace|monorepo|aggregator|bom|all|project|build)$", re.I)
+# "acme-monorepo", "acme-root", "acme-bom"): the product is what is left, never the suffix.
+_AGGREGATE = re.compile(r"[\s_.-]*\b(?:parent|root|workspace|monorepo|aggregator|bom)$", re.I)
 _AGGREGATE_ONLY = re.compile(r"^(?:parent|root|workspace|monorepo|aggregator|main|project|build|app|docs?)$", re.I)
 
 
