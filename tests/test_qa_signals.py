@@ -39,6 +39,7 @@ def test_vague_and_fragment_questions():
     assert vague_question("In Tern, what happens if configured by the program (Hints)?")
     assert vague_question("In Tern, what happens if the server had implemented OPTIONS?")
     assert vague_question("How do I debug Specify dynamic completion in Tern?")
+    assert vague_question("How do I route & Path Parsing in Tern?")
     assert not vague_question("What does the Tern documentation say about Overview (Authentication)?")
     assert not vague_question("How do I stream uploads in Tern?")
     assert not vague_question("What does the Tern documentation say about Behavioural Changes (Migrating to 2.x)?")

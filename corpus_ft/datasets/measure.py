@@ -245,6 +245,8 @@ def vague_question(question: str) -> bool:
             _CHANGE_END.search(subject) or re.match(r"(?:use )?(?:examples?|hello)\b", m.group("s"), re.I)
         ):
             return True  # "How do I redirect changes?", "How do I use example plugin?"
+        if q.startswith("How do I") and re.match(r"\w+ &", subject):
+            return True  # "How do I route & Path Parsing?": two topics read as a task
         if q.startswith("How do I") and re.match(r"\w+ [A-Z][a-z]+\b", subject) and _task_word(subject.split()[1]):
             return True  # "How do I debug Specify flag completion?": a heading glued after a verb
         return bool(words) and words[-1] in _FUNCTION_END

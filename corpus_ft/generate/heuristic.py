@@ -1076,6 +1076,8 @@ def _code_question(topic: str, product: str = "") -> str | None:
     words = h.split()
     if not words or ":" in h or len(words) > 8 or _PRONOUN_START.match(h) or _clause(words):
         return None
+    if "&" in words:
+        return None  # "Route & Path Parsing" names two topics, not a task
     low = " ".join(
         w if w == product or w in _PROPER or not w.isalpha() or any(c.isupper() for c in w[1:]) else w.lower()
         for w in words
