@@ -40,10 +40,15 @@ def test_vague_and_fragment_questions():
     assert vague_question("In Tern, what happens if the server had implemented OPTIONS?")
     assert vague_question("How do I debug Specify dynamic completion in Tern?")
     assert vague_question("How do I route & Path Parsing in Tern?")
+    assert vague_question("How do I use SetPathParam PathParam in Tern?")
+    assert vague_question("How do I use request.accepts(types) request in Tern?")
+    assert not vague_question("How do I use InstanceCreator for a parameterized type in Tern?")
+    assert not vague_question("How do I use app.use(function) in Tern?")
     assert not vague_question("What does the Tern documentation say about Overview (Authentication)?")
     assert not vague_question("How do I stream uploads in Tern?")
     assert not vague_question("What does the Tern documentation say about Behavioural Changes (Migrating to 2.x)?")
     assert not vague_question("In Tern, what happens when the user provides an invalid flag?")
+    assert not vague_question("In Tern, what happens if no `ctype` is passed in (JSON)?")
 
 
 def test_answers_that_point_at_what_they_lack():

@@ -224,6 +224,7 @@ _LABEL_END = re.compile(r"\b(?:examples?|samples?|guide|demo)$", re.I)
 _CHANGE_END = re.compile(
     r"\b(?:changes?|updates?|deprecations?|removals?|replacements?)$|^(?:removal|deprecation|replacement)s? of\b", re.I
 )  # "How do I redirect changes?"
+_JOINERS = frozenset("for with in on to from by of as and or when if without into via".split())
 _FUNCTION_END = frozenset("the a an of to for with and or by from that which as in on at your its".split())
 
 
@@ -245,6 +246,9 @@ def vague_question(question: str) -> bool:
             _CHANGE_END.search(subject) or re.match(r"(?:use )?(?:examples?|hello)\b", m.group("s"), re.I)
         ):
             return True  # "How do I redirect changes?", "How do I use example plugin?"
+        glued = re.match(r"(?:use )?(`?[\w.]*(?:[a-z][A-Z]|[._]\w|\()[\w.()]*`?) (?P<next>[\w-]+)", m.group("s"))
+        if q.startswith("How do I") and glued and glued.group("next").lower() not in _JOINERS:
+            return True  # "How do I use SetPathParam PathParam?": a code name glued to its parent heading
         if q.startswith("How do I") and re.match(r"\w+ &", subject):
             return True  # "How do I route & Path Parsing?": two topics read as a task
         if q.startswith("How do I") and re.match(r"\w+ [A-Z][a-z]+\b", subject) and _task_word(subject.split()[1]):
@@ -257,7 +261,7 @@ def vague_question(question: str) -> bool:
             re.match(r"(?:[a-z]+ed|instead|however|also|now|then|otherwise|still)\b", clause)
             or re.search(r"\b(?:had|was|were|did)\b", clause)
             or re.match(r"(?:it|this|that|these|those|they|so)\b", clause, re.I)
-            or clause.split()[-1].lower() in _FUNCTION_END
+            or clause.split()[-1].lower() in _FUNCTION_END - {"in", "on", "at"}  # "passed in" is whole
         )
     return False
 

@@ -123,6 +123,13 @@ _VAGUE_WORDS = _GENERIC_HEADINGS | {
     "and",
     "of",
     "more",
+    "to",
+    "with",
+    "for",
+    "in",
+    "on",
+    "by",
+    "from",
 }
 # The last word of a heading that labels the kind of text, not its subject ("Collections Examples",
 # "HTTP2 guide"): the subject is what comes before it.
