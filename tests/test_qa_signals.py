@@ -44,6 +44,7 @@ def test_vague_and_fragment_questions():
     assert vague_question("How do I use request.accepts(types) request in Tern?")
     assert not vague_question("How do I use InstanceCreator for a parameterized type in Tern?")
     assert not vague_question("How do I use app.use(function) in Tern?")
+    assert not vague_question("How do I use v1.x Middleware in v2.x in Tern?")
     assert not vague_question("What does the Tern documentation say about Overview (Authentication)?")
     assert not vague_question("How do I stream uploads in Tern?")
     assert not vague_question("What does the Tern documentation say about Behavioural Changes (Migrating to 2.x)?")

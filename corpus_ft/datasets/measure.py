@@ -247,7 +247,8 @@ def vague_question(question: str) -> bool:
         ):
             return True  # "How do I redirect changes?", "How do I use example plugin?"
         glued = re.match(r"(?:use )?(`?[\w.]*(?:[a-z][A-Z]|[._]\w|\()[\w.()]*`?) (?P<next>[\w-]+)", m.group("s"))
-        if q.startswith("How do I") and glued and glued.group("next").lower() not in _JOINERS:
+        version = glued and re.fullmatch(r"`?v?\d+(?:\.\w+)*`?", glued.group(1))  # "v1.x Middleware" is no code name
+        if q.startswith("How do I") and glued and not version and glued.group("next").lower() not in _JOINERS:
             return True  # "How do I use SetPathParam PathParam?": a code name glued to its parent heading
         if q.startswith("How do I") and re.match(r"\w+ &", subject):
             return True  # "How do I route & Path Parsing?": two topics read as a task
