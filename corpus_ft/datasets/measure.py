@@ -29,6 +29,9 @@ GOALS = {
     "boilerplate": 0.01,
     "translated": 0.01,
     "corrupted_code": 0,
+    "vague_question": 0.03,
+    "dangling_answer": 0.02,
+    "module_product": 0.01,
     "qa_coverage": 0.8,  # a floor, not a ceiling: the share of substantial doc sections that feed a qa record
 }
 # What each share signal counts, as the verdict and the card name it.
@@ -45,6 +48,9 @@ LABELS = {
     "boilerplate": "boilerplate and people lists (community, marketing, licence, changelog pages, rosters)",
     "translated": "text in another language than the corpus's own",
     "qa_coverage": "doc sections (40+ words) that feed a qa record",
+    "vague_question": "questions from a vague heading or a clause fragment",
+    "dangling_answer": "answers that point at text they do not hold (the following, below, the above)",
+    "module_product": "questions naming a build module (a parent, root or workspace) as the product",
 }
 MIN_SECTION_WORDS = 40
 GOAL_CATEGORIES = ("test", "changelog", "license")  # the issue's signal: records drawn from these unless opted in
@@ -211,6 +217,140 @@ def one_sentence_answer(question: str, answer: str) -> bool:
     return len([x for x in _SENTENCE.split(" ".join(answer.split())) if x.strip()]) <= 1
 
 
+# What a question is about, by its form: the overview's subject, a how-to's object, a condition's clause.
+_OVERVIEW_Q = re.compile(r"^What does the .+? (?:documentation|guide) say about (?P<s>.+?)\?$")
+_HOWTO_Q = re.compile(r"^How do I (?:use )?(?P<s>.+?)(?: in [^?]{1,60})?\?$")
+_CONDITION_Q = re.compile(r"^In [^,]{1,80}, what happens (?:if|when|unless) (?P<s>.+?)\?$")
+# Words that make no subject on their own ("Overview", "Common function", "More details").
+_VAGUE = frozenset(
+    """overview introduction intro details detail notes note misc miscellaneous other others more example examples
+    sample samples usage use summary basics basic background general common function functions simple things stuff
+    getting started start guide documentation docs reference contents info information features tips tip
+    the a an and of""".split()
+)
+# A subject that labels a kind of text or a change, not a thing a user asks about ("Maps Examples",
+# "HTTP2 guide", "Redirect changes").
+_LABEL_END = re.compile(r"\b(?:examples?|samples?|guide|demo)$", re.I)
+_CHANGE_END = re.compile(
+    r"\b(?:changes?|updates?|deprecations?|removals?|replacements?)$|^(?:removal|deprecation|replacement)s? of\b", re.I
+)  # "How do I redirect changes?"
+_JOINERS = frozenset("for with in on to from by of as and or when if without into via".split())
+_FUNCTION_END = frozenset("the a an of to for with and or by from that which as in on at your its".split())
+
+
+def vague_question(question: str) -> bool:
+    """A question a user would not ask: its subject is only vague words, a label ("... Examples"), a shell
+    command, or a clause cut from a sentence (no subject of its own, a story's past tense, a dangling word)."""
+    q = " ".join(question.split())
+    m = _OVERVIEW_Q.match(q) or _HOWTO_Q.match(q)
+    if m:
+        subject = re.sub(r"\s*\([^)]*\)$", "", m.group("s")).strip()
+        qualifier = m.group("s")[len(subject) :].strip(" ()")
+        words = [w.lower().strip("`*:") for w in subject.split()]
+        if subject.startswith(("$", ">>>")):
+            return True
+        if all(w in _VAGUE for w in words if w) or _LABEL_END.search(subject):
+            # "Overview (Authentication)": a vague heading qualified by its parent asks something
+            return not qualifier or all(w.lower() in _VAGUE for w in qualifier.split())
+        if q.startswith("How do I") and (
+            _CHANGE_END.search(subject) or re.match(r"(?:use )?(?:examples?|hello)\b", m.group("s"), re.I)
+        ):
+            return True  # "How do I redirect changes?", "How do I use example plugin?"
+        glued = re.match(r"(?:use )?(`?[\w.]*(?:[a-z][A-Z]|[._]\w|\()[\w.()]*`?) (?P<next>[\w-]+)", m.group("s"))
+        version = glued and re.fullmatch(r"`?v?\d+(?:\.\w+)*`?", glued.group(1))  # "v1.x Middleware" is no code name
+        if q.startswith("How do I") and glued and not version and glued.group("next").lower() not in _JOINERS:
+            return True  # "How do I use SetPathParam PathParam?": a code name glued to its parent heading
+        if q.startswith("How do I") and re.match(r"\w+ &", subject):
+            return True  # "How do I route & Path Parsing?": two topics read as a task
+        if q.startswith("How do I") and re.match(r"\w+ [A-Z][a-z]+\b", subject) and _task_word(subject.split()[1]):
+            return True  # "How do I debug Specify flag completion?": a heading glued after a verb
+        return bool(words) and words[-1] in _FUNCTION_END
+    m = _CONDITION_Q.match(q)
+    if m:
+        clause = re.sub(r"\s*\([^)]*\)$", "", m.group("s"))
+        return bool(
+            re.match(r"(?:[a-z]+ed|instead|however|also|now|then|otherwise|still)\b", clause)
+            or re.search(r"\b(?:had|was|were|did)\b", clause)
+            or re.match(r"(?:it|this|that|these|those|they|so)\b", clause, re.I)
+            or clause.split()[-1].lower() in _FUNCTION_END - {"in", "on", "at"}  # "passed in" is whole
+        )
+    return False
+
+
+def _task_word(word: str) -> bool:
+    """A capitalised word that is a verb of a task heading ("Specify", "Configure")."""
+    from corpus_ft.generate.heuristic import _VERBS
+
+    return word.lower() in _VERBS or word.lower() in ("specify", "provide", "define", "change", "make")
+
+
+# The last sentence of an answer pointing at what should follow it; a first paragraph pointing back.
+_FORWARD = re.compile(
+    r"(?:\bthe following\b|\bas follows\b|\b(?:shown|see|listed|described|given|outlined) below\b|\bbelow[,:]|"
+    r"^(?:here (?:is|are)|here's)\b|\bkeep reading\b|\bfor (?:example|instance),?\s*$|\be\.g\.,?\s*$|"
+    r"\blike so\b|\b(?:or|and)\s*$|:\s*$|^there are (?:two|three|four|several|a few|\d+) (?:\w+ )?(?:ways|approaches|options|methods)\b)",
+    re.I,
+)
+_BACKWARD = re.compile(
+    r"\b(?:the above|as above|(?:shown|mentioned|described|listed|defined|seen|explained|given|discussed) (?:further |earlier )?above|"
+    r"above (?:example|code|snippet|section|command|steps?|list|table)|(?:code|example|snippet|command) above)\b",
+    re.I,
+)
+
+
+_ABOUT_THE_PAGE = re.compile(
+    r"\bthis (?:page|part of the documentation|section|document|guide|chapter|tutorial) (?:is|provides|describes|"
+    r"covers|explains|shows|contains|will|lists|gives)\b",
+    re.I,
+)
+
+
+def dangling_answer(answer: str) -> bool:
+    """An answer that does not stand alone: it ends by pointing at what follows (an introduction without the
+    thing it introduces), leans on "the above" before any code or list of its own, or opens mid-list ("- Or, ...")."""
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", answer.strip()) if b.strip()]
+    if not blocks:
+        return False
+    last = re.sub(r"^\s*(?:[-*+•]|\d+[.)])\s+", "", blocks[-1].split("\n")[-1])  # a list's last item
+    if not blocks[-1].startswith(("```", "~~~")):
+        end = _SENTENCE.split(" ".join(last.split()))[-1]
+        if _FORWARD.search(end) or re.search(
+            r"\bhere (?:is|are) (?:an? )?(?:\w+ )?(?:example|snippet|sample)s?\b", end, re.I
+        ):
+            return True
+    for block in blocks:
+        if block.startswith(("```", "~~~")) or _ITEM_LINE.match(block):
+            break
+        if _BACKWARD.search(block):
+            return True
+    flat = " ".join(answer.split())
+    if not blocks[0].startswith(("```", "~~~")) and re.search(r"\babove\b", _SENTENCE.split(blocks[0], 1)[0]):
+        return True  # "You may recognize this from the help above."
+    if len(_SENTENCE.split(flat)) <= 2 and _ABOUT_THE_PAGE.search(flat):
+        return True  # "This page provides an overview of ...": an introduction, no answer
+    if answer.count("generated from its docstrings (autodoc)") >= 2:
+        return True  # placeholders for an API reference the answer does not hold
+    if "```" not in answer and re.search(r"^\s*\d+[.)]\s.*:[ \t]*(?:\n\s*\d+[.)]\s|\s*$)", answer.strip(), re.M):
+        return True  # "2. Update the middleware:" then "3. ...": the code it introduced is missing
+    if re.search(r"\b(?:under|the|a|an|of|to|for|with|by|from|at|in|on|see)\s*$", flat):
+        return True  # cut mid-sentence
+    if re.match(r"^\s*(?:[2-9]|\d\d+)[.)]\s", blocks[0]):
+        return True  # a numbered list's middle without its start
+    return bool(re.match(r"^\s*(?:[-*+•]|\d+[.)])\s+(?:or|and|but|also)\b", blocks[0], re.I))
+
+
+# A build module's name where a question names the product ("the Acme Parent documentation", "in acme-root?").
+_MODULE_NAME = re.compile(
+    r"(?:\b[\w.]+ (?:Parent|Root|Workspace|Monorepo|Aggregator|BOM)|\b[\w.]+-(?:parent|root|workspace|monorepo|aggregator|bom))"
+    r"(?= documentation\b| guide\b|'s\b|\?$|,)"
+)
+
+
+def module_product(question: str) -> bool:
+    """The question names a grouping module (a Maven parent, a workspace or monorepo root) as the product."""
+    return bool(_MODULE_NAME.search(question))
+
+
 def section_words(unit: dict) -> int:
     """Words of a doc section's prose and code, without its heading lines."""
     lines = [ln for ln in (unit.get("text") or "").split("\n") if not re.match(r"^\s*#{1,6}\s", ln)]
@@ -307,6 +447,12 @@ def dataset_quality(
             [r for r in records if one_sentence_answer(r["messages"][1]["content"], _response(r))],
             n,
         )
+        for key, test in (
+            ("vague_question", lambda r: vague_question(r["messages"][1]["content"])),
+            ("dangling_answer", lambda r: dangling_answer(_response(r))),
+            ("module_product", lambda r: module_product(r["messages"][1]["content"])),
+        ):
+            signal(key, [r for r in records if test(r)], n)
         fed = {r["source"]["unit_id"] for r in records}
         sections = [u for u in units if u.get("kind") == "section" and section_words(u) >= MIN_SECTION_WORDS]
         unfed = sorted((u for u in sections if u["id"] not in fed), key=section_words, reverse=True)
@@ -437,6 +583,9 @@ def quality_rows(q: dict) -> list[tuple[str, str, bool | None]]:
         "call_list_summary",
         "thin_summary",
         "one_sentence_answer",
+        "vague_question",
+        "dangling_answer",
+        "module_product",
         "from_tests",
         "boilerplate",
         "translated",

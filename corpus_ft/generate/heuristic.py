@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from corpus_ft.generate import Chunk, GeneratorConfig, QAPair
 
-_STEP = re.compile(r"^\s*(?:\d+[.)]|[-*+]\s+\[?\d+\]?)\s+\S")
+_STEP = re.compile(r"^\s*(?:\d+[.)]|[-*+]\s+(?:\[\d+\]|\d+[.)]))\s+\S")  # "- 100 \"continue\"" is a list of values
 _ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+•])\s+\S")
 _DEFINITION = re.compile(
     r"^(?P<article>The |A |An )?(?P<term>[`\w][\w `./+-]{0,60}?) (?P<verb>is|are|means|refers to|stands for) "
@@ -84,7 +84,74 @@ _GENERIC_HEADINGS = {
     "more",
     "misc",
     "other",
+    "getting started",
+    "user guide",
+    "guide",
+    "documentation",
 }
+# Words that name no subject on their own: a heading made only of them ("Common function", "More details",
+# "General usage") asks nothing until a parent heading says what it is about.
+_VAGUE_WORDS = _GENERIC_HEADINGS | {
+    "common",
+    "function",
+    "functions",
+    "general",
+    "simple",
+    "basic",
+    "miscellaneous",
+    "others",
+    "things",
+    "stuff",
+    "sample",
+    "samples",
+    "intro",
+    "demo",
+    "features",
+    "information",
+    "info",
+    "example",
+    "examples",
+    "usage",
+    "use",
+    "getting",
+    "started",
+    "start",
+    "guide",
+    "the",
+    "a",
+    "an",
+    "and",
+    "of",
+    "more",
+    "to",
+    "with",
+    "for",
+    "in",
+    "on",
+    "by",
+    "from",
+}
+# The last word of a heading that labels the kind of text, not its subject ("Collections Examples",
+# "HTTP2 guide"): the subject is what comes before it.
+_LABEL_PREFIX = re.compile(r"^(?:examples?|sample|demo|hello(?:,? world)?)\s*:?\s+", re.I)  # "Example kubectl plugin"
+_LABEL_SUFFIX = re.compile(r"\s+(?:examples?|samples?|guide|demo|tutorial|walkthrough)$", re.I)
+# A heading that announces a change ("Redirect Changes", "HTTP errors update"): it says what changed, it
+# names no task to ask "How do I ..." about.
+_CHANGE_NOTE = re.compile(
+    r"\b(?:changes?|updates?|updated|removals?|removed|deprecations?|deprecated|breaking|replacements?|replaced)$"
+    r"|^(?:removal|deprecation|replacement)s? of\b|^changes? (?:to|in)\b",
+    re.I,
+)
+
+
+def vague_heading(heading: str, product: str = "") -> bool:
+    """A heading that makes no subject of its own: only vague words, or a shell command ("$ pip install x")."""
+    if heading.lstrip().startswith(("$", ">>>")):
+        return True
+    words = [w.lower().strip("`:()*") for w in heading.split() if w.lower() != product.lower()]
+    return all(w in _VAGUE_WORDS for w in words if w)
+
+
 _NOT_A_TERM = {
     "its",
     "it",
@@ -376,7 +443,7 @@ _DEPENDENT = re.compile(
 # A paragraph that only points elsewhere ("In a future section you will see ...") answers nothing
 _POINTER = re.compile(
     r"\b(?:in an? (?:future|later|previous|next|other) (?:section|chapter|page)|(?:check|see|read)(?: out)? "
-    r"the [^.`]{0,80}\b(?:section|docs|documentation|guide|tutorial|intro|introduction|part)\b|please refer to|in the next (?:\w+ )?sections?|you (?:will|'ll) (?:see|learn) "
+    r"the [^.`]{0,80}\b(?:section|docs|documentation|document|guide|tutorial|intro|introduction|part)\b|please refer to|in the next (?:\w+ )?sections?|you (?:will|'ll) (?:see|learn) "
     r"(?:how|more|about)|(?:more|read) (?:about|on) (?:it|this|that) (?:in|at))",
     re.I,
 )
@@ -534,6 +601,7 @@ def _infinitive(gerund: str) -> str | None:
 def _procedure_question(heading: str, product: str = "") -> str:
     """A question a numbered list answers: "Rotate the key" -> "How do I rotate the key?"."""
     heading = re.sub(r"^(?:the )?steps (?:for|to) ", "", heading.strip(), flags=re.I)  # "Steps for Submitting Code"
+    heading = _LABEL_SUFFIX.sub("", heading) or heading  # "Upgrading Guide" -> "Upgrading"
     task = _task(heading, product)
     if task:
         return f"How do I {task}?"
@@ -602,6 +670,11 @@ class _Context:
             "",
         )
         topic, parent = self.topic.rstrip("?"), parent.rstrip("?")
+        if vague_heading(topic, self.product):  # "Overview (Authentication)"; a shell command is no subject at all
+            keep = parent and not vague_heading(parent, self.product) and not topic.startswith(("$", ">>>"))
+            return f"{topic} ({parent})" if keep else ""
+        if self.topic != self.leaf and self.product and topic.lower() == self.product.lower():
+            return ""  # "Getting started" under the product's title: no subject the section is about
         return f"{topic} ({parent})" if parent and self.topic == self.leaf else topic
 
 
@@ -708,9 +781,11 @@ class HeuristicGenerator:
         steps = _steps(text)
         has_code = any(b["type"] == "code" for b in found)
         topic = ctx.leaf if ctx.leaf.lower() not in _GENERIC_HEADINGS else ctx.topic
-        if topic and len(topic.split()) == 1 and len(ctx.heads) > 1:
+        if topic and len(topic.split()) == 1 and len(ctx.heads) > 1 and topic.lower().endswith("ing"):
             parent = next((h for h in reversed(ctx.heads[:-1]) if h.lower() not in _GENERIC_HEADINGS), "")
-            topic = f"{topic} {parent}".strip()  # "Installing" under "Waitress" -> "Installing Waitress"
+            if parent and not _task(parent, ctx.product) and parent.split()[0].lower() not in _VERBS:
+                topic = f"{topic} {parent}".strip()  # "Installing" under "Waitress" -> "Installing Waitress"
+            # (not "Debugging" under "Specify dynamic completion": a task under a task makes no object)
         prose_words = sum(len(p.split()) for p in paras if not _ITEM.match(p))
         covered: set[str] = set()  # answers a how-to or a question of the source already gives
         asked = (chunk.get("question") or "").strip()
@@ -775,7 +850,7 @@ class HeuristicGenerator:
                 covered.add(answer)
         elif ctx.leaf and prose_at and not chunk.get("continued"):
             q = None  # "Encoded Data?" is a label, not a question
-            if ctx.topic:
+            if ctx.topic and ctx.about():
                 who = (
                     f"the {ctx.product} documentation"
                     if ctx.product
@@ -788,6 +863,8 @@ class HeuristicGenerator:
                 # the overview's answer is the section from its first paragraph that stands alone, whole
                 # blocks with their lists and code, never only the sentence that introduces them
                 answer = _whole_answer(parts, prose_at[0])
+                if any(p.startswith(("```", "~~~")) for p in parts[: prose_at[0]]):
+                    answer = ""  # prose after the section's code comments on it ("note how we ..."): no overview
                 # a section's own first paragraph is about its heading; one under a generic heading
                 # ("Quickstart") must be about the ancestor the question names ("Dockerfile"), not uv.lock
                 if (
@@ -799,8 +876,11 @@ class HeuristicGenerator:
         seen, out = set(), []
         for p in pairs:
             key = p["question"].lower()
+            p = QAPair(question=p["question"], answer=standalone(p["answer"], parts))
             if not p["answer"].strip() or p["answer"].rstrip().endswith(":"):
                 continue  # "... you can access them:" with the code in the next chunk is half an answer
+            if p["question"].startswith("What does the ") and one_sentence(p["answer"]):
+                continue  # an overview is not answered by the one sentence left of an introduction
             if key not in seen and _PRONOUN_START.match(p["question"].split(" ", 2)[-1]) is None:
                 seen.add(key)
                 out.append(p)
@@ -834,6 +914,112 @@ def _whole_answer(parts: list[str], start: int) -> str:
     while len(out) > 1 and out[-1].rstrip().endswith(":"):
         out.pop()
     return "\n\n".join(out)
+
+
+# The end of an answer that points at what comes next ("... like the following:", "Here is an example.",
+# "Keep reading for details.", "```…``` or"): without the thing it points to, the answer does not stand alone.
+_POINTS_ON = re.compile(
+    r"(?:\bthe following\b[^.]*|\bas follows\b[^.]*|\bbelow\b[^.]*|^(?:here (?:is|are)|here's)\b[^.]*|"
+    r"\bkeep reading\b[^.]*|\bfor (?:example|instance),?|\be\.g\.,?|\blike so\b|\bsuch as\b|"
+    r"^there are (?:two|three|four|several|a few|\d+) (?:\w+ )?(?:ways|approaches|options|methods)\b[^.]*|"
+    r"\b(?:under|the|a|an|of|to|for|with|by|from|at|in|on|see)(?=\s*$)|"
+    r"\b(?:or|and|but)\b|:)\s*[.:]?\s*$",
+    re.I,
+)
+# "Here is an example ..." anywhere in the last sentence (run together with the one before it: "elements.Here").
+_EXAMPLE_NEXT = re.compile(r"\bhere (?:is|are) (?:an? )?(?:\w+ )?(?:example|snippet|sample)s?\b", re.I)
+# An answer's own prose that leans on text before the answer ("The above ...", "as shown above").
+_LEANS_BACK = re.compile(
+    r"\b(?:the above|as above|(?:shown|mentioned|described|listed|defined|seen|explained|given|discussed) (?:further |earlier )?above|"
+    r"above (?:example|code|snippet|section|command|steps?|list|table)|(?:code|example|snippet|command) above)\b",
+    re.I,
+)
+
+
+def _last_sentence(block: str) -> tuple[str, str]:
+    """(the block without its last sentence, the last sentence) of a prose block."""
+    found = _SENTENCE_END.split(block.strip())
+    return " ".join(found[:-1]).strip(), found[-1].strip()
+
+
+def points_on(block: str) -> bool:
+    """A prose block whose last sentence introduces what follows it ("... as follows:", "Here is an example.")."""
+    if block.startswith(("```", "~~~")):
+        return False
+    last = re.sub(r"^\s*(?:\d+[.)]|[-*+•])\s+", "", block.split("\n")[-1])  # a list's last item
+    return bool(_POINTS_ON.search(_last_sentence(last)[1]) or _EXAMPLE_NEXT.search(_last_sentence(last)[1]))
+
+
+# An answer that talks about the page instead of the subject ("This page provides an overview of ...").
+_ABOUT_THE_PAGE = re.compile(
+    r"\bthis (?:page|part of the documentation|section|document|guide|chapter|tutorial) (?:is|provides|describes|"
+    r"covers|explains|shows|contains|will|lists|gives)\b",
+    re.I,
+)
+# Text ingest writes where an API reference is generated from docstrings: it stands for text the answer lacks.
+_AUTODOC = "generated from its docstrings (autodoc)"
+
+
+def leans_back(answer: str) -> bool:
+    """The answer's prose before its first code or list refers to something above the answer."""
+    first = answer.strip().split("\n\n", 1)[0]
+    if re.search(r"\babove\b", _SENTENCE_END.split(first, 1)[0]) and not first.startswith(("```", "~~~")):
+        return True  # "You may recognize this from the help above."
+    for block in answer.split("\n\n"):
+        if block.startswith(("```", "~~~")) or _ITEM.match(block):
+            return False
+        if _LEANS_BACK.search(block):
+            return True
+    return False
+
+
+def _step_without_its_code(answer: str) -> bool:
+    """A numbered step that ends with ':' followed by the next step or nothing: what it introduced is missing
+    (a bullet ending with ':' over bullets is a list with its sub-list, whole)."""
+    lines = [ln for ln in answer.split("\n") if ln.strip()]
+    for i, ln in enumerate(lines):
+        if re.match(r"^\s*\d+[.)]\s", ln) and ln.rstrip().endswith(":"):
+            if i + 1 == len(lines) or re.match(r"^\s*\d+[.)]\s", lines[i + 1]):
+                return True
+    return False
+
+
+def standalone(answer: str, parts: list[str]) -> str:
+    """The answer made to stand alone, or '': one that ends by pointing forward takes the blocks after it
+    (code included) up to the size limit, else loses the pointing sentence; one that leans on "the above"
+    or opens with a list item that continues another ("- Or, ...") is dropped."""
+    blocks = [b for b in answer.split("\n\n") if b.strip()]
+    if not blocks or leans_back(answer) or answer.count(_AUTODOC) >= 2:
+        return ""
+    if len(_SENTENCE_END.split(" ".join(answer.split()))) <= 2 and _ABOUT_THE_PAGE.search(answer):
+        return ""  # an introduction to the page, not an answer
+    if not _holds_code(answer) and _step_without_its_code(answer):
+        return ""  # "2. Update the middleware:" with the code it introduces left out
+    first = blocks[0].split("\n")[0]
+    if _ITEM.match(first) and _DEPENDENT.match(re.sub(r"^\s*(?:\d+[.)]|[-*+•])\s+", "", first)):
+        return ""
+    if re.match(r"^\s*(?:[2-9]|\d\d+)[.)]\s", first):
+        return ""  # "2. Register ..." is the middle of a numbered list whose start is elsewhere
+    last = blocks[-1]
+    if not points_on(last):
+        return answer
+    at = next((i for i, p in enumerate(parts) if p.strip() == last.strip()), None)
+    if at is not None:
+        more = []
+        for p in parts[at + 1 :]:
+            if len("\n\n".join(blocks + more + [p])) > _MAX_ANSWER * 2 + _MAX_ANSWER // 2:
+                break
+            more.append(p)
+            if not points_on(p):
+                break
+        if more and not points_on(more[-1]):
+            return "\n\n".join(blocks + more)
+    while blocks and points_on(blocks[-1]):
+        if _ITEM.match(blocks[-1].split("\n")[-1]):
+            return ""  # a list whose last item points at an example it lacks: no clean place to cut
+        rest, _ = _last_sentence(blocks[-1])
+        blocks = blocks[:-1] + ([rest] if rest and not rest.rstrip().endswith(":") else [])
+    return "\n\n".join(blocks)
 
 
 def _holds_code(answer: str) -> bool:
@@ -887,6 +1073,9 @@ _HOWTO_VERBS = {"bind", "skip", "avoid", "redirect", "upload", "mount", "control
 def _code_question(topic: str, product: str = "") -> str | None:
     """The how-to a code-led section answers, from its heading: a task ("Bind the URI") as it is,
     a thing ("Parameters in path") as "How do I use parameters in path?"."""
+    topic = _LABEL_PREFIX.sub("", _LABEL_SUFFIX.sub("", topic.strip()))
+    if _CHANGE_NOTE.search(topic.rstrip("?.: ")) or vague_heading(topic, product):
+        return None
     task = _task(topic, product)
     if task:
         return f"How do I {task}?"
@@ -894,6 +1083,8 @@ def _code_question(topic: str, product: str = "") -> str | None:
     words = h.split()
     if not words or ":" in h or len(words) > 8 or _PRONOUN_START.match(h) or _clause(words):
         return None
+    if "&" in words:
+        return None  # "Route & Path Parsing" names two topics, not a task
     low = " ".join(
         w if w == product or w in _PROPER or not w.isalpha() or any(c.isupper() for c in w[1:]) else w.lower()
         for w in words
@@ -942,6 +1133,10 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
     m = _CONDITION.match(s)
     if m and not _PRONOUN_START.match(m.group("clause")) and ctx.topic:
         clause = m.group("clause").strip()
+        if re.search(r"\b(?:had|was|were|did)\b", clause) or re.match(
+            r"(?:[a-z]+ed|instead|however|also|now|then|otherwise|still|so)\b", clause
+        ):
+            return None  # a story ("If the server had ...") or a clause without its subject ("If configured by ...")
         want = re.match(r"you (?:want|need|wish|would like|'d like) to (.+)$", clause)
         if want and m.group("word") != "Unless":
             if re.search(r"\b(?:this|these|those|it|them|that|such|above|below)\b", want.group(1), re.I):

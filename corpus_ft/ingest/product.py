@@ -18,6 +18,10 @@ import tomllib
 
 _README = re.compile(r"^readme(?:\.(?:md|markdown|rst|txt))?$", re.I)
 _MAX_BYTES = 1_000_000
+# A build file's name for the module that only groups others ("acme-parent", "Acme Parent", "acme-workspace",
+# "acme-monorepo", "acme-root", "acme-bom"): the product is what is left, never the suffix.
+_AGGREGATE = re.compile(r"[\s_.-]*\b(?:parent|root|workspace|monorepo|aggregator|bom)$", re.I)
+_AGGREGATE_ONLY = re.compile(r"^(?:parent|root|workspace|monorepo|aggregator|main|project|build|app|docs?)$", re.I)
 
 
 def _read(path: Path) -> str:
@@ -35,7 +39,51 @@ def _toml(path: Path) -> dict:
         return {}
 
 
+def product_of_module(name: str) -> str:
+    """The product a build module's name stands for: "Acme Parent" -> "Acme", "acme-workspace" -> "acme";
+    '' for a name that is only a grouping word ("root", "workspace") and says nothing of the product."""
+    name = name.strip()
+    if _AGGREGATE_ONLY.match(name):
+        return ""
+    bare = _AGGREGATE.sub("", name).strip(" -_.")
+    return bare if bare else name
+
+
+def _pom_name(pom: str) -> str:
+    """A Maven POM's own name (else artifactId), the <parent> block and dependencies left out."""
+    body = re.sub(r"<parent>.*?</parent>|<dependencies>.*</dependencies>|<build>.*</build>", "", pom, flags=re.S)
+    body = re.sub(
+        r"<(?:licenses|developers|organization|scm|profiles)>.*?</(?:licenses|developers|organization|scm|profiles)>",
+        "",
+        body,
+        flags=re.S,
+    )
+    m = re.search(r"<name>\s*([^<$]+?)\s*</name>", body) or re.search(r"<artifactId>\s*([^<$]+?)\s*</artifactId>", body)
+    return m.group(1) if m else ""
+
+
+def _maven_name(repo: Path, pom: str) -> str:
+    """The product of a Maven build: an aggregator POM (packaging `pom` with <modules>) names the group,
+    so the module it aggregates that carries the group's name ("acme" under "acme-parent") names the product."""
+    own = _pom_name(pom)
+    modules = re.findall(r"<module>\s*([^<]+?)\s*</module>", pom)
+    if not modules and not re.search(r"<packaging>\s*pom\s*</packaging>", pom):
+        return own
+    base = re.sub(r"[-_.\s]", "", product_of_module(own).lower())
+    for module in modules:
+        sub = _pom_name(_read(repo / module / "pom.xml"))
+        if sub and re.sub(r"[-_.\s]", "", sub.lower()) == base:
+            return sub
+    return product_of_module(own)
+
+
 def metadata_name(repo: Path) -> str:
+    """The product's name as build metadata declares it, or '': a grouping module's name ("acme-parent",
+    "root") is reduced to the product it groups."""
+    return product_of_module(_declared_name(repo))
+
+
+def _declared_name(repo: Path) -> str:
     """The package name its build metadata declares, or '' (the first of the usual files that has one)."""
     py = _toml(repo / "pyproject.toml")
     name = (py.get("project") or {}).get("name") or ((py.get("tool") or {}).get("poetry") or {}).get("name")
@@ -65,13 +113,8 @@ def metadata_name(repo: Path) -> str:
     if isinstance((cargo.get("package") or {}).get("name"), str):
         return cargo["package"]["name"]
     pom = _read(repo / "pom.xml")
-    if pom:
-        body = re.sub(r"<parent>.*?</parent>|<dependencies>.*</dependencies>|<build>.*</build>", "", pom, flags=re.S)
-        m = re.search(r"<name>\s*([^<$]+?)\s*</name>", body) or re.search(
-            r"<artifactId>\s*([^<$]+?)\s*</artifactId>", body
-        )
-        if m:
-            return m.group(1)
+    if pom and _maven_name(repo, pom):
+        return _maven_name(repo, pom)
     for gradle in ("settings.gradle", "settings.gradle.kts"):
         m = re.search(r"rootProject\.name\s*=\s*['\"]([^'\"]+)['\"]", _read(repo / gradle))
         if m:
@@ -119,6 +162,14 @@ def readme_title(repo: Path) -> str:
     return title
 
 
+def _prose(text: str) -> str:
+    """A README's prose: no fenced code, HTML tags, URLs, link targets or `code` spans, where a package's
+    import path ("acme/v2", `import acme`) is spelled rather than its name."""
+    text = re.sub(r"^ {0,3}(```|~~~).*?^ {0,3}\1", " ", text, flags=re.S | re.M)
+    text = re.sub(r"<[^>]+>|https?://\S+|\]\([^)]*\)", " ", text)
+    return re.sub(r"`[^`\n]*`", " ", text)
+
+
 def product_name(repo: str | Path) -> str:
     """The product's name: the package name as the README title spells it (`flask` -> "Flask"),
     else the package name, else a README title that is a name; '' when neither says."""
@@ -134,7 +185,7 @@ def product_name(repo: str | Path) -> str:
     if name:
         readme = next((p for p in sorted(repo.iterdir()) if p.is_file() and _README.match(p.name)), None)
         text = _read(readme) if readme else ""
-        spelled = re.findall(rf"(?<![\w/.-]){re.escape(name)}(?![\w/-])", re.sub(r"`[^`\n]*`", " ", text), re.I)
+        spelled = re.findall(rf"(?<![\w/.-]){re.escape(name)}(?![\w/-])", _prose(text), re.I)
         if spelled:  # the README's commonest spelling of the name outside code: "Acme" for module acme
             return max(set(spelled), key=lambda s: (spelled.count(s), s != s.lower()))
         return name
