@@ -175,7 +175,7 @@ def _candidates(
             len(docs),
         )
     if kind == "keywords":
-        return kinds.keywords(chunks, cfg), [], len(docs)
+        return kinds.keywords(chunks, cfg, product=cfg.product or _product(run_dir, units)), [], len(docs)
     if not chunks:
         return [], [], len(docs)
     gen = _generator(cfg, run_dir)

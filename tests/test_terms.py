@@ -1,0 +1,83 @@
+"""Keywords that are terms of their chunk, code summaries that say more than the name, paragraphs that
+keep what they introduce: the record rules a reader who wrote none of them applies."""
+
+from __future__ import annotations
+
+from corpus_ft.datasets.config import BuildConfig
+from corpus_ft.datasets.kinds import keywords
+
+
+def _chunk(i: int, heading: str, text: str) -> dict:
+    return {
+        "id": f"chunk-{i:04x}",
+        "unit_id": f"u{i}",
+        "heading_path": ["Guide", heading],
+        "path": "docs/guide.md",
+        "language": "markdown",
+        "start_line": 1,
+        "end_line": 9,
+        "text": f"## {heading}\n\n{text}",
+    }
+
+
+def _kws(chunks: list[dict], product: str = "") -> dict[str, list[str]]:
+    return {r["source"]["unit_id"]: r["meta"]["keywords"] for r in keywords(chunks, BuildConfig(), product=product)}
+
+
+def test_keywords_leave_out_ecosystem_words_product_and_lone_capitalised_words():
+    text = (
+        "In no_std mode, almost all of the same API is available and works the same way in Rust. "
+        "To depend on Ferrite, add it to Cargo.toml and disable the JSON feature. Missing values are Err. "
+        "The API is the same; Rust users read the Cargo.toml docs."
+    )
+    got = _kws([_chunk(1, "No-std support", text)], product="Ferrite")
+    words = {k for kws in got.values() for k in kws}
+    assert not words & {"API", "Rust", "Cargo.toml", "JSON", "Missing", "Err", "Ferrite"}, got
+
+
+def test_a_phrase_most_chunks_use_is_not_a_term_of_one_chunk():
+    chunks = [
+        _chunk(
+            i,
+            f"Topic {name}",
+            f"The ledger sync engine handles {name} records. The ledger sync engine retries "
+            f"failed {name} batches and logs every {name} batch with its checksum.",
+        )
+        for i, name in enumerate(
+            [
+                "invoice",
+                "payment",
+                "refund",
+                "credit",
+                "debit",
+                "transfer",
+                "payout",
+                "fee",
+                "charge",
+                "dispute",
+                "settlement",
+                "adjustment",
+            ]
+        )
+    ]
+    got = _kws(chunks)
+    assert got and all("sync engine" not in " ".join(k).lower() for k in got.values()), got
+
+
+def test_no_keyword_record_from_empty_bullets_link_lists_or_pointer_stubs():
+    bullets = _chunk(1, "Related projects", "Projects that build on the transport layer:\n\n- \n- \n- `retry-kit`\n")
+    links = _chunk(2, "Ecosystem", "- Retry Kit\n- Ledger Bridge\n- Vault Sync\n- Token Relay\n")
+    pointer = _chunk(
+        3, "Vulnerability Disclosure", "The latest disclosure information can be found in our Security Policy."
+    )
+    assert _kws([bullets, links, pointer]) == {}
+
+
+def test_a_heading_cut_short_is_not_a_keyword():
+    heading = "Supporting serialization and deserialization of classes you cannot modify"
+    text = (
+        "Supporting serialization of classes you cannot modify needs an adapter. The adapter maps each field; "
+        "the adapter registry keeps one adapter per class."
+    )
+    got = _kws([_chunk(1, heading, text)])
+    assert all("Supporting serialization" != k for kws in got.values() for k in kws), got
