@@ -81,3 +81,54 @@ def test_a_heading_cut_short_is_not_a_keyword():
     )
     got = _kws([_chunk(1, heading, text)])
     assert all("Supporting serialization" != k for kws in got.values() for k in kws), got
+
+
+# --- code summaries ----------------------------------------------------------------------------
+
+GETTERS = '''
+class Session:
+    def origin(self):
+        """Get the origin header."""
+        return self.headers["origin"]
+
+    def prepare_hooks(self, hooks):
+        """Prepares the given hooks."""
+        self.hooks = hooks
+
+    def on_close(self):
+        """Called when the connection is closed."""
+        self.closed = True
+
+    def rewind_body(self, body):
+        """Move the file pointer back to its recorded start so the body can be read again on redirect."""
+        body.seek(self.start)
+'''
+
+
+def test_thin_doc_comments_ship_no_offline_record_and_count_as_needing_a_model():
+    from corpus_ft.datasets.kinds import code_summary
+    from corpus_ft.datasets.measure import thin_summary
+    from corpus_ft.generate.heuristic import HeuristicGenerator
+    from tests.test_build_heuristic import code_units_of
+
+    units = code_units_of(GETTERS, "python", "session.py")
+    records, removed = code_summary(units, HeuristicGenerator(), BuildConfig())
+    shipped = {r["meta"]["name"] for r in records}
+    waiting = {r["record"]["meta"]["name"] for r in removed if r["reason"] == "needs_model_generator"}
+    assert "Session.rewind_body" in shipped
+    assert {"Session.origin", "Session.prepare_hooks", "Session.on_close"} <= waiting
+    assert not shipped & {"Session.origin", "Session.prepare_hooks", "Session.on_close"}
+    assert thin_summary("Returns the Foo.", "getFoo") and thin_summary("Parent returns the parent command.", "Parent")
+    assert not thin_summary("Create a new error object from any error type.", "Error.msg")
+
+
+def test_a_class_outline_names_each_member_once():
+    from corpus_ft.datasets.kinds import outline
+
+    cls = {"name": "Policy", "language": "java", "signature": "public enum Policy {", "docstring": "How names map."}
+    members = [
+        {"name": "Policy.translateName", "signature": "public String translateName(Field f)", "docstring": ""}
+        for _ in range(4)
+    ] + [{"name": "Policy.<anonymous>", "signature": "public void run()", "docstring": ""}]
+    text = outline(cls, members)
+    assert text.count("translateName") == 1 and "run()" not in text, text

@@ -20,7 +20,7 @@ SIGNALS = (
     ("one_sentence_answer", "qa answers of one sentence (definitions aside)", "share"),
     ("name_only_summary", "code summaries that restate the name", "share"),
     ("call_list_summary", "code summaries that only list calls", "share"),
-    ("thin_summary", "code summaries of fewer than five words", "share"),
+    ("thin_summary", "code summaries that only restate the name or say when it is called", "share"),
     ("excluded_share", "records drawn from tests, changelogs and licences", "share"),
     ("from_tests", "records from tests (file or directory name, any directory)", "share"),
     ("boilerplate", "records from community/marketing/licence/changelog pages or people lists", "share"),

@@ -675,6 +675,15 @@ _GENERATED_PATH = re.compile(
 )
 
 
+def summary_of(unit: dict, min_words: int) -> str | None:
+    """The unit's doc comment summary, or None when there is none or it is thin (it only restates the
+    name or says when the code is called): such a unit waits for a model generator like one without a doc."""
+    from corpus_ft.datasets.measure import thin_summary
+
+    doc = good_docstring(unit.get("docstring"), min_words)
+    return None if doc is None or thin_summary(doc, unit.get("name") or "") else doc
+
+
 def skip_reason(unit: dict) -> str | None:
     """Why a code unit makes no record, from the facts ingest read: `generated`, `stub` (an empty,
     pass/.../not-implemented or `@overload` body, a `.pyi` stub), `abstract` (no body), else None."""
@@ -701,6 +710,9 @@ def without_docstring(unit: dict, code: str) -> str:
     return "\n".join(lines[:a] + lines[b:])
 
 
+_ANONYMOUS = re.compile(r"<anonymous>|<lambda>|\banonymous\b|\$\d+|(?:^|\.)(?:lambda|\(anonymous\))$", re.I)
+
+
 def outline(unit: dict, members: Sequence[dict]) -> str:
     """A class too long for one record, as its signature, doc comment and its methods' signatures
     with the first line of each one's doc comment."""
@@ -710,10 +722,13 @@ def outline(unit: dict, members: Sequence[dict]) -> str:
     doc = (unit.get("docstring") or "").split("\n\n")[0].strip()
     if doc and python:
         out.append(f'    """{doc}"""')
+    shown: set[str] = set()
     for m in members:
         msig = (m.get("signature") or "").strip()
-        if not msig:
-            continue
+        key = " ".join(msig.split())
+        if not msig or key in shown or _ANONYMOUS.search(m.get("name") or ""):
+            continue  # an outline names each member once: overrides in enum constants or anonymous classes repeat
+        shown.add(key)
         mdoc = (m.get("docstring") or "").split("\n")[0].strip()
         if python:
             out += ["", *(f"    {ln}" for ln in msig.split("\n"))]
@@ -749,7 +764,7 @@ def code_summary(units: Sequence[dict], generator: Generator, cfg: BuildConfig) 
         for u, why in skipped
         if why is not None
     ]
-    summaries: list[str | None] = [good_docstring(u.get("docstring"), cfg.min_docstring_words) for u in units]
+    summaries: list[str | None] = [summary_of(u, cfg.min_docstring_words) for u in units]
     need = [i for i, s in enumerate(summaries) if s is None]
     offline = not getattr(generator, "writes_code_summaries", True)
     generated = generator.summaries([units[i] for i in need]) if need and not offline else []

@@ -38,7 +38,7 @@ LABELS = {
     "duplicate_question": "questions asked twice",
     "name_only_summary": "summaries that restate the name",
     "call_list_summary": "summaries that only list the calls a body makes",
-    "thin_summary": "thin summaries (fewer than five words besides code names)",
+    "thin_summary": "thin summaries (only the name restated, or only when the code is called)",
     "one_sentence_answer": "one-sentence answers to questions a section should answer",
     "excluded_share": "records from tests/changelogs/licences",
     "from_tests": "records from tests (by file or directory name, any directory)",
@@ -184,9 +184,41 @@ def call_list(summary: str) -> bool:
     return bool(re.search(r"\bcalls\b", summary)) and len(re.findall(r"`[^`]+\(\)`", summary)) >= 2
 
 
-def thin_summary(summary: str) -> bool:
-    """A summary with fewer than five words besides its code names: it says almost nothing."""
-    return len(re.findall(r"[A-Za-z]{2,}", re.sub(r"`[^`]*`", " ", summary))) < 5
+# Words a summary of code may use without saying anything about it: articles, pronouns, the verbs of
+# getters, setters and factories ("Returns the foo", "Gets the given bar", "Creates a new baz").
+_SAYS_NOTHING = frozenset(
+    """a an the is are be of to for from in on by at as with and or this that these those it its self itself
+given specified provided current supplied new get gets getter return returns returned set sets setter create
+creates make makes build builds construct constructs function method class instance helper utility wrapper
+will can should does do simply just basically also""".split()
+)
+# A doc comment that only says when the code runs ("Called when the request ends."), not what it does.
+_ONLY_WHEN = re.compile(
+    r"^(?:this (?:method|function|hook|callback) )?(?:is |gets )?(?:called|invoked|fired|triggered|executed|run)"
+    r"\b[^.!?]*[.!?]?$",
+    re.I,
+)
+
+
+def thin_summary(summary: str, name: str = "") -> bool:
+    """A summary that says nothing beyond the name (fewer than two words that are neither the name's nor a
+    getter/setter's filler: "Returns the foo" for `getFoo`, "Parent returns the parent command"), or that only
+    says when the code is called."""
+    text = " ".join(summary.split())
+    if _ONLY_WHEN.match(text):
+        return True
+    own = {_stem_e(w.lower()) for w in _WORDS.findall(name)}
+    text = re.sub(r"^`[^`]+`", " ", text)  # a summary that opens with a code name opens with its subject
+    for part in {name, name.rsplit(".", 1)[-1]} - {""}:  # the name itself, as Go and Javadoc open a comment
+        text = re.sub(rf"(?<![\w.]){re.escape(part)}(?!\w)", " ", text)
+    words = [_stem_e(w) for w in re.findall(r"[a-z]{2,}", text.lower()) if w not in _SAYS_NOTHING]
+    return len([w for w in words if w not in own]) < 2
+
+
+def _stem_e(word: str) -> str:
+    """`_stem` that also drops a final e, so "prepares" and "prepare" meet."""
+    stem = _stem(word)
+    return stem[:-1] if stem.endswith("e") and len(stem) > 3 else stem
 
 
 def one_sentence_answer(question: str, answer: str) -> bool:
@@ -337,7 +369,11 @@ def dataset_quality(
             if reasons[k]
         }
         signal("call_list_summary", [r for r in explain if call_list(_response(r))], len(explain))
-        signal("thin_summary", [r for r in explain if thin_summary(_response(r))], len(explain))
+        signal(
+            "thin_summary",
+            [r for r in explain if thin_summary(_response(r), r["meta"].get("name") or "")],
+            len(explain),
+        )
     examples.update(
         {k: v for k, v in _residue_examples(records).items() if q.get("markup_residue") and k not in examples}
     )
