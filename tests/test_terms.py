@@ -132,3 +132,56 @@ def test_a_class_outline_names_each_member_once():
     ] + [{"name": "Policy.<anonymous>", "signature": "public void run()", "docstring": ""}]
     text = outline(cls, members)
     assert text.count("translateName") == 1 and "run()" not in text, text
+
+
+# --- paragraphs ----------------------------------------------------------------------------------
+
+
+def _section(blocks: list[tuple[str, str]]) -> dict:
+    out, line = [], 3
+    for kind, text in blocks:
+        n = text.count("\n") + (3 if kind == "code" else 1)
+        out.append({"type": kind, "text": text, "start_line": line, "end_line": line + n - 1, "lang": "python"})
+        line += n + 1
+    return {
+        "id": "u1",
+        "path": "docs/guide.md",
+        "language": "markdown",
+        "heading_path": ["Guide", "Hooks"],
+        "start_line": 1,
+        "end_line": line,
+        "blocks": out,
+    }
+
+
+def test_a_chunk_never_ends_on_the_sentence_that_introduces_the_next_block():
+    from corpus_ft.datasets.chunk import chunk_units, make_splitter
+
+    prose = "Hooks run after every response and may replace it with another response object. " * 3
+    code = "def print_url(r, *args, **kwargs):\n    print(r.url)\n" * 3
+    unit = _section(
+        [("paragraph", prose), ("paragraph", "Register a hook with the session as follows:"), ("code", code)]
+    )
+    chunks = chunk_units([unit], make_splitter(420, 0, None))
+    assert len(chunks) == 2, [c["text"] for c in chunks]
+    assert not chunks[0]["text"].rstrip().endswith(":"), chunks[0]["text"]
+    assert chunks[1]["text"].startswith("Register a hook") and "print_url" in chunks[1]["text"]
+
+
+def test_an_install_stub_is_not_a_paragraph_record(tmp_path):
+    from corpus_ft.datasets.chunk import chunk_units, install_stub, make_splitter
+
+    stub = _section(
+        [
+            ("paragraph", "To install the client, simply run this command in your terminal:"),
+            ("code", "$ python -m pip install ledger-client"),
+        ]
+    )
+    guide = _section(
+        [
+            ("paragraph", "Install the client, then create a session and pass your token; " * 3),
+            ("code", "pip install ledger-client\nledger login --token $TOKEN\nledger sync --all\nledger report"),
+        ]
+    )
+    (a,), (b,) = chunk_units([stub], make_splitter(1500, 0, None)), chunk_units([guide], make_splitter(1500, 0, None))
+    assert install_stub(a) and not install_stub(b)

@@ -130,8 +130,19 @@ def _lines_of(part: str, lines: list[str], at: int) -> tuple[int, int]:
     return first, last
 
 
+# A sentence that points at what comes next: it ends with a colon, or says "the following" / "as follows".
+_INTRODUCES = re.compile(r"(?::|\b(?:the following|as follows)\b[^.!?]*[.!?]?)\s*$", re.I)
+
+
+def introduces(text: str) -> bool:
+    """Whether a piece of prose ends by introducing the block after it ("… as follows:", "Here is an example:")."""
+    last = text.rstrip().rsplit("\n", 1)[-1].strip()
+    return bool(last) and not last.startswith(("#", "```", "~~~")) and bool(_INTRODUCES.search(last))
+
+
 def pack(parts: list[dict], splitter: Splitter) -> list[list[dict]]:
-    """Consecutive pieces into groups of at most `size` (a piece bigger than that is a group alone)."""
+    """Consecutive pieces into groups of at most `size` (a piece bigger than that is a group alone).
+    A paragraph that introduces the next block never ends a group: it moves on with the block it introduces."""
     groups: list[list[dict]] = []
     used = 0
     for p in parts:
@@ -139,10 +150,40 @@ def pack(parts: list[dict], splitter: Splitter) -> list[list[dict]]:
         if groups and used + n + 2 <= splitter.size:  # 2: the blank line between blocks
             groups[-1].append(p)
             used += n + 2
+        elif (
+            groups
+            and len(groups[-1]) > 1
+            and groups[-1][-1]["type"] not in _NOT_PROSE
+            and introduces(groups[-1][-1]["shown"])
+        ):
+            lead = groups[-1].pop()
+            groups.append([lead, p])
+            used = splitter.length(lead["shown"]) + n + 2
         else:
             groups.append([p])
             used = n
     return groups
+
+
+# A shell line that installs a package ("pip install x", "npm i x", "go get x", "cargo add x").
+_INSTALL_LINE = re.compile(
+    r"^\s*(?:[$>%]\s*)?(?:sudo\s+)?(?:python\d?(?:\.\d+)? -m )?"
+    r"(?:pip\d?|pipx|uv(?: pip)?|poetry|conda|npm|yarn|pnpm|bun|go|cargo|gem|bundle|composer|mvn|gradle|brew|"
+    r"apt(?:-get)?|dotnet|nuget)\s+(?:install|i|add|get)\b"
+)
+
+
+def install_stub(chunk: Chunk) -> bool:
+    """A chunk that is only an install command with a line or two of prose around it ("To install X, run:"):
+    it teaches nothing a model should learn as a passage."""
+    blocks = chunk.get("blocks") or []
+    code = [b for b in blocks if b["type"] == "code"]
+    if not code:
+        return False
+    lines = [ln for b in code for ln in b["text"].split("\n") if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines or len(lines) > 3 or not all(_INSTALL_LINE.match(ln) for ln in lines):
+        return False
+    return prose_words([b for b in blocks if b["type"] != "code"]) < 30
 
 
 def chunk_units(
