@@ -185,3 +185,15 @@ def test_an_install_stub_is_not_a_paragraph_record(tmp_path):
     )
     (a,), (b,) = chunk_units([stub], make_splitter(1500, 0, None)), chunk_units([guide], make_splitter(1500, 0, None))
     assert install_stub(a) and not install_stub(b)
+
+
+def test_a_section_that_ends_on_an_introduction_goes_on_in_its_subsection():
+    from corpus_ft.datasets.chunk import chunk_units, make_splitter
+
+    intro = _section([("paragraph", "To stay up to date on releases of the client there are several options:")])
+    sub = {**_section([("paragraph", "Follow the release feed, which lists every version with its changes.")])}
+    sub.update(id="u2", heading_path=["Guide", "Hooks", "Release feed"], start_line=20)
+    chunks = chunk_units([intro, sub], make_splitter(1500, 0, None))
+    assert len(chunks) == 1 and "several options:" in chunks[0]["text"] and "release feed" in chunks[0]["text"]
+    alone = chunk_units([intro], make_splitter(1500, 0, None))
+    assert len(alone) == 1, "an introduction with nothing after it keeps its text"

@@ -197,7 +197,8 @@ def chunk_units(
     """
     dropped = [] if dropped is None else dropped
     chunks: list[Chunk] = []
-    carry: Chunk | None = None  # a too-small section waiting for its subsection
+    carry: Chunk | None = None  # a too-small section (or one ending on an introduction) waiting for its subsection
+    leads = False  # the carried chunk ends on an introduction: kept even when no subsection takes it
 
     def fits(a: Chunk, b: Chunk) -> bool:  # a merge never makes a chunk over the chunk size
         return splitter.length(a["text"]) + splitter.length(b["text"]) + 2 <= splitter.size
@@ -225,9 +226,11 @@ def chunk_units(
                 and own[0]["heading_path"][: len(carry["heading_path"])] == carry["heading_path"]
             ):
                 own[0] = _join(carry, own[0], into=own[0])
+            elif leads:  # an introduction with no subsection to join keeps its own text
+                chunks.append(carry)
             else:
                 dropped.append({**carry, "id": chunk_id(carry["unit_id"], 0, carry["text"])})
-            carry = None
+            carry, leads = None, False
         merged: list[Chunk] = []
         for i, c in enumerate(own):
             if not min_prose_words or prose_words(c["blocks"]) >= min_prose_words:
@@ -240,10 +243,15 @@ def chunk_units(
                 merged.append(c)  # the short end of a long section: no room to merge, still its text
             else:
                 carry = c
+        if carry is None and merged and introduces(merged[-1]["text"]):
+            carry, leads = merged.pop(), True  # a section ending "… as follows:" goes on in its subsection
+            carry["id"] = chunk_id(carry["unit_id"], len(merged), carry["text"])
         for i, c in enumerate(merged):
             c["id"] = chunk_id(c["unit_id"], i, c["text"])
         chunks.extend(merged)
-    if carry is not None:
+    if carry is not None and leads:
+        chunks.append(carry)
+    elif carry is not None:
         dropped.append({**carry, "id": chunk_id(carry["unit_id"], 0, carry["text"])})
     return chunks
 

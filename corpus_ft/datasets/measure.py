@@ -29,6 +29,10 @@ GOALS = {
     "boilerplate": 0.01,
     "translated": 0.01,
     "corrupted_code": 0,
+    "weak_keyword": 0.05,
+    "keyword_chunk": 0.02,
+    "cut_introduction": 0.03,
+    "install_stub": 0.01,
     "qa_coverage": 0.8,  # a floor, not a ceiling: the share of substantial doc sections that feed a qa record
 }
 # What each share signal counts, as the verdict and the card name it.
@@ -45,6 +49,10 @@ LABELS = {
     "boilerplate": "boilerplate and people lists (community, marketing, licence, changelog pages, rosters)",
     "translated": "text in another language than the corpus's own",
     "qa_coverage": "doc sections (40+ words) that feed a qa record",
+    "weak_keyword": "keyword prompts with a generic or fragment term (ecosystem word, lone capitalised word, cut heading)",
+    "keyword_chunk": "keyword records whose text is a link list, has empty bullets or only points elsewhere",
+    "cut_introduction": "records that end on a sentence introducing a block they do not hold",
+    "install_stub": "paragraphs that are only an install command and a line of prose",
 }
 MIN_SECTION_WORDS = 40
 GOAL_CATEGORIES = ("test", "changelog", "license")  # the issue's signal: records drawn from these unless opted in
@@ -221,6 +229,50 @@ def _stem_e(word: str) -> str:
     return stem[:-1] if stem.endswith("e") and len(stem) > 3 else stem
 
 
+def weak_keywords(record: dict) -> list[str]:
+    """The keywords of a keyword record that a reader rejects as generic or fragments: an ecosystem word
+    ("API", "JSON", "Cargo.toml"), a lone capitalised word other than the section's heading ("Missing"),
+    an install command, or a heading cut short ("Supporting serialization")."""
+    from corpus_ft.datasets.kinds import specific_keywords, truncated_heading
+
+    heading = ((record.get("meta") or {}).get("heading_path") or [""])[-1] or ""
+    kws = (record.get("meta") or {}).get("keywords") or []
+    return [k for k in kws if not specific_keywords([k], heading, "", set()) or truncated_heading(k, heading)]
+
+
+def weak_keyword_record(record: dict) -> bool:
+    """A keyword prompt a reader rejects: half or more of its keywords are generic or fragments."""
+    kws = (record.get("meta") or {}).get("keywords") or []
+    return bool(kws) and 2 * len(weak_keywords(record)) >= len(kws)
+
+
+def keyword_chunk_ok(record: dict) -> bool:
+    """Whether a keyword record's answer can anchor its keywords (see `kinds.keyword_worthy`): not a link
+    list, no empty bullets, not a short page that only points elsewhere."""
+    from corpus_ft.datasets.kinds import keyword_worthy
+
+    text = _response(record)
+    blocks = [{"type": "code", "text": m.group(0)} for m in _FENCED.finditer(text)]
+    prose = _FENCED.sub(" ", text)
+    return keyword_worthy({"text": prose, "blocks": [{"type": "paragraph", "text": prose}, *blocks]})
+
+
+def cut_introduction(text: str) -> bool:
+    """A passage that ends on the sentence introducing what follows ("… as follows:"), without it."""
+    from corpus_ft.datasets.chunk import introduces
+
+    return introduces(text)
+
+
+def install_stub_text(text: str) -> bool:
+    """A passage that is only an install command and a line or two of prose."""
+    from corpus_ft.datasets.chunk import install_stub
+
+    blocks = [{"type": "code", "text": m.group(3)} for m in _FENCED.finditer(text)]
+    prose = _FENCED.sub(" ", text)
+    return install_stub({"text": text, "blocks": [{"type": "paragraph", "text": prose}, *blocks]})
+
+
 def one_sentence_answer(question: str, answer: str) -> bool:
     """A single sentence of prose (no list, no code) answering a question that is not a definition or
     a condition ("What is X?" may be answered by one sentence; "What does the guide say about X?" may not)."""
@@ -322,6 +374,12 @@ def dataset_quality(
     )
     if kind != "code_summary":
         signal("translated", [r for r in records if text_language(_response(r)) not in ("", own)], n)
+    if kind == "keywords":
+        signal("weak_keyword", [r for r in records if weak_keyword_record(r)], n)
+        signal("keyword_chunk", [r for r in records if not keyword_chunk_ok(r)], n)
+    if kind == "paragraphs":
+        signal("cut_introduction", [r for r in records if cut_introduction(_response(r))], n)
+        signal("install_stub", [r for r in records if install_stub_text(_response(r))], n)
     if kind == "qa":
         signal(
             "one_sentence_answer",
@@ -461,6 +519,10 @@ def quality_rows(q: dict) -> list[tuple[str, str, bool | None]]:
         "link_residue",
         "call_list_summary",
         "thin_summary",
+        "weak_keyword",
+        "keyword_chunk",
+        "cut_introduction",
+        "install_stub",
         "one_sentence_answer",
         "from_tests",
         "boilerplate",
