@@ -197,3 +197,13 @@ def test_a_section_that_ends_on_an_introduction_goes_on_in_its_subsection():
     assert len(chunks) == 1 and "several options:" in chunks[0]["text"] and "release feed" in chunks[0]["text"]
     alone = chunk_units([intro], make_splitter(1500, 0, None))
     assert len(alone) == 1, "an introduction with nothing after it keeps its text"
+
+
+def test_here_is_an_example_introduces_and_a_predicate_restated_is_thin():
+    from corpus_ft.datasets.chunk import introduces
+    from corpus_ft.datasets.measure import thin_summary
+
+    assert introduces("Each handler gets a context.\nHere is an example that streams a file as the response body.")
+    assert not introduces("Here is the result. It is cached for an hour.")
+    assert thin_summary("Returns true if the array is empty.", "JsonArray.isEmpty")
+    assert not thin_summary("Returns true if `E` is the type held by this error object.", "Error.is")

@@ -131,12 +131,15 @@ def _lines_of(part: str, lines: list[str], at: int) -> tuple[int, int]:
 
 
 # A sentence that points at what comes next: it ends with a colon, or says "the following" / "as follows".
-_INTRODUCES = re.compile(r"(?::|\b(?:the following|as follows)\b[^.!?]*[.!?]?)\s*$", re.I)
+_INTRODUCES = re.compile(
+    r"(?::|\b(?:the following|as follows)\b[^.!?]*[.!?]?)\s*$|^(?:here(?:'s| is| are)|below is|see the example below)\b",
+    re.I,
+)
 
 
 def introduces(text: str) -> bool:
     """Whether a piece of prose ends by introducing the block after it ("… as follows:", "Here is an example:")."""
-    last = text.rstrip().rsplit("\n", 1)[-1].strip()
+    last = re.split(r"(?<=[.!?])\s+", text.rstrip().rsplit("\n", 1)[-1].strip())[-1]
     return bool(last) and not last.startswith(("#", "```", "~~~")) and bool(_INTRODUCES.search(last))
 
 

@@ -528,7 +528,7 @@ errors string strings""".split()
 _GENERIC_HEADINGS = frozenset(
     """solution solutions problem symptom symptoms reason cause causes details background motivation example
 examples notes note summary overview introduction usage reference misc miscellaneous other others general
-goals reasoning rationale conclusion caveats tips faq""".split()
+goals reasoning rationale conclusion caveats tips faq guide guides tutorial""".split()
 )
 _INSTALL_COMMAND = re.compile(
     r"^\$?\s*(?:python -m )?(?:pip|npm|yarn|pnpm|go|cargo|gem|mvn|brew|apt(?:-get)?) (?:install|get|add)\b"

@@ -198,7 +198,7 @@ _SAYS_NOTHING = frozenset(
     """a an the is are be of to for from in on by at as with and or this that these those it its self itself
 given specified provided current supplied new get gets getter return returns returned set sets setter create
 creates make makes build builds construct constructs function method class instance helper utility wrapper
-will can should does do simply just basically also""".split()
+will can should does do simply just basically also true false if whether not otherwise""".split()
 )
 # A doc comment that only says when the code runs ("Called when the request ends."), not what it does.
 _ONLY_WHEN = re.compile(
