@@ -207,3 +207,12 @@ def test_here_is_an_example_introduces_and_a_predicate_restated_is_thin():
     assert not introduces("Here is the result. It is cached for an hour.")
     assert thin_summary("Returns true if the array is empty.", "JsonArray.isEmpty")
     assert not thin_summary("Returns true if `E` is the type held by this error object.", "Error.is")
+
+
+def test_the_tail_of_a_heading_is_a_fragment():
+    from corpus_ft.datasets.kinds import truncated_heading
+
+    assert truncated_heading("PostRun Hooks", "PreRun and PostRun Hooks")
+    assert truncated_heading("party libraries", "Routing (third party libraries support)")
+    assert not truncated_heading("Parameterized Type", "InstanceCreator for a Parameterized Type")
+    assert not truncated_heading("Routing", "Routing")

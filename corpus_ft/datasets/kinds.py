@@ -432,13 +432,18 @@ def _occurrences(phrase: str, text: str) -> int:
 def truncated_heading(phrase: str, heading: str) -> bool:
     """A phrase that is a heading cut short: the front of a coordination or of a clause the heading goes on
     with ("Supporting serialization" of "Supporting serialization and deserialization of …", "Comparing X"
-    of "Comparing X with Y"), or a gerund phrase that is not the whole heading."""
+    of "Comparing X with Y"), the tail of a longer name ("party libraries" of "third party libraries"), or a
+    gerund phrase that is not the whole heading."""
     low, head = phrase.lower(), " ".join(heading.lower().split())
     if low == head or low not in head:
         return False
-    rest = head.split(low, 1)[1].split()
+    before, _, after = head.partition(low)
+    rest = after.split()
     if phrase.split()[0].lower().endswith("ing"):
         return True
+    prev = before.split()[-1] if before.split() else ""
+    if prev and prev[-1].isalnum() and prev not in ("the", "a", "an", "your", "our", "custom"):
+        return True  # the tail of a longer name or of a coordination ("PostRun Hooks" of "PreRun and PostRun Hooks")
     return bool(rest) and rest[0] in ("and", "or", "with", "of", "for", "to", "from", "that", "which", "in", "on")
 
 
