@@ -216,3 +216,13 @@ def test_the_tail_of_a_heading_is_a_fragment():
     assert truncated_heading("party libraries", "Routing (third party libraries support)")
     assert not truncated_heading("Parameterized Type", "InstanceCreator for a Parameterized Type")
     assert not truncated_heading("Routing", "Routing")
+
+
+def test_a_summary_that_only_says_when_or_by_whom_it_is_called_is_thin():
+    from corpus_ft.datasets.kinds import good_docstring
+    from corpus_ft.datasets.measure import thin_summary
+
+    assert thin_summary("Called when exiting `async with db.transaction()`", "Transaction.__aexit__")
+    assert thin_summary("Both `load` and `get` call this function: it's never used elsewhere.", "Jar._find")
+    assert not thin_summary("Called when the socket closes. Flushes the buffered frames to the peer.", "on_close")
+    assert good_docstring("The lowest cause of this error &mdash; its cause's cause.", 3).count("\u2014") == 1

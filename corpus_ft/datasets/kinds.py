@@ -655,6 +655,10 @@ def good_docstring(doc: str | None, min_words: int) -> str | None:
     if not paragraphs or paragraphs[0][:1] in (" ", "\t"):
         return None  # the comment opens with indented code, not a sentence
     first = " ".join(paragraphs[0].split())
+    if re.search(r"&(?:[a-z]+|#\d+);", first):  # an HTML entity a doc renderer would show as its character
+        import html
+
+        first = html.unescape(first)
     first = re.split(r"\s@(?:param|returns?|throws|type)\b", first)[0].strip()  # JSDoc tags after the summary
     if re.match(r"^[\w.\[\]]+\s*=\s*\S|^>>>", first):
         return None  # "url = httpx.URL(...)": an example, not a summary

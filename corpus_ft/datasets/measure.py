@@ -208,12 +208,21 @@ _ONLY_WHEN = re.compile(
 )
 
 
+# A sentence that only says who calls the code ("Both X and Y call this function.", "Used by the parser.").
+_ONLY_CALLERS = re.compile(
+    r"\bcalls? this (?:function|method)\b|^(?:only )?(?:called|used|invoked) (?:only )?(?:by|from|in)\b|"
+    r"\bnever (?:used|called) elsewhere\b",
+    re.I,
+)
+
+
 def thin_summary(summary: str, name: str = "") -> bool:
     """A summary that says nothing beyond the name (fewer than two words that are neither the name's nor a
     getter/setter's filler: "Returns the foo" for `getFoo`, "Parent returns the parent command"), or that only
     says when the code is called."""
     text = " ".join(summary.split())
-    if _ONLY_WHEN.match(text):
+    sentences = [x for x in re.split(r"(?<=[.!?])\s+", re.sub(r"`[^`]*`", "X", text)) if x.strip()]
+    if sentences and all(_ONLY_WHEN.match(x) or _ONLY_CALLERS.search(x) for x in sentences):
         return True
     own = {_stem_e(w.lower()) for w in _WORDS.findall(name)}
     text = re.sub(r"^`[^`]+`", " ", text)  # a summary that opens with a code name opens with its subject
