@@ -226,3 +226,16 @@ def test_a_summary_that_only_says_when_or_by_whom_it_is_called_is_thin():
     assert thin_summary("Both `load` and `get` call this function: it's never used elsewhere.", "Jar._find")
     assert not thin_summary("Called when the socket closes. Flushes the buffered frames to the peer.", "on_close")
     assert good_docstring("The lowest cause of this error &mdash; its cause's cause.", 3).count("\u2014") == 1
+
+
+def test_an_install_stub_may_end_by_starting_the_app():
+    from corpus_ft.datasets.chunk import chunk_units, install_stub, make_splitter
+
+    stub = _section(
+        [
+            ("paragraph", "Install a supported runtime with your version manager:"),
+            ("code", "$ nvm install 22\n$ npm i ledger-web\n$ node app.js"),
+        ]
+    )
+    (a,) = chunk_units([stub], make_splitter(1500, 0, None))
+    assert install_stub(a)

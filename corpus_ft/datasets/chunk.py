@@ -172,7 +172,7 @@ def pack(parts: list[dict], splitter: Splitter) -> list[list[dict]]:
 _INSTALL_LINE = re.compile(
     r"^\s*(?:[$>%]\s*)?(?:sudo\s+)?(?:python\d?(?:\.\d+)? -m )?"
     r"(?:pip\d?|pipx|uv(?: pip)?|poetry|conda|npm|yarn|pnpm|bun|go|cargo|gem|bundle|composer|mvn|gradle|brew|"
-    r"apt(?:-get)?|dotnet|nuget)\s+(?:install|i|add|get)\b"
+    r"apt(?:-get)?|dotnet|nuget|nvm|rustup|sdk)\s+(?:install|i|add|get)\b"
 )
 
 
@@ -184,7 +184,8 @@ def install_stub(chunk: Chunk) -> bool:
     if not code:
         return False
     lines = [ln for b in code for ln in b["text"].split("\n") if ln.strip() and not ln.lstrip().startswith("#")]
-    if not lines or len(lines) > 3 or not all(_INSTALL_LINE.match(ln) for ln in lines):
+    installs = sum(bool(_INSTALL_LINE.match(ln)) for ln in lines)
+    if not lines or len(lines) > 3 or 2 * installs < len(lines):  # mostly install lines ("… then run the app")
         return False
     return prose_words([b for b in blocks if b["type"] != "code"]) < 30
 
