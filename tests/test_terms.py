@@ -239,3 +239,10 @@ def test_an_install_stub_may_end_by_starting_the_app():
     )
     (a,) = chunk_units([stub], make_splitter(1500, 0, None))
     assert install_stub(a)
+
+
+def test_the_textbook_example_passphrase_is_not_a_secret_but_other_phrases_are():
+    from corpus_ft.redact import redact
+
+    assert "correct horse battery staple" in redact('apiKey = "correct horse battery staple"', language="go")
+    assert "REDACTED" in redact('apiKey = "velvet harbor quiet lantern"', language="go")
