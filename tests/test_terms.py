@@ -246,3 +246,11 @@ def test_the_textbook_example_passphrase_is_not_a_secret_but_other_phrases_are()
 
     assert "correct horse battery staple" in redact('apiKey = "correct horse battery staple"', language="go")
     assert "REDACTED" in redact('apiKey = "velvet harbor quiet lantern"', language="go")
+
+
+def test_a_word_inside_a_heading_word_is_not_a_cut_heading():
+    from corpus_ft.datasets.kinds import truncated_heading
+
+    assert not truncated_heading("certifi", "CA Certificates")
+    assert not truncated_heading("PreRun", "PreRun and PostRun Hooks")
+    assert not truncated_heading("org.json", "Comparing Gson with org.json.simple library")

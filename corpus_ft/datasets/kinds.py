@@ -435,9 +435,10 @@ def truncated_heading(phrase: str, heading: str) -> bool:
     of "Comparing X with Y"), the tail of a longer name ("party libraries" of "third party libraries"), or a
     gerund phrase that is not the whole heading."""
     low, head = phrase.lower(), " ".join(heading.lower().split())
-    if low == head or low not in head:
-        return False
-    before, _, after = head.partition(low)
+    found = re.search(rf"(?<![\w.-]){re.escape(low)}(?![\w.-])", head)
+    if low == head or len(low.split()) < 2 or not found:
+        return False  # one word (an identifier such as `PreRun`) is a term wherever it stands
+    before, after = head[: found.start()], head[found.end() :]
     rest = after.split()
     if phrase.split()[0].lower().endswith("ing"):
         return True
