@@ -254,3 +254,13 @@ def test_a_word_inside_a_heading_word_is_not_a_cut_heading():
     assert not truncated_heading("certifi", "CA Certificates")
     assert not truncated_heading("PreRun", "PreRun and PostRun Hooks")
     assert not truncated_heading("org.json", "Comparing Gson with org.json.simple library")
+
+
+def test_a_part_of_the_documentation_that_only_introduces_its_pages_makes_no_keyword_record():
+    nav = _chunk(
+        1,
+        "The User Guide",
+        "This part of the documentation, which is mostly prose, begins with background, then "
+        "focuses on step-by-step instructions for getting the most out of the client.",
+    )
+    assert _kws([nav]) == {}

@@ -543,7 +543,7 @@ _PLAIN_CAPITALISED = re.compile(r"^[A-Z][a-z]+$")
 # A chunk that only points elsewhere ("… can be found in our Security Policy."): nothing to be asked about.
 _POINTER = re.compile(
     r"\b(?:can be found|is available|are available|(?:please )?(?:see|refer to|visit|read)\b|more information|"
-    r"is for you|are for you|good luck)",
+    r"is for you|are for you|good luck|this (?:part|section|page) of the documentation)",
     re.I,
 )
 _EMPTY_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s*[,;:.]?\s*$", re.M)
