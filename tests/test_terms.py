@@ -264,3 +264,10 @@ def test_a_part_of_the_documentation_that_only_introduces_its_pages_makes_no_key
         "focuses on step-by-step instructions for getting the most out of the client.",
     )
     assert _kws([nav]) == {}
+
+
+def test_a_doc_summary_cut_before_its_example_loses_the_dangling_sentence():
+    from corpus_ft.datasets.kinds import good_docstring
+
+    doc = "Take an object and test whether it maps. If it can be, return a list of tuples, e.g.,\n\n    >>> f(1)"
+    assert good_docstring(doc, 2) == "Take an object and test whether it maps."

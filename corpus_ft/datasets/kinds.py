@@ -663,6 +663,8 @@ def good_docstring(doc: str | None, min_words: int) -> str | None:
     first = re.split(r"\s@(?:param|returns?|throws|type)\b", first)[0].strip()  # JSDoc tags after the summary
     if re.match(r"^[\w.\[\]]+\s*=\s*\S|^>>>", first):
         return None  # "url = httpx.URL(...)": an example, not a summary
+    if re.search(r"(?:\be\.g\.|\bi\.e\.|\bfor example|\bsuch as),?$", first, re.I):
+        first = first.rstrip(",") + ":"  # "…, return a list of tuples, e.g.," is cut before its example
     if first.endswith(":"):  # "For example, during a PATCH request:" introduces what the summary leaves out
         sentences = re.split(r"(?<=[.!?])\s+", first)
         if len(sentences) > 1:
