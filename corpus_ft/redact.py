@@ -426,6 +426,7 @@ _PLACEHOLDER_WORDS = {
     "pwd",
     "pw",
     "sekret",
+    "correcthorsebatterystaple",  # the textbook example passphrase (four common words)
 }
 _PLACEHOLDER = re.compile(r"(?i)^(?:x+|\*+|\.+|-+|_+|#+|0+|1234\d*|<[^<>]*>|\{\{[^{}]*\}\}|your[\w-]*|my[\w-]*)$")
 # Type names after `password:` in signatures and schemas: `password: str`, `token: Optional[str]`.

@@ -43,7 +43,7 @@ check the service log afterwards for the line `widget {i} ready`. {marker}
 ## What is the widget {i} cache?
 
 The widget {i} cache keeps the last 500 lookups in memory. It is cleared on every restart. A full cache
-evicts the oldest entry first. Its size is set by `cache_size` in the settings file. {marker}
+evicts the oldest entry first. Its size is set by `widget{i}_cache_size` in the settings file. {marker}
 """
 
 

@@ -146,7 +146,7 @@ def _candidates(
     """(candidates, removed by the kind itself, units read) for one kind; `generation` gets the
     generator's own counts (prompts, cache hits, unparseable replies) when it keeps them."""
     from corpus_ft.datasets import kinds
-    from corpus_ft.datasets.chunk import chunk_units, make_splitter
+    from corpus_ft.datasets.chunk import chunk_units, install_stub, make_splitter
 
     if kind == "qa_context":
         from corpus_ft.datasets.qa_context import candidates
@@ -169,13 +169,15 @@ def _candidates(
     min_prose = 0 if kind == "qa" else cfg.min_prose_words
     chunks = chunk_units(docs, make_splitter(size, overlap, cfg.tokenizer), min_prose, dropped) if docs else []
     if kind == "paragraphs":
+        stubs = [c for c in chunks if install_stub(c)]
         return (
-            kinds.paragraphs(chunks),
-            [{"reason": "min_content", "record": r} for r in kinds.paragraphs(dropped)],
+            kinds.paragraphs([c for c in chunks if not install_stub(c)]),
+            [{"reason": "min_content", "record": r} for r in kinds.paragraphs(dropped)]
+            + [{"reason": "install_stub", "record": r} for r in kinds.paragraphs(stubs)],
             len(docs),
         )
     if kind == "keywords":
-        return kinds.keywords(chunks, cfg), [], len(docs)
+        return kinds.keywords(chunks, cfg, product=cfg.product or _product(run_dir, units)), [], len(docs)
     if not chunks:
         return [], [], len(docs)
     gen = _generator(cfg, run_dir)

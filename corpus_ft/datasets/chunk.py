@@ -130,8 +130,22 @@ def _lines_of(part: str, lines: list[str], at: int) -> tuple[int, int]:
     return first, last
 
 
+# A sentence that points at what comes next: it ends with a colon, or says "the following" / "as follows".
+_INTRODUCES = re.compile(
+    r"(?::|\b(?:the following|as follows)\b[^.!?]*[.!?]?)\s*$|^(?:here(?:'s| is| are)|below is|see the example below)\b",
+    re.I,
+)
+
+
+def introduces(text: str) -> bool:
+    """Whether a piece of prose ends by introducing the block after it ("… as follows:", "Here is an example:")."""
+    last = re.split(r"(?<=[.!?])\s+", text.rstrip().rsplit("\n", 1)[-1].strip())[-1]
+    return bool(last) and not last.startswith(("#", "```", "~~~")) and bool(_INTRODUCES.search(last))
+
+
 def pack(parts: list[dict], splitter: Splitter) -> list[list[dict]]:
-    """Consecutive pieces into groups of at most `size` (a piece bigger than that is a group alone)."""
+    """Consecutive pieces into groups of at most `size` (a piece bigger than that is a group alone).
+    A paragraph that introduces the next block never ends a group: it moves on with the block it introduces."""
     groups: list[list[dict]] = []
     used = 0
     for p in parts:
@@ -139,10 +153,41 @@ def pack(parts: list[dict], splitter: Splitter) -> list[list[dict]]:
         if groups and used + n + 2 <= splitter.size:  # 2: the blank line between blocks
             groups[-1].append(p)
             used += n + 2
+        elif (
+            groups
+            and len(groups[-1]) > 1
+            and groups[-1][-1]["type"] not in _NOT_PROSE
+            and introduces(groups[-1][-1]["shown"])
+        ):
+            lead = groups[-1].pop()
+            groups.append([lead, p])
+            used = splitter.length(lead["shown"]) + n + 2
         else:
             groups.append([p])
             used = n
     return groups
+
+
+# A shell line that installs a package ("pip install x", "npm i x", "go get x", "cargo add x").
+_INSTALL_LINE = re.compile(
+    r"^\s*(?:[$>%]\s*)?(?:sudo\s+)?(?:python\d?(?:\.\d+)? -m )?"
+    r"(?:pip\d?|pipx|uv(?: pip)?|poetry|conda|npm|yarn|pnpm|bun|go|cargo|gem|bundle|composer|mvn|gradle|brew|"
+    r"apt(?:-get)?|dotnet|nuget|nvm|rustup|sdk)\s+(?:install|i|add|get)\b"
+)
+
+
+def install_stub(chunk: Chunk) -> bool:
+    """A chunk that is only an install command with a line or two of prose around it ("To install X, run:"):
+    it teaches nothing a model should learn as a passage."""
+    blocks = chunk.get("blocks") or []
+    code = [b for b in blocks if b["type"] == "code"]
+    if not code:
+        return False
+    lines = [ln for b in code for ln in b["text"].split("\n") if ln.strip() and not ln.lstrip().startswith("#")]
+    installs = sum(bool(_INSTALL_LINE.match(ln)) for ln in lines)
+    if not lines or len(lines) > 3 or 2 * installs < len(lines):  # mostly install lines ("… then run the app")
+        return False
+    return prose_words([b for b in blocks if b["type"] != "code"]) < 30
 
 
 def chunk_units(
@@ -156,7 +201,8 @@ def chunk_units(
     """
     dropped = [] if dropped is None else dropped
     chunks: list[Chunk] = []
-    carry: Chunk | None = None  # a too-small section waiting for its subsection
+    carry: Chunk | None = None  # a too-small section (or one ending on an introduction) waiting for its subsection
+    leads = False  # the carried chunk ends on an introduction: kept even when no subsection takes it
 
     def fits(a: Chunk, b: Chunk) -> bool:  # a merge never makes a chunk over the chunk size
         return splitter.length(a["text"]) + splitter.length(b["text"]) + 2 <= splitter.size
@@ -184,9 +230,11 @@ def chunk_units(
                 and own[0]["heading_path"][: len(carry["heading_path"])] == carry["heading_path"]
             ):
                 own[0] = _join(carry, own[0], into=own[0])
+            elif leads:  # an introduction with no subsection to join keeps its own text
+                chunks.append(carry)
             else:
                 dropped.append({**carry, "id": chunk_id(carry["unit_id"], 0, carry["text"])})
-            carry = None
+            carry, leads = None, False
         merged: list[Chunk] = []
         for i, c in enumerate(own):
             if not min_prose_words or prose_words(c["blocks"]) >= min_prose_words:
@@ -199,10 +247,15 @@ def chunk_units(
                 merged.append(c)  # the short end of a long section: no room to merge, still its text
             else:
                 carry = c
+        if carry is None and merged and introduces(merged[-1]["text"]):
+            carry, leads = merged.pop(), True  # a section ending "… as follows:" goes on in its subsection
+            carry["id"] = chunk_id(carry["unit_id"], len(merged), carry["text"])
         for i, c in enumerate(merged):
             c["id"] = chunk_id(c["unit_id"], i, c["text"])
         chunks.extend(merged)
-    if carry is not None:
+    if carry is not None and leads:
+        chunks.append(carry)
+    elif carry is not None:
         dropped.append({**carry, "id": chunk_id(carry["unit_id"], 0, carry["text"])})
     return chunks
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -429,6 +429,25 @@ def _occurrences(phrase: str, text: str) -> int:
     return len(re.findall(pattern, text.lower()))
 
 
+def truncated_heading(phrase: str, heading: str) -> bool:
+    """A phrase that is a heading cut short: the front of a coordination or of a clause the heading goes on
+    with ("Supporting serialization" of "Supporting serialization and deserialization of …", "Comparing X"
+    of "Comparing X with Y"), the tail of a longer name ("party libraries" of "third party libraries"), or a
+    gerund phrase that is not the whole heading."""
+    low, head = phrase.lower(), " ".join(heading.lower().split())
+    found = re.search(rf"(?<![\w.-]){re.escape(low)}(?![\w.-])", head)
+    if low == head or len(low.split()) < 2 or not found:
+        return False  # one word (an identifier such as `PreRun`) is a term wherever it stands
+    before, after = head[: found.start()], head[found.end() :]
+    rest = after.split()
+    if phrase.split()[0].lower().endswith("ing"):
+        return True
+    prev = before.split()[-1] if before.split() else ""
+    if prev and prev[-1].isalnum() and prev not in ("the", "a", "an", "your", "our", "custom"):
+        return True  # the tail of a longer name or of a coordination ("PostRun Hooks" of "PreRun and PostRun Hooks")
+    return bool(rest) and rest[0] in ("and", "or", "with", "of", "for", "to", "from", "that", "which", "in", "on")
+
+
 def _term_like(phrase: str, text: str, heading: str) -> bool:
     """A phrase that names a thing of the domain rather than a verb, adjective or filler."""
     words = phrase.split()
@@ -439,7 +458,7 @@ def _term_like(phrase: str, text: str, heading: str) -> bool:
     if re.search(r"[.,;:!?]\s", phrase):
         return False
     if len(words) > 1 and phrase.lower() in heading.lower():
-        return True
+        return not truncated_heading(phrase, heading)
     if len(words) > 1 and not _proper_name(words) and _occurrences(phrase, text) < 2:
         return False  # a term recurs in its chunk; a pair of words YAKE met once is a fragment ("columns results")
     first = words[0].lower()
@@ -456,7 +475,7 @@ def _term_like(phrase: str, text: str, heading: str) -> bool:
     return True
 
 
-def extract_keywords(text: str, top: int, heading: str = "") -> list[str]:
+def extract_keywords(text: str, top: int, heading: str = "", keep: Callable[[str], bool] | None = None) -> list[str]:
     """Domain terms for a chunk, best first: its heading (when it names a topic), YAKE's 1-2 word
     phrases that are terms (no verbs, adjectives, fillers, markup or version words), then the
     code names it mentions most; a phrase sharing a word with a chosen one is skipped."""
@@ -486,7 +505,11 @@ def extract_keywords(text: str, top: int, heading: str = "") -> list[str]:
     out: list[str] = []
     for p in candidates:
         words = {w.rstrip("s") for w in p.lower().split()}
-        if not is_keyword(p) or any(words & {w.rstrip("s") for w in q.lower().split()} for q in out):
+        if (
+            not is_keyword(p)
+            or (keep and not keep(p))
+            or any(words & {w.rstrip("s") for w in q.lower().split()} for q in out)
+        ):
             continue  # one phrase per idea: "service level" after "ledgerline service" adds nothing
         out.append(p)
         if len(out) >= top:
@@ -494,11 +517,100 @@ def extract_keywords(text: str, top: int, heading: str = "") -> list[str]:
     return out
 
 
-def keywords(chunks: Sequence[Chunk], cfg: BuildConfig) -> list[dict]:
-    """ "Tell me about <keywords>" -> the chunk, templates rotated by chunk so prompts vary."""
+# Words of the language, format or ecosystem that any chunk of a project may name: a keyword that is
+# one of these alone is not a term of the chunk it prompts for ("API", "JSON", "Cargo.toml").
+ECOSYSTEM_WORDS = frozenset(
+    """api apis sdk cli gui ui json xml yaml yml toml ini csv html css url urls uri uris http https rest web
+python java javascript typescript js ts node node.js nodejs deno go golang rust ruby php perl kotlin scala swift
+c c++ c# cpp csharp dotnet .net jdk jre jvm android ios linux windows macos unix
+cargo cargo.toml crate crates package.json go.mod go.sum pom.xml build.gradle pyproject.toml setup.py setup.cfg
+requirements.txt npm yarn pnpm pip pypi maven gradle github gitlab git library libraries framework frameworks
+module modules package packages project application applications app apps code program programs
+function functions method methods class classes object objects type types value values data file files error
+errors string strings""".split()
+)
+# A single capitalised dictionary-shaped word ("Missing", "Err", "Solution", a person's first name): not a term
+# of the chunk unless it is the chunk's heading.
+_GENERIC_HEADINGS = frozenset(
+    """solution solutions problem symptom symptoms reason cause causes details background motivation example
+examples notes note summary overview introduction usage reference misc miscellaneous other others general
+goals reasoning rationale conclusion caveats tips faq guide guides tutorial""".split()
+)
+_INSTALL_COMMAND = re.compile(
+    r"^\$?\s*(?:python -m )?(?:pip|npm|yarn|pnpm|go|cargo|gem|mvn|brew|apt(?:-get)?) (?:install|get|add)\b"
+)
+_PLAIN_CAPITALISED = re.compile(r"^[A-Z][a-z]+$")
+# A chunk that only points elsewhere ("… can be found in our Security Policy."): nothing to be asked about.
+_POINTER = re.compile(
+    r"\b(?:can be found|is available|are available|(?:please )?(?:see|refer to|visit|read)\b|more information|"
+    r"is for you|are for you|good luck|this (?:part|section|page) of the documentation)",
+    re.I,
+)
+_EMPTY_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s*[,;:.]?\s*$", re.M)
+_SHORT_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+([^`\n]{1,40})$")
+
+
+def specific_keywords(kws: Sequence[str], heading: str, product: str, common: set[str]) -> list[str]:
+    """Keep only the terms specific to the chunk: not an ecosystem word, not the product's name, not a
+    phrase most chunks of the corpus use, and not a plain capitalised word other than the chunk's heading."""
+    head = " ".join(heading.replace("`", " ").split()).rstrip(".:").lower()
     out = []
-    for c in chunks:
-        kws = extract_keywords(prose_text(c), cfg.keywords_per_record, (c.get("heading_path") or [""])[-1])
+    for k in kws:
+        low = k.lower().strip("`()")
+        if low == head:
+            if low not in _GENERIC_HEADINGS and low not in ECOSYSTEM_WORDS:
+                out.append(k)
+            continue
+        if low in ECOSYSTEM_WORDS or (product and low in {product.lower(), product.lower() + "'s"}) or low in common:
+            continue
+        if _PLAIN_CAPITALISED.match(k) or _INSTALL_COMMAND.match(low):
+            continue
+        out.append(k)
+    return out
+
+
+def keyword_worthy(chunk: Chunk) -> bool:
+    """Whether a chunk can anchor a keyword record: not a list whose links were removed (empty bullets, or
+    three or more short bare items with little prose around them), not a short page that only points elsewhere."""
+    text = prose_text(chunk)
+    if _EMPTY_ITEM.search(text):
+        return False
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    items = [ln for ln in lines if _SHORT_ITEM.match(ln) and not re.search(r"[.!?:]\s*$", ln.strip())]
+    words = len(re.findall(r"\w+", " ".join(ln for ln in lines if ln not in items)))
+    if len(items) >= 3 and len(items) >= 0.6 * len(lines) and words < 25:
+        return False
+    code = any(b.get("type") == "code" for b in chunk.get("blocks") or [])
+    return not (not code and len(re.findall(r"\w+", text)) < 40 and _POINTER.search(text))
+
+
+def common_phrases(chunks: Sequence[Chunk], phrases: set[str], share: float = 0.2) -> set[str]:
+    """Phrases (lowercase) found in more than `share` of the corpus's chunks (five at least): they name
+    the whole corpus's subject ("the product", its format), not one chunk's."""
+    if len(chunks) < 10:
+        return set()
+    texts = [c["text"].lower() for c in chunks]
+    limit = max(5, share * len(texts))
+    return {p for p in phrases if sum(bool(re.search(rf"(?<![\w-]){re.escape(p)}(?![\w-])", t)) for t in texts) > limit}
+
+
+def _heading(c: Chunk) -> str:
+    return (c.get("heading_path") or [""])[-1]
+
+
+def keywords(chunks: Sequence[Chunk], cfg: BuildConfig, product: str = "") -> list[dict]:
+    """ "Tell me about <keywords>" -> the chunk, templates rotated by chunk so prompts vary; no record
+    for a chunk without a term specific to it (rather than a weak one)."""
+    worthy = [c for c in chunks if keyword_worthy(c)]
+    top = cfg.keywords_per_record
+    seen = {k.lower() for c in worthy for k in extract_keywords(prose_text(c), top, _heading(c))}
+    common = common_phrases(chunks, seen)
+    out = []
+    for c in worthy:
+        heading = _heading(c)
+        kws = extract_keywords(
+            prose_text(c), top, heading, keep=lambda k, h=heading: bool(specific_keywords([k], h, product, common))
+        )
         if not kws:
             continue
         template = KEYWORD_TEMPLATES[int(c["id"].rsplit("-", 1)[-1], 16) % len(KEYWORD_TEMPLATES)]
@@ -544,9 +656,15 @@ def good_docstring(doc: str | None, min_words: int) -> str | None:
     if not paragraphs or paragraphs[0][:1] in (" ", "\t"):
         return None  # the comment opens with indented code, not a sentence
     first = " ".join(paragraphs[0].split())
+    if re.search(r"&(?:[a-z]+|#\d+);", first):  # an HTML entity a doc renderer would show as its character
+        import html
+
+        first = html.unescape(first)
     first = re.split(r"\s@(?:param|returns?|throws|type)\b", first)[0].strip()  # JSDoc tags after the summary
     if re.match(r"^[\w.\[\]]+\s*=\s*\S|^>>>", first):
         return None  # "url = httpx.URL(...)": an example, not a summary
+    if re.search(r"(?:\be\.g\.|\bi\.e\.|\bfor example|\bsuch as),?$", first, re.I):
+        first = first.rstrip(",") + ":"  # "…, return a list of tuples, e.g.," is cut before its example
     if first.endswith(":"):  # "For example, during a PATCH request:" introduces what the summary leaves out
         sentences = re.split(r"(?<=[.!?])\s+", first)
         if len(sentences) > 1:
@@ -567,6 +685,15 @@ _GENERATED_PATH = re.compile(
     r"(?:_pb2(?:_grpc)?\.py|\.pb\.go|_generated\.\w+|\.g\.dart|\.designer\.cs)$"
     r"|(?:^|/)(?:generated|gen)/"
 )
+
+
+def summary_of(unit: dict, min_words: int) -> str | None:
+    """The unit's doc comment summary, or None when there is none or it is thin (it only restates the
+    name or says when the code is called): such a unit waits for a model generator like one without a doc."""
+    from corpus_ft.datasets.measure import thin_summary
+
+    doc = good_docstring(unit.get("docstring"), min_words)
+    return None if doc is None or thin_summary(doc, unit.get("name") or "") else doc
 
 
 def skip_reason(unit: dict) -> str | None:
@@ -595,6 +722,9 @@ def without_docstring(unit: dict, code: str) -> str:
     return "\n".join(lines[:a] + lines[b:])
 
 
+_ANONYMOUS = re.compile(r"<anonymous>|<lambda>|\banonymous\b|\$\d+|(?:^|\.)(?:lambda|\(anonymous\))$", re.I)
+
+
 def outline(unit: dict, members: Sequence[dict]) -> str:
     """A class too long for one record, as its signature, doc comment and its methods' signatures
     with the first line of each one's doc comment."""
@@ -604,10 +734,13 @@ def outline(unit: dict, members: Sequence[dict]) -> str:
     doc = (unit.get("docstring") or "").split("\n\n")[0].strip()
     if doc and python:
         out.append(f'    """{doc}"""')
+    shown: set[str] = set()
     for m in members:
         msig = (m.get("signature") or "").strip()
-        if not msig:
-            continue
+        key = " ".join(msig.split())
+        if not msig or key in shown or _ANONYMOUS.search(m.get("name") or ""):
+            continue  # an outline names each member once: overrides in enum constants or anonymous classes repeat
+        shown.add(key)
         mdoc = (m.get("docstring") or "").split("\n")[0].strip()
         if python:
             out += ["", *(f"    {ln}" for ln in msig.split("\n"))]
@@ -643,7 +776,7 @@ def code_summary(units: Sequence[dict], generator: Generator, cfg: BuildConfig) 
         for u, why in skipped
         if why is not None
     ]
-    summaries: list[str | None] = [good_docstring(u.get("docstring"), cfg.min_docstring_words) for u in units]
+    summaries: list[str | None] = [summary_of(u, cfg.min_docstring_words) for u in units]
     need = [i for i, s in enumerate(summaries) if s is None]
     offline = not getattr(generator, "writes_code_summaries", True)
     generated = generator.summaries([units[i] for i in need]) if need and not offline else []

@@ -32,6 +32,10 @@ GOALS = {
     "vague_question": 0.03,
     "dangling_answer": 0.02,
     "module_product": 0.01,
+    "weak_keyword": 0.05,
+    "keyword_chunk": 0.02,
+    "cut_introduction": 0.03,
+    "install_stub": 0.01,
     "qa_coverage": 0.8,  # a floor, not a ceiling: the share of substantial doc sections that feed a qa record
 }
 # What each share signal counts, as the verdict and the card name it.
@@ -41,7 +45,7 @@ LABELS = {
     "duplicate_question": "questions asked twice",
     "name_only_summary": "summaries that restate the name",
     "call_list_summary": "summaries that only list the calls a body makes",
-    "thin_summary": "thin summaries (fewer than five words besides code names)",
+    "thin_summary": "thin summaries (only the name restated, or only when the code is called)",
     "one_sentence_answer": "one-sentence answers to questions a section should answer",
     "excluded_share": "records from tests/changelogs/licences",
     "from_tests": "records from tests (by file or directory name, any directory)",
@@ -51,6 +55,10 @@ LABELS = {
     "vague_question": "questions from a vague heading or a clause fragment",
     "dangling_answer": "answers that point at text they do not hold (the following, below, the above)",
     "module_product": "questions naming a build module (a parent, root or workspace) as the product",
+    "weak_keyword": "keyword prompts with a generic or fragment term (ecosystem word, lone capitalised word, cut heading)",
+    "keyword_chunk": "keyword records whose text is a link list, has empty bullets or only points elsewhere",
+    "cut_introduction": "records that end on a sentence introducing a block they do not hold",
+    "install_stub": "paragraphs that are only an install command and a line of prose",
 }
 MIN_SECTION_WORDS = 40
 GOAL_CATEGORIES = ("test", "changelog", "license")  # the issue's signal: records drawn from these unless opted in
@@ -200,9 +208,94 @@ def call_list(summary: str) -> bool:
     return bool(re.search(r"\bcalls\b", summary)) and len(re.findall(r"`[^`]+\(\)`", summary)) >= 2
 
 
-def thin_summary(summary: str) -> bool:
-    """A summary with fewer than five words besides its code names: it says almost nothing."""
-    return len(re.findall(r"[A-Za-z]{2,}", re.sub(r"`[^`]*`", " ", summary))) < 5
+# Words a summary of code may use without saying anything about it: articles, pronouns, the verbs of
+# getters, setters and factories ("Returns the foo", "Gets the given bar", "Creates a new baz").
+_SAYS_NOTHING = frozenset(
+    """a an the is are be of to for from in on by at as with and or this that these those it its self itself
+given specified provided current supplied new get gets getter return returns returned set sets setter create
+creates make makes build builds construct constructs function method class instance helper utility wrapper
+will can should does do simply just basically also true false if whether not otherwise""".split()
+)
+# A doc comment that only says when the code runs ("Called when the request ends."), not what it does.
+_ONLY_WHEN = re.compile(
+    r"^(?:this (?:method|function|hook|callback) )?(?:is |gets )?(?:called|invoked|fired|triggered|executed|run)"
+    r"\b[^.!?]*[.!?]?$",
+    re.I,
+)
+
+
+# A sentence that only says who calls the code ("Both X and Y call this function.", "Used by the parser.").
+_ONLY_CALLERS = re.compile(
+    r"\bcalls? this (?:function|method)\b|^(?:only )?(?:called|used|invoked) (?:only )?(?:by|from|in)\b|"
+    r"\bnever (?:used|called) elsewhere\b",
+    re.I,
+)
+
+
+def thin_summary(summary: str, name: str = "") -> bool:
+    """A summary that says nothing beyond the name (fewer than two words that are neither the name's nor a
+    getter/setter's filler: "Returns the foo" for `getFoo`, "Parent returns the parent command"), or that only
+    says when the code is called."""
+    text = " ".join(summary.split())
+    sentences = [x for x in re.split(r"(?<=[.!?])\s+", re.sub(r"`[^`]*`", "X", text)) if x.strip()]
+    if sentences and all(_ONLY_WHEN.match(x) or _ONLY_CALLERS.search(x) for x in sentences):
+        return True
+    own = {_stem_e(w.lower()) for w in _WORDS.findall(name)}
+    text = re.sub(r"^`[^`]+`", " ", text)  # a summary that opens with a code name opens with its subject
+    for part in {name, name.rsplit(".", 1)[-1]} - {""}:  # the name itself, as Go and Javadoc open a comment
+        text = re.sub(rf"(?<![\w.]){re.escape(part)}(?!\w)", " ", text)
+    words = [_stem_e(w) for w in re.findall(r"[a-z]{2,}", text.lower()) if w not in _SAYS_NOTHING]
+    return len([w for w in words if w not in own]) < 2
+
+
+def _stem_e(word: str) -> str:
+    """`_stem` that also drops a final e, so "prepares" and "prepare" meet."""
+    stem = _stem(word)
+    return stem[:-1] if stem.endswith("e") and len(stem) > 3 else stem
+
+
+def weak_keywords(record: dict) -> list[str]:
+    """The keywords of a keyword record that a reader rejects as generic or fragments: an ecosystem word
+    ("API", "JSON", "Cargo.toml"), a lone capitalised word other than the section's heading ("Missing"),
+    an install command, or a heading cut short ("Supporting serialization")."""
+    from corpus_ft.datasets.kinds import specific_keywords, truncated_heading
+
+    heading = ((record.get("meta") or {}).get("heading_path") or [""])[-1] or ""
+    kws = (record.get("meta") or {}).get("keywords") or []
+    return [k for k in kws if not specific_keywords([k], heading, "", set()) or truncated_heading(k, heading)]
+
+
+def weak_keyword_record(record: dict) -> bool:
+    """A keyword prompt a reader rejects: half or more of its keywords are generic or fragments."""
+    kws = (record.get("meta") or {}).get("keywords") or []
+    return bool(kws) and 2 * len(weak_keywords(record)) >= len(kws)
+
+
+def keyword_chunk_ok(record: dict) -> bool:
+    """Whether a keyword record's answer can anchor its keywords (see `kinds.keyword_worthy`): not a link
+    list, no empty bullets, not a short page that only points elsewhere."""
+    from corpus_ft.datasets.kinds import keyword_worthy
+
+    text = _response(record)
+    blocks = [{"type": "code", "text": m.group(0)} for m in _FENCED.finditer(text)]
+    prose = _FENCED.sub(" ", text)
+    return keyword_worthy({"text": prose, "blocks": [{"type": "paragraph", "text": prose}, *blocks]})
+
+
+def cut_introduction(text: str) -> bool:
+    """A passage that ends on the sentence introducing what follows ("… as follows:"), without it."""
+    from corpus_ft.datasets.chunk import introduces
+
+    return introduces(text)
+
+
+def install_stub_text(text: str) -> bool:
+    """A passage that is only an install command and a line or two of prose."""
+    from corpus_ft.datasets.chunk import install_stub
+
+    blocks = [{"type": "code", "text": m.group(3)} for m in _FENCED.finditer(text)]
+    prose = _FENCED.sub(" ", text)
+    return install_stub({"text": text, "blocks": [{"type": "paragraph", "text": prose}, *blocks]})
 
 
 def one_sentence_answer(question: str, answer: str) -> bool:
@@ -441,6 +534,12 @@ def dataset_quality(
     )
     if kind != "code_summary":
         signal("translated", [r for r in records if text_language(_response(r)) not in ("", own)], n)
+    if kind == "keywords":
+        signal("weak_keyword", [r for r in records if weak_keyword_record(r)], n)
+        signal("keyword_chunk", [r for r in records if not keyword_chunk_ok(r)], n)
+    if kind == "paragraphs":
+        signal("cut_introduction", [r for r in records if cut_introduction(_response(r))], n)
+        signal("install_stub", [r for r in records if install_stub_text(_response(r))], n)
     if kind == "qa":
         signal(
             "one_sentence_answer",
@@ -494,7 +593,11 @@ def dataset_quality(
             if reasons[k]
         }
         signal("call_list_summary", [r for r in explain if call_list(_response(r))], len(explain))
-        signal("thin_summary", [r for r in explain if thin_summary(_response(r))], len(explain))
+        signal(
+            "thin_summary",
+            [r for r in explain if thin_summary(_response(r), r["meta"].get("name") or "")],
+            len(explain),
+        )
     examples.update(
         {k: v for k, v in _residue_examples(records).items() if q.get("markup_residue") and k not in examples}
     )
@@ -582,6 +685,10 @@ def quality_rows(q: dict) -> list[tuple[str, str, bool | None]]:
         "link_residue",
         "call_list_summary",
         "thin_summary",
+        "weak_keyword",
+        "keyword_chunk",
+        "cut_introduction",
+        "install_stub",
         "one_sentence_answer",
         "vague_question",
         "dangling_answer",

@@ -1,0 +1,273 @@
+"""Keywords that are terms of their chunk, code summaries that say more than the name, paragraphs that
+keep what they introduce: the record rules a reader who wrote none of them applies."""
+
+from __future__ import annotations
+
+from corpus_ft.datasets.config import BuildConfig
+from corpus_ft.datasets.kinds import keywords
+
+
+def _chunk(i: int, heading: str, text: str) -> dict:
+    return {
+        "id": f"chunk-{i:04x}",
+        "unit_id": f"u{i}",
+        "heading_path": ["Guide", heading],
+        "path": "docs/guide.md",
+        "language": "markdown",
+        "start_line": 1,
+        "end_line": 9,
+        "text": f"## {heading}\n\n{text}",
+    }
+
+
+def _kws(chunks: list[dict], product: str = "") -> dict[str, list[str]]:
+    return {r["source"]["unit_id"]: r["meta"]["keywords"] for r in keywords(chunks, BuildConfig(), product=product)}
+
+
+def test_keywords_leave_out_ecosystem_words_product_and_lone_capitalised_words():
+    text = (
+        "In no_std mode, almost all of the same API is available and works the same way in Rust. "
+        "To depend on Ferrite, add it to Cargo.toml and disable the JSON feature. Missing values are Err. "
+        "The API is the same; Rust users read the Cargo.toml docs."
+    )
+    got = _kws([_chunk(1, "No-std support", text)], product="Ferrite")
+    words = {k for kws in got.values() for k in kws}
+    assert not words & {"API", "Rust", "Cargo.toml", "JSON", "Missing", "Err", "Ferrite"}, got
+
+
+def test_a_phrase_most_chunks_use_is_not_a_term_of_one_chunk():
+    chunks = [
+        _chunk(
+            i,
+            f"Topic {name}",
+            f"The ledger sync engine handles {name} records. The ledger sync engine retries "
+            f"failed {name} batches and logs every {name} batch with its checksum.",
+        )
+        for i, name in enumerate(
+            [
+                "invoice",
+                "payment",
+                "refund",
+                "credit",
+                "debit",
+                "transfer",
+                "payout",
+                "fee",
+                "charge",
+                "dispute",
+                "settlement",
+                "adjustment",
+            ]
+        )
+    ]
+    got = _kws(chunks)
+    assert got and all("sync engine" not in " ".join(k).lower() for k in got.values()), got
+
+
+def test_no_keyword_record_from_empty_bullets_link_lists_or_pointer_stubs():
+    bullets = _chunk(1, "Related projects", "Projects that build on the transport layer:\n\n- \n- \n- `retry-kit`\n")
+    links = _chunk(2, "Ecosystem", "- Retry Kit\n- Ledger Bridge\n- Vault Sync\n- Token Relay\n")
+    pointer = _chunk(
+        3, "Vulnerability Disclosure", "The latest disclosure information can be found in our Security Policy."
+    )
+    assert _kws([bullets, links, pointer]) == {}
+
+
+def test_a_heading_cut_short_is_not_a_keyword():
+    heading = "Supporting serialization and deserialization of classes you cannot modify"
+    text = (
+        "Supporting serialization of classes you cannot modify needs an adapter. The adapter maps each field; "
+        "the adapter registry keeps one adapter per class."
+    )
+    got = _kws([_chunk(1, heading, text)])
+    assert all("Supporting serialization" != k for kws in got.values() for k in kws), got
+
+
+# --- code summaries ----------------------------------------------------------------------------
+
+GETTERS = '''
+class Session:
+    def origin(self):
+        """Get the origin header."""
+        return self.headers["origin"]
+
+    def prepare_hooks(self, hooks):
+        """Prepares the given hooks."""
+        self.hooks = hooks
+
+    def on_close(self):
+        """Called when the connection is closed."""
+        self.closed = True
+
+    def rewind_body(self, body):
+        """Move the file pointer back to its recorded start so the body can be read again on redirect."""
+        body.seek(self.start)
+'''
+
+
+def test_thin_doc_comments_ship_no_offline_record_and_count_as_needing_a_model():
+    from corpus_ft.datasets.kinds import code_summary
+    from corpus_ft.datasets.measure import thin_summary
+    from corpus_ft.generate.heuristic import HeuristicGenerator
+    from tests.test_build_heuristic import code_units_of
+
+    units = code_units_of(GETTERS, "python", "session.py")
+    records, removed = code_summary(units, HeuristicGenerator(), BuildConfig())
+    shipped = {r["meta"]["name"] for r in records}
+    waiting = {r["record"]["meta"]["name"] for r in removed if r["reason"] == "needs_model_generator"}
+    assert "Session.rewind_body" in shipped
+    assert {"Session.origin", "Session.prepare_hooks", "Session.on_close"} <= waiting
+    assert not shipped & {"Session.origin", "Session.prepare_hooks", "Session.on_close"}
+    assert thin_summary("Returns the Foo.", "getFoo") and thin_summary("Parent returns the parent command.", "Parent")
+    assert not thin_summary("Create a new error object from any error type.", "Error.msg")
+
+
+def test_a_class_outline_names_each_member_once():
+    from corpus_ft.datasets.kinds import outline
+
+    cls = {"name": "Policy", "language": "java", "signature": "public enum Policy {", "docstring": "How names map."}
+    members = [
+        {"name": "Policy.translateName", "signature": "public String translateName(Field f)", "docstring": ""}
+        for _ in range(4)
+    ] + [{"name": "Policy.<anonymous>", "signature": "public void run()", "docstring": ""}]
+    text = outline(cls, members)
+    assert text.count("translateName") == 1 and "run()" not in text, text
+
+
+# --- paragraphs ----------------------------------------------------------------------------------
+
+
+def _section(blocks: list[tuple[str, str]]) -> dict:
+    out, line = [], 3
+    for kind, text in blocks:
+        n = text.count("\n") + (3 if kind == "code" else 1)
+        out.append({"type": kind, "text": text, "start_line": line, "end_line": line + n - 1, "lang": "python"})
+        line += n + 1
+    return {
+        "id": "u1",
+        "path": "docs/guide.md",
+        "language": "markdown",
+        "heading_path": ["Guide", "Hooks"],
+        "start_line": 1,
+        "end_line": line,
+        "blocks": out,
+    }
+
+
+def test_a_chunk_never_ends_on_the_sentence_that_introduces_the_next_block():
+    from corpus_ft.datasets.chunk import chunk_units, make_splitter
+
+    prose = "Hooks run after every response and may replace it with another response object. " * 3
+    code = "def print_url(r, *args, **kwargs):\n    print(r.url)\n" * 3
+    unit = _section(
+        [("paragraph", prose), ("paragraph", "Register a hook with the session as follows:"), ("code", code)]
+    )
+    chunks = chunk_units([unit], make_splitter(420, 0, None))
+    assert len(chunks) == 2, [c["text"] for c in chunks]
+    assert not chunks[0]["text"].rstrip().endswith(":"), chunks[0]["text"]
+    assert chunks[1]["text"].startswith("Register a hook") and "print_url" in chunks[1]["text"]
+
+
+def test_an_install_stub_is_not_a_paragraph_record(tmp_path):
+    from corpus_ft.datasets.chunk import chunk_units, install_stub, make_splitter
+
+    stub = _section(
+        [
+            ("paragraph", "To install the client, simply run this command in your terminal:"),
+            ("code", "$ python -m pip install ledger-client"),
+        ]
+    )
+    guide = _section(
+        [
+            ("paragraph", "Install the client, then create a session and pass your token; " * 3),
+            ("code", "pip install ledger-client\nledger login --token $TOKEN\nledger sync --all\nledger report"),
+        ]
+    )
+    (a,), (b,) = chunk_units([stub], make_splitter(1500, 0, None)), chunk_units([guide], make_splitter(1500, 0, None))
+    assert install_stub(a) and not install_stub(b)
+
+
+def test_a_section_that_ends_on_an_introduction_goes_on_in_its_subsection():
+    from corpus_ft.datasets.chunk import chunk_units, make_splitter
+
+    intro = _section([("paragraph", "To stay up to date on releases of the client there are several options:")])
+    sub = {**_section([("paragraph", "Follow the release feed, which lists every version with its changes.")])}
+    sub.update(id="u2", heading_path=["Guide", "Hooks", "Release feed"], start_line=20)
+    chunks = chunk_units([intro, sub], make_splitter(1500, 0, None))
+    assert len(chunks) == 1 and "several options:" in chunks[0]["text"] and "release feed" in chunks[0]["text"]
+    alone = chunk_units([intro], make_splitter(1500, 0, None))
+    assert len(alone) == 1, "an introduction with nothing after it keeps its text"
+
+
+def test_here_is_an_example_introduces_and_a_predicate_restated_is_thin():
+    from corpus_ft.datasets.chunk import introduces
+    from corpus_ft.datasets.measure import thin_summary
+
+    assert introduces("Each handler gets a context.\nHere is an example that streams a file as the response body.")
+    assert not introduces("Here is the result. It is cached for an hour.")
+    assert thin_summary("Returns true if the array is empty.", "JsonArray.isEmpty")
+    assert not thin_summary("Returns true if `E` is the type held by this error object.", "Error.is")
+
+
+def test_the_tail_of_a_heading_is_a_fragment():
+    from corpus_ft.datasets.kinds import truncated_heading
+
+    assert truncated_heading("PostRun Hooks", "PreRun and PostRun Hooks")
+    assert truncated_heading("party libraries", "Routing (third party libraries support)")
+    assert not truncated_heading("Parameterized Type", "InstanceCreator for a Parameterized Type")
+    assert not truncated_heading("Routing", "Routing")
+
+
+def test_a_summary_that_only_says_when_or_by_whom_it_is_called_is_thin():
+    from corpus_ft.datasets.kinds import good_docstring
+    from corpus_ft.datasets.measure import thin_summary
+
+    assert thin_summary("Called when exiting `async with db.transaction()`", "Transaction.__aexit__")
+    assert thin_summary("Both `load` and `get` call this function: it's never used elsewhere.", "Jar._find")
+    assert not thin_summary("Called when the socket closes. Flushes the buffered frames to the peer.", "on_close")
+    assert good_docstring("The lowest cause of this error &mdash; its cause's cause.", 3).count("\u2014") == 1
+
+
+def test_an_install_stub_may_end_by_starting_the_app():
+    from corpus_ft.datasets.chunk import chunk_units, install_stub, make_splitter
+
+    stub = _section(
+        [
+            ("paragraph", "Install a supported runtime with your version manager:"),
+            ("code", "$ nvm install 22\n$ npm i ledger-web\n$ node app.js"),
+        ]
+    )
+    (a,) = chunk_units([stub], make_splitter(1500, 0, None))
+    assert install_stub(a)
+
+
+def test_the_textbook_example_passphrase_is_not_a_secret_but_other_phrases_are():
+    from corpus_ft.redact import redact
+
+    assert "correct horse battery staple" in redact('apiKey = "correct horse battery staple"', language="go")
+    assert "REDACTED" in redact('apiKey = "velvet harbor quiet lantern"', language="go")
+
+
+def test_a_word_inside_a_heading_word_is_not_a_cut_heading():
+    from corpus_ft.datasets.kinds import truncated_heading
+
+    assert not truncated_heading("certifi", "CA Certificates")
+    assert not truncated_heading("PreRun", "PreRun and PostRun Hooks")
+    assert not truncated_heading("org.json", "Comparing Gson with org.json.simple library")
+
+
+def test_a_part_of_the_documentation_that_only_introduces_its_pages_makes_no_keyword_record():
+    nav = _chunk(
+        1,
+        "The User Guide",
+        "This part of the documentation, which is mostly prose, begins with background, then "
+        "focuses on step-by-step instructions for getting the most out of the client.",
+    )
+    assert _kws([nav]) == {}
+
+
+def test_a_doc_summary_cut_before_its_example_loses_the_dangling_sentence():
+    from corpus_ft.datasets.kinds import good_docstring
+
+    doc = "Take an object and test whether it maps. If it can be, return a list of tuples, e.g.,\n\n    >>> f(1)"
+    assert good_docstring(doc, 2) == "Take an object and test whether it maps."
