@@ -161,7 +161,7 @@ def load_queries(path: str | Path, system_prompt: str | None = None) -> list[dic
 def _from_record(rec: dict, where: str) -> dict:
     kind, meta = rec.get("kind"), rec.get("meta") or {}
     src = rec.get("source") or {}
-    source = {k: src.get(k) for k in ("path", "start_line", "end_line", "unit_id")} if src.get("path") else None
+    source = {k: src.get(k) for k in ("path", "repo", "start_line", "end_line", "unit_id")} if src.get("path") else None
     tags = [meta["language"]] if meta.get("language") else []
     keywords = _str_list(meta.get("keywords") or meta.get("identifiers"), where, "meta.keywords")
     if kind == "paragraphs":
