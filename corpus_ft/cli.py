@@ -72,13 +72,22 @@ def echo_json(obj) -> None:
 
 
 @main.command("ingest")
-@click.argument("repo_dir", type=click.Path(path_type=Path, readable=False))  # ingest_repo says what is wrong
+@click.argument(
+    "repo_dirs", metavar="REPO_DIR...", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False)
+)  # ingest_repos says what is wrong
 @click.option(
     "--out",
     "out_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Run directory: units.parquet, ingest_report.json and manifest.json go here.",
+)
+@click.option(
+    "--name",
+    "names",
+    multiple=True,
+    metavar="NAME",
+    help="Name of each REPO_DIR, in order (repeat once per repository) [default: each directory's name].",
 )
 @click.option(
     "--include", multiple=True, metavar="GLOB", help="Only read files matching this gitignore-style glob (repeatable)."
@@ -91,8 +100,9 @@ def echo_json(obj) -> None:
 @click.option("--no-gitignore", is_flag=True, help="Read files that .gitignore excludes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 def ingest_cmd(
-    repo_dir: Path,
+    repo_dirs: tuple[Path, ...],
     out_dir: Path,
+    names: tuple[str, ...],
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     workers: int | None,
@@ -100,21 +110,35 @@ def ingest_cmd(
     no_gitignore: bool,
     as_json: bool,
 ) -> None:
-    """Walk REPO_DIR and write its document sections and code definitions to RUN_DIR/units.parquet."""
-    from corpus_ft.ingest import IngestConfig, ingest_repo
+    """Walk each REPO_DIR and write its document sections and code definitions to RUN_DIR/units.parquet.
+
+    Several repositories go into one run: every unit carries its repository's name (`repo`), and
+    with more than one, its path starts with that name (`billing/README.md`).
+    """
+    from corpus_ft.ingest import IngestConfig
+    from corpus_ft.ingest.repos import NAME, RepoSource, check_sources, ingest_repos
     from corpus_ft.ingest.summary import print_summary
 
-    config = IngestConfig(
-        use_gitignore=not no_gitignore, **({"max_file_bytes": max_file_bytes} if max_file_bytes else {})
+    if names and len(names) != len(repo_dirs):
+        raise CorpusFtError(
+            f"--name: given {len(names)} time(s) for {len(repo_dirs)} repositories; give one --name per REPO_DIR, "
+            "in the same order, or none (each directory's name is used)"
+        )
+    for i, name in enumerate(names):
+        if not NAME.match(name):
+            raise CorpusFtError(f"--name #{i + 1}: {name!r}: use letters, digits, '.', '_' or '-'")
+    sources = check_sources(
+        [RepoSource(path, names[i] if names else "", where=f"REPO_DIR #{i + 1}") for i, path in enumerate(repo_dirs)],
+        fix_name="pass `--name NAME` once per REPO_DIR, in the same order",
     )
-    report = ingest_repo(
-        repo_dir,
-        out_dir,
-        config=config,
-        workers=workers,
-        include=include,
-        exclude=exclude,
-        progress=not as_json and sys.stderr.isatty(),
+    config = IngestConfig(
+        use_gitignore=not no_gitignore,
+        include=list(include),
+        exclude=list(exclude),
+        **({"max_file_bytes": max_file_bytes} if max_file_bytes else {}),
+    )
+    report = ingest_repos(
+        sources, out_dir, config=config, workers=workers, progress=not as_json and sys.stderr.isatty()
     )
     print_summary(report, str(out_dir))
     if as_json:
@@ -681,11 +705,11 @@ def _load_recipe(
 
     every = (*split_overrides(set_text or ""), *overrides)
     recipe = load_recipe(recipe_path, overrides=every, profile=profile)
-    other_repo = repo.resolve() if repo is not None and repo.resolve() != recipe.repo else None
+    other_repo = repo.resolve() if repo is not None and [repo.resolve()] != recipe.repo_paths else None
     if other_repo is not None or recipe.model_overridden:
         recipe.run_dir = run_dir_for(recipe, other_repo, recipe.model if recipe.model_overridden else None)
-    if other_repo is not None:
-        recipe.repo = other_repo
+    if other_repo is not None:  # --repo (make's REPO=) replaces the recipe's repository or repositories
+        recipe.repo, recipe.repos = other_repo, None
     if run_dir is not None:
         recipe.run_dir = run_dir.resolve()
     return recipe
@@ -805,7 +829,10 @@ def recipe_info_cmd(
     """Validate a recipe (with --profile and KEY.SUB=VALUE overrides, as for `run`) and print it with every default."""
     recipe = _load_recipe(recipe_path, repo, None, overrides, set_text, profile)
     if field:
-        click.echo(str(recipe.run_path if field == "run_dir" else getattr(recipe, field)))
+        if field == "repo":  # one line per repository
+            click.echo("\n".join(str(p) for p in recipe.repo_paths))
+        else:
+            click.echo(str(recipe.run_path if field == "run_dir" else getattr(recipe, field)))
     else:
         echo_json(recipe.model_dump(mode="json"))
 

@@ -21,6 +21,7 @@ from corpus_ft.datasets.config import BuildConfig
 from corpus_ft.estimate.memory import EstimateConfig
 from corpus_ft.evaluate.config import EvalConfig
 from corpus_ft.ingest.config import IngestConfig
+from corpus_ft.ingest.repos import RepoEntry, RepoSource, check_sources
 from corpus_ft.settings import config_error, line_of, set_dotted
 from corpus_ft.train.config import TrainConfig
 from corpus_ft.util import CorpusFtError, check_yaml_safety, read_utf8
@@ -82,7 +83,11 @@ class Recipe(BaseModel):
 
     name: str = Field(description="Names the run; the run directory defaults to runs/<name>.")
     description: str | None = Field(None, description="One line for people; not used by the pipeline.")
-    repo: Path = Field(description="The repository to ingest (a directory).")
+    repo: Path | None = Field(None, description="The repository to ingest (a directory); or list several in `repos`.")
+    repos: list[RepoEntry] | None = Field(
+        None,
+        description="Several repositories ingested into one run: each a path, or {path, name, include, exclude}.",
+    )
     run_dir: Path | None = Field(None, description="Where every stage writes; default runs/<name>.")
     model: str = Field(
         "smollm2-135m-instruct",
@@ -110,6 +115,22 @@ class Recipe(BaseModel):
             raise ValueError("use letters, digits, '.', '_' or '-' (it names the run directory)")
         return v
 
+    @field_validator("repos", mode="before")
+    @classmethod
+    def _plain_paths(cls, v: Any) -> Any:
+        """`- ../billing` is short for `- {path: ../billing}`."""
+        return [{"path": e} if isinstance(e, (str, os.PathLike)) else e for e in v] if isinstance(v, list) else v
+
+    @model_validator(mode="after")
+    def _one_of_repo_repos(self) -> Recipe:
+        if (self.repo is None) == (self.repos is None):
+            raise ValueError(
+                "give the repository to ingest as `repo: DIR`, or several as `repos: [DIR, DIR, ...]` - one of the two"
+            )
+        if self.repos is not None and not self.repos:
+            raise ValueError("repos: the list is empty; list at least one repository directory")
+        return self
+
     @field_validator("train")
     @classmethod
     def _no_train_model(cls, v: TrainConfig) -> TrainConfig:
@@ -126,6 +147,24 @@ class Recipe(BaseModel):
     def model_overridden(self) -> bool:
         """True when a profile or an override chose another model than the recipe file's `model:`."""
         return self._model_overridden
+
+    @property
+    def sources(self) -> list[RepoSource]:
+        """The repositories to ingest with their names (checked: exist, none twice, names unique)."""
+        if self.repos is None:
+            return check_sources([RepoSource(self.repo, where="repo")])
+        return check_sources(
+            [
+                RepoSource(e.path, e.name or "", tuple(e.include), tuple(e.exclude), f"repos[{i}].path")
+                for i, e in enumerate(self.repos)
+            ],
+            fix_name="set `name:` on one of them",
+        )
+
+    @property
+    def repo_paths(self) -> list[Path]:
+        """Every repository's directory, in order (one for `repo:`)."""
+        return [self.repo] if self.repos is None else [e.path for e in self.repos]
 
     @property
     def run_path(self) -> Path:
@@ -151,12 +190,12 @@ def _resolve(p: Path | None, base: Path) -> Path | None:
 def _check_paths(recipe: Recipe, base: Path, path: Path | str, root: yaml.Node | None) -> Recipe:
     """Make paths absolute against `base` and check that the inputs exist."""
 
-    def need(p: Path | None, loc: tuple, what: str, is_dir: bool = False) -> None:
+    def need(p: Path | None, loc: tuple, what: str, is_dir: bool = False, key: str = "") -> None:
         if p is None:
             return
         ok = p.is_dir() if is_dir else p.exists()
         if not ok:
-            key = ".".join(loc)
+            key = key or ".".join(loc)
             raise _error(
                 path,
                 line_of(root, loc),
@@ -165,6 +204,17 @@ def _check_paths(recipe: Recipe, base: Path, path: Path | str, root: yaml.Node |
 
     recipe.repo = _resolve(recipe.repo, base)
     need(recipe.repo, ("repo",), "an existing directory", is_dir=True)
+    for i, entry in enumerate(recipe.repos or []):
+        entry.path = _resolve(entry.path, base)
+        need(entry.path, ("repos", i, "path"), "an existing directory", is_dir=True, key=f"repos[{i}].path")
+    if recipe.repos:
+        try:
+            recipe.sources  # noqa: B018 - the same directory twice, or one name twice
+        except CorpusFtError as e:
+            where = str(e).split(":", 1)[0]  # repos[i].path
+            index = where[len("repos[") :].split("]", 1)[0] if where.startswith("repos[") else ""
+            line = line_of(root, ("repos", int(index))) if index.isdigit() else None
+            raise _error(path, line, str(e)) from None
     recipe.run_dir = _resolve(recipe.run_path, base)
     if recipe.run_dir.exists() and not recipe.run_dir.is_dir():
         raise _error(path, line_of(root, ("run_dir",)), f"run_dir: {recipe.run_dir} exists and is not a directory")

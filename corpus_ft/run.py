@@ -107,13 +107,17 @@ def _check_model(run: Path, model: str) -> None:
         )
 
 
-def _check_owner(run: Path, repo: Path) -> None:
-    """Refuse to write one repository's run over another's (the Makefile and `ingest` record which one)."""
+def _check_owner(run: Path, repos: list[Path]) -> None:
+    """Refuse to write one repository's run over another's (the Makefile and `ingest` record which one,
+    one line per repository). A run may gain repositories (its units then hold more), never lose one."""
     owner = run / ".stamps" / "repo"
-    if owner.is_file() and (recorded := owner.read_text().strip()) and Path(recorded) != Path(repo):
+    recorded = [Path(line) for line in owner.read_text().splitlines() if line.strip()] if owner.is_file() else []
+    if recorded and not set(recorded) <= {Path(r) for r in repos}:
+        held = ", ".join(map(str, recorded))
+        wanted = ", ".join(map(str, repos))
         raise CorpusFtError(
-            f"{run}: holds the run of {recorded}, not {repo}; running here would overwrite it. "
-            f"Use `--repo {repo}` without --run-dir (its own directory is picked), another "
+            f"{run}: holds the run of {held}, not {wanted}; running here would overwrite it. "
+            f"Use `--repo DIR` without --run-dir (its own directory is picked), another "
             f"--run-dir, or delete {run} first"
         )
 
@@ -154,14 +158,18 @@ def _need(path: Path, stage: str, before: str) -> None:
 
 
 def stage_ingest(recipe: Recipe, ctx: _Ctx) -> dict:
-    from corpus_ft.ingest import ingest_repo
+    from corpus_ft.ingest.repos import ingest_repos, sources_key
 
     run = ctx.run
-    report = ingest_repo(recipe.repo, run, config=recipe.ingest, progress=ctx.progress)
-    repo_file = run / ".stamps" / "repo"  # the Makefile's record of which repository was ingested
-    if not repo_file.is_file() or repo_file.read_text().strip() != str(recipe.repo):
-        atomic_write_text(repo_file, f"{recipe.repo}\n")
-    _stamp(run, "ingest", {"units": run / "units.parquet"}, {"repo": str(recipe.repo)})
+    sources = recipe.sources
+    report = ingest_repos(sources, run, config=recipe.ingest, progress=ctx.progress)
+    repo_file = run / ".stamps" / "repo"  # the Makefile's record of which repositories were ingested
+    listed = "".join(f"{p}\n" for p in recipe.repo_paths)
+    if not repo_file.is_file() or repo_file.read_text() != listed:
+        atomic_write_text(repo_file, listed)
+    # one repository keeps the stamp it always had, so an existing run stays up to date
+    key = {"repo": str(recipe.repo)} if recipe.repos is None else {"repos": sources_key(sources)}
+    _stamp(run, "ingest", {"units": run / "units.parquet"}, key)
     unchanged = bool(report.get("cache", {}).get("unchanged"))
     return {
         "status": "up to date" if unchanged else "ran",
@@ -364,12 +372,12 @@ def run_recipe(
     say = echo or (lambda msg: print(msg, file=sys.stderr, flush=True))
     quiet_third_party(progress)
     run = Path(recipe.run_path).resolve()
-    _check_owner(run, recipe.repo)
+    _check_owner(run, recipe.repo_paths)
     _check_model(run, recipe.model)
     if recipe.evaluate.queries:  # refuse at the first stage, not after hours of training
         from corpus_ft.evaluate.queries import check_queries_repo
 
-        check_queries_repo(recipe.evaluate.queries, recipe.repo, run)
+        check_queries_repo(recipe.evaluate.queries, recipe.repo_paths, run)
     run.mkdir(parents=True, exist_ok=True)
     model_file = run / ".stamps" / "model"  # which model this run directory trains (see _check_model)
     if not model_file.is_file():

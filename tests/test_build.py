@@ -87,7 +87,7 @@ def test_all_kinds_built_over_sample_corpus(built_run):
             assert [r["id"] for r in rows] == dd[split]["id"]
             for r in rows:
                 assert r["kind"] == kind and r["id"].startswith(kind + "-")
-                assert set(r["source"]) == {"path", "start_line", "end_line", "unit_id"}
+                assert set(r["source"]) == {"path", "repo", "start_line", "end_line", "unit_id"}
                 assert r["meta"]["generator"] and r["meta"]["version"]
                 assert ("text" in r) == (kind == "paragraphs") and ("messages" in r) != (kind == "paragraphs")
                 ids.add(r["id"])

@@ -181,7 +181,17 @@ def _candidates(
     if not chunks:
         return [], [], len(docs)
     gen = _generator(cfg, run_dir)
-    kept, removed = kinds.qa(chunks, gen, cfg, product=cfg.product or _product(run_dir, units), units=docs)
+    products = {} if cfg.product else _repo_products(run_dir)
+    if len(set(products.values())) > 1:  # several repositories, several products: each question names its own
+        kept, removed = [], []
+        for name, product in products.items():
+            mine = [c for c in chunks if c.get("repo") == name]
+            if mine:
+                k, r = kinds.qa(mine, gen, cfg, product=product, units=[u for u in docs if u.get("repo") == name])
+                kept += k
+                removed += r
+    else:
+        kept, removed = kinds.qa(chunks, gen, cfg, product=cfg.product or _product(run_dir, units), units=docs)
     generation.update(getattr(gen, "stats", {}) or {})
     return kept, removed, len(docs)
 
@@ -192,6 +202,19 @@ def _repo(run_dir: Path) -> str | None:
         return json.loads((run_dir / "ingest_report.json").read_text()).get("repo")
     except (OSError, ValueError):
         return None
+
+
+def _repo_products(run_dir: Path) -> dict[str, str]:
+    """name -> product of each repository of a several-repository run (ingest_report.json `repos`); {} for one."""
+    try:
+        report = json.loads((run_dir / "ingest_report.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {
+        r["name"]: r.get("product") or r["name"]
+        for r in report.get("repos") or []
+        if isinstance(r, dict) and isinstance(r.get("name"), str)
+    }
 
 
 def _product(run_dir: Path, units: list[dict]) -> str:
@@ -362,6 +385,19 @@ def _stats(
     }
 
 
+def repo_counts(units: list[dict], splits: dict[str, list[dict]]) -> dict[str, dict[str, int]]:
+    """Per repository (units.parquet `repo`): the kind's units read, its records and each split's share."""
+    out: dict[str, dict[str, int]] = {}
+    for name, n in sorted(Counter(u.get("repo") or "" for u in units).items()):
+        out[name] = {"units": n, "records": 0, **{s: 0 for s in splits}}
+    for split, rows in splits.items():
+        for r in rows:
+            row = out.setdefault(r["source"].get("repo") or "", {"units": 0, "records": 0, **{s: 0 for s in splits}})
+            row["records"] += 1
+            row[split] += 1
+    return out
+
+
 def split_warnings(results: dict[str, dict]) -> list[str]:
     """What the CLI prints after a build: each kind split within files, and each kind not ready for it."""
     lines = []
@@ -453,6 +489,7 @@ def build_dataset(
 
     stats = _stats(kind, cfg, units_in, candidates, kept, removed, splits, redactions, review, generation)
     stats["split"] = plan.summary()
+    stats["repos"] = repo_counts(units, splits)
     stats["warnings"] += [w for w in (plan.note, *plan.problems) if w]
     stats["settings"]["apply_review"] = apply_review
     stats["control_characters_removed"] = control_chars

@@ -88,6 +88,24 @@ def problem_lines(quality: dict) -> list[str]:
     return out + [""]
 
 
+def repo_lines(stats: dict) -> list[str]:
+    """The card's per-repository table: units read, records and each split, one row per repository."""
+    repos = stats.get("repos") or {}
+    if not repos:
+        return []
+    splits = list(stats.get("splits") or {})
+    rows = [
+        (_code(name) if name else "(unnamed)", c.get("units", 0), c.get("records", 0), *(c.get(s, 0) for s in splits))
+        for name, c in repos.items()
+    ]
+    return [
+        f"## Repositories ({len(repos)})",
+        "",
+        _table(rows, ("repository", "units", "records", *splits)),
+        "",
+    ]
+
+
 def split_lines(stats: dict) -> list[str]:
     """The card's splits section: how records were grouped, and a red not-ready line for an empty split."""
     split = stats.get("split") or {"by": "file"}
@@ -172,6 +190,7 @@ def write_card(path: Path, stats: dict, splits: dict[str, list[dict]], units_pat
             "",
         ]
         parts += problem_lines(quality)
+    parts += repo_lines(stats)
     parts += split_lines(stats)
     parts += augmentation_lines(stats.get("augment"))
     parts += [

@@ -214,6 +214,7 @@ def chunk_units(
                 text="\n\n".join(p["shown"] for p in group),
                 heading_path=list(unit.get("heading_path") or []),
                 path=unit["path"],
+                repo=unit.get("repo") or "",
                 language=unit.get("language") or "text",
                 start_line=group[0]["start_line"],
                 end_line=max(p["end_line"] for p in group),

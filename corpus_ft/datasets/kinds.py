@@ -210,6 +210,7 @@ def unique_questions(records: list[dict], generator: Generator, cfg: BuildConfig
             "language": r["meta"]["language"],
             "heading_path": r["meta"]["heading_path"],
             "path": r["source"]["path"],
+            "repo": r["source"].get("repo") or "",
             "start_line": r["source"]["start_line"],
             "end_line": r["source"]["end_line"],
         }

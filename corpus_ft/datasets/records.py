@@ -19,9 +19,10 @@ def record_id(kind: str, unit_id: str, *content: object) -> str:
 
 
 def source(obj: dict, unit_id: str | None = None) -> dict:
-    """Where a record comes from, for a unit (units.parquet row) or a chunk."""
+    """Where a record comes from, for a unit (units.parquet row) or a chunk; `repo` names its repository."""
     return {
         "path": obj["path"],
+        "repo": obj.get("repo") or "",
         "start_line": int(obj.get("start_line") or 0),
         "end_line": int(obj.get("end_line") or 0),
         "unit_id": unit_id or obj.get("unit_id") or obj["id"],

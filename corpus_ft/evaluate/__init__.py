@@ -54,7 +54,7 @@ def _collect(run_dir: Path, config: EvalConfig) -> tuple[list[dict], dict]:
     from corpus_ft.evaluate.queries import (
         attach_source_text,
         check_queries_repo,
-        ingested_repo,
+        ingested_repos,
         load_queries,
         sample_test_split,
     )
@@ -63,7 +63,7 @@ def _collect(run_dir: Path, config: EvalConfig) -> tuple[list[dict], dict]:
     if unknown:
         raise CorpusFtError(f"evaluate.kinds: unknown kind(s) {', '.join(unknown)}; use {', '.join(KINDS)}")
     if config.queries:
-        check_queries_repo(config.queries, ingested_repo(run_dir), run_dir)
+        check_queries_repo(config.queries, ingested_repos(run_dir), run_dir)
     queries = load_queries(config.queries, config.system_prompt) if config.queries else []
     test, missing = sample_test_split(run_dir, config.kinds, config.test_sample, config.seed)
     rows = queries + test

@@ -209,7 +209,7 @@ def delta(r: dict) -> float | None:
 
 
 def group(rows: list[dict]) -> dict:
-    """Aggregates overall, for the queries file and the test split, per kind and per tag."""
+    """Aggregates overall, for the queries file and the test split, per kind, per tag and (with several) per repository."""
     by_kind, by_tag = defaultdict(list), defaultdict(list)
     for r in rows:
         if r["kind"] != "query":  # custom queries are their own group ("queries"), not a dataset kind
@@ -220,7 +220,12 @@ def group(rows: list[dict]) -> dict:
     for g in ("queries", "test"):  # the queries file and the held-out test split
         if sub := [r for r in rows if r["group"] == g]:
             out[g] = aggregate(sub)
+    by_repo = defaultdict(list)  # held-out rows of a several-repository run, by the repository they came from
+    for r in rows:
+        if name := (r.get("source") or {}).get("repo"):
+            by_repo[name].append(r)
     return out | {
         "kinds": {k: aggregate(v) for k, v in sorted(by_kind.items())},
         "tags": {t: aggregate(v) for t, v in sorted(by_tag.items())},
+        "repos": {n: aggregate(v) for n, v in sorted(by_repo.items())} if len(by_repo) > 1 else {},
     }

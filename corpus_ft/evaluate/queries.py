@@ -161,7 +161,7 @@ def load_queries(path: str | Path, system_prompt: str | None = None) -> list[dic
 def _from_record(rec: dict, where: str) -> dict:
     kind, meta = rec.get("kind"), rec.get("meta") or {}
     src = rec.get("source") or {}
-    source = {k: src.get(k) for k in ("path", "start_line", "end_line", "unit_id")} if src.get("path") else None
+    source = {k: src.get(k) for k in ("path", "repo", "start_line", "end_line", "unit_id")} if src.get("path") else None
     tags = [meta["language"]] if meta.get("language") else []
     keywords = _str_list(meta.get("keywords") or meta.get("identifiers"), where, "meta.keywords")
     if kind == "paragraphs":
@@ -296,11 +296,26 @@ def ingested_repo(run_dir: str | Path) -> Path | None:
     return Path(repo).resolve() if isinstance(repo, str) else None
 
 
-def check_queries_repo(queries: str | Path, repo: Path | None, run_dir: str | Path) -> None:
-    """Refuse the sample corpus's queries for a run of another repository: their keywords score facts it never saw."""
-    queries, repo = Path(queries).resolve(), repo.resolve() if repo is not None else None
-    if repo is None or queries.is_relative_to(repo) or not queries.is_relative_to(SAMPLE_CORPUS):
+def ingested_repos(run_dir: str | Path) -> list[Path]:
+    """Every repository RUN_DIR was ingested from (ingest_report.json `repos`, else `repo`); [] when unknown."""
+    import json
+
+    try:
+        report = json.loads((Path(run_dir) / "ingest_report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    several = [r.get("path") for r in report.get("repos") or [] if isinstance(r, dict)]
+    paths = several or [report.get("repo")]
+    return [Path(p).resolve() for p in paths if isinstance(p, str)]
+
+
+def check_queries_repo(queries: str | Path, repo: Path | list[Path] | None, run_dir: str | Path) -> None:
+    """Refuse the sample corpus's queries for a run of other repositories: their keywords score facts it never saw."""
+    repos = [r.resolve() for r in (repo if isinstance(repo, list) else [repo] if repo is not None else [])]
+    queries = Path(queries).resolve()
+    if not repos or any(queries.is_relative_to(r) for r in repos) or not queries.is_relative_to(SAMPLE_CORPUS):
         return
+    repo = repos[0]
     raise CorpusFtError(
         f"{queries}: these queries are about the sample corpus, but {run_dir} was ingested from {repo}; "
         f"write queries about {repo.name}: `corpus-ft queries draft {run_dir}` writes a starter file from its "

@@ -111,6 +111,7 @@ def _context(summary: dict, rows: list[dict]) -> dict:
     ]
     table += [(f"kind: {k}", a) for k, a in agg["kinds"].items()]
     table += [(f"tag: {t}", a) for t, a in agg["tags"].items()]
+    table += [(f"repository: {n}", a) for n, a in (agg.get("repos") or {}).items()]
     by_id = {r["id"]: r for r in rows}
     return {
         "s": summary,

@@ -29,6 +29,7 @@ class Chunk(TypedDict, total=False):
     text: str
     heading_path: list[str]
     path: str
+    repo: str  # the repository's name (units.parquet `repo`)
     language: str
     start_line: int
     end_line: int

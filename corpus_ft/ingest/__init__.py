@@ -43,6 +43,7 @@ __all__ = [
     "ingest_repo",
     "people_list",
     "product_name",
+    "repo_name",
     "text_language",
     "translations",
 ]
@@ -58,12 +59,19 @@ def ingest_repo(
     include=(),
     exclude=(),
     progress: bool = False,
+    name: str | None = None,
+    skip_dirs=(),
 ) -> dict:
-    """Turn every readable document and source file under `repo_dir` into units; returns the report."""
+    """Turn every readable document and source file under `repo_dir` into units; returns the report.
+
+    Every unit carries `name` in its `repo` column (default: the directory's name); `skip_dirs` are
+    left out of the walk besides `out_dir` (the run directory of a several-repository ingest).
+    """
     started = time.perf_counter()
     repo, out = Path(repo_dir), Path(out_dir)
     _check_repo(repo)
     check_output(repo, out)
+    name = name or repo_name(repo)
     config = (config or IngestConfig()).model_copy(deep=True)
     config.include = [*config.include, *([include] if isinstance(include, str) else include)]
     config.exclude = [*config.exclude, *([exclude] if isinstance(exclude, str) else exclude)]
@@ -78,7 +86,7 @@ def ingest_repo(
         json.dumps([PARSER_VERSION, settings, _grammar_versions(), _reader_source_hash()]).encode()
     ).hexdigest()[:16]
 
-    walked = walk(repo, config, skip_dirs=(out,))
+    walked = walk(repo, config, skip_dirs=(out, *skip_dirs))
     index = FileIndex(out, fingerprint)
     by_rel = {c.rel: c for c in walked.files}
     records, skipped, todo = {}, list(walked.skipped), []
@@ -97,7 +105,7 @@ def ingest_repo(
         not todo
         and set(reused) == set(index.files)
         and index.skipped == [list(s) for s in skipped]
-        and (previous := _previous_report(out, config)) is not None
+        and (previous := _previous_report(out, config, name)) is not None
     ):
         # nothing changed: units.parquet already holds what this run would write
         previous.update(
@@ -113,7 +121,9 @@ def ingest_repo(
     chunks = _chunks(todo)
     touched = []
     with atomic_file(out / "units.parquet") as tmp:
-        writer = UnitsWriter(tmp, [chunk[0].rel for chunk in chunks], last_units.of(reused) if reused else None)
+        writer = UnitsWriter(
+            tmp, [chunk[0].rel for chunk in chunks], last_units.of(reused) if reused else None, repo=name
+        )
 
         def collect(i: int, chunk_records: dict, payloads: list) -> None:
             tables = [_as_table(p) for p in payloads if p is not None]
@@ -134,19 +144,25 @@ def ingest_repo(
             raise
     reused += touched
     report = _report(repo, walked, skipped, records, table)
+    report["repo_name"] = name
     report.update(
         seconds=round(time.perf_counter() - started, 3),
         workers=workers,
         cache={"reused_files": len(reused), "parsed_files": len(todo) - len(touched), "unchanged": False},
     )
     atomic_write_json(out / "ingest_report.json", report)
-    m = manifest("ingest", {}, config.model_dump())
+    m = manifest("ingest", {}, {**config.model_dump(), "repo_name": name})
     m["inputs"] = {
         "repo": {"path": str(repo.resolve()), "files": len(records), "sha256": _inputs_hash(records, skipped)}
     }
     atomic_write_json(out / "manifest.json", m)
     index.save(by_rel, records, skipped)
     return report
+
+
+def repo_name(repo: str | os.PathLike) -> str:
+    """A repository's default name: its directory's name (of the resolved path, so `.` has one)."""
+    return Path(repo).resolve().name or "repo"
 
 
 def _check_repo(repo: Path) -> None:
@@ -370,14 +386,14 @@ def _inputs_hash(records: dict[str, dict], skipped: list) -> str:
     return h.hexdigest()
 
 
-def _previous_report(out: Path, config: IngestConfig) -> dict | None:
-    """The last report when the last run used the same configuration and its outputs are all there."""
+def _previous_report(out: Path, config: IngestConfig, name: str) -> dict | None:
+    """The last report when the last run used the same configuration and name and its outputs are all there."""
     try:
         m = json.loads((out / "manifest.json").read_text())
         report = json.loads((out / "ingest_report.json").read_text())
     except (OSError, ValueError):
         return None
-    same = json.loads(json.dumps(config.model_dump())) == m.get("config")
+    same = json.loads(json.dumps({**config.model_dump(), "repo_name": name})) == m.get("config")
     return report if same and (out / "units.parquet").is_file() else None
 
 

@@ -10,7 +10,9 @@ def print_summary(report: dict, out_dir: str) -> None:
     from rich.table import Table
 
     console = Console(stderr=True)
-    table = Table(title=f"ingest: {report['repo']}", show_header=False, title_justify="left")
+    several = report.get("repos") or []
+    title = ", ".join(f"{r['name']} ({r['path']})" for r in several) if several else report["repo"]
+    table = Table(title=f"ingest: {escape(title)}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     table.add_row(
@@ -21,6 +23,9 @@ def print_summary(report: dict, out_dir: str) -> None:
     if report["skipped_by_reason"]:
         table.add_row("skipped", ", ".join(f"{k} {v}" for k, v in report["skipped_by_reason"].items()))
     table.add_row("units", f"{report['units']}: " + ", ".join(f"{k} {v}" for k, v in report["units_by_kind"].items()))
+    for r in several:
+        kinds = ", ".join(f"{k} {v}" for k, v in r["units_by_kind"].items())
+        table.add_row(f"  {escape(r['name'])}", f"{r['files_ingested']} files, {r['units']} units: {kinds}")
     table.add_row("languages", ", ".join(f"{k} {v}" for k, v in report["units_by_language"].items()))
     cats = report.get("categories") or {}
     total = sum(c["bytes"] for c in cats.values()) or 1

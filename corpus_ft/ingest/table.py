@@ -41,6 +41,7 @@ UNIT_COLUMNS = [
     "doc_start_line",
     "doc_end_line",
     "blocks",
+    "repo",
 ]
 # A document unit's blocks as the parser saw them (`docs.BLOCK_TYPES`), in order, each with its exact
 # 1-based inclusive source span; `text` is the block's text (a code block's code, without a fence),
@@ -60,8 +61,8 @@ _LISTS = {"heading_path", "params", "raises", "calls"}
 _BOOLS = {"test"}
 # what a unit without the key holds (document units carry no code facts)
 DEFAULTS = {"params": [], "returns": "", "raises": [], "calls": [], "body_kind": "", "test": False}
-DEFAULTS.update(doc_start_line=0, doc_end_line=0, blocks=[])
-_DICTIONARY = ["path", "language", "kind", "file_sha256", "category"]
+DEFAULTS.update(doc_start_line=0, doc_end_line=0, blocks=[], repo="")
+_DICTIONARY = ["path", "language", "kind", "file_sha256", "category", "repo"]
 _MAX_BUFFER = 2**31 - 1  # a string column with int32 offsets holds this many bytes
 
 
@@ -94,6 +95,9 @@ def schema():
             ("doc_start_line", pa.int32()),  # the doc comment's lines in the file; 0 when none
             ("doc_end_line", pa.int32()),
             ("blocks", pa.list_(block_type())),
+            # the repository's name (ingest's `--name`, a recipe's `repos[].name`, else the directory's name);
+            # last, so a reader that selects columns by name or position before it is unaffected
+            ("repo", pa.string()),
         ]
     )
 
@@ -244,8 +248,9 @@ class UnitsWriter:
     `group_rows`, so the file is the same whatever order the chunks finished in.
     """
 
-    def __init__(self, path: Path, first_paths: list[str], kept=None, group_rows: int = 16384):
+    def __init__(self, path: Path, first_paths: list[str], kept=None, group_rows: int = 16384, repo: str = ""):
         self.path = path
+        self.repo = repo  # every unit written carries it (workers leave the column empty)
         self.first_paths = first_paths  # first parsed path of each chunk, ascending
         self.kept = kept  # reused units, path-sorted, or None
         self.kept_paths = kept["path"].to_pylist() if kept is not None else []
@@ -292,6 +297,7 @@ class UnitsWriter:
     def _emit(self, table) -> None:
         if not table.num_rows:
             return
+        table = with_repo(table, self.repo)
         self.tables.append(table)
         self.buffer.append(table)
         self.buffered += table.num_rows
@@ -308,6 +314,16 @@ class UnitsWriter:
             table = pa.concat_tables(self.buffer) if self.buffer else units_table([])
             self.writer.write_table(table, row_group_size=max(table.num_rows, 1))
             self.buffer, self.buffered = [], 0
+
+
+def with_repo(table, repo: str):
+    """`table` with every unit's `repo` set to `repo`."""
+    import pyarrow as pa
+
+    column = pa.array([repo] * table.num_rows, pa.string())
+    if "repo" in table.column_names:
+        return table.set_column(table.column_names.index("repo"), "repo", column)
+    return table.append_column("repo", column)
 
 
 def read_units(path: Path):

@@ -123,6 +123,9 @@ def kind_section(run: Run, kd: KindData, tokens: Tokens, decisions: dict, sample
     if problems and verdict and not verdict.startswith("not ready"):
         verdict = "not ready: " + "; ".join(problems)
     picked = random.Random(0).sample(kd.records, min(samples, len(kd.records)))
+    repos: dict[str, Counter] = {str(name): Counter() for name in kd.stats.get("repos") or {}}
+    for sp, r in kd.records:
+        repos.setdefault(str((r.get("source") or {}).get("repo") or ""), Counter())[sp] += 1
     return {
         "kind": kd.kind,
         "stats": kd.stats,
@@ -136,6 +139,8 @@ def kind_section(run: Run, kd: KindData, tokens: Tokens, decisions: dict, sample
         "length_summary": _summary([v for vs in lengths.values() for v in vs]),
         "keywords": top_keywords(kd),
         "languages": dict(Counter(langs).most_common()),
+        # records per split of each repository (shown when the run holds several)
+        "repos": {name: {sp: c.get(sp, 0) for sp in SPLITS} for name, c in sorted(repos.items())},
         "files": files.most_common(),
         "silent_files": sorted(p for p in seen if p not in files),
         "flags": {f: flags.get(f, 0) for f in ("accepted", "rejected", "edited", "undecided")},
@@ -183,6 +188,7 @@ def render(
         run_dir=str(run.run_dir),
         sections=sections,
         report=run.ingest_report,
+        repos=[r for r in run.ingest_report.get("repos") or [] if isinstance(r, dict)],
         token_label=tokens.label,
         ingested=len(seen),
         silent=sorted((p, why) for p, why in seen.items() if p not in producing),
