@@ -256,8 +256,10 @@ def stale_decisions(records: list[dict], decisions: dict[str, dict], ids: set | 
 
 def _redacted(rec: dict, counts: Counter | None) -> dict:
     """An edited record with its editable fields redacted as the builder redacts the repository's text."""
-    from corpus_ft.redact import redact
-    from corpus_ft.util import strip_control  # nor terminal escapes or NULs a reviewer pasted
+    from corpus_ft.redact import (
+        redact,
+        strip_control,  # nor terminal escapes or NULs a reviewer pasted
+    )
 
     where = {
         "filename": (rec.get("source") or {}).get("path") or "text.txt",
