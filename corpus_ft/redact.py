@@ -941,6 +941,28 @@ def redact_settings(value):
     return value
 
 
+# Terminal escape sequences (CSI, OSC, other ESC pairs, C1 CSI) whole, then any other C0/C1
+# control character except tab and newline: none belongs in a dataset or on a reviewer's terminal.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[^\[\]]?|\x9b[0-?]*[ -/]*[@-~]?"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
+
+
+def strip_control(text: str) -> tuple[str, int]:
+    """`text` without terminal escapes and control characters (tab and newline stay), and how many went."""
+    if not _ESCAPES.search(text):
+        return text, 0
+    removed = 0
+
+    def drop(m: re.Match) -> str:
+        nonlocal removed
+        removed += len(m.group(0))
+        return ""
+
+    return _ESCAPES.sub(drop, text), removed
+
+
 _UNIT_FIELDS = ("text", "name", "signature", "docstring")
 # A docstring or doc comment kept apart from its code is prose (it becomes a summary): every rule applies.
 _PROSE_FIELDS = ("docstring",)
@@ -949,8 +971,6 @@ _PROSE_FIELDS = ("docstring",)
 def redact_unit(unit: dict, counts: Counter) -> dict:
     """A copy of a units.parquet row with every text field redacted and stripped of control
     characters (terminal escapes, NUL: counted as `control_characters`); only `text` is counted."""
-    from corpus_ft.util import strip_control
-
     path, language = unit.get("path") or "text.txt", unit.get("language") or "text"
     out = dict(unit)
     if isinstance(out.get("path"), str):
@@ -972,8 +992,6 @@ def redact_unit(unit: dict, counts: Counter) -> dict:
 def _redact_block(block: dict, path: str, language: str) -> dict:
     """A document block redacted as it stands in its unit's text: a code block inside its fence (so
     code is read as code), everything else as document text; not counted (the unit's text was)."""
-    from corpus_ft.util import strip_control
-
     out = dict(block)
     text, _ = strip_control(block.get("text") or "")
     if block.get("type") == "code":
@@ -991,8 +1009,6 @@ def redact_record(record: dict, counts: Counter) -> dict:
     """A dataset record as it will be shown and trained on, redacted after it was generated: whatever a
     generator wrote (a model may invent or repeat a key) and whatever it quoted. Messages and document
     text are Markdown (their fenced code is code); a code record's `text` is code of its language."""
-    from corpus_ft.util import strip_control
-
     meta = record.get("meta") if isinstance(record.get("meta"), dict) else {}
     source = record.get("source") if isinstance(record.get("source"), dict) else {}
     path = source.get("path") if isinstance(source.get("path"), str) else "record.md"

@@ -28,28 +28,6 @@ class CorpusFtError(Exception):
         self.exit_code = exit_code
 
 
-# Terminal escape sequences (CSI, OSC, other ESC pairs, C1 CSI) whole, then any other C0/C1
-# control character except tab and newline: none belongs in a dataset or on a reviewer's terminal.
-_ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[^\[\]]?|\x9b[0-?]*[ -/]*[@-~]?"
-    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
-)
-
-
-def strip_control(text: str) -> tuple[str, int]:
-    """`text` without terminal escapes and control characters (tab and newline stay), and how many went."""
-    if not _ESCAPES.search(text):
-        return text, 0
-    removed = 0
-
-    def drop(m: re.Match) -> str:
-        nonlocal removed
-        removed += len(m.group(0))
-        return ""
-
-    return _ESCAPES.sub(drop, text), removed
-
-
 _NO_SPACE = (28, 122, 27)  # ENOSPC, EDQUOT, EFBIG (a file-size limit)
 
 

@@ -3,7 +3,8 @@
 top     cli, cli_options, run, recipe, bench/     may import anything below
 stages  ingest, datasets (+ generate), review, estimate, train, evaluate
         each other only through the public surface: the package (`corpus_ft.review`) or its `config`
-bottom  model/, redact, settings, loopback, util, progress  import nothing above them
+bottom  model/, redact, settings, loopback, util, progress, gpus, decisions, train_config  import nothing above
+LAYERS below fixes the full order; the subpackage graph must have no cycle.
 """
 
 from __future__ import annotations
@@ -14,7 +15,20 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "corpus_ft"
 
 TOP = {"cli", "cli_options", "run", "recipe", "bench", "__main__"}
-BOTTOM = {"model", "redact", "settings", "loopback", "util", "progress", ""}  # "" is corpus_ft/__init__ (the version)
+BOTTOM = {
+    "model",
+    "redact",
+    "settings",
+    "loopback",
+    "util",
+    "progress",
+    "extras",
+    "retrieve",
+    "gpus",
+    "decisions",
+    "train_config",
+    "",
+}  # "" is corpus_ft/__init__ (the version)
 STAGE_OF = {
     "ingest": "ingest",
     "datasets": "datasets",
@@ -91,7 +105,7 @@ def test_layers_point_down_and_stages_meet_only_at_their_public_surface():
 
 
 def test_the_rule_catches_what_it_forbids():
-    assert _violation("corpus_ft.train.data", "corpus_ft.review.decisions")  # a stage's internals
+    assert _violation("corpus_ft.train.data", "corpus_ft.review.data")  # a stage's internals
     assert _violation("corpus_ft.redact", "corpus_ft.datasets")  # bottom importing a stage
     assert _violation("corpus_ft.model.generate", "corpus_ft.run")  # anything importing the top
     assert _violation("corpus_ft.train.data", "corpus_ft.review") is None
@@ -116,3 +130,111 @@ def test_python_m_cli_registers_every_bench_command():
     ).stdout
     for name in ("demo", "quality", "train", "modes", "quantize", "hostile"):
         assert name in out, name
+
+
+# The layer order of docs/architecture.md, lowest first. A module may import its own subpackage or a module of
+# a strictly lower layer, never one of its own layer or above: so the graph of subpackages has no cycle.
+LAYERS = [
+    {"", "redact"},
+    {"util"},
+    {"settings", "progress", "loopback", "extras", "gpus"},
+    {"model", "retrieve", "decisions", "train_config"},
+    {"ingest"},
+    {"generate"},
+    {"datasets"},
+    {"review"},
+    {"estimate"},
+    {"train"},
+    {"evaluate"},
+    {"cli_options", "recipe"},
+    {"run"},
+    {"bench"},
+    {"cli"},
+    {"__main__"},
+]
+RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
+
+
+def _graph() -> dict[tuple[str, str], list[str]]:
+    """(importing subpackage, imported subpackage) -> where, for every import between two of them."""
+    edges: dict[tuple[str, str], list[str]] = {}
+    for src, dst, line in _imports():
+        a, b = _top_package(src), _top_package(dst)
+        if a != b:
+            edges.setdefault((a, b), []).append(f"{src}:{line} imports {dst}")
+    return edges
+
+
+def _cycles(edges) -> list[list[str]]:
+    """Every strongly connected group of more than one subpackage (Tarjan's algorithm)."""
+    succ: dict[str, set[str]] = {}
+    for a, b in edges:
+        succ.setdefault(a, set()).add(b)
+        succ.setdefault(b, set())
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    out = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(succ[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                out.append(sorted(group))
+
+    for v in sorted(succ):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_every_module_has_a_layer():
+    """A new module must be placed in LAYERS (and docs/architecture.md), or nothing checks its imports."""
+    names = {
+        p.stem if p.is_file() else p.name
+        for p in PACKAGE.iterdir()
+        if p.suffix == ".py" or (p / "__init__.py").exists()
+    }
+    assert not (names - {"__init__"}) - set(RANK), sorted((names - {"__init__"}) - set(RANK))
+
+
+def test_no_cycle_between_subpackages():
+    edges = _graph()
+    cycles = _cycles(edges)
+    detail = [
+        " <-> ".join(group)
+        + ": "
+        + "; ".join(w for (a, b), ws in edges.items() if a in group and b in group for w in ws[:2])
+        for group in cycles
+    ]
+    assert not cycles, "\n".join(detail)
+
+
+def test_imports_follow_the_layer_order():
+    problems = [
+        f"{w}: layer {RANK[a]} ({a}) may import only lower layers, not {b} (layer {RANK[b]})"
+        for (a, b), ws in _graph().items()
+        if a in RANK and b in RANK and RANK[a] <= RANK[b]
+        for w in ws
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert _cycles({("train", "estimate"): [], ("estimate", "train"): [], ("estimate", "util"): []}) == [
+        ["estimate", "train"]
+    ]
+    assert _cycles({("review", "datasets"): [], ("datasets", "util"): []}) == []

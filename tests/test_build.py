@@ -383,7 +383,7 @@ def test_rebuild_skips_when_up_to_date_and_ids_are_stable(small_run):
 
 
 def test_apply_review_drops_rejected_and_uses_edits(small_run):
-    from corpus_ft.review.decisions import append_decision
+    from corpus_ft.decisions import append_decision
 
     build_dataset("qa", small_run)
     rows = read_jsonl(small_run / "datasets" / "qa" / "train.jsonl")

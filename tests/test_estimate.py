@@ -11,7 +11,8 @@ from corpus_ft.bench.calibration import grid_residuals, read_grid, reference_res
 from corpus_ft.cli import main
 from corpus_ft.estimate import memory as est_module
 from corpus_ft.estimate.memory import NO_FIT_EXIT, check_fit, estimate, load_shape, parse_gpu, plan, preflight
-from corpus_ft.estimate.shapes import GIB, PRESETS
+from corpus_ft.estimate.shapes import PRESETS
+from corpus_ft.gpus import GIB
 from corpus_ft.train.config import TrainConfig
 from corpus_ft.util import CorpusFtError
 

@@ -18,7 +18,7 @@ from rich.console import Console
 from test_review import make_run
 
 from corpus_ft.cli import main
-from corpus_ft.review.decisions import load_decisions
+from corpus_ft.decisions import load_decisions
 from corpus_ft.review.server import MAX_BODY_BYTES, ServerThread
 
 

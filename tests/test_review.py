@@ -23,8 +23,8 @@ import pytest
 from click.testing import CliRunner
 
 from corpus_ft.cli import main
+from corpus_ft.decisions import append_decision, apply_decisions, decisions_path, load_decisions, read_decisions
 from corpus_ft.review import write_report
-from corpus_ft.review.decisions import append_decision, apply_decisions, decisions_path, load_decisions, read_decisions
 from corpus_ft.util import CorpusFtError, write_jsonl
 
 XSS = "<script>window.__pwned = 1</script><img src=x onerror=alert(1)>"

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from test_review import make_run
 
 from corpus_ft.cli import main
+from corpus_ft.decisions import decisions_path, load_decisions
 from corpus_ft.review import write_report
-from corpus_ft.review.decisions import decisions_path, load_decisions
 from corpus_ft.review.server import ServerThread
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -2,7 +2,7 @@
 
 Regression for issue 16: `build --apply-review` redacted edits but `train` re-applied the raw
 edit from decisions.jsonl, so the trainer's records held the key. Every consumer now goes
-through `review.decisions.apply_decisions`, which redacts what a reviewer typed.
+through `decisions.apply_decisions`, which redacts what a reviewer typed.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ def test_loss_masks_assistant_turns_and_trains_every_paragraph_token(base_run):
 def test_review_decisions_drop_rejected_and_use_edits(run):
     from transformers import AutoTokenizer
 
-    from corpus_ft.review.decisions import append_decision
+    from corpus_ft.decisions import append_decision
     from corpus_ft.train.data import load_datasets
 
     append_decision(run, "qa-0000", "qa", "reject")

@@ -73,3 +73,16 @@ def test_a_run_records_peak_memory_and_compares_it_with_estimate_json(tmp_path):
     # on the CPU the trainer's own RAM plan is compared with the measured peak (estimate.json sizes a GPU)
     assert mem["peak_rss_gib"] >= peaks[-1] and "measured peak RSS" in mem["line"] and "estimated" in mem["line"]
     assert json.loads((run / "model" / "train_result.json").read_text())["memory"] == mem
+
+
+def test_trl_collator_that_packed_rows_extend_still_behaves_as_relied_on():
+    """PackedRowsCollator subclasses a collator TRL does not export (trl.trainer.sft_trainer); it relies on
+    `torch_call` returning labels and per-record position_ids. This fails when TRL moves or changes it."""
+    from corpus_ft.train.trainer import PackedRowsCollator
+
+    out = PackedRowsCollator(pad_token_id=0, return_position_ids=True).torch_call(
+        [{"input_ids": [5, 6, 7, 8], "seq_lengths": [2, 2]}, {"input_ids": [9, 10, 11], "seq_lengths": [3]}]
+    )
+    assert "attention_mask" not in out
+    assert out["position_ids"].tolist() == [[0, 1, 0, 1], [0, 1, 2, 0]]
+    assert out["labels"].tolist()[0] == [-100, 6, -100, 8]

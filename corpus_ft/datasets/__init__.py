@@ -252,7 +252,7 @@ def _redacted_records(candidates: list[dict], removed: list[dict], counts: Count
 
 def _apply_review(records: list[dict], run_dir: Path, counts: Counter) -> tuple[list[dict], dict]:
     """Reviewer decisions applied (edits redacted there: a reviewer may paste anything)."""
-    from corpus_ft.review import apply_decisions, load_decisions
+    from corpus_ft.decisions import apply_decisions, load_decisions
 
     kept, review = apply_decisions(records, load_decisions(run_dir), counts)
     return kept, {"rejected": review.get("rejected", 0), "edited": review.get("edited", 0)}

@@ -17,7 +17,8 @@ from corpus_ft.estimate.memory import (
     print_plan,
     run_estimate,
 )
-from corpus_ft.estimate.shapes import GIB, ModelShape, load_shape, parse_gpu
+from corpus_ft.estimate.shapes import ModelShape, load_shape
+from corpus_ft.gpus import GIB, parse_gpu
 
 __all__ = [
     "ESTIMATED_FIELDS",

@@ -22,9 +22,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from corpus_ft.estimate.hardware import cpu_bf16, free_ram_bytes
-from corpus_ft.estimate.shapes import GIB, PRESETS, ModelShape, load_shape, parse_gpu
+from corpus_ft.estimate.shapes import PRESETS, ModelShape, load_shape
+from corpus_ft.gpus import GIB, parse_gpu
 from corpus_ft.settings import ATTENTIONS, METHODS, OPTIMIZERS, SHARDINGS
-from corpus_ft.train.config import TrainConfig, method_settings
+from corpus_ft.train_config import TrainConfig, method_settings
 from corpus_ft.util import CorpusFtError, with_run_lock
 
 __all__ = [

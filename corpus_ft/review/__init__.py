@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from corpus_ft.review.decisions import append_decision, apply_decisions, load_decisions, read_decisions
+from corpus_ft.decisions import append_decision, apply_decisions, load_decisions, read_decisions
 
 
 def write_report(run_dir: str | os.PathLike, **kwargs) -> Path:

@@ -189,12 +189,6 @@ def ingested_paths(run: Run) -> dict[str, str]:
     return out
 
 
-def augmented_from(rec: dict) -> dict | None:
-    """meta.augmented ({"from": source id, "op"}) of a record datasets.augment made, else None."""
-    aug = (rec.get("meta") or {}).get("augmented") if isinstance(rec.get("meta"), dict) else None
-    return aug if isinstance(aug, dict) else None
-
-
 def record_text(rec: dict, roles: tuple[str, ...] = ("system", "user", "assistant")) -> str:
     """The text a record trains on (all of it for lengths; without the shared system prompt
     for search and keywords, where it would match every record)."""

@@ -11,18 +11,17 @@ from collections import Counter
 from pathlib import Path
 
 from corpus_ft.datasets import quality_rows
+from corpus_ft.decisions import augmented_from, decisions_path, flag, latest, read_decisions
 from corpus_ft.review.data import (
     CONTENT_ROLES,
     SPLITS,
     KindData,
     Run,
-    augmented_from,
     ingested_paths,
     load_run,
     record_text,
     source_span,
 )
-from corpus_ft.review.decisions import decisions_path, flag, latest, read_decisions
 from corpus_ft.review.plots import histogram_svg
 from corpus_ft.util import CorpusFtError, atomic_write_text, with_run_lock
 

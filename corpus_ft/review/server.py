@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
+from corpus_ft.decisions import append_decision, apply_decisions, augmented_from, decisions_path, flag, load_decisions
 from corpus_ft.loopback import Guard, allowed_hosts_for, bind, is_loopback, run_in_background
-from corpus_ft.review.data import CONTENT_ROLES, augmented_from, load_run, record_text, source_span
-from corpus_ft.review.decisions import append_decision, apply_decisions, decisions_path, flag, load_decisions
+from corpus_ft.review.data import CONTENT_ROLES, load_run, record_text, source_span
 from corpus_ft.review.report import render
 from corpus_ft.util import CorpusFtError
 

@@ -14,9 +14,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from corpus_ft.decisions import flag, load_decisions
+from corpus_ft.redact import strip_control
 from corpus_ft.review.data import Run, load_run, source_span
-from corpus_ft.review.decisions import flag, load_decisions
-from corpus_ft.util import strip_control
 
 
 def _safe(text) -> str:

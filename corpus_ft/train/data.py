@@ -75,7 +75,7 @@ def _record_problem(rec) -> str | None:
 
 def reviewed(run_dir: Path, records: list[dict]) -> tuple[list[dict], dict]:
     """Review decisions through the one function that applies them (edits redacted), for datasets built without."""
-    from corpus_ft.review import apply_decisions, load_decisions
+    from corpus_ft.decisions import apply_decisions, load_decisions
 
     decisions = load_decisions(run_dir)
     if not decisions:

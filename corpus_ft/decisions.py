@@ -1,5 +1,8 @@
 """Review decisions: an append-only log a reviewer writes and the builder and trainer honour.
 
+It sits below the dataset, review and train stages (docs/architecture.md): the builder and the trainer
+apply decisions without importing the review stage, which itself reads the built datasets.
+
 `apply_decisions` is the only function that applies them, and it redacts every edit.
 
 `RUN_DIR/review/decisions.jsonl` holds one JSON object per line:
@@ -21,7 +24,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from corpus_ft.review.data import augmented_from
 from corpus_ft.util import CorpusFtError, no_space, no_space_message
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,12 @@ DECISIONS_FILE = Path("review") / "decisions.jsonl"
 ACTIONS = ("accept", "reject", "edit")
 EDITABLE_FIELDS = ("messages", "text")  # instruction kinds carry messages; paragraphs carry text
 MESSAGE_ROLES = ("system", "user", "assistant")
+
+
+def augmented_from(rec: dict) -> dict | None:
+    """meta.augmented ({"from": source id, "op"}) of a record datasets.augment made, else None."""
+    aug = (rec.get("meta") or {}).get("augmented") if isinstance(rec.get("meta"), dict) else None
+    return aug if isinstance(aug, dict) else None
 
 
 def decisions_path(run_dir: str | os.PathLike) -> Path:
@@ -256,8 +264,10 @@ def stale_decisions(records: list[dict], decisions: dict[str, dict], ids: set | 
 
 def _redacted(rec: dict, counts: Counter | None) -> dict:
     """An edited record with its editable fields redacted as the builder redacts the repository's text."""
-    from corpus_ft.redact import redact
-    from corpus_ft.util import strip_control  # nor terminal escapes or NULs a reviewer pasted
+    from corpus_ft.redact import (
+        redact,
+        strip_control,  # nor terminal escapes or NULs a reviewer pasted
+    )
 
     where = {
         "filename": (rec.get("source") or {}).get("path") or "text.txt",
