@@ -217,3 +217,22 @@ def test_retrieval_answers_are_redacted_like_plain_answers():
     shown = _redacted_answer(written, redact)
     assert "AKIAQ4MODELREPLY7KEY" not in shown["answer"] and "[REDACTED_" in shown["answer"]
     assert shown["new_tokens"] == 9 and written["answer"].startswith("Use the key AKIA")
+
+
+def test_systems_table_perplexity_is_pooled_like_the_aggregate():
+    """One definition of reference perplexity across the report: exp(total nll / total tokens), not a mean of ratios."""
+    import math
+
+    from corpus_ft.evaluate.metrics import aggregate
+    from corpus_ft.evaluate.retrieval import systems_table
+
+    def side(nll, toks):
+        return {"nll": nll, "ref_tokens": toks, "ppl": math.exp(nll / toks), "keyword_recall": 0.0, "rougeL": 0.0}
+
+    rows = [
+        {"group": "queries", "base": side(10.0, 5), "tuned": side(2.0, 5)},
+        {"group": "queries", "base": side(40.0, 10), "tuned": side(5.0, 10)},
+    ]
+    table = systems_table(rows, ("base", "tuned"))["queries"]
+    assert table["base"]["ppl"] == round(math.exp(50.0 / 15), 4) != round((math.exp(2) + math.exp(4)) / 2, 4)
+    assert math.isclose(table["base"]["ppl"], aggregate(rows)["base"]["ppl"], rel_tol=1e-3)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from corpus_ft.evaluate.metrics import perplexity
 from corpus_ft.retrieve import RetrievalConfig, Retriever, augment_question, build_index, describe, recall_at_k
 
 SYSTEMS = ("base", "base+retrieval", "tuned", "tuned+retrieval")
@@ -88,9 +89,17 @@ def systems_table(rows: list[dict], systems: tuple[str, ...] = SYSTEMS) -> dict:
             if not answers:
                 continue
             table[group][system] = {"n": len(answers)} | {
-                m: _mean([a.get(m) for a in answers]) for m in ("keyword_recall", "rougeL", "f1", "ppl")
+                m: _mean([a.get(m) for a in answers]) for m in ("keyword_recall", "rougeL", "f1")
             }
+            table[group][system]["ppl"] = _pooled_ppl(answers)
     return table
+
+
+def _pooled_ppl(answers: list[dict]) -> float | None:
+    """Perplexity over all reference tokens together, as the report's aggregate computes it (not a mean of ratios)."""
+    toks = sum(a.get("ref_tokens") or 0 for a in answers if a.get("nll") is not None)
+    ppl = perplexity(sum(a["nll"] for a in answers if a.get("nll") is not None), toks)
+    return round(ppl, 4) if ppl is not None else None
 
 
 def _mean(values: list) -> float | None:
