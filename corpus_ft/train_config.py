@@ -175,6 +175,15 @@ class TrainConfig(BaseModel):
     max_steps: int = Field(
         -1, ge=-1, le=1_000_000_000, description="Stop after this many optimizer steps (-1: run `epochs`)."
     )
+    max_steps_cap: int = Field(
+        -1,
+        ge=-1,
+        le=1_000_000_000,
+        description=(
+            "Stop after this many optimizer steps if `epochs` would take more; never extends a short run "
+            "(-1: no cap; ignored when max_steps > 0)."
+        ),
+    )
     weight_decay: float = Field(0.0, le=10.0, ge=0.0, description="AdamW weight decay.")
     max_grad_norm: float = Field(1.0, le=1e6, gt=0, description="Gradient clipping norm.")
     optimizer: Optimizer = Field(

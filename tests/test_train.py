@@ -302,6 +302,18 @@ def test_dora_adapter(run):
     assert cfg["use_dora"] is True and cfg["peft_type"] == "LORA"
 
 
+def test_max_steps_cap_bounds_a_long_pass_and_never_extends_a_short_one(run, caplog):
+    """The CPU profile's "one pass capped at 60 steps": a small dataset trains its one pass, not 60 passes."""
+    from corpus_ft.train.trainer import train
+
+    fast = {**FAST, "mix": {"qa": 1.0}, "eval_steps": 100, "save_steps": 100}
+    whole = train(run, TrainConfig(**fast, max_steps_cap=10_000), progress=False)
+    assert 2 < whole["steps"] < 100, "one pass over the qa records, not 10,000 steps"
+    with caplog.at_level("WARNING", logger="corpus_ft.train.trainer"):
+        capped = train(run, TrainConfig(**fast, max_steps_cap=2), progress=False)
+    assert capped["steps"] == 2 and "stopping at train.max_steps_cap=2" in caplog.text
+
+
 @pytest.mark.slow
 def test_bench_train_tiny_compares_both_recipes(tmp_path, monkeypatch):
     monkeypatch.setenv("CORPUS_FT_CACHE", str(tmp_path))

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import sys
@@ -179,6 +180,7 @@ def fit(plan: TrainPlan, progress: bool) -> Fitted:
     args = sft_config(config, plan.out, plan.dtype, plan.device, eval_ds is not None, progress)
     trainer = make_trainer(model, config, args, tokenizer, train_ds, eval_ds, run_callbacks(plan, eval_ds is not None))
     trainer.callback_handler.callbacks.insert(0, MetricsLog(plan.out / "metrics.jsonl", plan.device))  # tokens/s first
+    cap_steps(trainer, config)
     if progress:
         trainer.remove_callback(ProgressCallback)
         trainer.add_callback(Progress())
@@ -191,6 +193,22 @@ def fit(plan: TrainPlan, progress: bool) -> Fitted:
     started = time.monotonic()
     result = trainer.train(resume_from_checkpoint=str(plan.resume_from) if plan.resume_from else None)
     return Fitted(trainer, result, data_summary, started)
+
+
+def cap_steps(trainer, config: TrainConfig) -> None:
+    """`max_steps_cap` bounds the epochs' steps from above: a small dataset still gets its one pass, not N passes."""
+    if config.max_steps > 0 or config.max_steps_cap <= 0:
+        return
+    batches = len(trainer.get_train_dataloader())
+    steps = math.ceil(config.epochs * max(1, batches // config.grad_accum))
+    if steps > config.max_steps_cap:
+        trainer.args.max_steps = config.max_steps_cap
+        log.warning(
+            "train: %d epoch(s) would take %d steps; stopping at train.max_steps_cap=%d",
+            config.epochs,
+            steps,
+            config.max_steps_cap,
+        )
 
 
 def save(plan: TrainPlan, fitted: Fitted) -> dict:
