@@ -556,3 +556,26 @@ def test_queries_draft_fills_from_document_sections_when_the_test_split_is_small
             q["prompt"].startswith("What does the documentation say about ") and q["source"]["path"] == "docs/index.md"
         )
         assert q["keywords"] and all(k in q["reference"] for k in q["keywords"])
+
+
+def test_queries_draft_asks_each_question_once_and_not_of_changelog_headings(tmp_path):
+    """A draft evaluate refuses (two entries with one question, so one id) or questions about "Fixed" help nobody."""
+    from corpus_ft.evaluate.queries import load_queries
+    from corpus_ft.ingest import ingest_repo
+
+    repo = tmp_path / "site"
+    (repo / "docs").mkdir(parents=True)
+    body = " ".join(f"Batch {i} is kept in region eu-{i} until operators confirm checksum {i * 7}." for i in range(6))
+    (repo / "docs" / "a.md").write_text(f"# Export\n\n## Retention\n\n{body}\n", encoding="utf-8")
+    (repo / "docs" / "b.md").write_text(f"# Import\n\n## Retention\n\n{body} Imports too.\n", encoding="utf-8")
+    fixed = " ".join(f"Fix the export of batch {i} when its checksum {i * 3} repeats in the archive." for i in range(5))
+    (repo / "CHANGELOG.md").write_text(
+        f"# Changelog\n\n## 1.1\n\n### Fixed\n\n{fixed}\n\n## 1.0\n\n### Fixed\n\n{fixed}\n"
+    )
+    ingest_repo(repo, tmp_path / "run")
+    res = CliRunner().invoke(main, ["queries", "draft", str(tmp_path / "run"), "--per-kind", "10"])
+    assert res.exit_code == 0, res.output
+    queries = load_queries(tmp_path / "run" / "queries.draft.yaml")  # raises on a repeated id
+    prompts = [q["prompt"] for q in queries]
+    assert prompts.count("What does the documentation say about Retention?") == 1, prompts
+    assert not any("Fixed" in p for p in prompts) and all(q["keywords"] for q in queries)

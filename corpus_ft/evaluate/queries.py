@@ -364,11 +364,12 @@ def write_draft(
 
     rows, missing = sample_test_split(run_dir, list(kinds), per_kind, seed)
     rows = [r for r in rows if r["prompt"]]
+    rows = _unique(rows, "prompt")
     entries = [
         {
             "query": r["prompt"],
             "reference": r["reference"],
-            "keywords": r["keywords"][:3],
+            "keywords": r["keywords"][:3] or _keywords(r["reference"] or "", r["prompt"]),
             "tags": [r["kind"], *r["tags"]],
             **({"source": span(r["source"])} if r["source"] else {}),
         }
@@ -386,9 +387,24 @@ def write_draft(
     header = DRAFT_HEADER.format(repo=repo or "this repository", run_dir=run_dir)
     if docs:
         header += DOCS_NOTE.format(test=len(entries), docs=len(docs))
+    docs = _unique(entries + docs, "query")[
+        len(entries) :
+    ]  # a section's question the test split already asks is left out
     body = yaml.safe_dump(entries + docs, sort_keys=False, allow_unicode=True, width=100)
     atomic_write_text(out, header + body)
     return out, {"test_split": len(entries), "documents": len(docs)}
+
+
+def _unique(entries: list[dict], field: str) -> list[dict]:
+    """One entry per question text: evaluate refuses a file whose ids (a hash of the question) repeat."""
+    seen: set[str] = set()
+    out = []
+    for e in entries:
+        key = " ".join(e[field].split()).casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
 
 
 DOCS_NOTE = """# The test split held {test} question(s), too few to judge a fine-tune, so {docs} more were drafted from
@@ -418,6 +434,10 @@ def _held_out_units(run_dir: Path) -> set[str]:
     return out
 
 
+# Pages whose headings make no question a user asks of the product ("Fixed", "Contributors", "MIT License").
+NOT_QUESTION_SOURCES = {"changelog", "license", "test", "community", "marketing", "translation"}
+
+
 def section_drafts(run_dir: str | Path, n: int, seed: int, drafted: set) -> list[dict]:
     """Up to `n` draft queries from document sections (held-out sections first), redacted like every output."""
     path = Path(run_dir) / "units.parquet"
@@ -429,7 +449,12 @@ def section_drafts(run_dir: str | Path, n: int, seed: int, drafted: set) -> list
     from corpus_ft.redact import redact
 
     cols = ["id", "path", "kind", "name", "language", "text", "start_line", "end_line"]
-    units = [u for u in pq.read_table(path, columns=cols).to_pylist() if u["kind"] == "section"]
+    cols += [c for c in ("category",) if c in pq.read_schema(path).names]
+    units = [
+        u
+        for u in pq.read_table(path, columns=cols).to_pylist()
+        if u["kind"] == "section" and u.get("category") not in NOT_QUESTION_SOURCES
+    ]
     units = [
         u
         for u in units
