@@ -130,3 +130,35 @@ def test_coverage_of_doc_sections_by_qa_lists_the_largest_sections_that_feed_non
     assert q["qa_coverage"] == pytest.approx(1 / 3, abs=1e-3) and q["qa_coverage_sections"] == 3
     assert q["sections_without_qa"][0].startswith("c.md:9 C (") and q["sections_without_qa"][1].startswith("b.md:4")
     assert "doc sections (40+ words) that feed a qa record 33%" in q["verdict"]
+
+
+def test_ready_needs_a_persons_read_of_the_built_records(tmp_path):
+    """Signals within goal are not enough: "ready" comes once a person kept 85% of a read sample, and a
+    read that rejects too many says so, through a real build and review/decisions.jsonl."""
+    import json
+
+    from test_build import ONE_PAGE, _one_page_repo
+
+    from corpus_ft.datasets import build_dataset
+    from corpus_ft.decisions import append_decision
+    from corpus_ft.util import read_jsonl
+
+    run = _one_page_repo(tmp_path, ONE_PAGE)
+    q = build_dataset("paragraphs", run, generator="heuristic")["quality"]
+    assert q["verdict"].startswith("unread: every signal meets its goal") and q["read"]["read"] == 0
+    assert "corpus-ft review RUN --serve" in q["verdict"]
+    ids = [
+        r["id"] for s in ("train", "validation", "test") for r in read_jsonl(run / "datasets/paragraphs" / f"{s}.jsonl")
+    ]
+    needed = q["read"]["needed"]
+    for rid in ids[:needed]:
+        append_decision(run, rid, "paragraphs", "accept")
+    q = build_dataset("paragraphs", run, generator="heuristic")["quality"]  # decisions are an input: rebuilt
+    assert q["verdict"] == "ready" and q["read"] == {"read": needed, "kept": needed, "needed": needed}
+    for rid in ids[: needed // 2]:
+        append_decision(run, rid, "paragraphs", "reject")
+    q = build_dataset("paragraphs", run, generator="heuristic")["quality"]
+    assert q["verdict"].startswith(f"look at: a person kept {needed - needed // 2} of {needed} records read")
+    card = (run / "datasets" / "paragraphs" / "card.md").read_text()
+    assert f"| {needed - needed // 2} of {needed} |" in card
+    assert json.loads((run / "datasets/paragraphs/stats.json").read_text())["quality"]["read"]["read"] == needed

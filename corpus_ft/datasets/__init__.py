@@ -433,6 +433,7 @@ def build_dataset(
     from corpus_ft.datasets.measure import dataset_quality
     from corpus_ft.datasets.quality import filter_records
     from corpus_ft.datasets.split import SPLITS, plan_split, split_problems
+    from corpus_ft.decisions import load_decisions
 
     if kind not in KINDS:
         raise CorpusFtError(f"unknown dataset kind {kind!r}; choose one of {', '.join(KINDS)} or `all`")
@@ -442,8 +443,7 @@ def build_dataset(
     out_dir = run_dir / "datasets" / kind
     inputs: dict[str, Path] = {"units": units_path}
     decisions = run_dir / "review" / "decisions.jsonl"
-    if apply_review:
-        inputs["decisions"] = decisions
+    inputs["decisions"] = decisions  # records change only with apply_review, the verdict (a person's read) always
     if kind == "qa_context":  # made from the built datasets, not from the units alone
         inputs.update({k: run_dir / "datasets" / k / "train.jsonl" for k in ("qa", "paragraphs", "code_summary")})
     manifest_config = _manifest_config(kind, cfg, apply_review)
@@ -498,7 +498,14 @@ def build_dataset(
     with atomic_dir(out_dir) as tmp:
         stats["exports"] = write_splits(tmp, splits, cfg.formats)
         stats["quality"] = dataset_quality(
-            kind, kept, removed, units, include=getattr(cfg, "include", None) or (), generation=generation
+            kind,
+            kept,
+            removed,
+            units,
+            include=getattr(cfg, "include", None) or (),
+            generation=generation,
+            decisions=load_decisions(run_dir) if decisions.is_file() else {},
+            read_records=[e["record"] for e in rejected],
         )
         if plan.problems and kept:  # empty evaluation splits: not ready, whatever the other signals say
             stats["quality"]["verdict"] = "not ready: " + "; ".join(plan.problems)
