@@ -316,3 +316,22 @@ def test_unreadable_repo_dir_exits_non_zero_with_one_line(tmp_path):
     os.chmod(repo, 0o755)
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "cannot read" in proc.stderr
     assert proc.stderr.count("\n") == 1
+
+
+def test_an_extensionless_script_is_not_read_as_a_document(tmp_path):
+    """`scripts/install` with a shebang is shell, not prose: reported as a type with no reader, no units."""
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "scripts" / "install").write_text(
+        "#!/bin/sh -e\n# Use the Python 3 interpreter.\npip install -r reqs.txt\n"
+    )
+    (repo / "NOTICE").write_text("Release notes live in the wiki; ask the platform team for access to it.\n")
+    (repo / "README.md").write_text("# Tool\n\nThe tool exports ledgers to the archive every night at two.\n")
+    report = ingest_repo(repo, tmp_path / "run")
+    paths = set(pq.read_table(tmp_path / "run" / "units.parquet", columns=["path"]).column("path").to_pylist())
+    assert "scripts/install" not in paths and {"NOTICE", "README.md"} <= paths
+    skipped = {s["path"]: s for s in report["skipped"]}
+    assert (
+        skipped["scripts/install"]["reason"] == "unsupported_type"
+        and "#!/bin/sh" in skipped["scripts/install"]["detail"]
+    )

@@ -10,7 +10,7 @@ import re
 from corpus_ft.ingest.policy import file_category, generated, templated, unit_category
 from corpus_ft.ingest.read import decode, is_binary, read_regular
 
-PARSER_VERSION = "3"  # bump when a reader changes what it emits: cached results are then re-parsed
+PARSER_VERSION = "4"  # bump when a reader changes what it emits: cached results are then re-parsed
 DOCUMENTS = {"markdown", "rst", "text", "html", "pdf", "docx"}
 _CPP_HINT = re.compile(rb"^\s*(class|namespace|template\s*<|public:|private:)|\w::\w", re.M)
 
@@ -73,6 +73,9 @@ def _parse(data: bytes, language: str | None, settings: dict, result: dict, titl
         warnings.append({"kind": "encoding", "line": 0, "message": f"not UTF-8: decoded as {encoding}"})
     if not text or text.isspace():
         result.update(reason="empty", detail="only whitespace")
+        return
+    if language == "text" and text.startswith("#!"):  # an extensionless script is code, not prose
+        result.update(reason="unsupported_type", detail=f"a script ({text.split(chr(10), 1)[0][:60]}), not a document")
         return
     cap = settings["max_line_length"]
     if len(text) > cap and (longest := max(map(len, text.split("\n")))) > cap:
