@@ -347,6 +347,7 @@ def test_serve_answers_and_judge_verdicts_parse_on_smollm2(smollm2):
             api_key_env="NO_SUCH_KEY",
             max_tokens=160,
             cache_dir=None,
+            timeout_s=600,  # a CPU shared with the rest of the suite: a 160-token reply can take minutes
         )
     assert counts["failed"] == 0 and counts["judged"] + counts["unparseable"] == 2, counts
     for row in rows:  # a verdict is parsed into 1-5 scores, or kept verbatim with the reason it was not

@@ -97,6 +97,7 @@ def judge(
     api_key_env: str,
     max_tokens: int,
     cache_dir: Path | None,
+    timeout_s: float = 60.0,
 ) -> dict:
     """Add `judge` to every row that has two answers; returns counts for the summary."""
     from corpus_ft.generate.openai import OpenAIClient
@@ -112,7 +113,9 @@ def judge(
         random.Random(f"{seed}:{r['id']}").shuffle(order)
         orders.append(order)
         prompts.append([{"role": "user", "content": render(rubric, r, r[order[0]]["answer"], r[order[1]]["answer"])}])
-    with OpenAIClient(url, model, api_key=os.environ.get(api_key_env), cache_dir=cache_dir) as client:
+    with OpenAIClient(
+        url, model, api_key=os.environ.get(api_key_env), cache_dir=cache_dir, timeout_s=timeout_s
+    ) as client:
         replies = client.chat_many(prompts, return_exceptions=True, max_tokens=max_tokens, temperature=0.0)
     counts = {"judged": 0, "unparseable": 0, "failed": 0, "preferred": {"base": 0, "tuned": 0, "tie": 0}}
     for r, order, reply in zip(todo, orders, replies):
