@@ -317,7 +317,7 @@ def test_no_keyword_record_from_short_prose_a_changelog_or_a_single_term():
         + _prose(3),
     )
     single = _chunk(
-        3, "Retry policy", " ".join(["The retry policy waits a little longer before each new attempt is made."] * 6)
+        3, "Notes", " ".join(["The backoff schedule waits a little longer before each new attempt is made."] * 6)
     )
     assert _kws([short, release, single]) == {}
 
@@ -336,3 +336,12 @@ def test_weak_keyword_counts_a_term_the_answer_never_uses_outside_code():
     }
     assert weak_keywords(record) == ["ClusterMap"]
     assert weak_keyword_record(record)
+
+
+def test_one_keyword_is_enough_only_when_it_is_the_sections_multi_word_heading():
+    text = (
+        "Two-way nesting lets a parent and its child refer to each other by name. An author lists the books "
+        "written, and every book points back at whoever wrote it. Pass the name as a string, since neither "
+        "side exists yet when the other is declared. Without two-way nesting, each side would need its own copy."
+    )
+    assert _kws([_chunk(1, "Two-way Nesting", text)]) == {"u1": ["Two-way Nesting"]}

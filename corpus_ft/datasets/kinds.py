@@ -561,7 +561,8 @@ deprecated""".split()
 )
 # A heading or line that names a release ("v1.2.0", "1.2.0 (2021-03-04)", "Release notes", "What's new").
 _RELEASE_HEADING = re.compile(
-    r"^\s*(?:v?\d+\.\d+(?:\.\d+)?\b.*|.*\b(?:change ?log|changes|release notes|releases|what'?s new|history|news)\s*)$",
+    r"^\s*(?:v?\d+\.\d+(?:\.\d+)?(?:\s.*)?|(?:change ?log|changes|release notes|release history|version history"
+    r"|history|news|what'?s new|unreleased)\s*)$",
     re.I,
 )
 # A list item that reads as a release entry: it cites an issue or pull request, a version, or opens on a change verb.
@@ -609,9 +610,17 @@ def in_headings(keyword: str, heading_path: Sequence[str]) -> bool:
     return any(_occurrences(keyword.strip("`"), " ".join((h or "").replace("`", " ").split())) for h in heading_path)
 
 
-def about_chunk(keyword: str, prose: str, heading_path: Sequence[str]) -> bool:
-    """A keyword the chunk is about: its heading path names it, or its prose (code blocks aside) uses it twice."""
-    return in_headings(keyword, heading_path) or _occurrences(keyword.strip("`"), prose.replace("`", " ")) >= 2
+def about_chunk(keyword: str, prose: str, heading_path: Sequence[str], text: str = "") -> bool:
+    """A keyword the chunk is about: its heading path names it, or its prose (code blocks aside) uses it twice;
+    an identifier (`GenFishCompletion()`) once in the prose counts when the chunk's code uses it too."""
+    name = keyword.strip("`")
+    if in_headings(keyword, heading_path):
+        return True
+    said = _occurrences(name, prose.replace("`", " "))
+    if said >= 2:
+        return True
+    shaped = bool(re.search(r"[_.(]|[a-z][A-Z]", name))
+    return shaped and said == 1 and text.count(name.rstrip("()")) > prose.count(name.rstrip("()"))
 
 
 def specific_keywords(kws: Sequence[str], heading: str, product: str, common: set[str]) -> list[str]:
@@ -663,18 +672,27 @@ def _heading(c: Chunk) -> str:
     return (c.get("heading_path") or [""])[-1]
 
 
-def keyword_fits(keyword: str, heading: str, path: Sequence[str], prose: str, product: str, common: set[str]) -> bool:
+def keyword_fits(
+    keyword: str, heading: str, path: Sequence[str], prose: str, product: str, common: set[str], text: str = ""
+) -> bool:
     """A keyword a reader keeps: specific to the corpus, not a generic word, and what the chunk is about."""
     return (
         bool(specific_keywords([keyword], heading, product, common))
         and not generic_keyword(keyword)
-        and about_chunk(keyword, prose, path)
+        and about_chunk(keyword, prose, path, text)
     )
+
+
+def enough_keywords(kws: Sequence[str], path: Sequence[str]) -> bool:
+    """Two terms, or one multi-word term the heading path names (a section's own topic, "Two-way Nesting"):
+    a lone word or code name is a weak prompt."""
+    return len(kws) >= 2 or (len(kws) == 1 and len(kws[0].split()) >= 2 and in_headings(kws[0], path))
 
 
 def keywords(chunks: Sequence[Chunk], cfg: BuildConfig, product: str = "") -> list[dict]:
     """ "Tell me about <keywords>" -> the chunk, templates rotated by chunk so prompts vary; no record
-    for a chunk without two terms specific to it and about it (rather than a weak one); heading-named and
+    for a chunk without two terms specific to it and about it, or one its heading names (rather than a weak one);
+    heading-named and
     multi-word terms first."""
     worthy = [c for c in chunks if keyword_worthy(c)]
     top = cfg.keywords_per_record
@@ -684,10 +702,13 @@ def keywords(chunks: Sequence[Chunk], cfg: BuildConfig, product: str = "") -> li
     for c in worthy:
         heading, path, prose = _heading(c), c.get("heading_path") or [], prose_text(c)
         kws = extract_keywords(
-            prose, top, heading, keep=lambda k, h=heading, p=path, t=prose: keyword_fits(k, h, p, t, product, common)
+            prose,
+            top,
+            heading,
+            keep=lambda k, h=heading, p=path, t=prose, x=c["text"]: keyword_fits(k, h, p, t, product, common, x),
         )
-        if len(kws) < 2:
-            continue  # one term is a weak prompt; no record rather than a weak one
+        if not enough_keywords(kws, path):
+            continue  # no record rather than a weak one
         kws = sorted(kws, key=lambda k, p=path: (not in_headings(k, p), len(k.split()) < 2))
         template = KEYWORD_TEMPLATES[int(c["id"].rsplit("-", 1)[-1], 16) % len(KEYWORD_TEMPLATES)]
         user = template.format(kw=", ".join(kws[:-1]) + " and " + kws[-1] if len(kws) > 1 else kws[0])
