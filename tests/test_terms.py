@@ -345,3 +345,13 @@ def test_one_keyword_is_enough_only_when_it_is_the_sections_multi_word_heading()
         "side exists yet when the other is declared. Without two-way nesting, each side would need its own copy."
     )
     assert _kws([_chunk(1, "Two-way Nesting", text)]) == {"u1": ["Two-way Nesting"]}
+
+
+def test_a_name_only_inside_a_list_items_code_fence_is_not_a_keyword():
+    item = (
+        "- Downcasting is supported:\n\n  ```rust\n  match e.downcast_ref::<DataStoreError>() {\n"
+        "      Some(DataStoreError::Censored(_)) => retry(),\n  }\n  ```\n\n"
+    )
+    text = item + _prose(4)
+    got = _kws([_chunk(1, "Retry policy", text)])
+    assert got and all("DataStoreError" not in kws for kws in got.values()), got

@@ -610,12 +610,16 @@ def in_headings(keyword: str, heading_path: Sequence[str]) -> bool:
     return any(_occurrences(keyword.strip("`"), " ".join((h or "").replace("`", " ").split())) for h in heading_path)
 
 
+_INDENTED_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t]*\1[ \t]*$", re.M | re.S)
+
+
 def about_chunk(keyword: str, prose: str, heading_path: Sequence[str], text: str = "") -> bool:
     """A keyword the chunk is about: its heading path names it, or its prose (code blocks aside) uses it twice;
     an identifier (`GenFishCompletion()`) once in the prose counts when the chunk's code uses it too."""
     name = keyword.strip("`")
     if in_headings(keyword, heading_path):
         return True
+    prose = _INDENTED_FENCE.sub(" ", prose)  # a fence inside a list item stays in the item's prose block
     said = _occurrences(name, prose.replace("`", " "))
     if said >= 2:
         return True
