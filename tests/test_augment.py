@@ -44,7 +44,17 @@ check the service log afterwards for the line `widget {i} ready`. {marker}
 
 The widget {i} cache keeps the last 500 lookups in memory. It is cleared on every restart. A full cache
 evicts the oldest entry first. Its size is set by `widget{i}_cache_size` in the settings file. {marker}
+
+## {_NAMES[i]} eviction policy
+
+The {_NAMES[i].lower()} eviction policy is what decides which lookup leaves the cache when it is full. By default the
+{_NAMES[i].lower()} eviction policy is to drop the entry read least recently, so lookups that repeat stay warm while
+one-off lookups age out after a few minutes of quiet traffic on the gateway host. {marker}
 """
+
+
+# One name a page: a keyword is a term of its own section, not a number shared by every page
+_NAMES = ["Amber", "Birch", "Cedar", "Dahlia", "Ember", "Fennel", "Garnet", "Hazel"]
 
 
 @pytest.fixture(scope="module")

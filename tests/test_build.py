@@ -301,15 +301,27 @@ def test_a_kind_with_no_source_units_is_empty_but_loadable(tmp_path):
     assert len(load_from_disk(str(run2 / "datasets" / "code_summary"))["validation"]) > 0
 
 
+# Ten sections, each on a topic its two-word heading names (a keyword record needs a term that is the section's own)
 ONE_PAGE = "\n\n".join(
     f"## {topic}\n\n"
     + " ".join(
-        f"The {topic.lower()} step {i} of the nightly export keeps ledger batch {n} in region eu-{n % 3} "
+        f"Step {i} of the {topic.lower()} in the nightly export keeps ledger batch {n} in region eu-{n % 3} "
         f"until operators confirm checksum {n * 7 + i} against the archive."
         for i in range(6)
     )
     for n, topic in enumerate(
-        ["Install", "Configure", "Schedule", "Monitor", "Rotate keys", "Restore", "Upgrade", "Retire", "Audit", "Scale"]
+        [
+            "Agent installation",
+            "Exporter configuration",
+            "Export schedule",
+            "Batch monitoring",
+            "Key rotation",
+            "Archive restore",
+            "Version upgrade",
+            "Region retirement",
+            "Audit trail",
+            "Worker scaling",
+        ]
     )
 )
 

@@ -41,7 +41,9 @@ def test_a_phrase_most_chunks_use_is_not_a_term_of_one_chunk():
             i,
             f"Topic {name}",
             f"The ledger sync engine handles {name} records. The ledger sync engine retries "
-            f"failed {name} batches and logs every {name} batch with its checksum.",
+            f"failed {name} batches and logs every {name} batch with its checksum. Its `{name}_quota` "
+            f"limits how many batches run at once, and a reconciliation report lists each {name} batch "
+            f"whose checksum differs from the one the upstream ledger sent, with the `{name}_quota` it used.",
         )
         for i, name in enumerate(
             [
@@ -271,3 +273,85 @@ def test_a_doc_summary_cut_before_its_example_loses_the_dangling_sentence():
 
     doc = "Take an object and test whether it maps. If it can be, return a list of tuples, e.g.,\n\n    >>> f(1)"
     assert good_docstring(doc, 2) == "Take an object and test whether it maps."
+
+
+_RETRY_PROSE = (
+    "The retry policy decides how often a failed request is sent again.",
+    "Each attempt waits for the backoff schedule, which doubles the delay after every failure up to a cap.",
+    "The backoff schedule also adds a random jitter window so that many clients do not retry at once.",
+    "When the jitter window is zero, every client waits exactly as long as the schedule says.",
+)
+
+
+def _prose(n: int) -> str:
+    """Prose about a retry policy, `n` sentences long (enough prose to anchor keywords from 3 on)."""
+    return " ".join(_RETRY_PROSE[i % len(_RETRY_PROSE)] for i in range(n))
+
+
+def test_keywords_are_not_api_labels_literals_or_common_words():
+    text = (
+        "Returns the response body. Parameters are read from the retry policy. If the body is undefined, the "
+        "filter callback is skipped and `filter` is left as `null`. Missing headers are ignored.\n\n" + _prose(4)
+    )
+    got = _kws([_chunk(1, "Retry policy", text)])
+    words = {k.lower() for kws in got.values() for k in kws}
+    assert got and not words & {"returns", "parameters", "undefined", "filter", "null", "missing"}, got
+
+
+def test_a_code_name_the_prose_names_once_is_not_a_keyword():
+    text = _prose(4) + " Errors from the backoff schedule are wrapped in `ClusterMap` before they surface."
+    got = _kws([_chunk(1, "Retry policy", text)])
+    assert got and all("ClusterMap" not in kws for kws in got.values()), got
+
+
+def test_no_keyword_record_from_short_prose_a_changelog_or_a_single_term():
+    short = _chunk(1, "Retry policy", "The retry policy waits longer each time. See `RetryPolicy` and `RetryPolicy`.")
+    release = _chunk(
+        2,
+        "Connection pool",
+        "\n".join(
+            f"- Fixed the connection pool leak in the {w} transport (#{100 + i})."
+            for i, w in enumerate(["socket", "tunnel", "proxy", "stream", "pipe"])
+        )
+        + "\n\n"
+        + _prose(3),
+    )
+    single = _chunk(
+        3, "Notes", " ".join(["The backoff schedule waits a little longer before each new attempt is made."] * 6)
+    )
+    assert _kws([short, release, single]) == {}
+
+
+def test_weak_keyword_counts_a_term_the_answer_never_uses_outside_code():
+    from corpus_ft.datasets.measure import weak_keyword_record, weak_keywords
+
+    answer = "Guide > Retry policy\n\n" + _prose(3) + "\n\n```python\nClusterMap(retry=3)\n```"
+    record = {
+        "kind": "keywords",
+        "messages": [
+            {"role": "user", "content": "Tell me about ClusterMap and backoff schedule."},
+            {"role": "assistant", "content": answer},
+        ],
+        "meta": {"heading_path": ["Guide", "Retry policy"], "keywords": ["ClusterMap", "backoff schedule"]},
+    }
+    assert weak_keywords(record) == ["ClusterMap"]
+    assert weak_keyword_record(record)
+
+
+def test_one_keyword_is_enough_only_when_it_is_the_sections_multi_word_heading():
+    text = (
+        "Two-way nesting lets a parent and its child refer to each other by name. An author lists the books "
+        "written, and every book points back at whoever wrote it. Pass the name as a string, since neither "
+        "side exists yet when the other is declared. Without two-way nesting, each side would need its own copy."
+    )
+    assert _kws([_chunk(1, "Two-way Nesting", text)]) == {"u1": ["Two-way Nesting"]}
+
+
+def test_a_name_only_inside_a_list_items_code_fence_is_not_a_keyword():
+    item = (
+        "- Downcasting is supported:\n\n  ```rust\n  match e.downcast_ref::<DataStoreError>() {\n"
+        "      Some(DataStoreError::Censored(_)) => retry(),\n  }\n  ```\n\n"
+    )
+    text = item + _prose(4)
+    got = _kws([_chunk(1, "Retry policy", text)])
+    assert got and all("DataStoreError" not in kws for kws in got.values()), got

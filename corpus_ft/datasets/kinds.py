@@ -551,6 +551,82 @@ _EMPTY_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s*[,;:.]?\s*$", re.M)
 _SHORT_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+([^`\n]{1,40})$")
 
 
+# Under this many words of prose (code aside) a chunk is a stub, a placeholder or a navigation page.
+MIN_KEYWORD_PROSE_WORDS = 40
+# Words API references use as labels ("Returns", "Parameters") and literal values: never a chunk's subject.
+API_LABELS = frozenset(
+    """returns return parameters parameter params param args arguments argument raises raise throws yields example
+examples note notes see also default defaults type types undefined null nil none true false optional required
+deprecated""".split()
+)
+# A heading or line that names a release ("v1.2.0", "1.2.0 (2021-03-04)", "Release notes", "What's new").
+_RELEASE_HEADING = re.compile(
+    r"^\s*(?:v?\d+\.\d+(?:\.\d+)?(?:\s.*)?|(?:change ?log|changes|release notes|release history|version history"
+    r"|history|news|what'?s new|unreleased)\s*)$",
+    re.I,
+)
+# A list item that reads as a release entry: it cites an issue or pull request, a version, or opens on a change verb.
+_RELEASE_ITEM = re.compile(
+    r"^\s*(?:[-*+•]|\d+[.)])\s+(?:.*(?:#\d+|\bv?\d+\.\d+\.\d+\b|\bPR\b|\bpull request\b)"
+    r"|(?:Add(?:ed|s)?|Fix(?:ed|es)?|Remove[ds]?|Deprecate[ds]?|Change[ds]?|Bump(?:ed|s)?|Update[ds]?|Drop(?:ped|s)?)\b)",
+    re.M,
+)
+
+
+@lru_cache(maxsize=1)
+def common_english() -> frozenset[str]:
+    """General-English words (the shipped list): one of them alone names no chunk's subject."""
+    path = Path(__file__).parent / "data" / "common_english.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for ln in lines if not ln.startswith("#") for w in ln.split())
+
+
+def changelog_like(text: str, heading_path: Sequence[str] | None = None) -> bool:
+    """A changelog-style chunk: under a release heading, or a list of four or more release entries
+    (issue numbers, versions, "Fixed …") that make up most of its items; its entries are unrelated."""
+    if any(_RELEASE_HEADING.match(h or "") for h in heading_path or []):
+        return True
+    items = re.findall(r"^\s*(?:[-*+•]|\d+[.)])\s+\S", text, re.M)
+    entries = _RELEASE_ITEM.findall(text)
+    return len(entries) >= 4 and len(entries) >= 0.5 * len(items)
+
+
+def generic_keyword(keyword: str) -> bool:
+    """A keyword that names nothing specific: one general-English word, API label or literal ("Missing",
+    "filter", "Returns", "undefined", "Err", "LOC"), or a phrase led by a label or holding a literal."""
+    words = [w.strip("`()[].,:;").lower() for w in keyword.split()]
+    if not words:
+        return True
+    if len(words) == 1:
+        w = keyword.strip("`()[].,:;")
+        if re.search(r"[_.\d]|[a-z][A-Z]", w):
+            return False  # an identifier's shape (`PreRun`, `fields.Nested`, `snake_case`) is not a dictionary word
+        return words[0] in API_LABELS or words[0] in common_english() or words[0] in GENERIC_WORDS
+    return words[0] in API_LABELS or any(w in {"undefined", "null", "nil", "true", "false"} for w in words)
+
+
+def in_headings(keyword: str, heading_path: Sequence[str]) -> bool:
+    """Whether a heading of the chunk's path names the keyword (whole words, a plural counts)."""
+    return any(_occurrences(keyword.strip("`"), " ".join((h or "").replace("`", " ").split())) for h in heading_path)
+
+
+_INDENTED_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t]*\1[ \t]*$", re.M | re.S)
+
+
+def about_chunk(keyword: str, prose: str, heading_path: Sequence[str], text: str = "") -> bool:
+    """A keyword the chunk is about: its heading path names it, or its prose (code blocks aside) uses it twice;
+    an identifier (`GenFishCompletion()`) once in the prose counts when the chunk's code uses it too."""
+    name = keyword.strip("`")
+    if in_headings(keyword, heading_path):
+        return True
+    prose = _INDENTED_FENCE.sub(" ", prose)  # a fence inside a list item stays in the item's prose block
+    said = _occurrences(name, prose.replace("`", " "))
+    if said >= 2:
+        return True
+    shaped = bool(re.search(r"[_.(]|[a-z][A-Z]", name))
+    return shaped and said == 1 and text.count(name.rstrip("()")) > prose.count(name.rstrip("()"))
+
+
 def specific_keywords(kws: Sequence[str], heading: str, product: str, common: set[str]) -> list[str]:
     """Keep only the terms specific to the chunk: not an ecosystem word, not the product's name, not a
     phrase most chunks of the corpus use, and not a plain capitalised word other than the chunk's heading."""
@@ -581,8 +657,9 @@ def keyword_worthy(chunk: Chunk) -> bool:
     words = len(re.findall(r"\w+", " ".join(ln for ln in lines if ln not in items)))
     if len(items) >= 3 and len(items) >= 0.6 * len(lines) and words < 25:
         return False
-    code = any(b.get("type") == "code" for b in chunk.get("blocks") or [])
-    return not (not code and len(re.findall(r"\w+", text)) < 40 and _POINTER.search(text))
+    if len(re.findall(r"\w+", text)) < MIN_KEYWORD_PROSE_WORDS or changelog_like(text, chunk.get("heading_path")):
+        return False  # too little prose to be what a prompt is about, or a list of unrelated release entries
+    return True
 
 
 def common_phrases(chunks: Sequence[Chunk], phrases: set[str], share: float = 0.2) -> set[str]:
@@ -599,21 +676,44 @@ def _heading(c: Chunk) -> str:
     return (c.get("heading_path") or [""])[-1]
 
 
+def keyword_fits(
+    keyword: str, heading: str, path: Sequence[str], prose: str, product: str, common: set[str], text: str = ""
+) -> bool:
+    """A keyword a reader keeps: specific to the corpus, not a generic word, and what the chunk is about."""
+    return (
+        bool(specific_keywords([keyword], heading, product, common))
+        and not generic_keyword(keyword)
+        and about_chunk(keyword, prose, path, text)
+    )
+
+
+def enough_keywords(kws: Sequence[str], path: Sequence[str]) -> bool:
+    """Two terms, or one multi-word term the heading path names (a section's own topic, "Two-way Nesting"):
+    a lone word or code name is a weak prompt."""
+    return len(kws) >= 2 or (len(kws) == 1 and len(kws[0].split()) >= 2 and in_headings(kws[0], path))
+
+
 def keywords(chunks: Sequence[Chunk], cfg: BuildConfig, product: str = "") -> list[dict]:
     """ "Tell me about <keywords>" -> the chunk, templates rotated by chunk so prompts vary; no record
-    for a chunk without a term specific to it (rather than a weak one)."""
+    for a chunk without two terms specific to it and about it, or one its heading names (rather than a weak one);
+    heading-named and
+    multi-word terms first."""
     worthy = [c for c in chunks if keyword_worthy(c)]
     top = cfg.keywords_per_record
     seen = {k.lower() for c in worthy for k in extract_keywords(prose_text(c), top, _heading(c))}
     common = common_phrases(chunks, seen)
     out = []
     for c in worthy:
-        heading = _heading(c)
+        heading, path, prose = _heading(c), c.get("heading_path") or [], prose_text(c)
         kws = extract_keywords(
-            prose_text(c), top, heading, keep=lambda k, h=heading: bool(specific_keywords([k], h, product, common))
+            prose,
+            top,
+            heading,
+            keep=lambda k, h=heading, p=path, t=prose, x=c["text"]: keyword_fits(k, h, p, t, product, common, x),
         )
-        if not kws:
-            continue
+        if not enough_keywords(kws, path):
+            continue  # no record rather than a weak one
+        kws = sorted(kws, key=lambda k, p=path: (not in_headings(k, p), len(k.split()) < 2))
         template = KEYWORD_TEMPLATES[int(c["id"].rsplit("-", 1)[-1], 16) % len(KEYWORD_TEMPLATES)]
         user = template.format(kw=", ".join(kws[:-1]) + " and " + kws[-1] if len(kws) > 1 else kws[0])
         answer = with_context(c)

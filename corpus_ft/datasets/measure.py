@@ -257,12 +257,28 @@ def _stem_e(word: str) -> str:
 def weak_keywords(record: dict) -> list[str]:
     """The keywords of a keyword record that a reader rejects as generic or fragments: an ecosystem word
     ("API", "JSON", "Cargo.toml"), a lone capitalised word other than the section's heading ("Missing"),
-    an install command, or a heading cut short ("Supporting serialization")."""
-    from corpus_ft.datasets.kinds import specific_keywords, truncated_heading
+    an install command, a heading cut short ("Supporting serialization"), a general-English word or API
+    label ("filter", "Returns"), or a term the record's answer never uses outside code blocks (a code name
+    that is not the passage's subject) -- read from the answer itself, not from the builder's counts."""
+    from corpus_ft.datasets.kinds import generic_keyword, specific_keywords, truncated_heading
 
     heading = ((record.get("meta") or {}).get("heading_path") or [""])[-1] or ""
     kws = (record.get("meta") or {}).get("keywords") or []
-    return [k for k in kws if not specific_keywords([k], heading, "", set()) or truncated_heading(k, heading)]
+    prose = _FENCED.sub(" ", _response(record)).replace("`", " ").lower()
+    return [
+        k
+        for k in kws
+        if not specific_keywords([k], heading, "", set())
+        or truncated_heading(k, heading)
+        or generic_keyword(k)
+        or not _mentioned(k, prose)
+    ]
+
+
+def _mentioned(keyword: str, prose: str) -> bool:
+    """Whether the prose (lowercase) names the keyword as whole words, its words apart by spaces or hyphens."""
+    words = [re.escape(w) for w in keyword.replace("`", " ").lower().split()]
+    return bool(words) and bool(re.search(r"(?<![\w-])" + r"[\s-]+".join(words) + r"(?![\w-])", prose))
 
 
 def weak_keyword_record(record: dict) -> bool:
