@@ -1,0 +1,60 @@
+"""Overview questions a user would ask, from the shape of a section's heading: a task is "How do I ...?",
+a code name "What does `name` do?", a concept "What are ...?" / "How does ... work?"; a heading that
+names no subject borrows its parent's or makes no pair; never the generic "What does the X
+documentation say about Y?", a parent glued on in parentheses, or the product named twice."""
+
+from __future__ import annotations
+
+from corpus_ft.datasets.measure import vague_question
+from corpus_ft.generate import GeneratorConfig
+from corpus_ft.generate.heuristic import HeuristicGenerator
+
+PROSE = (
+    "Hooks are functions that a plugin registers so that the host can call them at fixed points. "
+    "The host collects every implementation and calls them in order when the event happens.\n\n"
+    "Each implementation receives the arguments the specification names and returns a value the host gathers.\n"
+)
+
+
+def _questions(*heads: str, product: str = "Tern", text: str = PROSE) -> list[str]:
+    gen = HeuristicGenerator(GeneratorConfig(questions_per_chunk=8))
+    chunk = {"id": "c1", "unit_id": "u1", "heading_path": list(heads), "product": product, "text": text}
+    return [p["question"] for p in gen.questions([chunk])[0]]
+
+
+def _overview(*heads: str, product: str = "Tern", text: str = PROSE) -> list[str]:
+    """The questions a section's whole prose answers (not those made from one of its sentences)."""
+    return [q for q in _questions(*heads, product=product, text=text) if not q.startswith("In ")]
+
+
+def test_a_task_heading_asks_how_with_its_verb_in_base_form():
+    assert "How do I define and collect hooks in Tern?" in _overview("Tern", "Define and collect hooks")
+    assert "How do I write hooks in Tern?" in _overview("Tern", "Writing hooks")
+    assert "How do I install Tern?" in _overview("Tern", "Installation")
+    assert "How do I install Tern?" in _overview("Tern", "Installing Tern")
+
+
+def test_a_concept_heading_asks_what_it_is_or_how_it_works():
+    assert "What are hook specifications in Tern?" in _overview("Tern", "Hook Specifications")
+    assert "How does hook ordering work in Tern?" in _overview("Tern", "Hook ordering")
+    assert "What does `pm.hook` do in Tern?" in _overview("Tern", "`pm.hook`")
+    assert "What is Tern?" in _overview("Tern")
+
+
+def test_a_heading_with_no_subject_borrows_its_parents_or_makes_no_overview():
+    assert "What are hook specifications in Tern?" in _overview("Tern", "Hook Specifications", "Examples")
+    assert _overview("Tern", "v2.0.1") == []
+    assert _overview("Tern", "tern: Java HTML Parser") == []
+
+
+def test_no_generic_glued_or_doubled_question():
+    for heads in (
+        ("Tern", "Define and collect hooks"),
+        ("Tern", "Hooks", "Overview"),
+        ("Databases", "Databases"),
+        ("Tern", "Plugins", "Hook Specifications"),
+    ):
+        product = heads[0]
+        for q in _questions(*heads, product=product):
+            assert "say about" not in q and "(" not in q, q
+            assert not vague_question(q), q
