@@ -58,3 +58,19 @@ def test_no_generic_glued_or_doubled_question():
         for q in _questions(*heads, product=product):
             assert "say about" not in q and "(" not in q, q
             assert not vague_question(q), q
+
+
+def test_an_api_heading_asks_what_the_name_does():
+    assert "What does `app.listen()` do in Tern?" in _overview("Application", "app.listen(...)")
+    assert "What does `ctx.throw()` do in Tern?" in _overview("Context", "ctx.throw([status], [msg], [properties])")
+    assert "How do I set `request.query` in Tern?" in _overview("Request", "request.query=")
+
+
+def test_a_symptom_on_a_troubleshooting_page_asks_how_to_fix_it():
+    assert "What should I do if custom type adapter is not used in Tern?" in _overview(
+        "Troubleshooting Guide", "Custom type adapter is not used"
+    )
+    assert "How do I fix `JsonIOException`: 'Abstract classes can't be instantiated!' in Tern?" in _overview(
+        "Troubleshooting Guide", "`JsonIOException`: 'Abstract classes can't be instantiated!' (R8)"
+    )
+    assert _overview("Guide", "Consistency meets flexibility") == [], "a sentence heading elsewhere is no subject"

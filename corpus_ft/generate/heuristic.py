@@ -409,6 +409,10 @@ _GENERIC_NOUNS = {
     "process",
     "command",
 }
+# A page of symptoms and their fixes.
+_TROUBLESHOOTING = re.compile(r"troubleshoot|\bfaq\b|common (?:problems|issues|errors|pitfalls)|known issues", re.I)
+# A heading that is a code name or call signature: "app.listen(...)", "ctx.throw([status], [msg])", "request.query=".
+_SIGNATURE = re.compile(r"`?(?P<name>[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)(?P<args>\(.*\))?(?P<set>\s*=)?`?")
 _PREPOSITIONS = {
     "by",
     "in",
@@ -1145,7 +1149,13 @@ def _overview_question(heading: str, ctx: _Context) -> str | None:
     a version, a colon title)."""
     product = ctx.product
     h = _LABEL_PREFIX.sub("", _LABEL_SUFFIX.sub("", heading.strip())).strip(" :?.")
-    h = re.sub(r"\s*\([^)]*\)$", "", h).strip()  # "Hooks (advanced)": the parenthesis qualifies, it is no subject
+    sig = _SIGNATURE.fullmatch(h)
+    if sig and (sig.group("args") or sig.group("set") or re.search(r"[._]", sig.group("name"))):
+        # an API heading ("app.listen(...)", "request.query=", "`ctx.state`") asks what the name does
+        if sig.group("set"):
+            return f"How do I set `{sig.group('name')}`?"
+        return f"What does `{sig.group('name')}{'()' if sig.group('args') else ''}` do?"
+    h = re.sub(r"\s+\([^)]*\)$", "", h).strip()  # "Hooks (advanced)": the parenthesis qualifies, it is no subject
     if product and h.lower().startswith(product.lower() + " "):
         h = h[len(product) + 1 :].strip()  # "Databases Queries" -> "Queries"
     if product and h.lower() == product.lower():
@@ -1153,6 +1163,13 @@ def _overview_question(heading: str, ctx: _Context) -> str | None:
     words = h.split()
     if not words or _LABEL_ONLY.match(h) or _CHANGE_NOTE.search(h) or vague_heading(h, product):
         return None
+    if any(_TROUBLESHOOTING.search(a) for a in ctx.heads[:-1]) and (":" in h or _clause(words)):
+        # a symptom under a troubleshooting page: "`JsonIOException`: 'Abstract classes ...'",
+        # "Custom type adapter is not used" -> how to fix it, what to do about it
+        if re.match(r"`?\w+(?:Exception|Error)`?:", h):
+            return f"How do I fix {h}?"
+        symptom = _lower_first(re.sub(r"^(?:when(?:ever)?|if)\s+", "", h, flags=re.I))
+        return f"What should I do if {symptom}?"
     if ":" in h.replace("::", "") or "&" in words or len(words) > 7 or _PRONOUN_START.match(h):
         return None
     if len(words) == 1 and h.lower() in _TASK_NOUNS:
