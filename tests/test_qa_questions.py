@@ -74,3 +74,16 @@ def test_a_symptom_on_a_troubleshooting_page_asks_how_to_fix_it():
         "Troubleshooting Guide", "`JsonIOException`: 'Abstract classes can't be instantiated!' (R8)"
     )
     assert _overview("Guide", "Consistency meets flexibility") == [], "a sentence heading elsewhere is no subject"
+
+
+def test_a_condition_says_where_it_holds_in_words_not_in_parentheses():
+    text = "If the body is not valid JSON, the request fails with a 400 Bad Request error.\n"
+    assert "In Tern, when receiving JSON in views, what happens if the body is not valid JSON?" in _questions(
+        "Tern", "Receiving JSON in Views", text=text
+    )
+    text = "If no instance is found, the command looks for a factory function and calls it.\n"
+    assert "In Tern's application discovery, what happens if no instance is found?" in _questions(
+        "Tern", "Application Discovery", text=text
+    )
+    for q in _questions("Tern", "Application Discovery", text=text):
+        assert not q.endswith(")?") and not vague_question(q), q

@@ -313,7 +313,7 @@ def one_sentence_answer(question: str, answer: str) -> bool:
 # What a question is about, by its form: the overview's subject, a how-to's object, a condition's clause.
 _OVERVIEW_Q = re.compile(r"^What does the .+? (?:documentation|guide) say about (?P<s>.+?)\?$")
 _HOWTO_Q = re.compile(r"^How do I (?:use )?(?P<s>.+?)(?: in [^?]{1,60})?\?$")
-_CONDITION_Q = re.compile(r"^In [^,]{1,80}, what happens (?:if|when|unless) (?P<s>.+?)\?$")
+_CONDITION_Q = re.compile(r"^In [^,]{1,80}(?:, when [^,]{1,80})?, what happens (?:if|when|unless) (?P<s>.+?)\?$")
 # Words that make no subject on their own ("Overview", "Common function", "More details").
 _VAGUE = frozenset(
     """overview introduction intro details detail notes note misc miscellaneous other others more example examples

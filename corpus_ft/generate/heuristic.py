@@ -1191,6 +1191,20 @@ def _overview_question(heading: str, ctx: _Context) -> str | None:
     return f"How does {low} work?"
 
 
+def _condition_setting(topic: str, product: str) -> str:
+    """Where a condition holds, said in words, not glued on in parentheses: "Flask, when receiving JSON
+    in views" (a task heading), "Flask's application discovery" (a thing), "Flask" (no subject)."""
+    h = re.sub(r"\s+\([^)]*\)$", "", topic).strip(" :")
+    if not h or ":" in h or vague_heading(h, product) or h.lower() == product.lower() or _clause(h.split()):
+        return product
+    first = h.split()[0].lower()
+    if _infinitive(first):  # "Receiving JSON in Views" -> "when receiving JSON in views"
+        return f"{product}, when {_plain_words(h, product)}"
+    if _task(h, product):
+        return product  # "Define and collect hooks": a task makes no place for a condition
+    return f"{product}'s {_plain_words(h, product)}"
+
+
 def _term(m: re.Match, *groups: str) -> str:
     for g in groups:
         if m.groupdict().get(g):
@@ -1255,12 +1269,9 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
         ):
             return None  # "when things are great": nothing to ask about
         where = ctx.product or ctx.about()
-        section = (
-            f" ({ctx.topic})"
-            if ctx.product and len(clause.split()) < 7 and ctx.topic.lower() not in clause.lower()
-            else ""
-        )
-        return f"In {where}, what happens {m.group('word').lower()} {clause}{section}?"
+        if ctx.product and len(clause.split()) < 7 and ctx.topic.lower() not in clause.lower():
+            where = _condition_setting(ctx.topic.rstrip("?"), ctx.product)  # the section says where, in words
+        return f"In {where}, what happens {m.group('word').lower()} {clause}?"
     return None
 
 
