@@ -68,6 +68,7 @@ def test_template_questions_that_only_name_a_section_are_vague():
     assert not vague_question("How do I connect to a database in Databases?")
     assert not vague_question("How does request context work in Tern?")
     assert not vague_question("How do I call run()?")
+    assert not vague_question("How do I fix `IllegalArgumentException`: 'TypeToken must not hold a TypeToken' in Tern?")
 
 
 def test_answers_that_point_at_what_they_lack():

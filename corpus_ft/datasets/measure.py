@@ -335,7 +335,8 @@ def _glued_name(question: str) -> bool:
     """A heading pasted into a question: a parent heading in parentheses before the "?" ("... hooks
     (`foo`)?"), a title with a colon, or a name said twice ("Databases Databases", "queries database
     queries", "foo ... in foo")."""
-    q = re.sub(r"`[^`]*`", "`x`", question)  # code spans may repeat words and hold parentheses
+    # code spans and quoted messages may repeat words and hold parentheses
+    q = re.sub(r"`[^`]*`|'[^']*'|\"[^\"]*\"", "`x`", question)
     if re.search(r"\s\((?:`x`|[A-Za-z][^()]*)\)(?: in [^?]+)?\?$", q) or re.search(r"\w: [A-Z]\w* [A-Z]", q):
         return True
     # the question before its " in PRODUCT" suffix (which may share a word with it: "a database in Databases")
