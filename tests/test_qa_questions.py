@@ -87,3 +87,15 @@ def test_a_condition_says_where_it_holds_in_words_not_in_parentheses():
     )
     for q in _questions("Tern", "Application Discovery", text=text):
         assert not q.endswith(")?") and not vague_question(q), q
+
+
+def test_an_exception_heading_on_a_troubleshooting_page_asks_how_to_fix_it_and_a_condition_names_the_product_once():
+    assert "How do I fix `NoSuchMethodError` when calling Tern methods?" in _overview(
+        "Troubleshooting Guide", "`NoSuchMethodError` when calling Tern methods"
+    )
+    text = "When an error occurs in Tern, the handler for its status code is called with the error.\n"
+    qs = _questions("Tern", "Error Handlers", text=text)
+    assert "In Tern's error handlers, what happens when an error occurs?" in qs, qs
+    text = "If the response contains JSON, the promise resolves to the parsed body of the response.\n"
+    qs = _questions("Tern", "Making a Request with `fetch`", text=text)
+    assert "In Tern, when making a request with `fetch`, what happens if the response contains JSON?" in qs, qs

@@ -44,7 +44,7 @@ reject release reload remove render replace replay report request reset resolve 
 rotate route run save scan schedule score search select send serialize serve set setup sign skip sort split start
 stop store stream submit subscribe sum sync tag test track transform trigger try undo unlock unmatch update upload
 upsert use validate verify visit wait walk watch wrap write deploy debug define design develop enable disable
-manage organize organise structure customize customise extend define work handle write""".split()
+manage organize organise structure customize customise extend define work handle write make access modify""".split()
 )
 _GENERIC_HEADINGS = {
     "procedure",
@@ -1163,10 +1163,11 @@ def _overview_question(heading: str, ctx: _Context) -> str | None:
     words = h.split()
     if not words or _LABEL_ONLY.match(h) or _CHANGE_NOTE.search(h) or vague_heading(h, product):
         return None
-    if any(_TROUBLESHOOTING.search(a) for a in ctx.heads[:-1]) and (":" in h or _clause(words)):
+    exception = re.match(r"`?\w+(?:Exception|Error)\b", h)
+    if any(_TROUBLESHOOTING.search(a) for a in ctx.heads[:-1]) and (":" in h or _clause(words) or exception):
         # a symptom under a troubleshooting page: "`JsonIOException`: 'Abstract classes ...'",
         # "Custom type adapter is not used" -> how to fix it, what to do about it
-        if re.match(r"`?\w+(?:Exception|Error)`?:", h):
+        if exception:
             return f"How do I fix {h}?"
         symptom = _lower_first(re.sub(r"^(?:when(?:ever)?|if)\s+", "", h, flags=re.I))
         return f"What should I do if {symptom}?"
@@ -1269,6 +1270,8 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
         ):
             return None  # "when things are great": nothing to ask about
         where = ctx.product or ctx.about()
+        if ctx.product:  # "... when an error occurs in Flask": the question names the product once, up front
+            clause = re.sub(rf"\s+(?:in|with|by) {re.escape(ctx.product)}$", "", clause) or clause
         if ctx.product and len(clause.split()) < 7 and ctx.topic.lower() not in clause.lower():
             where = _condition_setting(ctx.topic.rstrip("?"), ctx.product)  # the section says where, in words
         return f"In {where}, what happens {m.group('word').lower()} {clause}?"
