@@ -99,3 +99,13 @@ def test_an_exception_heading_on_a_troubleshooting_page_asks_how_to_fix_it_and_a
     text = "If the response contains JSON, the promise resolves to the parsed body of the response.\n"
     qs = _questions("Tern", "Making a Request with `fetch`", text=text)
     assert "In Tern, when making a request with `fetch`, what happens if the response contains JSON?" in qs, qs
+
+
+def test_a_task_is_asked_in_the_askers_words_and_a_pointing_heading_makes_no_how_to():
+    text = (
+        "Replace every generator middleware with an async function before the upgrade, and check each one again "
+        "after the change.\n\n```js\napp.use(fn)\n```\n"
+    )
+    assert "How do I update my code in Tern?" in _questions("Migration", "Update your code", text=text)
+    code = "```js\nconst a = 1;\nconst b = 2;\nconsole.log(a + b);\nconsole.log(a - b);\n```\n"
+    assert not [q for q in _questions("Tern", "Identifying this as the issue", text=code) if q.startswith("How do I")]

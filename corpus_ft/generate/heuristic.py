@@ -594,6 +594,11 @@ def _task(heading: str, product: str = "") -> str | None:
     return None
 
 
+def _as_asker(task: str) -> str:
+    """A task as the user asks it: "update your code" -> "update my code"."""
+    return re.sub(r"\byour\b", "my", re.sub(r"\byourself\b", "myself", task))
+
+
 def _infinitive(gerund: str) -> str | None:
     """ "starting" -> "start", "merging" -> "merge", "setting" -> "set"; None for other words."""
     if not gerund.endswith("ing"):
@@ -608,7 +613,7 @@ def _procedure_question(heading: str, product: str = "") -> str | None:
     heading = _LABEL_SUFFIX.sub("", heading) or heading  # "Upgrading Guide" -> "Upgrading"
     task = _task(heading, product)
     if task:
-        return f"How do I {task}?"
+        return f"How do I {_as_asker(task)}?"
     heading = heading.rstrip("?.").strip()
     if ":" in heading.replace("::", "") or (product and product.lower() in heading.lower()):
         return None  # "foo: Java HTML Parser" is a title, not a procedure; the product is named by the suffix
@@ -1095,7 +1100,7 @@ def _code_question(topic: str, product: str = "") -> str | None:
         return None
     task = _task(topic, product)
     if task:
-        return f"How do I {task}?"
+        return f"How do I {_as_asker(task)}?"
     h = topic.rstrip("?.: ").strip()
     if product and h.lower().startswith(product.lower()):
         h = h[len(product) :].strip()  # "Databases Queries" -> "Queries": the suffix names the product once
@@ -1104,6 +1109,8 @@ def _code_question(topic: str, product: str = "") -> str | None:
         return None
     if "&" in words:
         return None  # "Route & Path Parsing" names two topics, not a task
+    if re.search(r"\b(?:this|these|those|it|them)\b", h, re.I) or (words[0].lower().endswith("ing") and len(words) > 1):
+        return None  # "Identifying this as the issue": needs the page; an unknown gerund is no thing to use
     low = " ".join(
         w if w == product or w in _PROPER or not w.isalpha() or any(c.isupper() for c in w[1:]) else w.lower()
         for w in words
@@ -1177,7 +1184,7 @@ def _overview_question(heading: str, ctx: _Context) -> str | None:
         return f"How do I {_TASK_NOUNS[h.lower()]} {product}?".replace(" ?", "?")
     task = _task(h, product)
     if task:
-        return f"How do I {task}?"
+        return f"How do I {_as_asker(task)}?"
     if _clause(words):
         return None  # "The `prefix` parameter is removed" is a sentence, not a subject
     code = re.fullmatch(r"`([^`]+)`(?:\s+(?:function|method|class|decorator|option|flag|parameter|attribute))?", h)
