@@ -109,3 +109,8 @@ def test_a_task_is_asked_in_the_askers_words_and_a_pointing_heading_makes_no_how
     assert "How do I update my code in Tern?" in _questions("Migration", "Update your code", text=text)
     code = "```js\nconst a = 1;\nconst b = 2;\nconsole.log(a + b);\nconsole.log(a - b);\n```\n"
     assert not [q for q in _questions("Tern", "Identifying this as the issue", text=code) if q.startswith("How do I")]
+
+
+def test_an_emoji_or_about_before_the_subject_is_dropped():
+    assert "How does middleware ecosystem work in Tern?" in _overview("Tern", "🔌 Middleware Ecosystem")
+    assert "What are responses in Tern?" in _overview("Quickstart", "About Responses")

@@ -1156,6 +1156,8 @@ def _overview_question(heading: str, ctx: _Context) -> str | None:
     a version, a colon title)."""
     product = ctx.product
     h = _LABEL_PREFIX.sub("", _LABEL_SUFFIX.sub("", heading.strip())).strip(" :?.")
+    # "🔌 Middleware Ecosystem", "About Responses": an emoji or "About" is no part of the subject
+    h = re.sub(r"^(?:[^\w`$]+|about\s+)", "", h, flags=re.I).strip()
     sig = _SIGNATURE.fullmatch(h)
     if sig and (sig.group("args") or sig.group("set") or re.search(r"[._]", sig.group("name"))):
         # an API heading ("app.listen(...)", "request.query=", "`ctx.state`") asks what the name does
