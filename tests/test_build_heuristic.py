@@ -140,12 +140,12 @@ def test_questions_name_the_product_and_come_in_several_types_with_whole_answers
         '@click.command()\n@click.option("-n", type=int)\ndef foo(n):\n    run(n)\n',
     }
     by_q = _pairs(faq2)
-    assert list(by_q) == ["What does the Click documentation say about Shell Variable Expansion On Windows?"], by_q
+    assert list(by_q) == ["How does shell variable expansion on Windows work in Click?"], by_q
     assert by_q[list(by_q)[0]].startswith("Windows command line does not do any expansion"), "a question is no overview"
     assert "@click" not in " ".join(by_q.values()), "code the parser left unfenced is not prose"
     cut = dict(RETRIES, text="If a response carries cookies, you can read them like this:\n")
     assert not _pairs(cut), "an answer that ends in ':' (its code is in the next chunk) is half an answer"
-    assert list(_pairs(faq)) == ["What does the Requests documentation say about Encoded Data (FAQ)?"]
+    assert list(_pairs(faq)) == ["How does encoded data work in Requests?"]
 
 
 def test_questions_and_answers_carry_no_markup():

@@ -41,7 +41,7 @@ PATH_PARAMS = {
 
 def test_overview_answer_is_the_whole_section_with_its_code_not_its_first_sentence():
     by_q = _pairs(SECRETS)
-    answer = by_q["What does the Confy documentation say about Secret files (Settings)?"]
+    answer = by_q["What are secret files in Confy?"]
     assert answer.startswith("Placing secret values in files")
     assert "super_secret_database_password" in answer and "secrets directory" in answer
     assert not one_sentence(answer)

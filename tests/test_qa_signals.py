@@ -45,11 +45,30 @@ def test_vague_and_fragment_questions():
     assert not vague_question("How do I use InstanceCreator for a parameterized type in Tern?")
     assert not vague_question("How do I use app.use(function) in Tern?")
     assert not vague_question("How do I use v1.x Middleware in v2.x in Tern?")
-    assert not vague_question("What does the Tern documentation say about Overview (Authentication)?")
     assert not vague_question("How do I stream uploads in Tern?")
-    assert not vague_question("What does the Tern documentation say about Behavioural Changes (Migrating to 2.x)?")
     assert not vague_question("In Tern, what happens when the user provides an invalid flag?")
     assert not vague_question("In Tern, what happens if no `ctype` is passed in (JSON)?")
+
+
+def test_template_questions_that_only_name_a_section_are_vague():
+    # the generic form names a section, it asks nothing a user would type
+    assert vague_question("What does the Tern documentation say about Define and collect hooks (`tern`)?")
+    assert vague_question("What does the Tern documentation say about Overview (Authentication)?")
+    assert vague_question("What does the Tern documentation say about Behavioural Changes (Migrating to 2.x)?")
+    # a parent heading glued on in parentheses, a colon title, a name said twice
+    assert vague_question("How do I define and collect hooks (`tern`) in Tern?")
+    assert vague_question("What are the steps for tern: Java HTML Parser in tern Java HTML Parser?")
+    assert vague_question("How do I use Databases Databases?")
+    assert vague_question("How do I use queries database queries in Databases?")
+    # what a user asks
+    assert not vague_question("How do I define and collect hooks in Tern?")
+    assert not vague_question("What are hook specifications in Tern?")
+    assert not vague_question("How do I install Tern?")
+    assert not vague_question("What does `pm.hook` do in Tern?")
+    assert not vague_question("How do I connect to a database in Databases?")
+    assert not vague_question("How does request context work in Tern?")
+    assert not vague_question("How do I call run()?")
+    assert not vague_question("How do I fix `IllegalArgumentException`: 'TypeToken must not hold a TypeToken' in Tern?")
 
 
 def test_answers_that_point_at_what_they_lack():
@@ -70,7 +89,7 @@ def test_answers_that_point_at_what_they_lack():
 
 
 def test_a_build_module_named_as_the_product():
-    assert module_product("What does the Quill Parent documentation say about Maps?")
+    assert module_product("What are maps in Quill Parent?")
     assert module_product("How do I write a deserializer in quill-parent?")
     assert not module_product("How do I find the project root?")
     assert not module_product("What does the Quill documentation say about Local Flag on Parent Commands?")
@@ -86,7 +105,7 @@ def test_the_verdict_names_each_qa_problem_with_examples_and_is_ready_only_witho
         _record(35, "How do I use maps examples in Quill?"),
         _record(36, "How do I start it in Quill?", "Many services need it. Below, we outline the forms available."),
         _record(37, "How do I stop it in Quill?", "In the code above, the book is never fetched."),
-        _record(38, "What does the Quill Parent documentation say about Maps?"),
+        _record(38, "What are maps in Quill Parent?"),
         _record(39, "How do I write a deserializer in Quill Parent?"),
     ]
     q = dataset_quality("qa", bad, [], _units(40))

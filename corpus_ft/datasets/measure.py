@@ -329,7 +329,7 @@ def one_sentence_answer(question: str, answer: str) -> bool:
 # What a question is about, by its form: the overview's subject, a how-to's object, a condition's clause.
 _OVERVIEW_Q = re.compile(r"^What does the .+? (?:documentation|guide) say about (?P<s>.+?)\?$")
 _HOWTO_Q = re.compile(r"^How do I (?:use )?(?P<s>.+?)(?: in [^?]{1,60})?\?$")
-_CONDITION_Q = re.compile(r"^In [^,]{1,80}, what happens (?:if|when|unless) (?P<s>.+?)\?$")
+_CONDITION_Q = re.compile(r"^In [^,]{1,80}(?:, when [^,]{1,80})?, what happens (?:if|when|unless) (?P<s>.+?)\?$")
 # Words that make no subject on their own ("Overview", "Common function", "More details").
 _VAGUE = frozenset(
     """overview introduction intro details detail notes note misc miscellaneous other others more example examples
@@ -347,11 +347,35 @@ _JOINERS = frozenset("for with in on to from by of as and or when if without int
 _FUNCTION_END = frozenset("the a an of to for with and or by from that which as in on at your its".split())
 
 
+def _glued_name(question: str) -> bool:
+    """A heading pasted into a question: a parent heading in parentheses before the "?" ("... hooks
+    (`foo`)?"), a title with a colon, or a name said twice ("Databases Databases", "queries database
+    queries", "foo ... in foo")."""
+    # code spans and quoted messages may repeat words and hold parentheses
+    q = re.sub(r"`[^`]*`|'[^']*'|\"[^\"]*\"", "`x`", question)
+    if re.search(r"\s\((?:`x`|[A-Za-z][^()]*)\)(?: in [^?]+)?\?$", q) or re.search(r"\w: [A-Z]\w* [A-Z]", q):
+        return True
+    # the question before its " in PRODUCT" suffix (which may share a word with it: "a database in Databases")
+    said = re.findall(r"[A-Za-z]{4,}", re.sub(r" in [^?]+\?$", "", q))
+    head = [w for w in (_word_stem(w) for w in said) if w not in _QUESTION_WORDS]
+    return len(head) != len(set(head))  # "Databases Databases", "queries database queries"
+
+
+_QUESTION_WORDS = frozenset("what does work when where which how have this that with from into".split())
+
+
+def _word_stem(word: str) -> str:
+    w = word.lower()
+    return w[:-1] if w.endswith("s") and not w.endswith("ss") else w
+
+
 def vague_question(question: str) -> bool:
     """A question a user would not ask: its subject is only vague words, a label ("... Examples"), a shell
     command, or a clause cut from a sentence (no subject of its own, a story's past tense, a dangling word)."""
     q = " ".join(question.split())
-    m = _OVERVIEW_Q.match(q) or _HOWTO_Q.match(q)
+    if _OVERVIEW_Q.match(q) or (not _CONDITION_Q.match(q) and _glued_name(q)):
+        return True  # "What does the X documentation say about Y?" names a section, it asks nothing
+    m = _HOWTO_Q.match(q)
     if m:
         subject = re.sub(r"\s*\([^)]*\)$", "", m.group("s")).strip()
         qualifier = m.group("s")[len(subject) :].strip(" ()")

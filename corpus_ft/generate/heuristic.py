@@ -44,7 +44,7 @@ reject release reload remove render replace replay report request reset resolve 
 rotate route run save scan schedule score search select send serialize serve set setup sign skip sort split start
 stop store stream submit subscribe sum sync tag test track transform trigger try undo unlock unmatch update upload
 upsert use validate verify visit wait walk watch wrap write deploy debug define design develop enable disable
-manage organize organise structure customize customise extend define work handle write""".split()
+manage organize organise structure customize customise extend define work handle write make access modify""".split()
 )
 _GENERIC_HEADINGS = {
     "procedure",
@@ -409,6 +409,10 @@ _GENERIC_NOUNS = {
     "process",
     "command",
 }
+# A page of symptoms and their fixes.
+_TROUBLESHOOTING = re.compile(r"troubleshoot|\bfaq\b|common (?:problems|issues|errors|pitfalls)|known issues", re.I)
+# A heading that is a code name or call signature: "app.listen(...)", "ctx.throw([status], [msg])", "request.query=".
+_SIGNATURE = re.compile(r"`?(?P<name>[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)(?P<args>\(.*\))?(?P<set>\s*=)?`?")
 _PREPOSITIONS = {
     "by",
     "in",
@@ -590,6 +594,11 @@ def _task(heading: str, product: str = "") -> str | None:
     return None
 
 
+def _as_asker(task: str) -> str:
+    """A task as the user asks it: "update your code" -> "update my code"."""
+    return re.sub(r"\byour\b", "my", re.sub(r"\byourself\b", "myself", task))
+
+
 def _infinitive(gerund: str) -> str | None:
     """ "starting" -> "start", "merging" -> "merge", "setting" -> "set"; None for other words."""
     if not gerund.endswith("ing"):
@@ -598,14 +607,16 @@ def _infinitive(gerund: str) -> str | None:
     return next((v for v in (stem, stem + "e", stem[:-1]) if v in _VERBS), None)
 
 
-def _procedure_question(heading: str, product: str = "") -> str:
+def _procedure_question(heading: str, product: str = "") -> str | None:
     """A question a numbered list answers: "Rotate the key" -> "How do I rotate the key?"."""
     heading = re.sub(r"^(?:the )?steps (?:for|to) ", "", heading.strip(), flags=re.I)  # "Steps for Submitting Code"
     heading = _LABEL_SUFFIX.sub("", heading) or heading  # "Upgrading Guide" -> "Upgrading"
     task = _task(heading, product)
     if task:
-        return f"How do I {task}?"
+        return f"How do I {_as_asker(task)}?"
     heading = heading.rstrip("?.").strip()
+    if ":" in heading.replace("::", "") or (product and product.lower() in heading.lower()):
+        return None  # "foo: Java HTML Parser" is a title, not a procedure; the product is named by the suffix
     low = heading if _title_case(heading) else _lower_first(heading)
     if low.endswith("s") and not low.endswith("ss") and " " not in low:
         return f"What are the {low}?"
@@ -656,6 +667,22 @@ class _Context:
             or any(w.isupper() and len(w) > 1 for w in words)
             or (len(words) == 1 and words[0][:1].isupper())
         )
+
+    def subject(self) -> str:
+        """The heading a section's overview question asks about: its own, or for a heading that names no
+        subject ("Examples", "Notes", "$ pip install x") the nearest ancestor's; '' when none has one."""
+        for i, h in enumerate(reversed(self.heads)):
+            h = h.rstrip("?").strip()
+            if i == 0 and self.product and h.lower() == self.product.lower():
+                return h  # the product's own title section: "What is X?"
+            if (
+                h
+                and h.lower() not in _GENERIC_HEADINGS
+                and not vague_heading(h, self.product)
+                and not _LABEL_ONLY.match(h)
+            ):
+                return h
+        return ""
 
     def about(self) -> str:
         """`Configuration Handling > Debug Mode` as a readable subject, or ''."""
@@ -788,14 +815,15 @@ class HeuristicGenerator:
             # (not "Debugging" under "Specify dynamic completion": a task under a task makes no object)
         prose_words = sum(len(p.split()) for p in paras if not _ITEM.match(p))
         covered: set[str] = set()  # answers a how-to or a question of the source already gives
+        overviews: set[str] = set()  # questions a whole section answers (one sentence of it does not)
         asked = (chunk.get("question") or "").strip()
         if asked and not chunk.get("continued"):  # a FAQ page's title or front matter asks it as written
             answer = _how_answer(parts, from_code=True)
             if answer and not _one_sentence_intro(answer, parts):
                 pairs.append(QAPair(question=asked, answer=answer))
                 covered.add(answer)
-        if topic and (steps or (has_code and _task(topic, ctx.product) and prose_words >= 12)):
-            q = _procedure_question(topic, ctx.product)
+        q = _procedure_question(topic, ctx.product) if topic else None
+        if q and (steps or (has_code and _task(topic, ctx.product) and prose_words >= 12)):
             answer = "\n".join(steps) if steps else _how_answer(parts)
             code = {b.get("shown") or b["text"] for b in found if b["type"] == "code"}
             told = sum(
@@ -849,17 +877,11 @@ class HeuristicGenerator:
                 pairs.append(QAPair(question=q, answer=answer))
                 covered.add(answer)
         elif ctx.leaf and prose_at and not chunk.get("continued"):
-            q = None  # "Encoded Data?" is a label, not a question
-            if ctx.topic and ctx.about():
-                who = (
-                    f"the {ctx.product} documentation"
-                    if ctx.product
-                    else f"the {ctx.title} guide"
-                    if ctx.title and ctx.title != ctx.topic
-                    else "the documentation"
-                )
-                q = f"What does {who} say about {ctx.about()}?"
+            subject = ctx.subject()
+            q = _overview_question(subject, ctx) if subject else None  # "Encoded Data?" is a label, not a question
             if q:
+                q = q[:-1] + ctx.suffix(q) + "?"
+                overviews.add(q)
                 # the overview's answer is the section from its first paragraph that stands alone, whole
                 # blocks with their lists and code, never only the sentence that introduces them
                 answer = _whole_answer(parts, prose_at[0])
@@ -870,7 +892,7 @@ class HeuristicGenerator:
                 if (
                     answer not in covered
                     and not one_sentence(answer)  # an overview of one sentence introduces, it does not answer
-                    and (ctx.topic == ctx.leaf or on_subject(ctx.topic, answer, ctx.product))
+                    and (subject == ctx.leaf or on_subject(subject, answer, ctx.product))
                 ):
                     pairs.append(QAPair(question=q, answer=answer))
         seen, out = set(), []
@@ -879,7 +901,7 @@ class HeuristicGenerator:
             p = QAPair(question=p["question"], answer=standalone(p["answer"], parts))
             if not p["answer"].strip() or p["answer"].rstrip().endswith(":"):
                 continue  # "... you can access them:" with the code in the next chunk is half an answer
-            if p["question"].startswith("What does the ") and one_sentence(p["answer"]):
+            if p["question"] in overviews and one_sentence(p["answer"]):
                 continue  # an overview is not answered by the one sentence left of an introduction
             if key not in seen and _PRONOUN_START.match(p["question"].split(" ", 2)[-1]) is None:
                 seen.add(key)
@@ -1078,13 +1100,17 @@ def _code_question(topic: str, product: str = "") -> str | None:
         return None
     task = _task(topic, product)
     if task:
-        return f"How do I {task}?"
+        return f"How do I {_as_asker(task)}?"
     h = topic.rstrip("?.: ").strip()
+    if product and h.lower().startswith(product.lower()):
+        h = h[len(product) :].strip()  # "Databases Queries" -> "Queries": the suffix names the product once
     words = h.split()
     if not words or ":" in h or len(words) > 8 or _PRONOUN_START.match(h) or _clause(words):
         return None
     if "&" in words:
         return None  # "Route & Path Parsing" names two topics, not a task
+    if re.search(r"\b(?:this|these|those|it|them)\b", h, re.I) or (words[0].lower().endswith("ing") and len(words) > 1):
+        return None  # "Identifying this as the issue": needs the page; an unknown gerund is no thing to use
     low = " ".join(
         w if w == product or w in _PROPER or not w.isalpha() or any(c.isupper() for c in w[1:]) else w.lower()
         for w in words
@@ -1092,6 +1118,101 @@ def _code_question(topic: str, product: str = "") -> str | None:
     if words[0].lower() in _VERBS | _HOWTO_VERBS:
         return f"How do I {low}?"
     return f"How do I use {low}?"
+
+
+# A heading that names no subject: a version ("v2.0.1", "Version 3"), a label of the kind of text.
+_LABEL_ONLY = re.compile(r"^(?:v?\d+(?:\.[\dxX*]+)+\b.*|(?:version|release)\s+v?\d.*|examples?|notes?|see also)$", re.I)
+_PREPOSITIONS = {"on", "in", "for", "with", "of", "from", "to", "by", "at", "via", "without", "into", "under"}
+# One-word headings that name a task on the product ("Installation" -> "How do I install X?").
+_TASK_NOUNS = {
+    "installation": "install",
+    "installing": "install",
+    "install": "install",
+    "setup": "set up",
+    "configuration": "configure",
+    "configuring": "configure",
+    "deployment": "deploy",
+    "deploying": "deploy",
+    "upgrading": "upgrade",
+    "migration": "migrate",
+}
+
+
+def _plain_words(text: str, product: str = "") -> str:
+    """A Title Case heading as running text ("Request Context" -> "request context"), keeping names,
+    acronyms and code ("API keys", "`flask.g`")."""
+    return " ".join(
+        w
+        if w == product or w in _PROPER or not w.isalpha() or w.isupper() or any(c.isupper() for c in w[1:])
+        else w.lower()
+        for w in text.split()
+    )
+
+
+def _overview_question(heading: str, ctx: _Context) -> str | None:
+    """The question a user asks that a section's prose answers, from its heading's shape: a task ("Define
+    and collect hooks", "Installing X") -> "How do I ...?"; a code name -> "What does `name` do?"; a
+    concept -> "What are ...?" / "How does ... work?"; None for a heading that is no subject (a sentence,
+    a version, a colon title)."""
+    product = ctx.product
+    h = _LABEL_PREFIX.sub("", _LABEL_SUFFIX.sub("", heading.strip())).strip(" :?.")
+    # "🔌 Middleware Ecosystem", "About Responses": an emoji or "About" is no part of the subject
+    h = re.sub(r"^(?:[^\w`$]+|about\s+)", "", h, flags=re.I).strip()
+    sig = _SIGNATURE.fullmatch(h)
+    if sig and (sig.group("args") or sig.group("set") or re.search(r"[._]", sig.group("name"))):
+        # an API heading ("app.listen(...)", "request.query=", "`ctx.state`") asks what the name does
+        if sig.group("set"):
+            return f"How do I set `{sig.group('name')}`?"
+        return f"What does `{sig.group('name')}{'()' if sig.group('args') else ''}` do?"
+    h = re.sub(r"\s+\([^)]*\)$", "", h).strip()  # "Hooks (advanced)": the parenthesis qualifies, it is no subject
+    if product and h.lower().startswith(product.lower() + " "):
+        h = h[len(product) + 1 :].strip()  # "Databases Queries" -> "Queries"
+    if product and h.lower() == product.lower():
+        return f"What is {product}?"
+    words = h.split()
+    if not words or _LABEL_ONLY.match(h) or _CHANGE_NOTE.search(h) or vague_heading(h, product):
+        return None
+    exception = re.match(r"`?\w+(?:Exception|Error)\b", h)
+    if any(_TROUBLESHOOTING.search(a) for a in ctx.heads[:-1]) and (":" in h or _clause(words) or exception):
+        # a symptom under a troubleshooting page: "`JsonIOException`: 'Abstract classes ...'",
+        # "Custom type adapter is not used" -> how to fix it, what to do about it
+        if exception:
+            return f"How do I fix {h}?"
+        symptom = _lower_first(re.sub(r"^(?:when(?:ever)?|if)\s+", "", h, flags=re.I))
+        return f"What should I do if {symptom}?"
+    if ":" in h.replace("::", "") or "&" in words or len(words) > 7 or _PRONOUN_START.match(h):
+        return None
+    if len(words) == 1 and h.lower() in _TASK_NOUNS:
+        return f"How do I {_TASK_NOUNS[h.lower()]} {product}?".replace(" ?", "?")
+    task = _task(h, product)
+    if task:
+        return f"How do I {_as_asker(task)}?"
+    if _clause(words):
+        return None  # "The `prefix` parameter is removed" is a sentence, not a subject
+    code = re.fullmatch(r"`([^`]+)`(?:\s+(?:function|method|class|decorator|option|flag|parameter|attribute))?", h)
+    if code or (len(words) == 1 and (_IDENTIFIER.search(h) or re.search(r"[a-z][A-Z]", h))):
+        return f"What does `{code.group(1) if code else h}` do?"
+    low = _plain_words(h, product)
+    # the head noun is the last word before a preposition ("Expansion On Windows" is singular)
+    head = next((i for i, w in enumerate(words) if i and w.lower() in _PREPOSITIONS), len(words)) - 1
+    last = words[head].lower()
+    if last.endswith("s") and not last.endswith(("ss", "us", "is", "ics")) and "`" not in words[head]:
+        return f"What are {low}?"
+    return f"How does {low} work?"
+
+
+def _condition_setting(topic: str, product: str) -> str:
+    """Where a condition holds, said in words, not glued on in parentheses: "Flask, when receiving JSON
+    in views" (a task heading), "Flask's application discovery" (a thing), "Flask" (no subject)."""
+    h = re.sub(r"\s+\([^)]*\)$", "", topic).strip(" :")
+    if not h or ":" in h or vague_heading(h, product) or h.lower() == product.lower() or _clause(h.split()):
+        return product
+    first = h.split()[0].lower()
+    if _infinitive(first):  # "Receiving JSON in Views" -> "when receiving JSON in views"
+        return f"{product}, when {_plain_words(h, product)}"
+    if _task(h, product):
+        return product  # "Define and collect hooks": a task makes no place for a condition
+    return f"{product}'s {_plain_words(h, product)}"
 
 
 def _term(m: re.Match, *groups: str) -> str:
@@ -1158,12 +1279,11 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
         ):
             return None  # "when things are great": nothing to ask about
         where = ctx.product or ctx.about()
-        section = (
-            f" ({ctx.topic})"
-            if ctx.product and len(clause.split()) < 7 and ctx.topic.lower() not in clause.lower()
-            else ""
-        )
-        return f"In {where}, what happens {m.group('word').lower()} {clause}{section}?"
+        if ctx.product:  # "... when an error occurs in Flask": the question names the product once, up front
+            clause = re.sub(rf"\s+(?:in|with|by) {re.escape(ctx.product)}$", "", clause) or clause
+        if ctx.product and len(clause.split()) < 7 and ctx.topic.lower() not in clause.lower():
+            where = _condition_setting(ctx.topic.rstrip("?"), ctx.product)  # the section says where, in words
+        return f"In {where}, what happens {m.group('word').lower()} {clause}?"
     return None
 
 

@@ -1,0 +1,116 @@
+"""Overview questions a user would ask, from the shape of a section's heading: a task is "How do I ...?",
+a code name "What does `name` do?", a concept "What are ...?" / "How does ... work?"; a heading that
+names no subject borrows its parent's or makes no pair; never the generic "What does the X
+documentation say about Y?", a parent glued on in parentheses, or the product named twice."""
+
+from __future__ import annotations
+
+from corpus_ft.datasets.measure import vague_question
+from corpus_ft.generate import GeneratorConfig
+from corpus_ft.generate.heuristic import HeuristicGenerator
+
+PROSE = (
+    "Hooks are functions that a plugin registers so that the host can call them at fixed points. "
+    "The host collects every implementation and calls them in order when the event happens.\n\n"
+    "Each implementation receives the arguments the specification names and returns a value the host gathers.\n"
+)
+
+
+def _questions(*heads: str, product: str = "Tern", text: str = PROSE) -> list[str]:
+    gen = HeuristicGenerator(GeneratorConfig(questions_per_chunk=8))
+    chunk = {"id": "c1", "unit_id": "u1", "heading_path": list(heads), "product": product, "text": text}
+    return [p["question"] for p in gen.questions([chunk])[0]]
+
+
+def _overview(*heads: str, product: str = "Tern", text: str = PROSE) -> list[str]:
+    """The questions a section's whole prose answers (not those made from one of its sentences)."""
+    return [q for q in _questions(*heads, product=product, text=text) if not q.startswith("In ")]
+
+
+def test_a_task_heading_asks_how_with_its_verb_in_base_form():
+    assert "How do I define and collect hooks in Tern?" in _overview("Tern", "Define and collect hooks")
+    assert "How do I write hooks in Tern?" in _overview("Tern", "Writing hooks")
+    assert "How do I install Tern?" in _overview("Tern", "Installation")
+    assert "How do I install Tern?" in _overview("Tern", "Installing Tern")
+
+
+def test_a_concept_heading_asks_what_it_is_or_how_it_works():
+    assert "What are hook specifications in Tern?" in _overview("Tern", "Hook Specifications")
+    assert "How does hook ordering work in Tern?" in _overview("Tern", "Hook ordering")
+    assert "What does `pm.hook` do in Tern?" in _overview("Tern", "`pm.hook`")
+    assert "What is Tern?" in _overview("Tern")
+
+
+def test_a_heading_with_no_subject_borrows_its_parents_or_makes_no_overview():
+    assert "What are hook specifications in Tern?" in _overview("Tern", "Hook Specifications", "Examples")
+    assert _overview("Tern", "v2.0.1") == []
+    assert _overview("Tern", "tern: Java HTML Parser") == []
+
+
+def test_no_generic_glued_or_doubled_question():
+    for heads in (
+        ("Tern", "Define and collect hooks"),
+        ("Tern", "Hooks", "Overview"),
+        ("Databases", "Databases"),
+        ("Tern", "Plugins", "Hook Specifications"),
+    ):
+        product = heads[0]
+        for q in _questions(*heads, product=product):
+            assert "say about" not in q and "(" not in q, q
+            assert not vague_question(q), q
+
+
+def test_an_api_heading_asks_what_the_name_does():
+    assert "What does `app.listen()` do in Tern?" in _overview("Application", "app.listen(...)")
+    assert "What does `ctx.throw()` do in Tern?" in _overview("Context", "ctx.throw([status], [msg], [properties])")
+    assert "How do I set `request.query` in Tern?" in _overview("Request", "request.query=")
+
+
+def test_a_symptom_on_a_troubleshooting_page_asks_how_to_fix_it():
+    assert "What should I do if custom type adapter is not used in Tern?" in _overview(
+        "Troubleshooting Guide", "Custom type adapter is not used"
+    )
+    assert "How do I fix `JsonIOException`: 'Abstract classes can't be instantiated!' in Tern?" in _overview(
+        "Troubleshooting Guide", "`JsonIOException`: 'Abstract classes can't be instantiated!' (R8)"
+    )
+    assert _overview("Guide", "Consistency meets flexibility") == [], "a sentence heading elsewhere is no subject"
+
+
+def test_a_condition_says_where_it_holds_in_words_not_in_parentheses():
+    text = "If the body is not valid JSON, the request fails with a 400 Bad Request error.\n"
+    assert "In Tern, when receiving JSON in views, what happens if the body is not valid JSON?" in _questions(
+        "Tern", "Receiving JSON in Views", text=text
+    )
+    text = "If no instance is found, the command looks for a factory function and calls it.\n"
+    assert "In Tern's application discovery, what happens if no instance is found?" in _questions(
+        "Tern", "Application Discovery", text=text
+    )
+    for q in _questions("Tern", "Application Discovery", text=text):
+        assert not q.endswith(")?") and not vague_question(q), q
+
+
+def test_an_exception_heading_on_a_troubleshooting_page_asks_how_to_fix_it_and_a_condition_names_the_product_once():
+    assert "How do I fix `NoSuchMethodError` when calling Tern methods?" in _overview(
+        "Troubleshooting Guide", "`NoSuchMethodError` when calling Tern methods"
+    )
+    text = "When an error occurs in Tern, the handler for its status code is called with the error.\n"
+    qs = _questions("Tern", "Error Handlers", text=text)
+    assert "In Tern's error handlers, what happens when an error occurs?" in qs, qs
+    text = "If the response contains JSON, the promise resolves to the parsed body of the response.\n"
+    qs = _questions("Tern", "Making a Request with `fetch`", text=text)
+    assert "In Tern, when making a request with `fetch`, what happens if the response contains JSON?" in qs, qs
+
+
+def test_a_task_is_asked_in_the_askers_words_and_a_pointing_heading_makes_no_how_to():
+    text = (
+        "Replace every generator middleware with an async function before the upgrade, and check each one again "
+        "after the change.\n\n```js\napp.use(fn)\n```\n"
+    )
+    assert "How do I update my code in Tern?" in _questions("Migration", "Update your code", text=text)
+    code = "```js\nconst a = 1;\nconst b = 2;\nconsole.log(a + b);\nconsole.log(a - b);\n```\n"
+    assert not [q for q in _questions("Tern", "Identifying this as the issue", text=code) if q.startswith("How do I")]
+
+
+def test_an_emoji_or_about_before_the_subject_is_dropped():
+    assert "How does middleware ecosystem work in Tern?" in _overview("Tern", "🔌 Middleware Ecosystem")
+    assert "What are responses in Tern?" in _overview("Quickstart", "About Responses")
