@@ -168,8 +168,10 @@ def train_callback():
                 )
 
         def on_train_end(self, args, state, control, **kwargs):
-            if self.ticker:
+            if self.ticker:  # the last line always shows, however short the run was against the period
+                last = self.ticker.line()
                 self.ticker.close()
+                self.ticker.say(last)
                 self.ticker = None
 
     return ProgressLines()

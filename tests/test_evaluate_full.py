@@ -55,6 +55,9 @@ def full_run(tmp_path_factory, built_run) -> Path:
     return run
 
 
+KINDS4 = ("paragraphs", "qa", "keywords", "code_summary")
+
+
 @pytest.mark.slow
 def test_full_fine_tune_beats_its_base_on_held_out_perplexity(full_run):
     assert not (full_run / "model" / "adapter").exists() and (full_run / "model" / "full" / "config.json").is_file()
@@ -64,7 +67,8 @@ def test_full_fine_tune_beats_its_base_on_held_out_perplexity(full_run):
     assert s["tuned"]["kind"] == "full" and s["tuned"]["path"] == str(full_run / "model" / "full")
     assert s["adapter"] is None and s["tuned"]["max_abs_logit_diff"] > 0
     test = s["aggregate"]["test"]
-    assert test["n"] == 12 and test["tuned"]["ppl"] < test["base"]["ppl"], test
+    held = sum(min(3, len((full_run / "datasets" / k / "test.jsonl").read_text().splitlines())) for k in KINDS4)
+    assert test["n"] == held >= 10 and test["tuned"]["ppl"] < test["base"]["ppl"], test
     out = full_run / "eval"
     assert {p.name for p in out.iterdir()} >= {
         "report.html",
