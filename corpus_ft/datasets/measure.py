@@ -355,10 +355,10 @@ def _glued_name(question: str) -> bool:
     q = re.sub(r"`[^`]*`|'[^']*'|\"[^\"]*\"", "`x`", question)
     if re.search(r"\s\((?:`x`|[A-Za-z][^()]*)\)(?: in [^?]+)?\?$", q) or re.search(r"\w: [A-Z]\w* [A-Z]", q):
         return True
-    # the question before its " in PRODUCT" suffix (which may share a word with it: "a database in Databases")
+    # the question before its " in PRODUCT" suffix (which may share a word with it: "a store in Acme Store")
     said = re.findall(r"[A-Za-z]{4,}", re.sub(r" in [^?]+\?$", "", q))
     head = [w for w in (_word_stem(w) for w in said) if w not in _QUESTION_WORDS]
-    return len(head) != len(set(head))  # "Databases Databases", "queries database queries"
+    return len(head) != len(set(head))  # "Acme Acme", "queries store queries"
 
 
 _QUESTION_WORDS = frozenset("what does work when where which how have this that with from into".split())

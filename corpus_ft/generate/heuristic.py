@@ -1103,7 +1103,7 @@ def _code_question(topic: str, product: str = "") -> str | None:
         return f"How do I {_as_asker(task)}?"
     h = topic.rstrip("?.: ").strip()
     if product and h.lower().startswith(product.lower()):
-        h = h[len(product) :].strip()  # "Databases Queries" -> "Queries": the suffix names the product once
+        h = h[len(product) :].strip()  # "Acme Queries" -> "Queries": the suffix names the product once
     words = h.split()
     if not words or ":" in h or len(words) > 8 or _PRONOUN_START.match(h) or _clause(words):
         return None
@@ -1166,7 +1166,7 @@ def _overview_question(heading: str, ctx: _Context) -> str | None:
         return f"What does `{sig.group('name')}{'()' if sig.group('args') else ''}` do?"
     h = re.sub(r"\s+\([^)]*\)$", "", h).strip()  # "Hooks (advanced)": the parenthesis qualifies, it is no subject
     if product and h.lower().startswith(product.lower() + " "):
-        h = h[len(product) + 1 :].strip()  # "Databases Queries" -> "Queries"
+        h = h[len(product) + 1 :].strip()  # "Acme Queries" -> "Queries"
     if product and h.lower() == product.lower():
         return f"What is {product}?"
     words = h.split()
@@ -1279,7 +1279,7 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
         ):
             return None  # "when things are great": nothing to ask about
         where = ctx.product or ctx.about()
-        if ctx.product:  # "... when an error occurs in Flask": the question names the product once, up front
+        if ctx.product:  # "... when an error occurs in Acme": the question names the product once, up front
             clause = re.sub(rf"\s+(?:in|with|by) {re.escape(ctx.product)}$", "", clause) or clause
         if ctx.product and len(clause.split()) < 7 and ctx.topic.lower() not in clause.lower():
             where = _condition_setting(ctx.topic.rstrip("?"), ctx.product)  # the section says where, in words
@@ -1290,9 +1290,9 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
 def _good_term(term: str, text: str, ctx: _Context | None = None) -> bool:
     words = term.strip("` ").split()
     if any(w.lower() in _CLAUSE_WORDS for w in words):
-        return False  # "The maintainers believe that Requests is ...": a clause, not a term
+        return False  # "The maintainers believe that Acme is ...": a clause, not a term
     if ctx is not None and ctx.product and term.strip("` ").lower() == ctx.product.lower() and len(ctx.heads) > 1:
-        return False  # "Requests allows you to override User-Agent" deep in a FAQ is not what Requests is for
+        return False  # "Acme allows you to override User-Agent" deep in a FAQ is not what Acme is for
     if not words or len(words) > 6 or words[0].lower() in _NOT_A_TERM or words[-1].lower() in _NOT_A_TERM:
         return False
     if words[0].lower() in _PREPOSITIONS or (len(words) == 1 and words[0].lower() in _GENERIC_NOUNS):
