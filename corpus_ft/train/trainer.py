@@ -204,7 +204,7 @@ def cap_steps(trainer, config: TrainConfig) -> None:
     if steps > config.max_steps_cap:
         trainer.args.max_steps = config.max_steps_cap
         log.warning(
-            "train: %d epoch(s) would take %d steps; stopping at train.max_steps_cap=%d",
+            "train: %g epoch(s) would take %d steps; stopping at train.max_steps_cap=%d",
             config.epochs,
             steps,
             config.max_steps_cap,
