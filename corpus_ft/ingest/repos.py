@@ -115,49 +115,48 @@ def ingest_repos(
     progress: bool = False,
 ) -> dict:
     """Ingest one or several repositories into `out_dir`; returns the report (per repository under `repos`)."""
-    from corpus_ft.ingest import _check_repo, ingest_repo
+    from corpus_ft.ingest import _check_repo
     from corpus_ft.ingest.walk import check_output
 
     sources = check_sources(sources)
     out = Path(out_dir)
     if len(sources) == 1:
-        s = sources[0]
-        return ingest_repo(
-            s.path,
-            out,
-            config=config,
-            workers=workers,
-            include=s.include,
-            exclude=s.exclude,
-            progress=progress,
-            name=s.name,
-        )
+        return _ingest_one(sources[0], out, config=config, workers=workers, progress=progress)
     for s in sources:  # every check before the first write
         _check_repo(s.path)
         check_output(s.path, out)
     return _ingest_several(sources, out, config=config, workers=workers, progress=progress)
 
 
+def _ingest_one(s: RepoSource, out: Path, *, config, workers, progress, **kw) -> dict:
+    """One repository with its own include/exclude and name."""
+    from corpus_ft.ingest import ingest_repo
+
+    return ingest_repo(
+        s.path,
+        out,
+        config=config,
+        workers=workers,
+        include=s.include,
+        exclude=s.exclude,
+        progress=progress,
+        name=s.name,
+        **kw,
+    )
+
+
 @with_run_lock("ingest", "out", create=True)
 def _ingest_several(sources: list[RepoSource], out: Path, *, config, workers, progress) -> dict:
     """Each repository into RUN/repos/<name>/, then one units.parquet joining them (rewritten only on a change)."""
-    from corpus_ft.ingest import IngestConfig, ingest_repo
+    from corpus_ft.ingest import IngestConfig
     from corpus_ft.util import atomic_write_json, is_up_to_date, write_manifest
 
     started = time.perf_counter()
     config = config or IngestConfig()
     reports = {}
-    for s in sources:
-        reports[s.name] = ingest_repo(
-            s.path,
-            out / "repos" / s.name,
-            config=config,
-            workers=workers,
-            include=s.include,
-            exclude=s.exclude,
-            progress=progress,
-            name=s.name,
-            skip_dirs=(out,),  # a run directory inside one repository is never read as its input
+    for s in sources:  # a run directory inside one repository is never read as its input
+        reports[s.name] = _ingest_one(
+            s, out / "repos" / s.name, config=config, workers=workers, progress=progress, skip_dirs=(out,)
         )
     inputs = {f"repos/{s.name}": out / "repos" / s.name / "units.parquet" for s in sources}
     manifest_config = {**config.model_dump(), "repos": sources_key(sources)}
