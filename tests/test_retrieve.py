@@ -236,3 +236,26 @@ def test_systems_table_perplexity_is_pooled_like_the_aggregate():
     table = systems_table(rows, ("base", "tuned"))["queries"]
     assert table["base"]["ppl"] == round(math.exp(50.0 / 15), 4) != round((math.exp(2) + math.exp(4)) / 2, 4)
     assert math.isclose(table["base"]["ppl"], aggregate(rows)["base"]["ppl"], rel_tol=1e-3)
+
+
+def test_report_shows_each_retrieved_passage_text_beside_its_location():
+    from markdown_it import MarkdownIt
+
+    from corpus_ft.evaluate.retrieval import markdown
+
+    text = "Access *tokens* last `3600` seconds.\n\n" + "Refresh them before expiry. " * 30
+    row = {
+        "id": "q01",
+        "group": "queries",
+        "query": "How long does a token last?",
+        "base": {"answer": "a day"},
+        "tuned": {"answer": "an hour"},
+        "retrieval": {"passages": [{"path": "docs/auth.md", "start_line": 3, "end_line": 9, "score": 7.25, "text": text}]},
+    }
+    summary = {"retrieval": {"index": {"passages": 1, "by_kind": {"paragraphs": 1}}, "k": 1, "systems": {}, "recall": {}}}
+    section = markdown(summary, [row])
+    line = next(x for x in section.splitlines() if "docs/auth.md:3-9" in x)
+    assert "BM25 7.25" in line and "Access \\*tokens\\* last \\`3600\\` seconds." in line
+    assert line.endswith(" …") and len(line) < 420  # cut at a word, one line per passage
+    html = MarkdownIt("commonmark").render(section)
+    assert "Access *tokens* last `3600` seconds." in html  # the text reads as written, not as markup

@@ -8,6 +8,7 @@ which share of the reference's keywords they hold (recall@k).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from corpus_ft.evaluate.metrics import perplexity
@@ -147,12 +148,20 @@ def markdown(summary: dict, rows: list[dict], limit: int = 30) -> str:
             answer = (r.get(side_key(system)) or {}).get("answer")
             if answer is not None:
                 lines.append(f"- **{system}**: {' '.join(answer.split())}")
-        lines.append(
-            "- passages: "
-            + "; ".join(f"`{p['path']}:{p['start_line']}-{p['end_line']}`" for p in r["retrieval"]["passages"])
-        )
+        lines.append("- passages retrieved:")
+        for p in r["retrieval"]["passages"]:
+            where = f"`{p['path']}:{p['start_line']}-{p['end_line']}`"
+            lines.append(f"  - {where} (BM25 {p['score']:.2f}): {excerpt(p.get('text') or '')}")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def excerpt(text: str, limit: int = 320) -> str:
+    """A passage as one line of Markdown-safe text, cut at a word near `limit` characters."""
+    flat = " ".join(text.split())
+    if len(flat) > limit:
+        flat = flat[:limit].rsplit(" ", 1)[0] + " …"
+    return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", flat)
 
 
 def _fmt(v) -> str:
