@@ -250,9 +250,13 @@ def test_report_shows_each_retrieved_passage_text_beside_its_location():
         "query": "How long does a token last?",
         "base": {"answer": "a day"},
         "tuned": {"answer": "an hour"},
-        "retrieval": {"passages": [{"path": "docs/auth.md", "start_line": 3, "end_line": 9, "score": 7.25, "text": text}]},
+        "retrieval": {
+            "passages": [{"path": "docs/auth.md", "start_line": 3, "end_line": 9, "score": 7.25, "text": text}]
+        },
     }
-    summary = {"retrieval": {"index": {"passages": 1, "by_kind": {"paragraphs": 1}}, "k": 1, "systems": {}, "recall": {}}}
+    summary = {
+        "retrieval": {"index": {"passages": 1, "by_kind": {"paragraphs": 1}}, "k": 1, "systems": {}, "recall": {}}
+    }
     section = markdown(summary, [row])
     line = next(x for x in section.splitlines() if "docs/auth.md:3-9" in x)
     assert "BM25 7.25" in line and "Access \\*tokens\\* last \\`3600\\` seconds." in line
