@@ -82,6 +82,11 @@ def test_smollm2_round_trip_f16_and_q8_0(smollm2, tmp_path):
         assert meta["tokenizer.ggml.model"] == "gpt2" and meta["tokenizer.ggml.pre"] == "smollm"
         assert len(meta["tokenizer.ggml.tokens"]) == 49152 and len(meta["tokenizer.ggml.merges"]) > 48_000
         assert meta["tokenizer.ggml.eos_token_id"] == tok.eos_token_id == 2
+        assert (meta["tokenizer.ggml.bos_token_id"], meta["tokenizer.ggml.padding_token_id"]) == (1, 2)
+        assert meta["tokenizer.ggml.unknown_token_id"] == tok.unk_token_id == 0
+        assert meta["tokenizer.ggml.add_bos_token"] is False  # the chat template writes <|im_start|> itself
+        merges = json.loads((smollm2 / "tokenizer.json").read_text())["model"]["merges"]
+        assert len(meta["tokenizer.ggml.merges"]) == len(merges)
         assert meta["tokenizer.chat_template"] == tok.chat_template
         assert "output.weight" not in tensors  # tied embeddings: llama.cpp reuses token_embd
         assert tensors["blk.0.attn_norm.weight"] == "F32"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 from hashlib import sha256
 from pathlib import Path
 
@@ -55,8 +56,8 @@ def pre_tokenizer(tokenizer) -> str:
     return name or "default"
 
 
-def _vocab(tokenizer) -> tuple[list[str], list[int], list[str]]:
-    """(tokens by id, llama.cpp token types, merges 'a b') of a byte-level BPE tokenizer."""
+def _vocab(tokenizer) -> tuple[list[str], list[int]]:
+    """(tokens by id, llama.cpp token types) of a byte-level BPE tokenizer."""
     import gguf
 
     spec = json.loads(tokenizer.backend_tokenizer.to_str())
@@ -88,8 +89,20 @@ def _vocab(tokenizer) -> tuple[list[str], list[int], list[str]]:
                 if t.get("special")
                 else gguf.TokenType.USER_DEFINED
             )
-    merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
-    return tokens, [int(t) for t in types], merges
+    return tokens, [int(t) for t in types]
+
+
+def _special_vocab(tokenizer, n_vocab: int):
+    """gguf's SpecialVocab over the tokenizer's own saved files: merges, special token ids, the
+    add-BOS/EOS flags and the chat template, read the way llama.cpp's converter reads them."""
+    import gguf
+
+    with tempfile.TemporaryDirectory() as d:
+        tokenizer.save_pretrained(d)
+        special = gguf.SpecialVocab(d, load_merges=True, n_vocab=n_vocab)
+    if not special.merges:
+        raise CorpusFtError("GGUF export: the tokenizer has no BPE merges; llama.cpp cannot tokenize without them")
+    return special
 
 
 def _tensor(name: str, data, qtype: str):
@@ -124,7 +137,8 @@ def write_gguf(model, tokenizer, out_path: str | os.PathLike, *, qtype: str = "f
             f"GGUF export: rope scaling {rope.get('rope_type')!r} is not written by corpus-ft; "
             "use llama.cpp's convert_hf_to_gguf.py on the exported directory"
         )
-    tokens, types, merges = _vocab(tokenizer)
+    tokens, types = _vocab(tokenizer)
+    special = _special_vocab(tokenizer, len(tokens))
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, n_layers)
@@ -146,18 +160,11 @@ def write_gguf(model, tokenizer, out_path: str | os.PathLike, *, qtype: str = "f
         w.add_tokenizer_pre(pre := pre_tokenizer(tokenizer))
         w.add_token_list(tokens)
         w.add_token_types(types)
-        w.add_token_merges(merges)
-        for key, add in (
-            ("bos_token_id", w.add_bos_token_id),
-            ("eos_token_id", w.add_eos_token_id),
-            ("pad_token_id", w.add_pad_token_id),
-            ("unk_token_id", w.add_unk_token_id),
-        ):
-            if (tid := getattr(tokenizer, key, None)) is not None:
-                add(tid)
-        w.add_add_bos_token(False)  # byte-level BPE chat models (SmolLM2, Llama 3's template) write their own
-        if tokenizer.chat_template:
-            w.add_chat_template(tokenizer.chat_template)
+        special.add_to_gguf(w, quiet=True)
+        if "bos" not in special.add_special_token:
+            # llama.cpp adds a BOS to BPE vocabularies unless told not to; a byte-level BPE chat model
+            # that does not say (its chat template writes its own start token) gets none
+            w.add_add_bos_token(False)
         w.add_quantization_version(gguf.GGML_QUANT_VERSION)
         tied = bool(getattr(cfg, "tie_word_embeddings", False))
         count = 0
