@@ -44,8 +44,13 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="corpus-ft")
-def main() -> None:
+@click.option("-v", "--verbose", count=True, help="More detail on stderr: -v info, -vv debug.")
+@click.option("-q", "--quiet", is_flag=True, help="Errors only on stderr (results still print).")
+def main(verbose: int, quiet: bool) -> None:
     """corpus-ft: enterprise docs and code -> reviewed datasets -> QLoRA fine-tune -> evaluation."""
+    from corpus_ft.progress import report_logs
+
+    report_logs(-1 if quiet else verbose)
 
 
 def needs(extra: str):

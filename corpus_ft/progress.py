@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["QUIET_LOGGERS", "Ticker", "interval_s", "quiet_third_party", "train_callback"]
+__all__ = ["QUIET_LOGGERS", "Ticker", "interval_s", "quiet_third_party", "report_logs", "train_callback"]
 
 # Library loggers whose messages say nothing a user can act on, and why each is silenced.
 QUIET_LOGGERS = {
@@ -31,6 +31,39 @@ QUIET_LOGGERS = {
     "kernels._internals.hf_hub": logging.ERROR,
     "bitsandbytes.backends.cpu.ops": logging.ERROR,
 }
+
+
+class _Stderr(logging.Handler):
+    """One line per record on the current stderr (click's, so tests and pipes see it too)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        import click
+
+        try:
+            click.echo(self.format(record), err=True)
+        except Exception:  # a closed stream must not turn a warning into a crash
+            self.handleError(record)
+
+
+def report_logs(verbosity: int = 0) -> None:
+    """The one place corpus-ft's own log messages reach the user: `level: message` on stderr.
+
+    verbosity -1 shows errors only, 0 warnings (the default), 1 info, 2 debug. Set once by the CLI;
+    calling it again replaces the handler instead of adding a second one."""
+    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    logger = logging.getLogger("corpus_ft")
+    for h in [h for h in logger.handlers if isinstance(h, _Stderr)]:
+        logger.removeHandler(h)
+    handler = _Stderr()
+    handler.setFormatter(logging.Formatter("%(levelname_lower)s: %(message)s"))
+    handler.addFilter(_lower_level)
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+
+def _lower_level(record: logging.LogRecord) -> bool:
+    record.levelname_lower = record.levelname.lower()
+    return True
 
 
 def interval_s() -> float:

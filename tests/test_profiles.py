@@ -122,3 +122,30 @@ def test_library_noise_is_silenced(capfd):
 )
 def test_set_splits_without_a_shell(text, expected):
     assert split_overrides(text) == expected
+
+
+def test_cli_reports_corpus_ft_logs_once_as_level_message_and_v_q_set_the_level(tmp_path):
+    import logging
+
+    from click.testing import CliRunner
+
+    from corpus_ft.cli import main
+
+    @main.command("log-probe", hidden=True)
+    def _probe() -> None:
+        log = logging.getLogger("corpus_ft.some.module")
+        log.info("details")
+        log.warning("check the recipe")
+        log.error("broken")
+
+    try:
+        runner = CliRunner()
+        plain = runner.invoke(main, ["log-probe"]).stderr
+        assert plain.splitlines() == ["warning: check the recipe", "error: broken"]
+        assert runner.invoke(main, ["-v", "log-probe"]).stderr.splitlines()[0] == "info: details"
+        assert runner.invoke(main, ["-q", "log-probe"]).stderr.splitlines() == ["error: broken"]
+        handlers = logging.getLogger("corpus_ft").handlers
+        assert len(handlers) == 1  # three invocations, one handler
+    finally:
+        main.commands.pop("log-probe", None)
+        logging.getLogger("corpus_ft").setLevel(logging.NOTSET)
