@@ -41,7 +41,7 @@ GOALS = {
 # What each share signal counts, as the verdict and the card name it.
 LABELS = {
     "markup_residue": "markup residue",
-    "link_residue": "link or role residue (Markdown, reST, HTML, wiki syntax) outside code",
+    "link_residue": "link or role residue (Markdown, reST, HTML, JSX, wiki syntax) outside code",
     "duplicate_question": "questions asked twice",
     "name_only_summary": "summaries that restate the name",
     "call_list_summary": "summaries that only list the calls a body makes",
@@ -160,6 +160,8 @@ _LINK_RESIDUE = re.compile(
     r"|:[\w+.-]+(?::[\w+.-]+)*:`[^`\n]+`"  # role  :func:`x`
     r"|\{[\w+.-]+\}`[^`\n]*`"  # MyST role  {ref}`x`
     r"|<(?:a|img|br|p|div|span|sup|details|summary)\b[^>]*>"  # HTML tags
+    r"|(?<![\w.])</?[A-Z][\w.]+(?:\s[^<>\n]*)?/?>"  # JSX component tags  <Tabs>, </TabItem>, <Demo id="x" />
+    r"|\{/\*.*?\*/\}"  # JSX comment  {/* draft */}
     r"|\[\[[^\]\n]+\]\]",  # wiki link  [[Page]]
     re.M,
 )
