@@ -160,7 +160,9 @@ _LINK_RESIDUE = re.compile(
     r"|:[\w+.-]+(?::[\w+.-]+)*:`[^`\n]+`"  # role  :func:`x`
     r"|\{[\w+.-]+\}`[^`\n]*`"  # MyST role  {ref}`x`
     r"|<(?:a|img|br|p|div|span|sup|details|summary)\b[^>]*>"  # HTML tags
-    r"|(?<![\w.])</?[A-Z][\w.]+(?:\s[^<>\n]*)?/?>"  # JSX component tags  <Tabs>, </TabItem>, <Demo id="x" />
+    # JSX component tags: closing, with attributes, self-closing or a compound name (a bare `<Name>` or
+    # `<MIME_type>` in prose is a placeholder)  </Tabs>, <TabItem value="npm">, <Demo />, <CodeBlock>
+    r"|(?<![\w.])(?:</[A-Z][\w.]*\s*>|<[A-Z][\w.]*(?:\s+[\w:-]+=[^<>\n]*|\s*/)>|<[A-Z][a-z]+(?:[A-Z][a-z]*)+>)"
     r"|\{/\*.*?\*/\}"  # JSX comment  {/* draft */}
     r"|\[\[[^\]\n]+\]\]",  # wiki link  [[Page]]
     re.M,
