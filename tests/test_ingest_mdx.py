@@ -125,6 +125,10 @@ def test_mdx_keeps_every_line_where_it_was():
         ),
         ("- ```js\n  const a = <Demo />\n  ```", "- ```js\n  const a = <Demo />\n  ```"),
         ("import the data first.", "import the data first."),  # prose that starts with a verb
+        # not valid MDX: an opening that never closes, or a tag over a blank line, is text
+        ("Use a {brace here.\n\nMore text.", "Use a {brace here.\n\nMore text."),
+        ("If a <b then\n\nc > d.", "If a <b then\n\nc > d."),
+        ("export const x = {\n\nText.", "export const x = {\n\nText."),
         ("export default function Page() {\n  return 1\n}\n\nText.", "\n\n\n\nText."),
     ],
 )

@@ -70,21 +70,40 @@ def to_markdown(text: str) -> str:
     `{/* comments */}` and `{expressions}` gone (a string literal `{' '}` is its text); JSX and HTML
     tags gone but their children kept, except `<a>` tags, which the Markdown reader reads itself.
     Content indented inside JSX elements moves out to the outermost element's indentation (relative
-    indentation kept), since MDX has no indented code blocks and Markdown would read it as one."""
+    indentation kept), since MDX has no indented code blocks and Markdown would read it as one.
+
+    A `{`, `<` or ESM line whose construct never ends (a page that is not valid MDX), or a tag that
+    runs over a blank line, is text: the page is read again with that one taken literally, so one
+    stray brace does not empty the page."""
     lines = text.split("\n")
-    out: list[str] = []
-    i = 0
+    start = 0
     if lines and lines[0].strip() == "---":  # front matter: YAML, read by the Markdown reader
         close = next((j for j in range(1, len(lines)) if lines[j].strip() in ("---", "...")), None)
-        if close is not None:
-            out.extend(lines[: close + 1])
-            i = close + 1
+        start = 0 if close is None else close + 1
+    literal: set[tuple[int, int]] = set()  # (line, column) of openings read as text; column -1: an ESM line
+    for _ in range(_MAX_PASSES):
+        out, unclosed = _rewrite(lines, start, literal)
+        if unclosed is None:
+            break
+        literal.add(unclosed)
+    return "\n".join(out)
+
+
+_MAX_PASSES = 50  # a page with more never-closed openings than this keeps what the last pass made of it
+
+
+def _rewrite(lines: list[str], start: int, literal: set[tuple[int, int]]) -> tuple[list[str], tuple | None]:
+    """One pass of `to_markdown` from line `start`: (the lines, where a construct left open at the
+    end of the page began, or None)."""
+    out = lines[:start]
+    opened: tuple[int, int] | None = None  # where the open construct or ESM statement began
     fence: tuple[str, int] | None = None  # (marker, indentation its lines lose)
     esm_depth: int | None = None  # open brackets of an ESM statement being dropped; None: not in one
     open_: _Construct | None = None
     stack: list[str] = []  # the names of the open JSX elements
     outer: list = [0, None]  # the outermost open element's indentation, and how much its content's exceeds it
-    for line in lines[i:]:
+    for at in range(start, len(lines)):
+        line = lines[at]
         if fence is not None:  # code: as it is, less the indentation of its fence
             out.append(_dedent(line, fence[1]))
             m = _FENCE.match(line)
@@ -99,10 +118,12 @@ def to_markdown(text: str) -> str:
                 esm_depth += _brackets(line)
                 out.append("")
             continue
-        if open_ is None and not stack and _ESM.match(line):
-            esm_depth = _brackets(line)
+        if open_ is None and not stack and _ESM.match(line) and (at, -1) not in literal:
+            esm_depth, opened = _brackets(line), (at, -1)
             out.append("")
             continue
+        if open_ is not None and open_.kind == "tag" and not line.strip():
+            return out, opened  # a tag runs over a blank line: its `<` was text (`a <b`), read again
         m = _FENCE.match(line)
         if open_ is None and m:
             strip = _shift(outer, len(m.group(1))) if stack and not m.group(1).strip() else 0
@@ -110,7 +131,10 @@ def to_markdown(text: str) -> str:
             out.append(_dedent(line, strip))
             continue
         inside = bool(stack)
-        kept, open_, changed, events = _scan(line, open_)
+        skip = {col for row, col in literal if row == at}
+        kept, open_, changed, events, col = _scan(line, open_, skip)
+        if col is not None:
+            opened = (at, col)
         if changed and not kept.strip():
             kept = ""
         elif inside:
@@ -123,7 +147,7 @@ def to_markdown(text: str) -> str:
             elif kind == "close" and name in stack:
                 del stack[len(stack) - 1 - stack[::-1].index(name) :]
         out.append(kept)
-    return "\n".join(out)
+    return out, opened if open_ is not None or (esm_depth or 0) > 0 else None
 
 
 def _indent(line: str) -> int:
@@ -152,12 +176,18 @@ def _brackets(line: str) -> int:
     return sum(line.count(c) for c in "{([") - sum(line.count(c) for c in "})]")
 
 
-def _scan(line: str, open_: _Construct | None) -> tuple[str, _Construct | None, bool, list[tuple[str, str]]]:
-    """One line outside code: (what is kept, the construct still open at its end, whether anything
-    was dropped, the JSX elements opened and closed as ("open"|"close"|"self", name))."""
+def _scan(
+    line: str, open_: _Construct | None, literal: set[int]
+) -> tuple[str, _Construct | None, bool, list[tuple[str, str]], int | None]:
+    """One line outside code, the `{` and `<` at columns in `literal` taken as text: (what is kept,
+    the construct still open at its end, whether anything was dropped, the JSX elements opened and
+    closed as ("open"|"close"|"self", name), the column where the last construct began or None)."""
+    if open_ is None and "{" not in line and "<" not in line:  # most lines: prose with no JSX
+        return line, None, False, [], None
     kept: list[str] = []
     events: list[tuple[str, str]] = []
     changed = open_ is not None
+    began = None
     n, k = len(line), 0
     while k < n:
         if open_ is not None:
@@ -179,8 +209,11 @@ def _scan(line: str, open_: _Construct | None) -> tuple[str, _Construct | None, 
             end = close + run if close != -1 else k + run
             kept.append(line[k:end])
             k = end
+        elif k in literal:
+            kept.append(ch)
+            k += 1
         elif ch == "{":
-            open_, changed = _Construct("expr", ""), True
+            open_, changed, began = _Construct("expr", ""), True, k
             k += 1
         elif ch == "<" and (
             line[k + 1 : k + 2] in ("/", ">") or k == 0 or not (line[k - 1].isalnum() or line[k - 1] == "_")
@@ -192,12 +225,12 @@ def _scan(line: str, open_: _Construct | None) -> tuple[str, _Construct | None, 
                 kept.append(line[k:end])
                 k = end
                 continue
-            open_, changed = _Construct("tag", "<"), True
+            open_, changed, began = _Construct("tag", "<"), True, k
             k += 1
         else:
             kept.append(ch)
             k += 1
-    return "".join(kept), open_, changed, events
+    return "".join(kept), open_, changed, events, began
 
 
 def _finish(c: _Construct, events: list[tuple[str, str]]) -> str:
