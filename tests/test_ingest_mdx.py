@@ -215,3 +215,13 @@ def test_docs_site_admonitions_and_github_alerts_are_prose_without_markers():
 )
 def test_leftover_jsx_counts_as_residue(text, residue):
     assert link_residue(text) is residue
+
+
+def test_module_imports_in_a_markdown_page_are_not_prose():
+    """Docs sites that read `.md` as MDX put ES module imports at the top of a page."""
+    page = (
+        "# Hooks\n\nimport Tabs from '@theme/Tabs';\nimport TabItem from '@theme/TabItem';\n\n"
+        "import {\n  Demo,\n} from './demo'\n\nimport your data from 'Excel' before you start.\n"
+    )
+    (unit,) = docs.markdown_sections(page, "hooks.md", 1, [])
+    assert [b["text"] for b in unit["blocks"]] == ["Hooks", "import your data from 'Excel' before you start."]

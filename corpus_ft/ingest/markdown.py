@@ -38,6 +38,12 @@ _HEADING_ID = re.compile(r"\s*\{#[\w.:-]+\}$")  # a custom anchor after a headin
 # A container named like an admonition, with its title after it (Docusaurus `:::tip Title`, `:::tip[Title]`,
 # `:::tip{title="Title"}`; VitePress `::: warning Title`, `::: details Title`)
 _TITLED_CONTAINER = re.compile(r"([A-Za-z][\w-]*)\s*(?:\[(.*)\]|\{[^}]*?\btitle=\"([^\"]*)\"[^}]*\}|(.*))$")
+# A paragraph of ES module imports (`import Tabs from '@theme/Tabs';`): docs sites that read `.md` as MDX
+# take them as code, a reader never sees them
+_IMPORTS = re.compile(
+    r"""(?:import\s+(?:type\s+)?(?:(?:[\w$]+|\{[^}]*\}|\*\s+as\s+[\w$]+)\s*,?\s*)+from\s+(['"])[^'"\n]+\1\s*;?\s*"""
+    r"""|import\s+(['"])[^'"\n]+\2\s*;?\s*)+"""
+)
 _ALERT = re.compile(r"^\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*$", re.I)  # GitHub's `> [!NOTE]`
 PYMDOWNX = "pymdownx:"  # the directive name prefix a pymdownx block is rewritten to
 
@@ -451,7 +457,9 @@ def _lines(node) -> list[str]:
         return out
     if t == "paragraph":
         return (
-            [] if _link_only(node) or _INCLUDE.match(node.content or _inline_of(node)) else _inline_of(node).split("\n")
+            []
+            if _link_only(node) or _INCLUDE.match(node.content or _inline_of(node)) or _imports(node)
+            else _inline_of(node).split("\n")
         )
     if t == "heading":
         return [_heading_text(node)]
@@ -492,6 +500,11 @@ def _lines(node) -> list[str]:
     if t == "math_block":
         return node.content.strip("\n").split("\n")
     return []  # hr, myst targets, comments and block breaks, footnote blocks: nothing to read
+
+
+def _imports(node) -> bool:
+    """A paragraph whose source is ES module imports only."""
+    return bool(_IMPORTS.fullmatch("\n".join(c.content for c in node.children if c.type == "inline").strip()))
 
 
 def _heading_text(node) -> str:
