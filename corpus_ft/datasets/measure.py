@@ -41,7 +41,7 @@ GOALS = {
 # What each share signal counts, as the verdict and the card name it.
 LABELS = {
     "markup_residue": "markup residue",
-    "link_residue": "link or role residue (Markdown, reST, HTML, wiki syntax) outside code",
+    "link_residue": "link or role residue (Markdown, reST, HTML, JSX, wiki syntax) outside code",
     "duplicate_question": "questions asked twice",
     "name_only_summary": "summaries that restate the name",
     "call_list_summary": "summaries that only list the calls a body makes",
@@ -160,6 +160,10 @@ _LINK_RESIDUE = re.compile(
     r"|:[\w+.-]+(?::[\w+.-]+)*:`[^`\n]+`"  # role  :func:`x`
     r"|\{[\w+.-]+\}`[^`\n]*`"  # MyST role  {ref}`x`
     r"|<(?:a|img|br|p|div|span|sup|details|summary)\b[^>]*>"  # HTML tags
+    # JSX component tags: closing, with attributes, self-closing or a compound name (a bare `<Name>` or
+    # `<MIME_type>` in prose is a placeholder)  </Tabs>, <TabItem value="npm">, <Demo />, <CodeBlock>
+    r"|(?<![\w.])(?:</[A-Z][\w.]*\s*>|<[A-Z][\w.]*(?:\s+[\w:-]+=[^<>\n]*|\s*/)>|<[A-Z][a-z]+(?:[A-Z][a-z]*)+>)"
+    r"|\{/\*.*?\*/\}"  # JSX comment  {/* draft */}
     r"|\[\[[^\]\n]+\]\]",  # wiki link  [[Page]]
     re.M,
 )

@@ -211,6 +211,7 @@ def _reader_source_hash() -> str:
         "read.py",
         "docs.py",
         "markdown.py",
+        "mdx.py",
         "rst.py",
         "policy.py",
         "code.py",
@@ -311,11 +312,11 @@ def _warm_parsers(languages: set) -> None:
         languages = languages | {"cpp"}  # a .h file may hold C++
     for language in languages & set(GRAMMARS):
         parser_for(language)
-    if "markdown" in languages:
+    if languages & {"markdown", "mdx"}:
         from corpus_ft.ingest.markdown import parser
 
         parser()
-    if "rst" in languages or "markdown" in languages:  # MyST's eval-rst reads reST too
+    if languages & {"rst", "markdown", "mdx"}:  # MyST's eval-rst reads reST too
         from corpus_ft.ingest import rst
 
         rst._lookups()

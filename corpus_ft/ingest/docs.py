@@ -442,6 +442,13 @@ def markdown_sections(text: str, title: str, min_chars: int = 1, warnings: list 
     return _parse_or_degrade(markdown.sections, text, title, min_chars, warnings, "markdown")
 
 
+def mdx_sections(text: str, title: str, min_chars: int = 1, warnings: list | None = None) -> list[dict]:
+    """MDX (Markdown with JSX): its ESM, JSX tags and expressions dropped line for line, then read as Markdown."""
+    from corpus_ft.ingest import markdown, mdx
+
+    return _parse_or_degrade(markdown.sections, mdx.to_markdown(text), title, min_chars, warnings, "mdx")
+
+
 def rst_sections(text: str, title: str, min_chars: int = 1, warnings: list | None = None) -> list[dict]:
     """reStructuredText parsed by docutils, Sphinx roles and directives included."""
     from corpus_ft.ingest import rst

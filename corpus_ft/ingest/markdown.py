@@ -34,6 +34,17 @@ _PYMDOWNX_CLOSE = re.compile(r"^(\s*)(/{3,})\s*$")
 _PYMDOWNX_OPTION = re.compile(r"^\s+([\w-]+):\s*(.*)$")
 _TABBED = re.compile(r'^(\s*)===[+!]*\s+"[^"]*"\s*$')  # pymdownx.tabbed content tabs
 _FENCE_OPEN = re.compile(r"^\s*(`{3,}|~{3,})")
+_HEADING_ID = re.compile(r"\s*\{#[\w.:-]+\}$")  # a custom anchor after a heading's words: `## Setup {#setup}`
+# A container named like an admonition, with its title after it (Docusaurus `:::tip Title`, `:::tip[Title]`,
+# `:::tip{title="Title"}`; VitePress `::: warning Title`, `::: details Title`)
+_TITLED_CONTAINER = re.compile(r"([A-Za-z][\w-]*)\s*(?:\[(.*)\]|\{[^}]*?\btitle=\"([^\"]*)\"[^}]*\}|(.*))$")
+# A paragraph of ES module imports (`import Tabs from '@theme/Tabs';`): docs sites that read `.md` as MDX
+# take them as code, a reader never sees them
+_IMPORTS = re.compile(
+    r"""(?:import\s+(?:type\s+)?(?:(?:[\w$]+|\{[^}]*\}|\*\s+as\s+[\w$]+)\s*,?\s*)+from\s+(['"])[^'"\n]+\1\s*;?\s*"""
+    r"""|import\s+(['"])[^'"\n]+\2\s*;?\s*)+"""
+)
+_ALERT = re.compile(r"^\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*$", re.I)  # GitHub's `> [!NOTE]`
 PYMDOWNX = "pymdownx:"  # the directive name prefix a pymdownx block is rewritten to
 
 
@@ -137,7 +148,7 @@ def _items(nodes, offset: int, warnings: list, seen: set) -> tuple[list, dict | 
             meta = _front_matter(node.content, line, warnings)
             items.extend(_front_matter_blocks(meta, node.content, line, end))
         elif node.type == "heading":
-            items.append(Heading(line, int(node.tag[1]), " ".join(_inline_of(node).split())))
+            items.append(Heading(line, int(node.tag[1]), _heading_text(node)))
         elif node.type in ("bullet_list", "ordered_list"):
             start = int(node.attrs.get("start", 1) or 1)
             for i, item in enumerate(node.children):
@@ -146,6 +157,11 @@ def _items(nodes, offset: int, warnings: list, seen: set) -> tuple[list, dict | 
                 if lines:
                     at = (item.map[0] if item.map else 0) + offset + 1
                     items.append(Block(at, lines, "list_item", _last(item, at)))
+        elif node.type == "blockquote" and _alert(node):  # `> [!NOTE]`: a note, its marker gone
+            inner = _content(_items(node.children, offset, warnings, seen)[0])
+            first = inner[0]._replace(lines=inner[0].lines[1:])
+            inner = [first, *inner[1:]] if any(x.strip() for x in first.lines) else inner[1:]
+            items.extend(with_lead(ADMONITION[_alert(node)] + ":", inner, line))
         elif node.type == "blockquote":
             for child in node.children:
                 at = (child.map[0] if child.map else 0) + offset + 1
@@ -189,6 +205,10 @@ def _container(node, line: int, offset: int, warnings: list, seen: set) -> list:
         if re.fullmatch(r"[\w.]+", info) and "." in info:  # mkdocstrings: an API reference generated from code
             lead = f"`{info}`: API reference generated from its docstrings (autodoc)."
             return [Block(line, [lead], "autodoc", -1, "", info), *inner]
+        titled = _TITLED_CONTAINER.match(info)
+        if titled and titled.group(1).lower() in _ADMONITION_NAMES:  # `:::tip Title`: `Tip: Title`, then its text
+            name, *title = titled.groups()
+            return with_lead(_container_lead(name.lower(), next((t for t in title if t), "")), _content(inner), line)
         return inner
     name, _, argument = info[1:].partition("}")
     name, argument = name.strip(), argument.strip()
@@ -206,7 +226,7 @@ def _container(node, line: int, offset: int, warnings: list, seen: set) -> list:
         return _within(rst.blocks(content, at - 1, warnings, seen), end - 1)
     if name.startswith(PYMDOWNX):
         inner = _content(_items(children, offset, warnings, seen)[0])
-        return with_lead(_pymdownx_lead(name[len(PYMDOWNX) :], argument), inner, line)
+        return with_lead(_container_lead(name[len(PYMDOWNX) :], argument), inner, line)
     language = looks_like_code(content) if kind == "unknown" else None
     if language is not None:  # an unknown directive that holds a program: a code block
         import textwrap
@@ -300,23 +320,18 @@ def pymdownx_blocks(text: str) -> str:
     return "\n".join(out)
 
 
-def _pymdownx_lead(name: str, title: str) -> str:
-    """`/// tip | Title` -> `Tip: Title`; `/// tip` -> `Tip:`; tabs, details and the like: their title, if any."""
+# Admonition kinds beyond reST's that Material for MkDocs, Docusaurus and VitePress write
+_MORE_ADMONITIONS = frozenset(
+    "info check success question example abstract quote bug failure danger summary details".split()
+)
+_ADMONITION_NAMES = frozenset(ADMONITION) - {"admonition"} | _MORE_ADMONITIONS
+
+
+def _container_lead(name: str, title: str) -> str:
+    """`/// tip | Title`, `:::tip Title` -> `Tip: Title`; `/// tip` -> `Tip:`; tabs, details and the like:
+    their title, if any."""
     word = ADMONITION.get(name, "") if name != "admonition" else ""
-    if not word and name in (
-        "info",
-        "check",
-        "success",
-        "question",
-        "example",
-        "abstract",
-        "quote",
-        "bug",
-        "failure",
-        "danger",
-        "example",
-        "summary",
-    ):
+    if not word and name in _MORE_ADMONITIONS - {"details"}:
         word = name.capitalize()
     title = " ".join(title.split())
     if name in ("tab", "html", "define", "caption"):
@@ -442,10 +457,12 @@ def _lines(node) -> list[str]:
         return out
     if t == "paragraph":
         return (
-            [] if _link_only(node) or _INCLUDE.match(node.content or _inline_of(node)) else _inline_of(node).split("\n")
+            []
+            if _link_only(node) or _INCLUDE.match(node.content or _inline_of(node)) or _imports(node)
+            else _inline_of(node).split("\n")
         )
     if t == "heading":
-        return [" ".join(_inline_of(node).split())]
+        return [_heading_text(node)]
     if t == "html_block" or (t == "code_block" and _html(node.content)):
         return _html_lines(node.content)
     if t in ("fence", "code_block"):
@@ -474,11 +491,33 @@ def _lines(node) -> list[str]:
             else:
                 out.extend("  " + line if line else line for c in child.children for line in _lines(c))
         return out
+    if t == "blockquote" and _alert(node):
+        lines = [line for c in node.children for line in _lines(c)][1:]
+        body = [Block(0, lines)] if any(line.strip() for line in lines) else []
+        return [line for b in with_lead(ADMONITION[_alert(node)] + ":", body, 0) for line in b.lines]
     if t in ("blockquote", "dd", "list_item"):
         return [line for c in node.children for line in _lines(c)]
     if t == "math_block":
         return node.content.strip("\n").split("\n")
     return []  # hr, myst targets, comments and block breaks, footnote blocks: nothing to read
+
+
+def _imports(node) -> bool:
+    """A paragraph whose source is ES module imports only."""
+    return bool(_IMPORTS.fullmatch("\n".join(c.content for c in node.children if c.type == "inline").strip()))
+
+
+def _heading_text(node) -> str:
+    return _HEADING_ID.sub("", " ".join(_inline_of(node).split()))
+
+
+def _alert(node) -> str:
+    """The kind of a GitHub alert (a quote whose first line is `[!NOTE]`, `[!WARNING]`...), else ''."""
+    first = node.children[0] if node.children else None
+    if first is None or first.type != "paragraph":
+        return ""
+    m = _ALERT.match(_inline_of(first).split("\n")[0])
+    return m.group(1).lower() if m else ""
 
 
 def _html(text: str) -> bool:

@@ -10,8 +10,8 @@ import re
 from corpus_ft.ingest.policy import file_category, generated, templated, unit_category
 from corpus_ft.ingest.read import decode, is_binary, read_regular
 
-PARSER_VERSION = "4"  # bump when a reader changes what it emits: cached results are then re-parsed
-DOCUMENTS = {"markdown", "rst", "text", "html", "pdf", "docx"}
+PARSER_VERSION = "5"  # bump when a reader changes what it emits: cached results are then re-parsed
+DOCUMENTS = {"markdown", "mdx", "rst", "text", "html", "pdf", "docx"}
 _CPP_HINT = re.compile(rb"^\s*(class|namespace|template\s*<|public:|private:)|\w::\w", re.M)
 
 
@@ -88,9 +88,9 @@ def _parse(data: bytes, language: str | None, settings: dict, result: dict, titl
     if language in DOCUMENTS:
         from corpus_ft.ingest import docs
 
-        if language in ("markdown", "rst") or (language == "text" and docs.looks_like_rst(text)):
+        if language in ("markdown", "mdx", "rst") or (language == "text" and docs.looks_like_rst(text)):
             # structured readers report what they could not read
-            reader = docs.markdown_sections if language == "markdown" else docs.rst_sections
+            reader = {"markdown": docs.markdown_sections, "mdx": docs.mdx_sections}.get(language, docs.rst_sections)
             _finish(result, reader(text, title, settings["min_section_chars"], warnings), warnings)
             return
         reader = docs.text_sections if language == "text" else docs.html_sections
@@ -159,7 +159,7 @@ def parse_batch(batch: list[tuple[str, str, str | None, str | None]], settings: 
             gc.enable()
 
 
-_OUTPUT_LANGUAGE = {"tsx": "typescript"}
+_OUTPUT_LANGUAGE = {"tsx": "typescript", "mdx": "markdown"}
 
 
 def _unit_order(u: dict) -> tuple:

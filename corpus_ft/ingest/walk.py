@@ -17,6 +17,7 @@ DOC_EXT = {
     ".markdown": "markdown",
     ".mdown": "markdown",
     ".mkd": "markdown",
+    ".mdx": "mdx",  # Markdown with JSX (Docusaurus, Nextra, Starlight): read as Markdown once its JSX is gone
     ".rst": "rst",
     ".rest": "rst",
     ".txt": "text",
