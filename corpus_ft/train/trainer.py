@@ -21,7 +21,10 @@ Features, in the order `train()` runs them:
 - data: kinds mixed by weight, review decisions applied, chat loss on assistant tokens only.
 - reliability: eval loss every N steps, early stopping, best checkpoint restored at the end;
   checkpoints carry a completion marker and `resume=True` restarts from the last complete one
-  (model, optimizer, scheduler, RNG and data position, through HF Trainer).
+  (model, optimizer, scheduler, RNG and data position, through HF Trainer); SIGINT/SIGTERM stop at the next
+  step with a checkpoint and print the command that resumes (exit 130/143), a second signal aborts.
+- metrics: num_tokens and tokens/s from the batches themselves (the project's packed-rows collator counts
+  real tokens), put into every log by the trainer's public `log`, so no callback depends on another's order.
 - output: `RUN_DIR/model/` (adapter + tokenizer, train_config.json, metrics.jsonl, TensorBoard).
 """
 
@@ -783,6 +786,8 @@ class TokensInLogs(Trainer):
             if since is not None and now > since[0]:
                 logs["tokens_per_s"] = round((total - since[1]) / (now - since[0]), 1)
             self.tokens_mark = (now, total)
+        if "eval_num_tokens" in logs:  # TRL's train count at the evaluation: the same figure as the logs before it
+            logs["eval_num_tokens"] = self.state.num_input_tokens_seen
         super().log(logs, start_time)
 
 
