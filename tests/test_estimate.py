@@ -322,6 +322,33 @@ def test_run_estimate_writes_the_verdict_and_uses_the_built_tiny_model(tmp_path)
     assert big.fit.fits is False and big.fit.max_micro_batch == 0
 
 
+def test_estimate_json_without_a_gpu_records_what_train_runs_on_the_cpu(tmp_path, monkeypatch):
+    """No GPU named or visible: estimate.json holds the CPU plan, with the precision and gradient checkpointing
+    that train's pre-flight line chooses there (not a GPU's bf16 and checkpointing 'on, the safe side')."""
+    pytest.importorskip("torch")
+    from corpus_ft.estimate import FORCE_ENV
+    from corpus_ft.estimate.memory import run_estimate
+    from corpus_ft.train.trainer import resolve_settings
+
+    monkeypatch.setattr(est_module, "_visible_gpu_bytes", lambda: None)
+    tiny = tmp_path / "tiny-model"
+    tiny.mkdir()
+    small = {"hidden_size": 256, "num_hidden_layers": 2, "intermediate_size": 688, "vocab_size": 4000, "head_dim": 32}
+    (tiny / "config.json").write_text(json.dumps({**LLAMA_32_1B_CONFIG, **small}))
+    for forced, method, precision in (("0", "lora", "fp32"), ("1", "lora", "bf16"), ("1", "full", "fp32")):
+        monkeypatch.setenv(FORCE_ENV, forced)
+        config = TrainConfig(model="tiny", method=method, micro_batch=2)
+        run_estimate(tmp_path, config)
+        written = json.loads((tmp_path / "estimate.json").read_text())
+        lines: list[str] = []
+        ran = resolve_settings(config.model_copy(update={"model": str(tiny)}), "cpu", say=lines.append).config
+        assert written["settings"]["device"] == "cpu" and written["fit"]["fits"] is True
+        assert written["settings"]["precision"] == ran.precision == precision, (method, forced)
+        assert written["settings"]["gradient_checkpointing"] is ran.gradient_checkpointing is False
+        line = next(x for x in lines if x.startswith("settings: "))
+        assert f"precision {precision}" in line and "gradient_checkpointing off" in line
+
+
 # --- CLI ----------------------------------------------------------------------------------------
 
 

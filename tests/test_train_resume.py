@@ -168,3 +168,71 @@ def test_two_processes_over_gloo_train_one_adapter(base_run, tmp_path):
     saved = json.loads((run / "model" / "train_config.json").read_text())
     assert saved["sharding"] == "ddp" and saved["num_gpus"] == 2  # read from the launcher, for the estimator
     assert sorted(_losses(run)) == [1, 2, 3] and len(_losses_rows(run)) == 3  # rank 0 alone logs
+
+
+@pytest.mark.slow
+def test_sigterm_stops_at_a_step_with_a_checkpoint_and_the_printed_command_resumes(base_run, tmp_path):
+    """SIGTERM (as a scheduler sends it) after the first logged step: exit 143, one line naming the checkpoint and
+    the command that resumes; that command, run as printed, finishes the run from the checkpoint."""
+    import shlex
+
+    from corpus_ft.train.trainer import COMPLETE
+
+    run = tmp_path / "run"
+    shutil.copytree(base_run, run)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    with open(tmp_path / "stderr.txt", "w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "corpus_ft.cli", "train", str(run), *_cli_args(ARGS), "--json"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+        )
+        metrics, deadline = run / "model" / "metrics.jsonl", time.monotonic() + 300
+        while not (metrics.is_file() and '"loss"' in metrics.read_text()):
+            assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()[-3000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    stderr = (tmp_path / "stderr.txt").read_text()
+    line = next(x for x in stderr.splitlines() if "training stopped by SIGTERM" in x)
+    step = int(line.split(" at step ")[1].split(";")[0])
+    assert 1 <= step < ARGS["max_steps"]
+    assert (run / "model" / "checkpoints" / f"checkpoint-{step}" / COMPLETE).is_file()
+    assert f"checkpoint-{step}" in line and not (run / "model" / "adapter").exists()
+
+    command = shlex.split(line.split("resume with: ")[1])
+    assert command[:2] == ["corpus-ft", "train"] and command[-1] == "--resume"
+    p = subprocess.run(
+        [sys.executable, "-m", "corpus_ft.cli", *command[1:], "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    result = json.loads(p.stdout)
+    assert result["resumed_from"].endswith(f"checkpoint-{step}") and result["steps"] == ARGS["max_steps"]
+    assert sorted(_losses(run)) == list(range(1, ARGS["max_steps"] + 1))  # every step logged once
+
+
+def test_a_second_signal_aborts_at_once(tmp_path):
+    """The first Ctrl-C asks for a stop at the next step; a second one ends the process there and then."""
+    script = (
+        "import os, signal, time\n"
+        "from corpus_ft.train.trainer import StopOnSignal\n"
+        "stop = StopOnSignal()\n"
+        "with stop.installed():\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    assert stop.signum == signal.SIGINT\n"
+        "    print('still running', flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    time.sleep(30)\n"
+        "    print('not aborted', flush=True)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == -signal.SIGINT and p.stdout == "still running\n", (p.stdout, p.stderr[-2000:])
+    assert "SIGINT again aborts at once" in p.stderr

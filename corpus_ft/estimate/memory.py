@@ -598,7 +598,10 @@ def resolve_for_device(config: TrainConfig, device: str = "cuda") -> TrainConfig
     config, _ = method_settings(config)
     update = {}
     if config.precision == "auto":
-        update["precision"] = "bf16" if device == "cuda" or cpu_bf16()[0] else "fp32"
+        if device == "cuda":
+            update["precision"] = "bf16"
+        else:  # a full fine-tune on the CPU keeps fp32 weights: every one of them is trained
+            update["precision"] = "bf16" if config.method != "full" and cpu_bf16()[0] else "fp32"
     if config.liger == "auto":
         update["liger"] = device == "cuda" and importlib.util.find_spec("liger_kernel") is not None
     return config.model_copy(update=update)
@@ -812,15 +815,23 @@ def print_plan(p: Plan) -> None:
 
 
 def run_estimate(run_dir: str | os.PathLike, train_config: TrainConfig, config: EstimateConfig | None = None) -> Plan:
-    """The recipe's estimate stage: plan the train config, check it against a GPU, write RUN_DIR/estimate.json.
+    """The recipe's estimate stage: plan the train config where it will train, write RUN_DIR/estimate.json.
 
-    The GPU is `config.gpu`, else `train_config.gpu`, else the visible one, else none (no verdict).
-    A run that does not fit is reported (`fit.fits` false), not raised: `train`'s pre-flight refuses it.
+    The GPU is `config.gpu`, else `train_config.gpu`, else the visible one; with none of them the run trains
+    on this CPU, and estimate.json holds the plan `train`'s pre-flight makes there (`run_device`): precision,
+    gradient checkpointing and the RAM they need. A run that does not fit is reported (`fit.fits` false), not
+    raised: `train`'s pre-flight refuses it on a GPU and warns on the CPU.
     """
     config = config or EstimateConfig()
     built_tiny = Path(run_dir) / "tiny-model"
     if train_config.model == "tiny" and (built_tiny / "config.json").is_file():
         train_config = train_config.model_copy(update={"model": str(built_tiny)})
-    p = plan(train_config, gpu=config.gpu, margin_gib=config.margin_gib)
+    device = run_device(config.gpu or train_config.gpu)
+    p = plan(train_config, gpu=config.gpu, margin_gib=config.margin_gib, device=device)
     write_estimate(run_dir, p)
     return p
+
+
+def run_device(gpu: str | int | float | None = None) -> str:
+    """Where a run is planned: 'cuda' for a named or visible GPU, else 'cpu' (where `train` then runs)."""
+    return "cuda" if gpu or _visible_gpu_bytes() is not None else "cpu"

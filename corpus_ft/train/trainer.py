@@ -21,7 +21,10 @@ Features, in the order `train()` runs them:
 - data: kinds mixed by weight, review decisions applied, chat loss on assistant tokens only.
 - reliability: eval loss every N steps, early stopping, best checkpoint restored at the end;
   checkpoints carry a completion marker and `resume=True` restarts from the last complete one
-  (model, optimizer, scheduler, RNG and data position, through HF Trainer).
+  (model, optimizer, scheduler, RNG and data position, through HF Trainer); SIGINT/SIGTERM stop at the next
+  step with a checkpoint and print the command that resumes (exit 130/143), a second signal aborts.
+- metrics: num_tokens and tokens/s from the batches themselves (the project's packed-rows collator counts
+  real tokens), put into every log by the trainer's public `log`, so no callback depends on another's order.
 - output: `RUN_DIR/model/` (adapter + tokenizer, train_config.json, metrics.jsonl, TensorBoard).
 """
 
@@ -31,8 +34,11 @@ import json
 import logging
 import math
 import os
+import shlex
 import shutil
+import signal
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,10 +46,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
-from transformers import PrinterCallback, ProgressCallback, TrainerCallback
+from transformers import PrinterCallback, ProgressCallback, Trainer, TrainerCallback
 from transformers.integrations import TensorBoardCallback
 from trl import SFTConfig, SFTTrainer
-from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
 from corpus_ft.train.config import TrainConfig, method_settings
 from corpus_ft.train.data import kind_weights, load_datasets
@@ -179,7 +184,9 @@ def fit(plan: TrainPlan, progress: bool) -> Fitted:
     model = load_model(plan.model_ref, config, plan.device, plan.dtype)
     args = sft_config(config, plan.out, plan.dtype, plan.device, eval_ds is not None, progress)
     trainer = make_trainer(model, config, args, tokenizer, train_ds, eval_ds, run_callbacks(plan, eval_ds is not None))
-    trainer.callback_handler.callbacks.insert(0, MetricsLog(plan.out / "metrics.jsonl", plan.device))  # tokens/s first
+    trainer.add_callback(MetricsLog(plan.out / "metrics.jsonl", plan.device))
+    stop = StopOnSignal()
+    trainer.add_callback(stop)
     cap_steps(trainer, config)
     if progress:
         trainer.remove_callback(ProgressCallback)
@@ -191,8 +198,30 @@ def fit(plan: TrainPlan, progress: bool) -> Fitted:
     if plan.device == "cuda":
         torch.cuda.reset_peak_memory_stats()  # this run's peak, not an earlier stage's in the same process
     started = time.monotonic()
-    result = trainer.train(resume_from_checkpoint=str(plan.resume_from) if plan.resume_from else None)
+    with stop.installed():
+        result = trainer.train(resume_from_checkpoint=str(plan.resume_from) if plan.resume_from else None)
+    if stop.signum is not None and trainer.state.global_step < trainer.state.max_steps:
+        raise stopped(plan, stop.signum, trainer.state.global_step)
     return Fitted(trainer, result, data_summary, started)
+
+
+class TrainingStopped(CorpusFtError):
+    """Training stopped on SIGINT/SIGTERM after saving a checkpoint; exit code 128 + the signal's number."""
+
+
+def stopped(plan: TrainPlan, signum: int, step: int) -> TrainingStopped:
+    """The one line a stopped run prints: where it stopped, the checkpoint, and the command that resumes it."""
+    run = shlex.quote(str(plan.run_dir))
+    config = shlex.quote(str(plan.out / "train_config.json"))  # the resolved settings, so the resume trains the same
+    command = f"corpus-ft train {run} --config {config} --resume"
+    if plan.state.num_processes > 1:
+        command += f" (under the same launcher, {plan.state.num_processes} processes)"
+    checkpoint = last_complete_checkpoint(plan.out / "checkpoints", clean=False)
+    return TrainingStopped(
+        f"training stopped by {signal.Signals(signum).name} at step {step}; checkpoint {checkpoint}; "
+        f"resume with: {command}",
+        exit_code=128 + signum,
+    )
 
 
 def cap_steps(trainer, config: TrainConfig) -> None:
@@ -625,23 +654,18 @@ def memory_summary(run_dir: Path, device: str, resolved: TrainConfig, memory: Pl
 
 
 class MetricsLog(TrainerCallback):
-    """One JSON line per log in metrics.jsonl (step, loss, eval_loss, lr, tokens_per_s, peak memory), rank 0 only."""
+    """One JSON line per log in metrics.jsonl (step, loss, eval_loss, lr, tokens_per_s, peak memory), rank 0 only.
+
+    It only reads `logs`: the trainer's `log` puts num_tokens and tokens_per_s there before any callback runs,
+    so where this callback sits among the others does not matter.
+    """
 
     def __init__(self, path: Path, device: str = "cpu"):
-        self.path, self.last, self.device = path, None, device
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        self.last = (time.monotonic(), 0)
+        self.path, self.device = path, device
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or logs is None:
             return
-        now = time.monotonic()
-        if "num_tokens" in logs and self.last is not None:
-            t0, n0 = self.last
-            if now > t0 and logs["num_tokens"] >= n0:
-                logs["tokens_per_s"] = round((logs["num_tokens"] - n0) / (now - t0), 1)
-            self.last = (now, logs["num_tokens"])
         row = {"step": state.global_step, "epoch": round(state.epoch or 0, 4), **logs, **peak_memory(self.device)}
         if "learning_rate" in row:
             row["lr"] = row["learning_rate"]
@@ -680,23 +704,110 @@ class CompletionMarker(TrainerCallback):
                 atomic_write_json(ckpt / COMPLETE, {"step": state.global_step})
 
 
-class CorpusFtTrainer(SFTTrainer):
-    """SFTTrainer that counts the tokens of packed rows right (TRL counts one row's worth).
+class StopOnSignal(TrainerCallback):
+    """SIGINT (Ctrl-C) or SIGTERM stops training at the next optimizer step with a checkpoint; a second one aborts.
 
-    It updates TRL's private `_total_train_tokens` and `_metrics`: pyproject pins trl below the next
-    minor release, and tests/test_train_pins.py fails loudly when TRL's counting code changes.
+    The handler only sets a flag (and says so on stderr); `on_step_end`, the step boundary, asks the Trainer to
+    save and stop, which it does through its public control flags, so the checkpoint gets its completion marker
+    like any other. Under several processes the flag is shared first, so that every rank stops at the same step.
     """
 
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signum: int | None = None
+
+    @contextmanager
+    def installed(self):
+        """The handlers for the span of `trainer.train()`; the previous ones afterwards (signals only reach the main thread)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        before = {s: signal.signal(s, self.handle) for s in self.SIGNALS}
+        try:
+            yield self
+        finally:
+            for s, handler in before.items():
+                signal.signal(s, handler)
+
+    def handle(self, signum, frame) -> None:
+        if self.signum is not None:  # the second signal: stop now, as if no handler had been installed
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        self.signum = signum
+        # os.write, not print: the handler may interrupt a write to stderr (the progress bar's)
+        os.write(
+            2,
+            f"\ntrain: {signal.Signals(signum).name}: stopping after this step with a checkpoint "
+            f"({signal.Signals(signum).name} again aborts at once)\n".encode(),
+        )
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.requested(args):
+            control.should_save = True
+            control.should_training_stop = True
+            args.load_best_model_at_end = False  # stop promptly: the saved checkpoint is what the resume needs
+
+    def requested(self, args) -> bool:
+        if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+            return self.signum is not None
+        flag = torch.tensor([self.signum or 0], device=args.device)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        if flag.item() and self.signum is None:
+            self.signum = int(flag.item())
+        return bool(flag.item())
+
+
+def batch_tokens(inputs: dict) -> torch.Tensor | int:
+    """Real tokens in a batch: PackedRowsCollator's count, the attention mask's sum, or one padding-free row's length."""
+    if TOKENS in inputs:
+        return inputs.pop(TOKENS)
+    if "attention_mask" in inputs:
+        return inputs["attention_mask"].sum()
+    return inputs["input_ids"].numel()  # TRL's padding-free batch: one row of records end to end, no padding
+
+
+class TokensInLogs(Trainer):
+    """Puts the run's token count and tokens/s into every training log, through the public `Trainer.log`.
+
+    In CorpusFtTrainer's method order it sits after SFTTrainer and before transformers' Trainer: its `log` runs
+    once TRL has added its own metrics (its num_tokens, one row's worth for packed rows, is replaced here) and
+    before the Trainer hands `logs` to the callbacks, so every callback sees the same figures in any order.
+    The count lives in `state.num_input_tokens_seen` (TrainerState's public field, saved with each checkpoint),
+    so it carries on across a resume; `include_num_input_tokens_seen` stays "no", so nothing else adds to it.
+    """
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if "loss" in logs:  # a training log; evaluations and the final summary keep their own keys
+            total, now = self.state.num_input_tokens_seen, time.monotonic()
+            logs["num_tokens"] = total
+            since = getattr(self, "tokens_mark", None)
+            if since is not None and now > since[0]:
+                logs["tokens_per_s"] = round((total - since[1]) / (now - since[0]), 1)
+            self.tokens_mark = (now, total)
+        if "eval_num_tokens" in logs:  # TRL's train count at the evaluation: the same figure as the logs before it
+            logs["eval_num_tokens"] = self.state.num_input_tokens_seen
+        super().log(logs, start_time)
+
+
+class CorpusFtTrainer(SFTTrainer, TokensInLogs):
+    """SFTTrainer that counts each batch's real tokens (packed rows included) for num_tokens and tokens/s."""
+
+    def train(self, *args, **kwargs):
+        self.tokens_mark = None  # set at the first batch: tokens/s measures training, not setup
+        return super().train(*args, **kwargs)
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        before = self._total_train_tokens
-        out = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        rows = inputs["input_ids"].size(0)
-        if "attention_mask" not in inputs and rows > 1 and self.model.training:
-            # TRL counts position_ids.size(1) tokens, right for its one flattened padding-free row;
-            # packed rows (PackedRowsCollator) hold `rows` times that, padding included
-            self._total_train_tokens = before + (self._total_train_tokens - before) * rows
-            self._metrics["train"]["num_tokens"] = [self._total_train_tokens]
-        return out
+        tokens = batch_tokens(inputs)  # taken out before the model sees the batch
+        if self.model.training:
+            if getattr(self, "tokens_mark", None) is None:
+                self.tokens_mark = (time.monotonic(), self.state.num_input_tokens_seen)
+            tokens = torch.as_tensor(tokens, device=self.args.device)
+            if self.accelerator.num_processes > 1:
+                tokens = self.accelerator.gather(tokens.reshape(1)).sum()
+            self.state.num_input_tokens_seen += int(tokens.item())
+        return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
 
 
 def last_complete_checkpoint(checkpoints: Path, *, clean: bool) -> Path | None:
@@ -730,25 +841,45 @@ def varlen_attention(config: TrainConfig) -> bool:
     return config.attn_implementation.startswith("flash_attention")
 
 
-class PackedRowsCollator(DataCollatorForLanguageModeling):
+TOKENS = "corpus_ft_tokens"  # the batch key PackedRowsCollator counts real tokens under (taken out before the model)
+
+
+@dataclass(frozen=True)
+class PackedRowsCollator:
     """Packed rows for sdpa/eager: position_ids restart at each record and no attention_mask is sent,
     so transformers masks attention per record inside each row (TRL's padding-free batches would be
-    one row of micro_batch x seq_len tokens, whose attention costs micro_batch times more here)."""
+    one row of micro_batch x seq_len tokens, whose attention costs micro_batch times more here).
 
-    def torch_call(self, examples):
-        out = super().torch_call(examples)
-        out.pop("attention_mask", None)
-        out["labels"][out["position_ids"] == 0] = -100  # a record's first token is not predicted from the last one
-        return out
+    Rows come from `trl.pack_dataset` (input_ids, labels, seq_lengths); padding is right-side, labels -100
+    there and at each record's first token (not predicted from the record before it).
+    """
+
+    pad_token_id: int
+
+    def __call__(self, examples: list[dict]) -> dict[str, torch.Tensor]:
+        width = max(len(e["input_ids"]) for e in examples)
+        shape = (len(examples), width)
+        input_ids = torch.full(shape, self.pad_token_id, dtype=torch.long)
+        labels = torch.full(shape, -100, dtype=torch.long)
+        position_ids = torch.zeros(shape, dtype=torch.long)
+        for i, e in enumerate(examples):
+            n = len(e["input_ids"])
+            input_ids[i, :n] = torch.as_tensor(e["input_ids"], dtype=torch.long)
+            labels[i, :n] = torch.as_tensor(e.get("labels", e["input_ids"]), dtype=torch.long)
+            position_ids[i, :n] = torch.cat([torch.arange(k) for k in e.get("seq_lengths") or [n]])
+        labels[position_ids == 0] = -100
+        tokens = sum(len(e["input_ids"]) for e in examples)
+        return {"input_ids": input_ids, "labels": labels, "position_ids": position_ids, TOKENS: torch.tensor(tokens)}
 
 
 def pack_rows(config: TrainConfig, tokenizer, train_ds, eval_ds=None):
     """Datasets and collator: TRL packs for flash kernels; otherwise rows are packed here (best-fit decreasing)."""
     if not config.packing or varlen_attention(config):
         return train_ds, eval_ds, None
-    from trl.data_utils import pack_dataset
+    from trl import pack_dataset
 
-    collator = PackedRowsCollator(pad_token_id=tokenizer.pad_token_id, return_position_ids=True)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    collator = PackedRowsCollator(pad_token_id=pad)
     eval_ds = None if eval_ds is None else pack_dataset(eval_ds, config.seq_len, "bfd")
     return pack_dataset(train_ds, config.seq_len, "bfd"), eval_ds, collator
 
