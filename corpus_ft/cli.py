@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from corpus_ft.estimate.memory import ESTIMATED_FIELDS, EstimateConfig
 from corpus_ft.evaluate.config import EvalConfig
 from corpus_ft.settings import KINDS, STAGES
 from corpus_ft.train.config import TrainConfig
-from corpus_ft.util import CorpusFtError, no_space, no_space_message, offline_env
+from corpus_ft.util import CorpusFtError, StoppedBySignal, no_space, no_space_message, offline_env
 
 offline_env()
 
@@ -767,6 +768,11 @@ def _recipe_options(f):
     help="Bring this stage up to date with every stage it needs (what `make STAGE` runs); e.g. train: "
     "ingest, datasets, estimate, train.",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="A train stage that runs restarts from its last complete checkpoint (after Ctrl-C or a kill), not step 0.",
+)
 @_recipe_options
 @click.option("--json", "as_json", is_flag=True, help="Per-stage results and timings as JSON on stdout.")
 def run_cmd(
@@ -776,6 +782,7 @@ def run_cmd(
     repo: Path | None,
     run_dir: Path | None,
     through: str | None,
+    resume: bool,
     set_text: str | None,
     profile: str | None,
     as_json: bool,
@@ -802,7 +809,11 @@ def run_cmd(
 
         require("train", "corpus-ft run (its train and evaluate stages)")
     bars = sys.stderr.isatty() and "MAKELEVEL" not in os.environ  # under make: plain lines
-    result = run_recipe(recipe, wanted, progress=bars)  # bars or lines to stderr, JSON to stdout
+    try:
+        result = run_recipe(recipe, wanted, progress=bars, resume=resume)  # bars or lines to stderr, JSON to stdout
+    except StoppedBySignal as e:  # the trainer names `corpus-ft train … --resume`; this recipe's own command too
+        again = ["corpus-ft", *sys.argv[1:]] + ([] if "--resume" in sys.argv else ["--resume"])
+        raise CorpusFtError(f"{e}; or the whole recipe: {shlex.join(again)}", exit_code=e.exit_code) from e
     if as_json:
         echo_json(result)
         return

@@ -60,6 +60,7 @@ class _Ctx:
     progress: bool
     say: Callable[[str], None]
     results: dict = field(default_factory=dict)
+    resume: bool = False  # train: restart from the last complete checkpoint instead of step 0
 
 
 def stamp_path(run_dir: str | os.PathLike, stage: str) -> Path:
@@ -306,7 +307,7 @@ def stage_train(recipe: Recipe, ctx: _Ctx) -> dict:
         return {"status": "up to date", "output": str(out)}
     from corpus_ft.train.trainer import train  # torch, transformers, peft, trl: only when training
 
-    summary = train(run, cfg, progress=ctx.progress)
+    summary = train(run, cfg, resume=ctx.resume, progress=ctx.progress)
     _stamp(run, "train", inputs, config)
     mem = summary.get("memory") or {}
     return {
@@ -362,8 +363,11 @@ def run_recipe(
     *,
     progress: bool = False,
     echo: Callable[[str], None] | None = None,
+    resume: bool = False,
 ) -> dict:
-    """Run `stages` (default: all, in order) of a validated recipe; returns per-stage results and timings."""
+    """Run `stages` (default: all, in order) of a validated recipe; returns per-stage results and timings.
+
+    resume: a train stage that runs restarts from its last complete checkpoint (after a stop)."""
     offline_env()
     wanted = list(stages) if stages else list(STAGES)
     unknown = [s for s in wanted if s not in STAGES]
@@ -383,7 +387,7 @@ def run_recipe(
     if not model_file.is_file():
         model_file.parent.mkdir(exist_ok=True)
         atomic_write_text(model_file, f"{recipe.model}\n")
-    ctx = _Ctx(run, progress, say)
+    ctx = _Ctx(run, progress, say, resume=resume)
     started = time.perf_counter()
     for stage in (s for s in STAGES if s in wanted):
         say(f"{stage:<10} starting")

@@ -28,6 +28,10 @@ class CorpusFtError(Exception):
         self.exit_code = exit_code
 
 
+class StoppedBySignal(CorpusFtError):
+    """Work stopped on SIGINT/SIGTERM after saving what a resume needs; exit code 128 + the signal."""
+
+
 _NO_SPACE = (28, 122, 27)  # ENOSPC, EDQUOT, EFBIG (a file-size limit)
 
 

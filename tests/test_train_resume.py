@@ -236,3 +236,42 @@ def test_a_second_signal_aborts_at_once(tmp_path):
     p = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert p.returncode == -signal.SIGINT and p.stdout == "still running\n", (p.stdout, p.stderr[-2000:])
     assert "SIGINT again aborts at once" in p.stderr
+
+
+@pytest.mark.slow
+def test_a_stopped_recipe_names_its_own_resume_command_and_run_resume_finishes_it(tmp_path):
+    """`corpus-ft run` stopped by SIGTERM in its train stage: the line also names `corpus-ft run … --resume`, and
+    that command restarts training from the checkpoint (not step 0), then stamps the stage as done."""
+    import shlex
+
+    import yaml
+
+    from tests.make_fixtures import tiny_recipe, write_repo
+
+    recipe = tiny_recipe(tmp_path / "small.yaml", write_repo(tmp_path / "repo"), tmp_path / "run", None)
+    data = yaml.safe_load(recipe.read_text())
+    data["train"].update(max_steps=40, micro_batch=1)  # a checkpoint every 2 steps
+    recipe.write_text(yaml.safe_dump(data, sort_keys=False))
+    run = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    cli = [sys.executable, "-m", "corpus_ft.cli"]
+    with open(tmp_path / "stderr.txt", "w") as err:
+        proc = subprocess.Popen(
+            [*cli, "run", str(recipe), "--through", "train"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, env=env
+        )
+        metrics, deadline = run / "model" / "metrics.jsonl", time.monotonic() + 300
+        while not (metrics.is_file() and '"loss"' in metrics.read_text()):
+            assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()[-3000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    line = next(x for x in (tmp_path / "stderr.txt").read_text().splitlines() if "training stopped by SIGTERM" in x)
+    step = int(line.split(" at step ")[1].split(";")[0])
+    again = shlex.split(line.split("or the whole recipe: ")[1])
+    assert again[:2] == ["corpus-ft", "run"] and again[-1] == "--resume" and str(recipe) in again
+    p = subprocess.run([*cli, *again[1:]], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    assert p.returncode == 0, p.stderr[-3000:]
+    result = json.loads((run / "model" / "train_result.json").read_text())
+    assert result["resumed_from"].endswith(f"checkpoint-{step}")
+    assert (run / ".stamps" / "train" / "manifest.json").is_file()

@@ -54,6 +54,7 @@ from corpus_ft.train.config import TrainConfig, method_settings
 from corpus_ft.train.data import kind_weights, load_datasets
 from corpus_ft.util import (
     CorpusFtError,
+    StoppedBySignal,
     atomic_write_json,
     atomic_write_text,
     manifest,
@@ -205,7 +206,7 @@ def fit(plan: TrainPlan, progress: bool) -> Fitted:
     return Fitted(trainer, result, data_summary, started)
 
 
-class TrainingStopped(CorpusFtError):
+class TrainingStopped(StoppedBySignal):
     """Training stopped on SIGINT/SIGTERM after saving a checkpoint; exit code 128 + the signal's number."""
 
 
