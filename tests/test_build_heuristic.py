@@ -604,3 +604,47 @@ class Store(abc.ABC):
     records, _ = code_summary(doc, HeuristicGenerator(), BuildConfig())
     shown = next(r for r in records if r["meta"]["direction"] == "summary_to_code")["messages"][2]["content"]
     assert shown.startswith("````python\n") and shown.endswith("\n````"), "a fence the docstring's ``` cannot close"
+
+
+def test_summaries_cut_short_or_only_saying_when_make_no_record():
+    """A doc comment that stops mid-sentence or only says when the code runs waits for a model generator."""
+    src = textwrap.dedent(
+        """
+        class Acme {
+            /** Add another item to the joiner, will be separated */
+            public Acme add(Object item) { items.add(item); return this; }
+
+            // hit when the node is first seen
+            public void head(Node node, int depth) { depth++; }
+
+            /** Merge two evaluators into one that matches when both match. */
+            public Acme and(Acme other) { return new Acme(this, other); }
+        }
+        """
+    )
+    units = [u for u in code_units_of(src, "java", "src/Acme.java") if u["kind"] == "method"]
+    records, removed = code_summary(units, HeuristicGenerator(GeneratorConfig()), BuildConfig())
+    assert {r["meta"]["name"] for r in records} == {"Acme.and"}
+    assert {r["record"]["meta"]["name"] for r in removed if r["reason"] == "needs_model_generator"} == {
+        "Acme.add",
+        "Acme.head",
+    }
+
+
+def test_a_class_with_no_body_beyond_its_docstring_is_a_stub():
+    """`class AcmeError(Exception): \"\"\"…\"\"\"` shows only its declaration once the docstring is taken out."""
+    src = textwrap.dedent(
+        '''
+        class AcmeError(Exception):
+            """Acme could not rewind the request body before a retry."""
+
+
+        class AcmeClient:
+            """Sends requests to the Acme service and retries failed ones."""
+
+            retries = 3
+        '''
+    )
+    by_name = {u["name"]: u for u in code_units_of(src, "python", "acme/errors.py")}
+    assert skip_reason(by_name["AcmeError"]) == "stub"
+    assert skip_reason(by_name["AcmeClient"]) is None

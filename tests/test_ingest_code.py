@@ -409,3 +409,18 @@ def test_python_docstring_roles_are_rendered_once_at_ingest(tmp_path):
     settings = {"max_line_length": 10000, "min_section_chars": 1}
     (unit,) = parse_file(str(path), "python", settings)["units"]
     assert unit["docstring"] == "Like `route` but for a `Blueprint`."
+
+
+def test_javadoc_code_spans_keep_the_markup_they_show(tmp_path):
+    """`{@code <div>}` names a tag as code: HTML is taken out of the prose, never out of a code span."""
+    from corpus_ft.ingest.parse import parse_file
+
+    path = tmp_path / "Acme.java"
+    path.write_text(
+        "class Acme {\n    /**\n     * The normal name: {@code <DIV>} and {@code <div>} are both <b>div</b>.\n"
+        "     */\n    String normalName() { return name; }\n}\n"
+    )
+    settings = {"max_line_length": 10000, "min_section_chars": 1}
+    units = parse_file(str(path), "java", settings)["units"]
+    (unit,) = [u for u in units if u["name"] == "Acme.normalName"]
+    assert unit["docstring"] == "The normal name: `<DIV>` and `<div>` are both div."

@@ -791,10 +791,10 @@ _GENERATED_PATH = re.compile(
 def summary_of(unit: dict, min_words: int) -> str | None:
     """The unit's doc comment summary, or None when there is none or it is thin (it only restates the
     name or says when the code is called): such a unit waits for a model generator like one without a doc."""
-    from corpus_ft.datasets.measure import thin_summary
+    from corpus_ft.datasets.measure import cut_summary, thin_summary
 
     doc = good_docstring(unit.get("docstring"), min_words)
-    return None if doc is None or thin_summary(doc, unit.get("name") or "") else doc
+    return None if doc is None or thin_summary(doc, unit.get("name") or "") or cut_summary(doc) else doc
 
 
 def skip_reason(unit: dict) -> str | None:
@@ -804,7 +804,11 @@ def skip_reason(unit: dict) -> str | None:
     if unit.get("category") == "generated" or unit.get("body_kind") == "generated" or _GENERATED_PATH.search(path):
         return "generated"
     if unit.get("kind") == "class":
-        return None
+        # a class with no body beyond its doc comment (`class AcmeError(Exception): """…"""`): the code
+        # to explain is its declaration line alone, and the summary can only repeat the doc comment
+        shown = without_docstring(unit, unit.get("text") or "")
+        body = [ln for ln in shown.split("\n") if ln.strip() not in ("", "pass", "...", "}", "};")]
+        return "stub" if len(body) <= 1 else None
     if path.endswith(".pyi"):
         return "stub"
     return unit.get("body_kind") or None

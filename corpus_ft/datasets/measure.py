@@ -218,7 +218,7 @@ will can should does do simply just basically also true false if whether not oth
 )
 # A doc comment that only says when the code runs ("Called when the request ends."), not what it does.
 _ONLY_WHEN = re.compile(
-    r"^(?:this (?:method|function|hook|callback) )?(?:is |gets )?(?:called|invoked|fired|triggered|executed|run)"
+    r"^(?:this (?:method|function|hook|callback) )?(?:is |gets )?(?:called|invoked|fired|triggered|executed|run|hit)"
     r"\b[^.!?]*[.!?]?$",
     re.I,
 )
@@ -230,6 +230,21 @@ _ONLY_CALLERS = re.compile(
     r"\bnever (?:used|called) elsewhere\b",
     re.I,
 )
+
+
+# A summary cut short: no closing punctuation and a last word that needs more after it ("Add another item
+# to the joiner, will be separated", "Returns the value of the").
+_CUT_END = re.compile(
+    r"\b(?:the|a|an|of|to|for|with|and|or|by|into|be|is|are|was|will|would|should|can|whose|than|its|their"
+    r"|separated|followed)$",
+    re.I,
+)
+
+
+def cut_summary(summary: str) -> bool:
+    """A summary that stops mid-sentence: no closing punctuation after a word that needs a continuation."""
+    text = " ".join(summary.split())
+    return bool(text) and not re.search(r"[.!?:;)\]`\"']$", text) and bool(_CUT_END.search(text))
 
 
 def thin_summary(summary: str, name: str = "") -> bool:

@@ -216,7 +216,8 @@ def render_doc(text: str, language: str) -> str:
         text = _NAMEREF.sub(lambda m: f"`{m.group(1)}`", text)
         text = _XML_SECTION.sub(lambda m: _xml_section(m.group(1), m.group(2)), text)
         text = re.sub(r"(?i)</?p\s*/?>|<para>|</para>", "\n\n", text)
-        text = _HTML_TAG.sub("", text)
+        # markup tags go from the prose only: `{@code <div>}` shows a tag, written as code
+        text = "".join(p if i % 2 else _HTML_TAG.sub("", p) for i, p in enumerate(_CODE_SPAN.split(text)))
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("&nbsp;", " ")
     if language in ("rust", "go"):  # [`Foo::bar`]: an intra-doc link around a code span, before spans are kept
         text = _CODE_LINK.sub(r"\1", text)
