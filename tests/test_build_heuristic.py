@@ -648,3 +648,7 @@ def test_a_class_with_no_body_beyond_its_docstring_is_a_stub():
     by_name = {u["name"]: u for u in code_units_of(src, "python", "acme/errors.py")}
     assert skip_reason(by_name["AcmeError"]) == "stub"
     assert skip_reason(by_name["AcmeClient"]) is None
+    java = "class Acme {\n    /** How output is written. */\n    enum Syntax {html, xml}\n\n    /** Nothing. */\n    static class Empty {}\n}\n"
+    by_name = {u["name"]: u for u in code_units_of(java, "java", "src/Acme.java")}
+    assert skip_reason(by_name["Acme.Syntax"]) is None  # one line, but it declares members
+    assert skip_reason(by_name["Acme.Empty"]) == "stub"

@@ -788,6 +788,11 @@ _GENERATED_PATH = re.compile(
 )
 
 
+# A declaration line with nothing declared in it: a Python class header (`:` ends it, `pass`/`...` taken
+# out above), empty braces, or a brace-less unit struct (`pub struct Acme;`).
+_EMPTY_DECLARATION = re.compile(r":$|\{\s*\}?\s*;?$|^[^(){}<>=]*;$")
+
+
 def summary_of(unit: dict, min_words: int) -> str | None:
     """The unit's doc comment summary, or None when there is none or it is thin (it only restates the
     name or says when the code is called): such a unit waits for a model generator like one without a doc."""
@@ -804,11 +809,12 @@ def skip_reason(unit: dict) -> str | None:
     if unit.get("category") == "generated" or unit.get("body_kind") == "generated" or _GENERATED_PATH.search(path):
         return "generated"
     if unit.get("kind") == "class":
-        # a class with no body beyond its doc comment (`class AcmeError(Exception): """…"""`): the code
-        # to explain is its declaration line alone, and the summary can only repeat the doc comment
+        # a class with no body beyond its doc comment (`class AcmeError(Exception): """…"""`, `type acme
+        # struct{}`, `pub struct Acme;`): the code to explain is an empty declaration, and the summary can
+        # only repeat the doc comment; `enum Mode {html, xml}` on one line has members and stays
         shown = without_docstring(unit, unit.get("text") or "")
-        body = [ln for ln in shown.split("\n") if ln.strip() not in ("", "pass", "...", "}", "};")]
-        return "stub" if len(body) <= 1 else None
+        body = [ln.strip() for ln in shown.split("\n") if ln.strip() not in ("", "pass", "...", "}", "};")]
+        return "stub" if len(body) <= 1 and (not body or _EMPTY_DECLARATION.search(body[0])) else None
     if path.endswith(".pyi"):
         return "stub"
     return unit.get("body_kind") or None

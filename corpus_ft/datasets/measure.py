@@ -247,18 +247,25 @@ def cut_summary(summary: str) -> bool:
     return bool(text) and not re.search(r"[.!?:;)\]`\"']$", text) and bool(_CUT_END.search(text))
 
 
+# A sentence that only names the interface a method satisfies ("X implements the json.Marshaler interface."),
+# not what the method does.
+_ONLY_IMPLEMENTS = re.compile(r"^(?:\S+ )?(?:implements|satisfies) (?:the )?\S+ (?:interface|trait)\.?$", re.I)
+
+
 def thin_summary(summary: str, name: str = "") -> bool:
     """A summary that says nothing beyond the name (fewer than two words that are neither the name's nor a
     getter/setter's filler: "Returns the foo" for `getFoo`, "Parent returns the parent command"), or that only
     says when the code is called."""
     text = " ".join(summary.split())
     sentences = [x for x in re.split(r"(?<=[.!?])\s+", re.sub(r"`[^`]*`", "X", text)) if x.strip()]
-    if sentences and all(_ONLY_WHEN.match(x) or _ONLY_CALLERS.search(x) for x in sentences):
+    says_nothing = (_ONLY_WHEN.match, _ONLY_CALLERS.search, _ONLY_IMPLEMENTS.match)
+    if sentences and all(any(f(x) for f in says_nothing) for x in sentences):
         return True
     own = {_stem_e(w.lower()) for w in _WORDS.findall(name)}
     text = re.sub(r"^`[^`]+`", " ", text)  # a summary that opens with a code name opens with its subject
-    for part in {name, name.rsplit(".", 1)[-1]} - {""}:  # the name itself, as Go and Javadoc open a comment
-        text = re.sub(rf"(?<![\w.]){re.escape(part)}(?!\w)", " ", text)
+    for part in {name, name.rsplit(".", 1)[-1]} - {""}:  # the name itself, as Go and Javadoc open a comment,
+        # qualified too: "SetMode is a wrapper for Engine.SetMode" names only the method it forwards to
+        text = re.sub(rf"(?<![\w.])(?:\w+\.)*{re.escape(part)}(?:\(\))?(?!\w)", " ", text)
     words = [_stem_e(w) for w in re.findall(r"[a-z]{2,}", text.lower()) if w not in _SAYS_NOTHING]
     return len([w for w in words if w not in own]) < 2
 
