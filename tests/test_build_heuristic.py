@@ -652,3 +652,28 @@ def test_a_class_with_no_body_beyond_its_docstring_is_a_stub():
     by_name = {u["name"]: u for u in code_units_of(java, "java", "src/Acme.java")}
     assert skip_reason(by_name["Acme.Syntax"]) is None  # one line, but it declares members
     assert skip_reason(by_name["Acme.Empty"]) == "stub"
+
+
+def test_code_its_doc_comment_says_was_copied_from_elsewhere_is_vendored():
+    """Another project's code adapted in is not the repository's own: no record, counted as `vendored`."""
+    src = textwrap.dedent(
+        """
+        package acme
+
+        // jaroDistance measures how alike two strings are, from 0 to 1.
+        //
+        // Adapted from https://github.com/acme/metrics/blob/main/jaro.go.
+        func jaroDistance(a, b string) float64 {
+        \treturn 0
+        }
+
+        // contextKey is a key for context values. This technique
+        // was copied from the standard library's own use of context.
+        type contextKey struct {
+        \tname string
+        }
+        """
+    )
+    by_name = {u["name"]: u for u in code_units_of(src, "go", "acme/suggest.go")}
+    assert skip_reason(by_name["jaroDistance"]) == "vendored"
+    assert skip_reason(by_name["contextKey"]) is None

@@ -424,3 +424,17 @@ def test_javadoc_code_spans_keep_the_markup_they_show(tmp_path):
     units = parse_file(str(path), "java", settings)["units"]
     (unit,) = [u for u in units if u["name"] == "Acme.normalName"]
     assert unit["docstring"] == "The normal name: `<DIV>` and `<div>` are both div."
+
+
+def test_javadoc_code_spans_show_entities_as_written(tmp_path):
+    """`{@code &lt;}` shows the entity's text (Javadoc prints it literally); prose entities are decoded."""
+    from corpus_ft.ingest.parse import parse_file
+
+    path = tmp_path / "Acme.java"
+    path.write_text(
+        "class Acme {\n    /** Unescape: {@code &lt;} becomes {@code <}, a &amp; b stays. */\n"
+        "    static String unescape(String s) { return s; }\n}\n"
+    )
+    settings = {"max_line_length": 10000, "min_section_chars": 1}
+    (unit,) = [u for u in parse_file(str(path), "java", settings)["units"] if u["name"] == "Acme.unescape"]
+    assert unit["docstring"] == "Unescape: `&lt;` becomes `<`, a & b stays."

@@ -802,12 +802,25 @@ def summary_of(unit: dict, min_words: int) -> str | None:
     return None if doc is None or thin_summary(doc, unit.get("name") or "") or cut_summary(doc) else doc
 
 
+# A doc comment that says the code is another project's, copied in: "Adapted from https://…/jaro.go.",
+# "AcmeEntry is essentially copied from the walkdir crate", "Vendored from acme-lib 1.2". A sentence
+# about a technique ("This technique … was copied from Go 1.7") is not the code's provenance.
+_VENDORED_DOC = re.compile(
+    r"(?im)^(?:[\w.]+ (?:is|was) )?(?:essentially |mostly |largely |partly )?"
+    r"(?:adapted|copied|ported|vendored|forked)(?: verbatim)? from\b"
+    r"|^[\w.]+ (?:adapted|copied|ported|vendored|forked) from:?\s+https?://"
+)
+
+
 def skip_reason(unit: dict) -> str | None:
-    """Why a code unit makes no record, from the facts ingest read: `generated`, `stub` (an empty,
-    pass/.../not-implemented or `@overload` body, a `.pyi` stub), `abstract` (no body), else None."""
+    """Why a code unit makes no record, from the facts ingest read: `generated`, `vendored` (its doc
+    comment says it was copied or adapted from another project), `stub` (an empty, pass/.../not-implemented
+    or `@overload` body, a `.pyi` stub, a class with no body), `abstract` (no body), else None."""
     path = unit.get("path") or ""
     if unit.get("category") == "generated" or unit.get("body_kind") == "generated" or _GENERATED_PATH.search(path):
         return "generated"
+    if _VENDORED_DOC.search(unit.get("docstring") or ""):
+        return "vendored"
     if unit.get("kind") == "class":
         # a class with no body beyond its doc comment (`class AcmeError(Exception): """…"""`, `type acme
         # struct{}`, `pub struct Acme;`): the code to explain is an empty declaration, and the summary can

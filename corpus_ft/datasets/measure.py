@@ -657,7 +657,7 @@ def dataset_quality(
         q["summary_sources"] = {"docstring": len(explain) - len(generated), "generated": len(generated)}
         q["skipped"] = {
             k: reasons[k]
-            for k in ("stub", "abstract", "generated", "no_summary", "needs_model_generator")
+            for k in ("stub", "abstract", "generated", "vendored", "no_summary", "needs_model_generator")
             if reasons[k]
         }
         signal("call_list_summary", [r for r in explain if call_list(_response(r))], len(explain))

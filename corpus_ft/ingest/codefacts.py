@@ -169,12 +169,16 @@ _CODE_LINK = re.compile(r"\[(`[^`\n]+`)\](?![(\[])")
 _INTRA_LINK = re.compile(r"(?<![\w\]&*])\[([A-Za-z_][\w:.*]*(?:\(\))?)\](?![(\[:\w])")
 
 
+_LITERAL_AMP = "\x00"  # an `&` inside `{@code}`/`{@literal}`, kept from entity decoding, restored after
+
+
 def _inline_tag(m: re.Match) -> str:
     """`{@code x}` -> `x` in backticks, `{@link A#b label}` -> label, `{@inheritDoc}` -> nothing."""
     tag, body = m.group(1), m.group(2).strip()
     if tag in ("inheritDoc", "docRoot"):
         return ""
-    if tag in ("code", "literal"):
+    if tag in ("code", "literal"):  # shown as written: `{@code &lt;}` is the entity's text, not `<`
+        body = body.replace("&", _LITERAL_AMP)
         return f"`{body}`" if tag == "code" else body
     if tag in ("link", "linkplain", "linkcode", "value", "see", "tutorial"):
         if "|" in body:
@@ -222,7 +226,7 @@ def render_doc(text: str, language: str) -> str:
     if language in ("rust", "go"):  # [`Foo::bar`]: an intra-doc link around a code span, before spans are kept
         text = _CODE_LINK.sub(r"\1", text)
     text = _outside_code(text, _md_links if language not in ("rust", "go") else _doc_links)
-    lines = [ln.rstrip() for ln in text.split("\n")]
+    lines = [ln.rstrip() for ln in text.replace(_LITERAL_AMP, "&").split("\n")]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return text
 
