@@ -33,6 +33,8 @@ def test_ordinary_text_is_kept(text: str, language: str) -> None:
     ("text", "language", "gone"),
     [
         ("connect to the replica at 10.44.3.17 in business hours", "markdown", "10.44.3.17"),
+        ("10.44.3.17 Replica in zone b", "markdown", "10.44.3.17"),
+        ("10.44.3.17 is the Replica", "markdown", "10.44.3.17"),
         ('\treturn listen(addr, "10.44.3.17")', "go", "10.44.3.17"),
         ("The AWS secret key is wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKE for the bucket.", "text", "K7MDENG"),
         ("the token is src/Xy7k2p9QwZZ12 for staging", "text", "Xy7k2p9QwZZ12"),
