@@ -215,6 +215,10 @@ def test_docstrings_are_cleaned_and_keywords_are_domain_terms():
     assert good_docstring("Like `route` but for a `Blueprint`.", 4) == "Like `route` but for a `Blueprint`."
     assert good_docstring("TODO: write me properly later on", 4) is None
     assert good_docstring("Getter.", 4) is None
+    # an entity in prose is its character; in a code span it is the text the code reads
+    assert (
+        good_docstring("Decode it: `&lt;` becomes `<`, so a &lt; b.", 4) == "Decode it: `&lt;` becomes `<`, so a < b."
+    )
     assert good_docstring("Given the routes, yields the following information:\n\n- a", 4) is None
     kws = extract_keywords(
         "The reconciler compares the ledger with bank statements every night. "
@@ -611,7 +615,7 @@ def test_summaries_cut_short_or_only_saying_when_make_no_record():
     src = textwrap.dedent(
         """
         class Acme {
-            /** Add another item to the joiner, will be separated */
+            /** Add another item to the joiner, which will be */
             public Acme add(Object item) { items.add(item); return this; }
 
             // hit when the node is first seen

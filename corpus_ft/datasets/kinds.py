@@ -760,7 +760,8 @@ def good_docstring(doc: str | None, min_words: int) -> str | None:
     if re.search(r"&(?:[a-z]+|#\d+);", first):  # an HTML entity a doc renderer would show as its character
         import html
 
-        first = html.unescape(first)
+        # in prose only: a code span shows the entity as written (`&lt;` is what `unescape` reads)
+        first = "".join(p if i % 2 else html.unescape(p) for i, p in enumerate(re.split(r"(`[^`]*`)", first)))
     first = re.split(r"\s@(?:param|returns?|throws|type)\b", first)[0].strip()  # JSDoc tags after the summary
     if re.match(r"^[\w.\[\]]+\s*=\s*\S|^>>>", first):
         return None  # "url = httpx.URL(...)": an example, not a summary

@@ -232,11 +232,10 @@ _ONLY_CALLERS = re.compile(
 )
 
 
-# A summary cut short: no closing punctuation and a last word that needs more after it ("Add another item
-# to the joiner, will be separated", "Returns the value of the").
+# A summary cut short: no closing punctuation and a last word that needs more after it ("Returns the value
+# of the", "Adds the item to the list, which will be").
 _CUT_END = re.compile(
-    r"\b(?:the|a|an|of|to|for|with|and|or|by|into|be|is|are|was|will|would|should|can|whose|than|its|their"
-    r"|separated|followed)$",
+    r"\b(?:the|a|an|of|to|for|with|and|or|by|into|be|is|are|was|will|would|should|can|whose|than|its|their)$",
     re.I,
 )
 
