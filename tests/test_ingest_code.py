@@ -438,3 +438,29 @@ def test_javadoc_code_spans_show_entities_as_written(tmp_path):
     settings = {"max_line_length": 10000, "min_section_chars": 1}
     (unit,) = [u for u in parse_file(str(path), "java", settings)["units"] if u["name"] == "Acme.unescape"]
     assert unit["docstring"] == "Unescape: `&lt;` becomes `<`, a & b stays."
+
+
+def test_a_rust_doc_comment_runs_on_through_its_doc_attributes():
+    """`#[cfg_attr(x, doc = "…")]` lines hide doctest lines inside a doc comment: the unit starts below the
+    whole comment, so its code holds no half of the comment and no unbalanced ``` fence."""
+    src = (
+        "impl Acme {\n"
+        "    /// Convert to a boxed error.\n"
+        "    ///\n"
+        "    /// ```\n"
+        '    #[cfg_attr(not(nightly), doc = "# _ = stringify! {")]\n'
+        "    /// let x = 1;\n"
+        '    #[cfg_attr(not(nightly), doc = "# };")]\n'
+        "    /// ```\n"
+        '    #[cfg(feature = "std")]\n'
+        "    pub fn into_boxed(self) -> Box<u8> {\n"
+        "        Box::new(0)\n"
+        "    }\n"
+        "}\n"
+    )
+    units, _ = code_units(src, "rust")
+    (unit,) = [u for u in units if u["name"].endswith("into_boxed")]
+    text = unit["text"].decode() if isinstance(unit["text"], bytes) else unit["text"]
+    assert text.lstrip().startswith('#[cfg(feature = "std")]')
+    assert "```" not in text
+    assert unit["docstring"].startswith("Convert to a boxed error.") and unit["docstring"].count("```") == 2

@@ -19,6 +19,15 @@ from tree_sitter import Language, Node, Query, QueryCursor
 
 COMMENTS = {"comment", "line_comment", "block_comment"}
 ATTACHED = {"decorator", "attribute_item", "attribute_list", "annotation", "marker_annotation"}
+# A Rust attribute that is a line of the doc comment (`#[doc = "…"]`, `#[cfg_attr(x, doc = "…")]`, used to
+# hide a doctest's lines): the comment runs on through it.
+_DOC_ATTRIBUTE = re.compile(rb"^#!?\[\s*(?:cfg_attr\s*\(.*,\s*)?doc\s*=", re.S)
+
+
+def doc_attribute(node: Node) -> bool:
+    """Whether an attribute node is part of a doc comment rather than an attribute of the code."""
+    return node.type == "attribute_item" and bool(_DOC_ATTRIBUTE.match(node.text or b""))
+
 
 # A comment that only talks to a tool (linters, formatters, coverage, the compiler) is not a comment
 # for a reader: it neither documents a definition nor separates a doc comment from it.
@@ -77,7 +86,7 @@ def leading_doc(outer: Node, src: bytes, language: str) -> tuple[str, int, int]:
     style = ""
     while prev is not None and (prev.type in COMMENTS or prev.type in ATTACHED):
         if prev.type in ATTACHED:
-            if parts:
+            if parts and not doc_attribute(prev):
                 break
             row = prev.start_point.row
             prev = prev.prev_named_sibling
