@@ -215,6 +215,9 @@ def test_docstrings_are_cleaned_and_keywords_are_domain_terms():
     assert good_docstring("Like `route` but for a `Blueprint`.", 4) == "Like `route` but for a `Blueprint`."
     assert good_docstring("TODO: write me properly later on", 4) is None
     assert good_docstring("Getter.", 4) is None
+    assert good_docstring("Merges two maps, keeping the newer value. TODO handle nulls later", 4) == (
+        "Merges two maps, keeping the newer value."
+    )
     # an entity in prose is its character; in a code span it is the text the code reads
     assert (
         good_docstring("Decode it: `&lt;` becomes `<`, so a &lt; b.", 4) == "Decode it: `&lt;` becomes `<`, so a < b."
@@ -680,4 +683,9 @@ def test_code_its_doc_comment_says_was_copied_from_elsewhere_is_vendored():
     )
     by_name = {u["name"]: u for u in code_units_of(src, "go", "acme/suggest.go")}
     assert skip_reason(by_name["jaroDistance"]) == "vendored"
+    linked = {
+        **by_name["jaroDistance"],
+        "docstring": "Date parsing code from Acme https://github.com/acme/x/blob/v2/D.java",
+    }
+    assert skip_reason(linked) == "vendored"
     assert skip_reason(by_name["contextKey"]) is None

@@ -464,3 +464,22 @@ def test_a_rust_doc_comment_runs_on_through_its_doc_attributes():
     assert text.lstrip().startswith('#[cfg(feature = "std")]')
     assert "```" not in text
     assert unit["docstring"].startswith("Convert to a boxed error.") and unit["docstring"].count("```") == 2
+
+
+def test_a_java_maintainer_note_is_not_the_doc_comment():
+    """Javadoc reads `/** */` only: a `//` note between it and the code is skipped for the Javadoc above;
+    a `//` comment with no Javadoc above stays the doc, as it documents the method for its reader."""
+    src = (
+        "class Acme {\n"
+        "  /** Creates a primitive holding a boolean value. */\n"
+        '  // "deprecation" suppression for the superclass constructor\n'
+        '  @SuppressWarnings("deprecation")\n'
+        "  public Acme(Boolean bool) { set(bool); }\n\n"
+        "  // Don't add Javadoc, inherit it from the super implementation\n"
+        "  @Override\n"
+        "  public String getAsString() { return s; }\n"
+        "}\n"
+    )
+    docs = {u["name"]: u["docstring"] for u in code_units(src, "java")[0]}
+    assert docs["Acme.Acme"] == "Creates a primitive holding a boolean value."
+    assert docs["Acme.getAsString"] == "Don't add Javadoc, inherit it from the super implementation"

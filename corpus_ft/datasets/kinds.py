@@ -763,6 +763,7 @@ def good_docstring(doc: str | None, min_words: int) -> str | None:
         # in prose only: a code span shows the entity as written (`&lt;` is what `unescape` reads)
         first = "".join(p if i % 2 else html.unescape(p) for i, p in enumerate(re.split(r"(`[^`]*`)", first)))
     first = re.split(r"\s@(?:param|returns?|throws|type)\b", first)[0].strip()  # JSDoc tags after the summary
+    first = re.split(r"\b(?:TODO|FIXME|XXX|HACK)\b", first)[0].strip()  # a note to the maintainer ends it
     if re.match(r"^[\w.\[\]]+\s*=\s*\S|^>>>", first):
         return None  # "url = httpx.URL(...)": an example, not a summary
     if re.search(r"(?:\be\.g\.|\bi\.e\.|\bfor example|\bsuch as),?$", first, re.I):
@@ -810,6 +811,7 @@ _VENDORED_DOC = re.compile(
     r"(?im)^(?:[\w.]+ (?:is|was) )?(?:essentially |mostly |largely |partly )?"
     r"(?:adapted|copied|ported|vendored|forked)(?: verbatim)? from\b"
     r"|^[\w.]+ (?:adapted|copied|ported|vendored|forked) from:?\s+https?://"
+    r"|(?:\bfrom|\bbased on|\bport of)\b[^\n]{0,120}https?://\S+/blob/"  # "Parsing code from Acme https://…/blob/…"
 )
 
 

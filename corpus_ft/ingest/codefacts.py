@@ -64,6 +64,23 @@ def _doc_style(raw: str, language: str) -> bool:
     return raw.startswith(("/**", "/*!", "///", "//!")) and not raw.startswith(("/***", "////"))
 
 
+# Languages whose doc tools read only doc-style comments (Javadoc, KDoc, Scaladoc, PHPDoc `/** */`, C# `///`):
+# a plain `//` comment between such a doc comment and the definition is a note to the maintainer
+# ("// suppression for the superclass constructor"), and the doc comment above it is the doc.
+_DOC_BLOCK_ONLY = frozenset({"java", "kotlin", "scala", "php", "csharp"})
+
+
+def _doc_above(node: Node, src: bytes) -> bool:
+    """Whether a doc-style block comment sits directly above this run of plain comments and attributes."""
+    prev, row = node, node.start_point.row
+    while prev is not None and (prev.type in COMMENTS or prev.type in ATTACHED) and prev.end_point.row >= row - 1:
+        raw = src[prev.start_byte : prev.end_byte].decode("utf-8", "replace")
+        if raw.startswith(("/**", "///")) and not raw.startswith(("/***", "////")):
+            return True
+        row, prev = prev.start_point.row, prev.prev_named_sibling
+    return False
+
+
 def _plain_ok(raw: str, language: str) -> bool:
     """A plain comment directly above a definition documents it in this language."""
     if language == "rust":
@@ -98,6 +115,10 @@ def leading_doc(outer: Node, src: bytes, language: str) -> tuple[str, int, int]:
             continue
         if prev.end_point.row == outer.start_point.row and not parts and prev.start_point.row == row:
             break  # `x = 1; // note` ends the line before: a trailing comment of other code
+        if not parts and language in _DOC_BLOCK_ONLY and not _doc_style(raw, language) and _doc_above(prev, src):
+            row = prev.start_point.row  # a `//` note to the maintainer between the doc comment and the code
+            prev = prev.prev_named_sibling
+            continue
         adjacent = prev.end_point.row >= row - 1
         doc = _doc_style(raw, language)
         marker = _MARKER.match(raw).group()
