@@ -575,6 +575,10 @@ def _key_span(line: str, at: int) -> tuple[int, int]:
     return start, _KEY_CHARS.match(line, at).end()
 
 
+# The rest of a description after a definition's first word: two more words of prose.
+_DESCRIPTION = re.compile(r" +[A-Za-z(][\w,()-]* +[A-Za-z(]")
+
+
 def _redact_assignments(line: str, language: str, counts: Counter) -> str:
     """`<credential name> = value` (any of `=`, `:`, `:=`, `=>`): a literal's contents or a bare value go."""
     spans: list[tuple[int, int, str]] = []
@@ -593,6 +597,8 @@ def _redact_assignments(line: str, language: str, counts: Counter) -> str:
             continue  # `pass :data:` in prose: a verb and a reST role, not `pass: value`
         if not _assignment_value_is_secret(value, quoted, language, line[key_start:key_end]):
             continue
+        if m.group("close") == "`" and not quoted and value.isalpha() and _DESCRIPTION.match(line, m.end()):
+            continue  # "`pass_script_info`: API reference generated …": a code name and its description
         where = m.start("qvalue") if quoted else m.start("value")
         spans.append((where, where + len(value), "SECRET"))
         done = max(done, m.end())

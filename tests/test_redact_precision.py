@@ -21,6 +21,8 @@ from corpus_ft.redact import redact, redact_record
         # placeholder mailboxes and domains
         ('```go\nvar users = gin.H{"email": "foo@bar.com"}\n```', "markdown"),
         ("or `http://localhost@other.com` would match too.", "markdown"),
+        # a code name and its description in a definition list
+        ("`pass_script_info`: API reference generated from its docstrings.", "markdown"),
     ],
 )
 def test_ordinary_text_is_kept(text: str, language: str) -> None:
@@ -38,6 +40,8 @@ def test_ordinary_text_is_kept(text: str, language: str) -> None:
         ('\treturn listen(addr, "10.44.3.17")', "go", "10.44.3.17"),
         ("The AWS secret key is wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKE for the bucket.", "text", "K7MDENG"),
         ("the token is src/Xy7k2p9QwZZ12 for staging", "text", "Xy7k2p9QwZZ12"),
+        ("`DB_PASSWORD`: Hunter2xyz is the one for staging", "markdown", "Hunter2xyz"),
+        ("`DB_PASSWORD`: Sunshinexyz", "markdown", "Sunshinexyz"),
         ("Ask lena@northwind-corp.com or foo.smith@bar-corp.com", "markdown", "@northwind-corp.com"),
     ],
 )
