@@ -411,33 +411,27 @@ def test_python_docstring_roles_are_rendered_once_at_ingest(tmp_path):
     assert unit["docstring"] == "Like `route` but for a `Blueprint`."
 
 
-def test_javadoc_code_spans_keep_the_markup_they_show(tmp_path):
-    """`{@code <div>}` names a tag as code: HTML is taken out of the prose, never out of a code span."""
+@pytest.mark.parametrize(
+    ("doc", "rendered"),
+    [
+        # HTML is taken out of the prose, never out of a code span: `{@code <div>}` names a tag
+        (
+            "The normal name: {@code <DIV>} and {@code <div>} are both <b>div</b>.",
+            "The normal name: `<DIV>` and `<div>` are both div.",
+        ),
+        # `{@code &lt;}` shows the entity's text (Javadoc prints it literally); prose entities are decoded
+        ("Unescape: {@code &lt;} becomes {@code <}, a &amp; b stays.", "Unescape: `&lt;` becomes `<`, a & b stays."),
+    ],
+)
+def test_javadoc_code_spans_show_what_is_written_in_them(tmp_path, doc, rendered):
+    """A Javadoc code span is shown as written; markup and entities are rendered in the prose around it."""
     from corpus_ft.ingest.parse import parse_file
 
     path = tmp_path / "Acme.java"
-    path.write_text(
-        "class Acme {\n    /**\n     * The normal name: {@code <DIV>} and {@code <div>} are both <b>div</b>.\n"
-        "     */\n    String normalName() { return name; }\n}\n"
-    )
+    path.write_text(f"class Acme {{\n    /** {doc} */\n    String normalName() {{ return name; }}\n}}\n")
     settings = {"max_line_length": 10000, "min_section_chars": 1}
-    units = parse_file(str(path), "java", settings)["units"]
-    (unit,) = [u for u in units if u["name"] == "Acme.normalName"]
-    assert unit["docstring"] == "The normal name: `<DIV>` and `<div>` are both div."
-
-
-def test_javadoc_code_spans_show_entities_as_written(tmp_path):
-    """`{@code &lt;}` shows the entity's text (Javadoc prints it literally); prose entities are decoded."""
-    from corpus_ft.ingest.parse import parse_file
-
-    path = tmp_path / "Acme.java"
-    path.write_text(
-        "class Acme {\n    /** Unescape: {@code &lt;} becomes {@code <}, a &amp; b stays. */\n"
-        "    static String unescape(String s) { return s; }\n}\n"
-    )
-    settings = {"max_line_length": 10000, "min_section_chars": 1}
-    (unit,) = [u for u in parse_file(str(path), "java", settings)["units"] if u["name"] == "Acme.unescape"]
-    assert unit["docstring"] == "Unescape: `&lt;` becomes `<`, a & b stays."
+    (unit,) = [u for u in parse_file(str(path), "java", settings)["units"] if u["name"] == "Acme.normalName"]
+    assert unit["docstring"] == rendered
 
 
 def test_a_rust_doc_comment_runs_on_through_its_doc_attributes():
