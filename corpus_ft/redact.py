@@ -276,10 +276,19 @@ def project_domains(repo: str | os.PathLike | None) -> frozenset[str]:
     return frozenset(found)
 
 
+# A placeholder address names no one: a metasyntactic or generic mailbox (`foo@`, `user@`, `john.doe@`, the
+# `localhost` of `http://localhost@host`) or a metasyntactic domain (`@bar.com`, `@yourdomain.com`).
+_PLACEHOLDER_LOCAL = re.compile(
+    r"(?i)^(?:foo|bar|baz|qux|quux|foobar|user(?:name)?|someone|somebody|nobody|localhost|(?:john|jane)[._-]?doe)$"
+)
+_PLACEHOLDER_DOMAIN = re.compile(r"(?i)(?:^|\.)(?:foo|bar|baz|qux|foobar|(?:your|my)?domain|yourcompany)\.[a-z]{2,3}$")
+
+
 def _is_personal_email(m: re.Match) -> bool:
-    """An e-mail address that may name a person: not a reserved name, a git remote or a public contact."""
+    """An e-mail address that may name a person: not a reserved or placeholder name, a git remote or a
+    public contact."""
     local, _, domain = m.group(0).rpartition("@")
-    if _RESERVED_MAIL.search(domain):
+    if _RESERVED_MAIL.search(domain) or _PLACEHOLDER_LOCAL.match(local) or _PLACEHOLDER_DOMAIN.search(domain):
         return False
     if local == "git" and m.string[m.end() : m.end() + 1] == ":":
         return False  # git@host:org/repo.git is a remote, not a mailbox
@@ -343,14 +352,35 @@ def _redact_personal(line: str, counts: Counter) -> str:
     return _PHONE.sub(phone, _IBAN.sub(iban, _CARD.sub(card, line)))
 
 
-def _is_ip(candidate: str) -> bool:
+# Private networks (RFC 1918, IPv6 unique-local): in a documentation page's code example an address
+# there is the example's stand-in host (`proxies = {"http": "http://10.10.1.10:3128"}`), reachable by
+# no one outside; in a code file, in a config file or in a page's prose it may be a real internal host.
+_PRIVATE_NETS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
+_DOC_EXAMPLE: contextvars.ContextVar[bool] = contextvars.ContextVar("doc_example", default=False)
+# `Chrome/120.0.0.0`, `AppleWebKit/537.36`: a product token's version in a User-Agent, not an address.
+_PRODUCT_BEFORE = re.compile(r"(?<![/\w])[A-Za-z][\w.-]*/$")
+
+
+def _netmask(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """`255.255.255.0`, `255.255.240.0`: a run of one bits then zeros is a subnet mask, no host."""
+    bits = int(addr)
+    ones = (~bits) & ((1 << addr.max_prefixlen) - 1)
+    return addr.version == 4 and bits >> 24 == 255 and ones & (ones + 1) == 0
+
+
+def _is_ip(candidate: str, cidr: bool = False) -> bool:
+    """Whether a dotted quad or IPv6 text is a host's address that may be someone's: not loopback, a
+    documentation network, a subnet mask, or a private network written as a range (`10.0.0.0/8`) or
+    shown in a documentation page's code example."""
     if candidate in _KEEP_IPS:
         return False
     try:
         addr = ipaddress.ip_address(candidate)
     except ValueError:
         return False
-    if any(addr.version == n.version and addr in n for n in _DOC_NETS):
+    if any(addr.version == n.version and addr in n for n in _DOC_NETS) or _netmask(addr):
+        return False
+    if (cidr or _DOC_EXAMPLE.get()) and any(addr.version == n.version and addr in n for n in _PRIVATE_NETS):
         return False
     if addr.version == 6:  # keep C++/Rust paths like `a::b` and clock times out of it
         return any(c.isdigit() for c in candidate) and (candidate.count(":") >= 3 or len(candidate) >= 6)
@@ -490,6 +520,10 @@ def _assignment_value_is_secret(value: str, quoted: bool, language: str, key: st
     return quoted or language not in _CODE_LANGS
 
 
+# `src/main/java/acme/Token.java`: a relative file path (a `.ext` ends it; base64 has no dot) names a file.
+_RELATIVE_FILE = re.compile(r"^[\w@+-]+(?:/[\w@+.-]+)*/[\w@+-][\w@+.-]*\.[A-Za-z][A-Za-z0-9]{0,7}$")
+
+
 def _prose_value_is_secret(value: str) -> bool:
     """A word after "password is"/"token" that looks generated: mixed case and digits, or symbols."""
     if (
@@ -498,6 +532,7 @@ def _prose_value_is_secret(value: str) -> bool:
         or _WORDY.match(value)
         or "://" in value
         or value[0] in "/.~(["
+        or _RELATIVE_FILE.match(value)
         or "REDACTED" in value
         or _HOSTNAME.match(value)
         or "=" in value.rstrip("=")
@@ -540,6 +575,10 @@ def _key_span(line: str, at: int) -> tuple[int, int]:
     return start, _KEY_CHARS.match(line, at).end()
 
 
+# The rest of a description after a definition's first word: two more words of prose.
+_DESCRIPTION = re.compile(r" +[A-Za-z(][\w,()-]* +[A-Za-z(]")
+
+
 def _redact_assignments(line: str, language: str, counts: Counter) -> str:
     """`<credential name> = value` (any of `=`, `:`, `:=`, `=>`): a literal's contents or a bare value go."""
     spans: list[tuple[int, int, str]] = []
@@ -558,6 +597,8 @@ def _redact_assignments(line: str, language: str, counts: Counter) -> str:
             continue  # `pass :data:` in prose: a verb and a reST role, not `pass: value`
         if not _assignment_value_is_secret(value, quoted, language, line[key_start:key_end]):
             continue
+        if m.group("close") == "`" and not quoted and value.isalpha() and _DESCRIPTION.match(line, m.end()):
+            continue  # "`pass_script_info`: API reference generated …": a code name and its description
         where = m.start("qvalue") if quoted else m.start("value")
         spans.append((where, where + len(value), "SECRET"))
         done = max(done, m.end())
@@ -650,7 +691,12 @@ def _redact_line(line: str, filename: str, language: str, counts: Counter, *, pr
         line = _TOKENS.sub(token, line)
 
     def ip(m: re.Match) -> str:
-        if not _is_ip(m.group(0)) or _is_version(m.string, m.start()):
+        cidr = bool(re.match(r"/\d{1,3}\b", m.string[m.end() : m.end() + 4]))
+        if (
+            not _is_ip(m.group(0), cidr)
+            or _is_version(m.string, m.start())
+            or _PRODUCT_BEFORE.search(m.string[max(0, m.start() - 40) : m.start()])
+        ):
             return m.group(0)
         counts["ip_address"] += 1
         return PLACEHOLDER.format("IP_ADDRESS")
@@ -796,11 +842,7 @@ def _redact_document(lines: list[str], filename: str, language: str, counts: Cou
         m = _FENCE.match(line)
         if fence:
             if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip().strip(fence[0]):
-                out += (
-                    _redact_code(block, filename, fence_lang, counts)
-                    if fence_lang in _CODE_LANGS
-                    else [_redact_line(b, filename, fence_lang, counts, prose=False) for b in block]
-                )
+                out += _redact_fenced(block, filename, fence_lang, language, counts)
                 out.append(line)
                 fence, block = "", []
             else:
@@ -811,12 +853,25 @@ def _redact_document(lines: list[str], filename: str, language: str, counts: Cou
         else:
             out.append(_redact_line(line, filename, language, counts))
     if fence:  # an unclosed fence runs to the end of the section, as in CommonMark
-        out += (
-            _redact_code(block, filename, fence_lang, counts)
-            if fence_lang in _CODE_LANGS
-            else [_redact_line(b, filename, fence_lang, counts, prose=False) for b in block]
-        )
+        out += _redact_fenced(block, filename, fence_lang, language, counts)
     return out
+
+
+_DOC_PAGES = frozenset({"markdown", "rst", "text", "html", "mdx", "asciidoc"})
+# False while a record quoting a code file is redacted: its fenced code is the file, not an example.
+_FROM_PAGE: contextvars.ContextVar[bool] = contextvars.ContextVar("from_page", default=True)
+
+
+def _redact_fenced(block: list[str], filename: str, fence_lang: str, language: str, counts: Counter) -> list[str]:
+    """A fenced block's lines as code of its language; in a documentation page it is an example."""
+    page = language in _DOC_PAGES and _FROM_PAGE.get() and not re.search(r"\.(?:env|ini|cfg|conf)$", filename)
+    token = _DOC_EXAMPLE.set(page)
+    try:
+        if fence_lang in _CODE_LANGS:
+            return _redact_code(block, filename, fence_lang, counts)
+        return [_redact_line(b, filename, fence_lang, counts, prose=False) for b in block]
+    finally:
+        _DOC_EXAMPLE.reset(token)
 
 
 # A string literal of any of the code languages: Python prefixes, escapes, JS template and Go raw strings.
@@ -1017,7 +1072,11 @@ def redact_record(record: dict, counts: Counter) -> dict:
     def shown(text: str, lang: str = "markdown") -> str:
         text, removed = strip_control(text)
         counts["control_characters"] += removed
-        return redact(text, filename=path, language=lang, counts=counts)
+        token = _FROM_PAGE.set(language in _DOC_PAGES)  # a code record's fence holds the file itself
+        try:
+            return redact(text, filename=path, language=lang, counts=counts)
+        finally:
+            _FROM_PAGE.reset(token)
 
     out = dict(record)
     if isinstance(out.get("text"), str):

@@ -215,6 +215,13 @@ def test_docstrings_are_cleaned_and_keywords_are_domain_terms():
     assert good_docstring("Like `route` but for a `Blueprint`.", 4) == "Like `route` but for a `Blueprint`."
     assert good_docstring("TODO: write me properly later on", 4) is None
     assert good_docstring("Getter.", 4) is None
+    assert good_docstring("Merges two maps, keeping the newer value. TODO handle nulls later", 4) == (
+        "Merges two maps, keeping the newer value."
+    )
+    # an entity in prose is its character; in a code span it is the text the code reads
+    assert (
+        good_docstring("Decode it: `&lt;` becomes `<`, so a &lt; b.", 4) == "Decode it: `&lt;` becomes `<`, so a < b."
+    )
     assert good_docstring("Given the routes, yields the following information:\n\n- a", 4) is None
     kws = extract_keywords(
         "The reconciler compares the ledger with bank statements every night. "
@@ -604,3 +611,81 @@ class Store(abc.ABC):
     records, _ = code_summary(doc, HeuristicGenerator(), BuildConfig())
     shown = next(r for r in records if r["meta"]["direction"] == "summary_to_code")["messages"][2]["content"]
     assert shown.startswith("````python\n") and shown.endswith("\n````"), "a fence the docstring's ``` cannot close"
+
+
+def test_summaries_cut_short_or_only_saying_when_make_no_record():
+    """A doc comment that stops mid-sentence or only says when the code runs waits for a model generator."""
+    src = textwrap.dedent(
+        """
+        class Acme {
+            /** Add another item to the joiner, which will be */
+            public Acme add(Object item) { items.add(item); return this; }
+
+            // hit when the node is first seen
+            public void head(Node node, int depth) { depth++; }
+
+            /** Merge two evaluators into one that matches when both match. */
+            public Acme and(Acme other) { return new Acme(this, other); }
+        }
+        """
+    )
+    units = [u for u in code_units_of(src, "java", "src/Acme.java") if u["kind"] == "method"]
+    records, removed = code_summary(units, HeuristicGenerator(GeneratorConfig()), BuildConfig())
+    assert {r["meta"]["name"] for r in records} == {"Acme.and"}
+    assert {r["record"]["meta"]["name"] for r in removed if r["reason"] == "needs_model_generator"} == {
+        "Acme.add",
+        "Acme.head",
+    }
+
+
+def test_a_class_with_no_body_beyond_its_docstring_is_a_stub():
+    """`class AcmeError(Exception): \"\"\"…\"\"\"` shows only its declaration once the docstring is taken out."""
+    src = textwrap.dedent(
+        '''
+        class AcmeError(Exception):
+            """Acme could not rewind the request body before a retry."""
+
+
+        class AcmeClient:
+            """Sends requests to the Acme service and retries failed ones."""
+
+            retries = 3
+        '''
+    )
+    by_name = {u["name"]: u for u in code_units_of(src, "python", "acme/errors.py")}
+    assert skip_reason(by_name["AcmeError"]) == "stub"
+    assert skip_reason(by_name["AcmeClient"]) is None
+    java = "class Acme {\n    /** How output is written. */\n    enum Syntax {html, xml}\n\n    /** Nothing. */\n    static class Empty {}\n}\n"
+    by_name = {u["name"]: u for u in code_units_of(java, "java", "src/Acme.java")}
+    assert skip_reason(by_name["Acme.Syntax"]) is None  # one line, but it declares members
+    assert skip_reason(by_name["Acme.Empty"]) == "stub"
+
+
+def test_code_its_doc_comment_says_was_copied_from_elsewhere_is_vendored():
+    """Another project's code adapted in is not the repository's own: no record, counted as `vendored`."""
+    src = textwrap.dedent(
+        """
+        package acme
+
+        // jaroDistance measures how alike two strings are, from 0 to 1.
+        //
+        // Adapted from https://github.com/acme/metrics/blob/main/jaro.go.
+        func jaroDistance(a, b string) float64 {
+        \treturn 0
+        }
+
+        // contextKey is a key for context values. This technique
+        // was copied from the standard library's own use of context.
+        type contextKey struct {
+        \tname string
+        }
+        """
+    )
+    by_name = {u["name"]: u for u in code_units_of(src, "go", "acme/suggest.go")}
+    assert skip_reason(by_name["jaroDistance"]) == "vendored"
+    linked = {
+        **by_name["jaroDistance"],
+        "docstring": "Date parsing code from Acme https://github.com/acme/x/blob/v2/D.java",
+    }
+    assert skip_reason(linked) == "vendored"
+    assert skip_reason(by_name["contextKey"]) is None

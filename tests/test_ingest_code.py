@@ -409,3 +409,71 @@ def test_python_docstring_roles_are_rendered_once_at_ingest(tmp_path):
     settings = {"max_line_length": 10000, "min_section_chars": 1}
     (unit,) = parse_file(str(path), "python", settings)["units"]
     assert unit["docstring"] == "Like `route` but for a `Blueprint`."
+
+
+@pytest.mark.parametrize(
+    ("doc", "rendered"),
+    [
+        # HTML is taken out of the prose, never out of a code span: `{@code <div>}` names a tag
+        (
+            "The normal name: {@code <DIV>} and {@code <div>} are both <b>div</b>.",
+            "The normal name: `<DIV>` and `<div>` are both div.",
+        ),
+        # `{@code &lt;}` shows the entity's text (Javadoc prints it literally); prose entities are decoded
+        ("Unescape: {@code &lt;} becomes {@code <}, a &amp; b stays.", "Unescape: `&lt;` becomes `<`, a & b stays."),
+    ],
+)
+def test_javadoc_code_spans_show_what_is_written_in_them(tmp_path, doc, rendered):
+    """A Javadoc code span is shown as written; markup and entities are rendered in the prose around it."""
+    from corpus_ft.ingest.parse import parse_file
+
+    path = tmp_path / "Acme.java"
+    path.write_text(f"class Acme {{\n    /** {doc} */\n    String normalName() {{ return name; }}\n}}\n")
+    settings = {"max_line_length": 10000, "min_section_chars": 1}
+    (unit,) = [u for u in parse_file(str(path), "java", settings)["units"] if u["name"] == "Acme.normalName"]
+    assert unit["docstring"] == rendered
+
+
+def test_a_rust_doc_comment_runs_on_through_its_doc_attributes():
+    """`#[cfg_attr(x, doc = "…")]` lines hide doctest lines inside a doc comment: the unit starts below the
+    whole comment, so its code holds no half of the comment and no unbalanced ``` fence."""
+    src = (
+        "impl Acme {\n"
+        "    /// Convert to a boxed error.\n"
+        "    ///\n"
+        "    /// ```\n"
+        '    #[cfg_attr(not(nightly), doc = "# _ = stringify! {")]\n'
+        "    /// let x = 1;\n"
+        '    #[cfg_attr(not(nightly), doc = "# };")]\n'
+        "    /// ```\n"
+        '    #[cfg(feature = "std")]\n'
+        "    pub fn into_boxed(self) -> Box<u8> {\n"
+        "        Box::new(0)\n"
+        "    }\n"
+        "}\n"
+    )
+    units, _ = code_units(src, "rust")
+    (unit,) = [u for u in units if u["name"].endswith("into_boxed")]
+    text = unit["text"].decode() if isinstance(unit["text"], bytes) else unit["text"]
+    assert text.lstrip().startswith('#[cfg(feature = "std")]')
+    assert "```" not in text
+    assert unit["docstring"].startswith("Convert to a boxed error.") and unit["docstring"].count("```") == 2
+
+
+def test_a_java_maintainer_note_is_not_the_doc_comment():
+    """Javadoc reads `/** */` only: a `//` note between it and the code is skipped for the Javadoc above;
+    a `//` comment with no Javadoc above stays the doc, as it documents the method for its reader."""
+    src = (
+        "class Acme {\n"
+        "  /** Creates a primitive holding a boolean value. */\n"
+        '  // "deprecation" suppression for the superclass constructor\n'
+        '  @SuppressWarnings("deprecation")\n'
+        "  public Acme(Boolean bool) { set(bool); }\n\n"
+        "  // Don't add Javadoc, inherit it from the super implementation\n"
+        "  @Override\n"
+        "  public String getAsString() { return s; }\n"
+        "}\n"
+    )
+    docs = {u["name"]: u["docstring"] for u in code_units(src, "java")[0]}
+    assert docs["Acme.Acme"] == "Creates a primitive holding a boolean value."
+    assert docs["Acme.getAsString"] == "Don't add Javadoc, inherit it from the super implementation"

@@ -760,8 +760,10 @@ def good_docstring(doc: str | None, min_words: int) -> str | None:
     if re.search(r"&(?:[a-z]+|#\d+);", first):  # an HTML entity a doc renderer would show as its character
         import html
 
-        first = html.unescape(first)
+        # in prose only: a code span shows the entity as written (`&lt;` is what `unescape` reads)
+        first = "".join(p if i % 2 else html.unescape(p) for i, p in enumerate(re.split(r"(`[^`]*`)", first)))
     first = re.split(r"\s@(?:param|returns?|throws|type)\b", first)[0].strip()  # JSDoc tags after the summary
+    first = re.split(r"\b(?:TODO|FIXME|XXX|HACK)\b", first)[0].strip()  # a note to the maintainer ends it
     if re.match(r"^[\w.\[\]]+\s*=\s*\S|^>>>", first):
         return None  # "url = httpx.URL(...)": an example, not a summary
     if re.search(r"(?:\be\.g\.|\bi\.e\.|\bfor example|\bsuch as),?$", first, re.I):
@@ -788,23 +790,47 @@ _GENERATED_PATH = re.compile(
 )
 
 
+# A declaration line with nothing declared in it: a Python class header (`:` ends it, `pass`/`...` taken
+# out above), empty braces, or a brace-less unit struct (`pub struct Acme;`).
+_EMPTY_DECLARATION = re.compile(r":$|\{\s*\}?\s*;?$|^[^(){}<>=]*;$")
+
+
 def summary_of(unit: dict, min_words: int) -> str | None:
     """The unit's doc comment summary, or None when there is none or it is thin (it only restates the
     name or says when the code is called): such a unit waits for a model generator like one without a doc."""
-    from corpus_ft.datasets.measure import thin_summary
+    from corpus_ft.datasets.measure import cut_summary, thin_summary
 
     doc = good_docstring(unit.get("docstring"), min_words)
-    return None if doc is None or thin_summary(doc, unit.get("name") or "") else doc
+    return None if doc is None or thin_summary(doc, unit.get("name") or "") or cut_summary(doc) else doc
+
+
+# A doc comment that says the code is another project's, copied in: "Adapted from https://…/jaro.go.",
+# "AcmeEntry is essentially copied from the walkdir crate", "Vendored from acme-lib 1.2". A sentence
+# about a technique ("This technique … was copied from Go 1.7") is not the code's provenance.
+_VENDORED_DOC = re.compile(
+    r"(?im)^(?:[\w.]+ (?:is|was) )?(?:essentially |mostly |largely |partly )?"
+    r"(?:adapted|copied|ported|vendored|forked)(?: verbatim)? from\b"
+    r"|^[\w.]+ (?:adapted|copied|ported|vendored|forked) from:?\s+https?://"
+    r"|(?:\bfrom|\bbased on|\bport of)\b[^\n]{0,120}https?://\S+/blob/"  # "Parsing code from Acme https://…/blob/…"
+)
 
 
 def skip_reason(unit: dict) -> str | None:
-    """Why a code unit makes no record, from the facts ingest read: `generated`, `stub` (an empty,
-    pass/.../not-implemented or `@overload` body, a `.pyi` stub), `abstract` (no body), else None."""
+    """Why a code unit makes no record, from the facts ingest read: `generated`, `vendored` (its doc
+    comment says it was copied or adapted from another project), `stub` (an empty, pass/.../not-implemented
+    or `@overload` body, a `.pyi` stub, a class with no body), `abstract` (no body), else None."""
     path = unit.get("path") or ""
     if unit.get("category") == "generated" or unit.get("body_kind") == "generated" or _GENERATED_PATH.search(path):
         return "generated"
+    if _VENDORED_DOC.search(unit.get("docstring") or ""):
+        return "vendored"
     if unit.get("kind") == "class":
-        return None
+        # a class with no body beyond its doc comment (`class AcmeError(Exception): """…"""`, `type acme
+        # struct{}`, `pub struct Acme;`): the code to explain is an empty declaration, and the summary can
+        # only repeat the doc comment; `enum Mode {html, xml}` on one line has members and stays
+        shown = without_docstring(unit, unit.get("text") or "")
+        body = [ln.strip() for ln in shown.split("\n") if ln.strip() not in ("", "pass", "...", "}", "};")]
+        return "stub" if len(body) <= 1 and (not body or _EMPTY_DECLARATION.search(body[0])) else None
     if path.endswith(".pyi"):
         return "stub"
     return unit.get("body_kind") or None

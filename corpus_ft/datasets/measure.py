@@ -222,7 +222,7 @@ will can should does do simply just basically also true false if whether not oth
 )
 # A doc comment that only says when the code runs ("Called when the request ends."), not what it does.
 _ONLY_WHEN = re.compile(
-    r"^(?:this (?:method|function|hook|callback) )?(?:is |gets )?(?:called|invoked|fired|triggered|executed|run)"
+    r"^(?:this (?:method|function|hook|callback) )?(?:is |gets )?(?:called|invoked|fired|triggered|executed|run|hit)"
     r"\b[^.!?]*[.!?]?$",
     re.I,
 )
@@ -236,18 +236,39 @@ _ONLY_CALLERS = re.compile(
 )
 
 
+# A summary cut short: no closing punctuation and a last word that needs more after it ("Returns the value
+# of the", "Adds the item to the list, which will be").
+_CUT_END = re.compile(
+    r"\b(?:the|a|an|of|to|for|with|and|or|by|into|be|is|are|was|will|would|should|can|whose|than|its|their)$",
+    re.I,
+)
+
+
+def cut_summary(summary: str) -> bool:
+    """A summary that stops mid-sentence: no closing punctuation after a word that needs a continuation."""
+    text = " ".join(summary.split())
+    return bool(text) and not re.search(r"[.!?:;)\]`\"']$", text) and bool(_CUT_END.search(text))
+
+
+# A sentence that only names the interface a method satisfies ("X implements the json.Marshaler interface."),
+# not what the method does.
+_ONLY_IMPLEMENTS = re.compile(r"^(?:\S+ )?(?:implements|satisfies) (?:the )?\S+ (?:interface|trait)\.?$", re.I)
+
+
 def thin_summary(summary: str, name: str = "") -> bool:
     """A summary that says nothing beyond the name (fewer than two words that are neither the name's nor a
     getter/setter's filler: "Returns the foo" for `getFoo`, "Parent returns the parent command"), or that only
     says when the code is called."""
     text = " ".join(summary.split())
     sentences = [x for x in re.split(r"(?<=[.!?])\s+", re.sub(r"`[^`]*`", "X", text)) if x.strip()]
-    if sentences and all(_ONLY_WHEN.match(x) or _ONLY_CALLERS.search(x) for x in sentences):
+    says_nothing = (_ONLY_WHEN.match, _ONLY_CALLERS.search, _ONLY_IMPLEMENTS.match)
+    if sentences and all(any(f(x) for f in says_nothing) for x in sentences):
         return True
     own = {_stem_e(w.lower()) for w in _WORDS.findall(name)}
     text = re.sub(r"^`[^`]+`", " ", text)  # a summary that opens with a code name opens with its subject
-    for part in {name, name.rsplit(".", 1)[-1]} - {""}:  # the name itself, as Go and Javadoc open a comment
-        text = re.sub(rf"(?<![\w.]){re.escape(part)}(?!\w)", " ", text)
+    for part in {name, name.rsplit(".", 1)[-1]} - {""}:  # the name itself, as Go and Javadoc open a comment,
+        # qualified too: "SetMode is a wrapper for Engine.SetMode" names only the method it forwards to
+        text = re.sub(rf"(?<![\w.])(?:\w+\.)*{re.escape(part)}(?:\(\))?(?!\w)", " ", text)
     words = [_stem_e(w) for w in re.findall(r"[a-z]{2,}", text.lower()) if w not in _SAYS_NOTHING]
     return len([w for w in words if w not in own]) < 2
 
@@ -639,7 +660,7 @@ def dataset_quality(
         q["summary_sources"] = {"docstring": len(explain) - len(generated), "generated": len(generated)}
         q["skipped"] = {
             k: reasons[k]
-            for k in ("stub", "abstract", "generated", "no_summary", "needs_model_generator")
+            for k in ("stub", "abstract", "generated", "vendored", "no_summary", "needs_model_generator")
             if reasons[k]
         }
         signal("call_list_summary", [r for r in explain if call_list(_response(r))], len(explain))

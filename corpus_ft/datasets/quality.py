@@ -22,6 +22,7 @@ REASONS = (
     "stub",
     "abstract",
     "generated",
+    "vendored",
     "max_records",
 )
 _WORD = re.compile(r"\w", re.UNICODE)

@@ -529,8 +529,8 @@ def _with_attached(node: Node) -> Node:
     first = node
     prev = node.prev_named_sibling
     while prev is not None and (prev.type in ATTACHED or prev.type in COMMENTS):
-        if prev.type in ATTACHED:
-            first = prev
+        if prev.type in ATTACHED and not facts.doc_attribute(prev):
+            first = prev  # a doc attribute is a line of the doc comment above, not of the unit
         prev = prev.prev_named_sibling
     return first
 

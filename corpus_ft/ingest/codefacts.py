@@ -19,6 +19,15 @@ from tree_sitter import Language, Node, Query, QueryCursor
 
 COMMENTS = {"comment", "line_comment", "block_comment"}
 ATTACHED = {"decorator", "attribute_item", "attribute_list", "annotation", "marker_annotation"}
+# A Rust attribute that is a line of the doc comment (`#[doc = "…"]`, `#[cfg_attr(x, doc = "…")]`, used to
+# hide a doctest's lines): the comment runs on through it.
+_DOC_ATTRIBUTE = re.compile(rb"^#!?\[\s*(?:cfg_attr\s*\(.*,\s*)?doc\s*=", re.S)
+
+
+def doc_attribute(node: Node) -> bool:
+    """Whether an attribute node is part of a doc comment rather than an attribute of the code."""
+    return node.type == "attribute_item" and bool(_DOC_ATTRIBUTE.match(node.text or b""))
+
 
 # A comment that only talks to a tool (linters, formatters, coverage, the compiler) is not a comment
 # for a reader: it neither documents a definition nor separates a doc comment from it.
@@ -55,6 +64,23 @@ def _doc_style(raw: str, language: str) -> bool:
     return raw.startswith(("/**", "/*!", "///", "//!")) and not raw.startswith(("/***", "////"))
 
 
+# Languages whose doc tools read only doc-style comments (Javadoc, KDoc, Scaladoc, PHPDoc `/** */`, C# `///`):
+# a plain `//` comment between such a doc comment and the definition is a note to the maintainer
+# ("// suppression for the superclass constructor"), and the doc comment above it is the doc.
+_DOC_BLOCK_ONLY = frozenset({"java", "kotlin", "scala", "php", "csharp"})
+
+
+def _doc_above(node: Node, src: bytes) -> bool:
+    """Whether a doc-style block comment sits directly above this run of plain comments and attributes."""
+    prev, row = node, node.start_point.row
+    while prev is not None and (prev.type in COMMENTS or prev.type in ATTACHED) and prev.end_point.row >= row - 1:
+        raw = src[prev.start_byte : prev.end_byte].decode("utf-8", "replace")
+        if raw.startswith(("/**", "///")) and not raw.startswith(("/***", "////")):
+            return True
+        row, prev = prev.start_point.row, prev.prev_named_sibling
+    return False
+
+
 def _plain_ok(raw: str, language: str) -> bool:
     """A plain comment directly above a definition documents it in this language."""
     if language == "rust":
@@ -77,7 +103,7 @@ def leading_doc(outer: Node, src: bytes, language: str) -> tuple[str, int, int]:
     style = ""
     while prev is not None and (prev.type in COMMENTS or prev.type in ATTACHED):
         if prev.type in ATTACHED:
-            if parts:
+            if parts and not doc_attribute(prev):
                 break
             row = prev.start_point.row
             prev = prev.prev_named_sibling
@@ -89,6 +115,10 @@ def leading_doc(outer: Node, src: bytes, language: str) -> tuple[str, int, int]:
             continue
         if prev.end_point.row == outer.start_point.row and not parts and prev.start_point.row == row:
             break  # `x = 1; // note` ends the line before: a trailing comment of other code
+        if not parts and language in _DOC_BLOCK_ONLY and not _doc_style(raw, language) and _doc_above(prev, src):
+            row = prev.start_point.row  # a `//` note to the maintainer between the doc comment and the code
+            prev = prev.prev_named_sibling
+            continue
         adjacent = prev.end_point.row >= row - 1
         doc = _doc_style(raw, language)
         marker = _MARKER.match(raw).group()
@@ -169,12 +199,16 @@ _CODE_LINK = re.compile(r"\[(`[^`\n]+`)\](?![(\[])")
 _INTRA_LINK = re.compile(r"(?<![\w\]&*])\[([A-Za-z_][\w:.*]*(?:\(\))?)\](?![(\[:\w])")
 
 
+_LITERAL_AMP = "\x00"  # an `&` inside `{@code}`/`{@literal}`, kept from entity decoding, restored after
+
+
 def _inline_tag(m: re.Match) -> str:
     """`{@code x}` -> `x` in backticks, `{@link A#b label}` -> label, `{@inheritDoc}` -> nothing."""
     tag, body = m.group(1), m.group(2).strip()
     if tag in ("inheritDoc", "docRoot"):
         return ""
-    if tag in ("code", "literal"):
+    if tag in ("code", "literal"):  # shown as written: `{@code &lt;}` is the entity's text, not `<`
+        body = body.replace("&", _LITERAL_AMP)
         return f"`{body}`" if tag == "code" else body
     if tag in ("link", "linkplain", "linkcode", "value", "see", "tutorial"):
         if "|" in body:
@@ -216,12 +250,13 @@ def render_doc(text: str, language: str) -> str:
         text = _NAMEREF.sub(lambda m: f"`{m.group(1)}`", text)
         text = _XML_SECTION.sub(lambda m: _xml_section(m.group(1), m.group(2)), text)
         text = re.sub(r"(?i)</?p\s*/?>|<para>|</para>", "\n\n", text)
-        text = _HTML_TAG.sub("", text)
+        # markup tags go from the prose only: `{@code <div>}` shows a tag, written as code
+        text = "".join(p if i % 2 else _HTML_TAG.sub("", p) for i, p in enumerate(_CODE_SPAN.split(text)))
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("&nbsp;", " ")
     if language in ("rust", "go"):  # [`Foo::bar`]: an intra-doc link around a code span, before spans are kept
         text = _CODE_LINK.sub(r"\1", text)
     text = _outside_code(text, _md_links if language not in ("rust", "go") else _doc_links)
-    lines = [ln.rstrip() for ln in text.split("\n")]
+    lines = [ln.rstrip() for ln in text.replace(_LITERAL_AMP, "&").split("\n")]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return text
 

@@ -10,7 +10,7 @@ import re
 from corpus_ft.ingest.policy import file_category, generated, templated, unit_category
 from corpus_ft.ingest.read import decode, is_binary, read_regular
 
-PARSER_VERSION = "5"  # bump when a reader changes what it emits: cached results are then re-parsed
+PARSER_VERSION = "6"  # bump when a reader changes what it emits: cached results are then re-parsed
 DOCUMENTS = {"markdown", "mdx", "rst", "text", "html", "pdf", "docx"}
 _CPP_HINT = re.compile(rb"^\s*(class|namespace|template\s*<|public:|private:)|\w::\w", re.M)
 
