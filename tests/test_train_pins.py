@@ -49,6 +49,14 @@ def test_train_code_uses_only_what_trl_exports():
     assert not found, "private API in corpus_ft/train:\n" + "\n".join(found)
 
 
+def test_no_module_imports_a_trl_submodule():
+    """Outside the trainer too (the chat template's generation markers), TRL is used through `from trl import`."""
+    found = [
+        f for path in sorted((ROOT / "corpus_ft").rglob("*.py")) for f in _private_uses(path) if ": import trl." in f
+    ]
+    assert not found, "TRL submodule imports:\n" + "\n".join(found)
+
+
 def test_the_private_api_scan_finds_what_it_forbids(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text(

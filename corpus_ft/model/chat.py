@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 from corpus_ft.util import CorpusFtError
 
@@ -48,16 +49,20 @@ _PROBE = [
 ]
 
 
+# `{% generation %}` in any whitespace-trim form: transformers' marker for the assistant's tokens
+_GENERATION_MARKER = re.compile(r"\{%-?\s*generation\s*-?%\}")
+
+
 def training_chat_template(tokenizer) -> str | None:
     """The model's own template with `{% generation %}` markers (TRL's patch, else ChatML's), or None.
 
     The patched template must render every probe conversation exactly as the original does, so the
     tuned model sees at training time the prompts it will be asked at inference time.
     """
-    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+    from trl import get_training_chat_template
 
     original = tokenizer.chat_template
-    if has_generation_markers(original):
+    if _GENERATION_MARKER.search(original):
         return original
     try:
         return get_training_chat_template(tokenizer) or original
