@@ -170,6 +170,20 @@ def test_two_processes_over_gloo_train_one_adapter(base_run, tmp_path):
     assert sorted(_losses(run)) == [1, 2, 3] and len(_losses_rows(run)) == 3  # rank 0 alone logs
 
 
+def _sigterm_after_first_loss(cmd: list[str], run: Path, stderr: Path, env: dict) -> str:
+    """Start `cmd`, send SIGTERM once RUN's first loss is logged; assert exit 143; return the stop line."""
+    with open(stderr, "w") as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        metrics, deadline = run / "model" / "metrics.jsonl", time.monotonic() + 300
+        while not (metrics.is_file() and '"loss"' in metrics.read_text()):
+            assert proc.poll() is None, stderr.read_text()[-3000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    return next(x for x in stderr.read_text().splitlines() if "training stopped by SIGTERM" in x)
+
+
 @pytest.mark.slow
 def test_sigterm_stops_at_a_step_with_a_checkpoint_and_the_printed_command_resumes(base_run, tmp_path):
     """SIGTERM (as a scheduler sends it) after the first logged step: exit 143, one line naming the checkpoint and
@@ -181,23 +195,8 @@ def test_sigterm_stops_at_a_step_with_a_checkpoint_and_the_printed_command_resum
     run = tmp_path / "run"
     shutil.copytree(base_run, run)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    with open(tmp_path / "stderr.txt", "w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "corpus_ft.cli", "train", str(run), *_cli_args(ARGS), "--json"],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            env=env,
-        )
-        metrics, deadline = run / "model" / "metrics.jsonl", time.monotonic() + 300
-        while not (metrics.is_file() and '"loss"' in metrics.read_text()):
-            assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()[-3000:]
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGTERM)
-        assert proc.wait(timeout=120) == 128 + signal.SIGTERM
-    stderr = (tmp_path / "stderr.txt").read_text()
-    line = next(x for x in stderr.splitlines() if "training stopped by SIGTERM" in x)
+    cmd = [sys.executable, "-m", "corpus_ft.cli", "train", str(run), *_cli_args(ARGS), "--json"]
+    line = _sigterm_after_first_loss(cmd, run, tmp_path / "stderr.txt", env)
     step = int(line.split(" at step ")[1].split(";")[0])
     assert 1 <= step < ARGS["max_steps"]
     assert (run / "model" / "checkpoints" / f"checkpoint-{step}" / COMPLETE).is_file()
@@ -255,18 +254,9 @@ def test_a_stopped_recipe_names_its_own_resume_command_and_run_resume_finishes_i
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cli = [sys.executable, "-m", "corpus_ft.cli"]
-    with open(tmp_path / "stderr.txt", "w") as err:
-        proc = subprocess.Popen(
-            [*cli, "run", str(recipe), "--through", "train"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, env=env
-        )
-        metrics, deadline = run / "model" / "metrics.jsonl", time.monotonic() + 300
-        while not (metrics.is_file() and '"loss"' in metrics.read_text()):
-            assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()[-3000:]
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGTERM)
-        assert proc.wait(timeout=120) == 128 + signal.SIGTERM
-    line = next(x for x in (tmp_path / "stderr.txt").read_text().splitlines() if "training stopped by SIGTERM" in x)
+    line = _sigterm_after_first_loss(
+        [*cli, "run", str(recipe), "--through", "train"], run, tmp_path / "stderr.txt", env
+    )
     step = int(line.split(" at step ")[1].split(";")[0])
     again = shlex.split(line.split("or the whole recipe: ")[1])
     assert again[:2] == ["corpus-ft", "run"] and again[-1] == "--resume" and str(recipe) in again
