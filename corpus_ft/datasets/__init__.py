@@ -146,7 +146,7 @@ def _candidates(
     """(candidates, removed by the kind itself, units read) for one kind; `generation` gets the
     generator's own counts (prompts, cache hits, unparseable replies) when it keeps them."""
     from corpus_ft.datasets import kinds
-    from corpus_ft.datasets.chunk import chunk_units, install_stub, make_splitter
+    from corpus_ft.datasets.chunk import chunk_units, install_stub, make_splitter, opens_mid_thought
 
     if kind == "qa_context":
         from corpus_ft.datasets.qa_context import candidates
@@ -170,10 +170,12 @@ def _candidates(
     chunks = chunk_units(docs, make_splitter(size, overlap, cfg.tokenizer), min_prose, dropped) if docs else []
     if kind == "paragraphs":
         stubs = [c for c in chunks if install_stub(c)]
+        cut = [c for c in chunks if not install_stub(c) and opens_mid_thought(c)]
         return (
-            kinds.paragraphs([c for c in chunks if not install_stub(c)]),
+            kinds.paragraphs([c for c in chunks if not install_stub(c) and not opens_mid_thought(c)]),
             [{"reason": "min_content", "record": r} for r in kinds.paragraphs(dropped)]
-            + [{"reason": "install_stub", "record": r} for r in kinds.paragraphs(stubs)],
+            + [{"reason": "install_stub", "record": r} for r in kinds.paragraphs(stubs)]
+            + [{"reason": "mid_thought", "record": r} for r in kinds.paragraphs(cut)],
             len(docs),
         )
     if kind == "keywords":

@@ -143,9 +143,98 @@ def introduces(text: str) -> bool:
     return bool(last) and not last.startswith(("#", "```", "~~~")) and bool(_INTRODUCES.search(last))
 
 
+# A paragraph that leans on what came before it: it opens on a connective, a reply or a pronoun
+# ("Alternatively, …", "Secondly, …", "Yes. …", "This will fail …", "Test it with:"), or points back at
+# an example above ("the code above", "In the previous example").
+_CONTINUES = re.compile(
+    r"^(?:also|alternatively|and|but|or|so|then|thus|hence|therefore|however|otherwise|instead|additionally|"
+    r"furthermore|moreover|similarly|likewise|finally|next|secondly|thirdly|lastly|yes|no|in addition|"
+    r"in (?:this|that|the (?:previous|above|next)|either) (?:case|example)|for (?:example|instance)|"
+    r"this|these|that|those|it|they|here|there|the (?:above|previous|same|result|output)|as (?:shown|mentioned|"
+    r"explained|described)|note|test it|result|output)\b"
+    r"|^[^.!?\n]*\b(?:also|as well)\b",
+    re.I,
+)
+# A sentence that points back at text or code shown before it ("In the above examples", "the factory function
+# above", "the aforementioned preprocessor"): wherever it stands, it leans on what the reader saw earlier.
+_POINTS_BACK = re.compile(r"^[^.!?\n]*\b(?:above|previous (?:example|section|step)s?|aforementioned|earlier)\b", re.I)
+# A short question standing as its own paragraph: an FAQ entry whose answer follows.
+_QUESTION = re.compile(r"^[^\n]{3,200}\?$")
+
+
+def continues(piece: dict, before: dict | None) -> bool:
+    """Whether a chunk piece leans on the piece before it, so a chunk should not open on it: code, a table or
+    math after prose (what the prose shows), a list item after a list item or an introduction, a paragraph
+    that opens on a connective or points back ("Alternatively, …", "This will fail …", "the example above")."""
+    if before is None or before["type"] == "heading":
+        return False
+    kind, text = piece["type"], piece["text"].lstrip()
+    if kind in ("code", "table", "math", "autodoc"):
+        return before["type"] not in ("heading", "label")
+    if kind == "list_item":
+        return before["type"] == "list_item" or introduces(before["shown"])
+    if before["type"] == "paragraph" and _QUESTION.match(before["text"].strip()):
+        return True  # the answer to the question just asked
+    if kind == "paragraph":
+        first = _first_sentence(text)
+        return bool(_CONTINUES.search(first) or _POINTS_BACK.search(first))
+    return False
+
+
+def opens_mid_thought(chunk: Chunk) -> bool:
+    """A chunk that opens where a thought began in the chunk before it: on a paragraph that leans back
+    ("Alternatively, …", "This will fail …", "the example above"), or mid-list (a list item with no heading
+    above it); read alone, it depends on text the reader never sees. A chunk that opens on code (an example
+    too long to share a chunk with its introduction) still reads as an example under its headings."""
+    blocks = [b for b in chunk.get("blocks") or [] if b["type"] != "label"]
+    if blocks and blocks[0]["type"] == "heading":  # under its heading, a section may still open by pointing back
+        lead = next((b for b in blocks[1:] if b["type"] != "heading"), None)
+        return bool(lead and lead["type"] == "paragraph" and _POINTS_BACK.search(_first_sentence(lead["text"])))
+    if not blocks:
+        return False
+    first = blocks[0]
+    return first["type"] == "list_item" or (
+        first["type"] == "paragraph" and continues(first, {"type": "paragraph", "text": "", "shown": ""})
+    )
+
+
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?])\s", text.lstrip(), maxsplit=1)[0]
+
+
+def _fresh_start(group: list[dict], piece: dict, splitter: Splitter) -> int | None:
+    """Where the chunk ending in `group` should hand its tail to the next chunk, which would otherwise open
+    on `piece` that leans on what comes before: the last index whose piece opens a thought (a heading, or a
+    piece that does not lean back), if that tail and `piece` fit one chunk and something more than headings
+    stays behind. None where no such index is found."""
+    if not continues(piece, group[-1]):
+        return None
+    room = splitter.size - splitter.length(piece["shown"])
+    for k in range(len(group) - 1, 0, -1):
+        room -= splitter.length(group[k]["shown"]) + 2
+        if room < 0:
+            return None
+        if continues(group[k], group[k - 1]):
+            continue
+        if group[k - 1]["type"] == "heading":
+            continue  # a heading goes with what it heads
+        if all(b["type"] in ("heading", "label") for b in group[:k]):
+            return None
+        return k
+    return None
+
+
+def _leads_on(piece: dict) -> bool:
+    """A prose piece that only makes sense with what follows it: an introduction ("… as follows:") or a question."""
+    if piece["type"] in _NOT_PROSE:
+        return False
+    return introduces(piece["shown"]) or bool(_QUESTION.match(piece["text"].strip()))
+
+
 def pack(parts: list[dict], splitter: Splitter) -> list[list[dict]]:
     """Consecutive pieces into groups of at most `size` (a piece bigger than that is a group alone).
-    A paragraph that introduces the next block never ends a group: it moves on with the block it introduces."""
+    A group never opens on a piece that leans on the one before it (code after its introduction, the next
+    list item, "Alternatively, …") when the thought it belongs to fits the next group: that thought moves on."""
     groups: list[list[dict]] = []
     used = 0
     for p in parts:
@@ -153,15 +242,20 @@ def pack(parts: list[dict], splitter: Splitter) -> list[list[dict]]:
         if groups and used + n + 2 <= splitter.size:  # 2: the blank line between blocks
             groups[-1].append(p)
             used += n + 2
-        elif (
-            groups
-            and len(groups[-1]) > 1
-            and groups[-1][-1]["type"] not in _NOT_PROSE
-            and introduces(groups[-1][-1]["shown"])
+            continue
+        k = _fresh_start(groups[-1], p, splitter) if groups else None
+        if (
+            k is None
+            and groups
+            and _leads_on(groups[-1][-1])
+            and any(b["type"] not in ("heading", "label") for b in groups[-1][:-1])
         ):
-            lead = groups[-1].pop()
-            groups.append([lead, p])
-            used = splitter.length(lead["shown"]) + n + 2
+            k = len(groups[-1]) - 1  # no thought fits whole: at least the introduction goes with what it introduces
+        if k is not None:
+            lead = groups[-1][k:]
+            del groups[-1][k:]
+            groups.append([*lead, p])
+            used = sum(splitter.length(b["shown"]) + 2 for b in lead) + n
         else:
             groups.append([p])
             used = n
@@ -244,8 +338,10 @@ def chunk_units(
                 own[i + 1] = _join(c, own[i + 1], into=own[i + 1])
             elif merged and fits(merged[-1], c):
                 merged[-1] = _join(merged[-1], c, into=merged[-1])
+            elif len(own) > 1 and any(b["type"] in ("code", "table") for b in c["blocks"]):
+                merged.append(c)  # the short end of a long section: no room to merge, still its code
             elif len(own) > 1:
-                merged.append(c)  # the short end of a long section: no room to merge, still its text
+                dropped.append({**c, "id": chunk_id(c["unit_id"], i, c["text"])})  # a heading and a line: a stub
             else:
                 carry = c
         if carry is None and merged and introduces(merged[-1]["text"]):

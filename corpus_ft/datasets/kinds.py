@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from corpus_ft.datasets.chunk import prose_text, with_context
+from corpus_ft.datasets.chunk import opens_mid_thought, prose_text, with_context
 from corpus_ft.datasets.config import BuildConfig
 from corpus_ft.datasets.records import chat, meta, record_id, source
 from corpus_ft.generate import Chunk, Generator
@@ -487,6 +487,7 @@ def extract_keywords(text: str, top: int, heading: str = "", keep: Callable[[str
         clean_heading
         and len(clean_heading.split()) <= 4
         and clean_heading.lower() not in _NOT_A_TITLE
+        and not generic_heading(clean_heading)
         and noun_phrase(clean_heading, body)
     ):
         candidates.append(clean_heading)
@@ -627,6 +628,42 @@ def about_chunk(keyword: str, prose: str, heading_path: Sequence[str], text: str
     return shaped and said == 1 and text.count(name.rstrip("()")) > prose.count(name.rstrip("()"))
 
 
+def generic_heading(heading: str) -> bool:
+    """A heading made only of general words, labels and doc-page names ("Basic usage", "More examples",
+    "Other notes"): it names no topic of its own."""
+    words = [w.strip("`()[].,:;!?").lower() for w in heading.split()]
+    general = GENERIC_WORDS | _GENERIC_HEADINGS | API_LABELS | _NOT_A_TITLE
+    return bool(words) and all(w in general or w in NOT_KEYWORDS for w in words)
+
+
+# Words code samples name their own throwaway things with ("foo.md", "my-table", "MyList", "hello_app").
+_PLACEHOLDERS = frozenset("foo bar baz qux quux my your some example sample demo hello dummy acme".split())
+# A name bound in a code sample: `const x =`, `let x`, `var x`, `x :=`, or a line that assigns it (`x = …`, `x: T = …`).
+_BINDS = r"(?:^|[\s(,;{{])(?:const|let|var|val|auto|final|my)\s+(?:mut\s+)?{name}\b|\b{name}\s*:=|^\s*{name}\s*(?::[^=\n]+)?=[^=]"
+
+
+def example_name(keyword: str, text: str) -> bool:
+    """A keyword that names a thing of one code sample rather than of the project: a variable the chunk's code
+    binds itself (`const useAcmeStore = create(...)`, `objA := ...`), or a file or identifier built on a
+    placeholder word (`foo.md`, `my-shell-script`, `MyList`, `main.go`)."""
+    name = keyword.strip("`").removesuffix("()")
+    if " " in name or not name:
+        return False
+    parts = [p.lower() for p in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)]
+    if parts and parts[0] in _PLACEHOLDERS:
+        return True
+    stem, dot, ext = name.rpartition(".")
+    if dot and stem and re.fullmatch(r"[a-z]{1,4}", ext) and "/" not in name and stem.lower() in common_english():
+        return True  # a file named with a plain word (`main.go`, `index.html`, `app.py`): the sample's own file
+    code = "\n".join(m.group(0) for m in re.finditer(r"^(`{3,}|~{3,})[^\n]*\n.*?^\1", text, re.M | re.S))
+    return bool(code) and bool(re.search(_BINDS.format(name=re.escape(name)), code, re.M))
+
+
+def _spelled(name: str) -> str:
+    """A name with its word separators made one ("acme-client", "Acme client", "acme_client" alike)."""
+    return re.sub(r"[\s_-]+", " ", name.lower()).strip()
+
+
 def specific_keywords(kws: Sequence[str], heading: str, product: str, common: set[str]) -> list[str]:
     """Keep only the terms specific to the chunk: not an ecosystem word, not the product's name, not a
     phrase most chunks of the corpus use, and not a plain capitalised word other than the chunk's heading."""
@@ -638,7 +675,11 @@ def specific_keywords(kws: Sequence[str], heading: str, product: str, common: se
             if low not in _GENERIC_HEADINGS and low not in ECOSYSTEM_WORDS:
                 out.append(k)
             continue
-        if low in ECOSYSTEM_WORDS or (product and low in {product.lower(), product.lower() + "'s"}) or low in common:
+        if (
+            low in ECOSYSTEM_WORDS
+            or (product and _spelled(low) in {_spelled(product), _spelled(product) + "'s"})
+            or low in common
+        ):
             continue
         if _PLAIN_CAPITALISED.match(k) or _INSTALL_COMMAND.match(low):
             continue
@@ -650,7 +691,7 @@ def keyword_worthy(chunk: Chunk) -> bool:
     """Whether a chunk can anchor a keyword record: not a list whose links were removed (empty bullets, or
     three or more short bare items with little prose around them), not a short page that only points elsewhere."""
     text = prose_text(chunk)
-    if _EMPTY_ITEM.search(text):
+    if _EMPTY_ITEM.search(text) or opens_mid_thought(chunk):
         return False
     lines = [ln for ln in text.split("\n") if ln.strip()]
     items = [ln for ln in lines if _SHORT_ITEM.match(ln) and not re.search(r"[.!?:]\s*$", ln.strip())]
@@ -683,6 +724,7 @@ def keyword_fits(
     return (
         bool(specific_keywords([keyword], heading, product, common))
         and not generic_keyword(keyword)
+        and not (example_name(keyword, text) and not in_headings(keyword, path))
         and about_chunk(keyword, prose, path, text)
     )
 
