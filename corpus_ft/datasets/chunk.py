@@ -143,15 +143,19 @@ def introduces(text: str) -> bool:
     return bool(last) and not last.startswith(("#", "```", "~~~")) and bool(_INTRODUCES.search(last))
 
 
-# A paragraph that leans on what came before it: it opens on a connective, a reply or a pronoun
-# ("Alternatively, …", "Secondly, …", "Yes. …", "This will fail …", "Test it with:"), or points back at
-# an example above ("the code above", "In the previous example").
+# A paragraph that leans on what came before it. Sure signs, wherever it stands (`_CONNECTIVE`): it opens on a
+# contrast, a sequel or a reply ("Alternatively, …", "Secondly, …", "Yes. …", "(Note: …"). Milder signs
+# (`_CONTINUES`), which only count where no heading opens the chunk (a section may open on "This page …"):
+# a pronoun, a result or an addition ("This will fail …", "Test it with:", "… can also …").
+_CONNECTIVE = re.compile(
+    r"^\(|^(?:alternatively|and|but|or|however|otherwise|instead|additionally|furthermore|moreover|similarly|"
+    r"likewise|finally|secondly|thirdly|lastly|yes|no|"
+    r"in (?:this|that|the (?:previous|above|next)|either) (?:case|example)|as (?:shown|mentioned|explained|described))\b",
+    re.I,
+)
 _CONTINUES = re.compile(
-    r"^(?:also|alternatively|and|but|or|so|then|thus|hence|therefore|however|otherwise|instead|additionally|"
-    r"furthermore|moreover|similarly|likewise|finally|next|secondly|thirdly|lastly|yes|no|in addition|"
-    r"in (?:this|that|the (?:previous|above|next)|either) (?:case|example)|for (?:example|instance)|"
-    r"this|these|that|those|it|they|here|there|the (?:above|previous|same|result|output)|as (?:shown|mentioned|"
-    r"explained|described)|note|test it|result|output)\b"
+    r"^(?:also|so|then|thus|hence|therefore|next|note|in addition|for (?:example|instance)|this|these|that|those|"
+    r"it|they|here|there|the (?:above|previous|same|result|output)|test it|result|output)\b"
     r"|^[^.!?\n]*\b(?:also|as well)\b",
     re.I,
 )
@@ -177,7 +181,7 @@ def continues(piece: dict, before: dict | None) -> bool:
         return True  # the answer to the question just asked
     if kind == "paragraph":
         first = _first_sentence(text)
-        return bool(_CONTINUES.search(first) or _POINTS_BACK.search(first))
+        return bool(_CONNECTIVE.search(first) or _CONTINUES.search(first) or _POINTS_BACK.search(first))
     return False
 
 
@@ -196,6 +200,13 @@ def opens_mid_thought(chunk: Chunk) -> bool:
     return first["type"] == "list_item" or (
         first["type"] == "paragraph" and continues(first, {"type": "paragraph", "text": "", "shown": ""})
     )
+
+
+def leans_back(text: str) -> bool:
+    """Whether a passage's first sentence surely leans on text before it, heading or not: a connective or
+    reply ("Alternatively, …", "Yes. …"), or a pointer back ("the example above")."""
+    first = _first_sentence(text)
+    return bool(_CONNECTIVE.search(first) or _POINTS_BACK.search(first))
 
 
 def _first_sentence(text: str) -> str:
@@ -282,6 +293,21 @@ def install_stub(chunk: Chunk) -> bool:
     if not lines or len(lines) > 3 or 2 * installs < len(lines):  # mostly install lines ("… then run the app")
         return False
     return prose_words([b for b in blocks if b["type"] != "code"]) < 30
+
+
+# Under this many words of prose, a chunk with no code, table or list is a stub: a heading and a line, a note
+# that only points elsewhere ("You probably want the Acme facade instead"), a placeholder file.
+MIN_PASSAGE_WORDS = 25
+
+
+def stub(chunk: Chunk, splitter: Splitter) -> bool:
+    """A passage too thin to stand alone: only a line or two of prose, nothing else. The bar is lower where
+    chunks are small (a chunk of a few dozen tokens never holds 25 words)."""
+    blocks = chunk.get("blocks") or [{"type": "paragraph", "text": chunk["text"]}]
+    if any(b["type"] in ("code", "table", "list_item", "math") for b in blocks):
+        return False
+    words_per_chunk = splitter.size / (6 if splitter.length is len else 1.4)  # ~6 characters, ~1.4 tokens a word
+    return prose_words(blocks) < min(MIN_PASSAGE_WORDS, words_per_chunk / 10)
 
 
 def chunk_units(

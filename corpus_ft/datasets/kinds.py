@@ -637,7 +637,7 @@ def generic_heading(heading: str) -> bool:
 
 
 # Words code samples name their own throwaway things with ("foo.md", "my-table", "MyList", "hello_app").
-_PLACEHOLDERS = frozenset("foo bar baz qux quux my your some example sample demo hello dummy acme".split())
+_PLACEHOLDERS = frozenset("foo bar baz qux quux my your some example sample demo hello dummy".split())
 # A name bound in a code sample: `const x =`, `let x`, `var x`, `x :=`, or a line that assigns it (`x = …`, `x: T = …`).
 _BINDS = r"(?:^|[\s(,;{{])(?:const|let|var|val|auto|final|my)\s+(?:mut\s+)?{name}\b|\b{name}\s*:=|^\s*{name}\s*(?::[^=\n]+)?=[^=]"
 
