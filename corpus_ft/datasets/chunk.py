@@ -154,11 +154,13 @@ _CONNECTIVE = re.compile(
     re.I,
 )
 _CONTINUES = re.compile(
-    r"^(?:also|so|then|thus|hence|therefore|next|note|in addition|for (?:example|instance)|this|these|that|those|"
+    r"^(?:also|so|then|thus|hence|therefore|next|note|notice|in addition|for (?:example|instance)|this|these|that|those|"
     r"it|they|here|there|the (?:above|previous|same|result|output)|test it|result|output)\b"
     r"|^[^.!?\n]*\b(?:also|as well)\b",
     re.I,
 )
+# A sentence the source cut in two: it opens on a lowercase function word ("you should do this", "which means …").
+_LOWER_START = re.compile(r"^(?:you|we|which|where|and|or|but|so|then|the|a|an|to|in|of|with|for|that|this|it)\b")
 # A sentence that points back at text or code shown before it ("In the above examples", "the factory function
 # above", "the aforementioned preprocessor"): wherever it stands, it leans on what the reader saw earlier.
 _POINTS_BACK = re.compile(r"^[^.!?\n]*\b(?:above|previous (?:example|section|step)s?|aforementioned|earlier)\b", re.I)
@@ -177,11 +179,18 @@ def continues(piece: dict, before: dict | None) -> bool:
         return before["type"] not in ("heading", "label")
     if kind == "list_item":
         return before["type"] == "list_item" or introduces(before["shown"])
+    if kind == "admonition":
+        return True  # a note or warning qualifies what it follows
     if before["type"] == "paragraph" and _QUESTION.match(before["text"].strip()):
         return True  # the answer to the question just asked
     if kind == "paragraph":
         first = _first_sentence(text)
-        return bool(_CONNECTIVE.search(first) or _CONTINUES.search(first) or _POINTS_BACK.search(first))
+        return bool(
+            _CONNECTIVE.search(first)
+            or _CONTINUES.search(first)
+            or _POINTS_BACK.search(first)
+            or _LOWER_START.match(first)
+        )
     return False
 
 
@@ -197,7 +206,7 @@ def opens_mid_thought(chunk: Chunk) -> bool:
     if not blocks:
         return False
     first = blocks[0]
-    return first["type"] == "list_item" or (
+    return first["type"] in ("list_item", "admonition") or (
         first["type"] == "paragraph" and continues(first, {"type": "paragraph", "text": "", "shown": ""})
     )
 
