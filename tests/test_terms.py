@@ -451,3 +451,25 @@ def test_the_mid_thought_signal_counts_a_passage_opening_on_a_connective_or_a_po
     assert mid_thought_text(rec("Guide > Colours\n\nIn the above examples, each plugin is a list item."))
     assert not mid_thought_text(rec("Guide > Colours\n\nThis page shows how colours are chosen for matches."))
     assert not mid_thought_text(rec("Guide > Colours\n\n```\nacme --colors\n```\n\nThen read on."))
+
+
+def test_a_directory_of_names_whose_links_were_removed_makes_no_keyword_record():
+    from corpus_ft.datasets.kinds import keyword_worthy
+
+    listing = (
+        "Acme has a rich ecosystem of middleware for common needs. Explore the community middleware:\n"
+        "- acme-contrib - Official middleware collection including:\n"
+        "  - Authentication (tokens, sessions)\n"
+        "  - Rate limiting, compression\n"
+        "- acme-extras - Additional community middleware\n"
+        "- acme-metrics - Metrics and tracing middleware for Acme servers"
+    )
+    guide = (
+        "Middleware wraps every handler of the Acme server. Register it once on the router and it runs before "
+        "each handler, in the order it was added, so a logger added first sees every request, even one another "
+        "middleware rejects. Each middleware receives the context and calls next to go on:\n"
+        "- a logger - writes one line per request\n"
+        "- a limiter - rejects a client over its budget"
+    )
+    assert not keyword_worthy({"text": listing, "blocks": [{"type": "paragraph", "text": listing}]})
+    assert keyword_worthy({"text": guide, "blocks": [{"type": "paragraph", "text": guide}]})

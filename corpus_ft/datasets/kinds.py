@@ -550,6 +550,10 @@ _POINTER = re.compile(
 )
 _EMPTY_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s*[,;:.]?\s*$", re.M)
 _SHORT_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+([^`\n]{1,40})$")
+# A list item of a directory of links whose links were removed: a name, a spaced dash, what it is
+# ("- acme-contrib - Official middleware collection").
+_DIRECTORY_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+[^\s`][^\n]{0,40}?\s[-–—]\s\S")
+_ANY_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+\S")
 
 
 # Under this many words of prose (code aside) a chunk is a stub, a placeholder or a navigation page.
@@ -688,8 +692,9 @@ def specific_keywords(kws: Sequence[str], heading: str, product: str, common: se
 
 
 def keyword_worthy(chunk: Chunk) -> bool:
-    """Whether a chunk can anchor a keyword record: not a list whose links were removed (empty bullets, or
-    three or more short bare items with little prose around them), not a short page that only points elsewhere."""
+    """Whether a chunk can anchor a keyword record: not a list whose links were removed (empty bullets, three or
+    more short bare items, or a directory of "name - what it is" items, with little prose around them), not a short
+    page that only points elsewhere, not a chunk that opens mid-thought."""
     text = prose_text(chunk)
     if _EMPTY_ITEM.search(text) or opens_mid_thought(chunk):
         return False
@@ -698,6 +703,11 @@ def keyword_worthy(chunk: Chunk) -> bool:
     words = len(re.findall(r"\w+", " ".join(ln for ln in lines if ln not in items)))
     if len(items) >= 3 and len(items) >= 0.6 * len(lines) and words < 25:
         return False
+    entries = [ln for ln in lines if _ANY_ITEM.match(ln)]
+    named = [ln for ln in entries if _DIRECTORY_ITEM.match(ln)]
+    around = len(re.findall(r"\w+", " ".join(ln for ln in lines if not _ANY_ITEM.match(ln))))
+    if len(named) >= 2 and len(named) + len([e for e in entries if e in items]) >= 0.6 * len(entries) and around < 40:
+        return False  # a directory of names whose links were removed: nothing in it says what they do beyond a line
     if len(re.findall(r"\w+", text)) < MIN_KEYWORD_PROSE_WORDS or changelog_like(text, chunk.get("heading_path")):
         return False  # too little prose to be what a prompt is about, or a list of unrelated release entries
     return True
