@@ -418,6 +418,7 @@ def test_no_record_from_a_chunk_that_opens_mid_thought_or_is_a_stub():
     assert opens_mid_thought(chunk(("list_item", "- `--help`: the long help.")))
     assert opens_mid_thought(chunk(("paragraph", "you should do this instead, with the colour reset first.")))
     assert opens_mid_thought(chunk(("admonition", "Note: the sub model has to be a model too.")))
+    assert opens_mid_thought(chunk(("paragraph", "First, see the previous question's answer on colours.")))
     assert opens_mid_thought(chunk(("heading", "Alternate syntax"), ("paragraph", "In the above examples, a list.")))
     assert not opens_mid_thought(chunk(("heading", "Sessions"), ("paragraph", "This crate keeps one session.")))
     assert not opens_mid_thought(chunk(("paragraph", "The Acme client keeps one session per process.")))

@@ -154,7 +154,7 @@ _CONNECTIVE = re.compile(
     re.I,
 )
 _CONTINUES = re.compile(
-    r"^(?:also|so|then|thus|hence|therefore|next|note|notice|in addition|for (?:example|instance)|this|these|that|those|"
+    r"^(?:also|another|so|then|thus|hence|therefore|next|note|notice|in addition|for (?:example|instance)|this|these|that|those|"
     r"it|they|here|there|the (?:above|previous|same|result|output)|test it|result|output)\b"
     r"|^[^.!?\n]*\b(?:also|as well)\b",
     re.I,
@@ -163,7 +163,9 @@ _CONTINUES = re.compile(
 _LOWER_START = re.compile(r"^(?:you|we|which|where|and|or|but|so|then|the|a|an|to|in|of|with|for|that|this|it)\b")
 # A sentence that points back at text or code shown before it ("In the above examples", "the factory function
 # above", "the aforementioned preprocessor"): wherever it stands, it leans on what the reader saw earlier.
-_POINTS_BACK = re.compile(r"^[^.!?\n]*\b(?:above|previous (?:example|section|step)s?|aforementioned|earlier)\b", re.I)
+_POINTS_BACK = re.compile(
+    r"^[^.!?\n]*\b(?:above|previous (?:example|section|step|question|answer)s?|aforementioned|earlier)\b", re.I
+)
 # A short question standing as its own paragraph: an FAQ entry whose answer follows.
 _QUESTION = re.compile(r"^[^\n]{3,200}\?$")
 
