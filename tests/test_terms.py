@@ -427,6 +427,11 @@ def test_no_record_from_a_chunk_that_opens_mid_thought_or_is_a_stub():
     long = "The ledger keeps every payment event in the order it arrived and never rewrites it. " * 3
     assert not stub(chunk(("heading", "Ledger"), ("paragraph", long)), splitter)
     assert not stub(chunk(("heading", "Run"), ("paragraph", "Run it:"), ("code", "acme run")), splitter)
+    helped = (
+        "See the user guide for the full documentation of every Acme feature, its settings and its command line. "
+        "For help with a failing build or a question about a setting, please use the forum."
+    )
+    assert stub(chunk(("heading", "Getting help"), ("paragraph", helped)), splitter)
 
 
 def test_a_code_samples_own_names_and_an_all_generic_heading_are_not_keywords():

@@ -311,10 +311,31 @@ def install_stub(chunk: Chunk) -> bool:
 MIN_PASSAGE_WORDS = 25
 
 
-def stub(chunk: Chunk, splitter: Splitter) -> bool:
-    """A passage too thin to stand alone: only a line or two of prose, nothing else. The bar is lower where
-    chunks are small (a chunk of a few dozen tokens never holds 25 words)."""
+# A sentence that sends the reader elsewhere ("… can be found in our Security Policy.", "See the user guide …").
+_POINTER = re.compile(
+    r"\b(?:can be found|is available|are available|(?:please )?(?:see|refer to|visit|read)\b|more information|"
+    r"is for you|are for you|good luck|this (?:part|section|page) of the documentation)",
+    re.I,
+)
+
+
+def points_elsewhere(chunk: Chunk) -> bool:
+    """A short passage (under 60 words, no code) half of whose sentences send the reader elsewhere ("See the
+    user guide for more. For help, please use the discussions."): a pointer page, nothing to learn from."""
     blocks = chunk.get("blocks") or [{"type": "paragraph", "text": chunk["text"]}]
+    if any(b["type"] in ("code", "table") for b in blocks) or prose_words(blocks) >= 60:
+        return False
+    prose = "\n".join(b["text"] for b in blocks if b["type"] not in _NOT_PROSE)
+    sentences = [t for t in re.split(r"(?<=[.!?])\s+|\n(?=\s*(?:[-*+•]|\d+[.)])\s)", prose) if re.search(r"\w{2}", t)]
+    return bool(sentences) and 2 * sum(bool(_POINTER.search(t)) for t in sentences) >= len(sentences)
+
+
+def stub(chunk: Chunk, splitter: Splitter) -> bool:
+    """A passage too thin to stand alone: only a line or two of prose and nothing else, or a pointer page. The
+    bar is lower where chunks are small (a chunk of a few dozen tokens never holds 25 words)."""
+    blocks = chunk.get("blocks") or [{"type": "paragraph", "text": chunk["text"]}]
+    if points_elsewhere(chunk):
+        return True
     if any(b["type"] in ("code", "table", "list_item", "math") for b in blocks):
         return False
     words_per_chunk = splitter.size / (6 if splitter.length is len else 1.4)  # ~6 characters, ~1.4 tokens a word

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from corpus_ft.datasets.chunk import opens_mid_thought, prose_text, with_context
+from corpus_ft.datasets.chunk import opens_mid_thought, points_elsewhere, prose_text, with_context
 from corpus_ft.datasets.config import BuildConfig
 from corpus_ft.datasets.records import chat, meta, record_id, source
 from corpus_ft.generate import Chunk, Generator
@@ -542,12 +542,6 @@ _INSTALL_COMMAND = re.compile(
     r"^\$?\s*(?:python -m )?(?:pip|npm|yarn|pnpm|go|cargo|gem|mvn|brew|apt(?:-get)?) (?:install|get|add)\b"
 )
 _PLAIN_CAPITALISED = re.compile(r"^[A-Z][a-z]+$")
-# A chunk that only points elsewhere ("… can be found in our Security Policy."): nothing to be asked about.
-_POINTER = re.compile(
-    r"\b(?:can be found|is available|are available|(?:please )?(?:see|refer to|visit|read)\b|more information|"
-    r"is for you|are for you|good luck|this (?:part|section|page) of the documentation)",
-    re.I,
-)
 _EMPTY_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s*[,;:.]?\s*$", re.M)
 _SHORT_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+([^`\n]{1,40})$")
 # A list item of a directory of links whose links were removed: a name, a spaced dash, what it is
@@ -696,7 +690,7 @@ def keyword_worthy(chunk: Chunk) -> bool:
     more short bare items, or a directory of "name - what it is" items, with little prose around them), not a short
     page that only points elsewhere, not a chunk that opens mid-thought."""
     text = prose_text(chunk)
-    if _EMPTY_ITEM.search(text) or opens_mid_thought(chunk):
+    if _EMPTY_ITEM.search(text) or opens_mid_thought(chunk) or points_elsewhere(chunk):
         return False
     lines = [ln for ln in text.split("\n") if ln.strip()]
     items = [ln for ln in lines if _SHORT_ITEM.match(ln) and not re.search(r"[.!?:]\s*$", ln.strip())]
