@@ -442,7 +442,7 @@ def test_a_code_samples_own_names_and_an_all_generic_heading_are_not_keywords():
     assert example_name("main.go", text) and example_name("foo.md", text) and example_name("my-shell-script", text)
     assert not example_name("create", text) and not example_name("acme.yml", text)
     assert not example_name("encoding.TextUnmarshaler", text)
-    assert generic_heading("Basic usage") and generic_heading("More examples")
+    assert generic_heading("Basic usage") and generic_heading("More examples") and generic_heading("Best practices")
     assert not generic_heading("Static Files")
     assert specific_keywords(["Acme settings", "ledger sync"], "Sync", "acme-settings", set()) == ["ledger sync"]
 
@@ -479,3 +479,12 @@ def test_a_directory_of_names_whose_links_were_removed_makes_no_keyword_record()
     )
     assert not keyword_worthy({"text": listing, "blocks": [{"type": "paragraph", "text": listing}]})
     assert keyword_worthy({"text": guide, "blocks": [{"type": "paragraph", "text": guide}]})
+
+
+def test_a_phrase_headed_by_a_doc_page_word_is_a_keyword_only_as_the_sections_heading():
+    from corpus_ft.datasets.kinds import keyword_fits
+
+    prose = "The ledger is a lightweight solution for audits. A lightweight solution keeps every event. " * 2
+    assert not keyword_fits("lightweight solution", "Ledger", ["Guide", "Ledger"], prose, "acme", set())
+    guide = "The migration guide lists every renamed setting. Read the migration guide before upgrading. " * 2
+    assert keyword_fits("migration guide", "Migration guide", ["Guide", "Migration guide"], guide, "acme", set())

@@ -536,7 +536,7 @@ errors string strings""".split()
 _GENERIC_HEADINGS = frozenset(
     """solution solutions problem symptom symptoms reason cause causes details background motivation example
 examples notes note summary overview introduction usage reference misc miscellaneous other others general
-goals reasoning rationale conclusion caveats tips faq guide guides tutorial""".split()
+goals reasoning rationale conclusion caveats tips faq guide guides tutorial practice practices""".split()
 )
 _INSTALL_COMMAND = re.compile(
     r"^\$?\s*(?:python -m )?(?:pip|npm|yarn|pnpm|go|cargo|gem|mvn|brew|apt(?:-get)?) (?:install|get|add)\b"
@@ -721,6 +721,13 @@ def _heading(c: Chunk) -> str:
     return (c.get("heading_path") or [""])[-1]
 
 
+def _generic_head_noun(keyword: str) -> bool:
+    """A phrase whose head noun is a doc-page word ("lightweight solution", "common problem", "good practices"):
+    it names a kind of passage, not a thing of the project; only the section's own heading may say so."""
+    words = keyword.lower().split()
+    return len(words) > 1 and words[-1].strip("`()[].,:;") in _GENERIC_HEADINGS
+
+
 def keyword_fits(
     keyword: str, heading: str, path: Sequence[str], prose: str, product: str, common: set[str], text: str = ""
 ) -> bool:
@@ -729,6 +736,7 @@ def keyword_fits(
         bool(specific_keywords([keyword], heading, product, common))
         and not generic_keyword(keyword)
         and not (example_name(keyword, text) and not in_headings(keyword, path))
+        and not (_generic_head_noun(keyword) and not in_headings(keyword, path))
         and about_chunk(keyword, prose, path, text)
     )
 
