@@ -399,12 +399,12 @@ def test_the_introduction_moves_on_even_when_its_whole_thought_does_not_fit():
 def test_a_section_cut_to_a_lone_heading_keeps_its_heading_with_its_introduction():
     from corpus_ft.datasets.chunk import chunk_units, make_splitter
 
-    code = "import acme\n" + "acme.register(source)\n" * 30
+    code = "import acme\n" + "acme.register(hook)\n" * 30
     unit = _section(
-        [("heading", "Adding sources"), ("paragraph", "You may add your own sources, which is easy:"), ("code", code)]
+        [("heading", "Adding hooks"), ("paragraph", "You may add your own hooks, which is easy:"), ("code", code)]
     )
     chunks = chunk_units([unit], make_splitter(400, 0, None), min_prose_words=0)
-    assert all(c["text"].strip() != "# Adding sources" for c in chunks), [c["text"] for c in chunks]
+    assert all(c["text"].strip() != "# Adding hooks" for c in chunks), [c["text"] for c in chunks]
 
 
 def test_no_record_from_a_chunk_that_opens_mid_thought_or_is_a_stub():
@@ -413,17 +413,17 @@ def test_no_record_from_a_chunk_that_opens_mid_thought_or_is_a_stub():
     def chunk(*blocks):
         return {"text": "\n\n".join(t for _k, t in blocks), "blocks": [{"type": k, "text": t} for k, t in blocks]}
 
-    assert opens_mid_thought(chunk(("paragraph", "Secondly, colours on old consoles need a reset first.")))
+    assert opens_mid_thought(chunk(("paragraph", "Secondly, retries on old servers need a longer pause.")))
     assert opens_mid_thought(chunk(("paragraph", "This will fail with an exception like the one below.")))
     assert opens_mid_thought(chunk(("list_item", "- `--help`: the long help.")))
-    assert opens_mid_thought(chunk(("paragraph", "you should do this instead, with the colour reset first.")))
-    assert opens_mid_thought(chunk(("admonition", "Note: the sub model has to be a model too.")))
-    assert opens_mid_thought(chunk(("paragraph", "First, see the previous question's answer on colours.")))
-    assert opens_mid_thought(chunk(("heading", "Alternate syntax"), ("paragraph", "In the above examples, a list.")))
+    assert opens_mid_thought(chunk(("paragraph", "you can pass the flag twice instead, with a longer pause.")))
+    assert opens_mid_thought(chunk(("admonition", "Note: the token has to be set first.")))
+    assert opens_mid_thought(chunk(("paragraph", "First, read the previous question's answer about retries.")))
+    assert opens_mid_thought(chunk(("heading", "Other form"), ("paragraph", "In the above examples, a list.")))
     assert not opens_mid_thought(chunk(("heading", "Sessions"), ("paragraph", "This crate keeps one session.")))
     assert not opens_mid_thought(chunk(("paragraph", "The Acme client keeps one session per process.")))
     splitter = make_splitter(1500, 0, None)
-    assert stub(chunk(("heading", "Manually"), ("paragraph", "You may not need those libraries at all.")), splitter)
+    assert stub(chunk(("heading", "Hooks"), ("paragraph", "You may not need any of them at all.")), splitter)
     long = "The ledger keeps every payment event in the order it arrived and never rewrites it. " * 3
     assert not stub(chunk(("heading", "Ledger"), ("paragraph", long)), splitter)
     assert not stub(chunk(("heading", "Run"), ("paragraph", "Run it:"), ("code", "acme run")), splitter)
@@ -439,7 +439,7 @@ def test_a_code_samples_own_names_and_an_all_generic_heading_are_not_keywords():
 
     text = "Create a store.\n\n```ts\nconst useAcmeStore = create(() => ({}))\nobjA := formA{}\n```\n"
     assert example_name("useAcmeStore", text) and example_name("objA", text)
-    assert example_name("main.go", text) and example_name("foo.md", text) and example_name("my-shell-script", text)
+    assert example_name("main.go", text) and example_name("foo.md", text) and example_name("my-script", text)
     assert not example_name("create", text) and not example_name("acme.yml", text)
     assert not example_name("encoding.TextUnmarshaler", text)
     assert generic_heading("Basic usage") and generic_heading("More examples") and generic_heading("Best practices")
@@ -451,24 +451,24 @@ def test_the_mid_thought_signal_counts_a_passage_opening_on_a_connective_or_a_po
     from corpus_ft.datasets.measure import mid_thought_text
 
     def rec(text):
-        return {"kind": "paragraphs", "text": text, "meta": {"heading_path": ["Guide", "Colours"]}}
+        return {"kind": "paragraphs", "text": text, "meta": {"heading_path": ["Guide", "Retries"]}}
 
-    assert mid_thought_text(rec("Guide > Colours\n\nSecondly, colours on old consoles need a reset first."))
-    assert mid_thought_text(rec("Guide > Colours\n\nIn the above examples, each plugin is a list item."))
-    assert not mid_thought_text(rec("Guide > Colours\n\nThis page shows how colours are chosen for matches."))
-    assert not mid_thought_text(rec("Guide > Colours\n\n```\nacme --colors\n```\n\nThen read on."))
+    assert mid_thought_text(rec("Guide > Retries\n\nSecondly, retries on old servers need a longer pause."))
+    assert mid_thought_text(rec("Guide > Retries\n\nIn the above examples, each hook is a function."))
+    assert not mid_thought_text(rec("Guide > Retries\n\nThis page shows how retries are paced for a client."))
+    assert not mid_thought_text(rec("Guide > Retries\n\n```\nacme --retries 3\n```\n\nThen read on."))
 
 
 def test_a_directory_of_names_whose_links_were_removed_makes_no_keyword_record():
     from corpus_ft.datasets.kinds import keyword_worthy
 
     listing = (
-        "Acme has a rich ecosystem of middleware for common needs. Explore the community middleware:\n"
-        "- acme-contrib - Official middleware collection including:\n"
+        "Acme servers take handlers from several places. These are the ones we know of:\n"
+        "- acme-contrib - Extra handlers, among them:\n"
         "  - Authentication (tokens, sessions)\n"
         "  - Rate limiting, compression\n"
-        "- acme-extras - Additional community middleware\n"
-        "- acme-metrics - Metrics and tracing middleware for Acme servers"
+        "- acme-extras - More handlers from users\n"
+        "- acme-metrics - Counters for Acme servers"
     )
     guide = (
         "Middleware wraps every handler of the Acme server. Register it once on the router and it runs before "
@@ -484,7 +484,7 @@ def test_a_directory_of_names_whose_links_were_removed_makes_no_keyword_record()
 def test_a_phrase_headed_by_a_doc_page_word_is_a_keyword_only_as_the_sections_heading():
     from corpus_ft.datasets.kinds import keyword_fits
 
-    prose = "The ledger is a lightweight solution for audits. A lightweight solution keeps every event. " * 2
-    assert not keyword_fits("lightweight solution", "Ledger", ["Guide", "Ledger"], prose, "acme", set())
+    prose = "The ledger is a quick solution for audits. A quick solution keeps every event. " * 2
+    assert not keyword_fits("quick solution", "Ledger", ["Guide", "Ledger"], prose, "acme", set())
     guide = "The migration guide lists every renamed setting. Read the migration guide before upgrading. " * 2
     assert keyword_fits("migration guide", "Migration guide", ["Guide", "Migration guide"], guide, "acme", set())

@@ -159,10 +159,10 @@ _CONTINUES = re.compile(
     r"|^[^.!?\n]*\b(?:also|as well)\b",
     re.I,
 )
-# A sentence the source cut in two: it opens on a lowercase function word ("you should do this", "which means …").
+# A sentence the source cut in two: it opens on a lowercase function word ("you can pass it twice", "which means …").
 _LOWER_START = re.compile(r"^(?:you|we|which|where|and|or|but|so|then|the|a|an|to|in|of|with|for|that|this|it)\b")
-# A sentence that points back at text or code shown before it ("In the above examples", "the factory function
-# above", "the aforementioned preprocessor"): wherever it stands, it leans on what the reader saw earlier.
+# A sentence that points back at text or code shown before it ("In the above examples", "the Acme handler
+# above", "the aforementioned setting"): wherever it stands, it leans on what the reader saw earlier.
 _POINTS_BACK = re.compile(
     r"^[^.!?\n]*\b(?:above|previous (?:example|section|step|question|answer)s?|aforementioned|earlier)\b", re.I
 )
@@ -307,7 +307,7 @@ def install_stub(chunk: Chunk) -> bool:
 
 
 # Under this many words of prose, a chunk with no code, table or list is a stub: a heading and a line, a note
-# that only points elsewhere ("You probably want the Acme facade instead"), a placeholder file.
+# that only points elsewhere ("Use the Acme client instead"), a placeholder file.
 MIN_PASSAGE_WORDS = 25
 
 

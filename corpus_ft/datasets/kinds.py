@@ -545,7 +545,7 @@ _PLAIN_CAPITALISED = re.compile(r"^[A-Z][a-z]+$")
 _EMPTY_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s*[,;:.]?\s*$", re.M)
 _SHORT_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+([^`\n]{1,40})$")
 # A list item of a directory of links whose links were removed: a name, a spaced dash, what it is
-# ("- acme-contrib - Official middleware collection").
+# ("- acme-contrib - Extra handlers").
 _DIRECTORY_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+[^\s`][^\n]{0,40}?\s[-–—]\s\S")
 _ANY_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+\S")
 
@@ -634,7 +634,7 @@ def generic_heading(heading: str) -> bool:
     return bool(words) and all(w in general or w in NOT_KEYWORDS for w in words)
 
 
-# Words code samples name their own throwaway things with ("foo.md", "my-table", "MyList", "hello_app").
+# Words code samples name their own throwaway things with ("foo.md", "my-script", "MyThing", "hello_app").
 _PLACEHOLDERS = frozenset("foo bar baz qux quux my your some example sample demo hello dummy".split())
 # A name bound in a code sample: `const x =`, `let x`, `var x`, `x :=`, or a line that assigns it (`x = …`, `x: T = …`).
 _BINDS = r"(?:^|[\s(,;{{])(?:const|let|var|val|auto|final|my)\s+(?:mut\s+)?{name}\b|\b{name}\s*:=|^\s*{name}\s*(?::[^=\n]+)?=[^=]"
@@ -642,8 +642,8 @@ _BINDS = r"(?:^|[\s(,;{{])(?:const|let|var|val|auto|final|my)\s+(?:mut\s+)?{name
 
 def example_name(keyword: str, text: str) -> bool:
     """A keyword that names a thing of one code sample rather than of the project: a variable the chunk's code
-    binds itself (`const useAcmeStore = create(...)`, `objA := ...`), or a file or identifier built on a
-    placeholder word (`foo.md`, `my-shell-script`, `MyList`, `main.go`)."""
+    binds itself (`const acmeStore = create(...)`, `cfg := ...`), or a file or identifier built on a
+    placeholder word (`foo.md`, `my-script`, `MyThing`, `main.go`)."""
     name = keyword.strip("`").removesuffix("()")
     if " " in name or not name:
         return False
@@ -722,7 +722,7 @@ def _heading(c: Chunk) -> str:
 
 
 def _generic_head_noun(keyword: str) -> bool:
-    """A phrase whose head noun is a doc-page word ("lightweight solution", "common problem", "good practices"):
+    """A phrase whose head noun is a doc-page word ("quick solution", "common problem", "good practices"):
     it names a kind of passage, not a thing of the project; only the section's own heading may say so."""
     words = keyword.lower().split()
     return len(words) > 1 and words[-1].strip("`()[].,:;") in _GENERIC_HEADINGS
