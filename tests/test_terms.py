@@ -365,3 +365,136 @@ def test_a_name_only_inside_a_list_items_code_fence_is_not_a_keyword():
     text = item + _prose(4)
     got = _kws([_chunk(1, "Retry policy", text)])
     assert got and all("DataStoreError" not in kws for kws in got.values()), got
+
+
+def test_a_chunk_opens_where_its_thought_opens_not_on_the_code_or_reply_that_leans_back():
+    from corpus_ft.datasets.chunk import chunk_units, make_splitter
+
+    prose = "The Acme client keeps one session per process and reuses its connections between calls. " * 3
+    unit = _section(
+        [
+            ("paragraph", prose),
+            ("paragraph", "Does the client retry failed calls?"),
+            ("paragraph", "Yes, every idempotent call is retried three times with a growing pause between tries."),
+            ("paragraph", "Alternatively, turn retries off for one call by passing a zero retry budget to it."),
+        ]
+    )
+    chunks = chunk_units([unit], make_splitter(420, 0, None))
+    assert len(chunks) == 2, [c["text"] for c in chunks]
+    assert chunks[1]["text"].startswith("Does the client retry"), chunks[1]["text"]
+    code = "client = acme.Client(token)\nclient.sync(all=True)\n" * 4
+    unit = _section([("paragraph", prose), ("paragraph", "A client syncs every ledger it can see."), ("code", code)])
+    first, second = chunk_units([unit], make_splitter(420, 0, None))
+    assert second["text"].startswith("A client syncs") and "client.sync" in second["text"]
+
+
+def test_the_introduction_moves_on_even_when_its_whole_thought_does_not_fit():
+    from corpus_ft.datasets.chunk import chunk_units, make_splitter
+
+    code = "ledger = acme.open(path)\nledger.replay(since=0)\n" * 5
+    unit = _section(
+        [
+            ("paragraph", "Replaying rebuilds every balance from the first event. " * 2),
+            ("code", code),
+            ("paragraph", "Test it with:"),
+            ("code", "$ acme replay --dry-run\n" * 6),
+        ]
+    )
+    chunks = chunk_units([unit], make_splitter(500, 0, None))
+    assert len(chunks) == 2, [c["text"] for c in chunks]
+    assert not chunks[0]["text"].rstrip().endswith("Test it with:"), chunks[0]["text"]
+    assert chunks[-1]["text"].startswith("Test it with:")
+
+
+def test_a_section_cut_to_a_lone_heading_keeps_its_heading_with_its_introduction():
+    from corpus_ft.datasets.chunk import chunk_units, make_splitter
+
+    code = "import acme\n" + "acme.register(hook)\n" * 30
+    unit = _section(
+        [("heading", "Adding hooks"), ("paragraph", "You may add your own hooks, which is easy:"), ("code", code)]
+    )
+    chunks = chunk_units([unit], make_splitter(400, 0, None), min_prose_words=0)
+    assert all(c["text"].strip() != "# Adding hooks" for c in chunks), [c["text"] for c in chunks]
+
+
+def test_no_record_from_a_chunk_that_opens_mid_thought_or_is_a_stub():
+    from corpus_ft.datasets.chunk import make_splitter, opens_mid_thought, stub
+
+    def chunk(*blocks):
+        return {"text": "\n\n".join(t for _k, t in blocks), "blocks": [{"type": k, "text": t} for k, t in blocks]}
+
+    assert opens_mid_thought(chunk(("paragraph", "Secondly, retries on old servers need a longer pause.")))
+    assert opens_mid_thought(chunk(("paragraph", "This will fail with an exception like the one below.")))
+    assert opens_mid_thought(chunk(("list_item", "- `--help`: the long help.")))
+    assert opens_mid_thought(chunk(("paragraph", "you can pass the flag twice instead, with a longer pause.")))
+    assert opens_mid_thought(chunk(("admonition", "Note: the token has to be set first.")))
+    assert opens_mid_thought(chunk(("paragraph", "First, read the previous question's answer about retries.")))
+    assert opens_mid_thought(chunk(("heading", "Other form"), ("paragraph", "In the above examples, a list.")))
+    assert not opens_mid_thought(chunk(("heading", "Sessions"), ("paragraph", "This crate keeps one session.")))
+    assert not opens_mid_thought(chunk(("paragraph", "The Acme client keeps one session per process.")))
+    splitter = make_splitter(1500, 0, None)
+    assert stub(chunk(("heading", "Hooks"), ("paragraph", "You may not need any of them at all.")), splitter)
+    long = "The ledger keeps every payment event in the order it arrived and never rewrites it. " * 3
+    assert not stub(chunk(("heading", "Ledger"), ("paragraph", long)), splitter)
+    assert not stub(chunk(("heading", "Run"), ("paragraph", "Run it:"), ("code", "acme run")), splitter)
+    helped = (
+        "See the user guide for the full documentation of every Acme feature, its settings and its command line. "
+        "For help with a failing build or a question about a setting, please use the forum."
+    )
+    assert stub(chunk(("heading", "Getting help"), ("paragraph", helped)), splitter)
+
+
+def test_a_code_samples_own_names_and_an_all_generic_heading_are_not_keywords():
+    from corpus_ft.datasets.kinds import example_name, generic_heading, specific_keywords
+
+    text = "Create a store.\n\n```ts\nconst useAcmeStore = create(() => ({}))\nobjA := formA{}\n```\n"
+    assert example_name("useAcmeStore", text) and example_name("objA", text)
+    assert example_name("main.go", text) and example_name("foo.md", text) and example_name("my-script", text)
+    assert not example_name("create", text) and not example_name("acme.yml", text)
+    assert not example_name("encoding.TextUnmarshaler", text)
+    assert generic_heading("Basic usage") and generic_heading("More examples") and generic_heading("Best practices")
+    assert not generic_heading("Static Files")
+    assert specific_keywords(["Acme settings", "ledger sync"], "Sync", "acme-settings", set()) == ["ledger sync"]
+
+
+def test_the_mid_thought_signal_counts_a_passage_opening_on_a_connective_or_a_pointer_back():
+    from corpus_ft.datasets.measure import mid_thought_text
+
+    def rec(text):
+        return {"kind": "paragraphs", "text": text, "meta": {"heading_path": ["Guide", "Retries"]}}
+
+    assert mid_thought_text(rec("Guide > Retries\n\nSecondly, retries on old servers need a longer pause."))
+    assert mid_thought_text(rec("Guide > Retries\n\nIn the above examples, each hook is a function."))
+    assert not mid_thought_text(rec("Guide > Retries\n\nThis page shows how retries are paced for a client."))
+    assert not mid_thought_text(rec("Guide > Retries\n\n```\nacme --retries 3\n```\n\nThen read on."))
+
+
+def test_a_directory_of_names_whose_links_were_removed_makes_no_keyword_record():
+    from corpus_ft.datasets.kinds import keyword_worthy
+
+    listing = (
+        "Acme servers take handlers from several places. These are the ones we know of:\n"
+        "- acme-contrib - Extra handlers, among them:\n"
+        "  - Authentication (tokens, sessions)\n"
+        "  - Rate limiting, compression\n"
+        "- acme-extras - More handlers from users\n"
+        "- acme-metrics - Counters for Acme servers"
+    )
+    guide = (
+        "Middleware wraps every handler of the Acme server. Register it once on the router and it runs before "
+        "each handler, in the order it was added, so a logger added first sees every request, even one another "
+        "middleware rejects. Each middleware receives the context and calls next to go on:\n"
+        "- a logger - writes one line per request\n"
+        "- a limiter - rejects a client over its budget"
+    )
+    assert not keyword_worthy({"text": listing, "blocks": [{"type": "paragraph", "text": listing}]})
+    assert keyword_worthy({"text": guide, "blocks": [{"type": "paragraph", "text": guide}]})
+
+
+def test_a_phrase_headed_by_a_doc_page_word_is_a_keyword_only_as_the_sections_heading():
+    from corpus_ft.datasets.kinds import keyword_fits
+
+    prose = "The ledger is a quick solution for audits. A quick solution keeps every event. " * 2
+    assert not keyword_fits("quick solution", "Ledger", ["Guide", "Ledger"], prose, "acme", set())
+    guide = "The migration guide lists every renamed setting. Read the migration guide before upgrading. " * 2
+    assert keyword_fits("migration guide", "Migration guide", ["Guide", "Migration guide"], guide, "acme", set())

@@ -146,7 +146,7 @@ def _candidates(
     """(candidates, removed by the kind itself, units read) for one kind; `generation` gets the
     generator's own counts (prompts, cache hits, unparseable replies) when it keeps them."""
     from corpus_ft.datasets import kinds
-    from corpus_ft.datasets.chunk import chunk_units, install_stub, make_splitter
+    from corpus_ft.datasets.chunk import chunk_units, install_stub, make_splitter, opens_mid_thought, stub
 
     if kind == "qa_context":
         from corpus_ft.datasets.qa_context import candidates
@@ -167,13 +167,18 @@ def _candidates(
     dropped: list = []  # chunks with too little prose and no neighbour to join
     # a qa chunk may be all code: a section that is an example answers a how-to question
     min_prose = 0 if kind == "qa" else cfg.min_prose_words
-    chunks = chunk_units(docs, make_splitter(size, overlap, cfg.tokenizer), min_prose, dropped) if docs else []
+    splitter = make_splitter(size, overlap, cfg.tokenizer)
+    chunks = chunk_units(docs, splitter, min_prose, dropped) if docs else []
     if kind == "paragraphs":
         stubs = [c for c in chunks if install_stub(c)]
+        cut = [c for c in chunks if not install_stub(c) and opens_mid_thought(c)]
+        thin = [c for c in chunks if not install_stub(c) and not opens_mid_thought(c) and stub(c, splitter)]
+        skip = {id(c) for c in stubs + cut + thin}
         return (
-            kinds.paragraphs([c for c in chunks if not install_stub(c)]),
-            [{"reason": "min_content", "record": r} for r in kinds.paragraphs(dropped)]
-            + [{"reason": "install_stub", "record": r} for r in kinds.paragraphs(stubs)],
+            kinds.paragraphs([c for c in chunks if id(c) not in skip]),
+            [{"reason": "min_content", "record": r} for r in kinds.paragraphs(dropped + thin)]
+            + [{"reason": "install_stub", "record": r} for r in kinds.paragraphs(stubs)]
+            + [{"reason": "mid_thought", "record": r} for r in kinds.paragraphs(cut)],
             len(docs),
         )
     if kind == "keywords":

@@ -143,9 +143,120 @@ def introduces(text: str) -> bool:
     return bool(last) and not last.startswith(("#", "```", "~~~")) and bool(_INTRODUCES.search(last))
 
 
+# A paragraph that leans on what came before it. Sure signs, wherever it stands (`_CONNECTIVE`): it opens on a
+# contrast, a sequel or a reply ("Alternatively, …", "Secondly, …", "Yes. …", "(Note: …"). Milder signs
+# (`_CONTINUES`), which only count where no heading opens the chunk (a section may open on "This page …"):
+# a pronoun, a result or an addition ("This will fail …", "Test it with:", "… can also …").
+_CONNECTIVE = re.compile(
+    r"^\(|^(?:alternatively|and|but|or|however|otherwise|instead|additionally|furthermore|moreover|similarly|"
+    r"likewise|finally|secondly|thirdly|lastly|yes|no|"
+    r"in (?:this|that|the (?:previous|above|next)|either) (?:case|example)|as (?:shown|mentioned|explained|described))\b",
+    re.I,
+)
+_CONTINUES = re.compile(
+    r"^(?:also|another|so|then|thus|hence|therefore|next|note|notice|in addition|for (?:example|instance)|this|these|that|those|"
+    r"it|they|here|there|the (?:above|previous|same|result|output)|test it|result|output)\b"
+    r"|^[^.!?\n]*\b(?:also|as well)\b",
+    re.I,
+)
+# A sentence the source cut in two: it opens on a lowercase function word ("you can pass it twice", "which means …").
+_LOWER_START = re.compile(r"^(?:you|we|which|where|and|or|but|so|then|the|a|an|to|in|of|with|for|that|this|it)\b")
+# A sentence that points back at text or code shown before it ("In the above examples", "the Acme handler
+# above", "the aforementioned setting"): wherever it stands, it leans on what the reader saw earlier.
+_POINTS_BACK = re.compile(
+    r"^[^.!?\n]*\b(?:above|previous (?:example|section|step|question|answer)s?|aforementioned|earlier)\b", re.I
+)
+# A short question standing as its own paragraph: an FAQ entry whose answer follows.
+_QUESTION = re.compile(r"^[^\n]{3,200}\?$")
+
+
+def continues(piece: dict, before: dict | None) -> bool:
+    """Whether a chunk piece leans on the piece before it, so a chunk should not open on it: code, a table or
+    math after prose (what the prose shows), a list item after a list item or an introduction, a paragraph
+    that opens on a connective or points back ("Alternatively, …", "This will fail …", "the example above")."""
+    if before is None or before["type"] == "heading":
+        return False
+    kind, text = piece["type"], piece["text"].lstrip()
+    if kind in ("code", "table", "math", "autodoc"):
+        return before["type"] not in ("heading", "label")
+    if kind == "list_item":
+        return before["type"] == "list_item" or introduces(before["shown"])
+    if kind == "admonition":
+        return True  # a note or warning qualifies what it follows
+    if before["type"] == "paragraph" and _QUESTION.match(before["text"].strip()):
+        return True  # the answer to the question just asked
+    if kind == "paragraph":
+        first = _first_sentence(text)
+        return bool(
+            _CONNECTIVE.search(first)
+            or _CONTINUES.search(first)
+            or _POINTS_BACK.search(first)
+            or _LOWER_START.match(first)
+        )
+    return False
+
+
+def opens_mid_thought(chunk: Chunk) -> bool:
+    """A chunk that opens where a thought began in the chunk before it: on a paragraph that leans back
+    ("Alternatively, …", "This will fail …", "the example above"), or mid-list (a list item with no heading
+    above it); read alone, it depends on text the reader never sees. A chunk that opens on code (an example
+    too long to share a chunk with its introduction) still reads as an example under its headings."""
+    blocks = [b for b in chunk.get("blocks") or [] if b["type"] != "label"]
+    if blocks and blocks[0]["type"] == "heading":  # under its heading, a section may still open by pointing back
+        lead = next((b for b in blocks[1:] if b["type"] != "heading"), None)
+        return bool(lead and lead["type"] == "paragraph" and _POINTS_BACK.search(_first_sentence(lead["text"])))
+    if not blocks:
+        return False
+    first = blocks[0]
+    return first["type"] in ("list_item", "admonition") or (
+        first["type"] == "paragraph" and continues(first, {"type": "paragraph", "text": "", "shown": ""})
+    )
+
+
+def leans_back(text: str) -> bool:
+    """Whether a passage's first sentence surely leans on text before it, heading or not: a connective or
+    reply ("Alternatively, …", "Yes. …"), or a pointer back ("the example above")."""
+    first = _first_sentence(text)
+    return bool(_CONNECTIVE.search(first) or _POINTS_BACK.search(first))
+
+
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?])\s", text.lstrip(), maxsplit=1)[0]
+
+
+def _fresh_start(group: list[dict], piece: dict, splitter: Splitter) -> int | None:
+    """Where the chunk ending in `group` should hand its tail to the next chunk, which would otherwise open
+    on `piece` that leans on what comes before: the last index whose piece opens a thought (a heading, or a
+    piece that does not lean back), if that tail and `piece` fit one chunk and something more than headings
+    stays behind. None where no such index is found."""
+    if not continues(piece, group[-1]):
+        return None
+    room = splitter.size - splitter.length(piece["shown"])
+    for k in range(len(group) - 1, 0, -1):
+        room -= splitter.length(group[k]["shown"]) + 2
+        if room < 0:
+            return None
+        if continues(group[k], group[k - 1]):
+            continue
+        if group[k - 1]["type"] == "heading":
+            continue  # a heading goes with what it heads
+        if all(b["type"] in ("heading", "label") for b in group[:k]):
+            return None
+        return k
+    return None
+
+
+def _leads_on(piece: dict) -> bool:
+    """A prose piece that only makes sense with what follows it: an introduction ("… as follows:") or a question."""
+    if piece["type"] in _NOT_PROSE:
+        return False
+    return introduces(piece["shown"]) or bool(_QUESTION.match(piece["text"].strip()))
+
+
 def pack(parts: list[dict], splitter: Splitter) -> list[list[dict]]:
     """Consecutive pieces into groups of at most `size` (a piece bigger than that is a group alone).
-    A paragraph that introduces the next block never ends a group: it moves on with the block it introduces."""
+    A group never opens on a piece that leans on the one before it (code after its introduction, the next
+    list item, "Alternatively, …") when the thought it belongs to fits the next group: that thought moves on."""
     groups: list[list[dict]] = []
     used = 0
     for p in parts:
@@ -153,15 +264,20 @@ def pack(parts: list[dict], splitter: Splitter) -> list[list[dict]]:
         if groups and used + n + 2 <= splitter.size:  # 2: the blank line between blocks
             groups[-1].append(p)
             used += n + 2
-        elif (
-            groups
-            and len(groups[-1]) > 1
-            and groups[-1][-1]["type"] not in _NOT_PROSE
-            and introduces(groups[-1][-1]["shown"])
+            continue
+        k = _fresh_start(groups[-1], p, splitter) if groups else None
+        if (
+            k is None
+            and groups
+            and _leads_on(groups[-1][-1])
+            and any(b["type"] not in ("heading", "label") for b in groups[-1][:-1])
         ):
-            lead = groups[-1].pop()
-            groups.append([lead, p])
-            used = splitter.length(lead["shown"]) + n + 2
+            k = len(groups[-1]) - 1  # no thought fits whole: at least the introduction goes with what it introduces
+        if k is not None:
+            lead = groups[-1][k:]
+            del groups[-1][k:]
+            groups.append([*lead, p])
+            used = sum(splitter.length(b["shown"]) + 2 for b in lead) + n
         else:
             groups.append([p])
             used = n
@@ -188,6 +304,42 @@ def install_stub(chunk: Chunk) -> bool:
     if not lines or len(lines) > 3 or 2 * installs < len(lines):  # mostly install lines ("… then run the app")
         return False
     return prose_words([b for b in blocks if b["type"] != "code"]) < 30
+
+
+# Under this many words of prose, a chunk with no code, table or list is a stub: a heading and a line, a note
+# that only points elsewhere ("Use the Acme client instead"), a placeholder file.
+MIN_PASSAGE_WORDS = 25
+
+
+# A sentence that sends the reader elsewhere ("… can be found in our Security Policy.", "See the user guide …").
+_POINTER = re.compile(
+    r"\b(?:can be found|is available|are available|(?:please )?(?:see|refer to|visit|read)\b|more information|"
+    r"is for you|are for you|good luck|this (?:part|section|page) of the documentation)",
+    re.I,
+)
+
+
+def points_elsewhere(chunk: Chunk) -> bool:
+    """A short passage (under 60 words, no code) half of whose sentences send the reader elsewhere ("See the
+    user guide for more. For help, please use the discussions."): a pointer page, nothing to learn from."""
+    blocks = chunk.get("blocks") or [{"type": "paragraph", "text": chunk["text"]}]
+    if any(b["type"] in ("code", "table") for b in blocks) or prose_words(blocks) >= 60:
+        return False
+    prose = "\n".join(b["text"] for b in blocks if b["type"] not in _NOT_PROSE)
+    sentences = [t for t in re.split(r"(?<=[.!?])\s+|\n(?=\s*(?:[-*+•]|\d+[.)])\s)", prose) if re.search(r"\w{2}", t)]
+    return bool(sentences) and 2 * sum(bool(_POINTER.search(t)) for t in sentences) >= len(sentences)
+
+
+def stub(chunk: Chunk, splitter: Splitter) -> bool:
+    """A passage too thin to stand alone: only a line or two of prose and nothing else, or a pointer page. The
+    bar is lower where chunks are small (a chunk of a few dozen tokens never holds 25 words)."""
+    blocks = chunk.get("blocks") or [{"type": "paragraph", "text": chunk["text"]}]
+    if points_elsewhere(chunk):
+        return True
+    if any(b["type"] in ("code", "table", "list_item", "math") for b in blocks):
+        return False
+    words_per_chunk = splitter.size / (6 if splitter.length is len else 1.4)  # ~6 characters, ~1.4 tokens a word
+    return prose_words(blocks) < min(MIN_PASSAGE_WORDS, words_per_chunk / 10)
 
 
 def chunk_units(
@@ -244,8 +396,10 @@ def chunk_units(
                 own[i + 1] = _join(c, own[i + 1], into=own[i + 1])
             elif merged and fits(merged[-1], c):
                 merged[-1] = _join(merged[-1], c, into=merged[-1])
+            elif len(own) > 1 and any(b["type"] in ("code", "table") for b in c["blocks"]):
+                merged.append(c)  # the short end of a long section: no room to merge, still its code
             elif len(own) > 1:
-                merged.append(c)  # the short end of a long section: no room to merge, still its text
+                dropped.append({**c, "id": chunk_id(c["unit_id"], i, c["text"])})  # a heading and a line: a stub
             else:
                 carry = c
         if carry is None and merged and introduces(merged[-1]["text"]):

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from corpus_ft.datasets.chunk import prose_text, with_context
+from corpus_ft.datasets.chunk import opens_mid_thought, points_elsewhere, prose_text, with_context
 from corpus_ft.datasets.config import BuildConfig
 from corpus_ft.datasets.records import chat, meta, record_id, source
 from corpus_ft.generate import Chunk, Generator
@@ -487,6 +487,7 @@ def extract_keywords(text: str, top: int, heading: str = "", keep: Callable[[str
         clean_heading
         and len(clean_heading.split()) <= 4
         and clean_heading.lower() not in _NOT_A_TITLE
+        and not generic_heading(clean_heading)
         and noun_phrase(clean_heading, body)
     ):
         candidates.append(clean_heading)
@@ -535,20 +536,18 @@ errors string strings""".split()
 _GENERIC_HEADINGS = frozenset(
     """solution solutions problem symptom symptoms reason cause causes details background motivation example
 examples notes note summary overview introduction usage reference misc miscellaneous other others general
-goals reasoning rationale conclusion caveats tips faq guide guides tutorial""".split()
+goals reasoning rationale conclusion caveats tips faq guide guides tutorial practice practices""".split()
 )
 _INSTALL_COMMAND = re.compile(
     r"^\$?\s*(?:python -m )?(?:pip|npm|yarn|pnpm|go|cargo|gem|mvn|brew|apt(?:-get)?) (?:install|get|add)\b"
 )
 _PLAIN_CAPITALISED = re.compile(r"^[A-Z][a-z]+$")
-# A chunk that only points elsewhere ("… can be found in our Security Policy."): nothing to be asked about.
-_POINTER = re.compile(
-    r"\b(?:can be found|is available|are available|(?:please )?(?:see|refer to|visit|read)\b|more information|"
-    r"is for you|are for you|good luck|this (?:part|section|page) of the documentation)",
-    re.I,
-)
 _EMPTY_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s*[,;:.]?\s*$", re.M)
 _SHORT_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+([^`\n]{1,40})$")
+# A list item of a directory of links whose links were removed: a name, a spaced dash, what it is
+# ("- acme-contrib - Extra handlers").
+_DIRECTORY_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+[^\s`][^\n]{0,40}?\s[-–—]\s\S")
+_ANY_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+\S")
 
 
 # Under this many words of prose (code aside) a chunk is a stub, a placeholder or a navigation page.
@@ -627,6 +626,42 @@ def about_chunk(keyword: str, prose: str, heading_path: Sequence[str], text: str
     return shaped and said == 1 and text.count(name.rstrip("()")) > prose.count(name.rstrip("()"))
 
 
+def generic_heading(heading: str) -> bool:
+    """A heading made only of general words, labels and doc-page names ("Basic usage", "More examples",
+    "Other notes"): it names no topic of its own."""
+    words = [w.strip("`()[].,:;!?").lower() for w in heading.split()]
+    general = GENERIC_WORDS | _GENERIC_HEADINGS | API_LABELS | _NOT_A_TITLE
+    return bool(words) and all(w in general or w in NOT_KEYWORDS for w in words)
+
+
+# Words code samples name their own throwaway things with ("foo.md", "my-script", "MyThing", "hello_app").
+_PLACEHOLDERS = frozenset("foo bar baz qux quux my your some example sample demo hello dummy".split())
+# A name bound in a code sample: `const x =`, `let x`, `var x`, `x :=`, or a line that assigns it (`x = …`, `x: T = …`).
+_BINDS = r"(?:^|[\s(,;{{])(?:const|let|var|val|auto|final|my)\s+(?:mut\s+)?{name}\b|\b{name}\s*:=|^\s*{name}\s*(?::[^=\n]+)?=[^=]"
+
+
+def example_name(keyword: str, text: str) -> bool:
+    """A keyword that names a thing of one code sample rather than of the project: a variable the chunk's code
+    binds itself (`const acmeStore = create(...)`, `cfg := ...`), or a file or identifier built on a
+    placeholder word (`foo.md`, `my-script`, `MyThing`, `main.go`)."""
+    name = keyword.strip("`").removesuffix("()")
+    if " " in name or not name:
+        return False
+    parts = [p.lower() for p in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)]
+    if parts and parts[0] in _PLACEHOLDERS:
+        return True
+    stem, dot, ext = name.rpartition(".")
+    if dot and stem and re.fullmatch(r"[a-z]{1,4}", ext) and "/" not in name and stem.lower() in common_english():
+        return True  # a file named with a plain word (`main.go`, `index.html`, `app.py`): the sample's own file
+    code = "\n".join(m.group(0) for m in re.finditer(r"^(`{3,}|~{3,})[^\n]*\n.*?^\1", text, re.M | re.S))
+    return bool(code) and bool(re.search(_BINDS.format(name=re.escape(name)), code, re.M))
+
+
+def _spelled(name: str) -> str:
+    """A name with its word separators made one ("acme-client", "Acme client", "acme_client" alike)."""
+    return re.sub(r"[\s_-]+", " ", name.lower()).strip()
+
+
 def specific_keywords(kws: Sequence[str], heading: str, product: str, common: set[str]) -> list[str]:
     """Keep only the terms specific to the chunk: not an ecosystem word, not the product's name, not a
     phrase most chunks of the corpus use, and not a plain capitalised word other than the chunk's heading."""
@@ -638,7 +673,11 @@ def specific_keywords(kws: Sequence[str], heading: str, product: str, common: se
             if low not in _GENERIC_HEADINGS and low not in ECOSYSTEM_WORDS:
                 out.append(k)
             continue
-        if low in ECOSYSTEM_WORDS or (product and low in {product.lower(), product.lower() + "'s"}) or low in common:
+        if (
+            low in ECOSYSTEM_WORDS
+            or (product and _spelled(low) in {_spelled(product), _spelled(product) + "'s"})
+            or low in common
+        ):
             continue
         if _PLAIN_CAPITALISED.match(k) or _INSTALL_COMMAND.match(low):
             continue
@@ -647,16 +686,22 @@ def specific_keywords(kws: Sequence[str], heading: str, product: str, common: se
 
 
 def keyword_worthy(chunk: Chunk) -> bool:
-    """Whether a chunk can anchor a keyword record: not a list whose links were removed (empty bullets, or
-    three or more short bare items with little prose around them), not a short page that only points elsewhere."""
+    """Whether a chunk can anchor a keyword record: not a list whose links were removed (empty bullets, three or
+    more short bare items, or a directory of "name - what it is" items, with little prose around them), not a short
+    page that only points elsewhere, not a chunk that opens mid-thought."""
     text = prose_text(chunk)
-    if _EMPTY_ITEM.search(text):
+    if _EMPTY_ITEM.search(text) or opens_mid_thought(chunk) or points_elsewhere(chunk):
         return False
     lines = [ln for ln in text.split("\n") if ln.strip()]
     items = [ln for ln in lines if _SHORT_ITEM.match(ln) and not re.search(r"[.!?:]\s*$", ln.strip())]
     words = len(re.findall(r"\w+", " ".join(ln for ln in lines if ln not in items)))
     if len(items) >= 3 and len(items) >= 0.6 * len(lines) and words < 25:
         return False
+    entries = [ln for ln in lines if _ANY_ITEM.match(ln)]
+    named = [ln for ln in entries if _DIRECTORY_ITEM.match(ln)]
+    around = len(re.findall(r"\w+", " ".join(ln for ln in lines if not _ANY_ITEM.match(ln))))
+    if len(named) >= 2 and len(named) + len([e for e in entries if e in items]) >= 0.6 * len(entries) and around < 40:
+        return False  # a directory of names whose links were removed: nothing in it says what they do beyond a line
     if len(re.findall(r"\w+", text)) < MIN_KEYWORD_PROSE_WORDS or changelog_like(text, chunk.get("heading_path")):
         return False  # too little prose to be what a prompt is about, or a list of unrelated release entries
     return True
@@ -676,6 +721,13 @@ def _heading(c: Chunk) -> str:
     return (c.get("heading_path") or [""])[-1]
 
 
+def _generic_head_noun(keyword: str) -> bool:
+    """A phrase whose head noun is a doc-page word ("quick solution", "common problem", "good practices"):
+    it names a kind of passage, not a thing of the project; only the section's own heading may say so."""
+    words = keyword.lower().split()
+    return len(words) > 1 and words[-1].strip("`()[].,:;") in _GENERIC_HEADINGS
+
+
 def keyword_fits(
     keyword: str, heading: str, path: Sequence[str], prose: str, product: str, common: set[str], text: str = ""
 ) -> bool:
@@ -683,6 +735,8 @@ def keyword_fits(
     return (
         bool(specific_keywords([keyword], heading, product, common))
         and not generic_keyword(keyword)
+        and not (example_name(keyword, text) and not in_headings(keyword, path))
+        and not (_generic_head_noun(keyword) and not in_headings(keyword, path))
         and about_chunk(keyword, prose, path, text)
     )
 

@@ -36,6 +36,7 @@ GOALS = {
     "keyword_chunk": 0.02,
     "cut_introduction": 0.03,
     "install_stub": 0.01,
+    "mid_thought": 0.03,
     "qa_coverage": 0.8,  # a floor, not a ceiling: the share of substantial doc sections that feed a qa record
 }
 # What each share signal counts, as the verdict and the card name it.
@@ -59,6 +60,7 @@ LABELS = {
     "keyword_chunk": "keyword records whose text is a link list, has empty bullets or only points elsewhere",
     "cut_introduction": "records that end on a sentence introducing a block they do not hold",
     "install_stub": "paragraphs that are only an install command and a line of prose",
+    "mid_thought": "passages that open mid-thought (a reply, a connective, the next list item, the example above)",
 }
 MIN_SECTION_WORDS = 40
 GOAL_CATEGORIES = ("test", "changelog", "license")  # the issue's signal: records drawn from these unless opted in
@@ -328,6 +330,19 @@ def cut_introduction(text: str) -> bool:
     from corpus_ft.datasets.chunk import introduces
 
     return introduces(text)
+
+
+def mid_thought_text(record: dict) -> bool:
+    """A passage whose first sentence surely leans on text before it (see `chunk.leans_back`): a connective, a
+    reply or a pointer back. The record does not say whether its chunk opened on a heading (the crumb replaces
+    one), so the milder signs `chunk.opens_mid_thought` also uses ("This …", a list item) are not counted."""
+    from corpus_ft.datasets.chunk import leans_back
+
+    text = _response(record)
+    if (record.get("meta") or {}).get("heading_path"):
+        text = text.partition("\n")[2]  # the heading crumb
+    first = _FENCED.sub("\n\n```\n\n", text).strip().split("\n\n", 1)[0].strip()
+    return bool(first) and not first.startswith("```") and leans_back(first)
 
 
 def install_stub_text(text: str) -> bool:
@@ -608,9 +623,11 @@ def dataset_quality(
     if kind == "keywords":
         signal("weak_keyword", [r for r in records if weak_keyword_record(r)], n)
         signal("keyword_chunk", [r for r in records if not keyword_chunk_ok(r)], n)
+        signal("mid_thought", [r for r in records if mid_thought_text(r)], n)
     if kind == "paragraphs":
         signal("cut_introduction", [r for r in records if cut_introduction(_response(r))], n)
         signal("install_stub", [r for r in records if install_stub_text(_response(r))], n)
+        signal("mid_thought", [r for r in records if mid_thought_text(r)], n)
     if kind == "qa":
         signal(
             "one_sentence_answer",
@@ -797,6 +814,7 @@ def quality_rows(q: dict) -> list[tuple[str, str, bool | None]]:
         "keyword_chunk",
         "cut_introduction",
         "install_stub",
+        "mid_thought",
         "one_sentence_answer",
         "vague_question",
         "dangling_answer",
