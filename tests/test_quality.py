@@ -219,3 +219,10 @@ def test_bench_quality_ingests_builds_and_prints_the_table(tmp_path):
     table = CliRunner().invoke(main, ["bench", "quality", str(repo)])
     assert table.exit_code == 0 and "| signal | quill | goal |" in table.output
     assert "qa records whose question also appears with a different answer | 0.0%" in table.output
+
+
+def test_bench_quality_reports_every_signal_the_verdict_has_a_goal_for():
+    from corpus_ft.bench.quality import KIND_SIGNALS
+    from corpus_ft.datasets.measure import GOALS
+
+    assert set(GOALS) <= set(KIND_SIGNALS), set(GOALS) - set(KIND_SIGNALS)

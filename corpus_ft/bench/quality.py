@@ -28,6 +28,7 @@ SIGNALS = (
     ("keyword_chunk", "keyword records from link lists, empty bullets or pointer pages", "share"),
     ("cut_introduction", "paragraphs that end on a sentence introducing a block they lack", "share"),
     ("install_stub", "paragraphs that are only an install command", "share"),
+    ("mid_thought", "passages that open mid-thought (a reply, a connective, the example above)", "share"),
     ("excluded_share", "records drawn from tests, changelogs and licences", "share"),
     ("from_tests", "records from tests (file or directory name, any directory)", "share"),
     ("boilerplate", "records from community/marketing/licence/changelog pages or people lists", "share"),
