@@ -112,5 +112,5 @@ def test_a_task_is_asked_in_the_askers_words_and_a_pointing_heading_makes_no_how
 
 
 def test_an_emoji_or_about_before_the_subject_is_dropped():
-    assert "How does middleware ecosystem work in Tern?" in _overview("Tern", "🔌 Middleware Ecosystem")
+    assert "How does the middleware ecosystem work in Tern?" in _overview("Tern", "🔌 Middleware Ecosystem")
     assert "What are responses in Tern?" in _overview("Quickstart", "About Responses")
