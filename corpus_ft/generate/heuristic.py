@@ -628,7 +628,7 @@ def _procedure_question(heading: str, product: str = "") -> str | None:
     head = low.split()[-1].lower()
     if not (re.search(r"(?:ing|tion|sion|ment|ance|ure)$", head) or head in _ACTIVITY_NOUNS):
         return None  # "Simple packages", "Best practices", `parseJson`: a numbered list is no steps *for* a thing
-    return f"What are the steps for {low}?"
+    return f"What are the steps for {_with_article(low)}?"
 
 
 # Nouns that name an activity, so "the steps for X" reads ("the steps for a release").
