@@ -135,21 +135,29 @@ def test_a_heading_that_is_no_noun_phrase_makes_no_overview():
 
 def test_a_noun_phrase_heading_reads_as_a_question():
     assert "How does the help command work in Tern?" in _overview("Tern", "Help Command")
-    assert "How does the local flag on parent commands work in Tern?" in _overview("Tern", "Local Flag on Parent Commands")
+    assert "How does the local flag on parent commands work in Tern?" in _overview(
+        "Tern", "Local Flag on Parent Commands"
+    )
     assert "How does caching work in Tern?" in _overview("Tern", "Caching")
     assert "What are APIs with JSON in Tern?" in _overview("Tern", "APIs with JSON")
     assert "What does `timeout` do in Tern?" in _overview("Options", "timeout"), "a lowercase one-word heading is code"
     assert "What is Tern?" in _overview("Welcome to Tern")
 
 
-CODE = "```go\nx := tern.New(tern.Options{Name: \"demo\"})\nx.Run(context.Background())\nx.Stop()\nx.Close()\nx.Wait()\n```"
+CODE = (
+    '```go\nx := tern.New(tern.Options{Name: "demo"})\nx.Run(context.Background())\nx.Stop()\nx.Close()\nx.Wait()\n```'
+)
 
 
 def _code_questions(*heads: str) -> list[str]:
     """Questions of a section that is mostly code, as ingest hands it over (typed blocks)."""
     gen = HeuristicGenerator(GeneratorConfig(questions_per_chunk=8))
     found = [
-        {"type": "paragraph", "text": "Set it up like this, then run it:", "shown": "Set it up like this, then run it:"},
+        {
+            "type": "paragraph",
+            "text": "Set it up like this, then run it:",
+            "shown": "Set it up like this, then run it:",
+        },
         {"type": "code", "text": CODE, "shown": CODE},
     ]
     chunk = {"id": "c1", "unit_id": "u1", "heading_path": list(heads), "product": "Tern", "blocks": found}

@@ -564,7 +564,9 @@ def _task(heading: str, product: str = "") -> str | None:
     if len(words) > 1 and all(w[:1].isupper() or w.lower() in _DETERMINERS | {"and", "of", "or"} for w in words):
         # Title Case: "Submitting Code" -> "submitting code", keeping names ("Kubernetes") and acronyms ("API")
         h = " ".join(
-            w if w == product or w.isupper() or not w.isalpha() or w in _PROPER or re.search(r".[A-Z]", w) else w.lower()
+            w
+            if w == product or w.isupper() or not w.isalpha() or w in _PROPER or re.search(r".[A-Z]", w)
+            else w.lower()
             for w in words
         )  # "Using ProxyAgent" keeps the code name's capitals
     low = _lower_first(h)
@@ -632,7 +634,18 @@ def _procedure_question(heading: str, product: str = "") -> str | None:
 
 
 # Nouns that name an activity, so "the steps for X" reads ("the steps for a release").
-_ACTIVITY_NOUNS = {"setup", "install", "upgrade", "release", "build", "workflow", "process", "deploy", "migration", "update"}
+_ACTIVITY_NOUNS = {
+    "setup",
+    "install",
+    "upgrade",
+    "release",
+    "build",
+    "workflow",
+    "process",
+    "deploy",
+    "migration",
+    "update",
+}
 
 
 def _names(text: str, term: str) -> bool:
@@ -1297,7 +1310,9 @@ def noun_phrase(phrase: str) -> bool:
         return False
     if _gerund(words[0]) and len(words) > 1 and low[1] not in _PREPOSITIONS:
         return False  # "Binding externally", "Sharing state across ...": an activity with its object
-    if len(words) > 1 and (low[-1].endswith("ly") or re.search(r"(?:ing|ed)$", low[-1]) and not _MASS_END.search(low[-1])):
+    if len(words) > 1 and (
+        low[-1].endswith("ly") or re.search(r"(?:ing|ed)$", low[-1]) and not _MASS_END.search(low[-1])
+    ):
         return False  # "Binding externally", "Default values not present after deserialization"
     if len(words) == 1:
         w = words[0]
@@ -1390,7 +1405,9 @@ def _condition_setting(topic: str, product: str, clause: str = "") -> str:
         return product
     first = h.split()[0].lower()
     if _infinitive(first) and not _gerund(clause.split()[0] if clause else ""):
-        return f"{product}, when {_plain_words(h, product)}"  # "Receiving JSON in Views" -> "when receiving JSON in views"
+        return (
+            f"{product}, when {_plain_words(h, product)}"  # "Receiving JSON in Views" -> "when receiving JSON in views"
+        )
     if _task(h, product) or _gerund(first) or re.search(r"\bof\b", h) or not noun_phrase(h) or h[:1].islower():
         # a task ("Define and collect hooks"), an activity, "Purpose of the context", an option name ("delay"):
         # "Acme's <heading>" does not read as a place, so the product alone says where
@@ -1475,7 +1492,21 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
 
 
 # Irregular past participles: a condition clause opening with one has no subject ("when set to `false`").
-_PARTICIPLES = {"set", "built", "given", "made", "written", "shown", "done", "kept", "left", "sent", "found", "put", "run"}
+_PARTICIPLES = {
+    "set",
+    "built",
+    "given",
+    "made",
+    "written",
+    "shown",
+    "done",
+    "kept",
+    "left",
+    "sent",
+    "found",
+    "put",
+    "run",
+}
 
 
 def _good_term(term: str, text: str, ctx: _Context | None = None) -> bool:
