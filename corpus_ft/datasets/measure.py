@@ -457,8 +457,10 @@ def dangling_answer(answer: str) -> bool:
         if _BACKWARD.search(block):
             return True
     flat = " ".join(answer.split())
-    if not blocks[0].startswith(("```", "~~~")) and re.search(r"\babove\b", _SENTENCE.split(blocks[0], 1)[0]):
-        return True  # "You may recognize this from the help above."
+    from corpus_ft.generate.heuristic import OPENS_BACK
+
+    if not blocks[0].startswith(("```", "~~~")) and OPENS_BACK.search(_SENTENCE.split(blocks[0], 1)[0]):
+        return True  # "You may recognize this from the help above.", "The upside of this approach is ..."
     if len(_SENTENCE.split(flat)) <= 2 and _ABOUT_THE_PAGE.search(flat):
         return True  # "This page provides an overview of ...": an introduction, no answer
     if answer.count("generated from its docstrings (autodoc)") >= 2:

@@ -1007,11 +1007,20 @@ _ABOUT_THE_PAGE = re.compile(
 _AUTODOC = "generated from its docstrings (autodoc)"
 
 
+# An answer's first sentence that refers to something before it: "above", or "this approach" / "that method"
+# (what the approach is, the text before the answer said).
+OPENS_BACK = re.compile(
+    r"\babove\b|\b(?:this|that|these|those) (?:approach|approaches|method|pattern|technique|solution|way|example|"
+    r"snippet|setup|version|option)\b",
+    re.I,
+)
+
+
 def leans_back(answer: str) -> bool:
     """The answer's prose before its first code or list refers to something above the answer."""
     first = answer.strip().split("\n\n", 1)[0]
-    if re.search(r"\babove\b", _SENTENCE_END.split(first, 1)[0]) and not first.startswith(("```", "~~~")):
-        return True  # "You may recognize this from the help above."
+    if OPENS_BACK.search(_SENTENCE_END.split(first, 1)[0]) and not first.startswith(("```", "~~~")):
+        return True  # "You may recognize this from the help above.", "The upside of this approach is ..."
     for block in answer.split("\n\n"):
         if block.startswith(("```", "~~~")) or _ITEM.match(block):
             return False
