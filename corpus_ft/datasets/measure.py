@@ -328,6 +328,7 @@ def one_sentence_answer(question: str, answer: str) -> bool:
 
 # What a question is about, by its form: the overview's subject, a how-to's object, a condition's clause.
 _OVERVIEW_Q = re.compile(r"^What does the .+? (?:documentation|guide) say about (?P<s>.+?)\?$")
+_WORKS_Q = re.compile(r"^How does (?P<s>.+?) work(?: in [^?]{1,60})?\?$")
 _HOWTO_Q = re.compile(r"^How do I (?:use )?(?P<s>.+?)(?: in [^?]{1,60})?\?$")
 _CONDITION_Q = re.compile(r"^In [^,]{1,80}(?:, when [^,]{1,80})?, what happens (?:if|when|unless) (?P<s>.+?)\?$")
 # Words that make no subject on their own ("Overview", "Common function", "More details").
@@ -375,6 +376,12 @@ def vague_question(question: str) -> bool:
     q = " ".join(question.split())
     if _OVERVIEW_Q.match(q) or (not _CONDITION_Q.match(q) and _glued_name(q)):
         return True  # "What does the X documentation say about Y?" names a section, it asks nothing
+    m = _WORKS_Q.match(q)
+    if m:
+        from corpus_ft.generate.heuristic import noun_phrase
+
+        # "How does providing active help work?", "How does tutorial work?": the subject is no noun phrase
+        return not noun_phrase(re.sub(r"^the ", "", m.group("s")))
     m = _HOWTO_Q.match(q)
     if m:
         subject = re.sub(r"\s*\([^)]*\)$", "", m.group("s")).strip()
