@@ -129,6 +129,10 @@ def test_a_heading_that_is_no_noun_phrase_makes_no_overview():
         "Advanced",
         "Default values not present after parsing",
         "Copy/Paste to terminal",
+        "Address already in use",
+        "Working with this document",
+        "Lazily loading views",
+        "Keep developing!",
     ):
         assert _overview("Tern", heading) == [], heading
 
@@ -142,6 +146,9 @@ def test_a_noun_phrase_heading_reads_as_a_question():
     assert "What are APIs with JSON in Tern?" in _overview("Tern", "APIs with JSON")
     assert "What does `timeout` do in Tern?" in _overview("Options", "timeout"), "a lowercase one-word heading is code"
     assert "What is Tern?" in _overview("Welcome to Tern")
+    assert "How does ASGI work in Tern?" in _overview("Tern", "ASGI"), "a name takes no article"
+    assert "What is the purpose of the context in Tern?" in _overview("Tern", "Purpose of the Context")
+    assert "How do I integrate Celery with Tern?" in _overview("Tern", "Integrate Celery with Tern")
 
 
 CODE = (

@@ -579,7 +579,13 @@ def _task(heading: str, product: str = "") -> str | None:
         return None
     second = rest.split()[0]
     # "Rotate the key", "Deploy to Production", "Install Redis" - but not "Debug Mode" (a noun phrase)
-    object_ok = second.islower() or second.lower() in _DETERMINERS or second == product or second.startswith("`")
+    object_ok = (
+        second.islower()
+        or second.lower() in _DETERMINERS
+        or second in (product, *_PROPER)
+        or second.isupper()  # "Integrate Celery", "Enable CORS"
+        or second.startswith("`")
+    )
     titled = len(words) > 1 and all(
         w[:1].isupper() for w in words if w.lower() not in _DETERMINERS | {"and", "of", "or"}
     )
@@ -1173,6 +1179,11 @@ _HOWTO_VERBS = {
     "show",
     "combine",
     "constrain",
+    "integrate",
+    "implement",
+    "require",
+    "protect",
+    "secure",
 }
 
 
@@ -1295,6 +1306,15 @@ _NOT_PHRASE_START = _PREPOSITIONS | {
 _CLAUSE_MARKERS = {"that", "which", "who", "whose", "when", "if", "not", "vs", "versus", "than", "because", "while"}
 
 
+_POINTING = {"this", "these", "those", "it", "them", "here", "there"}
+_NOT_ADVERBS = {"apply", "reply", "supply", "family", "assembly", "anomaly", "monopoly", "butterfly", "only"}
+
+
+def _adverb(word: str) -> bool:
+    """ "lazily", "externally": a manner adverb (six letters or more, ending in -ly)."""
+    return len(word) >= 6 and word.endswith("ly") and word not in _NOT_ADVERBS
+
+
 def _gerund(word: str) -> bool:
     w = word.lower().strip("`*")
     return w.endswith("ing") and len(w) > 5 and w not in _NOT_GERUNDS
@@ -1313,8 +1333,10 @@ def noun_phrase(phrase: str) -> bool:
         return False
     if low[0] in _NOT_PHRASE_START or low[-1] in _PREPOSITIONS | _DETERMINERS | {"and", "or"}:
         return False
-    if any(w in _CLAUSE_MARKERS for w in low) or _clause(words) or re.search(r"\b(?:and|or)\b|&|'s$", phrase):
-        return False
+    if any(w in _CLAUSE_MARKERS or w in _ADVERBS or w in _POINTING for w in low) or _clause(words):
+        return False  # "Address already in use", "Working with this document"
+    if re.search(r"\b(?:and|or)\b|&|'s$|\s/\s|!$", phrase) or any(_adverb(w) for w in low):
+        return False  # two topics, a possessive, an exclamation, "Lazily loading views"
     if re.search(r"(?<![\w/.-])[A-Za-z]{3,}/[A-Za-z]{3,}(?![\w/.-])", phrase):  # "Copy/Paste", "Before/After"
         return False
     if _gerund(words[0]) and len(words) > 1 and low[1] not in _PREPOSITIONS:
@@ -1342,6 +1364,8 @@ def _with_article(phrase: str) -> str:
     head = words[next((i for i, w in enumerate(words) if i and w.lower() in _PREPOSITIONS), len(words)) - 1].strip("`")
     if phrase.lower().startswith(("the ", "a ", "an ")) or _MASS_END.search(head) or head.lower() in _ING_FIELDS:
         return phrase
+    if head.isupper() or re.search(r".[A-Z]", head) or "`" in phrase.split()[0]:
+        return phrase  # a name ("ASGI", "MongoDB") or code takes no article
     if head.endswith("s") and not head.endswith("ss"):
         return phrase
     return f"the {phrase}"
@@ -1395,6 +1419,8 @@ def _overview_question(heading: str, ctx: _Context) -> str | None:
     if not noun_phrase(h):
         return None  # "Providing active help", "Performance and scalability", "Tutorial": no question reads well
     low = _plain_words(h, product)
+    if re.match(r"(?:the )?(?:purpose|concept|idea|goal|role|notion|meaning|anatomy) of ", low, re.I):
+        return f"What is {_with_article(low)}?"  # "Purpose of the context": what it is, not how it works
     # the head noun is the last word before a preposition ("Expansion On Windows" is singular)
     head = next((i for i, w in enumerate(words) if i and w.lower() in _PREPOSITIONS), len(words)) - 1
     last = words[head].lower()
