@@ -381,7 +381,7 @@ def vague_question(question: str) -> bool:
         from corpus_ft.generate.heuristic import noun_phrase
 
         # "How does providing active help work?", "How does tutorial work?": the subject is no noun phrase
-        return not noun_phrase(re.sub(r"^the ", "", m.group("s")))
+        return not noun_phrase(m.group("s"))
     m = _HOWTO_Q.match(q)
     if m:
         subject = re.sub(r"\s*\([^)]*\)$", "", m.group("s")).strip()
