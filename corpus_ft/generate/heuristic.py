@@ -1127,64 +1127,15 @@ def _clause(words: list[str]) -> bool:
     return False
 
 
-_THIRD_PERSON_VERBS = {
-    "meet",
-    "accept",
-    "support",
-    "allow",
-    "become",
-    "take",
-    "get",
-    "make",
-    "need",
-    "work",
-    "mean",
-    "contain",
-    "fail",
-    "include",
-    "declare",
-    "throw",
-    "occur",
-    "happen",
-    "exist",
-    "depend",
-    "differ",
-    "look",
-    "break",
-    "cause",
-    "ignore",
-    "require",
-    "expect",
-    "behave",
-}
+_THIRD_PERSON_VERBS = set(
+    """meet accept support allow become take get make need work mean contain fail include declare throw
+occur happen exist depend differ look break cause ignore require expect behave""".split()
+)
 # Verbs that lead task headings of code-led sections ("Bind Uri", "Skip logging") beside _VERBS.
-_HOWTO_VERBS = {
-    "bind",
-    "skip",
-    "avoid",
-    "redirect",
-    "upload",
-    "mount",
-    "control",
-    "serve",
-    "customize",
-    "limit",
-    "specify",
-    "provide",
-    "change",
-    "enforce",
-    "prevent",
-    "override",
-    "hide",
-    "show",
-    "combine",
-    "constrain",
-    "integrate",
-    "implement",
-    "require",
-    "protect",
-    "secure",
-}
+_HOWTO_VERBS = set(
+    """bind skip avoid redirect upload mount control serve customize limit specify provide change enforce
+prevent override hide show combine constrain integrate implement require protect secure""".split()
+)
 
 
 def _code_question(topic: str, product: str = "") -> str | None:
@@ -1249,59 +1200,19 @@ def _plain_words(text: str, product: str = "") -> str:
 
 
 # Gerunds that name a field of work on their own ("How does logging work?"), though their verb is a task word.
-_ING_FIELDS = {
-    "logging",
-    "testing",
-    "routing",
-    "caching",
-    "debugging",
-    "streaming",
-    "scheduling",
-    "versioning",
-    "packaging",
-    "profiling",
-    "tracing",
-    "formatting",
-    "indexing",
-    "hashing",
-    "matching",
-    "locking",
-    "filtering",
-    "sorting",
-    "templating",
-    "rendering",
-    "serialization",
-}
+_ING_FIELDS = set(
+    """logging testing routing caching debugging streaming scheduling versioning packaging profiling
+tracing formatting indexing hashing matching locking filtering sorting templating rendering
+serialization""".split()
+)
 _NOT_GERUNDS = {"string", "thing", "ring", "spring", "king", "setting", "settings", "building", "ceiling", "something"}
 # Endings of nouns that read without an article ("How does configuration work?"): abstract and mass nouns.
 _MASS_END = re.compile(r"(?:tion|sion|ment|ity|ance|ence|ism|ure|age|cy|ness|ware|ogy|ics|ing|data|ity)$", re.I)
 # Words a noun phrase does not open with: a preposition, a number or quantity, a question word, an adverb.
-_NOT_PHRASE_START = _PREPOSITIONS | {
-    "one",
-    "two",
-    "three",
-    "more",
-    "most",
-    "further",
-    "other",
-    "another",
-    "some",
-    "any",
-    "all",
-    "each",
-    "every",
-    "why",
-    "when",
-    "where",
-    "what",
-    "how",
-    "whether",
-    "welcome",
-    "a",
-    "an",
-    "not",
-    "no",
-}
+_NOT_PHRASE_START = _PREPOSITIONS | set(
+    """one two three more most further other another some any all each every why when where what how
+whether welcome a an not no""".split()
+)
 # Words that make a heading a clause or a comparison, not the name of a thing.
 _CLAUSE_MARKERS = {"that", "which", "who", "whose", "when", "if", "not", "vs", "versus", "than", "because", "while"}
 
