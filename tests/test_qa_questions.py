@@ -197,3 +197,10 @@ def test_steps_are_asked_for_an_activity_not_for_any_heading():
     steps = "1. Create the file.\n2. Add the entry point.\n3. Build the wheel.\n"
     assert "What are the steps for the release process in Tern?" in _questions("Tern", "Release Process", text=steps)
     assert not [q for q in _questions("Tern", "Simple Packages", text=steps) if "steps" in q]
+
+
+def test_a_wish_with_a_bare_noun_makes_no_how_to():
+    text = "If you want to use text, read the body from the response object instead of the raw bytes.\n"
+    assert not [q for q in _questions("Tern", "Test Client", text=text) if q.startswith("How do I")]
+    text = "If you want to add pages, list them in the navigation setting of the configuration file.\n"
+    assert "How do I add pages in Tern?" in _questions("Tern", "Writing", text=text)

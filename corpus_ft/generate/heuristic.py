@@ -1416,7 +1416,11 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
                 r"\b(?:you|we|one)\s+(?:should|can|could|must|will|may|might|need|have|would)\b", want.group(1)
             ):
                 return None  # "When you need to ask ... you should normally use ...": the comma came late
-            q = f"How do I {_as_asker(re.sub(r'^be able to ', '', want.group(1)))}"
+            task = _as_asker(re.sub(r"^be able to ", "", want.group(1)))
+            verb, _, obj = task.partition(" ")
+            if not obj or (" " not in obj and obj.isalpha() and obj.islower() and not noun_phrase(obj)):
+                return None  # "If you want to use text, ...": a bare count noun ("text") names nothing to do
+            q = f"How do I {task}"
             return q + ctx.suffix(q) + "?"
         if re.match(r"(?:you|you're|your|you've|you'd|we|we're|our|one)\b", clause, re.I) or m.group(
             "rest"
