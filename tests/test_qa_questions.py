@@ -149,6 +149,10 @@ def test_a_noun_phrase_heading_reads_as_a_question():
     assert "How does ASGI work in Tern?" in _overview("Tern", "ASGI"), "a name takes no article"
     assert "What is the purpose of the context in Tern?" in _overview("Tern", "Purpose of the Context")
     assert "How do I integrate Celery with Tern?" in _overview("Tern", "Integrate Celery with Tern")
+    assert "What are built-in serializers and deserializers in Tern?" in _overview(
+        "Tern", "Built-in Serializers and Deserializers"
+    ), "two plurals read as one subject"
+    assert "How does the versioning support work in Tern?" in _overview("Tern", "Versioning Support")
 
 
 CODE = (

@@ -1192,11 +1192,19 @@ def _plain_words(text: str, product: str = "") -> str:
     """A Title Case heading as running text ("Request Context" -> "request context"), keeping names,
     acronyms and code ("API keys", "`flask.g`")."""
     return " ".join(
-        w
+        w.lower()
+        if _hyphenated_words(w) and w != product
+        else w
         if w == product or w in _PROPER or not w.isalpha() or w.isupper() or any(c.isupper() for c in w[1:])
         else w.lower()
         for w in text.split()
     )
+
+
+def _hyphenated_words(word: str) -> bool:
+    """ "Built-in", "Single-Page": plain words joined by hyphens (not "Flask-SQLAlchemy", a name)."""
+    parts = word.split("-")
+    return len(parts) > 1 and all(p.isalpha() and p[1:].islower() for p in parts)
 
 
 # Gerunds that name a field of work on their own ("How does logging work?"), though their verb is a task word.
@@ -1219,6 +1227,14 @@ _CLAUSE_MARKERS = {"that", "which", "who", "whose", "when", "if", "not", "vs", "
 
 _POINTING = {"this", "these", "those", "it", "them", "here", "there"}
 _NOT_ADVERBS = {"apply", "reply", "supply", "family", "assembly", "anomaly", "monopoly", "butterfly", "only"}
+
+
+def _plural(word: str) -> bool:
+    """ "views", "APIs", "URLs": a plural noun (not "class", "status", "analysis", "CORS")."""
+    w = word.strip("`*,")
+    return bool(re.fullmatch(r"[A-Z]{2,}s", w)) or (
+        w.endswith("s") and not w.endswith(("ss", "us", "is")) and not w.isupper() and len(w) > 2
+    )
 
 
 def _adverb(word: str) -> bool:
@@ -1246,11 +1262,14 @@ def noun_phrase(phrase: str) -> bool:
         return False
     if any(w in _CLAUSE_MARKERS or w in _ADVERBS or w in _POINTING for w in low) or _clause(words):
         return False  # "Address already in use", "Working with this document"
-    if re.search(r"\b(?:and|or)\b|&|'s$|\s/\s|!$", phrase) or any(_adverb(w) for w in low):
-        return False  # two topics, a possessive, an exclamation, "Lazily loading views"
+    joined = re.search(r"\b(?:and|or)\b", phrase)
+    if joined and not all(_plural(w) for w in (phrase[: joined.start()].split() or [""])[-1:] + words[-1:]):
+        return False  # two topics ("Performance and scalability"); two plurals read as one ("Views and models")
+    if re.search(r"&|'s$|\s/\s|!$", phrase) or any(_adverb(w) for w in low):
+        return False  # a possessive, an exclamation, "Lazily loading views"
     if re.search(r"(?<![\w/.-])[A-Za-z]{3,}/[A-Za-z]{3,}(?![\w/.-])", phrase):  # "Copy/Paste", "Before/After"
         return False
-    if _gerund(words[0]) and len(words) > 1 and low[1] not in _PREPOSITIONS:
+    if _gerund(words[0]) and len(words) > 1 and low[1] not in _PREPOSITIONS and low[0] not in _ING_FIELDS:
         return False  # "Binding externally", "Sharing state across ...": an activity with its object
     if len(words) > 1 and (
         low[-1].endswith("ly") or re.search(r"(?:ing|ed)$", low[-1]) and not _MASS_END.search(low[-1])
