@@ -145,6 +145,8 @@ def test_a_noun_phrase_heading_reads_as_a_question():
     assert "How does caching work in Tern?" in _overview("Tern", "Caching")
     assert "What are APIs with JSON in Tern?" in _overview("Tern", "APIs with JSON")
     assert "What does `timeout` do in Tern?" in _overview("Options", "timeout"), "a lowercase one-word heading is code"
+    assert "What are dicts in Tern?" in _overview("Tern", "dicts"), "a lowercase plural is a thing, not code"
+    assert not [q for q in _overview("Tern", "Quick start") if "quick start" in q.lower()], "a generic title"
     assert "What is Tern?" in _overview("Welcome to Tern")
     assert "How does ASGI work in Tern?" in _overview("Tern", "ASGI"), "a name takes no article"
     assert "What is the purpose of the context in Tern?" in _overview("Tern", "Purpose of the Context")

@@ -85,6 +85,7 @@ _GENERIC_HEADINGS = {
     "misc",
     "other",
     "getting started",
+    "quick start",
     "user guide",
     "guide",
     "documentation",
@@ -115,6 +116,7 @@ _VAGUE_WORDS = _GENERIC_HEADINGS | {
     "use",
     "getting",
     "started",
+    "quick",
     "start",
     "guide",
     "the",
@@ -1344,7 +1346,7 @@ def _overview_question(heading: str, ctx: _Context) -> str | None:
     code = re.fullmatch(r"`([^`]+)`(?:\s+(?:function|method|class|decorator|option|flag|parameter|attribute))?", h)
     if code or (len(words) == 1 and (_IDENTIFIER.search(h) or re.search(r"[a-z][A-Z]", h))):
         return f"What does `{code.group(1) if code else h}` do?"
-    if len(words) == 1 and re.fullmatch(r"[a-z][a-z0-9_]*[a-z0-9]", h) and not _gerund(h):
+    if len(words) == 1 and re.fullmatch(r"[a-z][a-z0-9_]*[a-z0-9]", h) and not _gerund(h) and not _plural(h):
         return f"What does `{h}` do?"  # a lowercase one-word heading is an option or function name ("timeout")
     if not noun_phrase(h):
         return None  # "Providing active help", "Performance and scalability", "Tutorial": no question reads well
