@@ -600,8 +600,8 @@ def _task(heading: str, product: str = "") -> str | None:
         m = re.match(r"and (\w+ing)\b(.*)$", rest)
         if m and _infinitive(m.group(1)):  # "Setting and disabling timeouts" -> "set and disable timeouts"
             rest = f"and {_infinitive(m.group(1))}{m.group(2)}"
-        elif m:
-            return None  # "Testing and Linting": "test and linting" is no task
+        elif m or rest.startswith(("and ", "or ")):
+            return None  # "Testing and Linting", "Hashing and Mutability": a verb and a noun make no task
         rest = re.sub(r"^of ", "", rest)  # "Merging of configuration" -> "merge configuration"
         return f"{verb} {rest}".strip()
     return None
@@ -1221,7 +1221,8 @@ _MASS_END = re.compile(r"(?:tion|sion|ment|ity|ance|ence|ism|ure|age|cy|ness|war
 # Words a noun phrase does not open with: a preposition, a number or quantity, a question word, an adverb.
 _NOT_PHRASE_START = _PREPOSITIONS | set(
     """one two three more most further other another some any all each every why when where what how
-whether welcome a an not no""".split()
+whether welcome a an not no beyond about across against along among around behind below beneath beside
+between despite inside outside through toward towards until upon""".split()
 )
 # Words that make a heading a clause or a comparison, not the name of a thing.
 _CLAUSE_MARKERS = {"that", "which", "who", "whose", "when", "if", "not", "vs", "versus", "than", "because", "while"}
