@@ -188,9 +188,8 @@ def test_no_two_qa_records_share_a_question():
         ]
     )
     questions = [r["messages"][1]["content"] for r in kept]
-    assert questions == ["What is Flask?", "What is Flask, according to the “Foreword” section?"]
-    assert len(set(questions)) == len(questions)
-    assert [r["reason"] for r in removed] == ["duplicate_question", "duplicate_question"]
+    assert questions == ["What is Flask?"], "a repeated question is not told apart by naming its section"
+    assert [r["reason"] for r in removed] == ["duplicate_question"] * 3
 
 
 def test_product_name_of_an_old_run_is_the_repository_name_as_the_docs_spell_it_never_a_heading():

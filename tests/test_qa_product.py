@@ -55,6 +55,23 @@ def _tree(root, files):
             },
             "Spindle",
         ),
+        # a module path ending in a generic segment ("cli") names the product by its owner too
+        (
+            {
+                "go.mod": "module github.com/acme/cli/v3\n",
+                "README.md": "# Welcome to acme/cli\n\nacme/cli is a toolkit. Use acme/cli to build commands.\n",
+            },
+            "acme/cli",
+        ),
+        ({"go.mod": "module github.com/acme/spindle\n"}, "spindle"),
+        # a title "Name: what it is" names the product; the build name that describes it is longer
+        (
+            {
+                "pom.xml": "<project><artifactId>quill</artifactId><name>quill Java Text Parser</name></project>",
+                "README.md": "# quill: Java Text Parser\n\nquill parses text.\n",
+            },
+            "quill",
+        ),
     ],
 )
 def test_a_grouping_module_is_not_the_product(tmp_path, files, name):

@@ -112,5 +112,103 @@ def test_a_task_is_asked_in_the_askers_words_and_a_pointing_heading_makes_no_how
 
 
 def test_an_emoji_or_about_before_the_subject_is_dropped():
-    assert "How does middleware ecosystem work in Tern?" in _overview("Tern", "🔌 Middleware Ecosystem")
+    assert "How does the middleware ecosystem work in Tern?" in _overview("Tern", "🔌 Middleware Ecosystem")
     assert "What are responses in Tern?" in _overview("Quickstart", "About Responses")
+
+
+def test_a_heading_that_is_no_noun_phrase_makes_no_overview():
+    # a gerund with its object, two topics joined, an adverbial opening, a bare count noun or adjective,
+    # a clause: "How does <it> work?" / "What are <it>?" would not be grammatical
+    for heading in (
+        "Providing active help",
+        "Overriding Template Blocks",
+        "Performance and scalability",
+        "In code",
+        "One template engine",
+        "Tutorial",
+        "Advanced",
+        "Default values not present after parsing",
+        "Copy/Paste to terminal",
+        "Address already in use",
+        "Working with this document",
+        "Lazily loading views",
+        "Keep developing!",
+        "Beyond REST",
+        "Hashing and Mutability",
+    ):
+        assert _overview("Tern", heading) == [], heading
+
+
+def test_a_noun_phrase_heading_reads_as_a_question():
+    assert "How does the help command work in Tern?" in _overview("Tern", "Help Command")
+    assert "How does the local flag on parent commands work in Tern?" in _overview(
+        "Tern", "Local Flag on Parent Commands"
+    )
+    assert "How does caching work in Tern?" in _overview("Tern", "Caching")
+    assert "What are APIs with JSON in Tern?" in _overview("Tern", "APIs with JSON")
+    assert "What does `timeout` do in Tern?" in _overview("Options", "timeout"), "a lowercase one-word heading is code"
+    assert "What are dicts in Tern?" in _overview("Tern", "dicts"), "a lowercase plural is a thing, not code"
+    assert not [q for q in _overview("Tern", "Quick start") if "quick start" in q.lower()], "a generic title"
+    assert "What is Tern?" in _overview("Welcome to Tern")
+    assert "How does ASGI work in Tern?" in _overview("Tern", "ASGI"), "a name takes no article"
+    assert "What is the purpose of the context in Tern?" in _overview("Tern", "Purpose of the Context")
+    assert "How do I integrate Celery with Tern?" in _overview("Tern", "Integrate Celery with Tern")
+    assert "What are built-in serializers and deserializers in Tern?" in _overview(
+        "Tern", "Built-in Serializers and Deserializers"
+    ), "two plurals read as one subject"
+    assert "How does the versioning support work in Tern?" in _overview("Tern", "Versioning Support")
+
+
+CODE = (
+    '```go\nx := tern.New(tern.Options{Name: "demo"})\nx.Run(context.Background())\nx.Stop()\nx.Close()\nx.Wait()\n```'
+)
+
+
+def _code_questions(*heads: str) -> list[str]:
+    """Questions of a section that is mostly code, as ingest hands it over (typed blocks)."""
+    gen = HeuristicGenerator(GeneratorConfig(questions_per_chunk=8))
+    found = [
+        {
+            "type": "paragraph",
+            "text": "Set it up like this, then run it:",
+            "shown": "Set it up like this, then run it:",
+        },
+        {"type": "code", "text": CODE, "shown": CODE},
+    ]
+    chunk = {"id": "c1", "unit_id": "u1", "heading_path": list(heads), "product": "Tern", "blocks": found}
+    chunk["text"] = "\n\n".join(b["text"] for b in found)
+    return [p["question"] for p in gen.questions([chunk])[0]]
+
+
+def test_a_code_led_section_asks_how_to_use_only_a_thing_or_a_code_name():
+    assert "How do I use `PathFlag` in Tern?" in _code_questions("Flags", "PathFlag")
+    assert "How do I limit flag completions to directory names in Tern?" in _code_questions(
+        "Completions", "Limit flag completions to directory names"
+    )
+    for heading in ("Path", "Walk", "Database"):
+        assert not [q for q in _code_questions("Tern", heading) if q.startswith("How do I")], heading
+
+
+def test_a_condition_without_a_subject_or_cut_in_a_parenthesis_makes_no_question():
+    for sentence in (
+        "If not provided, the delay is computed from the attempt count and the backoff limit.",
+        "When set to `false`, the timeout is disabled and requests wait for the server forever.",
+        "When many clients retry simultaneously (e.g. after an outage, the server sees a thundering herd.",
+    ):
+        assert not [q for q in _questions("Tern", "Retry", text=sentence + "\n") if " what happens " in q], sentence
+    text = "When the application handles a request, it pushes a context that the views can read.\n"
+    qs = _questions("Tern", "Purpose of the Context", text=text)
+    assert "In Tern, what happens when the application handles a request?" in qs, qs
+
+
+def test_steps_are_asked_for_an_activity_not_for_any_heading():
+    steps = "1. Create the file.\n2. Add the entry point.\n3. Build the wheel.\n"
+    assert "What are the steps for the release process in Tern?" in _questions("Tern", "Release Process", text=steps)
+    assert not [q for q in _questions("Tern", "Simple Packages", text=steps) if "steps" in q]
+
+
+def test_a_wish_with_a_bare_noun_makes_no_how_to():
+    text = "If you want to use text, read the body from the response object instead of the raw bytes.\n"
+    assert not [q for q in _questions("Tern", "Test Client", text=text) if q.startswith("How do I")]
+    text = "If you want to add pages, list them in the navigation setting of the configuration file.\n"
+    assert "How do I add pages in Tern?" in _questions("Tern", "Writing", text=text)

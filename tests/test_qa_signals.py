@@ -48,6 +48,12 @@ def test_vague_and_fragment_questions():
     assert not vague_question("How do I stream uploads in Tern?")
     assert not vague_question("In Tern, what happens when the user provides an invalid flag?")
     assert not vague_question("In Tern, what happens if no `ctype` is passed in (JSON)?")
+    # "How does X work?" asks about a noun phrase, not a gerund clause, two topics or a bare count noun
+    assert vague_question("How does providing active help work in Tern?")
+    assert vague_question("How does performance and scalability work in Tern?")
+    assert vague_question("How does tutorial work in Tern?")
+    assert not vague_question("How does the help command work in Tern?")
+    assert not vague_question("How does caching work in Tern?")
 
 
 def test_template_questions_that_only_name_a_section_are_vague():

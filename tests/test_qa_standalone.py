@@ -3,6 +3,7 @@ heading, no answer that points at a thing it does not hold ("the following", "be
 
 from __future__ import annotations
 
+from corpus_ft.datasets.measure import dangling_answer
 from corpus_ft.generate import GeneratorConfig
 from corpus_ft.generate.heuristic import HeuristicGenerator, standalone
 
@@ -54,6 +55,10 @@ def test_an_answer_that_leans_on_the_above_or_continues_a_list_is_dropped():
     assert standalone("You may recognize this from the help above. The help embeds the usage.", []) == ""
     assert standalone("Tern has many plugins. This page provides an overview of the best of them.", []) == ""
     assert standalone("1. Update Node.js\n2. Update all middleware to use async functions:\n3. Test", []) == ""
+    leans = "The upside of this approach is that the connection opens only when it is needed. Close it at the end."
+    assert standalone(leans, []) == "" and dangling_answer(leans), "what the approach is, the text before said"
+    own = "Tern opens connections lazily. The upside of this approach is that idle workers hold no sockets."
+    assert standalone(own, []) == own and not dangling_answer(own)
     code_then_above = "Make it static:\n\n```java\nstatic class B {}\n```\n\nThe above is possible."
     assert standalone(code_then_above, []) == code_then_above  # the above is inside the answer
 

@@ -177,46 +177,17 @@ def question_key(question: str) -> str:
 
 
 def unique_questions(records: list[dict], generator: Generator, cfg: BuildConfig) -> tuple[list[dict], list[dict]]:
-    """One record per question: a repeated question is disambiguated by its heading path when that
-    differs from the first one's, else (same section, or a same answer) removed as `duplicate_question`."""
-    first: dict[str, dict] = {}
+    """One record per question: a repeated question is removed as `duplicate_question`. It is not told
+    apart by naming its section ("..., according to the “Install > Notes” section?"): a reader asks about
+    the product, not about a page's headings, so a question only a heading path tells apart makes no record."""
+    kept, removed, seen = [], [], set()
     for r in records:
-        first.setdefault(question_key(r["messages"][1]["content"]), r)
-    taken = set(first)
-    kept, removed = [], []
-    for r in records:
-        q, a = r["messages"][1]["content"], r["messages"][2]["content"]
-        key = question_key(q)
-        owner = first[key]
-        if owner is r:
-            kept.append(r)
-            continue
-        heads = [h.strip(" ?`*") for h in r["meta"]["heading_path"] or []]
-        where = " > ".join(h for h in heads if h)
-        q2 = f"{q.rstrip(' ?')}, according to the “{where}” section?" if where else ""
-        same_answer = " ".join(a.split()) == " ".join(owner["messages"][2]["content"].split())
-        if (
-            not q2
-            or same_answer
-            or question_key(q2) in taken
-            or r["meta"]["heading_path"] == owner["meta"]["heading_path"]
-        ):
+        key = question_key(r["messages"][1]["content"])
+        if key in seen:
             removed.append({"reason": "duplicate_question", "record": r})
             continue
-        taken.add(question_key(q2))
-        c = {
-            "unit_id": r["source"]["unit_id"],
-            "id": r["meta"]["chunk_id"],
-            "language": r["meta"]["language"],
-            "heading_path": r["meta"]["heading_path"],
-            "path": r["source"]["path"],
-            "repo": r["source"].get("repo") or "",
-            "start_line": r["source"]["start_line"],
-            "end_line": r["source"]["end_line"],
-        }
-        new = qa_record(c, q2, a, generator, cfg, r["meta"].get("grounding") or 0.0)
-        new["meta"] = r["meta"]
-        kept.append(new)
+        seen.add(key)
+        kept.append(r)
     return kept, removed
 
 

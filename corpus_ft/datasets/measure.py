@@ -368,6 +368,7 @@ def one_sentence_answer(question: str, answer: str) -> bool:
 
 # What a question is about, by its form: the overview's subject, a how-to's object, a condition's clause.
 _OVERVIEW_Q = re.compile(r"^What does the .+? (?:documentation|guide) say about (?P<s>.+?)\?$")
+_WORKS_Q = re.compile(r"^How does (?P<s>.+?) work(?: in [^?]{1,60})?\?$")
 _HOWTO_Q = re.compile(r"^How do I (?:use )?(?P<s>.+?)(?: in [^?]{1,60})?\?$")
 _CONDITION_Q = re.compile(r"^In [^,]{1,80}(?:, when [^,]{1,80})?, what happens (?:if|when|unless) (?P<s>.+?)\?$")
 # Words that make no subject on their own ("Overview", "Common function", "More details").
@@ -415,6 +416,12 @@ def vague_question(question: str) -> bool:
     q = " ".join(question.split())
     if _OVERVIEW_Q.match(q) or (not _CONDITION_Q.match(q) and _glued_name(q)):
         return True  # "What does the X documentation say about Y?" names a section, it asks nothing
+    m = _WORKS_Q.match(q)
+    if m:
+        from corpus_ft.generate.heuristic import noun_phrase
+
+        # "How does providing active help work?", "How does tutorial work?": the subject is no noun phrase
+        return not noun_phrase(m.group("s"))
     m = _HOWTO_Q.match(q)
     if m:
         subject = re.sub(r"\s*\([^)]*\)$", "", m.group("s")).strip()
@@ -497,8 +504,10 @@ def dangling_answer(answer: str) -> bool:
         if _BACKWARD.search(block):
             return True
     flat = " ".join(answer.split())
-    if not blocks[0].startswith(("```", "~~~")) and re.search(r"\babove\b", _SENTENCE.split(blocks[0], 1)[0]):
-        return True  # "You may recognize this from the help above."
+    from corpus_ft.generate.heuristic import OPENS_BACK
+
+    if not blocks[0].startswith(("```", "~~~")) and OPENS_BACK.search(_SENTENCE.split(blocks[0], 1)[0]):
+        return True  # "You may recognize this from the help above.", "The upside of this approach is ..."
     if len(_SENTENCE.split(flat)) <= 2 and _ABOUT_THE_PAGE.search(flat):
         return True  # "This page provides an overview of ...": an introduction, no answer
     if answer.count("generated from its docstrings (autodoc)") >= 2:

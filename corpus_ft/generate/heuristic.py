@@ -85,6 +85,7 @@ _GENERIC_HEADINGS = {
     "misc",
     "other",
     "getting started",
+    "quick start",
     "user guide",
     "guide",
     "documentation",
@@ -115,6 +116,7 @@ _VAGUE_WORDS = _GENERIC_HEADINGS | {
     "use",
     "getting",
     "started",
+    "quick",
     "start",
     "guide",
     "the",
@@ -563,7 +565,12 @@ def _task(heading: str, product: str = "") -> str | None:
     words = h.split()
     if len(words) > 1 and all(w[:1].isupper() or w.lower() in _DETERMINERS | {"and", "of", "or"} for w in words):
         # Title Case: "Submitting Code" -> "submitting code", keeping names ("Kubernetes") and acronyms ("API")
-        h = " ".join(w if w == product or w.isupper() or not w.isalpha() or w in _PROPER else w.lower() for w in words)
+        h = " ".join(
+            w
+            if w == product or w.isupper() or not w.isalpha() or w in _PROPER or re.search(r".[A-Z]", w)
+            else w.lower()
+            for w in words
+        )  # "Using ProxyAgent" keeps the code name's capitals
     low = _lower_first(h)
     first, _, rest = low.partition(" ")
     if re.search(r"\b(?:it|them|this|these|those|that|everything|all)\b", low, re.I):
@@ -574,21 +581,27 @@ def _task(heading: str, product: str = "") -> str | None:
         return None
     second = rest.split()[0]
     # "Rotate the key", "Deploy to Production", "Install Redis" - but not "Debug Mode" (a noun phrase)
-    object_ok = second.islower() or second.lower() in _DETERMINERS or second == product or second.startswith("`")
+    object_ok = (
+        second.islower()
+        or second.lower() in _DETERMINERS
+        or second in (product, *_PROPER)
+        or second.isupper()  # "Integrate Celery", "Enable CORS"
+        or second.startswith("`")
+    )
     titled = len(words) > 1 and all(
         w[:1].isupper() for w in words if w.lower() not in _DETERMINERS | {"and", "of", "or"}
     )
     if titled and first in _NOUN_VERBS and second.lower() not in _DETERMINERS:
         return None  # "Request Files", "Debug Mode", "Test Isolation": a noun phrase, not an order
-    if first in _VERBS and object_ok:
+    if (first in _VERBS or first in _HOWTO_VERBS) and object_ok:
         return low
     verb = _infinitive(first)
     if verb:  # "Starting the stack" -> "start the stack"
         m = re.match(r"and (\w+ing)\b(.*)$", rest)
         if m and _infinitive(m.group(1)):  # "Setting and disabling timeouts" -> "set and disable timeouts"
             rest = f"and {_infinitive(m.group(1))}{m.group(2)}"
-        elif m:
-            return None  # "Testing and Linting": "test and linting" is no task
+        elif m or rest.startswith(("and ", "or ")):
+            return None  # "Testing and Linting", "Hashing and Mutability": a verb and a noun make no task
         rest = re.sub(r"^of ", "", rest)  # "Merging of configuration" -> "merge configuration"
         return f"{verb} {rest}".strip()
     return None
@@ -617,10 +630,30 @@ def _procedure_question(heading: str, product: str = "") -> str | None:
     heading = heading.rstrip("?.").strip()
     if ":" in heading.replace("::", "") or (product and product.lower() in heading.lower()):
         return None  # "foo: Java HTML Parser" is a title, not a procedure; the product is named by the suffix
-    low = heading if _title_case(heading) else _lower_first(heading)
+    if vague_heading(heading, product) or _TROUBLESHOOTING.search(heading) or not noun_phrase(heading):
+        return None  # "FAQ", "Examples": no task whose steps these are
+    low = _plain_words(heading, product)
     if low.endswith("s") and not low.endswith("ss") and " " not in low:
         return f"What are the {low}?"
-    return f"What are the steps for {low}?"
+    head = low.split()[-1].lower()
+    if not (re.search(r"(?:ing|tion|sion|ment|ance|ure)$", head) or head in _ACTIVITY_NOUNS):
+        return None  # "Simple packages", "Best practices", `parseJson`: a numbered list is no steps *for* a thing
+    return f"What are the steps for {_with_article(low)}?"
+
+
+# Nouns that name an activity, so "the steps for X" reads ("the steps for a release").
+_ACTIVITY_NOUNS = {
+    "setup",
+    "install",
+    "upgrade",
+    "release",
+    "build",
+    "workflow",
+    "process",
+    "deploy",
+    "migration",
+    "update",
+}
 
 
 def _names(text: str, term: str) -> bool:
@@ -982,11 +1015,20 @@ _ABOUT_THE_PAGE = re.compile(
 _AUTODOC = "generated from its docstrings (autodoc)"
 
 
+# An answer's first sentence that refers to something before it: "above", or "this approach" / "that method"
+# (what the approach is, the text before the answer said).
+OPENS_BACK = re.compile(
+    r"\babove\b|\b(?:this|that|these|those) (?:approach|approaches|method|pattern|technique|solution|way|example|"
+    r"snippet|setup|version|option)\b",
+    re.I,
+)
+
+
 def leans_back(answer: str) -> bool:
     """The answer's prose before its first code or list refers to something above the answer."""
     first = answer.strip().split("\n\n", 1)[0]
-    if re.search(r"\babove\b", _SENTENCE_END.split(first, 1)[0]) and not first.startswith(("```", "~~~")):
-        return True  # "You may recognize this from the help above."
+    if OPENS_BACK.search(_SENTENCE_END.split(first, 1)[0]) and not first.startswith(("```", "~~~")):
+        return True  # "You may recognize this from the help above.", "The upside of this approach is ..."
     for block in answer.split("\n\n"):
         if block.startswith(("```", "~~~")) or _ITEM.match(block):
             return False
@@ -1087,9 +1129,15 @@ def _clause(words: list[str]) -> bool:
     return False
 
 
-_THIRD_PERSON_VERBS = {"meet", "accept", "support", "allow", "become", "take", "get", "make", "need", "work", "mean"}
+_THIRD_PERSON_VERBS = set(
+    """meet accept support allow become take get make need work mean contain fail include declare throw
+occur happen exist depend differ look break cause ignore require expect behave""".split()
+)
 # Verbs that lead task headings of code-led sections ("Bind Uri", "Skip logging") beside _VERBS.
-_HOWTO_VERBS = {"bind", "skip", "avoid", "redirect", "upload", "mount", "control", "serve", "customize"}
+_HOWTO_VERBS = set(
+    """bind skip avoid redirect upload mount control serve customize limit specify provide change enforce
+prevent override hide show combine constrain integrate implement require protect secure""".split()
+)
 
 
 def _code_question(topic: str, product: str = "") -> str | None:
@@ -1102,8 +1150,8 @@ def _code_question(topic: str, product: str = "") -> str | None:
     if task:
         return f"How do I {_as_asker(task)}?"
     h = topic.rstrip("?.: ").strip()
-    if product and h.lower().startswith(product.lower()):
-        h = h[len(product) :].strip()  # "Acme Queries" -> "Queries": the suffix names the product once
+    if product and h.lower().startswith(product.lower() + " "):
+        h = h[len(product) :].strip()  # "Acme Queries" -> "Queries" (not "acme.extend()" -> ".extend()")
     words = h.split()
     if not words or ":" in h or len(words) > 8 or _PRONOUN_START.match(h) or _clause(words):
         return None
@@ -1116,7 +1164,11 @@ def _code_question(topic: str, product: str = "") -> str | None:
         for w in words
     )
     if words[0].lower() in _VERBS | _HOWTO_VERBS:
-        return f"How do I {low}?"
+        return f"How do I {low}?" if len(words) > 1 else None  # "Walk" alone says nothing of what is walked
+    if len(words) == 1 and (_IDENTIFIER.search(h) or re.search(r"[a-z][A-Z]", h)) and "`" not in h:
+        return f"How do I use `{h}`?"  # a code name: "PathFlag", "cli.App.Name"
+    if not noun_phrase(h):
+        return None  # "Path", "Database", "Providing help": "How do I use <it>?" does not read
     return f"How do I use {low}?"
 
 
@@ -1142,11 +1194,114 @@ def _plain_words(text: str, product: str = "") -> str:
     """A Title Case heading as running text ("Request Context" -> "request context"), keeping names,
     acronyms and code ("API keys", "`flask.g`")."""
     return " ".join(
-        w
+        w.lower()
+        if _hyphenated_words(w) and w != product
+        else w
         if w == product or w in _PROPER or not w.isalpha() or w.isupper() or any(c.isupper() for c in w[1:])
         else w.lower()
         for w in text.split()
     )
+
+
+def _hyphenated_words(word: str) -> bool:
+    """ "Built-in", "Single-Page": plain words joined by hyphens (not "Flask-SQLAlchemy", a name)."""
+    parts = word.split("-")
+    return len(parts) > 1 and all(p.isalpha() and p[1:].islower() for p in parts)
+
+
+# Gerunds that name a field of work on their own ("How does logging work?"), though their verb is a task word.
+_ING_FIELDS = set(
+    """logging testing routing caching debugging streaming scheduling versioning packaging profiling
+tracing formatting indexing hashing matching locking filtering sorting templating rendering
+serialization""".split()
+)
+_NOT_GERUNDS = {"string", "thing", "ring", "spring", "king", "setting", "settings", "building", "ceiling", "something"}
+# Endings of nouns that read without an article ("How does configuration work?"): abstract and mass nouns.
+_MASS_END = re.compile(r"(?:tion|sion|ment|ity|ance|ence|ism|ure|age|cy|ness|ware|ogy|ics|ing|data|ity)$", re.I)
+# Words a noun phrase does not open with: a preposition, a number or quantity, a question word, an adverb.
+_NOT_PHRASE_START = _PREPOSITIONS | set(
+    """one two three more most further other another some any all each every why when where what how
+whether welcome a an not no beyond about across against along among around behind below beneath beside
+between despite inside outside through toward towards until upon""".split()
+)
+# Words that make a heading a clause or a comparison, not the name of a thing.
+_CLAUSE_MARKERS = {"that", "which", "who", "whose", "when", "if", "not", "vs", "versus", "than", "because", "while"}
+
+
+_POINTING = {"this", "these", "those", "it", "them", "here", "there"}
+_NOT_ADVERBS = {"apply", "reply", "supply", "family", "assembly", "anomaly", "monopoly", "butterfly", "only"}
+
+
+def _plural(word: str) -> bool:
+    """ "views", "APIs", "URLs": a plural noun (not "class", "status", "analysis", "CORS")."""
+    w = word.strip("`*,")
+    return bool(re.fullmatch(r"[A-Z]{2,}s", w)) or (
+        w.endswith("s") and not w.endswith(("ss", "us", "is")) and not w.isupper() and len(w) > 2
+    )
+
+
+def _adverb(word: str) -> bool:
+    """ "lazily", "externally": a manner adverb (six letters or more, ending in -ly)."""
+    return len(word) >= 6 and word.endswith("ly") and word not in _NOT_ADVERBS
+
+
+def _gerund(word: str) -> bool:
+    w = word.lower().strip("`*")
+    return w.endswith("ing") and len(w) > 5 and w not in _NOT_GERUNDS
+
+
+def noun_phrase(phrase: str) -> bool:
+    """Whether a heading reads as the name of one thing a user can ask "How does X work?" or "What are X?"
+    about: not a gerund clause with an object ("Providing active help"), not a clause ("Values not
+    present ..."), not opened by a preposition, number or adverb ("In code", "One template engine"), not
+    two things joined ("Performance and scalability"), and a lone word that is a field, a mass noun, a
+    plural, a name or code ("Logging", "Middleware", "Signals", "Jinja") rather than a bare count noun
+    ("Tutorial", "Blog") or an adjective ("Advanced", "Declarative")."""
+    words = [w.strip("`*,") for w in phrase.split()]
+    low = [w.lower() for w in words]
+    if not words or not all(low):
+        return False
+    if low[0] in _NOT_PHRASE_START or low[-1] in _PREPOSITIONS | _DETERMINERS | {"and", "or"}:
+        return False
+    if any(w in _CLAUSE_MARKERS or w in _ADVERBS or w in _POINTING for w in low) or _clause(words):
+        return False  # "Address already in use", "Working with this document"
+    joined = re.search(r"\b(?:and|or)\b", phrase)
+    if joined and not all(_plural(w) for w in (phrase[: joined.start()].split() or [""])[-1:] + words[-1:]):
+        return False  # two topics ("Performance and scalability"); two plurals read as one ("Views and models")
+    if re.search(r"&|'s$|\s/\s|!$", phrase) or any(_adverb(w) for w in low):
+        return False  # a possessive, an exclamation, "Lazily loading views"
+    if re.search(r"(?<![\w/.-])[A-Za-z]{3,}/[A-Za-z]{3,}(?![\w/.-])", phrase):  # "Copy/Paste", "Before/After"
+        return False
+    if _gerund(words[0]) and len(words) > 1 and low[1] not in _PREPOSITIONS and low[0] not in _ING_FIELDS:
+        return False  # "Binding externally", "Sharing state across ...": an activity with its object
+    if len(words) > 1 and (
+        low[-1].endswith("ly") or re.search(r"(?:ing|ed)$", low[-1]) and not _MASS_END.search(low[-1])
+    ):
+        return False  # "Binding externally", "Default values not present after deserialization"
+    if len(words) == 1:
+        w = words[0]
+        if "`" in phrase or _IDENTIFIER.search(w) or re.search(r"[a-z][A-Z]|^[A-Z0-9]{2,}s?$", w):
+            return True  # an acronym or code: "CORS", "`g`", "getJSON" (a capital first letter is only a heading's)
+        if _gerund(w):
+            return low[0] in _ING_FIELDS or _infinitive(low[0]) is None  # "Caching", not "Enabling"
+        if re.search(r"(?:ive|al|ous|ful|able|ible|ed|ic)$", low[0]) and not _MASS_END.search(low[0]):
+            return False  # "Advanced", "Declarative", "Tutorial": no thing of its own
+        return bool(_MASS_END.search(low[0])) or (low[0].endswith("s") and not low[0].endswith("ss"))
+    return True
+
+
+def _with_article(phrase: str) -> str:
+    """ "help command" -> "the help command": a singular count noun phrase takes "the"; a mass noun
+    ("content security policy") or a plural reads without it. The head is the last word before a preposition."""
+    words = phrase.split()
+    head = words[next((i for i, w in enumerate(words) if i and w.lower() in _PREPOSITIONS), len(words)) - 1].strip("`")
+    if phrase.lower().startswith(("the ", "a ", "an ")) or _MASS_END.search(head) or head.lower() in _ING_FIELDS:
+        return phrase
+    if head.isupper() or re.search(r".[A-Z]", head) or "`" in phrase.split()[0]:
+        return phrase  # a name ("ASGI", "MongoDB") or code takes no article
+    if head.endswith("s") and not head.endswith("ss"):
+        return phrase
+    return f"the {phrase}"
 
 
 def _overview_question(heading: str, ctx: _Context) -> str | None:
@@ -1157,7 +1312,7 @@ def _overview_question(heading: str, ctx: _Context) -> str | None:
     product = ctx.product
     h = _LABEL_PREFIX.sub("", _LABEL_SUFFIX.sub("", heading.strip())).strip(" :?.")
     # "🔌 Middleware Ecosystem", "About Responses": an emoji or "About" is no part of the subject
-    h = re.sub(r"^(?:[^\w`$]+|about\s+)", "", h, flags=re.I).strip()
+    h = re.sub(r"^(?:[^\w`$]+|about\s+|welcome to\s+)", "", h, flags=re.I).strip()
     sig = _SIGNATURE.fullmatch(h)
     if sig and (sig.group("args") or sig.group("set") or re.search(r"[._]", sig.group("name"))):
         # an API heading ("app.listen(...)", "request.query=", "`ctx.state`") asks what the name does
@@ -1192,26 +1347,39 @@ def _overview_question(heading: str, ctx: _Context) -> str | None:
     code = re.fullmatch(r"`([^`]+)`(?:\s+(?:function|method|class|decorator|option|flag|parameter|attribute))?", h)
     if code or (len(words) == 1 and (_IDENTIFIER.search(h) or re.search(r"[a-z][A-Z]", h))):
         return f"What does `{code.group(1) if code else h}` do?"
+    if len(words) == 1 and re.fullmatch(r"[a-z][a-z0-9_]*[a-z0-9]", h) and not _gerund(h) and not _plural(h):
+        return f"What does `{h}` do?"  # a lowercase one-word heading is an option or function name ("timeout")
+    if not noun_phrase(h):
+        return None  # "Providing active help", "Performance and scalability", "Tutorial": no question reads well
     low = _plain_words(h, product)
+    if re.match(r"(?:the )?(?:purpose|concept|idea|goal|role|notion|meaning|anatomy) of ", low, re.I):
+        return f"What is {_with_article(low)}?"  # "Purpose of the context": what it is, not how it works
     # the head noun is the last word before a preposition ("Expansion On Windows" is singular)
     head = next((i for i, w in enumerate(words) if i and w.lower() in _PREPOSITIONS), len(words)) - 1
     last = words[head].lower()
-    if last.endswith("s") and not last.endswith(("ss", "us", "is", "ics")) and "`" not in words[head]:
+    plural = (last.endswith("s") and not last.endswith(("ss", "us", "is")) and not words[head].isupper()) or bool(
+        re.fullmatch(r"`?[A-Z]{2,}s`?", words[head])
+    )  # "Hooks", "APIs", "Configuration basics"; not "CORS"
+    if plural and "`" not in words[head]:
         return f"What are {low}?"
-    return f"How does {low} work?"
+    return f"How does {_with_article(low)} work?"
 
 
-def _condition_setting(topic: str, product: str) -> str:
+def _condition_setting(topic: str, product: str, clause: str = "") -> str:
     """Where a condition holds, said in words, not glued on in parentheses: "Flask, when receiving JSON
     in views" (a task heading), "Flask's application discovery" (a thing), "Flask" (no subject)."""
     h = re.sub(r"\s+\([^)]*\)$", "", topic).strip(" :")
     if not h or ":" in h or vague_heading(h, product) or h.lower() == product.lower() or _clause(h.split()):
         return product
     first = h.split()[0].lower()
-    if _infinitive(first):  # "Receiving JSON in Views" -> "when receiving JSON in views"
-        return f"{product}, when {_plain_words(h, product)}"
-    if _task(h, product):
-        return product  # "Define and collect hooks": a task makes no place for a condition
+    if _infinitive(first) and not _gerund(clause.split()[0] if clause else ""):
+        return (
+            f"{product}, when {_plain_words(h, product)}"  # "Receiving JSON in Views" -> "when receiving JSON in views"
+        )
+    if _task(h, product) or _gerund(first) or re.search(r"\bof\b", h) or not noun_phrase(h) or h[:1].islower():
+        # a task ("Define and collect hooks"), an activity, "Purpose of the context", an option name ("delay"):
+        # "Acme's <heading>" does not read as a place, so the product alone says where
+        return product
     return f"{product}'s {_plain_words(h, product)}"
 
 
@@ -1254,6 +1422,10 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
     m = _CONDITION.match(s)
     if m and not _PRONOUN_START.match(m.group("clause")) and ctx.topic:
         clause = m.group("clause").strip()
+        if clause.count("(") != clause.count(")") or re.search(r"\b(?:e\.g|i\.e|etc)\.?$", clause):
+            return None  # a sentence split inside "(e.g. ...)": the clause is cut
+        if re.match(rf"(?:not|{'|'.join(sorted(_PREPOSITIONS))}|{'|'.join(sorted(_PARTICIPLES))})\b", clause):
+            return None  # "if not provided", "if for some reason ...", "when set to `false`": no subject of its own
         if re.search(r"\b(?:had|was|were|did)\b", clause) or re.match(
             r"(?:[a-z]+ed|instead|however|also|now|then|otherwise|still|so)\b", clause
         ):
@@ -1266,7 +1438,11 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
                 r"\b(?:you|we|one)\s+(?:should|can|could|must|will|may|might|need|have|would)\b", want.group(1)
             ):
                 return None  # "When you need to ask ... you should normally use ...": the comma came late
-            q = f"How do I {want.group(1)}"
+            task = _as_asker(re.sub(r"^be able to ", "", want.group(1)))
+            verb, _, obj = task.partition(" ")
+            if not obj or (" " not in obj and obj.isalpha() and obj.islower() and not noun_phrase(obj)):
+                return None  # "If you want to use text, ...": a bare count noun ("text") names nothing to do
+            q = f"How do I {task}"
             return q + ctx.suffix(q) + "?"
         if re.match(r"(?:you|you're|your|you've|you'd|we|we're|our|one)\b", clause, re.I) or m.group(
             "rest"
@@ -1282,9 +1458,27 @@ def _sentence_question(s: str, text: str, ctx: _Context) -> str | None:
         if ctx.product:  # "... when an error occurs in Acme": the question names the product once, up front
             clause = re.sub(rf"\s+(?:in|with|by) {re.escape(ctx.product)}$", "", clause) or clause
         if ctx.product and len(clause.split()) < 7 and ctx.topic.lower() not in clause.lower():
-            where = _condition_setting(ctx.topic.rstrip("?"), ctx.product)  # the section says where, in words
+            where = _condition_setting(ctx.topic.rstrip("?"), ctx.product, clause)  # the section says where, in words
         return f"In {where}, what happens {m.group('word').lower()} {clause}?"
     return None
+
+
+# Irregular past participles: a condition clause opening with one has no subject ("when set to `false`").
+_PARTICIPLES = {
+    "set",
+    "built",
+    "given",
+    "made",
+    "written",
+    "shown",
+    "done",
+    "kept",
+    "left",
+    "sent",
+    "found",
+    "put",
+    "run",
+}
 
 
 def _good_term(term: str, text: str, ctx: _Context | None = None) -> bool:

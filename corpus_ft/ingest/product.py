@@ -22,6 +22,11 @@ _MAX_BYTES = 1_000_000
 # "acme-monorepo", "acme-root", "acme-bom"): the product is what is left, never the suffix.
 _AGGREGATE = re.compile(r"[\s_.-]*\b(?:parent|root|workspace|monorepo|aggregator|bom)$", re.I)
 _AGGREGATE_ONLY = re.compile(r"^(?:parent|root|workspace|monorepo|aggregator|main|project|build|app|docs?)$", re.I)
+# The last segment of a module path that names a kind of package, not the product ("github.com/acme/cli",
+# "example.org/acme/core"): the product is "owner/segment", as such READMEs spell it ("acme/cli").
+_GENERIC_SEGMENT = re.compile(
+    r"^(?:cli|cmd|core|api|lib|libs|sdk|go|golang|pkg|server|client|src|app|module|mod|internal|common|utils?)$", re.I
+)
 
 
 def _read(path: Path) -> str:
@@ -108,6 +113,8 @@ def _declared_name(repo: Path) -> str:
     m = re.search(r"^module\s+(\S+)", _read(repo / "go.mod"), re.M)
     if m:
         parts = [p for p in m.group(1).strip('"').split("/") if not re.fullmatch(r"v\d+", p)]
+        if len(parts) >= 3 and _GENERIC_SEGMENT.match(parts[-1]):
+            return "/".join(parts[-2:])  # "github.com/acme/cli/v3" -> "acme/cli", never the bare "cli"
         return parts[-1] if parts else ""
     cargo = _toml(repo / "Cargo.toml")
     if isinstance((cargo.get("package") or {}).get("name"), str):
@@ -176,6 +183,10 @@ def product_name(repo: str | Path) -> str:
     repo = Path(repo)
     name, title = metadata_name(repo), readme_title(repo)
     if name and title:
+        # "Acme: a fast parser" titles the product Acme; a build name that describes it ("Acme Fast Parser") is longer
+        named = re.match(r"^([\w.-]+):\s", title)
+        if named and name.lower().startswith(named.group(1).lower() + " "):
+            return named.group(1)
         base = re.sub(r"[-_.]", "", name.lower())
         for word in re.findall(r"[\w.-]+", title):
             if re.sub(r"[-_.]", "", word.lower()) == base:
