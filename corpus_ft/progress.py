@@ -51,6 +51,9 @@ def report_logs(verbosity: int = 0) -> None:
     verbosity -1 shows errors only, 0 warnings (the default), 1 info, 2 debug. Set once by the CLI;
     calling it again replaces the handler instead of adding a second one."""
     level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    if verbosity < 2:  # library noise no user can act on (QUIET_LOGGERS); -vv shows it
+        for name, quiet in QUIET_LOGGERS.items():
+            logging.getLogger(name).setLevel(quiet)
     logger = logging.getLogger("corpus_ft")
     for h in [h for h in logger.handlers if isinstance(h, _Stderr)]:
         logger.removeHandler(h)
