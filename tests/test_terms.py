@@ -128,7 +128,7 @@ def test_a_summary_naming_only_what_it_forwards_to_or_implements_is_thin():
     """The name qualified by its receiver, or only the interface the method satisfies, says nothing it does."""
     from corpus_ft.datasets.measure import thin_summary
 
-    assert thin_summary("SetMode is a wrapper for Engine.SetMode.", "SetMode")
+    assert thin_summary("Start is a wrapper for Server.Start.", "Start")
     assert thin_summary("MarshalJSON implements the json.Marshaler interface.", "Error.MarshalJSON")
     assert not thin_summary('GET is a shortcut for router.Handle("GET", path, handlers).', "RouterGroup.GET")
     assert not thin_summary("Error implements the error interface. It joins the message with its cause.", "Error.Error")

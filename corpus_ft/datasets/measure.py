@@ -269,7 +269,7 @@ def thin_summary(summary: str, name: str = "") -> bool:
     own = {_stem_e(w.lower()) for w in _WORDS.findall(name)}
     text = re.sub(r"^`[^`]+`", " ", text)  # a summary that opens with a code name opens with its subject
     for part in {name, name.rsplit(".", 1)[-1]} - {""}:  # the name itself, as Go and Javadoc open a comment,
-        # qualified too: "SetMode is a wrapper for Engine.SetMode" names only the method it forwards to
+        # qualified too: "Start is a wrapper for Server.Start" names only the method it forwards to
         text = re.sub(rf"(?<![\w.])(?:\w+\.)*{re.escape(part)}(?:\(\))?(?!\w)", " ", text)
     words = [_stem_e(w) for w in re.findall(r"[a-z]{2,}", text.lower()) if w not in _SAYS_NOTHING]
     return len([w for w in words if w not in own]) < 2
