@@ -93,7 +93,8 @@ def test_dataset_card_quotes_hostile_file_names_as_code(tmp_path):
     repo.mkdir()
     for i in range(5):
         (repo / f"n{i}`<img src=x onerror=alert({i})>`.md").write_text(
-            f"# Page {i}\n\nThe reconciliation job {i} runs nightly and reports mismatches to the ledger team.\n"
+            f"# Page {i}\n\nThe reconciliation job {i} runs nightly and reports mismatches to the ledger team, "
+            "which reviews each one in the morning, books the fix and closes the case before the next run.\n"
         )
     ingest_repo(repo, tmp_path / "run", workers=1)
     build_dataset("paragraphs", tmp_path / "run")

@@ -210,7 +210,8 @@ def test_terminal_escapes_and_nul_never_reach_a_dataset(tmp_path):
     )  # pushes the NUL past the 8 KiB that binary sniffing reads
     files = {
         f"docs/p{i}.md": f"# Page {i}\n\n## Escapes\n\nBefore \x1b[2J\x1b[H spoofed \x1b]0;title\x07 after, "
-        f"for page {i} of the operations guide.\n\n## More\n\n{filler}NUL \x00 here.\n"
+        f"for page {i} of the operations guide, which says how the nightly reconciliation job is started, "
+        f"watched and stopped, and whom to call when it fails.\n\n## More\n\n{filler}NUL \x00 here.\n"
         for i in range(4)
     }
     _write(tmp_path / "repo", files)

@@ -272,8 +272,10 @@ def test_d8_a_rejected_record_whose_text_changed_returns_with_a_stale_decision_w
 
 PAGES = {
     f"docs/page{i}.md": f"# Page {i}\n\n## Setup\n\nService {i} reads its settings from the shared configuration "
-    f"store and reloads them when the store changes, so operators never restart it by hand.\n\n## Rollback\n\n"
-    f"To roll back service {i}, deploy the previous release with the deploy tool and watch the error rate.\n"
+    f"store and reloads them when the store changes, so operators never restart it by hand. A setting it cannot "
+    f"parse keeps the old value and raises an alert.\n\n## Rollback\n\n"
+    f"To roll back service {i}, deploy the previous release with the deploy tool and watch the error rate. "
+    f"If the rate does not fall within ten minutes, page the owning team.\n"
     for i in range(12)
 }
 

@@ -442,6 +442,11 @@ def test_no_record_from_a_chunk_that_opens_mid_thought_or_is_a_stub():
         "For help with a failing build or a question about a setting, please use the forum."
     )
     assert stub(chunk(("heading", "Getting help"), ("paragraph", helped)), splitter)
+    quick = (  # "read" and "see" as instructions about data, not pointers to other pages
+        "Post your first entry with the client and read it back by id. You will see the amount you sent, "
+        "the currency and the value date exactly as the ledger stored them."
+    )
+    assert not stub(chunk(("heading", "Quickstart"), ("paragraph", quick)), splitter)
 
 
 def test_a_code_samples_own_names_and_an_all_generic_heading_are_not_keywords():

@@ -172,7 +172,11 @@ def _candidates(
     if kind == "paragraphs":
         stubs = [c for c in chunks if install_stub(c)]
         cut = [c for c in chunks if not install_stub(c) and opens_mid_thought(c)]
-        thin = [c for c in chunks if not install_stub(c) and not opens_mid_thought(c) and stub(c, splitter)]
+        thin = [  # min_prose_words 0 keeps short passages too
+            c
+            for c in chunks
+            if cfg.min_prose_words and not install_stub(c) and not opens_mid_thought(c) and stub(c, splitter)
+        ]
         skip = {id(c) for c in stubs + cut + thin}
         return (
             kinds.paragraphs([c for c in chunks if id(c) not in skip]),

@@ -312,9 +312,16 @@ MIN_PASSAGE_WORDS = 25
 
 
 # A sentence that sends the reader elsewhere ("… can be found in our Security Policy.", "See the user guide …").
+# A sentence that sends the reader elsewhere: "see/read/visit/refer to" only with a document, a link or a
+# place as its object ("see the user guide", "read our FAQ", "visit https://…"), since "read it back by id"
+# or "you will see the output" are instructions, not pointers; and the usual "can be found" phrasings.
 _POINTER = re.compile(
-    r"\b(?:can be found|is available|are available|(?:please )?(?:see|refer to|visit|read)\b|more information|"
-    r"is for you|are for you|good luck|this (?:part|section|page) of the documentation)",
+    r"\b(?:can be found|is available|are available|more information|is for you|are for you|good luck|"
+    r"this (?:part|section|page) of the documentation|"
+    r"(?:please )?(?:see|refer to|visit|read)\s+(?:(?:https?://|\[|<)|(?:(?:the|our|this|its|their|more|also|"
+    r"about|in)\s+)*(?:[\w.-]+\s+){0,3}?(?:docs?|documentation|guides?|tutorials?|pages?|sections?|chapters?|"
+    r"readme|wiki|faq|reference|manual|website|site|blog|posts?|articles?|examples?|policy|notes|changelog|"
+    r"below|above|here)\b))",
     re.I,
 )
 
