@@ -212,6 +212,7 @@ def _reader_source_hash() -> str:
         "docs.py",
         "markdown.py",
         "mdx.py",
+        "asciidoc.py",
         "rst.py",
         "policy.py",
         "code.py",
@@ -312,7 +313,7 @@ def _warm_parsers(languages: set) -> None:
         languages = languages | {"cpp"}  # a .h file may hold C++
     for language in languages & set(GRAMMARS):
         parser_for(language)
-    if languages & {"markdown", "mdx"}:
+    if languages & {"markdown", "mdx", "asciidoc"}:
         from corpus_ft.ingest.markdown import parser
 
         parser()

@@ -442,6 +442,13 @@ def markdown_sections(text: str, title: str, min_chars: int = 1, warnings: list 
     return _parse_or_degrade(markdown.sections, text, title, min_chars, warnings, "markdown")
 
 
+def asciidoc_sections(text: str, title: str, min_chars: int = 1, warnings: list | None = None) -> list[dict]:
+    """AsciiDoc: rewritten line for line as Markdown (corpus_ft/ingest/asciidoc.py), then read as Markdown."""
+    from corpus_ft.ingest import asciidoc, markdown
+
+    return _parse_or_degrade(markdown.sections, asciidoc.to_markdown(text), title, min_chars, warnings, "asciidoc")
+
+
 def mdx_sections(text: str, title: str, min_chars: int = 1, warnings: list | None = None) -> list[dict]:
     """MDX (Markdown with JSX): its ESM, JSX tags and expressions dropped line for line, then read as Markdown."""
     from corpus_ft.ingest import markdown, mdx

@@ -10,8 +10,8 @@ import re
 from corpus_ft.ingest.policy import file_category, generated, templated, unit_category
 from corpus_ft.ingest.read import decode, is_binary, read_regular
 
-PARSER_VERSION = "6"  # bump when a reader changes what it emits: cached results are then re-parsed
-DOCUMENTS = {"markdown", "mdx", "rst", "text", "html", "pdf", "docx"}
+PARSER_VERSION = "7"  # bump when a reader changes what it emits: cached results are then re-parsed
+DOCUMENTS = {"markdown", "mdx", "asciidoc", "rst", "text", "html", "pdf", "docx"}
 _CPP_HINT = re.compile(rb"^\s*(class|namespace|template\s*<|public:|private:)|\w::\w", re.M)
 
 
@@ -88,9 +88,13 @@ def _parse(data: bytes, language: str | None, settings: dict, result: dict, titl
     if language in DOCUMENTS:
         from corpus_ft.ingest import docs
 
-        if language in ("markdown", "mdx", "rst") or (language == "text" and docs.looks_like_rst(text)):
+        if language in ("markdown", "mdx", "asciidoc", "rst") or (language == "text" and docs.looks_like_rst(text)):
             # structured readers report what they could not read
-            reader = {"markdown": docs.markdown_sections, "mdx": docs.mdx_sections}.get(language, docs.rst_sections)
+            reader = {
+                "markdown": docs.markdown_sections,
+                "mdx": docs.mdx_sections,
+                "asciidoc": docs.asciidoc_sections,
+            }.get(language, docs.rst_sections)
             _finish(result, reader(text, title, settings["min_section_chars"], warnings), warnings)
             return
         reader = docs.text_sections if language == "text" else docs.html_sections
@@ -159,7 +163,7 @@ def parse_batch(batch: list[tuple[str, str, str | None, str | None]], settings: 
             gc.enable()
 
 
-_OUTPUT_LANGUAGE = {"tsx": "typescript", "mdx": "markdown"}
+_OUTPUT_LANGUAGE = {"tsx": "typescript", "mdx": "markdown", "asciidoc": "markdown"}
 
 
 def _unit_order(u: dict) -> tuple:

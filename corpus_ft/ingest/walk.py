@@ -17,7 +17,9 @@ DOC_EXT = {
     ".markdown": "markdown",
     ".mdown": "markdown",
     ".mkd": "markdown",
-    ".mdx": "mdx",  # Markdown with JSX (Docusaurus, Nextra, Starlight): read as Markdown once its JSX is gone
+    ".mdx": "mdx",
+    ".adoc": "asciidoc",  # AsciiDoc (Asciidoctor, Antora): read as Markdown once rewritten line for line
+    ".asciidoc": "asciidoc",  # Markdown with JSX (Docusaurus, Nextra, Starlight): read as Markdown once its JSX is gone
     ".rst": "rst",
     ".rest": "rst",
     ".txt": "text",
