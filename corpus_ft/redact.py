@@ -579,6 +579,19 @@ def _key_span(line: str, at: int) -> tuple[int, int]:
 _DESCRIPTION = re.compile(r" +[A-Za-z(][\w,()-]* +[A-Za-z(]")
 
 
+# A Maven/Gradle coordinate, `group:artifact[:version]`: a dotted group id, a colon with no space, a
+# lowercase artifact id. It reads as `<credential name>: value` only when the group's last word holds a
+# credential word inside it ("…webtoken", "…secrets"), never at a name boundary (`db.password:x` stays
+# a credential).
+_ARTIFACT = re.compile(r"[a-z][a-z0-9]*(?:[.-][a-z0-9]+)*(?::[\w.{}$-]+)?$")
+
+
+def _coordinate(key: str, word: re.Match, key_start: int, sep: str, value: str) -> bool:
+    at = word.start() - key_start
+    inside_a_word = at > 0 and key[at - 1].islower()
+    return "." in key and inside_a_word and sep == ":" and bool(_ARTIFACT.match(value))
+
+
 def _redact_assignments(line: str, language: str, counts: Counter) -> str:
     """`<credential name> = value` (any of `=`, `:`, `:=`, `=>`): a literal's contents or a bare value go."""
     spans: list[tuple[int, int, str]] = []
@@ -599,6 +612,8 @@ def _redact_assignments(line: str, language: str, counts: Counter) -> str:
             continue
         if m.group("close") == "`" and not quoted and value.isalpha() and _DESCRIPTION.match(line, m.end()):
             continue  # "`pass_script_info`: API reference generated …": a code name and its description
+        if _coordinate(line[key_start:key_end], word, key_start, m.group("sep"), value):
+            continue  # `com.acmetoken:acme-core:1.2`: a build dependency's group and artifact, not a credential
         where = m.start("qvalue") if quoted else m.start("value")
         spans.append((where, where + len(value), "SECRET"))
         done = max(done, m.end())

@@ -56,3 +56,17 @@ def test_a_code_records_fence_is_the_file_not_an_example() -> None:
     page = {**code, "meta": {"language": "markdown"}, "source": {"path": "docs/a.md"}}
     assert "10.44.3.17" not in redact_record(code, Counter())["messages"][0]["content"]
     assert "10.44.3.17" in redact_record(page, Counter())["messages"][0]["content"]
+
+
+def test_a_build_coordinate_whose_group_holds_a_credential_word_is_not_a_credential():
+    from corpus_ft.redact import redact
+
+    assert redact("add `io.acmewebtoken:acme-gson` as a runtime dependency") == (
+        "add `io.acmewebtoken:acme-gson` as a runtime dependency"
+    )
+    assert redact("implementation 'com.acmesecrets:acme-core:{project-version}'").endswith(
+        "acme-core:{project-version}'"
+    )
+    # a credential word at a name boundary, a space after the colon, or a value that is no artifact id: redacted
+    for line in ("db.password:hunter2x", "spring.client.secret: xyz123abc", "app.authtoken:Xy7k2p9QwZZ12aBcDeFg"):
+        assert "[REDACTED_SECRET]" in redact(line), line

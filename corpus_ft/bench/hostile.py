@@ -491,8 +491,9 @@ def safety_cases(base: Path) -> dict[str, str | None]:
     repo = base / "safety-repo"
     pages = {
         f"docs/p{i}.md": f"# Page {i}\n\n## Setup\n\nService {i} reads its settings from the shared store and "
-        f"reloads them when it changes, so nobody restarts it by hand.\n\n## Rollback\n\nRoll back service {i} "
-        "with the deploy tool and watch the error rate for ten minutes.\n"
+        f"reloads them when it changes, so nobody restarts it by hand. A setting it cannot parse keeps the old "
+        f"value and raises an alert.\n\n## Rollback\n\nRoll back service {i} with the deploy tool and watch the "
+        "error rate for ten minutes. If the rate does not fall, page the team that owns the service.\n"
         for i in range(12)
     }
     _write_files(repo, pages)
