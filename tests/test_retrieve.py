@@ -247,7 +247,7 @@ def test_report_shows_each_retrieved_passage_text_beside_its_location():
     row = {
         "id": "q01",
         "group": "queries",
-        "query": "How long does a token last?",
+        "prompt": "How long does a token last?",  # results.jsonl names a row's question `prompt`
         "base": {"answer": "a day"},
         "tuned": {"answer": "an hour"},
         "retrieval": {
@@ -258,6 +258,7 @@ def test_report_shows_each_retrieved_passage_text_beside_its_location():
         "retrieval": {"index": {"passages": 1, "by_kind": {"paragraphs": 1}}, "k": 1, "systems": {}, "recall": {}}
     }
     section = markdown(summary, [row])
+    assert "### q01: How long does a token last?" in section
     line = next(x for x in section.splitlines() if "docs/auth.md:3-9" in x)
     assert "BM25 7.25" in line and "Access \\*tokens\\* last \\`3600\\` seconds." in line
     assert line.endswith(" …") and len(line) < 420  # cut at a word, one line per passage

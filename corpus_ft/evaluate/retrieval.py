@@ -143,7 +143,7 @@ def markdown(summary: dict, rows: list[dict], limit: int = 30) -> str:
         lines.append(f"| {group} | {m['n']} | {_fmt(m['source_hit_at_k'])} | {_fmt(m['keyword_recall_at_k'])} |")
     lines.append("")
     for r in [r for r in rows if r.get("retrieval") and r["group"] == "queries"][:limit]:
-        lines += [f"### {r['id']}: {r.get('query') or ''}", ""]
+        lines += [f"### {r['id']}: {r.get('prompt') or r.get('query') or ''}", ""]
         for system in SYSTEMS:
             answer = (r.get(side_key(system)) or {}).get("answer")
             if answer is not None:
