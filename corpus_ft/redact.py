@@ -352,11 +352,10 @@ def _redact_personal(line: str, counts: Counter) -> str:
     return _PHONE.sub(phone, _IBAN.sub(iban, _CARD.sub(card, line)))
 
 
-# Private networks (RFC 1918, IPv6 unique-local): in a documentation page's code example an address
-# there is the example's stand-in host (`proxies = {"http": "http://10.10.1.10:3128"}`), reachable by
-# no one outside; in a code file, in a config file or in a page's prose it may be a real internal host.
+# Private networks (RFC 1918, IPv6 unique-local): a range written as a CIDR (`10.0.0.0/8`) names a
+# network class, not a host; a host address in one may be a real internal machine anywhere, a
+# runbook's code block included, so it goes.
 _PRIVATE_NETS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
-_DOC_EXAMPLE: contextvars.ContextVar[bool] = contextvars.ContextVar("doc_example", default=False)
 # `Chrome/120.0.0.0`, `AppleWebKit/537.36`: a product token's version in a User-Agent, not an address.
 _PRODUCT_BEFORE = re.compile(r"(?<![/\w])[A-Za-z][\w.-]*/$")
 
@@ -370,8 +369,7 @@ def _netmask(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 
 def _is_ip(candidate: str, cidr: bool = False) -> bool:
     """Whether a dotted quad or IPv6 text is a host's address that may be someone's: not loopback, a
-    documentation network, a subnet mask, or a private network written as a range (`10.0.0.0/8`) or
-    shown in a documentation page's code example."""
+    documentation network, a subnet mask, or a private network written as a range (`10.0.0.0/8`)."""
     if candidate in _KEEP_IPS:
         return False
     try:
@@ -380,7 +378,7 @@ def _is_ip(candidate: str, cidr: bool = False) -> bool:
         return False
     if any(addr.version == n.version and addr in n for n in _DOC_NETS) or _netmask(addr):
         return False
-    if (cidr or _DOC_EXAMPLE.get()) and any(addr.version == n.version and addr in n for n in _PRIVATE_NETS):
+    if cidr and any(addr.version == n.version and addr in n for n in _PRIVATE_NETS):
         return False
     if addr.version == 6:  # keep C++/Rust paths like `a::b` and clock times out of it
         return any(c.isdigit() for c in candidate) and (candidate.count(":") >= 3 or len(candidate) >= 6)
@@ -857,7 +855,7 @@ def _redact_document(lines: list[str], filename: str, language: str, counts: Cou
         m = _FENCE.match(line)
         if fence:
             if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip().strip(fence[0]):
-                out += _redact_fenced(block, filename, fence_lang, language, counts)
+                out += _redact_fenced(block, filename, fence_lang, counts)
                 out.append(line)
                 fence, block = "", []
             else:
@@ -868,25 +866,15 @@ def _redact_document(lines: list[str], filename: str, language: str, counts: Cou
         else:
             out.append(_redact_line(line, filename, language, counts))
     if fence:  # an unclosed fence runs to the end of the section, as in CommonMark
-        out += _redact_fenced(block, filename, fence_lang, language, counts)
+        out += _redact_fenced(block, filename, fence_lang, counts)
     return out
 
 
-_DOC_PAGES = frozenset({"markdown", "rst", "text", "html", "mdx", "asciidoc"})
-# False while a record quoting a code file is redacted: its fenced code is the file, not an example.
-_FROM_PAGE: contextvars.ContextVar[bool] = contextvars.ContextVar("from_page", default=True)
-
-
-def _redact_fenced(block: list[str], filename: str, fence_lang: str, language: str, counts: Counter) -> list[str]:
-    """A fenced block's lines as code of its language; in a documentation page it is an example."""
-    page = language in _DOC_PAGES and _FROM_PAGE.get() and not re.search(r"\.(?:env|ini|cfg|conf)$", filename)
-    token = _DOC_EXAMPLE.set(page)
-    try:
-        if fence_lang in _CODE_LANGS:
-            return _redact_code(block, filename, fence_lang, counts)
-        return [_redact_line(b, filename, fence_lang, counts, prose=False) for b in block]
-    finally:
-        _DOC_EXAMPLE.reset(token)
+def _redact_fenced(block: list[str], filename: str, fence_lang: str, counts: Counter) -> list[str]:
+    """A fenced block's lines as code of its language."""
+    if fence_lang in _CODE_LANGS:
+        return _redact_code(block, filename, fence_lang, counts)
+    return [_redact_line(b, filename, fence_lang, counts, prose=False) for b in block]
 
 
 # A string literal of any of the code languages: Python prefixes, escapes, JS template and Go raw strings.
@@ -1087,11 +1075,7 @@ def redact_record(record: dict, counts: Counter) -> dict:
     def shown(text: str, lang: str = "markdown") -> str:
         text, removed = strip_control(text)
         counts["control_characters"] += removed
-        token = _FROM_PAGE.set(language in _DOC_PAGES)  # a code record's fence holds the file itself
-        try:
-            return redact(text, filename=path, language=lang, counts=counts)
-        finally:
-            _FROM_PAGE.reset(token)
+        return redact(text, filename=path, language=lang, counts=counts)
 
     out = dict(record)
     if isinstance(out.get("text"), str):
