@@ -21,7 +21,7 @@ _COMMENT_BLOCK = re.compile(r"^/{4,}$")
 _DELIMITER = re.compile(r"^(?:={4,}|\*{4,}|_{4,}|-{2}|\|={3,}|!={3,})$")  # example, sidebar, quote, open, table
 _SOURCE = re.compile(r"^\[(?:source|listing)(?:%[\w%]+)?(?:,\s*([\w+#.-]+))?[^\]]*\]$")  # [source,java]
 _BLOCK_ATTRS = re.compile(r"^\[[^\]]*\]$|^\[\[[^\]]*\]\]$")  # [NOTE], [quote, …], [[anchor]]
-_ATTRIBUTE = re.compile(r"^:!?[\w-]+!?:.*$")  # :toc: left
+_ATTRIBUTE = re.compile(r"^:(!?)([\w-]+)(!?):\s*(.*)$")  # :toc: left (`:name!:` unsets)
 _DIRECTIVE = re.compile(r"^(?:ifdef|ifndef|ifeval|endif|include|toc|image)::.*$")
 _ADMONITION = re.compile(r"^(NOTE|TIP|IMPORTANT|WARNING|CAUTION):\s+(.*)$")
 _BLOCK_TITLE = re.compile(r"^\.([A-Za-z`\"'(].*)$")  # .Title of the next block
@@ -107,8 +107,8 @@ def _attributes(lines: list[str]) -> dict[str, str]:
     """Document attributes set in the header (`:name: value`), for `{name}` references in the text."""
     found = {}
     for line in lines:
-        if m := re.match(r"^:([\w-]+):\s*(.*)$", line.rstrip()):
-            found[m.group(1)] = m.group(2)
+        if (m := _ATTRIBUTE.match(line.rstrip())) and not (m.group(1) or m.group(3)):
+            found[m.group(2)] = m.group(4)
     return found
 
 
